@@ -1,0 +1,28 @@
+# The two commands a user needs: `make demo` and `make test`. Both build ./.venv first if it is
+# missing or older than pyproject.toml.
+PY ?= python3.10
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; install Python 3.10 (pyenv: the repo's .python-version asks for 3.10.13)" >&2; exit 2; }
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip setuptools wheel
+	$(VENV)/bin/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/python examples/demo.py
+
+test: setup
+	$(VENV)/bin/python -m pytest -x -p no:cacheprovider
+
+bench: setup
+	$(VENV)/bin/python -m pip install -q -e '.[dev,bench]'
+
+clean:
+	rm -rf $(VENV) build *.egg-info
