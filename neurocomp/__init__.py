@@ -1,0 +1,35 @@
+"""neurocomp: compile spiking networks (NIR, native) to neuromorphic cores; emulate or deploy to Lava.
+
+The IR classes are imported eagerly; the heavier entry points (file formats, compiler, backends)
+are imported on first use so that ``import neurocomp`` stays fast and does not pull in Lava.
+"""
+from importlib import import_module
+
+from .errors import (ArtifactError, BackendError, CapacityError, NetworkFileError, NeurocompError, TargetError,
+                     UnsupportedError, ValidationError)
+from .ir import (IF, LI, LIF, Conv2d, CubaLIF, Dense, Integrator, LearningRule, LoihiLIF, Network, OneToOne,
+                 Population, Projection, SignMode, Sparse, SpikeInput, Threshold)
+from .result import Result
+
+__version__ = "0.1.0"
+
+#: name -> module that defines it (loaded lazily by __getattr__).
+_LAZY = {
+    "load": "neurocomp.io",
+    "save": "neurocomp.io",
+    "load_target": "neurocomp.target",
+    "list_targets": "neurocomp.target",
+    "compile": "neurocomp.compiler",
+    "load_compiled": "neurocomp.artifact",
+    "CompiledNetwork": "neurocomp.artifact",
+    "emulate": "neurocomp.backends.emulator",
+    "deploy": "neurocomp.deploy",
+    "rules": "neurocomp.rules",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module = import_module(_LAZY[name])
+        return module if module.__name__.endswith("." + name) else getattr(module, name)
+    raise AttributeError(f"module 'neurocomp' has no attribute '{name}'")

@@ -1,0 +1,294 @@
+"""Connectivity kinds of a projection: Dense, Sparse, Conv2d, OneToOne.
+
+Weights are floats in physical units or integers in the target's units. Integer weights may carry
+Lava Dense's ``weight_exp``, ``num_weight_bits`` and ``sign_mode`` with exactly Lava's meaning
+(../shared/reference/lava.md §3-4): the effective synaptic input is
+``floor(sum_i w_i * s_i * 2**weight_exp)`` per projection and post-neuron, after Lava clips the
+weights to 8 bits and truncates them to ``num_weight_bits``.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ._checks import as_float_array, as_int_array
+from ..errors import ValidationError
+
+
+class SignMode(enum.IntEnum):
+    """Lava's ``SignMode`` values (weightutils.py)."""
+    NULL = 0
+    MIXED = 1
+    EXCITATORY = 2
+    INHIBITORY = 3
+
+
+def determine_sign_mode(weights: np.ndarray) -> SignMode:
+    """Lava's rule: excitatory if all >= 0, inhibitory if all <= 0, else mixed."""
+    w = np.asarray(weights)
+    if w.size == 0 or w.min() >= 0:
+        return SignMode.EXCITATORY
+    if w.max() <= 0:
+        return SignMode.INHIBITORY
+    return SignMode.MIXED
+
+
+def _weights(value, where: str) -> np.ndarray:
+    """Integer dtypes stay integers (target units); anything else becomes finite float64."""
+    raw = np.asarray(value)
+    if raw.dtype.kind in "iub":
+        return as_int_array(raw, where, "weights")
+    return as_float_array(raw, where, "weights")
+
+
+class Connectivity:
+    """Common behaviour of connectivity kinds."""
+
+    weights: np.ndarray
+    weight_exp: int
+    num_weight_bits: int
+    sign_mode: SignMode | None
+
+    @property
+    def integer(self) -> bool:
+        return self.weights.dtype.kind == "i"
+
+    def _check_int_options(self, where: str):
+        object.__setattr__(self, "weight_exp", int(as_int_array(self.weight_exp, where, "weight_exp", -16, 16)))
+        object.__setattr__(self, "num_weight_bits",
+                           int(as_int_array(self.num_weight_bits, where, "num_weight_bits", 1, 8)))
+        if self.sign_mode is not None:
+            try:
+                object.__setattr__(self, "sign_mode", SignMode(self.sign_mode) if not isinstance(self.sign_mode, str)
+                                   else SignMode[self.sign_mode.upper()])
+            except (KeyError, ValueError):
+                raise ValidationError(f"{where}: sign_mode {self.sign_mode!r} is not one of "
+                                      "mixed/excitatory/inhibitory") from None
+
+    def effective_sign_mode(self) -> SignMode:
+        """The sign mode Lava's Dense would use: the given one, else determined from the weights."""
+        return self.sign_mode if self.sign_mode is not None else determine_sign_mode(self.weights)
+
+    def fields_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __eq__(self, other):
+        if type(self) is not type(other):
+            return NotImplemented
+        for a, b in zip(self.fields_dict().values(), other.fields_dict().values()):
+            if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+                if not (np.asarray(a).dtype.kind == np.asarray(b).dtype.kind and np.array_equal(a, b)):
+                    return False
+            elif a != b:
+                return False
+        return True
+
+    def __hash__(self):
+        return hash(type(self).__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class Dense(Connectivity):
+    """All-to-all weights, shape ``[n_post, n_pre]`` (Lava's convention): ``a = W @ s``."""
+    weights: object
+    weight_exp: int = 0
+    num_weight_bits: int = 8
+    sign_mode: object = None
+
+    def __post_init__(self):
+        w = _weights(self.weights, "Dense")
+        if w.ndim != 2:
+            raise ValidationError(f"Dense: weights must be 2-D [n_post, n_pre], got shape {w.shape}")
+        object.__setattr__(self, "weights", w)
+        self._check_int_options("Dense")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.weights.shape
+
+    @property
+    def n_synapses(self) -> int:
+        return int(np.count_nonzero(self.weights))
+
+    def __repr__(self):
+        return f"Dense({self.shape[0]}x{self.shape[1]}, {self.weights.dtype})"
+
+
+@dataclass(frozen=True, eq=False)
+class Sparse(Connectivity):
+    """Sparse weights in CSR form with rows = post neurons (Lava Sparse's csr_matrix layout).
+
+    ``indptr`` (n_post + 1), ``indices`` (pre index of each synapse), ``weights`` (one per synapse).
+    """
+    indptr: object
+    indices: object
+    weights: object
+    shape: tuple = (0, 0)
+    weight_exp: int = 0
+    num_weight_bits: int = 8
+    sign_mode: object = None
+
+    def __post_init__(self):
+        where = "Sparse"
+        n_post, n_pre = (int(s) for s in self.shape)
+        if n_post <= 0 or n_pre <= 0:
+            raise ValidationError(f"{where}: shape {self.shape} must be positive (n_post, n_pre)")
+        indptr = as_int_array(self.indptr, where, "indptr", 0)
+        indices = as_int_array(self.indices, where, "indices", 0, n_pre - 1)
+        w = _weights(self.weights, where)
+        if indptr.shape != (n_post + 1,) or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+            raise ValidationError(f"{where}: indptr must be non-decreasing, start at 0 and have n_post+1 = "
+                                  f"{n_post + 1} entries (got {indptr.shape[0]})")
+        if indices.shape != w.shape or indices.ndim != 1 or indptr[-1] != indices.size:
+            raise ValidationError(f"{where}: indices ({indices.size}) and weights ({w.size}) must both have "
+                                  f"indptr[-1] = {int(indptr[-1])} entries")
+        object.__setattr__(self, "shape", (n_post, n_pre))
+        object.__setattr__(self, "indptr", indptr)
+        object.__setattr__(self, "indices", indices)
+        object.__setattr__(self, "weights", w)
+        self._check_int_options(where)
+
+    @classmethod
+    def from_dense(cls, weights, **options) -> "Sparse":
+        w = np.asarray(weights)
+        post, pre = np.nonzero(w)
+        indptr = np.zeros(w.shape[0] + 1, dtype=np.int64)
+        np.add.at(indptr, post + 1, 1)
+        return cls(np.cumsum(indptr), pre, w[post, pre], shape=w.shape, **options)
+
+    @classmethod
+    def from_coo(cls, post, pre, weights, shape, **options) -> "Sparse":
+        """Build from (post, pre, weight) triplets; duplicate pairs are refused."""
+        post = np.asarray(post, dtype=np.int64)
+        pre = np.asarray(pre, dtype=np.int64)
+        order = np.lexsort((pre, post))
+        post, pre, w = post[order], pre[order], np.asarray(weights)[order]
+        if post.size and np.any((np.diff(post) == 0) & (np.diff(pre) == 0)):
+            raise ValidationError("Sparse: duplicate (post, pre) pairs; merge them into one synapse")
+        indptr = np.zeros(int(shape[0]) + 1, dtype=np.int64)
+        np.add.at(indptr, post + 1, 1)
+        return cls(np.cumsum(indptr), pre, w, shape=tuple(shape), **options)
+
+    def to_dense(self) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=self.weights.dtype)
+        rows = np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
+        out[rows, self.indices] = self.weights
+        return out
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.indices.size)
+
+    def __repr__(self):
+        return f"Sparse({self.shape[0]}x{self.shape[1]}, nnz={self.n_synapses}, {self.weights.dtype})"
+
+
+@dataclass(frozen=True, eq=False)
+class Conv2d(Connectivity):
+    """2-D convolution kept as a convolution, so weight sharing stays visible.
+
+    NIR/PyTorch layout and meaning (cross-correlation): input ``(C_in, H, W)``, weights
+    ``[C_out, C_in/groups, kh, kw]``, output ``(C_out, H_out, W_out)`` with
+    ``H_out = (H + 2*pad_h - dil_h*(kh-1) - 1)//stride_h + 1``. Neurons are numbered in C-order of
+    these shapes. (Lava's Conv uses (X, Y, C) and a flipped kernel; the Lava backend converts.)
+    """
+    weights: object
+    input_shape: tuple
+    stride: tuple = (1, 1)
+    padding: tuple = (0, 0)
+    dilation: tuple = (1, 1)
+    groups: int = 1
+    weight_exp: int = 0
+    num_weight_bits: int = 8
+    sign_mode: object = None
+
+    def __post_init__(self):
+        where = "Conv2d"
+        w = _weights(self.weights, where)
+        if w.ndim != 4:
+            raise ValidationError(f"{where}: weights must be 4-D [C_out, C_in/groups, kh, kw], got {w.shape}")
+        object.__setattr__(self, "weights", w)
+        pair = lambda v, name, lo: tuple(int(x) for x in as_int_array(np.broadcast_to(v, (2,)), where, name, lo))
+        object.__setattr__(self, "stride", pair(self.stride, "stride", 1))
+        object.__setattr__(self, "padding", pair(self.padding, "padding", 0))
+        object.__setattr__(self, "dilation", pair(self.dilation, "dilation", 1))
+        object.__setattr__(self, "groups", int(self.groups))
+        ishape = tuple(int(s) for s in self.input_shape)
+        if len(ishape) != 3 or min(ishape) <= 0:
+            raise ValidationError(f"{where}: input_shape must be (C_in, H, W) with positive sizes, got {ishape}")
+        object.__setattr__(self, "input_shape", ishape)
+        c_in = ishape[0]
+        if self.groups < 1 or c_in % self.groups or w.shape[0] % self.groups or w.shape[1] * self.groups != c_in:
+            raise ValidationError(
+                f"{where}: weights {w.shape} with groups={self.groups} do not fit {c_in} input channels")
+        if min(self.output_shape) <= 0:
+            raise ValidationError(f"{where}: kernel {w.shape[2:]} is larger than the padded input {ishape[1:]}")
+        self._check_int_options(where)
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        _, h, w = self.input_shape
+        kh, kw = self.weights.shape[2:]
+        (sh, sw), (ph, pw), (dh, dw) = self.stride, self.padding, self.dilation
+        return (self.weights.shape[0], (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1,
+                (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(np.prod(self.output_shape)), int(np.prod(self.input_shape))
+
+    def to_sparse(self) -> Sparse:
+        """The same map as explicit synapses (weight sharing expanded); zero weights are dropped."""
+        c_out, h_out, w_out = self.output_shape
+        c_in, h, w = self.input_shape
+        cg_in = c_in // self.groups
+        cg_out = c_out // self.groups
+        kh, kw = self.weights.shape[2:]
+        co, ci, a, b, yo, xo = np.meshgrid(np.arange(c_out), np.arange(cg_in), np.arange(kh), np.arange(kw),
+                                           np.arange(h_out), np.arange(w_out), indexing="ij")
+        y = yo * self.stride[0] - self.padding[0] + a * self.dilation[0]
+        x = xo * self.stride[1] - self.padding[1] + b * self.dilation[1]
+        cin = (co // cg_out) * cg_in + ci
+        wv = self.weights[co, ci, a, b]
+        keep = (y >= 0) & (y < h) & (x >= 0) & (x < w) & (wv != 0)
+        post = ((co * h_out + yo) * w_out + xo)[keep]
+        pre = ((cin * h + y) * w + x)[keep]
+        return Sparse.from_coo(post, pre, wv[keep], self.shape, weight_exp=self.weight_exp,
+                               num_weight_bits=self.num_weight_bits, sign_mode=self.sign_mode)
+
+    @property
+    def n_synapses(self) -> int:
+        return self.to_sparse().n_synapses
+
+    def __repr__(self):
+        return f"Conv2d({self.input_shape}->{self.output_shape}, k={self.weights.shape[2:]}, s={self.stride})"
+
+
+@dataclass(frozen=True, eq=False)
+class OneToOne(Connectivity):
+    """Neuron i of the source drives neuron i of the target with weight ``weights[i]`` (or a scalar)."""
+    weights: object = 1.0
+    weight_exp: int = 0
+    num_weight_bits: int = 8
+    sign_mode: object = None
+
+    def __post_init__(self):
+        w = _weights(self.weights, "OneToOne")
+        if w.ndim > 1:
+            raise ValidationError(f"OneToOne: weights must be a scalar or a vector, got shape {w.shape}")
+        object.__setattr__(self, "weights", w)
+        self._check_int_options("OneToOne")
+
+    def to_sparse(self, n: int) -> Sparse:
+        w = np.broadcast_to(self.weights, (n,))
+        keep = np.nonzero(w)[0]
+        return Sparse.from_coo(keep, keep, w[keep], (n, n), weight_exp=self.weight_exp,
+                               num_weight_bits=self.num_weight_bits, sign_mode=self.sign_mode)
+
+    def __repr__(self):
+        return f"OneToOne({self.weights.dtype})"
+
+
+CONNECTIVITY: dict[str, type[Connectivity]] = {c.__name__: c for c in (Dense, Sparse, Conv2d, OneToOne)}

@@ -1,0 +1,245 @@
+"""The graph IR: populations (and graph inputs) joined by projections, with probed outputs.
+
+A ``Network`` is built with its methods, each of which validates what it adds (names unique,
+shapes agree, parameters finite, endpoints exist), so a Network is always consistent. Populations
+and projections are frozen; passes build new Networks (``Network.from_parts``) instead of editing.
+Population-level structure is a networkx graph; neuron-level connectivity stays in numpy arrays.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from ._checks import as_int_array, check_shape
+from .connectivity import Connectivity, Conv2d, Dense, OneToOne, Sparse
+from .learning import LearningRule
+from .models import NeuronModel, SpikeInput
+from ..errors import ValidationError
+
+#: Steps of delay a projection may carry in the IR (targets have their own, smaller limits).
+MAX_DELAY = 4096
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """A named group of neurons of one model. ``model=SpikeInput()`` marks a graph input."""
+    name: str
+    shape: tuple
+    model: NeuronModel
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def is_input(self) -> bool:
+        return isinstance(self.model, SpikeInput)
+
+    def __eq__(self, other):
+        return (isinstance(other, Population) and self.name == other.name and self.shape == other.shape
+                and self.model == other.model)
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Synapses from ``source`` to ``target`` (population names) with a connectivity and delays.
+
+    ``delay`` is in steps: a scalar for the whole projection or one per synapse (aligned with the
+    connectivity's synapse order: Dense ``[n_post, n_pre]``, Sparse/Conv2d/OneToOne their stored
+    synapses). A spike sent at step t arrives at the target's input at step ``t + 1 + delay``
+    (Lava's one-step synaptic latency).
+    """
+    name: str
+    source: str
+    target: str
+    connectivity: Connectivity
+    delay: np.ndarray = field(default_factory=lambda: np.zeros((), dtype=np.int64))
+    learning: LearningRule | None = None
+
+    @property
+    def max_delay(self) -> int:
+        return int(self.delay.max()) if self.delay.size else 0
+
+    @property
+    def n_synapses(self) -> int:
+        conn = self.connectivity
+        if isinstance(conn, OneToOne):
+            return int(np.count_nonzero(np.broadcast_to(conn.weights, (1,)))) if conn.weights.ndim == 0 \
+                else int(np.count_nonzero(conn.weights))
+        return conn.n_synapses
+
+    def __eq__(self, other):
+        return (isinstance(other, Projection) and self.name == other.name and self.source == other.source
+                and self.target == other.target and self.connectivity == other.connectivity
+                and np.array_equal(self.delay, other.delay) and self.learning == other.learning)
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+class Network:
+    """A spiking network: the compiler's input. See the module docstring."""
+
+    def __init__(self, name: str = "network"):
+        self.name = str(name)
+        self.populations: dict[str, Population] = {}
+        self.projections: dict[str, Projection] = {}
+        self.outputs: list[str] = []
+        #: Free-form provenance (e.g. ``{"format": "nir", "dt": 1e-4}``); not used by the passes.
+        self.metadata: dict = {}
+
+    # ------------------------------------------------------------------ building
+    def _check_new_name(self, name: str, kind: str) -> str:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ValidationError(f"{kind} name {name!r} is not valid: use letters, digits, '_', '.', '-' "
+                                  "and start with a letter or '_'")
+        if name in self.populations or name in self.projections:
+            raise ValidationError(f"{kind} name '{name}' is already used in network '{self.name}'; names "
+                                  "must be unique across populations, inputs and projections")
+        return name
+
+    def input(self, name: str, shape) -> Population:
+        """Add a graph input (spike source) of the given shape."""
+        return self.population(name, shape, SpikeInput())
+
+    def population(self, name: str, shape, model: NeuronModel) -> Population:
+        """Add a population of ``shape`` neurons of ``model``."""
+        self._check_new_name(name, "population")
+        shape = check_shape(shape, f"population '{name}'")
+        if not isinstance(model, NeuronModel):
+            raise ValidationError(f"population '{name}': model must be a neuron model (e.g. nc.LIF, "
+                                  f"nc.LoihiLIF), got {type(model).__name__}")
+        model.check_size(int(np.prod(shape)), f"population '{name}' ({type(model).__name__})")
+        pop = Population(name, shape, model)
+        self.populations[name] = pop
+        return pop
+
+    def connect(self, source, target, connectivity: Connectivity, delay=0, name: str | None = None,
+                learning: LearningRule | None = None) -> Projection:
+        """Add a projection ``source -> target`` (Population objects or names)."""
+        src, dst = self._endpoint(source, "source"), self._endpoint(target, "target")
+        if name is None:
+            base = f"{src.name}->{dst.name}"
+            name, k = base.replace(">", ""), 1
+            while name in self.projections or name in self.populations:
+                k += 1
+                name = f"{base.replace('>', '')}.{k}"
+        self._check_new_name(name, "projection")
+        where = f"projection '{name}' ({src.name} -> {dst.name})"
+        if dst.is_input:
+            raise ValidationError(f"{where}: target '{dst.name}' is a graph input; inputs cannot receive synapses")
+        if not isinstance(connectivity, Connectivity):
+            raise ValidationError(f"{where}: connectivity must be Dense, Sparse, Conv2d or OneToOne, got "
+                                  f"{type(connectivity).__name__}")
+        if isinstance(connectivity, OneToOne):
+            if src.size != dst.size:
+                raise ValidationError(f"{where}: OneToOne needs equal sizes, got {src.size} -> {dst.size}")
+            if connectivity.weights.ndim == 1 and connectivity.weights.size != src.size:
+                raise ValidationError(f"{where}: OneToOne has {connectivity.weights.size} weights for "
+                                      f"{src.size} neurons")
+            n_syn_slots = src.size
+        else:
+            n_post, n_pre = connectivity.shape
+            if (n_post, n_pre) != (dst.size, src.size):
+                raise ValidationError(
+                    f"{where}: shape mismatch: connectivity maps {n_pre} -> {n_post} neurons but the "
+                    f"populations have {src.size} -> {dst.size}; weights are [n_post, n_pre]")
+            if isinstance(connectivity, Conv2d) and int(np.prod(connectivity.input_shape)) != src.size:
+                raise ValidationError(f"{where}: Conv2d input_shape {connectivity.input_shape} does not "
+                                      f"match source size {src.size}")
+            n_syn_slots = connectivity.weights.size if isinstance(connectivity, (Dense, Sparse)) else None
+        delay = as_int_array(delay, where, "delay", 0, MAX_DELAY)
+        if delay.ndim != 0:
+            if isinstance(connectivity, Conv2d):
+                raise ValidationError(f"{where}: a Conv2d projection takes one scalar delay (weights are shared)")
+            if delay.size != n_syn_slots:
+                raise ValidationError(f"{where}: {delay.size} per-synapse delays given for {n_syn_slots} "
+                                      "synapse slots; give a scalar or one per synapse")
+            if isinstance(connectivity, Dense):
+                delay = delay.reshape(connectivity.weights.shape)
+        if learning is not None:
+            if not isinstance(learning, LearningRule):
+                raise ValidationError(f"{where}: learning must be a LearningRule, got {type(learning).__name__}")
+            if learning.third_factor is not None and learning.third_factor not in self.populations:
+                raise ValidationError(f"{where}: learning rule's third factor '{learning.third_factor}' is not "
+                                      "a graph input of this network; add it with net.input() first")
+        proj = Projection(name, src.name, dst.name, connectivity, delay, learning)
+        self.projections[name] = proj
+        return proj
+
+    def output(self, population) -> None:
+        """Probe a population: its spikes (and, for non-spiking readouts, its voltage) are the output."""
+        pop = self._endpoint(population, "output")
+        if pop.name not in self.outputs:
+            self.outputs.append(pop.name)
+
+    def _endpoint(self, ref, role: str) -> Population:
+        name = ref.name if isinstance(ref, Population) else ref
+        if name not in self.populations:
+            known = ", ".join(sorted(self.populations)) or "none"
+            raise ValidationError(f"{role} '{name}' is not a population of network '{self.name}' "
+                                  f"(known: {known}); add it first")
+        return self.populations[name]
+
+    # ------------------------------------------------------------------ views
+    @property
+    def inputs(self) -> list[str]:
+        return [p.name for p in self.populations.values() if p.is_input]
+
+    @property
+    def neuron_populations(self) -> list[Population]:
+        return [p for p in self.populations.values() if not p.is_input]
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.size for p in self.neuron_populations)
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.n_synapses for p in self.projections.values())
+
+    def graph(self) -> nx.MultiDiGraph:
+        """Population-level graph; edges keyed by projection name."""
+        g = nx.MultiDiGraph()
+        for pop in self.populations.values():
+            g.add_node(pop.name, population=pop)
+        for proj in self.projections.values():
+            g.add_edge(proj.source, proj.target, key=proj.name, projection=proj)
+        return g
+
+    def is_recurrent(self) -> bool:
+        return not nx.is_directed_acyclic_graph(self.graph())
+
+    def incoming(self, population: str) -> list[Projection]:
+        return [p for p in self.projections.values() if p.target == population]
+
+    @classmethod
+    def from_parts(cls, name, populations, projections, outputs, metadata=None) -> "Network":
+        """Rebuild (and so re-validate) a network from its parts; the passes' way to make a new IR."""
+        net = cls(name)
+        for pop in populations:
+            net.population(pop.name, pop.shape, pop.model)
+        for proj in projections:
+            net.connect(proj.source, proj.target, proj.connectivity, proj.delay, name=proj.name,
+                        learning=proj.learning)
+        for out in outputs:
+            net.output(out)
+        net.metadata = dict(metadata or {})
+        return net
+
+    def __eq__(self, other):
+        return (isinstance(other, Network) and self.name == other.name and self.populations == other.populations
+                and self.projections == other.projections and self.outputs == other.outputs)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return (f"Network('{self.name}', {len(self.neuron_populations)} populations, {len(self.inputs)} inputs, "
+                f"{len(self.projections)} projections, {self.n_neurons} neurons, {self.n_synapses} synapses)")

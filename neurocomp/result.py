@@ -1,0 +1,70 @@
+"""The one result type every backend returns, and its on-disk form (``RES/result.npz`` + ``RES/report.json``).
+
+``result.npz`` keys: ``spikes/<population>`` uint8 ``[T, n]`` and ``v/<population>`` int ``[T, n]``
+(integer models; row t is the state after step t+1, i.e. after the reset, as Lava's monitors see it),
+optionally ``u/<population>`` and ``weights/<projection>``. ``report.json`` holds what the backend
+measured (energy, latency, counters) or says plainly that it does not measure them.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_dir
+from .errors import ArtifactError
+
+
+@dataclass
+class Result:
+    spikes: dict[str, np.ndarray] = field(default_factory=dict)
+    v: dict[str, np.ndarray] = field(default_factory=dict)
+    u: dict[str, np.ndarray] = field(default_factory=dict)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
+    steps: int = 0
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {}
+        for prefix, group in (("spikes", self.spikes), ("v", self.v), ("u", self.u), ("weights", self.weights)):
+            for name, arr in group.items():
+                out[f"{prefix}/{name}"] = arr
+        return out
+
+    def save(self, directory) -> Path:
+        """Write ``result.npz`` and ``report.json`` into ``directory`` atomically."""
+        directory = Path(directory)
+        with atomic_dir(directory) as tmp:
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **self.arrays())
+            (tmp / "result.npz").write_bytes(buf.getvalue())
+            (tmp / "report.json").write_text(json.dumps(self.report, indent=2, sort_keys=True, default=_jsonable))
+        return directory
+
+    @classmethod
+    def load(cls, directory) -> "Result":
+        directory = Path(directory)
+        npz, rep = directory / "result.npz", directory / "report.json"
+        if not npz.is_file() or not rep.is_file():
+            raise ArtifactError(f"{directory}: not a result directory (needs result.npz and report.json); "
+                                "create one with `neurocomp emulate` or `neurocomp deploy`")
+        res = cls(report=json.loads(rep.read_text()))
+        with np.load(npz) as data:
+            for key in data.files:
+                prefix, _, name = key.partition("/")
+                getattr(res, prefix)[name] = data[key]
+        res.steps = max((a.shape[0] for a in res.spikes.values()), default=0)
+        return res
+
+
+def _jsonable(obj):
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
