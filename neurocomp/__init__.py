@@ -5,7 +5,7 @@ are imported on first use so that ``import neurocomp`` stays fast and does not p
 """
 from importlib import import_module
 
-from .errors import (ArtifactError, BackendError, CapacityError, NetworkFileError, NeurocompError, TargetError,
+from .errors import (NeurocompWarning, ArtifactError, BackendError, CapacityError, NetworkFileError, NeurocompError, TargetError,
                      UnsupportedError, ValidationError)
 from .ir import (IF, LI, LIF, Conv2d, CubaLIF, Dense, Integrator, LearningRule, LoihiLIF, Network, OneToOne,
                  Population, Projection, SignMode, Sparse, SpikeInput, Threshold)

@@ -36,3 +36,7 @@ class ArtifactError(NeurocompError):
 
 class BackendError(NeurocompError):
     """A backend (emulator, Lava) cannot run the given artifact or inputs."""
+
+
+class NeurocompWarning(UserWarning):
+    """Something was filled in, relaxed or approximated; the message says what and why."""

@@ -21,7 +21,7 @@ from ..errors import ValidationError
 
 #: Steps of delay a projection may carry in the IR (targets have their own, smaller limits).
 MAX_DELAY = 4096
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,7 +99,7 @@ class Network:
     def _check_new_name(self, name: str, kind: str) -> str:
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValidationError(f"{kind} name {name!r} is not valid: use letters, digits, '_', '.', '-' "
-                                  "and start with a letter or '_'")
+                                  "(not starting with '.' or '-')")
         if name in self.populations or name in self.projections:
             raise ValidationError(f"{kind} name '{name}' is already used in network '{self.name}'; names "
                                   "must be unique across populations, inputs and projections")
