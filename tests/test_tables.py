@@ -1,0 +1,74 @@
+"""The per-core tables hold every synapse exactly once, on the core of its post neuron, reachable by its route."""
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+import neurocomp as nc
+from neurocomp.fixedpoint import effective_weights
+from neurocomp.tables import CoreTables, build_core_tables
+
+
+def _net(seed):
+    rng = np.random.default_rng(seed)
+    net = nc.Network("t")
+    net.input("in", (int(rng.integers(1, 12)),))
+    sizes = rng.integers(1, 30, 3)
+    for i, n in enumerate(sizes):
+        net.population(f"p{i}", (int(n),), nc.LoihiLIF(du=int(rng.integers(0, 4096)), dv=100, vth=10))
+    names = ["in", "p0", "p1", "p2"]
+    for k in range(4):
+        s, t = names[int(rng.integers(0, 4))], names[1 + int(rng.integers(0, 3))]
+        w = rng.integers(-300, 300, (net.populations[t].size, net.populations[s].size))
+        w[rng.random(w.shape) < 0.5] = 0
+        net.connect(s, t, nc.Dense(w, weight_exp=int(rng.integers(-2, 2))), delay=rng.integers(0, 4, w.shape),
+                    name=f"e{k}")
+    return net, rng
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 6))
+def test_every_synapse_once_on_its_post_core(seed, n_cores):
+    net, rng = _net(seed)
+    assign = {p.name: rng.integers(0, n_cores, p.size) for p in net.neuron_populations}
+    t = build_core_tables(net, assign, n_cores)
+    core_of_gid = np.repeat(np.arange(n_cores), np.diff(t.core_neuron_ptr))
+    # Rebuild the dense effective weight matrix of each projection from the tables.
+    for k, proj in enumerate(net.projections.values()):
+        src, dst = net.populations[proj.source], net.populations[proj.target]
+        got = np.zeros((dst.size, src.size), np.int64)
+        dly = np.zeros_like(got)
+        for a in range(t.n_axons):
+            sl = slice(t.axon_syn_ptr[a], t.axon_syn_ptr[a + 1])
+            mine = t.syn_proj[sl] == k
+            source = t.axon_source[a]
+            # The axon lives on the core of all its synapses' post neurons.
+            core = np.searchsorted(t.core_axon_ptr, a, side="right") - 1
+            assert np.all(core_of_gid[t.syn_post[sl]] == core)
+            if not mine.any():
+                continue
+            if src.is_input:
+                pre = source - t.n_neurons - t.input_ptr[t.input_names.index(src.name)]
+            else:
+                pre = t.neuron_index[source]
+            post_local = t.neuron_index[t.syn_post[sl][mine]]
+            got[post_local, pre] += t.syn_weight[sl][mine]
+            dly[post_local, pre] = t.syn_delay[sl][mine]
+        c = proj.connectivity
+        want = effective_weights(c.weights, c.sign_mode, c.num_weight_bits)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(dly[want != 0], proj.delay[want != 0])
+    # Routes reach exactly the cores that hold the source's axons.
+    for s in range(t.n_sources):
+        cores = t.route_core[t.route_ptr[s]:t.route_ptr[s + 1]]
+        axons = t.route_axon[t.route_ptr[s]:t.route_ptr[s + 1]]
+        assert np.all(t.axon_source[axons] == s)
+        assert np.all(np.diff(cores) > 0)
+        for c_, a_ in zip(cores, axons):
+            assert t.core_axon_ptr[c_] <= a_ < t.core_axon_ptr[c_ + 1]
+
+
+def test_save_load_is_byte_identical(tmp_path):
+    net, rng = _net(3)
+    t = build_core_tables(net, {p.name: rng.integers(0, 4, p.size) for p in net.neuron_populations}, 4)
+    t.save(tmp_path / "a.npz")
+    CoreTables.load(tmp_path / "a.npz").save(tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
