@@ -1,0 +1,594 @@
+"""Hardware models: load a chip description (``hw_models/*.toml``) into frozen dataclasses.
+
+A *target* is everything the compiler and the emulator need to know about a chip, and nothing
+they could compute themselves: the mesh (chips x tiles x cores), per-core limits, the memory
+encoding of synapses, the fixed-point number formats, and per-operation energy and latency.
+Every cost is a :class:`Quantity` that carries the number's source and status, because a model is
+only as good as its least trustworthy number and a reader of ``mapping.json`` must be able to see
+which numbers were measured on silicon and which were assumed.
+
+Status vocabulary (``Quantity.status`` and the ``[sources]`` table of a model file):
+
+- ``measured``     published for fabricated silicon (a measurement or a chip specification);
+- ``pre-silicon``  published, but from simulation before tape-out (Davies18 Table 2);
+- ``derived``      computed here by arithmetic from published figures (the formula is in the source);
+- ``secondary``    only found in a secondary source (survey, another group's paper);
+- ``assumed``      not published; the source text says what was assumed and why.
+
+Units inside a model file are SI: energies in joules (``unit = "J"``), latencies in seconds
+(``unit = "s"``), power in watts, clock in hertz. The loader refuses anything else rather than
+guess a prefix.
+
+Mesh coordinates: core ids fill the cores of a tile first (``k``), then tile x, then tile y, then
+chip; chips form a ``chips_x`` x ``chips_y`` grid, so the global tile coordinate of a core is
+``(chip_x * tiles_x + tile_x, chip_y * tiles_y + tile_y)``. Routes are dimension-order, X then Y.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli
+
+from .errors import TargetError
+
+STATUSES = ("measured", "pre-silicon", "derived", "assumed", "secondary")
+
+#: Operation classes every model must price (energy and latency), see ``Costs``.
+COST_KEYS = ("syn_op", "neuron_update_active", "neuron_update_idle", "spike_out", "spike_within_tile",
+             "hop_ew", "hop_ns", "hop_interchip", "learning_update", "barrier")
+
+_UNITS = {"energy": "J", "latency": "s", "static_power": "W", "clock": "Hz"}
+
+
+# --------------------------------------------------------------------------------------------
+# dataclasses
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Quantity:
+    """A number with its unit, where it comes from, and how far to trust it (see module doc)."""
+    value: float
+    unit: str
+    source: str
+    status: str
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "unit": self.unit, "source": self.source, "status": self.status}
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """``chips`` chips in a ``chips_x`` x ``chips_y`` grid, each a ``tiles_x`` x ``tiles_y`` mesh of
+    routers with ``cores_per_tile`` cores behind each router."""
+    chips: int
+    chips_x: int
+    chips_y: int
+    tiles_x: int
+    tiles_y: int
+    cores_per_tile: int
+
+    def __post_init__(self):
+        for name in ("chips", "chips_x", "chips_y", "tiles_x", "tiles_y", "cores_per_tile"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise TargetError(f"mesh.{name} = {v!r}: must be a positive integer")
+        if self.chips_x * self.chips_y != self.chips:
+            raise TargetError(f"mesh.chips = {self.chips} but chips_x * chips_y = {self.chips_x * self.chips_y}; "
+                              "make the chip grid hold exactly `chips` chips")
+
+    @property
+    def n_tiles(self) -> int:
+        """Tiles (routers) over all chips."""
+        return self.chips * self.tiles_x * self.tiles_y
+
+    @property
+    def n_cores(self) -> int:
+        return self.n_tiles * self.cores_per_tile
+
+    @property
+    def cores_per_chip(self) -> int:
+        return self.tiles_x * self.tiles_y * self.cores_per_tile
+
+    def _check_cores(self, core) -> np.ndarray:
+        c = np.asarray(core)
+        if c.dtype.kind not in "iu":
+            raise TargetError(f"mesh: core id {core!r} is not an integer; pass core ids 0..{self.n_cores - 1}")
+        if c.size and (c.min() < 0 or c.max() >= self.n_cores):
+            bad = int(c.min()) if c.min() < 0 else int(c.max())
+            raise TargetError(f"mesh: core id {bad} is outside the mesh of {self.n_cores} cores "
+                              f"({self.chips} chip(s) x {self.tiles_x}x{self.tiles_y} tiles x "
+                              f"{self.cores_per_tile} cores); use ids 0..{self.n_cores - 1} or raise mesh.chips")
+        return c.astype(np.int64)
+
+    def core_coord(self, core):
+        """``(chip, tile_x, tile_y, k)`` of a core id (int or integer array).
+
+        ``core = ((chip * tiles_y + tile_y) * tiles_x + tile_x) * cores_per_tile + k``.
+        """
+        c = self._check_cores(core)
+        k = c % self.cores_per_tile
+        t = c // self.cores_per_tile
+        tx = t % self.tiles_x
+        t = t // self.tiles_x
+        ty = t % self.tiles_y
+        chip = t // self.tiles_y
+        out = (chip, tx, ty, k)
+        return tuple(int(v) for v in out) if c.ndim == 0 else out
+
+    def global_tile(self, core):
+        """``(gx, gy)`` global tile coordinates of a core: the chip's grid offset times the chip's tiles
+        plus the tile within the chip."""
+        chip, tx, ty, _ = self.core_coord(core)
+        chip = np.asarray(chip)
+        gx = (chip % self.chips_x) * self.tiles_x + np.asarray(tx)
+        gy = (chip // self.chips_x) * self.tiles_y + np.asarray(ty)
+        return gx, gy
+
+    def hops(self, a, b):
+        """``(east-west hops, north-south hops, inter-chip hops)`` of the X-then-Y route from core a to b.
+
+        E-W and N-S hops count every router-to-router step in global tile coordinates, including the
+        steps that cross a chip boundary; inter-chip hops count those boundary crossings again
+        (``|chip_x(a) - chip_x(b)| + |chip_y(a) - chip_y(b)|``, which is exact for a dimension-order
+        route), so a crossing pays a normal hop plus the ``hop_interchip`` extra. Cores of one tile
+        are 0 hops apart. Works on ints or on integer arrays (broadcast).
+        """
+        ax, ay = self.global_tile(a)
+        bx, by = self.global_tile(b)
+        ew = np.abs(ax - bx)
+        ns = np.abs(ay - by)
+        chips_crossed = np.abs(ax // self.tiles_x - bx // self.tiles_x) + np.abs(ay // self.tiles_y - by // self.tiles_y)
+        if np.ndim(ew) == 0:
+            return int(ew), int(ns), int(chips_crossed)
+        return ew, ns, chips_crossed
+
+
+@dataclass(frozen=True)
+class SynapseEncoding:
+    """How one input axon's synapses are laid out in a core's synapse memory.
+
+    The synapses of an axon are stored in groups of at most ``group_size``; a group of ``n`` synapses
+    takes ``n * (weight_bits + [delay_bits] + [tag_bits + learning_extra_bits] + index_bits)
+    + group_header_bits`` bits, rounded up to whole ``word_bits`` memory words (nengo-loihi's
+    ``SynapseConfig.bits_per_axon``). Delay bits are stored only when the projection has delays,
+    tag (and extra learning) bits only when it learns. A crossbar (TrueNorth, Tianjic) is a group of
+    ``group_size = row length`` with ``word_bits`` = one full row, so any used axon costs a whole row.
+    """
+    weight_bits: int
+    delay_bits: int
+    tag_bits: int
+    index_bits: int
+    group_size: int
+    group_header_bits: int
+    word_bits: int
+    learning_extra_bits: int
+
+    def synapse_bits(self, has_delay: bool, learning: bool) -> int:
+        """Bits of one stored synapse."""
+        return (self.weight_bits + self.index_bits + (self.delay_bits if has_delay else 0)
+                + ((self.tag_bits + self.learning_extra_bits) if learning else 0))
+
+    def axon_bits(self, n_synapses, has_delay: bool, learning: bool) -> np.ndarray:
+        """Memory bits used by input axons holding ``n_synapses`` synapses each (vectorised, int64).
+
+        ``full = n // G`` full groups cost ``ceil((G*s + h)/W)*W`` each; the remainder ``r = n % G``
+        (if > 0) costs ``ceil((r*s + h)/W)*W``. An axon with no synapses costs nothing.
+        """
+        n = np.asarray(n_synapses, dtype=np.int64)
+        if n.size and n.min() < 0:
+            raise TargetError(f"synapse encoding: negative synapse count {int(n.min())} per axon")
+        s = self.synapse_bits(has_delay, learning)
+        g, h, w = self.group_size, self.group_header_bits, self.word_bits
+        full_cost = -(-(g * s + h) // w) * w
+        rem = n % g
+        rem_cost = np.where(rem > 0, -(-(rem * s + h) // w) * w, 0)
+        return (n // g) * full_cost + rem_cost
+
+
+@dataclass(frozen=True)
+class CoreLimits:
+    """Per-core capacity. ``max_fan_in``: input synapses per neuron (None: only the axon limit binds);
+    ``max_fan_out``: distinct destination cores per neuron (None: only the output-axon limit binds).
+    ``max_delay``: largest synaptic delay in extra steps, Lava's convention (a spike sent at step t
+    arrives at t + 1 + delay); 0 means the target has no programmable delays."""
+    max_neurons: int
+    max_input_axons: int
+    max_output_axons: int
+    synapse_memory_bits: int
+    max_fan_in: int | None
+    max_fan_out: int | None
+    max_delay: int
+    synapse_encoding: SynapseEncoding
+
+
+@dataclass(frozen=True)
+class NumberFormats:
+    """Fixed-point formats. ``weight_bits``: width of a weight value including its sign when
+    ``signed_weights`` (9 -> [-256, 255]); the effective weight is ``w * 2**weight_exp`` with one
+    ``weight_exp`` in ``[weight_exp_min, weight_exp_max]`` per projection. ``state_bits``: signed width of
+    the neuron state (u, v); ``decay_bits``: width of du/dv (decay = d / 2**decay_bits per step);
+    ``vth_bits``: unsigned threshold mantissa width; bias = ``bias_mant * 2**bias_exp`` with a signed
+    ``bias_mant_bits``-wide mantissa."""
+    weight_bits: int
+    weight_exp_min: int
+    weight_exp_max: int
+    state_bits: int
+    decay_bits: int
+    vth_bits: int
+    bias_mant_bits: int
+    bias_exp_min: int
+    bias_exp_max: int
+    signed_weights: bool
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Per-operation energy (J) and latency (s); how each is charged is written in the model file's
+    ``assumptions``. ``latency["barrier"]`` is the barrier over the whole single-chip mesh; use
+    :meth:`barrier_latency` for the span a step actually covers."""
+    energy: dict[str, Quantity]
+    latency: dict[str, Quantity]
+    barrier_latency_by_tiles: list[tuple[int, float]]
+    static_power_w: Quantity | None
+    clock_hz: Quantity | None
+    #: (source, status) of each ``barrier_latency_by_tiles`` point, same order.
+    barrier_sources: list[tuple[str, str]] = field(default_factory=list)
+    #: (chips spanned, seconds) points of the barrier of a step spanning more than one chip; empty if
+    #: the model has none (then the tile table alone is used).
+    barrier_latency_by_chips: list[tuple[int, float]] = field(default_factory=list)
+    barrier_chip_sources: list[tuple[str, str]] = field(default_factory=list)
+
+    def barrier_latency(self, tiles: int, chips: int = 1) -> float:
+        """Barrier time (s) of a step whose cores span ``tiles`` tiles (on ``chips`` chips).
+
+        Piecewise-linear interpolation between the model's (tiles, seconds) points, clamped to the
+        first/last point outside them (no extrapolation: a span beyond the table costs the last
+        published value). When ``chips > 1`` and the model has a per-chip table, the result is the
+        larger of the tile value and the chip-table value (a multi-chip barrier crosses chip links).
+        """
+        if tiles < 1:
+            raise TargetError(f"barrier_latency: tiles spanned must be >= 1, got {tiles}")
+        xs, ys = zip(*self.barrier_latency_by_tiles)
+        t = float(np.interp(float(tiles), np.asarray(xs, float), np.asarray(ys, float)))
+        if chips > 1 and self.barrier_latency_by_chips:
+            cx, cy = zip(*self.barrier_latency_by_chips)
+            t = max(t, float(np.interp(float(chips), np.asarray(cx, float), np.asarray(cy, float))))
+        return t
+
+    def message_energy(self, hops_ew, hops_ns, hops_interchip=0):
+        """Energy (J) of one spike message to one destination core: ``spike_out + spike_within_tile
+        + ew*hop_ew + ns*hop_ns + interchip*hop_interchip`` (vectorised over hop counts)."""
+        e = self.energy
+        return (e["spike_out"].value + e["spike_within_tile"].value + np.asarray(hops_ew) * e["hop_ew"].value
+                + np.asarray(hops_ns) * e["hop_ns"].value + np.asarray(hops_interchip) * e["hop_interchip"].value)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One chip (or board of chips) as the compiler sees it. ``sources`` maps the key path of every
+    plain number in the file (e.g. ``core.max_neurons``) to its ``(source, status)``."""
+    name: str
+    description: str
+    path: str
+    mesh: Mesh
+    core: CoreLimits
+    formats: NumberFormats
+    costs: Costs
+    learning: bool
+    assumptions: list[str]
+    sources: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-able description with every source, for the artifact's ``mapping.json``."""
+        c = self.costs
+        return {
+            "name": self.name,
+            "description": self.description,
+            "path": self.path,
+            "mesh": {**asdict(self.mesh), "n_tiles": self.mesh.n_tiles, "n_cores": self.mesh.n_cores},
+            "core": asdict(self.core),
+            "formats": asdict(self.formats),
+            "costs": {
+                "energy": {k: q.to_dict() for k, q in c.energy.items()},
+                "latency": {k: q.to_dict() for k, q in c.latency.items()},
+                "barrier_latency_by_tiles": [
+                    {"tiles": t, "seconds": s, "source": src, "status": st}
+                    for (t, s), (src, st) in zip(c.barrier_latency_by_tiles, c.barrier_sources)],
+                "barrier_latency_by_chips": [
+                    {"chips": n, "seconds": s, "source": src, "status": st}
+                    for (n, s), (src, st) in zip(c.barrier_latency_by_chips, c.barrier_chip_sources)],
+                "static_power_w": c.static_power_w.to_dict() if c.static_power_w else None,
+                "clock_hz": c.clock_hz.to_dict() if c.clock_hz else None,
+            },
+            "learning": self.learning,
+            "assumptions": list(self.assumptions),
+            "sources": {k: {"source": s, "status": st} for k, (s, st) in sorted(self.sources.items())},
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# parsing: every check names the file, the key path and what to do
+# --------------------------------------------------------------------------------------------
+class _Reader:
+    """Typed access to a parsed TOML document that reports errors with the file and key path."""
+
+    def __init__(self, doc: dict, path: str):
+        self.doc = doc
+        self.path = path
+
+    def fail(self, key: str, problem: str, fix: str) -> TargetError:
+        return TargetError(f"hardware model {self.path}: {key}: {problem}; {fix}")
+
+    def table(self, parent: dict, key: str, prefix: str = "", optional: bool = False) -> dict | None:
+        kp = prefix + key
+        if key not in parent:
+            if optional:
+                return None
+            raise self.fail(kp, "missing table", f"add a [{kp}] section (see the shipped hw_models/*.toml)")
+        v = parent[key]
+        if not isinstance(v, dict):
+            raise self.fail(kp, f"expected a table, got {type(v).__name__}", f"write it as [{kp}] with keys")
+        return v
+
+    def value(self, tbl: dict, key: str, prefix: str, kind: str, *, minimum=None, optional=False):
+        """kind: 'int', 'float', 'str', 'bool'. Bools are never accepted as numbers."""
+        kp = prefix + key
+        if key not in tbl:
+            if optional:
+                return None
+            raise self.fail(kp, "missing key", f"add `{key} = <{kind}>` to [{prefix.rstrip('.') or 'top level'}]")
+        v = tbl[key]
+        ok = {"int": isinstance(v, int) and not isinstance(v, bool),
+              "float": isinstance(v, (int, float)) and not isinstance(v, bool),
+              "str": isinstance(v, str),
+              "bool": isinstance(v, bool)}[kind]
+        if not ok:
+            want = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}[kind]
+            raise self.fail(kp, f"expected {want}, got {type(v).__name__} {v!r}", f"write e.g. `{key} = {_example(kind)}`")
+        if kind == "float":
+            v = float(v)
+            if not math.isfinite(v):
+                raise self.fail(kp, f"value {v} is not finite", "give a finite number")
+        if minimum is not None and v < minimum:
+            raise self.fail(kp, f"value {v} is below the minimum {minimum}",
+                            "give a positive value" if minimum > 0 else f"give a value >= {minimum}")
+        return v
+
+    def no_unknown(self, tbl: dict, known, prefix: str):
+        extra = sorted(set(tbl) - set(known))
+        if extra:
+            kp = prefix + extra[0]
+            raise self.fail(kp, "unknown key", f"remove it or fix the spelling; known keys here: {', '.join(known)}")
+
+
+def _example(kind: str) -> str:
+    return {"int": "4", "float": "1.5e-12", "str": '"text"', "bool": "true"}[kind]
+
+
+def _quantity(r: _Reader, tbl: dict, kp: str, unit: str) -> Quantity:
+    pre = kp + "."
+    r.no_unknown(tbl, ("value", "unit", "source", "status"), pre)
+    value = r.value(tbl, "value", pre, "float", minimum=0)
+    u = r.value(tbl, "unit", pre, "str")
+    if u != unit:
+        raise r.fail(pre + "unit", f"unit {u!r} is not {unit!r}", f"give the value in {unit} (SI, e.g. 23.6e-12 not 23.6 pJ)")
+    source = r.value(tbl, "source", pre, "str")
+    if not source.strip():
+        raise r.fail(pre + "source", "empty source", "name the paper/table it comes from, or explain the assumption")
+    status = _status(r, r.value(tbl, "status", pre, "str"), pre + "status")
+    return Quantity(value, unit, source, status)
+
+
+def _status(r: _Reader, status: str, kp: str) -> str:
+    if status not in STATUSES:
+        raise r.fail(kp, f"unknown status {status!r}", f"use one of {', '.join(STATUSES)}")
+    return status
+
+
+def _mesh(r: _Reader) -> Mesh:
+    t = r.table(r.doc, "mesh")
+    names = ("chips", "chips_x", "chips_y", "tiles_x", "tiles_y", "cores_per_tile")
+    r.no_unknown(t, names, "mesh.")
+    vals = {n: r.value(t, n, "mesh.", "int", minimum=1, optional=n.startswith("chips")) for n in names}
+    # Chips default to one; a missing grid side is filled from the other (a row of chips by default).
+    chips = vals["chips"] or 1
+    cx, cy = vals["chips_x"], vals["chips_y"]
+    if cx is None:
+        cx = chips if cy is None else max(chips // cy, 1)
+    if cy is None:
+        cy = max(chips // cx, 1)
+    if cx * cy != chips:
+        raise r.fail("mesh.chips", f"chips = {chips} but chips_x * chips_y = {cx} * {cy} = {cx * cy}",
+                     "make chips_x * chips_y equal chips (chips form a grid)")
+    return Mesh(chips, cx, cy, vals["tiles_x"], vals["tiles_y"], vals["cores_per_tile"])
+
+
+def _core(r: _Reader) -> CoreLimits:
+    t = r.table(r.doc, "core")
+    names = ("max_neurons", "max_input_axons", "max_output_axons", "synapse_memory_bits", "max_fan_in",
+             "max_fan_out", "max_delay", "synapse_encoding")
+    r.no_unknown(t, names, "core.")
+    v = {n: r.value(t, n, "core.", "int", minimum=1) for n in names[:4]}
+    for n in ("max_fan_in", "max_fan_out"):
+        v[n] = r.value(t, n, "core.", "int", minimum=1, optional=True)
+    v["max_delay"] = r.value(t, "max_delay", "core.", "int", minimum=0)
+    e = r.table(t, "synapse_encoding", "core.")
+    enc_names = ("weight_bits", "delay_bits", "tag_bits", "index_bits", "group_size", "group_header_bits",
+                 "word_bits", "learning_extra_bits")
+    pre = "core.synapse_encoding."
+    r.no_unknown(e, enc_names, pre)
+    positive = ("weight_bits", "group_size", "word_bits")
+    enc = SynapseEncoding(**{n: r.value(e, n, pre, "int", minimum=1 if n in positive else 0) for n in enc_names})
+    # delay_bits = 0 means delays are not stored per synapse (TrueNorth keeps them per axon).
+    if enc.delay_bits > 0 and (1 << enc.delay_bits) - 1 < v["max_delay"]:
+        raise r.fail(pre + "delay_bits", f"{enc.delay_bits} bits cannot hold core.max_delay = {v['max_delay']}",
+                     f"use at least {int(v['max_delay']).bit_length()} delay bits or lower core.max_delay")
+    return CoreLimits(synapse_encoding=enc, **v)
+
+
+def _formats(r: _Reader) -> NumberFormats:
+    t = r.table(r.doc, "formats")
+    ints = {"weight_bits": 1, "weight_exp_min": None, "weight_exp_max": None, "state_bits": 1, "decay_bits": 1,
+            "vth_bits": 1, "bias_mant_bits": 1, "bias_exp_min": None, "bias_exp_max": None}
+    r.no_unknown(t, (*ints, "signed_weights"), "formats.")
+    v = {n: r.value(t, n, "formats.", "int", minimum=m) for n, m in ints.items()}
+    v["signed_weights"] = r.value(t, "signed_weights", "formats.", "bool")
+    for lo, hi in (("weight_exp_min", "weight_exp_max"), ("bias_exp_min", "bias_exp_max")):
+        if v[lo] > v[hi]:
+            raise r.fail("formats." + lo, f"{lo} = {v[lo]} is above {hi} = {v[hi]}", "swap them or fix the range")
+    return NumberFormats(**v)
+
+
+def _points(r: _Reader, tbl: dict, key: str, xname: str, optional: bool):
+    kp = "barrier." + key
+    if key not in tbl:
+        if optional:
+            return [], []
+        raise r.fail(kp, "missing key", f"add `{key} = [{{{xname} = 1, seconds = 1e-7, source = \"...\", "
+                                        "status = \"measured\"}}, ...]`")
+    pts = tbl[key]
+    if not isinstance(pts, list) or not pts or not all(isinstance(p, dict) for p in pts):
+        raise r.fail(kp, "expected a non-empty list of inline tables",
+                     f"write `{key} = [{{{xname} = 1, seconds = 1e-7, source = \"...\", status = \"...\"}}]`")
+    xy, src = [], []
+    for i, p in enumerate(pts):
+        pre = f"{kp}[{i}]."
+        r.no_unknown(p, (xname, "seconds", "source", "status"), pre)
+        x = r.value(p, xname, pre, "int", minimum=1)
+        s = r.value(p, "seconds", pre, "float", minimum=0)
+        source = r.value(p, "source", pre, "str")
+        status = _status(r, r.value(p, "status", pre, "str"), pre + "status")
+        if xy and x <= xy[-1][0]:
+            raise r.fail(pre + xname, f"{xname} = {x} does not increase", f"list the points by increasing {xname}")
+        xy.append((x, s))
+        src.append((source, status))
+    return xy, src
+
+
+def _costs(r: _Reader, mesh: Mesh) -> Costs:
+    dicts = {}
+    for group in ("energy", "latency"):
+        t = r.table(r.doc, group)
+        needed = [k for k in COST_KEYS if not (group == "latency" and k == "barrier")]
+        for k in needed:
+            if k not in t:
+                raise r.fail(f"{group}.{k}", "missing cost", f"add [{group}.{k}] with value, unit = "
+                             f"\"{_UNITS[group]}\", source and status (0 with status \"assumed\" if the chip has no such cost)")
+        if group == "latency" and "barrier" in t:
+            raise r.fail("latency.barrier", "given as a single number",
+                         "give the barrier as [barrier] tiles = [...] points; latency.barrier is derived from them")
+        dicts[group] = {k: _quantity(r, r.table(t, k, group + "."), f"{group}.{k}", _UNITS[group]) for k in t}
+    b = r.table(r.doc, "barrier")
+    r.no_unknown(b, ("tiles", "chips"), "barrier.")
+    tiles, tile_src = _points(r, b, "tiles", "tiles", optional=False)
+    chips, chip_src = _points(r, b, "chips", "chips", optional=True)
+    costs = Costs(dicts["energy"], dicts["latency"], tiles, _optional_quantity(r, "static_power"),
+                  _optional_quantity(r, "clock"), tile_src, chips, chip_src)
+    # The whole-chip barrier, quoted with the table point at or below that span (its status binds).
+    span = mesh.tiles_x * mesh.tiles_y
+    below = [i for i, (x, _) in enumerate(tiles) if x <= span]
+    src, status = tile_src[below[-1] if below else 0]
+    costs.latency["barrier"] = Quantity(costs.barrier_latency(span), "s",
+                                        f"barrier over all {span} tiles of one chip, interpolated in [barrier] "
+                                        f"tiles (nearest point: {src})", status)
+    return costs
+
+
+def _optional_quantity(r: _Reader, key: str) -> Quantity | None:
+    t = r.table(r.doc, key, optional=True)
+    return None if t is None else _quantity(r, t, key, _UNITS[key])
+
+
+def _sources(r: _Reader, target_dict: dict) -> dict[str, tuple[str, str]]:
+    t = r.table(r.doc, "sources", optional=True) or {}
+    out = {}
+    for kp, entry in t.items():
+        pre = f"sources.\"{kp}\"."
+        node: Any = target_dict
+        for part in kp.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None or isinstance(node, dict):
+            raise r.fail(f"sources.\"{kp}\"", "names no number in [mesh], [core] or [formats]",
+                         "use the key path of a plain number, e.g. \"core.max_neurons\"")
+        if not isinstance(entry, dict):
+            raise r.fail(f"sources.\"{kp}\"", "expected an inline table", "write { source = \"...\", status = \"...\" }")
+        r.no_unknown(entry, ("source", "status"), pre)
+        out[kp] = (r.value(entry, "source", pre, "str"), _status(r, r.value(entry, "status", pre, "str"), pre + "status"))
+    return out
+
+
+def _parse(doc: dict, path: str) -> Target:
+    r = _Reader(doc, path)
+    top = ("name", "description", "learning", "assumptions", "mesh", "core", "formats", "energy", "latency",
+           "barrier", "static_power", "clock", "sources")
+    name = r.value(doc, "name", "", "str")
+    description = r.value(doc, "description", "", "str")
+    learning = r.value(doc, "learning", "", "bool")
+    assumptions = doc.get("assumptions", [])
+    if not isinstance(assumptions, list) or not all(isinstance(a, str) for a in assumptions):
+        raise r.fail("assumptions", "expected a list of strings", 'write assumptions = ["...", "..."]')
+    mesh = _mesh(r)
+    core = _core(r)
+    formats = _formats(r)
+    costs = _costs(r, mesh)
+    r.no_unknown(doc, top, "")  # after the required parts, so a misspelt section reads as missing
+    plain = {"mesh": asdict(mesh), "core": asdict(core), "formats": asdict(formats)}
+    return Target(name, description, path, mesh, core, formats, costs, learning, list(assumptions),
+                  _sources(r, plain))
+
+
+# --------------------------------------------------------------------------------------------
+# public entry points
+# --------------------------------------------------------------------------------------------
+def _shipped() -> dict[str, Path]:
+    root = resources.files("neurocomp.hw_models")
+    return {Path(str(p)).stem: Path(str(p)) for p in sorted(root.iterdir(), key=lambda p: p.name)
+            if p.name.endswith(".toml")}
+
+
+def load_target_file(path: str | Path) -> Target:
+    """Parse one model file (absolute or relative to the current working directory)."""
+    p = Path(path).expanduser()
+    shown = str(p.resolve()) if p.exists() else str(p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TargetError(f"hardware model {shown}: file not found; give an existing .toml path or one of the "
+                          f"shipped targets: {', '.join(_shipped())}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise TargetError(f"hardware model {shown}: cannot read ({e}); check the path and that it is UTF-8 text") from None
+    try:
+        doc = tomli.loads(text)
+    except tomli.TOMLDecodeError as e:
+        raise TargetError(f"hardware model {shown}: invalid TOML ({e}); fix the syntax at that line") from None
+    return _parse(doc, shown)
+
+
+def load_target(name_or_path: str | Path | Target) -> Target:
+    """A shipped target by name (``"loihi2"``), a user model file by path, or a Target unchanged.
+
+    A string is a path if it names an existing file, ends in ``.toml`` or contains a path separator;
+    otherwise it is a shipped target's name.
+    """
+    if isinstance(name_or_path, Target):
+        return name_or_path
+    if not isinstance(name_or_path, (str, Path)):
+        raise TargetError(f"target {name_or_path!r}: expected a target name, a .toml path or a Target")
+    s = str(name_or_path)
+    if isinstance(name_or_path, Path) or s.endswith(".toml") or "/" in s or "\\" in s or Path(s).is_file():
+        return load_target_file(name_or_path)
+    shipped = _shipped()
+    key = s.strip().lower()
+    if key not in shipped:
+        raise TargetError(f"unknown target {s!r}; shipped targets: {', '.join(shipped)} "
+                          "(or give the path of your own .toml model file)")
+    return load_target_file(shipped[key])
+
+
+def list_targets() -> list[Target]:
+    """Every shipped target, sorted by name."""
+    return [load_target_file(p) for p in _shipped().values()]
