@@ -187,7 +187,7 @@ class LoihiLIF(NeuronModel):
 
     def __post_init__(self):
         lim = 2 ** (STATE_BITS - 1)
-        for name, lo, hi in (("du", 0, 4095), ("dv", 0, 4095), ("vth", 0, 2 ** 17 - 1),
+        for name, lo, hi in (("du", 0, 4095), ("dv", 0, 4095), ("vth", 0, 2 ** 17),
                              ("bias_mant", -(2 ** 15), 2 ** 15 - 1), ("bias_exp", -16, 16),
                              ("u0", -lim + 1, lim), ("v0", -lim + 1, lim - 1)):
             object.__setattr__(self, name, as_int_array(getattr(self, name), "LoihiLIF", name, lo, hi))

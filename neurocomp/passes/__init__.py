@@ -1,0 +1,10 @@
+"""Compiler passes (DESIGN.md §4): frozen dataclasses of options, ``run(obj, target) -> (new, PassReport)``.
+
+``run_pipeline`` runs them in order and times each. Passes never mutate their input.
+"""
+from .base import Pass, PassReport, run_pipeline
+from .discretize import DISCRETIZERS, DiscreteModel, Discretize, DiscretizedNetwork, euler_decay_error
+from .quantize import Quantize
+
+__all__ = ["Pass", "PassReport", "run_pipeline", "Discretize", "DiscretizedNetwork", "DiscreteModel",
+           "DISCRETIZERS", "euler_decay_error", "Quantize"]

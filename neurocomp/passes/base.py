@@ -1,0 +1,102 @@
+"""The pass framework: a pass is a frozen dataclass of options with a ``name`` and a ``run`` method.
+
+``run(obj, target) -> (new_obj, PassReport)`` never mutates ``obj`` (DESIGN.md §4, the tinygrad/xDSL
+habit): a pipeline of passes is then a plain fold, each stage can be saved, re-run or inspected,
+and a report says what each stage did, how long it took, what it approximated and what it clipped.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import ValidationError
+
+
+def _jsonable(value):
+    """Plain-Python copy of ``value`` (numpy scalars/arrays, tuples, enums) that ``json.dumps`` accepts."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if np.isfinite(v) else str(v)  # JSON has no inf/nan
+    if value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "name") and hasattr(value, "value"):  # enums (SignMode)
+        return value.name
+    return str(value)
+
+
+@dataclass
+class PassReport:
+    """What one pass did.
+
+    ``groups``: one entry per parameter group, e.g. ``{"projection": "a->b", "param": "weights",
+    "rel_error": 0.004, ...}`` or ``{"population": "b", "param": "dv", ...}``; ``rel_error`` is the
+    pass's documented error measure for that group. ``clips``: one entry per clipped group, ``{"object":
+    name, "param": ..., "count": n, "range": [lo, hi], "worst": value}``. Nothing is clipped without an
+    entry here (and a NeurocompWarning). ``seconds`` is filled in by :func:`run_pipeline`.
+    """
+    name: str
+    seconds: float = 0.0
+    summary: dict = field(default_factory=dict)
+    groups: list[dict] = field(default_factory=list)
+    clips: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return _jsonable({"name": self.name, "seconds": self.seconds, "summary": self.summary,
+                          "groups": self.groups, "clips": self.clips, "warnings": self.warnings})
+
+    def max_rel_error(self, param: str | None = None) -> float:
+        """Largest ``rel_error`` over the groups (of one ``param`` if given); 0.0 when there are none."""
+        errs = [g["rel_error"] for g in self.groups
+                if "rel_error" in g and (param is None or g.get("param") == param)]
+        return float(max(errs)) if errs else 0.0
+
+
+@dataclass(frozen=True)
+class Pass:
+    """Base class. Subclasses are frozen dataclasses whose fields are the pass's options and which set
+    the class attribute ``name``. ``run`` must return a new object and leave ``obj`` untouched."""
+    name: ClassVar[str] = "pass"
+
+    def run(self, obj, target) -> tuple[object, PassReport]:
+        raise NotImplementedError(f"{type(self).__name__}.run")
+
+    def __call__(self, obj, target=None):
+        return self.run(obj, target)
+
+
+def run_pipeline(obj, target, passes: list[Pass], progress: bool = False) -> tuple[object, list[PassReport]]:
+    """Run ``passes`` in order, feeding each the previous output; time each one into its report.
+
+    With ``progress`` a line per pass goes to stderr (name, seconds, clip and warning counts).
+    """
+    reports: list[PassReport] = []
+    for i, p in enumerate(passes):
+        if not isinstance(p, Pass):
+            raise ValidationError(f"pipeline entry {i} is a {type(p).__name__}, not a Pass; give pass objects "
+                                  "such as Discretize(dt=1e-3), Quantize()")
+        if progress:
+            print(f"[{i + 1}/{len(passes)}] {p.name} ...", file=sys.stderr, end="", flush=True)
+        t0 = time.perf_counter()
+        obj, report = p.run(obj, target)
+        seconds = time.perf_counter() - t0
+        report = replace(report, seconds=seconds)
+        reports.append(report)
+        if progress:
+            print(f" {seconds:.3f} s, {len(report.clips)} clip(s), {len(report.warnings)} warning(s)",
+                  file=sys.stderr, flush=True)
+    return obj, reports
