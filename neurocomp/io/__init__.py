@@ -1,0 +1,73 @@
+"""Network files in and out: ``load(path)`` and ``save(net, path)`` pick the format for the user.
+
+By extension: ``.nir`` is NIR (``nir_import.read_nir`` / ``nir_export.write_nir``); ``.h5``,
+``.hdf5`` (and so ``.nc.h5``) are neurocomp's native format (``native.py``). Any other name is
+sniffed: an HDF5 file with the root attribute ``neurocomp_format`` is native, any other HDF5 file
+is tried as NIR (NIR files are HDF5 too), and anything else is refused with a NetworkFileError.
+The NIR modules are imported only when a NIR file is met, so native use never imports ``nir``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import NetworkFileError
+from ..ir import Network
+from .native import is_native, load_native, save_native
+
+NATIVE_SUFFIXES = (".h5", ".hdf5")
+NIR_SUFFIX = ".nir"
+
+__all__ = ["load", "save", "load_native", "save_native"]
+
+
+def load(path, *, dt: float = 1e-4) -> Network:
+    """Read a network file. ``dt`` (seconds) is the time step recorded for NIR input (NIR graphs are
+    continuous-time); native files store their own metadata and ignore it."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == NIR_SUFFIX:
+        return _read_nir(path, dt)
+    if suffix in NATIVE_SUFFIXES:
+        return load_native(path)
+    return _sniff(path, dt)
+
+
+def save(net: Network, path) -> Path:
+    """Write ``net``: NIR for a ``.nir`` name (only what NIR can express), native HDF5 otherwise."""
+    path = Path(path)
+    if path.suffix.lower() == NIR_SUFFIX:
+        from .nir_export import write_nir
+        write_nir(net, path)
+        return path
+    return save_native(net, path)
+
+
+def _read_nir(path: Path, dt: float) -> Network:
+    if not path.exists():
+        raise NetworkFileError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise NetworkFileError(f"{path}: is a directory, not a network file; give a .nir or .h5 file")
+    from .nir_import import read_nir
+    return read_nir(path, dt=dt)
+
+
+def _sniff(path: Path, dt: float) -> Network:
+    import h5py
+    if not path.exists() or path.is_dir():
+        return load_native(path)  # raises the precise missing-file / directory error
+    try:
+        hdf5 = h5py.is_hdf5(path)
+    except OSError as exc:
+        raise NetworkFileError(f"{path}: cannot be read ({exc})") from None
+    if not hdf5:
+        raise NetworkFileError(
+            f"{path}: not a network file (neither neurocomp's HDF5 format nor NIR); give a .nir file or a "
+            "neurocomp .h5 file written by neurocomp.save")
+    if is_native(path):
+        return load_native(path)
+    try:
+        return _read_nir(path, dt)
+    except NetworkFileError as exc:
+        raise NetworkFileError(
+            f"{path}: an HDF5 file that is not a neurocomp network file (no 'neurocomp_format' root attribute) "
+            f"and could not be read as NIR either: {exc}") from None

@@ -7,6 +7,7 @@ Population-level structure is a networkx graph; neuron-level connectivity stays 
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -71,8 +72,7 @@ class Projection:
     def n_synapses(self) -> int:
         conn = self.connectivity
         if isinstance(conn, OneToOne):
-            return int(np.count_nonzero(np.broadcast_to(conn.weights, (1,)))) if conn.weights.ndim == 0 \
-                else int(np.count_nonzero(conn.weights))
+            return int(np.count_nonzero(conn.weights))
         return conn.n_synapses
 
     def __eq__(self, other):
@@ -144,6 +144,9 @@ class Network:
             if connectivity.weights.ndim == 1 and connectivity.weights.size != src.size:
                 raise ValidationError(f"{where}: OneToOne has {connectivity.weights.size} weights for "
                                       f"{src.size} neurons")
+            if connectivity.weights.ndim == 0:  # one synapse per neuron: store the weight per neuron
+                connectivity = dataclasses.replace(
+                    connectivity, weights=np.full(src.size, connectivity.weights.item(), connectivity.weights.dtype))
             n_syn_slots = src.size
         else:
             n_post, n_pre = connectivity.shape

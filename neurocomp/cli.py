@@ -1,0 +1,334 @@
+"""The ``neurocomp`` command line: info, targets, compile, emulate, deploy, report.
+
+Each command is a thin wrapper around the Python API (DESIGN.md §9); the heavy modules are
+imported inside the command so ``neurocomp --help`` stays fast. Error policy (§10): any
+``NeurocompError`` and any OS error on a user's path prints ``error: <message>`` on stderr and
+exits 2, never a traceback; ``NeurocompWarning`` prints ``warning: <message>``; anything else is
+a bug in neurocomp: ``internal error: ...`` and exit 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import NeurocompError, NeurocompWarning, ValidationError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+
+
+# ---------------------------------------------------------------------------------------- inputs
+def load_inputs(path, expected: dict[str, tuple] | None = None) -> dict[str, np.ndarray]:
+    """Read spike inputs from ``path`` (.npz): one key per graph input, an array ``[T, *shape]`` of 0/1.
+
+    ``expected`` (input name -> shape), when known, is checked too: no missing or unknown keys and
+    matching shapes. All arrays must share the same T. Values are returned as uint8.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ValidationError(f"{path}: input file not found; give an .npz with one [T, *shape] array per "
+                              "graph input")
+    if path.is_dir():
+        raise ValidationError(f"{path}: is a directory; give an .npz file of input spikes")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValidationError(f"{path}: is a single .npy array; give an .npz with one key per graph "
+                                      "input (np.savez(path, in=spikes))")
+            arrays = {key: data[key] for key in data.files}
+    except ValidationError:
+        raise
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ValidationError(f"{path}: not a readable .npz file ({exc}); write it with numpy.savez") from None
+    if not arrays:
+        raise ValidationError(f"{path}: contains no arrays; give one [T, *shape] array per graph input")
+    steps = None
+    out = {}
+    for key, arr in arrays.items():
+        want = None if expected is None else expected.get(key)
+        hint = f" (expected [T, {', '.join(map(str, want))}])" if want is not None else " (expected [T, *shape])"
+        if expected is not None and key not in expected:
+            raise ValidationError(f"{path}: key '{key}' is not a graph input of this network (inputs: "
+                                  f"{', '.join(sorted(expected)) or 'none'})")
+        if arr.dtype.kind not in "biuf":
+            raise ValidationError(f"{path}: input '{key}' has dtype {arr.dtype}; give 0/1 numbers{hint}")
+        if arr.ndim < 2:
+            raise ValidationError(f"{path}: input '{key}' has shape {arr.shape}; it needs a time axis first{hint}")
+        if want is not None and tuple(arr.shape[1:]) != tuple(want):
+            raise ValidationError(f"{path}: input '{key}' has shape {arr.shape}{hint}")
+        if arr.size and not np.all((arr == 0) | (arr == 1)):
+            bad = arr[(arr != 0) & (arr != 1)]
+            raise ValidationError(f"{path}: input '{key}' must hold spikes 0/1 only; found value {bad.flat[0]!r} "
+                                  f"({bad.size} entries not 0/1)")
+        if steps is None:
+            steps = arr.shape[0]
+        elif arr.shape[0] != steps:
+            raise ValidationError(f"{path}: input '{key}' has {arr.shape[0]} steps but another input has "
+                                  f"{steps}; all inputs need the same T")
+        out[key] = arr.astype(np.uint8)
+    if expected is not None:
+        missing = sorted(set(expected) - set(out))
+        if missing:
+            shapes = ", ".join(f"'{k}' [T, {', '.join(map(str, expected[k]))}]" for k in missing)
+            raise ValidationError(f"{path}: missing input(s) {shapes}; give one array per graph input")
+    return out
+
+
+# ---------------------------------------------------------------------------------------- commands
+def _cmd_info(args) -> int:
+    from .info import describe, summary_dict
+    from .io import load
+    net = load(args.net, dt=args.dt)
+    if args.json:
+        print(json.dumps(summary_dict(net), indent=2, default=str))
+    else:
+        print(describe(net))
+    return EXIT_OK
+
+
+def _cmd_targets(args) -> int:
+    try:
+        from .target import list_targets
+    except ModuleNotFoundError as exc:
+        if exc.name != "neurocomp.target":
+            raise
+        print("no hardware models found")
+        return EXIT_OK
+    targets = list(list_targets())
+    if not targets:
+        print("no hardware models found")
+        return EXIT_OK
+    header = ("name", "cores", "neurons/core", "axons/core", "syn mem/core (KiB)", "description")
+    rows = [(t.name, str(t.mesh.n_cores), str(t.core.max_neurons), str(t.core.max_input_axons),
+             f"{t.core.synapse_memory_bits / 8192:g}", str(t.description)) for t in targets]
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
+    for row in (header, *rows):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+    return EXIT_OK
+
+
+def _cmd_compile(args) -> int:
+    from .io import load
+    from .target import load_target
+    target = load_target(args.target)  # an unknown target fails before the (possibly slow) network load
+    net = load(args.net, dt=args.dt)
+    from .compiler import compile as compile_network
+    compiled = compile_network(net, target, dt=args.dt, partitioner=args.partitioner,
+                               max_neurons_per_core=args.max_neurons_per_core, seed=args.seed,
+                               out=args.output, progress=True)
+    print(compiled.summary())
+    return EXIT_OK
+
+
+def _record(text: str) -> tuple[str, ...]:
+    allowed = ("spikes", "v", "u", "weights")
+    items = tuple(s.strip() for s in text.split(",") if s.strip())
+    bad = [s for s in items if s not in allowed]
+    if bad or not items:
+        raise ValidationError(f"--record {text!r}: choose from {', '.join(allowed)} (comma separated)")
+    return items
+
+
+def _summarise_result(result, out) -> None:
+    """Steps, spikes per population, and the report's plain numbers (one level of nesting, e.g.
+    ``energy.total_j``); the full report is in ``out/report.json``."""
+    print(f"{result.steps} steps; result written to {out}")
+    for name, arr in result.spikes.items():
+        print(f"  spikes {name}: {int(np.asarray(arr).sum())}")
+    for key, value in sorted(result.report.items()):
+        items = value.items() if isinstance(value, dict) else [("", value)]
+        for sub, v in items:
+            if isinstance(v, (int, float, str)) and not isinstance(v, bool) and len(str(v)) <= 80:
+                print(f"  {key}{'.' + sub if sub else ''}: {v}")
+
+
+def _artifact_inputs(art) -> dict[str, tuple] | None:
+    """Input name -> shape of a compiled artifact (its ``network.h5``, see artifact.py), or None when it
+    cannot be read here (the backend then reports what is wrong with the artifact)."""
+    from .io.native import load_native
+    path = Path(art) / "network.h5"
+    if not path.is_file():
+        return None
+    try:
+        net = load_native(path)
+    except NeurocompError:
+        return None
+    return {p.name: tuple(p.shape) for p in net.populations.values() if p.is_input}
+
+
+def _inputs_for(args) -> dict[str, np.ndarray]:
+    return load_inputs(args.input, expected=_artifact_inputs(args.artifact)) if args.input else {}
+
+
+def _cmd_emulate(args) -> int:
+    record = _record(args.record)
+    inputs = _inputs_for(args)
+    from .backends.emulator import emulate
+    result = emulate(args.artifact, steps=args.steps, inputs=inputs, record=record, progress=True)
+    result.save(args.output)
+    _summarise_result(result, args.output)
+    return EXIT_OK
+
+
+def _cmd_deploy(args) -> int:
+    inputs = _inputs_for(args)
+    from .deploy import deploy
+    result = deploy(args.artifact, backend=args.backend, steps=args.steps, inputs=inputs)
+    result.save(args.output)
+    _summarise_result(result, args.output)
+    return EXIT_OK
+
+
+def _cmd_report(args) -> int:
+    from .report import make_report
+    out_dir = args.output if args.output is not None else Path(args.result)
+    print(make_report(args.result, out_dir))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------- parser
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0 (seconds)")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's error format: ``error: ...`` and exit 2 (argparse's own code)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER, f"error: {self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    p = _Parser(prog="neurocomp", description="Compile spiking networks (NIR or native .h5) to neuromorphic "
+                "cores, then emulate them or deploy them to Lava.")
+    p.add_argument("--version", action="version", version=f"neurocomp {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    dt_help = "time step in seconds for continuous-time (NIR) networks (default 1e-4)"
+
+    s = sub.add_parser("info", help="summarise a network file", description="Print the populations, projections, "
+                       "inputs, outputs and totals of a network file (.nir or native .h5).")
+    s.add_argument("net", metavar="NET", help="network file (.nir, .h5)")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON")
+    s.add_argument("--dt", type=_positive_float, default=1e-4, help=dt_help)
+    s.set_defaults(func=_cmd_info)
+
+    s = sub.add_parser("targets", help="list the hardware models", description="List the hardware models "
+                       "(targets) this installation knows, with their main per-core limits.")
+    s.set_defaults(func=_cmd_targets)
+
+    s = sub.add_parser("compile", help="map a network onto a target", description="Discretize, quantize, "
+                       "partition, place and route NET for target T; write the compiled artifact directory ART.")
+    s.add_argument("net", metavar="NET", help="network file (.nir, .h5)")
+    s.add_argument("--target", required=True, metavar="T", help="hardware model name (see `neurocomp targets`)")
+    s.add_argument("-o", "--output", required=True, metavar="ART", help="artifact directory to write")
+    s.add_argument("--dt", type=_positive_float, default=1e-4, help=dt_help)
+    s.add_argument("--partitioner", choices=("hypergraph", "sequential", "metis"), default="hypergraph",
+                   help="how populations are split over cores (default: hypergraph)")
+    s.add_argument("--max-neurons-per-core", type=_positive_int, default=None, metavar="N",
+                   help="cap neurons per core below the target's limit")
+    s.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the partitioner (default 0)")
+    s.set_defaults(func=_cmd_compile)
+
+    s = sub.add_parser("emulate", help="run an artifact on the cycle-level emulator", description="Run the "
+                       "compiled artifact ART on the emulator for N steps; write spikes, probes, energy and "
+                       "latency to RES.")
+    s.add_argument("artifact", metavar="ART", help="compiled artifact directory")
+    s.add_argument("--steps", required=True, type=_positive_int, metavar="N", help="number of time steps")
+    s.add_argument("--input", metavar="IN.npz", help="input spikes: one [T, *shape] 0/1 array per graph input")
+    s.add_argument("-o", "--output", required=True, metavar="RES", help="result directory to write")
+    s.add_argument("--record", default="spikes,v", help="what to record: spikes,v,u,weights (default spikes,v)")
+    s.set_defaults(func=_cmd_emulate)
+
+    s = sub.add_parser("deploy", help="run an artifact through Lava", description="Lower the compiled artifact "
+                       "ART to Lava processes and run it for N steps; write the result to RES.")
+    s.add_argument("artifact", metavar="ART", help="compiled artifact directory")
+    s.add_argument("--backend", required=True, choices=("lava",), help="deployment backend")
+    s.add_argument("--steps", required=True, type=_positive_int, metavar="N", help="number of time steps")
+    s.add_argument("--input", metavar="IN.npz", help="input spikes: one [T, *shape] 0/1 array per graph input")
+    s.add_argument("-o", "--output", required=True, metavar="RES", help="result directory to write")
+    s.set_defaults(func=_cmd_deploy)
+
+    s = sub.add_parser("report", help="summarise a result (JSON + plots)", description="Write report.json and "
+                       "plots (raster, mesh utilisation, link load, energy breakdown) for result RES.")
+    s.add_argument("result", metavar="RES", help="result directory (from emulate or deploy)")
+    s.add_argument("-o", "--output", metavar="DIR", default=None, help="where to write the report (default: RES)")
+    s.set_defaults(func=_cmd_report)
+    return p
+
+
+# ---------------------------------------------------------------------------------------- main
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    stream = sys.stderr if file is None else file
+    if issubclass(category, NeurocompWarning):
+        stream.write(f"warning: {message}\n")
+    else:
+        stream.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def main(argv=None) -> int:
+    """Run the CLI; return the exit code (0 ok, 2 bad input, 1 internal error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
+        return int(exc.code or 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", NeurocompWarning)
+        warnings.showwarning = _show_warning
+        try:
+            return args.func(args)
+        except NeurocompError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+        except OSError as exc:  # missing/unreadable/unwritable user paths
+            print(f"error: {_os_message(exc)}", file=sys.stderr)
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # a bug in neurocomp, not in the user's input
+            print(f"internal error: {type(exc).__name__}: {exc}\n"
+                  "This is a bug in neurocomp; please report it with the command you ran "
+                  "(set NEUROCOMP_TRACEBACK=1 to see the traceback).", file=sys.stderr)
+            if _want_traceback():
+                import traceback
+                traceback.print_exc()
+            return EXIT_INTERNAL
+    return EXIT_USER
+
+
+def _os_message(exc: OSError) -> str:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
+def _want_traceback() -> bool:
+    import os
+    return os.environ.get("NEUROCOMP_TRACEBACK", "") not in ("", "0")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
