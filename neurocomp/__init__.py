@@ -23,7 +23,7 @@ _LAZY = {
     "load_compiled": "neurocomp.artifact",
     "CompiledNetwork": "neurocomp.artifact",
     "emulate": "neurocomp.backends.emulator",
-    "deploy": "neurocomp.deploy",
+    "deploy": "neurocomp.deployment",
     "rules": "neurocomp.rules",
 }
 
@@ -31,5 +31,5 @@ _LAZY = {
 def __getattr__(name):
     if name in _LAZY:
         module = import_module(_LAZY[name])
-        return module if module.__name__.endswith("." + name) else getattr(module, name)
+        return getattr(module, name, module)
     raise AttributeError(f"module 'neurocomp' has no attribute '{name}'")

@@ -161,8 +161,9 @@ def _artifact_inputs(art) -> dict[str, tuple] | None:
     return {p.name: tuple(p.shape) for p in net.populations.values() if p.is_input}
 
 
-def _inputs_for(args) -> dict[str, np.ndarray]:
-    return load_inputs(args.input, expected=_artifact_inputs(args.artifact)) if args.input else {}
+def _inputs_for(args) -> dict[str, np.ndarray] | None:
+    """The --input arrays, or None (every graph input silent) when no file is given."""
+    return load_inputs(args.input, expected=_artifact_inputs(args.artifact)) if args.input else None
 
 
 def _cmd_emulate(args) -> int:
@@ -177,7 +178,7 @@ def _cmd_emulate(args) -> int:
 
 def _cmd_deploy(args) -> int:
     inputs = _inputs_for(args)
-    from .deploy import deploy
+    from .deployment import deploy
     result = deploy(args.artifact, backend=args.backend, steps=args.steps, inputs=inputs)
     result.save(args.output)
     _summarise_result(result, args.output)

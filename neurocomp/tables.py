@@ -11,7 +11,8 @@ core for every neuron, lay out flat structure-of-arrays tables for all cores at 
 
 Weights are the *effective* integers Lava multiplies with (clip + truncate applied, see
 ``neurocomp.fixedpoint.effective_weights``), so a backend executing the tables needs no knowledge of
-sign modes. The per-projection ``weight_exp`` shift is applied to each projection's *sum* (as Lava
+sign modes. The per-projection ``weight_exp`` shift is applied to each projection's *sum* of one
+send step (as Lava does; with delays, each send step's sum is shifted on its own, as DelayDense
 does), which is why every synapse carries its projection index.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from .errors import ArtifactError, UnsupportedError, ValidationError
-from .fixedpoint import effective_weights
+from .fixedpoint import conv_uses_lava_conv, effective_weights
 from .ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Sparse
 
 NEURON_PARAMS = ("du", "dv", "vth", "bias_mant", "bias_exp", "u0", "v0")
@@ -139,20 +140,28 @@ def _pop_gid(tables: CoreTables) -> dict:
     return out
 
 
+def uses_lava_conv(proj) -> bool:
+    """True when the projection runs as Lava's Conv (raw weights, 24-bit output wrap, no shift);
+    any other Conv2d runs as its equivalent Sparse projection (see fixedpoint.conv_uses_lava_conv)."""
+    return isinstance(proj.connectivity, Conv2d) and conv_uses_lava_conv(proj.connectivity, proj.delay)
+
+
 def projection_synapses(proj, n_pre: int, n_post: int):
     """(pre, post, weight, delay) of every stored synapse of a projection, in (post, pre) order.
 
     Weights are Lava's effective integers; zero weights are dropped unless the projection learns
-    (a learning synapse can grow from zero). Conv2d keeps its raw weights (Lava's Conv neither
-    clips nor truncates).
+    (a learning synapse can grow from zero). A Conv2d that runs as Lava's Conv keeps its raw weights
+    (Lava's Conv neither clips nor truncates); another Conv2d is expanded to Sparse first.
     """
     conn = proj.connectivity
     learning = proj.learning is not None
     delay = proj.delay
     if isinstance(conn, Conv2d):
         sp = conn.to_sparse()
-        post = np.repeat(np.arange(sp.shape[0]), np.diff(sp.indptr))
-        return sp.indices, post, sp.weights.astype(np.int32), np.broadcast_to(delay, post.shape)
+        if uses_lava_conv(proj):
+            post = np.repeat(np.arange(sp.shape[0]), np.diff(sp.indptr))
+            return sp.indices, post, sp.weights.astype(np.int32), np.broadcast_to(delay, post.shape)
+        conn = sp
     if isinstance(conn, Dense):
         w = effective_weights(conn.weights, conn.sign_mode, conn.num_weight_bits, learning)
         mask = np.ones(w.shape, bool) if learning else w != 0
@@ -221,9 +230,6 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int) -> C
     src_l, post_l, w_l, d_l, p_l = [], [], [], [], []
     for k, proj in enumerate(projs):
         src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
-        if isinstance(proj.connectivity, Conv2d) and proj.connectivity.weight_exp != 0:
-            raise UnsupportedError(f"projection '{proj.name}': Lava's Conv ignores weight_exp "
-                                   f"({proj.connectivity.weight_exp}); fold the scale into the weights")
         if proj.connectivity.weights.dtype.kind != "i":
             raise UnsupportedError(f"projection '{proj.name}': weights are not integers; quantize first")
         pre, post, w, d = projection_synapses(proj, src_pop.size, dst_pop.size)
@@ -262,9 +268,8 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int) -> C
         route_ptr=route_ptr, route_core=route_core, route_axon=route_axon, core_axon_ptr=core_axon_ptr,
         axon_syn_ptr=axon_syn_ptr, axon_source=axon_source.astype(np.int64), syn_post=syn_post,
         syn_weight=syn_weight, syn_delay=syn_delay, syn_proj=syn_proj,
-        proj_weight_exp=np.array([0 if isinstance(p.connectivity, Conv2d) else p.connectivity.weight_exp
-                                  for p in projs], np.int32),
-        proj_wrap24=np.array([isinstance(p.connectivity, Conv2d) for p in projs], bool),
+        proj_weight_exp=np.array([0 if uses_lava_conv(p) else p.connectivity.weight_exp for p in projs], np.int32),
+        proj_wrap24=np.array([uses_lava_conv(p) for p in projs], bool),
         proj_max_delay=np.array([p.max_delay for p in projs], np.int32),
         proj_target_pop=np.array([pop_index[p.target] for p in projs], np.int32),
     )

@@ -61,11 +61,14 @@ class Connectivity:
                            int(as_int_array(self.num_weight_bits, where, "num_weight_bits", 1, 8)))
         if self.sign_mode is not None:
             try:
-                object.__setattr__(self, "sign_mode", SignMode(self.sign_mode) if not isinstance(self.sign_mode, str)
-                                   else SignMode[self.sign_mode.upper()])
+                mode = SignMode(self.sign_mode) if not isinstance(self.sign_mode, str) \
+                    else SignMode[self.sign_mode.upper()]
             except (KeyError, ValueError):
+                mode = SignMode.NULL
+            if mode == SignMode.NULL:  # Lava's NULL is ambiguous (auto in some models, [0,255] in others)
                 raise ValidationError(f"{where}: sign_mode {self.sign_mode!r} is not one of "
-                                      "mixed/excitatory/inhibitory") from None
+                                      "mixed/excitatory/inhibitory (or None: determined from the weights)")
+            object.__setattr__(self, "sign_mode", mode)
 
     def effective_sign_mode(self) -> SignMode:
         """The sign mode Lava's Dense would use: the given one, else determined from the weights."""

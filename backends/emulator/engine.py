@@ -1,0 +1,424 @@
+"""Run per-core tables for T steps: input encoding, state layout, recording, counters, budget checks.
+
+``emulate_tables`` is the whole backend on a ``CoreTables``; ``emulate`` adds the CompiledNetwork
+(input shapes, learning check). The arithmetic lives in ``kernels.py`` (numba kernel + numpy spec).
+
+Timing conventions (Lava's, lava.md §1): steps are 1-based; a spike of step t (neuron, or graph-input
+row t-1) reaches its targets' input at step ``t + 1 + delay``; recorded row t-1 is the state after
+step t (after the reset), as Lava's monitors see it.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import BackendError, ValidationError
+from ...result import Result
+from . import kernels as K
+from ...reference import LifParams
+
+RECORDABLE = ("spikes", "v", "u")
+#: Fraction of the currently available RAM that recording and counters may use.
+MEMORY_FRACTION = 0.5
+
+
+# ----------------------------------------------------------------------------------- plan
+@dataclass
+class Plan:
+    """Arrays derived from the tables once per run: dendrites and their rings, ring modes, and the
+    synapses copied per route (``route_syn_ptr`` [R+1]; ``syn_ring``: ring cell of the synapse's
+    dendrite; ``syn_delay``/``syn_proj`` are empty when every projection is mode 0)."""
+    neuron_core: np.ndarray
+    vth6: np.ndarray
+    bias: np.ndarray
+    dend_ptr: np.ndarray
+    dend_proj: np.ndarray
+    dend_off: np.ndarray
+    proj_len: np.ndarray
+    proj_mode: np.ndarray
+    route_syn_ptr: np.ndarray
+    syn_ring: np.ndarray
+    syn_weight: np.ndarray
+    syn_delay: np.ndarray
+    syn_proj: np.ndarray
+    ring_size: int
+    scratch_size: int
+
+    @property
+    def all_direct(self) -> bool:
+        return bool(np.all(self.proj_mode == K.MODE_DIRECT))
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.neuron_core, self.vth6, self.bias, self.dend_ptr, self.dend_proj, self.dend_off,
+                  self.route_syn_ptr, self.syn_ring, self.syn_weight, self.syn_delay, self.syn_proj)
+        # + run state: u, v, ring (+ scratch, flags, touched lists) and the spike list
+        return sum(a.nbytes for a in arrays) + 16 * self.neuron_core.size + 8 * self.ring_size \
+            + 33 * self.scratch_size + 8 * self.route_syn_ptr.size
+
+
+def check_tables(tables) -> None:
+    """Index bounds of every table (numba does not bounds-check: a bad table must not crash)."""
+    n, c, s = tables.n_neurons, int(tables.n_cores), tables.n_sources
+    a, y, p = tables.n_axons, tables.n_synapses, len(tables.proj_names)
+
+    def bad(what, fix="recompile the network"):
+        raise BackendError(f"per-core tables: {what}; the tables are inconsistent ({fix})")
+
+    ptrs = (("core_neuron_ptr", tables.core_neuron_ptr, c, n), ("route_ptr", tables.route_ptr, s, None),
+            ("core_axon_ptr", tables.core_axon_ptr, c, a), ("axon_syn_ptr", tables.axon_syn_ptr, a, y))
+    for name, ptr, count, total in ptrs:
+        if ptr.shape != (count + 1,) or ptr[0] != 0 or np.any(np.diff(ptr) < 0) or \
+                (total is not None and ptr[-1] != total):
+            bad(f"'{name}' must be {count + 1} non-decreasing offsets from 0 to {total}")
+    r = int(tables.route_ptr[-1])
+    if tables.route_core.shape != (r,) or tables.route_axon.shape != (r,):
+        bad(f"'route_core'/'route_axon' must have {r} entries")
+    if s != n + int(tables.input_ptr[-1]):
+        bad(f"{s} sources but {n} neurons + {int(tables.input_ptr[-1])} input channels")
+    for name, arr, hi in (("route_core", tables.route_core, c), ("route_axon", tables.route_axon, a),
+                          ("syn_post", tables.syn_post, n), ("syn_proj", tables.syn_proj, p),
+                          ("neuron_pop", tables.neuron_pop, len(tables.pop_names)),
+                          ("proj_target_pop", tables.proj_target_pop, len(tables.pop_names))):
+        if arr.size and (arr.min() < 0 or arr.max() >= hi):
+            bad(f"'{name}' has entries outside 0..{hi - 1}")
+    for name in ("syn_weight", "syn_delay", "syn_proj"):
+        if getattr(tables, name).shape != (y,):
+            bad(f"'{name}' must have one entry per synapse ({y})")
+    if y:
+        if tables.syn_delay.min() < 0:
+            bad("negative synaptic delays")
+        over = tables.syn_delay.astype(np.int64) > tables.proj_max_delay[tables.syn_proj]
+        if np.any(over):
+            k = int(tables.syn_proj[np.argmax(over)])
+            bad(f"projection '{tables.proj_names[k]}' has a synapse delay above its proj_max_delay "
+                f"{int(tables.proj_max_delay[k])}")
+        if tables.syn_weight.dtype.itemsize > 4:
+            bad("syn_weight must be int32 (Lava's weight dtype)")
+    # a packet lands on an axon of the core it is sent to, and an axon only feeds neurons of its core
+    axon_core = np.repeat(np.arange(c, dtype=np.int64), np.diff(tables.core_axon_ptr))
+    wrong = np.nonzero(axon_core[tables.route_axon] != tables.route_core)[0]
+    if wrong.size:
+        bad(f"route {int(wrong[0])} sends to core {int(tables.route_core[wrong[0]])} but names axon "
+            f"{int(tables.route_axon[wrong[0]])} of core {int(axon_core[tables.route_axon[wrong[0]]])}")
+    neuron_core = np.repeat(np.arange(c, dtype=np.int64), np.diff(tables.core_neuron_ptr))
+    syn_core = np.repeat(axon_core, np.diff(tables.axon_syn_ptr))
+    wrong = np.nonzero(neuron_core[tables.syn_post] != syn_core)[0]
+    if wrong.size:
+        bad(f"synapse {int(wrong[0])} on core {int(syn_core[wrong[0]])} targets neuron {int(tables.syn_post[wrong[0]])} "
+            f"of core {int(neuron_core[tables.syn_post[wrong[0]]])}")
+
+
+def make_plan(tables) -> Plan:
+    """Lay out one dendrite per (neuron, projection into its population), each with a delay ring."""
+    check_tables(tables)
+    n = tables.n_neurons
+    n_pop = len(tables.pop_names)
+    target = np.asarray(tables.proj_target_pop, np.int64)
+    n_proj = target.size
+    order = np.argsort(target, kind="stable")          # projections grouped by target population
+    n_in = np.bincount(target, minlength=n_pop).astype(np.int64)
+    first = np.concatenate([[0], np.cumsum(n_in)[:-1]])
+    proj_rank = np.empty(n_proj, np.int64)
+    proj_rank[order] = np.arange(n_proj) - first[target[order]]
+    incoming = np.full((n_pop, max(int(n_in.max(initial=0)), 1)), -1, np.int64)
+    incoming[target[order], proj_rank[order]] = order
+
+    npop = np.asarray(tables.neuron_pop, np.int64)
+    counts = n_in[npop]
+    dend_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    owner = np.repeat(np.arange(n, dtype=np.int64), counts)
+    dend_proj = incoming[npop[owner], np.arange(owner.size) - dend_ptr[owner]].astype(np.int64)
+
+    proj_len = np.asarray(tables.proj_max_delay, np.int64) + 1
+    exp = np.asarray(tables.proj_weight_exp, np.int64)
+    wrap = np.asarray(tables.proj_wrap24, bool)
+    proj_mode = np.where(proj_len == 1, K.MODE_DIRECT,
+                         np.where((exp >= 0) & ~wrap, K.MODE_LINEAR, K.MODE_SCRATCH)).astype(np.int64)
+    dend_len = proj_len[dend_proj]
+    dend_off = np.concatenate([[0], np.cumsum(dend_len)[:-1]]).astype(np.int64) if dend_len.size else \
+        np.zeros(0, np.int64)
+    ring_size = int(dend_len.sum())
+    scratch_size = ring_size if np.any(proj_mode == K.MODE_SCRATCH) else 0
+    neuron_core = np.repeat(np.arange(int(tables.n_cores), dtype=np.int64), np.diff(tables.core_neuron_ptr))
+    vth6 = np.asarray(tables.vth, np.int64) << 6
+
+    # synapses copied in route order: route r -> synapses of axon route_axon[r]
+    ax = np.asarray(tables.route_axon, np.int64)
+    lo, hi = tables.axon_syn_ptr[ax], tables.axon_syn_ptr[ax + 1]
+    route_syn_ptr = np.concatenate([[0], np.cumsum(hi - lo)]).astype(np.int64)
+    idx = K.ranges(lo, hi)
+    syn_proj = np.asarray(tables.syn_proj, np.int64)[idx]
+    ring_dtype = np.int32 if ring_size < 2 ** 31 else np.int64
+    syn_ring = dend_off[dend_ptr[tables.syn_post[idx]] + proj_rank[syn_proj]].astype(ring_dtype)
+    direct = bool(np.all(proj_mode == K.MODE_DIRECT))
+    bias = LifParams(tables.du, tables.dv, tables.vth, tables.bias_mant, tables.bias_exp).bias()
+    return Plan(neuron_core, vth6, bias, dend_ptr, dend_proj, dend_off,
+                proj_len, proj_mode, route_syn_ptr, syn_ring, np.asarray(tables.syn_weight, np.int32)[idx],
+                np.zeros(0, np.int16) if direct else np.asarray(tables.syn_delay, np.int16)[idx],
+                np.zeros(0, np.int32) if direct else syn_proj.astype(np.int32), ring_size, scratch_size)
+
+
+# ----------------------------------------------------------------------------------- inputs
+def encode_inputs(tables, inputs, steps: int, shapes: dict | None = None):
+    """Graph inputs -> per-step event lists ``(in_ptr [steps+1], in_src)`` of source ids.
+
+    Same rules as ``neurocomp.reference.check_inputs``: ``inputs=None`` leaves every graph input
+    silent; a dict must name every graph input (zeros for a silent one) and nothing else;
+    ``inputs[name]`` is ``[T, *shape]`` (or ``[T, n]``; any trailing shape of n channels when ``shapes``
+    does not name the input) of 0/1 with ``T >= steps`` (later rows unused).
+    Row t-1 fires at step t.
+    """
+    names = list(tables.input_names)
+    n = tables.n_neurons
+    if inputs is None:
+        inputs = {}
+    elif not isinstance(inputs, dict):
+        raise ValidationError(f"inputs must be a dict {{input name: array [T, *shape]}}, got {type(inputs).__name__}")
+    else:
+        unknown = sorted(set(inputs) - set(names))
+        missing = sorted(set(names) - set(inputs))
+        if unknown:
+            raise ValidationError(f"inputs {unknown} are not graph inputs of the network "
+                                  f"(graph inputs: {names or 'none'})")
+        if missing:
+            raise ValidationError(f"no input given for graph input(s) {missing}; give an array [T, *shape] "
+                                  "for each (zeros for a silent input)")
+    rows_l, src_l = [], []
+    for i, name in enumerate(names):
+        if name not in inputs:
+            continue
+        n_ch = int(tables.input_ptr[i + 1] - tables.input_ptr[i])
+        shape = tuple(shapes[name]) if shapes and name in shapes else (n_ch,)
+        arr = np.asarray(inputs[name])
+        ok_shape = tuple(arr.shape[1:]) in (shape, (n_ch,)) if shapes and name in shapes else \
+            arr.ndim >= 2 and int(np.prod(arr.shape[1:])) == n_ch       # shape unknown: any with n_ch channels
+        if arr.ndim == 0 or not ok_shape:
+            raise ValidationError(f"input '{name}': shape {arr.shape} must be [T, *{shape}] (T time steps first)")
+        if arr.shape[0] < steps:
+            raise ValidationError(f"input '{name}': {arr.shape[0]} time steps given but {steps} requested; "
+                                  "give at least as many rows as steps")
+        arr = arr[:steps].reshape(steps, n_ch)
+        if arr.dtype.kind not in "biuf" or not np.all((arr == 0) | (arr == 1)):
+            raise ValidationError(f"input '{name}': values must be spikes 0/1 (got other values); "
+                                  "graded inputs are not supported")
+        r, ch = np.nonzero(arr)
+        rows_l.append(r.astype(np.int64))
+        src_l.append(n + int(tables.input_ptr[i]) + ch.astype(np.int64))
+    rows = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
+    src = np.concatenate(src_l) if src_l else np.zeros(0, np.int64)
+    order = np.lexsort((src, rows))
+    rows, src = rows[order], src[order]
+    in_ptr = np.searchsorted(rows, np.arange(steps + 1)).astype(np.int64)
+    return in_ptr, src
+
+
+# ----------------------------------------------------------------------------------- recording
+def _record_layout(tables, record, populations):
+    record = (record,) if isinstance(record, str) else tuple(record or ())
+    bad = [r for r in record if r not in RECORDABLE]
+    if bad:
+        raise ValidationError(f"record: unknown variable(s) {bad}; choose from {list(RECORDABLE)}")
+    pops = list(tables.pop_names) if populations is None else list(populations)
+    unknown = [p for p in pops if p not in tables.pop_names]
+    if unknown:
+        raise ValidationError(f"populations: {unknown} are not neuron populations of the network "
+                           f"(known: {list(tables.pop_names)})")
+    if not record:
+        pops = []
+    rec_col = np.full(tables.n_neurons, -1, np.int64)
+    cols, off = {}, 0
+    for name in pops:
+        gid = tables.pop_gid[name]
+        rec_col[gid] = off + np.arange(gid.size)
+        cols[name] = (off, off + gid.size)
+        off += gid.size
+    return record, rec_col, cols, off
+
+
+def available_memory() -> int:
+    """Bytes of RAM available now (os.sysconf; 0 if unknown)."""
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def _check_budget(needed: int, steps: int, k: int, record, n_cores: int, counters: bool, budget) -> None:
+    if budget is None:
+        avail = available_memory()
+        if avail <= 0:
+            return
+        budget = int(avail * MEMORY_FRACTION)
+    if needed > budget:
+        per_step = needed / max(steps, 1)
+        raise BackendError(
+            f"emulator: recording {list(record)} of {k:,} neurons" + (f" and counters of {n_cores} cores" if counters
+                                                                        else "")
+            + f" for {steps:,} steps needs {needed / 2**20:,.1f} MiB, over the budget of {budget / 2**20:,.1f} MiB "
+            f"({MEMORY_FRACTION:.0%} of available RAM). Run fewer steps (at most ~{int(budget // per_step):,}), "
+            "record fewer variables (e.g. record=('spikes',)) or populations (populations=[...]), "
+            "or pass counters=False")
+
+
+# ----------------------------------------------------------------------------------- run
+def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,
+                   *, populations=None, counters: bool = True, events: bool = False, engine: str = "numba",
+                   shapes: dict | None = None, memory_budget: int | None = None) -> Result:
+    """Run ``tables`` for ``steps`` steps; see the module docstring for timing conventions.
+
+    ``record``: any of "spikes", "v", "u" for the ``populations`` given (default all). ``counters``:
+    per-core, per-step operation counts in ``report["counters"]`` (arrays ``[T, n_cores]``, names in
+    ``kernels.COUNTER_NAMES``, plus ``spikes_per_source`` [S]). ``engine="numpy"`` runs the readable
+    spec (``kernels.step_numpy``) instead of the numba kernel: slow, for tests. ``events``: also return
+    every spike event, neurons and graph-input channels, as ``report["spike_events"] = {"step": [E]
+    (0-based), "source": [E]}`` sorted by step (the cost model's input; spikes of all populations are
+    recorded internally for it).
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValidationError(f"steps must be a positive integer, got {steps!r}")
+    if engine not in ("numba", "numpy"):
+        raise ValidationError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+    steps = int(steps)
+    plan = make_plan(tables)
+    in_ptr, in_src = encode_inputs(tables, inputs, steps, shapes)
+    user_record = record
+    record, rec_col, cols, k = _record_layout(tables, record, populations)
+    if events and (populations is not None or "spikes" not in record):
+        # events need every neuron's spikes: record them all, hand back only what was asked for
+        record, rec_col, cols, k = _record_layout(tables, tuple(record) + ("spikes",) * ("spikes" not in record),
+                                                  None)
+    n_cores = int(tables.n_cores)
+    per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0))
+    needed = steps * k * per_elem + (6 * steps * n_cores * 8 if counters else 0) + plan.nbytes
+    _check_budget(needed, steps, k, record, n_cores, counters, memory_budget)
+
+    rec_spk = np.zeros((steps, k) if "spikes" in record else (0, 0), np.uint8)
+    rec_v = np.zeros((steps, k) if "v" in record else (0, 0), np.int64)
+    rec_u = np.zeros((steps, k) if "u" in record else (0, 0), np.int64)
+    cnt = np.zeros((6, steps, n_cores) if counters else (6, 0, 0), np.int64)
+    src_spikes = np.zeros(tables.n_sources if counters else 0, np.int64)
+    u = np.asarray(tables.u0, np.int64).copy()
+    v = np.asarray(tables.v0, np.int64).copy()
+
+    t0 = time.perf_counter()
+    chunk = steps if not progress else max(1, math.ceil(steps / 100))
+    bar = _progress(steps, progress)
+    if engine == "numba":
+        ring = np.zeros(plan.ring_size, np.int64)
+        m = max(plan.scratch_size, 1)
+        scratch, sflag = np.zeros(m, np.int64), np.zeros(m, np.uint8)
+        touched_idx, touched_proj, touched_delay = np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64)
+        spiked = np.zeros(max(tables.n_sources, 1), np.int64)
+        proj_exp = np.asarray(tables.proj_weight_exp, np.int64)
+        proj_wrap = np.asarray(tables.proj_wrap24, np.bool_)
+        du, dv = np.asarray(tables.du, np.int64), np.asarray(tables.dv, np.int64)
+        for first in range(1, steps + 1, chunk):
+            last = min(steps, first + chunk - 1)
+            K.run_steps(first, last, tables.core_neuron_ptr, du, dv, plan.vth6, plan.bias, u, v,
+                        plan.dend_ptr, plan.dend_proj, plan.dend_off, plan.proj_len, proj_exp, proj_wrap,
+                        plan.proj_mode, plan.all_direct, ring, scratch, sflag, touched_idx, touched_proj,
+                        touched_delay, plan.neuron_core, tables.route_ptr, tables.route_core, plan.route_syn_ptr,
+                        plan.syn_ring, plan.syn_weight, plan.syn_delay, plan.syn_proj,
+                        in_ptr, in_src, rec_col, rec_spk, rec_v, rec_u,
+                        "spikes" in record, "v" in record, "u" in record, counters, cnt, src_spikes, spiked)
+            bar.update(last - first + 1)
+    else:
+        state = {"u": u, "v": v, "vth6": plan.vth6, "bias": plan.bias,
+                 "arrive": np.zeros((int(plan.proj_len.max(initial=1)), tables.n_neurons), np.int64)}
+        mine = rec_col >= 0
+        for t in range(1, steps + 1):
+            row = t - 1
+            ins = in_src[in_ptr[row]:in_ptr[row + 1]] if row < in_ptr.size - 1 else in_src[:0]
+            s, c = K.step_numpy(t, tables, state, ins, plan.neuron_core)
+            if "spikes" in record:
+                rec_spk[row, rec_col[mine]] = s[mine]
+            if "v" in record:
+                rec_v[row, rec_col[mine]] = state["v"][mine]
+            if "u" in record:
+                rec_u[row, rec_col[mine]] = state["u"][mine]
+            if counters:
+                for i, name in enumerate(K.COUNTER_NAMES):
+                    cnt[i, row] = c[name]
+                src_spikes += c["spikes_per_source"]
+            bar.update(1)
+        u, v = state["u"], state["v"]
+    bar.close()
+    wall = time.perf_counter() - t0
+
+    res = Result(steps=steps)
+    if events:
+        step_l, src_l = [], []
+        for name, (a, b) in cols.items():
+            t_idx, col = np.nonzero(rec_spk[:, a:b])
+            step_l.append(t_idx)
+            src_l.append(tables.pop_gid[name][col])
+        step_l.append(np.repeat(np.arange(in_ptr.size - 1), np.diff(in_ptr)))
+        src_l.append(in_src)
+        ev_step, ev_src = np.concatenate(step_l).astype(np.int64), np.concatenate(src_l).astype(np.int64)
+        order = np.lexsort((ev_src, ev_step))
+        res.report["spike_events"] = {"step": ev_step[order], "source": ev_src[order]}
+        record, _, user_cols, _ = _record_layout(tables, user_record, populations)
+        cols = {name: cols[name] for name in user_cols}
+    for name, (a, b) in cols.items():
+        if "spikes" in record:
+            res.spikes[name] = rec_spk[:, a:b]
+        if "v" in record:
+            res.v[name] = rec_v[:, a:b]
+        if "u" in record:
+            res.u[name] = rec_u[:, a:b]
+    res.report.update({
+        "backend": "emulator", "engine": engine, "steps": steps, "n_cores": n_cores,
+        "n_neurons": tables.n_neurons, "n_synapses": tables.n_synapses, "wall_time_s": wall,
+        "synaptic_events": int(cnt[K.C_SYNOPS].sum()) if counters else None,
+        "energy": None, "latency": None,
+        "note": "functional emulation; timing/energy models are applied by a later stage from 'counters'",
+    })
+    if counters:
+        res.report["counters"] = {name: cnt[i] for i, name in enumerate(K.COUNTER_NAMES)}
+        res.report["counters"]["spikes_per_source"] = src_spikes
+    return res
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+    return tqdm(total=total, unit="step", desc="emulate")
+
+
+def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,
+            *, populations=None, counters: bool = True, memory_budget: int | None = None) -> Result:
+    """Run a CompiledNetwork (or the path of one) on the emulator; returns a Result.
+
+    Inputs are ``{graph input name: [T, *shape] 0/1}``; see ``emulate_tables`` for the rest.
+    """
+    if isinstance(art, (str, os.PathLike, Path)):
+        from ...artifact import load_compiled
+        art = load_compiled(art)
+    tables = getattr(art, "tables", None)
+    network = getattr(art, "network", None)
+    if tables is None:
+        raise BackendError(f"emulate: expected a CompiledNetwork or its directory, got {type(art).__name__}")
+    shapes = None
+    if network is not None:
+        learning = [p.name for p in network.projections.values() if p.learning is not None]
+        if learning:
+            raise BackendError(f"emulate: projection(s) {learning} have learning rules, which the emulator does "
+                               "not run yet; use the Lava backend (neurocomp deploy --backend lava) or drop the rules")
+        shapes = {name: network.populations[name].shape for name in network.inputs}
+    return emulate_tables(tables, steps, inputs, record, progress, populations=populations, counters=counters,
+                          shapes=shapes, memory_budget=memory_budget)

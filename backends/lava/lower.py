@@ -1,0 +1,257 @@
+"""Lower an integer Network to lava-nc 0.10 processes (DESIGN.md §7).
+
+One registry maps each IR connectivity type to one Lava process factory (nengo's builder habit):
+
+=============  ============================================================================
+IR             Lava process
+=============  ============================================================================
+population     ``LIF`` (flat shape (n,), one du/dv/vth per process, per-neuron bias/u/v)
+graph input    ``io.source.RingBuffer`` (data [n, T]); inputs no projection reads are skipped
+Dense          ``Dense``, or ``DelayDense`` when any delay is non-zero
+Sparse         ``Sparse`` (scipy CSR), or ``DelaySparse`` with a CSR of delays
+OneToOne       ``Sparse``/``DelaySparse`` on the diagonal
+Conv2d         ``Conv`` when :func:`neurocomp.reference.conv_uses_lava_conv` holds (no delay,
+               weight_exp 0, weights invariant under Lava's clip/truncation): the IR's (C, H, W)
+               C-order neurons are viewed through reshape/transpose ports as Lava's (X, Y, C) =
+               (W, H, C), and the PyTorch cross-correlation kernel becomes Lava's flipped one.
+               Otherwise the equivalent ``Sparse``/``DelaySparse`` (``Conv2d.to_sparse()``).
+=============  ============================================================================
+
+Raw IR weights are handed to Lava with ``weight_exp``, ``num_weight_bits`` and an explicit
+``sign_mode``, so Lava applies its own clipping and truncation: this backend is the independent
+check of :mod:`neurocomp.reference` and the emulator. Every refusal happens here, before Lava starts.
+Probes: one ``Monitor`` per recorded variable and population (a Lava Monitor holds one Var probe
+and one port probe at most), read in bulk after the run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from ...errors import UnsupportedError
+from ...ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Sparse
+from ...fixedpoint import conv_uses_lava_conv, effective_sign_mode
+from ...reference import check_inputs, check_record
+
+#: Lava's DelayDense/DelaySparse raise for delays above 63 (Loihi 2's 6-bit delays).
+LAVA_MAX_DELAY = 63
+#: Lava's Conv keeps kernel size, stride, padding, dilation and groups in int8 Vars.
+LAVA_CONV_PARAM_MAX = 127
+
+
+@dataclass
+class LoweredConnection:
+    """One projection as a Lava process plus how to wire it (ports may need reshape/transpose views)."""
+    process: object
+    kind: str
+    wire_in: Callable = lambda port: port
+    wire_out: Callable = lambda port: port
+
+
+@dataclass
+class LoweredNetwork:
+    """The Lava process graph of a Network and what to read back after the run."""
+    network: Network
+    steps: int
+    lif: dict = field(default_factory=dict)            # population -> LIF process
+    sources: dict = field(default_factory=dict)        # graph input -> RingBuffer
+    connections: dict = field(default_factory=dict)    # projection -> LoweredConnection
+    monitors: dict = field(default_factory=dict)       # (population, "spikes"|"v"|"u") -> Monitor
+    anchors: list = field(default_factory=list)        # zero-weight links joining disconnected parts
+
+    @property
+    def root(self):
+        """The process ``run`` is called on; every other process is connected to it."""
+        return next(iter(self.lif.values()))
+
+    def kinds(self) -> dict[str, str]:
+        return {name: c.kind for name, c in self.connections.items()}
+
+
+# --------------------------------------------------------------------------- checks
+def _scalar(model: LoihiLIF, name: str, pop) -> int:
+    values = np.unique(np.asarray(getattr(model, name)))
+    if values.size != 1:
+        raise UnsupportedError(
+            f"population '{pop.name}': LoihiLIF '{name}' varies across neurons ({values.size} distinct values) "
+            f"but Lava's LIF takes one {name} per process; split the population by {name}")
+    return int(values[0])
+
+
+def check_lowerable(net: Network) -> None:
+    """Refuse, naming the population or projection, whatever Lava 0.10's fixed-point processes cannot run."""
+    for pop in net.neuron_populations:
+        if not isinstance(pop.model, LoihiLIF):
+            raise UnsupportedError(
+                f"population '{pop.name}': model {type(pop.model).__name__} is not an integer LoihiLIF; the Lava "
+                "backend runs quantized networks: compile the network first (neurocomp compile)")
+        for name in ("du", "dv", "vth"):
+            _scalar(pop.model, name, pop)
+    for proj in net.projections.values():
+        conn = proj.connectivity
+        where = f"projection '{proj.name}' ({proj.source} -> {proj.target})"
+        if proj.learning is not None:
+            raise UnsupportedError(f"{where}: learning rule '{proj.learning.name}' is not lowered to Lava yet "
+                                   "(lands with the learning issue); remove the rule to run fixed weights")
+        if not conn.integer:
+            raise UnsupportedError(f"{where}: weights are floats; the Lava backend runs integer weights: compile "
+                                   "(quantize) the network first")
+        if type(conn) not in FACTORIES:
+            raise UnsupportedError(f"{where}: connectivity {type(conn).__name__} has no Lava process")
+        if proj.max_delay > LAVA_MAX_DELAY:
+            raise UnsupportedError(f"{where}: delay {proj.max_delay} exceeds Lava's DelayDense/DelaySparse limit "
+                                   f"of {LAVA_MAX_DELAY} steps; insert relay neurons or shorten the delay")
+        if isinstance(conn, Conv2d) and conv_uses_lava_conv(conn, proj.delay):
+            params = [*conn.weights.shape[2:], *conn.stride, *conn.padding, *conn.dilation, conn.groups]
+            if max(params) > LAVA_CONV_PARAM_MAX:
+                raise UnsupportedError(f"{where}: Conv2d kernel/stride/padding/dilation/groups up to {max(params)} "
+                                       f"exceed Lava Conv's int8 limit {LAVA_CONV_PARAM_MAX}")
+
+
+# --------------------------------------------------------------------------- connection factories
+def _lava_sign_mode(conn):
+    from lava.utils.weightutils import SignMode as LavaSignMode
+    return LavaSignMode(int(effective_sign_mode(conn.sign_mode, conn.weights)))
+
+
+def _options(conn) -> dict:
+    return dict(weight_exp=int(conn.weight_exp), num_weight_bits=int(conn.num_weight_bits),
+                sign_mode=_lava_sign_mode(conn))
+
+
+def _csr(shape, post, pre, values, dtype) -> sp.csr_matrix:
+    """A CSR with exactly the given entries (explicit zeros kept, so weights and delays share one pattern)."""
+    order = np.lexsort((pre, post))
+    post, pre, values = post[order], pre[order], np.asarray(values)[order]
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.add.at(indptr, post + 1, 1)
+    return sp.csr_matrix((values.astype(dtype), pre.astype(np.int32), np.cumsum(indptr).astype(np.int32)),
+                         shape=shape)
+
+
+def _sparse_process(conn, shape, post, pre, w, delay, name):
+    """Sparse, or DelaySparse when a synapse has a non-zero delay (delays share the weights' pattern)."""
+    from lava.proc.sparse.process import DelaySparse, Sparse as LavaSparse
+    weights = _csr(shape, post, pre, w, np.int32)
+    if np.any(delay != 0):
+        delays = _csr(shape, post, pre, np.broadcast_to(delay, w.shape), np.int64)  # Lava checks dtype == int
+        return LoweredConnection(DelaySparse(weights=weights, delays=delays, name=name, **_options(conn)),
+                                 "DelaySparse")
+    return LoweredConnection(LavaSparse(weights=weights, name=name, **_options(conn)), "Sparse")
+
+
+def lower_dense(net: Network, proj) -> LoweredConnection:
+    from lava.proc.dense.process import DelayDense, Dense as LavaDense
+    conn = proj.connectivity
+    w = conn.weights.astype(np.int32)
+    if proj.max_delay > 0:
+        delays = np.broadcast_to(proj.delay, w.shape).astype(np.int64).copy()  # Lava checks dtype == int
+        return LoweredConnection(DelayDense(weights=w, delays=delays, name=proj.name, **_options(conn)), "DelayDense")
+    return LoweredConnection(LavaDense(weights=w, name=proj.name, **_options(conn)), "Dense")
+
+
+def lower_sparse(net: Network, proj) -> LoweredConnection:
+    conn = proj.connectivity
+    post = np.repeat(np.arange(conn.shape[0]), np.diff(conn.indptr))
+    return _sparse_process(conn, conn.shape, post, conn.indices, conn.weights, proj.delay, proj.name)
+
+
+def lower_one_to_one(net: Network, proj) -> LoweredConnection:
+    conn = proj.connectivity
+    n = net.populations[proj.source].size
+    idx = np.arange(n)
+    w = np.broadcast_to(conn.weights, (n,))
+    return _sparse_process(conn, (n, n), idx, idx, w, np.broadcast_to(proj.delay, (n,)), proj.name)
+
+
+def lower_conv2d(net: Network, proj) -> LoweredConnection:
+    conn = proj.connectivity
+    if not conv_uses_lava_conv(conn, proj.delay):
+        s = conn.to_sparse()
+        post = np.repeat(np.arange(s.shape[0]), np.diff(s.indptr))
+        return _sparse_process(conn, s.shape, post, s.indices, s.weights, np.broadcast_to(proj.delay, s.weights.shape),
+                               proj.name)
+    from lava.proc.conv.process import Conv
+    c_in, h, w = conn.input_shape
+    c_out, h_out, w_out = conn.output_shape
+    # IR [C_out, C_in/g, kh, kw] cross-correlation -> Lava (C_out, Kx, Ky, C_in/g), applied flipped.
+    weight = np.ascontiguousarray(conn.weights.transpose(0, 3, 2, 1)[:, ::-1, ::-1, :]).astype(np.int32)
+    swap = lambda pair: (int(pair[1]), int(pair[0]))         # IR (h, w) -> Lava (x, y) = (w, h)
+    proc = Conv(weight=weight, input_shape=(w, h, c_in), padding=swap(conn.padding), stride=swap(conn.stride),
+                dilation=swap(conn.dilation), groups=int(conn.groups), name=proj.name)
+    n_out = c_out * h_out * w_out
+    return LoweredConnection(
+        proc, "Conv",
+        wire_in=lambda port: port.reshape((c_in, h, w)).transpose([2, 1, 0]),
+        wire_out=lambda port: port.transpose([2, 1, 0]).reshape((n_out,)))
+
+
+#: IR connectivity type -> Lava process factory.
+FACTORIES: dict[type, Callable] = {Dense: lower_dense, Sparse: lower_sparse, OneToOne: lower_one_to_one,
+                                   Conv2d: lower_conv2d}
+
+
+# --------------------------------------------------------------------------- the whole network
+def _lif(pop):
+    from lava.proc.lif.process import LIF
+    m, n = pop.model, pop.size
+    return LIF(shape=(n,), du=_scalar(m, "du", pop), dv=_scalar(m, "dv", pop), vth=_scalar(m, "vth", pop),
+               bias_mant=m.broadcast("bias_mant", n).astype(np.int32),
+               bias_exp=m.broadcast("bias_exp", n).astype(np.int32),
+               u=m.broadcast("u0", n).astype(np.int32), v=m.broadcast("v0", n).astype(np.int32), name=pop.name)
+
+
+def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v")) -> LoweredNetwork:
+    """Build the Lava process graph for ``steps`` steps of ``net`` driven by ``inputs`` (see ``check_inputs``).
+
+    Nothing runs here; :func:`neurocomp.backends.lava.run.run_lava` runs it. Raises UnsupportedError
+    (naming the population/projection) for anything Lava's fixed-point process set cannot express.
+    """
+    from lava.proc.dense.process import Dense as LavaDense
+    from lava.proc.io.source import RingBuffer
+    from lava.proc.monitor.process import Monitor
+
+    record = check_record(record)
+    rows = check_inputs(net, steps, inputs)
+    check_lowerable(net)
+    low = LoweredNetwork(net, int(steps))
+    for pop in net.neuron_populations:
+        low.lif[pop.name] = _lif(pop)
+    used_inputs = {proj.source for proj in net.projections.values() if net.populations[proj.source].is_input}
+    for name in net.inputs:
+        if name in used_inputs:
+            low.sources[name] = RingBuffer(data=np.ascontiguousarray(rows[name].T.astype(np.int32)))
+    for proj in net.projections.values():
+        con = FACTORIES[type(proj.connectivity)](net, proj)
+        src = low.sources.get(proj.source) or low.lif[proj.source]
+        con.wire_in(src.s_out).connect(con.process.s_in)
+        con.wire_out(con.process.a_out).connect(low.lif[proj.target].a_in)
+        low.connections[proj.name] = con
+    for pop_name, proc in low.lif.items():
+        for kind in record:
+            mon = Monitor()
+            mon.probe(proc.s_out if kind == "spikes" else getattr(proc, kind), int(steps))
+            low.monitors[(pop_name, kind)] = mon
+    # Lava runs the processes connected to the one `run` is called on: join disconnected parts through
+    # zero-weight Dense links into a one-neuron hub LIF that nothing reads (O(n) memory per link).
+    if low.lif:
+        graph = nx.Graph()
+        graph.add_nodes_from(low.lif)
+        graph.add_edges_from((p.source, p.target) for p in net.projections.values())
+        parts = list(nx.connected_components(graph))
+        if len(parts) > 1:
+            from lava.proc.lif.process import LIF
+            hub = LIF(shape=(1,), du=0, dv=0, vth=0, name="_hub")
+            for comp in parts:
+                rep = next(name for name in low.lif if name in comp)
+                link = LavaDense(weights=np.zeros((1, low.lif[rep].s_out.shape[0]), dtype=np.int32),
+                                 name=f"_hub_link_{rep}")
+                low.lif[rep].s_out.connect(link.s_in)
+                link.a_out.connect(hub.a_in)
+                low.anchors.append(link)
+            low.anchors.append(hub)
+    return low

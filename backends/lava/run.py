@@ -1,0 +1,153 @@
+"""Run a lowered network with Lava's CPU simulation in fixed point and read the probes back in bulk.
+
+The runtime is always stopped (try/finally), also when compilation or a process model fails, so no
+Lava worker process outlives the call. Lava errors are re-raised as BackendError with the cause.
+
+Why a watchdog: when one of Lava 0.10's process models raises, its runtime service waits forever
+for the other models' replies (they block on the failed model's channel), so ``run`` never returns
+and ``stop`` would hang too. The run therefore happens in a daemon thread while this thread polls
+the worker processes: if one reports an exception, or ``timeout_s`` passes, the workers are
+terminated and the error is raised. This touches Lava 0.10 internals (the runtime's
+``_messaging_infrastructure`` actors), which is why lava-nc is pinned to 0.10.0.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+import time
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+
+from ...errors import BackendError, NeurocompError
+from ...ir import Network
+from ...result import Result
+from .lower import LoweredNetwork, lower
+
+#: Default wall-clock limit of one Lava run (seconds); the watchdog ends a run that exceeds it.
+DEFAULT_TIMEOUT_S = 900.0
+NOTE = "Lava's CPU simulation gives no energy or latency estimates; use `neurocomp emulate` for those"
+
+
+def lava_version() -> str:
+    try:
+        return version("lava-nc")
+    except PackageNotFoundError:  # pragma: no cover - lava is a hard dependency
+        return "unknown"
+
+
+def _report() -> dict:
+    return {"backend": "lava", "lava_version": lava_version(), "energy_j": None, "latency_s": None, "note": NOTE}
+
+
+def _actors(root) -> list:
+    infra = getattr(root.runtime, "_messaging_infrastructure", None) if root.runtime else None
+    return list(getattr(infra, "actors", []) or [])
+
+
+def _failures(root) -> list[str]:
+    """Tracebacks (last line) that Lava's worker processes have reported so far."""
+    out = []
+    for actor in _actors(root):
+        exc = actor.exception
+        if exc:
+            out.append(str(exc[1]).strip().splitlines()[-1])
+    return out
+
+
+def _kill(root) -> None:
+    """Terminate Lava's worker processes and mark the runtime stopped, so nothing waits on them."""
+    actors = _actors(root)
+    for actor in actors:
+        try:
+            if actor.is_alive():
+                actor.terminate()
+        except ValueError:      # already closed
+            pass
+    for actor in actors:
+        try:
+            mp.Process.join(actor, 5)
+            if actor.is_alive():
+                actor.kill()
+                mp.Process.join(actor, 5)
+        except ValueError:
+            pass
+    rt = root.runtime
+    if rt is not None:
+        rt._is_running = False
+        rt._is_started = False
+        try:
+            rt._messaging_infrastructure.stop()
+            rt._watchdog_manager.stop()
+        except Exception:       # best effort: the workers are gone already
+            pass
+
+
+def _run_guarded(root, steps: int, timeout_s: float) -> None:
+    """``root.run(RunSteps(steps))`` in fixed point, watched (see the module docstring)."""
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+
+    box: dict = {}
+
+    def target():
+        try:
+            root.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        except BaseException as exc:   # handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="neurocomp-lava-run", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while thread.is_alive():
+        thread.join(0.05)
+        if not thread.is_alive():
+            break
+        failures = _failures(root)
+        if failures or time.monotonic() > deadline:
+            _kill(root)
+            why = ("a Lava process model raised: " + " | ".join(failures)) if failures else \
+                f"the run did not finish within {timeout_s:g} s (raise timeout_s for long runs)"
+            raise BackendError(f"Lava run stopped: {why}")
+    if "error" in box:
+        raise box["error"]
+
+
+def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result:
+    """Run ``low`` for its steps with ``Loihi2SimCfg(select_tag="fixed_pt")`` and collect the monitors.
+
+    The runtime is stopped before this returns or raises; Lava failures become BackendError.
+    """
+    result = Result(report=_report(), steps=low.steps)
+    if not low.lif:
+        return result
+    root = low.root
+    try:
+        _run_guarded(root, low.steps, timeout_s)
+        for (pop, kind), mon in low.monitors.items():
+            proc = low.lif[pop]
+            var = "s_out" if kind == "spikes" else kind
+            data = np.asarray(mon.get_data()[proc.name][var])          # [T, n] float64, exact for 24-bit ints
+            if kind == "spikes":
+                result.spikes[pop] = data.astype(np.uint8)
+            else:
+                getattr(result, kind)[pop] = data.astype(np.int64)
+    except NeurocompError:
+        raise
+    except Exception as exc:
+        raise BackendError(f"Lava failed while running network '{low.network.name}': "
+                           f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        root.stop()
+    return result
+
+
+def run_lava(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v"),
+             timeout_s: float = DEFAULT_TIMEOUT_S) -> Result:
+    """Lower ``net`` (an integer Network) to Lava processes, run ``steps`` steps, return a Result.
+
+    ``inputs[name]``: 0/1 array [T, *shape] per graph input (step t sends row t-1); ``record`` any of
+    "spikes", "v", "u". Spikes are uint8 [T, n], v/u int64 [T, n] (after the reset) for every
+    non-input population. ``timeout_s`` bounds the Lava run (the workers are killed past it).
+    """
+    return execute(lower(net, steps, inputs, record), timeout_s)

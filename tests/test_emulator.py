@@ -1,0 +1,360 @@
+"""Emulator: numba kernel == numpy spec (step_numpy) == reference (Lava fixed_pt semantics), mapping
+invariance, counters, input validation and the memory budget."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import neurocomp as nc
+from neurocomp.backends.emulator import COUNTER_NAMES, emulate, emulate_tables
+from neurocomp.reference import LifParams, lif_step, simulate_reference
+from neurocomp.tables import build_core_tables
+
+STEPS = 40
+
+
+# ------------------------------------------------------------------ random integer networks
+def _weights(rng, shape, kind):
+    lo, hi = {"exc": (0, 300), "inh": (-300, 0), "mixed": (-300, 300)}[kind]
+    return rng.integers(lo, hi + 1, shape)
+
+
+def _conn_options(rng):
+    mode = rng.choice([None, "mixed", "excitatory", "inhibitory"])
+    return dict(weight_exp=int(rng.integers(-8, 7)), num_weight_bits=int(rng.integers(1, 9)),
+                sign_mode=None if mode is None else str(mode))
+
+
+def random_network(seed: int, n_pops: int, n_inputs: int, conv: bool, max_size: int = 200):
+    """A random LoihiLIF network: 1-4 populations, recurrent and feed-forward projections of every
+    connectivity kind, sign mode, weight_exp and num_weight_bits, scalar and per-synapse delays."""
+    rng = np.random.default_rng(seed)
+    net = nc.Network(f"rand{seed}")
+    names = []
+    for i in range(n_inputs):
+        net.input(f"in{i}", (int(rng.integers(1, max_size // 2 + 1)),))
+        names.append(f"in{i}")
+    pops = []
+    for i in range(n_pops):
+        n = int(rng.integers(1, max_size + 1))
+        per = lambda lo, hi: rng.integers(lo, hi + 1, n) if rng.random() < 0.5 else int(rng.integers(lo, hi + 1))
+        model = nc.LoihiLIF(du=per(0, 4095), dv=per(0, 4095), vth=per(0, 600), bias_mant=per(-300, 300),
+                            bias_exp=per(-3, 6), u0=per(-2000, 2000), v0=per(-2000, 2000))
+        net.population(f"p{i}", (n,), model)
+        pops.append(f"p{i}")
+    n_proj = int(rng.integers(1, 2 * n_pops + 2))
+    for _ in range(n_proj):
+        src = str(rng.choice(names + pops))
+        dst = str(rng.choice(pops))
+        n_pre, n_post = net.populations[src].size, net.populations[dst].size
+        kind = str(rng.choice(["exc", "inh", "mixed"]))
+        opts = _conn_options(rng)
+        form = rng.choice(["dense", "sparse", "onetoone"] if n_pre == n_post else ["dense", "sparse"])
+        if form == "dense":
+            w = _weights(rng, (n_post, n_pre), kind) * (rng.random((n_post, n_pre)) < rng.random())
+            conn, n_slots = nc.Dense(w, **opts), w.size
+        elif form == "sparse":
+            w = _weights(rng, (n_post, n_pre), kind) * (rng.random((n_post, n_pre)) < 0.3)
+            conn = nc.Sparse.from_dense(w, **opts)
+            n_slots = conn.n_synapses
+        else:
+            w = _weights(rng, (n_pre,), kind) if rng.random() < 0.7 else int(_weights(rng, (), kind))
+            conn, n_slots = nc.OneToOne(w, **opts), n_pre
+        r = rng.random()
+        delay = 0 if r < 0.4 else (int(rng.integers(0, 6)) if r < 0.6 else rng.integers(0, 6, n_slots))
+        net.connect(src, dst, conn, delay=delay)
+    if conv:
+        # Lava-Conv-compatible Conv2d (delay 0, weight_exp 0, even mixed weights: clip/truncation-invariant)
+        c_in, h, w_ = int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7))
+        net.input("img", (c_in, h, w_))
+        kern = 2 * rng.integers(-40, 41, (int(rng.integers(1, 3)), c_in, 3, 3))
+        cv = nc.Conv2d(kern, (c_in, h, w_), padding=int(rng.integers(0, 2)), sign_mode="mixed")
+        net.population("conv", cv.output_shape, nc.LoihiLIF(du=int(rng.integers(0, 4096)), dv=100, vth=20))
+        net.connect("img", "conv", cv)
+        if pops:
+            net.connect("conv", pops[0], nc.Dense(_weights(rng, (net.populations[pops[0]].size, net.populations
+                                                                  ["conv"].size), "mixed"), weight_exp=-2), delay=1)
+    return net
+
+
+def random_inputs(net, seed, steps=STEPS):
+    rng = np.random.default_rng(seed + 1)
+    return {name: (rng.random((steps,) + net.populations[name].shape) < rng.random() * 0.5).astype(np.uint8)
+            for name in net.inputs}
+
+
+def random_mapping(net, seed, n_cores):
+    rng = np.random.default_rng(seed + 2)
+    return {p.name: rng.integers(0, n_cores, p.size) for p in net.neuron_populations}
+
+
+def assert_same(a, b, what=("spikes", "v", "u")):
+    for kind in what:
+        ga, gb = getattr(a, kind), getattr(b, kind)
+        assert sorted(ga) == sorted(gb), kind
+        for name in ga:
+            assert ga[name].shape == gb[name].shape, (kind, name)
+            diff = np.nonzero(np.asarray(ga[name]) != np.asarray(gb[name]))
+            assert diff[0].size == 0, f"{kind}[{name}] differs first at step {diff[0][0] + 1}, neuron {diff[1][0]}"
+
+
+network_params = st.tuples(st.integers(0, 2 ** 31), st.integers(1, 4), st.integers(0, 2), st.booleans(),
+                           st.integers(1, 8))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(network_params)
+def test_kernel_equals_spec_and_reference(params):
+    seed, n_pops, n_inputs, conv, n_cores = params
+    net = random_network(seed, n_pops, n_inputs, conv and seed % 3 == 0)
+    inputs = random_inputs(net, seed)
+    tables = build_core_tables(net, random_mapping(net, seed, n_cores), n_cores)
+    rec = ("spikes", "v", "u")
+    fast = emulate_tables(tables, STEPS, inputs, rec)
+    spec = emulate_tables(tables, STEPS, inputs, rec, engine="numpy")
+    ref = simulate_reference(net, STEPS, inputs, rec)
+    assert_same(fast, spec)
+    assert_same(fast, ref)
+    for name in COUNTER_NAMES + ("spikes_per_source",):
+        np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name], err_msg=name)
+
+
+def _active_network():
+    """Feed-forward + recurrent E/I net with delays and negative exponents, busy enough to test mapping."""
+    rng = np.random.default_rng(7)
+    net = nc.Network("busy")
+    net.input("in", (40,))
+    net.population("e", (120,), nc.LoihiLIF(du=400, dv=300, vth=rng.integers(20, 60, 120), bias_mant=3, bias_exp=3))
+    net.population("i", (30,), nc.LoihiLIF(du=800, dv=500, vth=30))
+    net.connect("in", "e", nc.Dense(rng.integers(0, 255, (120, 40)) * (rng.random((120, 40)) < 0.2)), delay=1)
+    rec = nc.Sparse.from_dense(rng.integers(-60, 200, (120, 120)) * (rng.random((120, 120)) < 0.1), weight_exp=-1)
+    net.connect("e", "e", rec, delay=rng.integers(0, 5, rec.n_synapses))
+    net.connect("e", "i", nc.Dense(rng.integers(0, 255, (30, 120)), weight_exp=-2))
+    net.connect("i", "e", nc.Dense(-rng.integers(0, 255, (120, 30)), weight_exp=-3), delay=2)
+    inputs = {"in": (rng.random((60, 40)) < 0.2).astype(np.uint8)}
+    return net, inputs
+
+
+def test_mapping_invariance():
+    net, inputs = _active_network()
+    n = net.n_neurons
+    one_each = {"e": np.arange(120), "i": 120 + np.arange(30)}
+    few = {"e": np.arange(120) // 7, "i": np.arange(30) % 5}
+    single = {"e": np.zeros(120, int), "i": np.zeros(30, int)}
+    results = [emulate_tables(build_core_tables(net, m, c), 60, inputs, ("spikes", "v", "u"))
+               for m, c in ((one_each, n), (few, 18), (single, 1))]
+    assert sum(int(s.sum()) for s in results[0].spikes.values()) > 100      # the test is not vacuous
+    for r in results[1:]:
+        assert_same(results[0], r)
+    # counters change with the mapping, their totals of neuron work do not
+    for r in results:
+        c = r.report["counters"]
+        assert int(c["neurons_active"].sum() + c["neurons_idle"].sum()) == 60 * n
+        assert int(c["spikes_out"].sum()) == sum(int(s.sum()) for s in r.spikes.values())
+    assert results[2].report["counters"]["packets_in"].sum() < results[0].report["counters"]["packets_in"].sum()
+
+
+def test_corrupt_routing_shows_as_wrong_spikes():
+    """The emulator runs the routing tables: dropping one route changes the result."""
+    net, inputs = _active_network()
+    tables = build_core_tables(net, {"e": np.arange(120) // 10, "i": 12 + np.arange(30) // 10}, 15)
+    good = emulate_tables(tables, 60, inputs)
+    gid = tables.pop_gid["e"][0]
+    lo, hi = tables.route_ptr[gid], tables.route_ptr[gid + 1]
+    assert hi > lo
+    # send neuron e[0]'s packets to another axon of the same core (a wrong routing table)
+    bad_axon = tables.route_axon.copy()
+    core = tables.route_core[lo]
+    ax_lo, ax_hi = tables.core_axon_ptr[core], tables.core_axon_ptr[core + 1]
+    bad_axon[lo] = ax_lo + (bad_axon[lo] - ax_lo + 1) % (ax_hi - ax_lo)
+    tables.route_axon = bad_axon
+    bad = emulate_tables(tables, 60, inputs)
+    assert any(not np.array_equal(good.spikes[p], bad.spikes[p]) or not np.array_equal(good.v[p], bad.v[p])
+               for p in ("e", "i"))
+
+
+# ------------------------------------------------------------------ LIF arithmetic against lava.md §2
+def _lif_scalar(u, v, a, du, dv, vth, bias):
+    """lava.md §2 transcribed with Python ints (independent of numpy dtypes)."""
+    def wrap32(x):
+        return (x + 2 ** 31) % 2 ** 32 - 2 ** 31
+
+    def trunc0(x, k):
+        return -((-x) >> k) if x < 0 else x >> k
+    u1 = wrap32(wrap32(trunc0(u * (4096 - (du + 1)), 12)) + wrap32(wrap32(a) << 6))
+    u = u1 - 2 ** 24 if u1 > 2 ** 23 else (u1 + 2 ** 24 if u1 <= -(2 ** 23) else u1)
+    v = wrap32(trunc0(v * (4096 - dv), 12) + u + bias)
+    v = max(-(2 ** 23 - 1), min(2 ** 23 - 1, v))
+    s = v > vth << 6
+    return u, (0 if s else v), s
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-2 ** 24, 2 ** 24), st.integers(-2 ** 23 + 1, 2 ** 23 - 1), st.integers(-2 ** 27, 2 ** 27),
+       st.integers(0, 4095), st.integers(0, 4095), st.integers(0, 2 ** 17 - 1), st.integers(-2 ** 20, 2 ** 20))
+def test_lif_matches_lava_doc(u, v, a, du, dv, vth, bias):
+    arr = lambda x: np.array([x], np.int64)
+    got = lif_step(arr(u), arr(v), arr(a), LifParams(arr(du), arr(dv), arr(vth), arr(bias), arr(0)))
+    assert tuple(int(x[0]) for x in got) == tuple(int(x) for x in _lif_scalar(u, v, a, du, dv, vth, bias))
+
+
+def test_lif_hand_example_and_timing():
+    """One neuron, bias only: v grows by bias each step (dv=0, du irrelevant); spikes when v > vth<<6."""
+    net = nc.Network("one")
+    net.population("n", (1,), nc.LoihiLIF(du=0, dv=0, vth=1, bias_mant=25, bias_exp=0))
+    res = emulate_tables(build_core_tables(net, {"n": np.zeros(1, int)}, 1), 6, record=("spikes", "v"))
+    # v: 25, 50, 75 > 64 -> spike, reset to 0; 25, 50, 75 -> spike
+    assert res.v["n"][:, 0].tolist() == [25, 50, 0, 25, 50, 0]
+    assert res.spikes["n"][:, 0].tolist() == [0, 0, 1, 0, 0, 1]
+
+
+def test_input_latency_and_delay():
+    """Input row t-1 fires at step t and reaches u at step t+1+delay; weight 10 -> u = 640."""
+    net = nc.Network("lat")
+    net.input("in", (1,))
+    net.population("n", (2,), nc.LoihiLIF(du=4095, dv=4095, vth=10 ** 5))
+    net.connect("in", "n", nc.Sparse.from_dense(np.array([[10], [10]]), sign_mode="excitatory"),
+                delay=np.array([0, 3]))
+    x = np.zeros((8, 1), np.uint8)
+    x[1] = 1                                              # fires at step 2
+    res = emulate_tables(build_core_tables(net, {"n": np.array([0, 1])}, 2), 8, {"in": x}, record=("u",))
+    assert np.nonzero(res.u["n"][:, 0])[0].tolist() == [2]          # step 3 (row 2)
+    assert np.nonzero(res.u["n"][:, 1])[0].tolist() == [5]          # step 6
+    assert res.u["n"][2, 0] == 640
+
+
+def test_delayed_negative_exponent_shifts_each_send_step():
+    """Lava's DelayDense shifts each (send step, delay) sum before buffering: 1>>1 + 1>>1 = 0, not 1."""
+    net = nc.Network("shift")
+    net.input("in", (2,))
+    net.population("n", (1,), nc.LoihiLIF(du=4095, dv=4095, vth=10 ** 5))
+    net.connect("in", "n", nc.Dense(np.array([[1, 1]]), weight_exp=-1, sign_mode="excitatory"),
+                delay=np.array([[1, 0]]))
+    x = np.zeros((5, 2), np.uint8)
+    x[0, 0] = 1                         # step 1, delay 1 -> arrives step 3
+    x[1, 1] = 1                         # step 2, delay 0 -> arrives step 3
+    tables = build_core_tables(net, {"n": np.zeros(1, int)}, 1)
+    for engine in ("numba", "numpy"):
+        res = emulate_tables(tables, 5, {"in": x}, record=("u",), engine=engine)
+        assert res.u["n"][:, 0].tolist() == [0, 0, 0, 0, 0]
+    x[1, 1], x[1, 0] = 0, 1             # both from step 2 arrive at steps 3 and 4 separately: 1>>1 = 0
+    x[0, 1] = 1                         # step 1 delay 0 and nothing else: 0
+    x[2, :] = 1; x[3, 0] = 1            # step 3: w0 (d1 -> 5), w1 (d0 -> 4); step 4: w0 (d1 -> 6)
+    ref = simulate_reference(net, 5, {"in": x}, ("u",))
+    assert_same(emulate_tables(tables, 5, {"in": x}, record=("u",)), ref, ("u",))
+
+
+def test_counters_hand_example():
+    """Input channel 0 -> 3 neurons on 2 cores: one packet per destination core, one op per synapse."""
+    net = nc.Network("cnt")
+    net.input("in", (1,))
+    net.population("n", (3,), nc.LoihiLIF(du=0, dv=0, vth=0))
+    net.connect("in", "n", nc.Dense(np.array([[5], [5], [5]])))
+    x = np.zeros((3, 1), np.uint8)
+    x[0] = 1
+    res = emulate_tables(build_core_tables(net, {"n": np.array([0, 1, 1])}, 2), 3, {"in": x})
+    c = res.report["counters"]
+    assert c["packets_in"][0].tolist() == [1, 1] and c["syn_ops"][0].tolist() == [1, 2]
+    assert c["packets_out"].sum() == 0                                  # inputs come from off-chip
+    assert c["spikes_out"][1].tolist() == [1, 2]                         # 5<<6 = 320 > 0: all spike at step 2
+    assert c["neurons_active"][0].tolist() == [0, 0] and c["neurons_idle"][0].tolist() == [1, 2]
+    assert c["spikes_out"][2].tolist() == [1, 2]                         # u stays ~320: they keep firing
+    assert c["spikes_per_source"].tolist() == [2, 2, 2, 1]              # 3 neurons (steps 2, 3) + the input
+    assert res.report["synaptic_events"] == 3
+
+
+# ------------------------------------------------------------------ API, validation, budget
+def _small():
+    net = nc.Network("small")
+    net.input("in", (2, 3))
+    net.population("p", (4,), nc.LoihiLIF(du=100, dv=100, vth=5))
+    net.connect("in", "p", nc.Dense(np.full((4, 6), 50)))
+    return net, build_core_tables(net, {"p": np.array([0, 0, 1, 1])}, 2)
+
+
+def test_input_validation_messages():
+    net, tables = _small()
+    ok = np.ones((5, 2, 3), np.uint8)
+    with pytest.raises(nc.ValidationError, match=r"inputs \['bogus'\] are not graph inputs"):
+        emulate_tables(tables, 5, {"in": ok, "bogus": ok})
+    with pytest.raises(nc.ValidationError, match=r"no input given for graph input\(s\) \['in'\]"):
+        emulate_tables(tables, 5, {})
+    with pytest.raises(nc.ValidationError, match=r"shape \(5, 7\) must be \[T, \*\(6,\)\]"):
+        emulate_tables(tables, 5, {"in": np.ones((5, 7))})
+    with pytest.raises(nc.ValidationError, match="4 time steps given but 5 requested"):
+        emulate_tables(tables, 5, {"in": ok[:4]})
+    with pytest.raises(nc.ValidationError, match="values must be spikes 0/1"):
+        emulate_tables(tables, 5, {"in": ok * 2})
+    with pytest.raises(nc.ValidationError, match="steps must be a positive integer"):
+        emulate_tables(tables, 0)
+    with pytest.raises(nc.ValidationError, match="record: unknown variable"):
+        emulate_tables(tables, 5, record=("spikes", "w"))
+    # shaped and flat inputs both work and agree
+    a = emulate_tables(tables, 5, {"in": ok}, shapes={"in": (2, 3)})
+    b = emulate_tables(tables, 5, {"in": ok.reshape(5, 6)})
+    assert_same(a, b, ("spikes", "v"))
+
+
+def test_memory_budget_error_says_how_much_and_what_to_do():
+    net, tables = _small()
+    with pytest.raises(nc.BackendError, match=r"needs .* MiB, over the budget .* Run fewer steps"):
+        emulate_tables(tables, 10_000, memory_budget=100_000)
+    res = emulate_tables(tables, 10_000, record=("spikes",), counters=False, memory_budget=200_000)
+    assert res.spikes["p"].shape == (10_000, 4) and "counters" not in res.report
+
+
+def test_populations_selection_and_result_layout():
+    net, inputs = _active_network()
+    tables = build_core_tables(net, {"e": np.arange(120) % 4, "i": np.arange(30) % 4}, 4)
+    full = emulate_tables(tables, 60, inputs, ("spikes", "v"))
+    part = emulate_tables(tables, 60, inputs, ("spikes",), populations=["i"])
+    assert list(part.spikes) == ["i"] and not part.v
+    np.testing.assert_array_equal(part.spikes["i"], full.spikes["i"])
+    assert full.spikes["e"].dtype == np.uint8 and full.v["e"].dtype == np.int64 and full.v["e"].shape == (60, 120)
+    with pytest.raises(nc.ValidationError, match="not neuron populations"):
+        emulate_tables(tables, 5, inputs, populations=["in"])
+
+
+def test_emulate_artifact_like_and_progress(tmp_path, capsys):
+    """``emulate`` takes anything with .tables and .network (a CompiledNetwork), validates shaped inputs."""
+    net, tables = _small()
+
+    class Art:
+        pass
+    art = Art()
+    art.tables, art.network = tables, net
+    x = (np.arange(30).reshape(5, 2, 3) % 3 == 0).astype(np.uint8)
+    res = emulate(art, 5, {"in": x}, progress=True)
+    assert_same(res, simulate_reference(net, 5, {"in": x}), ("spikes", "v"))
+    res.save(tmp_path / "res")
+    assert nc.Result.load(tmp_path / "res").spikes["p"].shape == (5, 4)
+    learn = nc.Network("learn")
+    learn.input("in", (2,))
+    learn.population("p", (2,), nc.LoihiLIF(du=1, dv=1, vth=1))
+    learn.connect("in", "p", nc.Dense(np.ones((2, 2), int)), learning=nc.LearningRule(dw="x1*y0"))
+    art.network = learn
+    with pytest.raises(nc.BackendError, match="learning rules"):
+        emulate(art, 5)
+
+
+def test_corrupt_tables_are_refused_not_crashed():
+    net, tables = _small()
+    tables.syn_post = tables.syn_post + 100
+    with pytest.raises(nc.BackendError, match="'syn_post' has entries outside"):
+        emulate_tables(tables, 3)
+
+
+def test_spike_events_for_the_cost_model():
+    net, inputs = _active_network()
+    tables = build_core_tables(net, {"e": np.arange(120) % 3, "i": np.arange(30) % 3}, 3)
+    full = emulate_tables(tables, 60, inputs, ("spikes",))
+    res = emulate_tables(tables, 60, inputs, ("v",), populations=["i"], events=True)
+    assert list(res.v) == ["i"] and not res.spikes
+    ev = res.report["spike_events"]
+    assert np.all(np.diff(ev["step"]) >= 0)
+    per_source = np.bincount(ev["source"], minlength=tables.n_sources)
+    np.testing.assert_array_equal(per_source, full.report["counters"]["spikes_per_source"])
+    for name in ("e", "i"):
+        gid = tables.pop_gid[name]
+        t, j = np.nonzero(full.spikes[name])
+        got = {(int(a), int(b)) for a, b in zip(ev["step"], ev["source"]) if b in set(gid.tolist())}
+        assert got == {(int(a), int(gid[b])) for a, b in zip(t, j)}
