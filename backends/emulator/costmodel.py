@@ -1,0 +1,444 @@
+"""Timing, network-on-chip and energy model (DESIGN.md §6): operation counts -> joules and seconds.
+
+The functional emulator says *which* neurons spiked *when*; this module says what that would cost on a
+target chip, given where each logical core sits on the mesh. Everything is derived from the per-core
+tables (routes, axons, synapses), the spike events and the per-operation figures of the target file,
+so the model can be pinned by hand-computed cases (tests/test_costmodel.py).
+
+Per step ``t`` and logical core ``c`` (all counts vectorised with numpy, no Python loop per event):
+
+* a spike of source ``s`` at step ``t`` sends one **message** per route entry ``r`` of ``s`` (one per
+  distinct destination core, multicast); the message reaches axon ``route_axon[r]`` whose synapses are
+  read at step ``t + 1`` on the destination core (Lava processes a spike one step after it is sent):
+  ``syn_ops[t+1, dst] += n_synapses(axon)``. Delays act later, in the dendritic accumulator, so the
+  synapse read is still at ``t + 1``. Reads that would fall at step >= ``steps`` are not charged.
+* graph-input channels (sources ``>= n_neurons``) are injected by the host at the destination core's
+  router: 0 hops, no ``spike_out``, only ``spike_within_tile`` per destination core.
+* neuron updates: ``active[t, c]`` given by the caller, ``idle = neurons on c - active``.
+* ``busy[t, c] = syn_ops*L(syn_op) + active*L(neuron_update_active) + idle*L(neuron_update_idle)
+  + messages_out*L(spike_out) + learn*L(learning_update)`` (spike_out is charged once per spike per
+  destination core, as the target files say).
+* a message from physical core a to b takes the X-then-Y route; its latency is
+  ``L(spike_out) + L(spike_within_tile) + ew*L(hop_ew) + ns*L(hop_ns) + ic*L(hop_interchip)``.
+  **Drain** of step t = max message latency + max over directed links of ``(load - 1) * L(link)``
+  (a link serialises the packets crossing it in step t; ``L(link)`` = hop latency of its direction,
+  plus ``hop_interchip`` if it crosses a chip boundary).
+* **barrier** = ``costs.barrier_latency(tiles, chips)`` with ``tiles`` the bounding box (in global tile
+  coordinates) of the tiles holding used cores, ``chips`` the chips holding them.
+* step latency = ``max_c busy[t, c] + drain[t] + barrier``; clocked targets also get
+  ``cycles = ceil(latency * clock_hz)``.
+* energy = counts x per-op energy + ``costs.message_energy`` per message (split into its spike_out part
+  and the rest) + ``static_power_w * mesh.chips * step latency``.
+
+Directed link ids: a link leaves tile ``(gx, gy)`` (global tile coordinates, ``GX = chips_x * tiles_x``
+columns) in direction ``d`` (0 = +x "east", 1 = -x "west", 2 = +y "north", 3 = -y "south"):
+``link = (gy * GX + gx) * 4 + d``.
+"""
+from __future__ import annotations
+
+import time
+
+import numba
+import numpy as np
+
+from ...errors import ValidationError
+
+OP_CLASSES = ("syn_op", "neuron_active", "neuron_idle", "spike_out", "messages", "learning", "static")
+DIRS = ("E", "W", "N", "S")
+_DX = np.array([1, -1, 0, 0], np.int64)
+_DY = np.array([0, 0, 1, -1], np.int64)
+
+
+# ------------------------------------------------------------------------------- validation
+def _int_array(a, name, ndim):
+    arr = np.asarray(a)
+    if arr.ndim != ndim or (arr.size and arr.dtype.kind not in "iu"):
+        raise ValidationError(f"estimate: {name} must be a {ndim}-D integer array, got dtype {arr.dtype} "
+                              f"shape {arr.shape}")
+    return arr.astype(np.int64, copy=False)
+
+
+def _check_inputs(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops):
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValidationError(f"estimate: steps must be a positive integer, got {steps!r}")
+    steps = int(steps)
+    n_cores = int(tables.n_cores)
+    phys = _int_array(physical_core, "physical_core", 1)
+    if phys.shape != (n_cores,):
+        raise ValidationError(f"estimate: physical_core has {phys.size} entries but the tables have {n_cores} "
+                              "logical cores; give one physical mesh core per logical core")
+    target.mesh.core_coord(phys)   # raises TargetError naming the out-of-mesh core
+    if np.unique(phys).size != phys.size:
+        vals, cnt = np.unique(phys, return_counts=True)
+        raise ValidationError(f"estimate: physical core {int(vals[cnt > 1][0])} holds more than one logical core; "
+                              "placement must give each logical core its own physical core")
+    st = _int_array(spike_steps, "spike_steps", 1)
+    src = _int_array(spike_sources, "spike_sources", 1)
+    if st.shape != src.shape:
+        raise ValidationError(f"estimate: spike_steps ({st.size}) and spike_sources ({src.size}) must have one "
+                              "entry per spike event each")
+    if st.size and (st.min() < 0 or st.max() >= steps):
+        raise ValidationError(f"estimate: spike step {int(st.min() if st.min() < 0 else st.max())} is outside "
+                              f"0..{steps - 1}; steps are 0-based and must be < steps = {steps}")
+    if src.size and (src.min() < 0 or src.max() >= tables.n_sources):
+        raise ValidationError(f"estimate: spike source {int(src.min() if src.min() < 0 else src.max())} is "
+                              f"outside 0..{tables.n_sources - 1} (neurons then graph-input channels)")
+    act = _int_array(neuron_active, "neuron_active", 2)
+    per_core = np.diff(np.asarray(tables.core_neuron_ptr, np.int64))
+    if act.shape != (steps, n_cores):
+        raise ValidationError(f"estimate: neuron_active has shape {act.shape}, expected (steps, n_cores) = "
+                              f"({steps}, {n_cores})")
+    if act.size and (act.min() < 0 or np.any(act > per_core[None, :])):
+        t, c = np.argwhere((act < 0) | (act > per_core[None, :]))[0]
+        raise ValidationError(f"estimate: neuron_active[{t}, {c}] = {int(act[t, c])} is outside 0..{int(per_core[c])}"
+                              f" (core {c} holds {int(per_core[c])} neurons)")
+    if learn_ops is None:
+        learn = np.zeros((steps, n_cores), np.int64)
+    else:
+        learn = _int_array(learn_ops, "learn_ops", 2)
+        if learn.shape != (steps, n_cores) or (learn.size and learn.min() < 0):
+            raise ValidationError(f"estimate: learn_ops must be non-negative counts of shape ({steps}, {n_cores}), "
+                                  f"got shape {learn.shape}")
+    return steps, n_cores, phys, st, src, act, per_core, learn
+
+
+# ------------------------------------------------------------------------------- messages
+def expand_messages(tables, spike_steps, spike_sources):
+    """One row per message (spike event x route entry): ``(step, source, dst logical core, n_synapses)``.
+
+    Vectorised CSR expansion: event e contributes route entries ``route_ptr[s]..route_ptr[s+1]``.
+    """
+    rp = np.asarray(tables.route_ptr, np.int64)
+    cnt = rp[spike_sources + 1] - rp[spike_sources]
+    total = int(cnt.sum())
+    ev = np.repeat(np.arange(spike_sources.size, dtype=np.int64), cnt)
+    first = np.cumsum(cnt) - cnt
+    r = rp[spike_sources][ev] + (np.arange(total, dtype=np.int64) - first[ev])
+    axon = np.asarray(tables.route_axon, np.int64)[r]
+    asp = np.asarray(tables.axon_syn_ptr, np.int64)
+    nsyn = asp[axon + 1] - asp[axon]
+    return spike_steps[ev], spike_sources[ev], np.asarray(tables.route_core, np.int64)[r], nsyn
+
+
+def link_ids(mesh, src_phys, dst_phys):
+    """Directed links of every X-then-Y route, expanded: ``(message index, link id)`` arrays.
+
+    Message m with ``ew`` east-west then ``ns`` north-south hops yields ``ew + ns`` link entries:
+    ``(sx + i*sx_sign, sy)`` for i < ew, then ``(dx, sy + j*sy_sign)`` for j < ns.
+    """
+    sx, sy = (np.asarray(v, np.int64) for v in mesh.global_tile(src_phys))
+    dx, dy = (np.asarray(v, np.int64) for v in mesh.global_tile(dst_phys))
+    ew, ns = np.abs(dx - sx), np.abs(dy - sy)
+    h = ew + ns
+    total = int(h.sum())
+    m = np.repeat(np.arange(h.size, dtype=np.int64), h)
+    i = np.arange(total, dtype=np.int64) - (np.cumsum(h) - h)[m]
+    ew_m = ew[m]
+    in_x = i < ew_m
+    sgx = np.sign(dx - sx)[m]
+    sgy = np.sign(dy - sy)[m]
+    x = np.where(in_x, sx[m] + sgx * i, dx[m])
+    y = np.where(in_x, sy[m], sy[m] + sgy * (i - ew_m))
+    d = np.where(in_x, np.where(sgx > 0, 0, 1), np.where(sgy > 0, 2, 3))
+    gx_n = mesh.chips_x * mesh.tiles_x
+    return m, (y * gx_n + x) * 4 + d
+
+
+def link_table(mesh, lat):
+    """Per directed link id: from-tile, to-tile, direction, latency (hop + inter-chip extra if it crosses)."""
+    gx_n, gy_n = mesh.chips_x * mesh.tiles_x, mesh.chips_y * mesh.tiles_y
+    ids = np.arange(gx_n * gy_n * 4, dtype=np.int64)
+    d = ids % 4
+    t = ids // 4
+    x, y = t % gx_n, t // gx_n
+    x2, y2 = x + _DX[d], y + _DY[d]
+    crosses = (np.floor_divide(x, mesh.tiles_x) != np.floor_divide(x2, mesh.tiles_x)) | \
+              (np.floor_divide(y, mesh.tiles_y) != np.floor_divide(y2, mesh.tiles_y))
+    link_lat = np.where(d < 2, lat["hop_ew"], lat["hop_ns"]) + crosses * lat["hop_interchip"]
+    return x, y, x2, y2, d, link_lat
+
+
+@numba.njit(cache=True, nogil=True)
+def _link_loads_kernel(m_step, sx, sy, dx, dy, gx_n, link_lat, steps):
+    """Numba twin of ``link_loads_numpy`` (the spec): walk every message's X-then-Y path once.
+
+    ``m_step`` must be non-decreasing. A per-link counter holds the current step's loads; the links
+    touched in a step are reset when the step changes, so memory is O(links), not O(steps x links).
+    """
+    n_links = link_lat.size
+    cur = np.zeros(n_links, np.int64)
+    total = np.zeros(n_links, np.int64)
+    maxstep = np.zeros(n_links, np.int64)
+    contention = np.zeros(steps, np.float64)
+    touched = np.empty(n_links, np.int64)
+    n_touched = 0
+    step = -1
+    for m in range(m_step.size):
+        if m_step[m] != step:
+            for j in range(n_touched):
+                cur[touched[j]] = 0
+            n_touched = 0
+            step = m_step[m]
+        x, y = sx[m], sy[m]
+        while x != dx[m] or y != dy[m]:
+            if x != dx[m]:
+                d = 0 if dx[m] > x else 1
+            else:
+                d = 2 if dy[m] > y else 3
+            lid = (y * gx_n + x) * 4 + d
+            if cur[lid] == 0:
+                touched[n_touched] = lid
+                n_touched += 1
+            cur[lid] += 1
+            total[lid] += 1
+            if cur[lid] > maxstep[lid]:
+                maxstep[lid] = cur[lid]
+            c = (cur[lid] - 1) * link_lat[lid]
+            if c > contention[step]:
+                contention[step] = c
+            if d == 0:
+                x += 1
+            elif d == 1:
+                x -= 1
+            elif d == 2:
+                y += 1
+            else:
+                y -= 1
+    return contention, total, maxstep
+
+
+def link_loads_numpy(mesh, m_step, src_phys, dst_phys, link_lat, steps):
+    """Readable spec of the link model: ``(contention[steps], total load[link], max load per step[link])``.
+
+    ``contention[t] = max over links of (packets on the link in step t - 1) x link latency``.
+    """
+    n_links = link_lat.size
+    mi, lid = link_ids(mesh, src_phys, dst_phys)
+    uk, load = np.unique(m_step[mi] * n_links + lid, return_counts=True)
+    u_step, u_link = uk // n_links, uk % n_links
+    total = np.bincount(lid, minlength=n_links).astype(np.int64)
+    maxstep = _segment_max(load, u_link, n_links, np.int64)
+    contention = _segment_max((load - 1) * link_lat[u_link], u_step, steps)
+    return contention, total, maxstep
+
+
+def link_loads(mesh, m_step, src_core, dst_core, phys, link_lat, steps):
+    """Fast path of ``link_loads_numpy`` (same results) for messages between logical cores
+    ``src_core -> dst_core`` placed at ``phys``; ``m_step`` non-decreasing."""
+    gx, gy = (np.asarray(v, np.int64).reshape(-1) for v in mesh.global_tile(phys))
+    return _link_loads_kernel(np.ascontiguousarray(m_step, np.int64), gx[src_core], gy[src_core],
+                              gx[dst_core], gy[dst_core], int(mesh.chips_x * mesh.tiles_x),
+                              np.ascontiguousarray(link_lat, np.float64), int(steps))
+
+
+def _segment_max(values, seg, n, out_dtype=float):
+    """max of ``values`` per segment id ``seg`` (0..n-1); 0 for empty segments."""
+    out = np.zeros(n, out_dtype)
+    if values.size:
+        np.maximum.at(out, seg, values)
+    return out
+
+
+def _csr_expand(ptr_lo, counts):
+    """Concatenated ranges ``ptr_lo[i] .. ptr_lo[i] + counts[i]`` (vectorised CSR gather indices)."""
+    total = int(counts.sum())
+    return np.repeat(ptr_lo, counts) + (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts))
+
+
+def active_from_spikes(tables, spike_steps, spike_sources, steps: int, always_active=None) -> np.ndarray:
+    """``[steps, n_cores]`` count of neurons 'active' per step by the target files' definition: the neuron
+    received synaptic input that step (a source spiked at step t-1 and reaches it) or spiked itself.
+
+    ``always_active``: optional bool mask over neurons (e.g. neurons with a bias current, whose state
+    changes every step) counted active at every step. For callers without the emulator's own counters;
+    uses a ``[steps, n_neurons]`` bool mask.
+    """
+    n = tables.n_neurons
+    st = np.asarray(spike_steps, np.int64)
+    src = np.asarray(spike_sources, np.int64)
+    rp = np.asarray(tables.route_ptr, np.int64)
+    cnt = rp[src + 1] - rp[src]
+    axon = np.asarray(tables.route_axon, np.int64)[_csr_expand(rp[src], cnt)]
+    asp = np.asarray(tables.axon_syn_ptr, np.int64)
+    ns = asp[axon + 1] - asp[axon]
+    post = np.asarray(tables.syn_post, np.int64)[_csr_expand(asp[axon], ns)]
+    t_in = np.repeat(np.repeat(st, cnt) + 1, ns)
+    keep = t_in < steps
+    mine = src < n
+    mask = np.zeros((steps, n), bool)
+    mask[np.concatenate([t_in[keep], st[mine]]), np.concatenate([post[keep], src[mine]])] = True
+    if always_active is not None:
+        mask |= np.asarray(always_active, bool)[None, :]
+    cs = np.concatenate([np.zeros((steps, 1), np.int64), np.cumsum(mask, axis=1, dtype=np.int64)], axis=1)
+    ptr = np.asarray(tables.core_neuron_ptr, np.int64)
+    return cs[:, ptr[1:]] - cs[:, ptr[:-1]]
+
+
+# ------------------------------------------------------------------------------- model
+def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
+             learn_ops=None) -> dict:
+    """Energy (J), latency (s), per-core counters and per-link loads of a run; see the module doc.
+
+    ``physical_core[c]``: mesh core id of logical core c. ``spike_steps``/``spike_sources``: one entry per
+    spike event (0-based step, source id; graph-input channels are ids >= ``tables.n_neurons``).
+    ``neuron_active``: int ``[steps, n_cores]``; ``learn_ops``: int ``[steps, n_cores]`` learning synapse
+    updates (None: none). Returns a JSON-able dict (lists and floats only).
+    """
+    t_wall = time.perf_counter()
+    steps, n_cores, phys, ev_step, ev_src, active, per_core, learn = _check_inputs(
+        target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops)
+    mesh, costs = target.mesh, target.costs
+    E = {k: q.value for k, q in costs.energy.items()}
+    L = {k: q.value for k, q in costs.latency.items()}
+    n_neurons = tables.n_neurons
+    neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), per_core)
+
+    # ---- messages (events sorted by step, so messages are too)
+    order = np.argsort(ev_step, kind="stable")
+    ev_step, ev_src = ev_step[order], ev_src[order]
+    m_step, m_src, m_dst, m_nsyn = expand_messages(tables, ev_step, ev_src)
+    from_neuron = m_src < n_neurons
+    m_srccore = m_dst.copy()
+    m_srccore[from_neuron] = neuron_core[m_src[from_neuron]]
+    # Hops of each distinct (source core, destination core) pair, by the mesh's own definition.
+    pair, pair_inv = np.unique(m_srccore * n_cores + m_dst, return_inverse=True)
+    ew, ns, ic = (np.asarray(v, np.int64).reshape(-1)[pair_inv]
+                  for v in mesh.hops(phys[pair // n_cores], phys[pair % n_cores]))
+    # Host-injected input messages travel no hops (src core := dst core above).
+    m_lat = (np.where(from_neuron, L["spike_out"], 0.0) + L["spike_within_tile"]
+             + ew * L["hop_ew"] + ns * L["hop_ns"] + ic * L["hop_interchip"])
+    # message_energy = spike_out + within-tile + hops; split off spike_out, which host inputs never pay.
+    m_e_net = np.asarray(costs.message_energy(ew, ns, ic), float) * np.ones(m_step.size) - E["spike_out"]
+    m_e_spike = np.where(from_neuron, E["spike_out"], 0.0)
+
+    # ---- per-step, per-core counts
+    def grid(step, core, weights=None):
+        key = step * n_cores + core
+        return np.bincount(key, weights=weights, minlength=steps * n_cores).reshape(steps, n_cores)
+
+    recv = m_step + 1 < steps
+    syn_ops = grid(m_step[recv] + 1, m_dst[recv], m_nsyn[recv]).astype(np.int64)
+    msgs_in = grid(m_step[recv] + 1, m_dst[recv]).astype(np.int64)
+    syn_after = int(m_nsyn[~recv].sum())
+    ev_neuron = ev_src < n_neurons
+    spikes_out = grid(ev_step[ev_neuron], neuron_core[ev_src[ev_neuron]]).astype(np.int64)
+    msgs_out = grid(m_step[from_neuron], m_srccore[from_neuron]).astype(np.int64)
+    idle = per_core[None, :] - active
+
+    # ---- links
+    lx, ly, lx2, ly2, ldir, link_lat = link_table(mesh, L)
+    contention, link_total, link_maxstep = link_loads(mesh, m_step, m_srccore, m_dst, phys, link_lat, steps)
+    path = _segment_max(m_lat, m_step, steps)
+    drain = path + contention
+
+    # ---- barrier over the span of the used cores
+    axons_per_core = np.diff(np.asarray(tables.core_axon_ptr, np.int64))
+    used = (per_core > 0) | (axons_per_core > 0)
+    if used.any():
+        gx, gy = (np.asarray(v, np.int64) for v in mesh.global_tile(phys[used]))
+        tiles = int((gx.max() - gx.min() + 1) * (gy.max() - gy.min() + 1))
+        chips = int(np.unique(np.asarray(mesh.core_coord(phys[used])[0])).size)
+    else:
+        tiles, chips = 1, 1
+    barrier = costs.barrier_latency(tiles, chips)
+
+    # ---- time
+    busy = (syn_ops * L["syn_op"] + active * L["neuron_update_active"] + idle * L["neuron_update_idle"]
+            + msgs_out * L["spike_out"] + learn * L["learning_update"])
+    step_lat = busy.max(axis=1) + drain + barrier
+    total_time = float(step_lat.sum())
+
+    # ---- energy
+    e_cls_step = {
+        "syn_op": syn_ops.sum(1) * E["syn_op"],
+        "neuron_active": active.sum(1) * E["neuron_update_active"],
+        "neuron_idle": idle.sum(1) * E["neuron_update_idle"],
+        "spike_out": np.bincount(m_step, weights=m_e_spike, minlength=steps),
+        "messages": np.bincount(m_step, weights=m_e_net, minlength=steps),
+        "learning": learn.sum(1) * E["learning_update"],
+        "static": step_lat * (costs.static_power_w.value if costs.static_power_w else 0.0) * mesh.chips,
+    }
+    e_step = sum(e_cls_step.values())
+    per_core_e = (syn_ops.sum(0) * E["syn_op"] + active.sum(0) * E["neuron_update_active"]
+                  + idle.sum(0) * E["neuron_update_idle"] + learn.sum(0) * E["learning_update"]
+                  + np.bincount(m_srccore, weights=m_e_spike + m_e_net, minlength=n_cores))
+
+    chip, tx, ty, k = (np.asarray(v) for v in mesh.core_coord(phys))
+    cgx, cgy = (np.asarray(v) for v in mesh.global_tile(phys))
+    out = {
+        "target": target.name,
+        "steps": steps,
+        "energy_j": {
+            "total": float(e_step.sum()),
+            "per_step": float(e_step.mean()),
+            "by_class": {c: float(v.sum()) for c, v in e_cls_step.items()},
+            "per_core": per_core_e.tolist(),
+        },
+        "latency_s": {
+            "per_step": {"mean": float(step_lat.mean()), "p50": float(np.percentile(step_lat, 50)),
+                         "p99": float(np.percentile(step_lat, 99)), "max": float(step_lat.max())},
+            "total": total_time,
+            "barrier": barrier,
+            "per_core_busy_total": busy.sum(0).tolist(),
+            "parts_mean": {"max_core_busy": float(busy.max(axis=1).mean()), "path": float(path.mean()),
+                           "contention": float(contention.mean()), "barrier": barrier},
+            # Lower bound if compute and communication overlapped fully (Timcheck's max-form model):
+            # max(slowest core, drain) + barrier. The reported latency is the no-overlap sum.
+            "overlapped_mean": float((np.maximum(busy.max(axis=1), drain) + barrier).mean()),
+        },
+        "counters": {
+            "syn_ops": syn_ops.sum(0).tolist(), "neuron_active": active.sum(0).tolist(),
+            "neuron_idle": idle.sum(0).tolist(), "spikes_out": spikes_out.sum(0).tolist(),
+            "messages_out": msgs_out.sum(0).tolist(), "messages_in": msgs_in.sum(0).tolist(),
+            "learning": learn.sum(0).tolist(),
+            "total_messages": int(m_step.size), "input_messages": int((~from_neuron).sum()),
+            "syn_ops_after_run": syn_after,
+            "hops": {"ew": int(ew.sum()), "ns": int(ns.sum()), "interchip": int(ic.sum()),
+                     "total": int(ew.sum() + ns.sum())},
+            "span": {"tiles": tiles, "chips": chips},
+        },
+        "cores": [{"id": c, "physical": int(phys[c]), "chip": int(chip[c]), "tile": [int(cgx[c]), int(cgy[c])],
+                   "k": int(k[c])} for c in range(n_cores)],
+        "links": {str(int(i)): {"from": [int(lx[i]), int(ly[i])], "to": [int(lx2[i]), int(ly2[i])],
+                                "dir": DIRS[int(ldir[i])], "total": int(link_total[i]),
+                                "max_per_step": int(link_maxstep[i])}
+                  for i in np.nonzero(link_total)[0]},
+        "per_step": {"energy_j": e_step.tolist(), "latency_s": step_lat.tolist()},
+        "assumptions": list(target.assumptions) + model_assumptions(target, tiles, chips, barrier),
+    }
+    if costs.clock_hz is not None:
+        cyc = np.ceil(np.round(step_lat * costs.clock_hz.value, 6)).astype(np.int64)
+        out["cycles"] = {"clock_hz": costs.clock_hz.value, "per_step": cyc.tolist(), "total": int(cyc.sum()),
+                         "mean": float(cyc.mean())}
+    out["wall_time_s"] = time.perf_counter() - t_wall
+    return out
+
+
+def model_assumptions(target, tiles: int, chips: int, barrier: float) -> list[str]:
+    """The cost model's own modelling choices, each with the number it used for this run."""
+    E = {k: q.value for k, q in target.costs.energy.items()}
+    L = {k: q.value for k, q in target.costs.latency.items()}
+    p = target.costs.static_power_w
+    return [
+        "cost model: a spike of a source at step t is read from synapse memory at step t+1 on each destination "
+        "core (Lava's timing: one syn_op per stored synapse of the reached axon; delays act afterwards in the "
+        "dendrite); reads that would fall at or after the last step are not charged (counters.syn_ops_after_run).",
+        f"cost model: graph-input spikes are injected by the host at the destination core's router: 0 hops, no "
+        f"spike_out, one spike_within_tile per destination core ({E['spike_within_tile']:.3g} J, "
+        f"{L['spike_within_tile']:.3g} s).",
+        f"cost model: core busy time = syn_ops x {L['syn_op']:.3g} s + active x {L['neuron_update_active']:.3g} s "
+        f"+ idle x {L['neuron_update_idle']:.3g} s + messages out x {L['spike_out']:.3g} s + learning updates x "
+        f"{L['learning_update']:.3g} s; idle = neurons on the core - active.",
+        f"cost model: network drain of a step = the longest message latency of that step + max over directed links "
+        f"of (packets on the link - 1) x the link's hop latency (E-W {L['hop_ew']:.3g} s, N-S {L['hop_ns']:.3g} s, "
+        f"+{L['hop_interchip']:.3g} s if the link crosses a chip boundary); messages of a step are sent and "
+        "delivered within that step.",
+        f"cost model: barrier span = bounding box of the tiles holding used cores (cores with neurons or input "
+        f"axons) = {tiles} tile(s) on {chips} chip(s) -> {barrier:.4g} s per step, every step.",
+        f"cost model: static power {p.value if p else 0.0:.3g} W x {target.mesh.chips} chip(s) x each step's "
+        "latency; per-core energies are dynamic only (static is chip-wide); a message's energy is charged to its "
+        "source core (host inputs: to the destination core).",
+        "cost model: step latency = slowest core busy time + network drain + barrier (a sum, i.e. no overlap "
+        "of compute and communication; an upper bound where the chip pipelines them).",
+    ] + (["cost model: cycles per step = ceil(step latency x clock_hz "
+          f"{target.costs.clock_hz.value:.4g} Hz)."] if target.costs.clock_hz is not None else [])
