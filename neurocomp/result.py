@@ -16,6 +16,7 @@ import numpy as np
 
 from .atomic import atomic_dir
 from .errors import ArtifactError
+from .jsonable import to_jsonable
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Result:
             buf = io.BytesIO()
             np.savez_compressed(buf, **self.arrays())
             (tmp / "result.npz").write_bytes(buf.getvalue())
-            (tmp / "report.json").write_text(json.dumps(self.report, indent=2, sort_keys=True, default=_jsonable))
+            (tmp / "report.json").write_text(json.dumps(to_jsonable(self.report), indent=2, sort_keys=True))
         return directory
 
     @classmethod
@@ -58,13 +59,3 @@ class Result:
                 getattr(res, prefix)[name] = data[key]
         res.steps = max((a.shape[0] for a in res.spikes.values()), default=0)
         return res
-
-
-def _jsonable(obj):
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

@@ -34,7 +34,7 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import NetworkFileError, NeurocompError, ValidationError
 from ..ir import CONNECTIVITY, MODELS, LearningRule, Network, SignMode
-from ..result import _jsonable  # numpy scalars/arrays -> JSON (shared with Result.save)
+from ..jsonable import to_jsonable
 
 FORMAT_NAME = "neurocomp-network"
 FORMAT_VERSION = 1
@@ -55,7 +55,7 @@ def save_native(net: Network, path) -> Path:
     path = Path(path)
     h5py = _h5py()
     try:
-        metadata = json.dumps(net.metadata, sort_keys=True, default=_jsonable)
+        metadata = json.dumps(to_jsonable(net.metadata), sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"network '{net.name}': metadata is not JSON-serialisable ({exc}); "
                               "keep metadata to strings, numbers, lists and dicts") from None
@@ -83,7 +83,7 @@ def save_native(net: Network, path) -> Path:
                 g.attrs["kind"] = type(proj.connectivity).__name__
                 if proj.learning is not None:
                     g.attrs["learning"] = json.dumps(proj.learning.to_dict(), sort_keys=True,
-                                                     default=_jsonable)
+                                                     default=to_jsonable)
                 g.create_dataset("delay", data=np.asarray(proj.delay, dtype=np.int64))
                 _write_connectivity(g.create_group("connectivity", track_order=True), proj.connectivity)
     return path

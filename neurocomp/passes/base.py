@@ -14,28 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import ValidationError
-
-
-def _jsonable(value):
-    """Plain-Python copy of ``value`` (numpy scalars/arrays, tuples, enums) that ``json.dumps`` accepts."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return v if np.isfinite(v) else str(v)  # JSON has no inf/nan
-    if value is None or isinstance(value, str):
-        return value
-    if hasattr(value, "name") and hasattr(value, "value"):  # enums (SignMode)
-        return value.name
-    return str(value)
+from ..jsonable import to_jsonable
 
 
 @dataclass
@@ -56,7 +35,7 @@ class PassReport:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return _jsonable({"name": self.name, "seconds": self.seconds, "summary": self.summary,
+        return to_jsonable({"name": self.name, "seconds": self.seconds, "summary": self.summary,
                           "groups": self.groups, "clips": self.clips, "warnings": self.warnings})
 
     def max_rel_error(self, param: str | None = None) -> float:
