@@ -4,17 +4,18 @@ from __future__ import annotations
 import numpy as np
 
 
-def to_jsonable(value):
+def to_jsonable(value, strict: bool = False):
     """Plain-Python copy of ``value``: numpy scalars/arrays, tuples and enums become JSON types.
 
-    Non-finite floats become strings ("inf", "nan"): JSON has no such numbers.
+    Non-finite floats become strings ("inf", "nan"): JSON has no such numbers. Any other object
+    becomes its ``str`` unless ``strict``, where it raises TypeError (for data that must round-trip).
     """
     if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v, strict) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
+        return [to_jsonable(v, strict) for v in value]
     if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
+        return to_jsonable(value.tolist(), strict)
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -26,4 +27,6 @@ def to_jsonable(value):
         return value
     if hasattr(value, "name") and hasattr(value, "value"):  # enums (SignMode)
         return value.name
+    if strict:
+        raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
     return str(value)

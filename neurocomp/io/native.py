@@ -55,7 +55,7 @@ def save_native(net: Network, path) -> Path:
     path = Path(path)
     h5py = _h5py()
     try:
-        metadata = json.dumps(to_jsonable(net.metadata), sort_keys=True)
+        metadata = json.dumps(to_jsonable(net.metadata, strict=True), sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"network '{net.name}': metadata is not JSON-serialisable ({exc}); "
                               "keep metadata to strings, numbers, lists and dicts") from None
