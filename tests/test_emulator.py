@@ -358,3 +358,27 @@ def test_spike_events_for_the_cost_model():
         t, j = np.nonzero(full.spikes[name])
         got = {(int(a), int(b)) for a, b in zip(ev["step"], ev["source"]) if b in set(gid.tolist())}
         assert got == {(int(a), int(gid[b])) for a, b in zip(t, j)}
+
+
+def test_emulate_attaches_the_targets_cost_model(tmp_path):
+    """emulate(art) = functional run + costmodel.estimate on the same spikes; report.json stays small."""
+    from neurocomp.backends.emulator.costmodel import estimate
+    rng = np.random.default_rng(5)
+    net = nc.Network("cost")
+    net.input("in", (20,))
+    net.population("a", (30,), nc.LoihiLIF(du=300, dv=200, vth=40))
+    net.connect("in", "a", nc.Dense(rng.integers(0, 120, (30, 20))))
+    net.output("a")
+    art = nc.compile(net, "loihi", max_neurons_per_core=8)
+    inputs = {"in": (rng.random((40, 20)) < 0.3).astype(np.uint8)}
+    res = emulate(art, 40, inputs)
+    raw = emulate_tables(art.tables, 40, inputs, events=True)
+    ev = raw.report["spike_events"]
+    want = estimate(art.target, art.tables, art.physical_core, ev["step"], ev["source"],
+                    raw.report["counters"]["neurons_active"], 40)
+    assert res.report["energy_j"]["total"] == pytest.approx(want["energy_j"]["total"])
+    assert res.report["latency_s"]["total"] == pytest.approx(want["latency_s"]["total"])
+    assert res.report["energy_j"]["total"] > 0 and art.n_cores >= 4
+    assert res.report["counters"]["syn_ops"].shape == (art.tables.n_cores,)
+    res.save(tmp_path / "res")
+    assert (tmp_path / "res" / "report.json").stat().st_size < 200_000

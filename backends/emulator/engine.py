@@ -401,10 +401,14 @@ def _progress(total: int, enabled: bool):
 
 
 def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,
-            *, populations=None, counters: bool = True, memory_budget: int | None = None) -> Result:
+            *, populations=None, counters: bool = True, memory_budget: int | None = None,
+            timing: bool = True) -> Result:
     """Run a CompiledNetwork (or the path of one) on the emulator; returns a Result.
 
-    Inputs are ``{graph input name: [T, *shape] 0/1}``; see ``emulate_tables`` for the rest.
+    Inputs are ``{graph input name: [T, *shape] 0/1}``; see ``emulate_tables`` for the rest. With
+    ``timing`` (default) the target's timing/energy model (``costmodel.estimate``) turns the run's
+    spikes and per-core counters into ``report["energy_j"]``, ``report["latency_s"]`` and the full
+    breakdown in ``report["cost"]``; the per-step counter arrays are then summarised per core.
     """
     if isinstance(art, (str, os.PathLike, Path)):
         from ...artifact import load_compiled
@@ -420,5 +424,27 @@ def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"),
             raise BackendError(f"emulate: projection(s) {learning} have learning rules, which the emulator does "
                                "not run yet; use the Lava backend (neurocomp deploy --backend lava) or drop the rules")
         shapes = {name: network.populations[name].shape for name in network.inputs}
-    return emulate_tables(tables, steps, inputs, record, progress, populations=populations, counters=counters,
-                          shapes=shapes, memory_budget=memory_budget)
+    target = getattr(art, "target", None)
+    physical_core = getattr(art, "physical_core", None)
+    timing = timing and counters and target is not None and physical_core is not None
+    res = emulate_tables(tables, steps, inputs, record, progress, populations=populations, counters=counters,
+                         shapes=shapes, memory_budget=memory_budget, events=timing)
+    if timing:
+        attach_cost(res, target, tables, physical_core, steps)
+    return res
+
+
+def attach_cost(res: Result, target, tables, physical_core, steps: int) -> None:
+    """Apply the target's timing/energy model to a finished run and keep report.json small."""
+    from .costmodel import estimate
+    events = res.report.pop("spike_events")
+    per_step = res.report["counters"]
+    est = estimate(target, tables, np.asarray(physical_core), events["step"], events["source"],
+                   per_step["neurons_active"], steps)
+    res.report["cost"] = est
+    res.report["energy_j"] = est["energy_j"]
+    res.report["latency_s"] = est["latency_s"]
+    res.report["counters"] = {name: np.asarray(arr).sum(axis=0) for name, arr in per_step.items()
+                              if name != "spikes_per_source"}
+    res.report["note"] = ("energy and latency are model estimates from the target's per-operation figures "
+                          "(see cost.assumptions and the sources in the target file), not measurements")
