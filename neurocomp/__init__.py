@@ -23,6 +23,7 @@ _LAZY = {
     "load_compiled": "neurocomp.artifact",
     "CompiledNetwork": "neurocomp.artifact",
     "emulate": "neurocomp.backends.emulator",
+    "emulate_batch": "neurocomp.backends.emulator",
     "deploy": "neurocomp.deployment",
     "rules": "neurocomp.rules",
 }

@@ -4,7 +4,7 @@ timing/energy model.
 
 ``emulate(art, steps, inputs=None, record=("spikes", "v"), progress=False) -> Result``
 """
-from .engine import emulate, emulate_tables, make_plan
+from .engine import emulate, emulate_batch, emulate_tables, make_plan, summarize_batch
 from .kernels import COUNTER_NAMES, step_numpy
 
-__all__ = ["emulate", "emulate_tables", "make_plan", "step_numpy", "COUNTER_NAMES"]
+__all__ = ["emulate", "emulate_batch", "emulate_tables", "make_plan", "summarize_batch", "step_numpy", "COUNTER_NAMES"]

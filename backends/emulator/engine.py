@@ -1,7 +1,9 @@
 """Run per-core tables for T steps: input encoding, state layout, recording, counters, budget checks.
 
 ``emulate_tables`` is the whole backend on a ``CoreTables``; ``emulate`` adds the CompiledNetwork
-(input shapes, learning check). The arithmetic lives in ``kernels.py`` (numba kernel + numpy spec).
+(input shapes, learning check); ``emulate_batch`` runs many independent inferences (each from the initial
+state) with one plan, and ``summarize_batch`` gives their per-inference energy/latency statistics. The
+arithmetic lives in ``kernels.py`` (numba kernel + numpy spec).
 
 Timing conventions (Lava's, lava.md §1): steps are 1-based; a spike of step t (neuron, or graph-input
 row t-1) reaches its targets' input at step ``t + 1 + delay``; recorded row t-1 is the state after
@@ -269,7 +271,7 @@ def _check_budget(needed: int, steps: int, k: int, record, n_cores: int, counter
 # ----------------------------------------------------------------------------------- run
 def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,
                    *, populations=None, counters: bool = True, events: bool = False, engine: str = "numba",
-                   shapes: dict | None = None, memory_budget: int | None = None) -> Result:
+                   shapes: dict | None = None, memory_budget: int | None = None, plan: Plan | None = None) -> Result:
     """Run ``tables`` for ``steps`` steps; see the module docstring for timing conventions.
 
     ``record``: any of "spikes", "v", "u" for the ``populations`` given (default all). ``counters``:
@@ -278,14 +280,19 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     spec (``kernels.step_numpy``) instead of the numba kernel: slow, for tests. ``events``: also return
     every spike event, neurons and graph-input channels, as ``report["spike_events"] = {"step": [E]
     (0-based), "source": [E]}`` sorted by step (the cost model's input; spikes of all populations are
-    recorded internally for it).
+    recorded internally for it). ``plan``: ``make_plan(tables)`` made earlier by the caller (``emulate_batch``
+    reuses one plan for many runs); None makes it here. The run always starts from the tables' initial
+    state (``u0``, ``v0``, empty delay rings), whether or not the plan is reused.
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValidationError(f"steps must be a positive integer, got {steps!r}")
     if engine not in ("numba", "numpy"):
         raise ValidationError(f"engine must be 'numba' or 'numpy', got {engine!r}")
     steps = int(steps)
-    plan = make_plan(tables)
+    if plan is None:
+        plan = make_plan(tables)
+    elif not isinstance(plan, Plan) or plan.neuron_core.size != tables.n_neurons:
+        raise ValidationError("plan: expected make_plan(tables) of these tables; pass plan=None to make one")
     in_ptr, in_src = encode_inputs(tables, inputs, steps, shapes)
     user_record = record
     record, rec_col, cols, k = _record_layout(tables, record, populations)
@@ -393,11 +400,11 @@ class _NoBar:
         pass
 
 
-def _progress(total: int, enabled: bool):
+def _progress(total: int, enabled: bool, unit: str = "step", desc: str = "emulate"):
     if not enabled:
         return _NoBar()
     from tqdm import tqdm
-    return tqdm(total=total, unit="step", desc="emulate")
+    return tqdm(total=total, unit=unit, desc=desc)
 
 
 def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,
@@ -410,28 +417,135 @@ def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"),
     spikes and per-core counters into ``report["energy_j"]``, ``report["latency_s"]`` and the full
     breakdown in ``report["cost"]``; the per-step counter arrays are then summarised per core.
     """
-    if isinstance(art, (str, os.PathLike, Path)):
-        from ...artifact import load_compiled
-        art = load_compiled(art)
-    tables = getattr(art, "tables", None)
-    network = getattr(art, "network", None)
-    if tables is None:
-        raise BackendError(f"emulate: expected a CompiledNetwork or its directory, got {type(art).__name__}")
-    shapes = None
-    if network is not None:
-        learning = [p.name for p in network.projections.values() if p.learning is not None]
-        if learning:
-            raise BackendError(f"emulate: projection(s) {learning} have learning rules, which the emulator does "
-                               "not run yet; use the Lava backend (neurocomp deploy --backend lava) or drop the rules")
-        shapes = {name: network.populations[name].shape for name in network.inputs}
-    target = getattr(art, "target", None)
-    physical_core = getattr(art, "physical_core", None)
+    tables, shapes, target, physical_core = _resolve(art, "emulate")
     timing = timing and counters and target is not None and physical_core is not None
     res = emulate_tables(tables, steps, inputs, record, progress, populations=populations, counters=counters,
                          shapes=shapes, memory_budget=memory_budget, events=timing)
     if timing:
         attach_cost(res, target, tables, physical_core, steps)
     return res
+
+
+def _resolve(art, who: str):
+    """``(tables, input shapes, target, physical_core)`` of a CompiledNetwork or artifact directory."""
+    if isinstance(art, (str, os.PathLike, Path)):
+        from ...artifact import load_compiled
+        art = load_compiled(art)
+    tables = getattr(art, "tables", None)
+    network = getattr(art, "network", None)
+    if tables is None:
+        raise BackendError(f"{who}: expected a CompiledNetwork or its directory, got {type(art).__name__}")
+    shapes = None
+    if network is not None:
+        learning = [p.name for p in network.projections.values() if p.learning is not None]
+        if learning:
+            raise BackendError(f"{who}: projection(s) {learning} have learning rules, which the emulator does "
+                               "not run yet; use the Lava backend (neurocomp deploy --backend lava) or drop the rules")
+        shapes = {name: network.populations[name].shape for name in network.inputs}
+    return tables, shapes, getattr(art, "target", None), getattr(art, "physical_core", None)
+
+
+# ----------------------------------------------------------------------------------- batches
+def _batch_size(inputs_batch) -> int:
+    """The common leading size B of ``{name: [B, T, *shape]}``; a ValidationError names a bad entry."""
+    if not isinstance(inputs_batch, dict) or not inputs_batch:
+        raise ValidationError("emulate_batch: inputs_batch must be a non-empty dict {graph input name: array "
+                              "[B, T, *shape]} (B samples first); use emulate() for a run without inputs")
+    sizes = {}
+    for name, arr in inputs_batch.items():
+        shape = np.shape(arr)
+        if len(shape) < 3:
+            raise ValidationError(f"emulate_batch: input '{name}' has shape {shape}; it must be [B, T, *shape] "
+                                  "(samples first, then time steps); for one sample use emulate()")
+        sizes[name] = int(shape[0])
+    if len(set(sizes.values())) != 1:
+        raise ValidationError(f"emulate_batch: inputs disagree on the number of samples B: {sizes}; give every "
+                              "graph input the same leading size")
+    b = next(iter(sizes.values()))
+    if b < 1:
+        raise ValidationError("emulate_batch: the batch is empty (B = 0); give at least one sample")
+    return b
+
+
+def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progress: bool = False, *,
+                  populations=None, counters: bool = True, timing: bool = True,
+                  memory_budget: int | None = None) -> list[Result]:
+    """Run B independent inferences of one CompiledNetwork: ``[emulate(art, steps, {k: x[b]}) for b]``.
+
+    ``inputs_batch``: ``{graph input name: [B, T, *shape] 0/1}`` with ``T >= steps``. Every sample starts
+    from the network's initial state (``u0``/``v0``, empty delay rings): samples never see each other's
+    state, as for separate ``emulate`` calls, to which the results are equal (spikes, v/u, counters,
+    energy, latency; only ``wall_time_s`` differs). What a batch saves is the per-run setup: the artifact
+    is resolved and the kernel's plan (``make_plan``: dendrites, rings, per-route synapse copies) built
+    once, then the numba kernel runs each sample. Per-sample energy and latency come from the target's
+    cost model as in ``emulate`` (``timing``); :func:`summarize_batch` aggregates them per inference.
+
+    Returns one Result per sample, in order. ``record``/``populations``/``counters``: as in ``emulate``
+    (default records spikes only, to keep B results small). The memory of all B recordings is checked
+    against the budget after the first sample.
+    """
+    tables, shapes, target, physical_core = _resolve(art, "emulate_batch")
+    n = _batch_size(inputs_batch)
+    timing = timing and counters and target is not None and physical_core is not None
+    plan = make_plan(tables)
+    arrays = {k: np.asarray(x) for k, x in inputs_batch.items()}
+    bar = _progress(n, progress, unit="sample", desc="emulate_batch")
+    out = []
+    for b in range(n):
+        res = emulate_tables(tables, steps, {k: x[b] for k, x in arrays.items()}, record,
+                             populations=populations, counters=counters, shapes=shapes,
+                             memory_budget=memory_budget, events=timing, plan=plan)
+        if timing:
+            attach_cost(res, target, tables, physical_core, steps)
+        if b == 0 and n > 1:
+            _check_batch_memory(res, n, memory_budget)
+        out.append(res)
+        bar.update(1)
+    bar.close()
+    return out
+
+
+def _check_batch_memory(first: Result, n: int, budget) -> None:
+    """Fail early if keeping ``n`` results like ``first`` would exceed the recording budget."""
+    per = sum(a.nbytes for a in first.arrays().values())
+    if budget is None:
+        avail = available_memory()
+        if avail <= 0:
+            return
+        budget = int(avail * MEMORY_FRACTION)
+    if per * n > budget:
+        raise BackendError(f"emulate_batch: keeping the recordings of {n:,} samples needs {per * n / 2**20:,.1f} MiB, "
+                           f"over the budget of {budget / 2**20:,.1f} MiB ({MEMORY_FRACTION:.0%} of available RAM). "
+                           "Record less (record=('spikes',), populations=[...] e.g. the output only) or run the "
+                           "batch in smaller pieces")
+
+
+def _stats(x) -> dict:
+    x = np.asarray(x, np.float64)
+    return {"mean": float(x.mean()), "p50": float(np.percentile(x, 50)), "p99": float(np.percentile(x, 99)),
+            "min": float(x.min()), "max": float(x.max())}
+
+
+def summarize_batch(results) -> dict:
+    """Per-inference statistics (mean, p50, p99, min, max over samples) of an ``emulate_batch`` run.
+
+    ``energy_j``: each sample's total energy (``report["energy_j"]["total"]``); ``latency_s``: each sample's
+    latency = the sum of its step latencies (``report["latency_s"]["total"]``); ``synaptic_events``:
+    synaptic operations per sample; ``wall_time_s``: emulator kernel time summed over samples. Energy and
+    latency are present only if the runs had timing (a target and counters).
+    """
+    results = list(results)
+    if not results:
+        raise ValidationError("summarize_batch: no results (emulate_batch returns one Result per sample)")
+    out = {"samples": len(results), "steps": int(results[0].steps),
+           "wall_time_s": float(sum(r.report.get("wall_time_s", 0.0) for r in results))}
+    syn = [r.report.get("synaptic_events") for r in results]
+    if all(s is not None for s in syn):
+        out["synaptic_events"] = _stats(syn)
+    if all(isinstance(r.report.get("energy_j"), dict) for r in results):
+        out["energy_j"] = _stats([r.report["energy_j"]["total"] for r in results])
+        out["latency_s"] = _stats([r.report["latency_s"]["total"] for r in results])
+    return out
 
 
 def attach_cost(res: Result, target, tables, physical_core, steps: int) -> None:
