@@ -4,7 +4,11 @@
 """
 from .base import Pass, PassReport, run_pipeline
 from .discretize import DISCRETIZERS, DiscreteModel, Discretize, DiscretizedNetwork, euler_decay_error
+from .partition import Partition
+from .place import Place
 from .quantize import Quantize
+from .route import Route
 
 __all__ = ["Pass", "PassReport", "run_pipeline", "Discretize", "DiscretizedNetwork", "DiscreteModel",
-           "DISCRETIZERS", "euler_decay_error", "Quantize"]
+           "DISCRETIZERS", "euler_decay_error", "Quantize", "Partition", "Place",
+           "Route"]

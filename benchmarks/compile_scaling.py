@@ -1,0 +1,130 @@
+"""Compile scaling: wall time and peak RSS per pass for 10k / 100k / 1M neurons, ~100 synapses each.
+
+Two synthetic integer networks (LoihiLIF, int weights, so discretize/quantize are pass-through):
+
+* ``random``  — one recurrent population; neuron i receives from 100 distinct neurons spread over
+  the whole population (an arithmetic progression with a random start and stride: no duplicates);
+* ``layered`` — an input and 10 layers of N/10 neurons; neuron i of a layer receives from a window of
+  100 neighbours around its position in the previous layer (topographic, like a conv stack).
+
+Each size runs in a fresh subprocess (peak RSS is per process). "peak RSS after" is ru_maxrss after
+the pass, i.e. the process peak so far. Goal (the issue): 1M neurons / 100M synapses in <= 60 s
+and <= 8 GB on the loihi2 target.
+
+    .venv/bin/python benchmarks/compile_scaling.py --sizes 10000 100000 --kinds random layered
+    .venv/bin/python benchmarks/compile_scaling.py --sizes 1000000          # the lead's big run
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+FAN_IN = 100
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def build(kind: str, n: int, seed: int = 0):
+    import neurocomp as nc
+    rng = np.random.default_rng(seed)
+    net = nc.Network(f"{kind}{n}")
+    lif = nc.LoihiLIF(du=410, dv=205, vth=200)
+    if kind == "random":
+        pop = net.population("pop", (n,), lif)
+        net.input("inp", (100,))
+        start = rng.integers(0, n, n)
+        stride = rng.integers(1, max(2, n // FAN_IN), n)
+        idx = (start[:, None] + np.arange(FAN_IN)[None, :] * stride[:, None]) % n
+        idx.sort(axis=1)
+        indptr = np.arange(n + 1, dtype=np.int64) * FAN_IN
+        net.connect(pop, pop, nc.Sparse(indptr, idx.reshape(-1), rng.integers(-60, 61, n * FAN_IN), shape=(n, n)))
+        net.connect("inp", pop, nc.Sparse(np.arange(n + 1, dtype=np.int64), rng.integers(0, 100, n),
+                                          np.full(n, 50, np.int64), shape=(n, 100)))
+        net.output(pop)
+        return net
+    layers = 10
+    m = n // layers
+    prev = net.input("inp", (m,))
+    for li in range(layers):
+        pop = net.population(f"l{li}", (m,), lif)
+        centre = np.arange(m)
+        idx = np.clip(centre[:, None] - FAN_IN // 2, 0, m - FAN_IN) + np.arange(FAN_IN)[None, :]
+        indptr = np.arange(m + 1, dtype=np.int64) * FAN_IN
+        net.connect(prev, pop, nc.Sparse(indptr, idx.reshape(-1), rng.integers(-60, 61, m * FAN_IN), shape=(m, m)))
+        prev = pop
+    net.output(prev)
+    return net
+
+
+def one(kind: str, n: int, target: str, partitioner: str, chips: int) -> dict:
+    from neurocomp.compiler import BuildTables
+    from neurocomp.passes.discretize import Discretize
+    from neurocomp.passes.partition import Partition
+    from neurocomp.passes.place import Place
+    from neurocomp.passes.quantize import Quantize
+    from neurocomp.passes.route import Route
+    from neurocomp.target import load_target
+    import dataclasses
+    tgt = load_target(target)
+    if chips > 1:  # a board of chips in a near-square grid (random nets need many cores: axon memory)
+        cx = int(np.ceil(np.sqrt(chips)))
+        cy = -(-chips // cx)
+        tgt = dataclasses.replace(tgt, mesh=dataclasses.replace(tgt.mesh, chips=cx * cy, chips_x=cx, chips_y=cy))
+    t0 = time.perf_counter()
+    net = build(kind, n)
+    row = {"kind": kind, "neurons": net.n_neurons, "synapses": net.n_synapses, "target": target,
+           "chips": tgt.mesh.chips,
+           "partitioner": partitioner, "passes": {}}
+    row["build_s"] = round(time.perf_counter() - t0, 2)
+    obj = net
+    total = 0.0
+    for p in (Discretize(1e-4), Quantize(), Partition(partitioner), Place(), Route(), BuildTables()):
+        t = time.perf_counter()
+        obj, rep = p.run(obj, tgt)
+        dt = time.perf_counter() - t
+        total += dt
+        row["passes"][p.name] = {"seconds": round(dt, 2), "peak_rss_mb_after": round(rss_mb())}
+        if p.name == "partition":
+            s = rep.summary
+            row.update(cores=s["cores_used"], messages=s["messages_per_step_all_fire"],
+                       baseline_messages=s["baseline"]["messages_per_step_all_fire"], chosen=s["chosen"])
+    row["compile_s"] = round(total, 2)
+    row["peak_rss_mb"] = round(rss_mb())
+    return row
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--kinds", nargs="+", default=["random", "layered"], choices=["random", "layered"])
+    ap.add_argument("--target", default="loihi2")
+    ap.add_argument("--partitioner", default="hypergraph")
+    ap.add_argument("--chips", type=int, default=0, help="chips on the board (default: about 1 per 2,500 "
+                    "neurons, enough for the random net's axon memory on loihi2)")
+    ap.add_argument("--one", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.one:
+        n = int(args.one[1])
+        print(json.dumps(one(args.one[0], n, args.target, args.partitioner, args.chips or max(1, -(-n // 2500)))))
+        return
+    for n in args.sizes:
+        for kind in args.kinds:
+            out = subprocess.run([sys.executable, __file__, "--one", kind, str(n), "--target", args.target,
+                                  "--partitioner", args.partitioner, "--chips", str(args.chips)],
+                                 capture_output=True, text=True)
+            if out.returncode:
+                print(json.dumps({"kind": kind, "neurons": n, "error": out.stderr.strip().splitlines()[-1:]}))
+            else:
+                print(out.stdout.strip().splitlines()[-1], flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The compiled artifact (DESIGN.md §5): a mapped network, saved as a directory.
+
+``CompiledNetwork`` holds the quantized integer ``network``, the ``target``, ``dt``, the logical
+core of every neuron (``core_of_neuron``), where each logical core sits on the mesh
+(``physical_core`` id and ``core_coord`` = (chip, tile_x, tile_y, k)), the per-core ``tables`` the
+emulator executes, the pass ``reports``, ``stats`` and ``mapping`` (the JSON document).
+
+On disk (written atomically, all or nothing)::
+
+    mapping.json   human-readable, byte-identical for the same input and options: schema version,
+                   target (name + full model), dt, every core (id, coord, neuron ranges, axon /
+                   synapse / memory counts, utilisation of each limit), link loads, pass reports
+                   (without timings), stats (cores used, messages per step vs the sequential baseline)
+    timings.json   pass wall-clock seconds (the only non-deterministic output, kept apart)
+    network.h5     the quantized network (neurocomp.io.native)
+    tables.npz     the per-core tables (neurocomp.tables.CoreTables)
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_dir
+from .errors import ArtifactError, NeurocompError, NeurocompWarning
+from .ir import Network
+
+SCHEMA = "neurocomp-compiled"
+SCHEMA_VERSION = 1
+FILES = ("mapping.json", "network.h5", "tables.npz")
+LIMITS = (("neurons", "n_neurons", "max_neurons"), ("input_axons", "n_input_axons", "max_input_axons"),
+          ("output_axons", "n_output_axons", "max_output_axons"),
+          ("synapse_bits", "synapse_bits", "synapse_memory_bits"))
+
+
+@dataclass
+class CompiledNetwork:
+    network: Network
+    target: object
+    dt: float | None = None
+    core_of_neuron: dict | None = None
+    physical_core: np.ndarray | None = None
+    core_coord: np.ndarray | None = None
+    tables: object = None
+    reports: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    mapping: dict = field(default_factory=dict)
+    links: list = field(default_factory=list)
+    route_summary: dict = field(default_factory=dict)
+    # working state of the mapping passes (not saved; rebuilt on demand)
+    graph: object = field(default=None, repr=False)
+    usage: object = field(default=None, repr=False)
+    limits: object = field(default=None, repr=False)
+    rates: dict | None = field(default=None, repr=False)
+    source_rate: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n_cores(self) -> int:
+        if self.core_of_neuron is None:
+            return 0
+        tops = [int(a.max()) + 1 for a in self.core_of_neuron.values() if np.size(a)]
+        return max(tops, default=0)
+
+    # ------------------------------------------------------------------ the JSON document
+    def build_mapping(self) -> dict:
+        """Fill ``stats`` and ``mapping`` from the pass outputs (called by ``compile``)."""
+        from .jsonable import to_jsonable as _jsonable
+        from .passes.partition import core_limits, evaluate, synapse_graph
+        graph = self.graph if self.graph is not None else synapse_graph(self.network)
+        limits = core_limits(self.target, graph)
+        core_flat = graph.join(self.core_of_neuron)
+        use = evaluate(graph, core_flat, limits)
+        lim = self.target.core
+        cores = []
+        part = next((r for r in self.reports if r.name == "partition"), None)
+        for c in range(self.n_cores):
+            entry = {"id": c, "coord": [int(v) for v in self.core_coord[c]],
+                     "mesh_core": int(self.physical_core[c]), "ranges": [],
+                     "n_neurons": int(use.neurons[c]), "n_input_axons": int(use.input_axons[c]),
+                     "n_output_axons": int(use.output_axons[c]), "n_synapses": int(use.synapses[c]),
+                     "synapse_bits": int(use.synapse_bits[c])}
+            entry["utilisation"] = {name: round(entry[key] / getattr(lim, lk), 6) for name, key, lk in LIMITS}
+            cores.append(entry)
+        for pop, cs in self.core_of_neuron.items():
+            cs = np.asarray(cs)
+            if cs.size == 0:
+                continue
+            cut = np.nonzero(np.diff(cs))[0] + 1
+            starts = np.concatenate([[0], cut])
+            stops = np.concatenate([cut, [cs.size]])
+            for a, b in zip(starts, stops):
+                cores[int(cs[a])]["ranges"].append({"population": pop, "start": int(a), "stop": int(b)})
+        max_util = {name: (max(e["utilisation"][name] for e in cores) if cores else 0.0) for name, _, _ in LIMITS}
+        psum = part.summary if part is not None else {}
+        stats = {
+            "cores_used": self.n_cores, "cores_available": int(self.target.mesh.n_cores),
+            "neurons": graph.n_neurons, "synapses": graph.n_synapses,
+            "messages_per_step_all_fire": use.messages,
+            "baseline": dict(psum.get("baseline", {})),
+            "partitioner": psum.get("partitioner"), "partitioner_chosen": psum.get("chosen"),
+            "max_link_load": self.route_summary.get("max_link_load", 0),
+            "max_utilisation": max_util,
+        }
+        for key in ("max_link_load_rates", "hops_total_all_fire", "interchip_crossings_all_fire", "input_messages",
+                    "local_messages"):
+            if key in self.route_summary:
+                stats[key] = self.route_summary[key]
+        if "messages_per_step_rates" in psum:
+            stats["messages_per_step_rates"] = psum["messages_per_step_rates"]
+        reports = []
+        for r in self.reports:
+            d = r.to_dict()
+            d.pop("seconds", None)
+            reports.append(d)
+        self.stats = _jsonable(stats)
+        self.mapping = _jsonable({
+            "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
+            "target": {"name": self.target.name, "model": self.target.to_dict()},
+            "dt": self.dt, "network": {"name": self.network.name, "neurons": graph.n_neurons,
+                                       "synapses": graph.n_synapses},
+            "cores": cores, "links": self.links, "passes": reports, "stats": self.stats,
+        })
+        return self.mapping
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory) -> Path:
+        """Write the artifact directory atomically (see the module docstring)."""
+        from .io.native import save_native
+        if self.tables is None or not self.mapping:
+            raise ArtifactError("save: this CompiledNetwork has no tables/mapping yet; build it with neurocomp.compile")
+        directory = Path(directory)
+        with atomic_dir(directory) as tmp:
+            (tmp / "mapping.json").write_text(json.dumps(self.mapping, sort_keys=True, indent=1) + "\n")
+            timings = {r.name: r.seconds for r in self.reports}
+            (tmp / "timings.json").write_text(json.dumps(timings, sort_keys=True, indent=1) + "\n")
+            save_native(self.network, tmp / "network.h5")
+            self.tables.save(tmp / "tables.npz")
+        return directory
+
+    # ------------------------------------------------------------------ text
+    def summary(self) -> str:
+        s = self.stats
+        base = s.get("baseline", {})
+        lines = [f"target {self.target.name}: {s.get('cores_used')} of {s.get('cores_available')} cores used",
+                 f"network '{self.network.name}': {s.get('neurons')} neurons, {s.get('synapses')} synapses, dt = {self.dt}"]
+        msg, bmsg = s.get("messages_per_step_all_fire"), base.get("messages_per_step_all_fire")
+        ratio = f" ({msg / bmsg:.2f}x)" if bmsg else ""
+        lines.append(f"messages/step (all fire): {msg} with {s.get('partitioner_chosen')}; sequential baseline "
+                     f"{bmsg} on {base.get('cores_used')} cores{ratio}")
+        lines.append(f"max link load: {s.get('max_link_load')} messages/step")
+        util = s.get("max_utilisation", {})
+        lines.append("max utilisation: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in util.items()))
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return (f"CompiledNetwork('{self.network.name}' on {getattr(self.target, 'name', '?')}, "
+                f"{self.n_cores} cores)")
+
+
+def load_compiled(directory) -> CompiledNetwork:
+    """Load an artifact written by ``CompiledNetwork.save``; missing files or another schema -> ArtifactError."""
+    from .io.native import load_native
+    from .tables import CoreTables
+    from .target import load_target
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ArtifactError(f"{directory}: not a compiled artifact directory (not found); compile the network "
+                            "first (neurocomp compile NET --target T -o DIR)")
+    missing = [f for f in FILES if not (directory / f).is_file()]
+    if missing:
+        raise ArtifactError(f"{directory}: incomplete artifact, missing {', '.join(missing)}; recompile the network")
+    try:
+        mapping = json.loads((directory / "mapping.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{directory / 'mapping.json'}: unreadable ({exc}); recompile the network") from None
+    if not isinstance(mapping, dict) or mapping.get("schema") != SCHEMA:
+        raise ArtifactError(f"{directory / 'mapping.json'}: not a neurocomp artifact (schema "
+                            f"{mapping.get('schema') if isinstance(mapping, dict) else None!r}); recompile the network")
+    if mapping.get("schema_version") != SCHEMA_VERSION:
+        raise ArtifactError(f"{directory / 'mapping.json'}: schema version {mapping.get('schema_version')!r}, this "
+                            f"neurocomp reads version {SCHEMA_VERSION}; recompile the network with this version")
+    try:
+        tinfo = mapping["target"]
+        target = _load_target(tinfo, load_target)
+        network = load_native(directory / "network.h5")
+        tables = CoreTables.load(directory / "tables.npz")
+        cores = mapping["cores"]
+        core_coord = np.array([c["coord"] for c in cores], np.int64).reshape(len(cores), 4)
+        physical = np.array([c["mesh_core"] for c in cores], np.int64)
+    except ArtifactError:
+        raise
+    except NeurocompError as exc:
+        raise ArtifactError(f"{directory}: cannot load the artifact ({exc})") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"{directory / 'mapping.json'}: malformed ({type(exc).__name__}: {exc}); "
+                            "recompile the network") from None
+    if tables.n_cores != len(cores):
+        raise ArtifactError(f"{directory}: tables.npz has {tables.n_cores} cores but mapping.json lists {len(cores)}; "
+                            "the files come from different compilations: recompile")
+    owner = np.repeat(np.arange(tables.n_cores), np.diff(tables.core_neuron_ptr))
+    core_of_neuron = {name: owner[tables.pop_gid[name]].astype(np.int64) for name in tables.pop_names}
+    for name in (p.name for p in network.neuron_populations):
+        if name not in core_of_neuron:
+            raise ArtifactError(f"{directory}: population '{name}' of network.h5 is not in tables.npz; recompile")
+    cn = CompiledNetwork(network=network, target=target, dt=mapping.get("dt"), core_of_neuron=core_of_neuron,
+                         physical_core=physical, core_coord=core_coord, tables=tables, stats=mapping.get("stats", {}),
+                         mapping=mapping, links=mapping.get("links", []))
+    timings = directory / "timings.json"
+    if timings.is_file():
+        try:
+            cn.stats = dict(cn.stats, timings=json.loads(timings.read_text()))
+        except (OSError, json.JSONDecodeError):
+            pass
+    return cn
+
+
+def _load_target(tinfo: dict, load_target):
+    """The target the artifact was compiled for: its model file if still there, else the shipped one by
+    name; a warning if the model changed since compilation (the saved model in mapping.json is the record)."""
+    saved = tinfo.get("model", {})
+    path = saved.get("path")
+    target = load_target(path) if path and Path(path).is_file() else load_target(tinfo["name"])
+    now = dict(target.to_dict())
+    then = dict(saved)
+    now.pop("path", None)
+    then.pop("path", None)
+    if json.loads(json.dumps(now, sort_keys=True, default=str)) != then:
+        warnings.warn(f"target '{tinfo['name']}': the hardware model changed since this artifact was compiled; "
+                      "its mapping.json holds the model it was compiled for", NeurocompWarning, stacklevel=3)
+    return target

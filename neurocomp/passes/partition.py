@@ -1,0 +1,922 @@
+"""partition: split the neurons into core-sized pieces under every per-core limit of the target.
+
+Objective (DESIGN.md §4.3): fewest inter-core spike messages. A spike is multicast — it costs one
+message per *distinct destination core* — so with each source's set of post neurons as a hyperedge,
+the messages per step when every source fires once are ``sum_e lambda(e)`` (lambda = cores the
+hyperedge touches), i.e. KaHyPar's connectivity objective ``km1 = sum_e (lambda(e) - 1)`` plus a
+constant. Optional firing rates weight each hyperedge (traffic-aware partitioning).
+
+Strategies (``partitioner=``):
+
+* ``sequential`` — the baseline existing toolchains use: walk the neurons in network order and fill
+  a core until the next neuron would break a limit. Also fixes ``k``: no other strategy may use more
+  cores than this baseline.
+* ``hypergraph`` (default) — KaHyPar (km1, direct k-way) with ``k`` = the baseline's core count and a
+  per-block neuron cap; ``metis`` — METIS on the synapse graph (edge cut, a weaker proxy).
+
+Partitioners balance sizes but know nothing of axon or memory limits, so every result is CHECKED
+against every limit and REPAIRED (an over-full core is refilled greedily into several; a core with
+too many output routes is halved) until it is valid; if the repaired hypergraph mapping would need
+more cores than the baseline, or sends more messages, the baseline mapping is kept (the report says
+which was chosen and both costs). An invalid mapping is never returned: what cannot fit raises a
+``CapacityError`` naming the binding limit, the worst neuron and the fix.
+
+Per-core quantities (the same definitions ``neurocomp.tables`` lays out and ``neurocomp.validate``
+recounts): an *input axon* is one (source, destination core) pair; its synapse-memory cost is the
+target's ``SynapseEncoding.axon_bits(n_synapses, has_delay, learning)``; a core's *output axons* are
+the sum over its neurons of their distinct destination cores.
+
+Large networks: above ``MAX_VERTICES`` neurons the hypergraph is coarsened — each population is cut
+into contiguous blocks of ``B`` neurons, one vertex each (neighbouring neurons of a layer usually
+share inputs and targets, so little is lost) — and identical hyperedges are merged; above
+``MAX_PINS`` pins a seeded uniform sample of hyperedges (weights scaled by 1/p, an unbiased estimate of
+the objective) is partitioned. The limits are always checked on the full neuron-level graph.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from ..errors import CapacityError, ValidationError
+from ..ir import Network
+from ..tables import projection_synapses
+from .base import Pass, PassReport
+
+#: Hypergraph vertices above which neurons are grouped into blocks (see module docstring).
+MAX_VERTICES = 40_000
+#: Pins (vertex memberships of hyperedges) above which hyperedges are sampled. KaHyPar's run time
+#: grows with pins and hyperedge size: 100k pins of 100-pin edges take ~5-10 s on one core.
+MAX_PINS = 100_000
+#: Above this many cores the direct k-way hypergraph run is too slow; the baseline is kept (reported).
+MAX_K = 1024
+#: Partitioner runs with decreasing k when the repaired mapping needs more cores than the baseline.
+ATTEMPTS = 3
+PARTITIONERS = ("hypergraph", "metis", "sequential")
+
+FLAG_DELAY = 1
+FLAG_LEARN = 2
+
+
+@dataclass
+class SynapseGraph:
+    pop_names: list
+    pop_offset: np.ndarray      # int64[P+1], global neuron id of each population's first neuron
+    input_names: list
+    input_offset: np.ndarray    # int64[I+1], relative to n_neurons
+    n_neurons: int
+    n_sources: int
+    in_ptr: np.ndarray
+    in_src: np.ndarray
+    in_flag: np.ndarray
+    out_ptr: np.ndarray
+    out_post: np.ndarray
+    out_flag: np.ndarray
+    proj_max_delay: dict
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.in_src.size)
+
+    def split(self, flat: np.ndarray) -> dict:
+        """A per-neuron array (global ids) as ``{population: array}``."""
+        return {name: flat[self.pop_offset[i]:self.pop_offset[i + 1]]
+                for i, name in enumerate(self.pop_names)}
+
+    def join(self, per_pop: dict, dtype=np.int64) -> np.ndarray:
+        """``{population: array}`` as one array over global neuron ids."""
+        if not self.pop_names:
+            return np.zeros(0, dtype)
+        return np.concatenate([np.asarray(per_pop[name], dtype).reshape(-1) for name in self.pop_names])
+
+
+@numba.njit(cache=True)
+def _bucket(key, n_keys, val, flag):
+    """Stable counting sort of (val, flag) by key in 0..n_keys-1 -> (ptr, val, flag)."""
+    ptr = np.zeros(n_keys + 1, np.int64)
+    for i in range(key.size):
+        ptr[key[i] + 1] += 1
+    for i in range(n_keys):
+        ptr[i + 1] += ptr[i]
+    pos = ptr[:-1].copy()
+    out_val = np.empty_like(val)
+    out_flag = np.empty_like(flag)
+    for i in range(key.size):
+        k = key[i]
+        p = pos[k]
+        out_val[p] = val[i]
+        out_flag[p] = flag[i]
+        pos[k] = p + 1
+    return ptr, out_val, out_flag
+
+
+def synapse_graph(network: Network) -> SynapseGraph:
+    """Build the two-way CSR of ``network`` (any network: float weights are read as their nonzeros)."""
+    pops = network.neuron_populations
+    pop_offset = np.concatenate([[0], np.cumsum([p.size for p in pops])]).astype(np.int64)
+    pop_index = {p.name: i for i, p in enumerate(pops)}
+    inputs = [network.populations[n] for n in network.inputs]
+    input_offset = np.concatenate([[0], np.cumsum([p.size for p in inputs])]).astype(np.int64)
+    input_index = {p.name: i for i, p in enumerate(inputs)}
+    n = int(pop_offset[-1])
+    s = n + int(input_offset[-1])
+    idt = np.int32 if s < 2 ** 31 - 1 else np.int64
+
+    src_l, post_l, flag_l = [], [], []
+    proj_max_delay = {}
+    for proj in network.projections.values():
+        src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
+        if proj.connectivity.integer:
+            pre, post, _, d = projection_synapses(proj, src_pop.size, dst_pop.size)
+        else:  # a float network (before quantize): the synapses are the nonzero weights
+            pre, post, d = _float_synapses(proj, src_pop.size)
+        base = (n + input_offset[input_index[proj.source]]) if src_pop.is_input else pop_offset[pop_index[proj.source]]
+        src_l.append((np.asarray(pre, np.int64) + base).astype(idt))
+        post_l.append((np.asarray(post, np.int64) + pop_offset[pop_index[proj.target]]).astype(idt))
+        flag = (np.asarray(d) > 0).astype(np.uint8)
+        if proj.learning is not None:
+            flag |= FLAG_LEARN
+        flag_l.append(flag)
+        proj_max_delay[proj.name] = proj.max_delay
+    cat = lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts else np.zeros(0, dt)
+    src, post, flag = cat(src_l, idt), cat(post_l, idt), cat(flag_l, np.uint8)
+    del src_l, post_l, flag_l
+    in_ptr, in_src, in_flag = _bucket(post, max(n, 0), src, flag)
+    out_ptr, out_post, out_flag = _bucket(src, s, post, flag)
+    return SynapseGraph([p.name for p in pops], pop_offset, [p.name for p in inputs], input_offset, n, s,
+                        in_ptr, in_src, in_flag, out_ptr, out_post, out_flag, proj_max_delay)
+
+
+def _float_synapses(proj, n_pre: int):
+    from ..ir import Conv2d, Dense, OneToOne, Sparse
+    conn = proj.connectivity
+    if isinstance(conn, Conv2d):
+        conn = conn.to_sparse()
+    if isinstance(conn, OneToOne):
+        w = np.broadcast_to(conn.weights, (n_pre,))
+        idx = np.nonzero(w)[0]
+        return idx, idx, np.broadcast_to(proj.delay, (n_pre,))[idx]
+    if isinstance(conn, Dense):
+        post, pre = np.nonzero(conn.weights)
+        return pre, post, np.broadcast_to(proj.delay, conn.weights.shape)[post, pre]
+    if isinstance(conn, Sparse):
+        post = np.repeat(np.arange(conn.shape[0]), np.diff(conn.indptr))
+        keep = conn.weights != 0
+        return conn.indices[keep], post[keep], np.broadcast_to(proj.delay, conn.weights.shape)[keep]
+    raise TypeError(type(conn).__name__)
+
+
+@numba.njit(cache=True)
+def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut):
+    """Per-core input axons, output axons, synapse bits, synapses; per-source distinct destination cores.
+
+    An axon is one (source, destination core) pair (a spike is multicast: one message per distinct
+    destination core, received on one axon there). Its memory cost is ``lut[flags, n_synapses]``,
+    the target's encoding cost. Output axons of a core = sum over its neurons of their destination
+    cores (one routing-table entry each).
+    """
+    n_src = out_ptr.size - 1
+    in_axons = np.zeros(n_cores, np.int64)
+    out_axons = np.zeros(n_cores, np.int64)
+    bits = np.zeros(n_cores, np.int64)
+    syn = np.zeros(n_cores, np.int64)
+    fanout = np.zeros(n_src, np.int64)
+    mark = np.full(n_cores, -1, np.int64)
+    cnt = np.zeros(n_cores, np.int64)
+    flg = np.zeros(n_cores, np.uint8)
+    lst = np.empty(n_cores, np.int64)
+    for s in range(n_src):
+        nd = 0
+        for e in range(out_ptr[s], out_ptr[s + 1]):
+            c = core[out_post[e]]
+            if mark[c] != s:
+                mark[c] = s
+                cnt[c] = 0
+                flg[c] = 0
+                lst[nd] = c
+                nd += 1
+            cnt[c] += 1
+            flg[c] |= out_flag[e]
+        for i in range(nd):
+            c = lst[i]
+            in_axons[c] += 1
+            syn[c] += cnt[c]
+            bits[c] += lut[flg[c], cnt[c]]
+        fanout[s] = nd
+        if s < n_neurons:
+            out_axons[core[s]] += nd
+    return in_axons, out_axons, bits, syn, fanout
+
+
+@numba.njit(cache=True)
+def traffic_pairs(out_ptr, out_post, core, n_neurons, weight):
+    """Messages between cores: (source core, destination core, weight) per distinct pair of each source.
+
+    Graph inputs (sources >= n_neurons) get source core -1 (they enter from the host).
+    """
+    n_src = out_ptr.size - 1
+    n_cores = 0
+    for i in range(core.size):
+        if core[i] + 1 > n_cores:
+            n_cores = core[i] + 1
+    mark = np.full(max(n_cores, 1), -1, np.int64)
+    total = 0
+    for s in range(n_src):
+        for e in range(out_ptr[s], out_ptr[s + 1]):
+            c = core[out_post[e]]
+            if mark[c] != s:
+                mark[c] = s
+                total += 1
+    a = np.empty(total, np.int64)
+    b = np.empty(total, np.int64)
+    w = np.empty(total, np.float64)
+    mark[:] = -1
+    k = 0
+    for s in range(n_src):
+        src_core = core[s] if s < n_neurons else -1
+        for e in range(out_ptr[s], out_ptr[s + 1]):
+            c = core[out_post[e]]
+            if mark[c] != s:
+                mark[c] = s
+                a[k] = src_core
+                b[k] = c
+                w[k] = weight[s]
+                k += 1
+    return a, b, w
+
+
+# ----------------------------------------------------------------------------------------- limits
+LIMIT_NAMES = ("neurons", "input_axons", "output_axons", "synapse_bits")
+
+
+@dataclass
+class Limits:
+    """The per-core limits the partitioner budgets, plus the encoding cost table.
+
+    ``lut[flags, n]`` = memory bits of one input axon holding ``n`` synapses whose flags
+    (bit 0 delay, bit 1 learning) are ``flags``: ``SynapseEncoding.axon_bits`` tabulated so that the
+    numba kernels can price axons without calling back into Python.
+    """
+    target_name: str
+    neurons: int
+    input_axons: int
+    output_axons: int
+    synapse_bits: int
+    fan_in: int | None
+    fan_out: int | None
+    max_delay: int
+    lut: np.ndarray = field(repr=False)
+    neurons_source: str = "core.max_neurons"
+
+    def as_dict(self) -> dict:
+        return {"neurons": self.neurons, "input_axons": self.input_axons, "output_axons": self.output_axons,
+                "synapse_bits": self.synapse_bits}
+
+
+def encoding_lut(encoding, max_n: int) -> np.ndarray:
+    n = np.arange(max_n + 1, dtype=np.int64)
+    lut = np.zeros((4, max_n + 1), np.int64)
+    for flags in range(4):
+        lut[flags] = np.asarray(encoding.axon_bits(n, bool(flags & FLAG_DELAY), bool(flags & FLAG_LEARN)), np.int64)
+    lut[:, 0] = 0
+    return lut
+
+
+def core_limits(target, graph: SynapseGraph, max_neurons_per_core: int | None = None) -> Limits:
+    core = target.core
+    neurons, src = int(core.max_neurons), "core.max_neurons"
+    if max_neurons_per_core is not None:
+        if int(max_neurons_per_core) < 1:
+            raise ValidationError(f"max_neurons_per_core = {max_neurons_per_core} must be >= 1 (or None for "
+                                  f"the target's {neurons})")
+        if int(max_neurons_per_core) < neurons:
+            neurons, src = int(max_neurons_per_core), "max_neurons_per_core option"
+    deg = np.diff(graph.out_ptr)
+    max_n = int(deg.max()) if deg.size else 0
+    opt = lambda v: None if v is None or int(v) <= 0 else int(v)
+    return Limits(target.name, neurons, int(core.max_input_axons), int(core.max_output_axons),
+                  int(core.synapse_memory_bits), opt(core.max_fan_in), opt(core.max_fan_out), int(core.max_delay),
+                  encoding_lut(core.synapse_encoding, max_n), src)
+
+
+# ----------------------------------------------------------------------------------------- usage
+@dataclass
+class CoreUsage:
+    """Per-core counts of one mapping (arrays indexed by core id) and per-source fan-out."""
+    neurons: np.ndarray
+    input_axons: np.ndarray
+    output_axons: np.ndarray
+    synapse_bits: np.ndarray
+    synapses: np.ndarray
+    fanout: np.ndarray
+
+    @property
+    def n_cores(self) -> int:
+        return int(self.neurons.size)
+
+    @property
+    def messages(self) -> int:
+        """Messages per step when every source (neurons and input channels) spikes once."""
+        return int(self.fanout.sum())
+
+    def weighted_messages(self, weight: np.ndarray) -> float:
+        return float(np.dot(self.fanout, weight))
+
+    def violations(self, limits: Limits) -> dict:
+        """Boolean mask of over-full cores per limit name."""
+        return {name: getattr(self, name) > getattr(limits, name) for name in LIMIT_NAMES}
+
+
+def evaluate(graph: SynapseGraph, core: np.ndarray, limits: Limits) -> CoreUsage:
+    n_cores = int(core.max()) + 1 if core.size else 0
+    core = np.ascontiguousarray(core, dtype=np.int64)
+    in_ax, out_ax, bits, syn, fanout = core_stats(graph.out_ptr, graph.out_post, graph.out_flag, core, n_cores,
+                                                  graph.n_neurons, limits.lut)
+    return CoreUsage(np.bincount(core, minlength=n_cores).astype(np.int64), in_ax, out_ax, bits, syn, fanout)
+
+
+# ----------------------------------------------------------------------------------------- greedy fill
+@numba.njit(cache=True)
+def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, max_n, max_in, max_bits,
+                 first_core, core_out):
+    """Fill cores with the neurons of ``order`` in turn; open a new core when the next neuron would break
+    the neuron, input-axon or synapse-memory limit, or where ``group_start`` is set.
+
+    Returns (last core id used, -1, 0, 0) or, if one neuron alone does not fit an empty core,
+    (-1, neuron, limit code 1=input axons 2=synapse bits, amount needed).
+    """
+    mark = np.full(n_sources, -1, np.int64)    # core whose axon table holds source s
+    cnt = np.zeros(n_sources, np.int64)
+    flg = np.zeros(n_sources, np.uint8)
+    tmark = np.full(n_sources, -1, np.int64)   # neuron whose distinct sources are being gathered
+    tcnt = np.zeros(n_sources, np.int64)
+    tflg = np.zeros(n_sources, np.uint8)
+    maxdeg = 1
+    for i in range(order.size):
+        d = in_ptr[order[i] + 1] - in_ptr[order[i]]
+        if d > maxdeg:
+            maxdeg = d
+    tl = np.empty(maxdeg, np.int64)
+    cur = first_core - 1
+    n_cur = max_n  # forces a new core for the first neuron
+    ax_cur = 0
+    bits_cur = 0
+    for idx in range(order.size):
+        j = order[idx]
+        nd = 0
+        for e in range(in_ptr[j], in_ptr[j + 1]):
+            s = in_src[e]
+            if tmark[s] != j:
+                tmark[s] = j
+                tcnt[s] = 0
+                tflg[s] = 0
+                tl[nd] = s
+                nd += 1
+            tcnt[s] += 1
+            tflg[s] |= in_flag[e]
+        if group_start[idx]:
+            cur += 1
+            n_cur = 0
+            ax_cur = 0
+            bits_cur = 0
+        new_ax = 0
+        dbits = 0
+        for attempt in range(2):
+            new_ax = 0
+            dbits = 0
+            for i in range(nd):
+                s = tl[i]
+                on = 0
+                of = 0
+                if mark[s] == cur:
+                    on = cnt[s]
+                    of = flg[s]
+                nf = of | tflg[s]
+                dbits += lut[nf, on + tcnt[s]] - lut[of, on]
+                if on == 0:
+                    new_ax += 1
+            if n_cur + 1 <= max_n and ax_cur + new_ax <= max_in and bits_cur + dbits <= max_bits:
+                break
+            if n_cur == 0:
+                if new_ax > max_in:
+                    return -1, j, 1, new_ax
+                return -1, j, 2, dbits
+            cur += 1
+            n_cur = 0
+            ax_cur = 0
+            bits_cur = 0
+        for i in range(nd):
+            s = tl[i]
+            if mark[s] != cur:
+                mark[s] = cur
+                cnt[s] = 0
+                flg[s] = 0
+            cnt[s] += tcnt[s]
+            flg[s] |= tflg[s]
+        n_cur += 1
+        ax_cur += new_ax
+        bits_cur += dbits
+        core_out[j] = cur
+    return cur, -1, 0, 0
+
+
+def _neuron_name(graph: SynapseGraph, gid: int) -> str:
+    p = int(np.searchsorted(graph.pop_offset, gid, side="right") - 1)
+    return f"{graph.pop_names[p]}[{gid - int(graph.pop_offset[p])}]"
+
+
+def _fill(graph: SynapseGraph, limits: Limits, order: np.ndarray, group_start: np.ndarray, core: np.ndarray,
+          first_core: int) -> int:
+    """Run the greedy filler; raise a CapacityError naming the neuron that cannot fit an empty core."""
+    last, bad, code, need = _greedy_fill(order.astype(np.int64), group_start, graph.in_ptr, graph.in_src,
+                                         graph.in_flag, limits.lut, graph.n_sources, limits.neurons,
+                                         limits.input_axons, limits.synapse_bits, first_core, core)
+    if last < 0:
+        name = _neuron_name(graph, int(bad))
+        if code == 1:
+            raise CapacityError(
+                f"neuron {name} alone needs {need} input axons > {limits.input_axons} "
+                f"(core.max_input_axons) on {limits.target_name}: it receives from {need} distinct sources; "
+                "reduce its fan-in or split the projection(s) into it")
+        raise CapacityError(
+            f"neuron {name} alone needs {need} bits of synapse memory > {limits.synapse_bits} "
+            f"(core.synapse_memory_bits) on {limits.target_name}: reduce its fan-in, drop delays/learning on "
+            "the projections into it, or split the projection(s)")
+    return int(last)
+
+
+def compact(core: np.ndarray) -> np.ndarray:
+    """Renumber cores 0..k-1 in order of their first (lowest global id) neuron: a canonical form,
+    so that equal mappings have equal arrays whatever the partitioner's block numbering."""
+    if core.size == 0:
+        return core.astype(np.int64)
+    uniq, first, inv = np.unique(core, return_index=True, return_inverse=True)
+    rank = np.empty(uniq.size, np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(uniq.size)
+    return rank[inv]
+
+
+def check_intrinsic(graph: SynapseGraph, limits: Limits) -> None:
+    """Limits no mapping can fix: per-neuron fan-in, delays, a neuron's unavoidable fan-out."""
+    if limits.fan_in is not None and graph.n_neurons:
+        fan_in = np.diff(graph.in_ptr)
+        worst = int(np.argmax(fan_in))
+        if fan_in[worst] > limits.fan_in:
+            raise CapacityError(
+                f"neuron {_neuron_name(graph, worst)} has {int(fan_in[worst])} input synapses > {limits.fan_in} "
+                f"(core.max_fan_in) on {limits.target_name}; reduce its fan-in or split the projection(s) into it")
+    for name, d in graph.proj_max_delay.items():
+        if d > limits.max_delay:
+            raise CapacityError(
+                f"projection '{name}' has a delay of {d} steps > {limits.max_delay} (core.max_delay) on "
+                f"{limits.target_name}; shorten the delays, or chain relay neurons to add delay")
+
+
+def repair(graph: SynapseGraph, core: np.ndarray, limits: Limits, max_rounds: int = 500) -> tuple[np.ndarray, int]:
+    """Make ``core`` valid: refill cores over the neuron/axon/memory limits, halve cores over the
+    output-axon limit, until none is over any limit. Returns (compact core array, rounds)."""
+    core = compact(np.asarray(core, np.int64))
+    for rounds in range(max_rounds):
+        use = evaluate(graph, core, limits)
+        bad = use.violations(limits)
+        bad_in = bad["neurons"] | bad["input_axons"] | bad["synapse_bits"]
+        bad_out = bad["output_axons"] & ~bad_in
+        if not bad_in.any() and not bad_out.any():
+            _check_fanout(graph, use, limits)
+            return core, rounds
+        new = core.copy()
+        next_id = use.n_cores
+        if bad_in.any():
+            members = np.nonzero(bad_in[core])[0]
+            members = members[np.lexsort((members, core[members]))]
+            starts = np.ones(members.size, np.bool_)
+            starts[1:] = core[members[1:]] != core[members[:-1]]
+            next_id = _fill(graph, limits, members, starts, new, next_id) + 1
+        if bad_out.any():
+            members = np.nonzero(bad_out[core])[0]
+            c = core[members]
+            order = np.lexsort((members, c))
+            members, c = members[order], c[order]
+            first = np.searchsorted(c, c, side="left")
+            rank = np.arange(members.size) - first
+            size = use.neurons[c]
+            singles = members[size == 1]
+            if singles.size:
+                worst = int(singles[np.argmax(use.fanout[singles])])
+                raise CapacityError(
+                    f"neuron {_neuron_name(graph, worst)} alone needs {int(use.fanout[worst])} output axons "
+                    f"(destination cores) > {limits.output_axons} (core.max_output_axons) on {limits.target_name}; "
+                    "reduce its fan-out or raise max_neurons_per_core so its targets share fewer cores")
+            upper = rank >= size // 2
+            cores_out = np.unique(c)
+            new_id = np.full(use.n_cores, -1, np.int64)
+            new_id[cores_out] = next_id + np.arange(cores_out.size)
+            new[members[upper]] = new_id[c[upper]]
+        core = compact(new)
+    raise CapacityError(f"could not repair the mapping within {max_rounds} rounds on {limits.target_name}; "
+                        "the network is close to the per-core limits: lower max_neurons_per_core")
+
+
+def rebalance(core: np.ndarray, k: int, cap: int) -> np.ndarray:
+    """Move the highest-id neurons of cores over ``cap`` neurons into cores with room (in core order).
+
+    Partitioners balance within a tolerance (METIS: 3 %), which can overshoot a hard neuron limit;
+    moving the overflow keeps the core count at ``k`` where a split would add cores.
+    """
+    core = np.asarray(core, np.int64).copy()
+    counts = np.bincount(core, minlength=k)
+    if counts.max(initial=0) <= cap or counts.sum() > cap * max(k, counts.size):
+        return core
+    order = np.lexsort((np.arange(core.size), core))
+    c = core[order]
+    rank = np.arange(c.size) - np.searchsorted(c, c, side="left")
+    movers = order[rank >= cap]
+    room = np.maximum(cap - counts, 0)
+    dest = np.repeat(np.arange(counts.size), room)[:movers.size]
+    core[movers[:dest.size]] = dest
+    return core
+
+
+def _check_fanout(graph: SynapseGraph, use: CoreUsage, limits: Limits) -> None:
+    if limits.fan_out is None or graph.n_neurons == 0:
+        return
+    fo = use.fanout[:graph.n_neurons]
+    worst = int(np.argmax(fo))
+    if fo[worst] > limits.fan_out:
+        raise CapacityError(
+            f"neuron {_neuron_name(graph, worst)} sends to {int(fo[worst])} cores > {limits.fan_out} "
+            f"(core.max_fan_out) on {limits.target_name}; reduce its fan-out so its targets fit "
+            f"{limits.fan_out} core(s), or add relay neurons")
+
+
+def sequential(graph: SynapseGraph, limits: Limits) -> tuple[np.ndarray, int]:
+    """The baseline: fill cores in network order, then repair the output-axon limit."""
+    core = np.zeros(graph.n_neurons, np.int64)
+    if graph.n_neurons:
+        starts = np.zeros(graph.n_neurons, np.bool_)
+        starts[0] = True
+        _fill(graph, limits, np.arange(graph.n_neurons, dtype=np.int64), starts, core, 0)
+    return repair(graph, core, limits)
+
+
+# ----------------------------------------------------------------------------------------- hypergraph
+def vertex_blocks(graph: SynapseGraph, max_vertices: int = MAX_VERTICES) -> tuple[np.ndarray, np.ndarray, int]:
+    """Coarsening: contiguous blocks of ``B`` neurons of one population form one vertex.
+
+    Returns (vertex of each neuron, weight (neurons) of each vertex, B). ``B = 1`` when the network has
+    at most ``max_vertices`` neurons.
+    """
+    n = graph.n_neurons
+    b = max(1, -(-n // max_vertices))
+    local = np.concatenate([np.arange(graph.pop_offset[i + 1] - graph.pop_offset[i]) // b
+                            for i in range(len(graph.pop_names))]) if n else np.zeros(0, np.int64)
+    pop = np.repeat(np.arange(len(graph.pop_names)), np.diff(graph.pop_offset))
+    blocks_per_pop = -(-np.diff(graph.pop_offset) // b)
+    base = np.concatenate([[0], np.cumsum(blocks_per_pop)])
+    vertex = (base[pop] + local).astype(np.int64)
+    weight = np.bincount(vertex, minlength=int(base[-1])).astype(np.int64)
+    return vertex, weight, b
+
+
+@numba.njit(cache=True)
+def _hyperedges(out_ptr, out_post, vertex, n_vertices):
+    """Distinct target vertices of each source (sorted), plus two independent 64-bit hashes per edge."""
+    n_src = out_ptr.size - 1
+    mark = np.full(n_vertices, -1, np.int64)
+    ptr = np.zeros(n_src + 1, np.int64)
+    for s in range(n_src):
+        k = 0
+        for e in range(out_ptr[s], out_ptr[s + 1]):
+            v = vertex[out_post[e]]
+            if mark[v] != s:
+                mark[v] = s
+                k += 1
+        ptr[s + 1] = ptr[s] + k
+    pins = np.empty(ptr[-1], np.int64)
+    mark[:] = -1
+    h1 = np.zeros(n_src, np.uint64)
+    h2 = np.zeros(n_src, np.uint64)
+    for s in range(n_src):
+        k = ptr[s]
+        for e in range(out_ptr[s], out_ptr[s + 1]):
+            v = vertex[out_post[e]]
+            if mark[v] != s:
+                mark[v] = s
+                pins[k] = v
+                k += 1
+        pins[ptr[s]:ptr[s + 1]] = np.sort(pins[ptr[s]:ptr[s + 1]])
+        a = np.uint64(1469598103934665603)
+        b = np.uint64(7)
+        for i in range(ptr[s], ptr[s + 1]):
+            x = np.uint64(pins[i] + 1)
+            a = (a ^ x) * np.uint64(1099511628211)
+            b = b * np.uint64(6364136223846793005) + x * np.uint64(1442695040888963407)
+        h1[s] = a
+        h2[s] = b
+    return ptr, pins, h1, h2
+
+
+def build_hypergraph(graph: SynapseGraph, vertex: np.ndarray, n_vertices: int, weight: np.ndarray, seed: int,
+                     max_pins: int = MAX_PINS):
+    """Hyperedges (one per source, its distinct target vertices) with integer weights.
+
+    Hyperedges of one pin cannot be cut and are dropped; identical hyperedges are merged (weights
+    summed); above ``max_pins`` pins a seeded uniform sample is kept with weights scaled by 1/p.
+    Returns (index_vector, pins, edge_weights, info dict).
+    """
+    ptr, pins, h1, h2 = _hyperedges(graph.out_ptr, graph.out_post, vertex, n_vertices)
+    size = np.diff(ptr)
+    keep = (size > 1) & (weight > 0)
+    ids = np.nonzero(keep)[0]
+    info = {"sources": int(size.size), "hyperedges_raw": int(ids.size)}
+    if ids.size == 0:
+        return np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), {**info, "hyperedges": 0,
+                                                                                      "pins": 0, "sampled": 1.0}
+    order = np.lexsort((ids, h2[ids], h1[ids], size[ids]))
+    ids = ids[order]
+    key_s, key_1, key_2 = size[ids], h1[ids], h2[ids]
+    new = np.ones(ids.size, np.bool_)
+    new[1:] = (key_s[1:] != key_s[:-1]) | (key_1[1:] != key_1[:-1]) | (key_2[1:] != key_2[:-1])
+    group = np.cumsum(new) - 1
+    reps = ids[new]
+    w = np.bincount(group, weights=weight[ids]).astype(np.int64)
+    sampled = 1.0
+    total = int(size[reps].sum())
+    if total > max_pins:
+        sampled = max_pins / total
+        rng = np.random.default_rng(seed)
+        pick = rng.random(reps.size) < sampled
+        reps, w = reps[pick], np.maximum(1, np.round(w[pick] / sampled)).astype(np.int64)
+    reps_order = np.argsort(reps, kind="stable")  # sources in network order: deterministic input
+    reps, w = reps[reps_order], w[reps_order]
+    lens = size[reps]
+    index = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    starts = ptr[reps]
+    flat = np.repeat(starts - index[:-1], lens) + np.arange(int(index[-1]))
+    info.update(hyperedges=int(reps.size), pins=int(index[-1]), sampled=float(sampled))
+    return index, pins[flat], w, info
+
+
+#: KaHyPar configuration: the km1 direct k-way preset (kKaHyPar, sea20 family) made lighter for
+#: compile-time use: no flow-based refinement, no Louvain community detection, a pool of 5 initial
+#: partitioning runs (recursive bisection) and k-way FM refinement on the km1 objective with a
+#: shorter stopping rule. kahypar's python package ships no configuration; this is written to a temp
+#: file for each call.
+KAHYPAR_KM1_INI = """\
+mode=direct
+objective=km1
+seed=-1
+cmaxnet=1000
+vcycles=0
+p-use-sparsifier=true
+p-sparsifier-min-median-he-size=28
+p-sparsifier-max-hyperedge-size=1200
+p-sparsifier-max-cluster-size=10
+p-sparsifier-min-cluster-size=2
+p-sparsifier-num-hash-func=5
+p-sparsifier-combined-num-hash-func=100
+p-detect-communities=false
+p-detect-communities-in-ip=false
+p-reuse-communities=false
+p-max-louvain-pass-iterations=100
+p-min-eps-improvement=0.0001
+p-louvain-edge-weight=hybrid
+c-type=ml_style
+c-s=1
+c-t=160
+c-rating-score=heavy_edge
+c-rating-use-communities=false
+c-rating-heavy_node_penalty=no_penalty
+c-rating-acceptance-criterion=best_prefer_unmatched
+c-fixed-vertex-acceptance-criterion=fixed_vertex_allowed
+i-mode=recursive
+i-technique=multi
+i-c-type=ml_style
+i-c-s=1
+i-c-t=150
+i-c-rating-score=heavy_edge
+i-c-rating-use-communities=false
+i-c-rating-heavy_node_penalty=no_penalty
+i-c-rating-acceptance-criterion=best_prefer_unmatched
+i-c-fixed-vertex-acceptance-criterion=fixed_vertex_allowed
+i-algo=pool
+i-runs=5
+i-bp-algorithm=worst_fit
+i-bp-heuristic-prepacking=false
+i-bp-early-restart=true
+i-bp-late-restart=true
+i-r-type=twoway_fm
+i-r-runs=-1
+i-r-fm-stop=simple
+i-r-fm-stop-i=50
+r-type=kway_fm_km1
+r-runs=-1
+r-fm-stop=adaptive_opt
+r-fm-stop-alpha=1
+r-fm-stop-i=100
+"""
+
+
+def kahypar_partition(n_vertices: int, index: np.ndarray, pins: np.ndarray, edge_w: np.ndarray,
+                      node_w: np.ndarray, k: int, cap: int, seed: int) -> np.ndarray:
+    """KaHyPar km1 partition into ``k`` blocks of at most ``cap`` node weight each (deterministic for a seed)."""
+    import kahypar
+    n_edges = int(index.size - 1)
+    hg = kahypar.Hypergraph(int(n_vertices), n_edges, index.tolist(), pins.tolist(), int(k),
+                            edge_w.tolist(), node_w.tolist())
+    ctx = kahypar.Context()
+    fd, path = tempfile.mkstemp(prefix="neurocomp-kahypar-", suffix=".ini")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(KAHYPAR_KM1_INI)
+        ctx.loadINIconfiguration(path)
+    finally:
+        os.unlink(path)
+    ctx.setK(int(k))
+    ctx.setEpsilon(0.03)
+    ctx.setCustomTargetBlockWeights([int(cap)] * int(k))
+    ctx.setSeed(int(seed))
+    ctx.suppressOutput(True)
+    kahypar.partition(hg, ctx)
+    return np.fromiter((hg.blockID(v) for v in range(n_vertices)), np.int64, n_vertices)
+
+
+def metis_partition(graph: SynapseGraph, vertex: np.ndarray, n_vertices: int, node_w: np.ndarray, k: int,
+                    seed: int, weight: np.ndarray) -> np.ndarray:
+    """METIS k-way on the (vertex-level, symmetrised) synapse graph; edge weight = source rate weight."""
+    import pymetis
+    n = graph.n_neurons
+    src = np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.out_ptr[:n + 1]))
+    post = graph.out_post[:graph.out_ptr[n]].astype(np.int64)
+    a, b, w = vertex[src], vertex[post], weight[src]
+    keep = a != b
+    a, b, w = np.concatenate([a[keep], b[keep]]), np.concatenate([b[keep], a[keep]]), np.concatenate([w[keep], w[keep]])
+    key, inv = np.unique(a * n_vertices + b, return_inverse=True)
+    ew = np.maximum(1, np.bincount(inv, weights=w)).astype(np.int64)
+    ra, rb = key // n_vertices, key % n_vertices
+    xadj = np.searchsorted(ra, np.arange(n_vertices + 1)).astype(np.int64)
+    _, parts = pymetis.part_graph(int(k), pymetis.CSRAdjacency(xadj, rb), vweights=node_w, eweights=ew,
+                                  options=pymetis.Options(seed=int(seed), ufactor=30))
+    return np.asarray(parts, np.int64)
+
+
+# ----------------------------------------------------------------------------------------- driver
+def source_weights(graph: SynapseGraph, rates: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """(float rate per source, integer hyperedge weight per source). No rates: every source fires once.
+
+    ``rates[name]`` (population or graph input) is spikes per step: a scalar or one per neuron;
+    missing names default to 1.
+    """
+    rate = np.ones(graph.n_sources, np.float64)
+    if rates:
+        known = set(graph.pop_names) | set(graph.input_names)
+        for name, value in rates.items():
+            if name not in known:
+                raise ValidationError(f"rates: '{name}' is not a population or input of the network "
+                                      f"(known: {', '.join(sorted(known))})")
+            if name in graph.pop_names:
+                i = graph.pop_names.index(name)
+                lo, hi = graph.pop_offset[i], graph.pop_offset[i + 1]
+            else:
+                i = graph.input_names.index(name)
+                lo, hi = graph.n_neurons + graph.input_offset[i], graph.n_neurons + graph.input_offset[i + 1]
+            v = np.asarray(value, np.float64).reshape(-1)
+            if v.size not in (1, hi - lo) or not np.all(np.isfinite(v)) or (v.size and v.min() < 0):
+                raise ValidationError(f"rates['{name}']: give a finite rate >= 0 (spikes per step), a scalar or "
+                                      f"{hi - lo} values")
+            rate[lo:hi] = v
+    if not rates:
+        return rate, np.ones(rate.size, np.int64)
+    top = rate.max() if rate.size else 0.0
+    if top <= 0:
+        return rate, np.zeros(rate.size, np.int64)
+    w = np.where(rate > 0, np.maximum(1, np.round(rate / top * 1000)), 0).astype(np.int64)
+    return rate, w
+
+
+@dataclass
+class PartitionResult:
+    core: np.ndarray          # logical core of each neuron (global id order)
+    usage: CoreUsage
+    baseline_core: np.ndarray
+    baseline_usage: CoreUsage
+    chosen: str
+    info: dict
+
+
+def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hypergraph", seed: int = 0,
+                    rates: dict | None = None) -> PartitionResult:
+    """Partition ``graph`` under ``limits`` (see the module docstring)."""
+    if partitioner not in PARTITIONERS:
+        raise ValidationError(f"partitioner '{partitioner}' is not one of {', '.join(PARTITIONERS)}")
+    check_intrinsic(graph, limits)
+    rate, ew = source_weights(graph, rates)
+    base, rounds = sequential(graph, limits)
+    base_use = evaluate(graph, base, limits)
+    info = {"baseline_repair_rounds": rounds, "k": base_use.n_cores}
+    if partitioner == "sequential" or base_use.n_cores <= 1:
+        return PartitionResult(base, base_use, base, base_use, "sequential", info)
+    k = base_use.n_cores
+    if k > MAX_K:
+        info["kept_baseline_because"] = (f"k = {k} cores > MAX_K = {MAX_K}: a direct k-way {partitioner} run "
+                                         "would exceed the compile-time budget")
+        return PartitionResult(base, base_use, base, base_use, "sequential", info)
+    vertex, node_w, block = vertex_blocks(graph)
+    n_vertices = int(node_w.size)
+    info.update(vertices=n_vertices, block=block)
+    hyper = None
+    if partitioner == "hypergraph":
+        hyper = build_hypergraph(graph, vertex, n_vertices, ew, seed)
+        info.update(hyper[3])
+    # The partitioner balances neurons only; a block that breaks an axon or memory limit is split by
+    # the repair, which can add cores. Then retry with fewer blocks (at most ATTEMPTS runs) and keep the
+    # best result that fits in the baseline's core count.
+    best, attempts, kk = None, [], k
+    for _ in range(ATTEMPTS):
+        cap = int(min(limits.neurons, max(int(node_w.max()), np.ceil(graph.n_neurons / kk * 1.03))))
+        cap = max(cap, -(-graph.n_neurons // kk))
+        if hyper is not None:
+            index, pins, w, _ = hyper
+            raw = (np.arange(n_vertices) * kk // max(n_vertices, 1) if pins.size == 0
+                   else kahypar_partition(n_vertices, index, pins, w, node_w, kk, cap, seed))
+        else:
+            raw = metis_partition(graph, vertex, n_vertices, node_w, kk, seed, ew)
+        core, rounds = repair(graph, rebalance(raw[vertex], kk, limits.neurons), limits)
+        use = evaluate(graph, core, limits)
+        attempts.append({"k": kk, "cap": cap, "cores": use.n_cores, "messages": use.messages,
+                         "repair_rounds": rounds})
+        if use.n_cores <= k and (best is None or use.weighted_messages(rate) < best[1].weighted_messages(rate)):
+            best = (core, use)
+        if use.n_cores <= k:
+            break
+        nk = kk - (use.n_cores - k)
+        if nk < 2 or nk * limits.neurons < graph.n_neurons or nk == kk:
+            break
+        kk = nk
+    info["attempts"] = attempts
+    last = attempts[-1]
+    info.update(raw_cores=last["cores"], raw_messages=last["messages"])
+    if best is None:
+        info["kept_baseline_because"] = (f"{partitioner} needed {last['cores']} cores > baseline {k} "
+                                         f"after {len(attempts)} attempt(s)")
+        return PartitionResult(base, base_use, base, base_use, "sequential", info)
+    core, use = best
+    info["raw_weighted_messages"] = use.weighted_messages(rate)
+    if use.weighted_messages(rate) > base_use.weighted_messages(rate):
+        info["kept_baseline_because"] = (f"{partitioner} sent {use.weighted_messages(rate):g} messages/step > "
+                                         f"baseline {base_use.weighted_messages(rate):g}")
+        return PartitionResult(base, base_use, base, base_use, "sequential", info)
+    return PartitionResult(core, use, base, base_use, partitioner, info)
+
+
+def _network_of(obj) -> Network:
+    if isinstance(obj, Network):
+        return obj
+    net = getattr(obj, "network", None)
+    if isinstance(net, Network):
+        return net
+    raise ValidationError(f"partition: expected a Network or CompiledNetwork, got {type(obj).__name__}")
+
+
+@dataclass(frozen=True)
+class Partition(Pass):
+    """Assign every neuron to a logical core (see the module docstring). Options: ``partitioner`` in
+    hypergraph/metis/sequential, ``max_neurons_per_core`` (lower than the target's), ``seed``,
+    ``rates`` ({population or input: spikes per step}) to weight the traffic."""
+    partitioner: str = "hypergraph"
+    max_neurons_per_core: int | None = None
+    seed: int = 0
+    rates: dict | None = None
+    name = "partition"
+
+    def run(self, obj, target):
+        from ..artifact import CompiledNetwork
+        net = _network_of(obj)
+        graph = obj.graph if isinstance(obj, CompiledNetwork) and obj.graph is not None else synapse_graph(net)
+        limits = core_limits(target, graph, self.max_neurons_per_core)
+        res = partition_graph(graph, limits, self.partitioner, self.seed, self.rates)
+        rate, _ = source_weights(graph, self.rates)
+        dt = obj.dt if isinstance(obj, CompiledNetwork) else net.metadata.get("dt")
+        reports = list(obj.reports) if isinstance(obj, CompiledNetwork) else []
+        cn = CompiledNetwork(network=net, target=target, dt=dt,
+                             core_of_neuron={k: v.copy() for k, v in graph.split(res.core).items()},
+                             reports=reports, graph=graph, usage=res.usage, limits=limits, rates=self.rates,
+                             source_rate=rate)
+        u, b = res.usage, res.baseline_usage
+        summary = {
+            "partitioner": self.partitioner, "chosen": res.chosen, "seed": self.seed,
+            "neurons": graph.n_neurons, "synapses": graph.n_synapses, "cores_used": u.n_cores,
+            "messages_per_step_all_fire": u.messages,
+            "baseline": {"cores_used": b.n_cores, "messages_per_step_all_fire": b.messages},
+            "limits": limits.as_dict(), "neuron_limit_from": limits.neurons_source, **res.info,
+        }
+        if self.rates:
+            summary["messages_per_step_rates"] = u.weighted_messages(rate)
+            summary["baseline"]["messages_per_step_rates"] = b.weighted_messages(rate)
+        warnings = []
+        if "kept_baseline_because" in res.info:
+            warnings.append(f"partition: kept the sequential mapping because {res.info['kept_baseline_because']}")
+        return cn, PassReport(self.name, summary=summary, warnings=warnings)

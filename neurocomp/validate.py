@@ -1,0 +1,181 @@
+"""An independent check of a compiled mapping: ``check_mapping(compiled) -> list of violations``.
+
+It recounts every per-core quantity from the network and ``core_of_neuron`` with its own plain
+numpy code (sorting and ``np.unique``; nothing from the partitioner's kernels), checks each against
+the TARGET's limits, and checks that the per-core tables implement exactly the network:
+
+* neurons, input axons (distinct (source, core) pairs), output axons (per core, the summed
+  distinct destination cores of its neurons), synapse memory (``SynapseEncoding.axon_bits`` per
+  axon, delay/learning bits where any synapse of the axon has them), fan-in, fan-out, delays;
+* every synapse of the network appears exactly once in the tables, on the core of its post
+  neuron, with its weight, delay and projection; every axon's synapses are on its own core;
+* each source's routes reach exactly the cores holding one of its axons, each route names an axon of
+  that source on that core; core coordinates are distinct cores of the mesh.
+
+An empty list means the mapping is valid. The synapse set is defined by
+``neurocomp.tables.projection_synapses`` (which synapses exist, with Lava's effective weights).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .tables import projection_synapses
+
+
+def _network_synapses(net):
+    """(pre population, pre index, post population, post index, weight, delay, projection index, learning)."""
+    out = []
+    for k, proj in enumerate(net.projections.values()):
+        sp, tp = net.populations[proj.source], net.populations[proj.target]
+        pre, post, w, d = projection_synapses(proj, sp.size, tp.size)
+        out.append((proj.source, np.asarray(pre, np.int64), proj.target, np.asarray(post, np.int64),
+                    np.asarray(w, np.int64), np.asarray(d, np.int64), k, proj.learning is not None))
+    return out
+
+
+def check_mapping(compiled) -> list[str]:
+    net, target, tables = compiled.network, compiled.target, compiled.tables
+    lim = target.core
+    errors: list[str] = []
+    pops = net.neuron_populations
+    con = compiled.core_of_neuron or {}
+    for p in pops:
+        c = np.asarray(con.get(p.name, np.zeros(0)))
+        if c.shape != (p.size,) or c.dtype.kind not in "iu":
+            errors.append(f"core_of_neuron['{p.name}'] has shape {c.shape}, dtype {c.dtype}; expected ({p.size},) ints")
+    if errors:
+        return errors
+    n_cores = max((int(np.max(con[p.name])) + 1 for p in pops if p.size), default=0)
+    if any(np.min(con[p.name]) < 0 for p in pops if p.size):
+        return ["core_of_neuron has negative core ids"]
+
+    # ---- per-core counts, recomputed
+    neurons = np.zeros(n_cores, np.int64)
+    for p in pops:
+        neurons += np.bincount(con[p.name], minlength=n_cores)
+    if np.any(neurons == 0):
+        errors.append(f"cores {np.nonzero(neurons == 0)[0][:10].tolist()} hold no neuron (core ids must be dense)")
+    src_key_parts, core_parts, flag_parts = [], [], []
+    # source identity: (population name index over all populations incl. inputs, index)
+    all_names = list(net.populations)
+    sizes = np.array([net.populations[n].size for n in all_names], np.int64)
+    offs = np.concatenate([[0], np.cumsum(sizes)])
+    syns = _network_synapses(net)
+    for spop, pre, tpop, post, w, d, k, learn in syns:
+        src_key_parts.append(offs[all_names.index(spop)] + pre)
+        core_parts.append(np.asarray(con[tpop], np.int64)[post])
+        flag_parts.append((d > 0).astype(np.int64) + (2 if learn else 0))
+        if d.size and d.max() > lim.max_delay:
+            errors.append(f"projection {k}: delay {int(d.max())} > core.max_delay {lim.max_delay}")
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    skey, score, sflag = cat(src_key_parts), cat(core_parts), cat(flag_parts)
+    pair = score * int(offs[-1] + 1) + skey
+    axon, inv, nsyn = np.unique(pair, return_inverse=True, return_counts=True)
+    axon_core = axon // int(offs[-1] + 1)
+    axon_src = axon % int(offs[-1] + 1)
+    has_delay = np.zeros(axon.size, bool)
+    learning = np.zeros(axon.size, bool)
+    np.logical_or.at(has_delay, inv, (sflag & 1) > 0)
+    np.logical_or.at(learning, inv, (sflag & 2) > 0)
+    bits_axon = np.zeros(axon.size, np.int64)
+    enc = lim.synapse_encoding
+    for hd in (False, True):
+        for lr in (False, True):
+            m = (has_delay == hd) & (learning == lr)
+            if m.any():
+                bits_axon[m] = enc.axon_bits(nsyn[m], hd, lr)
+    in_axons = np.bincount(axon_core, minlength=n_cores)
+    bits = np.bincount(axon_core, weights=bits_axon, minlength=n_cores).astype(np.int64)
+    # output axons: each neuron source contributes its distinct destination cores to its own core
+    src_core_of = np.full(int(offs[-1]), -1, np.int64)
+    for p in pops:
+        i = all_names.index(p.name)
+        src_core_of[offs[i]:offs[i + 1]] = con[p.name]
+    from_neuron = src_core_of[axon_src] >= 0
+    out_axons = np.bincount(src_core_of[axon_src[from_neuron]], minlength=n_cores)
+    fanout = np.bincount(axon_src, minlength=int(offs[-1]))
+    for name, arr, cap in (("neurons", neurons, lim.max_neurons), ("input axons", in_axons, lim.max_input_axons),
+                           ("output axons", out_axons, lim.max_output_axons),
+                           ("synapse memory bits", bits, lim.synapse_memory_bits)):
+        bad = np.nonzero(arr > cap)[0]
+        for c in bad[:10]:
+            errors.append(f"core {int(c)}: {int(arr[c])} {name} > {cap} on {target.name}")
+    if lim.max_fan_out:
+        bad = np.nonzero((fanout > lim.max_fan_out) & (src_core_of >= 0))[0]
+        for s in bad[:10]:
+            errors.append(f"source {int(s)}: fan-out {int(fanout[s])} cores > core.max_fan_out {lim.max_fan_out}")
+    if lim.max_fan_in:
+        for p in pops:
+            fan_in = np.zeros(p.size, np.int64)
+            for spop, pre, tpop, post, *_ in syns:
+                if tpop == p.name:
+                    fan_in += np.bincount(post, minlength=p.size)
+            if fan_in.size and fan_in.max() > lim.max_fan_in:
+                errors.append(f"neuron {p.name}[{int(fan_in.argmax())}]: fan-in {int(fan_in.max())} > "
+                              f"core.max_fan_in {lim.max_fan_in}")
+
+    # ---- coordinates
+    if compiled.physical_core is not None:
+        phys = np.asarray(compiled.physical_core)
+        if phys.size != n_cores:
+            errors.append(f"{phys.size} physical cores for {n_cores} logical cores")
+        elif np.unique(phys).size != phys.size or phys.min(initial=0) < 0 or phys.max(initial=0) >= target.mesh.n_cores:
+            errors.append("physical cores are not distinct cores of the mesh")
+        elif compiled.core_coord is not None:
+            chip, tx, ty, kk = target.mesh.core_coord(phys)
+            if not np.array_equal(np.stack([chip, tx, ty, kk], 1), np.asarray(compiled.core_coord)):
+                errors.append("core_coord does not match the physical core ids")
+
+    if tables is not None:
+        errors += _check_tables(net, tables, con, n_cores, syns, all_names, offs)
+    return errors
+
+
+def _check_tables(net, t, con, n_cores, syns, all_names, offs) -> list[str]:
+    errors = []
+    if t.n_cores != n_cores:
+        return [f"tables have {t.n_cores} cores, the mapping {n_cores}"]
+    owner = np.repeat(np.arange(n_cores), np.diff(t.core_neuron_ptr))
+    n = t.n_neurons
+    for p in net.neuron_populations:
+        gid = t.pop_gid.get(p.name)
+        if gid is None or gid.size != p.size:
+            errors.append(f"tables: population '{p.name}' missing or wrong size")
+            continue
+        if not np.array_equal(owner[gid], np.asarray(con[p.name])):
+            errors.append(f"tables: neurons of '{p.name}' are not on the cores core_of_neuron gives")
+    if errors:
+        return errors
+    # network synapses in table numbering: (source id, post gid, weight, delay, projection)
+    src_id_of_key = np.full(int(offs[-1]), -1, np.int64)
+    for i, name in enumerate(all_names):
+        if name in t.pop_gid:
+            src_id_of_key[offs[i]:offs[i + 1]] = t.pop_gid[name]
+        else:
+            j = t.input_names.index(name)
+            src_id_of_key[offs[i]:offs[i + 1]] = n + t.input_ptr[j] + np.arange(offs[i + 1] - offs[i])
+    rows = []
+    for spop, pre, tpop, post, w, d, k, _ in syns:
+        rows.append(np.stack([src_id_of_key[offs[all_names.index(spop)] + pre], t.pop_gid[tpop][post], w, d,
+                              np.full(pre.size, k)], 1))
+    want = np.concatenate(rows) if rows else np.zeros((0, 5), np.int64)
+    axon_of_syn = np.repeat(np.arange(t.n_axons), np.diff(t.axon_syn_ptr))
+    axon_core = np.repeat(np.arange(n_cores), np.diff(t.core_axon_ptr))
+    have = np.stack([t.axon_source[axon_of_syn], t.syn_post, t.syn_weight, t.syn_delay, t.syn_proj], 1).astype(np.int64)
+    if want.shape != have.shape or not np.array_equal(want[np.lexsort(want.T[::-1])], have[np.lexsort(have.T[::-1])]):
+        errors.append(f"tables: synapses differ from the network's ({have.shape[0]} in tables, {want.shape[0]} in "
+                      "the network, or different source/post/weight/delay/projection)")
+    if t.syn_post.size and not np.array_equal(owner[t.syn_post], axon_core[axon_of_syn]):
+        errors.append("tables: some synapses are not on the core of their post neuron")
+    # routes: exactly the cores that hold an axon of the source
+    pairs_axon = np.unique(t.axon_source * n_cores + axon_core)
+    route_src = np.repeat(np.arange(t.n_sources), np.diff(t.route_ptr))
+    pairs_route = route_src * n_cores + t.route_core.astype(np.int64)
+    if not np.array_equal(np.sort(pairs_route), pairs_axon):
+        errors.append("tables: routes do not reach exactly the cores that hold the sources' axons")
+    elif t.route_axon.size:
+        ax = t.route_axon
+        if ax.min() < 0 or ax.max() >= t.n_axons or not (np.array_equal(t.axon_source[ax], route_src)
+                                                         and np.array_equal(axon_core[ax], t.route_core)):
+            errors.append("tables: a route names an axon of another source or core")
+    return errors

@@ -1,0 +1,248 @@
+"""Mapping passes: partition under every per-core limit, place, route (neurocomp.passes.*)."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import neurocomp as nc
+from neurocomp.errors import CapacityError, ValidationError
+from neurocomp.passes import partition as P
+from neurocomp.passes.place import place_cores, snake_order
+from neurocomp.passes.route import link_loads
+from neurocomp.target import load_target
+from neurocomp.validate import check_mapping
+
+LIF = dict(du=100, dv=200, vth=100)
+
+
+def layered(n_in=32, sizes=(120, 120, 40), fan=12, seed=0, delay=0):
+    rng = np.random.default_rng(seed)
+    net = nc.Network("layered")
+    prev = net.input("inp", (n_in,))
+    for li, n in enumerate(sizes):
+        pop = net.population(f"l{li}", (n,), nc.LoihiLIF(**LIF))
+        m = prev.size
+        centre = (np.arange(n) * m) // n
+        pre = (np.repeat(centre, fan) + rng.integers(-fan, fan, n * fan)) % m
+        key = np.unique(np.repeat(np.arange(n), fan) * m + pre)
+        w = rng.integers(1, 60, key.size).astype(np.int64)
+        net.connect(prev, pop, nc.Sparse.from_coo(key // m, key % m, w, (n, m)), delay=delay)
+        prev = pop
+    net.output(prev)
+    return net
+
+
+def modular(modules=6, size=40, fan=15, seed=1):
+    """One recurrent population whose modules are interleaved (neuron i is in module i % modules):
+    sequential filling mixes every module on every core, a hypergraph partitioner can separate them."""
+    rng = np.random.default_rng(seed)
+    n = modules * size
+    net = nc.Network("modular")
+    inp = net.input("inp", (modules,))
+    pop = net.population("pop", (n,), nc.LoihiLIF(**LIF))
+    post = np.repeat(np.arange(n), fan)
+    mod = post % modules
+    pre = rng.integers(0, size, post.size) * modules + mod
+    key = np.unique(post * n + pre)
+    net.connect(pop, pop, nc.Sparse.from_coo(key // n, key % n, np.full(key.size, 3, np.int64), (n, n)))
+    net.connect(inp, pop, nc.Sparse.from_coo(np.arange(n), np.arange(n) % modules, np.full(n, 5, np.int64), (n, modules)))
+    return net
+
+
+def small_target(name="loihi", **core):
+    t = load_target(name)
+    return dataclasses.replace(t, core=dataclasses.replace(t.core, **core)) if core else t
+
+
+def run_partition(net, target, **opts):
+    cn, report = P.Partition(**opts).run(net, target)
+    return cn, report
+
+
+# ----------------------------------------------------------------------------------------- partition
+@pytest.mark.parametrize("partitioner", P.PARTITIONERS)
+def test_every_partitioner_respects_every_limit(partitioner):
+    net = layered()
+    target = small_target(max_input_axons=60, max_output_axons=150, synapse_memory_bits=6000)
+    cn, rep = run_partition(net, target, partitioner=partitioner, max_neurons_per_core=48)
+    assert check_mapping(cn) == []
+    use = cn.usage
+    assert use.neurons.max() <= 48 and use.input_axons.max() <= 60
+    assert use.output_axons.max() <= 150 and use.synapse_bits.max() <= 6000
+    assert rep.summary["cores_used"] <= rep.summary["baseline"]["cores_used"]
+    assert sum(a.size for a in cn.core_of_neuron.values()) == net.n_neurons
+
+
+def test_limits_bind_in_turn():
+    """Each limit, made tight, raises the core count of the sequential baseline above the neuron bound."""
+    net = layered()
+    loose = run_partition(net, small_target(), partitioner="sequential")[0].n_cores
+    for field, value in (("max_input_axons", 40), ("synapse_memory_bits", 4000), ("max_output_axons", 40),
+                         ("max_neurons", 30)):
+        cn, _ = run_partition(net, small_target(**{field: value}), partitioner="sequential")
+        assert cn.n_cores > loose, field
+        assert check_mapping(cn) == [], field
+
+
+def test_learning_and_delay_synapses_cost_more_memory():
+    target = small_target()
+    plain = run_partition(layered(), target, partitioner="sequential")[0].usage.synapse_bits.sum()
+    delayed = run_partition(layered(delay=3), target, partitioner="sequential")[0].usage.synapse_bits.sum()
+    assert delayed > plain
+    lut = P.encoding_lut(target.core.synapse_encoding, 10)
+    assert np.all(lut[P.FLAG_LEARN] >= lut[0]) and lut[P.FLAG_LEARN].sum() > lut[0].sum()
+    assert np.all(lut[P.FLAG_DELAY] >= lut[0]) and np.all(lut[:, 0] == 0)
+
+
+def test_neuron_that_cannot_fit_names_the_limit():
+    net = layered(n_in=64, sizes=(10,), fan=40)
+    with pytest.raises(CapacityError, match=r"neuron l0\[\d+\] alone needs \d+ input axons > 20 .*loihi.*fan-in"):
+        run_partition(net, small_target(max_input_axons=20))
+    with pytest.raises(CapacityError, match=r"alone needs \d+ bits of synapse memory > 100"):
+        run_partition(net, small_target(synapse_memory_bits=100))
+    with pytest.raises(CapacityError, match=r"input synapses > 5 \(core.max_fan_in\)"):
+        run_partition(net, small_target(max_fan_in=5))
+    with pytest.raises(CapacityError, match=r"delay of 9 steps > 4 \(core.max_delay\)"):
+        run_partition(layered(delay=9), small_target(max_delay=4))
+
+
+def test_output_axon_limit_and_fan_out():
+    net = layered(n_in=8, sizes=(8, 200), fan=8)
+    cn, _ = run_partition(net, small_target(max_output_axons=30), max_neurons_per_core=16, partitioner="sequential")
+    assert cn.usage.output_axons.max() <= 30 and check_mapping(cn) == []
+    with pytest.raises(CapacityError, match=r"sends to \d+ cores > 1 \(core.max_fan_out\)"):
+        run_partition(net, small_target(max_fan_out=1), max_neurons_per_core=16, partitioner="sequential")
+
+
+def test_bad_options():
+    with pytest.raises(ValidationError, match="partitioner 'kl'"):
+        run_partition(layered(), small_target(), partitioner="kl")
+    with pytest.raises(ValidationError, match="max_neurons_per_core"):
+        run_partition(layered(), small_target(), max_neurons_per_core=0)
+    with pytest.raises(ValidationError, match="rates: 'nope'"):
+        run_partition(layered(), small_target(), rates={"nope": 1.0})
+
+
+def test_hypergraph_beats_sequential_on_modular_net():
+    net = modular()
+    cn, rep = run_partition(net, small_target(), max_neurons_per_core=40)
+    s = rep.summary
+    assert s["chosen"] == "hypergraph"
+    assert s["cores_used"] <= s["baseline"]["cores_used"]
+    assert s["messages_per_step_all_fire"] <= 0.5 * s["baseline"]["messages_per_step_all_fire"]
+    assert check_mapping(cn) == []
+
+
+def test_kahypar_runs_and_is_deterministic():
+    net = modular()
+    graph = P.synapse_graph(net)
+    vertex, w, _ = P.vertex_blocks(graph)
+    _, ew = P.source_weights(graph, None)
+    index, pins, hw, info = P.build_hypergraph(graph, vertex, w.size, ew, 0)
+    assert hw.sum() == info["hyperedges_raw"] and index[-1] == pins.size
+    a = P.kahypar_partition(w.size, index, pins, hw, w, 6, 40, seed=3)
+    b = P.kahypar_partition(w.size, index, pins, hw, w, 6, 40, seed=3)
+    assert np.array_equal(a, b) and np.bincount(a).max() <= 40
+    # modules are separated: each block holds one module
+    mods = np.arange(graph.n_neurons) % 6
+    assert all(np.unique(mods[a == blk]).size == 1 for blk in range(6))
+
+
+def test_identical_hyperedges_are_merged():
+    net = nc.Network("dense")
+    inp = net.input("inp", (9,))
+    pop = net.population("pop", (20,), nc.LoihiLIF(**LIF))
+    net.connect(inp, pop, nc.Dense(np.ones((20, 9), np.int64)))
+    graph = P.synapse_graph(net)
+    vertex, w, _ = P.vertex_blocks(graph)
+    _, ew = P.source_weights(graph, None)
+    index, pins, hw, info = P.build_hypergraph(graph, vertex, w.size, ew, 0)
+    assert info["hyperedges_raw"] == 9 and info["hyperedges"] == 1 and hw.tolist() == [9]
+    assert np.array_equal(pins, np.arange(20))
+
+
+def test_coarsening_and_sampling_stay_valid(monkeypatch):
+    net = modular(modules=4, size=60)
+    target = small_target(max_input_axons=200)
+    monkeypatch.setattr(P, "MAX_VERTICES", 50)
+    graph = P.synapse_graph(net)
+    vertex, w, block = P.vertex_blocks(graph, 50)
+    assert block == 5 and w.sum() == graph.n_neurons and np.all(np.diff(vertex) >= 0)
+    _, ew = P.source_weights(graph, None)
+    _, _, _, info = P.build_hypergraph(graph, vertex, w.size, ew, 0, max_pins=100)
+    assert info["sampled"] < 1 and info["pins"] <= 200
+    cn, _ = run_partition(net, target, max_neurons_per_core=60)
+    assert check_mapping(cn) == []
+
+
+def test_rates_weight_the_objective():
+    net = modular()
+    cn, rep = run_partition(net, small_target(), max_neurons_per_core=40, rates={"pop": 0.1, "inp": 0.0})
+    s = rep.summary
+    assert s["messages_per_step_rates"] == pytest.approx(0.1 * (s["messages_per_step_all_fire"] - 6 * 1) , rel=0.2)
+    assert check_mapping(cn) == []
+
+
+def test_core_stats_match_a_plain_count():
+    net = layered()
+    graph = P.synapse_graph(net)
+    rng = np.random.default_rng(0)
+    core = rng.integers(0, 7, graph.n_neurons)
+    limits = P.core_limits(small_target(), graph)
+    use = P.evaluate(graph, core, limits)
+    src = np.repeat(np.arange(graph.n_sources), np.diff(graph.out_ptr))
+    dst_core = core[graph.out_post]
+    pairs = np.unique(src * 7 + dst_core)
+    assert use.messages == pairs.size
+    assert np.array_equal(use.input_axons, np.bincount(pairs % 7, minlength=7))
+    neuron_src = pairs // 7 < graph.n_neurons
+    assert np.array_equal(use.output_axons, np.bincount(core[pairs[neuron_src] // 7], minlength=7))
+
+
+# ----------------------------------------------------------------------------------------- place / route
+def test_place_lowers_cost_and_uses_distinct_cores():
+    net = modular(modules=8, size=30)
+    target = small_target()
+    cn, _ = run_partition(net, target, max_neurons_per_core=10, partitioner="sequential")
+    graph = cn.graph
+    core = graph.join(cn.core_of_neuron)
+    pos, info = place_cores(graph, core, cn.n_cores, target, np.ones(graph.n_sources), seed=0)
+    assert np.unique(pos).size == pos.size and info["cost_final"] <= info["cost_initial"]
+    with pytest.raises(CapacityError, match="needs 24 cores but target 'loihi' has 8"):
+        tiny = dataclasses.replace(target, mesh=dataclasses.replace(target.mesh, tiles_x=2, tiles_y=1))
+        place_cores(graph, core, cn.n_cores, tiny, np.ones(graph.n_sources))
+
+
+def test_snake_order_is_a_permutation():
+    mesh = load_target("loihi").mesh
+    order = snake_order(mesh)
+    assert np.array_equal(np.sort(order), np.arange(mesh.n_cores))
+
+
+def test_link_loads_match_walking_each_route():
+    rng = np.random.default_rng(0)
+    gw, gh = 5, 4
+    sx, sy, dx, dy = (rng.integers(0, m, 30) for m in (gw, gh, gw, gh))
+    w = rng.integers(1, 5, 30).astype(float)
+    loads = link_loads(sx, sy, dx, dy, w, gw, gh)
+    ref = {d: np.zeros_like(a) for d, a in loads.items()}
+    for x0, y0, x1, y1, wt in zip(sx, sy, dx, dy, w):
+        x, y = x0, y0
+        while x != x1:
+            if x1 > x:
+                ref["E"][y, x] += wt
+                x += 1
+            else:
+                ref["W"][y, x - 1] += wt
+                x -= 1
+        while y != y1:
+            if y1 > y:
+                ref["N"][x, y] += wt
+                y += 1
+            else:
+                ref["S"][x, y - 1] += wt
+                y -= 1
+    for d in loads:
+        assert np.allclose(loads[d], ref[d]), d
