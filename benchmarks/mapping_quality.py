@@ -24,9 +24,10 @@ import numpy as np
 
 def cnn():
     from neurocomp.io.nir_import import read_nir
+    from neurocomp.paperdata import nir_data_dir
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return read_nir("/work/shared/data/nir/cnn/cnn_sinabs.nir")
+        return read_nir(nir_data_dir() / "cnn" / "cnn_sinabs.nir")
 
 
 def layered(layers=5, n=2000, fan=64, seed=0):

@@ -11,8 +11,9 @@ import pytest
 import scipy.sparse as sp
 
 import neurocomp as nc
+from neurocomp.paperdata import nir_data_dir
 
-NIR_DIR = Path("/work/shared/data/nir")
+NIR_DIR = nir_data_dir()
 COMMANDS = ["info", "targets", "compile", "emulate", "deploy", "report"]
 
 

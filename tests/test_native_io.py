@@ -1,7 +1,6 @@
 """Native HDF5 network format and the load/save dispatch (neurocomp.io)."""
 import json
 import os
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -9,12 +8,13 @@ import pytest
 from hypothesis import given
 
 import neurocomp as nc
+from neurocomp.paperdata import nir_data_dir
 from neurocomp.io import load, native, save
 from neurocomp.io.native import FORMAT_VERSION, load_native, save_native
 
 from test_ir_properties import SETTINGS, networks
 
-NIR_DIR = Path("/work/shared/data/nir")
+NIR_DIR = nir_data_dir()
 
 
 def small_net() -> nc.Network:

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from neurocomp.errors import NetworkFileError, NeurocompWarning, UnsupportedError, ValidationError
 from neurocomp.io.nir_export import to_nir, write_nir
 from neurocomp.io.nir_import import read_nir
+from neurocomp.paperdata import nir_data_dir
 from neurocomp.ir import (IF, LI, LIF, Conv2d, CubaLIF, Dense, Integrator, LoihiLIF, Network, OneToOne, Sparse,
                           Threshold)
 
-DATA = Path("/work/shared/data/nir")
+DATA = nir_data_dir()
 FILES = sorted(DATA.glob("**/*.nir"))
 
 

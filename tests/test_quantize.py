@@ -9,16 +9,16 @@ so the comparison isolates the arithmetic (quantization) from backend latency.
 import json
 import types
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import neurocomp as nc
+from neurocomp.paperdata import nir_data_dir
 from neurocomp.fixedpoint import effective_weights, shift_floor
 from neurocomp.passes import Discretize, Quantize, run_pipeline
 
-DATA = Path("/work/shared/data/nir")
+DATA = nir_data_dir()
 
 # a stand-in with Loihi's numbers (the real target is used in test_real_target)
 FORMATS = types.SimpleNamespace(weight_bits=9, weight_exp_min=-7, weight_exp_max=7, state_bits=24, decay_bits=12,

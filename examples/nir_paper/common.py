@@ -20,27 +20,18 @@ reference (it reproduces ``lif_norse.csv`` and the snnTorch Braille raster exact
 """
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from neurocomp.errors import NetworkFileError, NeurocompWarning, UnsupportedError
+from neurocomp.errors import NeurocompWarning, UnsupportedError
+from neurocomp.paperdata import nir_data_dir
 from neurocomp.ir import IF, LIF, CubaLIF, Dense, Network, OneToOne, Sparse
 
-#: Where the NIR paper data live (read-only, see its README.md / PROVENANCE.md); override with
-#: the environment variable NEUROCOMP_NIR_DATA.
-DEFAULT_DATA = Path("/work/shared/data/nir")
-
-
 def data_dir() -> Path:
-    """The NIR paper data folder; a NetworkFileError that says how to point at it if it is missing."""
-    d = Path(os.environ.get("NEUROCOMP_NIR_DATA", DEFAULT_DATA))
-    if not (d / "README.md").is_file():
-        raise NetworkFileError(f"NIR paper data folder '{d}' not found (no README.md there); set "
-                               "NEUROCOMP_NIR_DATA to the folder holding lif/, cnn/ and braille/")
-    return d
+    """The NIR paper data folder (see neurocomp.paperdata)."""
+    return nir_data_dir()
 
 
 def load_quiet(path, dt: float = 1e-4) -> tuple[Network, list[str]]:
