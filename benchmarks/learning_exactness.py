@@ -8,7 +8,15 @@ parameters and input spikes. It compares the FINAL weights, tag_1, tag_2, traces
 the post spikes of every step, and prints the mismatch count (0 expected) with how many examples
 actually changed their weights/tags (so a pass is not vacuous).
 
-Usage: ``.venv/bin/python benchmarks/learning_exactness.py [--examples 500] [--seed 0] [--json out.json]``
+``--full-pipeline`` runs the same random rules through the whole tool instead: each example becomes a
+Network (graph input -> learning Dense -> LoihiLIF ``p``, optionally a plain population ``q`` fed by
+``p`` and a recurrent projection back, a reward graph input for three-factor rules) compiled with
+``nc.compile(net, "loihi2", max_neurons_per_core=1..4)``, then run by ``nc.emulate`` (the per-core
+tables) and ``nc.deploy(backend="lava")``; every spike and v of every population, the final weights
+and the tags/traces of each learning projection are compared.
+
+Usage: ``.venv/bin/python benchmarks/learning_exactness.py [--full-pipeline] [--examples 500] [--seed 0]
+[--json out.json]``
 """
 from __future__ import annotations
 
@@ -79,12 +87,101 @@ def random_case(rng) -> dict:
                 weight_exp=int(rng.integers(-2, 3)))
 
 
+def network_case(rng) -> tuple:
+    """``(network, inputs, steps, max_neurons_per_core)`` around one :func:`random_case`."""
+    case = random_case(rng)
+    rule, w = case["rule"], case["weights"]
+    n_post, n_pre = w.shape
+    steps = case["pre_spikes"].shape[0]
+    lif = lambda n: nc.LoihiLIF(**{k: int(rng.integers(0, 4096)) if k in ("du", "dv") else v
+                                   for k, v in case["lif"].items()})
+    net = nc.Network("learning_case")
+    net.input("in", (n_pre,))
+    inputs = {"in": case["pre_spikes"]}
+    if rule.third_factor:
+        net.input(rule.third_factor, (1,))
+        inputs[rule.third_factor] = case["reward"]
+    net.population("p", (n_post,), nc.LoihiLIF(**case["lif"]))
+    net.connect("in", "p", nc.Dense(w, weight_exp=case["weight_exp"], num_weight_bits=case["num_weight_bits"],
+                                    sign_mode=case["sign_mode"]), name="plastic", learning=rule)
+    shape = _pick(rng, ["none", "chain", "loop", "self"])
+    if shape in ("chain", "loop"):
+        n_q = int(rng.integers(1, 6))
+        net.population("q", (n_q,), lif(n_q))
+        net.connect("p", "q", nc.Dense(rng.integers(-60, 121, size=(n_q, n_post))), name="pq")
+        if shape == "loop":
+            net.connect("q", "p", nc.Dense(rng.integers(-60, 121, size=(n_post, n_q))), name="qp")
+    elif shape == "self":
+        net.connect("p", "p", nc.Dense(rng.integers(-60, 121, size=(n_post, n_post))), name="pp")
+    return net, inputs, steps, int(rng.integers(1, 5))
+
+
+def compare_results(a, b) -> list[str]:
+    """Names of the arrays that differ between two Results (spikes, v, weights, learning vars)."""
+    from neurocomp.reference import LEARNING_VARS
+    bad = []
+    for group in ("spikes", "v", "weights"):
+        x, y = getattr(a, group), getattr(b, group)
+        bad += [f"{group}/{k}" for k in sorted(set(x) | set(y)) if k not in x or k not in y
+                or not np.array_equal(x[k], y[k])]
+    la, lb = a.report.get("learning", {}), b.report.get("learning", {})
+    for proj in sorted(set(la) | set(lb)):
+        bad += [f"learning/{proj}/{v}" for v in LEARNING_VARS
+                if proj not in la or proj not in lb or not np.array_equal(la[proj][v], lb[proj][v])]
+    return bad
+
+
+def main_full_pipeline(args) -> int:
+    """compile -> emulate vs deploy(lava) on random learning networks; prints the mismatch count."""
+    from neurocomp.backends.emulator.learning import state_for_projection
+    rng = np.random.default_rng(args.seed)
+    mismatches, changed, spiking, cores = [], 0, 0, 0
+    t_compile = t_emu = t_lava = 0.0
+    for i in range(args.examples):
+        net, inputs, steps, per_core = network_case(rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NeurocompWarning)
+            t0 = time.perf_counter()
+            art = nc.compile(net, "loihi2", max_neurons_per_core=per_core)
+            t1 = time.perf_counter()
+            emu = nc.emulate(art, steps, inputs, record=("spikes", "v"))
+            t2 = time.perf_counter()
+            lava = nc.deploy(art, backend="lava", steps=steps, inputs=inputs, record=("spikes", "v"))
+            t3 = time.perf_counter()
+        t_compile, t_emu, t_lava = t_compile + t1 - t0, t_emu + t2 - t1, t_lava + t3 - t2
+        bad = compare_results(emu, lava)
+        if bad:
+            rule = art.network.projections["plastic"].learning
+            mismatches.append({"example": i, "keys": bad, "rule": str(rule)})
+            print(f"MISMATCH example {i}: {bad} rule={rule}", file=sys.stderr)
+        w0 = state_for_projection(art.network.projections["plastic"]).weights
+        lrn = emu.report["learning"]["plastic"]
+        changed += bool(not np.array_equal(emu.weights["plastic"], w0) or lrn["tag_1"].any() or lrn["tag_2"].any())
+        spiking += bool(emu.spikes["p"].any())
+        cores += int(art.tables.n_cores)
+    summary = {"mode": "full-pipeline", "examples": args.examples, "mismatches": len(mismatches), "learned": changed,
+               "post_spiked": spiking, "mean_cores": round(cores / max(args.examples, 1), 2),
+               "compile_s": round(t_compile, 2), "emulator_s": round(t_emu, 2), "lava_s": round(t_lava, 2)}
+    print(f"learning exactness (full pipeline: compile -> emulate vs deploy lava): {len(mismatches)} mismatches in "
+          f"{args.examples} examples ({changed} changed weights/tags, {spiking} had post spikes, "
+          f"{summary['mean_cores']} cores on average); compile {t_compile:.1f} s, emulator {t_emu:.1f} s, "
+          f"Lava {t_lava:.1f} s")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({**summary, "failures": mismatches}, fh, indent=1)
+    return 1 if mismatches else 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--examples", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--full-pipeline", action="store_true",
+                    help="build networks and run compile -> emulate vs deploy(lava) (see the module docstring)")
     args = ap.parse_args(argv)
+    if args.full_pipeline:
+        return main_full_pipeline(args)
     from neurocomp.backends.lava.learning import run_learning_net_lava
     rng = np.random.default_rng(args.seed)
     mismatches, changed, spiking = [], 0, 0

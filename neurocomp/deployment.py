@@ -42,7 +42,11 @@ def deploy(art, backend: str = "lava", steps: int = 100, inputs: dict | None = N
     """Run ``art`` (an artifact directory, a CompiledNetwork, or an integer Network) for ``steps`` steps.
 
     ``inputs``: ``{graph input: 0/1 array [T, *shape]}`` with ``T >= steps`` (row t-1 drives step t);
-    None leaves every input silent. ``record``: any of "spikes", "v", "u". Returns the backend's Result.
+    a learning rule's third-factor (reward) input takes ints 0..127 as ``[T]``, ``[T, 1]`` or
+    ``[T, n_post]``. None leaves every input silent. ``record``: any of "spikes", "v", "u", "weights".
+    Learning projections return their final weights in ``Result.weights[proj]`` (with "weights"
+    recorded also ``weights[proj + ".per_step"]`` [T, n_post, n_pre]) and their final tags/traces in
+    ``report["learning"][proj]``, as ``neurocomp.emulate`` does. Returns the backend's Result.
     """
     if backend not in BACKENDS:
         raise BackendError(f"deploy: unknown backend {backend!r}; choose one of {sorted(BACKENDS)} "

@@ -37,6 +37,18 @@ and wraps each output to 24 bits (``(x + 2^23) % 2^24 - 2^23``). The rule only p
 weights are already clip/truncation-invariant and ``weight_exp == 0``, so the two agree except for
 that 24-bit wrap, which this simulator reproduces. Otherwise Conv2d is lowered (and simulated) as
 the equivalent Sparse projection.
+
+Learning projections (Dense, no delay; Lava's ``LearningDense``) carry a
+:class:`neurocomp.backends.emulator.learning.LearningState` and use the engine's numpy spec
+(``activation``, ``spk_phase``, ``lrn_phase_numpy``). At step t, after the neurons::
+
+    buf[proj][:, 0] = shift(W[:, pre_t].sum(1), weight_exp)     # W before this step's learning
+    spk_phase(state, t, pre_t, post_t, reward_t)                 # post_t: the target's spikes of step t
+    lrn_phase_numpy(state, t)                                    # when t % t_epoch == 0
+
+``reward_t`` is row t-1 of the graph input named by the rule's ``third_factor``: ints 0..127, one
+value for all post neurons or one per post neuron. Such a *third-factor input* is not a spike
+source (it may not feed any projection); it only sets y2 (Lava's ``s_in_y2`` port).
 """
 from __future__ import annotations
 
@@ -55,7 +67,11 @@ DECAY_SHIFT = 12
 DECAY_UNITY = 2 ** DECAY_SHIFT
 #: Threshold and synaptic input are MSB-aligned to the 24-bit state by a left shift of 6.
 ALIGN_SHIFT = 6
-RECORDABLE = ("spikes", "v", "u")
+RECORDABLE = ("spikes", "v", "u", "weights")
+#: Suffix of the per-step weight recordings in ``Result.weights`` (``record`` includes "weights").
+PER_STEP = ".per_step"
+#: Learning state returned per projection in ``Result.report["learning"]`` (final values).
+LEARNING_VARS = ("tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3", "tx", "ty")
 
 
 # --------------------------------------------------------------------------- the LIF step
@@ -127,7 +143,9 @@ class ReferenceModel:
     network: Network
     lif: dict[str, LifParams]
     synapses: list[SynapseTable]
-    inputs: dict[str, int]            # graph input name -> size
+    inputs: dict[str, int]            # graph input name -> size (spike inputs only)
+    learning: dict = field(default_factory=dict)   # learning projection name -> Projection
+    rewards: dict = field(default_factory=dict)    # third-factor input name -> [learning projections]
 
 
 @dataclass
@@ -143,6 +161,7 @@ class ReferenceState:
     v: dict[str, np.ndarray]
     spikes: dict[str, np.ndarray]
     buf: dict[str, np.ndarray] = field(default_factory=dict)
+    learn: dict = field(default_factory=dict)      # learning projection name -> LearningState
 
 
 def _refuse_reason(net: Network) -> None:
@@ -157,9 +176,34 @@ def _refuse_reason(net: Network) -> None:
                 f"projection '{proj.name}': weights are floats ({proj.connectivity.weights.dtype}); integer "
                 "weights are required, run the quantize pass (neurocomp compile) first")
         if proj.learning is not None:
-            raise UnsupportedError(
-                f"projection '{proj.name}': learning rule '{proj.learning.name}' is not simulated yet "
-                "(lands with the learning issue); remove the rule to run the network as fixed weights")
+            from .backends.emulator.learning import check_learning_projection, learning_sign_mode
+            check_learning_projection(proj)
+            learning_sign_mode(proj.connectivity, proj.learning)
+    third_factor_inputs(net)
+
+
+def third_factor_inputs(net: Network) -> dict[str, list]:
+    """``{graph input name: [learning projections whose rule names it as third_factor]}``.
+
+    A third-factor (reward) input carries ints 0..127, not spikes: it must be a graph input and may
+    not be the source of any projection (it has no synapses; it only feeds y2 of the rule).
+    """
+    out: dict[str, list] = {}
+    for proj in net.projections.values():
+        tf = proj.learning.third_factor if proj.learning is not None else None
+        if tf is None:
+            continue
+        where = f"projection '{proj.name}' (learning rule '{proj.learning.name}')"
+        if tf not in net.populations or not net.populations[tf].is_input:
+            raise UnsupportedError(f"{where}: third factor '{tf}' must be a graph input (net.input), not a neuron "
+                                   "population")
+        out.setdefault(tf, []).append(proj)
+    for proj in net.projections.values():
+        if proj.source in out:
+            raise UnsupportedError(f"projection '{proj.name}': its source '{proj.source}' is the third-factor "
+                                   f"(reward) input of {[p.name for p in out[proj.source]]}; a reward input carries "
+                                   "values 0..127, not spikes, and cannot feed synapses: use a separate input")
+    return out
 
 
 def projection_coo(net: Network, proj) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -207,7 +251,10 @@ def build_model(net: Network) -> ReferenceModel:
                               shape=(n_slots * n_post, n_pre))
         synapses.append(SynapseTable(proj.name, proj.source, proj.target, n_post, n_slots, stack,
                                      proj.connectivity.weight_exp, conv))
-    return ReferenceModel(net, lif, synapses, {name: net.populations[name].size for name in net.inputs})
+    rewards = third_factor_inputs(net)
+    learning = {p.name: p for p in net.projections.values() if p.learning is not None}
+    return ReferenceModel(net, lif, synapses, {name: net.populations[name].size for name in net.inputs
+                                               if name not in rewards}, learning, rewards)
 
 
 def initial_state(model: ReferenceModel) -> ReferenceState:
@@ -220,15 +267,22 @@ def initial_state(model: ReferenceModel) -> ReferenceState:
     for pop in net.populations.values():
         spikes[pop.name] = np.zeros(pop.size, dtype=bool)
     buf = {s.name: np.zeros((s.n_post, s.n_slots), dtype=np.int64) for s in model.synapses}
-    return ReferenceState(model, 0, u, v, spikes, buf)
+    learn = {}
+    if model.learning:
+        from .backends.emulator.learning import state_for_projection
+        learn = {name: state_for_projection(proj, use_numba=False) for name, proj in model.learning.items()}
+    return ReferenceState(model, 0, u, v, spikes, buf, learn)
 
 
 def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) -> ReferenceState:
     """Advance one step (Lava's SPK phase); returns a new state and leaves ``state`` untouched.
 
     ``spikes_in[name]``: the 0/1 vector (flattened) graph input ``name`` emits at this step (for step t,
-    row t-1 of the user's input array). Missing inputs are silent.
+    row t-1 of the user's input array); for a third-factor input, its reward values (a scalar, [1] or
+    [n_post] ints 0..127). Missing inputs are silent (reward 0). Learning states are copied, not shared.
     """
+    import copy
+    from .backends.emulator import learning as L
     model = state.model
     spikes_in = spikes_in or {}
     # 1. deliver slot 0 of every projection; Lava's InPort sums the int32 messages
@@ -242,9 +296,25 @@ def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) 
     for name, n in model.inputs.items():
         s = np.asarray(spikes_in.get(name, np.zeros(n)))
         spikes[name] = s.reshape(-1).astype(bool)
-    # 3. projections read this step's spikes
-    buf = {syn.name: syn.schedule(state.buf[syn.name], spikes[syn.source]) for syn in model.synapses}
-    return ReferenceState(model, state.t + 1, u, v, spikes, buf)
+    # 3. projections read this step's spikes (learning ones with their weights before this step's update)
+    t = state.t + 1
+    learn = copy.deepcopy(state.learn)
+    buf = {}
+    for syn in model.synapses:
+        if syn.name in learn:
+            buf[syn.name] = L.activation(learn[syn.name], spikes[syn.source])[:, None]
+        else:
+            buf[syn.name] = syn.schedule(state.buf[syn.name], spikes[syn.source])
+    # 4. learning: traces see this step's pre and post spikes (and reward), then the epoch's update
+    for name, ls in learn.items():
+        proj = model.learning[name]
+        tf = proj.learning.third_factor
+        reward = None
+        if tf is not None:
+            reward = np.broadcast_to(np.asarray(spikes_in.get(tf, 0), np.int64).reshape(-1), (ls.shape[0],))
+        L.spk_phase(ls, t, spikes[proj.source], spikes[proj.target], reward)
+        L.lrn_phase_numpy(ls, t)
+    return ReferenceState(model, t, u, v, spikes, buf, learn)
 
 
 # --------------------------------------------------------------------------- inputs and the driver
@@ -254,13 +324,20 @@ def check_inputs(net: Network, steps: int, inputs: dict | None) -> dict[str, np.
     ``inputs[name]`` is an array ``[T, *shape]`` of 0/1 with ``T >= steps`` (rows beyond ``steps`` are
     unused). ``inputs=None`` means every graph input stays silent. A given dict must name every graph
     input (pass zeros for a silent one) and nothing else.
+
+    Third-factor (reward) inputs of learning rules (:func:`third_factor_inputs`) carry ints 0..127
+    instead: ``[T]``, ``[T, 1]`` (one value for every post neuron) or ``[T, n_post]`` of each learning
+    projection that reads them; they come back as int64 ``[steps, 1]`` or ``[steps, n_post]``
+    (use :func:`reward_rows` to broadcast them for one projection).
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValidationError(f"steps must be a positive integer, got {steps!r}")
     steps = int(steps)
     names = net.inputs
+    rewards = third_factor_inputs(net)
     if inputs is None:
-        return {name: np.zeros((steps, net.populations[name].size), dtype=np.uint8) for name in names}
+        return {name: np.zeros((steps, 1), np.int64) if name in rewards else
+                np.zeros((steps, net.populations[name].size), dtype=np.uint8) for name in names}
     if not isinstance(inputs, dict):
         raise ValidationError(f"inputs must be a dict {{input name: array [T, *shape]}}, got {type(inputs).__name__}")
     unknown = sorted(set(inputs) - set(names))
@@ -275,6 +352,9 @@ def check_inputs(net: Network, steps: int, inputs: dict | None) -> dict[str, np.
     for name in names:
         pop = net.populations[name]
         arr = np.asarray(inputs[name])
+        if name in rewards:
+            out[name] = _check_reward_input(net, arr, name, steps, rewards[name])
+            continue
         if arr.ndim == 0 or tuple(arr.shape[1:]) not in (tuple(pop.shape), (pop.size,)):
             raise ValidationError(f"input '{name}': shape {arr.shape} must be [T, *{tuple(pop.shape)}] "
                                   f"(T time steps first)")
@@ -286,6 +366,24 @@ def check_inputs(net: Network, steps: int, inputs: dict | None) -> dict[str, np.
                                   "graded inputs are not supported")
         out[name] = arr[:steps].reshape(steps, pop.size).astype(np.uint8)
     return out
+
+
+def _check_reward_input(net: Network, arr: np.ndarray, name: str, steps: int, projs: list) -> np.ndarray:
+    from .backends.emulator.learning import check_reward
+    for n_post in sorted({net.populations[p.target].size for p in projs}):   # every reader must accept it
+        check_reward(arr, name, steps, n_post)
+    arr = arr[:steps].astype(np.int64)
+    return arr[:, None] if arr.ndim == 1 else arr
+
+
+def reward_rows(rows: dict, proj, steps: int) -> np.ndarray | None:
+    """The reward of learning projection ``proj`` per step, int64 ``[steps, n_post]`` (None without a third factor),
+    from :func:`check_inputs`' rows."""
+    tf = proj.learning.third_factor if proj.learning is not None else None
+    if tf is None:
+        return None
+    from .backends.emulator.learning import check_reward
+    return check_reward(rows[tf], tf, steps, int(np.shape(proj.connectivity.weights)[0]))
 
 
 def check_record(record) -> tuple[str, ...]:
@@ -302,6 +400,9 @@ def simulate_reference(net: Network, steps: int, inputs: dict[str, np.ndarray] |
 
     Returns a Result with ``spikes[pop]`` uint8 [T, n] and ``v[pop]``/``u[pop]`` int64 [T, n] (row t-1 is
     the state after step t, v after the reset) for every non-input population, as requested by ``record``.
+    Learning projections: final weights in ``weights[proj]`` (int64 [n_post, n_pre]), with "weights" in
+    ``record`` also ``weights[proj + PER_STEP]`` [T, n_post, n_pre] (after each step's learning), and
+    the final traces/tags (:data:`LEARNING_VARS`) in ``report["learning"][proj]``.
     """
     record = check_record(record)
     rows = check_inputs(net, steps, inputs)
@@ -310,13 +411,31 @@ def simulate_reference(net: Network, steps: int, inputs: dict[str, np.ndarray] |
     pops = [p.name for p in net.neuron_populations]
     traces = {kind: {name: np.zeros((steps, net.populations[name].size),
                                     dtype=np.uint8 if kind == "spikes" else np.int64) for name in pops}
-              for kind in record}
+              for kind in record if kind != "weights"}
+    per_step = {name: np.zeros((steps, *ls.shape), np.int64) for name, ls in state.learn.items()} \
+        if "weights" in record else {}
     for t in range(steps):
         state = step(state, {name: r[t] for name, r in rows.items()})
         for kind, group in traces.items():
             src = state.spikes if kind == "spikes" else getattr(state, kind)
             for name in pops:
                 group[name][t] = src[name]
-    return Result(spikes=traces.get("spikes", {}), v=traces.get("v", {}), u=traces.get("u", {}),
-                  report={"backend": "reference", "note": "plain-numpy Lava 0.10 fixed_pt semantics; "
-                          "no energy or latency model"}, steps=steps)
+        for name, arr in per_step.items():
+            arr[t] = state.learn[name].weights
+    report = {"backend": "reference", "note": "plain-numpy Lava 0.10 fixed_pt semantics; no energy or latency model"}
+    weights = {}
+    if state.learn:
+        report["learning"] = {name: learning_summary(ls) for name, ls in state.learn.items()}
+        weights = {name: ls.weights.copy() for name, ls in state.learn.items()}
+        weights.update({name + PER_STEP: arr for name, arr in per_step.items()})
+    return Result(spikes=traces.get("spikes", {}), v=traces.get("v", {}), u=traces.get("u", {}), weights=weights,
+                  report=report, steps=steps)
+
+
+def learning_summary(state) -> dict:
+    """Final tags/traces (:data:`LEARNING_VARS`, int64 arrays) and counters of one LearningState."""
+    out = {"tag_1": state.tag_1, "tag_2": state.tag_2, "x1": state.x[0], "x2": state.x[1], "y1": state.y[0],
+           "y2": state.y[1], "y3": state.y[2], "tx": state.tx, "ty": state.ty}
+    out = {k: np.asarray(v, np.int64).copy() for k, v in out.items()}
+    out.update({k: int(v) for k, v in state.counters.items()})
+    return out

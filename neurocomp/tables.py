@@ -150,7 +150,9 @@ def projection_synapses(proj, n_pre: int, n_post: int):
     """(pre, post, weight, delay) of every stored synapse of a projection, in (post, pre) order.
 
     Weights are Lava's effective integers; zero weights are dropped unless the projection learns
-    (a learning synapse can grow from zero). A Conv2d that runs as Lava's Conv keeps its raw weights
+    (a learning synapse can grow from zero). A learning Dense projection's weights are its starting
+    weights in Lava's LearningDense: truncated only, with ``learning_sign_mode`` (the rule's bounds
+    pick the mode when the connectivity names none). A Conv2d that runs as Lava's Conv keeps its raw weights
     (Lava's Conv neither clips nor truncates); another Conv2d is expanded to Sparse first.
     """
     conn = proj.connectivity
@@ -163,7 +165,11 @@ def projection_synapses(proj, n_pre: int, n_post: int):
             return sp.indices, post, sp.weights.astype(np.int32), np.broadcast_to(delay, post.shape)
         conn = sp
     if isinstance(conn, Dense):
-        w = effective_weights(conn.weights, conn.sign_mode, conn.num_weight_bits, learning)
+        mode = conn.sign_mode
+        if learning:   # the mode Lava's LearningDense runs with (explicit, else from the rule's bounds)
+            from .backends.emulator.learning import learning_sign_mode
+            mode = learning_sign_mode(conn, proj.learning)
+        w = effective_weights(conn.weights, mode, conn.num_weight_bits, learning)
         mask = np.ones(w.shape, bool) if learning else w != 0
         post, pre = np.nonzero(mask)
         d = np.broadcast_to(delay, w.shape)[post, pre]

@@ -202,8 +202,8 @@ def test_refusals_name_population_or_projection():
         run_lava(net, 5)
     net = nc.Network("r3")
     net.population("a", (2,), _lif())
-    net.connect("a", "a", nc.Dense(np.ones((2, 2), dtype=int)), name="stdp", learning=nc.LearningRule(dw="x0*y1"))
-    with pytest.raises(UnsupportedError, match="projection 'stdp'.*learning issue"):
+    net.connect("a", "a", nc.OneToOne(np.ones(2, dtype=int)), name="stdp", learning=nc.LearningRule(dw="x0*y1"))
+    with pytest.raises(UnsupportedError, match="projection 'stdp'.*learning runs on Dense projections only"):
         run_lava(net, 5)
     net = nc.Network("r4")
     net.population("a", (2,), _lif())
@@ -287,3 +287,18 @@ def test_deploy_a_compiled_artifact_directory(tmp_path):
     ref = simulate_reference(art.network, 20, inputs)
     assert res.spikes["h"].sum() > 0
     assert np.array_equal(res.spikes["h"], ref.spikes["h"]) and np.array_equal(res.v["h"], ref.v["h"])
+
+
+def test_lava_runs_after_a_progress_bar_fixed_the_multiprocessing_context():
+    """tqdm fixes multiprocessing's default context; Lava's import-time set_start_method must still work."""
+    import subprocess
+    import sys
+    code = ("import sys, tqdm\n"
+            "for _ in tqdm.tqdm(range(2), file=sys.stderr): pass\n"
+            "import neurocomp as nc\n"
+            "from neurocomp.backends.lava import run_lava\n"
+            "net = nc.Network('x'); net.population('a', (2,), nc.LoihiLIF(du=0, dv=0, vth=1, bias_mant=100))\n"
+            "print(int(run_lava(net, 3).spikes['a'].sum()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "6"

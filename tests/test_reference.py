@@ -203,9 +203,9 @@ def test_refusals_name_the_culprit():
         simulate_reference(net, 1)
     net = nc.Network("bad3")
     net.population("a", (2,), nc.LoihiLIF(du=0, dv=0, vth=1))
-    net.connect("a", "a", nc.Dense(np.ones((2, 2), dtype=int)), name="plastic",
+    net.connect("a", "a", nc.OneToOne(np.ones(2, dtype=int)), name="plastic",
                 learning=nc.LearningRule(dw="x0*y1"))
-    with pytest.raises(UnsupportedError, match="projection 'plastic'.*learning"):
+    with pytest.raises(UnsupportedError, match="projection 'plastic'.*learning runs on Dense projections only"):
         simulate_reference(net, 1)
 
 

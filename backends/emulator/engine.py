@@ -8,13 +8,25 @@ arithmetic lives in ``kernels.py`` (numba kernel + numpy spec).
 Timing conventions (Lava's, lava.md §1): steps are 1-based; a spike of step t (neuron, or graph-input
 row t-1) reaches its targets' input at step ``t + 1 + delay``; recorded row t-1 is the state after
 step t (after the reset), as Lava's monitors see it.
+
+Learning projections (``learning=`` in ``emulate_tables``; ``emulate`` takes them from the artifact's
+network) keep all ``n_post x n_pre`` synapses in the tables and one
+:class:`~neurocomp.backends.emulator.learning.LearningState` each. The kernel then runs one step at a
+time; after step t (whose spikes were routed with the weights before learning, Lava's order)::
+
+    spk_phase(state, t, pre spikes of step t, target spikes of step t, reward row t-1)
+    if lrn_phase(state, t): scatter the new weights into the run's copy of the synapse weights
+
+so step t+1 routes with the learned weights. A third-factor (reward) input is not routed: its
+values (0..127) only reach the rule. Learning synapse updates per core and step go to the cost
+model (energy class "learning").
 """
 from __future__ import annotations
 
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +34,10 @@ import numpy as np
 from ...errors import BackendError, ValidationError
 from ...result import Result
 from . import kernels as K
-from ...reference import LifParams
+from . import learning as L
+from ...reference import PER_STEP, LifParams, learning_summary
 
-RECORDABLE = ("spikes", "v", "u")
+RECORDABLE = ("spikes", "v", "u", "weights")
 #: Fraction of the currently available RAM that recording and counters may use.
 MEMORY_FRACTION = 0.5
 
@@ -167,8 +180,11 @@ def make_plan(tables) -> Plan:
 
 
 # ----------------------------------------------------------------------------------- inputs
-def encode_inputs(tables, inputs, steps: int, shapes: dict | None = None):
+def encode_inputs(tables, inputs, steps: int, shapes: dict | None = None, rewards=()):
     """Graph inputs -> per-step event lists ``(in_ptr [steps+1], in_src)`` of source ids.
+
+    ``rewards``: names of third-factor inputs: they must be given like any input but are not spikes
+    (validated by the learning setup, never routed).
 
     Same rules as ``neurocomp.reference.check_inputs``: ``inputs=None`` leaves every graph input
     silent; a dict must name every graph input (zeros for a silent one) and nothing else;
@@ -193,7 +209,7 @@ def encode_inputs(tables, inputs, steps: int, shapes: dict | None = None):
                                   "for each (zeros for a silent input)")
     rows_l, src_l = [], []
     for i, name in enumerate(names):
-        if name not in inputs:
+        if name not in inputs or name in rewards:
             continue
         n_ch = int(tables.input_ptr[i + 1] - tables.input_ptr[i])
         shape = tuple(shapes[name]) if shapes and name in shapes else (n_ch,)
@@ -269,9 +285,120 @@ def _check_budget(needed: int, steps: int, k: int, record, n_cores: int, counter
 
 
 # ----------------------------------------------------------------------------------- run
+@dataclass
+class _Learner:
+    """One learning projection during a run: its state, where its weights live, its spike sources."""
+    proj: object
+    state: L.LearningState
+    slots: np.ndarray            # [n_post, n_pre] index into the run's synapse-weight array (-1: absent)
+    pre_cols: tuple | None       # recorded columns of a population source, or None for a graph input
+    pre_rows: np.ndarray | None  # [steps, n_pre] bool spikes of a graph-input source
+    post_cols: tuple
+    rewards: np.ndarray | None   # [steps, n_post] int64 (three-factor rules)
+    per_core: np.ndarray         # [n_cores] synapse updates per learning epoch on each core
+    per_step: np.ndarray | None  # [steps, n_post, n_pre] weights after each step ("weights" recorded)
+
+
+def _synapse_positions(tables, plan_order: bool) -> np.ndarray:
+    """Position of each table synapse in the array the engine runs on (the plan's per-route copy, or
+    the tables themselves for the numpy spec)."""
+    n_syn = tables.n_synapses
+    if not plan_order:
+        return np.arange(n_syn, dtype=np.int64)
+    ax = np.asarray(tables.route_axon, np.int64)
+    idx = K.ranges(tables.axon_syn_ptr[ax], tables.axon_syn_ptr[ax + 1])
+    pos = np.full(n_syn, -1, np.int64)
+    pos[idx] = np.arange(idx.size, dtype=np.int64)
+    return pos
+
+
+def learning_slots(tables, proj_index: int, n_post: int, n_pre: int, positions: np.ndarray) -> np.ndarray:
+    """``slots[post, pre]``: where synapse (post, pre) of projection ``proj_index`` sits in the run's
+    weight array (``positions`` maps table synapses there), -1 for a synapse the tables do not hold."""
+    n = tables.n_neurons
+    syn = np.nonzero(np.asarray(tables.syn_proj) == proj_index)[0]
+    name = tables.proj_names[proj_index]
+    if syn.size != n_post * n_pre:
+        raise BackendError(f"per-core tables: projection '{name}' has {syn.size} synapses but its learning rule "
+                           f"needs all {n_post} x {n_pre} (zeros included); the tables do not match the network's "
+                           "learning rules: recompile the network")
+    axon = np.repeat(np.arange(tables.n_axons, dtype=np.int64), np.diff(tables.axon_syn_ptr))[syn]
+    src = np.asarray(tables.axon_source, np.int64)[axon]
+    post = np.asarray(tables.neuron_index, np.int64)[tables.syn_post[syn]]
+    from_neuron = src < n
+    pre = np.empty(syn.size, np.int64)
+    pre[from_neuron] = np.asarray(tables.neuron_index, np.int64)[src[from_neuron]]
+    ch = src[~from_neuron] - n
+    if ch.size:   # channel id -> index within its graph input
+        inp = np.searchsorted(tables.input_ptr, ch, side="right") - 1
+        pre[~from_neuron] = ch - np.asarray(tables.input_ptr, np.int64)[inp]
+    if syn.size and (post.max() >= n_post or pre.max() >= n_pre or pre.min() < 0):
+        raise BackendError(f"per-core tables: projection '{name}' addresses neurons outside its {n_post} x {n_pre} "
+                           "weight matrix; the tables do not match the network's learning rules: recompile the network")
+    slots = np.full((n_post, n_pre), -1, np.int64)
+    slots[post, pre] = positions[syn]
+    return slots
+
+
+def _learning_setup(tables, learning, inputs, steps: int, cols: dict, positions: np.ndarray,
+                    per_step: bool) -> list[_Learner]:
+    """Learning states, weight slots and spike/reward sources of every learning projection."""
+    if not learning:
+        return []
+    n_cores = int(tables.n_cores)
+    neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(tables.core_neuron_ptr))
+    out = []
+    for proj in learning:
+        if proj.name not in tables.proj_names:
+            raise ValidationError(f"learning projection '{proj.name}' is not in the tables (projections: "
+                                  f"{list(tables.proj_names)}); pass the network the tables were built from")
+        k = tables.proj_names.index(proj.name)
+        state = L.state_for_projection(proj)
+        n_post, n_pre = state.shape
+        slots = learning_slots(tables, k, n_post, n_pre, positions)
+        if np.any(slots < 0):
+            raise BackendError(f"per-core tables: learning projection '{proj.name}' holds "
+                               f"{int((slots >= 0).sum())} distinct synapses of its {n_post * n_pre}; the tables do not "
+                               "match the network's learning rules (each synapse once, zeros included): recompile")
+        mine = np.asarray(tables.syn_proj) == k
+        per_core = np.bincount(neuron_core[tables.syn_post[mine]], minlength=n_cores).astype(np.int64) \
+            * len(state.table.targets)
+        pre_rows = None
+        if proj.source in tables.input_names:
+            pre_rows = np.zeros((steps, n_pre), bool) if inputs is None else \
+                np.asarray(inputs[proj.source])[:steps].reshape(steps, n_pre).astype(bool)
+        tf = proj.learning.third_factor
+        rewards = None
+        if tf is not None:
+            if tf not in tables.input_names:
+                raise ValidationError(f"learning rule '{proj.learning.name}' of projection '{proj.name}': third "
+                                      f"factor '{tf}' is not a graph input of the tables ({list(tables.input_names)})")
+            rewards = L.check_reward(np.zeros(steps, np.int64) if inputs is None else inputs[tf], tf, steps, n_post)
+        out.append(_Learner(proj, state, slots, None if pre_rows is not None else cols[proj.source], pre_rows,
+                            cols[proj.target], rewards, per_core,
+                            np.zeros((steps, n_post, n_pre), np.int64) if per_step else None))
+    return out
+
+
+def _learn_step(learners, t: int, rec_spk, syn_weight, learn_cnt) -> None:
+    """The learning part of step t (after the kernel's step t): traces, then the epoch's update."""
+    row = t - 1
+    for ln in learners:
+        pre = ln.pre_rows[row] if ln.pre_rows is not None else rec_spk[row, ln.pre_cols[0]:ln.pre_cols[1]]
+        post = rec_spk[row, ln.post_cols[0]:ln.post_cols[1]]
+        L.spk_phase(ln.state, t, pre, post, None if ln.rewards is None else ln.rewards[row])
+        if L.lrn_phase(ln.state, t):
+            L.scatter_weights(ln.state, syn_weight, ln.slots)
+            if learn_cnt.size:
+                learn_cnt[row] += ln.per_core
+        if ln.per_step is not None:
+            ln.per_step[row] = ln.state.weights
+
+
 def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,
                    *, populations=None, counters: bool = True, events: bool = False, engine: str = "numba",
-                   shapes: dict | None = None, memory_budget: int | None = None, plan: Plan | None = None) -> Result:
+                   shapes: dict | None = None, memory_budget: int | None = None, plan: Plan | None = None,
+                   learning=None) -> Result:
     """Run ``tables`` for ``steps`` steps; see the module docstring for timing conventions.
 
     ``record``: any of "spikes", "v", "u" for the ``populations`` given (default all). ``counters``:
@@ -282,7 +409,16 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     (0-based), "source": [E]}`` sorted by step (the cost model's input; spikes of all populations are
     recorded internally for it). ``plan``: ``make_plan(tables)`` made earlier by the caller (``emulate_batch``
     reuses one plan for many runs); None makes it here. The run always starts from the tables' initial
-    state (``u0``, ``v0``, empty delay rings), whether or not the plan is reused.
+    state (``u0``, ``v0``, empty delay rings, the learning projections' initial weights), whether or not
+    the plan is reused (learning writes to a copy of the plan's weights).
+
+    ``learning``: the IR projections (of the network the tables were built from) that have learning
+    rules. Their final weights come back in ``Result.weights[name]`` (int64 ``[n_post, n_pre]``), with
+    "weights" in ``record`` also ``weights[name + ".per_step"]`` ``[T, n_post, n_pre]``; final tags and
+    traces in ``report["learning"][name]``; with ``counters``, ``report["counters"]["learning_updates"]``
+    ``[T, n_cores]`` (synapse updates per learning epoch, one per synapse and updated variable).
+    A rule's ``third_factor`` input is given in ``inputs`` as ints 0..127, ``[T]``, ``[T, 1]`` or
+    ``[T, n_post]``.
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValidationError(f"steps must be a positive integer, got {steps!r}")
@@ -293,30 +429,51 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
         plan = make_plan(tables)
     elif not isinstance(plan, Plan) or plan.neuron_core.size != tables.n_neurons:
         raise ValidationError("plan: expected make_plan(tables) of these tables; pass plan=None to make one")
-    in_ptr, in_src = encode_inputs(tables, inputs, steps, shapes)
+    learning = [p for p in (learning or ()) if p.learning is not None]
+    reward_names = {p.learning.third_factor for p in learning} - {None}
+    in_ptr, in_src = encode_inputs(tables, inputs, steps, shapes, reward_names)
     user_record = record
     record, rec_col, cols, k = _record_layout(tables, record, populations)
+    learn_pops = {name for p in learning for name in (p.source, p.target) if name in tables.pop_names}
+    relaid = False
     if events and (populations is not None or "spikes" not in record):
         # events need every neuron's spikes: record them all, hand back only what was asked for
         record, rec_col, cols, k = _record_layout(tables, tuple(record) + ("spikes",) * ("spikes" not in record),
                                                   None)
+        relaid = True
+    elif learn_pops and ("spikes" not in record or not learn_pops <= set(cols)):
+        # learning needs the spikes of its sources and targets every step
+        pops = None if populations is None else list(populations) + sorted(learn_pops - set(populations))
+        record, rec_col, cols, k = _record_layout(tables, tuple(record) + ("spikes",) * ("spikes" not in record),
+                                                  pops)
+        relaid = True
     n_cores = int(tables.n_cores)
     per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0))
-    needed = steps * k * per_elem + (6 * steps * n_cores * 8 if counters else 0) + plan.nbytes
+    n_learn_syn = sum(int(np.prod(np.shape(p.connectivity.weights))) for p in learning)
+    needed = steps * k * per_elem + (6 * steps * n_cores * 8 if counters else 0) + plan.nbytes \
+        + (steps * n_cores * 8 if counters and learning else 0) \
+        + (steps * n_learn_syn * 8 if "weights" in record else 0)
     _check_budget(needed, steps, k, record, n_cores, counters, memory_budget)
 
     rec_spk = np.zeros((steps, k) if "spikes" in record else (0, 0), np.uint8)
     rec_v = np.zeros((steps, k) if "v" in record else (0, 0), np.int64)
     rec_u = np.zeros((steps, k) if "u" in record else (0, 0), np.int64)
     cnt = np.zeros((6, steps, n_cores) if counters else (6, 0, 0), np.int64)
+    learn_cnt = np.zeros((steps, n_cores) if counters and learning else (0, 0), np.int64)
     src_spikes = np.zeros(tables.n_sources if counters else 0, np.int64)
     u = np.asarray(tables.u0, np.int64).copy()
     v = np.asarray(tables.v0, np.int64).copy()
+    learners = _learning_setup(tables, learning, inputs, steps, cols,
+                               _synapse_positions(tables, engine == "numba") if learning else None,
+                               "weights" in record)
 
     t0 = time.perf_counter()
-    chunk = steps if not progress else max(1, math.ceil(steps / 100))
+    chunk = 1 if learners else (steps if not progress else max(1, math.ceil(steps / 100)))
     bar = _progress(steps, progress)
     if engine == "numba":
+        syn_weight = plan.syn_weight.copy() if learners else plan.syn_weight
+        for ln in learners:
+            L.scatter_weights(ln.state, syn_weight, ln.slots)
         ring = np.zeros(plan.ring_size, np.int64)
         m = max(plan.scratch_size, 1)
         scratch, sflag = np.zeros(m, np.int64), np.zeros(m, np.uint8)
@@ -331,18 +488,25 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
                         plan.dend_ptr, plan.dend_proj, plan.dend_off, plan.proj_len, proj_exp, proj_wrap,
                         plan.proj_mode, plan.all_direct, ring, scratch, sflag, touched_idx, touched_proj,
                         touched_delay, plan.neuron_core, tables.route_ptr, tables.route_core, plan.route_syn_ptr,
-                        plan.syn_ring, plan.syn_weight, plan.syn_delay, plan.syn_proj,
+                        plan.syn_ring, syn_weight, plan.syn_delay, plan.syn_proj,
                         in_ptr, in_src, rec_col, rec_spk, rec_v, rec_u,
                         "spikes" in record, "v" in record, "u" in record, counters, cnt, src_spikes, spiked)
+            if learners:
+                _learn_step(learners, first, rec_spk, syn_weight, learn_cnt)
             bar.update(last - first + 1)
     else:
+        run_tables = tables
+        if learners:
+            run_tables = replace(tables, syn_weight=np.asarray(tables.syn_weight).copy())
+            for ln in learners:
+                L.scatter_weights(ln.state, run_tables.syn_weight, ln.slots)
         state = {"u": u, "v": v, "vth6": plan.vth6, "bias": plan.bias,
                  "arrive": np.zeros((int(plan.proj_len.max(initial=1)), tables.n_neurons), np.int64)}
         mine = rec_col >= 0
         for t in range(1, steps + 1):
             row = t - 1
             ins = in_src[in_ptr[row]:in_ptr[row + 1]] if row < in_ptr.size - 1 else in_src[:0]
-            s, c = K.step_numpy(t, tables, state, ins, plan.neuron_core)
+            s, c = K.step_numpy(t, run_tables, state, ins, plan.neuron_core)
             if "spikes" in record:
                 rec_spk[row, rec_col[mine]] = s[mine]
             if "v" in record:
@@ -353,6 +517,8 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
                 for i, name in enumerate(K.COUNTER_NAMES):
                     cnt[i, row] = c[name]
                 src_spikes += c["spikes_per_source"]
+            if learners:
+                _learn_step(learners, t, rec_spk, run_tables.syn_weight, learn_cnt)
             bar.update(1)
         u, v = state["u"], state["v"]
     bar.close()
@@ -370,6 +536,7 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
         ev_step, ev_src = np.concatenate(step_l).astype(np.int64), np.concatenate(src_l).astype(np.int64)
         order = np.lexsort((ev_src, ev_step))
         res.report["spike_events"] = {"step": ev_step[order], "source": ev_src[order]}
+    if relaid:
         record, _, user_cols, _ = _record_layout(tables, user_record, populations)
         cols = {name: cols[name] for name in user_cols}
     for name, (a, b) in cols.items():
@@ -386,9 +553,17 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
         "energy": None, "latency": None,
         "note": "functional emulation; timing/energy models are applied by a later stage from 'counters'",
     })
+    if learners:
+        res.report["learning"] = {ln.proj.name: learning_summary(ln.state) for ln in learners}
+        for ln in learners:
+            res.weights[ln.proj.name] = ln.state.weights.copy()
+            if ln.per_step is not None:
+                res.weights[ln.proj.name + PER_STEP] = ln.per_step
     if counters:
         res.report["counters"] = {name: cnt[i] for i, name in enumerate(K.COUNTER_NAMES)}
         res.report["counters"]["spikes_per_source"] = src_spikes
+        if learners:
+            res.report["counters"]["learning_updates"] = learn_cnt
     return res
 
 
@@ -412,22 +587,25 @@ def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"),
             timing: bool = True) -> Result:
     """Run a CompiledNetwork (or the path of one) on the emulator; returns a Result.
 
-    Inputs are ``{graph input name: [T, *shape] 0/1}``; see ``emulate_tables`` for the rest. With
-    ``timing`` (default) the target's timing/energy model (``costmodel.estimate``) turns the run's
-    spikes and per-core counters into ``report["energy_j"]``, ``report["latency_s"]`` and the full
-    breakdown in ``report["cost"]``; the per-step counter arrays are then summarised per core.
+    Inputs are ``{graph input name: [T, *shape] 0/1}`` (a learning rule's third-factor input: ints
+    0..127, ``[T]``, ``[T, 1]`` or ``[T, n_post]``); see ``emulate_tables`` for the rest, including
+    what learning projections return. With ``timing`` (default) the target's timing/energy model
+    (``costmodel.estimate``) turns the run's spikes and per-core counters (learning updates included)
+    into ``report["energy_j"]``, ``report["latency_s"]`` and the full breakdown in ``report["cost"]``;
+    the per-step counter arrays are then summarised per core.
     """
-    tables, shapes, target, physical_core = _resolve(art, "emulate")
+    tables, shapes, target, physical_core, learning = _resolve(art, "emulate")
     timing = timing and counters and target is not None and physical_core is not None
     res = emulate_tables(tables, steps, inputs, record, progress, populations=populations, counters=counters,
-                         shapes=shapes, memory_budget=memory_budget, events=timing)
+                         shapes=shapes, memory_budget=memory_budget, events=timing, learning=learning)
     if timing:
         attach_cost(res, target, tables, physical_core, steps)
     return res
 
 
 def _resolve(art, who: str):
-    """``(tables, input shapes, target, physical_core)`` of a CompiledNetwork or artifact directory."""
+    """``(tables, input shapes, target, physical_core, learning projections)`` of a CompiledNetwork or
+    artifact directory."""
     if isinstance(art, (str, os.PathLike, Path)):
         from ...artifact import load_compiled
         art = load_compiled(art)
@@ -435,14 +613,16 @@ def _resolve(art, who: str):
     network = getattr(art, "network", None)
     if tables is None:
         raise BackendError(f"{who}: expected a CompiledNetwork or its directory, got {type(art).__name__}")
-    shapes = None
+    shapes, learning = None, []
     if network is not None:
-        learning = [p.name for p in network.projections.values() if p.learning is not None]
-        if learning:
-            raise BackendError(f"{who}: projection(s) {learning} have learning rules, which the emulator does "
-                               "not run yet; use the Lava backend (neurocomp deploy --backend lava) or drop the rules")
-        shapes = {name: network.populations[name].shape for name in network.inputs}
-    return tables, shapes, getattr(art, "target", None), getattr(art, "physical_core", None)
+        from ...reference import third_factor_inputs
+        learning = [p for p in network.projections.values() if p.learning is not None]
+        for proj in learning:
+            L.check_learning_projection(proj)
+            L.learning_sign_mode(proj.connectivity, proj.learning)
+        rewards = third_factor_inputs(network)
+        shapes = {name: network.populations[name].shape for name in network.inputs if name not in rewards}
+    return tables, shapes, getattr(art, "target", None), getattr(art, "physical_core", None), learning
 
 
 # ----------------------------------------------------------------------------------- batches
@@ -484,7 +664,7 @@ def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progr
     (default records spikes only, to keep B results small). The memory of all B recordings is checked
     against the budget after the first sample.
     """
-    tables, shapes, target, physical_core = _resolve(art, "emulate_batch")
+    tables, shapes, target, physical_core, learning = _resolve(art, "emulate_batch")
     n = _batch_size(inputs_batch)
     timing = timing and counters and target is not None and physical_core is not None
     plan = make_plan(tables)
@@ -494,7 +674,7 @@ def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progr
     for b in range(n):
         res = emulate_tables(tables, steps, {k: x[b] for k, x in arrays.items()}, record,
                              populations=populations, counters=counters, shapes=shapes,
-                             memory_budget=memory_budget, events=timing, plan=plan)
+                             memory_budget=memory_budget, events=timing, plan=plan, learning=learning)
         if timing:
             attach_cost(res, target, tables, physical_core, steps)
         if b == 0 and n > 1:
@@ -554,7 +734,7 @@ def attach_cost(res: Result, target, tables, physical_core, steps: int) -> None:
     events = res.report.pop("spike_events")
     per_step = res.report["counters"]
     est = estimate(target, tables, np.asarray(physical_core), events["step"], events["source"],
-                   per_step["neurons_active"], steps)
+                   per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"))
     res.report["cost"] = est
     res.report["energy_j"] = est["energy_j"]
     res.report["latency_s"] = est["latency_s"]

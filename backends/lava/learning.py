@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._mp import ensure_lava_importable
 from ...errors import BackendError, NeurocompError, ValidationError
 from ...rules.grammar import parse_rule
 from ..emulator.learning import check_learning_projection, check_reward, learning_sign_mode
@@ -30,6 +31,7 @@ STATE_VARS = ("weights", "tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3", "tx", "
 
 def to_lava_rule(rule):
     """A Loihi2F/Loihi3F learning rule object with the IR rule's fields (parsed first, so errors are ours)."""
+    ensure_lava_importable()
     from lava.magma.core.learning.learning_rule import Loihi2FLearningRule, Loihi3FLearningRule
     parsed = parse_rule(rule)
     common = dict(dw=rule.dw, dd=rule.dd, dt=rule.dt, x1_impulse=rule.x1_impulse, x1_tau=rule.x1_tau,
@@ -48,6 +50,7 @@ def make_learning_dense(proj, rule=None, name: str | None = None):
     float weights and the NULL sign mode. The caller wires ``s_in``, ``a_out``, ``s_in_bap`` (from the
     target LIF's ``s_out``) and, for 3F rules, :data:`REWARD_PORT`.
     """
+    ensure_lava_importable()
     from lava.proc.dense.process import LearningDense
     from lava.utils.weightutils import SignMode as LavaSignMode
     rule = proj.learning if rule is None else rule
@@ -78,6 +81,7 @@ def run_learning_net_lava(weights, rule, pre_spikes, lif: dict, reward=None, sig
     LearningDense default). Returns the final ``STATE_VARS`` and ``spikes`` [T, n_post] uint8.
     The runtime is always stopped.
     """
+    ensure_lava_importable()
     from lava.proc.dense.process import LearningDense
     from lava.proc.io.source import RingBuffer
     from lava.proc.lif.process import LIF

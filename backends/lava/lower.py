@@ -15,6 +15,10 @@ Conv2d         ``Conv`` when :func:`neurocomp.reference.conv_uses_lava_conv` hol
                C-order neurons are viewed through reshape/transpose ports as Lava's (X, Y, C) =
                (W, H, C), and the PyTorch cross-correlation kernel becomes Lava's flipped one.
                Otherwise the equivalent ``Sparse``/``DelaySparse`` (``Conv2d.to_sparse()``).
+learning rule  ``LearningDense`` (Dense only, no delay) with the rule as ``Loihi2FLearningRule`` /
+               ``Loihi3FLearningRule`` (``backends.lava.learning.make_learning_dense``); the target
+               LIF's ``s_out`` also feeds ``s_in_bap``; a three-factor rule's reward input becomes
+               a RingBuffer (data [n_post, T], ints 0..127) on ``s_in_y2``.
 =============  ============================================================================
 
 Raw IR weights are handed to Lava with ``weight_exp``, ``num_weight_bits`` and an explicit
@@ -24,6 +28,8 @@ Probes: one ``Monitor`` per recorded variable and population (a Lava Monitor hol
 and one port probe at most), read in bulk after the run.
 """
 from __future__ import annotations
+
+from ._mp import ensure_lava_importable
 
 from dataclasses import dataclass, field
 from typing import Callable
@@ -35,7 +41,9 @@ import scipy.sparse as sp
 from ...errors import UnsupportedError
 from ...ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Sparse
 from ...fixedpoint import conv_uses_lava_conv, effective_sign_mode
-from ...reference import check_inputs, check_record
+from ...reference import check_inputs, check_record, reward_rows
+from .learning import REWARD_PORT, make_learning_dense
+from ..emulator.learning import check_learning_projection, learning_sign_mode
 
 #: Lava's DelayDense/DelaySparse raise for delays above 63 (Loihi 2's 6-bit delays).
 LAVA_MAX_DELAY = 63
@@ -62,6 +70,13 @@ class LoweredNetwork:
     connections: dict = field(default_factory=dict)    # projection -> LoweredConnection
     monitors: dict = field(default_factory=dict)       # (population, "spikes"|"v"|"u") -> Monitor
     anchors: list = field(default_factory=list)        # zero-weight links joining disconnected parts
+    rewards: dict = field(default_factory=dict)        # learning projection -> reward RingBuffer (3F rules)
+    weight_monitors: dict = field(default_factory=dict)  # learning projection -> Monitor of its weights
+
+    @property
+    def learning(self) -> dict:
+        """Learning projection name -> its LearningDense process."""
+        return {name: c.process for name, c in self.connections.items() if c.kind == "LearningDense"}
 
     @property
     def root(self):
@@ -95,8 +110,8 @@ def check_lowerable(net: Network) -> None:
         conn = proj.connectivity
         where = f"projection '{proj.name}' ({proj.source} -> {proj.target})"
         if proj.learning is not None:
-            raise UnsupportedError(f"{where}: learning rule '{proj.learning.name}' is not lowered to Lava yet "
-                                   "(lands with the learning issue); remove the rule to run fixed weights")
+            check_learning_projection(proj)
+            learning_sign_mode(conn, proj.learning)
         if not conn.integer:
             raise UnsupportedError(f"{where}: weights are floats; the Lava backend runs integer weights: compile "
                                    "(quantize) the network first")
@@ -190,6 +205,12 @@ def lower_conv2d(net: Network, proj) -> LoweredConnection:
         wire_out=lambda port: port.transpose([2, 1, 0]).reshape((n_out,)))
 
 
+def lower_learning(net: Network, proj) -> LoweredConnection:
+    """A learning projection -> ``LearningDense`` with its rule (the caller wires bAP and reward)."""
+    proc, _ = make_learning_dense(proj)
+    return LoweredConnection(proc, "LearningDense")
+
+
 #: IR connectivity type -> Lava process factory.
 FACTORIES: dict[type, Callable] = {Dense: lower_dense, Sparse: lower_sparse, OneToOne: lower_one_to_one,
                                    Conv2d: lower_conv2d}
@@ -211,6 +232,7 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
     Nothing runs here; :func:`neurocomp.backends.lava.run.run_lava` runs it. Raises UnsupportedError
     (naming the population/projection) for anything Lava's fixed-point process set cannot express.
     """
+    ensure_lava_importable()
     from lava.proc.dense.process import Dense as LavaDense
     from lava.proc.io.source import RingBuffer
     from lava.proc.monitor.process import Monitor
@@ -226,13 +248,30 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
         if name in used_inputs:
             low.sources[name] = RingBuffer(data=np.ascontiguousarray(rows[name].T.astype(np.int32)))
     for proj in net.projections.values():
-        con = FACTORIES[type(proj.connectivity)](net, proj)
+        if proj.learning is not None:
+            con = lower_learning(net, proj)
+        else:
+            con = FACTORIES[type(proj.connectivity)](net, proj)
         src = low.sources.get(proj.source) or low.lif[proj.source]
         con.wire_in(src.s_out).connect(con.process.s_in)
         con.wire_out(con.process.a_out).connect(low.lif[proj.target].a_in)
         low.connections[proj.name] = con
+        if proj.learning is not None:
+            # post spikes drive the post traces (LIF.s_out, not LearningLIF.s_out_bap: that port is never sent)
+            low.lif[proj.target].s_out.connect(con.process.s_in_bap)
+            reward = reward_rows(rows, proj, int(steps))
+            if reward is not None:
+                ring = RingBuffer(data=np.ascontiguousarray(reward.T.astype(np.int32)))
+                ring.s_out.connect(getattr(con.process, REWARD_PORT))
+                low.rewards[proj.name] = ring
+            if "weights" in record:
+                mon = Monitor()
+                mon.probe(con.process.weights, int(steps))
+                low.weight_monitors[proj.name] = mon
     for pop_name, proc in low.lif.items():
         for kind in record:
+            if kind == "weights":
+                continue
             mon = Monitor()
             mon.probe(proc.s_out if kind == "spikes" else getattr(proc, kind), int(steps))
             low.monitors[(pop_name, kind)] = mon

@@ -12,6 +12,8 @@ terminated and the error is raised. This touches Lava 0.10 internals (the runtim
 """
 from __future__ import annotations
 
+from ._mp import ensure_lava_importable
+
 import multiprocessing as mp
 import threading
 import time
@@ -113,11 +115,30 @@ def _run_guarded(root, steps: int, timeout_s: float) -> None:
         raise box["error"]
 
 
+def _read_learning(low: LoweredNetwork, result: Result) -> None:
+    """Final weights (``result.weights[proj]``), per-step weights if monitored, tags/traces in
+    ``report["learning"][proj]`` (the keys of ``neurocomp.reference.LEARNING_VARS``); runtime still up."""
+    from ...reference import LEARNING_VARS, PER_STEP
+    learning = low.learning
+    if not learning:
+        return
+    result.report["learning"] = {}
+    for name, proc in learning.items():
+        result.weights[name] = np.asarray(proc.weights.get()).astype(np.int64)
+        result.report["learning"][name] = {var: np.asarray(getattr(proc, var).get()).astype(np.int64)
+                                           for var in LEARNING_VARS}
+        mon = low.weight_monitors.get(name)
+        if mon is not None:
+            data = np.asarray(mon.get_data()[proc.name]["weights"])
+            result.weights[name + PER_STEP] = data.reshape(low.steps, *result.weights[name].shape).astype(np.int64)
+
+
 def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result:
     """Run ``low`` for its steps with ``Loihi2SimCfg(select_tag="fixed_pt")`` and collect the monitors.
 
     The runtime is stopped before this returns or raises; Lava failures become BackendError.
     """
+    ensure_lava_importable()
     result = Result(report=_report(), steps=low.steps)
     if not low.lif:
         return result
@@ -132,6 +153,7 @@ def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result
                 result.spikes[pop] = data.astype(np.uint8)
             else:
                 getattr(result, kind)[pop] = data.astype(np.int64)
+        _read_learning(low, result)
     except NeurocompError:
         raise
     except Exception as exc:
@@ -147,7 +169,11 @@ def run_lava(net: Network, steps: int, inputs: dict | None = None, record=("spik
     """Lower ``net`` (an integer Network) to Lava processes, run ``steps`` steps, return a Result.
 
     ``inputs[name]``: 0/1 array [T, *shape] per graph input (step t sends row t-1); ``record`` any of
-    "spikes", "v", "u". Spikes are uint8 [T, n], v/u int64 [T, n] (after the reset) for every
-    non-input population. ``timeout_s`` bounds the Lava run (the workers are killed past it).
+    "spikes", "v", "u", "weights". Spikes are uint8 [T, n], v/u int64 [T, n] (after the reset) for every
+    non-input population. Learning projections (LearningDense) return their final weights in
+    ``weights[proj]`` (int64 [n_post, n_pre]; with "weights" recorded also ``weights[proj + ".per_step"]``)
+    and final tags/traces in ``report["learning"][proj]``; a three-factor rule's reward input is
+    ints 0..127 ([T], [T, 1] or [T, n_post]). ``timeout_s`` bounds the Lava run (the workers are
+    killed past it).
     """
     return execute(lower(net, steps, inputs, record), timeout_s)

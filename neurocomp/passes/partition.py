@@ -872,6 +872,26 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
     return PartitionResult(core, use, base, base_use, partitioner, info)
 
 
+def learning_usage(graph: SynapseGraph, core: np.ndarray, network: Network) -> dict | None:
+    """Where the learning synapses sit: the cores that run learning and their learning synapses.
+
+    A learning synapse is stored (and updated every learning epoch) on its post neuron's core; its
+    memory is already priced with the learning bits (``axon_bits(..., learning=True)``) in
+    ``synapse_bits``. None when nothing learns.
+    """
+    names = [p.name for p in network.projections.values() if p.learning is not None]
+    if not names:
+        return None
+    post = np.repeat(np.arange(graph.n_neurons, dtype=np.int64), np.diff(graph.in_ptr))
+    learn = (np.asarray(graph.in_flag) & FLAG_LEARN) != 0
+    n_cores = int(core.max()) + 1 if core.size else 0
+    per_core = np.bincount(np.asarray(core, np.int64)[post[learn]], minlength=n_cores)
+    cores = np.nonzero(per_core)[0]
+    return {"projections": names, "cores": [int(c) for c in cores],
+            "synapses_per_core": {str(int(c)): int(per_core[c]) for c in cores},
+            "synapses": int(learn.sum())}
+
+
 def _network_of(obj) -> Network:
     if isinstance(obj, Network):
         return obj
@@ -913,6 +933,9 @@ class Partition(Pass):
             "baseline": {"cores_used": b.n_cores, "messages_per_step_all_fire": b.messages},
             "limits": limits.as_dict(), "neuron_limit_from": limits.neurons_source, **res.info,
         }
+        learn = learning_usage(graph, res.core, net)
+        if learn is not None:
+            summary["learning"] = learn
         if self.rates:
             summary["messages_per_step_rates"] = u.weighted_messages(rate)
             summary["baseline"]["messages_per_step_rates"] = b.weighted_messages(rate)
