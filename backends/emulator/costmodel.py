@@ -275,6 +275,23 @@ def active_from_spikes(tables, spike_steps, spike_sources, steps: int, always_ac
 
 
 # ------------------------------------------------------------------------------- model
+#: Up to this many logical-core pairs, hops come from a dense pair table (fast lookup); beyond, from
+#: the distinct pairs actually used (a sort).
+DENSE_PAIR_TABLE = 4_000_000
+
+
+def pair_hops(mesh, phys, src_core, dst_core):
+    """(east-west, north-south, inter-chip) hops of each message from logical ``src_core`` to ``dst_core``."""
+    n_cores = phys.size
+    if n_cores * n_cores <= DENSE_PAIR_TABLE:
+        a, b = np.meshgrid(phys, phys, indexing="ij")
+        tables = [np.asarray(v, np.int64).reshape(n_cores, n_cores) for v in mesh.hops(a.ravel(), b.ravel())]
+        return tuple(t[src_core, dst_core] for t in tables)
+    pair, pair_inv = np.unique(src_core * n_cores + dst_core, return_inverse=True)
+    return tuple(np.asarray(v, np.int64).reshape(-1)[pair_inv]
+                 for v in mesh.hops(phys[pair // n_cores], phys[pair % n_cores]))
+
+
 def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
              learn_ops=None) -> dict:
     """Energy (J), latency (s), per-core counters and per-link loads of a run; see the module doc.
@@ -294,16 +311,15 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), per_core)
 
     # ---- messages (events sorted by step, so messages are too)
-    order = np.argsort(ev_step, kind="stable")
-    ev_step, ev_src = ev_step[order], ev_src[order]
+    if ev_step.size and np.any(ev_step[1:] < ev_step[:-1]):
+        order = np.argsort(ev_step, kind="stable")
+        ev_step, ev_src = ev_step[order], ev_src[order]
     m_step, m_src, m_dst, m_nsyn = expand_messages(tables, ev_step, ev_src)
     from_neuron = m_src < n_neurons
     m_srccore = m_dst.copy()
     m_srccore[from_neuron] = neuron_core[m_src[from_neuron]]
     # Hops of each distinct (source core, destination core) pair, by the mesh's own definition.
-    pair, pair_inv = np.unique(m_srccore * n_cores + m_dst, return_inverse=True)
-    ew, ns, ic = (np.asarray(v, np.int64).reshape(-1)[pair_inv]
-                  for v in mesh.hops(phys[pair // n_cores], phys[pair % n_cores]))
+    ew, ns, ic = pair_hops(mesh, phys, m_srccore, m_dst)
     # Host-injected input messages travel no hops (src core := dst core above).
     m_lat = (np.where(from_neuron, L["spike_out"], 0.0) + L["spike_within_tile"]
              + ew * L["hop_ew"] + ns * L["hop_ns"] + ic * L["hop_interchip"])
