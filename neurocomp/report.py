@@ -178,10 +178,10 @@ def plot_links(est: dict, path: Path) -> bool:
     grid = np.zeros((H, W))
     for v in links.values():
         grid[v["from"][1], v["from"][0]] += v["total"]
-    fig, ax = plt.subplots(figsize=(min(12, 2 + 0.9 * W), min(9, 1.5 + 0.9 * H)))
+    fig, ax = plt.subplots(figsize=(max(6.5, min(12, 2.5 + 0.9 * W)), max(3.8, min(9, 2 + 0.9 * H))))
     im = ax.imshow(grid, origin="lower", cmap="magma", interpolation="nearest")
-    cb = fig.colorbar(im, ax=ax, shrink=0.85)
-    cb.set_label("packets leaving the router (all steps)")
+    cb = fig.colorbar(im, ax=ax, shrink=0.85, pad=0.03)
+    cb.set_label("packets out of router\n(all steps)", fontsize=8)
     top = max((v["total"] for v in links.values()), default=0)
     if links and W * H <= 400:
         for v in links.values():
