@@ -9,22 +9,6 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_file(path, mode: str = "wb"):
-    """Yield a file object; on success the file replaces ``path`` atomically, on error nothing is left."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as fh:
-            yield fh
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
 def atomic_path(path):
     """Yield a temp path for a writer that needs a file name (e.g. h5py); renamed onto ``path`` on success."""
     path = Path(path)
@@ -38,6 +22,13 @@ def atomic_path(path):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_file(path, mode: str = "wb"):
+    """Yield a file object; on success the file replaces ``path`` atomically, on error nothing is left."""
+    with atomic_path(path) as tmp, open(tmp, mode) as fh:
+        yield fh
 
 
 @contextlib.contextmanager

@@ -318,6 +318,19 @@ def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) 
 
 
 # --------------------------------------------------------------------------- inputs and the driver
+def check_input_keys(inputs, names, owner: str) -> None:
+    """``inputs`` must be a dict naming exactly the graph inputs ``names`` of ``owner``."""
+    if not isinstance(inputs, dict):
+        raise ValidationError(f"inputs must be a dict {{input name: array [T, *shape]}}, got {type(inputs).__name__}")
+    unknown = sorted(set(inputs) - set(names))
+    missing = sorted(set(names) - set(inputs))
+    if unknown:
+        raise ValidationError(f"inputs {unknown} are not graph inputs of {owner} (graph inputs: {names or 'none'})")
+    if missing:
+        raise ValidationError(f"no input given for graph input(s) {missing} of {owner}; give an array [T, *shape] "
+                              "for each (zeros for a silent input)")
+
+
 def check_inputs(net: Network, steps: int, inputs: dict | None) -> dict[str, np.ndarray]:
     """Validate user inputs and return them as uint8 ``[steps, n]`` per graph input.
 
@@ -338,16 +351,7 @@ def check_inputs(net: Network, steps: int, inputs: dict | None) -> dict[str, np.
     if inputs is None:
         return {name: np.zeros((steps, 1), np.int64) if name in rewards else
                 np.zeros((steps, net.populations[name].size), dtype=np.uint8) for name in names}
-    if not isinstance(inputs, dict):
-        raise ValidationError(f"inputs must be a dict {{input name: array [T, *shape]}}, got {type(inputs).__name__}")
-    unknown = sorted(set(inputs) - set(names))
-    missing = sorted(set(names) - set(inputs))
-    if unknown:
-        raise ValidationError(f"inputs {unknown} are not graph inputs of network '{net.name}' "
-                              f"(graph inputs: {names or 'none'})")
-    if missing:
-        raise ValidationError(f"no input given for graph input(s) {missing} of network '{net.name}'; give an "
-                              "array [T, *shape] for each (zeros for a silent input)")
+    check_input_keys(inputs, names, f"network '{net.name}'")
     out = {}
     for name in names:
         pop = net.populations[name]

@@ -35,7 +35,7 @@ from ...errors import BackendError, ValidationError
 from ...result import Result
 from . import kernels as K
 from . import learning as L
-from ...reference import PER_STEP, LifParams, learning_summary
+from ...reference import PER_STEP, LifParams, check_input_keys, learning_summary
 
 RECORDABLE = ("spikes", "v", "u", "weights")
 #: Fraction of the currently available RAM that recording and counters may use.
@@ -196,17 +196,8 @@ def encode_inputs(tables, inputs, steps: int, shapes: dict | None = None, reward
     n = tables.n_neurons
     if inputs is None:
         inputs = {}
-    elif not isinstance(inputs, dict):
-        raise ValidationError(f"inputs must be a dict {{input name: array [T, *shape]}}, got {type(inputs).__name__}")
     else:
-        unknown = sorted(set(inputs) - set(names))
-        missing = sorted(set(names) - set(inputs))
-        if unknown:
-            raise ValidationError(f"inputs {unknown} are not graph inputs of the network "
-                                  f"(graph inputs: {names or 'none'})")
-        if missing:
-            raise ValidationError(f"no input given for graph input(s) {missing}; give an array [T, *shape] "
-                                  "for each (zeros for a silent input)")
+        check_input_keys(inputs, names, "the network")
     rows_l, src_l = [], []
     for i, name in enumerate(names):
         if name not in inputs or name in rewards:
