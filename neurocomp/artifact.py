@@ -70,9 +70,9 @@ class CompiledNetwork:
         from .jsonable import to_jsonable as _jsonable
         from .passes.partition import core_limits, evaluate, synapse_graph
         graph = self.graph if self.graph is not None else synapse_graph(self.network)
-        limits = core_limits(self.target, graph)
-        core_flat = graph.join(self.core_of_neuron)
-        use = evaluate(graph, core_flat, limits)
+        use = self.usage
+        if use is None or use.n_cores != self.n_cores or self.graph is None:  # recount (100M synapses: ~1 s)
+            use = evaluate(graph, graph.join(self.core_of_neuron), core_limits(self.target, graph))
         lim = self.target.core
         cores = []
         part = next((r for r in self.reports if r.name == "partition"), None)

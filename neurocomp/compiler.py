@@ -27,7 +27,7 @@ class BuildTables(Pass):
     def run(self, obj, target):
         if not isinstance(obj, CompiledNetwork) or obj.core_of_neuron is None:
             raise ValidationError("tables: expected a partitioned CompiledNetwork; run Partition first")
-        tables = build_core_tables(obj.network, obj.core_of_neuron, obj.n_cores)
+        tables = build_core_tables(obj.network, obj.core_of_neuron, obj.n_cores, graph=obj.graph)
         return replace(obj, tables=tables), PassReport(self.name, summary={
             "cores": tables.n_cores, "neurons": tables.n_neurons, "axons": tables.n_axons,
             "synapses": tables.n_synapses, "routes": int(tables.route_core.size)})

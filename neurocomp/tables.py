@@ -14,12 +14,20 @@ Weights are the *effective* integers Lava multiplies with (clip + truncate appli
 sign modes. The per-projection ``weight_exp`` shift is applied to each projection's *sum* of one
 send step (as Lava does; with delays, each send step's sum is shifted on its own, as DelayDense
 does), which is why every synapse carries its projection index.
+
+Building (1M neurons / 100M synapses in seconds and in little more memory than the tables): the
+axons come from the partitioner's per-source CSR (``SynapseGraph``: each source's distinct destination
+cores, counted in one numba pass, are its routes; routes are numbered into axons by a counting sort on
+the core), then the synapses are streamed projection by projection, in chunks, straight into their
+axon's slots. No argsort over synapse keys; the layout is exactly the one a stable sort of the
+synapses (in projection order) by (core, source) would give.
 """
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field, fields
 
+import numba
 import numpy as np
 
 from .errors import ArtifactError, UnsupportedError, ValidationError
@@ -146,6 +154,10 @@ def uses_lava_conv(proj) -> bool:
     return isinstance(proj.connectivity, Conv2d) and conv_uses_lava_conv(proj.connectivity, proj.delay)
 
 
+#: Synapses per chunk when a Sparse projection is streamed (bounds the temporaries of big projections).
+CHUNK = 1 << 22
+
+
 def projection_synapses(proj, n_pre: int, n_post: int):
     """(pre, post, weight, delay) of every stored synapse of a projection, in (post, pre) order.
 
@@ -178,7 +190,9 @@ def projection_synapses(proj, n_pre: int, n_post: int):
         post = np.repeat(np.arange(conn.shape[0]), np.diff(conn.indptr))
         w = effective_weights(conn.weights, conn.sign_mode, conn.num_weight_bits, learning)
         d = np.broadcast_to(delay, w.shape)
-        keep = np.ones(w.shape, bool) if learning else w != 0
+        if learning or w.all():  # nothing to drop: views, no copies (big projections)
+            return conn.indices, post, w, d
+        keep = w != 0
         return conn.indices[keep], post[keep], w[keep], d[keep]
     if isinstance(conn, OneToOne):
         w = np.broadcast_to(conn.weights, (n_pre,))
@@ -190,8 +204,141 @@ def projection_synapses(proj, n_pre: int, n_post: int):
     raise UnsupportedError(f"projection '{proj.name}': connectivity {type(conn).__name__} has no table form")
 
 
-def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int) -> CoreTables:
-    """Lay out the tables of ``network`` with neuron ``i`` of population ``p`` on core ``core_of_neuron[p][i]``."""
+def iter_projection_synapses(proj, n_pre: int, n_post: int, chunk: int = CHUNK):
+    """``projection_synapses`` in pieces: yields (pre, post, weight, delay) chunks whose concatenation
+    is exactly ``projection_synapses(proj, n_pre, n_post)``. A Sparse projection is cut at post rows
+    into chunks of about ``chunk`` synapses (the sign mode is fixed on all weights first, so the
+    effective weights are the same); other kinds come in one piece."""
+    conn = proj.connectivity
+    learning = proj.learning is not None
+    if not isinstance(conn, Sparse) or conn.weights.size <= chunk:
+        yield projection_synapses(proj, n_pre, n_post)
+        return
+    from .fixedpoint import effective_sign_mode
+    mode = effective_sign_mode(conn.sign_mode, conn.weights, learning)
+    indptr = conn.indptr
+    delay = np.asarray(proj.delay)
+    rows = int(conn.shape[0])
+    r0 = 0
+    while r0 < rows:
+        r1 = int(np.searchsorted(indptr, indptr[r0] + chunk, side="right")) - 1
+        r1 = min(max(r1, r0 + 1), rows)
+        lo, hi = int(indptr[r0]), int(indptr[r1])
+        w = effective_weights(conn.weights[lo:hi], mode, conn.num_weight_bits, learning)
+        post = np.repeat(np.arange(r0, r1, dtype=np.int64), np.diff(indptr[r0:r1 + 1]))
+        d = np.broadcast_to(delay, (hi - lo,)) if delay.ndim == 0 else delay[lo:hi]
+        pre = conn.indices[lo:hi]
+        if not (learning or w.all()):
+            keep = w != 0
+            pre, post, w, d = pre[keep], post[keep], w[keep], d[keep]
+        yield pre, post, w, d
+        r0 = r1
+
+
+@numba.njit(cache=True)
+def _routes_and_axons(out_ptr, out_post, tcore, src_of_tid, n_cores):
+    """Routes (per table source: its distinct destination cores, sorted) and axons (ordered by core,
+    then source), from the graph's out-CSR. ``tcore[g]``: core of graph neuron g; ``src_of_tid[t]``: the
+    graph source of table source t. Returns route_ptr, route_core, route_axon, core_axon_ptr,
+    axon_source, axon_syn_ptr (holding each axon's START in slot a+1: the fill cursor)."""
+    n_src = src_of_tid.size
+    mark = np.full(n_cores, -1, np.int64)
+    cnt = np.zeros(n_cores, np.int64)
+    route_ptr = np.zeros(n_src + 1, np.int64)
+    core_axon_ptr = np.zeros(n_cores + 1, np.int64)
+    maxd = 1
+    for t in range(n_src):
+        s = src_of_tid[t]
+        nd = 0
+        for e in range(out_ptr[s], out_ptr[s + 1]):
+            c = tcore[out_post[e]]
+            if mark[c] != t:
+                mark[c] = t
+                nd += 1
+                core_axon_ptr[c + 1] += 1
+        route_ptr[t + 1] = route_ptr[t] + nd
+        if nd > maxd:
+            maxd = nd
+    for c in range(n_cores):
+        core_axon_ptr[c + 1] += core_axon_ptr[c]
+    n_ax = route_ptr[n_src]
+    route_core = np.empty(n_ax, np.int32)
+    route_axon = np.empty(n_ax, np.int64)
+    axon_source = np.empty(n_ax, np.int64)
+    axon_syn_ptr = np.zeros(n_ax + 1, np.int64)
+    cursor = core_axon_ptr[:-1].copy()
+    lst = np.empty(maxd, np.int64)
+    mark[:] = -1
+    for t in range(n_src):
+        s = src_of_tid[t]
+        nd = 0
+        for e in range(out_ptr[s], out_ptr[s + 1]):
+            c = tcore[out_post[e]]
+            if mark[c] != t:
+                mark[c] = t
+                cnt[c] = 0
+                lst[nd] = c
+                nd += 1
+            cnt[c] += 1
+        cores = np.sort(lst[:nd])
+        r = route_ptr[t]
+        for i in range(nd):
+            c = cores[i]
+            a = cursor[c]
+            cursor[c] = a + 1
+            route_core[r + i] = c
+            route_axon[r + i] = a
+            axon_source[a] = t
+            axon_syn_ptr[a + 1] = cnt[c]
+    # exclusive prefix sum shifted by one: slot a+1 holds the start of axon a (the fill cursor)
+    run = 0
+    for a in range(n_ax):
+        k = axon_syn_ptr[a + 1]
+        axon_syn_ptr[a + 1] = run
+        run += k
+    return route_ptr, route_core, route_axon, core_axon_ptr, axon_source, axon_syn_ptr
+
+
+@numba.njit(cache=True)
+def _place_synapses(pre, post, w, d, k, src_base, src_is_input, dst_base, gid_of_flat, n, neuron_core,
+                    core_axon_ptr, axon_source, axon_syn_ptr, syn_post, syn_weight, syn_delay, syn_proj):
+    """Write a chunk of one projection's synapses into their axons' next free slots (in order, so each
+    axon keeps the synapses' projection order). The axon of (source t, core c) is found by binary search
+    of t in core c's axons (sorted by source; consecutive synapses usually share a core, so that slice
+    stays in cache). Returns -1, or the index of a synapse with no axon."""
+    for i in range(pre.size):
+        if src_is_input:
+            t = n + src_base + pre[i]
+        else:
+            t = gid_of_flat[src_base + pre[i]]
+        g = gid_of_flat[dst_base + post[i]]
+        c = neuron_core[g]
+        lo = core_axon_ptr[c]
+        end = core_axon_ptr[c + 1]
+        hi = end
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if axon_source[mid] < t:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo >= end or axon_source[lo] != t:
+            return i
+        p = axon_syn_ptr[lo + 1]
+        axon_syn_ptr[lo + 1] = p + 1
+        syn_post[p] = g
+        syn_weight[p] = w[i]
+        syn_delay[p] = d[i]
+        syn_proj[p] = k
+    return -1
+
+
+def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, graph=None) -> CoreTables:
+    """Lay out the tables of ``network`` with neuron ``i`` of population ``p`` on core ``core_of_neuron[p][i]``.
+
+    ``graph``: the network's ``neurocomp.passes.partition.SynapseGraph`` if the caller has it (the
+    compiler does); otherwise it is built here.
+    """
     pops = network.neuron_populations
     pop_index = {p.name: i for i, p in enumerate(pops)}
     for pop in pops:
@@ -202,14 +349,19 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int) -> C
         if cores.shape != (pop.size,) or (cores.size and (cores.min() < 0 or cores.max() >= n_cores)):
             raise ValidationError(f"population '{pop.name}': core assignment must be {pop.size} core ids in "
                                   f"0..{n_cores - 1}")
+    projs = list(network.projections.values())
+    for proj in projs:
+        if proj.connectivity.weights.dtype.kind != "i":
+            raise UnsupportedError(f"projection '{proj.name}': weights are not integers; quantize first")
 
-    # Neurons, ordered by (core, population, index).
+    # Neurons, ordered by (core, population, index) = a stable sort of the flat (population, index)
+    # order by core.
     all_core = np.concatenate([np.asarray(core_of_neuron[p.name], np.int64) for p in pops]) if pops else \
         np.zeros(0, np.int64)
     all_pop = np.concatenate([np.full(p.size, i, np.int32) for i, p in enumerate(pops)]) if pops else \
         np.zeros(0, np.int32)
     all_idx = np.concatenate([np.arange(p.size, dtype=np.int64) for p in pops]) if pops else np.zeros(0, np.int64)
-    order = np.lexsort((all_idx, all_pop, all_core))
+    order = np.argsort(all_core, kind="stable")
     n = order.size
     gid_of_flat = np.empty(n, np.int64)
     gid_of_flat[order] = np.arange(n)
@@ -219,6 +371,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int) -> C
         flat = np.concatenate([p.model.broadcast(name, p.size) for p in pops]) if pops else np.zeros(0)
         params[name] = flat.astype(np.int64)[order]
     core_neuron_ptr = np.searchsorted(all_core[order], np.arange(n_cores + 1)).astype(np.int64)
+    neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(core_neuron_ptr))
 
     # Sources: neurons, then input channels.
     inputs = [network.populations[name] for name in network.inputs]
@@ -226,53 +379,51 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int) -> C
     input_index = {p.name: i for i, p in enumerate(inputs)}
     n_sources = n + int(input_ptr[-1])
 
-    def source_ids(pop_name: str, local: np.ndarray) -> np.ndarray:
-        if pop_name in input_index:
-            return n + input_ptr[input_index[pop_name]] + local
-        return gid_of_flat[pop_offset[pop_index[pop_name]] + local]
+    # Routes and axons from the graph's per-source CSR (graph ids: flat neurons, then inputs).
+    if graph is None:
+        from .passes.partition import synapse_graph
+        graph = synapse_graph(network)
+    if graph.n_neurons != n or graph.n_sources != n_sources:
+        raise ValidationError(f"tables: the synapse graph ({graph.n_neurons} neurons, {graph.n_sources} sources) "
+                              f"is not this network's ({n}, {n_sources}); rebuild it with synapse_graph(network)")
+    src_of_tid = np.concatenate([order, np.arange(n, n_sources, dtype=np.int64)])
+    route_ptr, route_core, route_axon, core_axon_ptr, axon_source, axon_syn_ptr = _routes_and_axons(
+        graph.out_ptr, graph.out_post, all_core, src_of_tid, max(int(n_cores), 1))
+    core_axon_ptr = core_axon_ptr[:n_cores + 1] if n_cores else np.zeros(1, np.int64)
+    n_syn = graph.n_synapses
 
-    # Synapses of every projection, concatenated in projection order.
-    projs = list(network.projections.values())
-    src_l, post_l, w_l, d_l, p_l = [], [], [], [], []
+    # Synapses, streamed into their axons' slots in projection order.
+    syn_post = np.empty(n_syn, np.int64)
+    syn_weight = np.empty(n_syn, np.int32)
+    syn_delay = np.empty(n_syn, np.int16)
+    syn_proj = np.empty(n_syn, np.int32)
+    placed = 0
     for k, proj in enumerate(projs):
         src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
-        if proj.connectivity.weights.dtype.kind != "i":
-            raise UnsupportedError(f"projection '{proj.name}': weights are not integers; quantize first")
-        pre, post, w, d = projection_synapses(proj, src_pop.size, dst_pop.size)
-        src_l.append(source_ids(proj.source, np.asarray(pre, np.int64)))
-        post_l.append(gid_of_flat[pop_offset[pop_index[proj.target]] + np.asarray(post, np.int64)])
-        w_l.append(np.asarray(w, np.int32))
-        d_l.append(np.asarray(d, np.int16))
-        p_l.append(np.full(len(pre), k, np.int32))
-    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)
-    syn_src, syn_post = cat(src_l, np.int64), cat(post_l, np.int64)
-    syn_weight, syn_delay, syn_proj = cat(w_l, np.int32), cat(d_l, np.int16), cat(p_l, np.int32)
-
-    # Axons: one per (destination core, source) pair; ordered by core then source.
-    neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(core_neuron_ptr))
-    syn_core = neuron_core[syn_post] if syn_post.size else np.zeros(0, np.int64)
-    key = syn_core * n_sources + syn_src
-    perm = np.argsort(key, kind="stable")
-    key, syn_post, syn_weight, syn_delay, syn_proj = (a[perm] for a in (key, syn_post, syn_weight, syn_delay,
-                                                                          syn_proj))
-    starts = np.nonzero(np.concatenate([[True], key[1:] != key[:-1]]))[0] if key.size else np.zeros(0, np.int64)
-    axon_key = key[starts]
-    axon_core, axon_source = axon_key // max(n_sources, 1), axon_key % max(n_sources, 1)
-    axon_syn_ptr = np.concatenate([starts, [key.size]]).astype(np.int64)
-    core_axon_ptr = np.searchsorted(axon_core, np.arange(n_cores + 1)).astype(np.int64)
-
-    # Routes: for each source its destination cores (sorted) and the axon there.
-    by_source = np.lexsort((axon_core, axon_source))
-    route_core = axon_core[by_source].astype(np.int32)
-    route_axon = by_source.astype(np.int64)
-    route_ptr = np.searchsorted(axon_source[by_source], np.arange(n_sources + 1)).astype(np.int64)
+        is_input = proj.source in input_index
+        src_base = int(input_ptr[input_index[proj.source]]) if is_input else int(pop_offset[pop_index[proj.source]])
+        dst_base = int(pop_offset[pop_index[proj.target]])
+        for pre, post, w, d in iter_projection_synapses(proj, src_pop.size, dst_pop.size):
+            if placed + len(pre) > n_syn:
+                raise ValidationError(f"tables: projection '{proj.name}' has more synapses than the synapse graph; "
+                                      "the graph is not this network's")
+            bad = _place_synapses(np.asarray(pre, np.int64), np.asarray(post, np.int64), np.asarray(w, np.int32),
+                                  np.asarray(d, np.int16), k, src_base, is_input, dst_base, gid_of_flat, n,
+                                  neuron_core, core_axon_ptr, axon_source, axon_syn_ptr, syn_post,
+                                  syn_weight, syn_delay, syn_proj)
+            if bad >= 0:
+                raise ValidationError(f"tables: synapse {int(pre[bad])} -> {int(post[bad])} of projection "
+                                      f"'{proj.name}' is not in the synapse graph; the graph is not this network's")
+            placed += len(pre)
+    if placed != n_syn:
+        raise ValidationError(f"tables: the network has {placed} synapses, the synapse graph {n_syn}; rebuild the graph")
 
     tables = CoreTables(
         n_cores=int(n_cores), pop_names=[p.name for p in pops], input_names=[p.name for p in inputs],
         proj_names=[p.name for p in projs], core_neuron_ptr=core_neuron_ptr,
         neuron_pop=all_pop[order], neuron_index=all_idx[order], **params, input_ptr=input_ptr,
         route_ptr=route_ptr, route_core=route_core, route_axon=route_axon, core_axon_ptr=core_axon_ptr,
-        axon_syn_ptr=axon_syn_ptr, axon_source=axon_source.astype(np.int64), syn_post=syn_post,
+        axon_syn_ptr=axon_syn_ptr, axon_source=axon_source, syn_post=syn_post,
         syn_weight=syn_weight, syn_delay=syn_delay, syn_proj=syn_proj,
         proj_weight_exp=np.array([0 if uses_lava_conv(p) else p.connectivity.weight_exp for p in projs], np.int32),
         proj_wrap24=np.array([uses_lava_conv(p) for p in projs], bool),

@@ -246,3 +246,113 @@ def test_link_loads_match_walking_each_route():
                 y -= 1
     for d in loads:
         assert np.allclose(loads[d], ref[d]), d
+
+
+# ----------------------------------------------------------------------------------------- scale kernels
+def _plain_pairs(graph, core):
+    """(source, destination core) multicast pairs by np.unique: the reference the numba kernels must match."""
+    n_cores = int(core.max()) + 1
+    src = np.repeat(np.arange(graph.n_sources), np.diff(graph.out_ptr))
+    key = np.unique(src * n_cores + core[graph.out_post])
+    return key // n_cores, key % n_cores, n_cores
+
+
+def test_core_traffic_and_streamed_cost_match_a_plain_count():
+    from neurocomp.passes.place import core_traffic, placement_cost, slot_grid, streamed_cost, traffic_entries
+    net = modular(modules=8, size=30)
+    graph = P.synapse_graph(net)
+    rng = np.random.default_rng(3)
+    core = rng.integers(0, 9, graph.n_neurons)
+    w = rng.random(graph.n_sources)
+    s, b, n_cores = _plain_pairs(graph, core)
+    neuron = (s < graph.n_neurons)
+    a, b, ws = core[s[neuron]], b[neuron], w[s[neuron]]
+    keep = a != b
+    dense = np.zeros((n_cores, n_cores))
+    np.add.at(dense, (a[keep], b[keep]), ws[keep])
+    assert traffic_entries(graph, core, n_cores) == np.count_nonzero(dense)
+    sym = dense + dense.T
+    ptr, nbr, wt = core_traffic(graph, core, w, n_cores)
+    got = np.zeros_like(sym)
+    got[np.repeat(np.arange(n_cores), np.diff(ptr)), nbr] = wt
+    assert np.allclose(got, sym) and np.all(np.diff(nbr[ptr[0]:ptr[1]]) > 0)
+    mesh = small_target().mesh
+    gx, gy, cx, cy = (np.ascontiguousarray(v, np.int64) for v in slot_grid(mesh))
+    pos = rng.permutation(mesh.n_cores)[:n_cores].astype(np.int64)
+    args = (pos, gx, gy, cx, cy, 1.0, 1.5, 7.0)
+    assert streamed_cost(graph.out_ptr, graph.out_post, core, graph.n_neurons, w, *args) == pytest.approx(
+        placement_cost(ptr, nbr, wt, *args))
+
+
+def test_route_loads_match_link_loads_of_every_message():
+    from neurocomp.passes.route import route_links
+    net = modular(modules=8, size=30)
+    graph = P.synapse_graph(net)
+    target = small_target()
+    mesh = dataclasses.replace(target.mesh, chips=4, chips_x=2, chips_y=2)
+    rng = np.random.default_rng(5)
+    core = rng.integers(0, 11, graph.n_neurons)
+    phys = rng.permutation(mesh.n_cores)[:11].astype(np.int64)
+    rate = rng.random(graph.n_sources)
+    links, summary = route_links(graph, core, phys, mesh, rate)
+    s, b, _ = _plain_pairs(graph, core)
+    inp = s >= graph.n_neurons
+    a = np.where(inp, -1, core[np.minimum(s, graph.n_neurons - 1)])
+    assert summary["messages_per_step_all_fire"] == s.size and summary["input_messages"] == inp.sum()
+    assert summary["local_messages"] == np.sum(a == b)
+    m = ~inp & (a != b)
+    gx, gy = mesh.global_tile(phys)
+    ref = link_loads(gx[a[m]], gy[a[m]], gx[b[m]], gy[b[m]], np.ones(m.sum()), mesh.chips_x * mesh.tiles_x,
+                     mesh.chips_y * mesh.tiles_y)
+    ref_r = link_loads(gx[a[m]], gy[a[m]], gx[b[m]], gy[b[m]], rate[s[m]], mesh.chips_x * mesh.tiles_x,
+                       mesh.chips_y * mesh.tiles_y)
+    ew, ns, chips = mesh.hops(phys[a[m]], phys[b[m]])
+    assert summary["hops_total_all_fire"] == int(np.sum(ew + ns))
+    assert summary["interchip_crossings_all_fire"] == int(np.sum(chips))
+    assert len(links) == sum(int(np.count_nonzero(v)) for v in ref.values())
+    for e in links:
+        x, y = e["from"]
+        d = e["dir"]
+        i, j = {"E": (y, x), "W": (y, x - 1), "N": (x, y), "S": (x, y - 1)}[d]
+        assert e["load"] == ref[d][i, j] and e["load_rates"] == pytest.approx(ref_r[d][i, j])
+
+
+def _argsort_layout(net, assign, n_cores):
+    """The tables' (core, source)-sorted synapse layout computed the plain way (a stable argsort)."""
+    from neurocomp.tables import projection_synapses
+    pops = net.neuron_populations
+    flat_core = np.concatenate([assign[p.name] for p in pops])
+    order = np.argsort(flat_core, kind="stable")
+    gid = np.empty(order.size, np.int64)
+    gid[order] = np.arange(order.size)
+    off = dict(zip([p.name for p in pops], np.cumsum([0] + [p.size for p in pops])))
+    inputs = list(net.inputs)
+    ioff = dict(zip(inputs, np.cumsum([0] + [net.populations[i].size for i in inputs])))
+    rows = []
+    for k, proj in enumerate(net.projections.values()):
+        pre, post, w, d = projection_synapses(proj, net.populations[proj.source].size,
+                                              net.populations[proj.target].size)
+        src = (order.size + ioff[proj.source] + pre) if proj.source in ioff else gid[off[proj.source] + pre]
+        g = gid[off[proj.target] + post]
+        rows.append(np.stack([flat_core[order][g], src, g, w, d, np.full(g.size, k)], 1))
+    allr = np.concatenate(rows)
+    return allr[np.argsort(allr[:, 0] * (order.size + 1000) + allr[:, 1], kind="stable")]
+
+
+def test_streamed_tables_have_the_sorted_layout(monkeypatch):
+    """The counting-sort / streaming tables builder (chunks forced small) lays synapses out exactly as a
+    stable sort by (core, source) of the projection-ordered synapses would."""
+    from neurocomp import tables as T
+    net = layered(sizes=(120, 90, 60), fan=10, delay=2)
+    net.connect("l0", "l2", nc.Sparse.from_coo(np.arange(60), np.arange(60) * 2, np.arange(60) % 7 - 3, (60, 120)))
+    rng = np.random.default_rng(2)
+    assign = {p.name: rng.integers(0, 6, p.size) for p in net.neuron_populations}
+    monkeypatch.setattr(T, "CHUNK", 50)
+    t = T.build_core_tables(net, assign, 6)
+    want = _argsort_layout(net, assign, 6)
+    axon = np.repeat(np.arange(t.n_axons), np.diff(t.axon_syn_ptr))
+    have = np.stack([np.repeat(np.arange(6), np.diff(t.core_axon_ptr))[axon], t.axon_source[axon], t.syn_post,
+                     t.syn_weight, t.syn_delay, t.syn_proj], 1)
+    assert np.array_equal(have, want)
+    with pytest.raises(ValidationError, match="synapse graph"):
+        T.build_core_tables(net, assign, 6, graph=P.synapse_graph(layered()))

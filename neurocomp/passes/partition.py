@@ -31,6 +31,11 @@ into contiguous blocks of ``B`` neurons, one vertex each (neighbouring neurons o
 share inputs and targets, so little is lost) — and identical hyperedges are merged; above
 ``MAX_PINS`` pins a seeded uniform sample of hyperedges (weights scaled by 1/p, an unbiased estimate of
 the objective) is partitioned. The limits are always checked on the full neuron-level graph.
+Above ``MAX_K`` baseline cores (e.g. 1M neurons on loihi2: 2,000-28,000 cores) the direct k-way run
+is skipped and the sequential mapping is kept; the pass report says so (``kept_baseline_because``)
+and warns. The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``)
+and every count (``core_stats``, greedy fill) is a numba pass over the flat CSR: 100M synapses
+partition in ~20 s in ~2.5 GB beyond the network itself.
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ import numpy as np
 
 from ..errors import CapacityError, ValidationError
 from ..ir import Network
-from ..tables import projection_synapses
+from ..tables import iter_projection_synapses
 from .base import Pass, PassReport
 
 #: Hypergraph vertices above which neurons are grouped into blocks (see module docstring).
@@ -129,17 +134,21 @@ def synapse_graph(network: Network) -> SynapseGraph:
     proj_max_delay = {}
     for proj in network.projections.values():
         src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
-        if proj.connectivity.integer:
-            pre, post, _, d = projection_synapses(proj, src_pop.size, dst_pop.size)
-        else:  # a float network (before quantize): the synapses are the nonzero weights
-            pre, post, d = _float_synapses(proj, src_pop.size)
         base = (n + input_offset[input_index[proj.source]]) if src_pop.is_input else pop_offset[pop_index[proj.source]]
-        src_l.append((np.asarray(pre, np.int64) + base).astype(idt))
-        post_l.append((np.asarray(post, np.int64) + pop_offset[pop_index[proj.target]]).astype(idt))
-        flag = (np.asarray(d) > 0).astype(np.uint8)
-        if proj.learning is not None:
-            flag |= FLAG_LEARN
-        flag_l.append(flag)
+        dbase = pop_offset[pop_index[proj.target]]
+        learn = FLAG_LEARN if proj.learning is not None else 0
+        # integer networks: the synapses the tables store (streamed in chunks: small temporaries);
+        # a float network (before quantize): the nonzero weights
+        chunks = (iter_projection_synapses(proj, src_pop.size, dst_pop.size) if proj.connectivity.integer
+                  else [_float_synapses(proj, src_pop.size)])
+        for part in chunks:
+            pre, post, d = part[0], part[1], part[-1]
+            src_l.append((np.asarray(pre, np.int64) + base).astype(idt))
+            post_l.append((np.asarray(post, np.int64) + dbase).astype(idt))
+            flag = (np.asarray(d) > 0).astype(np.uint8)
+            if learn:
+                flag |= FLAG_LEARN
+            flag_l.append(flag)
         proj_max_delay[proj.name] = proj.max_delay
     cat = lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts else np.zeros(0, dt)
     src, post, flag = cat(src_l, idt), cat(post_l, idt), cat(flag_l, np.uint8)
@@ -478,6 +487,13 @@ def check_intrinsic(graph: SynapseGraph, limits: Limits) -> None:
 def repair(graph: SynapseGraph, core: np.ndarray, limits: Limits, max_rounds: int = 500) -> tuple[np.ndarray, int]:
     """Make ``core`` valid: refill cores over the neuron/axon/memory limits, halve cores over the
     output-axon limit, until none is over any limit. Returns (compact core array, rounds)."""
+    core, rounds, _ = repair_usage(graph, core, limits, max_rounds)
+    return core, rounds
+
+
+def repair_usage(graph: SynapseGraph, core: np.ndarray, limits: Limits,
+                 max_rounds: int = 500) -> tuple[np.ndarray, int, CoreUsage]:
+    """``repair``, also returning the valid mapping's ``CoreUsage`` (saves a recount at scale)."""
     core = compact(np.asarray(core, np.int64))
     for rounds in range(max_rounds):
         use = evaluate(graph, core, limits)
@@ -486,7 +502,7 @@ def repair(graph: SynapseGraph, core: np.ndarray, limits: Limits, max_rounds: in
         bad_out = bad["output_axons"] & ~bad_in
         if not bad_in.any() and not bad_out.any():
             _check_fanout(graph, use, limits)
-            return core, rounds
+            return core, rounds, use
         new = core.copy()
         next_id = use.n_cores
         if bad_in.any():
@@ -554,12 +570,18 @@ def _check_fanout(graph: SynapseGraph, use: CoreUsage, limits: Limits) -> None:
 
 def sequential(graph: SynapseGraph, limits: Limits) -> tuple[np.ndarray, int]:
     """The baseline: fill cores in network order, then repair the output-axon limit."""
+    core, rounds, _ = sequential_usage(graph, limits)
+    return core, rounds
+
+
+def sequential_usage(graph: SynapseGraph, limits: Limits) -> tuple[np.ndarray, int, CoreUsage]:
+    """``sequential``, also returning its ``CoreUsage``."""
     core = np.zeros(graph.n_neurons, np.int64)
     if graph.n_neurons:
         starts = np.zeros(graph.n_neurons, np.bool_)
         starts[0] = True
         _fill(graph, limits, np.arange(graph.n_neurons, dtype=np.int64), starts, core, 0)
-    return repair(graph, core, limits)
+    return repair_usage(graph, core, limits)
 
 
 # ----------------------------------------------------------------------------------------- hypergraph
@@ -814,8 +836,7 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
         raise ValidationError(f"partitioner '{partitioner}' is not one of {', '.join(PARTITIONERS)}")
     check_intrinsic(graph, limits)
     rate, ew = source_weights(graph, rates)
-    base, rounds = sequential(graph, limits)
-    base_use = evaluate(graph, base, limits)
+    base, rounds, base_use = sequential_usage(graph, limits)
     info = {"baseline_repair_rounds": rounds, "k": base_use.n_cores}
     if partitioner == "sequential" or base_use.n_cores <= 1:
         return PartitionResult(base, base_use, base, base_use, "sequential", info)
@@ -844,8 +865,7 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
                    else kahypar_partition(n_vertices, index, pins, w, node_w, kk, cap, seed))
         else:
             raw = metis_partition(graph, vertex, n_vertices, node_w, kk, seed, ew)
-        core, rounds = repair(graph, rebalance(raw[vertex], kk, limits.neurons), limits)
-        use = evaluate(graph, core, limits)
+        core, rounds, use = repair_usage(graph, rebalance(raw[vertex], kk, limits.neurons), limits)
         attempts.append({"k": kk, "cap": cap, "cores": use.n_cores, "messages": use.messages,
                          "repair_rounds": rounds})
         if use.n_cores <= k and (best is None or use.weighted_messages(rate) < best[1].weighted_messages(rate)):

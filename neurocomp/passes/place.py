@@ -23,7 +23,6 @@ import numpy as np
 
 from ..errors import CapacityError, ValidationError
 from .base import Pass, PassReport
-from .partition import traffic_pairs
 
 #: Distance evaluations the local search may spend (a round costs about 26 x traffic-graph entries);
 #: dense traffic graphs (random nets on thousands of cores) get fewer rounds, or only the snake.
@@ -60,18 +59,151 @@ def snake_order(mesh) -> np.ndarray:
     return core.reshape(-1).astype(np.int64)
 
 
+@numba.njit(cache=True)
+def _neurons_by_core(core, n_cores):
+    """Counting sort of neuron ids by core: (ptr over cores, neuron ids in core order)."""
+    ptr = np.zeros(n_cores + 1, np.int64)
+    for i in range(core.size):
+        ptr[core[i] + 1] += 1
+    for c in range(n_cores):
+        ptr[c + 1] += ptr[c]
+    pos = ptr[:-1].copy()
+    ids = np.empty(core.size, np.int64)
+    for i in range(core.size):
+        c = core[i]
+        ids[pos[c]] = i
+        pos[c] += 1
+    return ptr, ids
+
+
+@numba.njit(cache=True)
+def _directed_traffic(out_ptr, out_post, core, weight, nptr, nids, n_cores, count_only):
+    """Directed core-to-core traffic T[a, b] = sum of w[s] over neurons s on a with a synapse on b != a
+    (each source counted once per destination core: multicast). One pass over the synapses with a
+    dense per-core accumulator; no sort. ``count_only``: just the number of nonzero (a, b) entries."""
+    smark = np.full(n_cores, -1, np.int64)   # per source: destination cores seen
+    amark = np.full(n_cores, -1, np.int64)   # per core a: partner cores seen
+    acc = np.zeros(n_cores, np.float64)
+    lst = np.empty(n_cores, np.int64)
+    ptr = np.zeros(n_cores + 1, np.int64)
+    for a in range(n_cores):
+        nd = 0
+        for i in range(nptr[a], nptr[a + 1]):
+            s = nids[i]
+            for e in range(out_ptr[s], out_ptr[s + 1]):
+                b = core[out_post[e]]
+                if b != a and smark[b] != s:
+                    smark[b] = s
+                    if amark[b] != a:
+                        amark[b] = a
+                        nd += 1
+        ptr[a + 1] = ptr[a] + nd
+    if count_only:
+        return ptr, np.zeros(0, np.int64), np.zeros(0, np.float64)
+    nbr = np.empty(ptr[n_cores], np.int64)
+    w = np.empty(ptr[n_cores], np.float64)
+    smark[:] = -1
+    amark[:] = -1
+    for a in range(n_cores):
+        nd = 0
+        for i in range(nptr[a], nptr[a + 1]):
+            s = nids[i]
+            for e in range(out_ptr[s], out_ptr[s + 1]):
+                b = core[out_post[e]]
+                if b != a and smark[b] != s:
+                    smark[b] = s
+                    if amark[b] != a:
+                        amark[b] = a
+                        acc[b] = 0.0
+                        lst[nd] = b
+                        nd += 1
+                    acc[b] += weight[s]
+        row = np.sort(lst[:nd])
+        for j in range(nd):
+            nbr[ptr[a] + j] = row[j]
+            w[ptr[a] + j] = acc[row[j]]
+    return ptr, nbr, w
+
+
+@numba.njit(cache=True)
+def _symmetrise(ptr, nbr, w, n_cores):
+    """CSR of T + T^T with zero entries dropped, rows sorted by neighbour."""
+    cnt = np.zeros(n_cores + 1, np.int64)
+    for e in range(nbr.size):
+        cnt[nbr[e] + 1] += 1
+    for c in range(n_cores):
+        cnt[c + 1] += cnt[c]
+    tptr = cnt.copy()
+    pos = cnt[:-1].copy()
+    tnbr = np.empty(nbr.size, np.int64)
+    tw = np.empty(nbr.size, np.float64)
+    for a in range(n_cores):       # rows in order: each transposed row comes out sorted
+        for e in range(ptr[a], ptr[a + 1]):
+            b = nbr[e]
+            tnbr[pos[b]] = a
+            tw[pos[b]] = w[e]
+            pos[b] += 1
+    optr = np.zeros(n_cores + 1, np.int64)
+    onbr = np.empty(2 * nbr.size, np.int64)
+    ow = np.empty(2 * nbr.size, np.float64)
+    k = 0
+    for a in range(n_cores):       # merge two sorted rows
+        i, j = ptr[a], tptr[a]
+        ie, je = ptr[a + 1], tptr[a + 1]
+        while i < ie or j < je:
+            if j >= je or (i < ie and nbr[i] < tnbr[j]):
+                b, x = nbr[i], w[i]
+                i += 1
+            elif i >= ie or tnbr[j] < nbr[i]:
+                b, x = tnbr[j], tw[j]
+                j += 1
+            else:
+                b, x = nbr[i], w[i] + tw[j]
+                i += 1
+                j += 1
+            if x > 0:
+                onbr[k] = b
+                ow[k] = x
+                k += 1
+        optr[a + 1] = k
+    return optr, onbr[:k].copy(), ow[:k].copy()
+
+
 def core_traffic(graph, core: np.ndarray, weight: np.ndarray, n_cores: int):
     """Symmetric core-to-core traffic as CSR (ptr, neighbour, weight); inputs and same-core pairs dropped."""
-    a, b, w = traffic_pairs(graph.out_ptr, graph.out_post, np.ascontiguousarray(core, np.int64),
-                            graph.n_neurons, np.ascontiguousarray(weight, np.float64))
-    keep = (a >= 0) & (a != b) & (w > 0)
-    a, b, w = a[keep], b[keep], w[keep]
-    a, b, w = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([w, w])
-    key, inv = np.unique(a * n_cores + b, return_inverse=True)
-    ws = np.bincount(inv, weights=w) if key.size else np.zeros(0)
-    ra, rb = key // max(n_cores, 1), key % max(n_cores, 1)
-    ptr = np.searchsorted(ra, np.arange(n_cores + 1)).astype(np.int64)
-    return ptr, rb.astype(np.int64), ws.astype(np.float64)
+    core = np.ascontiguousarray(core, np.int64)
+    nptr, nids = _neurons_by_core(core, n_cores)
+    ptr, nbr, w = _directed_traffic(graph.out_ptr, graph.out_post, core, np.ascontiguousarray(weight, np.float64),
+                                    nptr, nids, n_cores, False)
+    return _symmetrise(ptr, nbr, w, n_cores)
+
+
+def traffic_entries(graph, core: np.ndarray, n_cores: int) -> int:
+    """Nonzero entries of the directed core traffic (an upper bound on half the symmetric CSR's size)."""
+    core = np.ascontiguousarray(core, np.int64)
+    nptr, nids = _neurons_by_core(core, n_cores)
+    ptr, _, _ = _directed_traffic(graph.out_ptr, graph.out_post, core, np.ones(1), nptr, nids, n_cores, True)
+    return int(ptr[-1])
+
+
+@numba.njit(cache=True)
+def streamed_cost(out_ptr, out_post, core, n_neurons, weight, pos, gx, gy, cx, cy, c_ew, c_ns, c_chip):
+    """The placement cost computed straight from the synapses (no traffic matrix): the sum over neuron
+    sources of w[s] * d(core of s, each distinct other destination core)."""
+    n_cores = 0
+    for i in range(core.size):
+        if core[i] + 1 > n_cores:
+            n_cores = core[i] + 1
+    mark = np.full(max(n_cores, 1), -1, np.int64)
+    total = 0.0
+    for s in range(n_neurons):
+        a = core[s]
+        for e in range(out_ptr[s], out_ptr[s + 1]):
+            b = core[out_post[e]]
+            if b != a and mark[b] != s:
+                mark[b] = s
+                total += weight[s] * _dist(pos[a], pos[b], gx, gy, cx, cy, c_ew, c_ns, c_chip)
+    return total
 
 
 @numba.njit(cache=True)
@@ -175,18 +307,28 @@ def place_cores(graph, core: np.ndarray, n_cores: int, target, weight: np.ndarra
     c_ew, c_ns, c_chip = hop_costs(target)
     gx, gy, cx, cy = (np.ascontiguousarray(a, np.int64) for a in slot_grid(mesh))
     pos = snake_order(mesh)[:n_cores].copy()
-    ptr, nbr, w = core_traffic(graph, core, weight, n_cores)
+    core = np.ascontiguousarray(core, np.int64)
+    weight = np.ascontiguousarray(weight, np.float64)
     args = (gx, gy, cx, cy, c_ew, c_ns, c_chip)
-    before = placement_cost(ptr, nbr, w, pos, *args)
-    occ = np.full(mesh.n_cores, -1, np.int64)
-    occ[pos] = np.arange(n_cores)
-    rng = np.random.default_rng(seed)
-    rand = rng.integers(0, max(n_cores, 1), size=(n_cores, 4)).astype(np.int64)
-    rounds = int(min(rounds, SEARCH_BUDGET // max(26 * nbr.size, 1)))
-    moves = _local_search(ptr, nbr, w, pos, occ, *args, mesh.tiles_x, mesh.tiles_y, mesh.chips_x, mesh.chips_y,
-                          mesh.cores_per_tile, rand, rounds) if n_cores > 1 and rounds > 0 else 0
-    after = placement_cost(ptr, nbr, w, pos, *args)
-    return pos, {"cost_initial": before, "cost_final": after, "moves": int(moves), "max_rounds": rounds,
+    # A round costs about 26 x (symmetric traffic entries) distance evaluations: count the entries
+    # first (one cheap pass) and build the traffic matrix only if at least one round fits the budget.
+    entries = traffic_entries(graph, core, n_cores) if n_cores > 1 else 0
+    rounds = int(min(rounds, SEARCH_BUDGET // max(26 * 2 * entries, 1)))
+    if n_cores > 1 and rounds > 0:
+        ptr, nbr, w = core_traffic(graph, core, weight, n_cores)
+        before = placement_cost(ptr, nbr, w, pos, *args)
+        occ = np.full(mesh.n_cores, -1, np.int64)
+        occ[pos] = np.arange(n_cores)
+        rng = np.random.default_rng(seed)
+        rand = rng.integers(0, max(n_cores, 1), size=(n_cores, 4)).astype(np.int64)
+        moves = _local_search(ptr, nbr, w, pos, occ, *args, mesh.tiles_x, mesh.tiles_y, mesh.chips_x,
+                              mesh.chips_y, mesh.cores_per_tile, rand, rounds)
+        after = placement_cost(ptr, nbr, w, pos, *args)
+    else:  # snake only: the traffic is too dense for local search within the budget (or one core)
+        moves = 0
+        before = after = streamed_cost(graph.out_ptr, graph.out_post, core, graph.n_neurons, weight, pos, *args)
+    return pos, {"cost_initial": float(before), "cost_final": float(after), "moves": int(moves),
+                 "max_rounds": rounds, "traffic_entries": entries,
                  "hop_cost_weights": {"ew": c_ew, "ns": c_ns, "interchip_extra": c_chip}}
 
 

@@ -8,16 +8,20 @@ rates were given to ``compile``, the expected messages per step with those rates
 directed, between neighbouring routers in global tile coordinates (chips tiled in their grid);
 ``interchip`` marks links that cross a chip boundary. Messages from graph inputs come from the
 host and use no mesh link here (they are counted as ``input_messages``).
+
+The loads are accumulated in one numba pass over the synapses (each source's distinct destination
+cores, each message adding +w/-w at the ends of its X and Y legs in per-row difference arrays, then
+a prefix sum): O(synapses + links), no sort or list of core pairs, so 100M synapses take seconds.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numba
 import numpy as np
 
 from ..errors import ValidationError
 from .base import Pass, PassReport
-from .partition import traffic_pairs
 
 DIRECTIONS = ("E", "W", "N", "S")
 
@@ -49,33 +53,92 @@ def link_loads(src_x, src_y, dst_x, dst_y, w, gw: int, gh: int) -> dict:
     return loads
 
 
+@numba.njit(cache=True)
+def _route_loads(out_ptr, out_post, core, n_neurons, gx, gy, tiles_x, tiles_y, gw, gh, rate, use_rate):
+    """Difference arrays of the X-then-Y link loads (all fire, and rate-weighted) and message counts.
+
+    Returns (dE, dW, dN, dS, rE, rW, rN, rS, counts) with counts = [messages, input messages, local
+    messages, hops, inter-chip crossings]; d*/r* rows are the arrays of ``link_loads`` plus one column.
+    """
+    n_src = out_ptr.size - 1
+    n_cores = 0
+    for i in range(core.size):
+        if core[i] + 1 > n_cores:
+            n_cores = core[i] + 1
+    mark = np.full(max(n_cores, 1), -1, np.int64)
+    dE = np.zeros((gh, gw), np.int64)
+    dW = np.zeros((gh, gw), np.int64)
+    dN = np.zeros((gw, gh), np.int64)
+    dS = np.zeros((gw, gh), np.int64)
+    rr = 1 if use_rate else 0
+    rE = np.zeros((gh * rr, gw), np.float64)
+    rW = np.zeros((gh * rr, gw), np.float64)
+    rN = np.zeros((gw * rr, gh), np.float64)
+    rS = np.zeros((gw * rr, gh), np.float64)
+    counts = np.zeros(5, np.int64)
+    for s in range(n_src):
+        a = core[s] if s < n_neurons else -1
+        for e in range(out_ptr[s], out_ptr[s + 1]):
+            b = core[out_post[e]]
+            if mark[b] == s:
+                continue
+            mark[b] = s
+            counts[0] += 1
+            if a < 0:
+                counts[1] += 1
+                continue
+            if a == b:
+                counts[2] += 1
+                continue
+            sx, sy, dx, dy = gx[a], gy[a], gx[b], gy[b]
+            counts[3] += abs(dx - sx) + abs(dy - sy)
+            counts[4] += abs(sx // tiles_x - dx // tiles_x) + abs(sy // tiles_y - dy // tiles_y)
+            w = rate[s] if use_rate else 0.0
+            if dx > sx:
+                dE[sy, sx] += 1
+                dE[sy, dx] -= 1
+                if use_rate:
+                    rE[sy, sx] += w
+                    rE[sy, dx] -= w
+            elif dx < sx:
+                dW[sy, dx] += 1
+                dW[sy, sx] -= 1
+                if use_rate:
+                    rW[sy, dx] += w
+                    rW[sy, sx] -= w
+            if dy > sy:
+                dN[dx, sy] += 1
+                dN[dx, dy] -= 1
+                if use_rate:
+                    rN[dx, sy] += w
+                    rN[dx, dy] -= w
+            elif dy < sy:
+                dS[dx, dy] += 1
+                dS[dx, sy] -= 1
+                if use_rate:
+                    rS[dx, dy] += w
+                    rS[dx, sy] -= w
+    return dE, dW, dN, dS, rE, rW, rN, rS, counts
+
+
 def route_links(graph, core: np.ndarray, physical: np.ndarray, mesh, rate: np.ndarray | None):
     """(links list for mapping.json, summary dict)."""
     n_cores = physical.size
-    ones = np.ones(graph.n_sources)
-    a, b, _ = traffic_pairs(graph.out_ptr, graph.out_post, np.ascontiguousarray(core, np.int64),
-                            graph.n_neurons, ones)
-    wr = None
-    if rate is not None:
-        _, _, wr = traffic_pairs(graph.out_ptr, graph.out_post, np.ascontiguousarray(core, np.int64),
-                                 graph.n_neurons, np.ascontiguousarray(rate, np.float64))
-    from_input = a < 0
-    summary = {"messages_per_step_all_fire": int(a.size), "input_messages": int(from_input.sum()),
-               "local_messages": int(((a == b) & ~from_input).sum())}
-    mesh_msg = ~from_input & (a != b)
-    a, b = a[mesh_msg], b[mesh_msg]
-    key, inv = np.unique(a * n_cores + b, return_inverse=True)
-    w_all = np.bincount(inv, minlength=key.size).astype(np.float64)
-    w_rate = np.bincount(inv, weights=wr[mesh_msg], minlength=key.size) if wr is not None else None
-    fa, fb = key // max(n_cores, 1), key % max(n_cores, 1)
-    gx, gy = (np.asarray(v, np.int64) for v in mesh.global_tile(physical)) if n_cores else (np.zeros(0, np.int64),) * 2
+    core = np.ascontiguousarray(core, np.int64)
+    gx, gy = (np.ascontiguousarray(v, np.int64) for v in mesh.global_tile(physical)) if n_cores else \
+        (np.zeros(0, np.int64),) * 2
     gw, gh = mesh.chips_x * mesh.tiles_x, mesh.chips_y * mesh.tiles_y
-    sx, sy, dx, dy = gx[fa], gy[fa], gx[fb], gy[fb]
-    ew, ns, chips = mesh.hops(physical[fa], physical[fb]) if fa.size else (np.zeros(0),) * 3
-    summary["hops_total_all_fire"] = int(np.dot(w_all, np.asarray(ew) + np.asarray(ns)))
-    summary["interchip_crossings_all_fire"] = int(np.dot(w_all, np.asarray(chips)))
-    loads = link_loads(sx, sy, dx, dy, w_all, gw, gh)
-    loads_r = link_loads(sx, sy, dx, dy, w_rate, gw, gh) if w_rate is not None else None
+    use_rate = rate is not None
+    rate_arr = np.ascontiguousarray(rate if use_rate else np.zeros(1), np.float64)
+    dE, dW, dN, dS, rE, rW, rN, rS, counts = _route_loads(
+        graph.out_ptr, graph.out_post, core, graph.n_neurons, gx, gy, mesh.tiles_x, mesh.tiles_y, gw, gh,
+        rate_arr, use_rate)
+    summary = {"messages_per_step_all_fire": int(counts[0]), "input_messages": int(counts[1]),
+               "local_messages": int(counts[2]), "hops_total_all_fire": int(counts[3]),
+               "interchip_crossings_all_fire": int(counts[4])}
+    prefix = lambda d: np.cumsum(d, axis=1)[:, :-1]
+    loads = {"E": prefix(dE), "W": prefix(dW), "N": prefix(dN), "S": prefix(dS)}
+    loads_r = {"E": prefix(rE), "W": prefix(rW), "N": prefix(rN), "S": prefix(rS)} if use_rate else None
     links = []
     for d in DIRECTIONS:
         arr = loads[d]
@@ -89,7 +152,7 @@ def route_links(graph, core: np.ndarray, physical: np.ndarray, mesh, rate: np.nd
                 frm, to = ((x, y), (x, y + 1)) if d == "N" else ((x, y + 1), (x, y))
                 inter = (y + 1) % mesh.tiles_y == 0
             entry = {"from": list(frm), "to": list(to), "dir": d, "interchip": bool(inter),
-                     "load": int(round(arr[i, j]))}
+                     "load": int(arr[i, j])}
             if loads_r is not None:
                 entry["load_rates"] = float(loads_r[d][i, j])
             links.append(entry)
