@@ -193,7 +193,8 @@ def _cmd_report(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------- parser
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
     try:
         value = int(text)
     except ValueError:
@@ -250,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dt", type=_positive_float, default=1e-4, help=dt_help)
     s.add_argument("--partitioner", choices=("hypergraph", "sequential", "metis"), default="hypergraph",
                    help="how populations are split over cores (default: hypergraph)")
-    s.add_argument("--max-neurons-per-core", type=_positive_int, default=None, metavar="N",
+    s.add_argument("--max-neurons-per-core", type=positive_int, default=None, metavar="N",
                    help="cap neurons per core below the target's limit")
     s.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the partitioner (default 0)")
     s.set_defaults(func=_cmd_compile)
@@ -259,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "compiled artifact ART on the emulator for N steps; write spikes, probes, energy and "
                        "latency to RES.")
     s.add_argument("artifact", metavar="ART", help="compiled artifact directory")
-    s.add_argument("--steps", required=True, type=_positive_int, metavar="N", help="number of time steps")
+    s.add_argument("--steps", required=True, type=positive_int, metavar="N", help="number of time steps")
     s.add_argument("--input", metavar="IN.npz", help="input spikes: one [T, *shape] 0/1 array per graph input")
     s.add_argument("-o", "--output", required=True, metavar="RES", help="result directory to write")
     s.add_argument("--record", default="spikes,v", help="what to record: spikes,v,u,weights (default spikes,v)")
@@ -269,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "ART to Lava processes and run it for N steps; write the result to RES.")
     s.add_argument("artifact", metavar="ART", help="compiled artifact directory")
     s.add_argument("--backend", required=True, choices=("lava",), help="deployment backend")
-    s.add_argument("--steps", required=True, type=_positive_int, metavar="N", help="number of time steps")
+    s.add_argument("--steps", required=True, type=positive_int, metavar="N", help="number of time steps")
     s.add_argument("--input", metavar="IN.npz", help="input spikes: one [T, *shape] 0/1 array per graph input")
     s.add_argument("-o", "--output", required=True, metavar="RES", help="result directory to write")
     s.set_defaults(func=_cmd_deploy)

@@ -53,7 +53,17 @@ def _eng(x: float, unit: str) -> str:
     return f"{x / 10 ** exp:.3g} {prefix}{unit}"
 
 
-def _plt():
+def markdown_table(headers, rows) -> str:
+    """A GitHub markdown table; floats with 4 significant digits, anything else as ``str``."""
+    def fmt(v):
+        return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+    lines = ["| " + " | ".join(str(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def pyplot():
+    """matplotlib's pyplot on the non-interactive Agg backend (no display needed)."""
     import matplotlib
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -69,7 +79,7 @@ def _save(fig, path: Path) -> None:
 def plot_raster(spikes: dict, path: Path, title: str = "") -> None:
     """One row per neuron, populations stacked in order and coloured; large rasters are thinned
     (every k-th spike, said in the title) so the PNG stays readable and small."""
-    plt = _plt()
+    plt = pyplot()
     names = list(spikes)
     sizes = [int(np.asarray(spikes[n]).reshape(np.asarray(spikes[n]).shape[0], -1).shape[1]) for n in names]
     total = sum(int(np.count_nonzero(spikes[n])) for n in names)
@@ -133,7 +143,7 @@ def plot_mesh(est: dict, report: dict, path: Path) -> bool:
     busy = np.asarray(est["latency_s"].get("per_core_busy_total", []), float)
     if pos is None or e.size == 0:
         return False
-    plt = _plt()
+    plt = pyplot()
     gx, gy, k = (np.asarray(a, np.int64) for a in pos)
     steps = max(int(est.get("steps", 1)), 1)
     panels = [("dynamic energy per core (total)", e, "J")]
@@ -169,7 +179,7 @@ def plot_links(est: dict, path: Path) -> bool:
     """Heatmap of each router's outgoing load (sum over its 4 links) + arrows (width ~ load) on small meshes."""
     links = est.get("links") or {}
     cores = est.get("cores") or []
-    plt = _plt()
+    plt = pyplot()
     xs = [c["tile"][0] for c in cores] + [v["to"][0] for v in links.values()] + [v["from"][0] for v in links.values()]
     ys = [c["tile"][1] for c in cores] + [v["to"][1] for v in links.values()] + [v["from"][1] for v in links.values()]
     if not xs:
@@ -210,7 +220,7 @@ def plot_energy(est: dict, path: Path) -> bool:
     by = est["energy_j"].get("by_class") or {}
     if not by:
         return False
-    plt = _plt()
+    plt = pyplot()
     order = [c for c in OP_CLASSES if c in by] + sorted(c for c in by if c not in OP_CLASSES)
     names = order
     vals = np.array([by[n] for n in names], float)
@@ -246,7 +256,7 @@ def plot_timeline(est: dict, path: Path) -> bool:
     e, lat = np.asarray(ps.get("energy_j", []), float), np.asarray(ps.get("latency_s", []), float)
     if e.size == 0:
         return False
-    plt = _plt()
+    plt = pyplot()
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
     a1.plot(e * 1e9, lw=0.8)
     a1.set_ylabel("energy / step (nJ)")

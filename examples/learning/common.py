@@ -11,13 +11,14 @@ Davies 2018 numbers reused where Loihi 2 publishes none), not measurements.
 """
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from neurocomp.cli import positive_int  # noqa: F401  (argparse type shared with the CLI)
 from neurocomp.errors import ValidationError
+from neurocomp.report import markdown_table, pyplot  # noqa: F401  (shared with the report)
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Default output root (git-ignored ``out/``).
@@ -76,17 +77,6 @@ def lava_agrees(chip: ChipRun, steps: int, inputs: dict, projections) -> dict:
 
 
 # --------------------------------------------------------------------------- output helpers
-def markdown_table(headers, rows) -> str:
-    """A GitHub markdown table; floats with 4 significant digits."""
-    def fmt(v):
-        if isinstance(v, (float, np.floating)):
-            return f"{v:.4g}"
-        return str(v)
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def out_dir(path, default_name: str) -> Path:
     """The output directory (created): ``path`` or ``out/learning/<default_name>``."""
     p = Path(path) if path is not None else DEFAULT_OUT / default_name
@@ -102,25 +92,6 @@ def save_figure(fig, path: Path) -> Path:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     plt.close(fig)
     return path
-
-
-def pyplot():
-    """matplotlib's pyplot on the non-interactive Agg backend (no display needed)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v} must be >= 1")
-    return v
 
 
 def fmt_energy(joules: float) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 
 from neurocomp.errors import NeurocompWarning, UnsupportedError
 from neurocomp.paperdata import nir_data_dir
+from neurocomp.report import markdown_table  # noqa: F401  (shared with the report)
 from neurocomp.ir import IF, LIF, CubaLIF, Dense, Network, OneToOne, Sparse
 
 def data_dir() -> Path:
@@ -77,13 +78,6 @@ def spike_times(spikes: np.ndarray) -> list[int]:
 def mismatches(a: np.ndarray, b: np.ndarray) -> int:
     """Number of (step, neuron) entries where two 0/1 rasters differ."""
     return int(np.count_nonzero((np.asarray(a) > 0) != (np.asarray(b) > 0)))
-
-
-def markdown_table(headers, rows) -> str:
-    """A GitHub markdown table (numbers formatted by the caller)."""
-    out = ["| " + " | ".join(str(h) for h in headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
 
 
 # ----------------------------------------------------------------------------- float simulator
