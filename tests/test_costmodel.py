@@ -283,3 +283,90 @@ def test_active_from_spikes_counts_receivers_and_spikers():
     always = np.zeros(tb.n_neurons, bool)
     always[tb.pop_gid["a"]] = True
     np.testing.assert_array_equal(active_from_spikes(tb, [], [], 2, always), [[2, 0], [2, 0]])
+
+
+# ------------------------------------------------------------------------------- fused kernel vs numpy spec
+def _random_case(rng):
+    """A random small net (1-3 populations, 0-1 input, Dense/Sparse), cores, mesh (1-4 chips), events."""
+    net = nc.Network("r")
+    pops = [(f"p{i}", int(rng.integers(1, 13))) for i in range(int(rng.integers(1, 4)))]
+    n_in = int(rng.integers(0, 4))
+    if n_in:
+        net.input("in", (n_in,))
+    for name, n in pops:
+        net.population(name, (n,), nc.LoihiLIF(du=0, dv=0, vth=10))
+    for src, n_src in pops + ([("in", n_in)] if n_in else []):
+        for dst, n_dst in pops:
+            if rng.random() < 0.6:
+                w = rng.integers(-3, 4, (n_dst, n_src)) * (rng.random((n_dst, n_src)) < 0.5)
+                net.connect(src, dst, nc.Dense(w.astype(np.int64)))
+    chips_x, chips_y = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    mesh = Mesh(chips_x * chips_y, chips_x, chips_y, int(rng.integers(1, 5)), int(rng.integers(1, 4)),
+                int(rng.integers(1, 3)))
+    n_cores = int(rng.integers(1, min(mesh.n_cores, 8) + 1))
+    tb = build_core_tables(net, {name: rng.integers(0, n_cores, n) for name, n in pops}, n_cores)
+    phys = rng.permutation(mesh.n_cores)[:n_cores]
+    steps = int(rng.integers(1, 7))
+    n_ev = int(rng.integers(0, 60))
+    ev_step = np.sort(rng.integers(0, steps, n_ev))
+    ev_src = rng.integers(0, tb.n_sources, n_ev)
+    return mesh, tb, phys, steps, ev_step, ev_src
+
+
+def _random_figures(target, rng):
+    """``target`` with random non-zero message energies and latencies (so the order of every float
+    operation matters: the shipped files have zeros, e.g. Loihi's spike_out energy)."""
+    from neurocomp.target import Quantity
+    keys = ("spike_out", "spike_within_tile", "hop_ew", "hop_ns", "hop_interchip")
+    c = target.costs
+    energy = dict(c.energy, **{k: Quantity(float(rng.uniform(1e-13, 1e-10)), "J", "test", "assumed") for k in keys})
+    latency = dict(c.latency, **{k: Quantity(float(rng.uniform(1e-10, 1e-7)), "s", "test", "assumed") for k in keys})
+    return dataclasses.replace(target, costs=dataclasses.replace(c, energy=energy, latency=latency))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 100_000), st.sampled_from(["loihi", "tianjic", "random"]))
+def test_fused_message_kernel_equals_numpy_spec(seed, target_name):
+    """message_totals (one numba pass, both link-walk modes) == message_totals_numpy, bit for bit."""
+    from neurocomp.backends.emulator.costmodel import TOTALS, message_totals, message_totals_numpy
+    rng = np.random.default_rng(seed)
+    mesh, tb, phys, steps, ev_step, ev_src = _random_case(rng)
+    target = dataclasses.replace(LOIHI if target_name == "random" else load_target(target_name), mesh=mesh)
+    if target_name == "random":
+        target = _random_figures(target, rng)
+    *_, link_lat = link_table(mesh, {k: q.value for k, q in target.costs.latency.items()})
+    want = message_totals_numpy(target, tb, phys, ev_step, ev_src, steps, link_lat)
+    assert set(want) == set(TOTALS)
+    for pair_mode in (True, False):
+        got = message_totals(target, tb, phys, ev_step, ev_src, steps, link_lat, pair_mode=pair_mode)
+        assert set(got) == set(TOTALS)
+        for k in TOTALS:     # (np.bincount of no messages gives int zeros where the kernel gives 0.0)
+            np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+            assert np.shape(got[k]) == np.shape(want[k]), k
+
+
+def test_estimate_materialises_no_per_message_array():
+    """~1M messages: the numpy heap peak stays far below one int64 per message (the kernel accumulates
+    straight into per-(step, core) grids; the old expansion needed ~10 arrays of one entry per message)."""
+    import tracemalloc
+    rng = np.random.default_rng(3)
+    net = nc.Network("fan")
+    net.population("a", (200,), nc.LoihiLIF(du=0, dv=0, vth=10))
+    net.population("b", (1600,), nc.LoihiLIF(du=0, dv=0, vth=10))
+    net.connect("a", "b", nc.Dense((rng.random((1600, 200)) < 0.2).astype(np.int64)))
+    tb = build_core_tables(net, {"a": np.arange(200) // 20, "b": 10 + np.arange(1600) // 16}, 110)
+    steps = 50
+    n_ev = 10_000
+    ev_step, src = rng.integers(0, steps, n_ev), rng.integers(0, 200, n_ev)
+    act = np.zeros((steps, 110), np.int64)
+    phys = rng.permutation(128)[:110]
+    estimate(LOIHI, tb, phys, ev_step[:5], src[:5], act, steps)       # compile / load the kernel
+    tracemalloc.start()
+    try:
+        r = estimate(LOIHI, tb, phys, ev_step, src, act, steps)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    n_msg = r["counters"]["total_messages"]
+    assert n_msg > 300_000
+    assert peak < 8 * n_msg / 2, f"peak {peak} bytes for {n_msg} messages"

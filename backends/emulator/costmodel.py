@@ -5,7 +5,10 @@ target chip, given where each logical core sits on the mesh. Everything is deriv
 tables (routes, axons, synapses), the spike events and the per-operation figures of the target file,
 so the model can be pinned by hand-computed cases (tests/test_costmodel.py).
 
-Per step ``t`` and logical core ``c`` (all counts vectorised with numpy, no Python loop per event):
+Per step ``t`` and logical core ``c`` (``message_totals``: one numba pass over the spike events and
+their route entries, accumulating straight into per-(step, core) grids, per-step maxima and per-link
+loads, with no per-message array; ``message_totals_numpy`` is the readable vectorised spec it is tested
+against bit for bit):
 
 * a spike of source ``s`` at step ``t`` sends one **message** per route entry ``r`` of ``s`` (one per
   distinct destination core, multicast); the message reaches axon ``route_axon[r]`` whose synapses are
@@ -159,51 +162,81 @@ def link_table(mesh, lat):
 
 
 @numba.njit(cache=True, nogil=True)
+def _walk(x, y, dx, dy, cnt, gx_n, cur, touched, n_touched):
+    """Add ``cnt`` packets to the current-step load ``cur`` of every directed link of the X-then-Y path
+    (x, y) -> (dx, dy): the east/west links of row ``y`` from ``x`` to ``dx``, then the north/south links
+    of column ``dx`` from ``y`` to ``dy``. Links first loaded this step are appended to ``touched``
+    (branch-free); returns the new ``n_touched``."""
+    if dx > x:
+        lid, step_ = (y * gx_n + x) * 4, 4           # d = 0, east
+        n = dx - x
+    else:
+        lid, step_ = (y * gx_n + x) * 4 + 1, -4      # d = 1, west
+        n = x - dx
+    for _ in range(n):
+        k = cur[lid]
+        touched[n_touched] = lid
+        n_touched += k == 0
+        cur[lid] = k + cnt
+        lid += step_
+    if dy > y:
+        lid, step_ = (y * gx_n + dx) * 4 + 2, 4 * gx_n    # d = 2, north
+        n = dy - y
+    else:
+        lid, step_ = (y * gx_n + dx) * 4 + 3, -4 * gx_n   # d = 3, south
+        n = y - dy
+    for _ in range(n):
+        k = cur[lid]
+        touched[n_touched] = lid
+        n_touched += k == 0
+        cur[lid] = k + cnt
+        lid += step_
+    return n_touched
+
+
+@numba.njit(cache=True, nogil=True)
+def _close_links(touched, n_touched, cur, total, maxstep, link_lat):
+    """End of a step: fold the step's loads of the touched links into ``total`` and ``maxstep``, reset
+    them, and return the step's contention ``max (load - 1) * link_lat`` over those links."""
+    cmax = 0.0
+    for j in range(n_touched):
+        lid = touched[j]
+        load = cur[lid]
+        total[lid] += load
+        if load > maxstep[lid]:
+            maxstep[lid] = load
+        c = (load - 1) * link_lat[lid]
+        if c > cmax:
+            cmax = c
+        cur[lid] = 0
+    return cmax
+
+
+@numba.njit(cache=True, nogil=True)
 def _link_loads_kernel(m_step, sx, sy, dx, dy, gx_n, link_lat, steps):
     """Numba twin of ``link_loads_numpy`` (the spec): walk every message's X-then-Y path once.
 
     ``m_step`` must be non-decreasing. A per-link counter holds the current step's loads; the links
-    touched in a step are reset when the step changes, so memory is O(links), not O(steps x links).
+    touched in a step are folded into the totals and reset when the step changes, so memory is
+    O(links), not O(steps x links).
     """
     n_links = link_lat.size
     cur = np.zeros(n_links, np.int64)
     total = np.zeros(n_links, np.int64)
     maxstep = np.zeros(n_links, np.int64)
     contention = np.zeros(steps, np.float64)
-    touched = np.empty(n_links, np.int64)
+    touched = np.empty(n_links + 1, np.int64)
     n_touched = 0
     step = -1
     for m in range(m_step.size):
         if m_step[m] != step:
-            for j in range(n_touched):
-                cur[touched[j]] = 0
+            if step >= 0:
+                contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
             n_touched = 0
             step = m_step[m]
-        x, y = sx[m], sy[m]
-        while x != dx[m] or y != dy[m]:
-            if x != dx[m]:
-                d = 0 if dx[m] > x else 1
-            else:
-                d = 2 if dy[m] > y else 3
-            lid = (y * gx_n + x) * 4 + d
-            if cur[lid] == 0:
-                touched[n_touched] = lid
-                n_touched += 1
-            cur[lid] += 1
-            total[lid] += 1
-            if cur[lid] > maxstep[lid]:
-                maxstep[lid] = cur[lid]
-            c = (cur[lid] - 1) * link_lat[lid]
-            if c > contention[step]:
-                contention[step] = c
-            if d == 0:
-                x += 1
-            elif d == 1:
-                x -= 1
-            elif d == 2:
-                y += 1
-            else:
-                y -= 1
+        n_touched = _walk(sx[m], sy[m], dx[m], dy[m], 1, gx_n, cur, touched, n_touched)
+    if step >= 0:
+        contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
     return contention, total, maxstep
 
 
@@ -274,10 +307,19 @@ def active_from_spikes(tables, spike_steps, spike_sources, steps: int, always_ac
     return cs[:, ptr[1:]] - cs[:, ptr[:-1]]
 
 
-# ------------------------------------------------------------------------------- model
+# ------------------------------------------------------------------------------- message totals
 #: Up to this many logical-core pairs, hops come from a dense pair table (fast lookup); beyond, from
 #: the distinct pairs actually used (a sort).
 DENSE_PAIR_TABLE = 4_000_000
+#: Up to this many logical-core pairs, the fast kernel counts each step's packets per (source core,
+#: destination core) pair and walks each pair's path once per step (``n_cores**2`` counters); beyond,
+#: it walks every message's path.
+PAIR_COUNT_TABLE = 1 << 20
+
+#: Fields of ``message_totals`` / ``message_totals_numpy`` (grids are ``[steps, n_cores]`` int64).
+TOTALS = ("syn_ops", "msgs_in", "msgs_out", "spikes_out", "syn_after", "path", "contention", "link_total",
+          "link_maxstep", "e_spike", "e_net", "e_core", "hops_ew", "hops_ns", "hops_ic", "n_messages",
+          "n_input_messages")
 
 
 def pair_hops(mesh, phys, src_core, dst_core):
@@ -292,6 +334,219 @@ def pair_hops(mesh, phys, src_core, dst_core):
                  for v in mesh.hops(phys[pair // n_cores], phys[pair % n_cores]))
 
 
+def message_totals_numpy(target, tables, phys, ev_step, ev_src, steps: int, link_lat) -> dict:
+    """Readable spec of everything ``estimate`` needs from the messages (fields ``TOTALS``).
+
+    One row per message (spike event x route entry) is materialised, then reduced with ``np.bincount``
+    and segment maxima: per-(step, core) synaptic reads (at ``t + 1``), messages in/out, spikes out;
+    per step the longest message latency (``path``), the link contention, the spike_out and network
+    energies; per core the message energy charged to the sender; per link the loads. ``ev_step`` must be
+    non-decreasing. Memory: O(messages) — ``message_totals`` computes the same without it.
+    """
+    mesh, costs = target.mesh, target.costs
+    E = {k: q.value for k, q in costs.energy.items()}
+    L = {k: q.value for k, q in costs.latency.items()}
+    n_cores, n_neurons = phys.size, tables.n_neurons
+    neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(np.asarray(tables.core_neuron_ptr, np.int64)))
+    m_step, m_src, m_dst, m_nsyn = expand_messages(tables, ev_step, ev_src)
+    from_neuron = m_src < n_neurons
+    m_srccore = m_dst.copy()
+    m_srccore[from_neuron] = neuron_core[m_src[from_neuron]]
+    # Hops of each distinct (source core, destination core) pair, by the mesh's own definition.
+    ew, ns, ic = pair_hops(mesh, phys, m_srccore, m_dst)
+    # Host-injected input messages travel no hops (src core := dst core above).
+    m_lat = (np.where(from_neuron, L["spike_out"], 0.0) + L["spike_within_tile"]
+             + ew * L["hop_ew"] + ns * L["hop_ns"] + ic * L["hop_interchip"])
+    # message_energy = spike_out + within-tile + hops; split off spike_out, which host inputs never pay.
+    m_e_net = np.asarray(costs.message_energy(ew, ns, ic), float) * np.ones(m_step.size) - E["spike_out"]
+    m_e_spike = np.where(from_neuron, E["spike_out"], 0.0)
+
+    def grid(step, core, weights=None):
+        key = step * n_cores + core
+        return np.bincount(key, weights=weights, minlength=steps * n_cores).reshape(steps, n_cores)
+
+    recv = m_step + 1 < steps
+    ev_neuron = ev_src < n_neurons
+    contention, link_total, link_maxstep = link_loads_numpy(mesh, m_step, phys[m_srccore], phys[m_dst],
+                                                            link_lat, steps)
+    return {
+        "syn_ops": grid(m_step[recv] + 1, m_dst[recv], m_nsyn[recv]).astype(np.int64),
+        "msgs_in": grid(m_step[recv] + 1, m_dst[recv]).astype(np.int64),
+        "msgs_out": grid(m_step[from_neuron], m_srccore[from_neuron]).astype(np.int64),
+        "spikes_out": grid(ev_step[ev_neuron], neuron_core[ev_src[ev_neuron]]).astype(np.int64),
+        "syn_after": int(m_nsyn[~recv].sum()),
+        "path": _segment_max(m_lat, m_step, steps),
+        "contention": contention, "link_total": link_total, "link_maxstep": link_maxstep,
+        "e_spike": np.bincount(m_step, weights=m_e_spike, minlength=steps),
+        "e_net": np.bincount(m_step, weights=m_e_net, minlength=steps),
+        "e_core": np.bincount(m_srccore, weights=m_e_spike + m_e_net, minlength=n_cores),
+        "hops_ew": int(ew.sum()), "hops_ns": int(ns.sum()), "hops_ic": int(ic.sum()),
+        "n_messages": int(m_step.size), "n_input_messages": int((~from_neuron).sum()),
+    }
+
+
+@numba.njit(cache=True, nogil=True)
+def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_core, route_axon, axon_syn_ptr,
+                    gx, gy, cx, cy, gx_n, lat, en, link_lat, steps, n_cores, pair_mode):
+    """One pass over spike events -> route entries (messages), accumulating straight into the totals
+    of ``message_totals_numpy`` in the same order (so every float sum is bit-identical).
+
+    ``gx, gy``: global tile of each logical core; ``cx, cy``: its chip column / row. ``lat``, ``en``:
+    (spike_out, spike_within_tile, hop_ew, hop_ns, hop_interchip) latency / energy. ``pair_mode``: count
+    a step's packets per (source, destination) core pair and walk each pair's path once when the step
+    ends (same loads; needs ``n_cores**2`` counters), else walk every message's path.
+    """
+    syn_ops = np.zeros((steps, n_cores), np.int64)
+    msgs_in = np.zeros((steps, n_cores), np.int64)
+    msgs_out = np.zeros((steps, n_cores), np.int64)
+    spikes_out = np.zeros((steps, n_cores), np.int64)
+    path = np.zeros(steps)
+    contention = np.zeros(steps)
+    e_spike = np.zeros(steps)
+    e_net = np.zeros(steps)
+    e_core = np.zeros(n_cores)
+    n_links = link_lat.size
+    cur = np.zeros(n_links, np.int64)
+    total = np.zeros(n_links, np.int64)
+    maxstep = np.zeros(n_links, np.int64)
+    touched = np.empty(n_links + 1, np.int64)   # +1: the branch-free append writes one slot ahead
+    n_pair_slots = n_cores * n_cores if pair_mode else 0
+    pair_cnt = np.zeros(n_pair_slots, np.int64)
+    pair_list = np.empty(n_pair_slots + 1, np.int64)
+    l_so, l_wt, l_ew, l_ns, l_ic = lat[0], lat[1], lat[2], lat[3], lat[4]
+    e_so, e_wt, e_ew, e_ns, e_ic = en[0], en[1], en[2], en[3], en[4]
+    e_base = e_so + e_wt
+    # Host-injected input messages: 0 hops, no spike_out (the spec's formulas with zero hops).
+    lat_in = 0.0 + l_wt
+    e_in = e_base - e_so
+    n_touched = 0
+    n_pairs = 0
+    # Per-step float sums and maxima live in locals while the step runs (same order of additions as the
+    # spec's bincount, so the same bits) and are stored when it closes.
+    p_max = 0.0
+    es_sum = 0.0
+    en_sum = 0.0
+    syn_after = 0
+    h_ew = 0
+    h_ns = 0
+    h_ic = 0
+    n_msg = 0
+    n_in = 0
+    step = -1
+    n_ev = ev_step.size
+    for e in range(n_ev + 1):
+        t = ev_step[e] if e < n_ev else -2
+        if t != step:
+            if step >= 0:      # close the step: pending pair paths, then fold and reset its link loads
+                for j in range(n_pairs):
+                    p = pair_list[j]
+                    a = p // n_cores
+                    b = p - a * n_cores
+                    n_touched = _walk(gx[a], gy[a], gx[b], gy[b], pair_cnt[p], gx_n, cur, touched, n_touched)
+                    pair_cnt[p] = 0
+                n_pairs = 0
+                contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
+                n_touched = 0
+                path[step] = p_max
+                e_spike[step] = es_sum
+                e_net[step] = en_sum
+                p_max = 0.0
+                es_sum = 0.0
+                en_sum = 0.0
+            if e == n_ev:
+                break
+            step = t
+        s = ev_src[e]
+        r0, r1 = route_ptr[s], route_ptr[s + 1]
+        n_msg += r1 - r0
+        recv = t + 1 < steps
+        if s < n_neurons:
+            a = neuron_core[s]
+            spikes_out[t, a] += 1
+            msgs_out[t, a] += r1 - r0
+            ax_, ay_, acx, acy = gx[a], gy[a], cx[a], cy[a]
+            ec = e_core[a]
+            p_base = a * n_cores
+            for r in range(r0, r1):
+                b = route_core[r]
+                ax = route_axon[r]
+                nsyn = axon_syn_ptr[ax + 1] - axon_syn_ptr[ax]
+                if recv:
+                    syn_ops[t + 1, b] += nsyn
+                    msgs_in[t + 1, b] += 1
+                else:
+                    syn_after += nsyn
+                ew = abs(ax_ - gx[b])
+                ns = abs(ay_ - gy[b])
+                ic = abs(acx - cx[b]) + abs(acy - cy[b])
+                h_ew += ew
+                h_ns += ns
+                h_ic += ic
+                m_lat = l_so + l_wt + ew * l_ew + ns * l_ns + ic * l_ic
+                if m_lat > p_max:
+                    p_max = m_lat
+                m_e = e_base + ew * e_ew + ns * e_ns + ic * e_ic - e_so
+                es_sum += e_so
+                en_sum += m_e
+                ec += e_so + m_e
+                if pair_mode:      # branch-free append of a first-seen pair (a 0-hop pair walks no link)
+                    p = p_base + b
+                    k = pair_cnt[p]
+                    pair_list[n_pairs] = p
+                    n_pairs += k == 0
+                    pair_cnt[p] = k + 1
+                else:
+                    n_touched = _walk(ax_, ay_, gx[b], gy[b], 1, gx_n, cur, touched, n_touched)
+            e_core[a] = ec
+        else:
+            n_in += r1 - r0
+            if r1 > r0 and lat_in > p_max:
+                p_max = lat_in
+            for r in range(r0, r1):
+                b = route_core[r]
+                ax = route_axon[r]
+                nsyn = axon_syn_ptr[ax + 1] - axon_syn_ptr[ax]
+                if recv:
+                    syn_ops[t + 1, b] += nsyn
+                    msgs_in[t + 1, b] += 1
+                else:
+                    syn_after += nsyn
+                en_sum += e_in
+                e_core[b] += e_in
+    ints = np.array([syn_after, h_ew, h_ns, h_ic, n_msg, n_in], np.int64)
+    return (syn_ops, msgs_in, msgs_out, spikes_out, path, contention, total, maxstep, e_spike, e_net, e_core,
+            ints)
+
+
+def message_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, pair_mode=None) -> dict:
+    """``message_totals_numpy`` (the spec; same fields, bit-identical values) in one numba pass over the
+    spike events and their route entries, with no per-message array: memory O(steps x cores + links).
+    ``ev_step`` must be non-decreasing. ``pair_mode``: None = automatic (``PAIR_COUNT_TABLE``)."""
+    mesh, costs = target.mesh, target.costs
+    keys = ("spike_out", "spike_within_tile", "hop_ew", "hop_ns", "hop_interchip")
+    lat = np.array([costs.latency[k].value for k in keys], np.float64)
+    en = np.array([costs.energy[k].value for k in keys], np.float64)
+    n_cores = int(phys.size)
+    per_core = np.diff(np.asarray(tables.core_neuron_ptr, np.int64))
+    neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), per_core)
+    gx, gy = (np.asarray(v, np.int64).reshape(-1) for v in mesh.global_tile(phys))
+    if pair_mode is None:
+        pair_mode = n_cores * n_cores <= PAIR_COUNT_TABLE
+    (syn_ops, msgs_in, msgs_out, spikes_out, path, contention, total, maxstep, e_spike, e_net, e_core,
+     ints) = _message_kernel(
+        np.ascontiguousarray(ev_step, np.int64), np.ascontiguousarray(ev_src, np.int64), int(tables.n_neurons),
+        neuron_core, np.asarray(tables.route_ptr), np.asarray(tables.route_core), np.asarray(tables.route_axon),
+        np.asarray(tables.axon_syn_ptr), gx, gy, gx // mesh.tiles_x, gy // mesh.tiles_y,
+        int(mesh.chips_x * mesh.tiles_x), lat, en, np.ascontiguousarray(link_lat, np.float64), int(steps), n_cores,
+        bool(pair_mode))
+    return {"syn_ops": syn_ops, "msgs_in": msgs_in, "msgs_out": msgs_out, "spikes_out": spikes_out,
+            "syn_after": int(ints[0]), "path": path, "contention": contention, "link_total": total,
+            "link_maxstep": maxstep, "e_spike": e_spike, "e_net": e_net, "e_core": e_core,
+            "hops_ew": int(ints[1]), "hops_ns": int(ints[2]), "hops_ic": int(ints[3]),
+            "n_messages": int(ints[4]), "n_input_messages": int(ints[5])}
+
+
+# ------------------------------------------------------------------------------- model
 def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
              learn_ops=None) -> dict:
     """Energy (J), latency (s), per-core counters and per-link loads of a run; see the module doc.
@@ -307,44 +562,16 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     mesh, costs = target.mesh, target.costs
     E = {k: q.value for k, q in costs.energy.items()}
     L = {k: q.value for k, q in costs.latency.items()}
-    n_neurons = tables.n_neurons
-    neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), per_core)
 
-    # ---- messages (events sorted by step, so messages are too)
+    # ---- messages (events sorted by step, so messages are too): one numba pass, see message_totals_numpy
     if ev_step.size and np.any(ev_step[1:] < ev_step[:-1]):
         order = np.argsort(ev_step, kind="stable")
         ev_step, ev_src = ev_step[order], ev_src[order]
-    m_step, m_src, m_dst, m_nsyn = expand_messages(tables, ev_step, ev_src)
-    from_neuron = m_src < n_neurons
-    m_srccore = m_dst.copy()
-    m_srccore[from_neuron] = neuron_core[m_src[from_neuron]]
-    # Hops of each distinct (source core, destination core) pair, by the mesh's own definition.
-    ew, ns, ic = pair_hops(mesh, phys, m_srccore, m_dst)
-    # Host-injected input messages travel no hops (src core := dst core above).
-    m_lat = (np.where(from_neuron, L["spike_out"], 0.0) + L["spike_within_tile"]
-             + ew * L["hop_ew"] + ns * L["hop_ns"] + ic * L["hop_interchip"])
-    # message_energy = spike_out + within-tile + hops; split off spike_out, which host inputs never pay.
-    m_e_net = np.asarray(costs.message_energy(ew, ns, ic), float) * np.ones(m_step.size) - E["spike_out"]
-    m_e_spike = np.where(from_neuron, E["spike_out"], 0.0)
-
-    # ---- per-step, per-core counts
-    def grid(step, core, weights=None):
-        key = step * n_cores + core
-        return np.bincount(key, weights=weights, minlength=steps * n_cores).reshape(steps, n_cores)
-
-    recv = m_step + 1 < steps
-    syn_ops = grid(m_step[recv] + 1, m_dst[recv], m_nsyn[recv]).astype(np.int64)
-    msgs_in = grid(m_step[recv] + 1, m_dst[recv]).astype(np.int64)
-    syn_after = int(m_nsyn[~recv].sum())
-    ev_neuron = ev_src < n_neurons
-    spikes_out = grid(ev_step[ev_neuron], neuron_core[ev_src[ev_neuron]]).astype(np.int64)
-    msgs_out = grid(m_step[from_neuron], m_srccore[from_neuron]).astype(np.int64)
-    idle = per_core[None, :] - active
-
-    # ---- links
     lx, ly, lx2, ly2, ldir, link_lat = link_table(mesh, L)
-    contention, link_total, link_maxstep = link_loads(mesh, m_step, m_srccore, m_dst, phys, link_lat, steps)
-    path = _segment_max(m_lat, m_step, steps)
+    m = message_totals(target, tables, phys, ev_step, ev_src, steps, link_lat)
+    syn_ops, msgs_in, msgs_out, spikes_out = m["syn_ops"], m["msgs_in"], m["msgs_out"], m["spikes_out"]
+    path, contention, link_total, link_maxstep = m["path"], m["contention"], m["link_total"], m["link_maxstep"]
+    idle = per_core[None, :] - active
     drain = path + contention
 
     # ---- barrier over the span of the used cores
@@ -369,15 +596,15 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
         "syn_op": syn_ops.sum(1) * E["syn_op"],
         "neuron_active": active.sum(1) * E["neuron_update_active"],
         "neuron_idle": idle.sum(1) * E["neuron_update_idle"],
-        "spike_out": np.bincount(m_step, weights=m_e_spike, minlength=steps),
-        "messages": np.bincount(m_step, weights=m_e_net, minlength=steps),
+        "spike_out": m["e_spike"],
+        "messages": m["e_net"],
         "learning": learn.sum(1) * E["learning_update"],
         "static": step_lat * (costs.static_power_w.value if costs.static_power_w else 0.0) * mesh.chips,
     }
     e_step = sum(e_cls_step.values())
     per_core_e = (syn_ops.sum(0) * E["syn_op"] + active.sum(0) * E["neuron_update_active"]
                   + idle.sum(0) * E["neuron_update_idle"] + learn.sum(0) * E["learning_update"]
-                  + np.bincount(m_srccore, weights=m_e_spike + m_e_net, minlength=n_cores))
+                  + m["e_core"])
 
     chip, tx, ty, k = (np.asarray(v) for v in mesh.core_coord(phys))
     cgx, cgy = (np.asarray(v) for v in mesh.global_tile(phys))
@@ -407,10 +634,10 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
             "neuron_idle": idle.sum(0).tolist(), "spikes_out": spikes_out.sum(0).tolist(),
             "messages_out": msgs_out.sum(0).tolist(), "messages_in": msgs_in.sum(0).tolist(),
             "learning": learn.sum(0).tolist(),
-            "total_messages": int(m_step.size), "input_messages": int((~from_neuron).sum()),
-            "syn_ops_after_run": syn_after,
-            "hops": {"ew": int(ew.sum()), "ns": int(ns.sum()), "interchip": int(ic.sum()),
-                     "total": int(ew.sum() + ns.sum())},
+            "total_messages": m["n_messages"], "input_messages": m["n_input_messages"],
+            "syn_ops_after_run": m["syn_after"],
+            "hops": {"ew": m["hops_ew"], "ns": m["hops_ns"], "interchip": m["hops_ic"],
+                     "total": m["hops_ew"] + m["hops_ns"]},
             "span": {"tiles": tiles, "chips": chips},
         },
         "cores": [{"id": c, "physical": int(phys[c]), "chip": int(chip[c]), "tile": [int(cgx[c]), int(cgy[c])],
