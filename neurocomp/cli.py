@@ -80,10 +80,18 @@ def load_inputs(path, expected: dict[str, tuple] | None = None) -> dict[str, np.
 
 
 # ---------------------------------------------------------------------------------------- commands
+def _with_rules(net, rules_file):
+    """The network with the learning rules of ``--rules FILE`` attached (NIR files carry none)."""
+    if rules_file is None:
+        return net
+    from .rules.sidefile import attach_rules
+    return attach_rules(net, rules_file)
+
+
 def _cmd_info(args) -> int:
     from .info import describe, summary_dict
     from .io import load
-    net = load(args.net, dt=args.dt)
+    net = _with_rules(load(args.net, dt=args.dt), args.rules)
     if args.json:
         print(json.dumps(summary_dict(net), indent=2, default=str))
     else:
@@ -116,7 +124,7 @@ def _cmd_compile(args) -> int:
     from .io import load
     from .target import load_target
     target = load_target(args.target)  # an unknown target fails before the (possibly slow) network load
-    net = load(args.net, dt=args.dt)
+    net = _with_rules(load(args.net, dt=args.dt), args.rules)
     from .compiler import compile as compile_network
     compiled = compile_network(net, target, dt=args.dt, partitioner=args.partitioner,
                                max_neurons_per_core=args.max_neurons_per_core, seed=args.seed,
@@ -237,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("net", metavar="NET", help="network file (.nir, .h5)")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.add_argument("--dt", type=_positive_float, default=1e-4, help=dt_help)
+    s.add_argument("--rules", metavar="RULES.toml", default=None,
+                   help="attach learning rules from a side file (see neurocomp.rules.sidefile)")
     s.set_defaults(func=_cmd_info)
 
     s = sub.add_parser("targets", help="list the hardware models", description="List the hardware models "
@@ -254,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-neurons-per-core", type=positive_int, default=None, metavar="N",
                    help="cap neurons per core below the target's limit")
     s.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the partitioner (default 0)")
+    s.add_argument("--rules", metavar="RULES.toml", default=None,
+                   help="attach learning rules from a side file (see neurocomp.rules.sidefile)")
     s.set_defaults(func=_cmd_compile)
 
     s = sub.add_parser("emulate", help="run an artifact on the cycle-level emulator", description="Run the "
