@@ -318,6 +318,10 @@ def main(argv=None) -> int:
             return args.func(args)
         except NeurocompError as exc:
             print(f"error: {exc}", file=sys.stderr)
+        except BrokenPipeError:  # the reader went away (e.g. `neurocomp info x.nir | head`): stop quietly
+            import os
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
         except OSError as exc:  # missing/unreadable/unwritable user paths
             print(f"error: {_os_message(exc)}", file=sys.stderr)
         except KeyboardInterrupt:

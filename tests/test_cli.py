@@ -331,3 +331,11 @@ def test_emulate_checks_inputs_against_the_artifact(tmp_path, compiled, content,
     proc = cli("emulate", compiled, "--steps", "6", "--input", tmp_path / "bad.npz", "-o", res)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and needle in proc.stderr
     assert "Traceback" not in proc.stderr and not res.exists()
+
+
+def test_closed_pipe_stops_quietly():
+    """`neurocomp info x.nir | head -1`: no 'error: Broken pipe' when the reader goes away."""
+    proc = subprocess.run(f"{sys.executable} -m neurocomp.cli info {NIR_DIR / 'cnn' / 'cnn_sinabs.nir'} | head -1",
+                          shell=True, capture_output=True, text=True)
+    assert proc.stdout.startswith("network ")
+    assert "error" not in proc.stderr.lower()
