@@ -33,6 +33,25 @@ class BuildTables(Pass):
             "synapses": tables.n_synapses, "routes": int(tables.route_core.size)})
 
 
+def check_learning(net: Network, target) -> None:
+    """Refuse, before any pass runs, learning rules the target or Lava's learning engine cannot run:
+    a target without on-chip learning, a rule string that does not parse (named with its position and
+    token), and learning on anything but a delay-free Dense projection."""
+    from .errors import UnsupportedError
+    from .rules.constraints import check_learning_projection
+    from .rules.grammar import parse_rule
+    plastic = [p for p in net.projections.values() if p.learning is not None]
+    if plastic and not target.learning:
+        raise UnsupportedError(f"projection(s) {[p.name for p in plastic]} learn, but target '{target.name}' has no "
+                               "on-chip learning; choose a target with learning (e.g. loihi2) or drop the rules")
+    for proj in plastic:
+        try:
+            parse_rule(proj.learning)
+        except ValidationError as exc:
+            raise ValidationError(f"projection '{proj.name}': {exc}") from None
+        check_learning_projection(proj, integer=False)
+
+
 def compile(net: Network, target, *, dt: float = 1e-4, partitioner: str = "hypergraph",
             max_neurons_per_core: int | None = None, seed: int = 0, out=None, progress: bool = False,
             rates: dict | None = None) -> CompiledNetwork:
@@ -50,6 +69,7 @@ def compile(net: Network, target, *, dt: float = 1e-4, partitioner: str = "hyper
     if partitioner not in PARTITIONERS:
         raise ValidationError(f"compile: partitioner '{partitioner}' is not one of {', '.join(PARTITIONERS)}")
     target = load_target(target)
+    check_learning(net, target)
     passes = [Discretize(dt), Quantize(), Partition(partitioner, max_neurons_per_core, seed, rates),
               Place(seed), Route(), BuildTables()]
     obj, reports = run_pipeline(net, target, passes, progress=progress)

@@ -166,3 +166,22 @@ def test_validator_catches_broken_mappings():
     assert any("tables: neurons of 'a'" in e for e in errs)
     cn.tables.syn_weight[0] += 1
     assert any("synapses differ" in e for e in check_mapping(cn))
+
+
+def test_compile_refuses_bad_learning_before_any_pass():
+    """A rule that does not parse, learning on a target without learning, learning on Sparse: refused by name."""
+    import pytest
+    w = np.ones((2, 3), int)
+
+    def net_with(conn, rule):
+        net = nc.Network("learn")
+        net.input("i", (3,))
+        net.population("a", (2,), nc.LoihiLIF(du=0, dv=0, vth=5))
+        net.connect("i", "a", conn, name="plastic", learning=rule)
+        return net
+    with pytest.raises(nc.ValidationError, match=r"projection 'plastic'.*'q1' at position 3"):
+        nc.compile(net_with(nc.Dense(w), nc.LearningRule(dw="x0*q1")), "loihi2")
+    with pytest.raises(nc.UnsupportedError, match=r"\['plastic'\] learn, but target 'truenorth' has no on-chip"):
+        nc.compile(net_with(nc.Dense(w), nc.rules.stdp()), "truenorth")
+    with pytest.raises(nc.UnsupportedError, match=r"projection 'plastic'.*Dense projections only"):
+        nc.compile(net_with(nc.Sparse.from_dense(w), nc.rules.stdp()), "loihi2")

@@ -52,7 +52,8 @@ import numpy as np
 
 from ...errors import UnsupportedError, ValidationError
 from ...fixedpoint import clip_weights, truncate_weights
-from ...ir import Dense, SignMode
+from ...ir import SignMode
+from ...rules.constraints import check_learning_projection  # noqa: F401  (re-exported for the backends)
 from ...rules.grammar import FACTOR_WIDTH, ParsedRule, parse_rule
 
 TRACE_MAX = 127
@@ -88,18 +89,6 @@ def learning_sign_mode(conn, rule) -> SignMode:
         raise UnsupportedError(f"learning rule '{rule.name}': sign_mode NULL cannot learn in Lava (its learning "
                                "model has no saturation for it); use mixed, excitatory or inhibitory")
     return SignMode(mode)
-
-
-def check_learning_projection(proj) -> None:
-    """Refuse what Lava's LearningDense cannot express: non-Dense connectivity, delays, float weights."""
-    where = f"projection '{proj.name}' (learning rule '{proj.learning.name}')"
-    if not isinstance(proj.connectivity, Dense):
-        raise UnsupportedError(f"{where}: learning runs on Dense projections only (Lava LearningDense); "
-                               f"got {type(proj.connectivity).__name__}")
-    if np.any(np.asarray(proj.delay) != 0):
-        raise UnsupportedError(f"{where}: learning projections cannot have delays (LearningDense has none)")
-    if not proj.connectivity.integer:
-        raise UnsupportedError(f"{where}: weights are floats; quantize to integers first")
 
 
 @dataclass(frozen=True)
