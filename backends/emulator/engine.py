@@ -108,9 +108,9 @@ def check_tables(tables) -> None:
     if y:
         if tables.syn_delay.min() < 0:
             bad("negative synaptic delays")
-        over = tables.syn_delay.astype(np.int64) > tables.proj_max_delay[tables.syn_proj]
-        if np.any(over):
-            k = int(tables.syn_proj[np.argmax(over)])
+        i = K.first_delay_over(tables.syn_delay, tables.syn_proj, np.asarray(tables.proj_max_delay))
+        if i >= 0:
+            k = int(tables.syn_proj[i])
             bad(f"projection '{tables.proj_names[k]}' has a synapse delay above its proj_max_delay "
                 f"{int(tables.proj_max_delay[k])}")
         if tables.syn_weight.dtype.itemsize > 4:
@@ -122,11 +122,10 @@ def check_tables(tables) -> None:
         bad(f"route {int(wrong[0])} sends to core {int(tables.route_core[wrong[0]])} but names axon "
             f"{int(tables.route_axon[wrong[0]])} of core {int(axon_core[tables.route_axon[wrong[0]]])}")
     neuron_core = np.repeat(np.arange(c, dtype=np.int64), np.diff(tables.core_neuron_ptr))
-    syn_core = np.repeat(axon_core, np.diff(tables.axon_syn_ptr))
-    wrong = np.nonzero(neuron_core[tables.syn_post] != syn_core)[0]
-    if wrong.size:
-        bad(f"synapse {int(wrong[0])} on core {int(syn_core[wrong[0]])} targets neuron {int(tables.syn_post[wrong[0]])} "
-            f"of core {int(neuron_core[tables.syn_post[wrong[0]]])}")
+    i, core = K.first_foreign_synapse(tables.axon_syn_ptr, axon_core, tables.syn_post, neuron_core)
+    if i >= 0:
+        bad(f"synapse {int(i)} on core {int(core)} targets neuron {int(tables.syn_post[i])} "
+            f"of core {int(neuron_core[tables.syn_post[i]])}")
 
 
 def make_plan(tables) -> Plan:
@@ -163,20 +162,24 @@ def make_plan(tables) -> Plan:
     neuron_core = np.repeat(np.arange(int(tables.n_cores), dtype=np.int64), np.diff(tables.core_neuron_ptr))
     vth6 = np.asarray(tables.vth, np.int64) << 6
 
-    # synapses copied in route order: route r -> synapses of axon route_axon[r]
+    # synapses copied in route order: route r -> synapses of axon route_axon[r] (one numba pass)
     ax = np.asarray(tables.route_axon, np.int64)
     lo, hi = tables.axon_syn_ptr[ax], tables.axon_syn_ptr[ax + 1]
     route_syn_ptr = np.concatenate([[0], np.cumsum(hi - lo)]).astype(np.int64)
-    idx = K.ranges(lo, hi)
-    syn_proj = np.asarray(tables.syn_proj, np.int64)[idx]
+    n_copy = int(route_syn_ptr[-1])
     ring_dtype = np.int32 if ring_size < 2 ** 31 else np.int64
-    syn_ring = dend_off[dend_ptr[tables.syn_post[idx]] + proj_rank[syn_proj]].astype(ring_dtype)
     direct = bool(np.all(proj_mode == K.MODE_DIRECT))
+    syn_ring = np.empty(n_copy, ring_dtype)
+    syn_weight = np.empty(n_copy, np.int32)
+    syn_delay = np.empty(0 if direct else n_copy, np.int16)
+    syn_proj = np.empty(0 if direct else n_copy, np.int32)
+    K.plan_synapses(ax, tables.axon_syn_ptr, tables.syn_post, tables.syn_proj,
+                    np.asarray(tables.syn_weight, np.int32), np.asarray(tables.syn_delay, np.int16), dend_ptr,
+                    dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
     bias = LifParams(tables.du, tables.dv, tables.vth, tables.bias_mant, tables.bias_exp).bias()
     return Plan(neuron_core, vth6, bias, dend_ptr, dend_proj, dend_off,
-                proj_len, proj_mode, route_syn_ptr, syn_ring, np.asarray(tables.syn_weight, np.int32)[idx],
-                np.zeros(0, np.int16) if direct else np.asarray(tables.syn_delay, np.int16)[idx],
-                np.zeros(0, np.int32) if direct else syn_proj.astype(np.int32), ring_size, scratch_size)
+                proj_len, proj_mode, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj,
+                ring_size, scratch_size)
 
 
 # ----------------------------------------------------------------------------------- inputs
