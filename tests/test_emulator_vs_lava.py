@@ -1,6 +1,5 @@
 """Bit-exactness: the emulator (running the compiled per-core tables) equals Lava's fixed-point
 process models on random integer networks, on every spike and every v, step by step."""
-import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from neurocomp.backends.emulator import emulate_tables

@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
-import numpy as np
 
 from ..errors import ValidationError
 from ..jsonable import to_jsonable
