@@ -155,6 +155,17 @@ class CompiledNetwork:
         lines.append("max utilisation: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in util.items()))
         return "\n".join(lines)
 
+    def dump(self) -> str:
+        """The mapping as readable text: the summary, then one line per core (coordinate, counts and
+        the neuron ranges it holds). Golden tests pin small compilations with it."""
+        lines = [self.summary()]
+        for c in self.mapping.get("cores", []):
+            ranges = " ".join(f"{r['population']}[{r['start']}:{r['stop']}]" for r in c["ranges"])
+            lines.append(f"core {c['id']:3d} at {tuple(c['coord'])} (mesh core {c['mesh_core']}): "
+                         f"{c['n_neurons']} neurons, {c['n_input_axons']} in / {c['n_output_axons']} out axons, "
+                         f"{c['n_synapses']} synapses = {c['synapse_bits']} bits: {ranges}")
+        return "\n".join(lines)
+
     def __repr__(self):
         return (f"CompiledNetwork('{self.network.name}' on {getattr(self.target, 'name', '?')}, "
                 f"{self.n_cores} cores)")
