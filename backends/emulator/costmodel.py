@@ -385,6 +385,18 @@ def message_totals_numpy(target, tables, phys, ev_step, ev_src, steps: int, link
     }
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _deliver(t, recv, core, axon, axon_syn_ptr, syn_ops, msgs_in):
+    """One message reaches ``core``'s ``axon``: its synapses are read at step t+1 (Lava's latency).
+    Returns the synaptic reads that fall after the last step (not charged), else 0."""
+    nsyn = axon_syn_ptr[axon + 1] - axon_syn_ptr[axon]
+    if recv:
+        syn_ops[t + 1, core] += nsyn
+        msgs_in[t + 1, core] += 1
+        return 0
+    return nsyn
+
+
 @numba.njit(cache=True, nogil=True)
 def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_core, route_axon, axon_syn_ptr,
                     gx, gy, cx, cy, gx_n, lat, en, link_lat, steps, n_cores, pair_mode):
@@ -469,13 +481,7 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
             p_base = a * n_cores
             for r in range(r0, r1):
                 b = route_core[r]
-                ax = route_axon[r]
-                nsyn = axon_syn_ptr[ax + 1] - axon_syn_ptr[ax]
-                if recv:
-                    syn_ops[t + 1, b] += nsyn
-                    msgs_in[t + 1, b] += 1
-                else:
-                    syn_after += nsyn
+                syn_after += _deliver(t, recv, b, route_axon[r], axon_syn_ptr, syn_ops, msgs_in)
                 ew = abs(ax_ - gx[b])
                 ns = abs(ay_ - gy[b])
                 ic = abs(acx - cx[b]) + abs(acy - cy[b])
@@ -504,13 +510,7 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
                 p_max = lat_in
             for r in range(r0, r1):
                 b = route_core[r]
-                ax = route_axon[r]
-                nsyn = axon_syn_ptr[ax + 1] - axon_syn_ptr[ax]
-                if recv:
-                    syn_ops[t + 1, b] += nsyn
-                    msgs_in[t + 1, b] += 1
-                else:
-                    syn_after += nsyn
+                syn_after += _deliver(t, recv, b, route_axon[r], axon_syn_ptr, syn_ops, msgs_in)
                 en_sum += e_in
                 e_core[b] += e_in
     ints = np.array([syn_after, h_ew, h_ns, h_ic, n_msg, n_in], np.int64)
