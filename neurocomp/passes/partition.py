@@ -220,43 +220,6 @@ def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut):
     return in_axons, out_axons, bits, syn, fanout
 
 
-@numba.njit(cache=True)
-def traffic_pairs(out_ptr, out_post, core, n_neurons, weight):
-    """Messages between cores: (source core, destination core, weight) per distinct pair of each source.
-
-    Graph inputs (sources >= n_neurons) get source core -1 (they enter from the host).
-    """
-    n_src = out_ptr.size - 1
-    n_cores = 0
-    for i in range(core.size):
-        if core[i] + 1 > n_cores:
-            n_cores = core[i] + 1
-    mark = np.full(max(n_cores, 1), -1, np.int64)
-    total = 0
-    for s in range(n_src):
-        for e in range(out_ptr[s], out_ptr[s + 1]):
-            c = core[out_post[e]]
-            if mark[c] != s:
-                mark[c] = s
-                total += 1
-    a = np.empty(total, np.int64)
-    b = np.empty(total, np.int64)
-    w = np.empty(total, np.float64)
-    mark[:] = -1
-    k = 0
-    for s in range(n_src):
-        src_core = core[s] if s < n_neurons else -1
-        for e in range(out_ptr[s], out_ptr[s + 1]):
-            c = core[out_post[e]]
-            if mark[c] != s:
-                mark[c] = s
-                a[k] = src_core
-                b[k] = c
-                w[k] = weight[s]
-                k += 1
-    return a, b, w
-
-
 # ----------------------------------------------------------------------------------------- limits
 LIMIT_NAMES = ("neurons", "input_axons", "output_axons", "synapse_bits")
 
