@@ -13,7 +13,7 @@ CPU time per pass: on a shared machine wall time is inflated by other processes,
 
 Limits: the partition pass counts every per-core limit on the full neuron-level graph (numba,
 ``partition.evaluate``) and never returns a mapping that breaks one. The independent checker
-``neurocomp.validate.check_mapping`` (plain numpy sorts over all synapses) is not run by default; pass
+``neurocomp.mapping.validate.check_mapping`` (plain numpy sorts over all synapses) is not run by default; pass
 ``--validate`` to run it after compiling and print its time and violations (about 10x the compile's
 memory traffic at 1M neurons: run it at 100k). Goal (the issue): 1M neurons / 100M synapses in <= 60 s
 and <= 8 GB on the loihi2 target.
@@ -114,7 +114,7 @@ def one(kind: str, n: int, target: str, partitioner: str, chips: int, validate: 
     row["compile_s"] = round(total, 2)
     row["compile_cpu_s"] = round(total_cpu, 2)
     if validate:
-        from neurocomp.validate import check_mapping
+        from neurocomp.mapping.validate import check_mapping
         t = time.perf_counter()
         errors = check_mapping(obj)
         row["validate"] = {"seconds": round(time.perf_counter() - t, 2), "violations": len(errors),

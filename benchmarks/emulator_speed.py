@@ -30,7 +30,7 @@ import numpy as np
 
 import neurocomp as nc
 from neurocomp.backends.emulator import emulate_tables, make_plan
-from neurocomp.tables import build_core_tables
+from neurocomp.mapping.tables import build_core_tables
 
 N_EXT = 1000
 

@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 
 import neurocomp as nc
-from neurocomp.fixedpoint import truncate_weights
+from neurocomp.semantics.fixedpoint import truncate_weights
 from neurocomp.backends.emulator.learning import run_learning_net
 from neurocomp.errors import NeurocompWarning
 
@@ -118,7 +118,7 @@ def network_case(rng) -> tuple:
 
 def compare_results(a, b) -> list[str]:
     """Names of the arrays that differ between two Results (spikes, v, weights, learning vars)."""
-    from neurocomp.reference import LEARNING_VARS
+    from neurocomp.semantics.reference import LEARNING_VARS
     bad = []
     for group in ("spikes", "v", "weights"):
         x, y = getattr(a, group), getattr(b, group)
@@ -133,7 +133,7 @@ def compare_results(a, b) -> list[str]:
 
 def main_full_pipeline(args) -> int:
     """compile -> emulate vs deploy(lava) on random learning networks; prints the mismatch count."""
-    from neurocomp.backends.emulator.learning import state_for_projection
+    from neurocomp.semantics.learning import state_for_projection
     rng = np.random.default_rng(args.seed)
     mismatches, changed, spiking, cores = [], 0, 0, 0
     t_compile = t_emu = t_lava = 0.0

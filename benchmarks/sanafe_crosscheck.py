@@ -32,7 +32,7 @@ import numpy as np
 
 import neurocomp as nc
 from neurocomp.backends.emulator.costmodel import active_from_spikes, estimate
-from neurocomp.tables import build_core_tables
+from neurocomp.mapping.tables import build_core_tables
 from neurocomp.target import Quantity, load_target
 
 SANAFE_TILES_Y = 4        # examples/loihi.yaml: width 8, height 4

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .artifact import CompiledNetwork
+from .mapping.artifact import CompiledNetwork
 from .errors import ValidationError
 from .ir import Network
 from .passes.base import Pass, PassReport, run_pipeline
@@ -16,12 +16,12 @@ from .passes.partition import PARTITIONERS, Partition
 from .passes.place import Place
 from .passes.quantize import Quantize
 from .passes.route import Route
-from .tables import build_core_tables
+from .mapping.tables import build_core_tables
 
 
 @dataclass(frozen=True)
 class BuildTables(Pass):
-    """Lay out the per-core tables (``neurocomp.tables``) of a routed mapping."""
+    """Lay out the per-core tables (``neurocomp.mapping.tables``) of a routed mapping."""
     name = "tables"
 
     def run(self, obj, target):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import BackendError
 from .ir import Network
-from .reference import check_inputs, check_record
+from .semantics.reference import check_inputs, check_record
 from .result import Result
 
 
@@ -28,7 +28,7 @@ def _network_of(art) -> Network:
     if isinstance(art, Network):
         return art
     if isinstance(art, (str, os.PathLike, Path)):
-        from .artifact import load_compiled
+        from .mapping.artifact import load_compiled
         art = load_compiled(art)
     net = getattr(art, "network", None)
     if not isinstance(net, Network):

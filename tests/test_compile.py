@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import neurocomp as nc
-from neurocomp.artifact import SCHEMA_VERSION, load_compiled
+from neurocomp.mapping.artifact import SCHEMA_VERSION, load_compiled
 from neurocomp.compiler import compile
 from neurocomp.errors import ArtifactError, CapacityError, ValidationError
-from neurocomp.validate import check_mapping
+from neurocomp.mapping.validate import check_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 import neurocomp as nc
 from neurocomp.backends.emulator.costmodel import estimate, link_loads, link_loads_numpy, link_table
 from neurocomp.errors import NeurocompError, TargetError, ValidationError
-from neurocomp.tables import build_core_tables
+from neurocomp.mapping.tables import build_core_tables
 from neurocomp.target import Mesh, load_target
 
 LOIHI = load_target("loihi")

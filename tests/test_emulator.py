@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import neurocomp as nc
 from neurocomp.backends.emulator import COUNTER_NAMES, emulate, emulate_tables
-from neurocomp.reference import LifParams, lif_step, simulate_reference
-from neurocomp.tables import build_core_tables
+from neurocomp.semantics.reference import LifParams, lif_step, simulate_reference
+from neurocomp.mapping.tables import build_core_tables
 
 from netgen import STEPS, assert_same, random_inputs, random_mapping, random_network
 

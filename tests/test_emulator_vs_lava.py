@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from neurocomp.backends.emulator import emulate_tables
 from neurocomp.backends.lava import run_lava
-from neurocomp.tables import build_core_tables
+from neurocomp.mapping.tables import build_core_tables
 
 from netgen import assert_same, random_inputs, random_mapping, random_network
 

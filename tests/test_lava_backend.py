@@ -13,7 +13,7 @@ import neurocomp as nc
 from neurocomp.backends.lava import lower, run_lava
 from neurocomp.deployment import deploy
 from neurocomp.errors import BackendError, UnsupportedError, ValidationError
-from neurocomp.reference import simulate_reference
+from neurocomp.semantics.reference import simulate_reference
 
 REC = ("spikes", "v", "u")
 
@@ -253,7 +253,7 @@ def test_runtime_stopped_when_reading_results_fails(monkeypatch):
 
 
 def test_deploy_validates_and_runs():
-    class Compiled:            # what neurocomp.artifact.CompiledNetwork offers deploy: the integer network
+    class Compiled:            # what neurocomp.mapping.artifact.CompiledNetwork offers deploy: the integer network
         def __init__(self, network):
             self.network = network
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import neurocomp as nc
 from neurocomp.backends.emulator import learning as L
+from neurocomp.semantics import learning as S
 from neurocomp.errors import NeurocompWarning, UnsupportedError, ValidationError
 from neurocomp.rules import parse_rule, parse_rule_expression
 
@@ -243,7 +244,7 @@ def test_engine_bit_exact_with_lava_learning_dense(case):
 def test_stdp_direction_and_counters():
     """Pre before post potentiates, post before pre depresses (sanity of the whole path, no Lava)."""
     rule = nc.rules.stdp(a_plus=1, a_minus=1, tau_plus=10, tau_minus=10, impulse_plus=40, impulse_minus=40)
-    st_ = L.make_learning_state(rule, np.array([[100, 100]]), nc.SignMode.EXCITATORY)
+    st_ = S.make_learning_state(rule, np.array([[100, 100]]), nc.SignMode.EXCITATORY)
     # step 1: pre 0 spikes; step 3: post spikes; step 5: pre 1 spikes (after the post spike)
     for t in range(1, 7):
         pre = np.array([t == 1, t == 5])
@@ -257,25 +258,25 @@ def test_stdp_direction_and_counters():
 def test_reward_and_projection_refusals():
     rule = nc.rules.rstdp("reward")
     with pytest.raises(ValidationError, match=r"values must be integers in 0..127"):
-        L.check_reward(np.full((5, 2), 200), "reward", 5, 2)
-    st_ = L.make_learning_state(rule, np.zeros((2, 2), int))
+        S.check_reward(np.full((5, 2), 200), "reward", 5, 2)
+    st_ = S.make_learning_state(rule, np.zeros((2, 2), int))
     with pytest.raises(ValidationError, match="three-factor"):
-        L.spk_phase(st_, 1, [0, 1], [1, 0])
+        S.spk_phase(st_, 1, [0, 1], [1, 0])
     net = nc.Network("n")
     net.input("a", 3)
     net.input("reward", 2)
     net.population("b", 2, nc.LoihiLIF(du=0, dv=0, vth=10))
     sparse = net.connect("a", "b", nc.Sparse.from_dense(np.ones((2, 3), dtype=np.int64)), learning=rule)
     with pytest.raises(UnsupportedError, match="projection 'a-b' .*Dense projections only.*got Sparse"):
-        L.check_learning_projection(sparse)
+        S.check_learning_projection(sparse)
     delayed = net.connect("a", "b", nc.Dense(np.ones((2, 3), dtype=np.int64)), learning=rule, delay=1, name="p1")
     with pytest.raises(UnsupportedError, match="projection 'p1' .*cannot have delays"):
-        L.check_learning_projection(delayed)
+        S.check_learning_projection(delayed)
     null = net.connect("a", "b", nc.Dense(np.ones((2, 3), dtype=np.int64)), learning=nc.rules.stdp(w_min=0),
                        name="p2")
-    assert L.learning_sign_mode(null.connectivity, null.learning) == nc.SignMode.EXCITATORY
+    assert S.learning_sign_mode(null.connectivity, null.learning) == nc.SignMode.EXCITATORY
     with pytest.raises(UnsupportedError, match="sign_mode NULL"):
-        L.learning_sign_mode(SimpleNamespace(sign_mode=nc.SignMode.NULL), rule)   # the IR refuses NULL itself
+        S.learning_sign_mode(SimpleNamespace(sign_mode=nc.SignMode.NULL), rule)   # the IR refuses NULL itself
 
 
 def test_make_learning_dense_lowers_ir_projection():

@@ -21,7 +21,7 @@ import neurocomp as nc
 from neurocomp.backends.emulator import emulate, emulate_batch, emulate_tables
 from neurocomp.deployment import deploy
 from neurocomp.errors import NeurocompWarning, UnsupportedError, ValidationError
-from neurocomp.reference import LEARNING_VARS, PER_STEP, simulate_reference
+from neurocomp.semantics.reference import LEARNING_VARS, PER_STEP, simulate_reference
 
 IMPULSES = [0.0, 1.0, 3.1, 5.5, 16.0, 40.75, 127.9]
 TAUS = [0, 1, 2, 4.5, 20]

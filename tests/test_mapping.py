@@ -8,11 +8,13 @@ import pytest
 
 import neurocomp as nc
 from neurocomp.errors import CapacityError, ValidationError
+from neurocomp.mapping import graph as G
+from neurocomp.mapping import limits as LM
 from neurocomp.passes import partition as P
 from neurocomp.passes.place import place_cores, snake_order
 from neurocomp.passes.route import link_loads
 from neurocomp.target import load_target
-from neurocomp.validate import check_mapping
+from neurocomp.mapping.validate import check_mapping
 
 LIF = dict(du=100, dv=200, vth=100)
 
@@ -91,9 +93,9 @@ def test_learning_and_delay_synapses_cost_more_memory():
     plain = run_partition(layered(), target, partitioner="sequential")[0].usage.synapse_bits.sum()
     delayed = run_partition(layered(delay=3), target, partitioner="sequential")[0].usage.synapse_bits.sum()
     assert delayed > plain
-    lut = P.encoding_lut(target.core.synapse_encoding, 10)
-    assert np.all(lut[P.FLAG_LEARN] >= lut[0]) and lut[P.FLAG_LEARN].sum() > lut[0].sum()
-    assert np.all(lut[P.FLAG_DELAY] >= lut[0]) and np.all(lut[:, 0] == 0)
+    lut = LM.encoding_lut(target.core.synapse_encoding, 10)
+    assert np.all(lut[G.FLAG_LEARN] >= lut[0]) and lut[G.FLAG_LEARN].sum() > lut[0].sum()
+    assert np.all(lut[G.FLAG_DELAY] >= lut[0]) and np.all(lut[:, 0] == 0)
 
 
 def test_neuron_that_cannot_fit_names_the_limit():
@@ -137,7 +139,7 @@ def test_hypergraph_beats_sequential_on_modular_net():
 
 def test_kahypar_runs_and_is_deterministic():
     net = modular()
-    graph = P.synapse_graph(net)
+    graph = G.synapse_graph(net)
     vertex, w, _ = P.vertex_blocks(graph)
     _, ew = P.source_weights(graph, None)
     index, pins, hw, info = P.build_hypergraph(graph, vertex, w.size, ew, 0)
@@ -155,7 +157,7 @@ def test_identical_hyperedges_are_merged():
     inp = net.input("inp", (9,))
     pop = net.population("pop", (20,), nc.LoihiLIF(**LIF))
     net.connect(inp, pop, nc.Dense(np.ones((20, 9), np.int64)))
-    graph = P.synapse_graph(net)
+    graph = G.synapse_graph(net)
     vertex, w, _ = P.vertex_blocks(graph)
     _, ew = P.source_weights(graph, None)
     index, pins, hw, info = P.build_hypergraph(graph, vertex, w.size, ew, 0)
@@ -167,7 +169,7 @@ def test_coarsening_and_sampling_stay_valid(monkeypatch):
     net = modular(modules=4, size=60)
     target = small_target(max_input_axons=200)
     monkeypatch.setattr(P, "MAX_VERTICES", 50)
-    graph = P.synapse_graph(net)
+    graph = G.synapse_graph(net)
     vertex, w, block = P.vertex_blocks(graph, 50)
     assert block == 5 and w.sum() == graph.n_neurons and np.all(np.diff(vertex) >= 0)
     _, ew = P.source_weights(graph, None)
@@ -187,11 +189,11 @@ def test_rates_weight_the_objective():
 
 def test_core_stats_match_a_plain_count():
     net = layered()
-    graph = P.synapse_graph(net)
+    graph = G.synapse_graph(net)
     rng = np.random.default_rng(0)
     core = rng.integers(0, 7, graph.n_neurons)
-    limits = P.core_limits(small_target(), graph)
-    use = P.evaluate(graph, core, limits)
+    limits = LM.core_limits(small_target(), graph)
+    use = LM.evaluate(graph, core, limits)
     src = np.repeat(np.arange(graph.n_sources), np.diff(graph.out_ptr))
     dst_core = core[graph.out_post]
     pairs = np.unique(src * 7 + dst_core)
@@ -260,7 +262,7 @@ def _plain_pairs(graph, core):
 def test_core_traffic_and_streamed_cost_match_a_plain_count():
     from neurocomp.passes.place import core_traffic, placement_cost, slot_grid, streamed_cost, traffic_entries
     net = modular(modules=8, size=30)
-    graph = P.synapse_graph(net)
+    graph = G.synapse_graph(net)
     rng = np.random.default_rng(3)
     core = rng.integers(0, 9, graph.n_neurons)
     w = rng.random(graph.n_sources)
@@ -287,7 +289,7 @@ def test_core_traffic_and_streamed_cost_match_a_plain_count():
 def test_route_loads_match_link_loads_of_every_message():
     from neurocomp.passes.route import route_links
     net = modular(modules=8, size=30)
-    graph = P.synapse_graph(net)
+    graph = G.synapse_graph(net)
     target = small_target()
     mesh = dataclasses.replace(target.mesh, chips=4, chips_x=2, chips_y=2)
     rng = np.random.default_rng(5)
@@ -319,7 +321,7 @@ def test_route_loads_match_link_loads_of_every_message():
 
 def _argsort_layout(net, assign, n_cores):
     """The tables' (core, source)-sorted synapse layout computed the plain way (a stable argsort)."""
-    from neurocomp.tables import projection_synapses
+    from neurocomp.semantics.synapses import projection_synapses
     pops = net.neuron_populations
     flat_core = np.concatenate([assign[p.name] for p in pops])
     order = np.argsort(flat_core, kind="stable")
@@ -342,12 +344,13 @@ def _argsort_layout(net, assign, n_cores):
 def test_streamed_tables_have_the_sorted_layout(monkeypatch):
     """The counting-sort / streaming tables builder (chunks forced small) lays synapses out exactly as a
     stable sort by (core, source) of the projection-ordered synapses would."""
-    from neurocomp import tables as T
+    from neurocomp.mapping import tables as T
+    from neurocomp.semantics import synapses
     net = layered(sizes=(120, 90, 60), fan=10, delay=2)
     net.connect("l0", "l2", nc.Sparse.from_coo(np.arange(60), np.arange(60) * 2, np.arange(60) % 7 - 3, (60, 120)))
     rng = np.random.default_rng(2)
     assign = {p.name: rng.integers(0, 6, p.size) for p in net.neuron_populations}
-    monkeypatch.setattr(T, "CHUNK", 50)
+    monkeypatch.setattr(synapses, "CHUNK", 50)
     t = T.build_core_tables(net, assign, 6)
     want = _argsort_layout(net, assign, 6)
     axon = np.repeat(np.arange(t.n_axons), np.diff(t.axon_syn_ptr))
@@ -355,4 +358,4 @@ def test_streamed_tables_have_the_sorted_layout(monkeypatch):
                      t.syn_weight, t.syn_delay, t.syn_proj], 1)
     assert np.array_equal(have, want)
     with pytest.raises(ValidationError, match="synapse graph"):
-        T.build_core_tables(net, assign, 6, graph=P.synapse_graph(layered()))
+        T.build_core_tables(net, assign, 6, graph=G.synapse_graph(layered()))

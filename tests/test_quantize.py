@@ -15,7 +15,7 @@ import pytest
 
 import neurocomp as nc
 from neurocomp.paperdata import nir_data_dir
-from neurocomp.fixedpoint import effective_weights, shift_floor
+from neurocomp.semantics.fixedpoint import effective_weights, shift_floor
 from neurocomp.passes import Discretize, Quantize, run_pipeline
 
 DATA = nir_data_dir()

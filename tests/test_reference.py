@@ -9,8 +9,8 @@ import pytest
 
 import neurocomp as nc
 from neurocomp.errors import UnsupportedError, ValidationError
-from neurocomp.fixedpoint import clip_weights, conv_uses_lava_conv, signed_clamp24, truncate_weights
-from neurocomp.reference import build_model, check_inputs, initial_state, simulate_reference, step
+from neurocomp.semantics.fixedpoint import clip_weights, conv_uses_lava_conv, signed_clamp24, truncate_weights
+from neurocomp.semantics.reference import build_model, check_inputs, initial_state, simulate_reference, step
 from neurocomp.ir import SignMode
 
 BIG_VTH = 2 ** 17 - 1          # vth << 6 = 8388544: nothing below saturation spikes

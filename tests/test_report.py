@@ -9,7 +9,7 @@ from neurocomp.backends.emulator.costmodel import estimate
 from neurocomp.errors import ArtifactError
 from neurocomp.report import find_estimate, make_report
 from neurocomp.result import Result
-from neurocomp.tables import build_core_tables
+from neurocomp.mapping.tables import build_core_tables
 from neurocomp.target import load_target
 
 

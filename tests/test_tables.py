@@ -3,8 +3,8 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 import neurocomp as nc
-from neurocomp.fixedpoint import effective_weights
-from neurocomp.tables import CoreTables, build_core_tables
+from neurocomp.semantics.fixedpoint import effective_weights
+from neurocomp.mapping.tables import CoreTables, build_core_tables
 
 
 def _net(seed):

@@ -11,7 +11,7 @@ step t (after the reset), as Lava's monitors see it.
 
 Learning projections (``learning=`` in ``emulate_tables``; ``emulate`` takes them from the artifact's
 network) keep all ``n_post x n_pre`` synapses in the tables and one
-:class:`~neurocomp.backends.emulator.learning.LearningState` each. The kernel then runs one step at a
+:class:`~neurocomp.semantics.learning.LearningState` each. The kernel then runs one step at a
 time; after step t (whose spikes were routed with the weights before learning, Lava's order)::
 
     spk_phase(state, t, pre spikes of step t, target spikes of step t, reward row t-1)
@@ -35,7 +35,8 @@ from ...errors import BackendError, ValidationError
 from ...result import Result
 from . import kernels as K
 from . import learning as L
-from ...reference import PER_STEP, LifParams, check_input_keys, learning_summary
+from ...semantics import learning as S
+from ...semantics.reference import PER_STEP, LifParams, check_input_keys, learning_summary
 
 RECORDABLE = ("spikes", "v", "u", "weights")
 #: Fraction of the currently available RAM that recording and counters may use.
@@ -189,7 +190,7 @@ def encode_inputs(tables, inputs, steps: int, shapes: dict | None = None, reward
     ``rewards``: names of third-factor inputs: they must be given like any input but are not spikes
     (validated by the learning setup, never routed).
 
-    Same rules as ``neurocomp.reference.check_inputs``: ``inputs=None`` leaves every graph input
+    Same rules as ``neurocomp.semantics.reference.check_inputs``: ``inputs=None`` leaves every graph input
     silent; a dict must name every graph input (zeros for a silent one) and nothing else;
     ``inputs[name]`` is ``[T, *shape]`` (or ``[T, n]``; any trailing shape of n channels when ``shapes``
     does not name the input) of 0/1 with ``T >= steps`` (later rows unused).
@@ -283,7 +284,7 @@ def _check_budget(needed: int, steps: int, k: int, record, n_cores: int, counter
 class _Learner:
     """One learning projection during a run: its state, where its weights live, its spike sources."""
     proj: object
-    state: L.LearningState
+    state: S.LearningState
     slots: np.ndarray            # [n_post, n_pre] index into the run's synapse-weight array (-1: absent)
     pre_cols: tuple | None       # recorded columns of a population source, or None for a graph input
     pre_rows: np.ndarray | None  # [steps, n_pre] bool spikes of a graph-input source
@@ -347,7 +348,7 @@ def _learning_setup(tables, learning, inputs, steps: int, cols: dict, positions:
             raise ValidationError(f"learning projection '{proj.name}' is not in the tables (projections: "
                                   f"{list(tables.proj_names)}); pass the network the tables were built from")
         k = tables.proj_names.index(proj.name)
-        state = L.state_for_projection(proj)
+        state = S.state_for_projection(proj)
         n_post, n_pre = state.shape
         slots = learning_slots(tables, k, n_post, n_pre, positions)
         if np.any(slots < 0):
@@ -367,7 +368,7 @@ def _learning_setup(tables, learning, inputs, steps: int, cols: dict, positions:
             if tf not in tables.input_names:
                 raise ValidationError(f"learning rule '{proj.learning.name}' of projection '{proj.name}': third "
                                       f"factor '{tf}' is not a graph input of the tables ({list(tables.input_names)})")
-            rewards = L.check_reward(np.zeros(steps, np.int64) if inputs is None else inputs[tf], tf, steps, n_post)
+            rewards = S.check_reward(np.zeros(steps, np.int64) if inputs is None else inputs[tf], tf, steps, n_post)
         out.append(_Learner(proj, state, slots, None if pre_rows is not None else cols[proj.source], pre_rows,
                             cols[proj.target], rewards, per_core,
                             np.zeros((steps, n_post, n_pre), np.int64) if per_step else None))
@@ -380,7 +381,7 @@ def _learn_step(learners, t: int, rec_spk, syn_weight, learn_cnt) -> None:
     for ln in learners:
         pre = ln.pre_rows[row] if ln.pre_rows is not None else rec_spk[row, ln.pre_cols[0]:ln.pre_cols[1]]
         post = rec_spk[row, ln.post_cols[0]:ln.post_cols[1]]
-        L.spk_phase(ln.state, t, pre, post, None if ln.rewards is None else ln.rewards[row])
+        S.spk_phase(ln.state, t, pre, post, None if ln.rewards is None else ln.rewards[row])
         if L.lrn_phase(ln.state, t):
             L.scatter_weights(ln.state, syn_weight, ln.slots)
             if learn_cnt.size:
@@ -601,7 +602,7 @@ def _resolve(art, who: str):
     """``(tables, input shapes, target, physical_core, learning projections)`` of a CompiledNetwork or
     artifact directory."""
     if isinstance(art, (str, os.PathLike, Path)):
-        from ...artifact import load_compiled
+        from ...mapping.artifact import load_compiled
         art = load_compiled(art)
     tables = getattr(art, "tables", None)
     network = getattr(art, "network", None)
@@ -609,11 +610,11 @@ def _resolve(art, who: str):
         raise BackendError(f"{who}: expected a CompiledNetwork or its directory, got {type(art).__name__}")
     shapes, learning = None, []
     if network is not None:
-        from ...reference import third_factor_inputs
+        from ...semantics.reference import third_factor_inputs
         learning = [p for p in network.projections.values() if p.learning is not None]
         for proj in learning:
-            L.check_learning_projection(proj)
-            L.learning_sign_mode(proj.connectivity, proj.learning)
+            S.check_learning_projection(proj)
+            S.learning_sign_mode(proj.connectivity, proj.learning)
         rewards = third_factor_inputs(network)
         shapes = {name: network.populations[name].shape for name in network.inputs if name not in rewards}
     return tables, shapes, getattr(art, "target", None), getattr(art, "physical_core", None), learning

@@ -1,6 +1,6 @@
 """The emulator's step: a readable numpy spec (``step_numpy``) and the numba kernel (``run_steps``).
 
-Both execute the per-core tables (``neurocomp.tables.CoreTables``), never the graph, with Lava 0.10's
+Both execute the per-core tables (``neurocomp.mapping.tables.CoreTables``), never the graph, with Lava 0.10's
 fixed-point semantics (../shared/reference/lava.md §1-5). One step t (1-based) is:
 
 1. **Dendrites.** Each neuron j reads its synaptic input for step t,
@@ -45,8 +45,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ...fixedpoint import signed_clamp24, wrap32
-from ...reference import LifParams, lif_step
+from ...semantics.fixedpoint import signed_clamp24, wrap32
+from ...semantics.reference import LifParams, lif_step
 
 #: Projection ring modes (see module docstring).
 MODE_DIRECT, MODE_LINEAR, MODE_SCRATCH = 0, 1, 2

@@ -11,7 +11,7 @@ are whatever arrives on the ``s_in_y1..3`` ports each step; the reward goes to `
     reward RingBuffer.s_out -> LearningDense.s_in_y2   (3F only; data [n_post, T] ints 0..127)
 
 Weights go in raw (int32) with ``num_weight_bits``, ``weight_exp`` and the explicit sign mode of
-:func:`neurocomp.backends.emulator.learning.learning_sign_mode`, so Lava does its own truncation
+:func:`neurocomp.semantics.learning.learning_sign_mode`, so Lava does its own truncation
 and both backends use the same mode (LearningDense would otherwise default to MIXED).
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from ._mp import ensure_lava_importable
 from ...errors import BackendError, NeurocompError, ValidationError
 from ...rules.grammar import parse_rule
-from ..emulator.learning import check_learning_projection, check_reward, learning_sign_mode
+from ...semantics.learning import check_learning_projection, check_reward, learning_sign_mode
 
 #: The LearningDense port that carries a three-factor rule's reward (y1 and y3 stay unconnected = 0).
 REWARD_PORT = "s_in_y2"

@@ -10,7 +10,7 @@ graph input    ``io.source.RingBuffer`` (data [n, T]); inputs no projection read
 Dense          ``Dense``, or ``DelayDense`` when any delay is non-zero
 Sparse         ``Sparse`` (scipy CSR), or ``DelaySparse`` with a CSR of delays
 OneToOne       ``Sparse``/``DelaySparse`` on the diagonal
-Conv2d         ``Conv`` when :func:`neurocomp.reference.conv_uses_lava_conv` holds (no delay,
+Conv2d         ``Conv`` when :func:`neurocomp.semantics.reference.conv_uses_lava_conv` holds (no delay,
                weight_exp 0, weights invariant under Lava's clip/truncation): the IR's (C, H, W)
                C-order neurons are viewed through reshape/transpose ports as Lava's (X, Y, C) =
                (W, H, C), and the PyTorch cross-correlation kernel becomes Lava's flipped one.
@@ -23,7 +23,7 @@ learning rule  ``LearningDense`` (Dense only, no delay) with the rule as ``Loihi
 
 Raw IR weights are handed to Lava with ``weight_exp``, ``num_weight_bits`` and an explicit
 ``sign_mode``, so Lava applies its own clipping and truncation: this backend is the independent
-check of :mod:`neurocomp.reference` and the emulator. Every refusal happens here, before Lava starts.
+check of :mod:`neurocomp.semantics.reference` and the emulator. Every refusal happens here, before Lava starts.
 Probes: one ``Monitor`` per recorded variable and population (a Lava Monitor holds one Var probe
 and one port probe at most), read in bulk after the run.
 """
@@ -40,10 +40,10 @@ import scipy.sparse as sp
 
 from ...errors import UnsupportedError
 from ...ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Sparse
-from ...fixedpoint import conv_uses_lava_conv, effective_sign_mode
-from ...reference import check_inputs, check_record, reward_rows
+from ...semantics.fixedpoint import conv_uses_lava_conv, effective_sign_mode
+from ...semantics.reference import check_inputs, check_record, reward_rows
 from .learning import REWARD_PORT, make_learning_dense
-from ..emulator.learning import check_learning_projection, learning_sign_mode
+from ...semantics.learning import check_learning_projection, learning_sign_mode
 
 #: Lava's DelayDense/DelaySparse raise for delays above 63 (Loihi 2's 6-bit delays).
 LAVA_MAX_DELAY = 63

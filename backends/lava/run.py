@@ -117,8 +117,8 @@ def _run_guarded(root, steps: int, timeout_s: float) -> None:
 
 def _read_learning(low: LoweredNetwork, result: Result) -> None:
     """Final weights (``result.weights[proj]``), per-step weights if monitored, tags/traces in
-    ``report["learning"][proj]`` (the keys of ``neurocomp.reference.LEARNING_VARS``); runtime still up."""
-    from ...reference import LEARNING_VARS, PER_STEP
+    ``report["learning"][proj]`` (the keys of ``neurocomp.semantics.reference.LEARNING_VARS``); runtime still up."""
+    from ...semantics.reference import LEARNING_VARS, PER_STEP
     learning = low.learning
     if not learning:
         return

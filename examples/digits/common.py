@@ -249,9 +249,9 @@ def simulate_float_snn(net_or_params, spikes, steps: int | None = None, record_s
 
 def simulate_integer_snn(int_net: Network, spikes, steps: int | None = None, record_spikes: bool = False) -> SNNRun:
     """Exact Loihi integer run of a quantized network, one sample at a time with
-    ``neurocomp.reference.simulate_reference`` (Lava 0.10 fixed-point semantics); same layout as
+    ``neurocomp.semantics.reference.simulate_reference`` (Lava 0.10 fixed-point semantics); same layout as
     :func:`simulate_float_snn`, ``v`` in integer units (``v_int = S*v`` per population)."""
-    from neurocomp.reference import simulate_reference
+    from neurocomp.semantics.reference import simulate_reference
 
     in_name, s_in = _check_spikes(int_net, spikes)
     n, T = s_in.shape[:2]

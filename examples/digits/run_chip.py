@@ -12,7 +12,7 @@ What it does (and why each step is there):
 3. Beside the chip's accuracy: the float ANN (recomputed from the SNN's own weights: data-based
    normalisation only rescales each ReLU layer by a positive factor, so ``argmax`` is unchanged), the
    float SNN (``common.simulate_float_snn``) and, with ``--reference``, the exact integer reference
-   (``neurocomp.reference``), which the emulator must match image by image.
+   (``neurocomp.semantics.reference``), which the emulator must match image by image.
 4. Per inference, from the target's cost model: energy (J), latency (= the sum of the step latencies of
    one inference), synaptic events. These are model estimates from per-operation figures in the target
    file, not measurements.
@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--T", type=int, default=T_STEPS, help=f"input spike-train length (default {T_STEPS})")
     ap.add_argument("--lava-images", type=int, default=20, help="images also run through Lava (0: skip; default 20)")
     ap.add_argument("--reference", action="store_true",
-                    help="also run the exact integer reference (neurocomp.reference) on every image (~10 ms/image)")
+                    help="also run the exact integer reference (neurocomp.semantics.reference) on every image (~10 ms/image)")
     ap.add_argument("--max-neurons-per-core", type=int, default=None,
                     help="lower the target's neurons-per-core limit (spreads the network over more cores)")
     ap.add_argument("--partitioner", default="hypergraph", help="hypergraph (default), metis or sequential")

@@ -19,7 +19,7 @@ max) keeps rates well below 1 where that loss is small, the L2 penalty keeps the
 what 8-bit weight mantissas want), and the error is measured, not assumed: the script prints the
 float ANN accuracy, the float SNN accuracy with the IR's semantics (``common.simulate_float_snn``),
 and the accuracy of the quantized Loihi integer network (Discretize + Quantize(loihi2), simulated
-bit-exactly by ``neurocomp.reference.simulate_reference``) on the fixed test split.
+bit-exactly by ``neurocomp.semantics.reference.simulate_reference``) on the fixed test split.
 
 Biases are biases of the ANN, kept as the IF model's constant ``bias`` input (per step, in the
 normalised units). Output neurons are IF too; the class is the one with most output spikes

@@ -21,7 +21,7 @@ more cores than the baseline, or sends more messages, the baseline mapping is ke
 which was chosen and both costs). An invalid mapping is never returned: what cannot fit raises a
 ``CapacityError`` naming the binding limit, the worst neuron and the fix.
 
-Per-core quantities (the same definitions ``neurocomp.tables`` lays out and ``neurocomp.validate``
+Per-core quantities (the same definitions ``neurocomp.mapping.tables`` lays out and ``neurocomp.mapping.validate``
 recounts): an *input axon* is one (source, destination core) pair; its synapse-memory cost is the
 target's ``SynapseEncoding.axon_bits(n_synapses, has_delay, learning)``; a core's *output axons* are
 the sum over its neurons of their distinct destination cores.
@@ -48,7 +48,9 @@ import numpy as np
 
 from ..errors import CapacityError, ValidationError
 from ..ir import Network
-from ..tables import iter_projection_synapses
+from ..mapping.graph import SynapseGraph, synapse_graph  # noqa: F401  (re-exported)
+from ..mapping.limits import (LIMIT_NAMES, CoreUsage, Limits, core_limits, core_stats,  # noqa: F401
+                              encoding_lut, evaluate)
 from .base import Pass, PassReport
 
 #: Hypergraph vertices above which neurons are grouped into blocks (see module docstring).
@@ -61,253 +63,6 @@ MAX_K = 1024
 #: Partitioner runs with decreasing k when the repaired mapping needs more cores than the baseline.
 ATTEMPTS = 3
 PARTITIONERS = ("hypergraph", "metis", "sequential")
-
-FLAG_DELAY = 1
-FLAG_LEARN = 2
-
-
-@dataclass
-class SynapseGraph:
-    pop_names: list
-    pop_offset: np.ndarray      # int64[P+1], global neuron id of each population's first neuron
-    input_names: list
-    input_offset: np.ndarray    # int64[I+1], relative to n_neurons
-    n_neurons: int
-    n_sources: int
-    in_ptr: np.ndarray
-    in_src: np.ndarray
-    in_flag: np.ndarray
-    out_ptr: np.ndarray
-    out_post: np.ndarray
-    out_flag: np.ndarray
-    proj_max_delay: dict
-
-    @property
-    def n_synapses(self) -> int:
-        return int(self.in_src.size)
-
-    def split(self, flat: np.ndarray) -> dict:
-        """A per-neuron array (global ids) as ``{population: array}``."""
-        return {name: flat[self.pop_offset[i]:self.pop_offset[i + 1]]
-                for i, name in enumerate(self.pop_names)}
-
-    def join(self, per_pop: dict, dtype=np.int64) -> np.ndarray:
-        """``{population: array}`` as one array over global neuron ids."""
-        if not self.pop_names:
-            return np.zeros(0, dtype)
-        return np.concatenate([np.asarray(per_pop[name], dtype).reshape(-1) for name in self.pop_names])
-
-
-@numba.njit(cache=True)
-def _bucket(key, n_keys, val, flag):
-    """Stable counting sort of (val, flag) by key in 0..n_keys-1 -> (ptr, val, flag)."""
-    ptr = np.zeros(n_keys + 1, np.int64)
-    for i in range(key.size):
-        ptr[key[i] + 1] += 1
-    for i in range(n_keys):
-        ptr[i + 1] += ptr[i]
-    pos = ptr[:-1].copy()
-    out_val = np.empty_like(val)
-    out_flag = np.empty_like(flag)
-    for i in range(key.size):
-        k = key[i]
-        p = pos[k]
-        out_val[p] = val[i]
-        out_flag[p] = flag[i]
-        pos[k] = p + 1
-    return ptr, out_val, out_flag
-
-
-def synapse_graph(network: Network) -> SynapseGraph:
-    """Build the two-way CSR of ``network`` (any network: float weights are read as their nonzeros)."""
-    pops = network.neuron_populations
-    pop_offset = np.concatenate([[0], np.cumsum([p.size for p in pops])]).astype(np.int64)
-    pop_index = {p.name: i for i, p in enumerate(pops)}
-    inputs = [network.populations[n] for n in network.inputs]
-    input_offset = np.concatenate([[0], np.cumsum([p.size for p in inputs])]).astype(np.int64)
-    input_index = {p.name: i for i, p in enumerate(inputs)}
-    n = int(pop_offset[-1])
-    s = n + int(input_offset[-1])
-    idt = np.int32 if s < 2 ** 31 - 1 else np.int64
-
-    src_l, post_l, flag_l = [], [], []
-    proj_max_delay = {}
-    for proj in network.projections.values():
-        src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
-        base = (n + input_offset[input_index[proj.source]]) if src_pop.is_input else pop_offset[pop_index[proj.source]]
-        dbase = pop_offset[pop_index[proj.target]]
-        learn = FLAG_LEARN if proj.learning is not None else 0
-        # integer networks: the synapses the tables store (streamed in chunks: small temporaries);
-        # a float network (before quantize): the nonzero weights
-        chunks = (iter_projection_synapses(proj, src_pop.size, dst_pop.size) if proj.connectivity.integer
-                  else [_float_synapses(proj, src_pop.size)])
-        for part in chunks:
-            pre, post, d = part[0], part[1], part[-1]
-            src_l.append((np.asarray(pre, np.int64) + base).astype(idt))
-            post_l.append((np.asarray(post, np.int64) + dbase).astype(idt))
-            flag = (np.asarray(d) > 0).astype(np.uint8)
-            if learn:
-                flag |= FLAG_LEARN
-            flag_l.append(flag)
-        proj_max_delay[proj.name] = proj.max_delay
-    cat = lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts else np.zeros(0, dt)
-    src, post, flag = cat(src_l, idt), cat(post_l, idt), cat(flag_l, np.uint8)
-    del src_l, post_l, flag_l
-    in_ptr, in_src, in_flag = _bucket(post, max(n, 0), src, flag)
-    out_ptr, out_post, out_flag = _bucket(src, s, post, flag)
-    return SynapseGraph([p.name for p in pops], pop_offset, [p.name for p in inputs], input_offset, n, s,
-                        in_ptr, in_src, in_flag, out_ptr, out_post, out_flag, proj_max_delay)
-
-
-def _float_synapses(proj, n_pre: int):
-    from ..ir import Conv2d, Dense, OneToOne, Sparse
-    conn = proj.connectivity
-    if isinstance(conn, Conv2d):
-        conn = conn.to_sparse()
-    if isinstance(conn, OneToOne):
-        w = np.broadcast_to(conn.weights, (n_pre,))
-        idx = np.nonzero(w)[0]
-        return idx, idx, np.broadcast_to(proj.delay, (n_pre,))[idx]
-    if isinstance(conn, Dense):
-        post, pre = np.nonzero(conn.weights)
-        return pre, post, np.broadcast_to(proj.delay, conn.weights.shape)[post, pre]
-    if isinstance(conn, Sparse):
-        post = np.repeat(np.arange(conn.shape[0]), np.diff(conn.indptr))
-        keep = conn.weights != 0
-        return conn.indices[keep], post[keep], np.broadcast_to(proj.delay, conn.weights.shape)[keep]
-    raise TypeError(type(conn).__name__)
-
-
-@numba.njit(cache=True)
-def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut):
-    """Per-core input axons, output axons, synapse bits, synapses; per-source distinct destination cores.
-
-    An axon is one (source, destination core) pair (a spike is multicast: one message per distinct
-    destination core, received on one axon there). Its memory cost is ``lut[flags, n_synapses]``,
-    the target's encoding cost. Output axons of a core = sum over its neurons of their destination
-    cores (one routing-table entry each).
-    """
-    n_src = out_ptr.size - 1
-    in_axons = np.zeros(n_cores, np.int64)
-    out_axons = np.zeros(n_cores, np.int64)
-    bits = np.zeros(n_cores, np.int64)
-    syn = np.zeros(n_cores, np.int64)
-    fanout = np.zeros(n_src, np.int64)
-    mark = np.full(n_cores, -1, np.int64)
-    cnt = np.zeros(n_cores, np.int64)
-    flg = np.zeros(n_cores, np.uint8)
-    lst = np.empty(n_cores, np.int64)
-    for s in range(n_src):
-        nd = 0
-        for e in range(out_ptr[s], out_ptr[s + 1]):
-            c = core[out_post[e]]
-            if mark[c] != s:
-                mark[c] = s
-                cnt[c] = 0
-                flg[c] = 0
-                lst[nd] = c
-                nd += 1
-            cnt[c] += 1
-            flg[c] |= out_flag[e]
-        for i in range(nd):
-            c = lst[i]
-            in_axons[c] += 1
-            syn[c] += cnt[c]
-            bits[c] += lut[flg[c], cnt[c]]
-        fanout[s] = nd
-        if s < n_neurons:
-            out_axons[core[s]] += nd
-    return in_axons, out_axons, bits, syn, fanout
-
-
-# ----------------------------------------------------------------------------------------- limits
-LIMIT_NAMES = ("neurons", "input_axons", "output_axons", "synapse_bits")
-
-
-@dataclass
-class Limits:
-    """The per-core limits the partitioner budgets, plus the encoding cost table.
-
-    ``lut[flags, n]`` = memory bits of one input axon holding ``n`` synapses whose flags
-    (bit 0 delay, bit 1 learning) are ``flags``: ``SynapseEncoding.axon_bits`` tabulated so that the
-    numba kernels can price axons without calling back into Python.
-    """
-    target_name: str
-    neurons: int
-    input_axons: int
-    output_axons: int
-    synapse_bits: int
-    fan_in: int | None
-    fan_out: int | None
-    max_delay: int
-    lut: np.ndarray = field(repr=False)
-    neurons_source: str = "core.max_neurons"
-
-    def as_dict(self) -> dict:
-        return {"neurons": self.neurons, "input_axons": self.input_axons, "output_axons": self.output_axons,
-                "synapse_bits": self.synapse_bits}
-
-
-def encoding_lut(encoding, max_n: int) -> np.ndarray:
-    n = np.arange(max_n + 1, dtype=np.int64)
-    lut = np.zeros((4, max_n + 1), np.int64)
-    for flags in range(4):
-        lut[flags] = np.asarray(encoding.axon_bits(n, bool(flags & FLAG_DELAY), bool(flags & FLAG_LEARN)), np.int64)
-    lut[:, 0] = 0
-    return lut
-
-
-def core_limits(target, graph: SynapseGraph, max_neurons_per_core: int | None = None) -> Limits:
-    core = target.core
-    neurons, src = int(core.max_neurons), "core.max_neurons"
-    if max_neurons_per_core is not None:
-        if int(max_neurons_per_core) < 1:
-            raise ValidationError(f"max_neurons_per_core = {max_neurons_per_core} must be >= 1 (or None for "
-                                  f"the target's {neurons})")
-        if int(max_neurons_per_core) < neurons:
-            neurons, src = int(max_neurons_per_core), "max_neurons_per_core option"
-    deg = np.diff(graph.out_ptr)
-    max_n = int(deg.max()) if deg.size else 0
-    opt = lambda v: None if v is None or int(v) <= 0 else int(v)
-    return Limits(target.name, neurons, int(core.max_input_axons), int(core.max_output_axons),
-                  int(core.synapse_memory_bits), opt(core.max_fan_in), opt(core.max_fan_out), int(core.max_delay),
-                  encoding_lut(core.synapse_encoding, max_n), src)
-
-
-# ----------------------------------------------------------------------------------------- usage
-@dataclass
-class CoreUsage:
-    """Per-core counts of one mapping (arrays indexed by core id) and per-source fan-out."""
-    neurons: np.ndarray
-    input_axons: np.ndarray
-    output_axons: np.ndarray
-    synapse_bits: np.ndarray
-    synapses: np.ndarray
-    fanout: np.ndarray
-
-    @property
-    def n_cores(self) -> int:
-        return int(self.neurons.size)
-
-    @property
-    def messages(self) -> int:
-        """Messages per step when every source (neurons and input channels) spikes once."""
-        return int(self.fanout.sum())
-
-    def weighted_messages(self, weight: np.ndarray) -> float:
-        return float(np.dot(self.fanout, weight))
-
-    def violations(self, limits: Limits) -> dict:
-        """Boolean mask of over-full cores per limit name."""
-        return {name: getattr(self, name) > getattr(limits, name) for name in LIMIT_NAMES}
-
-
-def evaluate(graph: SynapseGraph, core: np.ndarray, limits: Limits) -> CoreUsage:
-    n_cores = int(core.max()) + 1 if core.size else 0
-    core = np.ascontiguousarray(core, dtype=np.int64)
-    in_ax, out_ax, bits, syn, fanout = core_stats(graph.out_ptr, graph.out_post, graph.out_flag, core, n_cores,
-                                                  graph.n_neurons, limits.lut)
-    return CoreUsage(np.bincount(core, minlength=n_cores).astype(np.int64), in_ax, out_ax, bits, syn, fanout)
 
 
 # ----------------------------------------------------------------------------------------- greedy fill
@@ -896,7 +651,7 @@ class Partition(Pass):
     name = "partition"
 
     def run(self, obj, target):
-        from ..artifact import CompiledNetwork
+        from ..mapping.artifact import CompiledNetwork
         net = _network_of(obj)
         graph = obj.graph if isinstance(obj, CompiledNetwork) and obj.graph is not None else synapse_graph(net)
         limits = core_limits(target, graph, self.max_neurons_per_core)

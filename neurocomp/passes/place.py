@@ -340,7 +340,7 @@ class Place(Pass):
     name = "place"
 
     def run(self, obj, target):
-        from ..artifact import CompiledNetwork
+        from ..mapping.artifact import CompiledNetwork
         if not isinstance(obj, CompiledNetwork) or obj.core_of_neuron is None:
             raise ValidationError("place: expected the output of the partition pass (a CompiledNetwork with "
                                   "core_of_neuron); run Partition first")

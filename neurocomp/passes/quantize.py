@@ -66,7 +66,7 @@ import numpy as np
 from .base import Pass, PassReport
 from .discretize import DiscreteModel, DiscretizedNetwork, copy_network
 from ..errors import CapacityError, NeurocompWarning, TargetError, UnsupportedError, ValidationError
-from ..fixedpoint import effective_weights
+from ..semantics.fixedpoint import effective_weights
 from ..ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Projection, SignMode, Sparse, determine_sign_mode
 from ..ir.models import STATE_BITS
 

@@ -170,7 +170,7 @@ class Route(Pass):
     name = "route"
 
     def run(self, obj, target):
-        from ..artifact import CompiledNetwork
+        from ..mapping.artifact import CompiledNetwork
         if not isinstance(obj, CompiledNetwork) or obj.physical_core is None:
             raise ValidationError("route: expected a placed CompiledNetwork; run Partition and Place first")
         graph = obj.graph

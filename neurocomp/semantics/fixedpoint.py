@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir.connectivity import Conv2d, SignMode, determine_sign_mode
+from ..ir.connectivity import Conv2d, SignMode, determine_sign_mode
 
 #: Lava's LIF state is "24 bit": u wraps into (-2^23, 2^23], v saturates to +-(2^23 - 1).
 STATE_LIMIT = 2 ** 23

@@ -13,13 +13,13 @@ the TARGET's limits, and checks that the per-core tables implement exactly the n
   that source on that core; core coordinates are distinct cores of the mesh.
 
 An empty list means the mapping is valid. The synapse set is defined by
-``neurocomp.tables.projection_synapses`` (which synapses exist, with Lava's effective weights).
+``neurocomp.semantics.synapses.projection_synapses`` (which synapses exist, with Lava's effective weights).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .tables import projection_synapses
+from ..semantics.synapses import projection_synapses
 
 
 def _network_synapses(net):

@@ -39,7 +39,7 @@ that 24-bit wrap, which this simulator reproduces. Otherwise Conv2d is lowered (
 the equivalent Sparse projection.
 
 Learning projections (Dense, no delay; Lava's ``LearningDense``) carry a
-:class:`neurocomp.backends.emulator.learning.LearningState` and use the engine's numpy spec
+:class:`neurocomp.semantics.learning.LearningState` and use the engine's numpy spec
 (``activation``, ``spk_phase``, ``lrn_phase_numpy``). At step t, after the neurons::
 
     buf[proj][:, 0] = shift(W[:, pre_t].sum(1), weight_exp)     # W before this step's learning
@@ -57,11 +57,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import UnsupportedError, ValidationError
-from .fixedpoint import (STATE_LIMIT, conv_uses_lava_conv, effective_weights, shift_floor, signed_clamp24, trunc0,
-                         wrap24_lava, wrap32)
-from .ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Sparse
-from .result import Result
+from ..errors import UnsupportedError, ValidationError
+from .fixedpoint import STATE_LIMIT, shift_floor, signed_clamp24, trunc0, wrap24_lava, wrap32
+from .synapses import projection_synapses, uses_lava_conv
+from ..ir import LoihiLIF, Network
+from ..result import Result
 
 DECAY_SHIFT = 12
 DECAY_UNITY = 2 ** DECAY_SHIFT
@@ -176,7 +176,7 @@ def _refuse_reason(net: Network) -> None:
                 f"projection '{proj.name}': weights are floats ({proj.connectivity.weights.dtype}); integer "
                 "weights are required, run the quantize pass (neurocomp compile) first")
         if proj.learning is not None:
-            from .backends.emulator.learning import check_learning_projection, learning_sign_mode
+            from .learning import check_learning_projection, learning_sign_mode
             check_learning_projection(proj)
             learning_sign_mode(proj.connectivity, proj.learning)
     third_factor_inputs(net)
@@ -207,34 +207,12 @@ def third_factor_inputs(net: Network) -> dict[str, list]:
 
 
 def projection_coo(net: Network, proj) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
-    """``(post, pre, effective_weight, delay, conv_wrap)`` of every synapse that can carry current.
-
-    Effective weights are what Lava uses (clip + truncation, or raw for a Lava-Conv-lowered Conv2d).
-    """
-    conn = proj.connectivity
-    n_pre = net.populations[proj.source].size
-    delay = proj.delay
-    if isinstance(conn, Dense):
-        w = effective_weights(conn.weights, conn.sign_mode, conn.num_weight_bits)
-        d = np.broadcast_to(delay, w.shape)
-        post, pre = np.nonzero(w)
-        return post, pre, w[post, pre], d[post, pre], False
-    if isinstance(conn, Conv2d):
-        conv = conv_uses_lava_conv(conn, delay)
-        conn_s = conn.to_sparse()
-        w = wrap32(conn_s.weights) if conv else effective_weights(conn_s.weights, conn.sign_mode, conn.num_weight_bits)
-        post = np.repeat(np.arange(conn_s.shape[0]), np.diff(conn_s.indptr))
-        return post, conn_s.indices, w, np.broadcast_to(delay, w.shape), conv
-    if isinstance(conn, OneToOne):
-        raw = np.broadcast_to(conn.weights, (n_pre,))
-        idx = np.arange(n_pre)
-        w = effective_weights(raw, conn.sign_mode, conn.num_weight_bits)
-        return idx, idx, w, np.broadcast_to(delay, (n_pre,)), False
-    if isinstance(conn, Sparse):
-        w = effective_weights(conn.weights, conn.sign_mode, conn.num_weight_bits)
-        post = np.repeat(np.arange(conn.shape[0]), np.diff(conn.indptr))
-        return post, conn.indices, w, np.broadcast_to(delay, w.shape), False
-    raise UnsupportedError(f"projection '{proj.name}': connectivity {type(conn).__name__} is not supported")
+    """``(post, pre, effective_weight, delay, conv_wrap)`` of every synapse that can carry current, from the
+    projection's synapse enumerator (``neurocomp.semantics.synapses``: Lava's effective weights, or the raw
+    ones of a Lava-Conv-lowered Conv2d, whose sums wrap to 24 bits: ``conv_wrap``)."""
+    n_pre, n_post = net.populations[proj.source].size, net.populations[proj.target].size
+    pre, post, w, d = projection_synapses(proj, n_pre, n_post)
+    return post, pre, np.asarray(w, np.int64), d, uses_lava_conv(proj)
 
 
 def build_model(net: Network) -> ReferenceModel:
@@ -269,7 +247,7 @@ def initial_state(model: ReferenceModel) -> ReferenceState:
     buf = {s.name: np.zeros((s.n_post, s.n_slots), dtype=np.int64) for s in model.synapses}
     learn = {}
     if model.learning:
-        from .backends.emulator.learning import state_for_projection
+        from .learning import state_for_projection
         learn = {name: state_for_projection(proj, use_numba=False) for name, proj in model.learning.items()}
     return ReferenceState(model, 0, u, v, spikes, buf, learn)
 
@@ -282,7 +260,7 @@ def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) 
     [n_post] ints 0..127). Missing inputs are silent (reward 0). Learning states are copied, not shared.
     """
     import copy
-    from .backends.emulator import learning as L
+    from . import learning as L
     model = state.model
     spikes_in = spikes_in or {}
     # 1. deliver slot 0 of every projection; Lava's InPort sums the int32 messages
@@ -373,7 +351,7 @@ def check_inputs(net: Network, steps: int, inputs: dict | None) -> dict[str, np.
 
 
 def _check_reward_input(net: Network, arr: np.ndarray, name: str, steps: int, projs: list) -> np.ndarray:
-    from .backends.emulator.learning import check_reward
+    from .learning import check_reward
     for n_post in sorted({net.populations[p.target].size for p in projs}):   # every reader must accept it
         check_reward(arr, name, steps, n_post)
     arr = arr[:steps].astype(np.int64)
@@ -386,7 +364,7 @@ def reward_rows(rows: dict, proj, steps: int) -> np.ndarray | None:
     tf = proj.learning.third_factor if proj.learning is not None else None
     if tf is None:
         return None
-    from .backends.emulator.learning import check_reward
+    from .learning import check_reward
     return check_reward(rows[tf], tf, steps, int(np.shape(proj.connectivity.weights)[0]))
 
 

@@ -10,7 +10,7 @@ core for every neuron, lay out flat structure-of-arrays tables for all cores at 
   effective weight, delay, projection).
 
 Weights are the *effective* integers Lava multiplies with (clip + truncate applied, see
-``neurocomp.fixedpoint.effective_weights``), so a backend executing the tables needs no knowledge of
+``neurocomp.semantics.fixedpoint.effective_weights``), so a backend executing the tables needs no knowledge of
 sign modes. The per-projection ``weight_exp`` shift is applied to each projection's *sum* of one
 send step (as Lava does; with delays, each send step's sum is shifted on its own, as DelayDense
 does), which is why every synapse carries its projection index.
@@ -30,9 +30,9 @@ from dataclasses import dataclass, field, fields
 import numba
 import numpy as np
 
-from .errors import ArtifactError, UnsupportedError, ValidationError
-from .fixedpoint import conv_uses_lava_conv, effective_weights
-from .ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Sparse
+from ..errors import ArtifactError, UnsupportedError, ValidationError
+from ..ir import LoihiLIF, Network
+from ..semantics.synapses import iter_projection_synapses, uses_lava_conv
 
 NEURON_PARAMS = ("du", "dv", "vth", "bias_mant", "bias_exp", "u0", "v0")
 
@@ -146,93 +146,6 @@ def _pop_gid(tables: CoreTables) -> dict:
         gid[tables.neuron_index[mine]] = mine
         out[name] = gid
     return out
-
-
-def uses_lava_conv(proj) -> bool:
-    """True when the projection runs as Lava's Conv (raw weights, 24-bit output wrap, no shift);
-    any other Conv2d runs as its equivalent Sparse projection (see fixedpoint.conv_uses_lava_conv)."""
-    return isinstance(proj.connectivity, Conv2d) and conv_uses_lava_conv(proj.connectivity, proj.delay)
-
-
-#: Synapses per chunk when a Sparse projection is streamed (bounds the temporaries of big projections).
-CHUNK = 1 << 22
-
-
-def projection_synapses(proj, n_pre: int, n_post: int):
-    """(pre, post, weight, delay) of every stored synapse of a projection, in (post, pre) order.
-
-    Weights are Lava's effective integers; zero weights are dropped unless the projection learns
-    (a learning synapse can grow from zero). A learning Dense projection's weights are its starting
-    weights in Lava's LearningDense: truncated only, with ``learning_sign_mode`` (the rule's bounds
-    pick the mode when the connectivity names none). A Conv2d that runs as Lava's Conv keeps its raw weights
-    (Lava's Conv neither clips nor truncates); another Conv2d is expanded to Sparse first.
-    """
-    conn = proj.connectivity
-    learning = proj.learning is not None
-    delay = proj.delay
-    if isinstance(conn, Conv2d):
-        sp = conn.to_sparse()
-        if uses_lava_conv(proj):
-            post = np.repeat(np.arange(sp.shape[0]), np.diff(sp.indptr))
-            return sp.indices, post, sp.weights.astype(np.int32), np.broadcast_to(delay, post.shape)
-        conn = sp
-    if isinstance(conn, Dense):
-        mode = conn.sign_mode
-        if learning:   # the mode Lava's LearningDense runs with (explicit, else from the rule's bounds)
-            from .backends.emulator.learning import learning_sign_mode
-            mode = learning_sign_mode(conn, proj.learning)
-        w = effective_weights(conn.weights, mode, conn.num_weight_bits, learning)
-        mask = np.ones(w.shape, bool) if learning else w != 0
-        post, pre = np.nonzero(mask)
-        d = np.broadcast_to(delay, w.shape)[post, pre]
-        return pre, post, w[post, pre], d
-    if isinstance(conn, Sparse):
-        post = np.repeat(np.arange(conn.shape[0]), np.diff(conn.indptr))
-        w = effective_weights(conn.weights, conn.sign_mode, conn.num_weight_bits, learning)
-        d = np.broadcast_to(delay, w.shape)
-        if learning or w.all():  # nothing to drop: views, no copies (big projections)
-            return conn.indices, post, w, d
-        keep = w != 0
-        return conn.indices[keep], post[keep], w[keep], d[keep]
-    if isinstance(conn, OneToOne):
-        w = np.broadcast_to(conn.weights, (n_pre,))
-        w = effective_weights(w, conn.sign_mode, conn.num_weight_bits, learning)
-        d = np.broadcast_to(delay, (n_pre,))
-        keep = np.ones(n_pre, bool) if learning else w != 0
-        idx = np.nonzero(keep)[0]
-        return idx, idx, w[idx], d[idx]
-    raise UnsupportedError(f"projection '{proj.name}': connectivity {type(conn).__name__} has no table form")
-
-
-def iter_projection_synapses(proj, n_pre: int, n_post: int, chunk: int = CHUNK):
-    """``projection_synapses`` in pieces: yields (pre, post, weight, delay) chunks whose concatenation
-    is exactly ``projection_synapses(proj, n_pre, n_post)``. A Sparse projection is cut at post rows
-    into chunks of about ``chunk`` synapses (the sign mode is fixed on all weights first, so the
-    effective weights are the same); other kinds come in one piece."""
-    conn = proj.connectivity
-    learning = proj.learning is not None
-    if not isinstance(conn, Sparse) or conn.weights.size <= chunk:
-        yield projection_synapses(proj, n_pre, n_post)
-        return
-    from .fixedpoint import effective_sign_mode
-    mode = effective_sign_mode(conn.sign_mode, conn.weights, learning)
-    indptr = conn.indptr
-    delay = np.asarray(proj.delay)
-    rows = int(conn.shape[0])
-    r0 = 0
-    while r0 < rows:
-        r1 = int(np.searchsorted(indptr, indptr[r0] + chunk, side="right")) - 1
-        r1 = min(max(r1, r0 + 1), rows)
-        lo, hi = int(indptr[r0]), int(indptr[r1])
-        w = effective_weights(conn.weights[lo:hi], mode, conn.num_weight_bits, learning)
-        post = np.repeat(np.arange(r0, r1, dtype=np.int64), np.diff(indptr[r0:r1 + 1]))
-        d = np.broadcast_to(delay, (hi - lo,)) if delay.ndim == 0 else delay[lo:hi]
-        pre = conn.indices[lo:hi]
-        if not (learning or w.all()):
-            keep = w != 0
-            pre, post, w, d = pre[keep], post[keep], w[keep], d[keep]
-        yield pre, post, w, d
-        r0 = r1
 
 
 @numba.njit(cache=True)
@@ -381,7 +294,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
 
     # Routes and axons from the graph's per-source CSR (graph ids: flat neurons, then inputs).
     if graph is None:
-        from .passes.partition import synapse_graph
+        from .graph import synapse_graph
         graph = synapse_graph(network)
     if graph.n_neurons != n or graph.n_sources != n_sources:
         raise ValidationError(f"tables: the synapse graph ({graph.n_neurons} neurons, {graph.n_sources} sources) "

@@ -13,7 +13,7 @@ On disk (written atomically, all or nothing)::
                    (without timings), stats (cores used, messages per step vs the sequential baseline)
     timings.json   pass wall-clock seconds (the only non-deterministic output, kept apart)
     network.h5     the quantized network (neurocomp.io.native)
-    tables.npz     the per-core tables (neurocomp.tables.CoreTables)
+    tables.npz     the per-core tables (neurocomp.mapping.tables.CoreTables)
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_dir
-from .errors import ArtifactError, NeurocompError, NeurocompWarning
-from .ir import Network
+from ..atomic import atomic_dir
+from ..errors import ArtifactError, NeurocompError, NeurocompWarning
+from ..ir import Network
 
 SCHEMA = "neurocomp-compiled"
 SCHEMA_VERSION = 1
@@ -67,8 +67,9 @@ class CompiledNetwork:
     # ------------------------------------------------------------------ the JSON document
     def build_mapping(self) -> dict:
         """Fill ``stats`` and ``mapping`` from the pass outputs (called by ``compile``)."""
-        from .jsonable import to_jsonable as _jsonable
-        from .passes.partition import core_limits, evaluate, synapse_graph
+        from ..jsonable import to_jsonable as _jsonable
+        from .graph import synapse_graph
+        from .limits import core_limits, evaluate
         graph = self.graph if self.graph is not None else synapse_graph(self.network)
         use = self.usage
         if use is None or use.n_cores != self.n_cores or self.graph is None:  # recount (100M synapses: ~1 s)
@@ -128,7 +129,7 @@ class CompiledNetwork:
     # ------------------------------------------------------------------ persistence
     def save(self, directory) -> Path:
         """Write the artifact directory atomically (see the module docstring)."""
-        from .io.native import save_native
+        from ..io.native import save_native
         if self.tables is None or not self.mapping:
             raise ArtifactError("save: this CompiledNetwork has no tables/mapping yet; build it with neurocomp.compile")
         directory = Path(directory)
@@ -173,9 +174,9 @@ class CompiledNetwork:
 
 def load_compiled(directory) -> CompiledNetwork:
     """Load an artifact written by ``CompiledNetwork.save``; missing files or another schema -> ArtifactError."""
-    from .io.native import load_native
+    from ..io.native import load_native
     from .tables import CoreTables
-    from .target import load_target
+    from ..target import load_target
     directory = Path(directory)
     if not directory.is_dir():
         raise ArtifactError(f"{directory}: not a compiled artifact directory (not found); compile the network "

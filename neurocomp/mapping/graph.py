@@ -1,0 +1,111 @@
+"""The neuron-level synapse graph every mapping stage works on: a two-way CSR over global neuron ids.
+
+Global ids number the neuron populations' neurons in population order (``pop_offset``), then the
+graph inputs' channels (``n_neurons + input_offset``). ``in_*`` is by post neuron (what a core must
+receive), ``out_*`` by source (what a spike must reach: its hyperedge). Each synapse carries flags
+(bit 0: has a delay, bit 1: learns) that price it in synapse memory. Built from the projections'
+synapse enumerators (``neurocomp.semantics.synapses``) in chunks, so 100M synapses fit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from ..ir import Network
+from ..semantics.synapses import iter_projection_synapses
+
+FLAG_DELAY = 1
+FLAG_LEARN = 2
+
+
+@dataclass
+class SynapseGraph:
+    pop_names: list
+    pop_offset: np.ndarray      # int64[P+1], global neuron id of each population's first neuron
+    input_names: list
+    input_offset: np.ndarray    # int64[I+1], relative to n_neurons
+    n_neurons: int
+    n_sources: int
+    in_ptr: np.ndarray
+    in_src: np.ndarray
+    in_flag: np.ndarray
+    out_ptr: np.ndarray
+    out_post: np.ndarray
+    out_flag: np.ndarray
+    proj_max_delay: dict
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.in_src.size)
+
+    def split(self, flat: np.ndarray) -> dict:
+        """A per-neuron array (global ids) as ``{population: array}``."""
+        return {name: flat[self.pop_offset[i]:self.pop_offset[i + 1]]
+                for i, name in enumerate(self.pop_names)}
+
+    def join(self, per_pop: dict, dtype=np.int64) -> np.ndarray:
+        """``{population: array}`` as one array over global neuron ids."""
+        if not self.pop_names:
+            return np.zeros(0, dtype)
+        return np.concatenate([np.asarray(per_pop[name], dtype).reshape(-1) for name in self.pop_names])
+
+
+@numba.njit(cache=True)
+def _bucket(key, n_keys, val, flag):
+    """Stable counting sort of (val, flag) by key in 0..n_keys-1 -> (ptr, val, flag)."""
+    ptr = np.zeros(n_keys + 1, np.int64)
+    for i in range(key.size):
+        ptr[key[i] + 1] += 1
+    for i in range(n_keys):
+        ptr[i + 1] += ptr[i]
+    pos = ptr[:-1].copy()
+    out_val = np.empty_like(val)
+    out_flag = np.empty_like(flag)
+    for i in range(key.size):
+        k = key[i]
+        p = pos[k]
+        out_val[p] = val[i]
+        out_flag[p] = flag[i]
+        pos[k] = p + 1
+    return ptr, out_val, out_flag
+
+
+def synapse_graph(network: Network) -> SynapseGraph:
+    """Build the two-way CSR of ``network`` (any network: float weights are read as their nonzeros)."""
+    pops = network.neuron_populations
+    pop_offset = np.concatenate([[0], np.cumsum([p.size for p in pops])]).astype(np.int64)
+    pop_index = {p.name: i for i, p in enumerate(pops)}
+    inputs = [network.populations[n] for n in network.inputs]
+    input_offset = np.concatenate([[0], np.cumsum([p.size for p in inputs])]).astype(np.int64)
+    input_index = {p.name: i for i, p in enumerate(inputs)}
+    n = int(pop_offset[-1])
+    s = n + int(input_offset[-1])
+    idt = np.int32 if s < 2 ** 31 - 1 else np.int64
+
+    src_l, post_l, flag_l = [], [], []
+    proj_max_delay = {}
+    for proj in network.projections.values():
+        src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
+        base = (n + input_offset[input_index[proj.source]]) if src_pop.is_input else pop_offset[pop_index[proj.source]]
+        dbase = pop_offset[pop_index[proj.target]]
+        learn = FLAG_LEARN if proj.learning is not None else 0
+        # the synapses the tables store (integer networks) or the nonzero weights (float networks),
+        # streamed in chunks: small temporaries
+        for part in iter_projection_synapses(proj, src_pop.size, dst_pop.size):
+            pre, post, d = part[0], part[1], part[-1]
+            src_l.append((np.asarray(pre, np.int64) + base).astype(idt))
+            post_l.append((np.asarray(post, np.int64) + dbase).astype(idt))
+            flag = (np.asarray(d) > 0).astype(np.uint8)
+            if learn:
+                flag |= FLAG_LEARN
+            flag_l.append(flag)
+        proj_max_delay[proj.name] = proj.max_delay
+    cat = lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts else np.zeros(0, dt)
+    src, post, flag = cat(src_l, idt), cat(post_l, idt), cat(flag_l, np.uint8)
+    del src_l, post_l, flag_l
+    in_ptr, in_src, in_flag = _bucket(post, max(n, 0), src, flag)
+    out_ptr, out_post, out_flag = _bucket(src, s, post, flag)
+    return SynapseGraph([p.name for p in pops], pop_offset, [p.name for p in inputs], input_offset, n, s,
+                        in_ptr, in_src, in_flag, out_ptr, out_post, out_flag, proj_max_delay)

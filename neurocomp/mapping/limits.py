@@ -1,0 +1,148 @@
+"""Per-core limits of a target and the per-core usage of a mapping (the quantities every mapping pass
+budgets, ``mapping.json`` reports and ``neurocomp.mapping.validate`` recounts independently).
+
+An *input axon* is one (source, destination core) pair; its synapse-memory cost is the target's
+``SynapseEncoding.axon_bits(n_synapses, has_delay, learning)``; a core's *output axons* are the sum
+over its neurons of their distinct destination cores (one routing-table entry each).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from ..errors import ValidationError
+from .graph import FLAG_DELAY, FLAG_LEARN, SynapseGraph
+
+@numba.njit(cache=True)
+def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut):
+    """Per-core input axons, output axons, synapse bits, synapses; per-source distinct destination cores.
+
+    An axon is one (source, destination core) pair (a spike is multicast: one message per distinct
+    destination core, received on one axon there). Its memory cost is ``lut[flags, n_synapses]``,
+    the target's encoding cost. Output axons of a core = sum over its neurons of their destination
+    cores (one routing-table entry each).
+    """
+    n_src = out_ptr.size - 1
+    in_axons = np.zeros(n_cores, np.int64)
+    out_axons = np.zeros(n_cores, np.int64)
+    bits = np.zeros(n_cores, np.int64)
+    syn = np.zeros(n_cores, np.int64)
+    fanout = np.zeros(n_src, np.int64)
+    mark = np.full(n_cores, -1, np.int64)
+    cnt = np.zeros(n_cores, np.int64)
+    flg = np.zeros(n_cores, np.uint8)
+    lst = np.empty(n_cores, np.int64)
+    for s in range(n_src):
+        nd = 0
+        for e in range(out_ptr[s], out_ptr[s + 1]):
+            c = core[out_post[e]]
+            if mark[c] != s:
+                mark[c] = s
+                cnt[c] = 0
+                flg[c] = 0
+                lst[nd] = c
+                nd += 1
+            cnt[c] += 1
+            flg[c] |= out_flag[e]
+        for i in range(nd):
+            c = lst[i]
+            in_axons[c] += 1
+            syn[c] += cnt[c]
+            bits[c] += lut[flg[c], cnt[c]]
+        fanout[s] = nd
+        if s < n_neurons:
+            out_axons[core[s]] += nd
+    return in_axons, out_axons, bits, syn, fanout
+
+
+# ----------------------------------------------------------------------------------------- limits
+LIMIT_NAMES = ("neurons", "input_axons", "output_axons", "synapse_bits")
+
+
+@dataclass
+class Limits:
+    """The per-core limits the partitioner budgets, plus the encoding cost table.
+
+    ``lut[flags, n]`` = memory bits of one input axon holding ``n`` synapses whose flags
+    (bit 0 delay, bit 1 learning) are ``flags``: ``SynapseEncoding.axon_bits`` tabulated so that the
+    numba kernels can price axons without calling back into Python.
+    """
+    target_name: str
+    neurons: int
+    input_axons: int
+    output_axons: int
+    synapse_bits: int
+    fan_in: int | None
+    fan_out: int | None
+    max_delay: int
+    lut: np.ndarray = field(repr=False)
+    neurons_source: str = "core.max_neurons"
+
+    def as_dict(self) -> dict:
+        return {"neurons": self.neurons, "input_axons": self.input_axons, "output_axons": self.output_axons,
+                "synapse_bits": self.synapse_bits}
+
+
+def encoding_lut(encoding, max_n: int) -> np.ndarray:
+    n = np.arange(max_n + 1, dtype=np.int64)
+    lut = np.zeros((4, max_n + 1), np.int64)
+    for flags in range(4):
+        lut[flags] = np.asarray(encoding.axon_bits(n, bool(flags & FLAG_DELAY), bool(flags & FLAG_LEARN)), np.int64)
+    lut[:, 0] = 0
+    return lut
+
+
+def core_limits(target, graph: SynapseGraph, max_neurons_per_core: int | None = None) -> Limits:
+    core = target.core
+    neurons, src = int(core.max_neurons), "core.max_neurons"
+    if max_neurons_per_core is not None:
+        if int(max_neurons_per_core) < 1:
+            raise ValidationError(f"max_neurons_per_core = {max_neurons_per_core} must be >= 1 (or None for "
+                                  f"the target's {neurons})")
+        if int(max_neurons_per_core) < neurons:
+            neurons, src = int(max_neurons_per_core), "max_neurons_per_core option"
+    deg = np.diff(graph.out_ptr)
+    max_n = int(deg.max()) if deg.size else 0
+    opt = lambda v: None if v is None or int(v) <= 0 else int(v)
+    return Limits(target.name, neurons, int(core.max_input_axons), int(core.max_output_axons),
+                  int(core.synapse_memory_bits), opt(core.max_fan_in), opt(core.max_fan_out), int(core.max_delay),
+                  encoding_lut(core.synapse_encoding, max_n), src)
+
+
+# ----------------------------------------------------------------------------------------- usage
+@dataclass
+class CoreUsage:
+    """Per-core counts of one mapping (arrays indexed by core id) and per-source fan-out."""
+    neurons: np.ndarray
+    input_axons: np.ndarray
+    output_axons: np.ndarray
+    synapse_bits: np.ndarray
+    synapses: np.ndarray
+    fanout: np.ndarray
+
+    @property
+    def n_cores(self) -> int:
+        return int(self.neurons.size)
+
+    @property
+    def messages(self) -> int:
+        """Messages per step when every source (neurons and input channels) spikes once."""
+        return int(self.fanout.sum())
+
+    def weighted_messages(self, weight: np.ndarray) -> float:
+        return float(np.dot(self.fanout, weight))
+
+    def violations(self, limits: Limits) -> dict:
+        """Boolean mask of over-full cores per limit name."""
+        return {name: getattr(self, name) > getattr(limits, name) for name in LIMIT_NAMES}
+
+
+def evaluate(graph: SynapseGraph, core: np.ndarray, limits: Limits) -> CoreUsage:
+    n_cores = int(core.max()) + 1 if core.size else 0
+    core = np.ascontiguousarray(core, dtype=np.int64)
+    in_ax, out_ax, bits, syn, fanout = core_stats(graph.out_ptr, graph.out_post, graph.out_flag, core, n_cores,
+                                                  graph.n_neurons, limits.lut)
+    return CoreUsage(np.bincount(core, minlength=n_cores).astype(np.int64), in_ax, out_ax, bits, syn, fanout)
+

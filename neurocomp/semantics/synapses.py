@@ -1,0 +1,151 @@
+"""Synapse enumerators: one per connectivity type, registered by type, in one canonical order.
+
+Every stage that needs a projection's individual synapses asks this registry, so they all agree on
+which synapses exist, with which weight and delay, and in which order: the partitioner's synapse
+graph (``neurocomp.mapping.graph``), the per-core tables (``neurocomp.mapping.tables``), the numpy
+reference (``neurocomp.semantics.reference``), the independent validator and the Lava lowering's
+sparse matrices. Adding a connectivity type means registering one enumerator here::
+
+    @register(MyConn)
+    def _my_conn(proj, conn, n_pre, n_post, chunk):
+        yield pre, post, raw_weight, delay          # (post, pre) order; zeros may be included
+
+The canonical order is (post, pre): rows of Lava's ``[n_post, n_pre]`` weight matrix, pre index
+ascending within a row. An enumerator yields the projection's *raw* weights (float or integer
+IR values) in chunks; :func:`iter_projection_synapses` then applies the arithmetic of the integer
+network (Lava's effective weights, see ``neurocomp.semantics.fixedpoint``) and drops synapses that can
+never carry current (weight 0 and not learning):
+
+=============  =================================================================================
+Dense          every (post, pre) of the matrix (whole rows per chunk)
+Sparse         the CSR's entries row by row (streamed in chunks of about ``CHUNK`` synapses)
+Conv2d         ``Conv2d.to_sparse()``; when Lava runs it as its ``Conv`` process
+               (:func:`uses_lava_conv`) the raw weights are kept (Lava's Conv neither clips nor
+               truncates) and the projection's sums wrap to 24 bits instead of being shifted
+OneToOne       (i, i) for every neuron i
+=============  =================================================================================
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..ir import Conv2d, Dense, OneToOne, Sparse
+from .fixedpoint import conv_uses_lava_conv, effective_sign_mode, effective_weights
+
+#: Synapses per chunk when a Sparse projection is streamed (bounds the temporaries of big projections).
+CHUNK = 1 << 22
+
+#: connectivity type -> enumerator(proj, conn, n_pre, n_post, chunk) yielding raw (pre, post, w, delay) chunks
+ENUMERATORS: dict[type, Callable] = {}
+
+
+def register(conn_type: type):
+    """Register the synapse enumerator of ``conn_type`` (one per type)."""
+    def deco(fn):
+        if conn_type in ENUMERATORS:
+            raise ValueError(f"a synapse enumerator for {conn_type.__name__} is registered already")
+        ENUMERATORS[conn_type] = fn
+        return fn
+    return deco
+
+
+def enumerator(proj) -> Callable:
+    fn = ENUMERATORS.get(type(proj.connectivity))
+    if fn is None:
+        raise UnsupportedError(f"projection '{proj.name}': connectivity {type(proj.connectivity).__name__} has no "
+                               f"synapse enumerator (known: {', '.join(t.__name__ for t in ENUMERATORS)})")
+    return fn
+
+
+def uses_lava_conv(proj) -> bool:
+    """True when the projection runs as Lava's Conv (raw weights, 24-bit output wrap, no shift);
+    any other Conv2d runs as its equivalent Sparse projection (see fixedpoint.conv_uses_lava_conv)."""
+    return isinstance(proj.connectivity, Conv2d) and conv_uses_lava_conv(proj.connectivity, proj.delay)
+
+
+# ------------------------------------------------------------------------------------ enumerators
+@register(Dense)
+def _dense(proj, conn, n_pre, n_post, chunk):
+    w = conn.weights
+    d = np.broadcast_to(proj.delay, w.shape)
+    rows = max(1, chunk // max(w.shape[1], 1))           # whole rows per chunk: bounded temporaries
+    for r0 in range(0, w.shape[0], rows):
+        r1 = min(r0 + rows, w.shape[0])
+        post, pre = np.divmod(np.arange((r1 - r0) * w.shape[1], dtype=np.int64), w.shape[1])
+        yield pre, post + r0, w[r0:r1].reshape(-1), d[r0:r1].reshape(-1)
+
+
+@register(Sparse)
+def _sparse(proj, conn, n_pre, n_post, chunk):
+    indptr, rows = conn.indptr, int(conn.shape[0])
+    delay = np.asarray(proj.delay)
+    r0 = 0
+    while r0 < rows:
+        r1 = int(np.searchsorted(indptr, indptr[r0] + chunk, side="right")) - 1
+        r1 = min(max(r1, r0 + 1), rows)
+        lo, hi = int(indptr[r0]), int(indptr[r1])
+        post = np.repeat(np.arange(r0, r1, dtype=np.int64), np.diff(indptr[r0:r1 + 1]))
+        d = np.broadcast_to(delay, (hi - lo,)) if delay.ndim == 0 else delay[lo:hi]
+        yield conn.indices[lo:hi], post, conn.weights[lo:hi], d
+        r0 = r1
+
+
+@register(Conv2d)
+def _conv2d(proj, conn, n_pre, n_post, chunk):
+    sp = conn.to_sparse()
+    post = np.repeat(np.arange(sp.shape[0], dtype=np.int64), np.diff(sp.indptr))
+    d = np.asarray(proj.delay)
+    yield sp.indices, post, sp.weights, np.broadcast_to(d, post.shape) if d.ndim == 0 else d
+
+
+@register(OneToOne)
+def _one_to_one(proj, conn, n_pre, n_post, chunk):
+    idx = np.arange(n_pre, dtype=np.int64)
+    yield idx, idx, np.broadcast_to(conn.weights, (n_pre,)), np.broadcast_to(proj.delay, (n_pre,))
+
+
+# ------------------------------------------------------------------------------------ the arithmetic
+def _sign_mode(proj, learning: bool):
+    """The sign mode the projection's weights run with (Lava's LearningDense: from the rule's bounds)."""
+    conn = proj.connectivity
+    if learning and isinstance(conn, Dense):
+        from .learning import learning_sign_mode
+        return learning_sign_mode(conn, proj.learning)
+    return effective_sign_mode(conn.sign_mode, conn.weights, learning)
+
+
+def iter_projection_synapses(proj, n_pre: int, n_post: int, chunk: int | None = None) -> Iterator[tuple]:
+    """(pre, post, weight, delay) chunks of every synapse that can carry current, in (post, pre) order.
+
+    Integer projections: weights are Lava's effective integers (sign mode fixed on ALL weights first,
+    so chunking cannot change them); zeros are dropped unless the projection learns (a learning
+    synapse can grow from zero; LearningDense truncates only, with ``learning_sign_mode``). A Conv2d
+    run as Lava's Conv keeps its raw int32 weights. Float projections (before quantize): the raw
+    nonzero weights.
+    """
+    chunk = CHUNK if chunk is None else int(chunk)      # read at call time (tests shrink CHUNK)
+    conn = proj.connectivity
+    integer = conn.integer
+    learning = proj.learning is not None and integer
+    raw_conv = integer and uses_lava_conv(proj)
+    mode = _sign_mode(proj, learning) if integer and not raw_conv else None
+    for pre, post, w, d in enumerator(proj)(proj, conn, n_pre, n_post, chunk):
+        if raw_conv:
+            w = np.asarray(w).astype(np.int32)
+        elif integer:
+            w = effective_weights(w, mode, conn.num_weight_bits, learning)
+        if not learning and not (w.size and np.all(w)):
+            keep = w != 0
+            pre, post, w, d = pre[keep], post[keep], w[keep], d[keep]
+        yield pre, post, w, d
+
+
+def projection_synapses(proj, n_pre: int, n_post: int):
+    """All of :func:`iter_projection_synapses` at once: ``(pre, post, weight, delay)``."""
+    parts = list(iter_projection_synapses(proj, n_pre, n_post))
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))
