@@ -79,7 +79,7 @@ def build(kind: str, n: int, seed: int = 0):
 
 
 def one(kind: str, n: int, target: str, partitioner: str, chips: int, validate: bool = False) -> dict:
-    from neurocomp.compiler import BuildTables
+    from neurocomp.passes.tables import BuildTables
     from neurocomp.passes.discretize import Discretize
     from neurocomp.passes.partition import Partition
     from neurocomp.passes.place import Place

@@ -122,15 +122,34 @@ def _cmd_targets(args) -> int:
 
 def _cmd_compile(args) -> int:
     from .io import load
+    from .passes.base import format_pipeline
     from .target import load_target
+    pipeline = _pipeline(args)
+    if args.print_pipeline:
+        print(format_pipeline(pipeline))
+        return EXIT_OK
+    if args.output is None:
+        raise ValidationError("compile: give the artifact directory to write with -o/--output ART")
     target = load_target(args.target)  # an unknown target fails before the (possibly slow) network load
     net = _with_rules(load(args.net, dt=args.dt), args.rules)
     from .compiler import compile as compile_network
     compiled = compile_network(net, target, dt=args.dt, partitioner=args.partitioner,
                                max_neurons_per_core=args.max_neurons_per_core, seed=args.seed,
-                               out=args.output, progress=True)
+                               out=args.output, progress=True, pipeline=pipeline,
+                               print_ir_after=args.print_ir_after, ir_stream=sys.stdout)
     print(compiled.summary())
     return EXIT_OK
+
+
+def _pipeline(args):
+    """The pass list of ``compile``: the default one, or ``--passes a,b,c`` built from the same options."""
+    from .compiler import default_pipeline
+    from .passes.base import make_pass
+    options = dict(dt=args.dt, partitioner=args.partitioner, max_neurons_per_core=args.max_neurons_per_core,
+                   seed=args.seed)
+    if args.passes is None:
+        return default_pipeline(**options)
+    return [make_pass(name.strip(), **options) for name in args.passes.split(",") if name.strip()]
 
 
 def _record(text: str) -> tuple[str, ...]:
@@ -257,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "partition, place and route NET for target T; write the compiled artifact directory ART.")
     s.add_argument("net", metavar="NET", help="network file (.nir, .h5)")
     s.add_argument("--target", required=True, metavar="T", help="hardware model name (see `neurocomp targets`)")
-    s.add_argument("-o", "--output", required=True, metavar="ART", help="artifact directory to write")
+    s.add_argument("-o", "--output", metavar="ART", help="artifact directory to write (required unless "
+                   "--print-pipeline)")
     s.add_argument("--dt", type=_positive_float, default=1e-4, help=dt_help)
     s.add_argument("--partitioner", choices=("hypergraph", "sequential", "metis"), default="hypergraph",
                    help="how populations are split over cores (default: hypergraph)")
@@ -266,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the partitioner (default 0)")
     s.add_argument("--rules", metavar="RULES.toml", default=None,
                    help="attach learning rules from a side file (see neurocomp.rules.sidefile)")
+    s.add_argument("--print-pipeline", action="store_true",
+                   help="print the passes (with their options) that would run, and stop")
+    s.add_argument("--print-ir-after", action="append", default=[], metavar="PASS",
+                   help="print the stage after PASS as text (repeatable; 'all' for every pass)")
+    s.add_argument("--passes", default=None, metavar="P1,P2,...",
+                   help="run these registered passes in this order instead of the default pipeline "
+                        "(discretize,quantize,partition,place,route,tables); options above apply to each")
     s.set_defaults(func=_cmd_compile)
 
     s = sub.add_parser("emulate", help="run an artifact on the cycle-level emulator", description="Run the "

@@ -1,36 +1,37 @@
 """``compile``: a network -> a CompiledNetwork, through the pass pipeline (DESIGN.md §1, §4).
 
-discretize -> quantize -> partition -> place -> route -> tables, each a Pass timed by
-``run_pipeline``; then the mapping document is built and, with ``out``, the artifact is saved.
+The pipeline is a list of registered passes (``neurocomp.passes.base.PASSES``)::
+
+    discretize -> quantize -> partition -> place -> route -> tables
+
+each a frozen Pass timed by ``run_pipeline`` and returning a new stage object (``Network``,
+``DiscretizedNetwork``, ``Network`` (integer), ``Partitioned``, ``Placed``, ``Routed``,
+``CompiledNetwork``); then the mapping document is built and, with ``out``, the artifact is saved.
+``default_pipeline`` is what ``compile`` runs; give ``pipeline=`` to run another list, and
+``print_ir_after=`` to see a stage (``neurocomp compile --print-pipeline / --print-ir-after PASS``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import sys
+from dataclasses import replace
 
-from .mapping.artifact import CompiledNetwork
 from .errors import ValidationError
 from .ir import Network
-from .passes.base import Pass, PassReport, run_pipeline
+from .mapping.artifact import CompiledNetwork
+from .passes.base import PASSES, Pass, run_pipeline
 from .passes.discretize import Discretize
 from .passes.partition import PARTITIONERS, Partition
 from .passes.place import Place
 from .passes.quantize import Quantize
 from .passes.route import Route
-from .mapping.tables import build_core_tables
+from .passes.tables import BuildTables
 
 
-@dataclass(frozen=True)
-class BuildTables(Pass):
-    """Lay out the per-core tables (``neurocomp.mapping.tables``) of a routed mapping."""
-    name = "tables"
-
-    def run(self, obj, target):
-        if not isinstance(obj, CompiledNetwork) or obj.core_of_neuron is None:
-            raise ValidationError("tables: expected a partitioned CompiledNetwork; run Partition first")
-        tables = build_core_tables(obj.network, obj.core_of_neuron, obj.n_cores, graph=obj.graph)
-        return replace(obj, tables=tables), PassReport(self.name, summary={
-            "cores": tables.n_cores, "neurons": tables.n_neurons, "axons": tables.n_axons,
-            "synapses": tables.n_synapses, "routes": int(tables.route_core.size)})
+def default_pipeline(dt: float = 1e-4, partitioner: str = "hypergraph", max_neurons_per_core: int | None = None,
+                     seed: int = 0, rates: dict | None = None) -> list[Pass]:
+    """The passes ``compile`` runs, in order, with its options."""
+    return [Discretize(dt), Quantize(), Partition(partitioner, max_neurons_per_core, seed, rates), Place(seed),
+            Route(), BuildTables()]
 
 
 def check_learning(net: Network, target) -> None:
@@ -54,13 +55,18 @@ def check_learning(net: Network, target) -> None:
 
 def compile(net: Network, target, *, dt: float = 1e-4, partitioner: str = "hypergraph",
             max_neurons_per_core: int | None = None, seed: int = 0, out=None, progress: bool = False,
-            rates: dict | None = None) -> CompiledNetwork:
+            rates: dict | None = None, pipeline: list[Pass] | None = None, print_ir_after=(),
+            ir_stream=None) -> CompiledNetwork:
     """Compile ``net`` for ``target`` (a name such as ``"loihi2"``, a .toml path or a Target).
 
     ``partitioner``: hypergraph (default, KaHyPar km1), metis or sequential (the baseline);
     ``max_neurons_per_core`` lowers the target's neuron limit; ``rates`` ({population or input:
     spikes per step}) weights the traffic the partitioner and placer minimise; ``out`` saves the
     artifact directory. Deterministic for a given ``seed``.
+
+    ``pipeline``: the passes to run instead of :func:`default_pipeline` (it must end in a CompiledNetwork,
+    i.e. with the ``tables`` pass); ``print_ir_after``: pass names (or ``"all"``) whose output stage is
+    written as text to ``ir_stream`` (default stderr) after the pass runs.
     """
     from .target import load_target
     if not isinstance(net, Network):
@@ -70,11 +76,35 @@ def compile(net: Network, target, *, dt: float = 1e-4, partitioner: str = "hyper
         raise ValidationError(f"compile: partitioner '{partitioner}' is not one of {', '.join(PARTITIONERS)}")
     target = load_target(target)
     check_learning(net, target)
-    passes = [Discretize(dt), Quantize(), Partition(partitioner, max_neurons_per_core, seed, rates),
-              Place(seed), Route(), BuildTables()]
-    obj, reports = run_pipeline(net, target, passes, progress=progress)
-    cn = replace(obj, reports=reports, dt=float(dt))
-    cn.build_mapping()
+    passes = default_pipeline(dt, partitioner, max_neurons_per_core, seed, rates) if pipeline is None \
+        else list(pipeline)
+    after = _ir_printer(passes, print_ir_after, ir_stream)
+    obj, reports = run_pipeline(net, target, passes, progress=progress, after=after)
+    if not isinstance(obj, CompiledNetwork):
+        raise ValidationError(f"compile: the pipeline ended with a {type(obj).__name__}, not a CompiledNetwork; "
+                              "end it with the 'tables' pass (BuildTables)")
+    dt = next((p.dt for p in passes if isinstance(p, Discretize)), dt)
+    cn = replace(obj, reports=reports, dt=float(dt)).with_mapping()
     if out is not None:
         cn.save(out)
     return cn
+
+
+def _ir_printer(passes, names, stream):
+    """The ``after`` hook of ``run_pipeline`` that prints the chosen stages (None when none is chosen)."""
+    names = [names] if isinstance(names, str) else list(names or ())
+    if not names:
+        return None
+    known = [p.name for p in passes]
+    want = set(known) if "all" in names else set(names)
+    unknown = sorted(want - set(known))
+    if unknown:
+        raise ValidationError(f"print_ir_after: {unknown} not in the pipeline ({', '.join(known)}; registered "
+                              f"passes: {', '.join(PASSES)})")
+
+    def after(p, obj, report):
+        if p.name in want:
+            from .passes.dump import dump_ir
+            out = stream or sys.stderr
+            print(f"=== IR after {p.name} ({type(obj).__name__}) ===\n{dump_ir(obj)}", file=out, flush=True)
+    return after

@@ -36,37 +36,36 @@ LIMITS = (("neurons", "n_neurons", "max_neurons"), ("input_axons", "n_input_axon
           ("synapse_bits", "synapse_bits", "synapse_memory_bits"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class CompiledNetwork:
+    """The last stage: a routed mapping with its per-core tables (``neurocomp.mapping.stages`` has the
+    earlier ones). Frozen: :meth:`with_mapping` returns a new object with the mapping document."""
     network: Network
     target: object
-    dt: float | None = None
-    core_of_neuron: dict | None = None
-    physical_core: np.ndarray | None = None
-    core_coord: np.ndarray | None = None
-    tables: object = None
+    dt: float | None
+    core_of_neuron: dict
+    physical_core: np.ndarray
+    core_coord: np.ndarray
+    tables: object
     reports: list = field(default_factory=list)
     stats: dict = field(default_factory=dict)
     mapping: dict = field(default_factory=dict)
     links: list = field(default_factory=list)
     route_summary: dict = field(default_factory=dict)
-    # working state of the mapping passes (not saved; rebuilt on demand)
+    # working data of the mapping passes (not saved; rebuilt on demand)
     graph: object = field(default=None, repr=False)
     usage: object = field(default=None, repr=False)
-    limits: object = field(default=None, repr=False)
-    rates: dict | None = field(default=None, repr=False)
-    source_rate: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_cores(self) -> int:
-        if self.core_of_neuron is None:
-            return 0
         tops = [int(a.max()) + 1 for a in self.core_of_neuron.values() if np.size(a)]
         return max(tops, default=0)
 
     # ------------------------------------------------------------------ the JSON document
-    def build_mapping(self) -> dict:
-        """Fill ``stats`` and ``mapping`` from the pass outputs (called by ``compile``)."""
+    def with_mapping(self) -> "CompiledNetwork":
+        """A copy with ``stats`` and ``mapping`` (the JSON document) built from the pass outputs and reports
+        (called by ``compile``)."""
+        from dataclasses import replace
         from ..jsonable import to_jsonable as _jsonable
         from .graph import synapse_graph
         from .limits import core_limits, evaluate
@@ -116,15 +115,14 @@ class CompiledNetwork:
             d = r.to_dict()
             d.pop("seconds", None)
             reports.append(d)
-        self.stats = _jsonable(stats)
-        self.mapping = _jsonable({
+        stats = _jsonable(stats)
+        return replace(self, stats=stats, mapping=_jsonable({
             "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
             "target": {"name": self.target.name, "model": self.target.to_dict()},
             "dt": self.dt, "network": {"name": self.network.name, "neurons": graph.n_neurons,
                                        "synapses": graph.n_synapses},
-            "cores": cores, "links": self.links, "passes": reports, "stats": self.stats,
-        })
-        return self.mapping
+            "cores": cores, "links": self.links, "passes": reports, "stats": stats,
+        }))
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory) -> Path:
@@ -217,16 +215,16 @@ def load_compiled(directory) -> CompiledNetwork:
     for name in (p.name for p in network.neuron_populations):
         if name not in core_of_neuron:
             raise ArtifactError(f"{directory}: population '{name}' of network.h5 is not in tables.npz; recompile")
-    cn = CompiledNetwork(network=network, target=target, dt=mapping.get("dt"), core_of_neuron=core_of_neuron,
-                         physical_core=physical, core_coord=core_coord, tables=tables, stats=mapping.get("stats", {}),
-                         mapping=mapping, links=mapping.get("links", []))
+    stats = mapping.get("stats", {})
     timings = directory / "timings.json"
     if timings.is_file():
         try:
-            cn.stats = dict(cn.stats, timings=json.loads(timings.read_text()))
+            stats = dict(stats, timings=json.loads(timings.read_text()))
         except (OSError, json.JSONDecodeError):
             pass
-    return cn
+    return CompiledNetwork(network=network, target=target, dt=mapping.get("dt"), core_of_neuron=core_of_neuron,
+                           physical_core=physical, core_coord=core_coord, tables=tables, stats=stats,
+                           mapping=mapping, links=mapping.get("links", []))
 
 
 def _load_target(tinfo: dict, load_target):

@@ -115,15 +115,16 @@ def check_mapping(compiled) -> list[str]:
                               f"core.max_fan_in {lim.max_fan_in}")
 
     # ---- coordinates
-    if compiled.physical_core is not None:
-        phys = np.asarray(compiled.physical_core)
+    physical_core, core_coord = getattr(compiled, "physical_core", None), getattr(compiled, "core_coord", None)
+    if physical_core is not None:         # placed stages only
+        phys = np.asarray(physical_core)
         if phys.size != n_cores:
             errors.append(f"{phys.size} physical cores for {n_cores} logical cores")
         elif np.unique(phys).size != phys.size or phys.min(initial=0) < 0 or phys.max(initial=0) >= target.mesh.n_cores:
             errors.append("physical cores are not distinct cores of the mesh")
-        elif compiled.core_coord is not None:
+        elif core_coord is not None:
             chip, tx, ty, kk = target.mesh.core_coord(phys)
-            if not np.array_equal(np.stack([chip, tx, ty, kk], 1), np.asarray(compiled.core_coord)):
+            if not np.array_equal(np.stack([chip, tx, ty, kk], 1), np.asarray(core_coord)):
                 errors.append("core_coord does not match the physical core ids")
 
     if tables is not None:

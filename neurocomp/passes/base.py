@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar
 
 
@@ -44,6 +44,18 @@ class PassReport:
         return float(max(errs)) if errs else 0.0
 
 
+#: pass name -> Pass class (``register_pass``); the CLI and ``compile(pipeline=...)`` name passes by it.
+PASSES: dict[str, type] = {}
+
+
+def register_pass(cls):
+    """Class decorator: register a Pass subclass under its ``name`` (one class per name)."""
+    if cls.name in PASSES and PASSES[cls.name] is not cls:
+        raise ValueError(f"a pass named '{cls.name}' is registered already ({PASSES[cls.name].__name__})")
+    PASSES[cls.name] = cls
+    return cls
+
+
 @dataclass(frozen=True)
 class Pass:
     """Base class. Subclasses are frozen dataclasses whose fields are the pass's options and which set
@@ -56,11 +68,32 @@ class Pass:
     def __call__(self, obj, target=None):
         return self.run(obj, target)
 
+    def __str__(self):
+        opts = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"{self.name}({opts})"
 
-def run_pipeline(obj, target, passes: list[Pass], progress: bool = False) -> tuple[object, list[PassReport]]:
+
+def make_pass(name: str, **options) -> "Pass":
+    """The registered pass ``name`` built with those of ``options`` that are its fields (the rest are for
+    other passes), e.g. ``make_pass("partition", seed=1, dt=1e-3)`` -> ``Partition(seed=1)``."""
+    cls = PASSES.get(name)
+    if cls is None:
+        raise ValidationError(f"unknown pass '{name}'; registered passes: {', '.join(PASSES)}")
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in options.items() if k in names})
+
+
+def format_pipeline(passes) -> str:
+    """The pipeline as one line per pass, e.g. ``1. discretize(dt=0.0001)``."""
+    return "\n".join(f"{i + 1}. {p}" for i, p in enumerate(passes))
+
+
+def run_pipeline(obj, target, passes: list[Pass], progress: bool = False,
+                 after=None) -> tuple[object, list[PassReport]]:
     """Run ``passes`` in order, feeding each the previous output; time each one into its report.
 
     With ``progress`` a line per pass goes to stderr (name, seconds, clip and warning counts).
+    ``after(pass, new_obj, report)`` is called after each pass (``--print-ir-after`` uses it).
     """
     reports: list[PassReport] = []
     for i, p in enumerate(passes):
@@ -70,11 +103,18 @@ def run_pipeline(obj, target, passes: list[Pass], progress: bool = False) -> tup
         if progress:
             print(f"[{i + 1}/{len(passes)}] {p.name} ...", file=sys.stderr, end="", flush=True)
         t0 = time.perf_counter()
-        obj, report = p.run(obj, target)
+        try:
+            obj, report = p.run(obj, target)
+        except BaseException:
+            if progress:                        # end the progress line: the error goes on its own line
+                print(" failed", file=sys.stderr, flush=True)
+            raise
         seconds = time.perf_counter() - t0
         report = replace(report, seconds=seconds)
         reports.append(report)
         if progress:
             print(f" {seconds:.3f} s, {len(report.clips)} clip(s), {len(report.warnings)} warning(s)",
                   file=sys.stderr, flush=True)
+        if after is not None:
+            after(p, obj, report)
     return obj, reports

@@ -33,7 +33,7 @@ from typing import Callable
 
 import numpy as np
 
-from .base import Pass, PassReport
+from .base import Pass, PassReport, register_pass
 from ..errors import NeurocompWarning, ValidationError
 from ..ir import IF, LI, LIF, CubaLIF, Integrator, Network, NeuronModel, Population, Threshold
 
@@ -191,6 +191,7 @@ def discretize_population(pop: Population, dt: float, report: PassReport | None 
                                                            for k, v in fields_.items()})
 
 
+@register_pass
 @dataclass(frozen=True)
 class Discretize(Pass):
     """Continuous models -> per-step decays for ``dt`` seconds (forward Euler, NIR's convention)."""

@@ -49,9 +49,10 @@ import numpy as np
 from ..errors import CapacityError, ValidationError
 from ..ir import Network
 from ..mapping.graph import SynapseGraph, synapse_graph  # noqa: F401  (re-exported)
+from ..mapping.stages import Partitioned
 from ..mapping.limits import (LIMIT_NAMES, CoreUsage, Limits, core_limits, core_stats,  # noqa: F401
                               encoding_lut, evaluate)
-from .base import Pass, PassReport
+from .base import Pass, PassReport, register_pass
 
 #: Hypergraph vertices above which neurons are grouped into blocks (see module docstring).
 MAX_VERTICES = 40_000
@@ -636,9 +637,11 @@ def _network_of(obj) -> Network:
     net = getattr(obj, "network", None)
     if isinstance(net, Network):
         return net
-    raise ValidationError(f"partition: expected a Network or CompiledNetwork, got {type(obj).__name__}")
+    raise ValidationError(f"partition: expected an integer Network (the quantize pass's output) or a mapping stage, "
+                          f"got {type(obj).__name__}")
 
 
+@register_pass
 @dataclass(frozen=True)
 class Partition(Pass):
     """Assign every neuron to a logical core (see the module docstring). Options: ``partitioner`` in
@@ -651,18 +654,15 @@ class Partition(Pass):
     name = "partition"
 
     def run(self, obj, target):
-        from ..mapping.artifact import CompiledNetwork
         net = _network_of(obj)
-        graph = obj.graph if isinstance(obj, CompiledNetwork) and obj.graph is not None else synapse_graph(net)
+        graph = obj.graph if isinstance(obj, Partitioned) else synapse_graph(net)
         limits = core_limits(target, graph, self.max_neurons_per_core)
         res = partition_graph(graph, limits, self.partitioner, self.seed, self.rates)
         rate, _ = source_weights(graph, self.rates)
-        dt = obj.dt if isinstance(obj, CompiledNetwork) else net.metadata.get("dt")
-        reports = list(obj.reports) if isinstance(obj, CompiledNetwork) else []
-        cn = CompiledNetwork(network=net, target=target, dt=dt,
-                             core_of_neuron={k: v.copy() for k, v in graph.split(res.core).items()},
-                             reports=reports, graph=graph, usage=res.usage, limits=limits, rates=self.rates,
-                             source_rate=rate)
+        dt = getattr(obj, "dt", None) if not isinstance(obj, Network) else net.metadata.get("dt")
+        cn = Partitioned(network=net, target=target, dt=dt,
+                         core_of_neuron={k: v.copy() for k, v in graph.split(res.core).items()},
+                         graph=graph, usage=res.usage, limits=limits, rates=self.rates, source_rate=rate)
         u, b = res.usage, res.baseline_usage
         summary = {
             "partitioner": self.partitioner, "chosen": res.chosen, "seed": self.seed,

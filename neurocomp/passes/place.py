@@ -16,13 +16,13 @@ seeded random swaps; a move is kept if it lowers the cost. Deterministic for a s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 from ..errors import CapacityError, ValidationError
-from .base import Pass, PassReport
+from .base import Pass, PassReport, register_pass
 
 #: Distance evaluations the local search may spend (a round costs about 26 x traffic-graph entries);
 #: dense traffic graphs (random nets on thousands of cores) get fewer rounds, or only the snake.
@@ -332,6 +332,7 @@ def place_cores(graph, core: np.ndarray, n_cores: int, target, weight: np.ndarra
                  "hop_cost_weights": {"ew": c_ew, "ns": c_ns, "interchip_extra": c_chip}}
 
 
+@register_pass
 @dataclass(frozen=True)
 class Place(Pass):
     """Assign each logical core a physical core on the target's mesh (see the module docstring)."""
@@ -340,10 +341,10 @@ class Place(Pass):
     name = "place"
 
     def run(self, obj, target):
-        from ..mapping.artifact import CompiledNetwork
-        if not isinstance(obj, CompiledNetwork) or obj.core_of_neuron is None:
-            raise ValidationError("place: expected the output of the partition pass (a CompiledNetwork with "
-                                  "core_of_neuron); run Partition first")
+        from ..mapping.stages import Partitioned, Placed, fields_of
+        if not isinstance(obj, Partitioned):
+            raise ValidationError(f"place: expected the partition pass's output (Partitioned), got "
+                                  f"{type(obj).__name__}; run Partition first")
         graph = obj.graph
         core = graph.join(obj.core_of_neuron)
         n_cores = obj.n_cores
@@ -351,5 +352,5 @@ class Place(Pass):
         pos, summary = place_cores(graph, core, n_cores, target, weight, self.seed, self.rounds)
         chip, tx, ty, k = target.mesh.core_coord(pos)
         coord = np.stack([np.asarray(chip), np.asarray(tx), np.asarray(ty), np.asarray(k)], axis=1).astype(np.int64)
-        out = replace(obj, physical_core=pos, core_coord=coord.reshape(n_cores, 4))
+        out = Placed(**fields_of(obj, Partitioned), physical_core=pos, core_coord=coord.reshape(n_cores, 4))
         return out, PassReport(self.name, summary={"cores": n_cores, "mesh_cores": target.mesh.n_cores, **summary})

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Pass, PassReport
+from .base import Pass, PassReport, register_pass
 from .discretize import DiscreteModel, DiscretizedNetwork, copy_network
 from ..errors import CapacityError, NeurocompWarning, TargetError, UnsupportedError, ValidationError
 from ..semantics.fixedpoint import effective_weights
@@ -479,6 +479,7 @@ def _check_delays(net: Network, fm: _Formats) -> None:
                                 "neurons")
 
 
+@register_pass
 @dataclass(frozen=True)
 class Quantize(Pass):
     """DiscretizedNetwork -> integer Network for ``target`` (see the module doc for the mapping).

@@ -15,13 +15,13 @@ a prefix sum): O(synapses + links), no sort or list of core pairs, so 100M synap
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 from ..errors import ValidationError
-from .base import Pass, PassReport
+from .base import Pass, PassReport, register_pass
 
 DIRECTIONS = ("E", "W", "N", "S")
 
@@ -164,18 +164,21 @@ def route_links(graph, core: np.ndarray, physical: np.ndarray, mesh, rate: np.nd
     return links, summary
 
 
+@register_pass
 @dataclass(frozen=True)
 class Route(Pass):
     """Compute X-then-Y routes and link loads of a placed mapping (see the module docstring)."""
     name = "route"
 
     def run(self, obj, target):
-        from ..mapping.artifact import CompiledNetwork
-        if not isinstance(obj, CompiledNetwork) or obj.physical_core is None:
-            raise ValidationError("route: expected a placed CompiledNetwork; run Partition and Place first")
+        from ..mapping.stages import Placed, Routed, fields_of
+        if not isinstance(obj, Placed):
+            raise ValidationError(f"route: expected the place pass's output (Placed), got {type(obj).__name__}; "
+                                  "run Partition and Place first")
         graph = obj.graph
         core = graph.join(obj.core_of_neuron)
         rate = obj.source_rate if obj.rates else None
         links, summary = route_links(graph, core, obj.physical_core, target.mesh, rate)
         summary["routing_entries_per_core_max"] = int(obj.usage.output_axons.max()) if obj.n_cores else 0
-        return replace(obj, links=links, route_summary=summary), PassReport(self.name, summary=summary)
+        return Routed(**fields_of(obj, Placed), links=links, route_summary=summary), \
+            PassReport(self.name, summary=summary)
