@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import neurocomp as nc
 from neurocomp.backends.emulator import COUNTER_NAMES, emulate, emulate_tables
-from neurocomp.semantics.reference import LifParams, lif_step, simulate_reference
+from neurocomp.neurons.loihi_lif.spec import LifParams, lif_step
+from neurocomp.semantics.reference import simulate_reference
 from neurocomp.mapping.tables import build_core_tables
 
 from netgen import STEPS, assert_same, random_inputs, random_mapping, random_network

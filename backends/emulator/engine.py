@@ -36,7 +36,8 @@ from ...result import Result
 from . import kernels as K
 from . import learning as L
 from ...semantics import learning as S
-from ...semantics.reference import PER_STEP, LifParams, check_input_keys, learning_summary
+from ...neurons.loihi_lif.spec import LifParams
+from ...semantics.reference import PER_STEP, check_input_keys, learning_summary
 
 RECORDABLE = ("spikes", "v", "u", "weights")
 #: Fraction of the currently available RAM that recording and counters may use.
@@ -161,7 +162,7 @@ def make_plan(tables) -> Plan:
     ring_size = int(dend_len.sum())
     scratch_size = ring_size if np.any(proj_mode == K.MODE_SCRATCH) else 0
     neuron_core = np.repeat(np.arange(int(tables.n_cores), dtype=np.int64), np.diff(tables.core_neuron_ptr))
-    vth6 = np.asarray(tables.vth, np.int64) << 6
+    vth6 = np.asarray(tables.neuron_params["vth"], np.int64) << 6
 
     # synapses copied in route order: route r -> synapses of axon route_axon[r] (one numba pass)
     ax = np.asarray(tables.route_axon, np.int64)
@@ -177,7 +178,8 @@ def make_plan(tables) -> Plan:
     K.plan_synapses(ax, tables.axon_syn_ptr, tables.syn_post, tables.syn_proj,
                     np.asarray(tables.syn_weight, np.int32), np.asarray(tables.syn_delay, np.int16), dend_ptr,
                     dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
-    bias = LifParams(tables.du, tables.dv, tables.vth, tables.bias_mant, tables.bias_exp).bias()
+    bias = LifParams(*(np.asarray(tables.neuron_params[k], np.int64)
+                      for k in ("du", "dv", "vth", "bias_mant", "bias_exp"))).bias()
     return Plan(neuron_core, vth6, bias, dend_ptr, dend_proj, dend_off,
                 proj_len, proj_mode, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj,
                 ring_size, scratch_size)
@@ -456,8 +458,8 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     cnt = np.zeros((6, steps, n_cores) if counters else (6, 0, 0), np.int64)
     learn_cnt = np.zeros((steps, n_cores) if counters and learning else (0, 0), np.int64)
     src_spikes = np.zeros(tables.n_sources if counters else 0, np.int64)
-    u = np.asarray(tables.u0, np.int64).copy()
-    v = np.asarray(tables.v0, np.int64).copy()
+    u = np.asarray(tables.neuron_params["u0"], np.int64).copy()
+    v = np.asarray(tables.neuron_params["v0"], np.int64).copy()
     learners = _learning_setup(tables, learning, inputs, steps, cols,
                                _synapse_positions(tables, engine == "numba") if learning else None,
                                "weights" in record)
@@ -476,7 +478,7 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
         spiked = np.zeros(max(tables.n_sources, 1), np.int64)
         proj_exp = np.asarray(tables.proj_weight_exp, np.int64)
         proj_wrap = np.asarray(tables.proj_wrap24, np.bool_)
-        du, dv = np.asarray(tables.du, np.int64), np.asarray(tables.dv, np.int64)
+        du, dv = (np.asarray(tables.neuron_params[k], np.int64) for k in ("du", "dv"))
         for first in range(1, steps + 1, chunk):
             last = min(steps, first + chunk - 1)
             K.run_steps(first, last, tables.core_neuron_ptr, du, dv, plan.vth6, plan.bias, u, v,

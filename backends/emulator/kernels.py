@@ -46,7 +46,8 @@ import numpy as np
 from numba import njit
 
 from ...semantics.fixedpoint import signed_clamp24, wrap32
-from ...semantics.reference import LifParams, lif_step
+from ...neurons.loihi_lif import KIND as LIF
+from ...neurons.loihi_lif.kernel import update as lif_update
 
 #: Projection ring modes (see module docstring).
 MODE_DIRECT, MODE_LINEAR, MODE_SCRATCH = 0, 1, 2
@@ -55,8 +56,6 @@ MODE_DIRECT, MODE_LINEAR, MODE_SCRATCH = 0, 1, 2
 COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in")
 C_SYNOPS, C_ACTIVE, C_IDLE, C_SPIKES, C_PK_OUT, C_PK_IN = range(6)
 
-_U_MAX = 2 ** 23                  # Lava's max_uv_val
-_V_LIM = 2 ** 23 - 1
 
 
 # ----------------------------------------------------------------------------------- numpy spec
@@ -83,9 +82,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     lmax = arrive.shape[0]
     a = wrap32(arrive[t % lmax])
     arrive[t % lmax] = 0
-    params = LifParams(tables.du, tables.dv, tables.vth, tables.bias_mant, tables.bias_exp)
-    u, v, s = lif_step(state["u"], state["v"], a, params)
-    state["u"], state["v"] = u, v
+    neurons, s = LIF.spec_step(tables.neuron_params, {"u": state["u"], "v": state["v"]}, a)
+    state["u"], state["v"] = u, v = neurons["u"], neurons["v"]
 
     # Packets: every (spiking source, destination core) route entry names an axon on that core.
     sources = np.concatenate([np.nonzero(s)[0], np.asarray(input_sources, np.int64)])
@@ -141,13 +139,6 @@ def ranges(lo, hi):
 @njit(cache=True, inline="always")
 def _wrap32(x):
     return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
-
-
-@njit(cache=True, inline="always")
-def _trunc0(x, k):
-    """``x / 2^k`` rounded toward zero, branch-free: a negative x gets ``2^k - 1`` added before the
-    arithmetic shift (``(x + 2^k - 1) >> k == -((-x) >> k)`` for x < 0)."""
-    return (x + ((x >> 63) & ((np.int64(1) << k) - 1))) >> k
 
 
 @njit(cache=True, inline="always")
@@ -235,19 +226,8 @@ def run_steps(t_first, t_last,
                             x = _transform(x, proj_exp[p], proj_wrap[p])
                         a += x
                 a = _wrap32(a)
-                uu = _wrap32(_trunc0(u[j] * (4095 - du[j]), 12) + _wrap32(a << 6))
-                if uu > 8388608:
-                    uu -= 16777216
-                elif uu <= -8388608:
-                    uu += 16777216
-                vv = _wrap32(_trunc0(v[j] * (4096 - dv[j]), 12) + uu + bias[j])
-                if vv > 8388607:
-                    vv = 8388607
-                elif vv < -8388607:
-                    vv = -8388607
-                s = vv > vth6[j]
+                uu, vv, s = lif_update(u[j], v[j], a, du[j], dv[j], vth6[j], bias[j])
                 if s:
-                    vv = 0
                     spiked[n_spk] = j
                     n_spk += 1
                     fired += 1

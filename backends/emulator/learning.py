@@ -132,7 +132,7 @@ def run_learning_net(weights, rule, pre_spikes, lif: dict, reward=None, sign_mod
     Per step t: the LIF receives the activation computed at t-1 and spikes; then
     :func:`learning_step` runs with the input's row t-1 and those spikes.
     """
-    from ...semantics.reference import LifParams, lif_step
+    from ...neurons.loihi_lif.spec import LifParams, lif_step
     w = np.asarray(weights)
     n_post, n_pre = w.shape
     pre = np.asarray(pre_spikes).astype(bool)

@@ -5,7 +5,7 @@ One registry maps each IR connectivity type to one Lava process factory (nengo's
 =============  ============================================================================
 IR             Lava process
 =============  ============================================================================
-population     ``LIF`` (flat shape (n,), one du/dv/vth per process, per-neuron bias/u/v)
+population     the neuron model's own factory (``neurocomp.neurons``; LoihiLIF: Lava's ``LIF``)
 graph input    ``io.source.RingBuffer`` (data [n, T]); inputs no projection reads are skipped
 Dense          ``Dense``, or ``DelayDense`` when any delay is non-zero
 Sparse         ``Sparse`` (scipy CSR), or ``DelaySparse`` with a CSR of delays
@@ -39,7 +39,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...errors import UnsupportedError
-from ...ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Sparse
+from ...ir import Conv2d, Dense, Network, OneToOne, Sparse
+from ...neurons import kind_of
 from ...semantics.fixedpoint import conv_uses_lava_conv, effective_sign_mode
 from ...semantics.reference import check_inputs, check_record, reward_rows
 from .learning import REWARD_PORT, make_learning_dense
@@ -88,24 +89,10 @@ class LoweredNetwork:
 
 
 # --------------------------------------------------------------------------- checks
-def _scalar(model: LoihiLIF, name: str, pop) -> int:
-    values = np.unique(np.asarray(getattr(model, name)))
-    if values.size != 1:
-        raise UnsupportedError(
-            f"population '{pop.name}': LoihiLIF '{name}' varies across neurons ({values.size} distinct values) "
-            f"but Lava's LIF takes one {name} per process; split the population by {name}")
-    return int(values[0])
-
-
 def check_lowerable(net: Network) -> None:
     """Refuse, naming the population or projection, whatever Lava 0.10's fixed-point processes cannot run."""
     for pop in net.neuron_populations:
-        if not isinstance(pop.model, LoihiLIF):
-            raise UnsupportedError(
-                f"population '{pop.name}': model {type(pop.model).__name__} is not an integer LoihiLIF; the Lava "
-                "backend runs quantized networks: compile the network first (neurocomp compile)")
-        for name in ("du", "dv", "vth"):
-            _scalar(pop.model, name, pop)
+        kind_of(pop.model, f"population '{pop.name}'").check_lava(pop)   # the model's own Lava refusals
     for proj in net.projections.values():
         conn = proj.connectivity
         where = f"projection '{proj.name}' ({proj.source} -> {proj.target})"
@@ -217,15 +204,6 @@ FACTORIES: dict[type, Callable] = {Dense: lower_dense, Sparse: lower_sparse, One
 
 
 # --------------------------------------------------------------------------- the whole network
-def _lif(pop):
-    from lava.proc.lif.process import LIF
-    m, n = pop.model, pop.size
-    return LIF(shape=(n,), du=_scalar(m, "du", pop), dv=_scalar(m, "dv", pop), vth=_scalar(m, "vth", pop),
-               bias_mant=m.broadcast("bias_mant", n).astype(np.int32),
-               bias_exp=m.broadcast("bias_exp", n).astype(np.int32),
-               u=m.broadcast("u0", n).astype(np.int32), v=m.broadcast("v0", n).astype(np.int32), name=pop.name)
-
-
 def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v")) -> LoweredNetwork:
     """Build the Lava process graph for ``steps`` steps of ``net`` driven by ``inputs`` (see ``check_inputs``).
 
@@ -242,7 +220,7 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
     check_lowerable(net)
     low = LoweredNetwork(net, int(steps))
     for pop in net.neuron_populations:
-        low.lif[pop.name] = _lif(pop)
+        low.lif[pop.name] = kind_of(pop.model).lava_process(pop)
     used_inputs = {proj.source for proj in net.projections.values() if net.populations[proj.source].is_input}
     for name in net.inputs:
         if name in used_inputs:

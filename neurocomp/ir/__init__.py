@@ -1,8 +1,12 @@
 """The graph IR (DESIGN.md §3): Network, Population, Projection, neuron models, connectivity, learning."""
 from .connectivity import CONNECTIVITY, Connectivity, Conv2d, Dense, OneToOne, SignMode, Sparse, determine_sign_mode
 from .learning import LearningRule
-from .models import (IF, LI, LIF, MODELS, CubaLIF, Integrator, LoihiLIF, NeuronModel, SpikeInput, Threshold)
+from .models import IF, LI, LIF, PHYSICAL_MODELS, CubaLIF, Integrator, NeuronModel, SpikeInput, Threshold
 from .network import Network, Population, Projection
+from ..neurons import NEURONS as _CHIP_MODELS, LoihiLIF  # integer chip models, each defined in neurocomp/neurons/
+
+#: Every neuron model by name (the file formats' registry): physical-unit models and chip models.
+MODELS = {**PHYSICAL_MODELS, **{cls.__name__: cls for cls in _CHIP_MODELS}}
 
 __all__ = ["Network", "Population", "Projection", "LearningRule", "Connectivity", "Dense", "Sparse", "Conv2d",
            "OneToOne", "SignMode", "determine_sign_mode", "NeuronModel", "SpikeInput", "LIF", "CubaLIF", "IF",

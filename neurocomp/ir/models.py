@@ -2,8 +2,9 @@
 
 Physical-unit models (``LIF``, ``CubaLIF``, ``IF``, ``LI``, ``Integrator``, ``Threshold``) follow
 NIR 1.0.8's continuous-time definitions; the ``discretize`` pass picks a time step and the
-``quantize`` pass maps them to a target's integers. ``LoihiLIF`` is already in integer units and
-means exactly Lava 0.10's fixed-point LIF (``PyLifModelBitAcc``); passes leave it untouched.
+``quantize`` pass maps them to a target's integers. Integer chip models (``LoihiLIF``, exactly Lava
+0.10's fixed-point LIF) live with everything else they need in ``neurocomp.neurons``; passes leave
+them untouched.
 
 Parameters may be scalars or one value per neuron (flattened population order).
 """
@@ -157,43 +158,8 @@ class Threshold(NeuronModel):
         _floats(self, "Threshold", ["theta"])
 
 
-#: Lava's LIF keeps u and v in 24-bit two's complement.
-STATE_BITS = 24
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class LoihiLIF(NeuronModel):
-    """Loihi's CUBA LIF in integer units, exactly Lava 0.10's fixed-point LIF (PyLifModelBitAcc).
-
-    Each step t (``a`` = synaptic input received this step)::
-
-        u = wrap24(trunc0(u * (4096 - (du + 1)), 12) + (a << 6))
-        v = sat24(trunc0(v * (4096 - dv), 12) + u + (bias_mant << bias_exp))
-        s = v > (vth << 6);  v[s] = 0            # u is not reset
-
-    ``trunc0(x, k)`` shifts |x| right by k keeping the sign (rounds toward 0). ``du``, ``dv`` in
-    0..4095 (decay = du/4096 per step), ``vth`` >= 0, ``bias_mant`` int16 as in Lava, ``bias_exp``
-    (negative: arithmetic right shift). ``u0``, ``v0`` are the initial states. The IR accepts what
-    Lava can run; a target's narrower formats (e.g. 13-bit bias) are checked by the compiler.
-    """
-    du: object
-    dv: object
-    vth: object
-    bias_mant: object = 0
-    bias_exp: object = 0
-    u0: object = 0
-    v0: object = 0
-    integer = True
-
-    def __post_init__(self):
-        lim = 2 ** (STATE_BITS - 1)
-        for name, lo, hi in (("du", 0, 4095), ("dv", 0, 4095), ("vth", 0, 2 ** 17),
-                             ("bias_mant", -(2 ** 15), 2 ** 15 - 1), ("bias_exp", -16, 16),
-                             ("u0", -lim + 1, lim), ("v0", -lim + 1, lim - 1)):
-            object.__setattr__(self, name, as_int_array(getattr(self, name), "LoihiLIF", name, lo, hi))
-
-
-#: Registry by name, used by the file formats.
-MODELS: dict[str, type[NeuronModel]] = {
-    cls.__name__: cls for cls in (SpikeInput, LIF, CubaLIF, IF, LI, Integrator, Threshold, LoihiLIF)
+#: Registry by name of the physical-unit models, used by the file formats (``neurocomp.ir.MODELS`` adds the
+#: integer chip models of ``neurocomp.neurons``).
+PHYSICAL_MODELS: dict[str, type[NeuronModel]] = {
+    cls.__name__: cls for cls in (SpikeInput, LIF, CubaLIF, IF, LI, Integrator, Threshold)
 }

@@ -31,10 +31,10 @@ import numba
 import numpy as np
 
 from ..errors import ArtifactError, UnsupportedError, ValidationError
-from ..ir import LoihiLIF, Network
+from ..ir import Network
+from ..neurons import kind_of, table_params
 from ..semantics.synapses import iter_projection_synapses, uses_lava_conv
 
-NEURON_PARAMS = ("du", "dv", "vth", "bias_mant", "bias_exp", "u0", "v0")
 
 
 @dataclass
@@ -46,13 +46,10 @@ class CoreTables:
     core_neuron_ptr: np.ndarray
     neuron_pop: np.ndarray
     neuron_index: np.ndarray
-    du: np.ndarray
-    dv: np.ndarray
-    vth: np.ndarray
-    bias_mant: np.ndarray
-    bias_exp: np.ndarray
-    u0: np.ndarray
-    v0: np.ndarray
+    #: per-neuron parameters, one int64 array per field of the registered neuron models
+    #: (``neurocomp.neurons.table_params()``; LoihiLIF: du, dv, vth, bias_mant, bias_exp, u0, v0), each
+    #: saved under its own name
+    neuron_params: dict
     input_ptr: np.ndarray
     route_ptr: np.ndarray
     route_core: np.ndarray
@@ -99,7 +96,9 @@ class CoreTables:
             value = getattr(self, f.name)
             if f.name == "pop_gid":
                 continue
-            if isinstance(value, list):
+            if f.name == "neuron_params":
+                arrays.update({k: np.asarray(v) for k, v in value.items()})
+            elif isinstance(value, list):
                 arrays[f.name] = np.array(value, dtype=np.str_) if value else np.zeros(0, dtype="<U1")
             else:
                 arrays[f.name] = np.asarray(value)
@@ -113,6 +112,9 @@ class CoreTables:
                 kwargs = {}
                 for f in fields(cls):
                     if f.name == "pop_gid":
+                        continue
+                    if f.name == "neuron_params":
+                        kwargs[f.name] = {k: data[k] for k in table_params()}
                         continue
                     arr = data[f.name]
                     kwargs[f.name] = [str(s) for s in arr] if f.name.endswith("_names") else (
@@ -255,9 +257,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     pops = network.neuron_populations
     pop_index = {p.name: i for i, p in enumerate(pops)}
     for pop in pops:
-        if not isinstance(pop.model, LoihiLIF):
-            raise UnsupportedError(f"population '{pop.name}': model {type(pop.model).__name__} is not integer; "
-                                   "quantize the network first (neurocomp.compile does)")
+        kind_of(pop.model, f"population '{pop.name}'")
         cores = np.asarray(core_of_neuron.get(pop.name, []))
         if cores.shape != (pop.size,) or (cores.size and (cores.min() < 0 or cores.max() >= n_cores)):
             raise ValidationError(f"population '{pop.name}': core assignment must be {pop.size} core ids in "
@@ -280,7 +280,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     gid_of_flat[order] = np.arange(n)
     pop_offset = np.concatenate([[0], np.cumsum([p.size for p in pops])]).astype(np.int64)
     params = {}
-    for name in NEURON_PARAMS:
+    for name in table_params():
         flat = np.concatenate([p.model.broadcast(name, p.size) for p in pops]) if pops else np.zeros(0)
         params[name] = flat.astype(np.int64)[order]
     core_neuron_ptr = np.searchsorted(all_core[order], np.arange(n_cores + 1)).astype(np.int64)
@@ -334,7 +334,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     tables = CoreTables(
         n_cores=int(n_cores), pop_names=[p.name for p in pops], input_names=[p.name for p in inputs],
         proj_names=[p.name for p in projs], core_neuron_ptr=core_neuron_ptr,
-        neuron_pop=all_pop[order], neuron_index=all_idx[order], **params, input_ptr=input_ptr,
+        neuron_pop=all_pop[order], neuron_index=all_idx[order], neuron_params=params, input_ptr=input_ptr,
         route_ptr=route_ptr, route_core=route_core, route_axon=route_axon, core_axon_ptr=core_axon_ptr,
         axon_syn_ptr=axon_syn_ptr, axon_source=axon_source, syn_post=syn_post,
         syn_weight=syn_weight, syn_delay=syn_delay, syn_proj=syn_proj,

@@ -1,3 +1,8 @@
-"""Neuron models on the chip: one module per integer model, each holding everything the model needs at
-every stage (IR dataclass with its equation, table fields, numpy spec, numba step, Lava factory, cost
-op classes), registered by IR type in :mod:`neurocomp.neurons.registry`."""
+"""Neuron models on the chip: one folder per integer model, each holding everything the model needs at
+every stage (IR dataclass with its equation, table fields, numpy spec, numba step, Lava factory, cost op
+classes), registered by IR type in :mod:`neurocomp.neurons.registry`. Importing this package
+registers every model."""
+from .registry import NEURONS, NeuronKind, kind_of, register, table_params
+from .loihi_lif import LoihiLIF  # noqa: E402  (registers itself)
+
+__all__ = ["NEURONS", "NeuronKind", "kind_of", "register", "table_params", "LoihiLIF"]

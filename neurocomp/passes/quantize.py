@@ -68,7 +68,7 @@ from .discretize import DiscreteModel, DiscretizedNetwork, copy_network
 from ..errors import CapacityError, NeurocompWarning, TargetError, UnsupportedError, ValidationError
 from ..semantics.fixedpoint import effective_weights
 from ..ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Projection, SignMode, Sparse, determine_sign_mode
-from ..ir.models import STATE_BITS
+from ..neurons.loihi_lif import STATE_BITS
 
 #: Lava's LIF decays are fractions of 4096 (12 bits), fixed in its fixed-point model.
 DECAY_ONE = 4096

@@ -9,7 +9,7 @@ One step ``t`` (1-based; the first step is t=1), in Lava's phase order::
 
     # 1. every projection delivers what it computed earlier (slot 0 of its delay buffer)
     a[pop]  = wrap32(sum over incoming projections of buf[proj][:, 0])
-    # 2. every LoihiLIF population updates (lif_step) and emits spikes s_t
+    # 2. every population updates with its model's step (neurocomp.neurons; LoihiLIF below) and emits s_t
     # 3. every projection reads its source's spikes of THIS step (a LIF's s_t, or row t-1 of a
     #    graph input) and schedules them: a spike on a synapse with delay d reaches the target's
     #    a_in at step t + 1 + d (one-step synaptic latency, as Lava's Dense/DelayDense)
@@ -58,56 +58,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import UnsupportedError, ValidationError
-from .fixedpoint import STATE_LIMIT, shift_floor, signed_clamp24, trunc0, wrap24_lava, wrap32
+from .fixedpoint import shift_floor, signed_clamp24, wrap32
 from .synapses import projection_synapses, uses_lava_conv
-from ..ir import LoihiLIF, Network
+from ..ir import Network
+from ..neurons import kind_of
+
 from ..result import Result
 
-DECAY_SHIFT = 12
-DECAY_UNITY = 2 ** DECAY_SHIFT
-#: Threshold and synaptic input are MSB-aligned to the 24-bit state by a left shift of 6.
-ALIGN_SHIFT = 6
 RECORDABLE = ("spikes", "v", "u", "weights")
 #: Suffix of the per-step weight recordings in ``Result.weights`` (``record`` includes "weights").
 PER_STEP = ".per_step"
 #: Learning state returned per projection in ``Result.report["learning"]`` (final values).
 LEARNING_VARS = ("tag_1", "tag_2", "x1", "x2", "y1", "y2", "y3", "tx", "ty")
-
-
-# --------------------------------------------------------------------------- the LIF step
-@dataclass(frozen=True)
-class LifParams:
-    """Per-neuron LoihiLIF parameters as int64 vectors (length n)."""
-    du: np.ndarray
-    dv: np.ndarray
-    vth: np.ndarray
-    bias_mant: np.ndarray
-    bias_exp: np.ndarray
-
-    @classmethod
-    def from_model(cls, model: LoihiLIF, n: int) -> "LifParams":
-        return cls(*(model.broadcast(k, n).astype(np.int64) for k in ("du", "dv", "vth", "bias_mant", "bias_exp")))
-
-    def bias(self) -> np.ndarray:
-        """``bias_mant << bias_exp`` (``>> -bias_exp`` for negative exponents) in int32, as Lava every step."""
-        m = self.bias_mant
-        shifted = np.where(self.bias_exp >= 0, m << np.maximum(self.bias_exp, 0), m >> np.maximum(-self.bias_exp, 0))
-        return wrap32(shifted)
-
-
-def lif_step(u: np.ndarray, v: np.ndarray, a: np.ndarray, p: LifParams):
-    """One Lava fixed-point LIF step. ``u``, ``v``, ``a`` int64 vectors holding int32 values.
-
-    Returns new ``(u, v, s)`` with ``s`` a bool vector; ``v`` is after the reset (as Lava's monitors see it).
-    """
-    a_aligned = wrap32(wrap32(a) << ALIGN_SHIFT)                      # int32 left shift
-    decayed_u = wrap32(trunc0(u * (DECAY_UNITY - (p.du + 1)), DECAY_SHIFT))
-    u = wrap32(wrap24_lava(wrap32(decayed_u + a_aligned)))
-    decayed_v = wrap32(trunc0(v * (DECAY_UNITY - p.dv), DECAY_SHIFT))
-    v = np.clip(wrap32(decayed_v + u + p.bias()), -(STATE_LIMIT - 1), STATE_LIMIT - 1)
-    s = v > (p.vth << ALIGN_SHIFT)                                     # strict >
-    v = np.where(s, 0, v)
-    return u, v, s
 
 
 # --------------------------------------------------------------------------- the compiled tables
@@ -139,9 +101,11 @@ class SynapseTable:
 
 @dataclass(frozen=True)
 class ReferenceModel:
-    """The static part of a simulation: per-population LIF parameters, per-projection synapse tables."""
+    """The static part of a simulation: per-population neuron kind (``neurocomp.neurons``) and parameters,
+    per-projection synapse tables."""
     network: Network
-    lif: dict[str, LifParams]
+    kinds: dict                       # population -> NeuronKind
+    params: dict                      # population -> {table field: int64 [n]}
     synapses: list[SynapseTable]
     inputs: dict[str, int]            # graph input name -> size (spike inputs only)
     learning: dict = field(default_factory=dict)   # learning projection name -> Projection
@@ -157,19 +121,27 @@ class ReferenceState:
     """
     model: ReferenceModel
     t: int
-    u: dict[str, np.ndarray]
-    v: dict[str, np.ndarray]
+    neurons: dict                     # population -> {state variable: int64 [n]} (its kind's ``state``)
     spikes: dict[str, np.ndarray]
     buf: dict[str, np.ndarray] = field(default_factory=dict)
     learn: dict = field(default_factory=dict)      # learning projection name -> LearningState
 
+    def var(self, name: str) -> dict:
+        """``{population: state variable name}`` of the populations whose model has it (e.g. "v")."""
+        return {pop: st[name] for pop, st in self.neurons.items() if name in st}
+
+    @property
+    def u(self) -> dict:
+        return self.var("u")
+
+    @property
+    def v(self) -> dict:
+        return self.var("v")
+
 
 def _refuse_reason(net: Network) -> None:
     for pop in net.neuron_populations:
-        if not isinstance(pop.model, LoihiLIF):
-            raise UnsupportedError(
-                f"population '{pop.name}': model {type(pop.model).__name__} is not an integer LoihiLIF; "
-                "run the quantize pass (neurocomp compile) first, or use LoihiLIF directly")
+        kind_of(pop.model, f"population '{pop.name}'")
     for proj in net.projections.values():
         if not proj.connectivity.integer:
             raise UnsupportedError(
@@ -218,7 +190,9 @@ def projection_coo(net: Network, proj) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def build_model(net: Network) -> ReferenceModel:
     """Check the network is integer and build the static tables (refusals name the population/projection)."""
     _refuse_reason(net)
-    lif = {p.name: LifParams.from_model(p.model, p.size) for p in net.neuron_populations}
+    kinds = {p.name: kind_of(p.model) for p in net.neuron_populations}
+    params = {p.name: {k: p.model.broadcast(k, p.size).astype(np.int64) for k in kinds[p.name].params}
+              for p in net.neuron_populations}
     synapses = []
     for proj in net.projections.values():
         post, pre, w, d, conv = projection_coo(net, proj)
@@ -231,17 +205,18 @@ def build_model(net: Network) -> ReferenceModel:
                                      proj.connectivity.weight_exp, conv))
     rewards = third_factor_inputs(net)
     learning = {p.name: p for p in net.projections.values() if p.learning is not None}
-    return ReferenceModel(net, lif, synapses, {name: net.populations[name].size for name in net.inputs
+    return ReferenceModel(net, kinds, params, synapses, {name: net.populations[name].size for name in net.inputs
                                                if name not in rewards}, learning, rewards)
 
 
 def initial_state(model: ReferenceModel) -> ReferenceState:
-    """State before step 1: u0/v0 from the models, empty delay buffers, no spikes."""
+    """State before step 1: each model's initial values (LoihiLIF: u0/v0), empty delay buffers, no spikes."""
     net = model.network
-    u, v, spikes = {}, {}, {}
+    neurons, spikes = {}, {}
     for pop in net.neuron_populations:
-        u[pop.name] = pop.model.broadcast("u0", pop.size).astype(np.int64)
-        v[pop.name] = pop.model.broadcast("v0", pop.size).astype(np.int64)
+        kind = model.kinds[pop.name]
+        neurons[pop.name] = {var: pop.model.broadcast(kind.initial[var], pop.size).astype(np.int64)
+                             for var in kind.state}
     for pop in net.populations.values():
         spikes[pop.name] = np.zeros(pop.size, dtype=bool)
     buf = {s.name: np.zeros((s.n_post, s.n_slots), dtype=np.int64) for s in model.synapses}
@@ -249,7 +224,7 @@ def initial_state(model: ReferenceModel) -> ReferenceState:
     if model.learning:
         from .learning import state_for_projection
         learn = {name: state_for_projection(proj, use_numba=False) for name, proj in model.learning.items()}
-    return ReferenceState(model, 0, u, v, spikes, buf, learn)
+    return ReferenceState(model, 0, neurons, spikes, buf, learn)
 
 
 def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) -> ReferenceState:
@@ -264,13 +239,13 @@ def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) 
     model = state.model
     spikes_in = spikes_in or {}
     # 1. deliver slot 0 of every projection; Lava's InPort sums the int32 messages
-    a = {name: np.zeros(p.du.size, dtype=np.int64) for name, p in model.lif.items()}
+    a = {name: np.zeros(model.network.populations[name].size, dtype=np.int64) for name in model.kinds}
     for syn in model.synapses:
         a[syn.target] = wrap32(a[syn.target] + state.buf[syn.name][:, 0])
-    # 2. neurons
-    u, v, spikes = {}, {}, {}
-    for name, params in model.lif.items():
-        u[name], v[name], spikes[name] = lif_step(state.u[name], state.v[name], a[name], params)
+    # 2. neurons: each population's model steps (its registered numpy spec)
+    neurons, spikes = {}, {}
+    for name, kind in model.kinds.items():
+        neurons[name], spikes[name] = kind.spec_step(model.params[name], state.neurons[name], a[name])
     for name, n in model.inputs.items():
         s = np.asarray(spikes_in.get(name, np.zeros(n)))
         spikes[name] = s.reshape(-1).astype(bool)
@@ -292,7 +267,7 @@ def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) 
             reward = np.broadcast_to(np.asarray(spikes_in.get(tf, 0), np.int64).reshape(-1), (ls.shape[0],))
         L.spk_phase(ls, t, spikes[proj.source], spikes[proj.target], reward)
         L.lrn_phase_numpy(ls, t)
-    return ReferenceState(model, t, u, v, spikes, buf, learn)
+    return ReferenceState(model, t, neurons, spikes, buf, learn)
 
 
 # --------------------------------------------------------------------------- inputs and the driver

@@ -1,0 +1,91 @@
+"""The neuron-model registry: integer chip model (IR type) -> everything every stage needs of it.
+
+A model is one folder under ``neurocomp/neurons/`` whose ``__init__`` registers a :class:`NeuronKind`:
+its IR dataclass (with the discrete-time equation in the docstring), the per-neuron table fields, the
+state variables with the parameters that hold their initial values, and where its numpy spec step,
+numba step and Lava factory live (``"module:attribute"``, imported on first use so that
+``import neurocomp`` loads neither numba kernels nor Lava), plus the cost-model op classes its
+updates are charged to. The per-core tables, the reference simulator, the emulator kernel and the
+Lava lowering all dispatch through :func:`kind_of`; ``tests/test_neurons.py`` checks that every
+registered model has every piece and that its numba step equals its spec.
+
+The step contracts (``P``: the model's params in ``params`` order, ``S``: its state in ``state``
+order, ``a``: the synaptic input of this step, all int64):
+
+* spec   ``step(P: dict[name, int64[n]], S: dict[name, int64[n]], a: int64[n]) -> (S', spikes bool[n])``
+* kernel ``step(j, a, P: int64[n_params, N], S: int64[n_state, N]) -> bool`` (numba, updates S[:, j])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+
+from ..errors import UnsupportedError
+
+#: IR type -> NeuronKind, in registration order (the kernel's model ids).
+NEURONS: dict[type, "NeuronKind"] = {}
+
+
+def _resolve(ref: str):
+    module, _, attr = ref.partition(":")
+    return getattr(import_module(module), attr)
+
+
+@dataclass(frozen=True)
+class NeuronKind:
+    model: type
+    params: tuple
+    state: tuple
+    initial: dict
+    spec: str
+    kernel: str
+    lava: str
+    lava_check: str
+    cost_ops: tuple
+
+    @property
+    def name(self) -> str:
+        return self.model.__name__
+
+    @property
+    def spec_step(self):
+        return _resolve(self.spec)
+
+    @property
+    def kernel_step(self):
+        return _resolve(self.kernel)
+
+    @property
+    def lava_process(self):
+        return _resolve(self.lava)
+
+    @property
+    def check_lava(self):
+        return _resolve(self.lava_check)
+
+
+def register(kind: NeuronKind) -> NeuronKind:
+    if kind.model in NEURONS:
+        raise ValueError(f"neuron model {kind.name} is registered already")
+    NEURONS[kind.model] = kind
+    return kind
+
+
+def kind_of(model, where: str = "") -> NeuronKind:
+    """The registered kind of a neuron model instance (or class); a clear refusal for a float model."""
+    cls = model if isinstance(model, type) else type(model)
+    kind = NEURONS.get(cls)
+    if kind is None:
+        prefix = f"{where}: " if where else ""
+        raise UnsupportedError(f"{prefix}model {cls.__name__} is not an integer chip model "
+                               f"({', '.join(k.name for k in NEURONS.values())}); run the quantize pass "
+                               "(neurocomp compile) first")
+    return kind
+
+
+def table_params() -> tuple:
+    """Every registered model's table fields, once each, in registration order (the tables' columns)."""
+    out = []
+    for kind in NEURONS.values():
+        out += [p for p in (*kind.params, *kind.initial.values()) if p not in out]
+    return tuple(out)

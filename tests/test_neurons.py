@@ -1,0 +1,73 @@
+"""The neuron-model registry (issue 13): every registered chip model has every piece, and its numba step
+equals its numpy spec on random and extreme states."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from numba import njit
+
+from neurocomp.neurons import NEURONS, kind_of, table_params
+from neurocomp.target import COST_KEYS
+
+KINDS = list(NEURONS.values())
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_every_model_has_every_piece(kind):
+    fields = {f.name for f in dataclasses.fields(kind.model)}
+    assert set(kind.params) <= fields and set(kind.initial.values()) <= fields
+    assert set(kind.initial) == set(kind.state)
+    assert kind.model.__doc__ and "::" in kind.model.__doc__, "the docstring carries the discrete-time equation"
+    assert callable(kind.spec_step) and callable(kind.check_lava) and callable(kind.lava_process)
+    assert hasattr(kind.kernel_step, "py_func"), "the kernel step is a numba function"
+    assert set(kind.cost_ops) <= set(COST_KEYS), "cost op classes must be priced by every target"
+    assert set(kind.params) | set(kind.initial.values()) <= set(table_params())
+    assert kind_of(kind.model) is kind
+
+
+def test_a_float_model_is_refused_by_name():
+    import neurocomp as nc
+    with pytest.raises(nc.UnsupportedError, match="population 'p': model LIF is not an integer chip model"):
+        kind_of(nc.LIF(tau=1e-3, v_threshold=1.0), "population 'p'")
+
+
+@njit(cache=True)
+def _run_kernel(step, a, P, S):
+    out = np.zeros(a.size, np.bool_)
+    for j in range(a.size):
+        out[j] = step(j, a[j], P, S)
+    return out
+
+
+def _random_params(kind, rng, n):
+    """Random valid parameters of the model (its dataclass validates them), extremes included."""
+    if kind.name == "LoihiLIF":
+        lim = 2 ** 23 - 1
+        return kind.model(du=rng.integers(0, 4096, n), dv=rng.integers(0, 4096, n),
+                          vth=rng.integers(0, 2 ** 17, n), bias_mant=rng.integers(-2 ** 15, 2 ** 15, n),
+                          bias_exp=rng.integers(-16, 17, n), u0=rng.integers(-lim, lim, n), v0=rng.integers(-lim, lim, n))
+    pytest.fail(f"add a random-parameter generator for {kind.name}")
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_kernel_step_equals_spec(kind):
+    import importlib
+    kernel_mod = importlib.import_module(kind.kernel.split(":")[0])
+    rng = np.random.default_rng(0)
+    n = 4000
+    model = _random_params(kind, rng, n)
+    params = {k: model.broadcast(k, n).astype(np.int64) for k in kind.params}
+    state = {v: model.broadcast(kind.initial[v], n).astype(np.int64) for v in kind.state}
+    P = kernel_mod.prepare(params)
+    S = np.stack([state[v] for v in kind.state]).astype(np.int64)
+    for _ in range(5):
+        a = rng.integers(-2 ** 31, 2 ** 31, n)
+        a[:50] = rng.choice([-2 ** 31, 2 ** 31 - 1, 0, 1, -1], 50)
+        want_state, want_s = kind.spec_step(params, state, a)
+        got_s = _run_kernel(kind.kernel_step, a, P, S)
+        assert np.array_equal(got_s, want_s)
+        for i, v in enumerate(kind.state):
+            assert np.array_equal(S[i], want_state[v]), v
+        state = want_state
