@@ -25,6 +25,9 @@ _LAZY = {
     "emulate": "neurocomp.backends.emulator",
     "emulate_batch": "neurocomp.backends.emulator",
     "deploy": "neurocomp.deployment",
+    "Backend": "neurocomp.backend",
+    "get_backend": "neurocomp.backend",
+    "register_backend": "neurocomp.backend",
     "rules": "neurocomp.rules",
 }
 

@@ -23,11 +23,15 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
 
 
 # ---------------------------------------------------------------------------------------- inputs
-def load_inputs(path, expected: dict[str, tuple] | None = None) -> dict[str, np.ndarray]:
+def load_inputs(path, expected=None) -> dict[str, np.ndarray]:
     """Read spike inputs from ``path`` (.npz): one key per graph input, an array ``[T, *shape]`` of 0/1.
 
-    ``expected`` (input name -> shape), when known, is checked too: no missing or unknown keys and
-    matching shapes. All arrays must share the same T. Values are returned as uint8.
+    The file is read here; the arrays are checked by :mod:`neurocomp.semantics.inputs`, the checks every
+    backend runs (messages start with the file's path). ``expected``, when known: the network's
+    :class:`~neurocomp.semantics.inputs.InputSpec` (a learning rule's reward input then takes ints
+    0..127, ``[T]``, ``[T, 1]`` or ``[T, n_post]``) or ``{input name: shape}``; no key may be missing or
+    unknown and every shape must match. All arrays must share the same T. Spikes are returned as uint8,
+    rewards as int64, in the file's shapes.
     """
     path = Path(path)
     if not path.exists():
@@ -47,36 +51,27 @@ def load_inputs(path, expected: dict[str, tuple] | None = None) -> dict[str, np.
         raise ValidationError(f"{path}: not a readable .npz file ({exc}); write it with numpy.savez") from None
     if not arrays:
         raise ValidationError(f"{path}: contains no arrays; give one [T, *shape] array per graph input")
+    from .semantics.inputs import InputSpec, check_input_rows, check_spike_input
+    spec = expected
+    if isinstance(expected, dict):
+        spec = InputSpec("the network", tuple(expected), {name: tuple(shape) for name, shape in expected.items()})
+    if spec is not None:
+        check_input_rows(spec, None, arrays, where=f"{path}: ")
+    else:
+        for key, arr in arrays.items():
+            try:
+                check_spike_input(arr, key, None)
+            except ValidationError as exc:
+                raise ValidationError(f"{path}: {exc}") from None
     steps = None
-    out = {}
     for key, arr in arrays.items():
-        want = None if expected is None else expected.get(key)
-        hint = f" (expected [T, {', '.join(map(str, want))}])" if want is not None else " (expected [T, *shape])"
-        if expected is not None and key not in expected:
-            raise ValidationError(f"{path}: key '{key}' is not a graph input of this network (inputs: "
-                                  f"{', '.join(sorted(expected)) or 'none'})")
-        if arr.dtype.kind not in "biuf":
-            raise ValidationError(f"{path}: input '{key}' has dtype {arr.dtype}; give 0/1 numbers{hint}")
-        if arr.ndim < 2:
-            raise ValidationError(f"{path}: input '{key}' has shape {arr.shape}; it needs a time axis first{hint}")
-        if want is not None and tuple(arr.shape[1:]) != tuple(want):
-            raise ValidationError(f"{path}: input '{key}' has shape {arr.shape}{hint}")
-        if arr.size and not np.all((arr == 0) | (arr == 1)):
-            bad = arr[(arr != 0) & (arr != 1)]
-            raise ValidationError(f"{path}: input '{key}' must hold spikes 0/1 only; found value {bad.flat[0]!r} "
-                                  f"({bad.size} entries not 0/1)")
-        if steps is None:
+        if np.ndim(arr) and steps is None:
             steps = arr.shape[0]
-        elif arr.shape[0] != steps:
+        elif np.ndim(arr) and arr.shape[0] != steps:
             raise ValidationError(f"{path}: input '{key}' has {arr.shape[0]} steps but another input has "
                                   f"{steps}; all inputs need the same T")
-        out[key] = arr.astype(np.uint8)
-    if expected is not None:
-        missing = sorted(set(expected) - set(out))
-        if missing:
-            shapes = ", ".join(f"'{k}' [T, {', '.join(map(str, expected[k]))}]" for k in missing)
-            raise ValidationError(f"{path}: missing input(s) {shapes}; give one array per graph input")
-    return out
+    rewards = spec.rewards if spec is not None else {}
+    return {key: arr.astype(np.int64 if key in rewards else np.uint8) for key, arr in arrays.items()}
 
 
 # ---------------------------------------------------------------------------------------- commands
@@ -153,11 +148,11 @@ def _pipeline(args):
 
 
 def _record(text: str) -> tuple[str, ...]:
-    allowed = ("spikes", "v", "u", "weights")
+    from .semantics.inputs import RECORDABLE
     items = tuple(s.strip() for s in text.split(",") if s.strip())
-    bad = [s for s in items if s not in allowed]
+    bad = [s for s in items if s not in RECORDABLE]
     if bad or not items:
-        raise ValidationError(f"--record {text!r}: choose from {', '.join(allowed)} (comma separated)")
+        raise ValidationError(f"--record {text!r}: choose from {', '.join(RECORDABLE)} (comma separated)")
     return items
 
 
@@ -174,18 +169,18 @@ def _summarise_result(result, out) -> None:
                 print(f"  {key}{'.' + sub if sub else ''}: {v}")
 
 
-def _artifact_inputs(art) -> dict[str, tuple] | None:
-    """Input name -> shape of a compiled artifact (its ``network.h5``, see artifact.py), or None when it
-    cannot be read here (the backend then reports what is wrong with the artifact)."""
+def _artifact_inputs(art):
+    """The graph inputs (an InputSpec) of a compiled artifact (its ``network.h5``, see artifact.py), or
+    None when they cannot be read here (the backend then reports what is wrong with the artifact)."""
     from .io.native import load_native
+    from .semantics.inputs import InputSpec
     path = Path(art) / "network.h5"
     if not path.is_file():
         return None
     try:
-        net = load_native(path)
+        return InputSpec.of_network(load_native(path))
     except NeurocompError:
         return None
-    return {p.name: tuple(p.shape) for p in net.populations.values() if p.is_input}
 
 
 def _inputs_for(args) -> dict[str, np.ndarray] | None:
@@ -193,23 +188,23 @@ def _inputs_for(args) -> dict[str, np.ndarray] | None:
     return load_inputs(args.input, expected=_artifact_inputs(args.artifact)) if args.input else None
 
 
-def _cmd_emulate(args) -> int:
+def _run_backend(args, backend: str, **options) -> int:
+    """``emulate`` and ``deploy``: the --input file, then ``get_backend(backend).run(...)``, then the result."""
     record = _record(args.record)
     inputs = _inputs_for(args)
-    from .backends.emulator import emulate
-    result = emulate(args.artifact, steps=args.steps, inputs=inputs, record=record, progress=True)
+    from .backend import get_backend
+    result = get_backend(backend).run(args.artifact, steps=args.steps, inputs=inputs, record=record, **options)
     result.save(args.output)
     _summarise_result(result, args.output)
     return EXIT_OK
+
+
+def _cmd_emulate(args) -> int:
+    return _run_backend(args, "emulator", progress=True)
 
 
 def _cmd_deploy(args) -> int:
-    inputs = _inputs_for(args)
-    from .deployment import deploy
-    result = deploy(args.artifact, backend=args.backend, steps=args.steps, inputs=inputs)
-    result.save(args.output)
-    _summarise_result(result, args.output)
-    return EXIT_OK
+    return _run_backend(args, args.backend)
 
 
 def _cmd_report(args) -> int:
@@ -249,8 +244,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER, f"error: {self.prog}: {message}\n")
 
 
+def _add_run_arguments(s, backends=None) -> None:
+    """The arguments ``emulate`` and ``deploy`` share (``deploy`` also names its ``--backend``)."""
+    s.add_argument("artifact", metavar="ART", help="compiled artifact directory")
+    if backends is not None:
+        s.add_argument("--backend", required=True, choices=backends, help="registered backend to run on")
+    s.add_argument("--steps", required=True, type=positive_int, metavar="N", help="number of time steps")
+    s.add_argument("--input", metavar="IN.npz", help="input spikes: one [T, *shape] 0/1 array per graph input")
+    s.add_argument("-o", "--output", required=True, metavar="RES", help="result directory to write")
+    s.add_argument("--record", default="spikes,v", help="what to record: spikes,v,u,weights (default spikes,v)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .backend import backend_names
     p = _Parser(prog="neurocomp", description="Compile spiking networks (NIR or native .h5) to neuromorphic "
                 "cores, then emulate them or deploy them to Lava.")
     p.add_argument("--version", action="version", version=f"neurocomp {__version__}")
@@ -298,20 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("emulate", help="run an artifact on the cycle-level emulator", description="Run the "
                        "compiled artifact ART on the emulator for N steps; write spikes, probes, energy and "
                        "latency to RES.")
-    s.add_argument("artifact", metavar="ART", help="compiled artifact directory")
-    s.add_argument("--steps", required=True, type=positive_int, metavar="N", help="number of time steps")
-    s.add_argument("--input", metavar="IN.npz", help="input spikes: one [T, *shape] 0/1 array per graph input")
-    s.add_argument("-o", "--output", required=True, metavar="RES", help="result directory to write")
-    s.add_argument("--record", default="spikes,v", help="what to record: spikes,v,u,weights (default spikes,v)")
+    _add_run_arguments(s)
     s.set_defaults(func=_cmd_emulate)
 
-    s = sub.add_parser("deploy", help="run an artifact through Lava", description="Lower the compiled artifact "
-                       "ART to Lava processes and run it for N steps; write the result to RES.")
-    s.add_argument("artifact", metavar="ART", help="compiled artifact directory")
-    s.add_argument("--backend", required=True, choices=("lava",), help="deployment backend")
-    s.add_argument("--steps", required=True, type=positive_int, metavar="N", help="number of time steps")
-    s.add_argument("--input", metavar="IN.npz", help="input spikes: one [T, *shape] 0/1 array per graph input")
-    s.add_argument("-o", "--output", required=True, metavar="RES", help="result directory to write")
+    s = sub.add_parser("deploy", help="run an artifact on a backend (Lava)", description="Run the compiled "
+                       "artifact ART on a registered backend for N steps (lava: lower it to Lava processes and run "
+                       "Lava's fixed-point CPU simulation; emulator: as `neurocomp emulate`); write the result to RES.")
+    _add_run_arguments(s, backends=backend_names())
     s.set_defaults(func=_cmd_deploy)
 
     s = sub.add_parser("report", help="summarise a result (JSON + plots)", description="Write report.json and "

@@ -362,28 +362,28 @@ def test_save_non_network(tmp_path):
 def test_inputs_missing_key(tmp_path):
     p = tmp_path / "in.npz"
     np.savez(p, a=np.zeros((5, 4)))
-    with pytest.raises(nc.ValidationError, match=r"in\.npz: missing input\(s\) 'b' \[T, 2, 3\]"):
+    with pytest.raises(nc.ValidationError, match=r"in\.npz: no input given for graph input\(s\) \['b'\].*'b' \[T, 2, 3\]"):
         load_inputs(p, expected={"a": (4,), "b": (2, 3)})
 
 
 def test_inputs_unknown_key(tmp_path):
     p = tmp_path / "in.npz"
     np.savez(p, a=np.zeros((5, 4)), typo=np.zeros((5, 4)))
-    with pytest.raises(nc.ValidationError, match=r"key 'typo' is not a graph input.*inputs: a"):
+    with pytest.raises(nc.ValidationError, match=r"in\.npz: inputs \['typo'\] are not graph inputs.*graph inputs: a"):
         load_inputs(p, expected={"a": (4,)})
 
 
 def test_inputs_wrong_shape(tmp_path):
     p = tmp_path / "in.npz"
     np.savez(p, a=np.zeros((5, 3)))
-    with pytest.raises(nc.ValidationError, match=r"input 'a' has shape \(5, 3\) \(expected \[T, 4\]\)"):
+    with pytest.raises(nc.ValidationError, match=r"in\.npz: input 'a': shape \(5, 3\) must be \[T, \*\(4,\)\]"):
         load_inputs(p, expected={"a": (4,)})
 
 
 def test_inputs_without_time_axis(tmp_path):
     p = tmp_path / "in.npz"
     np.savez(p, a=np.zeros(4))
-    with pytest.raises(nc.ValidationError, match=r"input 'a' has shape \(4,\); it needs a time axis first"):
+    with pytest.raises(nc.ValidationError, match=r"input 'a': shape \(4,\) must be \[T, \*shape\] \(T time steps first\)"):
         load_inputs(p)
 
 
@@ -392,7 +392,7 @@ def test_inputs_values_not_binary(tmp_path):
     x = np.zeros((5, 4))
     x[2, 1] = 0.5
     np.savez(p, a=x)
-    with pytest.raises(nc.ValidationError, match=r"input 'a' must hold spikes 0/1 only; found value 0\.5"):
+    with pytest.raises(nc.ValidationError, match=r"input 'a': values must be spikes 0/1; found value 0\.5"):
         load_inputs(p)
 
 

@@ -321,8 +321,8 @@ def test_report_on_emulated_result(tmp_path, compiled):
 
 
 @pytest.mark.parametrize("content, needle", [
-    ({"y": np.zeros((6, 3))}, "'y' is not a graph input"),
-    ({"x": np.zeros((6, 2))}, "input 'x' has shape (6, 2) (expected [T, 3])"),
+    ({"y": np.zeros((6, 3))}, "inputs ['y'] are not graph inputs"),
+    ({"x": np.zeros((6, 2))}, "input 'x': shape (6, 2) must be [T, *(3,)]"),
 ])
 def test_emulate_checks_inputs_against_the_artifact(tmp_path, compiled, content, needle):
     need("neurocomp.backends.emulator")

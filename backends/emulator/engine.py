@@ -1,9 +1,15 @@
 """Run per-core tables for T steps: input encoding, state layout, recording, counters, budget checks.
 
-``emulate_tables`` is the whole backend on a ``CoreTables``; ``emulate`` adds the CompiledNetwork
-(input shapes, learning check); ``emulate_batch`` runs many independent inferences (each from the initial
-state) with one plan, and ``summarize_batch`` gives their per-inference energy/latency statistics. The
-arithmetic lives in ``kernels.py`` (numba kernel + numpy spec).
+``emulate_tables`` is the whole backend on a ``CoreTables``, in readable pieces: the plan (``make_plan``:
+the kernel's static containers, reusable), the run's setup (``_setup_run``: input events, recording
+layout, budget, recordings, counters, learning projections), one of the two engines (``_run_numba``:
+the kernel ``kernels.run_steps``; ``_run_numpy``: the spec ``kernels.step_numpy``), the learning hooks
+between steps (``_learn_step``) and the Result (``_assemble_result``). Inputs, steps and record are
+validated by :mod:`neurocomp.semantics.inputs`, as in every backend. ``emulate`` (the registered
+``"emulator"`` backend, ``backend.py``) adds the CompiledNetwork (input shapes, learning check, cost
+model); ``emulate_batch`` runs many independent inferences (each from the initial state) with one
+plan, and ``summarize_batch`` gives their per-inference energy/latency statistics. The arithmetic
+lives in ``kernels.py`` (numba kernel + numpy spec).
 
 Timing conventions (Lava's, lava.md §1): steps are 1-based; a spike of step t (neuron, or graph-input
 row t-1) reaches its targets' input at step ``t + 1 + delay``; recorded row t-1 is the state after
@@ -27,7 +33,6 @@ import math
 import os
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
@@ -35,11 +40,11 @@ from ...errors import BackendError, ValidationError
 from ...result import Result
 from . import kernels as K
 from . import learning as L
-from ...semantics import learning as S
 from ...neurons.loihi_lif.spec import LifParams
-from ...semantics.reference import PER_STEP, check_input_keys, learning_summary
+from ...semantics import learning as S
+from ...semantics.reference import PER_STEP, learning_summary
+from ...semantics.inputs import InputSpec, check_run, reward_rows
 
-RECORDABLE = ("spikes", "v", "u", "weights")
 #: Fraction of the currently available RAM that recording and counters may use.
 MEMORY_FRACTION = 0.5
 
@@ -47,36 +52,44 @@ MEMORY_FRACTION = 0.5
 # ----------------------------------------------------------------------------------- plan
 @dataclass
 class Plan:
-    """Arrays derived from the tables once per run: dendrites and their rings, ring modes, and the
-    synapses copied per route (``route_syn_ptr`` [R+1]; ``syn_ring``: ring cell of the synapse's
-    dendrite; ``syn_delay``/``syn_proj`` are empty when every projection is mode 0)."""
+    """What a run derives from the tables once (``emulate_batch`` reuses it across runs): the numba
+    kernel's static containers. ``dendrites``: one dendrite per (neuron, incoming projection) with its
+    ring and the ring mode of each projection; ``routes``: the synapses copied per route
+    (``route_syn_ptr`` [R+1]; ``syn_ring``: ring cell of the synapse's dendrite; ``syn_delay``/``syn_proj``
+    empty when every projection is mode 0). A run never writes to them (learning runs copy
+    ``routes.syn_weight``)."""
     neuron_core: np.ndarray
     vth6: np.ndarray
     bias: np.ndarray
-    dend_ptr: np.ndarray
-    dend_proj: np.ndarray
-    dend_off: np.ndarray
-    proj_len: np.ndarray
-    proj_mode: np.ndarray
-    route_syn_ptr: np.ndarray
-    syn_ring: np.ndarray
-    syn_weight: np.ndarray
-    syn_delay: np.ndarray
-    syn_proj: np.ndarray
+    dendrites: K.DendriteArrays
+    routes: K.RouteArrays
     ring_size: int
     scratch_size: int
 
     @property
     def all_direct(self) -> bool:
-        return bool(np.all(self.proj_mode == K.MODE_DIRECT))
+        return bool(self.dendrites.all_direct)
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.neuron_core, self.vth6, self.bias, self.dend_ptr, self.dend_proj, self.dend_off,
-                  self.route_syn_ptr, self.syn_ring, self.syn_weight, self.syn_delay, self.syn_proj)
+        d, r = self.dendrites, self.routes
+        arrays = (self.neuron_core, self.vth6, self.bias, d.dend_ptr, d.dend_proj, d.dend_off,
+                  r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj)
         # + run state: u, v, ring (+ scratch, flags, touched lists) and the spike list
         return sum(a.nbytes for a in arrays) + 16 * self.neuron_core.size + 8 * self.ring_size \
-            + 33 * self.scratch_size + 8 * self.route_syn_ptr.size
+            + 33 * self.scratch_size + 8 * r.route_syn_ptr.size
+
+    def neurons(self, tables, u: np.ndarray, v: np.ndarray) -> K.NeuronArrays:
+        """The kernel's neurons with the state ``u``, ``v`` (int64 [N], advanced in place)."""
+        return K.NeuronArrays(tables.core_neuron_ptr, self.neuron_core, np.asarray(tables.neuron_params["du"], np.int64),
+                              np.asarray(tables.neuron_params["dv"], np.int64), self.vth6, self.bias, u, v)
+
+    def work_arrays(self, n_sources: int) -> K.WorkArrays:
+        """Fresh work space of one run: empty rings and scratch."""
+        m = max(self.scratch_size, 1)
+        return K.WorkArrays(np.zeros(self.ring_size, np.int64), np.zeros(m, np.int64), np.zeros(m, np.uint8),
+                            np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
+                            np.zeros(max(n_sources, 1), np.int64))
 
 
 def check_tables(tables) -> None:
@@ -180,70 +193,64 @@ def make_plan(tables) -> Plan:
                     dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
     bias = LifParams(*(np.asarray(tables.neuron_params[k], np.int64)
                       for k in ("du", "dv", "vth", "bias_mant", "bias_exp"))).bias()
-    return Plan(neuron_core, vth6, bias, dend_ptr, dend_proj, dend_off,
-                proj_len, proj_mode, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj,
-                ring_size, scratch_size)
+    dendrites = K.DendriteArrays(dend_ptr, dend_proj, dend_off, proj_len, exp, np.asarray(tables.proj_wrap24, np.bool_),
+                                 proj_mode, direct)
+    routes = K.RouteArrays(tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay,
+                           syn_proj)
+    return Plan(neuron_core, vth6, bias, dendrites, routes, ring_size, scratch_size)
 
 
 # ----------------------------------------------------------------------------------- inputs
-def encode_inputs(tables, inputs, steps: int, shapes: dict | None = None, rewards=()):
-    """Graph inputs -> per-step event lists ``(in_ptr [steps+1], in_src)`` of source ids.
+def input_spec_of(tables, shapes: dict | None = None, learning=()) -> InputSpec:
+    """The graph inputs of ``tables`` for :func:`neurocomp.semantics.inputs.check_input_rows`: channel
+    counts from the tables, the ``shapes`` known for some of them, and the third-factor (reward)
+    inputs of the ``learning`` projections (names only the network knows)."""
+    sizes = {name: int(tables.input_ptr[i + 1] - tables.input_ptr[i]) for i, name in enumerate(tables.input_names)}
+    rewards: dict[str, list] = {}
+    for proj in learning:
+        tf = proj.learning.third_factor
+        if tf is None:
+            continue
+        if tf not in sizes:
+            raise ValidationError(f"learning rule '{proj.learning.name}' of projection '{proj.name}': third "
+                                  f"factor '{tf}' is not a graph input of the tables ({list(tables.input_names)})")
+        rewards.setdefault(tf, []).append(int(np.shape(proj.connectivity.weights)[0]))
+    return InputSpec.of_sizes("the network", sizes, shapes, rewards)
 
-    ``rewards``: names of third-factor inputs: they must be given like any input but are not spikes
-    (validated by the learning setup, never routed).
 
-    Same rules as ``neurocomp.semantics.reference.check_inputs``: ``inputs=None`` leaves every graph input
-    silent; a dict must name every graph input (zeros for a silent one) and nothing else;
-    ``inputs[name]`` is ``[T, *shape]`` (or ``[T, n]``; any trailing shape of n channels when ``shapes``
-    does not name the input) of 0/1 with ``T >= steps`` (later rows unused).
-    Row t-1 fires at step t.
-    """
-    names = list(tables.input_names)
+def encode_inputs(tables, rows: dict, steps: int, rewards=()) -> K.InputEvents:
+    """Validated input rows (``check_input_rows``: uint8 ``[steps, n]`` per graph input) -> the kernel's
+    per-step event lists: row t-1 fires at step t, as ``in_src[in_ptr[t-1]:in_ptr[t]]`` (source ids,
+    channel c of input i is ``N + input_ptr[i] + c``). ``rewards``: third-factor inputs, never routed."""
     n = tables.n_neurons
-    if inputs is None:
-        inputs = {}
-    else:
-        check_input_keys(inputs, names, "the network")
     rows_l, src_l = [], []
-    for i, name in enumerate(names):
-        if name not in inputs or name in rewards:
+    for i, name in enumerate(tables.input_names):
+        if name in rewards:
             continue
         n_ch = int(tables.input_ptr[i + 1] - tables.input_ptr[i])
-        shape = tuple(shapes[name]) if shapes and name in shapes else (n_ch,)
-        arr = np.asarray(inputs[name])
-        ok_shape = tuple(arr.shape[1:]) in (shape, (n_ch,)) if shapes and name in shapes else \
-            arr.ndim >= 2 and int(np.prod(arr.shape[1:])) == n_ch       # shape unknown: any with n_ch channels
-        if arr.ndim == 0 or not ok_shape:
-            raise ValidationError(f"input '{name}': shape {arr.shape} must be [T, *{shape}] (T time steps first)")
-        if arr.shape[0] < steps:
-            raise ValidationError(f"input '{name}': {arr.shape[0]} time steps given but {steps} requested; "
-                                  "give at least as many rows as steps")
-        arr = arr[:steps].reshape(steps, n_ch)
-        if arr.dtype.kind not in "biuf" or not np.all((arr == 0) | (arr == 1)):
-            raise ValidationError(f"input '{name}': values must be spikes 0/1 (got other values); "
-                                  "graded inputs are not supported")
+        arr = rows[name]
+        if arr.shape != (steps, n_ch):
+            raise BackendError(f"input '{name}': the network gives it {arr.shape[1]} channels but the per-core "
+                               f"tables {n_ch}; the tables are not those of this network (recompile it)")
         r, ch = np.nonzero(arr)
         rows_l.append(r.astype(np.int64))
         src_l.append(n + int(tables.input_ptr[i]) + ch.astype(np.int64))
-    rows = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
+    rows_ev = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
     src = np.concatenate(src_l) if src_l else np.zeros(0, np.int64)
-    order = np.lexsort((src, rows))
-    rows, src = rows[order], src[order]
-    in_ptr = np.searchsorted(rows, np.arange(steps + 1)).astype(np.int64)
-    return in_ptr, src
+    order = np.lexsort((src, rows_ev))
+    rows_ev, src = rows_ev[order], src[order]
+    in_ptr = np.searchsorted(rows_ev, np.arange(steps + 1)).astype(np.int64)
+    return K.InputEvents(in_ptr, src)
 
 
 # ----------------------------------------------------------------------------------- recording
-def _record_layout(tables, record, populations):
-    record = (record,) if isinstance(record, str) else tuple(record or ())
-    bad = [r for r in record if r not in RECORDABLE]
-    if bad:
-        raise ValidationError(f"record: unknown variable(s) {bad}; choose from {list(RECORDABLE)}")
+def _record_layout(tables, record: tuple, populations):
+    """Columns of the recorded neurons: ``(rec_col [N] (-1: not recorded), {population: (a, b)}, k)``."""
     pops = list(tables.pop_names) if populations is None else list(populations)
     unknown = [p for p in pops if p not in tables.pop_names]
     if unknown:
         raise ValidationError(f"populations: {unknown} are not neuron populations of the network "
-                           f"(known: {list(tables.pop_names)})")
+                              f"(known: {list(tables.pop_names)})")
     if not record:
         pops = []
     rec_col = np.full(tables.n_neurons, -1, np.int64)
@@ -253,7 +260,7 @@ def _record_layout(tables, record, populations):
         rec_col[gid] = off + np.arange(gid.size)
         cols[name] = (off, off + gid.size)
         off += gid.size
-    return record, rec_col, cols, off
+    return rec_col, cols, off
 
 
 def available_memory() -> int:
@@ -337,9 +344,10 @@ def learning_slots(tables, proj_index: int, n_post: int, n_pre: int, positions: 
     return slots
 
 
-def _learning_setup(tables, learning, inputs, steps: int, cols: dict, positions: np.ndarray,
+def _learning_setup(tables, learning, rows: dict, steps: int, cols: dict, positions: np.ndarray,
                     per_step: bool) -> list[_Learner]:
-    """Learning states, weight slots and spike/reward sources of every learning projection."""
+    """Learning states, weight slots and spike/reward sources of every learning projection (``rows``:
+    the validated input rows)."""
     if not learning:
         return []
     n_cores = int(tables.n_cores)
@@ -360,19 +368,9 @@ def _learning_setup(tables, learning, inputs, steps: int, cols: dict, positions:
         mine = np.asarray(tables.syn_proj) == k
         per_core = np.bincount(neuron_core[tables.syn_post[mine]], minlength=n_cores).astype(np.int64) \
             * len(state.table.targets)
-        pre_rows = None
-        if proj.source in tables.input_names:
-            pre_rows = np.zeros((steps, n_pre), bool) if inputs is None else \
-                np.asarray(inputs[proj.source])[:steps].reshape(steps, n_pre).astype(bool)
-        tf = proj.learning.third_factor
-        rewards = None
-        if tf is not None:
-            if tf not in tables.input_names:
-                raise ValidationError(f"learning rule '{proj.learning.name}' of projection '{proj.name}': third "
-                                      f"factor '{tf}' is not a graph input of the tables ({list(tables.input_names)})")
-            rewards = S.check_reward(np.zeros(steps, np.int64) if inputs is None else inputs[tf], tf, steps, n_post)
+        pre_rows = rows[proj.source].astype(bool) if proj.source in tables.input_names else None
         out.append(_Learner(proj, state, slots, None if pre_rows is not None else cols[proj.source], pre_rows,
-                            cols[proj.target], rewards, per_core,
+                            cols[proj.target], reward_rows(rows, proj, steps), per_core,
                             np.zeros((steps, n_post, n_pre), np.int64) if per_step else None))
     return out
 
@@ -392,10 +390,163 @@ def _learn_step(learners, t: int, rec_spk, syn_weight, learn_cnt) -> None:
             ln.per_step[row] = ln.state.weights
 
 
+@dataclass
+class _Run:
+    """One run's state: validated inputs as kernel events, what is recorded where, the recordings and
+    counters (kernel containers, filled in place by either engine) and the learning projections."""
+    steps: int
+    record: tuple                 # what the engines record: the user's record, plus spikes if events/learning need them
+    cols: dict                    # population -> recorded columns (a, b)
+    user_record: tuple            # what the Result hands back
+    user_cols: dict
+    rows: dict                    # validated input rows (neurocomp.semantics.inputs.check_input_rows)
+    inputs: K.InputEvents
+    recorder: K.Recorder
+    counters: K.Counters
+    learn_cnt: np.ndarray         # [T, n_cores] learning synapse updates (or [0, 0])
+    u: np.ndarray
+    v: np.ndarray
+    learners: list
+
+
+def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward_names, populations, counters: bool,
+               events: bool, memory_budget, learning: list, plan_order: bool) -> _Run:
+    """The recording layout (widened when events or learning need every spike), the budget check,
+    zeroed recordings/counters, the learning projections, the input events and the initial state."""
+    rec_col, cols, k = _record_layout(tables, record, populations)
+    user_record, user_cols = record, cols
+    learn_pops = {name for p in learning for name in (p.source, p.target) if name in tables.pop_names}
+    with_spikes = tuple(record) + ("spikes",) * ("spikes" not in record)
+    if events and (populations is not None or "spikes" not in record):
+        # events need every neuron's spikes: record them all, hand back only what was asked for
+        record = with_spikes
+        rec_col, cols, k = _record_layout(tables, record, None)
+    elif learn_pops and ("spikes" not in record or not learn_pops <= set(cols)):
+        # learning needs the spikes of its sources and targets every step
+        record = with_spikes
+        pops = None if populations is None else list(populations) + sorted(learn_pops - set(populations))
+        rec_col, cols, k = _record_layout(tables, record, pops)
+    n_cores = int(tables.n_cores)
+    per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0))
+    n_learn_syn = sum(int(np.prod(np.shape(p.connectivity.weights))) for p in learning)
+    needed = steps * k * per_elem + (6 * steps * n_cores * 8 if counters else 0) + plan.nbytes \
+        + (steps * n_cores * 8 if counters and learning else 0) \
+        + (steps * n_learn_syn * 8 if "weights" in record else 0)
+    _check_budget(needed, steps, k, record, n_cores, counters, memory_budget)
+
+    recorder = K.Recorder(rec_col, np.zeros((steps, k) if "spikes" in record else (0, 0), np.uint8),
+                          np.zeros((steps, k) if "v" in record else (0, 0), np.int64),
+                          np.zeros((steps, k) if "u" in record else (0, 0), np.int64),
+                          "spikes" in record, "v" in record, "u" in record)
+    cnt = K.Counters(counters, np.zeros((6, steps, n_cores) if counters else (6, 0, 0), np.int64),
+                     np.zeros(tables.n_sources if counters else 0, np.int64))
+    learn_cnt = np.zeros((steps, n_cores) if counters and learning else (0, 0), np.int64)
+    learners = _learning_setup(tables, learning, rows, steps, cols,
+                               _synapse_positions(tables, plan_order) if learning else None, "weights" in record)
+    in_events = encode_inputs(tables, rows, steps, reward_names)
+    return _Run(steps, record, cols, user_record, user_cols, rows, in_events, recorder, cnt, learn_cnt,
+                np.asarray(tables.neuron_params["u0"], np.int64).copy(),
+                np.asarray(tables.neuron_params["v0"], np.int64).copy(), learners)
+
+
+def _run_numba(tables, plan: Plan, run: _Run, chunk: int, bar) -> None:
+    """The numba engine: ``kernels.run_steps`` over chunks of steps (one step at a time with learning,
+    whose updates go into the run's own copy of the synapse weights)."""
+    routes = plan.routes
+    if run.learners:
+        routes = routes._replace(syn_weight=routes.syn_weight.copy())
+        for ln in run.learners:
+            L.scatter_weights(ln.state, routes.syn_weight, ln.slots)
+    neurons = plan.neurons(tables, run.u, run.v)
+    work = plan.work_arrays(tables.n_sources)
+    for first in range(1, run.steps + 1, chunk):
+        last = min(run.steps, first + chunk - 1)
+        K.run_steps(first, last, neurons, plan.dendrites, routes, run.inputs, work, run.recorder, run.counters)
+        if run.learners:
+            _learn_step(run.learners, first, run.recorder.spikes, routes.syn_weight, run.learn_cnt)
+        bar.update(last - first + 1)
+
+
+def _run_numpy(tables, plan: Plan, run: _Run, bar) -> None:
+    """The readable spec engine: ``kernels.step_numpy`` step by step on the tables themselves."""
+    if run.learners:
+        tables = replace(tables, syn_weight=np.asarray(tables.syn_weight).copy())
+        for ln in run.learners:
+            L.scatter_weights(ln.state, tables.syn_weight, ln.slots)
+    state = {"u": run.u, "v": run.v, "vth6": plan.vth6, "bias": plan.bias,
+             "arrive": np.zeros((int(plan.dendrites.proj_len.max(initial=1)), tables.n_neurons), np.int64)}
+    rec, cnt = run.recorder, run.counters
+    in_ptr, in_src = run.inputs
+    mine = rec.rec_col >= 0
+    cols = rec.rec_col[mine]
+    for t in range(1, run.steps + 1):
+        row = t - 1
+        ins = in_src[in_ptr[row]:in_ptr[row + 1]] if row < in_ptr.size - 1 else in_src[:0]
+        s, c = K.step_numpy(t, tables, state, ins, plan.neuron_core)
+        if rec.do_spikes:
+            rec.spikes[row, cols] = s[mine]
+        if rec.do_v:
+            rec.v[row, cols] = state["v"][mine]
+        if rec.do_u:
+            rec.u[row, cols] = state["u"][mine]
+        if cnt.enabled:
+            for i, name in enumerate(K.COUNTER_NAMES):
+                cnt.per_core[i, row] = c[name]
+            cnt.per_source[:] += c["spikes_per_source"]
+        if run.learners:
+            _learn_step(run.learners, t, rec.spikes, tables.syn_weight, run.learn_cnt)
+        bar.update(1)
+
+
+def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) -> Result:
+    """The Result: the user's recordings, spike events (``events``), counters, learned weights, report."""
+    rec, cnt = run.recorder, run.counters
+    res = Result(steps=run.steps)
+    if events:
+        step_l, src_l = [], []
+        for name, (a, b) in run.cols.items():
+            t_idx, col = np.nonzero(rec.spikes[:, a:b])
+            step_l.append(t_idx)
+            src_l.append(tables.pop_gid[name][col])
+        in_ptr, in_src = run.inputs
+        step_l.append(np.repeat(np.arange(in_ptr.size - 1), np.diff(in_ptr)))
+        src_l.append(in_src)
+        ev_step, ev_src = np.concatenate(step_l).astype(np.int64), np.concatenate(src_l).astype(np.int64)
+        order = np.lexsort((ev_src, ev_step))
+        res.report["spike_events"] = {"step": ev_step[order], "source": ev_src[order]}
+    for name in run.user_cols:
+        a, b = run.cols[name]
+        if "spikes" in run.user_record:
+            res.spikes[name] = rec.spikes[:, a:b]
+        if "v" in run.user_record:
+            res.v[name] = rec.v[:, a:b]
+        if "u" in run.user_record:
+            res.u[name] = rec.u[:, a:b]
+    res.report.update({
+        "backend": "emulator", "engine": engine, "steps": run.steps, "n_cores": int(tables.n_cores),
+        "n_neurons": tables.n_neurons, "n_synapses": tables.n_synapses, "wall_time_s": wall,
+        "synaptic_events": int(cnt.per_core[K.C_SYNOPS].sum()) if cnt.enabled else None,
+        "energy": None, "latency": None,
+        "note": "functional emulation; timing/energy models are applied by a later stage from 'counters'",
+    })
+    if run.learners:
+        res.report["learning"] = {ln.proj.name: learning_summary(ln.state) for ln in run.learners}
+        for ln in run.learners:
+            res.weights[ln.proj.name] = ln.state.weights.copy()
+            if ln.per_step is not None:
+                res.weights[ln.proj.name + PER_STEP] = ln.per_step
+    if cnt.enabled:
+        res.report["counters"] = {name: cnt.per_core[i] for i, name in enumerate(K.COUNTER_NAMES)}
+        res.report["counters"]["spikes_per_source"] = cnt.per_source
+        if run.learners:
+            res.report["counters"]["learning_updates"] = run.learn_cnt
+    return res
+
+
 def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,
                    *, populations=None, counters: bool = True, events: bool = False, engine: str = "numba",
                    shapes: dict | None = None, memory_budget: int | None = None, plan: Plan | None = None,
-                   learning=None) -> Result:
+                   learning=None, input_spec: InputSpec | None = None) -> Result:
     """Run ``tables`` for ``steps`` steps; see the module docstring for timing conventions.
 
     ``record``: any of "spikes", "v", "u" for the ``populations`` given (default all). ``counters``:
@@ -409,6 +560,11 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     state (``u0``, ``v0``, empty delay rings, the learning projections' initial weights), whether or not
     the plan is reused (learning writes to a copy of the plan's weights).
 
+    Inputs are validated by :func:`neurocomp.semantics.inputs.check_run` against ``input_spec`` (the
+    network's :class:`~neurocomp.semantics.inputs.InputSpec`, as ``emulate`` passes it) or, without
+    one, against the tables' inputs with the ``shapes`` given (an input without a shape takes any
+    ``[T, ...]`` with its number of channels).
+
     ``learning``: the IR projections (of the network the tables were built from) that have learning
     rules. Their final weights come back in ``Result.weights[name]`` (int64 ``[n_post, n_pre]``), with
     "weights" in ``record`` also ``weights[name + ".per_step"]`` ``[T, n_post, n_pre]``; final tags and
@@ -417,151 +573,29 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     A rule's ``third_factor`` input is given in ``inputs`` as ints 0..127, ``[T]``, ``[T, 1]`` or
     ``[T, n_post]``.
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValidationError(f"steps must be a positive integer, got {steps!r}")
     if engine not in ("numba", "numpy"):
         raise ValidationError(f"engine must be 'numba' or 'numpy', got {engine!r}")
-    steps = int(steps)
+    learning = [p for p in (learning or ()) if p.learning is not None]
+    spec = input_spec if input_spec is not None else input_spec_of(tables, shapes, learning)
+    if tuple(spec.names) != tuple(tables.input_names):
+        raise BackendError(f"the network's graph inputs {list(spec.names)} are not those of the per-core tables "
+                           f"{list(tables.input_names)}; the tables are not those of this network (recompile it)")
+    steps, record, rows = check_run(spec, steps, inputs, record)
     if plan is None:
         plan = make_plan(tables)
     elif not isinstance(plan, Plan) or plan.neuron_core.size != tables.n_neurons:
         raise ValidationError("plan: expected make_plan(tables) of these tables; pass plan=None to make one")
-    learning = [p for p in (learning or ()) if p.learning is not None]
-    reward_names = {p.learning.third_factor for p in learning} - {None}
-    in_ptr, in_src = encode_inputs(tables, inputs, steps, shapes, reward_names)
-    user_record = record
-    record, rec_col, cols, k = _record_layout(tables, record, populations)
-    learn_pops = {name for p in learning for name in (p.source, p.target) if name in tables.pop_names}
-    relaid = False
-    if events and (populations is not None or "spikes" not in record):
-        # events need every neuron's spikes: record them all, hand back only what was asked for
-        record, rec_col, cols, k = _record_layout(tables, tuple(record) + ("spikes",) * ("spikes" not in record),
-                                                  None)
-        relaid = True
-    elif learn_pops and ("spikes" not in record or not learn_pops <= set(cols)):
-        # learning needs the spikes of its sources and targets every step
-        pops = None if populations is None else list(populations) + sorted(learn_pops - set(populations))
-        record, rec_col, cols, k = _record_layout(tables, tuple(record) + ("spikes",) * ("spikes" not in record),
-                                                  pops)
-        relaid = True
-    n_cores = int(tables.n_cores)
-    per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0))
-    n_learn_syn = sum(int(np.prod(np.shape(p.connectivity.weights))) for p in learning)
-    needed = steps * k * per_elem + (6 * steps * n_cores * 8 if counters else 0) + plan.nbytes \
-        + (steps * n_cores * 8 if counters and learning else 0) \
-        + (steps * n_learn_syn * 8 if "weights" in record else 0)
-    _check_budget(needed, steps, k, record, n_cores, counters, memory_budget)
-
-    rec_spk = np.zeros((steps, k) if "spikes" in record else (0, 0), np.uint8)
-    rec_v = np.zeros((steps, k) if "v" in record else (0, 0), np.int64)
-    rec_u = np.zeros((steps, k) if "u" in record else (0, 0), np.int64)
-    cnt = np.zeros((6, steps, n_cores) if counters else (6, 0, 0), np.int64)
-    learn_cnt = np.zeros((steps, n_cores) if counters and learning else (0, 0), np.int64)
-    src_spikes = np.zeros(tables.n_sources if counters else 0, np.int64)
-    u = np.asarray(tables.neuron_params["u0"], np.int64).copy()
-    v = np.asarray(tables.neuron_params["v0"], np.int64).copy()
-    learners = _learning_setup(tables, learning, inputs, steps, cols,
-                               _synapse_positions(tables, engine == "numba") if learning else None,
-                               "weights" in record)
-
+    run = _setup_run(tables, plan, steps, record, rows, set(spec.rewards), populations, counters, events,
+                     memory_budget, learning, plan_order=engine == "numba")
     t0 = time.perf_counter()
-    chunk = 1 if learners else (steps if not progress else max(1, math.ceil(steps / 100)))
     bar = _progress(steps, progress)
     if engine == "numba":
-        syn_weight = plan.syn_weight.copy() if learners else plan.syn_weight
-        for ln in learners:
-            L.scatter_weights(ln.state, syn_weight, ln.slots)
-        ring = np.zeros(plan.ring_size, np.int64)
-        m = max(plan.scratch_size, 1)
-        scratch, sflag = np.zeros(m, np.int64), np.zeros(m, np.uint8)
-        touched_idx, touched_proj, touched_delay = np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64)
-        spiked = np.zeros(max(tables.n_sources, 1), np.int64)
-        proj_exp = np.asarray(tables.proj_weight_exp, np.int64)
-        proj_wrap = np.asarray(tables.proj_wrap24, np.bool_)
-        du, dv = (np.asarray(tables.neuron_params[k], np.int64) for k in ("du", "dv"))
-        for first in range(1, steps + 1, chunk):
-            last = min(steps, first + chunk - 1)
-            K.run_steps(first, last, tables.core_neuron_ptr, du, dv, plan.vth6, plan.bias, u, v,
-                        plan.dend_ptr, plan.dend_proj, plan.dend_off, plan.proj_len, proj_exp, proj_wrap,
-                        plan.proj_mode, plan.all_direct, ring, scratch, sflag, touched_idx, touched_proj,
-                        touched_delay, plan.neuron_core, tables.route_ptr, tables.route_core, plan.route_syn_ptr,
-                        plan.syn_ring, syn_weight, plan.syn_delay, plan.syn_proj,
-                        in_ptr, in_src, rec_col, rec_spk, rec_v, rec_u,
-                        "spikes" in record, "v" in record, "u" in record, counters, cnt, src_spikes, spiked)
-            if learners:
-                _learn_step(learners, first, rec_spk, syn_weight, learn_cnt)
-            bar.update(last - first + 1)
+        chunk = 1 if run.learners else (steps if not progress else max(1, math.ceil(steps / 100)))
+        _run_numba(tables, plan, run, chunk, bar)
     else:
-        run_tables = tables
-        if learners:
-            run_tables = replace(tables, syn_weight=np.asarray(tables.syn_weight).copy())
-            for ln in learners:
-                L.scatter_weights(ln.state, run_tables.syn_weight, ln.slots)
-        state = {"u": u, "v": v, "vth6": plan.vth6, "bias": plan.bias,
-                 "arrive": np.zeros((int(plan.proj_len.max(initial=1)), tables.n_neurons), np.int64)}
-        mine = rec_col >= 0
-        for t in range(1, steps + 1):
-            row = t - 1
-            ins = in_src[in_ptr[row]:in_ptr[row + 1]] if row < in_ptr.size - 1 else in_src[:0]
-            s, c = K.step_numpy(t, run_tables, state, ins, plan.neuron_core)
-            if "spikes" in record:
-                rec_spk[row, rec_col[mine]] = s[mine]
-            if "v" in record:
-                rec_v[row, rec_col[mine]] = state["v"][mine]
-            if "u" in record:
-                rec_u[row, rec_col[mine]] = state["u"][mine]
-            if counters:
-                for i, name in enumerate(K.COUNTER_NAMES):
-                    cnt[i, row] = c[name]
-                src_spikes += c["spikes_per_source"]
-            if learners:
-                _learn_step(learners, t, rec_spk, run_tables.syn_weight, learn_cnt)
-            bar.update(1)
-        u, v = state["u"], state["v"]
+        _run_numpy(tables, plan, run, bar)
     bar.close()
-    wall = time.perf_counter() - t0
-
-    res = Result(steps=steps)
-    if events:
-        step_l, src_l = [], []
-        for name, (a, b) in cols.items():
-            t_idx, col = np.nonzero(rec_spk[:, a:b])
-            step_l.append(t_idx)
-            src_l.append(tables.pop_gid[name][col])
-        step_l.append(np.repeat(np.arange(in_ptr.size - 1), np.diff(in_ptr)))
-        src_l.append(in_src)
-        ev_step, ev_src = np.concatenate(step_l).astype(np.int64), np.concatenate(src_l).astype(np.int64)
-        order = np.lexsort((ev_src, ev_step))
-        res.report["spike_events"] = {"step": ev_step[order], "source": ev_src[order]}
-    if relaid:
-        record, _, user_cols, _ = _record_layout(tables, user_record, populations)
-        cols = {name: cols[name] for name in user_cols}
-    for name, (a, b) in cols.items():
-        if "spikes" in record:
-            res.spikes[name] = rec_spk[:, a:b]
-        if "v" in record:
-            res.v[name] = rec_v[:, a:b]
-        if "u" in record:
-            res.u[name] = rec_u[:, a:b]
-    res.report.update({
-        "backend": "emulator", "engine": engine, "steps": steps, "n_cores": n_cores,
-        "n_neurons": tables.n_neurons, "n_synapses": tables.n_synapses, "wall_time_s": wall,
-        "synaptic_events": int(cnt[K.C_SYNOPS].sum()) if counters else None,
-        "energy": None, "latency": None,
-        "note": "functional emulation; timing/energy models are applied by a later stage from 'counters'",
-    })
-    if learners:
-        res.report["learning"] = {ln.proj.name: learning_summary(ln.state) for ln in learners}
-        for ln in learners:
-            res.weights[ln.proj.name] = ln.state.weights.copy()
-            if ln.per_step is not None:
-                res.weights[ln.proj.name + PER_STEP] = ln.per_step
-    if counters:
-        res.report["counters"] = {name: cnt[i] for i, name in enumerate(K.COUNTER_NAMES)}
-        res.report["counters"]["spikes_per_source"] = src_spikes
-        if learners:
-            res.report["counters"]["learning_updates"] = learn_cnt
-    return res
+    return _assemble_result(tables, run, engine, time.perf_counter() - t0, events)
 
 
 class _NoBar:
@@ -584,6 +618,7 @@ def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"),
             timing: bool = True) -> Result:
     """Run a CompiledNetwork (or the path of one) on the emulator; returns a Result.
 
+    ``get_backend("emulator").run(...)`` (:mod:`neurocomp.backend`) with these options spelled out.
     Inputs are ``{graph input name: [T, *shape] 0/1}`` (a learning rule's third-factor input: ints
     0..127, ``[T]``, ``[T, 1]`` or ``[T, n_post]``); see ``emulate_tables`` for the rest, including
     what learning projections return. With ``timing`` (default) the target's timing/energy model
@@ -591,35 +626,28 @@ def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"),
     into ``report["energy_j"]``, ``report["latency_s"]`` and the full breakdown in ``report["cost"]``;
     the per-step counter arrays are then summarised per core.
     """
-    tables, shapes, target, physical_core, learning = _resolve(art, "emulate")
-    timing = timing and counters and target is not None and physical_core is not None
-    res = emulate_tables(tables, steps, inputs, record, progress, populations=populations, counters=counters,
-                         shapes=shapes, memory_budget=memory_budget, events=timing, learning=learning)
-    if timing:
-        attach_cost(res, target, tables, physical_core, steps)
-    return res
+    from ...backend import get_backend
+    return get_backend("emulator").run(art, steps, inputs, record, progress=progress, populations=populations,
+                                       counters=counters, memory_budget=memory_budget, timing=timing)
 
 
 def _resolve(art, who: str):
-    """``(tables, input shapes, target, physical_core, learning projections)`` of a CompiledNetwork or
-    artifact directory."""
-    if isinstance(art, (str, os.PathLike, Path)):
-        from ...mapping.artifact import load_compiled
-        art = load_compiled(art)
+    """``(tables, InputSpec of the network or None, target, physical_core, learning projections)`` of a
+    CompiledNetwork or artifact directory."""
+    from ...backend import load_artifact
+    art = load_artifact(art)
     tables = getattr(art, "tables", None)
     network = getattr(art, "network", None)
     if tables is None:
         raise BackendError(f"{who}: expected a CompiledNetwork or its directory, got {type(art).__name__}")
-    shapes, learning = None, []
+    spec, learning = None, []
     if network is not None:
-        from ...semantics.reference import third_factor_inputs
         learning = [p for p in network.projections.values() if p.learning is not None]
         for proj in learning:
             S.check_learning_projection(proj)
             S.learning_sign_mode(proj.connectivity, proj.learning)
-        rewards = third_factor_inputs(network)
-        shapes = {name: network.populations[name].shape for name in network.inputs if name not in rewards}
-    return tables, shapes, getattr(art, "target", None), getattr(art, "physical_core", None), learning
+        spec = InputSpec.of_network(network)
+    return tables, spec, getattr(art, "target", None), getattr(art, "physical_core", None), learning
 
 
 # ----------------------------------------------------------------------------------- batches
@@ -661,7 +689,7 @@ def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progr
     (default records spikes only, to keep B results small). The memory of all B recordings is checked
     against the budget after the first sample.
     """
-    tables, shapes, target, physical_core, learning = _resolve(art, "emulate_batch")
+    tables, spec, target, physical_core, learning = _resolve(art, "emulate_batch")
     n = _batch_size(inputs_batch)
     timing = timing and counters and target is not None and physical_core is not None
     plan = make_plan(tables)
@@ -670,7 +698,7 @@ def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progr
     out = []
     for b in range(n):
         res = emulate_tables(tables, steps, {k: x[b] for k, x in arrays.items()}, record,
-                             populations=populations, counters=counters, shapes=shapes,
+                             populations=populations, counters=counters, input_spec=spec,
                              memory_budget=memory_budget, events=timing, plan=plan, learning=learning)
         if timing:
             attach_cost(res, target, tables, physical_core, steps)

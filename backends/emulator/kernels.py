@@ -42,6 +42,8 @@ all spikes of the step are delivered.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -135,6 +137,83 @@ def ranges(lo, hi):
     return starts + np.arange(total, dtype=np.int64)
 
 
+# ----------------------------------------------------------------------------------- kernel containers
+# The numba kernel's state, grouped by what it describes. Named tuples of arrays: numba passes them as
+# plain structs (no per-field cost in the loops) and caches the compiled kernel per field types.
+class NeuronArrays(NamedTuple):
+    """Neurons, global ids core by core: LIF parameters (``vth6 = vth << 6``, ``bias = bias_mant <<
+    bias_exp``) and the state ``u``, ``v`` (int64 [N], updated in place)."""
+    core_neuron_ptr: np.ndarray     # [C+1] neurons of core c: core_neuron_ptr[c]..core_neuron_ptr[c+1]
+    neuron_core: np.ndarray         # [N]
+    du: np.ndarray
+    dv: np.ndarray
+    vth6: np.ndarray
+    bias: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+
+
+class DendriteArrays(NamedTuple):
+    """One dendrite per (neuron, incoming projection), each with a delay ring of ``proj_len`` cells
+    at ``dend_off``; per projection its length, shift, 24-bit wrap and ring mode (module docstring)."""
+    dend_ptr: np.ndarray            # [N+1] dendrites of neuron j
+    dend_proj: np.ndarray           # [D] projection of each dendrite
+    dend_off: np.ndarray            # [D] first ring cell of each dendrite
+    proj_len: np.ndarray            # [P] max_delay + 1
+    proj_exp: np.ndarray            # [P] weight_exp
+    proj_wrap: np.ndarray           # [P] bool: Lava Conv's 24-bit wrap
+    proj_mode: np.ndarray           # [P] MODE_DIRECT / MODE_LINEAR / MODE_SCRATCH
+    all_direct: bool                # every projection is mode 0
+
+
+class RouteArrays(NamedTuple):
+    """Routing: route r of a source goes to core ``route_core[r]``; its axon's synapses, laid out per
+    route by the plan, are ``route_syn_ptr[r]..route_syn_ptr[r+1]`` (``syn_delay``/``syn_proj`` are
+    empty when every projection is mode 0)."""
+    route_ptr: np.ndarray           # [S+1] routes of source s
+    route_core: np.ndarray          # [R]
+    route_syn_ptr: np.ndarray       # [R+1]
+    syn_ring: np.ndarray            # ring cell of each synapse copy's dendrite
+    syn_weight: np.ndarray          # int32
+    syn_delay: np.ndarray           # int16
+    syn_proj: np.ndarray            # int32
+
+
+class InputEvents(NamedTuple):
+    """Graph-input channels that fire: row t-1 -> ``in_src[in_ptr[t-1]:in_ptr[t]]`` (source ids >= N)."""
+    in_ptr: np.ndarray
+    in_src: np.ndarray
+
+
+class WorkArrays(NamedTuple):
+    """Per-run work space: the delay rings, mode-2 scratch with its touched list, this step's spikers."""
+    ring: np.ndarray                # int64 [ring_size]
+    scratch: np.ndarray             # int64 [max(scratch_size, 1)]
+    sflag: np.ndarray               # uint8, same size
+    touched_idx: np.ndarray
+    touched_proj: np.ndarray
+    touched_delay: np.ndarray
+    spiked: np.ndarray              # int64 [max(S, 1)]
+
+
+class Recorder(NamedTuple):
+    """``rec_col[gid]``: column of neuron gid in the recordings (-1: not recorded); what to record."""
+    rec_col: np.ndarray
+    spikes: np.ndarray              # uint8 [T, k] (or [0, 0])
+    v: np.ndarray                   # int64 [T, k] (or [0, 0])
+    u: np.ndarray
+    do_spikes: bool
+    do_v: bool
+    do_u: bool
+
+
+class Counters(NamedTuple):
+    """Per-core, per-step counters ``per_core[k, t, core]`` (k: ``COUNTER_NAMES``) and spikes per source."""
+    enabled: bool
+    per_core: np.ndarray            # int64 [6, T, C] (or [6, 0, 0])
+    per_source: np.ndarray          # int64 [S] (or [0])
+
+
 # ----------------------------------------------------------------------------------- numba kernel
 @njit(cache=True, inline="always")
 def _wrap32(x):
@@ -151,29 +230,15 @@ def _transform(raw, e, wrap):
 
 
 @njit(cache=True)
-def run_steps(t_first, t_last,
-              # neurons (global ids are core by core)
-              core_neuron_ptr, du, dv, vth6, bias, u, v,
-              # dendrites: (neuron, incoming projection) pairs with their rings
-              dend_ptr, dend_proj, dend_off, proj_len, proj_exp, proj_wrap, proj_mode, all_direct,
-              ring, scratch, sflag, touched_idx, touched_proj, touched_delay,
-              # routing: route r of a source -> core route_core[r]; its axon's synapses, laid out
-              # per route by the plan, are route_syn_ptr[r]..route_syn_ptr[r+1]
-              neuron_core, route_ptr, route_core, route_syn_ptr,
-              syn_ring, syn_weight, syn_delay, syn_proj,
-              # graph inputs as per-step event lists (row t-1 -> in_src[in_ptr[t-1]:in_ptr[t]])
-              in_ptr, in_src,
-              # recording: rec_col[gid] = column or -1
-              rec_col, rec_spk, rec_v, rec_u, do_spk, do_v, do_u,
-              # counters [6, T, n_cores] and spikes per source [S]
-              do_count, counters, src_spikes,
-              spiked):
+def run_steps(t_first, t_last, neurons, dendrites, routes, inputs, work, recorder, counts):
     """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place.
 
-    A packet for route r goes to core ``route_core[r]``, axon ``route_axon[r]``. The plan copies
-    that axon's synapses to ``route_syn_ptr[r]..route_syn_ptr[r+1]`` (so one source's synapses are
-    adjacent in memory; the tables group them by destination core) with ``syn_ring``, the ring
-    cell of each synapse's dendrite. ``all_direct``: every projection is mode 0 (weights only).
+    The state comes in the kernel containers (:class:`NeuronArrays`, :class:`DendriteArrays`,
+    :class:`RouteArrays`, :class:`InputEvents`, :class:`WorkArrays`, :class:`Recorder`,
+    :class:`Counters`). A packet for route r goes to core ``route_core[r]``, axon ``route_axon[r]``.
+    The plan copies that axon's synapses to ``route_syn_ptr[r]..route_syn_ptr[r+1]`` (so one source's
+    synapses are adjacent in memory; the tables group them by destination core) with ``syn_ring``,
+    the ring cell of each synapse's dendrite. ``all_direct``: every projection is mode 0 (weights only).
 
     Speed (Brunel 5k neurons / 3M synapses: 0.27 -> 0.13 ms/step, results unchanged): the ring slots
     ``t % L`` and ``(t+1) % L`` are computed once per step and projection (no division per dendrite
@@ -182,6 +247,13 @@ def run_steps(t_first, t_last,
     no transform at all (``plain``) dendrite k's cell is simply ``ring[k]``; the branches on the
     input being 0 and on a neuron being active are gone (unpredictable at ~15 Hz).
     """
+    core_neuron_ptr, neuron_core, du, dv, vth6, bias, u, v = neurons
+    dend_ptr, dend_proj, dend_off, proj_len, proj_exp, proj_wrap, proj_mode, all_direct = dendrites
+    route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj = routes
+    in_ptr, in_src = inputs
+    ring, scratch, sflag, touched_idx, touched_proj, touched_delay, spiked = work
+    rec_col, rec_spk, rec_v, rec_u, do_spk, do_v, do_u = recorder
+    do_count, counters, src_spikes = counts
     n_cores = core_neuron_ptr.shape[0] - 1
     n_neurons = u.shape[0]
     n_in_rows = in_ptr.shape[0] - 1

@@ -42,7 +42,7 @@ from ...errors import UnsupportedError
 from ...ir import Conv2d, Dense, Network, OneToOne, Sparse
 from ...neurons import kind_of
 from ...semantics.fixedpoint import conv_uses_lava_conv, effective_sign_mode
-from ...semantics.reference import check_inputs, check_record, reward_rows
+from ...semantics.inputs import InputSpec, check_run, reward_rows
 from .learning import REWARD_PORT, make_learning_dense
 from ...semantics.learning import check_learning_projection, learning_sign_mode
 
@@ -205,19 +205,19 @@ FACTORIES: dict[type, Callable] = {Dense: lower_dense, Sparse: lower_sparse, One
 
 # --------------------------------------------------------------------------- the whole network
 def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v")) -> LoweredNetwork:
-    """Build the Lava process graph for ``steps`` steps of ``net`` driven by ``inputs`` (see ``check_inputs``).
+    """Build the Lava process graph for ``steps`` steps of ``net`` driven by ``inputs`` (validated by
+    :func:`neurocomp.semantics.inputs.check_run`, as in every backend).
 
     Nothing runs here; :func:`neurocomp.backends.lava.run.run_lava` runs it. Raises UnsupportedError
     (naming the population/projection) for anything Lava's fixed-point process set cannot express.
     """
+    steps, record, rows = check_run(InputSpec.of_network(net), steps, inputs, record)   # before Lava is imported
+    check_lowerable(net)
     ensure_lava_importable()
     from lava.proc.dense.process import Dense as LavaDense
     from lava.proc.io.source import RingBuffer
     from lava.proc.monitor.process import Monitor
 
-    record = check_record(record)
-    rows = check_inputs(net, steps, inputs)
-    check_lowerable(net)
     low = LoweredNetwork(net, int(steps))
     for pop in net.neuron_populations:
         low.lif[pop.name] = kind_of(pop.model).lava_process(pop)

@@ -57,15 +57,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import UnsupportedError, ValidationError
+from ..errors import UnsupportedError
 from .fixedpoint import shift_floor, signed_clamp24, wrap32
 from .synapses import projection_synapses, uses_lava_conv
 from ..ir import Network
 from ..neurons import kind_of
-
 from ..result import Result
+from .inputs import (RECORDABLE, check_input_keys, check_inputs, check_record,  # noqa: F401  (public here)
+                     reward_rows, third_factor_inputs)
 
-RECORDABLE = ("spikes", "v", "u", "weights")
 #: Suffix of the per-step weight recordings in ``Result.weights`` (``record`` includes "weights").
 PER_STEP = ".per_step"
 #: Learning state returned per projection in ``Result.report["learning"]`` (final values).
@@ -152,30 +152,6 @@ def _refuse_reason(net: Network) -> None:
             check_learning_projection(proj)
             learning_sign_mode(proj.connectivity, proj.learning)
     third_factor_inputs(net)
-
-
-def third_factor_inputs(net: Network) -> dict[str, list]:
-    """``{graph input name: [learning projections whose rule names it as third_factor]}``.
-
-    A third-factor (reward) input carries ints 0..127, not spikes: it must be a graph input and may
-    not be the source of any projection (it has no synapses; it only feeds y2 of the rule).
-    """
-    out: dict[str, list] = {}
-    for proj in net.projections.values():
-        tf = proj.learning.third_factor if proj.learning is not None else None
-        if tf is None:
-            continue
-        where = f"projection '{proj.name}' (learning rule '{proj.learning.name}')"
-        if tf not in net.populations or not net.populations[tf].is_input:
-            raise UnsupportedError(f"{where}: third factor '{tf}' must be a graph input (net.input), not a neuron "
-                                   "population")
-        out.setdefault(tf, []).append(proj)
-    for proj in net.projections.values():
-        if proj.source in out:
-            raise UnsupportedError(f"projection '{proj.name}': its source '{proj.source}' is the third-factor "
-                                   f"(reward) input of {[p.name for p in out[proj.source]]}; a reward input carries "
-                                   "values 0..127, not spikes, and cannot feed synapses: use a separate input")
-    return out
 
 
 def projection_coo(net: Network, proj) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -270,87 +246,7 @@ def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) 
     return ReferenceState(model, t, neurons, spikes, buf, learn)
 
 
-# --------------------------------------------------------------------------- inputs and the driver
-def check_input_keys(inputs, names, owner: str) -> None:
-    """``inputs`` must be a dict naming exactly the graph inputs ``names`` of ``owner``."""
-    if not isinstance(inputs, dict):
-        raise ValidationError(f"inputs must be a dict {{input name: array [T, *shape]}}, got {type(inputs).__name__}")
-    unknown = sorted(set(inputs) - set(names))
-    missing = sorted(set(names) - set(inputs))
-    if unknown:
-        raise ValidationError(f"inputs {unknown} are not graph inputs of {owner} (graph inputs: {names or 'none'})")
-    if missing:
-        raise ValidationError(f"no input given for graph input(s) {missing} of {owner}; give an array [T, *shape] "
-                              "for each (zeros for a silent input)")
-
-
-def check_inputs(net: Network, steps: int, inputs: dict | None) -> dict[str, np.ndarray]:
-    """Validate user inputs and return them as uint8 ``[steps, n]`` per graph input.
-
-    ``inputs[name]`` is an array ``[T, *shape]`` of 0/1 with ``T >= steps`` (rows beyond ``steps`` are
-    unused). ``inputs=None`` means every graph input stays silent. A given dict must name every graph
-    input (pass zeros for a silent one) and nothing else.
-
-    Third-factor (reward) inputs of learning rules (:func:`third_factor_inputs`) carry ints 0..127
-    instead: ``[T]``, ``[T, 1]`` (one value for every post neuron) or ``[T, n_post]`` of each learning
-    projection that reads them; they come back as int64 ``[steps, 1]`` or ``[steps, n_post]``
-    (use :func:`reward_rows` to broadcast them for one projection).
-    """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValidationError(f"steps must be a positive integer, got {steps!r}")
-    steps = int(steps)
-    names = net.inputs
-    rewards = third_factor_inputs(net)
-    if inputs is None:
-        return {name: np.zeros((steps, 1), np.int64) if name in rewards else
-                np.zeros((steps, net.populations[name].size), dtype=np.uint8) for name in names}
-    check_input_keys(inputs, names, f"network '{net.name}'")
-    out = {}
-    for name in names:
-        pop = net.populations[name]
-        arr = np.asarray(inputs[name])
-        if name in rewards:
-            out[name] = _check_reward_input(net, arr, name, steps, rewards[name])
-            continue
-        if arr.ndim == 0 or tuple(arr.shape[1:]) not in (tuple(pop.shape), (pop.size,)):
-            raise ValidationError(f"input '{name}': shape {arr.shape} must be [T, *{tuple(pop.shape)}] "
-                                  f"(T time steps first)")
-        if arr.shape[0] < steps:
-            raise ValidationError(f"input '{name}': {arr.shape[0]} time steps given but {steps} requested; "
-                                  "give at least as many rows as steps")
-        if arr.dtype.kind not in "biuf" or not np.all((arr == 0) | (arr == 1)):
-            raise ValidationError(f"input '{name}': values must be spikes 0/1 (got other values); "
-                                  "graded inputs are not supported")
-        out[name] = arr[:steps].reshape(steps, pop.size).astype(np.uint8)
-    return out
-
-
-def _check_reward_input(net: Network, arr: np.ndarray, name: str, steps: int, projs: list) -> np.ndarray:
-    from .learning import check_reward
-    for n_post in sorted({net.populations[p.target].size for p in projs}):   # every reader must accept it
-        check_reward(arr, name, steps, n_post)
-    arr = arr[:steps].astype(np.int64)
-    return arr[:, None] if arr.ndim == 1 else arr
-
-
-def reward_rows(rows: dict, proj, steps: int) -> np.ndarray | None:
-    """The reward of learning projection ``proj`` per step, int64 ``[steps, n_post]`` (None without a third factor),
-    from :func:`check_inputs`' rows."""
-    tf = proj.learning.third_factor if proj.learning is not None else None
-    if tf is None:
-        return None
-    from .learning import check_reward
-    return check_reward(rows[tf], tf, steps, int(np.shape(proj.connectivity.weights)[0]))
-
-
-def check_record(record) -> tuple[str, ...]:
-    record = (record,) if isinstance(record, str) else tuple(record)
-    bad = [r for r in record if r not in RECORDABLE]
-    if bad:
-        raise ValidationError(f"record {bad} not understood; choose from {list(RECORDABLE)}")
-    return record
-
-
+# --------------------------------------------------------------------------- the driver
 def simulate_reference(net: Network, steps: int, inputs: dict[str, np.ndarray] | None = None,
                        record=("spikes", "v", "u")) -> Result:
     """Simulate an integer network for ``steps`` steps with Lava 0.10's fixed-point semantics.

@@ -1,0 +1,30 @@
+"""The emulator as a registered backend (``get_backend("emulator")``; see :mod:`neurocomp.backend`)."""
+from __future__ import annotations
+
+from ...backend import Backend, register_backend
+from ...result import Result
+
+
+@register_backend("emulator")
+class EmulatorBackend(Backend):
+    """The multicore functional emulator: runs the artifact's per-core tables (numba), bit-exact with
+    Lava 0.10's fixed-point models, with per-core counters and the target's timing/energy model.
+
+    Options: ``progress`` (a progress bar), ``populations`` (record only these), ``counters``
+    (per-core operation counts), ``memory_budget`` (bytes recording may use; default half the free
+    RAM), ``timing`` (apply the target's cost model: ``report["energy_j"]``, ``["latency_s"]``,
+    ``["cost"]``). See :func:`neurocomp.backends.emulator.engine.emulate_tables` for the rest.
+    """
+    options = {"progress": False, "populations": None, "counters": True, "memory_budget": None, "timing": True}
+
+    def run(self, compiled, steps: int, inputs: dict | None = None, record=("spikes", "v"), **options) -> Result:
+        from .engine import _resolve, attach_cost, emulate_tables
+        o = self.resolve_options(options)
+        tables, spec, target, physical_core, learning = _resolve(compiled, "emulate")
+        timing = o["timing"] and o["counters"] and target is not None and physical_core is not None
+        res = emulate_tables(tables, steps, inputs, record, o["progress"], populations=o["populations"],
+                             counters=o["counters"], input_spec=spec, memory_budget=o["memory_budget"],
+                             events=timing, learning=learning)
+        if timing:
+            attach_cost(res, target, tables, physical_core, steps)
+        return res

@@ -1,0 +1,25 @@
+"""Lava as a registered backend (``get_backend("lava")``; see :mod:`neurocomp.backend`).
+
+Importing this module does not import Lava: the lowering imports it when a network is run.
+"""
+from __future__ import annotations
+
+from ...backend import Backend, network_of, register_backend
+from ...result import Result
+from .run import DEFAULT_TIMEOUT_S
+
+
+@register_backend("lava")
+class LavaBackend(Backend):
+    """Lava 0.10's fixed-point CPU simulation (``Loihi2SimCfg(select_tag="fixed_pt")``) of the
+    artifact's integer network: the independent check of the emulator. No energy or latency.
+
+    Options: ``timeout_s`` (wall-clock limit of the Lava run; its workers are killed past it).
+    Takes an integer Network as well as an artifact.
+    """
+    options = {"timeout_s": DEFAULT_TIMEOUT_S}
+
+    def run(self, compiled, steps: int, inputs: dict | None = None, record=("spikes", "v"), **options) -> Result:
+        from .run import run_lava
+        o = self.resolve_options(options)
+        return run_lava(network_of(compiled, "lava"), steps, inputs, record, timeout_s=o["timeout_s"])

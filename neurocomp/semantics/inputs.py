@@ -1,0 +1,222 @@
+"""What a run accepts as inputs and what it can record: the one place every backend validates them.
+
+Every backend (the emulator, Lava, the numpy reference) and the CLI's ``--input`` file check a run's
+``steps``, ``inputs`` and ``record`` with the functions here, so a bad input gives the same message
+whichever backend runs it. The rules:
+
+* ``steps``: a positive integer.
+* ``inputs``: ``None`` leaves every graph input silent; otherwise a dict naming every graph input
+  (zeros for a silent one) and nothing else. A spike input is ``[T, *shape]`` (or ``[T, n]``) of 0/1
+  with ``T >= steps``; row t-1 fires at step t and rows beyond ``steps`` are unused.
+* A *third-factor (reward) input* of a learning rule (:func:`third_factor_inputs`) carries ints 0..127
+  instead: ``[T]``, ``[T, 1]`` (one value for every post neuron) or ``[T, n_post]`` of each learning
+  projection that reads it. It is not a spike source: it may not feed any projection.
+* ``record``: any of :data:`RECORDABLE`.
+
+:class:`InputSpec` says which graph inputs a run has and what each takes; it is built from a Network
+(:meth:`InputSpec.of_network`) or, when a backend holds only per-core tables, from their input
+names and channel counts. :func:`check_input_rows` validates a user's ``inputs`` against it and
+returns them as per-step rows (uint8 ``[steps, n]`` spikes, int64 ``[steps, 1 | n_post]`` rewards),
+which is all a backend has to convert.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UnsupportedError, ValidationError
+
+#: Variables a run can record (``Result.spikes``, ``.v``, ``.u``, ``.weights``).
+RECORDABLE = ("spikes", "v", "u", "weights")
+
+
+# ----------------------------------------------------------------------------------- steps, record
+def check_steps(steps) -> int:
+    """``steps`` as an int; a ValidationError unless it is a positive integer."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValidationError(f"steps must be a positive integer, got {steps!r}")
+    return int(steps)
+
+
+def check_record(record) -> tuple[str, ...]:
+    """``record`` (a name, a sequence of names, or None for nothing) as a tuple of :data:`RECORDABLE` names."""
+    record = () if record is None else (record,) if isinstance(record, str) else tuple(record)
+    bad = [r for r in record if r not in RECORDABLE]
+    if bad:
+        raise ValidationError(f"record: unknown variable(s) {bad}; choose from {list(RECORDABLE)}")
+    return record
+
+
+# ----------------------------------------------------------------------------------- which inputs
+def third_factor_inputs(net) -> dict[str, list]:
+    """``{graph input name: [learning projections whose rule names it as third_factor]}``.
+
+    A third-factor (reward) input carries ints 0..127, not spikes: it must be a graph input and may
+    not be the source of any projection (it has no synapses; it only feeds y2 of the rule).
+    """
+    out: dict[str, list] = {}
+    for proj in net.projections.values():
+        tf = proj.learning.third_factor if proj.learning is not None else None
+        if tf is None:
+            continue
+        where = f"projection '{proj.name}' (learning rule '{proj.learning.name}')"
+        if tf not in net.populations or not net.populations[tf].is_input:
+            raise UnsupportedError(f"{where}: third factor '{tf}' must be a graph input (net.input), not a neuron "
+                                   "population")
+        out.setdefault(tf, []).append(proj)
+    for proj in net.projections.values():
+        if proj.source in out:
+            raise UnsupportedError(f"projection '{proj.name}': its source '{proj.source}' is the third-factor "
+                                   f"(reward) input of {[p.name for p in out[proj.source]]}; a reward input carries "
+                                   "values 0..127, not spikes, and cannot feed synapses: use a separate input")
+    return out
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The graph inputs of a run and what each accepts.
+
+    ``owner`` names the network in messages. ``names``: every graph input, in order. ``shapes``: spike
+    input -> its shape (``[T, *shape]`` and ``[T, n]`` are accepted). ``rewards``: third-factor input ->
+    the ``n_post`` of every learning projection that reads it. ``loose``: spike inputs whose shape is
+    unknown (per-core tables know only channel counts): any ``[T, ...]`` with that many channels.
+    """
+    owner: str
+    names: tuple
+    shapes: dict
+    rewards: dict = field(default_factory=dict)
+    loose: frozenset = frozenset()
+
+    @classmethod
+    def of_network(cls, net) -> "InputSpec":
+        rewards = {name: tuple(net.populations[p.target].size for p in projs)
+                   for name, projs in third_factor_inputs(net).items()}
+        shapes = {name: tuple(net.populations[name].shape) for name in net.inputs if name not in rewards}
+        return cls(f"network '{net.name}'", tuple(net.inputs), shapes, rewards)
+
+    @classmethod
+    def of_sizes(cls, owner: str, sizes: dict, shapes: dict | None = None, rewards: dict | None = None) -> "InputSpec":
+        """From channel counts (``sizes``: name -> n) with the ``shapes`` known for some inputs."""
+        rewards = dict(rewards or {})
+        shapes = shapes or {}
+        spikes = {name: tuple(shapes[name]) if name in shapes else (int(n),) for name, n in sizes.items()
+                  if name not in rewards}
+        return cls(owner, tuple(sizes), spikes, rewards, frozenset(n for n in spikes if n not in shapes))
+
+    def size(self, name: str) -> int:
+        return int(np.prod(self.shapes[name], dtype=np.int64))
+
+
+# ----------------------------------------------------------------------------------- the checks
+def check_input_keys(inputs, names, owner: str, shapes: dict | None = None) -> None:
+    """``inputs`` must be a dict naming exactly the graph inputs ``names`` of ``owner``."""
+    if not isinstance(inputs, dict):
+        raise ValidationError(f"inputs must be a dict {{input name: array [T, *shape]}}, got {type(inputs).__name__}")
+    names = list(names)
+    unknown = sorted(set(inputs) - set(names))
+    missing = sorted(set(names) - set(inputs))
+    if unknown:
+        raise ValidationError(f"inputs {unknown} are not graph inputs of {owner} (graph inputs: "
+                              f"{', '.join(names) or 'none'})")
+    if missing:
+        want = ", ".join(f"'{k}' [T, {', '.join(map(str, shapes[k]))}]" if shapes and k in shapes else f"'{k}'"
+                         for k in missing)
+        raise ValidationError(f"no input given for graph input(s) {missing} of {owner}; give an array for each "
+                              f"({want}; zeros for a silent input)")
+
+
+def check_spike_input(values, name: str, shape: tuple | None, steps: int | None = None,
+                      loose: bool = False) -> np.ndarray:
+    """One spike input ``[T, *shape]`` (or ``[T, n]``) of 0/1 with ``T >= steps``; returns uint8 ``[steps, n]``.
+
+    ``shape`` None: any ``[T, ...]`` (at least 2-D); ``loose``: any trailing shape with ``prod(shape)``
+    channels. ``steps`` None: every row is kept (no length requirement).
+    """
+    arr = np.asarray(values)
+    want = "*shape" if shape is None else f"*{tuple(shape)}"
+    if shape is None:
+        ok = arr.ndim >= 2
+    else:
+        n = int(np.prod(shape, dtype=np.int64))
+        ok = arr.ndim >= 2 and int(np.prod(arr.shape[1:], dtype=np.int64)) == n if loose else \
+            arr.ndim >= 1 and tuple(arr.shape[1:]) in (tuple(shape), (n,))
+    if not ok:
+        raise ValidationError(f"input '{name}': shape {arr.shape} must be [T, {want}] (T time steps first)")
+    if steps is not None and arr.shape[0] < steps:
+        raise ValidationError(f"input '{name}': {arr.shape[0]} time steps given but {steps} requested; "
+                              "give at least as many rows as steps")
+    if arr.dtype.kind not in "biuf":
+        raise ValidationError(f"input '{name}': values must be spikes 0/1 (got dtype {arr.dtype}); "
+                              "graded inputs are not supported")
+    wrong = (arr != 0) & (arr != 1)
+    if wrong.any():
+        bad = arr[wrong]
+        raise ValidationError(f"input '{name}': values must be spikes 0/1; found value {bad.flat[0]!r} "
+                              f"({bad.size} entries not 0/1); graded inputs are not supported")
+    t = arr.shape[0] if steps is None else steps
+    return arr[:t].reshape(t, -1).astype(np.uint8)
+
+
+def check_reward_input(values, name: str, steps: int | None, n_posts) -> np.ndarray:
+    """One third-factor input (ints 0..127, ``[T]``, ``[T, 1]`` or ``[T, n_post]`` for every reader's
+    ``n_post``); returns int64 ``[steps, 1]`` or ``[steps, n_post]`` (use :func:`reward_rows` per projection)."""
+    from .learning import check_reward
+    arr = np.asarray(values)
+    t = steps if steps is not None else (arr.shape[0] if arr.ndim else 0)
+    for n_post in sorted(set(n_posts)):            # every reader must accept it
+        check_reward(arr, name, t, n_post)
+    arr = arr[:t].astype(np.int64)
+    return arr[:, None] if arr.ndim == 1 else arr
+
+
+def check_input_rows(spec: InputSpec, steps: int | None, inputs: dict | None, where: str = "") -> dict[str, np.ndarray]:
+    """Validate ``inputs`` against ``spec`` and return them per step: uint8 ``[steps, n]`` per spike input,
+    int64 ``[steps, 1 | n_post]`` per reward input (``inputs=None``: all zeros). ``steps`` None keeps
+    every given row (a file read before the run length is known). ``where`` prefixes every message."""
+    try:
+        if steps is not None:
+            steps = check_steps(steps)
+        if inputs is None:
+            if steps is None:
+                return {}
+            return {name: np.zeros((steps, 1), np.int64) if name in spec.rewards else
+                    np.zeros((steps, spec.size(name)), np.uint8) for name in spec.names}
+        check_input_keys(inputs, spec.names, spec.owner, spec.shapes)
+        out = {}
+        for name in spec.names:
+            if name in spec.rewards:
+                out[name] = check_reward_input(inputs[name], name, steps, spec.rewards[name])
+            else:
+                out[name] = check_spike_input(inputs[name], name, spec.shapes[name], steps, name in spec.loose)
+        return out
+    except ValidationError as exc:
+        if not where:
+            raise
+        raise ValidationError(f"{where}{exc}") from None
+
+
+def check_run(spec: InputSpec, steps, inputs: dict | None, record) -> tuple[int, tuple, dict]:
+    """Everything a backend checks before it runs, in one order for all of them: ``steps``, ``record``,
+    then ``inputs`` against ``spec``. Returns ``(steps, record, rows)`` (rows: :func:`check_input_rows`)."""
+    steps = check_steps(steps)
+    record = check_record(record)
+    return steps, record, check_input_rows(spec, steps, inputs)
+
+
+def check_inputs(net, steps: int, inputs: dict | None) -> dict[str, np.ndarray]:
+    """Validate user inputs of Network ``net`` and return them as per-step rows (see :func:`check_input_rows`):
+    uint8 ``[steps, n]`` per spike input, int64 ``[steps, 1]`` or ``[steps, n_post]`` per third-factor
+    (reward) input (use :func:`reward_rows` to broadcast them for one projection)."""
+    steps = check_steps(steps)
+    return check_input_rows(InputSpec.of_network(net), steps, inputs)
+
+
+def reward_rows(rows: dict, proj, steps: int) -> np.ndarray | None:
+    """The reward of learning projection ``proj`` per step, int64 ``[steps, n_post]`` (None without a third factor),
+    from :func:`check_inputs`' rows."""
+    tf = proj.learning.third_factor if proj.learning is not None else None
+    if tf is None:
+        return None
+    from .learning import check_reward
+    return check_reward(rows[tf], tf, steps, int(np.shape(proj.connectivity.weights)[0]))
