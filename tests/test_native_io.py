@@ -8,13 +8,12 @@ import pytest
 from hypothesis import given
 
 import neurocomp as nc
-from neurocomp.paperdata import nir_data_dir
+from neurocomp.paperdata import malformed_nir_files, paper_nir_files
 from neurocomp.io import load, native, save
 from neurocomp.io.native import FORMAT_VERSION, load_native, save_native
 
 from test_ir_properties import SETTINGS, networks
 
-NIR_DIR = nir_data_dir()
 
 
 def small_net() -> nc.Network:
@@ -152,12 +151,8 @@ def test_native_never_imports_nir(tmp_path):
     subprocess.run([sys.executable, "-c", code, str(p)], check=True)
 
 
-def nir_files():
-    return sorted(NIR_DIR.rglob("*.nir"))
-
-
 @pytest.mark.filterwarnings("ignore::neurocomp.NeurocompWarning")  # old NIR files: v_reset filled in
-@pytest.mark.parametrize("path", nir_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", paper_nir_files(), ids=lambda p: p.name)
 def test_dispatch_nir_by_extension_and_sniffing(tmp_path, path):
     pytest.importorskip("neurocomp.io.nir_import", reason="read_nir (nir_import.py) not written yet")
     net = load(path, dt=1e-4)
@@ -167,6 +162,19 @@ def test_dispatch_nir_by_extension_and_sniffing(tmp_path, path):
     assert load(copy, dt=1e-4) == net
     # a NIR-imported network round-trips through the native format
     assert load_native(save_native(net, tmp_path / "n.h5")) == net
+
+
+@pytest.mark.parametrize("path", malformed_nir_files(), ids=lambda p: p.name)
+def test_dispatch_refuses_malformed_nir_by_extension_and_sniffing(tmp_path, path):
+    """The malformed extras (nested subgraphs nir 1.0.8 cannot resolve) are refused with a
+    NetworkFileError naming the file, whether found by extension or by sniffing the HDF5 content."""
+    pytest.importorskip("neurocomp.io.nir_import", reason="read_nir (nir_import.py) not written yet")
+    copy = tmp_path / f"{path.stem}.bin"
+    copy.write_bytes(path.read_bytes())
+    for p in (path, copy):
+        with pytest.raises(nc.NetworkFileError, match="nested graph") as info:
+            load(p)
+        assert str(p) in str(info.value)
 
 
 def test_save_nir_dispatches_to_write_nir(tmp_path):

@@ -21,7 +21,10 @@ What becomes what
   else one per synapse as ``delay_pre[pre] + delay_post[post]``); a non-integral ``d/dt`` warns.
 * ``Output`` nodes mark the population that feeds them (``net.output``).
 * Nested ``NIRGraph`` nodes are flattened with dotted names (``lif1.lif``); an edge to/from a
-  subgraph goes to its single ``Input`` / from its single ``Output`` node.
+  subgraph goes to its single ``Input`` / from its single ``Output`` node. A nested graph's own
+  edges must name its own nodes (nir 1.0.8 cannot resolve anything else and rejects the file);
+  such files are refused with a NetworkFileError that says so (the NIR paper's
+  ``braille/extras/*_subgraph.nir`` are real examples).
 
 Latency convention (read this before comparing with NIR references)
 -------------------------------------------------------------------
@@ -106,6 +109,8 @@ def _scan(group, name: str, path: Path, missing: dict, names: set) -> None:
     if t == "NIRGraph":
         if "nodes" not in group or "edges" not in group:
             raise NetworkFileError(f"{where} (NIRGraph) lacks 'nodes' or 'edges'; the file is truncated or invalid")
+        if name:
+            _check_nested_edges(group, name, path)
         for child in group["nodes"]:
             _scan(group["nodes"][child], f"{name}.{child}" if name else child, path, missing, names)
         return
@@ -119,6 +124,41 @@ def _scan(group, name: str, path: Path, missing: dict, names: set) -> None:
         if has_default and f.name not in group:
             filled = "0" if f.default is None else repr(f.default)
             missing.setdefault((t, f.name, filled), []).append(name)
+
+
+def _edge_names(edges) -> list[tuple[str, str]] | None:
+    """The (source, destination) names of a stored ``edges`` dataset, or None if it has another layout
+    (then nir itself decides whether the file is readable)."""
+    try:
+        arr = np.asarray(edges[()], dtype=object)
+        if arr.size == 0:
+            return []
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            return None
+        dec = lambda x: x.decode("utf8") if isinstance(x, bytes) else str(x)  # noqa: E731
+        return [(dec(a), dec(b)) for a, b in arr]
+    except Exception:
+        return None
+
+
+def _check_nested_edges(group, name: str, path: Path) -> None:
+    """nir 1.0.8 resolves the edges of a nested graph only against that graph's own nodes (and
+    always checks them, even with ``type_check=False``), so an edge naming any other node makes the
+    whole file unreadable. Say which edge, what the graph holds and what to do, before nir fails
+    with a bare ValueError (e.g. the NIR paper's ``braille/extras/*_subgraph.nir``)."""
+    edges = _edge_names(group["edges"])
+    if edges is None:
+        return
+    nodes = sorted(str(k) for k in group["nodes"])
+    for edge in edges:
+        for end, role in ((edge[0], "source"), (edge[1], "destination")):
+            if end not in nodes:
+                raise NetworkFileError(
+                    f"'{path}': nested graph '{name}' has edge {edge} whose {role} '{end}' is not one of its "
+                    f"nodes ({', '.join(repr(n) for n in nodes)}); nir 1.0.8 cannot resolve the edges of this "
+                    "nested subgraph, so the file cannot be read. Flatten the graph (one top-level graph with "
+                    f"dotted node names such as '{name}.<node>' and the edges renamed to match) or re-export it "
+                    "from the framework that wrote it, then import the new file")
 
 
 def _read_graph(path: Path, warn) -> tuple[nir.NIRGraph, str, str | None, set]:
