@@ -48,7 +48,7 @@ import numpy as np
 
 from ..errors import CapacityError, ValidationError
 from ..ir import Network
-from ..mapping.graph import SynapseGraph, synapse_graph  # noqa: F401  (re-exported)
+from ..mapping.graph import FLAG_LEARN, SynapseGraph, synapse_graph  # noqa: F401  (re-exported)
 from ..mapping.stages import Partitioned
 from ..mapping.limits import (LIMIT_NAMES, CoreUsage, Limits, core_limits, core_stats,  # noqa: F401
                               encoding_lut, evaluate)
