@@ -133,3 +133,22 @@ def test_every_registered_pass_prints_and_rebuilds():
     assert [make_pass(p.name, dt=1e-3, seed=3) for p in pipe] == pipe
     with pytest.raises(Exception, match="unknown pass 'placee'"):
         make_pass("placee")
+
+
+def test_every_connectivity_type_has_every_lowering():
+    """A connectivity kind is complete when each stage knows it: IR methods (fit, delays, quantize's post
+    index and re-weighting), its synapse enumerator, its NIR export and its Lava process."""
+    from neurocomp.backends.lava.lower import FACTORIES
+    from neurocomp.io.nir_export import WEIGHT_NODES
+    from neurocomp.ir.connectivity import CONNECTIVITY, Connectivity
+    from neurocomp.semantics.synapses import ENUMERATORS
+    for cls in CONNECTIVITY.values():
+        assert cls in ENUMERATORS and cls in WEIGHT_NODES and cls in FACTORIES, cls.__name__
+        for method in ("post_index", "with_weights"):
+            assert getattr(cls, method) is not getattr(Connectivity, method), f"{cls.__name__}.{method}"
+
+
+def test_every_neuron_model_is_known_to_the_file_formats():
+    from neurocomp.ir import MODELS
+    from neurocomp.neurons import NEURONS
+    assert all(MODELS[cls.__name__] is cls for cls in NEURONS)

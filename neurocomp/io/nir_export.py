@@ -161,6 +161,41 @@ def _split_delay(proj, n_pre: int, n_post: int):
                            "post neuron can be exported. Split the projection by delay value")
 
 
+def _flat_in(name, src, taken) -> list:
+    """NIR's Linear/Affine take a flat vector: a Flatten node in front of a shaped source."""
+    if len(src.shape) <= 1:
+        return []
+    return [(_unique(f"{name}.flatten_in", taken),
+             nir.Flatten(input_type={"input": np.array(src.shape)}, start_dim=0, end_dim=-1))]
+
+
+def _dense_nodes(name, conn, src, tgt, bias, taken):
+    w = conn.weights
+    return _flat_in(name, src, taken) + [(name, nir.Affine(weight=w, bias=bias) if bias is not None
+                                          else nir.Linear(weight=w))]
+
+
+def _sparse_nodes(name, conn, src, tgt, bias, taken):
+    w, meta = conn.to_dense(), {CONNECTIVITY_HINT: "Sparse"}
+    return _flat_in(name, src, taken) + [(name, nir.Affine(weight=w, bias=bias, metadata=meta) if bias is not None
+                                          else nir.Linear(weight=w, metadata=meta))]
+
+
+def _one_to_one_nodes(name, conn, src, tgt, bias, taken):
+    s = np.broadcast_to(conn.weights, (src.size,)).astype(np.float64)
+    if bias is not None:
+        return [(name, nir.Affine(weight=np.diag(s), bias=bias, metadata={CONNECTIVITY_HINT: "OneToOne"}))]
+    return [(name, nir.Scale(scale=s.reshape(src.shape)))]
+
+
+def _conv2d_nodes(name, conn, src, tgt, bias, taken):
+    return _conv_nodes(name, conn, src.shape, tgt.shape, bias, taken)
+
+
+#: connectivity type -> the NIR node(s) carrying its weights (name, conn, src, tgt, bias, taken) -> [(name, node)]
+WEIGHT_NODES = {Dense: _dense_nodes, Sparse: _sparse_nodes, OneToOne: _one_to_one_nodes, Conv2d: _conv2d_nodes}
+
+
 def _emit_projection(net, proj, bias, dt, nodes, edges, taken) -> None:
     src, tgt = net.populations[proj.source], net.populations[proj.target]
     conn = proj.connectivity
@@ -175,25 +210,7 @@ def _emit_projection(net, proj, bias, dt, nodes, edges, taken) -> None:
     chain: list[tuple[str, nir.NIRNode]] = []
     if pre_d is not None:
         chain.append((_unique(f"{proj.name}.delay_pre", taken), nir.Delay(delay=(pre_d * dt).reshape(src.shape))))
-    if not isinstance(conn, (Conv2d, OneToOne)) and len(src.shape) > 1:   # NIR's Linear takes a flat vector
-        chain.append((_unique(f"{proj.name}.flatten_in", taken),
-                      nir.Flatten(input_type={"input": np.array(src.shape)}, start_dim=0, end_dim=-1)))
-    if isinstance(conn, Dense):
-        w = conn.weights
-        chain.append((proj.name, nir.Affine(weight=w, bias=bias) if bias is not None else nir.Linear(weight=w)))
-    elif isinstance(conn, Sparse):
-        w, meta = conn.to_dense(), {CONNECTIVITY_HINT: "Sparse"}
-        chain.append((proj.name, nir.Affine(weight=w, bias=bias, metadata=meta) if bias is not None
-                      else nir.Linear(weight=w, metadata=meta)))
-    elif isinstance(conn, OneToOne):
-        s = np.broadcast_to(conn.weights, (src.size,)).astype(np.float64)
-        if bias is not None:
-            chain.append((proj.name, nir.Affine(weight=np.diag(s), bias=bias,
-                                                metadata={CONNECTIVITY_HINT: "OneToOne"})))
-        else:
-            chain.append((proj.name, nir.Scale(scale=s.reshape(src.shape))))
-    else:
-        chain += _conv_nodes(proj.name, conn, src.shape, tgt.shape, bias, taken)
+    chain += WEIGHT_NODES[type(conn)](proj.name, conn, src, tgt, bias, taken)
     if post_d is not None:
         chain.append((_unique(f"{proj.name}.delay", taken), nir.Delay(delay=(post_d * dt).reshape(tgt.shape))))
     prev = src.name

@@ -8,6 +8,7 @@ weights to 8 bits and truncates them to ``num_weight_bits``.
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, fields
 
@@ -70,6 +71,30 @@ class Connectivity:
                                       "mixed/excitatory/inhibitory (or None: determined from the weights)")
             object.__setattr__(self, "sign_mode", mode)
 
+    # ---- what every kind answers for itself (so no stage needs an isinstance chain over the kinds)
+    def fit(self, n_pre: int, n_post: int, where: str) -> "Connectivity":
+        """Check that the connectivity joins ``n_pre`` -> ``n_post`` neurons; returns it, normalised."""
+        if tuple(self.shape) != (n_post, n_pre):
+            raise ValidationError(f"{where}: shape mismatch: connectivity maps {self.shape[1]} -> {self.shape[0]} "
+                                  f"neurons but the populations have {n_pre} -> {n_post}; weights are [n_post, n_pre]")
+        return self
+
+    def shape_delay(self, delay: np.ndarray, where: str) -> np.ndarray:
+        """A per-synapse delay array in the layout of ``weights`` (one per stored weight)."""
+        if delay.size != self.weights.size:
+            raise ValidationError(f"{where}: {delay.size} per-synapse delays given for {self.weights.size} "
+                                  "synapse slots; give a scalar or one per synapse")
+        return delay.reshape(self.weights.shape)
+
+    def post_index(self, n_post: int) -> np.ndarray:
+        """The post neuron of every stored weight (``weights``' shape)."""
+        raise NotImplementedError(type(self).__name__)
+
+    def with_weights(self, weights, **options) -> "Connectivity":
+        """The same connectivity with other weights (and integer options weight_exp, num_weight_bits,
+        sign_mode): what the quantize pass returns."""
+        raise NotImplementedError(type(self).__name__)
+
     def effective_sign_mode(self) -> SignMode:
         """The sign mode Lava's Dense would use: the given one, else determined from the weights."""
         return self.sign_mode if self.sign_mode is not None else determine_sign_mode(self.weights)
@@ -114,6 +139,12 @@ class Dense(Connectivity):
     @property
     def n_synapses(self) -> int:
         return int(np.count_nonzero(self.weights))
+
+    def post_index(self, n_post: int) -> np.ndarray:
+        return np.broadcast_to(np.arange(n_post)[:, None], self.weights.shape)
+
+    def with_weights(self, weights, **options) -> "Dense":
+        return Dense(weights, **options)
 
     def __repr__(self):
         return f"Dense({self.shape[0]}x{self.shape[1]}, {self.weights.dtype})"
@@ -183,6 +214,12 @@ class Sparse(Connectivity):
     @property
     def n_synapses(self) -> int:
         return int(self.indices.size)
+
+    def post_index(self, n_post: int) -> np.ndarray:
+        return np.repeat(np.arange(n_post), np.diff(self.indptr))
+
+    def with_weights(self, weights, **options) -> "Sparse":
+        return Sparse(self.indptr, self.indices, weights, shape=self.shape, **options)
 
     def __repr__(self):
         return f"Sparse({self.shape[0]}x{self.shape[1]}, nnz={self.n_synapses}, {self.weights.dtype})"
@@ -265,6 +302,22 @@ class Conv2d(Connectivity):
     def n_synapses(self) -> int:
         return self.to_sparse().n_synapses
 
+    def fit(self, n_pre: int, n_post: int, where: str) -> "Conv2d":
+        super().fit(n_pre, n_post, where)
+        if int(np.prod(self.input_shape)) != n_pre:
+            raise ValidationError(f"{where}: Conv2d input_shape {self.input_shape} does not match source size {n_pre}")
+        return self
+
+    def shape_delay(self, delay: np.ndarray, where: str) -> np.ndarray:
+        raise ValidationError(f"{where}: a Conv2d projection takes one scalar delay (weights are shared)")
+
+    def post_index(self, n_post: int) -> np.ndarray:
+        """Output channel of every kernel weight (the kernel is shared over the output positions)."""
+        return np.broadcast_to(np.arange(self.weights.shape[0])[:, None, None, None], self.weights.shape)
+
+    def with_weights(self, weights, **options) -> "Conv2d":
+        return Conv2d(weights, self.input_shape, self.stride, self.padding, self.dilation, self.groups, **options)
+
     def __repr__(self):
         return f"Conv2d({self.input_shape}->{self.output_shape}, k={self.weights.shape[2:]}, s={self.stride})"
 
@@ -283,6 +336,32 @@ class OneToOne(Connectivity):
             raise ValidationError(f"OneToOne: weights must be a scalar or a vector, got shape {w.shape}")
         object.__setattr__(self, "weights", w)
         self._check_int_options("OneToOne")
+
+    @property
+    def n_synapses(self) -> int:
+        return int(np.count_nonzero(self.weights))
+
+    def fit(self, n_pre: int, n_post: int, where: str) -> "OneToOne":
+        """Equal sizes; a scalar weight is stored per neuron (one synapse each)."""
+        if n_pre != n_post:
+            raise ValidationError(f"{where}: OneToOne needs equal sizes, got {n_pre} -> {n_post}")
+        if self.weights.ndim == 1 and self.weights.size != n_pre:
+            raise ValidationError(f"{where}: OneToOne has {self.weights.size} weights for {n_pre} neurons")
+        if self.weights.ndim == 0:
+            return dataclasses.replace(self, weights=np.full(n_pre, self.weights.item(), self.weights.dtype))
+        return self
+
+    def shape_delay(self, delay: np.ndarray, where: str) -> np.ndarray:
+        if delay.size != self.weights.size:
+            raise ValidationError(f"{where}: {delay.size} per-synapse delays given for {self.weights.size} "
+                                  "synapse slots; give a scalar or one per synapse")
+        return delay.reshape(-1)
+
+    def post_index(self, n_post: int) -> np.ndarray:
+        return np.arange(n_post) if self.weights.ndim else np.zeros((), dtype=np.int64)
+
+    def with_weights(self, weights, **options) -> "OneToOne":
+        return OneToOne(weights, **options)
 
     def to_sparse(self, n: int) -> Sparse:
         w = np.broadcast_to(self.weights, (n,))

@@ -7,7 +7,6 @@ Population-level structure is a networkx graph; neuron-level connectivity stays 
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -15,7 +14,7 @@ import networkx as nx
 import numpy as np
 
 from ._checks import as_int_array, check_shape
-from .connectivity import Connectivity, Conv2d, Dense, OneToOne, Sparse
+from .connectivity import Connectivity
 from .learning import LearningRule
 from .models import NeuronModel, SpikeInput
 from ..errors import ValidationError
@@ -70,10 +69,7 @@ class Projection:
 
     @property
     def n_synapses(self) -> int:
-        conn = self.connectivity
-        if isinstance(conn, OneToOne):
-            return int(np.count_nonzero(conn.weights))
-        return conn.n_synapses
+        return self.connectivity.n_synapses
 
     def __eq__(self, other):
         return (isinstance(other, Projection) and self.name == other.name and self.source == other.source
@@ -138,35 +134,10 @@ class Network:
         if not isinstance(connectivity, Connectivity):
             raise ValidationError(f"{where}: connectivity must be Dense, Sparse, Conv2d or OneToOne, got "
                                   f"{type(connectivity).__name__}")
-        if isinstance(connectivity, OneToOne):
-            if src.size != dst.size:
-                raise ValidationError(f"{where}: OneToOne needs equal sizes, got {src.size} -> {dst.size}")
-            if connectivity.weights.ndim == 1 and connectivity.weights.size != src.size:
-                raise ValidationError(f"{where}: OneToOne has {connectivity.weights.size} weights for "
-                                      f"{src.size} neurons")
-            if connectivity.weights.ndim == 0:  # one synapse per neuron: store the weight per neuron
-                connectivity = dataclasses.replace(
-                    connectivity, weights=np.full(src.size, connectivity.weights.item(), connectivity.weights.dtype))
-            n_syn_slots = src.size
-        else:
-            n_post, n_pre = connectivity.shape
-            if (n_post, n_pre) != (dst.size, src.size):
-                raise ValidationError(
-                    f"{where}: shape mismatch: connectivity maps {n_pre} -> {n_post} neurons but the "
-                    f"populations have {src.size} -> {dst.size}; weights are [n_post, n_pre]")
-            if isinstance(connectivity, Conv2d) and int(np.prod(connectivity.input_shape)) != src.size:
-                raise ValidationError(f"{where}: Conv2d input_shape {connectivity.input_shape} does not "
-                                      f"match source size {src.size}")
-            n_syn_slots = connectivity.weights.size if isinstance(connectivity, (Dense, Sparse)) else None
+        connectivity = connectivity.fit(src.size, dst.size, where)
         delay = as_int_array(delay, where, "delay", 0, MAX_DELAY)
         if delay.ndim != 0:
-            if isinstance(connectivity, Conv2d):
-                raise ValidationError(f"{where}: a Conv2d projection takes one scalar delay (weights are shared)")
-            if delay.size != n_syn_slots:
-                raise ValidationError(f"{where}: {delay.size} per-synapse delays given for {n_syn_slots} "
-                                      "synapse slots; give a scalar or one per synapse")
-            if isinstance(connectivity, Dense):
-                delay = delay.reshape(connectivity.weights.shape)
+            delay = connectivity.shape_delay(delay, where)
         if learning is not None:
             if not isinstance(learning, LearningRule):
                 raise ValidationError(f"{where}: learning must be a LearningRule, got {type(learning).__name__}")

@@ -67,7 +67,7 @@ from .base import Pass, PassReport, register_pass
 from .discretize import DiscreteModel, DiscretizedNetwork, copy_network
 from ..errors import CapacityError, NeurocompWarning, TargetError, UnsupportedError, ValidationError
 from ..semantics.fixedpoint import effective_weights
-from ..ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Projection, SignMode, Sparse, determine_sign_mode
+from ..ir import Conv2d, LoihiLIF, Network, OneToOne, Projection, SignMode, determine_sign_mode
 from ..neurons.loihi_lif import STATE_BITS
 
 #: Lava's LIF decays are fractions of 4096 (12 bits), fixed in its fixed-point model.
@@ -158,17 +158,6 @@ def _rel(eff: np.ndarray, exact: np.ndarray) -> float:
     return err
 
 
-def _post_index(conn, n_post: int) -> np.ndarray:
-    """Post-neuron index of every stored weight (same shape as ``conn.weights``); Conv2d: output channel."""
-    if isinstance(conn, Dense):
-        return np.broadcast_to(np.arange(n_post)[:, None], conn.weights.shape)
-    if isinstance(conn, Sparse):
-        return np.repeat(np.arange(n_post), np.diff(conn.indptr))
-    if isinstance(conn, OneToOne):
-        return np.arange(n_post) if conn.weights.ndim else np.zeros((), dtype=np.int64)
-    raise TypeError(type(conn).__name__)
-
-
 @dataclass
 class _Incoming:
     """A float projection into a population: its exact weights at S = 1 (``unit``, in units of ``a``)."""
@@ -198,7 +187,7 @@ def _incoming(proj: Projection, gain: np.ndarray, n_post: int, report: PassRepor
             per_ch_neg = np.clip(-k, 0, None).sum(1) * 64.0
             n_sp = n_post // c_out
             return _Incoming(proj, conn, unit, np.repeat(per_ch_pos, n_sp), np.repeat(per_ch_neg, n_sp))
-    post = _post_index(conn, n_post)
+    post = conn.post_index(n_post)
     unit = conn.weights * gain[post] / 64.0
     if isinstance(conn, OneToOne) and conn.weights.ndim == 0:
         unit = conn.weights * gain / 64.0  # vector (gain may vary)
@@ -252,15 +241,11 @@ def _quantize_weights(inc: _Incoming, scale: float, fm: _Formats, report: PassRe
         "zeroed": int(np.count_nonzero(nz & (eff == 0))), "max_abs_mantissa": int(np.abs(mant).max(initial=0)),
         "error_of": "effective weight (after Lava's clip/truncate) * 2**weight_exp vs exact, / max|exact|"})
     opts = dict(weight_exp=e, num_weight_bits=fm.nwb, sign_mode=mode)
-    if isinstance(conn, Dense):
-        new = Dense(mant, **opts)
-    elif isinstance(conn, Sparse):
-        new = Sparse(conn.indptr, conn.indices, mant, shape=conn.shape, **opts)
-    elif isinstance(conn, OneToOne):
-        new = OneToOne(np.asarray(_compact(mant), dtype=np.int64), **opts)
-    else:
-        new = Conv2d(mant, conn.input_shape, conn.stride, conn.padding, conn.dilation, conn.groups,
-                     weight_exp=0, num_weight_bits=8, sign_mode=None)
+    if isinstance(conn, OneToOne):
+        mant = np.asarray(_compact(mant), dtype=np.int64)      # one shared value stays a scalar
+    if is_conv:     # Lava's Conv runs raw weights: no shift or truncation to carry (see _grid)
+        opts = dict(weight_exp=0, num_weight_bits=8, sign_mode=None)
+    new = conn.with_weights(mant, **opts)
     return Projection(proj.name, proj.source, proj.target, new, proj.delay, proj.learning)
 
 
