@@ -406,23 +406,30 @@ class _Run:
     learners: list
 
 
-def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward_names, populations, counters: bool,
-               events: bool, memory_budget, learning: list, plan_order: bool) -> _Run:
-    """The recording layout (widened when events or learning need every spike), the budget check,
-    zeroed recordings/counters, the learning projections, the input events and the initial state."""
+def _recording(tables, record: tuple, populations, events: bool, learning: list):
+    """What the engines record: ``(record, rec_col, cols, k, user_cols)``. The user's ``record`` of their
+    ``populations`` (``user_cols``), widened to every neuron's spikes for the spike ``events``, or to the
+    spikes of the learning projections' sources and targets, which learning reads every step."""
     rec_col, cols, k = _record_layout(tables, record, populations)
-    user_record, user_cols = record, cols
+    user_cols = cols
     learn_pops = {name for p in learning for name in (p.source, p.target) if name in tables.pop_names}
     with_spikes = tuple(record) + ("spikes",) * ("spikes" not in record)
     if events and (populations is not None or "spikes" not in record):
-        # events need every neuron's spikes: record them all, hand back only what was asked for
         record = with_spikes
         rec_col, cols, k = _record_layout(tables, record, None)
     elif learn_pops and ("spikes" not in record or not learn_pops <= set(cols)):
-        # learning needs the spikes of its sources and targets every step
         record = with_spikes
         pops = None if populations is None else list(populations) + sorted(learn_pops - set(populations))
         rec_col, cols, k = _record_layout(tables, record, pops)
+    return record, rec_col, cols, k, user_cols
+
+
+def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward_names, populations, counters: bool,
+               events: bool, memory_budget, learning: list, plan_order: bool) -> _Run:
+    """The recording layout, the budget check, zeroed recordings/counters, the learning projections,
+    the input events and the initial state."""
+    user_record = record
+    record, rec_col, cols, k, user_cols = _recording(tables, record, populations, events, learning)
     n_cores = int(tables.n_cores)
     per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0))
     n_learn_syn = sum(int(np.prod(np.shape(p.connectivity.weights))) for p in learning)
