@@ -79,15 +79,14 @@ class Plan:
 
     def neurons(self, tables, u: np.ndarray, v: np.ndarray) -> K.NeuronArrays:
         """The kernel's neurons with the state ``u``, ``v`` (int64 [N], advanced in place)."""
-        return K.NeuronArrays(tables.core_neuron_ptr, self.neuron_core, np.asarray(tables.du, np.int64),
+        return K.NeuronArrays(tables.core_neuron_ptr, np.asarray(tables.du, np.int64),
                               np.asarray(tables.dv, np.int64), self.vth6, self.bias, u, v)
 
-    def work_arrays(self, n_sources: int) -> K.WorkArrays:
+    def work_arrays(self) -> K.WorkArrays:
         """Fresh work space of one run: empty rings and scratch."""
         m = max(self.scratch_size, 1)
         return K.WorkArrays(np.zeros(self.ring_size, np.int64), np.zeros(m, np.int64), np.zeros(m, np.uint8),
-                            np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
-                            np.zeros(max(n_sources, 1), np.int64))
+                            np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64))
 
 
 def check_tables(tables) -> None:
@@ -192,8 +191,8 @@ def make_plan(tables) -> Plan:
     bias = LifParams(tables.du, tables.dv, tables.vth, tables.bias_mant, tables.bias_exp).bias()
     dendrites = K.DendriteArrays(dend_ptr, dend_proj, dend_off, proj_len, exp, np.asarray(tables.proj_wrap24, np.bool_),
                                  proj_mode, direct)
-    routes = K.RouteArrays(tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay,
-                           syn_proj)
+    routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
+                           syn_delay, syn_proj)
     return Plan(neuron_core, vth6, bias, dendrites, routes, ring_size, scratch_size)
 
 
@@ -461,10 +460,12 @@ def _run_numba(tables, plan: Plan, run: _Run, chunk: int, bar) -> None:
         for ln in run.learners:
             L.scatter_weights(ln.state, routes.syn_weight, ln.slots)
     neurons = plan.neurons(tables, run.u, run.v)
-    work = plan.work_arrays(tables.n_sources)
+    work = plan.work_arrays()
+    spiked = np.zeros(max(tables.n_sources, 1), np.int64)
     for first in range(1, run.steps + 1, chunk):
         last = min(run.steps, first + chunk - 1)
-        K.run_steps(first, last, neurons, plan.dendrites, routes, run.inputs, work, run.recorder, run.counters)
+        K.run_steps(first, last, neurons, plan.dendrites, work, routes, run.inputs, run.recorder, run.counters,
+                    spiked)
         if run.learners:
             _learn_step(run.learners, first, run.recorder.spikes, routes.syn_weight, run.learn_cnt)
         bar.update(last - first + 1)
