@@ -81,15 +81,14 @@ class Plan:
 
     def neurons(self, tables, u: np.ndarray, v: np.ndarray) -> K.NeuronArrays:
         """The kernel's neurons with the state ``u``, ``v`` (int64 [N], advanced in place)."""
-        return K.NeuronArrays(tables.core_neuron_ptr, self.neuron_core, np.asarray(tables.neuron_params["du"], np.int64),
+        return K.NeuronArrays(tables.core_neuron_ptr, np.asarray(tables.neuron_params["du"], np.int64),
                               np.asarray(tables.neuron_params["dv"], np.int64), self.vth6, self.bias, u, v)
 
-    def work_arrays(self, n_sources: int) -> K.WorkArrays:
+    def work_arrays(self) -> K.WorkArrays:
         """Fresh work space of one run: empty rings and scratch."""
         m = max(self.scratch_size, 1)
         return K.WorkArrays(np.zeros(self.ring_size, np.int64), np.zeros(m, np.int64), np.zeros(m, np.uint8),
-                            np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
-                            np.zeros(max(n_sources, 1), np.int64))
+                            np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64))
 
 
 def check_tables(tables) -> None:
@@ -195,8 +194,8 @@ def make_plan(tables) -> Plan:
                       for k in ("du", "dv", "vth", "bias_mant", "bias_exp"))).bias()
     dendrites = K.DendriteArrays(dend_ptr, dend_proj, dend_off, proj_len, exp, np.asarray(tables.proj_wrap24, np.bool_),
                                  proj_mode, direct)
-    routes = K.RouteArrays(tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay,
-                           syn_proj)
+    routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
+                           syn_delay, syn_proj)
     return Plan(neuron_core, vth6, bias, dendrites, routes, ring_size, scratch_size)
 
 
@@ -409,23 +408,30 @@ class _Run:
     learners: list
 
 
-def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward_names, populations, counters: bool,
-               events: bool, memory_budget, learning: list, plan_order: bool) -> _Run:
-    """The recording layout (widened when events or learning need every spike), the budget check,
-    zeroed recordings/counters, the learning projections, the input events and the initial state."""
+def _recording(tables, record: tuple, populations, events: bool, learning: list):
+    """What the engines record: ``(record, rec_col, cols, k, user_cols)``. The user's ``record`` of their
+    ``populations`` (``user_cols``), widened to every neuron's spikes for the spike ``events``, or to the
+    spikes of the learning projections' sources and targets, which learning reads every step."""
     rec_col, cols, k = _record_layout(tables, record, populations)
-    user_record, user_cols = record, cols
+    user_cols = cols
     learn_pops = {name for p in learning for name in (p.source, p.target) if name in tables.pop_names}
     with_spikes = tuple(record) + ("spikes",) * ("spikes" not in record)
     if events and (populations is not None or "spikes" not in record):
-        # events need every neuron's spikes: record them all, hand back only what was asked for
         record = with_spikes
         rec_col, cols, k = _record_layout(tables, record, None)
     elif learn_pops and ("spikes" not in record or not learn_pops <= set(cols)):
-        # learning needs the spikes of its sources and targets every step
         record = with_spikes
         pops = None if populations is None else list(populations) + sorted(learn_pops - set(populations))
         rec_col, cols, k = _record_layout(tables, record, pops)
+    return record, rec_col, cols, k, user_cols
+
+
+def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward_names, populations, counters: bool,
+               events: bool, memory_budget, learning: list, plan_order: bool) -> _Run:
+    """The recording layout, the budget check, zeroed recordings/counters, the learning projections,
+    the input events and the initial state."""
+    user_record = record
+    record, rec_col, cols, k, user_cols = _recording(tables, record, populations, events, learning)
     n_cores = int(tables.n_cores)
     per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0))
     n_learn_syn = sum(int(np.prod(np.shape(p.connectivity.weights))) for p in learning)
@@ -458,10 +464,12 @@ def _run_numba(tables, plan: Plan, run: _Run, chunk: int, bar) -> None:
         for ln in run.learners:
             L.scatter_weights(ln.state, routes.syn_weight, ln.slots)
     neurons = plan.neurons(tables, run.u, run.v)
-    work = plan.work_arrays(tables.n_sources)
+    work = plan.work_arrays()
+    spiked = np.zeros(max(tables.n_sources, 1), np.int64)
     for first in range(1, run.steps + 1, chunk):
         last = min(run.steps, first + chunk - 1)
-        K.run_steps(first, last, neurons, plan.dendrites, routes, run.inputs, work, run.recorder, run.counters)
+        K.run_steps(first, last, neurons, plan.dendrites, work, routes, run.inputs, run.recorder, run.counters,
+                    spiked)
         if run.learners:
             _learn_step(run.learners, first, run.recorder.spikes, routes.syn_weight, run.learn_cnt)
         bar.update(last - first + 1)
