@@ -32,6 +32,7 @@ import numpy as np
 
 import neurocomp as nc
 from neurocomp.backends.emulator.costmodel import active_from_spikes, estimate
+from neurocomp.mapping.mesh import core_index
 from neurocomp.mapping.tables import build_core_tables
 from neurocomp.target import Quantity, load_target
 
@@ -98,7 +99,7 @@ def sanafe_to_ours(core_sf, mesh):
     """SANA-FE core id (tile = x*4 + y, 4 cores per tile) -> our mesh core id (row-major tiles)."""
     tile, k = core_sf // 4, core_sf % 4
     x, y = tile // SANAFE_TILES_Y, tile % SANAFE_TILES_Y
-    return ((y * mesh.tiles_x) + x) * mesh.cores_per_tile + k
+    return core_index.py_func(0, x, y, k, mesh.tiles_x, mesh.tiles_y, mesh.cores_per_tile)
 
 
 # ------------------------------------------------------------------------------- SANA-FE side

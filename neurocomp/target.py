@@ -19,9 +19,8 @@ Units inside a model file are SI: energies in joules (``unit = "J"``), latencies
 (``unit = "s"``), power in watts, clock in hertz. The loader refuses anything else rather than
 guess a prefix.
 
-Mesh coordinates: core ids fill the cores of a tile first (``k``), then tile x, then tile y, then
-chip; chips form a ``chips_x`` x ``chips_y`` grid, so the global tile coordinate of a core is
-``(chip_x * tiles_x + tile_x, chip_y * tiles_y + tile_y)``. Routes are dimension-order, X then Y.
+Mesh coordinates, hops and link ids (routes are dimension-order, X then Y) are defined once in
+:mod:`neurocomp.mapping.mesh`; ``Mesh``'s methods check the core ids and delegate there.
 """
 from __future__ import annotations
 
@@ -35,6 +34,7 @@ import numpy as np
 import tomli
 
 from .errors import TargetError
+from .mapping import mesh as geometry
 
 STATUSES = ("measured", "pre-silicon", "derived", "assumed", "secondary")
 
@@ -105,28 +105,18 @@ class Mesh:
         return c.astype(np.int64)
 
     def core_coord(self, core):
-        """``(chip, tile_x, tile_y, k)`` of a core id (int or integer array).
+        """``(chip, tile_x, tile_y, k)`` of a core id (int or integer array), see ``mapping.mesh.core_coord``.
 
         ``core = ((chip * tiles_y + tile_y) * tiles_x + tile_x) * cores_per_tile + k``.
         """
         c = self._check_cores(core)
-        k = c % self.cores_per_tile
-        t = c // self.cores_per_tile
-        tx = t % self.tiles_x
-        t = t // self.tiles_x
-        ty = t % self.tiles_y
-        chip = t // self.tiles_y
-        out = (chip, tx, ty, k)
+        out = geometry.core_coord(self, c)
         return tuple(int(v) for v in out) if c.ndim == 0 else out
 
     def global_tile(self, core):
         """``(gx, gy)`` global tile coordinates of a core: the chip's grid offset times the chip's tiles
-        plus the tile within the chip."""
-        chip, tx, ty, _ = self.core_coord(core)
-        chip = np.asarray(chip)
-        gx = (chip % self.chips_x) * self.tiles_x + np.asarray(tx)
-        gy = (chip // self.chips_x) * self.tiles_y + np.asarray(ty)
-        return gx, gy
+        plus the tile within the chip (``mapping.mesh.global_tile``)."""
+        return geometry.global_tile(self, self._check_cores(core))
 
     def hops(self, a, b):
         """``(east-west hops, north-south hops, inter-chip hops)`` of the X-then-Y route from core a to b.
@@ -135,16 +125,12 @@ class Mesh:
         steps that cross a chip boundary; inter-chip hops count those boundary crossings again
         (``|chip_x(a) - chip_x(b)| + |chip_y(a) - chip_y(b)|``, which is exact for a dimension-order
         route), so a crossing pays a normal hop plus the ``hop_interchip`` extra. Cores of one tile
-        are 0 hops apart. Works on ints or on integer arrays (broadcast).
+        are 0 hops apart. Works on ints or on integer arrays (broadcast); see ``mapping.mesh.hops``.
         """
-        ax, ay = self.global_tile(a)
-        bx, by = self.global_tile(b)
-        ew = np.abs(ax - bx)
-        ns = np.abs(ay - by)
-        chips_crossed = np.abs(ax // self.tiles_x - bx // self.tiles_x) + np.abs(ay // self.tiles_y - by // self.tiles_y)
+        ew, ns, ic = geometry.hops(self, self._check_cores(a), self._check_cores(b))
         if np.ndim(ew) == 0:
-            return int(ew), int(ns), int(chips_crossed)
-        return ew, ns, chips_crossed
+            return int(ew), int(ns), int(ic)
+        return ew, ns, ic
 
 
 @dataclass(frozen=True)

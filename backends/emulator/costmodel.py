@@ -33,9 +33,10 @@ against bit for bit):
 * energy = counts x per-op energy + ``costs.message_energy`` per message (split into its spike_out part
   and the rest) + ``static_power_w * mesh.chips * step latency``.
 
-Directed link ids: a link leaves tile ``(gx, gy)`` (global tile coordinates, ``GX = chips_x * tiles_x``
-columns) in direction ``d`` (0 = +x "east", 1 = -x "west", 2 = +y "north", 3 = -y "south"):
-``link = (gy * GX + gx) * 4 + d``.
+Directed link ids, hops and route walking are those of :mod:`neurocomp.mapping.mesh`: a link leaves
+tile ``(gx, gy)`` (global tile coordinates, ``GX = chips_x * tiles_x`` columns) in direction ``d``
+(0 = +x "east", 1 = -x "west", 2 = +y "north", 3 = -y "south"): ``link = (gy * GX + gx) * 4 + d``, the
+numbering of ``mapping.json``'s ``links`` too.
 """
 from __future__ import annotations
 
@@ -45,11 +46,10 @@ import numba
 import numpy as np
 
 from ...errors import ValidationError
+from ...mapping import mesh as geometry
+from ...mapping.mesh import link_table, tile_hops, walk_route
 
 OP_CLASSES = ("syn_op", "neuron_active", "neuron_idle", "spike_out", "messages", "learning", "static")
-DIRS = ("E", "W", "N", "S")
-_DX = np.array([1, -1, 0, 0], np.int64)
-_DY = np.array([0, 0, 1, -1], np.int64)
 
 
 # ------------------------------------------------------------------------------- validation
@@ -123,77 +123,6 @@ def expand_messages(tables, spike_steps, spike_sources):
     return spike_steps[ev], spike_sources[ev], np.asarray(tables.route_core, np.int64)[r], nsyn
 
 
-def link_ids(mesh, src_phys, dst_phys):
-    """Directed links of every X-then-Y route, expanded: ``(message index, link id)`` arrays.
-
-    Message m with ``ew`` east-west then ``ns`` north-south hops yields ``ew + ns`` link entries:
-    ``(sx + i*sx_sign, sy)`` for i < ew, then ``(dx, sy + j*sy_sign)`` for j < ns.
-    """
-    sx, sy = (np.asarray(v, np.int64) for v in mesh.global_tile(src_phys))
-    dx, dy = (np.asarray(v, np.int64) for v in mesh.global_tile(dst_phys))
-    ew, ns = np.abs(dx - sx), np.abs(dy - sy)
-    h = ew + ns
-    total = int(h.sum())
-    m = np.repeat(np.arange(h.size, dtype=np.int64), h)
-    i = np.arange(total, dtype=np.int64) - (np.cumsum(h) - h)[m]
-    ew_m = ew[m]
-    in_x = i < ew_m
-    sgx = np.sign(dx - sx)[m]
-    sgy = np.sign(dy - sy)[m]
-    x = np.where(in_x, sx[m] + sgx * i, dx[m])
-    y = np.where(in_x, sy[m], sy[m] + sgy * (i - ew_m))
-    d = np.where(in_x, np.where(sgx > 0, 0, 1), np.where(sgy > 0, 2, 3))
-    gx_n = mesh.chips_x * mesh.tiles_x
-    return m, (y * gx_n + x) * 4 + d
-
-
-def link_table(mesh, lat):
-    """Per directed link id: from-tile, to-tile, direction, latency (hop + inter-chip extra if it crosses)."""
-    gx_n, gy_n = mesh.chips_x * mesh.tiles_x, mesh.chips_y * mesh.tiles_y
-    ids = np.arange(gx_n * gy_n * 4, dtype=np.int64)
-    d = ids % 4
-    t = ids // 4
-    x, y = t % gx_n, t // gx_n
-    x2, y2 = x + _DX[d], y + _DY[d]
-    crosses = (np.floor_divide(x, mesh.tiles_x) != np.floor_divide(x2, mesh.tiles_x)) | \
-              (np.floor_divide(y, mesh.tiles_y) != np.floor_divide(y2, mesh.tiles_y))
-    link_lat = np.where(d < 2, lat["hop_ew"], lat["hop_ns"]) + crosses * lat["hop_interchip"]
-    return x, y, x2, y2, d, link_lat
-
-
-@numba.njit(cache=True, nogil=True)
-def _walk(x, y, dx, dy, cnt, gx_n, cur, touched, n_touched):
-    """Add ``cnt`` packets to the current-step load ``cur`` of every directed link of the X-then-Y path
-    (x, y) -> (dx, dy): the east/west links of row ``y`` from ``x`` to ``dx``, then the north/south links
-    of column ``dx`` from ``y`` to ``dy``. Links first loaded this step are appended to ``touched``
-    (branch-free); returns the new ``n_touched``."""
-    if dx > x:
-        lid, step_ = (y * gx_n + x) * 4, 4           # d = 0, east
-        n = dx - x
-    else:
-        lid, step_ = (y * gx_n + x) * 4 + 1, -4      # d = 1, west
-        n = x - dx
-    for _ in range(n):
-        k = cur[lid]
-        touched[n_touched] = lid
-        n_touched += k == 0
-        cur[lid] = k + cnt
-        lid += step_
-    if dy > y:
-        lid, step_ = (y * gx_n + dx) * 4 + 2, 4 * gx_n    # d = 2, north
-        n = dy - y
-    else:
-        lid, step_ = (y * gx_n + dx) * 4 + 3, -4 * gx_n   # d = 3, south
-        n = y - dy
-    for _ in range(n):
-        k = cur[lid]
-        touched[n_touched] = lid
-        n_touched += k == 0
-        cur[lid] = k + cnt
-        lid += step_
-    return n_touched
-
-
 @numba.njit(cache=True, nogil=True)
 def _close_links(touched, n_touched, cur, total, maxstep, link_lat):
     """End of a step: fold the step's loads of the touched links into ``total`` and ``maxstep``, reset
@@ -234,7 +163,7 @@ def _link_loads_kernel(m_step, sx, sy, dx, dy, gx_n, link_lat, steps):
                 contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
             n_touched = 0
             step = m_step[m]
-        n_touched = _walk(sx[m], sy[m], dx[m], dy[m], 1, gx_n, cur, touched, n_touched)
+        n_touched = walk_route(sx[m], sy[m], dx[m], dy[m], 1, gx_n, cur, touched, n_touched)
     if step >= 0:
         contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
     return contention, total, maxstep
@@ -246,7 +175,9 @@ def link_loads_numpy(mesh, m_step, src_phys, dst_phys, link_lat, steps):
     ``contention[t] = max over links of (packets on the link in step t - 1) x link latency``.
     """
     n_links = link_lat.size
-    mi, lid = link_ids(mesh, src_phys, dst_phys)
+    sx, sy = geometry.global_tile(mesh, src_phys)
+    dx, dy = geometry.global_tile(mesh, dst_phys)
+    mi, lid = geometry.route_link_ids(sx, sy, dx, dy, geometry.grid_size(mesh)[0])
     uk, load = np.unique(m_step[mi] * n_links + lid, return_counts=True)
     u_step, u_link = uk // n_links, uk % n_links
     total = np.bincount(lid, minlength=n_links).astype(np.int64)
@@ -258,9 +189,9 @@ def link_loads_numpy(mesh, m_step, src_phys, dst_phys, link_lat, steps):
 def link_loads(mesh, m_step, src_core, dst_core, phys, link_lat, steps):
     """Fast path of ``link_loads_numpy`` (same results) for messages between logical cores
     ``src_core -> dst_core`` placed at ``phys``; ``m_step`` non-decreasing."""
-    gx, gy = (np.asarray(v, np.int64).reshape(-1) for v in mesh.global_tile(phys))
+    gx, gy, _, _ = geometry.tile_arrays(mesh, phys)
     return _link_loads_kernel(np.ascontiguousarray(m_step, np.int64), gx[src_core], gy[src_core],
-                              gx[dst_core], gy[dst_core], int(mesh.chips_x * mesh.tiles_x),
+                              gx[dst_core], gy[dst_core], geometry.grid_size(mesh)[0],
                               np.ascontiguousarray(link_lat, np.float64), int(steps))
 
 
@@ -454,7 +385,7 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
                     p = pair_list[j]
                     a = p // n_cores
                     b = p - a * n_cores
-                    n_touched = _walk(gx[a], gy[a], gx[b], gy[b], pair_cnt[p], gx_n, cur, touched, n_touched)
+                    n_touched = walk_route(gx[a], gy[a], gx[b], gy[b], pair_cnt[p], gx_n, cur, touched, n_touched)
                     pair_cnt[p] = 0
                 n_pairs = 0
                 contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
@@ -482,9 +413,7 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
             for r in range(r0, r1):
                 b = route_core[r]
                 syn_after += _deliver(t, recv, b, route_axon[r], axon_syn_ptr, syn_ops, msgs_in)
-                ew = abs(ax_ - gx[b])
-                ns = abs(ay_ - gy[b])
-                ic = abs(acx - cx[b]) + abs(acy - cy[b])
+                ew, ns, ic = tile_hops(ax_, ay_, acx, acy, gx[b], gy[b], cx[b], cy[b])
                 h_ew += ew
                 h_ns += ns
                 h_ic += ic
@@ -502,7 +431,7 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
                     n_pairs += k == 0
                     pair_cnt[p] = k + 1
                 else:
-                    n_touched = _walk(ax_, ay_, gx[b], gy[b], 1, gx_n, cur, touched, n_touched)
+                    n_touched = walk_route(ax_, ay_, gx[b], gy[b], 1, gx_n, cur, touched, n_touched)
             e_core[a] = ec
         else:
             n_in += r1 - r0
@@ -529,15 +458,14 @@ def message_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, 
     n_cores = int(phys.size)
     per_core = np.diff(np.asarray(tables.core_neuron_ptr, np.int64))
     neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), per_core)
-    gx, gy = (np.asarray(v, np.int64).reshape(-1) for v in mesh.global_tile(phys))
+    gx, gy, cx, cy = geometry.tile_arrays(mesh, phys)
     if pair_mode is None:
         pair_mode = n_cores * n_cores <= PAIR_COUNT_TABLE
     (syn_ops, msgs_in, msgs_out, spikes_out, path, contention, total, maxstep, e_spike, e_net, e_core,
      ints) = _message_kernel(
         np.ascontiguousarray(ev_step, np.int64), np.ascontiguousarray(ev_src, np.int64), int(tables.n_neurons),
         neuron_core, np.asarray(tables.route_ptr), np.asarray(tables.route_core), np.asarray(tables.route_axon),
-        np.asarray(tables.axon_syn_ptr), gx, gy, gx // mesh.tiles_x, gy // mesh.tiles_y,
-        int(mesh.chips_x * mesh.tiles_x), lat, en, np.ascontiguousarray(link_lat, np.float64), int(steps), n_cores,
+        np.asarray(tables.axon_syn_ptr), gx, gy, cx, cy, geometry.grid_size(mesh)[0], lat, en, np.ascontiguousarray(link_lat, np.float64), int(steps), n_cores,
         bool(pair_mode))
     return {"syn_ops": syn_ops, "msgs_in": msgs_in, "msgs_out": msgs_out, "spikes_out": spikes_out,
             "syn_after": int(ints[0]), "path": path, "contention": contention, "link_total": total,
@@ -643,7 +571,7 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
         "cores": [{"id": c, "physical": int(phys[c]), "chip": int(chip[c]), "tile": [int(cgx[c]), int(cgy[c])],
                    "k": int(k[c])} for c in range(n_cores)],
         "links": {str(int(i)): {"from": [int(lx[i]), int(ly[i])], "to": [int(lx2[i]), int(ly2[i])],
-                                "dir": DIRS[int(ldir[i])], "total": int(link_total[i]),
+                                "dir": geometry.DIRECTIONS[int(ldir[i])], "total": int(link_total[i]),
                                 "max_per_step": int(link_maxstep[i])}
                   for i in np.nonzero(link_total)[0]},
         "per_step": {"energy_j": e_step.tolist(), "latency_s": step_lat.tolist()},

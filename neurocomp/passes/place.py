@@ -22,6 +22,7 @@ import numba
 import numpy as np
 
 from ..errors import CapacityError, ValidationError
+from ..mapping.mesh import slot_grid, snake_order, tile_first_core, tile_hops
 from .base import Pass, PassReport, register_pass
 
 #: Distance evaluations the local search may spend (a round costs about 26 x traffic-graph entries);
@@ -39,24 +40,6 @@ def hop_costs(target) -> tuple[float, float, float]:
     if ew <= 0:  # the target prices no hops: count them
         return 1.0, 1.0, DEFAULT_INTERCHIP
     return 1.0, (ns / ew if ns > 0 else 1.0), (chip / ew if chip > 0 else DEFAULT_INTERCHIP)
-
-
-def slot_grid(mesh):
-    """Global tile coordinates and chip-grid coordinates of every physical core (arrays over core id)."""
-    ids = np.arange(mesh.n_cores, dtype=np.int64)
-    chip, tx, ty, _ = mesh.core_coord(ids)
-    chip = np.asarray(chip, np.int64)
-    cx, cy = chip % mesh.chips_x, chip // mesh.chips_x
-    return cx * mesh.tiles_x + np.asarray(tx), cy * mesh.tiles_y + np.asarray(ty), cx, cy
-
-
-def snake_order(mesh) -> np.ndarray:
-    """Physical core ids chip by chip, tile rows alternating direction, cores of a tile consecutive."""
-    chip, ty, tx, k = np.meshgrid(np.arange(mesh.chips), np.arange(mesh.tiles_y), np.arange(mesh.tiles_x),
-                                  np.arange(mesh.cores_per_tile), indexing="ij")
-    tx = np.where(ty % 2 == 1, mesh.tiles_x - 1 - tx, tx)
-    core = ((chip * mesh.tiles_y + ty) * mesh.tiles_x + tx) * mesh.cores_per_tile + k
-    return core.reshape(-1).astype(np.int64)
 
 
 @numba.njit(cache=True)
@@ -208,8 +191,8 @@ def streamed_cost(out_ptr, out_post, core, n_neurons, weight, pos, gx, gy, cx, c
 
 @numba.njit(cache=True)
 def _dist(p, q, gx, gy, cx, cy, c_ew, c_ns, c_chip):
-    return (c_ew * abs(gx[p] - gx[q]) + c_ns * abs(gy[p] - gy[q])
-            + c_chip * (abs(cx[p] - cx[q]) + abs(cy[p] - cy[q])))
+    ew, ns, ic = tile_hops(gx[p], gy[p], cx[p], cy[p], gx[q], gy[q], cx[q], cy[q])
+    return c_ew * ew + c_ns * ns + c_chip * ic
 
 
 @numba.njit(cache=True)
@@ -262,10 +245,8 @@ def _local_search(ptr, nbr, w, pos, occ, gx, gy, cx, cy, c_ew, c_ns, c_chip, til
                     y = ty0 + (t // 3) - 1
                     if x < 0 or y < 0 or x >= gw or y >= gh:
                         continue
-                    chip = (y // tiles_y) * chips_x + x // tiles_x
-                    base = ((chip * tiles_y + (y % tiles_y)) * tiles_x + (x % tiles_x)) * cpt
-                    lo = base
-                    hi = base + cpt
+                    lo = tile_first_core(x, y, tiles_x, tiles_y, chips_x, cpt)
+                    hi = lo + cpt
                 else:
                     lo = pos[rand_cand[a, t - n_tile]]
                     hi = lo + 1
@@ -305,7 +286,7 @@ def place_cores(graph, core: np.ndarray, n_cores: int, target, weight: np.ndarra
                             f"({mesh.chips} chip(s) x {mesh.tiles_x}x{mesh.tiles_y} tiles x {mesh.cores_per_tile}); "
                             "use a target with more chips (mesh.chips in its .toml) or a smaller network")
     c_ew, c_ns, c_chip = hop_costs(target)
-    gx, gy, cx, cy = (np.ascontiguousarray(a, np.int64) for a in slot_grid(mesh))
+    gx, gy, cx, cy = slot_grid(mesh)
     pos = snake_order(mesh)[:n_cores].copy()
     core = np.ascontiguousarray(core, np.int64)
     weight = np.ascontiguousarray(weight, np.float64)
