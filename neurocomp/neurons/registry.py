@@ -12,8 +12,13 @@ registered model has every piece and that its numba step equals its spec.
 The step contracts (``P``: the model's params in ``params`` order, ``S``: its state in ``state``
 order, ``a``: the synaptic input of this step, all int64):
 
-* spec   ``step(P: dict[name, int64[n]], S: dict[name, int64[n]], a: int64[n]) -> (S', spikes bool[n])``
-* kernel ``step(j, a, P: int64[n_params, N], S: int64[n_state, N]) -> bool`` (numba, updates S[:, j])
+* spec   ``step(P: dict[name, int64[n]], S: dict[name, int64[n]], a: int64[n]) -> (S', out[n])``
+* kernel ``step(j, a, P: int64[n_params, N], S: int64[n_state, N]) -> out`` (numba, updates S[:, j])
+
+``out`` is what the neuron sends this step: a binary model returns spikes (bool / 0-1); a model with
+``graded=True`` returns its integer payload (0 = no message), which the connections multiply by
+their weights (Lava's ``num_message_bits > 0``). ``P`` rows are the kernel's own parameters, built
+once per run by the kernel module's ``prepare(params: dict) -> int64[k, N]``.
 """
 from __future__ import annotations
 
@@ -42,6 +47,7 @@ class NeuronKind:
     lava: str
     lava_check: str
     cost_ops: tuple
+    graded: bool = False             # sends multi-bit payloads (graded spikes) instead of binary spikes
 
     @property
     def name(self) -> str:
