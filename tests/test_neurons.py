@@ -71,3 +71,10 @@ def test_kernel_step_equals_spec(kind):
         for i, v in enumerate(kind.state):
             assert np.array_equal(S[i], want_state[v]), v
         state = want_state
+
+
+def test_emulator_dispatch_is_generated_from_the_registry():
+    """backends/emulator/neuron_dispatch.py is what gen_dispatch renders from the registry (run
+    ``python -m neurocomp.backends.emulator.gen_dispatch`` after registering a model)."""
+    from neurocomp.backends.emulator import gen_dispatch
+    assert gen_dispatch.TARGET.read_text() == gen_dispatch.render()

@@ -40,7 +40,7 @@ from ...errors import BackendError, ValidationError
 from ...result import Result
 from . import kernels as K
 from . import learning as L
-from ...neurons.loihi_lif.spec import LifParams
+from ...neurons import NEURONS
 from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
 from ...semantics.inputs import InputSpec, check_run, reward_rows
@@ -59,8 +59,8 @@ class Plan:
     empty when every projection is mode 0). A run never writes to them (learning runs copy
     ``routes.syn_weight``)."""
     neuron_core: np.ndarray
-    vth6: np.ndarray
-    bias: np.ndarray
+    kind: np.ndarray              # int64 [N]: each neuron's model (the registry's order)
+    P: tuple                      # per kind: its kernel parameter rows (the kind's ``prepare``)
     dendrites: K.DendriteArrays
     routes: K.RouteArrays
     ring_size: int
@@ -73,22 +73,64 @@ class Plan:
     @property
     def nbytes(self) -> int:
         d, r = self.dendrites, self.routes
-        arrays = (self.neuron_core, self.vth6, self.bias, d.dend_ptr, d.dend_proj, d.dend_off,
+        arrays = (self.neuron_core, self.kind, *self.P, d.dend_ptr, d.dend_proj, d.dend_off,
                   r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj)
         # + run state: u, v, ring (+ scratch, flags, touched lists) and the spike list
         return sum(a.nbytes for a in arrays) + 16 * self.neuron_core.size + 8 * self.ring_size \
             + 33 * self.scratch_size + 8 * r.route_syn_ptr.size
 
-    def neurons(self, tables, u: np.ndarray, v: np.ndarray) -> K.NeuronArrays:
-        """The kernel's neurons with the state ``u``, ``v`` (int64 [N], advanced in place)."""
-        return K.NeuronArrays(tables.core_neuron_ptr, np.asarray(tables.neuron_params["du"], np.int64),
-                              np.asarray(tables.neuron_params["dv"], np.int64), self.vth6, self.bias, u, v)
+    def neurons(self, tables, S: tuple) -> K.NeuronArrays:
+        """The kernel's neurons with the state ``S`` (per kind int64 [m, N], advanced in place)."""
+        return K.NeuronArrays(tables.core_neuron_ptr, self.kind, self.P, S, _state_rows("v"), _state_rows("u"))
 
     def work_arrays(self) -> K.WorkArrays:
         """Fresh work space of one run: empty rings and scratch."""
         m = max(self.scratch_size, 1)
         return K.WorkArrays(np.zeros(self.ring_size, np.int64), np.zeros(m, np.int64), np.zeros(m, np.uint8),
                             np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64))
+
+    def initial_state(self, tables) -> tuple:
+        """Per kind its state rows at the start (each model's initial-value parameters, e.g. u0/v0)."""
+        return tuple(np.stack([np.asarray(tables.neuron_params[k.initial[var]], np.int64) for var in k.state])
+                     .reshape(len(k.state), tables.n_neurons).copy() for k in NEURONS.values())
+
+
+def _state_rows(name: str) -> np.ndarray:
+    """Per registered kind, the state row recorded as ``name`` ("v", "u"), or -1."""
+    return np.array([k.state.index(name) if name in k.state else -1 for k in NEURONS.values()], np.int64)
+
+
+def state_var(kind: np.ndarray, S: tuple, name: str) -> np.ndarray:
+    """The state variable ``name`` of every neuron (0 where its model has none), from the per-kind rows."""
+    out = np.zeros(kind.size, np.int64)
+    for i, row in enumerate(_state_rows(name)):
+        if row >= 0:
+            mine = kind == i
+            out[mine] = S[i][row, mine]
+    return out
+
+
+def neuron_kinds(tables) -> np.ndarray:
+    """Each neuron's model id (the registry's order) from the tables' population models."""
+    ids = {k.name: i for i, k in enumerate(NEURONS.values())}
+    unknown = sorted(set(tables.pop_models) - set(ids))
+    if unknown:
+        raise BackendError(f"per-core tables: neuron model(s) {unknown} are not registered in this neurocomp "
+                           f"(known: {', '.join(ids)}); recompile the network with this version")
+    pop_kind = np.array([ids[m] for m in tables.pop_models], np.int64)
+    return pop_kind[np.asarray(tables.neuron_pop, np.int64)] if pop_kind.size else np.zeros(0, np.int64)
+
+
+def kernel_params(tables, kind: np.ndarray) -> tuple:
+    """Per registered kind, its kernel parameter rows over all N neurons (``prepare`` of the kind's kernel)."""
+    from importlib import import_module
+    out = []
+    for k in NEURONS.values():
+        module = import_module(k.kernel.partition(":")[0])
+        params = {p: np.asarray(tables.neuron_params[p], np.int64) for p in k.params}
+        out.append(np.ascontiguousarray(module.prepare(params), np.int64).reshape(-1, tables.n_neurons))
+    return tuple(out)
+
 
 
 def check_tables(tables) -> None:
@@ -174,7 +216,6 @@ def make_plan(tables) -> Plan:
     ring_size = int(dend_len.sum())
     scratch_size = ring_size if np.any(proj_mode == K.MODE_SCRATCH) else 0
     neuron_core = np.repeat(np.arange(int(tables.n_cores), dtype=np.int64), np.diff(tables.core_neuron_ptr))
-    vth6 = np.asarray(tables.neuron_params["vth"], np.int64) << 6
 
     # synapses copied in route order: route r -> synapses of axon route_axon[r] (one numba pass)
     ax = np.asarray(tables.route_axon, np.int64)
@@ -190,13 +231,12 @@ def make_plan(tables) -> Plan:
     K.plan_synapses(ax, tables.axon_syn_ptr, tables.syn_post, tables.syn_proj,
                     np.asarray(tables.syn_weight, np.int32), np.asarray(tables.syn_delay, np.int16), dend_ptr,
                     dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
-    bias = LifParams(*(np.asarray(tables.neuron_params[k], np.int64)
-                      for k in ("du", "dv", "vth", "bias_mant", "bias_exp"))).bias()
+    kind = neuron_kinds(tables)
     dendrites = K.DendriteArrays(dend_ptr, dend_proj, dend_off, proj_len, exp, np.asarray(tables.proj_wrap24, np.bool_),
                                  proj_mode, direct)
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
                            syn_delay, syn_proj)
-    return Plan(neuron_core, vth6, bias, dendrites, routes, ring_size, scratch_size)
+    return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size)
 
 
 # ----------------------------------------------------------------------------------- inputs
@@ -403,8 +443,7 @@ class _Run:
     recorder: K.Recorder
     counters: K.Counters
     learn_cnt: np.ndarray         # [T, n_cores] learning synapse updates (or [0, 0])
-    u: np.ndarray
-    v: np.ndarray
+    S: tuple                      # per kind: the neurons' state rows (Plan.initial_state), advanced in place
     learners: list
 
 
@@ -451,8 +490,7 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
                                _synapse_positions(tables, plan_order) if learning else None, "weights" in record)
     in_events = encode_inputs(tables, rows, steps, reward_names)
     return _Run(steps, record, cols, user_record, user_cols, rows, in_events, recorder, cnt, learn_cnt,
-                np.asarray(tables.neuron_params["u0"], np.int64).copy(),
-                np.asarray(tables.neuron_params["v0"], np.int64).copy(), learners)
+                plan.initial_state(tables), learners)
 
 
 def _run_numba(tables, plan: Plan, run: _Run, chunk: int, bar) -> None:
@@ -463,7 +501,7 @@ def _run_numba(tables, plan: Plan, run: _Run, chunk: int, bar) -> None:
         routes = routes._replace(syn_weight=routes.syn_weight.copy())
         for ln in run.learners:
             L.scatter_weights(ln.state, routes.syn_weight, ln.slots)
-    neurons = plan.neurons(tables, run.u, run.v)
+    neurons = plan.neurons(tables, run.S)
     work = plan.work_arrays()
     spiked = np.zeros(max(tables.n_sources, 1), np.int64)
     for first in range(1, run.steps + 1, chunk):
@@ -481,7 +519,7 @@ def _run_numpy(tables, plan: Plan, run: _Run, bar) -> None:
         tables = replace(tables, syn_weight=np.asarray(tables.syn_weight).copy())
         for ln in run.learners:
             L.scatter_weights(ln.state, tables.syn_weight, ln.slots)
-    state = {"u": run.u, "v": run.v, "vth6": plan.vth6, "bias": plan.bias,
+    state = {"kind": plan.kind, "S": run.S,
              "arrive": np.zeros((int(plan.dendrites.proj_len.max(initial=1)), tables.n_neurons), np.int64)}
     rec, cnt = run.recorder, run.counters
     in_ptr, in_src = run.inputs
@@ -494,9 +532,9 @@ def _run_numpy(tables, plan: Plan, run: _Run, bar) -> None:
         if rec.do_spikes:
             rec.spikes[row, cols] = s[mine]
         if rec.do_v:
-            rec.v[row, cols] = state["v"][mine]
+            rec.v[row, cols] = state_var(plan.kind, run.S, "v")[mine]
         if rec.do_u:
-            rec.u[row, cols] = state["u"][mine]
+            rec.u[row, cols] = state_var(plan.kind, run.S, "u")[mine]
         if cnt.enabled:
             for i, name in enumerate(K.COUNTER_NAMES):
                 cnt.per_core[i, row] = c[name]

@@ -48,8 +48,8 @@ import numpy as np
 from numba import njit
 
 from ...semantics.fixedpoint import signed_clamp24, wrap32
-from ...neurons.loihi_lif import KIND as LIF
-from ...neurons.loihi_lif.kernel import update as lif_update
+from ...neurons import NEURONS
+from .neuron_dispatch import neuron_step
 
 #: Projection ring modes (see module docstring).
 MODE_DIRECT, MODE_LINEAR, MODE_SCRATCH = 0, 1, 2
@@ -72,9 +72,9 @@ def transform_np(raw, weight_exp, wrap24):
 def step_numpy(t, tables, state, input_sources, neuron_core):
     """The spec of one emulator step, in plain numpy (the numba kernel must equal it).
 
-    ``state``: dict with ``u``, ``v`` (int64 [N]) and ``arrive`` (int64 [Lmax, N]: the sum of the
-    contributions arriving at step t' in row ``t' % Lmax``); ``vth6``/``bias`` are the precomputed
-    ``vth << 6`` and ``bias_mant << bias_exp``. ``input_sources``: source ids (>= N) of the graph-input
+    ``state``: dict with ``kind`` (int64 [N]: each neuron's model, the registry's order), ``S`` (per kind
+    its state rows, int64 [m, N]) and ``arrive`` (int64 [Lmax, N]: the sum of the contributions arriving
+    at step t' in row ``t' % Lmax``). Each model steps with its numpy spec. ``input_sources``: source ids (>= N) of the graph-input
     channels that fire at step t (row t-1); ``neuron_core``: core of each neuron. Updates ``state`` in
     place; returns the neurons' spikes (bool [N]) and this step's counters (each int64 [n_cores], plus
     ``spikes_per_source`` [S]).
@@ -84,8 +84,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     lmax = arrive.shape[0]
     a = wrap32(arrive[t % lmax])
     arrive[t % lmax] = 0
-    neurons, s = LIF.spec_step(tables.neuron_params, {"u": state["u"], "v": state["v"]}, a)
-    state["u"], state["v"] = u, v = neurons["u"], neurons["v"]
+    out, active = neuron_spec_steps(tables, state["kind"], state["S"], a)
+    s = out != 0
 
     # Packets: every (spiking source, destination core) route entry names an axon on that core.
     sources = np.concatenate([np.nonzero(s)[0], np.asarray(input_sources, np.int64)])
@@ -108,7 +108,6 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
 
     # Counters of this step, per core.
     count = lambda idx, w=None: np.bincount(idx, weights=w, minlength=n_cores).astype(np.int64)
-    active = s | (u != 0) | (v != 0)
     dest = tables.route_core[routes].astype(np.int64)
     from_neuron = np.repeat(sources < n, n_routes)
     src_core = neuron_core[np.repeat(sources, n_routes)[from_neuron]]
@@ -124,6 +123,25 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
         "spikes_per_source": per_source,
     }
     return s, counts
+
+
+def neuron_spec_steps(tables, kind, S, a):
+    """Every neuron steps with its model's numpy spec (``neurocomp.neurons``); ``S`` is updated in place.
+    Returns each neuron's payload (int64 [N], 0: nothing sent) and whether it was active (sent, or
+    holds a nonzero state)."""
+    out = np.zeros(kind.size, np.int64)
+    active = np.zeros(kind.size, bool)
+    for i, k in enumerate(NEURONS.values()):
+        idx = np.nonzero(kind == i)[0]
+        if not idx.size:
+            continue
+        params = {p: np.asarray(tables.neuron_params[p], np.int64)[idx] for p in k.params}
+        new, o = k.spec_step(params, {var: S[i][r, idx] for r, var in enumerate(k.state)}, a[idx])
+        for r, var in enumerate(k.state):
+            S[i][r, idx] = new[var]
+        out[idx] = np.asarray(o, np.int64)
+        active[idx] = (out[idx] != 0) | np.any(S[i][:, idx] != 0, axis=0)
+    return out, active
 
 
 def ranges(lo, hi):
@@ -144,15 +162,16 @@ def ranges(lo, hi):
 # in their former order: LLVM then emits the same machine code for the kernel's body (checked: identical
 # instruction for instruction), so grouping costs no speed.
 class NeuronArrays(NamedTuple):
-    """Neurons, global ids core by core: LIF parameters (``vth6 = vth << 6``, ``bias = bias_mant <<
-    bias_exp``) and the state ``u``, ``v`` (int64 [N], updated in place)."""
+    """Neurons, global ids core by core, each of a registered model (``kind``, the registry's order): per
+    kind its kernel parameter rows ``P[kind]`` (the kind's ``prepare``) and state rows ``S[kind]``
+    (int64 [n_rows, N], all N columns; a neuron uses the columns of its own kind; updated in place);
+    ``v_row``/``u_row``: the state row recorded as "v"/"u" per kind (-1: the model has none)."""
     core_neuron_ptr: np.ndarray     # [C+1] neurons of core c: core_neuron_ptr[c]..core_neuron_ptr[c+1]
-    du: np.ndarray
-    dv: np.ndarray
-    vth6: np.ndarray
-    bias: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
+    kind: np.ndarray                # int64 [N]
+    P: tuple                        # per kind: int64 [k, N]
+    S: tuple                        # per kind: int64 [m, N]
+    v_row: np.ndarray               # int64 [K]
+    u_row: np.ndarray               # int64 [K]
 
 
 class DendriteArrays(NamedTuple):
@@ -251,7 +270,7 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     no transform at all (``plain``) dendrite k's cell is simply ``ring[k]``; the branches on the
     input being 0 and on a neuron being active are gone (unpredictable at ~15 Hz).
     """
-    core_neuron_ptr, du, dv, vth6, bias, u, v = neurons
+    core_neuron_ptr, kind, P, S, v_row, u_row = neurons
     dend_ptr, dend_proj, dend_off, proj_len, proj_exp, proj_wrap, proj_mode, all_direct = dendrites
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay = work
     neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj = routes
@@ -259,7 +278,7 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     rec_col, rec_spk, rec_v, rec_u, do_spk, do_v, do_u = recorder
     do_count, counters, src_spikes = counts
     n_cores = core_neuron_ptr.shape[0] - 1
-    n_neurons = u.shape[0]
+    n_neurons = kind.shape[0]
     n_in_rows = in_ptr.shape[0] - 1
     n_proj = proj_len.shape[0]
     # per step and projection: ring slot read at t, and slot of arrival t+1 (delay 0); a delay d < L
@@ -302,23 +321,27 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
                             x = _transform(x, proj_exp[p], proj_wrap[p])
                         a += x
                 a = _wrap32(a)
-                uu, vv, s = lif_update(u[j], v[j], a, du[j], dv[j], vth6[j], bias[j])
+                k = kind[j]
+                out = neuron_step(k, j, a, P, S)     # the model's step (generated dispatch)
+                s = out != 0
                 if s:
                     spiked[n_spk] = j
                     n_spk += 1
                     fired += 1
-                u[j] = uu
-                v[j] = vv
                 col = rec_col[j]
                 if col >= 0:
                     if do_spk:
                         rec_spk[row, col] = 1 if s else 0
-                    if do_v:
-                        rec_v[row, col] = vv
-                    if do_u:
-                        rec_u[row, col] = uu
-                if do_count:
-                    active += (uu != 0) | (vv != 0) | s      # branch-free: the test is unpredictable
+                    if do_v and v_row[k] >= 0:
+                        rec_v[row, col] = S[k][v_row[k], j]
+                    if do_u and u_row[k] >= 0:
+                        rec_u[row, col] = S[k][u_row[k], j]
+                if do_count:                     # active: it sent, or any state is nonzero (branch-free)
+                    act = s
+                    Sk = S[k]
+                    for r in range(Sk.shape[0]):
+                        act |= Sk[r, j] != 0
+                    active += act
             if do_count:
                 counters[1, row, c] += active
                 counters[2, row, c] += core_neuron_ptr[c + 1] - core_neuron_ptr[c] - active

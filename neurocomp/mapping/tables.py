@@ -41,6 +41,8 @@ from ..semantics.synapses import iter_projection_synapses, uses_lava_conv
 class CoreTables:
     n_cores: int
     pop_names: list
+    #: the neuron model of each population (its registered kind's name, ``neurocomp.neurons``)
+    pop_models: list
     input_names: list
     proj_names: list
     core_neuron_ptr: np.ndarray
@@ -114,10 +116,14 @@ class CoreTables:
                     if f.name == "pop_gid":
                         continue
                     if f.name == "neuron_params":
-                        kwargs[f.name] = {k: data[k] for k in table_params()}
+                        kwargs[f.name] = {k: data[k] for k in table_params() if k in data.files}
+                        continue
+                    if f.name == "pop_models" and f.name not in data.files:
+                        # tables written before the neuron-model registry held LoihiLIF populations only
+                        kwargs[f.name] = ["LoihiLIF"] * len(data["pop_names"])
                         continue
                     arr = data[f.name]
-                    kwargs[f.name] = [str(s) for s in arr] if f.name.endswith("_names") else (
+                    kwargs[f.name] = [str(s) for s in arr] if f.name.endswith(("_names", "_models")) else (
                         int(arr) if f.name == "n_cores" else arr)
         except (OSError, KeyError, ValueError) as exc:
             raise ArtifactError(f"{path}: per-core tables are missing or damaged ({exc}); recompile the network") \
@@ -281,7 +287,8 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     pop_offset = np.concatenate([[0], np.cumsum([p.size for p in pops])]).astype(np.int64)
     params = {}
     for name in table_params():
-        flat = np.concatenate([p.model.broadcast(name, p.size) for p in pops]) if pops else np.zeros(0)
+        flat = np.concatenate([p.model.broadcast(name, p.size) if hasattr(p.model, name) else np.zeros(p.size)
+                               for p in pops]) if pops else np.zeros(0)   # a model without it: 0
         params[name] = flat.astype(np.int64)[order]
     core_neuron_ptr = np.searchsorted(all_core[order], np.arange(n_cores + 1)).astype(np.int64)
     neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(core_neuron_ptr))
@@ -332,7 +339,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         raise ValidationError(f"tables: the network has {placed} synapses, the synapse graph {n_syn}; rebuild the graph")
 
     tables = CoreTables(
-        n_cores=int(n_cores), pop_names=[p.name for p in pops], input_names=[p.name for p in inputs],
+        n_cores=int(n_cores), pop_names=[p.name for p in pops], pop_models=[type(p.model).__name__ for p in pops], input_names=[p.name for p in inputs],
         proj_names=[p.name for p in projs], core_neuron_ptr=core_neuron_ptr,
         neuron_pop=all_pop[order], neuron_index=all_idx[order], neuron_params=params, input_ptr=input_ptr,
         route_ptr=route_ptr, route_core=route_core, route_axon=route_axon, core_axon_ptr=core_axon_ptr,
