@@ -81,7 +81,21 @@ class Plan:
 
     def neurons(self, tables, S: tuple) -> K.NeuronArrays:
         """The kernel's neurons with the state ``S`` (per kind int64 [m, N], advanced in place)."""
-        return K.NeuronArrays(tables.core_neuron_ptr, self.kind, self.P, S, _state_rows("v"), _state_rows("u"))
+        return K.NeuronArrays(tables.core_neuron_ptr, *self.segments(tables), self.P, S, _state_rows("v"),
+                              _state_rows("u"))
+
+    def segments(self, tables):
+        """``(core_seg_ptr, seg_ptr, seg_kind)``: the runs of consecutive neurons of one core and one kind."""
+        n, c = tables.n_neurons, int(tables.n_cores)
+        cut = np.zeros(n, bool)
+        if n:
+            cut[0] = True
+            cut[1:] = (self.kind[1:] != self.kind[:-1]) | (self.neuron_core[1:] != self.neuron_core[:-1])
+        starts = np.nonzero(cut)[0].astype(np.int64)
+        seg_ptr = np.concatenate([starts, [n]]).astype(np.int64)
+        core_seg_ptr = np.searchsorted(self.neuron_core[starts], np.arange(c + 1), side="left").astype(np.int64) \
+            if n else np.zeros(c + 1, np.int64)
+        return core_seg_ptr, seg_ptr, self.kind[starts].astype(np.int64)
 
     def work_arrays(self) -> K.WorkArrays:
         """Fresh work space of one run: empty rings and scratch."""

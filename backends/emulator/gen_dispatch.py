@@ -28,12 +28,12 @@ def render() -> str:
     lines += ["", f"KIND_NAMES = ({''.join(repr(k.name) + ', ' for k in kinds)})", "", "",
               '@njit(cache=True, inline="always")',
               "def neuron_step(kind, j, a, P, S):",
-              '    """Step neuron j of model ``kind`` with input ``a``; ``P``/``S``: per-kind parameter and state',
-              '    matrices. Returns the payload it sends (0: nothing)."""']
+              '    """Step neuron j of model ``kind`` with input ``a``; ``P``/``S``: that kind\'s parameter and state',
+              '    rows. Returns the payload it sends (0: nothing)."""']
     for i, kind in enumerate(kinds):
         kw = "if" if i == 0 else "elif"
         lines += [f"    {kw} kind == {i}:                 # {kind.name}",
-                  f"        return np.int64(_step_{i}(j, a, P[{i}], S[{i}]))"]
+                  f"        return np.int64(_step_{i}(j, a, P, S))"]
     lines += ["    return np.int64(0)", ""]
     return "\n".join(lines)
 

@@ -167,7 +167,9 @@ class NeuronArrays(NamedTuple):
     (int64 [n_rows, N], all N columns; a neuron uses the columns of its own kind; updated in place);
     ``v_row``/``u_row``: the state row recorded as "v"/"u" per kind (-1: the model has none)."""
     core_neuron_ptr: np.ndarray     # [C+1] neurons of core c: core_neuron_ptr[c]..core_neuron_ptr[c+1]
-    kind: np.ndarray                # int64 [N]
+    core_seg_ptr: np.ndarray        # [C+1] segments (runs of neurons of one kind) of core c
+    seg_ptr: np.ndarray             # [G+1] neurons of segment g: seg_ptr[g]..seg_ptr[g+1]
+    seg_kind: np.ndarray            # [G] the kind of segment g
     P: tuple                        # per kind: int64 [k, N]
     S: tuple                        # per kind: int64 [m, N]
     v_row: np.ndarray               # int64 [K]
@@ -270,7 +272,7 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     no transform at all (``plain``) dendrite k's cell is simply ``ring[k]``; the branches on the
     input being 0 and on a neuron being active are gone (unpredictable at ~15 Hz).
     """
-    core_neuron_ptr, kind, P, S, v_row, u_row = neurons
+    core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
     dend_ptr, dend_proj, dend_off, proj_len, proj_exp, proj_wrap, proj_mode, all_direct = dendrites
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay = work
     neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj = routes
@@ -278,7 +280,7 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     rec_col, rec_spk, rec_v, rec_u, do_spk, do_v, do_u = recorder
     do_count, counters, src_spikes = counts
     n_cores = core_neuron_ptr.shape[0] - 1
-    n_neurons = kind.shape[0]
+    n_neurons = core_neuron_ptr[n_cores]
     n_in_rows = in_ptr.shape[0] - 1
     n_proj = proj_len.shape[0]
     # per step and projection: ring slot read at t, and slot of arrival t+1 (delay 0); a delay d < L
@@ -305,43 +307,48 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
         for c in range(n_cores):
             active = 0
             fired = 0
-            for j in range(core_neuron_ptr[c], core_neuron_ptr[c + 1]):
-                a = np.int64(0)
-                if plain:                        # one ring cell per dendrite, raw sum = input
-                    for k in range(dend_ptr[j], dend_ptr[j + 1]):
-                        a += ring[k]
-                        ring[k] = 0
-                else:
-                    for k in range(dend_ptr[j], dend_ptr[j + 1]):
-                        p = dend_proj[k]
-                        idx = dend_off[k] + slot[p]
-                        x = ring[idx]
-                        ring[idx] = 0
-                        if xform[p]:             # the transform of 0 is 0: no test on x
-                            x = _transform(x, proj_exp[p], proj_wrap[p])
-                        a += x
-                a = _wrap32(a)
-                k = kind[j]
-                out = neuron_step(k, j, a, P, S)     # the model's step (generated dispatch)
-                s = out != 0
-                if s:
-                    spiked[n_spk] = j
-                    n_spk += 1
-                    fired += 1
-                col = rec_col[j]
-                if col >= 0:
-                    if do_spk:
-                        rec_spk[row, col] = 1 if s else 0
-                    if do_v and v_row[k] >= 0:
-                        rec_v[row, col] = S[k][v_row[k], j]
-                    if do_u and u_row[k] >= 0:
-                        rec_u[row, col] = S[k][u_row[k], j]
-                if do_count:                     # active: it sent, or any state is nonzero (branch-free)
-                    act = s
-                    Sk = S[k]
-                    for r in range(Sk.shape[0]):
-                        act |= Sk[r, j] != 0
-                    active += act
+            for g in range(core_seg_ptr[c], core_seg_ptr[c + 1]):
+                kd = seg_kind[g]                   # one model per segment: its rows are looked up once
+                Pk = P[kd]
+                Sk = S[kd]
+                n_rows = Sk.shape[0]
+                vr = v_row[kd]
+                ur = u_row[kd]
+                for j in range(seg_ptr[g], seg_ptr[g + 1]):
+                    a = np.int64(0)
+                    if plain:                        # one ring cell per dendrite, raw sum = input
+                        for k in range(dend_ptr[j], dend_ptr[j + 1]):
+                            a += ring[k]
+                            ring[k] = 0
+                    else:
+                        for k in range(dend_ptr[j], dend_ptr[j + 1]):
+                            p = dend_proj[k]
+                            idx = dend_off[k] + slot[p]
+                            x = ring[idx]
+                            ring[idx] = 0
+                            if xform[p]:             # the transform of 0 is 0: no test on x
+                                x = _transform(x, proj_exp[p], proj_wrap[p])
+                            a += x
+                    a = _wrap32(a)
+                    out = neuron_step(kd, j, a, Pk, Sk)  # the model's step (generated dispatch)
+                    s = out != 0
+                    if s:
+                        spiked[n_spk] = j
+                        n_spk += 1
+                        fired += 1
+                    col = rec_col[j]
+                    if col >= 0:
+                        if do_spk:
+                            rec_spk[row, col] = 1 if s else 0
+                        if do_v and vr >= 0:
+                            rec_v[row, col] = Sk[vr, j]
+                        if do_u and ur >= 0:
+                            rec_u[row, col] = Sk[ur, j]
+                    if do_count:                     # active: it sent, or any state is nonzero (branch-free)
+                        act = s
+                        for r in range(n_rows):
+                            act |= Sk[r, j] != 0
+                        active += act
             if do_count:
                 counters[1, row, c] += active
                 counters[2, row, c] += core_neuron_ptr[c + 1] - core_neuron_ptr[c] - active

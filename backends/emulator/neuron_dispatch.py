@@ -10,8 +10,8 @@ KIND_NAMES = ('LoihiLIF', )
 
 @njit(cache=True, inline="always")
 def neuron_step(kind, j, a, P, S):
-    """Step neuron j of model ``kind`` with input ``a``; ``P``/``S``: per-kind parameter and state
-    matrices. Returns the payload it sends (0: nothing)."""
+    """Step neuron j of model ``kind`` with input ``a``; ``P``/``S``: that kind's parameter and state
+    rows. Returns the payload it sends (0: nothing)."""
     if kind == 0:                 # LoihiLIF
-        return np.int64(_step_0(j, a, P[0], S[0]))
+        return np.int64(_step_0(j, a, P, S))
     return np.int64(0)
