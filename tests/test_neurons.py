@@ -21,6 +21,7 @@ def test_every_model_has_every_piece(kind):
     assert set(kind.initial) == set(kind.state)
     assert kind.model.__doc__ and "::" in kind.model.__doc__, "the docstring carries the discrete-time equation"
     assert callable(kind.spec_step) and callable(kind.check_lava) and callable(kind.lava_process)
+    assert kind.check_target is None or callable(kind.check_target)
     assert hasattr(kind.kernel_step, "py_func"), "the kernel step is a numba function"
     assert set(kind.cost_ops) <= set(COST_KEYS), "cost op classes must be priced by every target"
     assert set(kind.params) | set(kind.initial.values()) <= set(table_params())

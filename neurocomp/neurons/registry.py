@@ -48,6 +48,7 @@ class NeuronKind:
     lava_check: str
     cost_ops: tuple
     graded: bool = False             # sends multi-bit payloads (graded spikes) instead of binary spikes
+    target_check: str | None = None  # quantize rule: "module:function"(pop, formats) refusing what the target can't hold
 
     @property
     def name(self) -> str:
@@ -68,6 +69,11 @@ class NeuronKind:
     @property
     def check_lava(self):
         return _resolve(self.lava_check)
+
+    @property
+    def check_target(self):
+        """The model's quantize rule (None: any integer values pass)."""
+        return _resolve(self.target_check) if self.target_check else None
 
 
 def register(kind: NeuronKind) -> NeuronKind:

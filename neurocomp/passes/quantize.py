@@ -68,6 +68,7 @@ from .discretize import DiscreteModel, DiscretizedNetwork, copy_network
 from ..errors import CapacityError, NeurocompWarning, TargetError, UnsupportedError, ValidationError
 from ..semantics.fixedpoint import effective_weights
 from ..ir import Conv2d, LoihiLIF, Network, OneToOne, Projection, SignMode, determine_sign_mode
+from ..neurons import kind_of
 from ..neurons.loihi_lif import STATE_BITS
 
 #: Lava's LIF decays are fractions of 4096 (12 bits), fixed in its fixed-point model.
@@ -446,12 +447,10 @@ def _population(name: str, dm: DiscreteModel, n: int, incoming: list[_Incoming],
 
 # --------------------------------------------------------------------------- integer checks
 def _check_integer_population(pop, fm: _Formats) -> None:
-    m = pop.model
-    for pname, lo, hi in (("vth", 0, fm.vth_max), ("bias_mant", fm.b_lo, fm.b_hi), ("bias_exp", fm.be_min, fm.be_max)):
-        arr = np.asarray(getattr(m, pname))
-        if arr.size and (arr.min() < lo or arr.max() > hi):
-            raise UnsupportedError(f"population '{pop.name}' (LoihiLIF): {pname} range [{int(arr.min())}, "
-                                   f"{int(arr.max())}] exceeds the target's [{lo}, {hi}]; rescale it")
+    """An integer chip model's own quantize rule (``NeuronKind.target_check``): its values fit the target."""
+    kind = kind_of(pop.model, f"population '{pop.name}'")
+    if kind.check_target is not None:
+        kind.check_target(pop, fm)
 
 
 def _check_delays(net: Network, fm: _Formats) -> None:

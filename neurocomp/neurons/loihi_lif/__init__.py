@@ -7,6 +7,7 @@ stage, registered in :mod:`neurocomp.neurons.registry`:
 ``spec.py``     the numpy step (the readable spec the reference simulator runs)
 ``kernel.py``   the numba step the emulator inlines per neuron (held equal to the spec by tests)
 ``lava.py``     the Lava process factory (``lava.proc.lif.process.LIF``) and its refusals
+``quantize.py`` its quantize rule: an integer population's values must fit the target's formats
 ``__init__``    the registry entry: table fields, state, initial values, cost-model op classes
 ==============  ==================================================================================
 """
@@ -23,6 +24,7 @@ KIND = register(NeuronKind(
     lava="neurocomp.neurons.loihi_lif.lava:make_process",
     lava_check="neurocomp.neurons.loihi_lif.lava:check",
     cost_ops=("neuron_update_active", "neuron_update_idle", "spike_out"),
+    target_check="neurocomp.neurons.loihi_lif.quantize:check_target",
 ))
 
 __all__ = ["LoihiLIF", "STATE_BITS", "KIND"]
