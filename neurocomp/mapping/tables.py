@@ -281,7 +281,8 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     pop_offset = np.concatenate([[0], np.cumsum([p.size for p in pops])]).astype(np.int64)
     params = {}
     for name in table_params():
-        flat = np.concatenate([p.model.broadcast(name, p.size) for p in pops]) if pops else np.zeros(0)
+        flat = np.concatenate([p.model.broadcast(name, p.size) if hasattr(p.model, name) else np.zeros(p.size)
+                               for p in pops]) if pops else np.zeros(0)
         params[name] = flat.astype(np.int64)[order]
     core_neuron_ptr = np.searchsorted(all_core[order], np.arange(n_cores + 1)).astype(np.int64)
     neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(core_neuron_ptr))
