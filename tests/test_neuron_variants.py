@@ -273,6 +273,23 @@ def test_random_networks_exercise_the_models():
     assert totals[("ternary", "-")] > 0 and totals[("reset", "-")] == totals[("atr", "-")] == 0, totals
 
 
+def test_atrlif_int32_wraps_as_in_lava():
+    """Lava keeps r and theta in unclipped int32 arrays: ``v - r`` and ``r + 2*theta`` wrap. Neuron 0's huge
+    v does not fire (v - r wraps negative); neuron 1's very negative v fires every step (v - r wraps
+    positive) and its r wraps on the first spike; neuron 2 is the control."""
+    m = ATRLIF(delta_i=0, delta_v=0, delta_theta=0, delta_r=0, theta_0=1, theta_step=1,
+               v0=[2 ** 23 - 1, -(2 ** 23 - 1), 0], r0=[-2 ** 31 + 10, 2 ** 31 - 10, 0])
+    out = run_model(m, np.zeros((3, 3)))
+    assert out["s"].tolist() == [[0, 1, 0]] * 3
+    assert out["r"][:, 1].tolist() == [-2 ** 31 + 118, -2 ** 31 + 118 + 256, -2 ** 31 + 118 + 256 + 384]
+    assert out["theta"][:, 1].tolist() == [128, 192, 256]
+    net = _one(m, 3)
+    net.input("in", (1,))
+    net.connect("in", "p", nc.Dense(np.zeros((3, 1), dtype=int)))
+    lav = lava_states(net, 3, None)
+    assert_states_equal({("p", k if k != "s" else "spikes"): v for k, v in out.items()}, lav)
+
+
 def test_deploy_on_lava_matches_the_reference():
     """The public path: ``nc.deploy(net, backend="lava")`` on an integer network (binary models: uint8 spikes)."""
     rng = np.random.default_rng(7)
