@@ -36,7 +36,7 @@ def test_a_float_model_is_refused_by_name():
 
 @njit(cache=True)
 def _run_kernel(step, a, P, S):
-    out = np.zeros(a.size, np.bool_)
+    out = np.zeros(a.size, np.int64)           # spikes (0/1) or a graded model's payload
     for j in range(a.size):
         out[j] = step(j, a[j], P, S)
     return out
@@ -49,6 +49,25 @@ def _random_params(kind, rng, n):
         return kind.model(du=rng.integers(0, 4096, n), dv=rng.integers(0, 4096, n),
                           vth=rng.integers(0, 2 ** 17, n), bias_mant=rng.integers(-2 ** 15, 2 ** 15, n),
                           bias_exp=rng.integers(-16, 17, n), u0=rng.integers(-lim, lim, n), v0=rng.integers(-lim, lim, n))
+    lim = 2 ** 23 - 1
+    lif = lambda: dict(du=rng.integers(0, 4096, n), dv=rng.integers(0, 4096, n),
+                       bias_mant=rng.integers(-2 ** 15, 2 ** 15, n), bias_exp=rng.integers(-16, 17, n),
+                       u0=rng.integers(-lim, lim, n), v0=rng.integers(-lim, lim, n))
+    if kind.name == "LIFReset":
+        interval = rng.choice([1, 2, 3, 7, 2 ** 31 - 1], n)
+        return kind.model(**lif(), vth=rng.integers(0, 2 ** 17, n), reset_interval=interval,
+                          reset_offset=rng.integers(0, 2 ** 31, n), reset_phase0=rng.integers(0, interval))
+    if kind.name == "TernaryLIF":
+        hi = rng.integers(-2 ** 23, 2 ** 23, n)
+        lo = np.where(rng.random(n) < 0.5, hi, rng.integers(-2 ** 23, hi + 1))
+        return kind.model(**lif(), vth_hi=hi, vth_lo=lo)
+    if kind.name == "ATRLIF":
+        p = {k: v for k, v in lif().items() if k.startswith("bias")}
+        theta_0 = rng.integers(0, 4096, n)
+        return kind.model(**p, **{f"delta_{k}": rng.integers(0, 4096, n) for k in ("i", "v", "theta", "r")},
+                          theta_0=theta_0, theta_step=rng.integers(0, 4096, n), i0=rng.integers(-lim, lim, n),
+                          v0=rng.integers(-lim, lim, n), r0=rng.integers(-2 ** 31, 2 ** 31, n),
+                          theta0=np.where(rng.random(n) < 0.5, theta_0 << 6, rng.integers(-2 ** 31, 2 ** 31, n)))
     pytest.fail(f"add a random-parameter generator for {kind.name}")
 
 

@@ -4,8 +4,11 @@ import numpy as np
 from numba import njit
 
 from ...neurons.loihi_lif.kernel import step as _step_0
+from ...neurons.lif_reset.kernel import step as _step_1
+from ...neurons.ternary_lif.kernel import step as _step_2
+from ...neurons.atrlif.kernel import step as _step_3
 
-KIND_NAMES = ('LoihiLIF', )
+KIND_NAMES = ('LoihiLIF', 'LIFReset', 'TernaryLIF', 'ATRLIF', )
 
 
 @njit(cache=True, inline="always")
@@ -14,4 +17,10 @@ def neuron_step(kind, j, a, P, S):
     rows. Returns the payload it sends (0: nothing)."""
     if kind == 0:                 # LoihiLIF
         return np.int64(_step_0(j, a, P, S))
+    elif kind == 1:                 # LIFReset
+        return np.int64(_step_1(j, a, P, S))
+    elif kind == 2:                 # TernaryLIF
+        return np.int64(_step_2(j, a, P, S))
+    elif kind == 3:                 # ATRLIF
+        return np.int64(_step_3(j, a, P, S))
     return np.int64(0)

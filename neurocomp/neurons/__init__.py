@@ -4,5 +4,9 @@ classes), registered by IR type in :mod:`neurocomp.neurons.registry`. Importing 
 registers every model."""
 from .registry import NEURONS, NeuronKind, kind_of, register, table_params
 from .loihi_lif import LoihiLIF  # noqa: E402  (registers itself)
+from .lif_reset import LIFReset  # noqa: E402
+from .ternary_lif import TernaryLIF  # noqa: E402
+from .atrlif import ATRLIF  # noqa: E402
 
-__all__ = ["NEURONS", "NeuronKind", "kind_of", "register", "table_params", "LoihiLIF"]
+__all__ = ["NEURONS", "NeuronKind", "kind_of", "register", "table_params", "LoihiLIF", "LIFReset", "TernaryLIF",
+           "ATRLIF"]

@@ -252,7 +252,8 @@ def simulate_reference(net: Network, steps: int, inputs: dict[str, np.ndarray] |
     """Simulate an integer network for ``steps`` steps with Lava 0.10's fixed-point semantics.
 
     Returns a Result with ``spikes[pop]`` uint8 [T, n] and ``v[pop]``/``u[pop]`` int64 [T, n] (row t-1 is
-    the state after step t, v after the reset) for every non-input population, as requested by ``record``.
+    the state after step t, v after the reset) for every non-input population whose model has that state
+    variable (ATRLIF calls its current ``i``: no ``u``), as requested by ``record``.
     Learning projections: final weights in ``weights[proj]`` (int64 [n_post, n_pre]), with "weights" in
     ``record`` also ``weights[proj + PER_STEP]`` [T, n_post, n_pre] (after each step's learning), and
     the final traces/tags (:data:`LEARNING_VARS`) in ``report["learning"][proj]``.
@@ -263,7 +264,8 @@ def simulate_reference(net: Network, steps: int, inputs: dict[str, np.ndarray] |
     state = initial_state(model)
     pops = [p.name for p in net.neuron_populations]
     traces = {kind: {name: np.zeros((steps, net.populations[name].size),
-                                    dtype=np.uint8 if kind == "spikes" else np.int64) for name in pops}
+                                    dtype=np.uint8 if kind == "spikes" else np.int64) for name in pops
+                     if kind == "spikes" or kind in model.kinds[name].state}      # models without u skip "u"
               for kind in record if kind != "weights"}
     per_step = {name: np.zeros((steps, *ls.shape), np.int64) for name, ls in state.learn.items()} \
         if "weights" in record else {}
@@ -271,7 +273,7 @@ def simulate_reference(net: Network, steps: int, inputs: dict[str, np.ndarray] |
         state = step(state, {name: r[t] for name, r in rows.items()})
         for kind, group in traces.items():
             src = state.spikes if kind == "spikes" else getattr(state, kind)
-            for name in pops:
+            for name in group:
                 group[name][t] = src[name]
         for name, arr in per_step.items():
             arr[t] = state.learn[name].weights
