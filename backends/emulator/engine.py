@@ -101,7 +101,8 @@ class Plan:
         """Fresh work space of one run: empty rings and scratch."""
         m = max(self.scratch_size, 1)
         return K.WorkArrays(np.zeros(self.ring_size, np.int64), np.zeros(m, np.int64), np.zeros(m, np.uint8),
-                            np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64))
+                            np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
+                            np.ones(max(self.routes.route_ptr.size - 1, 1), np.int64))
 
     def initial_state(self, tables) -> tuple:
         """Per kind its state rows at the start (each model's initial-value parameters, e.g. u0/v0)."""
@@ -248,8 +249,10 @@ def make_plan(tables) -> Plan:
     kind = neuron_kinds(tables)
     dendrites = K.DendriteArrays(dend_ptr, dend_proj, dend_off, proj_len, exp, np.asarray(tables.proj_wrap24, np.bool_),
                                  proj_mode, direct)
+    kinds = list(NEURONS.values())
+    graded = any(kinds[k].graded for k in np.unique(kind))    # payloads multiply the weights
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
-                           syn_delay, syn_proj)
+                           syn_delay, syn_proj, graded)
     return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size)
 
 
@@ -542,7 +545,7 @@ def _run_numpy(tables, plan: Plan, run: _Run, bar) -> None:
     for t in range(1, run.steps + 1):
         row = t - 1
         ins = in_src[in_ptr[row]:in_ptr[row + 1]] if row < in_ptr.size - 1 else in_src[:0]
-        s, c = K.step_numpy(t, tables, state, ins, plan.neuron_core)
+        s, c = K.step_numpy(t, tables, state, ins, plan.neuron_core)     # s: payloads (1 = a spike)
         if rec.do_spikes:
             rec.spikes[row, cols] = s[mine]
         if rec.do_v:

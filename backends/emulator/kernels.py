@@ -76,7 +76,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     its state rows, int64 [m, N]) and ``arrive`` (int64 [Lmax, N]: the sum of the contributions arriving
     at step t' in row ``t' % Lmax``). Each model steps with its numpy spec. ``input_sources``: source ids (>= N) of the graph-input
     channels that fire at step t (row t-1); ``neuron_core``: core of each neuron. Updates ``state`` in
-    place; returns the neurons' spikes (bool [N]) and this step's counters (each int64 [n_cores], plus
+    place; returns what the neurons send (int64 [N]: 0 nothing, 1 a spike, a graded model its payload) and
+    this step's counters (each int64 [n_cores], plus
     ``spikes_per_source`` [S]).
     """
     n, n_cores = tables.n_neurons, int(tables.n_cores)
@@ -86,6 +87,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     arrive[t % lmax] = 0
     out, active = neuron_spec_steps(tables, state["kind"], state["S"], a)
     s = out != 0
+    pay = np.ones(tables.n_sources, np.int64)                # what each source sends (graph inputs: 1)
+    pay[:n] = out
 
     # Packets: every (spiking source, destination core) route entry names an axon on that core.
     sources = np.concatenate([np.nonzero(s)[0], np.asarray(input_sources, np.int64)])
@@ -101,7 +104,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
         key = (proj * lmax + delay) * n + post
         keys, inv = np.unique(key, return_inverse=True)
         raw = np.zeros(keys.size, np.int64)
-        np.add.at(raw, inv, tables.syn_weight[syn].astype(np.int64))
+        syn_src = np.repeat(np.repeat(sources, n_routes), tables.axon_syn_ptr[axons + 1] - tables.axon_syn_ptr[axons])
+        np.add.at(raw, inv, tables.syn_weight[syn].astype(np.int64) * pay[syn_src])
         k_proj, k_delay, k_post = keys // (lmax * n), (keys // n) % lmax, keys % n
         contrib = transform_np(raw, tables.proj_weight_exp[k_proj], tables.proj_wrap24[k_proj])
         np.add.at(arrive, ((t + 1 + k_delay) % lmax, k_post), contrib)
@@ -122,7 +126,7 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
         "packets_in": count(dest),
         "spikes_per_source": per_source,
     }
-    return s, counts
+    return out, counts
 
 
 def neuron_spec_steps(tables, kind, S, a):
@@ -202,6 +206,7 @@ class RouteArrays(NamedTuple):
     syn_weight: np.ndarray          # int32
     syn_delay: np.ndarray           # int16
     syn_proj: np.ndarray            # int32
+    graded: bool                    # some source sends multi-bit payloads: weights are multiplied by them
 
 
 class InputEvents(NamedTuple):
@@ -219,6 +224,7 @@ class WorkArrays(NamedTuple):
     touched_idx: np.ndarray
     touched_proj: np.ndarray
     touched_delay: np.ndarray
+    payload: np.ndarray             # int64 [max(S, 1)]: what each of this step's spiking sources sends
 
 
 class Recorder(NamedTuple):
@@ -274,8 +280,8 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     """
     core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
     dend_ptr, dend_proj, dend_off, proj_len, proj_exp, proj_wrap, proj_mode, all_direct = dendrites
-    ring, scratch, sflag, touched_idx, touched_proj, touched_delay = work
-    neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj = routes
+    ring, scratch, sflag, touched_idx, touched_proj, touched_delay, payload = work
+    neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded = routes
     in_ptr, in_src = inputs
     rec_col, rec_spk, rec_v, rec_u, do_spk, do_v, do_u = recorder
     do_count, counters, src_spikes = counts
@@ -334,12 +340,13 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
                     s = out != 0
                     if s:
                         spiked[n_spk] = j
+                        payload[n_spk] = out
                         n_spk += 1
                         fired += 1
                     col = rec_col[j]
                     if col >= 0:
                         if do_spk:
-                            rec_spk[row, col] = 1 if s else 0
+                            rec_spk[row, col] = out          # uint8: 1 for a spike (a graded -1 reads 255)
                         if do_v and vr >= 0:
                             rec_v[row, col] = Sk[vr, j]
                         if do_u and ur >= 0:
@@ -357,6 +364,7 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
         if row < n_in_rows:
             for e in range(in_ptr[row], in_ptr[row + 1]):
                 spiked[n_spk] = in_src[e]
+                payload[n_spk] = 1
                 n_spk += 1
         # ---- 3: packets and synapses
         n_touched = 0
@@ -375,14 +383,21 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
             # a source's routes are consecutive, and so are their synapse copies: one flat walk
             y0 = route_syn_ptr[r0]
             y1 = route_syn_ptr[r1]
+            pq = payload[q]                      # 1 unless the network has graded sources
             if all_direct:
-                for y in range(y0, y1):
-                    ring[syn_ring[y]] += syn_weight[y]
+                if graded:
+                    for y in range(y0, y1):
+                        ring[syn_ring[y]] += np.int64(syn_weight[y]) * pq
+                else:
+                    for y in range(y0, y1):
+                        ring[syn_ring[y]] += syn_weight[y]
                 continue
             for y in range(y0, y1):
                 p = syn_proj[y]
                 mode = proj_mode[p]
                 w = np.int64(syn_weight[y])
+                if graded:
+                    w *= pq
                 if mode == 0:
                     ring[syn_ring[y]] += w
                 elif mode == 1:

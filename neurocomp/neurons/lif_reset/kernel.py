@@ -16,7 +16,8 @@ def prepare(params: dict) -> np.ndarray:
     """int64 [6, N]: du, dv, vth << 6, bias, reset_interval, reset_offset % reset_interval."""
     p = lif_params(params, vth="vth")
     interval = np.asarray(params["reset_interval"], np.int64)
-    offset = np.asarray(params["reset_offset"], np.int64) % interval
+    # the tables hold 0 for neurons of other models: keep their (unused) rows finite
+    offset = np.asarray(params["reset_offset"], np.int64) % np.maximum(interval, 1)
     return np.ascontiguousarray(np.stack([p.du, p.dv, p.vth << 6, p.bias(), interval, offset]).astype(np.int64))
 
 
