@@ -4,5 +4,9 @@ classes), registered by IR type in :mod:`neurocomp.neurons.registry`. Importing 
 registers every model."""
 from .registry import NEURONS, NeuronKind, kind_of, register, table_params
 from .loihi_lif import LoihiLIF  # noqa: E402  (registers itself)
+from .sigma_delta import ActivationMode, SigmaDelta  # noqa: E402  (registers itself)
+from .delta import Delta  # noqa: E402  (registers itself)
+from .sigma import Sigma  # noqa: E402  (registers itself)
 
-__all__ = ["NEURONS", "NeuronKind", "kind_of", "register", "table_params", "LoihiLIF"]
+__all__ = ["NEURONS", "NeuronKind", "kind_of", "register", "table_params", "LoihiLIF",
+           "SigmaDelta", "Delta", "Sigma", "ActivationMode"]
