@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...ir.models import NeuronModel
-from ..sigma_delta.model import INT32_MAX, MAX_SCALE_SHIFT, STATE_RANGE, check_fields
+from ..sigma_delta.model import check_fields
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -39,6 +39,4 @@ class Delta(NeuronModel):
     integer = True
 
     def __post_init__(self):
-        check_fields(self, "Delta", (("vth", 0, INT32_MAX), ("cum_error", 0, 1), ("spike_exp", 0, MAX_SCALE_SHIFT),
-                                     ("state_exp", 0, MAX_SCALE_SHIFT), ("act0", *STATE_RANGE),
-                                     ("residue0", *STATE_RANGE), ("error0", *STATE_RANGE)), scaled=("vth",))
+        check_fields(self, "Delta", scaled=("vth",))

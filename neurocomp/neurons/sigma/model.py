@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...ir.models import NeuronModel
-from ..sigma_delta.model import STATE_RANGE, check_fields
+from ..sigma_delta.model import check_fields
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -22,4 +22,4 @@ class Sigma(NeuronModel):
     integer = True
 
     def __post_init__(self):
-        check_fields(self, "Sigma", (("sigma0", *STATE_RANGE),))
+        check_fields(self, "Sigma")

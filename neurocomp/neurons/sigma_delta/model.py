@@ -4,7 +4,7 @@ scaling of ``vth`` and ``bias`` that Lava applies in the process constructor."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -43,19 +43,22 @@ def scale_shift(model) -> np.ndarray:
     return np.asarray(model.spike_exp) + np.asarray(model.state_exp)
 
 
-def check_fields(model, where: str, ranges, scaled=()) -> None:
+#: The range of every field of the sigma-delta models (the ``*0`` initial states: anything int32 holds).
+RANGES = {"vth": (0, INT32_MAX), "bias": (INT32_MIN, INT32_MAX), "act_mode": (0, 1), "cum_error": (0, 1),
+          "spike_exp": (0, MAX_SCALE_SHIFT), "state_exp": (0, MAX_SCALE_SHIFT)}
+
+
+def check_fields(model, where: str, scaled=()) -> None:
     """Validate the integer fields of ``model`` in declaration order (so the first bad field is named).
 
-    ``ranges``: (field, lo, hi) for plain int fields; ``act_mode`` and ``cum_error`` are normalised.
+    Ranges from :data:`RANGES` (``*0`` states: int32); ``act_mode`` and ``cum_error`` are normalised.
     ``scaled``: fields Lava multiplies by ``2**(spike_exp + state_exp)``; the product must fit int32.
     """
-    for name, lo, hi in ranges:
-        value = getattr(model, name)
-        if name == "act_mode":
-            arr = as_act_mode(value, where)
-        else:
-            arr = as_int_array(value, where, name, lo, hi)
-        object.__setattr__(model, name, arr)
+    for f in fields(model):
+        lo, hi = RANGES.get(f.name, (INT32_MIN, INT32_MAX))
+        value = getattr(model, f.name)
+        arr = as_act_mode(value, where) if f.name == "act_mode" else as_int_array(value, where, f.name, lo, hi)
+        object.__setattr__(model, f.name, arr)
     if not scaled:
         return
     shift = scale_shift(model)
@@ -68,9 +71,6 @@ def check_fields(model, where: str, ranges, scaled=()) -> None:
             bad = int(value.max() if value.max() > INT32_MAX else value.min())
             raise ValidationError(f"{where}: {name} * 2**(spike_exp + state_exp) = {bad} does not fit Lava's int32 "
                                   f"state; lower {name} or the exponents")
-
-
-STATE_RANGE = (INT32_MIN, INT32_MAX)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -114,8 +114,4 @@ class SigmaDelta(NeuronModel):
     integer = True
 
     def __post_init__(self):
-        check_fields(self, "SigmaDelta", (("vth", 0, INT32_MAX), ("bias", INT32_MIN, INT32_MAX), ("act_mode", 0, 1),
-                                          ("cum_error", 0, 1), ("spike_exp", 0, MAX_SCALE_SHIFT),
-                                          ("state_exp", 0, MAX_SCALE_SHIFT), ("sigma0", *STATE_RANGE),
-                                          ("act0", *STATE_RANGE), ("residue0", *STATE_RANGE),
-                                          ("error0", *STATE_RANGE)), scaled=("vth", "bias"))
+        check_fields(self, "SigmaDelta", scaled=("vth", "bias"))
