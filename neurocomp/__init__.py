@@ -9,6 +9,7 @@ from .errors import (NeurocompWarning, ArtifactError, BackendError, CapacityErro
                      UnsupportedError, ValidationError)
 from .ir import (IF, LI, LIF, Conv2d, CubaLIF, Dense, Integrator, LearningRule, LoihiLIF, Network, OneToOne,
                  Population, Projection, SignMode, Sparse, SpikeInput, Threshold)
+from .ir import ActivationMode, Delta, Sigma, SigmaDelta  # graded (sigma-delta) chip models
 from .result import Result
 
 __version__ = "0.1.0"

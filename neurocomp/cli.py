@@ -148,11 +148,12 @@ def _pipeline(args):
 
 
 def _record(text: str) -> tuple[str, ...]:
-    from .semantics.inputs import RECORDABLE
+    from .semantics.inputs import recordable
+    known = recordable()
     items = tuple(s.strip() for s in text.split(",") if s.strip())
-    bad = [s for s in items if s not in RECORDABLE]
+    bad = [s for s in items if s not in known]
     if bad or not items:
-        raise ValidationError(f"--record {text!r}: choose from {', '.join(RECORDABLE)} (comma separated)")
+        raise ValidationError(f"--record {text!r}: choose from {', '.join(known)} (comma separated)")
     return items
 
 

@@ -2,7 +2,10 @@
 
 ``result.npz`` keys: ``spikes/<population>`` uint8 ``[T, n]`` and ``v/<population>`` int ``[T, n]``
 (integer models; row t is the state after step t+1, i.e. after the reset, as Lava's monitors see it),
-optionally ``u/<population>`` and ``weights/<projection>``. ``report.json`` holds what the backend
+optionally ``u/<population>`` and ``weights/<projection>``. A population that sends graded payloads
+(SigmaDelta, Delta, Sigma) has ``spikes`` = 1 where it sent a message and its integer payloads in
+``payloads/<population>`` int64 ``[T, n]``; the state variables of other models (e.g. ``sigma``,
+``act``, ``residue``, ``error``) are in ``state/<variable>/<population>`` int64 ``[T, n]``. ``report.json`` holds what the backend
 measured (energy, latency, counters) or says plainly that it does not measure them.
 """
 from __future__ import annotations
@@ -27,13 +30,25 @@ class Result:
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     report: dict = field(default_factory=dict)
     steps: int = 0
+    #: graded populations: population -> int64 [T, n] payloads (0: no message)
+    payloads: dict[str, np.ndarray] = field(default_factory=dict)
+    #: other state variables: variable -> population -> int64 [T, n]
+    state: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     def arrays(self) -> dict[str, np.ndarray]:
         out = {}
-        for prefix, group in (("spikes", self.spikes), ("v", self.v), ("u", self.u), ("weights", self.weights)):
+        for prefix, group in (("spikes", self.spikes), ("v", self.v), ("u", self.u), ("weights", self.weights),
+                              ("payloads", self.payloads)):
             for name, arr in group.items():
                 out[f"{prefix}/{name}"] = arr
+        for var, group in self.state.items():
+            for name, arr in group.items():
+                out[f"state/{var}/{name}"] = arr
         return out
+
+    def var(self, name: str) -> dict[str, np.ndarray]:
+        """The recording of state variable ``name`` by population (``v``, ``u`` or one in ``state``)."""
+        return getattr(self, name) if name in ("v", "u") else self.state.get(name, {})
 
     def save(self, directory) -> Path:
         """Write ``result.npz`` and ``report.json`` into ``directory`` atomically."""
@@ -56,6 +71,10 @@ class Result:
         with np.load(npz) as data:
             for key in data.files:
                 prefix, _, name = key.partition("/")
-                getattr(res, prefix)[name] = data[key]
+                if prefix == "state":
+                    var, _, name = name.partition("/")
+                    res.state.setdefault(var, {})[name] = data[key]
+                else:
+                    getattr(res, prefix)[name] = data[key]
         res.steps = max((a.shape[0] for a in res.spikes.values()), default=0)
         return res

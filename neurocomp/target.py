@@ -198,7 +198,9 @@ class NumberFormats:
     ``weight_exp`` in ``[weight_exp_min, weight_exp_max]`` per projection. ``state_bits``: signed width of
     the neuron state (u, v); ``decay_bits``: width of du/dv (decay = d / 2**decay_bits per step);
     ``vth_bits``: unsigned threshold mantissa width; bias = ``bias_mant * 2**bias_exp`` with a signed
-    ``bias_mant_bits``-wide mantissa."""
+    ``bias_mant_bits``-wide mantissa. ``graded_messages``: the chip sends multi-bit payloads (graded
+    spikes) of up to ``max_message_bits`` bits, so it runs SigmaDelta/Delta/Sigma and projections with
+    ``num_message_bits > 0`` (optional in a model file: false and 0 when absent)."""
     weight_bits: int
     weight_exp_min: int
     weight_exp_max: int
@@ -209,6 +211,12 @@ class NumberFormats:
     bias_exp_min: int
     bias_exp_max: int
     signed_weights: bool
+    graded_messages: bool = False
+    max_message_bits: int = 0
+
+
+#: Widest graded message a model file may declare (Loihi 2: "up to 32-bit payload").
+MAX_MESSAGE_BITS = 32
 
 
 @dataclass(frozen=True)
@@ -420,9 +428,21 @@ def _formats(r: _Reader) -> NumberFormats:
     t = r.table(r.doc, "formats")
     ints = {"weight_bits": 1, "weight_exp_min": None, "weight_exp_max": None, "state_bits": 1, "decay_bits": 1,
             "vth_bits": 1, "bias_mant_bits": 1, "bias_exp_min": None, "bias_exp_max": None}
-    r.no_unknown(t, (*ints, "signed_weights"), "formats.")
+    r.no_unknown(t, (*ints, "signed_weights", "graded_messages", "max_message_bits"), "formats.")
     v = {n: r.value(t, n, "formats.", "int", minimum=m) for n, m in ints.items()}
     v["signed_weights"] = r.value(t, "signed_weights", "formats.", "bool")
+    v["graded_messages"] = bool(r.value(t, "graded_messages", "formats.", "bool", optional=True))
+    bits = r.value(t, "max_message_bits", "formats.", "int", minimum=0, optional=True)
+    if v["graded_messages"] and not bits:
+        raise r.fail("formats.max_message_bits", "missing or 0 while graded_messages = true",
+                     f"give the widest graded payload, `max_message_bits = 24` (1..{MAX_MESSAGE_BITS})")
+    if not v["graded_messages"] and bits:
+        raise r.fail("formats.max_message_bits", f"{bits} while graded_messages is false",
+                     "set graded_messages = true, or max_message_bits = 0 for a chip with binary spikes only")
+    if bits and bits > MAX_MESSAGE_BITS:
+        raise r.fail("formats.max_message_bits", f"value {bits} is above {MAX_MESSAGE_BITS}",
+                     f"give at most {MAX_MESSAGE_BITS} bits")
+    v["max_message_bits"] = int(bits or 0)
     for lo, hi in (("weight_exp_min", "weight_exp_max"), ("bias_exp_min", "bias_exp_max")):
         if v[lo] > v[hi]:
             raise r.fail("formats." + lo, f"{lo} = {v[lo]} is above {hi} = {v[hi]}", "swap them or fix the range")

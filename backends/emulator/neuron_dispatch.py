@@ -7,8 +7,11 @@ from ...neurons.loihi_lif.kernel import step as _step_0
 from ...neurons.lif_reset.kernel import step as _step_1
 from ...neurons.ternary_lif.kernel import step as _step_2
 from ...neurons.atrlif.kernel import step as _step_3
+from ...neurons.sigma_delta.kernel import step as _step_4
+from ...neurons.delta.kernel import step as _step_5
+from ...neurons.sigma.kernel import step as _step_6
 
-KIND_NAMES = ('LoihiLIF', 'LIFReset', 'TernaryLIF', 'ATRLIF', )
+KIND_NAMES = ('LoihiLIF', 'LIFReset', 'TernaryLIF', 'ATRLIF', 'SigmaDelta', 'Delta', 'Sigma', )
 
 
 @njit(cache=True, inline="always")
@@ -23,4 +26,10 @@ def neuron_step(kind, j, a, P, S):
         return np.int64(_step_2(j, a, P, S))
     elif kind == 3:                 # ATRLIF
         return np.int64(_step_3(j, a, P, S))
+    elif kind == 4:                 # SigmaDelta
+        return np.int64(_step_4(j, a, P, S))
+    elif kind == 5:                 # Delta
+        return np.int64(_step_5(j, a, P, S))
+    elif kind == 6:                 # Sigma
+        return np.int64(_step_6(j, a, P, S))
     return np.int64(0)

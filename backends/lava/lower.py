@@ -21,11 +21,16 @@ learning rule  ``LearningDense`` (Dense only, no delay) with the rule as ``Loihi
                a RingBuffer (data [n_post, T], ints 0..127) on ``s_in_y2``.
 =============  ============================================================================
 
+Graded messages: every connection gets ``num_message_bits`` from
+:func:`neurocomp.semantics.synapses.message_bits` (24 from a SigmaDelta/Delta/Sigma source, the
+connectivity's own value when given, else 0); a graded graph input's RingBuffer sends its integers.
+
 Raw IR weights are handed to Lava with ``weight_exp``, ``num_weight_bits`` and an explicit
 ``sign_mode``, so Lava applies its own clipping and truncation: this backend is the independent
 check of :mod:`neurocomp.semantics.reference` and the emulator. Every refusal happens here, before Lava starts.
 Probes: one ``Monitor`` per recorded variable and population (a Lava Monitor holds one Var probe
-and one port probe at most), read in bulk after the run.
+and one port probe at most), read in bulk after the run: ``s_out`` for "spikes" (a graded population's
+payloads), the Lava Var of the same name for a model's state variable ("v", "sigma", ...).
 """
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ from ...ir import Conv2d, Dense, Network, OneToOne, Sparse
 from ...neurons import kind_of
 from ...semantics.fixedpoint import conv_uses_lava_conv, effective_sign_mode
 from ...semantics.inputs import InputSpec, check_run, reward_rows
+from ...semantics.synapses import check_graded, message_bits
 from .learning import REWARD_PORT, make_learning_dense
 from ...semantics.learning import check_learning_projection, learning_sign_mode
 
@@ -93,6 +99,7 @@ def check_lowerable(net: Network) -> None:
     """Refuse, naming the population or projection, whatever Lava 0.10's fixed-point processes cannot run."""
     for pop in net.neuron_populations:
         kind_of(pop.model, f"population '{pop.name}'").check_lava(pop)   # the model's own Lava refusals
+    check_graded(net)
     for proj in net.projections.values():
         conn = proj.connectivity
         where = f"projection '{proj.name}' ({proj.source} -> {proj.target})"
@@ -120,9 +127,10 @@ def _lava_sign_mode(conn):
     return LavaSignMode(int(effective_sign_mode(conn.sign_mode, conn.weights)))
 
 
-def _options(conn) -> dict:
+def _options(net: Network, proj) -> dict:
+    conn = proj.connectivity
     return dict(weight_exp=int(conn.weight_exp), num_weight_bits=int(conn.num_weight_bits),
-                sign_mode=_lava_sign_mode(conn))
+                sign_mode=_lava_sign_mode(conn), num_message_bits=message_bits(net, proj))
 
 
 def _csr(shape, post, pre, values, dtype) -> sp.csr_matrix:
@@ -135,15 +143,15 @@ def _csr(shape, post, pre, values, dtype) -> sp.csr_matrix:
                          shape=shape)
 
 
-def _sparse_process(conn, shape, post, pre, w, delay, name):
+def _sparse_process(net, proj, shape, post, pre, w, delay):
     """Sparse, or DelaySparse when a synapse has a non-zero delay (delays share the weights' pattern)."""
     from lava.proc.sparse.process import DelaySparse, Sparse as LavaSparse
     weights = _csr(shape, post, pre, w, np.int32)
     if np.any(delay != 0):
         delays = _csr(shape, post, pre, np.broadcast_to(delay, w.shape), np.int64)  # Lava checks dtype == int
-        return LoweredConnection(DelaySparse(weights=weights, delays=delays, name=name, **_options(conn)),
+        return LoweredConnection(DelaySparse(weights=weights, delays=delays, name=proj.name, **_options(net, proj)),
                                  "DelaySparse")
-    return LoweredConnection(LavaSparse(weights=weights, name=name, **_options(conn)), "Sparse")
+    return LoweredConnection(LavaSparse(weights=weights, name=proj.name, **_options(net, proj)), "Sparse")
 
 
 def lower_dense(net: Network, proj) -> LoweredConnection:
@@ -152,14 +160,15 @@ def lower_dense(net: Network, proj) -> LoweredConnection:
     w = conn.weights.astype(np.int32)
     if proj.max_delay > 0:
         delays = np.broadcast_to(proj.delay, w.shape).astype(np.int64).copy()  # Lava checks dtype == int
-        return LoweredConnection(DelayDense(weights=w, delays=delays, name=proj.name, **_options(conn)), "DelayDense")
-    return LoweredConnection(LavaDense(weights=w, name=proj.name, **_options(conn)), "Dense")
+        return LoweredConnection(DelayDense(weights=w, delays=delays, name=proj.name, **_options(net, proj)),
+                                 "DelayDense")
+    return LoweredConnection(LavaDense(weights=w, name=proj.name, **_options(net, proj)), "Dense")
 
 
 def lower_sparse(net: Network, proj) -> LoweredConnection:
     conn = proj.connectivity
     post = np.repeat(np.arange(conn.shape[0]), np.diff(conn.indptr))
-    return _sparse_process(conn, conn.shape, post, conn.indices, conn.weights, proj.delay, proj.name)
+    return _sparse_process(net, proj, conn.shape, post, conn.indices, conn.weights, proj.delay)
 
 
 def lower_one_to_one(net: Network, proj) -> LoweredConnection:
@@ -167,7 +176,7 @@ def lower_one_to_one(net: Network, proj) -> LoweredConnection:
     n = net.populations[proj.source].size
     idx = np.arange(n)
     w = np.broadcast_to(conn.weights, (n,))
-    return _sparse_process(conn, (n, n), idx, idx, w, np.broadcast_to(proj.delay, (n,)), proj.name)
+    return _sparse_process(net, proj, (n, n), idx, idx, w, np.broadcast_to(proj.delay, (n,)))
 
 
 def lower_conv2d(net: Network, proj) -> LoweredConnection:
@@ -175,8 +184,8 @@ def lower_conv2d(net: Network, proj) -> LoweredConnection:
     if not conv_uses_lava_conv(conn, proj.delay):
         s = conn.to_sparse()
         post = np.repeat(np.arange(s.shape[0]), np.diff(s.indptr))
-        return _sparse_process(conn, s.shape, post, s.indices, s.weights, np.broadcast_to(proj.delay, s.weights.shape),
-                               proj.name)
+        return _sparse_process(net, proj, s.shape, post, s.indices, s.weights,
+                               np.broadcast_to(proj.delay, s.weights.shape))
     from lava.proc.conv.process import Conv
     c_in, h, w = conn.input_shape
     c_out, h_out, w_out = conn.output_shape
@@ -184,7 +193,8 @@ def lower_conv2d(net: Network, proj) -> LoweredConnection:
     weight = np.ascontiguousarray(conn.weights.transpose(0, 3, 2, 1)[:, ::-1, ::-1, :]).astype(np.int32)
     swap = lambda pair: (int(pair[1]), int(pair[0]))         # IR (h, w) -> Lava (x, y) = (w, h)
     proc = Conv(weight=weight, input_shape=(w, h, c_in), padding=swap(conn.padding), stride=swap(conn.stride),
-                dilation=swap(conn.dilation), groups=int(conn.groups), name=proj.name)
+                dilation=swap(conn.dilation), groups=int(conn.groups), num_message_bits=message_bits(net, proj),
+                name=proj.name)
     n_out = c_out * h_out * w_out
     return LoweredConnection(
         proc, "Conv",
@@ -247,8 +257,9 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
                 mon.probe(con.process.weights, int(steps))
                 low.weight_monitors[proj.name] = mon
     for pop_name, proc in low.lif.items():
+        state = kind_of(net.populations[pop_name].model).state
         for kind in record:
-            if kind == "weights":
+            if kind != "spikes" and kind not in state:     # "weights", or a variable this model does not have
                 continue
             mon = Monitor()
             mon.probe(proc.s_out if kind == "spikes" else getattr(proc, kind), int(steps))

@@ -24,6 +24,7 @@ import numpy as np
 from ...errors import BackendError, NeurocompError
 from ...ir import Network
 from ...result import Result
+from ...semantics.synapses import graded_populations
 from .lower import LoweredNetwork, lower
 
 #: Default wall-clock limit of one Lava run (seconds); the watchdog ends a run that exceeds it.
@@ -145,14 +146,20 @@ def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result
     root = low.root
     try:
         _run_guarded(root, low.steps, timeout_s)
+        graded = set(graded_populations(low.network))
         for (pop, kind), mon in low.monitors.items():
             proc = low.lif[pop]
             var = "s_out" if kind == "spikes" else kind
-            data = np.asarray(mon.get_data()[proc.name][var])          # [T, n] float64, exact for 24-bit ints
-            if kind == "spikes":
+            data = np.asarray(mon.get_data()[proc.name][var])          # [T, n] float64, exact for int32 values
+            if kind == "spikes" and pop in graded:
+                result.payloads[pop] = data.astype(np.int64)
+                result.spikes[pop] = (data != 0).astype(np.uint8)
+            elif kind == "spikes":
                 result.spikes[pop] = data.astype(np.uint8)
-            else:
+            elif kind in ("v", "u"):
                 getattr(result, kind)[pop] = data.astype(np.int64)
+            else:
+                result.state.setdefault(kind, {})[pop] = data.astype(np.int64)
         _read_learning(low, result)
     except NeurocompError:
         raise
@@ -168,9 +175,10 @@ def run_lava(net: Network, steps: int, inputs: dict | None = None, record=("spik
              timeout_s: float = DEFAULT_TIMEOUT_S) -> Result:
     """Lower ``net`` (an integer Network) to Lava processes, run ``steps`` steps, return a Result.
 
-    ``inputs[name]``: 0/1 array [T, *shape] per graph input (step t sends row t-1); ``record`` any of
-    "spikes", "v", "u", "weights". Spikes are uint8 [T, n], v/u int64 [T, n] (after the reset) for every
-    non-input population. Learning projections (LearningDense) return their final weights in
+    ``inputs[name]``: 0/1 array [T, *shape] per graph input (step t sends row t-1; integers for a graded
+    input); ``record`` any of "spikes", "v", "u", "weights" or a model's state variable ("sigma", ...).
+    Spikes are uint8 [T, n], v/u int64 [T, n] (after the reset) for every non-input population that has
+    them; graded populations' payloads int64 [T, n] in ``payloads``, other state variables in ``state``. Learning projections (LearningDense) return their final weights in
     ``weights[proj]`` (int64 [n_post, n_pre]; with "weights" recorded also ``weights[proj + ".per_step"]``)
     and final tags/traces in ``report["learning"][proj]``; a three-factor rule's reward input is
     ints 0..127 ([T], [T, 1] or [T, n_post]). ``timeout_s`` bounds the Lava run (the workers are

@@ -17,7 +17,8 @@ Layout (``h5dump`` readable)::
     /projections/<name>/connectivity
                           datasets: the connectivity's arrays (weights, indptr, indices)
                           attrs: its options (shape, input_shape, stride, padding, dilation, groups,
-                                 weight_exp, num_weight_bits, sign_mode = "auto" | mixed | ...)
+                                 weight_exp, num_weight_bits, sign_mode = "auto" | mixed | ...,
+                                 num_message_bits = "auto" | 0..24; absent in older files: "auto")
 
 Loading rebuilds the network through the ``Network`` builder, so a hand-edited file is validated
 exactly like a network built in Python. Every problem is a ``NetworkFileError`` (file-level) or a
@@ -38,8 +39,11 @@ from ..jsonable import to_jsonable
 
 FORMAT_NAME = "neurocomp-network"
 FORMAT_VERSION = 1
-#: Written in place of ``sign_mode=None`` (Lava determines the sign mode from the weights).
+#: Written in place of ``sign_mode=None`` (Lava determines the sign mode from the weights) and of
+#: ``num_message_bits=None`` (derived from the source's neuron model).
 _AUTO_SIGN = "auto"
+#: Connectivity options whose None is written as "auto" and that files written before them lack (-> None).
+_AUTO_OPTIONS = ("num_message_bits",)
 
 
 def _h5py():
@@ -95,6 +99,8 @@ def _write_connectivity(g, conn) -> None:
             g.create_dataset(key, data=value)
         elif key == "sign_mode":
             g.attrs[key] = _AUTO_SIGN if value is None else SignMode(value).name.lower()
+        elif key in _AUTO_OPTIONS and value is None:
+            g.attrs[key] = _AUTO_SIGN
         elif isinstance(value, tuple):
             g.attrs[key] = np.asarray(value, dtype=np.int64)
         else:
@@ -279,14 +285,14 @@ def _read_connectivity(r: _Reader, g, where: str):
             kwargs[key] = r.dataset(cg, key, cwhere)
         elif key in cg.attrs:
             value = r.attr(cg, key, cwhere)
-            if key == "sign_mode":
-                value = None if value == _AUTO_SIGN else value
+            if key == "sign_mode" or key in _AUTO_OPTIONS:
+                value = None if isinstance(value, str) and value == _AUTO_SIGN else value
             elif isinstance(value, np.ndarray):
                 value = tuple(int(v) for v in value)
             elif isinstance(value, np.generic):
                 value = value.item()
             kwargs[key] = value
-        else:
+        elif key not in _AUTO_OPTIONS:
             raise r.fail(cwhere, f"missing field '{key}'")
     with _located(r.path, cwhere):
         return cls(**kwargs)

@@ -5,6 +5,13 @@ Lava Dense's ``weight_exp``, ``num_weight_bits`` and ``sign_mode`` with exactly 
 (../shared/reference/lava.md §3-4): the effective synaptic input is
 ``floor(sum_i w_i * s_i * 2**weight_exp)`` per projection and post-neuron, after Lava clips the
 weights to 8 bits and truncates them to ``num_weight_bits``.
+
+``num_message_bits`` (Lava's parameter of the same name on Dense/Sparse/Conv) says what the projection
+reads from its source: ``0`` binary spikes (a graded source's payload counts as a spike when it is not
+0), ``1..24`` graded payloads ``s_i`` (the integers the source sends; Lava's CPU models neither scale
+nor truncate them by this width, it is the message width on the chip), ``None`` (default): derived
+from the source, :data:`GRADED_MESSAGE_BITS` when its neuron model emits payloads (SigmaDelta,
+Delta, Sigma), else 0 (see ``neurocomp.semantics.synapses.message_bits``).
 """
 from __future__ import annotations
 
@@ -16,6 +23,10 @@ import numpy as np
 
 from ._checks import as_float_array, as_int_array
 from ..errors import ValidationError
+
+#: Width of a graded message (Loihi 2 graded spikes; Lava's SDN ports are annotated 24-bit): the most a
+#: projection's ``num_message_bits`` may ask for, and what ``None`` becomes for a graded source.
+GRADED_MESSAGE_BITS = 24
 
 
 class SignMode(enum.IntEnum):
@@ -51,6 +62,7 @@ class Connectivity:
     weight_exp: int
     num_weight_bits: int
     sign_mode: SignMode | None
+    num_message_bits: int | None
 
     @property
     def integer(self) -> bool:
@@ -70,6 +82,13 @@ class Connectivity:
                 raise ValidationError(f"{where}: sign_mode {self.sign_mode!r} is not one of "
                                       "mixed/excitatory/inhibitory (or None: determined from the weights)")
             object.__setattr__(self, "sign_mode", mode)
+        if self.num_message_bits is not None:
+            object.__setattr__(self, "num_message_bits", int(as_int_array(
+                self.num_message_bits, where, "num_message_bits", 0, GRADED_MESSAGE_BITS)))
+
+    def _options(self, options: dict) -> dict:
+        """``with_weights``' options: the message width is the projection's, not the weights', so it stays."""
+        return {"num_message_bits": self.num_message_bits, **options}
 
     # ---- what every kind answers for itself (so no stage needs an isinstance chain over the kinds)
     def fit(self, n_pre: int, n_post: int, where: str) -> "Connectivity":
@@ -124,6 +143,7 @@ class Dense(Connectivity):
     weight_exp: int = 0
     num_weight_bits: int = 8
     sign_mode: object = None
+    num_message_bits: object = None
 
     def __post_init__(self):
         w = _weights(self.weights, "Dense")
@@ -144,7 +164,7 @@ class Dense(Connectivity):
         return np.broadcast_to(np.arange(n_post)[:, None], self.weights.shape)
 
     def with_weights(self, weights, **options) -> "Dense":
-        return Dense(weights, **options)
+        return Dense(weights, **self._options(options))
 
     def __repr__(self):
         return f"Dense({self.shape[0]}x{self.shape[1]}, {self.weights.dtype})"
@@ -163,6 +183,7 @@ class Sparse(Connectivity):
     weight_exp: int = 0
     num_weight_bits: int = 8
     sign_mode: object = None
+    num_message_bits: object = None
 
     def __post_init__(self):
         where = "Sparse"
@@ -219,7 +240,7 @@ class Sparse(Connectivity):
         return np.repeat(np.arange(n_post), np.diff(self.indptr))
 
     def with_weights(self, weights, **options) -> "Sparse":
-        return Sparse(self.indptr, self.indices, weights, shape=self.shape, **options)
+        return Sparse(self.indptr, self.indices, weights, shape=self.shape, **self._options(options))
 
     def __repr__(self):
         return f"Sparse({self.shape[0]}x{self.shape[1]}, nnz={self.n_synapses}, {self.weights.dtype})"
@@ -243,6 +264,7 @@ class Conv2d(Connectivity):
     weight_exp: int = 0
     num_weight_bits: int = 8
     sign_mode: object = None
+    num_message_bits: object = None
 
     def __post_init__(self):
         where = "Conv2d"
@@ -296,7 +318,8 @@ class Conv2d(Connectivity):
         post = ((co * h_out + yo) * w_out + xo)[keep]
         pre = ((cin * h + y) * w + x)[keep]
         return Sparse.from_coo(post, pre, wv[keep], self.shape, weight_exp=self.weight_exp,
-                               num_weight_bits=self.num_weight_bits, sign_mode=self.sign_mode)
+                               num_weight_bits=self.num_weight_bits, sign_mode=self.sign_mode,
+                               num_message_bits=self.num_message_bits)
 
     @property
     def n_synapses(self) -> int:
@@ -316,7 +339,8 @@ class Conv2d(Connectivity):
         return np.broadcast_to(np.arange(self.weights.shape[0])[:, None, None, None], self.weights.shape)
 
     def with_weights(self, weights, **options) -> "Conv2d":
-        return Conv2d(weights, self.input_shape, self.stride, self.padding, self.dilation, self.groups, **options)
+        return Conv2d(weights, self.input_shape, self.stride, self.padding, self.dilation, self.groups,
+                      **self._options(options))
 
     def __repr__(self):
         return f"Conv2d({self.input_shape}->{self.output_shape}, k={self.weights.shape[2:]}, s={self.stride})"
@@ -329,6 +353,7 @@ class OneToOne(Connectivity):
     weight_exp: int = 0
     num_weight_bits: int = 8
     sign_mode: object = None
+    num_message_bits: object = None
 
     def __post_init__(self):
         w = _weights(self.weights, "OneToOne")
@@ -361,13 +386,14 @@ class OneToOne(Connectivity):
         return np.arange(n_post) if self.weights.ndim else np.zeros((), dtype=np.int64)
 
     def with_weights(self, weights, **options) -> "OneToOne":
-        return OneToOne(weights, **options)
+        return OneToOne(weights, **self._options(options))
 
     def to_sparse(self, n: int) -> Sparse:
         w = np.broadcast_to(self.weights, (n,))
         keep = np.nonzero(w)[0]
         return Sparse.from_coo(keep, keep, w[keep], (n, n), weight_exp=self.weight_exp,
-                               num_weight_bits=self.num_weight_bits, sign_mode=self.sign_mode)
+                               num_weight_bits=self.num_weight_bits, sign_mode=self.sign_mode,
+                               num_message_bits=self.num_message_bits)
 
     def __repr__(self):
         return f"OneToOne({self.weights.dtype})"

@@ -7,6 +7,9 @@ from .loihi_lif import LoihiLIF  # noqa: E402  (registers itself)
 from .lif_reset import LIFReset  # noqa: E402
 from .ternary_lif import TernaryLIF  # noqa: E402
 from .atrlif import ATRLIF  # noqa: E402
+from .sigma_delta import ActivationMode, SigmaDelta  # noqa: E402  (registers itself)
+from .delta import Delta  # noqa: E402  (registers itself)
+from .sigma import Sigma  # noqa: E402  (registers itself)
 
 __all__ = ["NEURONS", "NeuronKind", "kind_of", "register", "table_params", "LoihiLIF", "LIFReset", "TernaryLIF",
-           "ATRLIF"]
+           "ATRLIF", "SigmaDelta", "Delta", "Sigma", "ActivationMode"]

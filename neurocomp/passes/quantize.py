@@ -50,6 +50,14 @@ element-wise worst case and the number of non-zero weights rounded to 0 are repo
 the relative error of the effective value. Every value outside a range is clipped only with a
 ``clips`` entry and a NeurocompWarning.
 
+Integer chip models pass through unchanged, checked against the target: LoihiLIF's vth/bias within
+``vth_bits``/``bias_mant_bits``/``bias_exp``; SigmaDelta and Delta (graded models) need a target with
+``formats.graded_messages``, and their scaled ``vth << (spike_exp + state_exp)`` (and SigmaDelta's bias)
+must fit the signed ``state_bits``; Sigma needs graded messages only. Every projection that carries graded
+messages (``neurocomp.semantics.synapses.message_bits`` > 0) needs ``graded_messages`` and at most
+``max_message_bits``; graded messages into a float (physical-unit) population are refused, since the
+scale bound above assumes 0/1 spikes.
+
 Non-spiking readouts (LI, Integrator) get ``vth = 2**vth_bits - 1`` (the largest the format holds) and a
 scale that keeps their v below it, so an LI readout never spikes and an Integrator does not under the
 bound above. (``vth = 2**17`` would make spiking impossible outright since v saturates at 2**23 - 1,
@@ -69,6 +77,7 @@ from ..errors import CapacityError, NeurocompWarning, TargetError, UnsupportedEr
 from ..semantics.fixedpoint import effective_weights
 from ..ir import Conv2d, LoihiLIF, Network, OneToOne, Projection, SignMode, determine_sign_mode
 from ..neurons import kind_of
+from ..semantics.synapses import message_bits
 from ..neurons.loihi_lif import STATE_BITS
 
 #: Lava's LIF decays are fractions of 4096 (12 bits), fixed in its fixed-point model.
@@ -92,6 +101,9 @@ class _Formats:
     be_max: int
     signed: bool
     max_delay: int | None
+    target: str = "?"      # the target's name, for messages
+    graded: bool = False   # formats.graded_messages
+    message_bits: int = 0  # formats.max_message_bits
 
     @classmethod
     def of(cls, target) -> "_Formats":
@@ -110,7 +122,9 @@ class _Formats:
                        vth_max=min(2 ** int(f.vth_bits) - 1, 2 ** 17 - 1),
                        b_lo=-(2 ** (int(f.bias_mant_bits) - 1)), b_hi=2 ** (int(f.bias_mant_bits) - 1) - 1,
                        be_min=int(f.bias_exp_min), be_max=int(f.bias_exp_max), signed=signed,
-                       max_delay=None if core is None else int(core.max_delay))
+                       max_delay=None if core is None else int(core.max_delay), target=getattr(target, "name", "?"),
+                       graded=bool(getattr(f, "graded_messages", False)),
+                       message_bits=int(getattr(f, "max_message_bits", 0)))
         except AttributeError as e:
             raise TargetError(f"quantize: the target lacks a number format field ({e}); give a Target from "
                               "neurocomp.target.load_target (formats.weight_bits, weight_exp_min/max, state_bits, "
@@ -447,10 +461,29 @@ def _population(name: str, dm: DiscreteModel, n: int, incoming: list[_Incoming],
 
 # --------------------------------------------------------------------------- integer checks
 def _check_integer_population(pop, fm: _Formats) -> None:
-    """An integer chip model's own quantize rule (``NeuronKind.target_check``): its values fit the target."""
+    """An integer chip model on this target: graded models need graded messages, and the model's own
+    quantize rule (``NeuronKind.target_check``, in its folder) refuses values the target cannot hold."""
     kind = kind_of(pop.model, f"population '{pop.name}'")
+    if kind.graded and not fm.graded:
+        raise UnsupportedError(f"population '{pop.name}' ({kind.name}) sends graded messages, but target "
+                               f"'{fm.target}' has binary spikes only (formats.graded_messages = false); compile it "
+                               "for a target with graded spikes (loihi2) or use a binary-spiking model")
     if kind.check_target is not None:
         kind.check_target(pop, fm)
+
+
+def _check_messages(net: Network, fm: _Formats) -> None:
+    """Every graded projection needs a target with graded messages at least as wide as its num_message_bits."""
+    for proj in net.projections.values():
+        bits = message_bits(net, proj)
+        if bits and not fm.graded:
+            raise UnsupportedError(f"projection '{proj.name}' carries graded messages (num_message_bits = {bits}), "
+                                   f"but target '{fm.target}' has binary spikes only (formats.graded_messages = "
+                                   "false); compile it for a target with graded spikes (loihi2) or set "
+                                   "num_message_bits=0")
+        if bits > fm.message_bits and fm.graded:
+            raise UnsupportedError(f"projection '{proj.name}': num_message_bits = {bits} exceeds target "
+                                   f"'{fm.target}''s max_message_bits = {fm.message_bits}; use narrower messages")
 
 
 def _check_delays(net: Network, fm: _Formats) -> None:
@@ -493,6 +526,7 @@ class Quantize(Pass):
             _check_delays(obj, fm)
             for pop in obj.neuron_populations:
                 _check_integer_population(pop, fm)
+            _check_messages(obj, fm)
             self._report_lava_clips(obj, report)
             report.summary = {"passthrough": True, "note": "already an integer network: returned unchanged"}
             return copy_network(obj), report
@@ -501,18 +535,20 @@ class Quantize(Pass):
                                   f"Network, got {type(obj).__name__}")
         net = obj.network
         _check_delays(net, fm)
+        for pop in net.neuron_populations:
+            if pop.model.integer:
+                _check_integer_population(pop, fm)
+        _check_messages(net, fm)
         new_pops, new_projs = {}, {}
         meta: dict[str, dict] = {}
         for pop in net.populations.values():
             incoming = net.incoming(pop.name)
             if pop.is_input or pop.model.integer:
-                if pop.model.integer:
-                    _check_integer_population(pop, fm)
                 for proj in incoming:
                     if not proj.connectivity.integer:
                         raise UnsupportedError(
                             f"projection '{proj.name}': float weights into integer population '{pop.name}' "
-                            "(LoihiLIF); its weights must be integers in the target's units")
+                            f"({type(pop.model).__name__}); its weights must be integers in the target's units")
                     new_projs[proj.name] = proj
                 new_pops[pop.name] = pop
                 continue
@@ -525,6 +561,11 @@ class Quantize(Pass):
                         f"projection '{proj.name}': integer weights into float population '{pop.name}' "
                         f"({dm.kind}); integer weights are target units, only meaningful into LoihiLIF. "
                         "Give float weights (e.g. w.astype(float))")
+                if message_bits(net, proj):
+                    raise UnsupportedError(
+                        f"projection '{proj.name}': graded messages into float population '{pop.name}' ({dm.kind}); "
+                        "the quantizer sizes a population for 0/1 spikes. Give it an integer model (e.g. "
+                        "SigmaDelta) with integer weights, or binary inputs")
                 src = net.populations[proj.source]
                 if not src.is_input and not src.model.spiking:
                     msg = (f"projection '{proj.name}': source '{src.name}' is a non-spiking readout; on the chip "

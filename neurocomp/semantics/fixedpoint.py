@@ -43,6 +43,18 @@ def shift_floor(acc: np.ndarray, weight_exp: int) -> np.ndarray:
     return np.left_shift(acc, weight_exp) if weight_exp > 0 else np.right_shift(acc, -weight_exp)
 
 
+def shift32(acc: np.ndarray, weight_exp: int) -> np.ndarray:
+    """:func:`shift_floor` on int32 values, as numpy shifts an int32 array: a left shift wraps to int32."""
+    return wrap32(shift_floor(np.asarray(acc, np.int64), weight_exp))
+
+
+def conv_cast24(acc: np.ndarray) -> np.ndarray:
+    """Lava Conv's output of an exact sum: ``signed_clamp(int32(float64 sum), 24)``. A sum outside int32 is
+    cast by numpy to -2^31 (x86's 'integer indefinite'), whose 24-bit wrap is 0."""
+    acc = np.asarray(acc, np.int64)
+    return np.where((acc < -2 ** 31) | (acc >= 2 ** 31), 0, signed_clamp24(acc))
+
+
 def effective_sign_mode(sign_mode: SignMode | None, weights: np.ndarray, learning: bool = False) -> SignMode:
     """The sign mode Lava uses: the given one; else Dense/Sparse determine it from the weights while
     LearningDense defaults to MIXED (lava.md §7)."""

@@ -8,6 +8,10 @@ whichever backend runs it. The rules:
 * ``inputs``: ``None`` leaves every graph input silent; otherwise a dict naming every graph input
   (zeros for a silent one) and nothing else. A spike input is ``[T, *shape]`` (or ``[T, n]``) of 0/1
   with ``T >= steps``; row t-1 fires at step t and rows beyond ``steps`` are unused.
+* A *graded input* (one that feeds a projection with ``num_message_bits > 0``, see
+  ``neurocomp.semantics.synapses.graded_inputs``) carries integer payloads instead of spikes: ``[T, *shape]``
+  of ints within the signed range of the narrowest such projection's ``num_message_bits``
+  (24 bits: ``[-2^23, 2^23 - 1]``); 0 sends nothing. Its binary projections (if any) read value != 0 as a spike.
 * A *third-factor (reward) input* of a learning rule (:func:`third_factor_inputs`) carries ints 0..127
   instead: ``[T]``, ``[T, 1]`` (one value for every post neuron) or ``[T, n_post]`` of each learning
   projection that reads it. It is not a spike source: it may not feed any projection.
@@ -16,7 +20,8 @@ whichever backend runs it. The rules:
 :class:`InputSpec` says which graph inputs a run has and what each takes; it is built from a Network
 (:meth:`InputSpec.of_network`) or, when a backend holds only per-core tables, from their input
 names and channel counts. :func:`check_input_rows` validates a user's ``inputs`` against it and
-returns them as per-step rows (uint8 ``[steps, n]`` spikes, int64 ``[steps, 1 | n_post]`` rewards),
+returns them as per-step rows (uint8 ``[steps, n]`` spikes, int64 ``[steps, n]`` graded payloads,
+int64 ``[steps, 1 | n_post]`` rewards),
 which is all a backend has to convert.
 """
 from __future__ import annotations
@@ -27,8 +32,19 @@ import numpy as np
 
 from ..errors import UnsupportedError, ValidationError
 
-#: Variables a run can record (``Result.spikes``, ``.v``, ``.u``, ``.weights``).
+#: Variables a run can record (``Result.spikes``, ``.v``, ``.u``, ``.weights``); the state variables of every
+#: registered neuron model can be recorded too (:func:`recordable`, into ``Result.state``).
 RECORDABLE = ("spikes", "v", "u", "weights")
+
+
+def recordable() -> tuple[str, ...]:
+    """:data:`RECORDABLE` plus the state variables of every registered neuron model (e.g. SigmaDelta's
+    ``sigma``, ``act``, ``residue``, ``error``)."""
+    from ..neurons import NEURONS
+    out = list(RECORDABLE)
+    for kind in NEURONS.values():
+        out += [v for v in kind.state if v not in out]
+    return tuple(out)
 
 
 # ----------------------------------------------------------------------------------- steps, record
@@ -40,11 +56,12 @@ def check_steps(steps) -> int:
 
 
 def check_record(record) -> tuple[str, ...]:
-    """``record`` (a name, a sequence of names, or None for nothing) as a tuple of :data:`RECORDABLE` names."""
+    """``record`` (a name, a sequence of names, or None for nothing) as a tuple of :func:`recordable` names."""
     record = () if record is None else (record,) if isinstance(record, str) else tuple(record)
-    bad = [r for r in record if r not in RECORDABLE]
+    known = recordable()
+    bad = [r for r in record if r not in known]
     if bad:
-        raise ValidationError(f"record: unknown variable(s) {bad}; choose from {list(RECORDABLE)}")
+        raise ValidationError(f"record: unknown variable(s) {bad}; choose from {list(known)}")
     return record
 
 
@@ -81,19 +98,22 @@ class InputSpec:
     input -> its shape (``[T, *shape]`` and ``[T, n]`` are accepted). ``rewards``: third-factor input ->
     the ``n_post`` of every learning projection that reads it. ``loose``: spike inputs whose shape is
     unknown (per-core tables know only channel counts): any ``[T, ...]`` with that many channels.
+    ``graded``: graded input -> the ``num_message_bits`` its values must fit (signed).
     """
     owner: str
     names: tuple
     shapes: dict
     rewards: dict = field(default_factory=dict)
     loose: frozenset = frozenset()
+    graded: dict = field(default_factory=dict)
 
     @classmethod
     def of_network(cls, net) -> "InputSpec":
+        from .synapses import graded_inputs
         rewards = {name: tuple(net.populations[p.target].size for p in projs)
                    for name, projs in third_factor_inputs(net).items()}
         shapes = {name: tuple(net.populations[name].shape) for name in net.inputs if name not in rewards}
-        return cls(f"network '{net.name}'", tuple(net.inputs), shapes, rewards)
+        return cls(f"network '{net.name}'", tuple(net.inputs), shapes, rewards, graded=graded_inputs(net))
 
     @classmethod
     def of_sizes(cls, owner: str, sizes: dict, shapes: dict | None = None, rewards: dict | None = None) -> "InputSpec":
@@ -126,13 +146,8 @@ def check_input_keys(inputs, names, owner: str, shapes: dict | None = None) -> N
                               f"({want}; zeros for a silent input)")
 
 
-def check_spike_input(values, name: str, shape: tuple | None, steps: int | None = None,
-                      loose: bool = False) -> np.ndarray:
-    """One spike input ``[T, *shape]`` (or ``[T, n]``) of 0/1 with ``T >= steps``; returns uint8 ``[steps, n]``.
-
-    ``shape`` None: any ``[T, ...]`` (at least 2-D); ``loose``: any trailing shape with ``prod(shape)``
-    channels. ``steps`` None: every row is kept (no length requirement).
-    """
+def _input_array(values, name: str, shape: tuple | None, steps: int | None, loose: bool) -> np.ndarray:
+    """An input ``[T, *shape]`` (or ``[T, n]``) with ``T >= steps`` (shape checks only)."""
     arr = np.asarray(values)
     want = "*shape" if shape is None else f"*{tuple(shape)}"
     if shape is None:
@@ -146,16 +161,53 @@ def check_spike_input(values, name: str, shape: tuple | None, steps: int | None 
     if steps is not None and arr.shape[0] < steps:
         raise ValidationError(f"input '{name}': {arr.shape[0]} time steps given but {steps} requested; "
                               "give at least as many rows as steps")
+    return arr
+
+
+#: How a spike input that is given other values is told about graded inputs.
+_GRADED_HINT = ("graded (integer) values need a projection that reads them: give the input's projections "
+                "num_message_bits > 0 (e.g. nc.OneToOne(1, num_message_bits=24))")
+
+
+def check_spike_input(values, name: str, shape: tuple | None, steps: int | None = None,
+                      loose: bool = False) -> np.ndarray:
+    """One spike input ``[T, *shape]`` (or ``[T, n]``) of 0/1 with ``T >= steps``; returns uint8 ``[steps, n]``.
+
+    ``shape`` None: any ``[T, ...]`` (at least 2-D); ``loose``: any trailing shape with ``prod(shape)``
+    channels. ``steps`` None: every row is kept (no length requirement).
+    """
+    arr = _input_array(values, name, shape, steps, loose)
     if arr.dtype.kind not in "biuf":
-        raise ValidationError(f"input '{name}': values must be spikes 0/1 (got dtype {arr.dtype}); "
-                              "graded inputs are not supported")
+        raise ValidationError(f"input '{name}': values must be spikes 0/1 (got dtype {arr.dtype}); {_GRADED_HINT}")
     wrong = (arr != 0) & (arr != 1)
     if wrong.any():
         bad = arr[wrong]
         raise ValidationError(f"input '{name}': values must be spikes 0/1; found value {bad.flat[0]!r} "
-                              f"({bad.size} entries not 0/1); graded inputs are not supported")
+                              f"({bad.size} entries not 0/1); {_GRADED_HINT}")
     t = arr.shape[0] if steps is None else steps
     return arr[:t].reshape(t, -1).astype(np.uint8)
+
+
+def check_graded_input(values, name: str, shape: tuple | None, bits: int, steps: int | None = None,
+                       loose: bool = False) -> np.ndarray:
+    """One graded input ``[T, *shape]`` (or ``[T, n]``) of integers in the signed ``bits``-bit range
+    (``[-2^(bits-1), 2^(bits-1) - 1]``) with ``T >= steps``; returns int64 ``[steps, n]``."""
+    arr = _input_array(values, name, shape, steps, loose)
+    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    what = (f"input '{name}': graded values must be integers in [{lo}, {hi}] (its projections carry "
+            f"{bits}-bit messages)")
+    if arr.dtype.kind not in "biuf":
+        raise ValidationError(f"{what}; got dtype {arr.dtype}")
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.round(np.nan_to_num(arr)))
+        if bad.any():
+            raise ValidationError(f"{what}; found value {arr[bad].flat[0]!r} ({int(bad.sum())} entries not integers)")
+    out = arr.astype(np.int64) if arr.dtype.kind != "f" else np.round(arr).astype(np.int64)
+    wrong = (arr < lo) | (arr > hi)
+    if wrong.any():
+        raise ValidationError(f"{what}; found value {arr[wrong].flat[0]!r} ({int(wrong.sum())} entries out of range)")
+    t = out.shape[0] if steps is None else steps
+    return out[:t].reshape(t, -1)
 
 
 def check_reward_input(values, name: str, steps: int | None, n_posts) -> np.ndarray:
@@ -172,7 +224,7 @@ def check_reward_input(values, name: str, steps: int | None, n_posts) -> np.ndar
 
 def check_input_rows(spec: InputSpec, steps: int | None, inputs: dict | None, where: str = "") -> dict[str, np.ndarray]:
     """Validate ``inputs`` against ``spec`` and return them per step: uint8 ``[steps, n]`` per spike input,
-    int64 ``[steps, 1 | n_post]`` per reward input (``inputs=None``: all zeros). ``steps`` None keeps
+    int64 ``[steps, n]`` per graded input, int64 ``[steps, 1 | n_post]`` per reward input (``inputs=None``: all zeros). ``steps`` None keeps
     every given row (a file read before the run length is known). ``where`` prefixes every message."""
     try:
         if steps is not None:
@@ -181,12 +233,16 @@ def check_input_rows(spec: InputSpec, steps: int | None, inputs: dict | None, wh
             if steps is None:
                 return {}
             return {name: np.zeros((steps, 1), np.int64) if name in spec.rewards else
-                    np.zeros((steps, spec.size(name)), np.uint8) for name in spec.names}
+                    np.zeros((steps, spec.size(name)), np.int64 if name in spec.graded else np.uint8)
+                    for name in spec.names}
         check_input_keys(inputs, spec.names, spec.owner, spec.shapes)
         out = {}
         for name in spec.names:
             if name in spec.rewards:
                 out[name] = check_reward_input(inputs[name], name, steps, spec.rewards[name])
+            elif name in spec.graded:
+                out[name] = check_graded_input(inputs[name], name, spec.shapes[name], spec.graded[name], steps,
+                                               name in spec.loose)
             else:
                 out[name] = check_spike_input(inputs[name], name, spec.shapes[name], steps, name in spec.loose)
         return out

@@ -38,6 +38,20 @@ weights are already clip/truncation-invariant and ``weight_exp == 0``, so the tw
 that 24-bit wrap, which this simulator reproduces. Otherwise Conv2d is lowered (and simulated) as
 the equivalent Sparse projection.
 
+Graded messages (``num_message_bits > 0``, ``neurocomp.semantics.synapses.message_bits``): the source sends
+integer payloads ``p`` (SigmaDelta/Delta/Sigma, or a graded graph input) instead of 0/1 spikes and the
+projection multiplies them by the effective weights. Lava's int32 arithmetic then wraps at a place that
+depends on the process the projection runs as (``synapses.lava_connection``)::
+
+    Dense, Sparse, DelaySparse:  acc_k = shift32(wrap32(sum_i [delay_i == k] W_i * p_i), weight_exp)
+    DelayDense:                  acc_k = shift_floor(sum_i [delay_i == k] wrap32(W_i * p_i), weight_exp)
+    Conv (raw weights):          acc   = conv_cast24(sum_i W_i * p_i)
+    buf[:, k] = wrap32(buf[:, k] + acc_k)
+
+(``shift32``: int32 shift, a left shift wraps; Dense/Sparse dot int32 vectors, DelayDense sums int32
+products in int64; Conv sums in float64 and casts to int32, see ``fixedpoint.conv_cast24``). A
+projection with ``num_message_bits = 0`` reads a payload as a spike (``p != 0``), as Lava's does.
+
 Learning projections (Dense, no delay; Lava's ``LearningDense``) carry a
 :class:`neurocomp.semantics.learning.LearningState` and use the engine's numpy spec
 (``activation``, ``spk_phase``, ``lrn_phase_numpy``). At step t, after the neurons::
@@ -58,8 +72,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import UnsupportedError
-from .fixedpoint import shift_floor, signed_clamp24, wrap32
-from .synapses import projection_synapses, uses_lava_conv
+from .fixedpoint import conv_cast24, shift32, shift_floor, signed_clamp24, wrap32
+from .synapses import check_graded, graded_inputs, lava_connection, message_bits, projection_synapses, uses_lava_conv
 from ..ir import Network
 from ..neurons import kind_of
 from ..result import Result
@@ -79,7 +93,8 @@ class SynapseTable:
 
     ``stack`` is a CSR matrix of shape ``((max_delay + 1) * n_post, n_pre)``: rows ``k*n_post ..
     (k+1)*n_post - 1`` hold the effective weights of synapses with delay k (Lava's delay-weights layout).
-    ``conv_wrap``: raw-weight Lava Conv semantics (no shift, 24-bit wrap of the sum).
+    ``conv_wrap``: raw-weight Lava Conv semantics (no shift, 24-bit wrap of the sum). ``message_bits``: Lava's
+    ``num_message_bits`` (0: binary spikes); ``lava_kind``: the Lava process it runs as (where graded sums wrap).
     """
     name: str
     source: str
@@ -89,11 +104,26 @@ class SynapseTable:
     stack: sp.csr_matrix
     weight_exp: int
     conv_wrap: bool
+    message_bits: int = 0
+    lava_kind: str = "Dense"
 
-    def schedule(self, buf: np.ndarray, spikes: np.ndarray) -> np.ndarray:
-        """Advance the delay buffer by one step and add this step's spikes (Lava's ``update_act``)."""
-        acc = (self.stack @ spikes.astype(np.int64)).reshape(self.n_slots, self.n_post).T
-        acc = signed_clamp24(acc) if self.conv_wrap else shift_floor(acc, self.weight_exp)
+    def accumulate(self, values: np.ndarray) -> np.ndarray:
+        """This step's synaptic input per (slot, post) from the source's spikes or payloads (module doc)."""
+        if not self.message_bits:
+            acc = self.stack @ (np.asarray(values) != 0).astype(np.int64)
+            return signed_clamp24(acc) if self.conv_wrap else shift_floor(acc, self.weight_exp)
+        p = wrap32(values)
+        if self.conv_wrap:
+            return conv_cast24(self.stack @ p)
+        if self.lava_kind == "DelayDense":       # np.sum of int32 products: each product wraps, the sum does not
+            st = self.stack
+            products = sp.csr_matrix((wrap32(st.data * p[st.indices]), st.indices, st.indptr), shape=st.shape)
+            return shift_floor(products @ np.ones(st.shape[1], np.int64), self.weight_exp)
+        return shift32(wrap32(self.stack @ p), self.weight_exp)
+
+    def schedule(self, buf: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Advance the delay buffer by one step and add this step's spikes or payloads (Lava's ``update_act``)."""
+        acc = self.accumulate(values).reshape(self.n_slots, self.n_post).T
         out = np.zeros_like(buf)
         out[:, :-1] = buf[:, 1:]                                      # slot 0 was delivered; shift left
         return wrap32(out + acc)
@@ -107,9 +137,10 @@ class ReferenceModel:
     kinds: dict                       # population -> NeuronKind
     params: dict                      # population -> {table field: int64 [n]}
     synapses: list[SynapseTable]
-    inputs: dict[str, int]            # graph input name -> size (spike inputs only)
+    inputs: dict[str, int]            # graph input name -> size (spike and graded inputs)
     learning: dict = field(default_factory=dict)   # learning projection name -> Projection
     rewards: dict = field(default_factory=dict)    # third-factor input name -> [learning projections]
+    graded: frozenset = frozenset()   # graph inputs and populations that send graded payloads
 
 
 @dataclass
@@ -117,7 +148,8 @@ class ReferenceState:
     """Everything that changes from step to step (int64 arrays holding Lava's int32 values).
 
     ``t``: steps done so far. ``buf[proj]``: [n_post, max_delay + 1] pending synaptic input; slot 0 is
-    delivered at the next step. ``spikes[pop]``: the spikes emitted at step ``t``.
+    delivered at the next step. ``spikes[pop]``: what ``pop`` sent at step ``t``: bool spikes, or int64 payloads
+    for the names in ``model.graded``.
     """
     model: ReferenceModel
     t: int
@@ -151,6 +183,7 @@ def _refuse_reason(net: Network) -> None:
             from .learning import check_learning_projection, learning_sign_mode
             check_learning_projection(proj)
             learning_sign_mode(proj.connectivity, proj.learning)
+    check_graded(net)
     third_factor_inputs(net)
 
 
@@ -178,11 +211,12 @@ def build_model(net: Network) -> ReferenceModel:
         stack = sp.csr_matrix((w.astype(np.int64), (d.astype(np.int64) * n_post + post, pre)),
                               shape=(n_slots * n_post, n_pre))
         synapses.append(SynapseTable(proj.name, proj.source, proj.target, n_post, n_slots, stack,
-                                     proj.connectivity.weight_exp, conv))
+                                     proj.connectivity.weight_exp, conv, message_bits(net, proj), lava_connection(proj)))
     rewards = third_factor_inputs(net)
     learning = {p.name: p for p in net.projections.values() if p.learning is not None}
+    graded = frozenset(graded_inputs(net)) | {name for name, kind in kinds.items() if kind.graded}
     return ReferenceModel(net, kinds, params, synapses, {name: net.populations[name].size for name in net.inputs
-                                               if name not in rewards}, learning, rewards)
+                                               if name not in rewards}, learning, rewards, graded)
 
 
 def initial_state(model: ReferenceModel) -> ReferenceState:
@@ -207,7 +241,7 @@ def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) 
     """Advance one step (Lava's SPK phase); returns a new state and leaves ``state`` untouched.
 
     ``spikes_in[name]``: the 0/1 vector (flattened) graph input ``name`` emits at this step (for step t,
-    row t-1 of the user's input array); for a third-factor input, its reward values (a scalar, [1] or
+    row t-1 of the user's input array), integer payloads for a graded input; for a third-factor input, its reward values (a scalar, [1] or
     [n_post] ints 0..127). Missing inputs are silent (reward 0). Learning states are copied, not shared.
     """
     import copy
@@ -223,8 +257,8 @@ def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) 
     for name, kind in model.kinds.items():
         neurons[name], spikes[name] = kind.spec_step(model.params[name], state.neurons[name], a[name])
     for name, n in model.inputs.items():
-        s = np.asarray(spikes_in.get(name, np.zeros(n)))
-        spikes[name] = s.reshape(-1).astype(bool)
+        s = np.asarray(spikes_in.get(name, np.zeros(n))).reshape(-1)
+        spikes[name] = s.astype(np.int64) if name in model.graded else s.astype(bool)
     # 3. projections read this step's spikes (learning ones with their weights before this step's update)
     t = state.t + 1
     learn = copy.deepcopy(state.learn)
@@ -252,8 +286,9 @@ def simulate_reference(net: Network, steps: int, inputs: dict[str, np.ndarray] |
     """Simulate an integer network for ``steps`` steps with Lava 0.10's fixed-point semantics.
 
     Returns a Result with ``spikes[pop]`` uint8 [T, n] and ``v[pop]``/``u[pop]`` int64 [T, n] (row t-1 is
-    the state after step t, v after the reset) for every non-input population whose model has that state
-    variable (ATRLIF calls its current ``i``: no ``u``), as requested by ``record``.
+    the state after step t, v after the reset) for every non-input population, as requested by ``record``;
+    graded populations also ``payloads[pop]`` int64 [T, n] (with "spikes"), and any other recorded state
+    variable of a model (e.g. "sigma") is in ``state[var][pop]``.
     Learning projections: final weights in ``weights[proj]`` (int64 [n_post, n_pre]), with "weights" in
     ``record`` also ``weights[proj + PER_STEP]`` [T, n_post, n_pre] (after each step's learning), and
     the final traces/tags (:data:`LEARNING_VARS`) in ``report["learning"][proj]``.
@@ -264,17 +299,20 @@ def simulate_reference(net: Network, steps: int, inputs: dict[str, np.ndarray] |
     state = initial_state(model)
     pops = [p.name for p in net.neuron_populations]
     traces = {kind: {name: np.zeros((steps, net.populations[name].size),
-                                    dtype=np.uint8 if kind == "spikes" else np.int64) for name in pops
-                     if kind == "spikes" or kind in model.kinds[name].state}      # models without u skip "u"
+                                    dtype=np.uint8 if kind == "spikes" else np.int64)
+                     for name in pops if kind == "spikes" or kind in model.kinds[name].state}
               for kind in record if kind != "weights"}
+    payloads = {name: np.zeros((steps, net.populations[name].size), np.int64) for name in pops
+                if name in model.graded} if "spikes" in record else {}
     per_step = {name: np.zeros((steps, *ls.shape), np.int64) for name, ls in state.learn.items()} \
         if "weights" in record else {}
     for t in range(steps):
         state = step(state, {name: r[t] for name, r in rows.items()})
         for kind, group in traces.items():
-            src = state.spikes if kind == "spikes" else getattr(state, kind)
-            for name in group:
-                group[name][t] = src[name]
+            for name, arr in group.items():
+                arr[t] = state.spikes[name] != 0 if kind == "spikes" else state.neurons[name][kind]
+        for name, arr in payloads.items():
+            arr[t] = state.spikes[name]
         for name, arr in per_step.items():
             arr[t] = state.learn[name].weights
     report = {"backend": "reference", "note": "plain-numpy Lava 0.10 fixed_pt semantics; no energy or latency model"}
@@ -283,8 +321,9 @@ def simulate_reference(net: Network, steps: int, inputs: dict[str, np.ndarray] |
         report["learning"] = {name: learning_summary(ls) for name, ls in state.learn.items()}
         weights = {name: ls.weights.copy() for name, ls in state.learn.items()}
         weights.update({name + PER_STEP: arr for name, arr in per_step.items()})
+    others = {kind: group for kind, group in traces.items() if kind not in ("spikes", "v", "u") and group}
     return Result(spikes=traces.get("spikes", {}), v=traces.get("v", {}), u=traces.get("u", {}), weights=weights,
-                  report=report, steps=steps)
+                  report=report, steps=steps, payloads=payloads, state=others)
 
 
 def learning_summary(state) -> dict:

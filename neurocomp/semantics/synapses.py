@@ -24,6 +24,13 @@ Conv2d         ``Conv2d.to_sparse()``; when Lava runs it as its ``Conv`` process
                truncates) and the projection's sums wrap to 24 bits instead of being shifted
 OneToOne       (i, i) for every neuron i
 =============  =================================================================================
+
+Messages (:func:`message_bits`): a projection reads binary spikes (0) or graded payloads (1..24 bits,
+Lava's ``num_message_bits``): its connectivity's ``num_message_bits``, or when that is None 24 bits
+if its source's neuron model emits payloads (``NeuronKind.graded``: SigmaDelta, Delta, Sigma) and 0
+otherwise (graph inputs included). A graph input with a graded projection carries integer values
+(:func:`graded_inputs`). :func:`lava_connection` names the Lava process a projection runs as, which
+fixes where a graded sum wraps (see ``neurocomp.semantics.reference.SynapseTable``).
 """
 from __future__ import annotations
 
@@ -33,6 +40,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import Conv2d, Dense, OneToOne, Sparse
+from ..ir.connectivity import GRADED_MESSAGE_BITS
 from .fixedpoint import conv_uses_lava_conv, effective_sign_mode, effective_weights
 
 #: Synapses per chunk when a Sparse projection is streamed (bounds the temporaries of big projections).
@@ -64,6 +72,64 @@ def uses_lava_conv(proj) -> bool:
     """True when the projection runs as Lava's Conv (raw weights, 24-bit output wrap, no shift);
     any other Conv2d runs as its equivalent Sparse projection (see fixedpoint.conv_uses_lava_conv)."""
     return isinstance(proj.connectivity, Conv2d) and conv_uses_lava_conv(proj.connectivity, proj.delay)
+
+
+def emits_payloads(net, population: str) -> bool:
+    """True when population ``population`` of ``net`` sends graded payloads (its neuron kind is graded)."""
+    from ..neurons import NEURONS
+    pop = net.populations[population]
+    kind = NEURONS.get(type(pop.model))
+    return bool(kind is not None and kind.graded)
+
+
+def message_bits(net, proj) -> int:
+    """Lava's ``num_message_bits`` of projection ``proj`` (0: binary spikes); see the module doc."""
+    bits = proj.connectivity.num_message_bits
+    if bits is not None:
+        return int(bits)
+    return GRADED_MESSAGE_BITS if emits_payloads(net, proj.source) else 0
+
+
+def graded_inputs(net) -> dict[str, int]:
+    """``{graph input: narrowest num_message_bits of its graded projections}`` (inputs with none are binary)."""
+    out: dict[str, int] = {}
+    for proj in net.projections.values():
+        bits = message_bits(net, proj)
+        if bits and net.populations[proj.source].is_input:
+            out[proj.source] = min(bits, out.get(proj.source, bits))
+    return out
+
+
+def graded_populations(net) -> list[str]:
+    """Neuron populations that send graded payloads."""
+    return [p.name for p in net.neuron_populations if emits_payloads(net, p.name)]
+
+
+def check_graded(net) -> None:
+    """Refuse, by name, graded messages where Lava's processes take binary spikes only: learning projections
+    (``LearningDense``) read and train on 0/1 spikes of binary source and target populations."""
+    for proj in net.projections.values():
+        if proj.learning is None:
+            continue
+        graded = [name for name in (proj.source, proj.target)
+                  if not net.populations[name].is_input and emits_payloads(net, name)]
+        if message_bits(net, proj) or graded:
+            why = f"'{graded[0]}' sends graded payloads" if graded else "it reads graded messages (num_message_bits)"
+            raise UnsupportedError(f"projection '{proj.name}': learning runs on binary spikes, but {why}; "
+                                   "learn between binary-spiking populations (e.g. LoihiLIF) or drop the rule")
+
+
+def lava_connection(proj) -> str:
+    """The Lava process projection ``proj`` runs as: LearningDense, Conv, Dense, DelayDense, Sparse or
+    DelaySparse (OneToOne and a Conv2d that Lava's Conv cannot run are Sparse), as the Lava lowering builds it."""
+    if proj.learning is not None:
+        return "LearningDense"
+    if uses_lava_conv(proj):
+        return "Conv"
+    delayed = proj.max_delay > 0
+    if isinstance(proj.connectivity, Dense):
+        return "DelayDense" if delayed else "Dense"
+    return "DelaySparse" if delayed else "Sparse"
 
 
 # ------------------------------------------------------------------------------------ enumerators
