@@ -125,6 +125,12 @@ def state_var(kind: np.ndarray, S: tuple, name: str) -> np.ndarray:
     return out
 
 
+def kind_of_pop(tables, population: str):
+    """The registered neuron kind of a population of the tables."""
+    model = tables.pop_models[tables.pop_names.index(population)]
+    return next(k for k in NEURONS.values() if k.name == model)
+
+
 def neuron_kinds(tables) -> np.ndarray:
     """Each neuron's model id (the registry's order) from the tables' population models."""
     ids = {k.name: i for i, k in enumerate(NEURONS.values())}
@@ -238,21 +244,21 @@ def make_plan(tables) -> Plan:
     route_syn_ptr = np.concatenate([[0], np.cumsum(hi - lo)]).astype(np.int64)
     n_copy = int(route_syn_ptr[-1])
     ring_dtype = np.int32 if ring_size < 2 ** 31 else np.int64
+    proj_graded = np.asarray(tables.proj_message_bits, np.int64) > 0
+    graded = bool(proj_graded.any())        # some projection multiplies its weights by payloads
     direct = bool(np.all(proj_mode == K.MODE_DIRECT))
     syn_ring = np.empty(n_copy, ring_dtype)
     syn_weight = np.empty(n_copy, np.int32)
-    syn_delay = np.empty(0 if direct else n_copy, np.int16)
-    syn_proj = np.empty(0 if direct else n_copy, np.int32)
+    syn_delay = np.empty(0 if direct and not graded else n_copy, np.int16)    # graded: the kernel needs the
+    syn_proj = np.empty(0 if direct and not graded else n_copy, np.int32)     # projection of each synapse
     K.plan_synapses(ax, tables.axon_syn_ptr, tables.syn_post, tables.syn_proj,
                     np.asarray(tables.syn_weight, np.int32), np.asarray(tables.syn_delay, np.int16), dend_ptr,
                     dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
     kind = neuron_kinds(tables)
     dendrites = K.DendriteArrays(dend_ptr, dend_proj, dend_off, proj_len, exp, np.asarray(tables.proj_wrap24, np.bool_),
                                  proj_mode, direct)
-    kinds = list(NEURONS.values())
-    graded = any(kinds[k].graded for k in np.unique(kind))    # payloads multiply the weights
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
-                           syn_delay, syn_proj, graded)
+                           syn_delay, syn_proj, graded, proj_graded)
     return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size)
 
 
@@ -279,7 +285,7 @@ def encode_inputs(tables, rows: dict, steps: int, rewards=()) -> K.InputEvents:
     per-step event lists: row t-1 fires at step t, as ``in_src[in_ptr[t-1]:in_ptr[t]]`` (source ids,
     channel c of input i is ``N + input_ptr[i] + c``). ``rewards``: third-factor inputs, never routed."""
     n = tables.n_neurons
-    rows_l, src_l = [], []
+    rows_l, src_l, val_l = [], [], []
     for i, name in enumerate(tables.input_names):
         if name in rewards:
             continue
@@ -291,12 +297,13 @@ def encode_inputs(tables, rows: dict, steps: int, rewards=()) -> K.InputEvents:
         r, ch = np.nonzero(arr)
         rows_l.append(r.astype(np.int64))
         src_l.append(n + int(tables.input_ptr[i]) + ch.astype(np.int64))
-    rows_ev = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
-    src = np.concatenate(src_l) if src_l else np.zeros(0, np.int64)
+        val_l.append(np.asarray(arr[r, ch], np.int64))     # 1 for a spike; a graded input's value
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    rows_ev, src, val = cat(rows_l), cat(src_l), cat(val_l)
     order = np.lexsort((src, rows_ev))
-    rows_ev, src = rows_ev[order], src[order]
+    rows_ev, src, val = rows_ev[order], src[order], val[order]
     in_ptr = np.searchsorted(rows_ev, np.arange(steps + 1)).astype(np.int64)
-    return K.InputEvents(in_ptr, src)
+    return K.InputEvents(in_ptr, src, val)
 
 
 # ----------------------------------------------------------------------------------- recording
@@ -496,10 +503,12 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
         + (steps * n_learn_syn * 8 if "weights" in record else 0)
     _check_budget(needed, steps, k, record, n_cores, counters, memory_budget)
 
+    pay = "spikes" in record and any(kind_of_pop(tables, p).graded for p in cols)   # graded: their payloads too
     recorder = K.Recorder(rec_col, np.zeros((steps, k) if "spikes" in record else (0, 0), np.uint8),
                           np.zeros((steps, k) if "v" in record else (0, 0), np.int64),
                           np.zeros((steps, k) if "u" in record else (0, 0), np.int64),
-                          "spikes" in record, "v" in record, "u" in record)
+                          np.zeros((steps, k) if pay else (0, 0), np.int64),
+                          "spikes" in record, "v" in record, "u" in record, pay)
     cnt = K.Counters(counters, np.zeros((6, steps, n_cores) if counters else (6, 0, 0), np.int64),
                      np.zeros(tables.n_sources if counters else 0, np.int64))
     learn_cnt = np.zeros((steps, n_cores) if counters and learning else (0, 0), np.int64)
@@ -539,15 +548,18 @@ def _run_numpy(tables, plan: Plan, run: _Run, bar) -> None:
     state = {"kind": plan.kind, "S": run.S,
              "arrive": np.zeros((int(plan.dendrites.proj_len.max(initial=1)), tables.n_neurons), np.int64)}
     rec, cnt = run.recorder, run.counters
-    in_ptr, in_src = run.inputs
+    in_ptr, in_src, in_val = run.inputs
     mine = rec.rec_col >= 0
     cols = rec.rec_col[mine]
     for t in range(1, run.steps + 1):
         row = t - 1
-        ins = in_src[in_ptr[row]:in_ptr[row + 1]] if row < in_ptr.size - 1 else in_src[:0]
+        sl = slice(in_ptr[row], in_ptr[row + 1]) if row < in_ptr.size - 1 else slice(0, 0)
+        ins = (in_src[sl], in_val[sl])
         s, c = K.step_numpy(t, tables, state, ins, plan.neuron_core)     # s: payloads (1 = a spike)
         if rec.do_spikes:
-            rec.spikes[row, cols] = s[mine]
+            rec.spikes[row, cols] = s[mine] != 0
+        if rec.do_payloads:
+            rec.payloads[row, cols] = s[mine]
         if rec.do_v:
             rec.v[row, cols] = state_var(plan.kind, run.S, "v")[mine]
         if rec.do_u:
@@ -571,7 +583,7 @@ def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) 
             t_idx, col = np.nonzero(rec.spikes[:, a:b])
             step_l.append(t_idx)
             src_l.append(tables.pop_gid[name][col])
-        in_ptr, in_src = run.inputs
+        in_ptr, in_src, _ = run.inputs
         step_l.append(np.repeat(np.arange(in_ptr.size - 1), np.diff(in_ptr)))
         src_l.append(in_src)
         ev_step, ev_src = np.concatenate(step_l).astype(np.int64), np.concatenate(src_l).astype(np.int64)
@@ -585,6 +597,8 @@ def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) 
             res.v[name] = rec.v[:, a:b]
         if "u" in run.user_record:
             res.u[name] = rec.u[:, a:b]
+        if rec.do_payloads and "spikes" in run.user_record and kind_of_pop(tables, name).graded:
+            res.payloads[name] = rec.payloads[:, a:b]
     res.report.update({
         "backend": "emulator", "engine": engine, "steps": run.steps, "n_cores": int(tables.n_cores),
         "n_neurons": tables.n_neurons, "n_synapses": tables.n_synapses, "wall_time_s": wall,

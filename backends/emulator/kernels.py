@@ -74,8 +74,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
 
     ``state``: dict with ``kind`` (int64 [N]: each neuron's model, the registry's order), ``S`` (per kind
     its state rows, int64 [m, N]) and ``arrive`` (int64 [Lmax, N]: the sum of the contributions arriving
-    at step t' in row ``t' % Lmax``). Each model steps with its numpy spec. ``input_sources``: source ids (>= N) of the graph-input
-    channels that fire at step t (row t-1); ``neuron_core``: core of each neuron. Updates ``state`` in
+    at step t' in row ``t' % Lmax``). Each model steps with its numpy spec. ``input_sources``: ``(source ids (>= N), payloads)`` of the
+    graph-input channels that fire at step t (row t-1); ``neuron_core``: core of each neuron. Updates ``state`` in
     place; returns what the neurons send (int64 [N]: 0 nothing, 1 a spike, a graded model its payload) and
     this step's counters (each int64 [n_cores], plus
     ``spikes_per_source`` [S]).
@@ -87,11 +87,13 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     arrive[t % lmax] = 0
     out, active = neuron_spec_steps(tables, state["kind"], state["S"], a)
     s = out != 0
-    pay = np.ones(tables.n_sources, np.int64)                # what each source sends (graph inputs: 1)
+    pay = np.ones(tables.n_sources, np.int64)                # what each source sends
     pay[:n] = out
+    src_in, val_in = input_sources
+    pay[src_in] = val_in
 
     # Packets: every (spiking source, destination core) route entry names an axon on that core.
-    sources = np.concatenate([np.nonzero(s)[0], np.asarray(input_sources, np.int64)])
+    sources = np.concatenate([np.nonzero(s)[0], np.asarray(src_in, np.int64)])
     n_routes = tables.route_ptr[sources + 1] - tables.route_ptr[sources]
     routes = ranges(tables.route_ptr[sources], tables.route_ptr[sources + 1])
     axons = tables.route_axon[routes]
@@ -105,7 +107,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
         keys, inv = np.unique(key, return_inverse=True)
         raw = np.zeros(keys.size, np.int64)
         syn_src = np.repeat(np.repeat(sources, n_routes), tables.axon_syn_ptr[axons + 1] - tables.axon_syn_ptr[axons])
-        np.add.at(raw, inv, tables.syn_weight[syn].astype(np.int64) * pay[syn_src])
+        graded = np.asarray(tables.proj_message_bits, np.int64)[proj] > 0   # binary projections: weight x 1
+        np.add.at(raw, inv, tables.syn_weight[syn].astype(np.int64) * np.where(graded, pay[syn_src], 1))
         k_proj, k_delay, k_post = keys // (lmax * n), (keys // n) % lmax, keys % n
         contrib = transform_np(raw, tables.proj_weight_exp[k_proj], tables.proj_wrap24[k_proj])
         np.add.at(arrive, ((t + 1 + k_delay) % lmax, k_post), contrib)
@@ -206,13 +209,16 @@ class RouteArrays(NamedTuple):
     syn_weight: np.ndarray          # int32
     syn_delay: np.ndarray           # int16
     syn_proj: np.ndarray            # int32
-    graded: bool                    # some source sends multi-bit payloads: weights are multiplied by them
+    graded: bool                    # some projection carries payloads (then syn_proj is always copied)
+    proj_graded: np.ndarray         # bool [P]: projection multiplies its weights by the source's payload
 
 
 class InputEvents(NamedTuple):
-    """Graph-input channels that fire: row t-1 -> ``in_src[in_ptr[t-1]:in_ptr[t]]`` (source ids >= N)."""
+    """Graph-input channels that fire: row t-1 -> ``in_src[in_ptr[t-1]:in_ptr[t]]`` (source ids >= N), each
+    with its payload ``in_val`` (1 for a spike; a graded input's integer value)."""
     in_ptr: np.ndarray
     in_src: np.ndarray
+    in_val: np.ndarray
 
 
 class WorkArrays(NamedTuple):
@@ -233,9 +239,11 @@ class Recorder(NamedTuple):
     spikes: np.ndarray              # uint8 [T, k] (or [0, 0])
     v: np.ndarray                   # int64 [T, k] (or [0, 0])
     u: np.ndarray
+    payloads: np.ndarray            # int64 [T, k] what each neuron sent (graded populations), or [0, 0]
     do_spikes: bool
     do_v: bool
     do_u: bool
+    do_payloads: bool
 
 
 class Counters(NamedTuple):
@@ -281,9 +289,10 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
     dend_ptr, dend_proj, dend_off, proj_len, proj_exp, proj_wrap, proj_mode, all_direct = dendrites
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay, payload = work
-    neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded = routes
-    in_ptr, in_src = inputs
-    rec_col, rec_spk, rec_v, rec_u, do_spk, do_v, do_u = recorder
+    neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, \
+        proj_graded = routes
+    in_ptr, in_src, in_val = inputs
+    rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay = recorder
     do_count, counters, src_spikes = counts
     n_cores = core_neuron_ptr.shape[0] - 1
     n_neurons = core_neuron_ptr[n_cores]
@@ -346,7 +355,9 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
                     col = rec_col[j]
                     if col >= 0:
                         if do_spk:
-                            rec_spk[row, col] = out          # uint8: 1 for a spike (a graded -1 reads 255)
+                            rec_spk[row, col] = 1 if s else 0
+                        if do_pay:
+                            rec_pay[row, col] = out
                         if do_v and vr >= 0:
                             rec_v[row, col] = Sk[vr, j]
                         if do_u and ur >= 0:
@@ -364,7 +375,7 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
         if row < n_in_rows:
             for e in range(in_ptr[row], in_ptr[row + 1]):
                 spiked[n_spk] = in_src[e]
-                payload[n_spk] = 1
+                payload[n_spk] = in_val[e]
                 n_spk += 1
         # ---- 3: packets and synapses
         n_touched = 0
@@ -383,20 +394,16 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
             # a source's routes are consecutive, and so are their synapse copies: one flat walk
             y0 = route_syn_ptr[r0]
             y1 = route_syn_ptr[r1]
-            pq = payload[q]                      # 1 unless the network has graded sources
-            if all_direct:
-                if graded:
-                    for y in range(y0, y1):
-                        ring[syn_ring[y]] += np.int64(syn_weight[y]) * pq
-                else:
-                    for y in range(y0, y1):
-                        ring[syn_ring[y]] += syn_weight[y]
+            pq = payload[q]                      # what the source sends (1: a spike)
+            if all_direct and not graded:
+                for y in range(y0, y1):
+                    ring[syn_ring[y]] += syn_weight[y]
                 continue
             for y in range(y0, y1):
                 p = syn_proj[y]
                 mode = proj_mode[p]
                 w = np.int64(syn_weight[y])
-                if graded:
+                if graded and proj_graded[p]:    # a graded projection multiplies by the payload
                     w *= pq
                 if mode == 0:
                     ring[syn_ring[y]] += w

@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import ArtifactError, UnsupportedError, ValidationError
 from ..ir import Network
 from ..neurons import kind_of, table_params
-from ..semantics.synapses import iter_projection_synapses, uses_lava_conv
+from ..semantics.synapses import iter_projection_synapses, message_bits, uses_lava_conv
 
 
 
@@ -67,6 +67,9 @@ class CoreTables:
     proj_wrap24: np.ndarray
     proj_max_delay: np.ndarray
     proj_target_pop: np.ndarray
+    #: Lava's num_message_bits of each projection (0: binary spikes; >0: the source's payloads multiply
+    #: the weights), ``neurocomp.semantics.synapses.message_bits``
+    proj_message_bits: np.ndarray
     pop_gid: dict = field(default_factory=dict)
 
     @property
@@ -117,6 +120,9 @@ class CoreTables:
                         continue
                     if f.name == "neuron_params":
                         kwargs[f.name] = {k: data[k] for k in table_params() if k in data.files}
+                        continue
+                    if f.name == "proj_message_bits" and f.name not in data.files:
+                        kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: binary
                         continue
                     if f.name == "pop_models" and f.name not in data.files:
                         # tables written before the neuron-model registry held LoihiLIF populations only
@@ -349,6 +355,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         proj_wrap24=np.array([uses_lava_conv(p) for p in projs], bool),
         proj_max_delay=np.array([p.max_delay for p in projs], np.int32),
         proj_target_pop=np.array([pop_index[p.target] for p in projs], np.int32),
+        proj_message_bits=np.array([message_bits(network, p) for p in projs], np.int32),
     )
     tables.pop_gid = _pop_gid(tables)
     return tables
