@@ -705,6 +705,10 @@ class _Builder:
             raise self.f.fail(lay.where, f"'weight' of shape {list(w.shape)} does not map the {n_pre} inputs "
                                          f"({' + '.join(f'{name} {list(s)}' for name, s in segs)}) to its {n_post} "
                                          "neurons ([out, in] expected)")
+        if any(len(shape) > 1 for _, shape in segs):
+            self.warn(f"'{self.path}': {lay.where}: receives {[list(s) for _, s in segs if len(s) > 1]} without a "
+                      "flatten layer (netx would not connect the shapes); flattened in (C, H, W) order as netx's "
+                      "flatten does")
         rec = lay.type == "dense_rec"
         wr = None
         if rec:
