@@ -33,7 +33,7 @@ def load(path, *, dt: float = 1e-4) -> Network:
     if suffix == NETX_SUFFIX:
         return _read_netx(path)
     if suffix in NATIVE_SUFFIXES:
-        if path.is_file() and not is_native(path) and _is_netx(path):
+        if _is_foreign_netx(path):
             return _read_netx(path)
         return load_native(path)
     return _sniff(path, dt)
@@ -66,6 +66,15 @@ def _read_netx(path: Path) -> Network:
 def _is_netx(path: Path) -> bool:
     from .netx import is_netx
     return is_netx(path)
+
+
+def _is_foreign_netx(path: Path) -> bool:
+    """A netx file under a native name (.h5); any doubt (a damaged file) leaves it to the native reader,
+    whose messages say what is wrong."""
+    try:
+        return path.is_file() and not is_native(path) and _is_netx(path)
+    except Exception:
+        return False
 
 
 def _sniff(path: Path, dt: float) -> Network:

@@ -76,7 +76,8 @@ Weights and delays:
   ``s = floor(log2(scale)) + is_mixed`` (scale = 255/max, -256/min or min(127/max, -128/min) for
   excitatory, inhibitory, mixed) the IR weights are ``w << s``, ``weight_exp = -s``,
   ``num_weight_bits = 8 - s - n`` (``n``: trailing zero bits common to all weights, minus 1 if
-  mixed), ``sign_mode`` left to Lava's rule on the process's weights, as netx passes none.
+  mixed), ``sign_mode`` left to Lava's rule on the process's weights, as netx passes none (the
+  column blocks of a concat's split get the sign mode of the whole matrix, one Lava Dense).
   Lava then clips and truncates exactly as the IR's Dense semantics say.
 * Conv and pool weights are passed raw (netx gives Lava's Conv no exponent). The IR keeps them raw
   whenever Lava's Conv would (always for SLAYER's even weights); odd mixed-sign weights (which
@@ -103,6 +104,13 @@ every population one step later than the same column does in Lava; a network who
 driven by its bias instead (lava-dl's tinynet test sets ``bias_mant``) runs step for step.
 ``metadata["netx"]["input_latency"]`` is that one extra step.
 
+Running as lava-dl's tests and tutorials do: :func:`with_bias` drives a CUBA input layer by its
+bias (``net.in_layer.neuron.bias_mant.init = frame``); :func:`hold_at_rest` reproduces their reset of
+layer L after step L (``io.reset.Reset(interval, offset=L - 1)`` on u and v, L = the layer's position
+in netx's block list, :func:`layer_positions`) through an initial ``v0``, where one exists (a
+negative bias held for several steps can need a ``v`` above threshold: then it refuses); the later
+resets (step L + interval) are not expressed. SLAYER's ground-truth index j of layer L is step j + L.
+
 Graph inputs take 0/1 spikes today; graded input values (SDNN inputs, PilotNet's transformed
 frames) need graded messages on the graph input.
 
@@ -113,13 +121,13 @@ population, neuron, lava_shape, message_bits], "input": {name, population, lava_
 from __future__ import annotations
 
 import importlib
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import NetworkFileError, NeurocompError, NeurocompWarning
+from ..errors import NetworkFileError, NeurocompError
+from ._warn import CollectedWarnings
 from ..ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Sparse
 from ..ir.connectivity import SignMode, determine_sign_mode
 from ..semantics.fixedpoint import clip_weights, effective_weights
@@ -153,15 +161,6 @@ DEFAULT_DENSE_NEURON = {"type": "CUBA", "iDecay": 0, "vDecay": 4096, "vThMant": 
 INPUT = "input"
 #: How many steps later an input row reaches the input layer than a RingBuffer column does in Lava.
 INPUT_LATENCY = 1
-
-
-class _Warnings:
-    def __init__(self):
-        self.messages: list[str] = []
-
-    def __call__(self, msg: str) -> None:
-        self.messages.append(msg)
-        warnings.warn(msg, NeurocompWarning, stacklevel=4)
 
 
 # ------------------------------------------------------------------------------------- layout helpers
@@ -385,7 +384,7 @@ def read_netx(path, *, spike_exp: int = SPIKE_EXP) -> Network:
     except Exception as exc:
         raise NetworkFileError(f"'{path}' cannot be opened as HDF5 ({type(exc).__name__}: {exc}); the file is "
                                "truncated or corrupt") from None
-    warn = _Warnings()
+    warn = CollectedWarnings()
     try:
         with f:
             return _Builder(_File(path, f), warn, int(spike_exp)).build()
