@@ -439,7 +439,7 @@ def test_flatten_order_is_netx_transpose_flatten(tmp_path):
 
 
 def test_pool_layers(tmp_path):
-    k = np.full((1, 1, 2, 2, 1), 4.0)
+    k = np.full((1, 1, 2, 2), 4.0)                          # SLAYER stores the Pool synapse as [1, 1, kh, kw]
     even = write_netx(tmp_path / "p.net", [input_layer((3, 4, 6), neuron=False), {
         "type": "pool", "shape": np.array([3, 2, 3]), "kernelSize": np.array([2, 2]), "stride": np.array([2, 2]),
         "padding": np.array([0, 0]), "dilation": np.array([1, 1]), "weight": k, "neuron": cuba()}])

@@ -559,7 +559,7 @@ class _Builder:
                 raise self.f.fail(lay.where, f"'bias' has {b.size} values for {n} neurons")
             out = b.reshape(-1)
         elif list(b.shape) == list(lava):                  # per neuron, Lava (W, H, C)
-            out = b.transpose(2, 1, 0).reshape(-1)
+            out = b.transpose(tuple(range(b.ndim - 1, -1, -1))).reshape(-1)
         elif b.ndim == 1 and b.shape[0] == lava[-1]:      # per channel (the last Lava axis)
             out = np.repeat(b, int(np.prod(lava[:-1])))
         else:
@@ -805,12 +805,12 @@ class _Builder:
         if lay.shape[0] != c:
             raise f.fail(lay.where, f"'shape' {list(lay.shape)} has {lay.shape[0]} channels but its input has {c}")
         k = self._weights(lay)
-        k = k.reshape(k.shape[-2:]) if k.ndim >= 2 and int(np.prod(k.shape[:-2])) == 1 else \
-            (k[..., 0].reshape(k.shape[-3:-1]) if k.ndim >= 3 and k.shape[-1] == 1 and
-             int(np.prod(k.shape[:-3])) == 1 else None)
-        if k is None:
+        if k.ndim == 5 and k.shape[-1] == 1:              # SLAYER's (1, 1, kh, kw, 1) before its reshape
+            k = k[..., 0]
+        if k.ndim < 2 or int(np.prod(k.shape[:-2])) != 1:
             raise f.fail(lay.where, "'weight' must hold one pooling kernel [kh, kw] (SLAYER's Pool synapse, "
                                     "shape [1, 1, kh, kw])")
+        k = k.reshape(k.shape[-2:])
         stride = f.pair(lay.group, "stride", lay.where, 0) if f.has(lay.group, "stride") else k.shape
         padding = f.pair(lay.group, "padding", lay.where, 0)
         dilation = f.pair(lay.group, "dilation", lay.where, 1)
@@ -1054,11 +1054,14 @@ def hold_at_rest(net: Network, steps: dict | None = None) -> Network:
         if np.any(m.u0 != 0) or np.any(m.v0 != 0) or np.unique(m.dv).size != 1:
             raise NetworkFileError(f"hold_at_rest: population '{name}' already has an initial state or per-neuron dv")
         for proj in net.incoming(name):
-            ds = 0 if net.populations[proj.source].is_input else steps.get(proj.source, 0)
-            if ds + 1 + proj.max_delay < d and not net.populations[proj.source].is_input:
+            if net.populations[proj.source].is_input:
+                continue
+            ds = steps.get(proj.source, 0)
+            first = ds + 2 + int(np.min(proj.delay))          # earliest step a spike of the source arrives
+            if first <= d:
                 raise NetworkFileError(f"hold_at_rest: '{name}' is held for {d} steps but '{proj.source}' (held {ds}) "
-                                       f"can reach it at step {ds + 2 + int(np.min(proj.delay))}; hold the source "
-                                       "longer or this population shorter")
+                                       f"can reach it at step {first}; hold the source longer or this population "
+                                       "shorter")
         n = pop.size
         from ..neurons.loihi_lif.spec import LifParams
         p = LifParams.from_model(m, n)
