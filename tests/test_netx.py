@@ -13,7 +13,6 @@ import os
 import shutil
 import sys
 import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -44,6 +43,13 @@ def netx_data_dir() -> Path | None:
 
 # ------------------------------------------------------------------------------ SDNN models
 SDNN_MODULES = ("neurocomp.neurons.sigma_delta", "neurocomp.neurons.delta", "neurocomp.neurons.sigma")
+#: The agreed contract of the SDNN IR classes: Lava's process constructor parameters (lava.proc.sdn.process)
+#: with Lava's defaults (None: required).
+PLACEHOLDERS = {
+    "SigmaDelta": {"vth": None, "bias": 0, "act_mode": 1, "cum_error": False, "spike_exp": 0, "state_exp": 0},
+    "Delta": {"vth": None, "cum_error": False, "spike_exp": 0, "state_exp": 0},
+    "Sigma": {},
+}
 
 
 def _sdnn_available() -> bool:
@@ -62,27 +68,12 @@ def sdnn(monkeypatch):
     if _sdnn_available():
         return tuple(getattr(sys.modules[m], c) for m, c in zip(SDNN_MODULES, ("SigmaDelta", "Delta", "Sigma")))
 
-    @dataclass(frozen=True, eq=False, repr=False)
-    class SigmaDelta(NeuronModel):
-        vth: object
-        bias: object = 0
-        act_mode: object = 1
-        cum_error: object = False
-        spike_exp: object = 0
-        state_exp: object = 0
-        integer = True
-
-    @dataclass(frozen=True, eq=False, repr=False)
-    class Delta(NeuronModel):
-        vth: object
-        cum_error: object = False
-        spike_exp: object = 0
-        state_exp: object = 0
-        integer = True
-
-    @dataclass(frozen=True, eq=False, repr=False)
-    class Sigma(NeuronModel):
-        integer = True
+    classes = []
+    for cls_name, params in PLACEHOLDERS.items():
+        fields = [(k, object) if v is None else (k, object, dataclasses.field(default=v)) for k, v in params.items()]
+        classes.append(dataclasses.make_dataclass(cls_name, fields, bases=(NeuronModel,), frozen=True, eq=False,
+                                                  repr=False, namespace={"integer": True}))
+    SigmaDelta, Delta, Sigma = classes
 
     for name, cls in zip(SDNN_MODULES, (SigmaDelta, Delta, Sigma)):
         mod = types.ModuleType(name)
