@@ -259,7 +259,7 @@ def _add_run_arguments(s, backends=None) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .backend import backend_names
-    p = _Parser(prog="neurocomp", description="Compile spiking networks (NIR or native .h5) to neuromorphic "
+    p = _Parser(prog="neurocomp", description="Compile spiking networks (NIR, lava-dl netx .net or native .h5) to neuromorphic "
                 "cores, then emulate them or deploy them to Lava.")
     p.add_argument("--version", action="version", version=f"neurocomp {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -268,8 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     dt_help = "time step in seconds for continuous-time (NIR) networks (default 1e-4)"
 
     s = sub.add_parser("info", help="summarise a network file", description="Print the populations, projections, "
-                       "inputs, outputs and totals of a network file (.nir or native .h5).")
-    s.add_argument("net", metavar="NET", help="network file (.nir, .h5)")
+                       "inputs, outputs and totals of a network file (.nir, netx .net or native .h5).")
+    s.add_argument("net", metavar="NET", help="network file (.nir, .net, .h5)")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.add_argument("--dt", type=_positive_float, default=1e-4, help=dt_help)
     s.add_argument("--rules", metavar="RULES.toml", default=None,
@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("compile", help="map a network onto a target", description="Discretize, quantize, "
                        "partition, place and route NET for target T; write the compiled artifact directory ART.")
-    s.add_argument("net", metavar="NET", help="network file (.nir, .h5)")
+    s.add_argument("net", metavar="NET", help="network file (.nir, .net, .h5)")
     s.add_argument("--target", required=True, metavar="T", help="hardware model name (see `neurocomp targets`)")
     s.add_argument("-o", "--output", metavar="ART", help="artifact directory to write (required unless "
                    "--print-pipeline)")

@@ -1,10 +1,12 @@
 """Network files in and out: ``load(path)`` and ``save(net, path)`` pick the format for the user.
 
-By extension: ``.nir`` is NIR (``nir_import.read_nir`` / ``nir_export.write_nir``); ``.h5``,
-``.hdf5`` (and so ``.nc.h5``) are neurocomp's native format (``native.py``). Any other name is
-sniffed: an HDF5 file with the root attribute ``neurocomp_format`` is native, any other HDF5 file
-is tried as NIR (NIR files are HDF5 too), and anything else is refused with a NetworkFileError.
-The NIR modules are imported only when a NIR file is met, so native use never imports ``nir``.
+By extension: ``.nir`` is NIR (``nir_import.read_nir`` / ``nir_export.write_nir``); ``.net`` is a
+lava-dl netx network (``netx.read_netx``, read only); ``.h5``, ``.hdf5`` (and so ``.nc.h5``) are
+neurocomp's native format (``native.py``), or netx when such a file has netx's layout and no native
+marker. Any other name is sniffed: an HDF5 file with the root attribute ``neurocomp_format`` is
+native, one with netx's ``layer/0/type`` layout is netx, any other HDF5 file is tried as NIR (NIR
+files are HDF5 too), and anything else is refused with a NetworkFileError. The NIR modules are
+imported only when a NIR file is met, so native use never imports ``nir``.
 """
 from __future__ import annotations
 
@@ -16,18 +18,23 @@ from .native import is_native, load_native, save_native
 
 NATIVE_SUFFIXES = (".h5", ".hdf5")
 NIR_SUFFIX = ".nir"
+NETX_SUFFIX = ".net"
 
 __all__ = ["load", "save", "load_native", "save_native"]
 
 
 def load(path, *, dt: float = 1e-4) -> Network:
     """Read a network file. ``dt`` (seconds) is the time step recorded for NIR input (NIR graphs are
-    continuous-time); native files store their own metadata and ignore it."""
+    continuous-time); native and netx files are discrete-time and ignore it."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == NIR_SUFFIX:
         return _read_nir(path, dt)
+    if suffix == NETX_SUFFIX:
+        return _read_netx(path)
     if suffix in NATIVE_SUFFIXES:
+        if _is_foreign_netx(path):
+            return _read_netx(path)
         return load_native(path)
     return _sniff(path, dt)
 
@@ -51,6 +58,25 @@ def _read_nir(path: Path, dt: float) -> Network:
     return read_nir(path, dt=dt)
 
 
+def _read_netx(path: Path) -> Network:
+    from .netx import read_netx
+    return read_netx(path)
+
+
+def _is_netx(path: Path) -> bool:
+    from .netx import is_netx
+    return is_netx(path)
+
+
+def _is_foreign_netx(path: Path) -> bool:
+    """A netx file under a native name (.h5); any doubt (a damaged file) leaves it to the native reader,
+    whose messages say what is wrong."""
+    try:
+        return path.is_file() and not is_native(path) and _is_netx(path)
+    except Exception:
+        return False
+
+
 def _sniff(path: Path, dt: float) -> Network:
     import h5py
     if not path.exists() or path.is_dir():
@@ -61,10 +87,12 @@ def _sniff(path: Path, dt: float) -> Network:
         raise NetworkFileError(f"{path}: cannot be read ({exc})") from None
     if not hdf5:
         raise NetworkFileError(
-            f"{path}: not a network file (neither neurocomp's HDF5 format nor NIR); give a .nir file or a "
-            "neurocomp .h5 file written by neurocomp.save")
+            f"{path}: not a network file (neither neurocomp's HDF5 format, NIR nor lava-dl netx); give a .nir "
+            "file, a netx .net file or a neurocomp .h5 file written by neurocomp.save")
     if is_native(path):
         return load_native(path)
+    if _is_netx(path):
+        return _read_netx(path)
     try:
         return _read_nir(path, dt)
     except NetworkFileError as exc:

@@ -45,7 +45,6 @@ node type(s) behind each IR object), "latency_offset", "warnings"}``.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +54,8 @@ import nir
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import NetworkFileError, NeurocompError, NeurocompWarning, UnsupportedError, ValidationError
+from ..errors import NetworkFileError, NeurocompError, UnsupportedError, ValidationError
+from ._warn import CollectedWarnings
 from ..ir import (IF, LI, LIF, Conv2d, CubaLIF, Dense, Integrator, Network, OneToOne, Sparse, Threshold)
 
 #: Default time step for NIR graphs (the NIR paper's LIF and Braille graphs use 1e-4 s).
@@ -73,17 +73,6 @@ WEIGHT_TYPES = ("Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "A
 IDENTITY_TYPES = ("Flatten", "Delay")
 SUPPORTED_TYPES = ("Input", "Output", "NIRGraph") + NEURON_TYPES + WEIGHT_TYPES + IDENTITY_TYPES
 _TOL = 1e-6
-
-
-class _Warnings:
-    """Collects warnings for ``metadata["warnings"]`` and emits each as a NeurocompWarning."""
-
-    def __init__(self):
-        self.messages: list[str] = []
-
-    def __call__(self, msg: str) -> None:
-        self.messages.append(msg)
-        warnings.warn(msg, NeurocompWarning, stacklevel=4)
 
 
 # ---------------------------------------------------------------------------- file reading
@@ -550,7 +539,7 @@ def read_nir(path, dt: float = DEFAULT_DT) -> Network:
     dt = float(dt)
     if not np.isfinite(dt) or dt <= 0:
         raise ValidationError(f"read_nir('{path}'): dt = {dt} must be a positive number of seconds (e.g. 1e-4)")
-    warn = _Warnings()
+    warn = CollectedWarnings()
     graph, version, relaxed, keep = _read_graph(path, warn)
     nodes, edges, passthrough = _flatten(graph, "", path, keep)
     if relaxed is not None:
