@@ -152,3 +152,14 @@ def test_every_neuron_model_is_known_to_the_file_formats():
     from neurocomp.ir import MODELS
     from neurocomp.neurons import NEURONS
     assert all(MODELS[cls.__name__] is cls for cls in NEURONS)
+
+
+def test_every_package_is_installed_by_pyproject():
+    """``pip install .`` (not only ``-e``) ships every package folder: pyproject lists them all."""
+    import tomli
+    listed = set(tomli.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {"neurocomp." + ".".join(p.parent.relative_to(ROOT / "neurocomp").parts) if p.parent != ROOT / "neurocomp"
+             else "neurocomp" for p in (ROOT / "neurocomp").rglob("__init__.py")}
+    found |= {"neurocomp.backends" + "".join("." + x for x in p.parent.relative_to(ROOT / "backends").parts)
+              for p in (ROOT / "backends").rglob("__init__.py")}
+    assert found <= listed, f"add to pyproject.toml [tool.setuptools] packages: {sorted(found - listed)}"
