@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedError
+from .lava_util import per_process
 from ..ir._checks import as_int_array
 from .loihi_lif.model import STATE_BITS
 from .loihi_lif.spec import ALIGN_SHIFT, LifParams
@@ -41,14 +41,7 @@ def lif_params(params: dict, du: str = "du", dv: str = "dv", vth=NO_SPIKE_VTH) -
                      *(np.asarray(params[k], np.int64) for k in ("bias_mant", "bias_exp")))
 
 
-def lava_scalar(pop, name: str, process: str) -> int:
-    """Field ``name`` of ``pop``'s model as the one int a Lava ``process`` takes per process, or a refusal."""
-    values = np.unique(np.asarray(getattr(pop.model, name)))
-    if values.size != 1:
-        raise UnsupportedError(
-            f"population '{pop.name}': {type(pop.model).__name__} '{name}' varies across neurons ({values.size} "
-            f"distinct values) but Lava's {process} takes one {name} per process; split the population by {name}")
-    return int(values[0])
+lava_scalar = per_process   # the name the LIF variants use
 
 
 def lava_int32(model, name: str, n: int) -> np.ndarray:

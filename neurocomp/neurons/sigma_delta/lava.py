@@ -8,20 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import UnsupportedError
+from ..lava_util import per_process
 
 #: Fields Lava's SigmaDelta takes once per process.
 PER_PROCESS = ("vth", "act_mode", "cum_error", "spike_exp", "state_exp")
 
 
-def scalar(pop, name: str, process: str) -> int:
-    """The one value of field ``name`` of ``pop``'s model; refuses a field that varies across neurons."""
-    values = np.unique(np.asarray(getattr(pop.model, name)))
-    if values.size != 1:
-        raise UnsupportedError(
-            f"population '{pop.name}': {type(pop.model).__name__} '{name}' varies across neurons ({values.size} "
-            f"distinct values) but Lava's {process} takes one {name} per process; split the population by {name}")
-    return int(values[0])
+scalar = per_process        # the name Delta and Sigma use
 
 
 def check_scalars(pop, names, process: str) -> None:
