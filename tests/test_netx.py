@@ -7,12 +7,9 @@ position L of netx's block list is step j + L.
 """
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import os
 import shutil
-import sys
-import types
 from pathlib import Path
 
 import h5py
@@ -23,7 +20,6 @@ import neurocomp as nc
 from neurocomp.errors import NetworkFileError, NeurocompWarning
 from neurocomp.io import netx
 from neurocomp.io.netx import from_lava, hold_at_rest, layer_positions, netx_weight_bits, to_lava, with_bias
-from neurocomp.ir.models import NeuronModel
 from neurocomp.semantics.fixedpoint import effective_weights
 from neurocomp.semantics.reference import simulate_reference
 
@@ -42,43 +38,10 @@ def netx_data_dir() -> Path | None:
 
 
 # ------------------------------------------------------------------------------ SDNN models
-SDNN_MODULES = ("neurocomp.neurons.sigma_delta", "neurocomp.neurons.delta", "neurocomp.neurons.sigma")
-#: The agreed contract of the SDNN IR classes: Lava's process constructor parameters (lava.proc.sdn.process)
-#: with Lava's defaults (None: required).
-PLACEHOLDERS = {
-    "SigmaDelta": {"vth": None, "bias": 0, "act_mode": 1, "cum_error": False, "spike_exp": 0, "state_exp": 0},
-    "Delta": {"vth": None, "cum_error": False, "spike_exp": 0, "state_exp": 0},
-    "Sigma": {},
-}
-
-
-def _sdnn_available() -> bool:
-    try:
-        for name in SDNN_MODULES:
-            __import__(name)
-        return True
-    except ImportError:
-        return False
-
-
 @pytest.fixture
-def sdnn(monkeypatch):
-    """The SDNN IR classes: the real ones when they exist, else placeholders with the agreed contract
-    (field names = Lava's process constructor parameters), injected for this test only."""
-    if _sdnn_available():
-        return tuple(getattr(sys.modules[m], c) for m, c in zip(SDNN_MODULES, ("SigmaDelta", "Delta", "Sigma")))
-
-    classes = []
-    for cls_name, params in PLACEHOLDERS.items():
-        fields = [(k, object) if v is None else (k, object, dataclasses.field(default=v)) for k, v in params.items()]
-        classes.append(dataclasses.make_dataclass(cls_name, fields, bases=(NeuronModel,), frozen=True, eq=False,
-                                                  repr=False, namespace={"integer": True}))
-    SigmaDelta, Delta, Sigma = classes
-
-    for name, cls in zip(SDNN_MODULES, (SigmaDelta, Delta, Sigma)):
-        mod = types.ModuleType(name)
-        setattr(mod, cls.__name__, cls)
-        monkeypatch.setitem(sys.modules, name, mod)
+def sdnn():
+    """The SDNN IR classes (neurocomp.neurons): field names = Lava's process constructor parameters."""
+    from neurocomp.neurons import Delta, Sigma, SigmaDelta
     return SigmaDelta, Delta, Sigma
 
 
@@ -317,15 +280,6 @@ def test_pilotnet_sdnn_loads(sdnn):
     assert all(entry.get("message_bits") == 16 for entry in net.metadata["netx"]["layers"] if entry["population"])
     x = np.load(root / "pilotnet_sdnn" / "input.npy")
     assert from_lava(x).shape == (1, 3, 33, 100) and np.array_equal(to_lava(from_lava(x)), x)
-
-
-def test_sdnn_without_models_is_refused(tmp_path):
-    if _sdnn_available():
-        pytest.skip("the SDNN models exist in this build")
-    path = write_netx(tmp_path / "s.net", [input_layer((4,), neuron=False),
-                                           dense_layer(np.ones((2, 4)), neuron={"type": "SDNN", "vThMant": 3})])
-    with pytest.raises(NetworkFileError, match=r"SDNN neurons need neurocomp.neurons.sigma_delta \(not available"):
-        nc.load(path)
 
 
 def test_sdnn_synthetic(tmp_path, sdnn):

@@ -120,7 +120,6 @@ population, neuron, lava_shape, message_bits], "input": {name, population, lava_
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -405,7 +404,6 @@ class _Builder:
         self.meta_layers: list[dict] = []
         self.input_meta: dict = {"name": INPUT, "population": None, "transform": None}
         self.readout = None
-        self._sdnn = None
 
     # ------------------------------------------------------------------ pass 1: layers and shapes
     def _scan(self) -> None:
@@ -614,20 +612,8 @@ class _Builder:
                                f"{', '.join(CUBA_TYPES)} (-> LoihiLIF) and {SDNN_TYPE} (-> Delta/SigmaDelta/Sigma)"
                                + ("; resonate-and-fire neurons are not available yet" if "RF" in ntype else ""))
 
-    def _sdnn_classes(self, where: str):
-        if self._sdnn is None:
-            try:
-                sd = importlib.import_module("neurocomp.neurons.sigma_delta")
-                delta = importlib.import_module("neurocomp.neurons.delta")
-                sigma = importlib.import_module("neurocomp.neurons.sigma")
-                self._sdnn = (sd.SigmaDelta, delta.Delta, sigma.Sigma, getattr(sd, "ActivationMode", None))
-            except (ImportError, AttributeError):
-                raise NetworkFileError(f"'{self.path}': {where}: SDNN neurons need neurocomp.neurons.sigma_delta "
-                                       "(not available in this build)") from None
-        return self._sdnn
-
     def _sdnn_model(self, lay, cfg, where, bias, is_input, info):
-        SigmaDelta, Delta, Sigma, ActivationMode = self._sdnn_classes(where)
+        from ..neurons import ActivationMode, Delta, Sigma, SigmaDelta
         bits = cfg.get("messageBits")
         info["message_bits"] = SDNN_MESSAGE_BITS if bits is None else int(np.asarray(bits).reshape(-1)[0])
         act = cfg.get("activation")
