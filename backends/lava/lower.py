@@ -47,6 +47,7 @@ from ...errors import UnsupportedError
 from ...ir import Conv2d, Dense, Network, OneToOne, Sparse
 from ...neurons import kind_of
 from ...semantics.fixedpoint import conv_uses_lava_conv, effective_sign_mode
+from ...semantics.synapses import raw_synapses
 from ...semantics.inputs import InputSpec, check_run, reward_rows
 from ...semantics.synapses import check_graded, message_bits
 from .learning import REWARD_PORT, make_learning_dense
@@ -166,26 +167,17 @@ def lower_dense(net: Network, proj) -> LoweredConnection:
 
 
 def lower_sparse(net: Network, proj) -> LoweredConnection:
-    conn = proj.connectivity
-    post = np.repeat(np.arange(conn.shape[0]), np.diff(conn.indptr))
-    return _sparse_process(net, proj, conn.shape, post, conn.indices, conn.weights, proj.delay)
-
-
-def lower_one_to_one(net: Network, proj) -> LoweredConnection:
-    conn = proj.connectivity
-    n = net.populations[proj.source].size
-    idx = np.arange(n)
-    w = np.broadcast_to(conn.weights, (n,))
-    return _sparse_process(net, proj, (n, n), idx, idx, w, np.broadcast_to(proj.delay, (n,)))
+    """Sparse, OneToOne, and a Conv2d Lava's Conv cannot run: Lava's Sparse/DelaySparse over the projection's
+    stored synapses (the canonical enumerator, ``neurocomp.semantics.synapses.raw_synapses``), raw weights."""
+    n_pre, n_post = net.populations[proj.source].size, net.populations[proj.target].size
+    pre, post, w, d = raw_synapses(proj, n_pre, n_post)
+    return _sparse_process(net, proj, (n_post, n_pre), post, pre, w, d)
 
 
 def lower_conv2d(net: Network, proj) -> LoweredConnection:
     conn = proj.connectivity
     if not conv_uses_lava_conv(conn, proj.delay):
-        s = conn.to_sparse()
-        post = np.repeat(np.arange(s.shape[0]), np.diff(s.indptr))
-        return _sparse_process(net, proj, s.shape, post, s.indices, s.weights,
-                               np.broadcast_to(proj.delay, s.weights.shape))
+        return lower_sparse(net, proj)
     from lava.proc.conv.process import Conv
     c_in, h, w = conn.input_shape
     c_out, h_out, w_out = conn.output_shape
@@ -209,7 +201,7 @@ def lower_learning(net: Network, proj) -> LoweredConnection:
 
 
 #: IR connectivity type -> Lava process factory.
-FACTORIES: dict[type, Callable] = {Dense: lower_dense, Sparse: lower_sparse, OneToOne: lower_one_to_one,
+FACTORIES: dict[type, Callable] = {Dense: lower_dense, Sparse: lower_sparse, OneToOne: lower_sparse,
                                    Conv2d: lower_conv2d}
 
 

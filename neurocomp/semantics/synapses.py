@@ -209,6 +209,16 @@ def iter_projection_synapses(proj, n_pre: int, n_post: int, chunk: int | None = 
         yield pre, post, w, d
 
 
+def raw_synapses(proj, n_pre: int, n_post: int):
+    """``(pre, post, raw weight, delay)`` of every stored synapse as the IR holds it (zeros included, no
+    effective-weight arithmetic), in the canonical order: what a backend that applies Lava's weight
+    rules itself (the Lava lowering) is given."""
+    parts = list(enumerator(proj)(proj, proj.connectivity, n_pre, n_post, CHUNK))
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))
+
+
 def projection_synapses(proj, n_pre: int, n_post: int):
     """All of :func:`iter_projection_synapses` at once: ``(pre, post, weight, delay)``."""
     parts = list(iter_projection_synapses(proj, n_pre, n_post))
