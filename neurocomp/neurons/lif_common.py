@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .lava_util import per_process
 from ..ir._checks import as_int_array
 from .loihi_lif.model import STATE_BITS
 from .loihi_lif.spec import ALIGN_SHIFT, LifParams
@@ -39,9 +38,6 @@ def lif_params(params: dict, du: str = "du", dv: str = "dv", vth=NO_SPIKE_VTH) -
     th = np.asarray(params[vth] if isinstance(vth, str) else vth, np.int64)
     return LifParams(*(np.asarray(params[k], np.int64) for k in (du, dv)), th,
                      *(np.asarray(params[k], np.int64) for k in ("bias_mant", "bias_exp")))
-
-
-lava_scalar = per_process   # the name the LIF variants use
 
 
 def lava_int32(model, name: str, n: int) -> np.ndarray:

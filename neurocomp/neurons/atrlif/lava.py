@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import UnsupportedError
-from ..lif_common import lava_int32, lava_scalar
+from ..lava_util import per_process
+from ..lif_common import lava_int32
 
 DECAYS = ("delta_i", "delta_v", "delta_theta", "delta_r")
 SCALARS = (*DECAYS, "theta_0", "theta_step")
@@ -14,7 +15,7 @@ SCALARS = (*DECAYS, "theta_0", "theta_step")
 def check(pop) -> None:
     """Refuse, naming the population, what Lava's ATRLIF process cannot express."""
     for name in SCALARS:
-        lava_scalar(pop, name, "ATRLIF")
+        per_process(pop, name, "ATRLIF")
     m = pop.model
     if np.any(m.theta0 != np.asarray(m.theta_0) << 6):
         raise UnsupportedError(f"population '{pop.name}': ATRLIF 'theta0' differs from theta_0 << 6, but Lava's "
@@ -29,9 +30,9 @@ def make_process(pop):
     fixed-point model's ``delta * 4096`` gives back the integer; theta_0/theta_step as ints."""
     from lava.proc.atrlif.process import ATRLIF
     m, n = pop.model, pop.size
-    decays = {k: lava_scalar(pop, k, "ATRLIF") / 4096 for k in DECAYS}
-    return ATRLIF(shape=(n,), **decays, theta_0=lava_scalar(pop, "theta_0", "ATRLIF"),
-                  theta_step=lava_scalar(pop, "theta_step", "ATRLIF"),
+    decays = {k: per_process(pop, k, "ATRLIF") / 4096 for k in DECAYS}
+    return ATRLIF(shape=(n,), **decays, theta_0=per_process(pop, "theta_0", "ATRLIF"),
+                  theta_step=per_process(pop, "theta_step", "ATRLIF"),
                   bias_mant=lava_int32(m, "bias_mant", n), bias_exp=lava_int32(m, "bias_exp", n),
                   i=lava_int32(m, "i0", n), v=lava_int32(m, "v0", n), theta=lava_int32(m, "theta0", n),
                   r=lava_int32(m, "r0", n), name=pop.name)

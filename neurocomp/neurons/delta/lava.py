@@ -2,7 +2,8 @@
 process). Lava's Delta constructor takes no name: the process keeps Lava's default one."""
 from __future__ import annotations
 
-from ..sigma_delta.lava import check_scalars, scalar, set_initial
+from ..lava_util import per_process
+from ..sigma_delta.lava import check_scalars, set_initial
 
 #: Fields Lava's Delta takes once per process.
 PER_PROCESS = ("vth", "cum_error", "spike_exp", "state_exp")
@@ -17,7 +18,7 @@ def make_process(pop):
     """The Lava Delta process of population ``pop`` (ports ``a_in``, ``s_out``; graded output)."""
     from lava.proc.sdn.process import Delta
     from . import KIND
-    v = {name: scalar(pop, name, "Delta") for name in PER_PROCESS}
+    v = {name: per_process(pop, name, "Delta") for name in PER_PROCESS}
     proc = Delta(shape=(pop.size,), vth=v["vth"], cum_error=bool(v["cum_error"]), spike_exp=v["spike_exp"],
                  state_exp=v["state_exp"])
     set_initial(proc, pop, KIND)

@@ -2,7 +2,7 @@
 act_mode, cum_error, spike_exp, state_exp per process, per-neuron bias). The initial states are set on the
 process's Vars (Lava's constructor starts them at 0). Lava is imported only when a process is built.
 
-The helpers here serve Delta and Sigma too: :func:`scalar` (a field Lava takes once per process) and
+The helpers here serve Delta and Sigma too: :func:`check_scalars` (fields Lava takes once per process) and
 :func:`set_initial` (the ``*0`` fields onto the Vars)."""
 from __future__ import annotations
 
@@ -14,12 +14,9 @@ from ..lava_util import per_process
 PER_PROCESS = ("vth", "act_mode", "cum_error", "spike_exp", "state_exp")
 
 
-scalar = per_process        # the name Delta and Sigma use
-
-
 def check_scalars(pop, names, process: str) -> None:
     for name in names:
-        scalar(pop, name, process)
+        per_process(pop, name, process)
 
 
 def set_initial(proc, pop, kind) -> None:
@@ -38,7 +35,7 @@ def make_process(pop):
     from lava.proc.sdn.process import ActivationMode, SigmaDelta
     from . import KIND
     m, n = pop.model, pop.size
-    v = {name: scalar(pop, name, "SigmaDelta") for name in PER_PROCESS}
+    v = {name: per_process(pop, name, "SigmaDelta") for name in PER_PROCESS}
     proc = SigmaDelta(shape=(n,), vth=v["vth"], bias=m.broadcast("bias", n).astype(np.int64),
                       act_mode=ActivationMode(v["act_mode"]), cum_error=bool(v["cum_error"]),
                       spike_exp=v["spike_exp"], state_exp=v["state_exp"], name=pop.name)
