@@ -22,14 +22,13 @@ NEW = (LIFReset, TernaryLIF, ATRLIF)
 def run_model(model, a_rows):
     """Step ``model`` (n neurons) through inputs ``a_rows`` [T, n] with its spec and its numba kernel; assert
     they agree and return ``{var: [T, n]}`` plus ``"s"`` (spikes or payloads)."""
-    import importlib
     from test_neurons import _run_kernel
     kind = kind_of(model)
     a_rows = np.asarray(a_rows, np.int64)
     n = a_rows.shape[1]
     params = {k: model.broadcast(k, n).astype(np.int64) for k in kind.params}
     state = {v: model.broadcast(kind.initial[v], n).astype(np.int64) for v in kind.state}
-    P = importlib.import_module(kind.kernel.split(":")[0]).prepare(params)
+    P = kind.kernel_prepare(params)
     S = np.stack([state[v] for v in kind.state]).astype(np.int64)
     out = {v: [] for v in (*kind.state, "s")}
     for a in a_rows:

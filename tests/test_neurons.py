@@ -93,14 +93,12 @@ def _random_sdn(kind, rng, n):
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
 def test_kernel_step_equals_spec(kind):
-    import importlib
-    kernel_mod = importlib.import_module(kind.kernel.split(":")[0])
     rng = np.random.default_rng(0)
     n = 4000
     model = _random_params(kind, rng, n)
     params = {k: model.broadcast(k, n).astype(np.int64) for k in kind.params}
     state = {v: model.broadcast(kind.initial[v], n).astype(np.int64) for v in kind.state}
-    P = kernel_mod.prepare(params)
+    P = kind.kernel_prepare(params)
     S = np.stack([state[v] for v in kind.state]).astype(np.int64)
     for _ in range(5):
         a = rng.integers(-2 ** 31, 2 ** 31, n)

@@ -144,12 +144,10 @@ def neuron_kinds(tables) -> np.ndarray:
 
 def kernel_params(tables, kind: np.ndarray) -> tuple:
     """Per registered kind, its kernel parameter rows over all N neurons (``prepare`` of the kind's kernel)."""
-    from importlib import import_module
     out = []
     for k in NEURONS.values():
-        module = import_module(k.kernel.partition(":")[0])
         params = {p: np.asarray(tables.neuron_params[p], np.int64) for p in k.params}
-        out.append(np.ascontiguousarray(module.prepare(params), np.int64).reshape(-1, tables.n_neurons))
+        out.append(np.ascontiguousarray(k.kernel_prepare(params), np.int64).reshape(-1, tables.n_neurons))
     return tuple(out)
 
 

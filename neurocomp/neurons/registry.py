@@ -63,6 +63,11 @@ class NeuronKind:
         return _resolve(self.kernel)
 
     @property
+    def kernel_prepare(self):
+        """The kernel module's ``prepare(params) -> int64[k, N]`` (beside its ``step``)."""
+        return _resolve(self.kernel.partition(":")[0] + ":prepare")
+
+    @property
     def lava_process(self):
         return _resolve(self.lava)
 
