@@ -1,7 +1,7 @@
 """Mapping quality: messages/step (every source fires once), cores used and max link load,
 hypergraph (KaHyPar km1) and METIS vs the sequential baseline, on three networks:
 
-* ``cnn``      — the NIR CNN (/work/shared/data/nir/cnn/cnn_sinabs.nir, 8,970 neurons, 1.1 M synapses);
+* ``cnn``      — the NIR CNN (../shared/data/nir/cnn/cnn_sinabs.nir, 8,970 neurons, 1.1 M synapses);
 * ``layered``  — 5 layers of 2,000 neurons, each neuron fed by 64 neurons of a local window of the
   previous layer (sparse, topographic);
 * ``modular``  — a small-world recurrent net: 32 modules of 128 neurons, interleaved in the
