@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 
 from .ir import Conv2d, Dense, Network
+from .semantics.synapses import message_bits
 
 
 def _param_summary(value) -> object:
@@ -67,6 +68,7 @@ def summary_dict(net: Network) -> dict:
             "delay_min": dmin,
             "delay_max": dmax,
             "learning": proj.learning.name if proj.learning is not None else None,
+            "message_bits": message_bits(net, proj),
         }
         if isinstance(conn, Conv2d):
             entry["kernel"] = list(conn.weights.shape)
@@ -132,8 +134,9 @@ def describe(net: Network) -> str:
     for j in s["projections"]:
         delay = f"{j['delay_min']}" if j["delay_min"] == j["delay_max"] else f"{j['delay_min']}..{j['delay_max']}"
         learn = j["learning"] or "none"
+        graded = f", graded {j['message_bits']}-bit messages" if j["message_bits"] else ""
         lines.append(f"  {j['name']}: {j['kind']} {j['source']} -> {j['target']}, {j['synapses']} synapses "
-                     f"({j['weights']} weights), delay {delay}, learning {learn}")
+                     f"({j['weights']} weights), delay {delay}, learning {learn}{graded}")
     if not s["projections"]:
         lines.append("  (none)")
     lines.append(f"outputs: {', '.join(s['outputs']) or '(none)'}")

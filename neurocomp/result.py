@@ -46,9 +46,6 @@ class Result:
                 out[f"state/{var}/{name}"] = arr
         return out
 
-    def var(self, name: str) -> dict[str, np.ndarray]:
-        """The recording of state variable ``name`` by population (``v``, ``u`` or one in ``state``)."""
-        return getattr(self, name) if name in ("v", "u") else self.state.get(name, {})
 
     def save(self, directory) -> Path:
         """Write ``result.npz`` and ``report.json`` into ``directory`` atomically."""
