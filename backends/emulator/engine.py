@@ -226,9 +226,9 @@ def make_plan(tables) -> Plan:
 
     proj_len = np.asarray(tables.proj_max_delay, np.int64) + 1
     exp = np.asarray(tables.proj_weight_exp, np.int64)
-    wrap = np.asarray(tables.proj_wrap24, bool)
+    proj_xf, proj_graded = K.projection_codes(tables.proj_lava_kinds, tables.proj_message_bits)
     proj_mode = np.where(proj_len == 1, K.MODE_DIRECT,
-                         np.where((exp >= 0) & ~wrap, K.MODE_LINEAR, K.MODE_SCRATCH)).astype(np.int64)
+                         np.where((exp >= 0) & (proj_xf != K.XF_CAST24), K.MODE_LINEAR, K.MODE_SCRATCH)).astype(np.int64)
     dend_len = proj_len[dend_proj]
     dend_off = np.concatenate([[0], np.cumsum(dend_len)[:-1]]).astype(np.int64) if dend_len.size else \
         np.zeros(0, np.int64)
@@ -242,8 +242,7 @@ def make_plan(tables) -> Plan:
     route_syn_ptr = np.concatenate([[0], np.cumsum(hi - lo)]).astype(np.int64)
     n_copy = int(route_syn_ptr[-1])
     ring_dtype = np.int32 if ring_size < 2 ** 31 else np.int64
-    proj_graded = np.asarray(tables.proj_message_bits, np.int64) > 0
-    graded = bool(proj_graded.any())        # some projection multiplies its weights by payloads
+    graded = bool(np.any(proj_graded != K.SYN_BINARY))        # some projection multiplies its weights by payloads
     direct = bool(np.all(proj_mode == K.MODE_DIRECT))
     syn_ring = np.empty(n_copy, ring_dtype)
     syn_weight = np.empty(n_copy, np.int32)
@@ -253,8 +252,7 @@ def make_plan(tables) -> Plan:
                     np.asarray(tables.syn_weight, np.int32), np.asarray(tables.syn_delay, np.int16), dend_ptr,
                     dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
     kind = neuron_kinds(tables)
-    dendrites = K.DendriteArrays(dend_ptr, dend_proj, dend_off, proj_len, exp, np.asarray(tables.proj_wrap24, np.bool_),
-                                 proj_mode, direct)
+    dendrites = K.DendriteArrays(dend_ptr, dend_proj, dend_off, proj_len, exp, proj_xf, proj_mode, direct)
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
                            syn_delay, syn_proj, graded, proj_graded)
     return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size)

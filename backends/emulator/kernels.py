@@ -8,13 +8,18 @@ fixed-point semantics (../shared/reference/lava.md §1-5). One step t (1-based) 
    A *contribution* is one projection's sum for one post neuron, one send step and one delay,
    transformed as Lava's connection process does before it buffers it::
 
-       c = wrap24(raw)                       # Conv2d (Lava's signed_clamp)
+       c = wrap24(raw)                       # Conv2d (Lava's signed_clamp); graded: 0 if raw is outside int32
        c = raw << e  if e > 0 else raw >> -e # Dense/Sparse/OneToOne, e = weight_exp (floor)
+       c = shift(wrap32(raw), e)             # graded Dense/Sparse/DelaySparse: the int32 dot product wraps first
 
    ``raw`` = sum of the effective weights of the projection's synapses to j with delay d whose
-   source spiked at step t-1-d. (DelayDense shifts each (send step, delay) column separately
+   source spiked at step t-1-d; on a graded projection each weight times its source's payload
+   (wrapped to int32 one by one on a DelayDense, whose int32 products are summed in int64;
+   ``neurocomp.semantics.synapses.GRADED_WRAP``). (DelayDense shifts each (send step, delay) column separately
    before adding it to its buffer, so contributions from different send steps are *not* summed
-   before the shift.) Channel sums are int32 in Lava, hence the wrap32 of the total.
+   before the shift.) Channel sums are int32 in Lava, hence the wrap32 of the total. Every transform but
+   the Conv cast and a right shift is linear modulo 2^32, so int64 sums (wrapping past 2^63 included)
+   may be taken before it; those two see the exact per-(step, delay) sum.
 2. **LIF** (PyLifModelBitAcc, lava.md §2), in int32/int64 exactly as numpy evaluates it::
 
        u = int32(trunc0(u * (4096 - (du + 1)), 12)) + int32(a << 6)       # int32 wrap
@@ -47,12 +52,31 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from ...semantics.fixedpoint import signed_clamp24, wrap32
+from ...semantics.fixedpoint import conv_cast24, wrap32
+from ...semantics.synapses import GRADED_WRAP
 from ...neurons import NEURONS
 from .neuron_dispatch import neuron_step
 
 #: Projection ring modes (see module docstring).
 MODE_DIRECT, MODE_LINEAR, MODE_SCRATCH = 0, 1, 2
+#: A projection's transform of its raw sums: the weight_exp shift; Lava Conv's cast (int32, then 24-bit wrap);
+#: wrap32 then shift (graded Dense/Sparse).
+XF_SHIFT, XF_CAST24, XF_WRAP32 = 0, 1, 2
+#: What a projection's synapses add: the weight (binary); weight x payload; wrap32(weight x payload) (DelayDense).
+SYN_BINARY, SYN_GRADED, SYN_GRADED_WRAP = 0, 1, 2
+
+
+def projection_codes(lava_kinds, message_bits):
+    """``(transform codes, synapse codes)`` (int64 [P] each) of projections running as Lava's ``lava_kinds``
+    with ``message_bits`` (``neurocomp.semantics.synapses.GRADED_WRAP`` says where a graded sum wraps)."""
+    wrap = [GRADED_WRAP[k] for k in lava_kinds]
+    graded = np.asarray(message_bits, np.int64) > 0
+    cast = np.array([w == "cast" for w in wrap], bool).reshape(-1)
+    xf = np.where(cast, XF_CAST24, np.where(graded & np.array([w == "sum" for w in wrap], bool).reshape(-1),
+                                            XF_WRAP32, XF_SHIFT))
+    product = np.array([w == "product" for w in wrap], bool).reshape(-1)
+    syn = np.where(graded, np.where(product, SYN_GRADED_WRAP, SYN_GRADED), SYN_BINARY)
+    return xf.astype(np.int64), syn.astype(np.int64)
 
 #: Indices of the per-core, per-step counters (``counters[k, t, core]``).
 COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in")
@@ -61,12 +85,13 @@ C_SYNOPS, C_ACTIVE, C_IDLE, C_SPIKES, C_PK_OUT, C_PK_IN = range(6)
 
 
 # ----------------------------------------------------------------------------------- numpy spec
-def transform_np(raw, weight_exp, wrap24):
-    """A connection's per-(send step, delay) transform of its raw weight sums (vectorised)."""
+def transform_np(raw, weight_exp, xf):
+    """A connection's per-(send step, delay) transform of its raw sums (vectorised; ``xf``: XF_* codes)."""
     raw = np.asarray(raw, np.int64)
     e = np.asarray(weight_exp, np.int64)
-    shifted = np.where(e >= 0, raw << np.maximum(e, 0), raw >> np.maximum(-e, 0))
-    return np.where(wrap24, signed_clamp24(raw), shifted)
+    x = np.where(xf == XF_WRAP32, wrap32(raw), raw)
+    shifted = np.where(e >= 0, x << np.maximum(e, 0), x >> np.maximum(-e, 0))
+    return np.where(xf == XF_CAST24, conv_cast24(raw), shifted)
 
 
 def step_numpy(t, tables, state, input_sources, neuron_core):
@@ -107,10 +132,12 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
         keys, inv = np.unique(key, return_inverse=True)
         raw = np.zeros(keys.size, np.int64)
         syn_src = np.repeat(np.repeat(sources, n_routes), tables.axon_syn_ptr[axons + 1] - tables.axon_syn_ptr[axons])
-        graded = np.asarray(tables.proj_message_bits, np.int64)[proj] > 0   # binary projections: weight x 1
-        np.add.at(raw, inv, tables.syn_weight[syn].astype(np.int64) * np.where(graded, pay[syn_src], 1))
+        xf, syn_code = projection_codes(tables.proj_lava_kinds, tables.proj_message_bits)
+        code = syn_code[proj]                                     # binary projections: weight x 1
+        value = tables.syn_weight[syn].astype(np.int64) * np.where(code != SYN_BINARY, pay[syn_src], 1)
+        np.add.at(raw, inv, np.where(code == SYN_GRADED_WRAP, wrap32(value), value))
         k_proj, k_delay, k_post = keys // (lmax * n), (keys // n) % lmax, keys % n
-        contrib = transform_np(raw, tables.proj_weight_exp[k_proj], tables.proj_wrap24[k_proj])
+        contrib = transform_np(raw, tables.proj_weight_exp[k_proj], xf[k_proj])
         np.add.at(arrive, ((t + 1 + k_delay) % lmax, k_post), contrib)
 
     # Counters of this step, per core.
@@ -185,13 +212,13 @@ class NeuronArrays(NamedTuple):
 
 class DendriteArrays(NamedTuple):
     """One dendrite per (neuron, incoming projection), each with a delay ring of ``proj_len`` cells
-    at ``dend_off``; per projection its length, shift, 24-bit wrap and ring mode (module docstring)."""
+    at ``dend_off``; per projection its length, shift, transform (XF_*) and ring mode (module docstring)."""
     dend_ptr: np.ndarray            # [N+1] dendrites of neuron j
     dend_proj: np.ndarray           # [D] projection of each dendrite
     dend_off: np.ndarray            # [D] first ring cell of each dendrite
     proj_len: np.ndarray            # [P] max_delay + 1
     proj_exp: np.ndarray            # [P] weight_exp
-    proj_wrap: np.ndarray           # [P] bool: Lava Conv's 24-bit wrap
+    proj_xf: np.ndarray             # [P] XF_SHIFT / XF_CAST24 / XF_WRAP32
     proj_mode: np.ndarray           # [P] MODE_DIRECT / MODE_LINEAR / MODE_SCRATCH
     all_direct: bool                # every projection is mode 0
 
@@ -210,7 +237,7 @@ class RouteArrays(NamedTuple):
     syn_delay: np.ndarray           # int16
     syn_proj: np.ndarray            # int32
     graded: bool                    # some projection carries payloads (then syn_proj is always copied)
-    proj_graded: np.ndarray         # bool [P]: projection multiplies its weights by the source's payload
+    proj_graded: np.ndarray         # int64 [P] SYN_*: projection multiplies its weights by the source's payload
 
 
 class InputEvents(NamedTuple):
@@ -260,9 +287,13 @@ def _wrap32(x):
 
 
 @njit(cache=True, inline="always")
-def _transform(raw, e, wrap):
-    if wrap:
+def _transform(raw, e, xf):
+    if xf == XF_CAST24:                          # float64 -> int32 cast: out of range is -2^31, wrapped to 0
+        if raw < -2147483648 or raw > 2147483647:
+            return np.int64(0)
         return ((raw + 8388608) & 0xFFFFFF) - 8388608
+    if xf == XF_WRAP32:
+        raw = _wrap32(raw)
     if e >= 0:
         return raw << e
     return raw >> (-e)
@@ -287,7 +318,7 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     input being 0 and on a neuron being active are gone (unpredictable at ~15 Hz).
     """
     core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
-    dend_ptr, dend_proj, dend_off, proj_len, proj_exp, proj_wrap, proj_mode, all_direct = dendrites
+    dend_ptr, dend_proj, dend_off, proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay, payload = work
     neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, \
         proj_graded = routes
@@ -302,13 +333,13 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     # lands in slot nxt + d, less L if past the end (no division per synapse or dendrite)
     slot = np.zeros(n_proj, np.int64)
     nxt = np.zeros(n_proj, np.int64)
-    # mode-0 projections whose transform is not the identity (a shift, or the 24-bit wrap) apply it
-    # when the ring is read; other modes were transformed when they were written
+    # mode-0 projections whose transform is not the identity modulo 2^32 (a shift, or the Conv cast) apply
+    # it when the ring is read; other modes were transformed when they were written
     xform = np.zeros(n_proj, np.bool_)
     pk_in = np.zeros(n_cores, np.int64)          # this step's packets in and synaptic ops per core
     syn_ops = np.zeros(n_cores, np.int64)
     for p in range(n_proj):
-        xform[p] = proj_mode[p] == 0 and (proj_wrap[p] or proj_exp[p] != 0)
+        xform[p] = proj_mode[p] == 0 and (proj_xf[p] == XF_CAST24 or proj_exp[p] != 0)
     # no delays and no transform: dendrite k's only ring cell is k (dend_off[k] == k)
     plain = all_direct and not np.any(xform)
     for t in range(t_first, t_last + 1):
@@ -342,7 +373,7 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
                             x = ring[idx]
                             ring[idx] = 0
                             if xform[p]:             # the transform of 0 is 0: no test on x
-                                x = _transform(x, proj_exp[p], proj_wrap[p])
+                                x = _transform(x, proj_exp[p], proj_xf[p])
                             a += x
                     a = _wrap32(a)
                     out = neuron_step(kd, j, a, Pk, Sk)  # the model's step (generated dispatch)
@@ -403,8 +434,12 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
                 p = syn_proj[y]
                 mode = proj_mode[p]
                 w = np.int64(syn_weight[y])
-                if graded and proj_graded[p]:    # a graded projection multiplies by the payload
-                    w *= pq
+                if graded:
+                    g = proj_graded[p]
+                    if g != SYN_BINARY:          # a graded projection multiplies by the payload
+                        w *= pq
+                        if g == SYN_GRADED_WRAP:
+                            w = _wrap32(w)
                 if mode == 0:
                     ring[syn_ring[y]] += w
                 elif mode == 1:
@@ -436,7 +471,7 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
             sl = nxt[p] + d
             if sl >= proj_len[p]:
                 sl -= proj_len[p]
-            ring[idx - d + sl] += _transform(scratch[idx], proj_exp[p], proj_wrap[p])
+            ring[idx - d + sl] += _transform(scratch[idx], proj_exp[p], proj_xf[p])
             scratch[idx] = 0
             sflag[idx] = 0
 

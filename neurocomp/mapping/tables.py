@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import ArtifactError, UnsupportedError, ValidationError
 from ..ir import Network
 from ..neurons import kind_of, table_params
-from ..semantics.synapses import iter_projection_synapses, message_bits, uses_lava_conv
+from ..semantics.synapses import iter_projection_synapses, lava_connection, message_bits, uses_lava_conv
 
 
 
@@ -70,7 +70,17 @@ class CoreTables:
     #: Lava's num_message_bits of each projection (0: binary spikes; >0: the source's payloads multiply
     #: the weights), ``neurocomp.semantics.synapses.message_bits``
     proj_message_bits: np.ndarray
+    #: the Lava process each projection runs as (``neurocomp.semantics.synapses.lava_connection``: Dense,
+    #: Sparse, DelayDense, DelaySparse, Conv, LearningDense), which fixes where a graded sum wraps to int32
+    proj_lava_kinds: list = field(default_factory=list)
     pop_gid: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if len(self.proj_lava_kinds) != len(self.proj_names):
+            # tables written before the field: Conv or Sparse wrap semantics (exact unless a graded
+            # DelayDense sum overflows int32)
+            self.proj_lava_kinds = ["Conv" if w else ("DelaySparse" if d > 0 else "Sparse")
+                                    for w, d in zip(self.proj_wrap24, self.proj_max_delay)]
 
     @property
     def n_neurons(self) -> int:
@@ -124,12 +134,14 @@ class CoreTables:
                     if f.name == "proj_message_bits" and f.name not in data.files:
                         kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: binary
                         continue
+                    if f.name == "proj_lava_kinds" and f.name not in data.files:
+                        continue                        # older tables: __post_init__ derives them
                     if f.name == "pop_models" and f.name not in data.files:
                         # tables written before the neuron-model registry held LoihiLIF populations only
                         kwargs[f.name] = ["LoihiLIF"] * len(data["pop_names"])
                         continue
                     arr = data[f.name]
-                    kwargs[f.name] = [str(s) for s in arr] if f.name.endswith(("_names", "_models")) else (
+                    kwargs[f.name] = [str(s) for s in arr] if f.name.endswith(("_names", "_models", "_kinds")) else (
                         int(arr) if f.name == "n_cores" else arr)
         except (OSError, KeyError, ValueError) as exc:
             raise ArtifactError(f"{path}: per-core tables are missing or damaged ({exc}); recompile the network") \
@@ -356,6 +368,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         proj_max_delay=np.array([p.max_delay for p in projs], np.int32),
         proj_target_pop=np.array([pop_index[p.target] for p in projs], np.int32),
         proj_message_bits=np.array([message_bits(network, p) for p in projs], np.int32),
+        proj_lava_kinds=[lava_connection(p) for p in projs],
     )
     tables.pop_gid = _pop_gid(tables)
     return tables

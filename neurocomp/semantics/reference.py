@@ -73,7 +73,7 @@ import scipy.sparse as sp
 
 from ..errors import UnsupportedError
 from .fixedpoint import conv_cast24, shift32, shift_floor, signed_clamp24, wrap32
-from .synapses import check_graded, graded_inputs, lava_connection, message_bits, projection_synapses, uses_lava_conv
+from .synapses import GRADED_WRAP, check_graded, graded_inputs, lava_connection, message_bits, projection_synapses, uses_lava_conv
 from ..ir import Network
 from ..neurons import kind_of
 from ..result import Result
@@ -113,9 +113,10 @@ class SynapseTable:
             acc = self.stack @ (np.asarray(values) != 0).astype(np.int64)
             return signed_clamp24(acc) if self.conv_wrap else shift_floor(acc, self.weight_exp)
         p = wrap32(values)
-        if self.conv_wrap:
+        wrap = GRADED_WRAP[self.lava_kind]
+        if wrap == "cast":
             return conv_cast24(self.stack @ p)
-        if self.lava_kind == "DelayDense":       # np.sum of int32 products: each product wraps, the sum does not
+        if wrap == "product":                    # np.sum of int32 products: each product wraps, the sum does not
             st = self.stack
             products = sp.csr_matrix((wrap32(st.data * p[st.indices]), st.indices, st.indptr), shape=st.shape)
             return shift_floor(products @ np.ones(st.shape[1], np.int64), self.weight_exp)

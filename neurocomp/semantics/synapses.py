@@ -119,6 +119,15 @@ def check_graded(net) -> None:
                                    "learn between binary-spiking populations (e.g. LoihiLIF) or drop the rule")
 
 
+#: Where Lava's int32 arithmetic wraps a graded projection's sum, by the process it runs as
+#: (:func:`lava_connection`; the formulas are in ``neurocomp.semantics.reference``): "sum": the int32 dot
+#: product wraps, then the weight_exp shift (``shift32(wrap32(sum))``); "product": each int32 product wraps
+#: and their int64 sum is shifted (``shift_floor(sum wrap32(W p))``); "cast": Conv's float64 sum is cast to
+#: int32 (out of range -> -2^31) and wrapped to 24 bits (``fixedpoint.conv_cast24``).
+GRADED_WRAP = {"Dense": "sum", "Sparse": "sum", "DelaySparse": "sum", "LearningDense": "sum",
+               "DelayDense": "product", "Conv": "cast"}
+
+
 def lava_connection(proj) -> str:
     """The Lava process projection ``proj`` runs as: LearningDense, Conv, Dense, DelayDense, Sparse or
     DelaySparse (OneToOne and a Conv2d that Lava's Conv cannot run are Sparse), as the Lava lowering builds it."""

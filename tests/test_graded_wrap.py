@@ -1,0 +1,32 @@
+"""The emulator wraps graded (multi-bit) sums to int32 where Lava's connection process does (issue 14): every
+Dense/Sparse/Conv, delay and weight_exp case of the Delta -> projection -> Sigma chain of test_sdnn (whose sums
+overflow int32; the reference equals Lava on them there), numba kernel and numpy spec == reference."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurocomp.backends.emulator import emulate_tables
+from neurocomp.mapping.tables import build_core_tables
+from neurocomp.semantics.inputs import InputSpec
+from neurocomp.semantics.reference import simulate_reference
+from neurocomp.semantics.synapses import lava_connection
+
+from test_sdnn import _graded_chain
+
+CASES = [(k, d, e) for k in ("dense", "sparse") for d in (0, 1, 2) for e in (-3, 0, 2)] + [("conv", 0, 0)]
+
+
+@pytest.mark.parametrize("kind,delay,wexp", CASES)
+def test_emulator_wraps_graded_sums_like_lava(kind, delay, wexp):
+    net, inputs = _graded_chain(kind, delay, wexp)
+    ref = simulate_reference(net, 6, inputs, record=("spikes", "sigma"))
+    assert np.abs(ref.payloads["d"]).max() >= 2 ** 29                 # the sums leave int32
+    n_cores = 2 if kind != "conv" else 1
+    mapping = {p.name: np.arange(p.size) % n_cores for p in net.neuron_populations}
+    tables = build_core_tables(net, mapping, n_cores)
+    assert tables.proj_lava_kinds[tables.proj_names.index("p")] == lava_connection(net.projections["p"])
+    for engine in ("numba", "numpy"):
+        res = emulate_tables(tables, 6, inputs, record=("spikes",), engine=engine, input_spec=InputSpec.of_network(net))
+        for pop in ref.payloads:
+            assert np.array_equal(res.payloads[pop], ref.payloads[pop]), (engine, pop)
