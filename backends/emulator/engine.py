@@ -110,6 +110,11 @@ class Plan:
                      .reshape(len(k.state), tables.n_neurons).copy() for k in NEURONS.values())
 
 
+def state_vars(record) -> tuple:
+    """The model state variables in ``record`` recorded besides spikes, v and u (into ``Result.state``)."""
+    return tuple(r for r in record if r not in ("spikes", "v", "u", "weights"))
+
+
 def _state_rows(name: str) -> np.ndarray:
     """Per registered kind, the state row recorded as ``name`` ("v", "u"), or -1."""
     return np.array([k.state.index(name) if name in k.state else -1 for k in NEURONS.values()], np.int64)
@@ -492,7 +497,9 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
     user_record = record
     record, rec_col, cols, k, user_cols = _recording(tables, record, populations, events, learning)
     n_cores = int(tables.n_cores)
-    per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0))
+    extra = state_vars(record)
+    per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0)
+                + 8 * len(extra))
     n_learn_syn = sum(int(np.prod(np.shape(p.connectivity.weights))) for p in learning)
     needed = steps * k * per_elem + (6 * steps * n_cores * 8 if counters else 0) + plan.nbytes \
         + (steps * n_cores * 8 if counters and learning else 0) \
@@ -504,7 +511,10 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
                           np.zeros((steps, k) if "v" in record else (0, 0), np.int64),
                           np.zeros((steps, k) if "u" in record else (0, 0), np.int64),
                           np.zeros((steps, k) if pay else (0, 0), np.int64),
-                          "spikes" in record, "v" in record, "u" in record, pay)
+                          "spikes" in record, "v" in record, "u" in record, pay,
+                          np.zeros((len(extra), steps, k) if extra else (0, 0, 0), np.int64),
+                          np.stack([_state_rows(v) for v in extra], axis=1) if extra else
+                          np.zeros((len(NEURONS), 0), np.int64))
     cnt = K.Counters(counters, np.zeros((6, steps, n_cores) if counters else (6, 0, 0), np.int64),
                      np.zeros(tables.n_sources if counters else 0, np.int64))
     learn_cnt = np.zeros((steps, n_cores) if counters and learning else (0, 0), np.int64)
@@ -560,6 +570,8 @@ def _run_numpy(tables, plan: Plan, run: _Run, bar) -> None:
             rec.v[row, cols] = state_var(plan.kind, run.S, "v")[mine]
         if rec.do_u:
             rec.u[row, cols] = state_var(plan.kind, run.S, "u")[mine]
+        for e, var in enumerate(state_vars(run.record)):
+            rec.state[e, row, cols] = state_var(plan.kind, run.S, var)[mine]
         if cnt.enabled:
             for i, name in enumerate(K.COUNTER_NAMES):
                 cnt.per_core[i, row] = c[name]
@@ -595,6 +607,9 @@ def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) 
             res.u[name] = rec.u[:, a:b]
         if rec.do_payloads and "spikes" in run.user_record and kind_of_pop(tables, name).graded:
             res.payloads[name] = rec.payloads[:, a:b]
+        for e, var in enumerate(state_vars(run.record)):
+            if var in kind_of_pop(tables, name).state:
+                res.state.setdefault(var, {})[name] = rec.state[e, :, a:b]
     res.report.update({
         "backend": "emulator", "engine": engine, "steps": run.steps, "n_cores": int(tables.n_cores),
         "n_neurons": tables.n_neurons, "n_synapses": tables.n_synapses, "wall_time_s": wall,

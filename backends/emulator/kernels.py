@@ -271,6 +271,8 @@ class Recorder(NamedTuple):
     do_v: bool
     do_u: bool
     do_payloads: bool
+    state: np.ndarray               # int64 [E, T, k]: E more state variables (e.g. "sigma"), or [0, 0, 0]
+    state_row: np.ndarray           # int64 [K, E]: per kind, the state row recorded as variable e (-1: none)
 
 
 class Counters(NamedTuple):
@@ -323,7 +325,8 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, \
         proj_graded = routes
     in_ptr, in_src, in_val = inputs
-    rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay = recorder
+    rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay, rec_st, st_row = recorder
+    n_extra = rec_st.shape[0]
     do_count, counters, src_spikes = counts
     n_cores = core_neuron_ptr.shape[0] - 1
     n_neurons = core_neuron_ptr[n_cores]
@@ -393,6 +396,10 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
                             rec_v[row, col] = Sk[vr, j]
                         if do_u and ur >= 0:
                             rec_u[row, col] = Sk[ur, j]
+                        for e in range(n_extra):
+                            r = st_row[kd, e]
+                            if r >= 0:
+                                rec_st[e, row, col] = Sk[r, j]
                     if do_count:                     # active: it sent, or any state is nonzero (branch-free)
                         act = s
                         for r in range(n_rows):
