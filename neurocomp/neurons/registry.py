@@ -49,6 +49,7 @@ class NeuronKind:
     cost_ops: tuple
     graded: bool = False             # sends multi-bit payloads (graded spikes) instead of binary spikes
     target_check: str | None = None  # quantize rule: "module:function"(pop, formats) refusing what the target can't hold
+    sample: str | None = None        # "module:function"(rng, n) -> a random Lava-runnable model (neurons/sampling.py)
 
     @property
     def name(self) -> str:
@@ -74,6 +75,14 @@ class NeuronKind:
     @property
     def check_lava(self):
         return _resolve(self.lava_check)
+
+    @property
+    def sampler(self):
+        """The model's random-parameter sampler ``sample(rng, n) -> model`` (randomized exactness tests)."""
+        if self.sample is None:
+            raise UnsupportedError(f"neuron model {self.name} has no sampler: register sample='module:function' "
+                                   "(see neurocomp/neurons/sampling.py) so the randomized exactness tests cover it")
+        return _resolve(self.sample)
 
     @property
     def check_target(self):

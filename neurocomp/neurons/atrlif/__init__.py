@@ -17,6 +17,7 @@ KIND = register(NeuronKind(
     kernel="neurocomp.neurons.atrlif.kernel:step",
     lava="neurocomp.neurons.atrlif.lava:make_process",
     lava_check="neurocomp.neurons.atrlif.lava:check",
+    sample="neurocomp.neurons.atrlif.sample:sample",
     cost_ops=("neuron_update_active", "neuron_update_idle", "spike_out"),
 ))
 

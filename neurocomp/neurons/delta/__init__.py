@@ -15,6 +15,7 @@ KIND = register(NeuronKind(
     kernel="neurocomp.neurons.delta.kernel:step",
     lava="neurocomp.neurons.delta.lava:make_process",
     lava_check="neurocomp.neurons.delta.lava:check",
+    sample="neurocomp.neurons.delta.sample:sample",
     cost_ops=("neuron_update_active", "neuron_update_idle", "spike_out"),
     graded=True,
     target_check="neurocomp.neurons.sigma_delta.quantize:check_target",

@@ -13,6 +13,7 @@ KIND = register(NeuronKind(
     kernel="neurocomp.neurons.lif_reset.kernel:step",
     lava="neurocomp.neurons.lif_reset.lava:make_process",
     lava_check="neurocomp.neurons.lif_reset.lava:check",
+    sample="neurocomp.neurons.lif_reset.sample:sample",
     cost_ops=("neuron_update_active", "neuron_update_idle", "spike_out"),
 ))
 

@@ -23,6 +23,7 @@ KIND = register(NeuronKind(
     kernel="neurocomp.neurons.loihi_lif.kernel:step",
     lava="neurocomp.neurons.loihi_lif.lava:make_process",
     lava_check="neurocomp.neurons.loihi_lif.lava:check",
+    sample="neurocomp.neurons.loihi_lif.sample:sample",
     cost_ops=("neuron_update_active", "neuron_update_idle", "spike_out"),
     target_check="neurocomp.neurons.loihi_lif.quantize:check_target",
 ))

@@ -14,6 +14,7 @@ KIND = register(NeuronKind(
     kernel="neurocomp.neurons.sigma.kernel:step",
     lava="neurocomp.neurons.sigma.lava:make_process",
     lava_check="neurocomp.neurons.sigma.lava:check",
+    sample="neurocomp.neurons.sigma.sample:sample",
     cost_ops=("neuron_update_active", "neuron_update_idle", "spike_out"),
     graded=True,
 ))

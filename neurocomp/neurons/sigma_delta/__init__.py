@@ -16,6 +16,7 @@ KIND = register(NeuronKind(
     kernel="neurocomp.neurons.sigma_delta.kernel:step",
     lava="neurocomp.neurons.sigma_delta.lava:make_process",
     lava_check="neurocomp.neurons.sigma_delta.lava:check",
+    sample="neurocomp.neurons.sigma_delta.sample:sample",
     cost_ops=("neuron_update_active", "neuron_update_idle", "spike_out"),
     graded=True,
     target_check="neurocomp.neurons.sigma_delta.quantize:check_target",

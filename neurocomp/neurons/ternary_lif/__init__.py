@@ -14,6 +14,7 @@ KIND = register(NeuronKind(
     kernel="neurocomp.neurons.ternary_lif.kernel:step",
     lava="neurocomp.neurons.ternary_lif.lava:make_process",
     lava_check="neurocomp.neurons.ternary_lif.lava:check",
+    sample="neurocomp.neurons.ternary_lif.sample:sample",
     cost_ops=("neuron_update_active", "neuron_update_idle", "spike_out"),
     graded=True,
 ))
