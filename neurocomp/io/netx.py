@@ -58,11 +58,13 @@ Neurons (``neuron/type``):
   ``vth = vThMant``, ``bias_mant = int(bias)`` (netx broadcasts a per-channel conv bias over H, W),
   ``bias_exp = 6`` (so a bias is in the same units as a weight: both are shifted left by 6).
   ``vThMant > 2**17`` is stored as ``2**17``: ``v`` saturates at ``2**23 - 1 < 2**17 << 6``, so
-  neither ever spikes (SLAYER's affine readouts write ``2**18 - 1``). ``iDecay = 0`` (``du = -1``:
-  Lava keeps ``u``) and ``vDecay = 4096`` are outside LoihiLIF's 0..4095 and refused by name.
-  ``refDelay`` and ``wgtExp`` are ignored, as netx ignores them (a warning if they would matter).
-  A dense layer without a ``neuron`` group gets netx's default (a CUBA integrator with
-  ``iDecay = 0``), which is refused for the same reason.
+  neither ever spikes (SLAYER's affine readouts write ``2**18 - 1``). ``iDecay = 0`` gives
+  ``du = -1`` (Lava's LIF then keeps ``u``: ``4096 - (du + 1) = 4096``) and ``vDecay = 4096`` gives
+  ``dv = 4096`` (``v = u + bias``): LoihiLIF takes both, as Lava's LIF computes them (checked on Lava
+  in ``tests/test_netx.py``); values beyond (``iDecay`` outside 0..4096, ``vDecay`` outside 0..4096)
+  are refused by name. ``refDelay`` and ``wgtExp`` are ignored, as netx ignores them (a warning if
+  they would matter). A dense layer without a ``neuron`` group gets netx's default (a CUBA
+  integrator with ``iDecay = 0``, ``vDecay = 4096``).
 * ``SDNN`` -> ``neurocomp.neurons.delta.Delta`` for the input layer, ``neurocomp.neurons.sigma.Sigma``
   where the neuron group has ``sigma_output``, else ``neurocomp.neurons.sigma_delta.SigmaDelta``,
   with Lava's constructor parameters: ``vth = vThMant``, ``bias = int(bias)``, ``act_mode = RELU``
@@ -581,14 +583,13 @@ class _Builder:
             vdecay = self._int_param(cfg, "vDecay", where)
             vth = self._int_param(cfg, "vThMant", where)
             du, dv = idecay - 1, vdecay
-            if not 0 <= du <= 4095:
+            if not -1 <= du <= 4095:
                 raise NetworkFileError(
                     f"'{self.path}': {where}: iDecay = {idecay} gives Lava's LIF du = iDecay - 1 = {du}, outside "
-                    "LoihiLIF's 0..4095" + (" (iDecay = 0: no current decay, which Lava's LIF expresses as du = -1)"
-                                            if idecay == 0 else "") + "; give the layer a current decay in 1..4096")
-            if not 0 <= dv <= 4095:
+                    "LoihiLIF's -1..4095; give the layer a current decay in 0..4096")
+            if not 0 <= dv <= 4096:
                 raise NetworkFileError(f"'{self.path}': {where}: vDecay = {vdecay} is outside LoihiLIF's dv range "
-                                       "0..4095; give the layer a voltage decay in 0..4095")
+                                       "0..4096; give the layer a voltage decay in 0..4096")
             if vth < 0 or vth >= 2 ** 25:
                 raise NetworkFileError(f"'{self.path}': {where}: vThMant = {vth} is outside 0..2**25-1 (Lava's "
                                        "int32 vth << 6); give a threshold in 0..131072")

@@ -21,7 +21,9 @@ class LoihiLIF(NeuronModel):
         s = v > (vth << 6);  v[s] = 0            # u is not reset
 
     ``trunc0(x, k)`` shifts |x| right by k keeping the sign (rounds toward 0). ``du``, ``dv`` in
-    0..4095 (decay = du/4096 per step), ``vth`` >= 0, ``bias_mant`` int16 as in Lava, ``bias_exp``
+    0..4095 (decay = du/4096 per step), plus the two values Lava's LIF also computes with and lava-dl's
+    netx writes: ``du = -1`` keeps ``u`` (no decay: netx's ``iDecay = 0``, e.g. its default dense neuron)
+    and ``dv = 4096`` keeps nothing of ``v`` (``v = u + bias``: netx's ``vDecay = 4096``); ``vth`` >= 0, ``bias_mant`` int16 as in Lava, ``bias_exp``
     (negative: arithmetic right shift). ``u0``, ``v0`` are the initial states. The IR accepts what
     Lava can run; a target's narrower formats (e.g. 13-bit bias) are checked by the compiler.
     """
@@ -36,7 +38,7 @@ class LoihiLIF(NeuronModel):
 
     def __post_init__(self):
         lim = 2 ** (STATE_BITS - 1)
-        for name, lo, hi in (("du", 0, 4095), ("dv", 0, 4095), ("vth", 0, 2 ** 17),
+        for name, lo, hi in (("du", -1, 4095), ("dv", 0, 4096), ("vth", 0, 2 ** 17),
                              ("bias_mant", -(2 ** 15), 2 ** 15 - 1), ("bias_exp", -16, 16),
                              ("u0", -lim + 1, lim), ("v0", -lim + 1, lim - 1)):
             object.__setattr__(self, name, as_int_array(getattr(self, name), "LoihiLIF", name, lo, hi))
