@@ -111,7 +111,9 @@ bias (``net.in_layer.neuron.bias_mant.init = frame``); :func:`hold_at_rest` repr
 layer L after step L (``io.reset.Reset(interval, offset=L - 1)`` on u and v, L = the layer's position
 in netx's block list, :func:`layer_positions`) through an initial ``v0``, where one exists (a
 negative bias held for several steps can need a ``v`` above threshold: then it refuses); the later
-resets (step L + interval) are not expressed. SLAYER's ground-truth index j of layer L is step j + L.
+resets (step L + interval) are not expressed. A netx file itself holds no reset interval (netx's
+``get_neuron_params`` reads only ``vThMant``, ``iDecay``, ``vDecay``; the resets are separate
+``io.reset.Reset`` processes of the test harness), so nothing in it maps to ``LIFReset``. SLAYER's ground-truth index j of layer L is step j + L.
 
 Graph inputs take 0/1 spikes today; graded input values (SDNN inputs, PilotNet's transformed
 frames) need graded messages on the graph input.
