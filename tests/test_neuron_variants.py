@@ -16,6 +16,8 @@ import neurocomp as nc
 from neurocomp.neurons import ATRLIF, NEURONS, LIFReset, LoihiLIF, TernaryLIF, kind_of
 from neurocomp.semantics.reference import build_model, initial_state, simulate_reference, step
 
+from modelnet import lava_states  # noqa: F401  (Lava's run: every state variable its process has a Var for)
+
 NEW = (LIFReset, TernaryLIF, ATRLIF)
 
 
@@ -154,39 +156,6 @@ def reference_states(net, steps, inputs):
             for var, val in state.items():
                 out.setdefault((pop, var), []).append(val)
     return {k: np.array(v) for k, v in out.items()}
-
-
-def lava_states(net, steps, inputs):
-    """The same from Lava: every state variable the population's Lava process has a Var for, and ``s_out``.
-
-    A graded source (TernaryLIF) needs ``num_message_bits > 0`` on its outgoing connections, or Lava's
-    Dense casts the payload to bool and a -1 arrives as +1; the reference multiplies the payload by the
-    weight (the registry's contract). Until the lowering sets it from the source model (the graded-messages
-    work), this sets it on the lowered process of every projection out of a graded model.
-    """
-    from lava.proc.monitor.process import Monitor
-    from neurocomp.backends.lava import lower
-    from neurocomp.backends.lava.run import _run_guarded
-    low = lower(net, steps, inputs, record=("spikes",))
-    for proj in net.projections.values():
-        src = net.populations[proj.source]
-        if not src.is_input and kind_of(src.model).graded and not hasattr(proj.connectivity, "num_message_bits"):
-            low.connections[proj.name].process.num_message_bits.init = 1
-    probes = {}
-    for pop in net.neuron_populations:
-        proc = low.lif[pop.name]
-        probes[(pop.name, "spikes")] = low.monitors[(pop.name, "spikes")], "s_out"
-        for var in kind_of(pop.model).state:
-            if hasattr(proc, var):
-                mon = Monitor()
-                mon.probe(getattr(proc, var), steps)
-                probes[(pop.name, var)] = mon, var
-    try:
-        _run_guarded(low.root, steps, 300)
-        return {key: np.asarray(mon.get_data()[low.lif[key[0]].name][var]).astype(np.int64)
-                for key, (mon, var) in probes.items()}
-    finally:
-        low.root.stop()
 
 
 def random_variant_network(seed: int):
