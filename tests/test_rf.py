@@ -1,0 +1,234 @@
+"""Resonate-and-fire neurons (issue 14): RF and RF_IZ, Lava 0.10's fixed-point ``PyRFModelFixed`` and
+``PyRF_IZModelFixed``, with their two input channels (``Projection.port``: 0 real, 1 imaginary).
+
+Hand-worked steps (spec and numba kernel), lava-dl's own RF ground truths (``tests/data/netx/complex_dense``:
+netx's ComplexInput / ComplexDense blocks run by lava-dl on Lava) reproduced by the emulator, the reference
+against Lava's CPU simulation on random networks (spikes, real, imag), the emulator (numba kernel and numpy
+spec engine, several cores) against the reference, and the refusals. Kernel == spec on random parameters is
+in ``test_neurons.py``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neurocomp as nc
+from neurocomp.neurons import RF, RF_IZ, LoihiLIF
+from neurocomp.semantics.reference import simulate_reference
+from test_neuron_variants import assert_states_equal, lava_states, reference_states, run_model
+
+DATA = Path(__file__).parent / "data" / "netx" / "complex_dense"
+
+
+# ------------------------------------------------------------------------------ hand-worked steps
+def test_rf_step_by_hand():
+    """sin 2048, cos 3547 (12 bits): products round toward 0, the input adds after the shift, phase spike."""
+    model = RF(sin_decay=2048, cos_decay=3547, vth=800, decay_bits=12, state_exp=0, real0=1000, imag0=-10)
+    out = run_model(model, [[[5], [7]], [[0], [0]]])
+    # real = 3547000 >> 12 (865) - trunc0(-20480 / 4096) (-5) + 5;  imag = 2048000 >> 12 (500) + trunc0(-35470/4096) (-8) + 7
+    assert out["real"][0, 0] == 875 and out["imag"][0, 0] == 499
+    assert out["s"][0, 0] == 1                      # real >= vth, imag crossed 0 upward
+    assert out["s"][1, 0] == 0                      # imag was already >= 0
+    assert out["real"][1, 0] == (3547 * 875 >> 12) - (2048 * 499 >> 12)
+
+
+def test_rf_iz_spikes_on_imag_and_resets():
+    model = RF_IZ(sin_decay=0, cos_decay=4096, vth=100, decay_bits=12, state_exp=2, real0=40, imag0=90)
+    out = run_model(model, [[[1], [3]], [[1], [0]]])
+    assert out["s"][:, 0].tolist() == [1, 0]        # imag = 90 + (3 << 2) = 102 >= 100
+    assert out["real"][0, 0] == 0 and out["imag"][0, 0] == 99       # reset: real 0, imag vth - 1
+    assert out["real"][1, 0] == 4 and out["imag"][1, 0] == 99
+
+
+def test_input_shift_wraps_int32_and_state_clips_24_bits():
+    """Lava shifts the int32 input left in int32 (2^27 << 4 wraps to -2^31), then clips to +-(2^23 - 1)."""
+    model = RF(sin_decay=0, cos_decay=4096, vth=0, decay_bits=12, state_exp=4)
+    out = run_model(model, [[[2 ** 27], [2 ** 26]], [[2 ** 28], [-(2 ** 26)]]])
+    assert out["real"][:, 0].tolist() == [-(2 ** 23 - 1), -(2 ** 23 - 1)]     # 2^32 wraps to 0: real unchanged
+    assert out["imag"][:, 0].tolist() == [2 ** 23 - 1, -(2 ** 23 - 1)]
+
+
+def test_from_period_is_lavas_constructor_rule():
+    from lava.proc.rf.process import RF as LavaRF
+    lava = LavaRF(shape=(1,), period=7.3, alpha=0.05, state_exp=6, decay_bits=12, vth=1.1)
+    ours = RF.from_period(7.3, 0.05, 1.1, decay_bits=12, state_exp=6)
+    assert int(ours.sin_decay) == int(lava.sin_decay.init) and int(ours.cos_decay) == int(lava.cos_decay.init)
+    assert int(ours.vth) == int(lava.vth.init) == 70
+
+
+# ------------------------------------------------------------------------------ lava-dl's ground truths
+def _gts():
+    d = np.load(DATA / "gts.npz")
+    unpack = lambda k: np.unpackbits(d[k], count=int(np.prod(d[k + ".shape"]))).reshape(d[k + ".shape"])
+    return unpack("in"), unpack("out"), unpack("current"), d["weight_r"].astype(np.int64), \
+        d["weight_img"].astype(np.int64)
+
+
+def test_lava_dl_complex_input_block_ground_truth():
+    """lava-dl's ``TestRFBlocks.test_input``: a ComplexInput block (RF_IZ, period 7, alpha 0.05, vth 1.1,
+    state_exp 6, decay_bits 12) fed 200 spike trains on both ports for 2000 steps. Lava feeds the neurons
+    straight from a RingBuffer; the IR's graph input goes through a projection, one step later (the netx
+    reader's ``input_latency``): our step t+1 is Lava's step t."""
+    x, _, current, _, _ = _gts()
+    net = nc.Network("complex_input")
+    net.input("in", (200,))
+    net.population("iz", (200,), RF_IZ.from_period(7, 0.05, 1.1, decay_bits=12, state_exp=6))
+    net.connect("in", "iz", nc.OneToOne(1), name="re")
+    net.connect("in", "iz", nc.OneToOne(1), name="im", port=1)
+    res = nc.emulate(nc.compile(net, "loihi2"), x.shape[1], {"in": x.T}, record=("spikes",), timing=False)
+    s = res.spikes["iz"]
+    assert current.sum() > 10000 and not s[0].any()
+    assert np.array_equal(s[1:], current[:, :-1].T)
+
+
+def test_lava_dl_complex_dense_block_ground_truth():
+    """lava-dl's ``TestRFBlocks.test_dense``: a ComplexDense block (real and imaginary 256x200 Dense into RF,
+    period 11, alpha 0.05, vth 25, state_exp 6, decay_bits 12), 2000 steps; step for step (both paths have
+    the Dense's one-step latency)."""
+    x, out, _, w_re, w_im = _gts()
+    net = nc.Network("complex_dense")
+    net.input("in", (200,))
+    net.population("rf", (256,), RF.from_period(11, 0.05, 25, decay_bits=12, state_exp=6))
+    net.connect("in", "rf", nc.Dense(w_re), name="re")
+    net.connect("in", "rf", nc.Dense(w_im), name="im", port=1)
+    art = nc.compile(net, "loihi2", max_neurons_per_core=100)
+    res = nc.emulate(art, x.shape[1], {"in": x.T}, record=("spikes",), timing=False)
+    assert out.sum() > 40000
+    assert np.array_equal(res.spikes["rf"], out.T)
+
+
+# ------------------------------------------------------------------------------ random networks
+def random_rf_network(seed: int):
+    """1 input; an RF, an RF_IZ and sometimes a LoihiLIF population; each resonator gets a real and (mostly)
+    an imaginary projection from the input, plus random projections between populations on random ports
+    (Dense/Sparse, delays, recurrence). Per-process RF parameters, as Lava takes them."""
+    rng = np.random.default_rng(seed)
+    pick = lambda *xs: xs[int(rng.integers(len(xs)))]
+    net = nc.Network(f"rf{seed}")
+    n_in = int(rng.integers(1, 7))
+    net.input("in", (n_in,))
+    kinds = ["rf", "iz"] + (["lif"] if rng.random() < 0.5 else [])
+    for k in kinds:
+        n = int(rng.integers(1, 7))
+        if k == "lif":
+            model = LoihiLIF(du=pick(0, 500, 4095), dv=pick(0, 300), vth=int(rng.integers(0, 40)))
+        else:
+            cls = RF if k == "rf" else RF_IZ
+            state_exp = pick(0, 6, 6, 3)
+            vth = float(rng.uniform(-0.5, 3)) if state_exp else int(rng.integers(-5, 200))
+            model = cls.from_period(rng.uniform(2.2, 30), rng.uniform(0, 0.3), vth,
+                                    decay_bits=pick(12, 12, 8, 15), state_exp=state_exp,
+                                    real0=rng.integers(-3000, 3000, n), imag0=rng.integers(-3000, 3000, n))
+        net.population(k, (n,), model)
+    edges = [("in", k, 0) for k in kinds] + [("in", k, 1) for k in ("rf", "iz") if rng.random() < 0.8]
+    for _ in range(int(rng.integers(1, 5))):
+        dst = pick(*kinds)
+        edges.append((pick(*kinds), dst, 0 if dst == "lif" else int(rng.integers(0, 2))))
+    for j, (src, dst, port) in enumerate(edges):
+        n_pre, n_post = net.populations[src].size, net.populations[dst].size
+        w = rng.integers(-250, 256, (n_post, n_pre))
+        opts = dict(weight_exp=int(rng.integers(-2, 3)), sign_mode=pick(None, "mixed"))
+        delay = rng.integers(0, 3, (n_post, n_pre)) if rng.random() < 0.3 else 0
+        conn = nc.Dense(w, **opts)
+        if rng.random() < 0.3:
+            conn = nc.Sparse.from_dense(w * (rng.random(w.shape) < 0.6), **opts)
+            delay = rng.integers(0, 3, conn.n_synapses) if np.ndim(delay) else 0
+        net.connect(src, dst, conn, delay=delay, name=f"e{j}", port=port)
+    steps = int(rng.integers(20, 40))
+    inputs = {"in": (rng.random((steps, n_in)) < rng.uniform(0.2, 0.7)).astype(np.uint8)}
+    return net, steps, inputs
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reference_equals_lava_on_random_rf_networks(seed):
+    net, steps, inputs = random_rf_network(seed)
+    ref, lav = reference_states(net, steps, inputs), lava_states(net, steps, inputs)
+    assert_states_equal(ref, lav)
+    assert {("rf", "real"), ("rf", "imag"), ("iz", "real"), ("iz", "imag"), ("rf", "spikes")} <= set(lav)
+
+
+def test_random_rf_networks_spike():
+    """The seeds are not idle: both models spike, and RF_IZ resets."""
+    totals = {"rf": 0, "iz": 0}
+    for seed in range(10):
+        net, steps, inputs = random_rf_network(seed)
+        ref = simulate_reference(net, steps, inputs, record=("spikes",))
+        for k in totals:
+            totals[k] += int(ref.spikes[k].sum())
+    assert totals["rf"] > 0 and totals["iz"] > 0, totals
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_emulator_equals_reference_on_random_rf_networks(seed):
+    from neurocomp.backends.emulator import emulate_tables
+    from neurocomp.mapping.tables import build_core_tables
+    net, steps, inputs = random_rf_network(seed)
+    rng = np.random.default_rng(300 + seed)
+    pops = net.neuron_populations
+    n_cores = int(rng.integers(1, 4))
+    mapping = {p.name: rng.integers(0, n_cores, p.size) for p in pops}
+    used = sorted({int(c) for a in mapping.values() for c in a})
+    mapping = {k: np.array([used.index(int(c)) for c in v]) for k, v in mapping.items()}
+    tables = build_core_tables(net, mapping, len(used))
+    ref = simulate_reference(net, steps, inputs, record=("spikes", "v", "u"))
+    for engine in ("numba", "numpy"):
+        res = emulate_tables(tables, steps, inputs, record=("spikes", "v", "u"), engine=engine)
+        for pop in ref.spikes:
+            assert np.array_equal(res.spikes[pop], ref.spikes[pop]), (engine, pop)
+        for pop in ref.v:
+            assert np.array_equal(res.v[pop], ref.v[pop]), (engine, pop, "v")
+
+
+# ------------------------------------------------------------------------------ refusals
+def _net(port=1, model=None):
+    net = nc.Network("r")
+    net.input("in", (2,))
+    net.population("rf", (3,), model or RF.from_period(8, 0.1, 1.0, state_exp=6))
+    net.connect("in", "rf", nc.Dense(np.ones((3, 2), np.int64)), name="re")
+    net.connect("in", "rf", nc.Dense(np.ones((3, 2), np.int64)), name="im", port=port)
+    return net
+
+
+@pytest.mark.parametrize("target", ["loihi", "tianjic", "truenorth"])
+def test_targets_without_resonators_refuse_by_name(target):
+    with pytest.raises(nc.UnsupportedError, match=f"population 'rf' \\(RF\\): target '{target}' has no "
+                                                  "resonate-and-fire neurons"):
+        nc.compile(_net(), target)
+
+
+def test_a_port_the_model_does_not_have_is_refused():
+    with pytest.raises(nc.UnsupportedError, match="projection 'im': port 2, but the target 'rf' \\(RF\\) has 2 "
+                                                  "input channel"):
+        simulate_reference(_net(port=2), 2)
+    net = nc.Network("p")
+    net.input("in", (1,))
+    net.population("lif", (1,), LoihiLIF(du=0, dv=0, vth=1))
+    net.connect("in", "lif", nc.Dense(np.ones((1, 1), np.int64)), port=1, name="x")
+    for run in (lambda: simulate_reference(net, 2), lambda: nc.compile(net, "loihi2")):
+        with pytest.raises(nc.UnsupportedError, match="projection 'x': port 1, but the target 'lif' \\(LoihiLIF\\)"):
+            run()
+    with pytest.raises(nc.ValidationError, match="port"):
+        net.connect("in", "lif", nc.Dense(np.ones((1, 1), np.int64)), port=-1)
+
+
+def test_lava_refuses_per_neuron_decays_by_name():
+    from neurocomp.backends.lava import lower
+    model = RF(sin_decay=[100, 200, 300], cos_decay=4000, vth=10)
+    with pytest.raises(nc.UnsupportedError, match="population 'rf': RF 'sin_decay' varies across neurons"):
+        lower(_net(model=model), 2)
+
+
+def test_ir_validation_names_the_field():
+    with pytest.raises(nc.ValidationError, match="decay_bits"):
+        RF(sin_decay=1, cos_decay=1, vth=1, decay_bits=40)
+    with pytest.raises(nc.ValidationError, match="real0"):
+        RF_IZ(sin_decay=1, cos_decay=1, vth=1, real0=2 ** 23)
+
+
+def test_port_round_trips_through_the_native_format(tmp_path):
+    net = _net()
+    nc.save(net, tmp_path / "rf.h5")
+    back = nc.load(tmp_path / "rf.h5")
+    assert back == net and back.projections["im"].port == 1 and back.projections["re"].port == 0
