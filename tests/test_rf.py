@@ -232,3 +232,107 @@ def test_port_round_trips_through_the_native_format(tmp_path):
     nc.save(net, tmp_path / "rf.h5")
     back = nc.load(tmp_path / "rf.h5")
     assert back == net and back.projections["im"].port == 1 and back.projections["re"].port == 0
+
+
+# ------------------------------------------------------------------------------ netx
+def _rf_neuron(ntype, sin, cos, vth):
+    return {"type": ntype, "sinDecay": sin, "cosDecay": cos, "vThMant": vth, "gradedSpike": False}
+
+
+def _netx_rf_file(path, rng):
+    from test_netx import cuba, dense_layer, input_layer, write_netx
+    cplx = lambda n, m, lo, hi: {"real": rng.integers(lo, hi, (n, m)) * 2.0, "imag": rng.integers(lo, hi, (n, m)) * 2.0}
+    layers = [input_layer((6,), neuron=False),
+              {"type": "dense", "shape": np.array([5]), "weight": cplx(5, 6, -60, 60),
+               "neuron": _rf_neuron("RF_PHASE", 1200, 3700, 3)},
+              {"type": "dense_comp", "shape": np.array([4]), "weight": cplx(4, 5, -30, 90),
+               "neuron": _rf_neuron("RF", 800, 3900, 1)},
+              dense_layer(rng.integers(-50, 50, (3, 4)) * 2.0, neuron=cuba(1024, 128, 20))]
+    return write_netx(path, layers), layers
+
+
+def _netx_on_lava(layers, x):
+    """The process graph netx's hdf5.py builds for these layers, from lava-nc: per complex layer the RF/RF_IZ
+    process with netx's constructor arguments (SLAYER's period and decay from sinDecay/cosDecay, vth =
+    vThMant, state_exp 6, decay_bits 12) and two Dense (real, imag) with optimize_weight_bits; then Dense +
+    LIF for the CUBA layer. Returns each layer's spikes [T, n]."""
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.dense.process import Dense
+    from lava.proc.io.source import RingBuffer
+    from lava.proc.lif.process import LIF
+    from lava.proc.monitor.process import Monitor
+    from lava.proc.rf.process import RF as LavaRF
+    from lava.proc.rf_iz.process import RF_IZ as LavaRFIZ
+    from neurocomp.io.netx import netx_weight_bits
+    steps = x.shape[0]
+    src = RingBuffer(data=x.T.astype(np.int32))
+    prev, outs = src.s_out, []
+    for lay in layers[1:]:
+        nrn = lay["neuron"]
+        if nrn["type"] in ("RF", "RF_PHASE"):
+            s, c = nrn["sinDecay"] / 4096, nrn["cosDecay"] / 4096
+            period = 1 / (np.arctan2(s, c) / 2 / np.pi)
+            cls = LavaRF if nrn["type"] == "RF_PHASE" else LavaRFIZ
+            proc = cls(shape=(int(lay["shape"][0]),), vth=nrn["vThMant"], period=period,
+                       alpha=1 - np.sqrt(s ** 2 + c ** 2), state_exp=6, decay_bits=12)
+            for part, port in (("real", proc.a_real_in), ("imag", proc.a_imag_in)):
+                w, nwb, exp = netx_weight_bits(lay["weight"][part].astype(np.int64))
+                syn = Dense(weights=w, weight_exp=exp, num_weight_bits=nwb, num_message_bits=0)
+                prev.connect(syn.s_in)
+                syn.a_out.connect(port)
+        else:
+            w, nwb, exp = netx_weight_bits(lay["weight"].astype(np.int64))
+            proc = LIF(shape=(w.shape[0],), du=nrn["iDecay"] - 1, dv=nrn["vDecay"], vth=nrn["vThMant"], bias_exp=6)
+            syn = Dense(weights=w, weight_exp=exp, num_weight_bits=nwb, num_message_bits=0)
+            prev.connect(syn.s_in)
+            syn.a_out.connect(proc.a_in)
+        mon = Monitor()
+        mon.probe(proc.s_out, steps)
+        outs.append((mon, proc))
+        prev = proc.s_out
+    src.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+    try:
+        return [np.asarray(m.get_data()[p.name]["s_out"]).astype(np.uint8) for m, p in outs]
+    finally:
+        src.stop()
+
+
+def test_netx_rf_layers_equal_netx_processes_on_lava(tmp_path):
+    """A netx file with an RF_PHASE dense layer (complex weights), a dense_comp RF layer and a CUBA readout:
+    the IR nc.load builds (RF / RF_IZ with the integers Lava's constructor derives, real and imaginary Dense
+    on ports 0 and 1) emulates spike for spike what netx's process graph does on Lava."""
+    rng = np.random.default_rng(5)
+    path, layers = _netx_rf_file(tmp_path / "rf.net", rng)
+    net = nc.load(path)
+    kinds = {name: type(p.model).__name__ for name, p in net.populations.items()}
+    assert kinds == {"input": "SpikeInput", "dense1": "RF", "dense_comp2": "RF_IZ", "dense3": "LoihiLIF"}
+    assert {p.name: p.port for p in net.projections.values()} == {
+        "input-dense1.real": 0, "input-dense1.imag": 1, "dense1-dense_comp2.real": 0, "dense1-dense_comp2.imag": 1,
+        "dense_comp2-dense3": 0}
+    assert int(net.populations["dense1"].model.vth) == 3 << 6
+    steps = 60
+    x = (rng.random((steps, 6)) < 0.5).astype(np.uint8)
+    res = nc.emulate(nc.compile(net, "loihi2"), steps, {"input": x}, record=("spikes",), timing=False)
+    lava = _netx_on_lava(layers, x)
+    for name, want in zip(("dense1", "dense_comp2", "dense3"), lava):
+        assert want.sum() > 0, name
+        assert np.array_equal(res.spikes[name], want), name
+
+
+def test_netx_rf_refusals(tmp_path):
+    from neurocomp.errors import NetworkFileError
+    from test_netx import input_layer, write_netx
+    w = {"real": np.ones((2, 4)), "imag": np.ones((2, 4))}
+    cases = [
+        ({"type": "dense", "shape": np.array([2]), "weight": w, "neuron": _rf_neuron("ADRF", 1, 1, 1)},
+         "neuron type 'ADRF' has no neurocomp model.*without its adaptive dynamics"),
+        ({"type": "dense", "shape": np.array([2]), "weight": w, "neuron": {"type": "RF", "vThMant": 1}},
+         "neuron has no 'sinDecay'"),
+        ({"type": "conv", "shape": np.array([1, 2, 2]), "weight": w, "neuron": _rf_neuron("RF", 1, 1, 1)},
+         "complex weights .* dense layers only"),
+    ]
+    for k, (layer, message) in enumerate(cases):
+        path = write_netx(tmp_path / f"r{k}.net", [input_layer((4,), neuron=False), layer])
+        with pytest.raises(NetworkFileError, match=message):
+            nc.load(path)
