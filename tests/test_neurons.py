@@ -104,6 +104,12 @@ def _random_params(kind, rng, n):
         return _random_sdn(kind, rng, n)
     if kind.name in ("RF", "RF_IZ"):
         return _random_rf(kind, rng, n)
+    if kind.name == "RFZero":
+        lava = kind.model.from_freqs(rng.uniform(1, 200, n), rng.uniform(0.001, 1, n))
+        pick = rng.random(n) < 0.5
+        i32 = lambda: rng.integers(-2 ** 31, 2 ** 31, n) >> rng.integers(0, 31, n)
+        return kind.model(lct=np.where(pick, lava.lct, i32()), lst=np.where(pick, lava.lst, i32()),
+                          uth=np.where(rng.random(n) < 0.5, rng.integers(-100, 1000, n), i32()), u0=i32(), v0=i32())
     pytest.fail(f"add a random-parameter generator for {kind.name}")
 
 

@@ -1,5 +1,6 @@
-"""Resonate-and-fire neurons (issue 14): RF and RF_IZ, Lava 0.10's fixed-point ``PyRFModelFixed`` and
-``PyRF_IZModelFixed``, with their two input channels (``Projection.port``: 0 real, 1 imaginary).
+"""Resonate-and-fire neurons (issue 14): RF, RF_IZ and RFZero, Lava 0.10's fixed-point ``PyRFModelFixed``,
+``PyRF_IZModelFixed`` and ``PyRFZeroModelFixed``, with their two input channels (``Projection.port``: 0 real,
+1 imaginary).
 
 Hand-worked steps (spec and numba kernel), lava-dl's own RF ground truths (``tests/data/netx/complex_dense``:
 netx's ComplexInput / ComplexDense blocks run by lava-dl on Lava) reproduced by the emulator, the reference
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 import neurocomp as nc
-from neurocomp.neurons import RF, RF_IZ, LoihiLIF
+from neurocomp.neurons import RF, RF_IZ, LoihiLIF, RFZero
 from neurocomp.semantics.reference import simulate_reference
 from test_neuron_variants import assert_states_equal, lava_states, reference_states, run_model
 
@@ -50,12 +51,28 @@ def test_input_shift_wraps_int32_and_state_clips_24_bits():
     assert out["imag"][:, 0].tolist() == [2 ** 23 - 1, -(2 ** 23 - 1)]
 
 
+def test_rf_zero_step_by_hand():
+    """int32 products wrap, // 2**15 floors, the payload is u when it passes uth at a zero crossing of v."""
+    model = RFZero(lct=30000, lst=10000, uth=5, u0=2 ** 20, v0=-100)
+    out = run_model(model, [[[3], [4]], [[0], [0]]])
+    w = lambda x: (x + 2 ** 31) % 2 ** 32 - 2 ** 31
+    u1 = w(2 ** 20 * 30000) // 2 ** 15 - (-100 * 10000) // 2 ** 15 + 3     # 2^20 * 30000 wraps in int32
+    v1 = (-100 * 30000) // 2 ** 15 + w(2 ** 20 * 10000) // 2 ** 15 + 4    # -91.6 floors to -92
+    assert (u1, v1) == (42530, 57768)
+    assert out["u"][0, 0] == u1 and out["v"][0, 0] == v1
+    assert out["s"][0, 0] == (u1 if u1 > 5 else 0) and v1 >= 0
+
+
 def test_from_period_is_lavas_constructor_rule():
     from lava.proc.rf.process import RF as LavaRF
     lava = LavaRF(shape=(1,), period=7.3, alpha=0.05, state_exp=6, decay_bits=12, vth=1.1)
     ours = RF.from_period(7.3, 0.05, 1.1, decay_bits=12, state_exp=6)
     assert int(ours.sin_decay) == int(lava.sin_decay.init) and int(ours.cos_decay) == int(lava.cos_decay.init)
     assert int(ours.vth) == int(lava.vth.init) == 70
+    from lava.proc.resfire.process import RFZero as LavaRFZero
+    freqs, tau = np.array([3.0, 40.0, 170.0]), np.array([0.01, 0.1, 0.5])
+    lz, oz = LavaRFZero(shape=(3,), freqs=freqs, decay_tau=tau, dt=0.002, uth=4), RFZero.from_freqs(freqs, tau, 0.002, 4)
+    assert np.array_equal(oz.lct, lz.lct.init) and np.array_equal(oz.lst, lz.lst.init)
 
 
 # ------------------------------------------------------------------------------ lava-dl's ground truths
@@ -109,11 +126,14 @@ def random_rf_network(seed: int):
     net = nc.Network(f"rf{seed}")
     n_in = int(rng.integers(1, 7))
     net.input("in", (n_in,))
-    kinds = ["rf", "iz"] + (["lif"] if rng.random() < 0.5 else [])
+    kinds = ["rf", "iz", "zero"] + (["lif"] if rng.random() < 0.5 else [])
     for k in kinds:
         n = int(rng.integers(1, 7))
         if k == "lif":
             model = LoihiLIF(du=pick(0, 500, 4095), dv=pick(0, 300), vth=int(rng.integers(0, 40)))
+        elif k == "zero":
+            model = RFZero.from_freqs(rng.uniform(5, 150, n), rng.uniform(0.005, 0.3, n), uth=int(rng.integers(-50, 500)),
+                                      u0=rng.integers(-3000, 3000, n), v0=rng.integers(-3000, 3000, n))
         else:
             cls = RF if k == "rf" else RF_IZ
             state_exp = pick(0, 6, 6, 3)
@@ -122,7 +142,7 @@ def random_rf_network(seed: int):
                                     decay_bits=pick(12, 12, 8, 15), state_exp=state_exp,
                                     real0=rng.integers(-3000, 3000, n), imag0=rng.integers(-3000, 3000, n))
         net.population(k, (n,), model)
-    edges = [("in", k, 0) for k in kinds] + [("in", k, 1) for k in ("rf", "iz") if rng.random() < 0.8]
+    edges = [("in", k, 0) for k in kinds] + [("in", k, 1) for k in ("rf", "iz", "zero") if rng.random() < 0.8]
     for _ in range(int(rng.integers(1, 5))):
         dst = pick(*kinds)
         edges.append((pick(*kinds), dst, 0 if dst == "lif" else int(rng.integers(0, 2))))
@@ -146,18 +166,20 @@ def test_reference_equals_lava_on_random_rf_networks(seed):
     net, steps, inputs = random_rf_network(seed)
     ref, lav = reference_states(net, steps, inputs), lava_states(net, steps, inputs)
     assert_states_equal(ref, lav)
-    assert {("rf", "real"), ("rf", "imag"), ("iz", "real"), ("iz", "imag"), ("rf", "spikes")} <= set(lav)
+    assert {("rf", "real"), ("rf", "imag"), ("iz", "real"), ("iz", "imag"), ("rf", "spikes"), ("zero", "u"),
+            ("zero", "v"), ("zero", "spikes")} <= set(lav)
 
 
 def test_random_rf_networks_spike():
-    """The seeds are not idle: both models spike, and RF_IZ resets."""
-    totals = {"rf": 0, "iz": 0}
+    """The seeds are not idle: every model spikes (RFZero with payloads other than 1)."""
+    totals = {"rf": 0, "iz": 0, "zero": 0}
     for seed in range(10):
         net, steps, inputs = random_rf_network(seed)
         ref = simulate_reference(net, steps, inputs, record=("spikes",))
-        for k in totals:
+        for k in ("rf", "iz", "zero"):
             totals[k] += int(ref.spikes[k].sum())
-    assert totals["rf"] > 0 and totals["iz"] > 0, totals
+        totals["zero_payload"] = totals.get("zero_payload", 0) + int(np.sum(np.abs(ref.payloads["zero"]) > 1))
+    assert all(totals.values()), totals
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -178,7 +200,11 @@ def test_emulator_equals_reference_on_random_rf_networks(seed):
         for pop in ref.spikes:
             assert np.array_equal(res.spikes[pop], ref.spikes[pop]), (engine, pop)
         for pop in ref.v:
-            assert np.array_equal(res.v[pop], ref.v[pop]), (engine, pop, "v")
+            assert np.array_equal(res.v[pop], ref.v[pop]), (engine, pop, "v")     # LoihiLIF; RFZero's v
+        for pop in ref.u:
+            assert np.array_equal(res.u[pop], ref.u[pop]), (engine, pop, "u")
+        assert set(res.payloads) == set(ref.payloads) == {"zero"}
+        assert np.array_equal(res.payloads["zero"], ref.payloads["zero"]), engine
 
 
 # ------------------------------------------------------------------------------ refusals

@@ -12,8 +12,9 @@ from ...neurons.delta.kernel import step as _step_5
 from ...neurons.sigma.kernel import step as _step_6
 from ...neurons.rf.kernel import step as _step_7
 from ...neurons.rf_iz.kernel import step as _step_8
+from ...neurons.rf_zero.kernel import step as _step_9
 
-KIND_NAMES = ('LoihiLIF', 'LIFReset', 'TernaryLIF', 'ATRLIF', 'SigmaDelta', 'Delta', 'Sigma', 'RF', 'RF_IZ', )
+KIND_NAMES = ('LoihiLIF', 'LIFReset', 'TernaryLIF', 'ATRLIF', 'SigmaDelta', 'Delta', 'Sigma', 'RF', 'RF_IZ', 'RFZero', )
 
 
 @njit(cache=True, inline="always")
@@ -38,4 +39,6 @@ def neuron_step(kind, j, a, b, P, S):
         return np.int64(_step_7(j, a, b, P, S))
     elif kind == 8:                 # RF_IZ
         return np.int64(_step_8(j, a, b, P, S))
+    elif kind == 9:                 # RFZero
+        return np.int64(_step_9(j, a, b, P, S))
     return np.int64(0)

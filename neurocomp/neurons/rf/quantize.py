@@ -1,5 +1,5 @@
-"""The quantize rule of RF and RF_IZ on a target: the target's cores must run resonate-and-fire neurons
-(``formats.resonators``, Loihi 2's programmable neurons), and the threshold must fit its signed state."""
+"""The quantize rule of RF, RF_IZ and RFZero on a target: the target's cores must run resonate-and-fire neurons
+(``formats.resonators``, Loihi 2's programmable neurons), and RF's threshold must fit its signed state."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +13,7 @@ def check_target(pop, fm) -> None:
         raise UnsupportedError(f"population '{pop.name}' ({name}): target '{fm.target}' has no resonate-and-fire "
                                "neurons (formats.resonators = false: its cores run a fixed LIF); compile it for "
                                "loihi2 or use a LIF model")
-    vth = np.asarray(pop.model.vth)
+    vth = np.asarray(getattr(pop.model, "vth", 0))
     if vth.size and (vth.min() < -fm.state_lim or vth.max() > fm.state_lim):
         raise UnsupportedError(f"population '{pop.name}' ({name}): vth range [{int(vth.min())}, {int(vth.max())}] "
                                f"exceeds the target's state range [{-fm.state_lim}, {fm.state_lim}]; lower vth "
