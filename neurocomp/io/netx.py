@@ -47,9 +47,15 @@ netx layer         IR
 ``average``        only as the last layer: dropped, its source is the output and
                    ``metadata["netx"]["readout"]`` says how to average it (no IR population can
                    hold a mean of spikes). Anywhere else refused.
+``dense`` with     netx's ComplexDense block: two ``Dense`` projections ``{src}-{pop}.real`` (port 0,
+``weight/real``,   Lava's ``a_real_in``) and ``.imag`` (port 1, ``a_imag_in``), each with its own
+``weight/imag``    ``optimize_weight_bits``, into RF/RF_IZ neurons (SLAYER exports its complex dense
+                   block so). Its ``delay`` is ignored with a warning, as netx's ComplexDense has none.
+``dense_comp``     the same (lava-dl 0.x's own ``dense_comp`` branch calls a ``create_complex_dense``
+                   that hdf5.py does not define, so netx fails on it; the layer means what SLAYER's
+                   complex dense export means).
 ``convT``,         refused by name (netx raises NotImplementedError for them too), as is any other
-``unpool``,        type and ``dense``/``conv`` with complex (``weight/real``, ``weight/imag``)
-``dense_comp``     weights, which need resonate-and-fire neurons.
+``unpool``         type, and complex weights anywhere but a dense layer.
 =================  ==============================================================================
 
 Neurons (``neuron/type``):
@@ -63,6 +69,14 @@ Neurons (``neuron/type``):
   ``refDelay`` and ``wgtExp`` are ignored, as netx ignores them (a warning if they would matter).
   A dense layer without a ``neuron`` group gets netx's default (a CUBA integrator with
   ``iDecay = 0``), which is refused for the same reason.
+* ``RF`` -> :class:`neurocomp.neurons.RF_IZ` and ``RF_PHASE`` -> :class:`neurocomp.neurons.RF` (netx:
+  ``RF if "PHASE" in type else RF_IZ``), only on complex dense layers (netx wires real weights to
+  ``a_in``, which Lava's RF lacks; complex weights into CUBA/SDNN neurons are refused likewise).
+  SLAYER's ``neuron_params`` turns ``sinDecay``/``cosDecay`` (12 fractional bits) into ``period =
+  1 / (atan2(s, c) / 2 pi)`` and ``decay = 1 - sqrt(s^2 + c^2)``; netx gives Lava ``vth = vThMant``,
+  ``state_exp = 6``, ``decay_bits = 12``, and Lava's constructor turns these back into integer decays
+  and ``vth << 6`` (``RF.from_period`` with the same float operations, so the same truncations).
+  Other ``*RF*`` types (ADRF, ADRF_PHASE), which netx would run as plain RF, are refused by name.
 * ``SDNN`` -> ``neurocomp.neurons.delta.Delta`` for the input layer, ``neurocomp.neurons.sigma.Sigma``
   where the neuron group has ``sigma_output``, else ``neurocomp.neurons.sigma_delta.SigmaDelta``,
   with Lava's constructor parameters: ``vth = vThMant``, ``bias = int(bias)``, ``act_mode = RELU``

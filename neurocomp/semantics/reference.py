@@ -7,8 +7,9 @@ is tested against :func:`simulate_reference`.
 
 One step ``t`` (1-based; the first step is t=1), in Lava's phase order::
 
-    # 1. every projection delivers what it computed earlier (slot 0 of its delay buffer)
-    a[pop]  = wrap32(sum over incoming projections of buf[proj][:, 0])
+    # 1. every projection delivers what it computed earlier (slot 0 of its delay buffer) into input
+    #    channel proj.port of its target (one channel for most models; RF's real and imaginary part)
+    a[pop][c] = wrap32(sum over incoming projections with port c of buf[proj][:, 0])
     # 2. every population updates with its model's step (neurocomp.neurons; LoihiLIF below) and emits s_t
     # 3. every projection reads its source's spikes of THIS step (a LIF's s_t, or row t-1 of a
     #    graph input) and schedules them: a spike on a synapse with delay d reaches the target's
