@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..sigma_delta.kernel import wrap32 as _wrap32
+
 #: Rows of the kernel's parameter matrix and of its state matrix.
 P_SIN, P_COS, P_BITS, P_EXP, P_VTH = range(5)
 S_REAL, S_IMAG = range(2)
@@ -20,11 +22,6 @@ def prepare(params: dict) -> np.ndarray:
 @njit(cache=True, inline="always")
 def _sv(x, bits):
     return -((-x) >> bits) if x < 0 else x >> bits
-
-
-@njit(cache=True, inline="always")
-def _wrap32(x):
-    return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
 
 
 @njit(cache=True, inline="always")

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...semantics.fixedpoint import wrap32
+from ...semantics.fixedpoint import trunc0 as _sv, wrap32
 from .model import STATE_LIM
-
-
-def _sv(x, bits):
-    return np.sign(x) * (np.abs(x) >> bits)
 
 
 def resonate(params: dict, state: dict, a: np.ndarray):

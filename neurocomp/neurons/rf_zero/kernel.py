@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..sigma_delta.kernel import wrap32 as _w
+
 P_LCT, P_LST, P_UTH = range(3)
 S_U, S_V = range(2)
 
@@ -12,11 +14,6 @@ def prepare(params: dict) -> np.ndarray:
     """int64 [3, N]: lct, lst, uth."""
     rows = [np.asarray(params[k], np.int64) for k in ("lct", "lst", "uth")]
     return np.ascontiguousarray(np.stack(np.broadcast_arrays(*rows)).astype(np.int64))
-
-
-@njit(cache=True, inline="always")
-def _w(x):
-    return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
 
 
 @njit(cache=True, inline="always")
