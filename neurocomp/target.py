@@ -200,7 +200,9 @@ class NumberFormats:
     ``vth_bits``: unsigned threshold mantissa width; bias = ``bias_mant * 2**bias_exp`` with a signed
     ``bias_mant_bits``-wide mantissa. ``graded_messages``: the chip sends multi-bit payloads (graded
     spikes) of up to ``max_message_bits`` bits, so it runs SigmaDelta/Delta/Sigma and projections with
-    ``num_message_bits > 0`` (optional in a model file: false and 0 when absent)."""
+    ``num_message_bits > 0`` (optional in a model file: false and 0 when absent). ``resonators``: the cores
+    run resonate-and-fire neurons (RF, RF_IZ: two state components, two input channels; optional, false
+    when absent)."""
     weight_bits: int
     weight_exp_min: int
     weight_exp_max: int
@@ -213,6 +215,7 @@ class NumberFormats:
     signed_weights: bool
     graded_messages: bool = False
     max_message_bits: int = 0
+    resonators: bool = False
 
 
 #: Widest graded message a model file may declare (Loihi 2: "up to 32-bit payload").
@@ -428,10 +431,11 @@ def _formats(r: _Reader) -> NumberFormats:
     t = r.table(r.doc, "formats")
     ints = {"weight_bits": 1, "weight_exp_min": None, "weight_exp_max": None, "state_bits": 1, "decay_bits": 1,
             "vth_bits": 1, "bias_mant_bits": 1, "bias_exp_min": None, "bias_exp_max": None}
-    r.no_unknown(t, (*ints, "signed_weights", "graded_messages", "max_message_bits"), "formats.")
+    r.no_unknown(t, (*ints, "signed_weights", "graded_messages", "max_message_bits", "resonators"), "formats.")
     v = {n: r.value(t, n, "formats.", "int", minimum=m) for n, m in ints.items()}
     v["signed_weights"] = r.value(t, "signed_weights", "formats.", "bool")
     v["graded_messages"] = bool(r.value(t, "graded_messages", "formats.", "bool", optional=True))
+    v["resonators"] = bool(r.value(t, "resonators", "formats.", "bool", optional=True))
     bits = r.value(t, "max_message_bits", "formats.", "int", minimum=0, optional=True)
     if v["graded_messages"] and not bits:
         raise r.fail("formats.max_message_bits", "missing or 0 while graded_messages = true",

@@ -41,6 +41,7 @@ from ...result import Result
 from . import kernels as K
 from . import learning as L
 from ...neurons import NEURONS
+from ...neurons.registry import MAX_INPUTS
 from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
 from ...semantics.inputs import InputSpec, check_run, reward_rows
@@ -73,7 +74,7 @@ class Plan:
     @property
     def nbytes(self) -> int:
         d, r = self.dendrites, self.routes
-        arrays = (self.neuron_core, self.kind, *self.P, d.dend_ptr, d.dend_proj, d.dend_off,
+        arrays = (self.neuron_core, self.kind, *self.P, d.dend_ptr, d.dend_mid, d.dend_proj, d.dend_off,
                   r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj)
         # + run state: u, v, ring (+ scratch, flags, touched lists) and the spike list
         return sum(a.nbytes for a in arrays) + 16 * self.neuron_core.size + 8 * self.ring_size \
@@ -210,8 +211,10 @@ def make_plan(tables) -> Plan:
     n_pop = len(tables.pop_names)
     target = np.asarray(tables.proj_target_pop, np.int64)
     n_proj = target.size
-    order = np.argsort(target, kind="stable")          # projections grouped by target population
+    port = np.asarray(tables.proj_port, np.int64)
+    order = np.lexsort((port, target))                 # projections grouped by target population, then port
     n_in = np.bincount(target, minlength=n_pop).astype(np.int64)
+    n_port0 = np.bincount(target[port == 0], minlength=n_pop).astype(np.int64)
     first = np.concatenate([[0], np.cumsum(n_in)[:-1]])
     proj_rank = np.empty(n_proj, np.int64)
     proj_rank[order] = np.arange(n_proj) - first[target[order]]
@@ -223,6 +226,7 @@ def make_plan(tables) -> Plan:
     dend_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     owner = np.repeat(np.arange(n, dtype=np.int64), counts)
     dend_proj = incoming[npop[owner], np.arange(owner.size) - dend_ptr[owner]].astype(np.int64)
+    dend_mid = dend_ptr[:-1] + n_port0[npop]           # neuron j: port-0 dendrites, then port-1 ones
 
     proj_len = np.asarray(tables.proj_max_delay, np.int64) + 1
     exp = np.asarray(tables.proj_weight_exp, np.int64)
@@ -253,7 +257,7 @@ def make_plan(tables) -> Plan:
                     np.asarray(tables.syn_weight, np.int32), np.asarray(tables.syn_delay, np.int16), dend_ptr,
                     dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
     kind = neuron_kinds(tables)
-    dendrites = K.DendriteArrays(dend_ptr, dend_proj, dend_off, proj_len, exp, np.asarray(tables.proj_wrap24, np.bool_),
+    dendrites = K.DendriteArrays(dend_ptr, dend_mid, dend_proj, dend_off, proj_len, exp, np.asarray(tables.proj_wrap24, np.bool_),
                                  proj_mode, direct)
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
                            syn_delay, syn_proj, graded, proj_graded)
@@ -544,7 +548,8 @@ def _run_numpy(tables, plan: Plan, run: _Run, bar) -> None:
         for ln in run.learners:
             L.scatter_weights(ln.state, tables.syn_weight, ln.slots)
     state = {"kind": plan.kind, "S": run.S,
-             "arrive": np.zeros((int(plan.dendrites.proj_len.max(initial=1)), tables.n_neurons), np.int64)}
+             "arrive": np.zeros((MAX_INPUTS, int(plan.dendrites.proj_len.max(initial=1)), tables.n_neurons),
+                                np.int64)}
     rec, cnt = run.recorder, run.counters
     in_ptr, in_src, in_val = run.inputs
     mine = rec.rec_col >= 0

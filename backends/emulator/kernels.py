@@ -4,7 +4,8 @@ Both execute the per-core tables (``neurocomp.mapping.tables.CoreTables``), neve
 fixed-point semantics (../shared/reference/lava.md §1-5). One step t (1-based) is:
 
 1. **Dendrites.** Each neuron j reads its synaptic input for step t,
-   ``a_j = wrap32( sum of contributions that arrive at t )``.
+   ``a_j = wrap32( sum of contributions that arrive at t )``, one such sum per input channel (a
+   projection's ``port``; RF/RF_IZ have two, the real and the imaginary part, as Lava's two InPorts).
    A *contribution* is one projection's sum for one post neuron, one send step and one delay,
    transformed as Lava's connection process does before it buffers it::
 
@@ -73,8 +74,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     """The spec of one emulator step, in plain numpy (the numba kernel must equal it).
 
     ``state``: dict with ``kind`` (int64 [N]: each neuron's model, the registry's order), ``S`` (per kind
-    its state rows, int64 [m, N]) and ``arrive`` (int64 [Lmax, N]: the sum of the contributions arriving
-    at step t' in row ``t' % Lmax``). Each model steps with its numpy spec. ``input_sources``: ``(source ids (>= N), payloads)`` of the
+    its state rows, int64 [m, N]) and ``arrive`` (int64 [channels, Lmax, N]: the sum of the contributions arriving
+    at step t' into input channel c (the projection's port) in ``[c, t' % Lmax]``). Each model steps with its numpy spec. ``input_sources``: ``(source ids (>= N), payloads)`` of the
     graph-input channels that fire at step t (row t-1); ``neuron_core``: core of each neuron. Updates ``state`` in
     place; returns what the neurons send (int64 [N]: 0 nothing, 1 a spike, a graded model its payload) and
     this step's counters (each int64 [n_cores], plus
@@ -82,9 +83,9 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     """
     n, n_cores = tables.n_neurons, int(tables.n_cores)
     arrive = state["arrive"]
-    lmax = arrive.shape[0]
-    a = wrap32(arrive[t % lmax])
-    arrive[t % lmax] = 0
+    lmax = arrive.shape[1]
+    a = wrap32(arrive[:, t % lmax])                          # [channels, N]: each input channel's int32 sum
+    arrive[:, t % lmax] = 0
     out, active = neuron_spec_steps(tables, state["kind"], state["S"], a)
     s = out != 0
     pay = np.ones(tables.n_sources, np.int64)                # what each source sends
@@ -111,7 +112,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
         np.add.at(raw, inv, tables.syn_weight[syn].astype(np.int64) * np.where(graded, pay[syn_src], 1))
         k_proj, k_delay, k_post = keys // (lmax * n), (keys // n) % lmax, keys % n
         contrib = transform_np(raw, tables.proj_weight_exp[k_proj], tables.proj_wrap24[k_proj])
-        np.add.at(arrive, ((t + 1 + k_delay) % lmax, k_post), contrib)
+        port = np.asarray(tables.proj_port, np.int64)[k_proj]
+        np.add.at(arrive, (port, (t + 1 + k_delay) % lmax, k_post), contrib)
 
     # Counters of this step, per core.
     count = lambda idx, w=None: np.bincount(idx, weights=w, minlength=n_cores).astype(np.int64)
@@ -133,7 +135,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
 
 
 def neuron_spec_steps(tables, kind, S, a):
-    """Every neuron steps with its model's numpy spec (``neurocomp.neurons``); ``S`` is updated in place.
+    """Every neuron steps with its model's numpy spec (``neurocomp.neurons``) on its input channels ``a``
+    (int64 [channels, N]); ``S`` is updated in place.
     Returns each neuron's payload (int64 [N], 0: nothing sent) and whether it was active (sent, or
     holds a nonzero state)."""
     out = np.zeros(kind.size, np.int64)
@@ -143,7 +146,8 @@ def neuron_spec_steps(tables, kind, S, a):
         if not idx.size:
             continue
         params = {p: np.asarray(tables.neuron_params[p], np.int64)[idx] for p in k.params}
-        new, o = k.spec_step(params, {var: S[i][r, idx] for r, var in enumerate(k.state)}, a[idx])
+        a_k = a[:k.channels, idx] if k.channels > 1 else a[0, idx]
+        new, o = k.spec_step(params, {var: S[i][r, idx] for r, var in enumerate(k.state)}, a_k)
         for r, var in enumerate(k.state):
             S[i][r, idx] = new[var]
         out[idx] = np.asarray(o, np.int64)
@@ -185,8 +189,11 @@ class NeuronArrays(NamedTuple):
 
 class DendriteArrays(NamedTuple):
     """One dendrite per (neuron, incoming projection), each with a delay ring of ``proj_len`` cells
-    at ``dend_off``; per projection its length, shift, 24-bit wrap and ring mode (module docstring)."""
+    at ``dend_off``; per projection its length, shift, 24-bit wrap and ring mode (module docstring). A
+    neuron's dendrites into input channel 0 come first (``dend_ptr[j]..dend_mid[j]``), then those into
+    channel 1 (two-input models: RF, RF_IZ), each channel summed into its own input."""
     dend_ptr: np.ndarray            # [N+1] dendrites of neuron j
+    dend_mid: np.ndarray            # [N] first of neuron j's dendrites into input channel 1 (port 1)
     dend_proj: np.ndarray           # [D] projection of each dendrite
     dend_off: np.ndarray            # [D] first ring cell of each dendrite
     proj_len: np.ndarray            # [P] max_delay + 1
@@ -268,6 +275,26 @@ def _transform(raw, e, wrap):
     return raw >> (-e)
 
 
+@njit(cache=True, inline="always")
+def _dendrite_sum(k0, k1, plain, ring, dend_proj, dend_off, slot, xform, proj_exp, proj_wrap):
+    """What dendrites k0..k1-1 deliver this step (their ring cells are cleared)."""
+    a = np.int64(0)
+    if plain:                                    # one ring cell per dendrite, raw sum = input
+        for k in range(k0, k1):
+            a += ring[k]
+            ring[k] = 0
+        return a
+    for k in range(k0, k1):
+        p = dend_proj[k]
+        idx = dend_off[k] + slot[p]
+        x = ring[idx]
+        ring[idx] = 0
+        if xform[p]:                             # the transform of 0 is 0: no test on x
+            x = _transform(x, proj_exp[p], proj_wrap[p])
+        a += x
+    return a
+
+
 @njit(cache=True)
 def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorder, counts, spiked):
     """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place.
@@ -287,7 +314,7 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     input being 0 and on a neuron being active are gone (unpredictable at ~15 Hz).
     """
     core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
-    dend_ptr, dend_proj, dend_off, proj_len, proj_exp, proj_wrap, proj_mode, all_direct = dendrites
+    dend_ptr, dend_mid, dend_proj, dend_off, proj_len, proj_exp, proj_wrap, proj_mode, all_direct = dendrites
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay, payload = work
     neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, \
         proj_graded = routes
@@ -330,22 +357,13 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
                 vr = v_row[kd]
                 ur = u_row[kd]
                 for j in range(seg_ptr[g], seg_ptr[g + 1]):
-                    a = np.int64(0)
-                    if plain:                        # one ring cell per dendrite, raw sum = input
-                        for k in range(dend_ptr[j], dend_ptr[j + 1]):
-                            a += ring[k]
-                            ring[k] = 0
-                    else:
-                        for k in range(dend_ptr[j], dend_ptr[j + 1]):
-                            p = dend_proj[k]
-                            idx = dend_off[k] + slot[p]
-                            x = ring[idx]
-                            ring[idx] = 0
-                            if xform[p]:             # the transform of 0 is 0: no test on x
-                                x = _transform(x, proj_exp[p], proj_wrap[p])
-                            a += x
-                    a = _wrap32(a)
-                    out = neuron_step(kd, j, a, Pk, Sk)  # the model's step (generated dispatch)
+                    # input channel 0 (every model), then channel 1 (two-input models), each an int32 sum
+                    mid = dend_mid[j]
+                    a = _wrap32(_dendrite_sum(dend_ptr[j], mid, plain, ring, dend_proj, dend_off, slot, xform,
+                                              proj_exp, proj_wrap))
+                    b = _wrap32(_dendrite_sum(mid, dend_ptr[j + 1], plain, ring, dend_proj, dend_off, slot, xform,
+                                              proj_exp, proj_wrap))
+                    out = neuron_step(kd, j, a, b, Pk, Sk)  # the model's step (generated dispatch)
                     s = out != 0
                     if s:
                         spiked[n_spk] = j

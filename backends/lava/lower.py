@@ -49,7 +49,7 @@ from ...neurons import kind_of
 from ...semantics.fixedpoint import conv_uses_lava_conv, effective_sign_mode
 from ...semantics.synapses import raw_synapses
 from ...semantics.inputs import InputSpec, check_run, reward_rows
-from ...semantics.synapses import check_graded, message_bits
+from ...semantics.synapses import check_graded, check_ports, message_bits
 from .learning import REWARD_PORT, make_learning_dense
 from ...semantics.learning import check_learning_projection, learning_sign_mode
 
@@ -101,6 +101,7 @@ def check_lowerable(net: Network) -> None:
     for pop in net.neuron_populations:
         kind_of(pop.model, f"population '{pop.name}'").check_lava(pop)   # the model's own Lava refusals
     check_graded(net)
+    check_ports(net)
     for proj in net.projections.values():
         conn = proj.connectivity
         where = f"projection '{proj.name}' ({proj.source} -> {proj.target})"
@@ -234,7 +235,8 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
             con = FACTORIES[type(proj.connectivity)](net, proj)
         src = low.sources.get(proj.source) or low.lif[proj.source]
         con.wire_in(src.s_out).connect(con.process.s_in)
-        con.wire_out(con.process.a_out).connect(low.lif[proj.target].a_in)
+        target_port = kind_of(net.populations[proj.target].model).inputs[proj.port]   # a_in; RF: a_real/imag_in
+        con.wire_out(con.process.a_out).connect(getattr(low.lif[proj.target], target_port))
         low.connections[proj.name] = con
         if proj.learning is not None:
             # post spikes drive the post traces (LIF.s_out, not LearningLIF.s_out_bap: that port is never sent)

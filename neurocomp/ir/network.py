@@ -21,6 +21,8 @@ from ..errors import ValidationError
 
 #: Steps of delay a projection may carry in the IR (targets have their own, smaller limits).
 MAX_DELAY = 4096
+#: Largest input channel (``Projection.port``) the IR takes; each model declares how many it has.
+MAX_PORT = 7
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -54,7 +56,9 @@ class Projection:
     ``delay`` is in steps: a scalar for the whole projection or one per synapse (aligned with the
     connectivity's synapse order: Dense ``[n_post, n_pre]``, Sparse/Conv2d/OneToOne their stored
     synapses). A spike sent at step t arrives at the target's input at step ``t + 1 + delay``
-    (Lava's one-step synaptic latency).
+    (Lava's one-step synaptic latency). ``port`` is the input channel of the target's neuron model the
+    synapses feed (``NeuronKind.inputs``): 0 for every one-input model (Lava's ``a_in``); RF/RF_IZ take
+    the real part on port 0 (``a_real_in``) and the imaginary part on port 1 (``a_imag_in``).
     """
     name: str
     source: str
@@ -62,6 +66,7 @@ class Projection:
     connectivity: Connectivity
     delay: np.ndarray = field(default_factory=lambda: np.zeros((), dtype=np.int64))
     learning: LearningRule | None = None
+    port: int = 0
 
     @property
     def max_delay(self) -> int:
@@ -74,7 +79,8 @@ class Projection:
     def __eq__(self, other):
         return (isinstance(other, Projection) and self.name == other.name and self.source == other.source
                 and self.target == other.target and self.connectivity == other.connectivity
-                and np.array_equal(self.delay, other.delay) and self.learning == other.learning)
+                and np.array_equal(self.delay, other.delay) and self.learning == other.learning
+                and self.port == other.port)
 
     def __hash__(self):
         return hash(self.name)
@@ -118,8 +124,9 @@ class Network:
         return pop
 
     def connect(self, source, target, connectivity: Connectivity, delay=0, name: str | None = None,
-                learning: LearningRule | None = None) -> Projection:
-        """Add a projection ``source -> target`` (Population objects or names)."""
+                learning: LearningRule | None = None, port: int = 0) -> Projection:
+        """Add a projection ``source -> target`` (Population objects or names) into input channel ``port``
+        of the target's model (``Projection``)."""
         src, dst = self._endpoint(source, "source"), self._endpoint(target, "target")
         if name is None:
             base = f"{src.name}->{dst.name}"
@@ -144,7 +151,8 @@ class Network:
             if learning.third_factor is not None and learning.third_factor not in self.populations:
                 raise ValidationError(f"{where}: learning rule's third factor '{learning.third_factor}' is not "
                                       "a graph input of this network; add it with net.input() first")
-        proj = Projection(name, src.name, dst.name, connectivity, delay, learning)
+        port = int(as_int_array(port, where, "port", 0, MAX_PORT))
+        proj = Projection(name, src.name, dst.name, connectivity, delay, learning, port)
         self.projections[name] = proj
         return proj
 
@@ -202,7 +210,7 @@ class Network:
             net.population(pop.name, pop.shape, pop.model)
         for proj in projections:
             net.connect(proj.source, proj.target, proj.connectivity, proj.delay, name=proj.name,
-                        learning=proj.learning)
+                        learning=proj.learning, port=proj.port)
         for out in outputs:
             net.output(out)
         net.metadata = dict(metadata or {})

@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import ArtifactError, UnsupportedError, ValidationError
 from ..ir import Network
 from ..neurons import kind_of, table_params
-from ..semantics.synapses import iter_projection_synapses, message_bits, uses_lava_conv
+from ..semantics.synapses import check_ports, iter_projection_synapses, message_bits, uses_lava_conv
 
 
 
@@ -70,6 +70,8 @@ class CoreTables:
     #: Lava's num_message_bits of each projection (0: binary spikes; >0: the source's payloads multiply
     #: the weights), ``neurocomp.semantics.synapses.message_bits``
     proj_message_bits: np.ndarray
+    #: the target model's input channel each projection feeds (``Projection.port``; RF: 0 real, 1 imaginary)
+    proj_port: np.ndarray
     pop_gid: dict = field(default_factory=dict)
 
     @property
@@ -120,6 +122,9 @@ class CoreTables:
                         continue
                     if f.name == "neuron_params":
                         kwargs[f.name] = {k: data[k] for k in table_params() if k in data.files}
+                        continue
+                    if f.name == "proj_port" and f.name not in data.files:
+                        kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: port 0
                         continue
                     if f.name == "proj_message_bits" and f.name not in data.files:
                         kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: binary
@@ -278,6 +283,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     for proj in projs:
         if proj.connectivity.weights.dtype.kind != "i":
             raise UnsupportedError(f"projection '{proj.name}': weights are not integers; quantize first")
+    check_ports(network)
 
     # Neurons, ordered by (core, population, index) = a stable sort of the flat (population, index)
     # order by core.
@@ -356,6 +362,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         proj_max_delay=np.array([p.max_delay for p in projs], np.int32),
         proj_target_pop=np.array([pop_index[p.target] for p in projs], np.int32),
         proj_message_bits=np.array([message_bits(network, p) for p in projs], np.int32),
+        proj_port=np.array([p.port for p in projs], np.int32),
     )
     tables.pop_gid = _pop_gid(tables)
     return tables

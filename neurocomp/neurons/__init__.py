@@ -10,6 +10,9 @@ from .atrlif import ATRLIF  # noqa: E402
 from .sigma_delta import ActivationMode, SigmaDelta  # noqa: E402  (registers itself)
 from .delta import Delta  # noqa: E402  (registers itself)
 from .sigma import Sigma  # noqa: E402  (registers itself)
+from .rf import RF  # noqa: E402  (registers itself)
+from .rf_iz import RF_IZ  # noqa: E402  (registers itself)
+from .rf_zero import RFZero  # noqa: E402  (registers itself)
 
 __all__ = ["NEURONS", "NeuronKind", "kind_of", "register", "table_params", "LoihiLIF", "LIFReset", "TernaryLIF",
-           "ATRLIF", "SigmaDelta", "Delta", "Sigma", "ActivationMode"]
+           "ATRLIF", "SigmaDelta", "Delta", "Sigma", "RF", "RF_IZ", "RFZero", "ActivationMode"]

@@ -77,7 +77,7 @@ from ..errors import CapacityError, NeurocompWarning, TargetError, UnsupportedEr
 from ..semantics.fixedpoint import effective_weights
 from ..ir import Conv2d, LoihiLIF, Network, OneToOne, Projection, SignMode, determine_sign_mode
 from ..neurons import kind_of
-from ..semantics.synapses import message_bits
+from ..semantics.synapses import check_ports, message_bits
 from ..neurons.loihi_lif import STATE_BITS
 
 #: Lava's LIF decays are fractions of 4096 (12 bits), fixed in its fixed-point model.
@@ -103,6 +103,7 @@ class _Formats:
     max_delay: int | None
     target: str = "?"      # the target's name, for messages
     graded: bool = False   # formats.graded_messages
+    resonators: bool = False  # formats.resonators (RF / RF_IZ)
     message_bits: int = 0  # formats.max_message_bits
 
     @classmethod
@@ -124,7 +125,8 @@ class _Formats:
                        be_min=int(f.bias_exp_min), be_max=int(f.bias_exp_max), signed=signed,
                        max_delay=None if core is None else int(core.max_delay), target=getattr(target, "name", "?"),
                        graded=bool(getattr(f, "graded_messages", False)),
-                       message_bits=int(getattr(f, "max_message_bits", 0)))
+                       message_bits=int(getattr(f, "max_message_bits", 0)),
+                       resonators=bool(getattr(f, "resonators", False)))
         except AttributeError as e:
             raise TargetError(f"quantize: the target lacks a number format field ({e}); give a Target from "
                               "neurocomp.target.load_target (formats.weight_bits, weight_exp_min/max, state_bits, "
@@ -261,7 +263,7 @@ def _quantize_weights(inc: _Incoming, scale: float, fm: _Formats, report: PassRe
     if is_conv:     # Lava's Conv runs raw weights: no shift or truncation to carry (see _grid)
         opts = dict(weight_exp=0, num_weight_bits=8, sign_mode=None)
     new = conn.with_weights(mant, **opts)
-    return Projection(proj.name, proj.source, proj.target, new, proj.delay, proj.learning)
+    return Projection(proj.name, proj.source, proj.target, new, proj.delay, proj.learning, proj.port)
 
 
 def _encode_bias(b: np.ndarray, fm: _Formats, name: str, report: PassReport):
@@ -473,7 +475,9 @@ def _check_integer_population(pop, fm: _Formats) -> None:
 
 
 def _check_messages(net: Network, fm: _Formats) -> None:
-    """Every graded projection needs a target with graded messages at least as wide as its num_message_bits."""
+    """Every graded projection needs a target with graded messages at least as wide as its num_message_bits;
+    every projection feeds an input channel its target's model has."""
+    check_ports(net)
     for proj in net.projections.values():
         bits = message_bits(net, proj)
         if bits and not fm.graded:

@@ -7,8 +7,9 @@ is tested against :func:`simulate_reference`.
 
 One step ``t`` (1-based; the first step is t=1), in Lava's phase order::
 
-    # 1. every projection delivers what it computed earlier (slot 0 of its delay buffer)
-    a[pop]  = wrap32(sum over incoming projections of buf[proj][:, 0])
+    # 1. every projection delivers what it computed earlier (slot 0 of its delay buffer) into input
+    #    channel proj.port of its target (one channel for most models; RF's real and imaginary part)
+    a[pop][c] = wrap32(sum over incoming projections with port c of buf[proj][:, 0])
     # 2. every population updates with its model's step (neurocomp.neurons; LoihiLIF below) and emits s_t
     # 3. every projection reads its source's spikes of THIS step (a LIF's s_t, or row t-1 of a
     #    graph input) and schedules them: a spike on a synapse with delay d reaches the target's
@@ -73,7 +74,8 @@ import scipy.sparse as sp
 
 from ..errors import UnsupportedError
 from .fixedpoint import conv_cast24, shift32, shift_floor, signed_clamp24, wrap32
-from .synapses import check_graded, graded_inputs, lava_connection, message_bits, projection_synapses, uses_lava_conv
+from .synapses import (check_graded, check_ports, graded_inputs, lava_connection, message_bits, projection_synapses,
+                       uses_lava_conv)
 from ..ir import Network
 from ..neurons import kind_of
 from ..result import Result
@@ -106,6 +108,7 @@ class SynapseTable:
     conv_wrap: bool
     message_bits: int = 0
     lava_kind: str = "Dense"
+    port: int = 0                     # the target's input channel (Projection.port)
 
     def accumulate(self, values: np.ndarray) -> np.ndarray:
         """This step's synaptic input per (slot, post) from the source's spikes or payloads (module doc)."""
@@ -184,6 +187,7 @@ def _refuse_reason(net: Network) -> None:
             check_learning_projection(proj)
             learning_sign_mode(proj.connectivity, proj.learning)
     check_graded(net)
+    check_ports(net)
     third_factor_inputs(net)
 
 
@@ -211,7 +215,8 @@ def build_model(net: Network) -> ReferenceModel:
         stack = sp.csr_matrix((w.astype(np.int64), (d.astype(np.int64) * n_post + post, pre)),
                               shape=(n_slots * n_post, n_pre))
         synapses.append(SynapseTable(proj.name, proj.source, proj.target, n_post, n_slots, stack,
-                                     proj.connectivity.weight_exp, conv, message_bits(net, proj), lava_connection(proj)))
+                                     proj.connectivity.weight_exp, conv, message_bits(net, proj), lava_connection(proj),
+                                     proj.port))
     rewards = third_factor_inputs(net)
     learning = {p.name: p for p in net.projections.values() if p.learning is not None}
     graded = frozenset(graded_inputs(net)) | {name for name, kind in kinds.items() if kind.graded}
@@ -248,14 +253,16 @@ def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) 
     from . import learning as L
     model = state.model
     spikes_in = spikes_in or {}
-    # 1. deliver slot 0 of every projection; Lava's InPort sums the int32 messages
-    a = {name: np.zeros(model.network.populations[name].size, dtype=np.int64) for name in model.kinds}
+    # 1. deliver slot 0 of every projection; each Lava InPort (input channel) sums its int32 messages
+    a = {name: np.zeros((kind.channels, model.network.populations[name].size), dtype=np.int64)
+         for name, kind in model.kinds.items()}
     for syn in model.synapses:
-        a[syn.target] = wrap32(a[syn.target] + state.buf[syn.name][:, 0])
-    # 2. neurons: each population's model steps (its registered numpy spec)
+        a[syn.target][syn.port] = wrap32(a[syn.target][syn.port] + state.buf[syn.name][:, 0])
+    # 2. neurons: each population's model steps (its registered numpy spec; a one-input model gets a[0])
     neurons, spikes = {}, {}
     for name, kind in model.kinds.items():
-        neurons[name], spikes[name] = kind.spec_step(model.params[name], state.neurons[name], a[name])
+        neurons[name], spikes[name] = kind.spec_step(model.params[name], state.neurons[name],
+                                                     a[name] if kind.channels > 1 else a[name][0])
     for name, n in model.inputs.items():
         s = np.asarray(spikes_in.get(name, np.zeros(n))).reshape(-1)
         spikes[name] = s.astype(np.int64) if name in model.graded else s.astype(bool)
