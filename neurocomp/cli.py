@@ -31,7 +31,7 @@ def load_inputs(path, expected=None) -> dict[str, np.ndarray]:
     :class:`~neurocomp.semantics.inputs.InputSpec` (a learning rule's reward input then takes ints
     0..127, ``[T]``, ``[T, 1]`` or ``[T, n_post]``) or ``{input name: shape}``; no key may be missing or
     unknown and every shape must match. All arrays must share the same T. Spikes are returned as uint8,
-    rewards as int64, in the file's shapes.
+    rewards and graded inputs' payloads as int64, in the file's shapes.
     """
     path = Path(path)
     if not path.exists():
@@ -70,8 +70,8 @@ def load_inputs(path, expected=None) -> dict[str, np.ndarray]:
         elif np.ndim(arr) and arr.shape[0] != steps:
             raise ValidationError(f"{path}: input '{key}' has {arr.shape[0]} steps but another input has "
                                   f"{steps}; all inputs need the same T")
-    rewards = spec.rewards if spec is not None else {}
-    return {key: arr.astype(np.int64 if key in rewards else np.uint8) for key, arr in arrays.items()}
+    ints = set(spec.rewards) | set(spec.graded) if spec is not None else set()   # rewards, graded payloads
+    return {key: arr.astype(np.int64 if key in ints else np.uint8) for key, arr in arrays.items()}
 
 
 # ---------------------------------------------------------------------------------------- commands

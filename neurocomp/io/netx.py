@@ -27,6 +27,11 @@ netx layer         IR
                    RingBuffer -> ``neuron.a_in``: a spike adds 1, a graded value v adds v). The
                    layer's ``weight``/``bias`` are netx's *input transform*, which netx only stores
                    (``in_layer.transform``) for the user's data pipeline: metadata, not synapses.
+                   An SDNN input layer (Lava's ``Delta``) runs on the host instead (``sdnn_input=
+                   "host"``, the default): no ``input0``; the graph input sends the Delta's payloads
+                   (``messageBits`` wide) straight to the next layer, and
+                   ``metadata["netx"]["input"]["encoder"]`` holds the Delta's parameters
+                   (:mod:`neurocomp.io.netx_input` encodes frames with them).
 ``conv``           ``Conv2d`` (weights ``[C_out, C_in/groups, kh, kw]`` as stored: SLAYER stores
                    PyTorch's cross-correlation layout, the IR's; netx flips and transposes it into
                    Lava's ``(C_out, kx, ky, C_in)``, ``backends/lava/lower.py`` does the same) +
@@ -118,6 +123,16 @@ every population one step later than the same column does in Lava; a network who
 driven by its bias instead (lava-dl's tinynet test sets ``bias_mant``) runs step for step.
 ``metadata["netx"]["input_latency"]`` is that one extra step.
 
+SDNN networks (an input layer of Lava's ``Delta``) take their frames with ``sdnn_input="host"`` (the
+default): the Delta runs on the host (:func:`neurocomp.io.netx_input.netx_inputs`, the registered Delta
+spec, bit-exact with Lava's), so row t-1 of the graph input is what netx's Delta sends at step t and
+reaches the next layer at step t + 1 through the same one-step synapse as in netx: every population
+runs step for step with netx (lava-dl's PilotNet SDNN ground truth is reproduced exactly,
+``tests/test_netx_sdnn.py``). This is also how Intel runs PilotNet SDNN on Loihi 2 (the lava-dl
+tutorial builds the network with ``skip_layers=1`` and feeds it from a Delta encoder process).
+``sdnn_input="chip"`` keeps the Delta as population ``input0``, one step behind netx as above: not
+an exact shift, as each SigmaDelta layer's bias acts from step 1 on either way.
+
 Running as lava-dl's tests and tutorials do: :func:`with_bias` drives a CUBA input layer by its
 bias (``net.in_layer.neuron.bias_mant.init = frame``); :func:`hold_at_rest` reproduces their reset of
 layer L after step L (``io.reset.Reset(interval, offset=L - 1)`` on u and v, L = the layer's position
@@ -125,16 +140,14 @@ in netx's block list, :func:`layer_positions`) through an initial ``v0``, where 
 negative bias held for several steps can need a ``v`` above threshold: then it refuses); the later
 resets (step L + interval) are not expressed. SLAYER's ground-truth index j of layer L is step j + L.
 
-Graph inputs take 0/1 spikes today; graded input values (SDNN inputs, PilotNet's transformed
-frames) need graded messages on the graph input.
 
 ``net.metadata``: ``{"format": "netx", "source", "netx": {"layers": [per layer: id, type,
-population, neuron, lava_shape, message_bits], "input": {name, population, lava_shape, transform},
+population, neuron, lava_shape, message_bits], "input": {name, population, lava_shape, transform[, encoder]},
 "output", "readout", "simulation", "spike_exp", "input_latency"}, "warnings"}``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +155,7 @@ import numpy as np
 from ..errors import NetworkFileError, NeurocompError
 from ._warn import CollectedWarnings
 from ..ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Sparse
-from ..ir.connectivity import SignMode, determine_sign_mode
+from ..ir.connectivity import GRADED_MESSAGE_BITS, SignMode, determine_sign_mode
 from ..semantics.fixedpoint import clip_weights, effective_weights
 
 #: Layer types this reader understands (``average`` only as the last layer).
@@ -178,6 +191,8 @@ DEFAULT_DENSE_NEURON = {"type": "CUBA", "iDecay": 0, "vDecay": 4096, "vThMant": 
 INPUT = "input"
 #: How many steps later an input row reaches the input layer than a RingBuffer column does in Lava.
 INPUT_LATENCY = 1
+#: Where an SDNN input layer (Delta) can run (:func:`read_netx`'s ``sdnn_input``).
+SDNN_INPUTS = ("host", "chip")
 
 
 # ------------------------------------------------------------------------------------- layout helpers
@@ -378,12 +393,17 @@ def _conv_weights(w: np.ndarray, where: str, path: Path) -> tuple[np.ndarray, in
 
 
 # ------------------------------------------------------------------------------------- the reader
-def read_netx(path, *, spike_exp: int = SPIKE_EXP) -> Network:
+def read_netx(path, *, spike_exp: int = SPIKE_EXP, sdnn_input: str = "host") -> Network:
     """Read netx HDF5 file ``path`` into an IR ``Network`` (see the module docstring for the mapping).
 
     ``spike_exp`` is netx's ``Network(spike_exp=...)`` for SDNN layers (default 6, as netx).
+    ``sdnn_input``: where an SDNN input layer (Lava's Delta) runs: ``"host"`` (default) encodes the frames
+    before the run (:func:`neurocomp.io.netx_input.netx_inputs`), which keeps netx's timing exactly;
+    ``"chip"`` makes it a population ``input0`` one step behind netx (module docstring, step alignment).
     Raises NetworkFileError naming the file and the layer for anything it cannot read or express.
     """
+    if sdnn_input not in SDNN_INPUTS:
+        raise NeurocompError(f"read_netx: sdnn_input must be one of {SDNN_INPUTS}, got {sdnn_input!r}")
     import h5py
     path = Path(path)
     if not path.exists():
@@ -404,7 +424,7 @@ def read_netx(path, *, spike_exp: int = SPIKE_EXP) -> Network:
     warn = CollectedWarnings()
     try:
         with f:
-            return _Builder(_File(path, f), warn, int(spike_exp)).build()
+            return _Builder(_File(path, f), warn, int(spike_exp), sdnn_input).build()
     except NeurocompError:
         raise
     except Exception as exc:     # h5py raises OSError/KeyError/ValueError for damaged data inside an open file
@@ -412,15 +432,17 @@ def read_netx(path, *, spike_exp: int = SPIKE_EXP) -> Network:
 
 
 class _Builder:
-    def __init__(self, file: _File, warn, spike_exp: int):
+    def __init__(self, file: _File, warn, spike_exp: int, sdnn_input: str = "host"):
         self.f = file
         self.path = file.path
         self.warn = warn
         self.spike_exp = spike_exp
+        self.sdnn_input = sdnn_input
         self.layers: list[_Layer] = []
         self.net = Network(self.path.stem or "netx")
         self.meta_layers: list[dict] = []
         self.input_meta: dict = {"name": INPUT, "population": None, "transform": None}
+        self.input_bits = 0                 # message bits of the graph input (a host-run Delta's payloads)
         self.readout = None
 
     # ------------------------------------------------------------------ pass 1: layers and shapes
@@ -488,6 +510,9 @@ class _Builder:
             lay.lava_shape = stored[::-1]
             if self.f.has(lay.group, "neuron"):
                 lay.pop = f"input{lay.id}"
+                if self.sdnn_input == "host" and self._neuron_cfg(lay)["type"] == SDNN_TYPE:
+                    lay.pop = None             # its Delta runs on the host: the graph input carries its payloads
+                    lay.info["host_encoder"] = True
         elif t in ("conv", "pool"):
             if len(stored) != 3:
                 raise self.f.fail(lay.where, f"'shape' = {list(stored)} must be [C, H, W]")
@@ -742,6 +767,8 @@ class _Builder:
 
     def _connect(self, src: str, dst: str, conn, delay=0, name: str | None = None, port: int = 0) -> None:
         name = name or f"{src}-{dst}"
+        if src == INPUT and self.input_bits:         # the host Delta's payloads: graded, as netx's Delta sends
+            conn = replace(conn, num_message_bits=self.input_bits)
         try:
             self.net.connect(src, dst, conn, delay=delay, name=name, port=port)
         except NeurocompError as exc:
@@ -941,6 +968,8 @@ class _Builder:
                     v = f.ints(first.group, key, first.where).reshape(-1) if f.has(first.group, key) else [default]
                     tr[key] = int(v[0])
                 self.input_meta["transform"] = tr
+            if first.info.get("host_encoder"):
+                self._host_encoder(first)
         else:
             self._implicit_input(first)
         # populations, in layer order
@@ -959,7 +988,9 @@ class _Builder:
             if lay.type == "input":
                 if lay.pop is not None:
                     n = int(np.prod(lay.shape))
-                    self._connect(INPUT, lay.pop, OneToOne(np.ones(n, dtype=np.int64)))
+                    # a RingBuffer hands a_in its values as they are: an SDNN (Delta) input layer takes integers
+                    bits = GRADED_MESSAGE_BITS if lay.info.get("sdnn") else None
+                    self._connect(INPUT, lay.pop, OneToOne(np.ones(n, dtype=np.int64), num_message_bits=bits))
                     self.input_meta["population"] = lay.pop
                 continue
             if lay.type == "average":
@@ -980,6 +1011,16 @@ class _Builder:
         out = self._output()
         self.net.metadata = self._metadata(out)
         return self.net
+
+    def _host_encoder(self, first: _Layer) -> None:
+        """The SDNN input layer's Delta, run on the host: its parameters go into the metadata (the encoder
+        of :mod:`neurocomp.io.netx_input`) and the graph input sends its payloads (``messageBits`` wide)."""
+        model, info = self._model(first, self._neuron_cfg(first), is_input=True)
+        first.info.update(info)
+        self.input_bits = int(info["message_bits"])
+        self.input_meta["encoder"] = {"model": "Delta", "vth": int(model.vth), "cum_error": bool(model.cum_error),
+                                      "spike_exp": int(model.spike_exp), "state_exp": int(model.state_exp),
+                                      "message_bits": self.input_bits}
 
     def _implicit_input(self, first: _Layer) -> None:
         """No input layer: netx needs ``input_shape`` for a conv; a dense layer's input size is its weight's."""
@@ -1050,8 +1091,8 @@ def layer_positions(net: Network) -> dict[str, int]:
         layers = net.metadata["netx"]["layers"]
     except (KeyError, TypeError):
         raise NetworkFileError(f"network '{net.name}' was not read from a netx file (no metadata['netx'])") from None
-    pops = [entry["population"] for entry in layers if entry.get("population")]
-    return {name: k for k, name in enumerate(pops)}
+    blocks = [entry.get("population") for entry in layers if entry.get("population") or entry.get("host_encoder")]
+    return {name: k for k, name in enumerate(blocks) if name}
 
 
 def with_bias(net: Network, population: str, bias, lava_order: bool = True) -> Network:
