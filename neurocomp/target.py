@@ -202,7 +202,10 @@ class NumberFormats:
     spikes) of up to ``max_message_bits`` bits, so it runs SigmaDelta/Delta/Sigma and projections with
     ``num_message_bits > 0`` (optional in a model file: false and 0 when absent). ``resonators``: the cores
     run resonate-and-fire neurons (RF, RF_IZ: two state components, two input channels; optional, false
-    when absent)."""
+    when absent). ``spike_packet_bits``:
+    bits of one binary spike message on the network; a graded message of ``b`` payload bits costs
+    ``1 + b / spike_packet_bits`` times a spike message's network energy and latency (0, absent: the
+    same as a spike; the cost model's rule, ``backends/emulator/costmodel.py``)."""
     weight_bits: int
     weight_exp_min: int
     weight_exp_max: int
@@ -216,6 +219,7 @@ class NumberFormats:
     graded_messages: bool = False
     max_message_bits: int = 0
     resonators: bool = False
+    spike_packet_bits: int = 0
 
 
 #: Widest graded message a model file may declare (Loihi 2: "up to 32-bit payload").
@@ -431,7 +435,8 @@ def _formats(r: _Reader) -> NumberFormats:
     t = r.table(r.doc, "formats")
     ints = {"weight_bits": 1, "weight_exp_min": None, "weight_exp_max": None, "state_bits": 1, "decay_bits": 1,
             "vth_bits": 1, "bias_mant_bits": 1, "bias_exp_min": None, "bias_exp_max": None}
-    r.no_unknown(t, (*ints, "signed_weights", "graded_messages", "max_message_bits", "resonators"), "formats.")
+    r.no_unknown(t, (*ints, "signed_weights", "graded_messages", "max_message_bits", "resonators",
+                     "spike_packet_bits"), "formats.")
     v = {n: r.value(t, n, "formats.", "int", minimum=m) for n, m in ints.items()}
     v["signed_weights"] = r.value(t, "signed_weights", "formats.", "bool")
     v["graded_messages"] = bool(r.value(t, "graded_messages", "formats.", "bool", optional=True))
@@ -447,6 +452,11 @@ def _formats(r: _Reader) -> NumberFormats:
         raise r.fail("formats.max_message_bits", f"value {bits} is above {MAX_MESSAGE_BITS}",
                      f"give at most {MAX_MESSAGE_BITS} bits")
     v["max_message_bits"] = int(bits or 0)
+    packet = r.value(t, "spike_packet_bits", "formats.", "int", minimum=1, optional=True)
+    if packet and not v["graded_messages"]:
+        raise r.fail("formats.spike_packet_bits", f"{packet} while graded_messages is false",
+                     "remove it (it scales the cost of graded messages) or set graded_messages = true")
+    v["spike_packet_bits"] = int(packet or 0)
     for lo, hi in (("weight_exp_min", "weight_exp_max"), ("bias_exp_min", "bias_exp_max")):
         if v[lo] > v[hi]:
             raise r.fail("formats." + lo, f"{lo} = {v[lo]} is above {hi} = {v[hi]}", "swap them or fix the range")
@@ -602,3 +612,29 @@ def load_target(name_or_path: str | Path | Target) -> Target:
 def list_targets() -> list[Target]:
     """Every shipped target, sorted by name."""
     return [load_target_file(p) for p in _shipped().values()]
+
+
+def write_multichip(base: str, chips_x: int, chips_y: int, path) -> Path:
+    """Write a copy of shipped target ``base``'s model file with a ``chips_x`` x ``chips_y`` chip grid to ``path``
+    (named ``{base}_x{chips}``): the user file a network too large for one chip is compiled for (e.g. an
+    8-chip Loihi 2 board, ``write_multichip("loihi2", 4, 2, "loihi2_x8.toml")``). Every figure and its
+    source stay those of ``base``; the [mesh] chip keys must still be the shipped single-chip values."""
+    import re
+    from .atomic import atomic_file
+    shipped = _shipped()
+    if base not in shipped:
+        raise TargetError(f"write_multichip: unknown target {base!r}; shipped targets: {', '.join(shipped)}")
+    if min(int(chips_x), int(chips_y)) < 1:
+        raise TargetError(f"write_multichip: chips_x = {chips_x}, chips_y = {chips_y} must be >= 1")
+    text = shipped[base].read_text(encoding="utf-8")
+    name = f"{base}_x{int(chips_x) * int(chips_y)}"
+    for key, val in (("chips", int(chips_x) * int(chips_y)), ("chips_x", int(chips_x)), ("chips_y", int(chips_y)),
+                     ("name", f'"{name}"')):
+        text, n = re.subn(rf"^{key} = (1\b|\"{base}\")", f"{key} = {val}", text, count=1, flags=re.M)
+        if n != 1:
+            raise TargetError(f"write_multichip: {shipped[base].name} has no single-chip '{key}' line to replace")
+    _parse(tomli.loads(text), name)                 # the copy must still be a valid model
+    path = Path(path)
+    with atomic_file(path, "w") as fh:
+        fh.write(text)
+    return path

@@ -8,12 +8,12 @@ is what netx's Delta sends at step t, so every layer runs step for step with net
 ``payloads["dense9"][t-1] == output.npy[0, t-1]`` with no shift.
 
 The network needs 766 Loihi 2 cores in neurocomp's model (every conv synapse is stored; Intel's compiler
-shares conv weights), so it is compiled for an 8-chip Loihi 2 (Kapoho Point) copy of ``loihi2.toml``.
+shares conv weights), so it is compiled for an 8-chip Loihi 2 copy of ``loihi2.toml``
+(``neurocomp.target.write_multichip``).
 """
 from __future__ import annotations
 
 import gzip
-import re
 import shutil
 from pathlib import Path
 
@@ -25,22 +25,11 @@ from neurocomp.cli import main as cli
 from neurocomp.errors import ValidationError
 from neurocomp.io import netx, netx_input
 from neurocomp.io.netx import from_lava, layer_positions
+from neurocomp.target import write_multichip
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "netx" / "pilotnet_sdnn"
 STEPS = 9                    # lava-dl runs len(net.layers) steps
-
-
-def loihi2_chips(path: Path, chips_x: int = 4, chips_y: int = 2) -> Path:
-    """``hw_models/loihi2.toml`` with a ``chips_x`` x ``chips_y`` chip grid, as docs/netx.md tells users to write."""
-    text = (ROOT / "hw_models" / "loihi2.toml").read_text()
-    for key, val in (("chips", chips_x * chips_y), ("chips_x", chips_x), ("chips_y", chips_y)):
-        text, n = re.subn(rf"^{key} = 1\b", f"{key} = {val}", text, count=1, flags=re.M)
-        assert n == 1, key
-    text, n = re.subn(r'^name = "loihi2"', 'name = "loihi2_x8"', text, count=1, flags=re.M)
-    assert n == 1
-    path.write_text(text)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +39,7 @@ def pilot(tmp_path_factory):
     net_path = tmp / "pilotnet_sdnn.net"
     with gzip.open(DATA / "network.net.gz", "rb") as src, open(net_path, "wb") as dst:
         shutil.copyfileobj(src, dst)
-    target = loihi2_chips(tmp / "loihi2_x8.toml")
+    target = write_multichip("loihi2", 4, 2, tmp / "loihi2_x8.toml")
     art = tmp / "art"
     assert cli(["compile", str(net_path), "--target", str(target), "--partitioner", "sequential", "-o", str(art)]) == 0
     return tmp, net_path, art
@@ -131,3 +120,14 @@ def test_wrong_input_layouts_are_refused_clearly(pilot, tmp_path, capsys):
     assert cli(["emulate", str(art), "--input", str(tmp_path / "raw.npz"), "--steps", "1", "-o",
                 str(tmp_path / "r")]) == 2
     assert "must be [T, *(3, 33, 100)]" in capsys.readouterr().err
+
+
+def test_write_multichip(tmp_path):
+    t = nc.load_target(write_multichip("loihi2", 2, 3, tmp_path / "x6.toml"))
+    one = nc.load_target("loihi2")
+    assert (t.name, t.mesh.chips, t.mesh.chips_x, t.mesh.chips_y) == ("loihi2_x6", 6, 2, 3)
+    assert t.mesh.n_cores == 6 * one.mesh.n_cores and t.costs == one.costs and t.core == one.core
+    with pytest.raises(nc.TargetError, match="unknown target 'loihi9'"):
+        write_multichip("loihi9", 2, 1, tmp_path / "y.toml")
+    with pytest.raises(nc.TargetError, match="must be >= 1"):
+        write_multichip("loihi2", 0, 1, tmp_path / "z.toml")
