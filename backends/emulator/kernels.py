@@ -311,7 +311,9 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     or synapse); a source's synapses on all its routes are walked as one flat range; a mode-0 ring
     cell is transformed on read only when the transform is not the identity, and with no delays and
     no transform at all (``plain``) dendrite k's cell is simply ``ring[k]``; the branches on the
-    input being 0 and on a neuron being active are gone (unpredictable at ~15 Hz).
+    input being 0 and on a neuron being active are gone (unpredictable at ~15 Hz). A network whose
+    projections are all graded and undelayed (SDNN) takes the same one-line walk, weight x payload
+    (benchmarks/pilotnet_sdnn.py).
     """
     core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
     dend_ptr, dend_mid, dend_proj, dend_off, proj_len, proj_exp, proj_wrap, proj_mode, all_direct = dendrites
@@ -338,6 +340,8 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
         xform[p] = proj_mode[p] == 0 and (proj_wrap[p] or proj_exp[p] != 0)
     # no delays and no transform: dendrite k's only ring cell is k (dend_off[k] == k)
     plain = all_direct and not np.any(xform)
+    # no delays and every projection graded (sigma-delta networks): weight x payload straight into the ring
+    direct_graded = all_direct and graded and np.all(proj_graded)
     for t in range(t_first, t_last + 1):
         row = t - 1
         n_spk = 0
@@ -416,6 +420,10 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
             if all_direct and not graded:
                 for y in range(y0, y1):
                     ring[syn_ring[y]] += syn_weight[y]
+                continue
+            if direct_graded:
+                for y in range(y0, y1):
+                    ring[syn_ring[y]] += np.int64(syn_weight[y]) * pq
                 continue
             for y in range(y0, y1):
                 p = syn_proj[y]
