@@ -54,11 +54,13 @@ def test_host_delta_encoder_layout(pilot):
     enc = net.metadata["netx"]["input"]["encoder"]
     assert enc == {"model": "Delta", "vth": 0, "cum_error": False, "spike_exp": 6, "state_exp": 6, "message_bits": 16}
     assert layer_positions(net)["conv1"] == 1 and layer_positions(net)["dense9"] == 8   # the Delta stays block 0
+    assert net.metadata["netx"]["input_latency"] == 0
     # on the chip instead: input0 (Delta) fed by a graded OneToOne, one step behind netx
     chip = netx.read_netx(net_path, sdnn_input="chip")
     assert type(chip.populations["input0"].model).__name__ == "Delta"
     assert chip.incoming("input0")[0].connectivity.num_message_bits == 24
     assert layer_positions(chip) == layer_positions(net) | {"input0": 0}
+    assert chip.metadata["netx"]["input_latency"] == 1
 
 
 def test_netx_inputs_is_lavas_delta_on_the_ring_buffer(pilot):

@@ -121,7 +121,7 @@ straight to ``in_layer.neuron.a_in`` (column t arrives at step t + 1, no latency
 input reaches ``input0`` through a projection (row t arrives at step t + 2). So an input row reaches
 every population one step later than the same column does in Lava; a network whose input layer is
 driven by its bias instead (lava-dl's tinynet test sets ``bias_mant``) runs step for step.
-``metadata["netx"]["input_latency"]`` is that one extra step.
+``metadata["netx"]["input_latency"]`` is that one extra step (0 when an SDNN input layer runs on the host).
 
 SDNN networks (an input layer of Lava's ``Delta``) take their frames with ``sdnn_input="host"`` (the
 default): the Delta runs on the host (:func:`neurocomp.io.netx_input.netx_inputs`, the registered Delta
@@ -1079,7 +1079,8 @@ class _Builder:
                     if v.size == 1 and v.dtype.kind in "biuf":
                         sim[key] = v[0].item()
         netx = {"layers": layers, "input": self.input_meta, "output": out, "readout": self.readout,
-                "simulation": sim, "spike_exp": self.spike_exp, "input_latency": INPUT_LATENCY}
+                "simulation": sim, "spike_exp": self.spike_exp,
+                "input_latency": 0 if self.input_bits else INPUT_LATENCY}   # host-run Delta: netx timing
         return {"format": "netx", "source": str(self.path), "netx": netx, "warnings": self.warn.messages}
 
 
