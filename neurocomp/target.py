@@ -452,7 +452,7 @@ def _formats(r: _Reader) -> NumberFormats:
         raise r.fail("formats.max_message_bits", f"value {bits} is above {MAX_MESSAGE_BITS}",
                      f"give at most {MAX_MESSAGE_BITS} bits")
     v["max_message_bits"] = int(bits or 0)
-    packet = r.value(t, "spike_packet_bits", "formats.", "int", minimum=1, optional=True)
+    packet = r.value(t, "spike_packet_bits", "formats.", "int", minimum=0, optional=True)
     if packet and not v["graded_messages"]:
         raise r.fail("formats.spike_packet_bits", f"{packet} while graded_messages is false",
                      "remove it (it scales the cost of graded messages) or set graded_messages = true")

@@ -116,7 +116,7 @@ def test_graded_kernel_equals_numpy_spec(seed):
 
 def test_packet_bits_refused_without_graded_messages(tmp_path):
     text = open(load_target("loihi").path).read()
-    text = text.replace("signed_weights = true", "signed_weights = true\nspike_packet_bits = 32", 1)
+    text = text.replace("spike_packet_bits = 0", "spike_packet_bits = 32", 1)
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(TargetError, match="spike_packet_bits.*while graded_messages is false"):
