@@ -69,6 +69,7 @@ def summary_dict(net: Network) -> dict:
             "delay_max": dmax,
             "learning": proj.learning.name if proj.learning is not None else None,
             "message_bits": message_bits(net, proj),
+            "port": proj.port,
         }
         if isinstance(conn, Conv2d):
             entry["kernel"] = list(conn.weights.shape)
@@ -135,8 +136,9 @@ def describe(net: Network) -> str:
         delay = f"{j['delay_min']}" if j["delay_min"] == j["delay_max"] else f"{j['delay_min']}..{j['delay_max']}"
         learn = j["learning"] or "none"
         graded = f", graded {j['message_bits']}-bit messages" if j["message_bits"] else ""
+        port = f", into input channel {j['port']}" if j.get("port") else ""
         lines.append(f"  {j['name']}: {j['kind']} {j['source']} -> {j['target']}, {j['synapses']} synapses "
-                     f"({j['weights']} weights), delay {delay}, learning {learn}{graded}")
+                     f"({j['weights']} weights), delay {delay}, learning {learn}{graded}{port}")
     if not s["projections"]:
         lines.append("  (none)")
     lines.append(f"outputs: {', '.join(s['outputs']) or '(none)'}")

@@ -166,6 +166,9 @@ def _check_tables(net, t, con, n_cores, syns, all_names, offs) -> list[str]:
     if want.shape != have.shape or not np.array_equal(want[np.lexsort(want.T[::-1])], have[np.lexsort(have.T[::-1])]):
         errors.append(f"tables: synapses differ from the network's ({have.shape[0]} in tables, {want.shape[0]} in "
                       "the network, or different source/post/weight/delay/projection)")
+    ports = [net.projections[name].port if name in net.projections else -1 for name in t.proj_names]
+    if not np.array_equal(np.asarray(t.proj_port, np.int64), np.asarray(ports, np.int64)):
+        errors.append("tables: the projections' input channels (proj_port) differ from the network's ports")
     if t.syn_post.size and not np.array_equal(owner[t.syn_post], axon_core[axon_of_syn]):
         errors.append("tables: some synapses are not on the core of their post neuron")
     # routes: exactly the cores that hold an axon of the source

@@ -26,24 +26,23 @@ RANGES = {"sin_decay": (-INT32_MAX, INT32_MAX), "cos_decay": (-INT32_MAX, INT32_
 def lava_decays(period, alpha, decay_bits: int, state_exp: int, vth) -> dict:
     """``{sin_decay, cos_decay, vth}`` as Lava's RF constructor computes them from floats:
     ``int32((1 - alpha) * sin(2 pi / period) * 2**decay_bits)`` (truncation toward 0; likewise cos) and
-    ``int(vth * 2**state_exp)`` (only when state_exp > 0, as Lava; vth must then already be an integer)."""
+    ``int(vth * 2**state_exp)`` (only when state_exp > 0, as Lava: with state_exp = 0 vth must be an integer).
+    ``period = inf`` (no rotation, as SLAYER's ``sinDecay = 0`` gives) is Lava's too: ``sin(2 pi / inf) = 0``."""
     period, alpha = np.asarray(period, np.float64), np.asarray(alpha, np.float64)
-    if np.any(period == 0) or not np.all(np.isfinite(period)) or not np.all(np.isfinite(alpha)):
-        raise ValidationError(f"RF: period {period.tolist()} and alpha {alpha.tolist()} must be finite, period != 0")
+    if np.any(period == 0) or np.any(np.isnan(period)) or not np.all(np.isfinite(alpha)):
+        raise ValidationError(f"RF: period {period.tolist()} and alpha {alpha.tolist()} must be numbers, alpha "
+                              "finite, period != 0")
+    if decay_bits <= 0:
+        raise ValidationError(f"RF: decay_bits = {decay_bits}: Lava's constructor then keeps sin/cos decays as floats, "
+                              "which its fixed-point model has no integer meaning for; give decay_bits > 0 (netx: 12)")
     sin = (1 - alpha) * np.sin(np.pi * 2 * 1 / period)
     cos = (1 - alpha) * np.cos(np.pi * 2 * 1 / period)
-    if decay_bits > 0:
-        sin, cos = np.int32(sin * (1 << decay_bits)), np.int32(cos * (1 << decay_bits))
+    sin, cos = np.int32(sin * (1 << decay_bits)), np.int32(cos * (1 << decay_bits))
     th = int(float(vth) * (1 << state_exp)) if state_exp > 0 else vth
     if float(th) != int(th):
         raise ValidationError(f"RF: vth = {vth} with state_exp = 0 is not an integer; Lava's fixed-point RF "
                               "compares against it as an int32")
     return {"sin_decay": np.asarray(sin, np.int64), "cos_decay": np.asarray(cos, np.int64), "vth": int(th)}
-
-
-def check_resonator(model) -> None:
-    """Validate and freeze the integer fields of RF / RF_IZ (ranges :data:`RANGES`)."""
-    check_ranges(model, RANGES)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -59,7 +58,7 @@ class Resonator(NeuronModel):
     integer = True
 
     def __post_init__(self):
-        check_resonator(self)
+        check_ranges(self, RANGES)
 
     @classmethod
     def from_period(cls, period, alpha, vth, decay_bits: int = 12, state_exp: int = 0, **kw):
