@@ -58,6 +58,7 @@ import scipy.sparse as sp
 
 from ..errors import NetworkFileError, NeurocompError, UnsupportedError, ValidationError
 from ._warn import CollectedWarnings
+from .nir_dialects import Rewrite, detect, rewrite
 from ..ir.network import ONSET_KEY
 from ..ir import (IF, LI, LIF, Conv2d, CubaLIF, Dense, Integrator, Network, OneToOne, Sparse, Threshold)
 
@@ -531,10 +532,13 @@ def _model(node, bias: np.ndarray | float):
 
 
 # ---------------------------------------------------------------------------- main entry
-def read_nir(path, dt: float = DEFAULT_DT) -> Network:
+def read_nir(path, dt: float = DEFAULT_DT, dialect: str = "auto") -> Network:
     """Read NIR file ``path`` into an IR ``Network`` (see the module docstring for the mapping).
 
     ``dt`` (seconds) converts Delay nodes to steps and is recorded in ``net.metadata["dt"]``.
+    ``dialect``: "nir" (the file as written), a framework whose exporter deviates from NIR
+    (``neurocomp.io.nir_dialects.DIALECTS``: snntorch, norse, sinabs, rockpool), or "auto" (the
+    one the file's metadata names, else plain NIR).
     Raises NetworkFileError (missing/unreadable file), UnsupportedError (a node type or structure
     the IR cannot express) or ValidationError (dangling edges, shapes that disagree).
     """
@@ -555,7 +559,18 @@ def read_nir(path, dt: float = DEFAULT_DT) -> Network:
         warn(f"'{path}' was written by neurocomp with dt = {float(file_dt)} s but is read with dt = {dt} s; "
              "its Delay nodes convert to different step counts")
     net_name = str(name) if isinstance(name, str) and name else (path.stem or "nir")
-    return _build(path, net_name, dt, version, nodes, edges, passthrough, warn)
+    chosen = detect(meta) if dialect == "auto" else (None if dialect == "nir" else dialect)
+    rw = rewrite(chosen, nodes, edges, dt, warn) if chosen else Rewrite(nodes, edges)
+    net = _build(path, net_name, dt, version, rw.nodes, rw.edges, passthrough, warn)
+    if rw.onset_extra:
+        net.metadata[ONSET_KEY] = {n: d + rw.onset_extra.get(n, 0) for n, d in
+                                   {**{p: 0 for p in rw.onset_extra}, **net.metadata[ONSET_KEY]}.items()}
+    net.metadata["dialect"] = chosen or "nir"
+    if rw.integration:
+        net.metadata["integration"] = rw.integration
+    if rw.notes:
+        net.metadata["dialect_notes"] = rw.notes
+    return net
 
 
 def _kind(name, node, passthrough) -> str:

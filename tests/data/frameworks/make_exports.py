@@ -12,11 +12,13 @@ framework ran with), plus ``versions.json`` (torch and framework versions, this 
 Weights are random (seeded), scaled so that every layer spikes; nothing is trained: the point is
 the per-layer comparison, not accuracy.
 
-Framework settings chosen so that NIR can express them (the exceptions are exported too, named
-``*_subtract``: snnTorch's default reset by subtraction, which its exporter writes as reset to zero;
-Sinabs's 0-d parameters are broadcast to the layer size before writing, see ``_storable``):
-snnTorch ``reset_mechanism="zero"``; Sinabs ``SingleSpike`` + ``MembraneReset`` (its default
-``MultiSpike`` / subtract cannot be expressed); Norse defaults.
+Framework settings chosen so that NIR can express them: snnTorch ``reset_mechanism="zero"`` (and
+``reset_delay=False`` for ``Synaptic``); Sinabs ``SingleSpike`` + ``MembraneReset`` (its default
+``MultiSpike`` / subtract cannot be expressed); Norse defaults. The exceptions are exported too:
+``snntorch_lif_subtract`` (snnTorch's default reset by subtraction, which its exporter writes as reset
+to zero) and ``snntorch_cuba_delay`` (``Synaptic`` with its default ``reset_delay=True``: after a spike
+mem is zero for a whole step, that step's input lost). Sinabs's 0-d parameters are broadcast to the
+layer size before writing (``_storable``); nothing else is changed.
 """
 from __future__ import annotations
 
@@ -37,11 +39,11 @@ def _bernoulli(n_in, rate=0.25, seed=SEED):
     return (torch.rand(B, T, n_in, generator=g) < rate).float()
 
 
-def _linear(n_in, n_out, gain, bias=0.1, seed=0):
+def _linear(n_in, n_out, gain, bias=0.1, seed=0, mean=0.15):
     torch.manual_seed(seed)
     lin = torch.nn.Linear(n_in, n_out)
     with torch.no_grad():
-        lin.weight.normal_(0.15, gain / np.sqrt(n_in))
+        lin.weight.normal_(mean, gain / np.sqrt(n_in))
         lin.bias.normal_(bias, 0.1)
     return lin
 
@@ -51,20 +53,26 @@ def snntorch_nets():
     import snntorch as snn
     from snntorch.export_nir import export_to_nir
 
-    def mlp(reset, synaptic=False):
+    def mlp(reset, synaptic=False, reset_delay=True):
         torch.manual_seed(1)
         n = (16, 32, 10)
         beta = [torch.rand(n[1]) * 0.15 + 0.8, torch.rand(n[2]) * 0.15 + 0.8]      # per-neuron beta
         th = [torch.ones(n[1]), torch.ones(n[2])]      # per-neuron: the exporter needs tau and v_th of one shape
         if synaptic:
             alpha = [torch.full((n[1],), 0.6), torch.full((n[2],), 0.5)]
-            l1 = snn.Synaptic(alpha=alpha[0], beta=beta[0], threshold=th[0], reset_mechanism=reset, init_hidden=True)
+            # reset_delay=False: with snnTorch's default (True) a zero reset zeroes mem for the whole step after
+            # a spike (that step's input is lost to mem), which NIR cannot express (snntorch_cuba_delay shows it)
+            l1 = snn.Synaptic(alpha=alpha[0], beta=beta[0], threshold=th[0], reset_mechanism=reset, init_hidden=True,
+                              reset_delay=reset_delay)
             l2 = snn.Synaptic(alpha=alpha[1], beta=beta[1], threshold=th[1], reset_mechanism=reset, init_hidden=True,
-                              output=True)
+                              output=True, reset_delay=reset_delay)
         else:
             l1 = snn.Leaky(beta=beta[0], threshold=th[0], reset_mechanism=reset, init_hidden=True)
             l2 = snn.Leaky(beta=beta[1], threshold=th[1], reset_mechanism=reset, init_hidden=True, output=True)
-        return torch.nn.Sequential(_linear(n[0], n[1], 2.0, seed=2), l1, _linear(n[1], n[2], 2.0, seed=3), l2)
+        gain = 1.0 if synaptic else 2.0       # the current integrates: less weight for the same rates
+        mean = 0.0 if synaptic else 0.15
+        return torch.nn.Sequential(_linear(n[0], n[1], gain, seed=2, mean=mean), l1,
+                                   _linear(n[1], n[2], gain, seed=3, mean=mean), l2)
 
     def run(net, x):
         from snntorch import utils
@@ -80,9 +88,10 @@ def snntorch_nets():
             h.remove()
         return {k: torch.stack(v, 1) for k, v in spikes.items()}
 
-    for name, reset, syn in (("snntorch_lif", "zero", False), ("snntorch_cuba", "zero", True),
-                             ("snntorch_lif_subtract", "subtract", False)):
-        net = mlp(reset, syn)
+    for name, reset, syn, delay in (("snntorch_lif", "zero", False, True), ("snntorch_cuba", "zero", True, False),
+                                    ("snntorch_cuba_delay", "zero", True, True),
+                                    ("snntorch_lif_subtract", "subtract", False, True)):
+        net = mlp(reset, syn, delay)
         x = _bernoulli(16)
         yield name, export_to_nir(net, x[0, 0]), x, run(net, x), 1e-4
 
@@ -151,8 +160,8 @@ def sinabs_nets():
 
     kw = dict(spike_fn=SingleSpike, reset_fn=MembraneReset())
     torch.manual_seed(9)
-    lif = torch.nn.Sequential(_linear(16, 32, 4.0, bias=0.2, seed=10), sl.LIF(tau_mem=torch.tensor(8.0), **kw),
-                              _linear(32, 10, 4.0, bias=0.2, seed=11), sl.LIF(tau_mem=torch.tensor(6.0), **kw))
+    lif = torch.nn.Sequential(_linear(16, 32, 8.0, bias=0.3, seed=10), sl.LIF(tau_mem=torch.tensor(8.0), **kw),
+                              _linear(32, 10, 8.0, bias=0.3, seed=11), sl.LIF(tau_mem=torch.tensor(6.0), **kw))
     iaf = torch.nn.Sequential(_linear(16, 32, 0.6, bias=0.05, seed=12), sl.IAF(**kw),
                               _linear(32, 10, 0.6, bias=0.05, seed=13), sl.IAF(**kw))
     for name, net in (("sinabs_lif", lif), ("sinabs_iaf", iaf)):
