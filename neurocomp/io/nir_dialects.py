@@ -37,7 +37,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
-import nir
 import numpy as np
 
 from ..errors import ValidationError
@@ -58,8 +57,9 @@ class Rewrite:
     notes: list = field(default_factory=list)
 
 
-def _neurons(nodes, *types):
-    return {k: n for k, n in nodes.items() if isinstance(n, types)}
+def _neurons(nodes, *types: str):
+    """The nodes of the given NIR type names (names, so that the CLI can list dialects without importing nir)."""
+    return {k: n for k, n in nodes.items() if type(n).__name__ in types}
 
 
 def _snntorch(nodes, edges, dt, warn) -> Rewrite:
@@ -67,7 +67,7 @@ def _snntorch(nodes, edges, dt, warn) -> Rewrite:
     if not np.isclose(dt, SNNTORCH_DT, rtol=1e-9, atol=0):
         warn(f"snnTorch's exporter writes tau = {SNNTORCH_DT:g}/(1 - beta); read with dt = {dt:g} s the decays are "
              f"not snnTorch's. Load with dt={SNNTORCH_DT:g}")
-    if _neurons(nodes, nir.LIF, nir.CubaLIF):
+    if _neurons(nodes, "LIF", "CubaLIF"):
         warn("snnTorch exports every reset as reset to zero (v_reset = 0); if the network was trained with "
              "snnTorch's default reset_mechanism='subtract' the spikes will differ (NIR cannot express subtraction "
              "and neither can Loihi's LIF). Train with reset_mechanism='zero' for exact agreement")
@@ -77,9 +77,9 @@ def _snntorch(nodes, edges, dt, warn) -> Rewrite:
 
 def _norse(nodes, edges, dt, warn) -> Rewrite:
     rw = Rewrite(dict(nodes), list(edges))
-    for name, n in _neurons(nodes, nir.LIF, nir.LI).items():
+    for name, n in _neurons(nodes, "LIF", "LI").items():
         rw.nodes[name] = dataclasses.replace(n, tau=np.asarray(n.tau, np.float64) / dt)
-    for name, n in _neurons(nodes, nir.CubaLIF).items():
+    for name, n in _neurons(nodes, "CubaLIF").items():
         tau_syn = np.asarray(n.tau_syn, np.float64) / dt
         rw.nodes[name] = dataclasses.replace(n, tau_syn=tau_syn, tau_mem=np.asarray(n.tau_mem, np.float64) / dt,
                                              w_in=tau_syn / dt * np.ones_like(np.asarray(n.w_in, np.float64)))
@@ -89,13 +89,14 @@ def _norse(nodes, edges, dt, warn) -> Rewrite:
 
 def _sinabs(nodes, edges, dt, warn) -> Rewrite:
     rw = Rewrite(dict(nodes), list(edges), integration="exact")
-    for name, n in _neurons(nodes, nir.LIF, nir.LI).items():
+    for name, n in _neurons(nodes, "LIF", "LI").items():
         rw.nodes[name] = dataclasses.replace(n, tau=np.asarray(n.tau, np.float64) * dt)
-    for name, n in _neurons(nodes, nir.CubaLIF).items():
+    for name, n in _neurons(nodes, "CubaLIF").items():
         rw.nodes[name] = dataclasses.replace(n, tau_syn=np.asarray(n.tau_syn, np.float64) * dt,
                                              tau_mem=np.asarray(n.tau_mem, np.float64) * dt)
-    for name, n in _neurons(nodes, nir.Input, nir.Output).items():
-        key = "input" if isinstance(n, nir.Input) else "output"
+    for name, n in _neurons(nodes, "Input", "Output").items():
+        import nir
+        key = "input" if type(n).__name__ == "Input" else "output"
         shape = np.asarray((n.input_type if key == "input" else n.output_type).get(key)).reshape(-1)
         if shape.size > 1:
             rw.nodes[name] = nir.Input(input_type={"input": shape[-1:]}) if key == "input" else \
