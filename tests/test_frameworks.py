@@ -126,3 +126,34 @@ def test_cli_from_dialect_and_align_input(tmp_path, capsys):
     for pop in ("1", "3"):
         assert res.spikes[pop].shape == (40, 10 if pop == "3" else 32)
         assert np.array_equal(res.spikes[pop], api.spikes[pop])
+
+
+def test_workload_metrics_follow_neurobench_definitions():
+    """report["workload"]: effective ACs = sum over sources of spikes x fan-out (counted here from the
+    recorded spikes and the projections' synapses), activation sparsity from the recorded spikes,
+    dense = sum of n_pre x n_post x steps (neurobench's all-ones forward pass of a Linear layer)."""
+    from neurocomp.backends.emulator import emulate
+    from neurocomp.semantics.synapses import iter_projection_synapses
+    net, ref = F.load_export("snntorch_lif")
+    art = F.compile_for(net, "loihi2")
+    x = ref["input"][0]
+    res = emulate(art, 40, {"input": x}, record=("spikes",))
+    w = res.report["workload"]
+    q = art.network
+    sent = {"input": x.reshape(40, -1).sum(0)}
+    sent.update({p: res.spikes[p].sum(0) for p in res.spikes})
+    acs, dense = 0, 0
+    for proj in q.projections.values():
+        n_pre, n_post = q.populations[proj.source].size, q.populations[proj.target].size
+        fan = np.zeros(n_pre, np.int64)
+        for pre, _, _, _ in iter_projection_synapses(proj, n_pre, n_post):
+            np.add.at(fan, pre, 1)
+        acs += int(sent[proj.source] @ fan)
+        dense += n_pre * n_post * 40
+    assert w["synaptic_operations"] == {"Effective_ACs": acs, "Effective_MACs": 0, "Dense": dense}
+    n = sum(s.shape[1] for s in res.spikes.values())
+    assert w["activation_sparsity"] == pytest.approx(1 - sum(int(s.sum()) for s in res.spikes.values()) / (n * 40))
+    for pop, s in res.spikes.items():
+        assert w["activation_sparsity_by_layer"][pop] == pytest.approx(1 - s.mean())
+    assert w["connection_sparsity"] == pytest.approx(1 - art.tables.n_synapses / (dense / 40))
+    assert 0 < w["membrane_updates"] <= n * 40 and w["footprint_bytes"] > 0

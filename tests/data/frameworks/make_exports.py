@@ -49,30 +49,33 @@ def _linear(n_in, n_out, gain, bias=0.1, seed=0, mean=0.15):
 
 
 # ---------------------------------------------------------------------------- snnTorch
+def snntorch_mlp(reset, synaptic=False, reset_delay=True):
+    """The snnTorch MLP 16-32-10 of the exports (seeded), also used by benchmarks/neurobench_check.py."""
+    import snntorch as snn
+    torch.manual_seed(1)
+    n = (16, 32, 10)
+    beta = [torch.rand(n[1]) * 0.15 + 0.8, torch.rand(n[2]) * 0.15 + 0.8]      # per-neuron beta
+    th = [torch.ones(n[1]), torch.ones(n[2])]      # per-neuron: the exporter needs tau and v_th of one shape
+    if synaptic:
+        alpha = [torch.full((n[1],), 0.6), torch.full((n[2],), 0.5)]
+        # reset_delay=False: with snnTorch's default (True) a zero reset zeroes mem for the whole step after
+        # a spike (that step's input is lost to mem), which NIR cannot express (snntorch_cuba_delay shows it)
+        l1 = snn.Synaptic(alpha=alpha[0], beta=beta[0], threshold=th[0], reset_mechanism=reset, init_hidden=True,
+                          reset_delay=reset_delay)
+        l2 = snn.Synaptic(alpha=alpha[1], beta=beta[1], threshold=th[1], reset_mechanism=reset, init_hidden=True,
+                          output=True, reset_delay=reset_delay)
+    else:
+        l1 = snn.Leaky(beta=beta[0], threshold=th[0], reset_mechanism=reset, init_hidden=True)
+        l2 = snn.Leaky(beta=beta[1], threshold=th[1], reset_mechanism=reset, init_hidden=True, output=True)
+    gain = 1.0 if synaptic else 2.0       # the current integrates: less weight for the same rates
+    mean = 0.0 if synaptic else 0.15
+    return torch.nn.Sequential(_linear(n[0], n[1], gain, seed=2, mean=mean), l1,
+                               _linear(n[1], n[2], gain, seed=3, mean=mean), l2)
+
+
 def snntorch_nets():
     import snntorch as snn
     from snntorch.export_nir import export_to_nir
-
-    def mlp(reset, synaptic=False, reset_delay=True):
-        torch.manual_seed(1)
-        n = (16, 32, 10)
-        beta = [torch.rand(n[1]) * 0.15 + 0.8, torch.rand(n[2]) * 0.15 + 0.8]      # per-neuron beta
-        th = [torch.ones(n[1]), torch.ones(n[2])]      # per-neuron: the exporter needs tau and v_th of one shape
-        if synaptic:
-            alpha = [torch.full((n[1],), 0.6), torch.full((n[2],), 0.5)]
-            # reset_delay=False: with snnTorch's default (True) a zero reset zeroes mem for the whole step after
-            # a spike (that step's input is lost to mem), which NIR cannot express (snntorch_cuba_delay shows it)
-            l1 = snn.Synaptic(alpha=alpha[0], beta=beta[0], threshold=th[0], reset_mechanism=reset, init_hidden=True,
-                              reset_delay=reset_delay)
-            l2 = snn.Synaptic(alpha=alpha[1], beta=beta[1], threshold=th[1], reset_mechanism=reset, init_hidden=True,
-                              output=True, reset_delay=reset_delay)
-        else:
-            l1 = snn.Leaky(beta=beta[0], threshold=th[0], reset_mechanism=reset, init_hidden=True)
-            l2 = snn.Leaky(beta=beta[1], threshold=th[1], reset_mechanism=reset, init_hidden=True, output=True)
-        gain = 1.0 if synaptic else 2.0       # the current integrates: less weight for the same rates
-        mean = 0.0 if synaptic else 0.15
-        return torch.nn.Sequential(_linear(n[0], n[1], gain, seed=2, mean=mean), l1,
-                                   _linear(n[1], n[2], gain, seed=3, mean=mean), l2)
 
     def run(net, x):
         from snntorch import utils
@@ -91,7 +94,7 @@ def snntorch_nets():
     for name, reset, syn, delay in (("snntorch_lif", "zero", False, True), ("snntorch_cuba", "zero", True, False),
                                     ("snntorch_cuba_delay", "zero", True, True),
                                     ("snntorch_lif_subtract", "subtract", False, True)):
-        net = mlp(reset, syn, delay)
+        net = snntorch_mlp(reset, syn, delay)
         x = _bernoulli(16)
         yield name, export_to_nir(net, x[0, 0]), x, run(net, x), 1e-4
 
