@@ -9,8 +9,11 @@ For every network below it writes ``<name>.nir`` (the framework's own exporter, 
 ``<name>.npz`` with ``input`` (uint8 [B, T, n_in], Bernoulli spikes, seeded), ``<layer>`` (uint8 [B, T, n]:
 the framework's spikes of each spiking layer, keyed by its NIR node name) and ``dt`` (the time step the
 framework ran with), plus ``versions.json`` (torch and framework versions, this script's settings).
-Weights are random (seeded), scaled so that every layer spikes; nothing is trained: the point is
-the per-layer comparison, not accuracy.
+Inputs are Bernoulli spike trains of 10 classes (each class its own per-channel rates). Hidden weights
+are random (seeded), scaled so that every layer spikes; the last layer is a readout trained on 200
+other inputs (``fit_readout``: ridge regression on the framework's hidden spike rates, then the
+output scale that the framework's own spiking layer classifies best), so that class decisions have
+margins. ``<name>.npz`` also holds ``label``.
 
 Framework settings chosen so that NIR can express them: snnTorch ``reset_mechanism="zero"`` (and
 ``reset_delay=False`` for ``Synaptic``); Sinabs ``SingleSpike`` + ``MembraneReset`` (its default
@@ -34,9 +37,52 @@ B, T = 30, 40          # batch (30 inputs, as the issue asks) x time steps
 SEED = 21
 
 
-def _bernoulli(n_in, rate=0.25, seed=SEED):
+CLASSES = 10
+
+
+def _class_inputs(n_in, n, seed):
+    """``n`` Bernoulli spike trains [n, T, n_in] of 10 classes (labels ``i % 10``): each class has its own
+    fixed per-channel rates (0.05 or 0.45, seeded), so a readout can tell them apart."""
+    g = torch.Generator().manual_seed(SEED)
+    proto = torch.where(torch.rand(CLASSES, n_in, generator=g) < 0.5, 0.45, 0.05)
+    labels = torch.arange(n) % CLASSES
     g = torch.Generator().manual_seed(seed)
-    return (torch.rand(B, T, n_in, generator=g) < rate).float()
+    return (torch.rand(n, T, n_in, generator=g) < proto[labels][:, None, :]).float(), labels
+
+
+def _bernoulli(n_in):
+    """The test batch: 30 inputs, 3 per class."""
+    return _class_inputs(n_in, B, SEED)[0]
+
+
+def fit_readout(net, run, n_in):
+    """Train the last Linear layer as a readout: ridge regression from the hidden layer's spike rates
+    (the framework's own, on 200 training inputs of another seed) to one-hot labels, then the scale of
+    those weights that gives the framework's spiking output layer the best accuracy (then margin) on
+    the training inputs. The hidden layers stay random. Returns (training accuracy, scale)."""
+    x, y = _class_inputs(n_in, 200, SEED + 1)
+    out = [m for m in net.modules() if isinstance(m, torch.nn.Linear)][-1]
+    layers = run(net, x)
+    keys = list(layers)
+    h = layers[keys[0]].float().mean(1).numpy()
+    hc = np.c_[h, np.ones(len(h))]
+    target = np.eye(CLASSES)[y.numpy()] - 1.0 / CLASSES
+    w = np.linalg.solve(hc.T @ hc + 1e-2 * np.eye(hc.shape[1]), hc.T @ target).T
+    best = None
+    for scale in (0.5, 1, 2, 4, 8, 16, 32, 64):
+        with torch.no_grad():
+            out.weight.copy_(torch.tensor(scale * w[:, :-1], dtype=torch.float32))
+            out.bias.copy_(torch.tensor(scale * w[:, -1], dtype=torch.float32))
+        counts = run(net, x)[keys[-1]].float().sum(1).numpy()
+        top = np.sort(counts, 1)
+        score = (float((np.argmax(counts, 1) == y.numpy()).mean()), float((top[:, -1] - top[:, -2]).mean()))
+        if best is None or score > best[0]:
+            best = (score, scale)
+    scale = best[1]
+    with torch.no_grad():
+        out.weight.copy_(torch.tensor(scale * w[:, :-1], dtype=torch.float32))
+        out.bias.copy_(torch.tensor(scale * w[:, -1], dtype=torch.float32))
+    return best[0][0], scale
 
 
 def _linear(n_in, n_out, gain, bias=0.1, seed=0, mean=0.15):
@@ -95,6 +141,7 @@ def snntorch_nets():
                                     ("snntorch_cuba_delay", "zero", True, True),
                                     ("snntorch_lif_subtract", "subtract", False, True)):
         net = snntorch_mlp(reset, syn, delay)
+        fit_readout(net, run, 16)
         x = _bernoulli(16)
         yield name, export_to_nir(net, x[0, 0]), x, run(net, x), 1e-4
 
@@ -138,6 +185,7 @@ def norse_nets():
     cuba = SequentialState(_linear(16, 32, 12.0, bias=1.0, seed=7), LIFCell(cuba_p(32)),
                            _linear(32, 10, 12.0, bias=1.0, seed=8), LIFCell(cuba_p(10)))
     for name, net in (("norse_lifbox", box), ("norse_cuba", cuba)):
+        fit_readout(net, run, 16)
         x = _bernoulli(16)
         yield name, to_nir(net, x[0, 0], dt=dt), x, run(net, x), dt
 
@@ -168,6 +216,7 @@ def sinabs_nets():
     iaf = torch.nn.Sequential(_linear(16, 32, 0.6, bias=0.05, seed=12), sl.IAF(**kw),
                               _linear(32, 10, 0.6, bias=0.05, seed=13), sl.IAF(**kw))
     for name, net in (("sinabs_lif", lif), ("sinabs_iaf", iaf)):
+        fit_readout(net, run, 16)
         x = _bernoulli(16)
         yield name, to_nir(net, x[:1]), x, run(net, x), 1.0
 
@@ -196,11 +245,14 @@ def main() -> int:
     for gen in (snntorch_nets, norse_nets, sinabs_nets):
         for name, graph, x, spikes, dt in gen():
             nir.write(HERE / f"{name}.nir", _storable(graph))
-            arrays = {"input": x.numpy().astype(np.uint8), "dt": np.float64(dt)}
+            arrays = {"input": x.numpy().astype(np.uint8), "dt": np.float64(dt),
+                      "label": _class_inputs(16, B, SEED)[1].numpy()}
             for k, v in spikes.items():
                 arrays[f"spikes.{k}"] = (v.numpy() > 0).astype(np.uint8)
             np.savez_compressed(HERE / f"{name}.npz", **arrays)
             summary[name] = {k: float(v.float().mean()) for k, v in spikes.items()}
+            last = list(spikes)[-1]
+            summary[name]["accuracy"] = float((spikes[last].sum(1).argmax(1).numpy() == arrays["label"]).mean())
             print(name, "layers", list(spikes), "rates", {k: round(r, 3) for k, r in summary[name].items()})
     (HERE / "versions.json").write_text(json.dumps({"versions": versions, "batch": B, "steps": T, "seed": SEED,
                                                     "spike_rates": summary}, indent=1, sort_keys=True) + "\n")
