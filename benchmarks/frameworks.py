@@ -112,7 +112,9 @@ def main(argv=None) -> int:
                 a = agreement(run_chip(compile_for(net, t), net, ref, b), ref, b)
                 cells.append(f"{a['mean']:.4f} / {a['min_layer']:.4f} / {a['min']:.4f} / {100 * a['class']:.0f} %")
             except Exception as exc:  # noqa: BLE001 - a target that cannot hold the network is a table entry
-                cells.append(f"refused: {type(exc).__name__}")
+                msg = str(exc)
+                bound = msg.split("the bound '")[1].split("' allows")[0] if "the bound '" in msg else msg[:60]
+                cells.append(f"refused ({type(exc).__name__}: {bound})")
         label = name + (f" (not NIR-expressible: {why})" if why else "")
         ties = f" ({f['framework_ties']} framework ties)" if f["framework_ties"] else ""
         print(f"| {label}{ties} | {dialect} | {f['mean']:.4f} / {f['min_layer']:.4f} / {f['min']:.4f} | "

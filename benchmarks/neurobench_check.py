@@ -27,9 +27,15 @@ def neurobench_numbers() -> dict:
     from neurobench.metrics.static import ConnectionSparsity, Footprint
     from neurobench.metrics.workload import ActivationSparsity, MembraneUpdates, SynapticOperations
     from neurobench.models import SNNTorchModel
+    import nir
     sys.path.insert(0, str(DATA))
     from make_exports import snntorch_mlp
     net = snntorch_mlp("zero")
+    graph = nir.read(DATA / "snntorch_lif.nir")          # the exported weights (the readout was trained)
+    with torch.no_grad():
+        for key in ("0", "2"):
+            getattr(net, key).weight.copy_(torch.tensor(graph.nodes[key].weight))
+            getattr(net, key).bias.copy_(torch.tensor(graph.nodes[key].bias))
     with np.load(DATA / "snntorch_lif.npz") as d:
         x = torch.tensor(d["input"], dtype=torch.float32)
     ds = torch.utils.data.TensorDataset(x, torch.zeros(x.shape[0], dtype=torch.long))
