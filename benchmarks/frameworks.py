@@ -60,11 +60,13 @@ def agreement(runs: list, ref: dict, batch: int) -> dict:
     same = [int(np.argmax(runs[b].spikes[last].sum(0))) == int(np.argmax(ref["spikes"][last][b].sum(0)))
             for b in range(batch)]
     out["class"] = float(np.mean(same))
+    unique = [b for b in range(batch) if np.sort(ref["spikes"][last][b].sum(0))[-1] > np.sort(
+        ref["spikes"][last][b].sum(0))[-2]]
+    out["class_unique"] = float(np.mean([same[b] for b in unique])) if unique else None   # framework not tied
     out["mean"] = float(np.mean([v["mean"] for v in out["layers"].values()]))      # over layers
     out["min_layer"] = float(np.min([v["mean"] for v in out["layers"].values()]))  # worst layer (batch mean)
     out["min"] = float(np.min([v["min"] for v in out["layers"].values()]))         # worst layer x sample
-    top = [np.sort(ref["spikes"][last][b].sum(0)) for b in range(batch)]
-    out["framework_ties"] = int(sum(t[-1] == t[-2] for t in top))
+    out["framework_ties"] = batch - len(unique)
     return out
 
 

@@ -48,11 +48,10 @@ _META_KEYS = ("framework", "exporter", "source", "model_name")
 
 @dataclass
 class Rewrite:
-    """What a dialect changed: the nodes and edges to import, extra onset steps per node, the
-    integration the network needs (None: the default) and one line per change for the metadata."""
+    """What a dialect changed: the nodes and edges to import, the integration the network needs
+    (None: the default) and one line per change for the metadata."""
     nodes: dict
     edges: list
-    onset_extra: dict = field(default_factory=dict)
     integration: str | None = None
     notes: list = field(default_factory=list)
 

@@ -562,9 +562,6 @@ def read_nir(path, dt: float = DEFAULT_DT, dialect: str = "auto") -> Network:
     chosen = detect(meta) if dialect == "auto" else (None if dialect == "nir" else dialect)
     rw = rewrite(chosen, nodes, edges, dt, warn) if chosen else Rewrite(nodes, edges)
     net = _build(path, net_name, dt, version, rw.nodes, rw.edges, passthrough, warn)
-    if rw.onset_extra:
-        net.metadata[ONSET_KEY] = {n: d + rw.onset_extra.get(n, 0) for n, d in
-                                   {**{p: 0 for p in rw.onset_extra}, **net.metadata[ONSET_KEY]}.items()}
     net.metadata["dialect"] = chosen or "nir"
     if rw.integration:
         net.metadata["integration"] = rw.integration
