@@ -86,7 +86,7 @@ def _with_rules(net, rules_file):
 def _cmd_info(args) -> int:
     from .info import describe, summary_dict
     from .io import load
-    net = _with_rules(load(args.net, dt=args.dt), args.rules)
+    net = _with_rules(load(args.net, dt=args.dt, dialect=args.dialect), args.rules)
     if args.json:
         print(json.dumps(summary_dict(net), indent=2, default=str))
     else:
@@ -126,11 +126,12 @@ def _cmd_compile(args) -> int:
     if args.output is None:
         raise ValidationError("compile: give the artifact directory to write with -o/--output ART")
     target = load_target(args.target)  # an unknown target fails before the (possibly slow) network load
-    net = _with_rules(load(args.net, dt=args.dt), args.rules)
+    net = _with_rules(load(args.net, dt=args.dt, dialect=args.dialect), args.rules)
     from .compiler import compile as compile_network
     compiled = compile_network(net, target, dt=args.dt, partitioner=args.partitioner,
                                max_neurons_per_core=args.max_neurons_per_core, seed=args.seed,
-                               out=args.output, progress=True, pipeline=pipeline,
+                               out=args.output, progress=True, pipeline=pipeline if args.passes else None,
+                               integration=args.integration,
                                print_ir_after=args.print_ir_after, ir_stream=sys.stdout)
     print(compiled.summary())
     return EXIT_OK
@@ -141,7 +142,7 @@ def _pipeline(args):
     from .compiler import default_pipeline
     from .passes.base import make_pass
     options = dict(dt=args.dt, partitioner=args.partitioner, max_neurons_per_core=args.max_neurons_per_core,
-                   seed=args.seed)
+                   seed=args.seed, integration=args.integration or "euler")
     if args.passes is None:
         return default_pipeline(**options)
     return [make_pass(name.strip(), **options) for name in args.passes.split(",") if name.strip()]
@@ -194,7 +195,15 @@ def _run_backend(args, backend: str, **options) -> int:
     record = _record(args.record)
     inputs = _inputs_for(args)
     from .backend import get_backend
-    result = get_backend(backend).run(args.artifact, steps=args.steps, inputs=inputs, record=record, **options)
+    run = get_backend(backend).run
+    if args.align_input:
+        from .align import run_aligned
+        from .io.native import load_native
+        net = load_native(Path(args.artifact) / "network.h5")
+        result = run_aligned(lambda n, x, **kw: run(args.artifact, steps=n, inputs=x, **kw), net, args.steps, inputs,
+                             record=record, **options)
+    else:
+        result = run(args.artifact, steps=args.steps, inputs=inputs, record=record, **options)
     result.save(args.output)
     _summarise_result(result, args.output)
     return EXIT_OK
@@ -254,6 +263,9 @@ def _add_run_arguments(s, backends=None) -> None:
     s.add_argument("--input", metavar="IN.npz", help="input spikes: one [T, *shape] 0/1 array per graph input")
     s.add_argument("-o", "--output", required=True, metavar="RES", help="result directory to write")
     s.add_argument("--record", default="spikes,v", help="what to record: spikes,v,u,weights (default spikes,v)")
+    s.add_argument("--align-input", action="store_true",
+                   help="run N + D steps with the inputs padded by D zero rows (D: the deepest latency offset) and "
+                        "return each population's rows on the framework's time axis (docs/frameworks.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,12 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     dt_help = "time step in seconds for continuous-time (NIR) networks (default 1e-4)"
+    from .io.nir_dialects import DIALECTS
+    dialects = ("auto", "nir", *DIALECTS)
+    from_help = ("NIR file exported by this framework: undo its exporter's deviations from NIR (auto: the one the "
+                 "file's metadata names, else plain NIR; docs/frameworks.md)")
 
     s = sub.add_parser("info", help="summarise a network file", description="Print the populations, projections, "
                        "inputs, outputs and totals of a network file (.nir, netx .net or native .h5).")
     s.add_argument("net", metavar="NET", help="network file (.nir, .net, .h5)")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.add_argument("--dt", type=_positive_float, default=1e-4, help=dt_help)
+    s.add_argument("--from", dest="dialect", choices=dialects, default="auto", help=from_help)
     s.add_argument("--rules", metavar="RULES.toml", default=None,
                    help="attach learning rules from a side file (see neurocomp.rules.sidefile)")
     s.set_defaults(func=_cmd_info)
@@ -287,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", metavar="ART", help="artifact directory to write (required unless "
                    "--print-pipeline)")
     s.add_argument("--dt", type=_positive_float, default=1e-4, help=dt_help)
+    s.add_argument("--from", dest="dialect", choices=dialects, default="auto", help=from_help)
+    s.add_argument("--integration", choices=("euler", "exact"), default=None,
+                   help="time integration of LIF/CubaLIF/LI: euler (NIR's forward Euler) or exact (exp(-dt/tau) "
+                        "decays); default: what the --from dialect needs, else euler")
     s.add_argument("--partitioner", choices=("hypergraph", "sequential", "metis"), default="hypergraph",
                    help="how populations are split over cores (default: hypergraph)")
     s.add_argument("--max-neurons-per-core", type=positive_int, default=None, metavar="N",

@@ -302,6 +302,20 @@ def summarise(est: dict) -> list[str]:
     return lines
 
 
+def workload_lines(w: dict | None) -> list[str]:
+    """The NeuroBench-style workload metrics of an emulator run (``report["workload"]``) as text."""
+    if not w:
+        return []
+    syn = w["synaptic_operations"]
+    layers = ", ".join(f"{k} {v:.3f}" for k, v in w["activation_sparsity_by_layer"].items() if v is not None)
+    dense = "n/a" if syn["Dense"] is None else syn["Dense"]
+    cs = "n/a" if w["connection_sparsity"] is None else f"{w['connection_sparsity']:.3f}"
+    return [f"workload (NeuroBench definitions, per run): activation sparsity {w['activation_sparsity']:.3f} "
+            f"(by layer: {layers}); synaptic ops: effective ACs {syn['Effective_ACs']}, effective MACs "
+            f"{syn['Effective_MACs']}, dense {dense}; membrane updates {w['membrane_updates']}; footprint "
+            f"{w['footprint_bytes']} B; connection sparsity {cs}"]
+
+
 def make_report(res_dir, out_dir=None) -> str:
     """Write the PNGs (and, for another ``out_dir``, a copy of report.json) and return a text summary."""
     res_dir = Path(res_dir)
@@ -330,6 +344,7 @@ def make_report(res_dir, out_dir=None) -> str:
             if fn(out / name):
                 written.append(name)
         lines += summarise(est)
+    lines += workload_lines(res.report.get("workload"))
     if out.resolve() != res_dir.resolve():
         with atomic_file(out / "report.json", "w") as fh:
             fh.write(json.dumps(res.report, indent=2, sort_keys=True))

@@ -13,18 +13,24 @@ class EmulatorBackend(Backend):
     Options: ``progress`` (a progress bar), ``populations`` (record only these), ``counters``
     (per-core operation counts), ``memory_budget`` (bytes recording may use; default half the free
     RAM), ``timing`` (apply the target's cost model: ``report["energy_j"]``, ``["latency_s"]``,
-    ``["cost"]``). See :func:`neurocomp.backends.emulator.engine.emulate_tables` for the rest.
+    ``["cost"]``); with counters also NeuroBench-style ``report["workload"]`` (``workload.py``). See :func:`neurocomp.backends.emulator.engine.emulate_tables` for the rest.
     """
     options = {"progress": False, "populations": None, "counters": True, "memory_budget": None, "timing": True}
 
     def run(self, compiled, steps: int, inputs: dict | None = None, record=("spikes", "v"), **options) -> Result:
+        from ...backend import load_artifact
         from .engine import _resolve, attach_cost, emulate_tables
         o = self.resolve_options(options)
+        compiled = load_artifact(compiled)
         tables, spec, target, physical_core, learning = _resolve(compiled, "emulate")
         timing = o["timing"] and o["counters"] and target is not None and physical_core is not None
         res = emulate_tables(tables, steps, inputs, record, o["progress"], populations=o["populations"],
                              counters=o["counters"], input_spec=spec, memory_budget=o["memory_budget"],
                              events=timing, learning=learning)
+        if o["counters"]:
+            from .workload import workload_metrics
+            res.report["workload"] = workload_metrics(tables, res.report["counters"], res.steps,
+                                                      getattr(compiled, "network", None))
         if timing:
             attach_cost(res, target, tables, physical_core, steps)
         return res

@@ -40,7 +40,7 @@ from ...errors import BackendError, ValidationError
 from ...result import Result
 from . import kernels as K
 from . import learning as L
-from ...neurons import NEURONS
+from ...neurons import DRIVE_PARAMS, NEURONS
 from ...neurons.registry import MAX_INPUTS
 from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
@@ -151,6 +151,36 @@ def kernel_params(tables, kind: np.ndarray) -> tuple:
         out.append(np.ascontiguousarray(k.kernel_prepare(params), np.int64).reshape(-1, tables.n_neurons))
     return tuple(out)
 
+
+def onset_segments(tables, steps: int):
+    """The run cut at the populations' onsets (``Network.onsets``, ``tables.pop_onset``): per segment
+    ``(first, last, held, restart)``: in steps ``first..last`` the neurons in ``held`` run with their drive
+    parameters (``DRIVE_PARAMS``) at 0; the neurons in ``restart`` start ``first`` from their initial
+    state. One segment (no masks) when no population has an onset."""
+    onset = np.asarray(tables.pop_onset, np.int64)[np.asarray(tables.neuron_pop, np.int64)]
+    cuts = sorted({int(o) for o in onset if 0 < o < steps})
+    if not onset.size or not np.any(onset > 0):
+        return [(1, steps, None, None)]
+    starts = [1] + [o + 1 for o in cuts]
+    ends = cuts + [steps]
+    return [(a, b, onset >= a, (onset == a - 1) if a > 1 else None) for a, b in zip(starts, ends)]
+
+
+def held_tables(tables, held):
+    """``tables`` with the drive parameters of the ``held`` neurons at 0 (None: unchanged)."""
+    if held is None or not held.any():
+        return tables
+    params = {k: (np.where(held, 0, v).astype(np.asarray(v).dtype) if k in DRIVE_PARAMS else v)
+              for k, v in tables.neuron_params.items()}
+    return replace(tables, neuron_params=params)
+
+
+def restart(plan: "Plan", tables, S: tuple, mask) -> None:
+    """Set the state of the neurons in ``mask`` to their initial values (in place)."""
+    if mask is None or not mask.any():
+        return
+    for rows, init in zip(S, plan.initial_state(tables)):
+        rows[:, mask] = init[:, mask]
 
 
 def check_tables(tables) -> None:
@@ -529,16 +559,19 @@ def _run_numba(tables, plan: Plan, run: _Run, chunk: int, bar) -> None:
         routes = routes._replace(syn_weight=routes.syn_weight.copy())
         for ln in run.learners:
             L.scatter_weights(ln.state, routes.syn_weight, ln.slots)
-    neurons = plan.neurons(tables, run.S)
     work = plan.work_arrays()
     spiked = np.zeros(max(tables.n_sources, 1), np.int64)
-    for first in range(1, run.steps + 1, chunk):
-        last = min(run.steps, first + chunk - 1)
-        K.run_steps(first, last, neurons, plan.dendrites, work, routes, run.inputs, run.recorder, run.counters,
-                    spiked)
-        if run.learners:
-            _learn_step(run.learners, first, run.recorder.spikes, routes.syn_weight, run.learn_cnt)
-        bar.update(last - first + 1)
+    for seg_first, seg_last, held, fresh in onset_segments(tables, run.steps):
+        seg_plan = plan if held is None else replace(plan, P=kernel_params(held_tables(tables, held), plan.kind))
+        restart(plan, tables, run.S, fresh)
+        neurons = seg_plan.neurons(tables, run.S)
+        for first in range(seg_first, seg_last + 1, chunk):
+            last = min(seg_last, first + chunk - 1)
+            K.run_steps(first, last, neurons, plan.dendrites, work, routes, run.inputs, run.recorder, run.counters,
+                        spiked)
+            if run.learners:
+                _learn_step(run.learners, first, run.recorder.spikes, routes.syn_weight, run.learn_cnt)
+            bar.update(last - first + 1)
 
 
 def _run_numpy(tables, plan: Plan, run: _Run, bar) -> None:
@@ -554,11 +587,17 @@ def _run_numpy(tables, plan: Plan, run: _Run, bar) -> None:
     in_ptr, in_src, in_val = run.inputs
     mine = rec.rec_col >= 0
     cols = rec.rec_col[mine]
+    segments = {first: (held, fresh) for first, _, held, fresh in onset_segments(tables, run.steps)}
+    step_tables = tables
     for t in range(1, run.steps + 1):
+        if t in segments:
+            held, fresh = segments[t]
+            step_tables = held_tables(tables, held)
+            restart(plan, tables, run.S, fresh)
         row = t - 1
         sl = slice(in_ptr[row], in_ptr[row + 1]) if row < in_ptr.size - 1 else slice(0, 0)
         ins = (in_src[sl], in_val[sl])
-        s, c = K.step_numpy(t, tables, state, ins, plan.neuron_core)     # s: payloads (1 = a spike)
+        s, c = K.step_numpy(t, step_tables, state, ins, plan.neuron_core)     # s: payloads (1 = a spike)
         if rec.do_spikes:
             rec.spikes[row, cols] = s[mine] != 0
         if rec.do_payloads:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from ._mp import ensure_lava_importable
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import networkx as nx
@@ -80,6 +80,7 @@ class LoweredNetwork:
     anchors: list = field(default_factory=list)        # zero-weight links joining disconnected parts
     rewards: dict = field(default_factory=dict)        # learning projection -> reward RingBuffer (3F rules)
     weight_monitors: dict = field(default_factory=dict)  # learning projection -> Monitor of its weights
+    onsets: dict = field(default_factory=dict)         # onset step -> {population: {Lava Var: values set then}}
 
     @property
     def learning(self) -> dict:
@@ -222,8 +223,19 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
     from lava.proc.monitor.process import Monitor
 
     low = LoweredNetwork(net, int(steps))
+    onsets = net.onsets()
     for pop in net.neuron_populations:
-        low.lif[pop.name] = kind_of(pop.model).lava_process(pop)
+        kind = kind_of(pop.model)
+        if 0 < onsets[pop.name] < steps and kind.drive:
+            # held before its onset: built with its drive at 0; at the onset the runtime sets the real
+            # drive and the initial state (backends.lava.run.execute)
+            held = replace(pop, model=replace(pop.model, **{p: 0 for p in kind.drive}))
+            low.lif[pop.name] = kind.lava_process(held)
+            values = {p: pop.model.broadcast(p, pop.size) for p in kind.drive}
+            values.update({var: pop.model.broadcast(kind.initial[var], pop.size) for var in kind.state})
+            low.onsets.setdefault(onsets[pop.name], {})[pop.name] = values
+        else:
+            low.lif[pop.name] = kind.lava_process(pop)
     used_inputs = {proj.source for proj in net.projections.values() if net.populations[proj.source].is_input}
     for name in net.inputs:
         if name in used_inputs:

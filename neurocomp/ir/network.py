@@ -23,6 +23,8 @@ from ..errors import ValidationError
 MAX_DELAY = 4096
 #: Largest input channel (``Projection.port``) the IR takes; each model declares how many it has.
 MAX_PORT = 7
+#: ``Network.metadata`` key of the per-population onset steps (:meth:`Network.onsets`).
+ONSET_KEY = "bias_onset"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -94,7 +96,8 @@ class Network:
         self.populations: dict[str, Population] = {}
         self.projections: dict[str, Projection] = {}
         self.outputs: list[str] = []
-        #: Free-form provenance (e.g. ``{"format": "nir", "dt": 1e-4}``); not used by the passes.
+        #: Free-form provenance (e.g. ``{"format": "nir", "dt": 1e-4}``); not used by the passes, except
+        #: ``metadata["bias_onset"]`` (see :meth:`onsets`), which every backend honours.
         self.metadata: dict = {}
 
     # ------------------------------------------------------------------ building
@@ -198,6 +201,32 @@ class Network:
 
     def is_recurrent(self) -> bool:
         return not nx.is_directed_acyclic_graph(self.graph())
+
+    def onsets(self) -> dict[str, int]:
+        """Each neuron population's onset step (0 for those not listed in ``metadata["bias_onset"]``).
+
+        A population with onset ``o`` is held at its initial state during steps ``1..o``: its constant
+        drive (bias, leak drive) is off and whatever happened meanwhile is undone at the start of step
+        ``o + 1`` (the state is set to its initial values). In a feed-forward graph nothing reaches a
+        population before its depth, so onset = depth (``io.nir_import.latency_offsets``) makes the
+        IR's trajectory NIR's shifted by exactly ``depth`` steps, biases included (docs/frameworks.md).
+        """
+        raw = self.metadata.get(ONSET_KEY) or {}
+        if not isinstance(raw, dict):
+            raise ValidationError(f"network '{self.name}': metadata['{ONSET_KEY}'] must map population names to "
+                                  f"steps, got {type(raw).__name__}")
+        out = {}
+        for pop in self.neuron_populations:
+            o = raw.get(pop.name, 0)
+            if isinstance(o, bool) or not isinstance(o, (int, np.integer)) or o < 0:
+                raise ValidationError(f"network '{self.name}': metadata['{ONSET_KEY}']['{pop.name}'] = {o!r} must be "
+                                      "an integer >= 0 (steps)")
+            out[pop.name] = int(o)
+        unknown = sorted(set(raw) - set(out))
+        if unknown:
+            raise ValidationError(f"network '{self.name}': metadata['{ONSET_KEY}'] names {unknown}, which are not "
+                                  "neuron populations of this network")
+        return out
 
     def incoming(self, population: str) -> list[Projection]:
         return [p for p in self.projections.values() if p.target == population]

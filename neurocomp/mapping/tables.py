@@ -72,7 +72,13 @@ class CoreTables:
     proj_message_bits: np.ndarray
     #: the target model's input channel each projection feeds (``Projection.port``; RF: 0 real, 1 imaginary)
     proj_port: np.ndarray
+    #: each population's onset step (``Network.onsets``: held at its initial state, drive off, before it)
+    pop_onset: np.ndarray = None
     pop_gid: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.pop_onset is None:
+            self.pop_onset = np.zeros(len(self.pop_names), np.int64)
 
     @property
     def n_neurons(self) -> int:
@@ -125,6 +131,8 @@ class CoreTables:
                         continue
                     if f.name == "proj_port" and f.name not in data.files:
                         kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: port 0
+                    if f.name == "pop_onset" and f.name not in data.files:
+                        kwargs[f.name] = np.zeros(len(data["pop_names"]), np.int64)   # older tables: no onsets
                         continue
                     if f.name == "proj_message_bits" and f.name not in data.files:
                         kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: binary
@@ -279,6 +287,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         if cores.shape != (pop.size,) or (cores.size and (cores.min() < 0 or cores.max() >= n_cores)):
             raise ValidationError(f"population '{pop.name}': core assignment must be {pop.size} core ids in "
                                   f"0..{n_cores - 1}")
+    onsets = network.onsets()
     projs = list(network.projections.values())
     for proj in projs:
         if proj.connectivity.weights.dtype.kind != "i":
@@ -363,6 +372,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         proj_target_pop=np.array([pop_index[p.target] for p in projs], np.int32),
         proj_message_bits=np.array([message_bits(network, p) for p in projs], np.int32),
         proj_port=np.array([p.port for p in projs], np.int32),
+        pop_onset=np.array([onsets[p.name] for p in pops], np.int64),
     )
     tables.pop_gid = _pop_gid(tables)
     return tables

@@ -69,6 +69,12 @@ class NeuronKind:
         return len(self.inputs)
 
     @property
+    def drive(self) -> tuple:
+        """The parameters that are a constant drive (bias), switched off before a population's onset
+        (``Network.onsets``): ``bias_mant`` or ``bias``, whichever the model has."""
+        return tuple(p for p in self.params if p in DRIVE_PARAMS)
+
+    @property
     def spec_step(self):
         return _resolve(self.spec)
 
@@ -93,6 +99,10 @@ class NeuronKind:
     def check_target(self):
         """The model's quantize rule (None: any integer values pass)."""
         return _resolve(self.target_check) if self.target_check else None
+
+
+#: Table fields that are a constant drive in every model that has them (``NeuronKind.drive``).
+DRIVE_PARAMS = ("bias_mant", "bias")
 
 
 def register(kind: NeuronKind) -> NeuronKind:

@@ -20,8 +20,8 @@ with one ``weight_exp`` per projection. Then ``du = round(4096*decay_u) - 1`` (L
 ``dv = round(4096*decay_v)``, ``vth = round(S*(v_th - v_reset)/64)``. Bias: the leak part
 ``decay_v*(v_leak - v_reset)`` uses the *quantized* decay (so the resting level is exact); the
 input-bias part is exact for LIF/IF; for CubaLIF a bias current (``bias_u``) is folded into v at its
-steady state ``gain_v*bias_u/decay_u`` per step — exact in steady state, approximate during the first
-~tau_syn/dt steps (Loihi has no bias into u).
+steady state ``gain_v*bias_u/decay_u`` per step (Loihi has no bias into u) and u starts at minus that
+steady state (``u0``), so ``u + bias`` rises exactly as the float bias current does (up to the 12-bit du).
 
 Scale choice (documented bound, ``volley_fraction`` = f, default 1). For post neuron j let ``P_j``/``N_j``
 be f times the sum of the positive/negative parts of its incoming float weights times its gain
@@ -447,12 +447,16 @@ def _population(name: str, dm: DiscreteModel, n: int, incoming: list[_Incoming],
     mant, bexp, beff = _encode_bias(b * scale, fm, name, report)
     bg = {"population": name, "param": "bias", "rel_error": _rel(beff, b * scale)}
     if approx_bias:
-        bg["note"] = ("CubaLIF bias current folded into v at its steady state: exact after ~tau_syn/dt steps, "
-                      "approximate before")
+        bg["note"] = ("CubaLIF bias current folded into v at its steady state, with u0 = minus that steady state so "
+                      "that the rise of the current is reproduced too (exact up to the 12-bit du and rounding)")
     report.groups.append(bg)
     v0 = np.round(-v_off * scale).astype(np.int64)
+    # CubaLIF bias current: v gets its steady state every step, so the current must start at minus that
+    # steady state (in u units, S*gain_v*bias_u/decay_u): u then decays to 0 exactly as the float bias
+    # current rises from 0, and gain_v*u + bias is the float drive at every step (up to rounding)
+    u0 = np.round(-scale * gain_v * dm.bias_u / dm.decay_u).astype(np.int64) if approx_bias else np.zeros(n, np.int64)
     model = LoihiLIF(du=_compact(du), dv=_compact(dv), vth=_compact(vth), bias_mant=_compact(mant),
-                     bias_exp=_compact(bexp), u0=0, v0=_compact(v0))
+                     bias_exp=_compact(bexp), u0=_compact(u0), v0=_compact(v0))
     meta = {"model": dm.kind, "v_scale": scale, "v_offset": _plain(_compact(v_off)),
             "u_scale": _plain(_compact(scale * gain_v)) if dm.has_current_state else None,
             "spiking": dm.spiking, "scale_bound": binding, "volley_fraction": volley,
