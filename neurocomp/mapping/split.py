@@ -1,0 +1,140 @@
+"""Dendrite splitting, the record: a neuron whose fan-in does not fit one core becomes k *compartments* on k cores.
+
+Why it is exact: a neuron's synaptic input of a step is an integer sum, and integer addition is
+associative (mod 2^32, the width Lava accumulates in). So the synapses of a neuron can be cut into
+*segments*; the core holding a segment adds up its share (the *partial sum*) and forwards it, raw
+(before the projection's ``weight_exp`` shift or 24-bit wrap, which the soma applies to the whole
+sum, as Lava does), to the *soma* core within the same step; the soma adds the partial sums into
+its dendrite before the neuron update. Spikes and state are then bit-identical to the unsplit
+network, with no step shift (``docs/fanin.md`` has the argument, tests/test_fanin.py the checks).
+A target declaring ``partial_sums.latency_steps > 0`` is refused: a delayed partial sum would shift
+the synaptic input but not the bias, which is not an exact transformation.
+
+Only neurons that do not fit an empty core alone (distinct sources > input axons, synapses >
+``max_fan_in``, or synapse memory) are split; every other neuron and every network with none is
+mapped exactly as before.
+
+The split is a *compartment graph*: the neuron graph's ``n`` neurons keep their ids (each is its
+soma compartment, holding its largest segment), the other segments are compartments ``n..n+M-1``,
+and every segment compartment has one partial-sum edge (``FLAG_PSUM``) to its soma. The ordinary
+partitioner then places compartments under every per-core limit (a segment takes a neuron slot on
+its core; a partial-sum input takes an input axon where the target says so) and minimises spike
+plus partial-sum messages, both of which are hyperedges of that graph.
+
+How the segments are chosen (``method``, in ``neurocomp.passes.split``):
+
+* ``hypergraph`` (default): per post population, the sources feeding its oversized neurons are
+  partitioned into groups of at most ``cap`` sources (a core's input axons) by KaHyPar, with each
+  oversized neuron's receptive field as a hyperedge (identical fields merged, weighted): the km1
+  objective is then the number of extra segments, i.e. partial-sum messages. A neuron's segments are
+  its synapses grouped by source group, so neurons with overlapping receptive fields get segments
+  over the same sources, which pack onto one core with few input axons and few spike messages.
+* ``contiguous``: the naive baseline: each oversized neuron's sorted source list is cut into
+  ``ceil(sources / cap)`` equal contiguous chunks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numba
+import numpy as np
+
+from .graph import FLAG_PSUM, SynapseGraph, _bucket
+
+@dataclass(frozen=True)
+class SplitMapping:
+    """A split network's compartments. ``graph``: the compartment graph (``n + M`` compartments, sources
+    ``n + M + input channel``); ``seg_neuron[i]``: the neuron (global id) compartment ``n + i`` serves;
+    ``entry_comp[e]``: the compartment of entry ``e`` of the neuron graph's in-CSR; ``comp_core``: the
+    core of every compartment (set by the partition pass)."""
+    graph: SynapseGraph = field(repr=False)
+    seg_neuron: np.ndarray
+    entry_comp: np.ndarray = field(repr=False)
+    method: str
+    info: dict
+    comp_core: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n_neurons(self) -> int:
+        return int(self.graph.n_neurons - self.seg_neuron.size)
+
+    def placed(self, comp_core: np.ndarray) -> "SplitMapping":
+        return replace(self, comp_core=np.asarray(comp_core, np.int64))
+
+
+# ----------------------------------------------------------------------------------------- who must split
+@numba.njit(cache=True)
+def neuron_needs(in_ptr, in_src, in_flag, lut, n_sources):
+    """Per neuron: distinct sources (input axons it needs alone), synapses, synapse-memory bits."""
+    n = in_ptr.size - 1
+    axons = np.zeros(n, np.int64)
+    bits = np.zeros(n, np.int64)
+    mark = np.full(n_sources, -1, np.int64)
+    cnt = np.zeros(n_sources, np.int64)
+    flg = np.zeros(n_sources, np.uint8)
+    lst = np.empty(max(n_sources, 1), np.int64)
+    for j in range(n):
+        nd = 0
+        for e in range(in_ptr[j], in_ptr[j + 1]):
+            s = in_src[e]
+            if mark[s] != j:
+                mark[s] = j
+                cnt[s] = 0
+                flg[s] = 0
+                lst[nd] = s
+                nd += 1
+            cnt[s] += 1
+            flg[s] |= in_flag[e]
+        b = 0
+        for i in range(nd):
+            b += lut[flg[lst[i]], cnt[lst[i]]]
+        axons[j] = nd
+        bits[j] = b
+    return axons, np.diff(in_ptr), bits
+
+
+def oversized(graph: SynapseGraph, limits) -> np.ndarray:
+    """Bool per neuron: it does not fit an empty core alone (input axons, ``max_fan_in`` or memory)."""
+    if graph.n_neurons == 0:
+        return np.zeros(0, bool)
+    axons, syn, bits = neuron_needs(graph.in_ptr, graph.in_src, graph.in_flag, limits.lut, graph.n_sources)
+    big = (axons > limits.input_axons) | (bits > limits.synapse_bits)
+    if limits.fan_in is not None:
+        big |= syn > limits.fan_in
+    return big
+
+
+def compartment_graph(graph: SynapseGraph, seg_neuron: np.ndarray, entry_comp: np.ndarray) -> SynapseGraph:
+    """The synapse graph over compartments: each in-entry moved to its compartment, sources renumbered
+    (inputs after the M segment compartments), one ``FLAG_PSUM`` edge per segment to its soma."""
+    n, m = graph.n_neurons, int(seg_neuron.size)
+    src = np.asarray(graph.in_src, np.int64)
+    src = np.where(src >= n, src + m, src)
+    post = np.concatenate([entry_comp, seg_neuron]).astype(np.int64)
+    src = np.concatenate([src, n + np.arange(m, dtype=np.int64)])
+    flag = np.concatenate([graph.in_flag, np.full(m, FLAG_PSUM, np.uint8)])
+    in_ptr, in_src, in_flag = _bucket(post, n + m, src, flag)
+    out_ptr, out_post, out_flag = _bucket(src, graph.n_sources + m, post, flag)
+    return SynapseGraph(graph.pop_names, graph.pop_offset, graph.input_names, graph.input_offset, n + m,
+                        graph.n_sources + m, in_ptr, in_src, in_flag, out_ptr, out_post, out_flag,
+                        graph.proj_max_delay)
+
+
+def synapse_cores(network, graph: SynapseGraph, split: SplitMapping) -> np.ndarray:
+    """Core of every synapse in the enumeration order of ``iter_projection_synapses`` (projection by
+    projection, chunk by chunk), the order the tables place synapses in: the in-CSR was a stable bucket
+    sort of that order by post neuron, so entry e of the CSR is synapse ``perm[e]``."""
+    from ..semantics.synapses import iter_projection_synapses
+    pops = network.neuron_populations
+    pop_index = {p.name: i for i, p in enumerate(pops)}
+    posts = []
+    for proj in network.projections.values():
+        src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
+        base = graph.pop_offset[pop_index[proj.target]]
+        for part in iter_projection_synapses(proj, src_pop.size, dst_pop.size):
+            posts.append(np.asarray(part[1], np.int64) + base)
+    post = np.concatenate(posts) if posts else np.zeros(0, np.int64)
+    perm = np.argsort(post, kind="stable")
+    out = np.empty(post.size, np.int64)
+    out[perm] = split.comp_core[split.entry_comp]
+    return out
