@@ -876,7 +876,8 @@ def attach_cost(res: Result, target, tables, physical_core, steps: int) -> None:
     events = res.report.pop("spike_events")
     per_step = res.report["counters"]
     est = estimate(target, tables, np.asarray(physical_core), events["step"], events["source"],
-                   per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"))
+                   per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"),
+                   psum_out=per_step.get("psum_out"), psum_in=per_step.get("psum_in"))
     res.report["cost"] = est
     res.report["energy_j"] = est["energy_j"]
     res.report["latency_s"] = est["latency_s"]

@@ -15,7 +15,8 @@ Only neurons that do not fit an empty core alone (distinct sources > input axons
 mapped exactly as before.
 
 The split is a *compartment graph*: the neuron graph's ``n`` neurons keep their ids (each is its
-soma compartment, holding its largest segment), the other segments are compartments ``n..n+M-1``,
+soma compartment; a split neuron's soma holds no synapse, only the partial-sum adder), its segments
+are compartments ``n..n+M-1``,
 and every segment compartment has one partial-sum edge (``FLAG_PSUM``) to its soma. The ordinary
 partitioner then places compartments under every per-core limit (a segment takes a neuron slot on
 its core; a partial-sum input takes an input axon where the target says so) and minimises spike
@@ -137,4 +138,39 @@ def synapse_cores(network, graph: SynapseGraph, split: SplitMapping) -> np.ndarr
     perm = np.argsort(post, kind="stable")
     out = np.empty(post.size, np.int64)
     out[perm] = split.comp_core[split.entry_comp]
+    return out
+
+
+def projection_synapse_cores(network, tables) -> dict:
+    """For each projection with synapses on a segment core (a split dendrite), the core of each of its
+    stored synapses in the canonical order of ``raw_synapses`` (what the Lava lowering builds its
+    per-segment processes from). A split keeps all synapses of one (source, neuron) pair on one core,
+    so the core is looked up by that pair; a synapse the tables dropped (effective weight 0, it adds
+    nothing) joins the projection's first segment core. Empty when nothing is split."""
+    from ..semantics.synapses import raw_synapses
+    if tables is None or not tables.n_psum:
+        return {}
+    n = max(tables.n_neurons, 1)
+    syn_core = tables.synapse_core()
+    soma = tables.neuron_core()
+    post = np.asarray(tables.syn_post, np.int64)
+    split_proj = np.unique(np.asarray(tables.syn_proj)[syn_core != soma[post]])
+    src = tables.axon_source[np.repeat(np.arange(tables.n_axons), np.diff(tables.axon_syn_ptr))]
+    projs = list(network.projections.values())
+    out = {}
+    for k in split_proj:
+        proj = projs[int(k)]
+        mine = np.nonzero(np.asarray(tables.syn_proj) == k)[0]
+        key, first = np.unique(src[mine] * n + post[mine], return_index=True)
+        core = syn_core[mine][first]
+        sp, tp = network.populations[proj.source], network.populations[proj.target]
+        pre, p_post, _, _ = raw_synapses(proj, sp.size, tp.size)
+        if proj.source in tables.pop_gid:
+            sid = tables.pop_gid[proj.source][np.asarray(pre, np.int64)]
+        else:
+            sid = tables.n_neurons + tables.input_ptr[tables.input_names.index(proj.source)] + np.asarray(pre, np.int64)
+        rkey = sid * n + tables.pop_gid[proj.target][np.asarray(p_post, np.int64)]
+        i = np.minimum(np.searchsorted(key, rkey), max(key.size - 1, 0))
+        found = key.size > 0
+        out[proj.name] = np.where(found & (key[i] == rkey), core[i], core.min() if core.size else 0).astype(np.int64)
     return out

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import CapacityError, UnsupportedError, ValidationError
 from ..mapping.graph import SynapseGraph
-from ..mapping.split import SplitMapping, compartment_graph, neuron_needs
+from ..mapping.split import SplitMapping, compartment_graph
 
 SPLIT_METHODS = ("hypergraph", "contiguous")
 
@@ -21,16 +21,10 @@ def split_hint(target) -> str:
 
 
 # ----------------------------------------------------------------------------------------- segmentation
-def _segment_cap(limits, need_axons: np.ndarray) -> int:
-    """Sources per segment: the core's input axons (and max_fan_in), less room for the soma's
-    partial-sum inputs where those take input axons."""
-    cap = limits.input_axons if limits.fan_in is None else min(limits.input_axons, limits.fan_in)
-    if limits.psum_axons:
-        cap -= int(-(-int(need_axons.max(initial=0)) // max(cap, 1)))   # room for k - 1 partial-sum axons
-    if cap < 1:
-        raise CapacityError(f"{limits.target_name}: a core cannot hold even one source of a split neuron "
-                            f"(input axons {limits.input_axons}); raise core.max_input_axons")
-    return cap
+def _segment_cap(limits) -> int:
+    """Sources per segment: the core's input axons (and max_fan_in). A soma holds no synapse, only its
+    k partial-sum inputs (on input axons where the target says so)."""
+    return limits.input_axons if limits.fan_in is None else min(limits.input_axons, limits.fan_in)
 
 
 def _contiguous_groups(srcs: np.ndarray, cap: int) -> np.ndarray:
@@ -89,8 +83,7 @@ def split_neurons(graph: SynapseGraph, limits, big: np.ndarray, network, target,
             raise UnsupportedError(f"projection '{proj.name}' learns, and neurons of '{proj.target}' need a split "
                                    f"dendrite on {target.name}: learning synapses must sit on their neuron's core; "
                                    "reduce the fan-in or use a target with larger cores")
-    need_axons, _, _ = neuron_needs(graph.in_ptr, graph.in_src, graph.in_flag, limits.lut, graph.n_sources)
-    cap = _segment_cap(limits, need_axons[big_ids])
+    cap = _segment_cap(limits)
     # group id of each in-entry of a big neuron (segment = (neuron, group)); -1 elsewhere
     entry_group = np.full(graph.in_src.size, -1, np.int64)
     fields = {}
@@ -110,24 +103,17 @@ def split_neurons(graph: SynapseGraph, limits, big: np.ndarray, network, target,
             for j in mine:
                 lo, hi = graph.in_ptr[j], graph.in_ptr[j + 1]
                 entry_group[lo:hi] = grp[np.searchsorted(uniq, graph.in_src[lo:hi])]
-    # segments: distinct (neuron, group); the largest stays with the soma, the others become compartments
+    # segments: distinct (neuron, group), each its own compartment; the soma keeps no synapse (it only adds
+    # the partial sums, so somas pack a core whatever their fields). Compartments are numbered by
+    # (population, group, neuron): segments over the same sources are neighbours, which the sequential
+    # baseline's fill and the coarsened hypergraph both exploit.
     sel = np.nonzero(entry_group >= 0)[0]
-    key = post_of[sel] * (int(entry_group.max(initial=0)) + 1) + entry_group[sel]
-    seg_keys, seg_of_entry, seg_size = np.unique(key, return_inverse=True, return_counts=True)
-    seg_post = post_of[sel][np.unique(seg_of_entry, return_index=True)[1]]
-    order = np.lexsort((-seg_size, seg_post))                       # per neuron, largest segment first
-    first = np.ones(order.size, bool)
-    first[1:] = seg_post[order][1:] != seg_post[order][:-1]
-    if limits.psum_axons:
-        # the soma keeps its largest segment only if that and its k - 1 partial-sum axons fit a core
-        nseg = np.bincount(seg_post, minlength=n)
-        lead = order[first]
-        keep = seg_size[lead] + nseg[seg_post[lead]] - 1 <= limits.input_axons
-        first[np.nonzero(first)[0][~keep]] = False
+    n_groups = int(entry_group.max(initial=0)) + 1
+    key = post_of[sel] * n_groups + entry_group[sel]
+    seg_keys, seg_of_entry = np.unique(key, return_inverse=True)
+    seg_post, seg_group = seg_keys // n_groups, seg_keys % n_groups
+    extra = np.lexsort((seg_post, seg_group, pop_of[seg_post]))
     comp_of_seg = np.empty(seg_keys.size, np.int64)
-    comp_of_seg[order[first]] = seg_post[order[first]]              # the soma's own segment
-    extra = order[~first]
-    extra = extra[np.argsort(seg_post[extra], kind="stable")]       # segment compartments in neuron order
     comp_of_seg[extra] = n + np.arange(extra.size)
     seg_neuron = seg_post[extra].astype(np.int64)
     entry_comp = post_of.copy()
