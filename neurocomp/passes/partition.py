@@ -299,14 +299,30 @@ def sequential(graph: SynapseGraph, limits: Limits) -> tuple[np.ndarray, int]:
     return core, rounds
 
 
-def sequential_usage(graph: SynapseGraph, limits: Limits) -> tuple[np.ndarray, int, CoreUsage]:
-    """``sequential``, also returning its ``CoreUsage``."""
+def sequential_usage(graph: SynapseGraph, limits: Limits, order: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, int, CoreUsage]:
+    """``sequential``, also returning its ``CoreUsage``; ``order``: the fill order (default: network order)."""
     core = np.zeros(graph.n_neurons, np.int64)
     if graph.n_neurons:
         starts = np.zeros(graph.n_neurons, np.bool_)
         starts[0] = True
-        _fill(graph, limits, np.arange(graph.n_neurons, dtype=np.int64), starts, core, 0)
+        order = np.arange(graph.n_neurons, dtype=np.int64) if order is None else np.asarray(order, np.int64)
+        _fill(graph, limits, order, starts, core, 0)
     return repair_usage(graph, core, limits)
+
+
+def field_order(graph: SynapseGraph) -> np.ndarray:
+    """Vertices by (population, first source, id): neurons whose receptive fields start at the same source
+    (a convolution's output channels at one position) become neighbours. The fill order of a split
+    network's baseline (``neurocomp.mapping.split``); segment compartments count as one more population."""
+    n = graph.n_neurons
+    pop = np.searchsorted(graph.pop_offset, np.arange(n), side="right") - 1
+    pop = np.where(np.arange(n) >= graph.pop_offset[-1], len(graph.pop_names), pop)
+    deg = np.diff(graph.in_ptr)
+    first = np.full(n, -1, np.int64)
+    has = deg > 0
+    first[has] = np.minimum.reduceat(np.asarray(graph.in_src, np.int64), graph.in_ptr[:-1][has]) if has.any() else 0
+    return np.lexsort((np.arange(n), first, pop)).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------------------- hypergraph
@@ -558,13 +574,13 @@ class PartitionResult:
 
 
 def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hypergraph", seed: int = 0,
-                    rates: dict | None = None) -> PartitionResult:
-    """Partition ``graph`` under ``limits`` (see the module docstring)."""
+                    rates: dict | None = None, order: np.ndarray | None = None) -> PartitionResult:
+    """Partition ``graph`` under ``limits`` (see the module docstring); ``order``: the baseline's fill order."""
     if partitioner not in PARTITIONERS:
         raise ValidationError(f"partitioner '{partitioner}' is not one of {', '.join(PARTITIONERS)}")
     check_intrinsic(graph, limits)
     rate, ew = source_weights(graph, rates)
-    base, rounds, base_use = sequential_usage(graph, limits)
+    base, rounds, base_use = sequential_usage(graph, limits, order)
     info = {"baseline_repair_rounds": rounds, "k": base_use.n_cores}
     if partitioner == "sequential" or base_use.n_cores <= 1:
         return PartitionResult(base, base_use, base, base_use, "sequential", info)
@@ -690,7 +706,8 @@ class Partition(Pass):
             split = split_neurons(graph, limits, big, net, target, self.split, self.seed)
             pgraph = split.graph
             limits = core_limits(target, pgraph, self.max_neurons_per_core)
-        res = partition_graph(pgraph, limits, self.partitioner, self.seed, self.rates)
+        res = partition_graph(pgraph, limits, self.partitioner, self.seed, self.rates,
+                              order=None if split is None else field_order(pgraph))
         rate, _ = source_weights(pgraph, self.rates)
         if split is not None:
             split = split.placed(res.core)
