@@ -660,7 +660,9 @@ def split_summary(split, use: CoreUsage) -> dict:
     """The split's numbers for the pass report: segments, and the all-fire messages per step cut into
     spike messages (neurons and inputs) and partial-sum messages (segments off their soma's core)."""
     n, m = split.n_neurons, int(split.seg_neuron.size)
-    psum = int(np.count_nonzero(split.comp_core[n:n + m] != split.comp_core[split.seg_neuron]))
+    seg_core, soma_core = split.comp_core[n:n + m], split.comp_core[split.seg_neuron]
+    off = seg_core != soma_core          # one route per (segment core, neuron): segments sharing a core merge
+    psum = int(np.unique(seg_core[off] * max(n, 1) + split.seg_neuron[off]).size)
     return {**split.info, "partial_sums_per_step": psum, "spike_messages_per_step_all_fire": use.messages - m}
 
 
