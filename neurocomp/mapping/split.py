@@ -37,7 +37,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import numba
 import numpy as np
 
 from .graph import FLAG_PSUM, SynapseGraph, _bucket
@@ -64,44 +63,23 @@ class SplitMapping:
 
 
 # ----------------------------------------------------------------------------------------- who must split
-@numba.njit(cache=True)
-def neuron_needs(in_ptr, in_src, in_flag, lut, n_sources):
-    """Per neuron: distinct sources (input axons it needs alone), synapses, synapse-memory bits."""
-    n = in_ptr.size - 1
-    axons = np.zeros(n, np.int64)
-    bits = np.zeros(n, np.int64)
-    mark = np.full(n_sources, -1, np.int64)
-    cnt = np.zeros(n_sources, np.int64)
-    flg = np.zeros(n_sources, np.uint8)
-    lst = np.empty(max(n_sources, 1), np.int64)
-    for j in range(n):
-        nd = 0
-        for e in range(in_ptr[j], in_ptr[j + 1]):
-            s = in_src[e]
-            if mark[s] != j:
-                mark[s] = j
-                cnt[s] = 0
-                flg[s] = 0
-                lst[nd] = s
-                nd += 1
-            cnt[s] += 1
-            flg[s] |= in_flag[e]
-        b = 0
-        for i in range(nd):
-            b += lut[flg[lst[i]], cnt[lst[i]]]
-        axons[j] = nd
-        bits[j] = b
-    return axons, np.diff(in_ptr), bits
-
-
 def oversized(graph: SynapseGraph, limits) -> np.ndarray:
-    """Bool per neuron: it does not fit an empty core alone (input axons, ``max_fan_in`` or memory)."""
+    """Bool per neuron: it does not fit an empty core alone (input axons, ``max_fan_in`` or memory): the
+    per-core counts of the mapping that gives every neuron a core of its own."""
+    from .limits import evaluate
     if graph.n_neurons == 0:
         return np.zeros(0, bool)
-    axons, syn, bits = neuron_needs(graph.in_ptr, graph.in_src, graph.in_flag, limits.lut, graph.n_sources)
-    big = (axons > limits.input_axons) | (bits > limits.synapse_bits)
+    # quick exit without a pass over the synapses: no neuron has more synapses than a core's axons, and
+    # even as one-synapse axons they fit its memory (an axon of k synapses costs at most k one-synapse
+    # axons; were that false for some encoding, the partitioner's own refusal still stands)
+    deg = int(np.diff(graph.in_ptr).max())
+    cap = limits.input_axons if limits.fan_in is None else min(limits.input_axons, limits.fan_in)
+    if deg <= cap and deg * int(limits.lut[:, min(1, limits.lut.shape[1] - 1)].max()) <= limits.synapse_bits:
+        return np.zeros(graph.n_neurons, bool)
+    alone = evaluate(graph, np.arange(graph.n_neurons, dtype=np.int64), limits)
+    big = (alone.input_axons > limits.input_axons) | (alone.synapse_bits > limits.synapse_bits)
     if limits.fan_in is not None:
-        big |= syn > limits.fan_in
+        big |= alone.synapses > limits.fan_in
     return big
 
 

@@ -407,7 +407,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         proj_port=np.array([p.port for p in projs], np.int32),
     )
     if split is not None:
-        _add_partial_sums(tables, network, neuron_core, payload_bits)
+        _add_partial_sums(tables, neuron_core, payload_bits)
     tables.pop_gid = _pop_gid(tables)
     return tables
 
@@ -419,7 +419,7 @@ def psum_keys(tables, neuron_core: np.ndarray):
     return foreign, syn_core[foreign], np.asarray(tables.syn_post, np.int64)[foreign]
 
 
-def psum_bound(tables, network, foreign, seg_core) -> tuple[int, int]:
+def psum_bound(tables, foreign, seg_core) -> tuple[int, int]:
     """``(largest |partial sum|, its partial-sum route's synapse)``: the worst case of one partial-sum
     message, the raw sum (before the projection's shift) of one (segment core, neuron, projection,
     delay) group, every source sending its largest payload (1 for a spike)."""
@@ -437,14 +437,14 @@ def psum_bound(tables, network, foreign, seg_core) -> tuple[int, int]:
     return int(total[worst]), int(foreign[np.nonzero(inv.reshape(-1) == worst)[0][0]])
 
 
-def _add_partial_sums(tables: CoreTables, network, neuron_core: np.ndarray, payload_bits: int) -> None:
+def _add_partial_sums(tables: CoreTables, neuron_core: np.ndarray, payload_bits: int) -> None:
     """The partial-sum routes of a split mapping, and the refusal of a partial sum too wide for the target."""
     foreign, seg_core, post = psum_keys(tables, neuron_core)
     pairs = np.unique(seg_core * max(tables.n_neurons, 1) + post)
     tables.psum_core = (pairs // max(tables.n_neurons, 1)).astype(np.int32)
     tables.psum_neuron = (pairs % max(tables.n_neurons, 1)).astype(np.int64)
     tables.core_psum_ptr = np.searchsorted(tables.psum_core, np.arange(tables.n_cores + 1)).astype(np.int64)
-    worst, syn = psum_bound(tables, network, foreign, seg_core)
+    worst, syn = psum_bound(tables, foreign, seg_core)
     if payload_bits and worst > (1 << (payload_bits - 1)) - 1:
         p = tables.pop_names[int(tables.neuron_pop[tables.syn_post[syn]])]
         raise CapacityError(f"neuron {p}[{int(tables.neuron_index[tables.syn_post[syn]])}]: a partial sum can reach "

@@ -187,7 +187,7 @@ def _check_partial_sums(net, target, t) -> list[str]:
         errors.append("tables: partial-sum routes are not exactly the (segment core, neuron) pairs of the split synapses")
     if not np.array_equal(np.asarray(t.core_psum_ptr), np.searchsorted(np.asarray(t.psum_core), np.arange(t.n_cores + 1))):
         errors.append("tables: core_psum_ptr does not group the partial-sum routes by segment core")
-    worst, _ = psum_bound(t, net, foreign, seg_core)
+    worst, _ = psum_bound(t, foreign, seg_core)
     if worst > (1 << (ps.payload_bits - 1)) - 1:
         errors.append(f"a partial sum can reach {worst}, beyond {ps.payload_bits}-bit partial-sum messages")
     return errors
