@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import neurocomp as nc
-from neurocomp.errors import CapacityError, UnsupportedError
+from neurocomp.errors import CapacityError, NeurocompWarning, UnsupportedError
 from neurocomp.mapping.split import projection_synapse_cores
 from neurocomp.mapping.validate import check_mapping
 from neurocomp.passes.partition import Partition
@@ -74,9 +74,14 @@ def test_split_numpy_spec_equals_kernel_counters():
     assert k.report["counters"]["psum_out"].sum() == k.report["counters"]["psum_in"].sum() > 0
 
 
-def test_split_limits_and_messages_are_reported():
+def test_split_limits_and_messages_are_reported(tmp_path):
     net = random_network(4, 3, 2, False, max_size=120)
     art = compile_plain(net, small_target(40, uses_input_axons=False), max_neurons_per_core=64)
+    from neurocomp.mapping.artifact import load_compiled
+    art.save(tmp_path / "art")
+    with pytest.warns(NeurocompWarning, match="model changed"):     # 'small' is not a file: loihi2's is read
+        back = load_compiled(tmp_path / "art")      # the partial-sum routes survive the artifact
+    assert np.array_equal(back.tables.psum_neuron, art.tables.psum_neuron) and back.n_cores == art.n_cores
     s = art.stats["split"]
     assert s["neurons_split"] > 0 and s["segment_compartments"] >= s["neurons_split"]
     assert s["partial_sums_per_step"] == art.tables.n_psum

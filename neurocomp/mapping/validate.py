@@ -145,7 +145,7 @@ def check_mapping(compiled) -> list[str]:
     if tables is not None:
         errors += _check_tables(net, tables, con, tables.n_cores if split else n_cores, syns, all_names, offs)
     if split:
-        errors += _check_partial_sums(net, target, tables)
+        errors += _check_partial_sums(target, tables)
     return errors
 
 
@@ -169,7 +169,7 @@ def _table_synapse_keys(net, t, all_names, offs, n_cores):
     return key_of_src[t.axon_source[axon_of_syn]], t.synapse_core(), flags, max(n_cores, int(t.n_cores))
 
 
-def _check_partial_sums(net, target, t) -> list[str]:
+def _check_partial_sums(target, t) -> list[str]:
     """Split dendrites: the target can split; the partial-sum routes are exactly the (core, neuron) pairs
     whose synapses sit off the neuron's core; every partial sum fits the target's payload."""
     from .tables import psum_bound, psum_keys
