@@ -125,7 +125,9 @@ def split_layer_messages(split) -> int:
     post = np.asarray(g.out_post, np.int64)
     seg = (post >= n) & ((np.asarray(g.out_flag) & FLAG_PSUM) == 0)
     spikes = np.unique(src[seg] * (int(core.max()) + 1) + core[post[seg]]).size
-    return int(spikes + split.seg_neuron.size)
+    seg_core, soma_core = core[n:], core[split.seg_neuron]
+    off = seg_core != soma_core                    # partial-sum routes: (segment core, neuron) pairs, merged
+    return int(spikes + np.unique(seg_core[off] * max(n, 1) + split.seg_neuron[off]).size)
 
 
 def _integer(net) -> bool:
