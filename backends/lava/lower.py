@@ -217,7 +217,8 @@ def segment_linear(proj) -> bool:
 
 def lower_segments(net: Network, proj, core: np.ndarray) -> list:
     """A split projection (``docs/fanin.md``): one Sparse/DelaySparse per core holding its synapses, each
-    connected into the target's ``a_in``, which Lava sums, as a soma adds its segments' partial sums."""
+    connected into the target's input port (``a_in``), which Lava sums, as a soma adds its segments'
+    partial sums."""
     n_pre, n_post = net.populations[proj.source].size, net.populations[proj.target].size
     pre, post, w, d = raw_synapses(proj, n_pre, n_post)
     d = np.broadcast_to(np.asarray(d), np.shape(w))
@@ -255,18 +256,18 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
     segments = segments or {}
     for proj in net.projections.values():
         src = low.sources.get(proj.source) or low.lif[proj.source]
+        target_port = kind_of(net.populations[proj.target].model).inputs[proj.port]   # a_in; RF: a_real/imag_in
         if proj.name in segments and proj.learning is None and segment_linear(proj):
             low.segments[proj.name] = lower_segments(net, proj, segments[proj.name])
             for con in low.segments[proj.name]:
                 src.s_out.connect(con.process.s_in)
-                con.process.a_out.connect(low.lif[proj.target].a_in)
+                con.process.a_out.connect(getattr(low.lif[proj.target], target_port))
             continue
         if proj.learning is not None:
             con = lower_learning(net, proj)
         else:
             con = FACTORIES[type(proj.connectivity)](net, proj)
         con.wire_in(src.s_out).connect(con.process.s_in)
-        target_port = kind_of(net.populations[proj.target].model).inputs[proj.port]   # a_in; RF: a_real/imag_in
         con.wire_out(con.process.a_out).connect(getattr(low.lif[proj.target], target_port))
         low.connections[proj.name] = con
         if proj.learning is not None:
