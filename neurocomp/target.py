@@ -269,6 +269,36 @@ class Costs:
 
 
 @dataclass(frozen=True)
+class PartialSums:
+    """Whether and how a core's dendrite can be split over several cores (``[partial_sums]``,
+    docs/fanin.md): a *segment* core accumulates its share of a neuron's synapses and forwards the
+    integer partial sum to the neuron's *soma* core in the same step (``latency_steps = 0``; a target
+    declaring more is refused by the split, whose exactness is proven for 0 only). ``payload_bits``:
+    signed width of a partial-sum message (a split whose worst-case partial sum does not fit is
+    refused); ``uses_input_axons``: a partial sum enters the soma core on an input axon (Loihi 2's
+    graded spike through a one-synapse axon) rather than the dendrite's own adder port (Tianjic);
+    ``energy``/``latency``: per message, on top of the hop costs of ``[energy]``/``[latency]``."""
+    supported: bool
+    payload_bits: int
+    latency_steps: int
+    uses_input_axons: bool
+    energy: Quantity | None
+    latency: Quantity | None
+    source: str
+    status: str
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["energy"] = self.energy.to_dict() if self.energy else None
+        d["latency"] = self.latency.to_dict() if self.latency else None
+        return d
+
+
+#: A target file without ``[partial_sums]``: dendrites cannot be split.
+NO_PARTIAL_SUMS = PartialSums(False, 0, 0, False, None, None, "not declared in the model file", "assumed")
+
+
+@dataclass(frozen=True)
 class Target:
     """One chip (or board of chips) as the compiler sees it. ``sources`` maps the key path of every
     plain number in the file (e.g. ``core.max_neurons``) to its ``(source, status)``."""
@@ -282,6 +312,7 @@ class Target:
     learning: bool
     assumptions: list[str]
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    partial_sums: PartialSums = NO_PARTIAL_SUMS
 
     def to_dict(self) -> dict:
         """JSON-able description with every source, for the artifact's ``mapping.json``."""
@@ -306,6 +337,7 @@ class Target:
                 "clock_hz": c.clock_hz.to_dict() if c.clock_hz else None,
             },
             "learning": self.learning,
+            **({"partial_sums": self.partial_sums.to_dict()} if self.partial_sums.supported else {}),
             "assumptions": list(self.assumptions),
             "sources": {k: {"source": s, "status": st} for k, (s, st) in sorted(self.sources.items())},
         }
@@ -518,6 +550,26 @@ def _costs(r: _Reader, mesh: Mesh) -> Costs:
     return costs
 
 
+def _partial_sums(r: _Reader) -> PartialSums:
+    t = r.table(r.doc, "partial_sums", optional=True)
+    if t is None:
+        return NO_PARTIAL_SUMS
+    pre = "partial_sums."
+    r.no_unknown(t, ("supported", "payload_bits", "latency_steps", "uses_input_axons", "energy", "latency",
+                     "source", "status"), pre)
+    supported = r.value(t, "supported", pre, "bool")
+    source = r.value(t, "source", pre, "str")
+    status = _status(r, r.value(t, "status", pre, "str"), pre + "status")
+    if not supported:
+        return PartialSums(False, 0, 0, False, None, None, source, status)
+    bits = r.value(t, "payload_bits", pre, "int", minimum=2)
+    if bits > 64:
+        raise r.fail(pre + "payload_bits", f"{bits} bits exceeds 64", "give the partial-sum message width (<= 64)")
+    q = {k: _quantity(r, r.table(t, k, pre), pre + k, _UNITS[k]) for k in ("energy", "latency")}
+    return PartialSums(True, bits, r.value(t, "latency_steps", pre, "int", minimum=0),
+                       r.value(t, "uses_input_axons", pre, "bool"), q["energy"], q["latency"], source, status)
+
+
 def _optional_quantity(r: _Reader, key: str) -> Quantity | None:
     t = r.table(r.doc, key, optional=True)
     return None if t is None else _quantity(r, t, key, _UNITS[key])
@@ -544,7 +596,7 @@ def _sources(r: _Reader, target_dict: dict) -> dict[str, tuple[str, str]]:
 def _parse(doc: dict, path: str) -> Target:
     r = _Reader(doc, path)
     top = ("name", "description", "learning", "assumptions", "mesh", "core", "formats", "energy", "latency",
-           "barrier", "static_power", "clock", "sources")
+           "barrier", "static_power", "clock", "sources", "partial_sums")
     name = r.value(doc, "name", "", "str")
     description = r.value(doc, "description", "", "str")
     learning = r.value(doc, "learning", "", "bool")
@@ -555,10 +607,11 @@ def _parse(doc: dict, path: str) -> Target:
     core = _core(r)
     formats = _formats(r)
     costs = _costs(r, mesh)
+    psums = _partial_sums(r)
     r.no_unknown(doc, top, "")  # after the required parts, so a misspelt section reads as missing
     plain = {"mesh": asdict(mesh), "core": asdict(core), "formats": asdict(formats)}
     return Target(name, description, path, mesh, core, formats, costs, learning, list(assumptions),
-                  _sources(r, plain))
+                  _sources(r, plain), psums)
 
 
 # --------------------------------------------------------------------------------------------

@@ -513,14 +513,48 @@ def message_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, 
 
 
 # ------------------------------------------------------------------------------- model
+def partial_sum_costs(target, tables, phys, psum_out, psum_in) -> dict:
+    """Split dendrites (``docs/fanin.md``): what the partial-sum messages of a run cost, per step and core.
+
+    ``psum_out``/``psum_in``: the emulator's counters ``[steps, n_cores]`` (messages sent by each segment
+    core, received by each soma core). A message costs ``partial_sums.energy`` (accumulation at the soma)
+    plus a spike message's transport (``Costs.message_energy`` over its hops); a segment core's messages
+    are charged the mean hops of its partial-sum routes (the emulator counts per core, not per route).
+    Time: the soma core is busy ``partial_sums.latency`` per message received, and a step with partial
+    sums waits for the slowest of them (the longest route of every sending segment core) after the spike
+    drain: a second wave inside the same step (no overlap; link contention of partial sums not modelled).
+    """
+    ps, mesh, costs = target.partial_sums, target.mesh, target.costs
+    L = {k: q.value for k, q in costs.latency.items()}
+    n_cores = phys.size
+    src = np.asarray(tables.psum_core, np.int64)
+    dst = tables.neuron_core()[np.asarray(tables.psum_neuron, np.int64)]
+    ew, ns, ic = (np.asarray(v, np.float64) for v in pair_hops(mesh, phys, src, dst))
+    routes = np.bincount(src, minlength=n_cores).astype(np.float64)
+    mean = lambda x: np.bincount(src, weights=x, minlength=n_cores) / np.maximum(routes, 1)
+    e_msg = costs.message_energy(mean(ew), mean(ns), mean(ic)) + (ps.energy.value if ps.energy else 0.0)
+    lat = L["spike_out"] + L["spike_within_tile"] + ew * L["hop_ew"] + ns * L["hop_ns"] + ic * L["hop_interchip"]
+    route_lat = np.zeros(n_cores)
+    np.maximum.at(route_lat, src, lat)
+    out = np.asarray(psum_out, np.float64)
+    return {"energy_step": out @ e_msg, "energy_core": out.sum(0) * e_msg,
+            "busy": np.asarray(psum_in, np.float64) * (ps.latency.value if ps.latency else 0.0),
+            "path": np.where(out > 0, route_lat[None, :], 0.0).max(axis=1, initial=0.0),
+            "messages": int(out.sum()), "per_core_out": np.asarray(psum_out).sum(0).tolist(),
+            "per_core_in": np.asarray(psum_in).sum(0).tolist(),
+            "hops": float((np.asarray(psum_out).sum(0) * mean(ew + ns)).sum()),
+            "payload_bits": int(ps.payload_bits)}
+
+
 def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
-             learn_ops=None) -> dict:
+             learn_ops=None, psum_out=None, psum_in=None) -> dict:
     """Energy (J), latency (s), per-core counters and per-link loads of a run; see the module doc.
 
     ``physical_core[c]``: mesh core id of logical core c. ``spike_steps``/``spike_sources``: one entry per
     spike event (0-based step, source id; graph-input channels are ids >= ``tables.n_neurons``).
     ``neuron_active``: int ``[steps, n_cores]``; ``learn_ops``: int ``[steps, n_cores]`` learning synapse
-    updates (None: none). Returns a JSON-able dict (lists and floats only).
+    updates (None: none); ``psum_out``/``psum_in``: int ``[steps, n_cores]`` partial-sum messages of a
+    split mapping (``partial_sum_costs``; None: none). Returns a JSON-able dict (lists and floats only).
     """
     t_wall = time.perf_counter()
     steps, n_cores, phys, ev_step, ev_src, active, per_core, learn = _check_inputs(
@@ -554,6 +588,11 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     # ---- time
     busy = (syn_ops * L["syn_op"] + active * L["neuron_update_active"] + idle * L["neuron_update_idle"]
             + msgs_out * L["spike_out"] + learn * L["learning_update"])
+    psum = None
+    if tables.n_psum and psum_out is not None:
+        psum = partial_sum_costs(target, tables, phys, psum_out, psum_in)
+        busy = busy + psum["busy"]
+        drain = drain + psum["path"]
     step_lat = busy.max(axis=1) + drain + barrier
     total_time = float(step_lat.sum())
 
@@ -567,10 +606,12 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
         "learning": learn.sum(1) * E["learning_update"],
         "static": step_lat * (costs.static_power_w.value if costs.static_power_w else 0.0) * mesh.chips,
     }
+    if psum is not None:
+        e_cls_step["partial_sums"] = psum["energy_step"]
     e_step = sum(e_cls_step.values())
     per_core_e = (syn_ops.sum(0) * E["syn_op"] + active.sum(0) * E["neuron_update_active"]
                   + idle.sum(0) * E["neuron_update_idle"] + learn.sum(0) * E["learning_update"]
-                  + m["e_core"])
+                  + m["e_core"] + (psum["energy_core"] if psum is not None else 0.0))
 
     chip, tx, ty, k = (np.asarray(v) for v in mesh.core_coord(phys))
     cgx, cgy = (np.asarray(v) for v in mesh.global_tile(phys))
@@ -615,6 +656,9 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
         "per_step": {"energy_j": e_step.tolist(), "latency_s": step_lat.tolist()},
         "assumptions": list(target.assumptions) + model_assumptions(target, tiles, chips, barrier),
     }
+    if psum is not None:
+        out["partial_sums"] = {k: psum[k] for k in ("messages", "per_core_out", "per_core_in", "hops", "payload_bits")}
+        out["partial_sums"]["path_mean_s"] = float(psum["path"].mean())
     if costs.clock_hz is not None:
         cyc = np.ceil(np.round(step_lat * costs.clock_hz.value, 6)).astype(np.int64)
         out["cycles"] = {"clock_hz": costs.clock_hz.value, "per_step": cyc.tolist(), "total": int(cyc.sum()),

@@ -66,6 +66,7 @@ class Plan:
     routes: K.RouteArrays
     ring_size: int
     scratch_size: int
+    psums: K.PartialSumArrays = None     # split dendrites' partial-sum routes (``partial_sum_plan``)
 
     @property
     def all_direct(self) -> bool:
@@ -229,9 +230,25 @@ def check_tables(tables) -> None:
             f"{int(tables.route_axon[wrong[0]])} of core {int(axon_core[tables.route_axon[wrong[0]]])}")
     neuron_core = np.repeat(np.arange(c, dtype=np.int64), np.diff(tables.core_neuron_ptr))
     i, core = K.first_foreign_synapse(tables.axon_syn_ptr, axon_core, tables.syn_post, neuron_core)
+    if i >= 0 and tables.n_psum:         # a split dendrite: allowed where a partial-sum route serves the neuron
+        i, core = _first_unserved_synapse(tables, axon_core, neuron_core)
     if i >= 0:
         bad(f"synapse {int(i)} on core {int(core)} targets neuron {int(tables.syn_post[i])} "
             f"of core {int(neuron_core[tables.syn_post[i]])}")
+
+
+def _first_unserved_synapse(tables, axon_core, neuron_core) -> tuple[int, int]:
+    """``(i, core)``: the first synapse off its neuron's core that no partial-sum route forwards, or (-1, -1)."""
+    n, c = max(tables.n_neurons, 1), int(tables.n_cores)
+    pc, pn, ptr = (np.asarray(a, np.int64) for a in (tables.psum_core, tables.psum_neuron, tables.core_psum_ptr))
+    if ptr.shape != (c + 1,) or pc.shape != pn.shape or ptr[-1] != pc.size or pc.min() < 0 or pc.max() >= c \
+            or pn.min() < 0 or pn.max() >= n or np.any(np.diff(pc * n + pn) <= 0):
+        raise BackendError("per-core tables: the partial-sum routes (psum_core, psum_neuron, core_psum_ptr) are "
+                           "malformed; the tables are inconsistent (recompile the network)")
+    syn_core = np.repeat(axon_core, np.diff(tables.axon_syn_ptr))
+    foreign = np.nonzero(syn_core != neuron_core[tables.syn_post])[0]
+    bad = foreign[~np.isin(syn_core[foreign] * n + tables.syn_post[foreign], pc * n + pn)]
+    return (int(bad[0]), int(syn_core[bad[0]])) if bad.size else (-1, -1)
 
 
 def make_plan(tables) -> Plan:
@@ -287,11 +304,29 @@ def make_plan(tables) -> Plan:
                     np.asarray(tables.syn_weight, np.int32), np.asarray(tables.syn_delay, np.int16), dend_ptr,
                     dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
     kind = neuron_kinds(tables)
+    psums = partial_sum_plan(tables, ax, neuron_core)
     dendrites = K.DendriteArrays(dend_ptr, dend_mid, dend_proj, dend_off, proj_len, exp, np.asarray(tables.proj_wrap24, np.bool_),
                                  proj_mode, direct)
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
                            syn_delay, syn_proj, graded, proj_graded)
-    return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size)
+    return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums)
+
+
+def partial_sum_plan(tables, route_axon: np.ndarray, neuron_core: np.ndarray) -> K.PartialSumArrays:
+    """The partial-sum route of every synapse copy (in the plan's route order; -1 for a synapse on its
+    neuron's core) and each route's source and destination core. Empty when nothing is split."""
+    empty = np.zeros(0, np.int64)
+    if not tables.n_psum:
+        return K.PartialSumArrays(False, empty, empty, empty, empty)
+    n = max(tables.n_neurons, 1)
+    key = np.asarray(tables.psum_core, np.int64) * n + tables.psum_neuron       # sorted (tables build it so)
+    syn_core = tables.synapse_core()
+    syn_key = syn_core * n + tables.syn_post
+    k = np.searchsorted(key, syn_key)
+    k = np.where((k < key.size) & (key[np.minimum(k, key.size - 1)] == syn_key), k, -1)
+    copy_syn = K.ranges(tables.axon_syn_ptr[route_axon], tables.axon_syn_ptr[route_axon + 1])
+    return K.PartialSumArrays(True, k[copy_syn].astype(np.int64), np.asarray(tables.psum_core, np.int64),
+                              neuron_core[tables.psum_neuron], empty)
 
 
 # ----------------------------------------------------------------------------------- inputs
@@ -541,7 +576,8 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
                           np.zeros((steps, k) if "u" in record else (0, 0), np.int64),
                           np.zeros((steps, k) if pay else (0, 0), np.int64),
                           "spikes" in record, "v" in record, "u" in record, pay)
-    cnt = K.Counters(counters, np.zeros((6, steps, n_cores) if counters else (6, 0, 0), np.int64),
+    nc_ = len(K.COUNTER_NAMES)
+    cnt = K.Counters(counters, np.zeros((nc_, steps, n_cores) if counters else (nc_, 0, 0), np.int64),
                      np.zeros(tables.n_sources if counters else 0, np.int64))
     learn_cnt = np.zeros((steps, n_cores) if counters and learning else (0, 0), np.int64)
     learners = _learning_setup(tables, learning, rows, steps, cols,
@@ -560,6 +596,7 @@ def _run_numba(tables, plan: Plan, run: _Run, chunk: int, bar) -> None:
         for ln in run.learners:
             L.scatter_weights(ln.state, routes.syn_weight, ln.slots)
     work = plan.work_arrays()
+    psums = plan.psums._replace(mark=np.zeros(plan.psums.psum_src.size, np.int64))
     spiked = np.zeros(max(tables.n_sources, 1), np.int64)
     for seg_first, seg_last, held, fresh in onset_segments(tables, run.steps):
         seg_plan = plan if held is None else replace(plan, P=kernel_params(held_tables(tables, held), plan.kind))
@@ -568,7 +605,7 @@ def _run_numba(tables, plan: Plan, run: _Run, chunk: int, bar) -> None:
         for first in range(seg_first, seg_last + 1, chunk):
             last = min(seg_last, first + chunk - 1)
             K.run_steps(first, last, neurons, plan.dendrites, work, routes, run.inputs, run.recorder, run.counters,
-                        spiked)
+                        spiked, psums)
             if run.learners:
                 _learn_step(run.learners, first, run.recorder.spikes, routes.syn_weight, run.learn_cnt)
             bar.update(last - first + 1)
@@ -878,7 +915,8 @@ def attach_cost(res: Result, target, tables, physical_core, steps: int) -> None:
     events = res.report.pop("spike_events")
     per_step = res.report["counters"]
     est = estimate(target, tables, np.asarray(physical_core), events["step"], events["source"],
-                   per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"))
+                   per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"),
+                   psum_out=per_step.get("psum_out"), psum_in=per_step.get("psum_in"))
     res.report["cost"] = est
     res.report["energy_j"] = est["energy_j"]
     res.report["latency_s"] = est["latency_s"]

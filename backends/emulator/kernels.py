@@ -56,8 +56,9 @@ from .neuron_dispatch import neuron_step
 MODE_DIRECT, MODE_LINEAR, MODE_SCRATCH = 0, 1, 2
 
 #: Indices of the per-core, per-step counters (``counters[k, t, core]``).
-COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in")
-C_SYNOPS, C_ACTIVE, C_IDLE, C_SPIKES, C_PK_OUT, C_PK_IN = range(6)
+COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in",
+                 "psum_out", "psum_in")
+C_SYNOPS, C_ACTIVE, C_IDLE, C_SPIKES, C_PK_OUT, C_PK_IN, C_PSUM_OUT, C_PSUM_IN = range(8)
 
 
 
@@ -122,7 +123,9 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     src_core = neuron_core[np.repeat(sources, n_routes)[from_neuron]]
     per_source = np.zeros(tables.n_sources, np.int64)
     per_source[sources] = 1
+    psum_out, psum_in = partial_sum_counts_np(tables, syn, axons, tables.axon_syn_ptr, neuron_core, n_cores)
     counts = {
+        "psum_out": psum_out, "psum_in": psum_in,
         "syn_ops": count(dest, (tables.axon_syn_ptr[axons + 1] - tables.axon_syn_ptr[axons]).astype(np.float64)),
         "neurons_active": count(neuron_core[active]),
         "neurons_idle": count(neuron_core[~active]),
@@ -132,6 +135,21 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
         "spikes_per_source": per_source,
     }
     return out, counts
+
+
+def partial_sum_counts_np(tables, syn, axons, axon_syn_ptr, neuron_core, n_cores):
+    """Partial-sum messages of one step (split dendrites): one per partial-sum route (segment core,
+    neuron) whose synapses received a spike, counted out of the segment core and into the soma's."""
+    zero = np.zeros(n_cores, np.int64)
+    if not tables.n_psum or syn.size == 0:
+        return zero, zero.copy()
+    syn_axon = np.repeat(axons, axon_syn_ptr[axons + 1] - axon_syn_ptr[axons])
+    axon_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(tables.core_axon_ptr))
+    core, post = axon_core[syn_axon], np.asarray(tables.syn_post, np.int64)[syn]
+    foreign = core != neuron_core[post]
+    pairs = np.unique(core[foreign] * tables.n_neurons + post[foreign])
+    return (np.bincount(pairs // tables.n_neurons, minlength=n_cores).astype(np.int64),
+            np.bincount(neuron_core[pairs % tables.n_neurons], minlength=n_cores).astype(np.int64))
 
 
 def neuron_spec_steps(tables, kind, S, a):
@@ -256,8 +274,21 @@ class Recorder(NamedTuple):
 class Counters(NamedTuple):
     """Per-core, per-step counters ``per_core[k, t, core]`` (k: ``COUNTER_NAMES``) and spikes per source."""
     enabled: bool
-    per_core: np.ndarray            # int64 [6, T, C] (or [6, 0, 0])
+    per_core: np.ndarray            # int64 [8, T, C] (or [8, 0, 0])
     per_source: np.ndarray          # int64 [S] (or [0])
+
+
+class PartialSumArrays(NamedTuple):
+    """Split dendrites (``CoreTables.psum_*``), for the partial-sum counters: ``syn_psum[y]``: the
+    partial-sum route of synapse copy y (-1: the synapse is on its neuron's core); route k goes from
+    core ``psum_src[k]`` to core ``psum_dst[k]``; ``mark[k]``: last step route k was counted. The sums
+    themselves need no extra work: a segment's synapses add into the soma's dendrite cells, the same
+    integer sum in another order (``neurocomp.mapping.split``)."""
+    enabled: bool
+    syn_psum: np.ndarray            # int64 [copies] (or [0])
+    psum_src: np.ndarray            # int64 [K]
+    psum_dst: np.ndarray            # int64 [K]
+    mark: np.ndarray                # int64 [K]
 
 
 # ----------------------------------------------------------------------------------- numba kernel
@@ -276,12 +307,13 @@ def _transform(raw, e, wrap):
 
 
 @njit(cache=True)
-def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorder, counts, spiked):
+def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorder, counts, spiked, psums):
     """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place.
 
     The state comes in the kernel containers (:class:`NeuronArrays`, :class:`DendriteArrays`,
     :class:`WorkArrays`, :class:`RouteArrays`, :class:`InputEvents`, :class:`Recorder`,
-    :class:`Counters`) and ``spiked`` (int64 [max(S, 1)]: work space for this step's spiking sources). A packet for route r goes to core ``route_core[r]``, axon ``route_axon[r]``.
+    :class:`Counters`) and ``spiked`` (int64 [max(S, 1)]: work space for this step's spiking sources),
+    ``psums`` (:class:`PartialSumArrays`, split dendrites). A packet for route r goes to core ``route_core[r]``, axon ``route_axon[r]``.
     The plan copies that axon's synapses to ``route_syn_ptr[r]..route_syn_ptr[r+1]`` (so one source's
     synapses are adjacent in memory; the tables group them by destination core) with ``syn_ring``,
     the ring cell of each synapse's dendrite. ``all_direct``: every projection is mode 0 (weights only).
@@ -303,6 +335,8 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     in_ptr, in_src, in_val = inputs
     rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay = recorder
     do_count, counters, src_spikes = counts
+    count_psum = do_count and psums.enabled
+    syn_psum, psum_src, psum_dst, psum_mark = psums.syn_psum, psums.psum_src, psums.psum_dst, psums.mark
     n_cores = core_neuron_ptr.shape[0] - 1
     n_neurons = core_neuron_ptr[n_cores]
     n_in_rows = in_ptr.shape[0] - 1
@@ -416,6 +450,8 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
             # a source's routes are consecutive, and so are their synapse copies: one flat walk
             y0 = route_syn_ptr[r0]
             y1 = route_syn_ptr[r1]
+            if count_psum:
+                _count_partial_sums(y0, y1, t, row, syn_psum, psum_src, psum_dst, psum_mark, counters)
             pq = payload[q]                      # what the source sends (1: a spike)
             if all_direct and not graded:
                 for y in range(y0, y1):
@@ -465,6 +501,17 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
             ring[idx - d + sl] += _transform(scratch[idx], proj_exp[p], proj_wrap[p])
             scratch[idx] = 0
             sflag[idx] = 0
+
+
+@njit(cache=True, inline="always")
+def _count_partial_sums(y0, y1, t, row, syn_psum, psum_src, psum_dst, mark, counters):
+    """Count each partial-sum route reached by synapse copies y0..y1 once per step (split dendrites)."""
+    for y in range(y0, y1):
+        k = syn_psum[y]
+        if k >= 0 and mark[k] != t:
+            mark[k] = t
+            counters[6, row, psum_src[k]] += 1
+            counters[7, row, psum_dst[k]] += 1
 
 
 # ----------------------------------------------------------------------------------- plan helpers

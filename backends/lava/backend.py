@@ -4,7 +4,7 @@ Importing this module does not import Lava: the lowering imports it when a netwo
 """
 from __future__ import annotations
 
-from ...backend import Backend, network_of, register_backend
+from ...backend import Backend, load_artifact, network_of, register_backend
 from ...result import Result
 from .run import DEFAULT_TIMEOUT_S
 
@@ -20,6 +20,11 @@ class LavaBackend(Backend):
     options = {"timeout_s": DEFAULT_TIMEOUT_S}
 
     def run(self, compiled, steps: int, inputs: dict | None = None, record=("spikes", "v"), **options) -> Result:
+        from ...mapping.split import projection_synapse_cores
         from .run import run_lava
         o = self.resolve_options(options)
-        return run_lava(network_of(compiled, "lava"), steps, inputs, record, timeout_s=o["timeout_s"])
+        net = network_of(compiled, "lava")
+        # a split mapping: each segment core's synapses become their own process into the soma's a_in
+        art = compiled if compiled is net else load_artifact(compiled)
+        segments = projection_synapse_cores(net, getattr(art, "tables", None))
+        return run_lava(net, steps, inputs, record, timeout_s=o["timeout_s"], segments=segments)

@@ -79,6 +79,7 @@ class LoweredNetwork:
     monitors: dict = field(default_factory=dict)       # (population, "spikes"|"v"|"u") -> Monitor
     anchors: list = field(default_factory=list)        # zero-weight links joining disconnected parts
     rewards: dict = field(default_factory=dict)        # learning projection -> reward RingBuffer (3F rules)
+    segments: dict = field(default_factory=dict)       # split projection -> one LoweredConnection per core
     weight_monitors: dict = field(default_factory=dict)  # learning projection -> Monitor of its weights
     onsets: dict = field(default_factory=dict)         # onset step -> {population: {Lava Var: values set then}}
 
@@ -208,9 +209,33 @@ FACTORIES: dict[type, Callable] = {Dense: lower_dense, Sparse: lower_sparse, One
 
 
 # --------------------------------------------------------------------------- the whole network
-def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v")) -> LoweredNetwork:
+def segment_linear(proj) -> bool:
+    """Per-segment processes of a split projection sum to the whole exactly when the projection's
+    transform distributes over the sum: Lava left-shifts each process's sum (weight_exp >= 0) but floors a
+    right shift per process, and Lava's Conv wraps per process; those are lowered whole."""
+    return proj.connectivity.weight_exp >= 0 and not isinstance(proj.connectivity, Conv2d)
+
+
+def lower_segments(net: Network, proj, core: np.ndarray) -> list:
+    """A split projection (``docs/fanin.md``): one Sparse/DelaySparse per core holding its synapses, each
+    connected into the target's input port (``a_in``), which Lava sums, as a soma adds its segments'
+    partial sums."""
+    n_pre, n_post = net.populations[proj.source].size, net.populations[proj.target].size
+    pre, post, w, d = raw_synapses(proj, n_pre, n_post)
+    d = np.broadcast_to(np.asarray(d), np.shape(w))
+    out = []
+    for c in np.unique(core):
+        m = core == c
+        out.append(_sparse_process(net, proj, (n_post, n_pre), post[m], pre[m], w[m], d[m]))
+    return out
+
+
+def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v"),
+          segments: dict | None = None) -> LoweredNetwork:
     """Build the Lava process graph for ``steps`` steps of ``net`` driven by ``inputs`` (validated by
-    :func:`neurocomp.semantics.inputs.check_run`, as in every backend).
+    :func:`neurocomp.semantics.inputs.check_run`, as in every backend). ``segments``: a split mapping's
+    ``{projection: core of each synapse}`` (``neurocomp.mapping.split.projection_synapse_cores``): such a
+    projection becomes one process per core (``lower_segments``) where that is exact (``segment_linear``).
 
     Nothing runs here; :func:`neurocomp.backends.lava.run.run_lava` runs it. Raises UnsupportedError
     (naming the population/projection) for anything Lava's fixed-point process set cannot express.
@@ -240,14 +265,21 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
     for name in net.inputs:
         if name in used_inputs:
             low.sources[name] = RingBuffer(data=np.ascontiguousarray(rows[name].T.astype(np.int32)))
+    segments = segments or {}
     for proj in net.projections.values():
+        src = low.sources.get(proj.source) or low.lif[proj.source]
+        target_port = kind_of(net.populations[proj.target].model).inputs[proj.port]   # a_in; RF: a_real/imag_in
+        if proj.name in segments and proj.learning is None and segment_linear(proj):
+            low.segments[proj.name] = lower_segments(net, proj, segments[proj.name])
+            for con in low.segments[proj.name]:
+                src.s_out.connect(con.process.s_in)
+                con.process.a_out.connect(getattr(low.lif[proj.target], target_port))
+            continue
         if proj.learning is not None:
             con = lower_learning(net, proj)
         else:
             con = FACTORIES[type(proj.connectivity)](net, proj)
-        src = low.sources.get(proj.source) or low.lif[proj.source]
         con.wire_in(src.s_out).connect(con.process.s_in)
-        target_port = kind_of(net.populations[proj.target].model).inputs[proj.port]   # a_in; RF: a_real/imag_in
         con.wire_out(con.process.a_out).connect(getattr(low.lif[proj.target], target_port))
         low.connections[proj.name] = con
         if proj.learning is not None:

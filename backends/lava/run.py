@@ -189,7 +189,7 @@ def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result
 
 
 def run_lava(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v"),
-             timeout_s: float = DEFAULT_TIMEOUT_S) -> Result:
+             timeout_s: float = DEFAULT_TIMEOUT_S, segments: dict | None = None) -> Result:
     """Lower ``net`` (an integer Network) to Lava processes, run ``steps`` steps, return a Result.
 
     ``inputs[name]``: 0/1 array [T, *shape] per graph input (step t sends row t-1; integers for a graded
@@ -199,6 +199,6 @@ def run_lava(net: Network, steps: int, inputs: dict | None = None, record=("spik
     ``weights[proj]`` (int64 [n_post, n_pre]; with "weights" recorded also ``weights[proj + ".per_step"]``)
     and final tags/traces in ``report["learning"][proj]``; a three-factor rule's reward input is
     ints 0..127 ([T], [T, 1] or [T, n_post]). ``timeout_s`` bounds the Lava run (the workers are
-    killed past it).
+    killed past it). ``segments``: a split mapping's per-core synapse groups (see ``lower``).
     """
-    return execute(lower(net, steps, inputs, record), timeout_s)
+    return execute(lower(net, steps, inputs, record, segments), timeout_s)
