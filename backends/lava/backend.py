@@ -18,6 +18,18 @@ class LavaBackend(Backend):
     Takes an integer Network as well as an artifact.
     """
     options = {"timeout_s": DEFAULT_TIMEOUT_S}
+    #: options of a live session (``open``): the run timeout, what its graph probes, its ring-buffer length
+    session_options = {"timeout_s": DEFAULT_TIMEOUT_S, "probes": ("spikes", "v"), "length": 256}
+
+    def open(self, compiled, who: str = "Simulator", **options):
+        """A live Lava process graph (:class:`~neurocomp.backends.lava.session.LavaSession`)."""
+        from ...errors import BackendError
+        from .session import LavaSession
+        unknown = sorted(set(options) - set(self.session_options))
+        if unknown:
+            raise BackendError(f"Simulator on 'lava': unknown option(s) {unknown}; it takes "
+                               f"{sorted(self.session_options)}")
+        return LavaSession(compiled, who, **{**self.session_options, **options})
 
     def run(self, compiled, steps: int, inputs: dict | None = None, record=("spikes", "v"), **options) -> Result:
         from .run import run_lava

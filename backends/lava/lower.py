@@ -207,9 +207,16 @@ FACTORIES: dict[type, Callable] = {Dense: lower_dense, Sparse: lower_sparse, One
 
 
 # --------------------------------------------------------------------------- the whole network
-def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v")) -> LoweredNetwork:
+def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v"),
+          length: int | None = None) -> LoweredNetwork:
     """Build the Lava process graph for ``steps`` steps of ``net`` driven by ``inputs`` (validated by
     :func:`neurocomp.semantics.inputs.check_run`, as in every backend).
+
+    ``length`` (a live session, ``backends.lava.session``): the graph runs on for any number of runs.
+    Inputs and probes are then ring buffers of ``length`` steps indexed by Lava's own clock,
+    ``(t - 1) % length``: sources are RingBuffers of ``length`` columns (their ``data`` Var is rewritten
+    before each run), probes are ``io.sink.RingBuffer`` (spikes) and ``io.sink.Read`` (Vars) instead of
+    Monitors (whose buffers are indexed by the absolute step and cannot outlast one run).
 
     Nothing runs here; :func:`neurocomp.backends.lava.run.run_lava` runs it. Raises UnsupportedError
     (naming the population/projection) for anything Lava's fixed-point process set cannot express.
@@ -221,13 +228,32 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
     from lava.proc.io.source import RingBuffer
     from lava.proc.monitor.process import Monitor
 
+    def columns(data: np.ndarray) -> np.ndarray:     # [steps, n] -> Lava's [n, T] (T = length when live)
+        out = np.zeros((data.shape[1], length or data.shape[0]), np.int32)
+        out[:, :data.shape[0]] = data.T
+        return out
+
+    def probe(target, n_steps: int, port: bool):
+        if length is None:
+            mon = Monitor()
+            mon.probe(target, n_steps)
+            return mon
+        from lava.proc.io.sink import Read, RingBuffer as Sink
+        if port:
+            sink = Sink(shape=target.shape, buffer=length)
+            target.connect(sink.a_in)
+            return sink
+        read = Read(buffer=length)
+        read.connect_var(target)
+        return read
+
     low = LoweredNetwork(net, int(steps))
     for pop in net.neuron_populations:
         low.lif[pop.name] = kind_of(pop.model).lava_process(pop)
     used_inputs = {proj.source for proj in net.projections.values() if net.populations[proj.source].is_input}
     for name in net.inputs:
         if name in used_inputs:
-            low.sources[name] = RingBuffer(data=np.ascontiguousarray(rows[name].T.astype(np.int32)))
+            low.sources[name] = RingBuffer(data=columns(rows[name]))
     for proj in net.projections.values():
         if proj.learning is not None:
             con = lower_learning(net, proj)
@@ -243,21 +269,18 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
             low.lif[proj.target].s_out.connect(con.process.s_in_bap)
             reward = reward_rows(rows, proj, int(steps))
             if reward is not None:
-                ring = RingBuffer(data=np.ascontiguousarray(reward.T.astype(np.int32)))
+                ring = RingBuffer(data=columns(reward))
                 ring.s_out.connect(getattr(con.process, REWARD_PORT))
                 low.rewards[proj.name] = ring
             if "weights" in record:
-                mon = Monitor()
-                mon.probe(con.process.weights, int(steps))
-                low.weight_monitors[proj.name] = mon
+                low.weight_monitors[proj.name] = probe(con.process.weights, int(steps), port=False)
     for pop_name, proc in low.lif.items():
         state = kind_of(net.populations[pop_name].model).state
         for kind in record:
             if kind != "spikes" and kind not in state:     # "weights", or a variable this model does not have
                 continue
-            mon = Monitor()
-            mon.probe(proc.s_out if kind == "spikes" else getattr(proc, kind), int(steps))
-            low.monitors[(pop_name, kind)] = mon
+            low.monitors[(pop_name, kind)] = probe(proc.s_out if kind == "spikes" else getattr(proc, kind),
+                                                   int(steps), port=kind == "spikes")
     # Lava runs the processes connected to the one `run` is called on: join disconnected parts through
     # zero-weight Dense links into a one-neuron hub LIF that nothing reads (O(n) memory per link).
     if low.lif:
