@@ -78,6 +78,43 @@ def _assert_same(parts, ref, what: str, weights: bool = True):
                                               err_msg=f"{what}: {proj}.{var}")
 
 
+# ----------------------------------------------------------------------------- Lava
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_lava_split_runs_equal_one_run_and_the_emulator(seed):
+    """Lava's live graph over random splits (ring buffers shorter than some runs) == one emulator run."""
+    pytest.importorskip("lava")
+    net = _net(seed, learning=seed != 3)
+    art = nc.compile(net, "loihi2", max_neurons_per_core=2)
+    steps = 24
+    inputs = _inputs(net, steps, seed)
+    ref = nc.emulate(art, steps, inputs, record=REC)
+    rng = np.random.default_rng(seed)
+    ends = _split(steps, int(rng.integers(3, 7)), rng)
+    with nc.Simulator(art, "lava", probes=REC, length=5) as sim:
+        _assert_same(_run_split(sim, inputs, ends), ref, f"lava seed {seed}, runs ending {ends}")
+        with nc.Simulator(art) as emu:                         # emulator split differently: same again
+            _assert_same(_run_split(emu, inputs, _split(steps, 4, rng)), ref, f"emulator seed {seed}")
+        if seed == 0:                                          # a closed loop on Lava: one Lava run per step
+            sim.reset()
+            seen = []
+
+            def policy(t, outputs):
+                seen.append(outputs["o"].copy())
+                return {k: v[t] for k, v in inputs.items()}
+
+            res = sim.run(steps, on_step=policy, record=REC)
+            _assert_same([res], ref, "lava closed loop")
+            assert [s.tolist() for s in seen[1:]] == ref.spikes["o"][:-1].tolist()
+            w = sim.weights["plastic"]
+            sim.weights["plastic"] = np.zeros_like(w)
+            np.testing.assert_array_equal(sim.weights["plastic"], 0)
+            with pytest.raises(ValidationError, match="probes only"):
+                sim.run(2, record=("u",))
+            with pytest.raises(BackendError, match="not supported"):
+                sim.save("never.npz")
+    assert not mp.active_children(), "Lava worker processes outlived the Simulator"
+
+
 # ----------------------------------------------------------------------------- emulator
 @pytest.mark.parametrize("seed", range(12))
 def test_emulator_split_runs_equal_one_run(seed):

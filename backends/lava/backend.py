@@ -4,7 +4,7 @@ Importing this module does not import Lava: the lowering imports it when a netwo
 """
 from __future__ import annotations
 
-from ...backend import Backend, network_of, register_backend
+from ...backend import Backend, register_backend
 from ...result import Result
 from .run import DEFAULT_TIMEOUT_S
 
@@ -32,6 +32,12 @@ class LavaBackend(Backend):
         return LavaSession(compiled, who, **{**self.session_options, **options})
 
     def run(self, compiled, steps: int, inputs: dict | None = None, record=("spikes", "v"), **options) -> Result:
-        from .run import run_lava
+        """One run of a fresh session whose ring buffers hold the whole run (one Lava run), then stopped."""
+        from ...semantics.inputs import check_record, check_steps
         o = self.resolve_options(options)
-        return run_lava(network_of(compiled, "lava"), steps, inputs, record, timeout_s=o["timeout_s"])
+        session = self.open(compiled, "lava", timeout_s=o["timeout_s"], probes=check_record(record),
+                            length=check_steps(steps))
+        try:
+            return session.run(steps, inputs, record)
+        finally:
+            session.close()

@@ -88,6 +88,10 @@ class LavaSession:
             raise ValidationError("give a run either inputs or on_step (a closed loop computes each step's inputs), "
                                   "not both")
         loop = _LavaLoop(self, on_step, observe) if on_step is not None else None
+        if not pops:                                   # nothing for Lava to run
+            self._t += steps
+            from ...result import Result
+            return Result(report=_report(), steps=steps)
         try:
             out = self._run(steps, rows, loop)
         except NeurocompError:
