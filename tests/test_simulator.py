@@ -239,3 +239,25 @@ def test_backend_without_sessions_says_so():
 
     with pytest.raises(BackendError, match="has no live sessions"):
         Plain().open(None)
+
+
+def test_cli_checkpoint_and_resume_continue_the_run(tmp_path):
+    from neurocomp.cli import main
+    from neurocomp.result import Result
+    net = _net(8)
+    art_dir = tmp_path / "art"
+    nc.compile(net, "loihi2", out=art_dir)
+    inputs = _inputs(net, 30, 8)
+    ref = nc.emulate(art_dir, 30, inputs, record=("spikes", "v"))
+    np.savez(tmp_path / "a.npz", **{k: v[:12] for k, v in inputs.items()})
+    np.savez(tmp_path / "b.npz", **{k: v[12:] for k, v in inputs.items()})
+    ck = tmp_path / "ck.npz"
+    assert main(["emulate", str(art_dir), "--steps", "12", "--input", str(tmp_path / "a.npz"), "-o",
+                 str(tmp_path / "r1"), "--checkpoint", str(ck)]) == 0
+    assert main(["emulate", str(art_dir), "--steps", "18", "--input", str(tmp_path / "b.npz"), "-o",
+                 str(tmp_path / "r2"), "--resume", str(ck)]) == 0
+    parts = [Result.load(tmp_path / "r1"), Result.load(tmp_path / "r2")]
+    _assert_same(parts, ref, "cli resume", weights=False)
+    other = tmp_path / "other"
+    nc.compile(_net(9), "loihi2", out=other)
+    assert main(["emulate", str(other), "--steps", "3", "-o", str(tmp_path / "r3"), "--resume", str(ck)]) == 2
