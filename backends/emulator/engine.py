@@ -32,7 +32,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class Plan:
     def all_direct(self) -> bool:
         return bool(self.dendrites.all_direct)
 
-    @property
+    @cached_property
     def nbytes(self) -> int:
         d, r = self.dendrites, self.routes
         arrays = (self.neuron_core, self.kind, *self.P, d.dend_ptr, d.dend_mid, d.dend_proj, d.dend_off,
@@ -336,7 +337,13 @@ def available_memory() -> int:
         return 0
 
 
+#: Below this many bytes a run's recordings are not checked against the free RAM (a system call per run).
+SMALL_RUN_BYTES = 64 * 2 ** 20
+
+
 def _check_budget(needed: int, steps: int, k: int, record, n_cores: int, counters: bool, budget) -> None:
+    if budget is None and needed < SMALL_RUN_BYTES:
+        return
     if budget is None:
         avail = available_memory()
         if avail <= 0:
@@ -538,6 +545,13 @@ class EngineState:
     learning: dict
     last_src: np.ndarray
     last_val: np.ndarray
+    _neurons: K.NeuronArrays | None = field(default=None, repr=False)
+
+    def neurons(self, tables, plan: Plan) -> K.NeuronArrays:
+        """The kernel's neuron container over ``S`` (built once: the state rows are advanced in place)."""
+        if self._neurons is None:
+            self._neurons = plan.neurons(tables, self.S)
+        return self._neurons
 
 
 def initial_state(tables, plan: Plan, learning=(), engine: str = "numba") -> EngineState:
@@ -562,7 +576,7 @@ def _run_numba(tables, plan: Plan, run: _Run, state: EngineState, chunk: int, ba
     """The numba engine: ``kernels.run_steps`` over chunks of steps (one step at a time with learning,
     whose updates go into the state's own copy of the synapse weights), from ``state`` (advanced)."""
     routes = plan.routes if state.syn_weight is None else plan.routes._replace(syn_weight=state.syn_weight)
-    neurons = plan.neurons(tables, state.S)
+    neurons = state.neurons(tables, plan)
     spiked = np.zeros(max(tables.n_sources, 1), np.int64)
     t0 = state.t
     n = 0
@@ -581,7 +595,7 @@ def _run_closed_loop(tables, plan: Plan, run: _Run, state: EngineState, loop, ba
     """The numba engine one step at a time, each step's inputs asked of ``loop`` (a :class:`ClosedLoop`)
     with what the network sent the step before: no replay, the state simply carries on."""
     routes = plan.routes if state.syn_weight is None else plan.routes._replace(syn_weight=state.syn_weight)
-    neurons = plan.neurons(tables, state.S)
+    neurons = state.neurons(tables, plan)
     spiked = np.zeros(max(tables.n_sources, 1), np.int64)
     t0 = state.t
     in_ptr = np.zeros(run.steps + 1, np.int64)

@@ -41,10 +41,16 @@ def recordable() -> tuple[str, ...]:
     """:data:`RECORDABLE` plus the state variables of every registered neuron model (e.g. SigmaDelta's
     ``sigma``, ``act``, ``residue``, ``error``)."""
     from ..neurons import NEURONS
-    out = list(RECORDABLE)
-    for kind in NEURONS.values():
-        out += [v for v in kind.state if v not in out]
-    return tuple(out)
+    key = tuple(NEURONS)
+    if _RECORDABLE_CACHE.get("key") != key:          # once per set of registered models
+        out = list(RECORDABLE)
+        for kind in NEURONS.values():
+            out += [v for v in kind.state if v not in out]
+        _RECORDABLE_CACHE.update(key=key, value=tuple(out))
+    return _RECORDABLE_CACHE["value"]
+
+
+_RECORDABLE_CACHE: dict = {}
 
 
 # ----------------------------------------------------------------------------------- steps, record
