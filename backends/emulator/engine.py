@@ -45,7 +45,7 @@ from ...neurons import NEURONS
 from ...neurons.registry import MAX_INPUTS
 from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
-from ...semantics.inputs import InputSpec, check_input_rows, check_run, reward_rows
+from ...semantics.inputs import InputSpec, check_input_rows, check_run, check_step_inputs, reward_rows
 
 #: Fraction of the currently available RAM that recording and counters may use.
 MEMORY_FRACTION = 0.5
@@ -667,18 +667,7 @@ class ClosedLoop:
 
     def inputs(self, t: int, src, val) -> dict:
         """The validated rows (``[1, n]`` per graph input) the callback gives for step t + 1."""
-        given = self.f(t, self.outputs(src, val))
-        if given is None:
-            return self.zero
-        if not isinstance(given, dict):
-            raise ValidationError(f"on_step at step {t}: must return a dict {{graph input: one step's values}} or "
-                                  f"None, got {type(given).__name__}")
-        unknown = sorted(set(given) - set(self.spec.names))
-        if unknown:
-            raise ValidationError(f"on_step at step {t}: {unknown} are not graph inputs of {self.spec.owner} "
-                                  f"(graph inputs: {', '.join(self.spec.names)})")
-        full = {name: np.asarray(given[name])[None] if name in given else self.zero[name] for name in self.spec.names}
-        return check_input_rows(self.spec, 1, full, where=f"on_step at step {t}: ")
+        return check_step_inputs(self.spec, self.f(t, self.outputs(src, val)), t, self.zero)
 
     def events(self, rows: dict):
         """``(source ids, payloads)`` of the graph-input channels that fire (rewards are not routed)."""

@@ -134,6 +134,21 @@ def _read_learning(low: LoweredNetwork, result: Result) -> None:
             result.weights[name + PER_STEP] = data.reshape(low.steps, *result.weights[name].shape).astype(np.int64)
 
 
+def store_probe(result: Result, pop: str, kind: str, data, graded: bool) -> None:
+    """Put one probe's recording ``[T, n]`` into the Result: spikes (a graded population's payloads too),
+    v/u, or another state variable."""
+    data = np.asarray(data)
+    if kind == "spikes" and graded:
+        result.payloads[pop] = data.astype(np.int64)
+        result.spikes[pop] = (data != 0).astype(np.uint8)
+    elif kind == "spikes":
+        result.spikes[pop] = data.astype(np.uint8)
+    elif kind in ("v", "u"):
+        getattr(result, kind)[pop] = data.astype(np.int64)
+    else:
+        result.state.setdefault(kind, {})[pop] = data.astype(np.int64)
+
+
 def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result:
     """Run ``low`` for its steps with ``Loihi2SimCfg(select_tag="fixed_pt")`` and collect the monitors.
 
@@ -151,15 +166,7 @@ def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result
             proc = low.lif[pop]
             var = "s_out" if kind == "spikes" else kind
             data = np.asarray(mon.get_data()[proc.name][var])          # [T, n] float64, exact for int32 values
-            if kind == "spikes" and pop in graded:
-                result.payloads[pop] = data.astype(np.int64)
-                result.spikes[pop] = (data != 0).astype(np.uint8)
-            elif kind == "spikes":
-                result.spikes[pop] = data.astype(np.uint8)
-            elif kind in ("v", "u"):
-                getattr(result, kind)[pop] = data.astype(np.int64)
-            else:
-                result.state.setdefault(kind, {})[pop] = data.astype(np.int64)
+            store_probe(result, pop, kind, data, pop in graded)
         _read_learning(low, result)
     except NeurocompError:
         raise

@@ -23,9 +23,9 @@ import numpy as np
 from ...backend import network_of
 from ...errors import BackendError, NeurocompError, ValidationError
 from ...ir import Network
-from ...semantics.inputs import InputSpec, check_run, check_input_rows, check_record, reward_rows
+from ...semantics.inputs import InputSpec, check_input_rows, check_record, check_run, check_step_inputs, reward_rows
 from ...semantics.synapses import graded_populations
-from .run import DEFAULT_TIMEOUT_S, _report, _run_guarded
+from .run import DEFAULT_TIMEOUT_S, _report, _run_guarded, store_probe
 
 #: Steps the ring-buffer sources and probes hold (a run longer than this is several Lava runs).
 DEFAULT_LENGTH = 256
@@ -164,16 +164,7 @@ class LavaSession:
         for (pop, kind), parts in recs.items():
             if pop not in populations or kind not in record:
                 continue
-            data = np.concatenate(parts)
-            if kind == "spikes" and pop in self.graded:
-                res.payloads[pop] = data
-                res.spikes[pop] = (data != 0).astype(np.uint8)
-            elif kind == "spikes":
-                res.spikes[pop] = data.astype(np.uint8)
-            elif kind in ("v", "u"):
-                getattr(res, kind)[pop] = data
-            else:
-                res.state.setdefault(kind, {})[pop] = data
+            store_probe(res, pop, kind, np.concatenate(parts), pop in self.graded)
         learning = self._low.learning if self._low is not None else {}
         if learning:
             res.report["learning"] = {}
@@ -239,19 +230,7 @@ class _LavaLoop:
         self.out = {p: session._last[p].astype(np.uint8 if p not in session.graded else np.int64) for p in self.pops}
 
     def inputs(self, t: int) -> dict:
-        spec = self.s.spec
-        given = self.f(t, {k: v.copy() for k, v in self.out.items()})
-        if given is None:
-            return self.zero
-        if not isinstance(given, dict):
-            raise ValidationError(f"on_step at step {t}: must return a dict {{graph input: one step's values}} or "
-                                  f"None, got {type(given).__name__}")
-        unknown = sorted(set(given) - set(spec.names))
-        if unknown:
-            raise ValidationError(f"on_step at step {t}: {unknown} are not graph inputs of {spec.owner} "
-                                  f"(graph inputs: {', '.join(spec.names)})")
-        full = {name: np.asarray(given[name])[None] if name in given else self.zero[name] for name in spec.names}
-        return check_input_rows(spec, 1, full, where=f"on_step at step {t}: ")
+        return check_step_inputs(self.s.spec, self.f(t, {k: v.copy() for k, v in self.out.items()}), t, self.zero)
 
     def observed(self) -> None:
         s = self.s

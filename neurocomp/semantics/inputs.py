@@ -258,6 +258,25 @@ def check_input_rows(spec: InputSpec, steps: int | None, inputs: dict | None, wh
         raise ValidationError(f"{where}{exc}") from None
 
 
+def check_step_inputs(spec: InputSpec, given, t: int, silent: dict | None = None) -> dict[str, np.ndarray]:
+    """One step's inputs from a closed loop's callback (``on_step`` returned ``given`` before step t + 1):
+    ``{graph input: one step's values}`` (missing inputs silent) or None (all silent). Returns rows
+    ``[1, n]`` like :func:`check_input_rows`, whose checks they pass (the message names the step).
+    ``silent``: ``check_input_rows(spec, 1, None)`` computed once by the caller."""
+    silent = check_input_rows(spec, 1, None) if silent is None else silent
+    if given is None:
+        return silent
+    if not isinstance(given, dict):
+        raise ValidationError(f"on_step at step {t}: must return a dict {{graph input: one step's values}} or None, "
+                              f"got {type(given).__name__}")
+    unknown = sorted(set(given) - set(spec.names))
+    if unknown:
+        raise ValidationError(f"on_step at step {t}: {unknown} are not graph inputs of {spec.owner} "
+                              f"(graph inputs: {', '.join(spec.names)})")
+    full = {name: np.asarray(given[name])[None] if name in given else silent[name] for name in spec.names}
+    return check_input_rows(spec, 1, full, where=f"on_step at step {t}: ")
+
+
 def check_run(spec: InputSpec, steps, inputs: dict | None, record) -> tuple[int, tuple, dict]:
     """Everything a backend checks before it runs, in one order for all of them: ``steps``, ``record``,
     then ``inputs`` against ``spec``. Returns ``(steps, record, rows)`` (rows: :func:`check_input_rows`)."""
