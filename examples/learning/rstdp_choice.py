@@ -72,7 +72,7 @@ class Config:
     p_explore: float = 0.1        # independent exploration spikes per output and step
     w_explore: int = 150          # their fixed weight (x 2^1)
     reward_to: str = "all"         # "all": one global reward; "choice": only the output that chose
-    gap: int = 80                 # silent steps after each trial (inter-trial pause: state decays)
+    gap: int = 120                # silent steps after each trial (inter-trial pause: state decays)
     n_trials: int = 200
     n_test: int = 100
     seed: int = 5
