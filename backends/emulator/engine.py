@@ -11,6 +11,12 @@ model); ``emulate_batch`` runs many independent inferences (each from the initia
 plan, and ``summarize_batch`` gives their per-inference energy/latency statistics. The arithmetic
 lives in ``kernels.py`` (numba kernel + numpy spec).
 
+A run starts from an :class:`EngineState` (``initial_state``, or the one a ``Simulator`` session
+carries, ``session.py``) and advances it: neuron state, delay rings, learning states, the clock ``t``.
+The kernel follows the simulation's clock while the run's own arrays start at row 0, so a run of N
+steps equals any split of it. ``_run_closed_loop`` steps once per call and asks a :class:`ClosedLoop`
+(``on_step``) for each step's inputs.
+
 Timing conventions (Lava's, lava.md §1): steps are 1-based; a spike of step t (neuron, or graph-input
 row t-1) reaches its targets' input at step ``t + 1 + delay``; recorded row t-1 is the state after
 step t (after the reset), as Lava's monitors see it.
