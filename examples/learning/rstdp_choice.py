@@ -173,22 +173,25 @@ class TrialLoop:
                     self.reward[:] = cfg.reward
                 else:
                     self.reward[self.choice] = cfg.reward
-        if k >= cfg.trial_steps:              # the inter-trial pause
+        if k >= cfg.trial_steps:              # past the trial (not reached: the pause runs open loop)
             return self.silent
         return {INPUT: self.x[k], EXPLORE: self.e[k], REWARD: self.reward}
 
 
 def run_trial(cfg: Config, sim, label: int, rng, learn: bool) -> Trial:
-    """One trial (and its pause) as one closed-loop run of the live simulation."""
+    """One trial as one closed-loop run of the live simulation, then its silent pause."""
     loop = TrialLoop(cfg, label, rng, learn, sim.t)
     before = sim.weights[PROJ]
-    res = sim.run(cfg.trial_steps + cfg.gap, on_step=loop.step, observe=[OUT], record=())
+    runs = [sim.run(cfg.trial_steps, on_step=loop.step, observe=[OUT], record=())]
+    if cfg.gap:                               # the pause needs no host: an open-loop silent run
+        runs.append(sim.run(cfg.gap, record=()))
     ok = loop.choice == label
     if (not learn or not ok) and not np.array_equal(sim.weights[PROJ], before):
         raise BackendError("rstdp_choice: weights changed in a trial without reward, but dw = lr*t*y2 with y2 = 0 "
                            "must leave them unchanged")
-    energy = res.report["energy_j"]
-    return Trial(label, loop.choice, bool(ok), float(energy["total"]), float(energy["by_class"]["learning"]))
+    energy = [r.report["energy_j"] for r in runs]
+    return Trial(label, loop.choice, bool(ok), sum(e["total"] for e in energy),
+                 sum(e["by_class"]["learning"] for e in energy))
 
 
 @dataclass
