@@ -210,7 +210,31 @@ def _run_backend(args, backend: str, **options) -> int:
 
 
 def _cmd_emulate(args) -> int:
-    return _run_backend(args, "emulator", progress=True)
+    if args.checkpoint is None and args.resume is None:
+        return _run_backend(args, "emulator", progress=True)
+    return _run_session(args)
+
+
+def _run_session(args) -> int:
+    """``emulate --resume/--checkpoint``: continue a saved simulation (``nc.Simulator``) for --steps more
+    steps (the --input rows drive steps t+1..t+N), then save its state."""
+    from .simulator import Simulator
+    record = _record(args.record)
+    inputs = _inputs_for(args)
+    if args.resume is not None:
+        sim = Simulator.load(args.resume, args.artifact, "emulator", progress=True)
+    else:
+        sim = Simulator(args.artifact, "emulator", progress=True)
+    with sim:
+        t0 = sim.t
+        result = sim.run(args.steps, inputs, record)
+        if args.checkpoint is not None:
+            sim.save(args.checkpoint)
+    result.save(args.output)
+    _summarise_result(result, args.output)
+    print(f"  steps {t0 + 1}..{sim.t} of the simulation" + (f"; checkpoint written to {args.checkpoint}"
+                                                           if args.checkpoint else ""))
+    return EXIT_OK
 
 
 def _cmd_deploy(args) -> int:
@@ -328,6 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "compiled artifact ART on the emulator for N steps; write spikes, probes, energy and "
                        "latency to RES.")
     _add_run_arguments(s)
+    s.add_argument("--resume", metavar="CKPT.npz", default=None,
+                   help="continue the simulation saved in CKPT.npz (made of ART) for N more steps")
+    s.add_argument("--checkpoint", metavar="CKPT.npz", default=None,
+                   help="after the run, save the simulation's whole state to CKPT.npz (for --resume)")
     s.set_defaults(func=_cmd_emulate)
 
     s = sub.add_parser("deploy", help="run an artifact on a backend (Lava)", description="Run the compiled "

@@ -17,20 +17,19 @@ class EmulatorBackend(Backend):
     """
     options = {"progress": False, "populations": None, "counters": True, "memory_budget": None, "timing": True}
 
-    def run(self, compiled, steps: int, inputs: dict | None = None, record=("spikes", "v"), **options) -> Result:
-        from ...backend import load_artifact
-        from .engine import _resolve, attach_cost, emulate_tables
+    def open(self, compiled, who: str = "Simulator", **options):
+        """A live emulation (:class:`~neurocomp.backends.emulator.session.EmulatorSession`); ``populations``
+        is chosen per run."""
+        from .session import EmulatorSession
         o = self.resolve_options(options)
-        compiled = load_artifact(compiled)
-        tables, spec, target, physical_core, learning = _resolve(compiled, "emulate")
-        timing = o["timing"] and o["counters"] and target is not None and physical_core is not None
-        res = emulate_tables(tables, steps, inputs, record, o["progress"], populations=o["populations"],
-                             counters=o["counters"], input_spec=spec, memory_budget=o["memory_budget"],
-                             events=timing, learning=learning)
-        if o["counters"]:
-            from .workload import workload_metrics
-            res.report["workload"] = workload_metrics(tables, res.report["counters"], res.steps,
-                                                      getattr(compiled, "network", None))
-        if timing:
-            attach_cost(res, target, tables, physical_core, steps)
-        return res
+        o.pop("populations")
+        return EmulatorSession(compiled, who=who, **o)
+
+    def run(self, compiled, steps: int, inputs: dict | None = None, record=("spikes", "v"), **options) -> Result:
+        """One run of a fresh session."""
+        populations = self.resolve_options(options)["populations"]
+        session = self.open(compiled, "emulate", **{k: v for k, v in options.items() if k != "populations"})
+        try:
+            return session.run(steps, inputs, record, populations=populations)
+        finally:
+            session.close()

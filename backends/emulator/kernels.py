@@ -307,8 +307,14 @@ def _transform(raw, e, wrap):
 
 
 @njit(cache=True)
-def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorder, counts, spiked, psums):
-    """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place.
+def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs, recorder, counts, spiked,
+              psums):
+    """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place; return how many
+    sources sent at ``t_last`` (``spiked[:n]`` / ``work.payload[:n]``: who and what, for a closed loop).
+
+    ``t`` is the simulation's own step (the delay rings' slots follow it across runs); the inputs,
+    recordings and counters of this call start at step ``t_base + 1`` (their row of step t is
+    ``t - 1 - t_base``), so a run continued from saved state indexes its own arrays from 0.
 
     The state comes in the kernel containers (:class:`NeuronArrays`, :class:`DendriteArrays`,
     :class:`WorkArrays`, :class:`RouteArrays`, :class:`InputEvents`, :class:`Recorder`,
@@ -356,8 +362,9 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     plain = all_direct and not np.any(xform)
     # no delays and every projection graded (sigma-delta networks): weight x payload straight into the ring
     direct_graded = all_direct and graded and np.all(proj_graded)
+    n_spk = 0
     for t in range(t_first, t_last + 1):
-        row = t - 1
+        row = t - 1 - t_base
         n_spk = 0
         if not all_direct:
             for p in range(n_proj):
@@ -501,6 +508,7 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
             ring[idx - d + sl] += _transform(scratch[idx], proj_exp[p], proj_wrap[p])
             scratch[idx] = 0
             sflag[idx] = 0
+    return n_spk
 
 
 @njit(cache=True, inline="always")

@@ -231,11 +231,17 @@ def lower_segments(net: Network, proj, core: np.ndarray) -> list:
 
 
 def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v"),
-          segments: dict | None = None) -> LoweredNetwork:
+          segments: dict | None = None, length: int | None = None) -> LoweredNetwork:
     """Build the Lava process graph for ``steps`` steps of ``net`` driven by ``inputs`` (validated by
     :func:`neurocomp.semantics.inputs.check_run`, as in every backend). ``segments``: a split mapping's
     ``{projection: core of each synapse}`` (``neurocomp.mapping.split.projection_synapse_cores``): such a
     projection becomes one process per core (``lower_segments``) where that is exact (``segment_linear``).
+
+    ``length`` (a live session, ``backends.lava.session``): the graph runs on for any number of runs.
+    Inputs and probes are then ring buffers of ``length`` steps indexed by Lava's own clock,
+    ``(t - 1) % length``: sources are RingBuffers of ``length`` columns (their ``data`` Var is rewritten
+    before each run), probes are ``io.sink.RingBuffer`` (spikes) and ``io.sink.Read`` (Vars) instead of
+    Monitors (whose buffers are indexed by the absolute step and cannot outlast one run).
 
     Nothing runs here; :func:`neurocomp.backends.lava.run.run_lava` runs it. Raises UnsupportedError
     (naming the population/projection) for anything Lava's fixed-point process set cannot express.
@@ -247,11 +253,30 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
     from lava.proc.io.source import RingBuffer
     from lava.proc.monitor.process import Monitor
 
+    def columns(data: np.ndarray) -> np.ndarray:     # [steps, n] -> Lava's [n, T] (T = length when live)
+        out = np.zeros((data.shape[1], length or data.shape[0]), np.int32)
+        out[:, :data.shape[0]] = data.T
+        return out
+
+    def probe(target, n_steps: int, port: bool):
+        if length is None:
+            mon = Monitor()
+            mon.probe(target, n_steps)
+            return mon
+        from lava.proc.io.sink import Read, RingBuffer as Sink
+        if port:
+            sink = Sink(shape=target.shape, buffer=length)
+            target.connect(sink.a_in)
+            return sink
+        read = Read(buffer=length)
+        read.connect_var(target)
+        return read
+
     low = LoweredNetwork(net, int(steps))
     onsets = net.onsets()
     for pop in net.neuron_populations:
         kind = kind_of(pop.model)
-        if 0 < onsets[pop.name] < steps and kind.drive:
+        if 0 < onsets[pop.name] and (onsets[pop.name] < steps or length is not None) and kind.drive:
             # held before its onset: built with its drive at 0; at the onset the runtime sets the real
             # drive and the initial state (backends.lava.run.execute)
             held = replace(pop, model=replace(pop.model, **{p: 0 for p in kind.drive}))
@@ -264,7 +289,7 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
     used_inputs = {proj.source for proj in net.projections.values() if net.populations[proj.source].is_input}
     for name in net.inputs:
         if name in used_inputs:
-            low.sources[name] = RingBuffer(data=np.ascontiguousarray(rows[name].T.astype(np.int32)))
+            low.sources[name] = RingBuffer(data=columns(rows[name]))
     segments = segments or {}
     for proj in net.projections.values():
         src = low.sources.get(proj.source) or low.lif[proj.source]
@@ -287,21 +312,18 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
             low.lif[proj.target].s_out.connect(con.process.s_in_bap)
             reward = reward_rows(rows, proj, int(steps))
             if reward is not None:
-                ring = RingBuffer(data=np.ascontiguousarray(reward.T.astype(np.int32)))
+                ring = RingBuffer(data=columns(reward))
                 ring.s_out.connect(getattr(con.process, REWARD_PORT))
                 low.rewards[proj.name] = ring
             if "weights" in record:
-                mon = Monitor()
-                mon.probe(con.process.weights, int(steps))
-                low.weight_monitors[proj.name] = mon
+                low.weight_monitors[proj.name] = probe(con.process.weights, int(steps), port=False)
     for pop_name, proc in low.lif.items():
         state = kind_of(net.populations[pop_name].model).state
         for kind in record:
             if kind != "spikes" and kind not in state:     # "weights", or a variable this model does not have
                 continue
-            mon = Monitor()
-            mon.probe(proc.s_out if kind == "spikes" else getattr(proc, kind), int(steps))
-            low.monitors[(pop_name, kind)] = mon
+            low.monitors[(pop_name, kind)] = probe(proc.s_out if kind == "spikes" else getattr(proc, kind),
+                                                   int(steps), port=kind == "spikes")
     # Lava runs the processes connected to the one `run` is called on: join disconnected parts through
     # zero-weight Dense links into a one-neuron hub LIF that nothing reads (O(n) memory per link).
     if low.lif:

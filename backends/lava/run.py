@@ -116,6 +116,14 @@ def _run_guarded(root, steps: int, timeout_s: float) -> None:
         raise box["error"]
 
 
+def start_held(low: LoweredNetwork, onset: int) -> None:
+    """After step ``onset``: the populations held until then get their drive and initial state Vars."""
+    for pop, values in low.onsets.get(onset, {}).items():
+        proc = low.lif[pop]
+        for var, value in values.items():
+            getattr(proc, var).set(np.asarray(value).astype(np.int32))
+
+
 def _run_onsets(low: LoweredNetwork, timeout_s: float) -> None:
     """Run all steps; with onsets (``Network.onsets``) in segments: run to an onset, set the held
     populations' drive (built at 0) and initial state Vars, continue. Exact (the same integer
@@ -125,10 +133,7 @@ def _run_onsets(low: LoweredNetwork, timeout_s: float) -> None:
     for onset in sorted(low.onsets):
         _run_guarded(low.root, onset - done, timeout_s)
         done = onset
-        for pop, values in low.onsets[onset].items():
-            proc = low.lif[pop]
-            for var, value in values.items():
-                getattr(proc, var).set(np.asarray(value).astype(np.int32))
+        start_held(low, onset)
     if low.steps > done:
         _run_guarded(low.root, low.steps - done, timeout_s)
 
@@ -151,6 +156,21 @@ def _read_learning(low: LoweredNetwork, result: Result) -> None:
             result.weights[name + PER_STEP] = data.reshape(low.steps, *result.weights[name].shape).astype(np.int64)
 
 
+def store_probe(result: Result, pop: str, kind: str, data, graded: bool) -> None:
+    """Put one probe's recording ``[T, n]`` into the Result: spikes (a graded population's payloads too),
+    v/u, or another state variable."""
+    data = np.asarray(data)
+    if kind == "spikes" and graded:
+        result.payloads[pop] = data.astype(np.int64)
+        result.spikes[pop] = (data != 0).astype(np.uint8)
+    elif kind == "spikes":
+        result.spikes[pop] = data.astype(np.uint8)
+    elif kind in ("v", "u"):
+        getattr(result, kind)[pop] = data.astype(np.int64)
+    else:
+        result.state.setdefault(kind, {})[pop] = data.astype(np.int64)
+
+
 def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result:
     """Run ``low`` for its steps with ``Loihi2SimCfg(select_tag="fixed_pt")`` and collect the monitors.
 
@@ -168,15 +188,7 @@ def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result
             proc = low.lif[pop]
             var = "s_out" if kind == "spikes" else kind
             data = np.asarray(mon.get_data()[proc.name][var])          # [T, n] float64, exact for int32 values
-            if kind == "spikes" and pop in graded:
-                result.payloads[pop] = data.astype(np.int64)
-                result.spikes[pop] = (data != 0).astype(np.uint8)
-            elif kind == "spikes":
-                result.spikes[pop] = data.astype(np.uint8)
-            elif kind in ("v", "u"):
-                getattr(result, kind)[pop] = data.astype(np.int64)
-            else:
-                result.state.setdefault(kind, {})[pop] = data.astype(np.int64)
+            store_probe(result, pop, kind, data, pop in graded)
         _read_learning(low, result)
     except NeurocompError:
         raise
