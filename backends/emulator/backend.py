@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ...backend import Backend, register_backend
+from ...errors import ValidationError
 from ...result import Result
 
 
@@ -13,7 +14,8 @@ class EmulatorBackend(Backend):
     Options: ``progress`` (a progress bar), ``populations`` (record only these), ``counters``
     (per-core operation counts), ``memory_budget`` (bytes recording may use; default half the free
     RAM), ``timing`` (apply the target's cost model: ``report["energy_j"]``, ``["latency_s"]``,
-    ``["cost"]``); with counters also NeuroBench-style ``report["workload"]`` (``workload.py``). See :func:`neurocomp.backends.emulator.engine.emulate_tables` for the rest.
+    ``["cost"]``; ``"cycle"`` also runs the message-level model, ``["cost"]["cycle"]``); with counters also
+    NeuroBench-style ``report["workload"]`` (``workload.py``). See :func:`neurocomp.backends.emulator.engine.emulate_tables` for the rest.
     """
     options = {"progress": False, "populations": None, "counters": True, "memory_budget": None, "timing": True}
 
@@ -23,7 +25,8 @@ class EmulatorBackend(Backend):
         o = self.resolve_options(options)
         compiled = load_artifact(compiled)
         tables, spec, target, physical_core, learning = _resolve(compiled, "emulate")
-        timing = o["timing"] and o["counters"] and target is not None and physical_core is not None
+        mode = timing_mode(o["timing"])
+        timing = mode is not None and o["counters"] and target is not None and physical_core is not None
         res = emulate_tables(tables, steps, inputs, record, o["progress"], populations=o["populations"],
                              counters=o["counters"], input_spec=spec, memory_budget=o["memory_budget"],
                              events=timing, learning=learning)
@@ -32,5 +35,22 @@ class EmulatorBackend(Backend):
             res.report["workload"] = workload_metrics(tables, res.report["counters"], res.steps,
                                                       getattr(compiled, "network", None))
         if timing:
-            attach_cost(res, target, tables, physical_core, steps)
+            attach_cost(res, target, tables, physical_core, steps, mode)
         return res
+
+
+#: Accepted values of the ``timing`` option: True / "analytic" (the cost model's estimate), "cycle" (also
+#: the message-level model, backends/emulator/timing), False / None (no timing).
+TIMING_MODES = ("analytic", "cycle")
+
+
+def timing_mode(value) -> str | None:
+    """``"analytic"``, ``"cycle"`` or None (no timing) from the ``timing`` option."""
+    if value is True:
+        return "analytic"
+    if value is False or value is None:
+        return None
+    if isinstance(value, str) and value in TIMING_MODES:
+        return value
+    raise ValidationError(f"emulate: timing={value!r}; use 'analytic' (default, the cost model's estimate), "
+                          "'cycle' (message-level simulation of the NoC and core pipelines) or False (none)")
