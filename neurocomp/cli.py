@@ -210,7 +210,7 @@ def _run_backend(args, backend: str, **options) -> int:
 
 
 def _cmd_emulate(args) -> int:
-    return _run_backend(args, "emulator", progress=True)
+    return _run_backend(args, "emulator", progress=True, timing=args.timing)
 
 
 def _cmd_deploy(args) -> int:
@@ -324,10 +324,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "(discretize,quantize,partition,place,route,tables); options above apply to each")
     s.set_defaults(func=_cmd_compile)
 
-    s = sub.add_parser("emulate", help="run an artifact on the cycle-level emulator", description="Run the "
+    s = sub.add_parser("emulate", help="run an artifact on the multicore emulator", description="Run the "
                        "compiled artifact ART on the emulator for N steps; write spikes, probes, energy and "
                        "latency to RES.")
     _add_run_arguments(s)
+    s.add_argument("--timing", choices=("analytic", "cycle"), default="analytic",
+                   help="latency model: analytic (default; per-step sum of the slowest core, network drain and "
+                        "barrier) or cycle (message-level simulation of routers, buffers, links and core pipelines)")
     s.set_defaults(func=_cmd_emulate)
 
     s = sub.add_parser("deploy", help="run an artifact on a backend (Lava)", description="Run the compiled "

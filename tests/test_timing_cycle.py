@@ -11,7 +11,7 @@ import pytest
 import neurocomp as nc
 from neurocomp.backends.emulator.costmodel import active_from_spikes, estimate
 from neurocomp.backends.emulator.timing import model
-from neurocomp.errors import TargetError
+from neurocomp.errors import TargetError, ValidationError
 from neurocomp.mapping.tables import build_core_tables
 from neurocomp.target import Mesh, Quantity, load_target
 
@@ -203,3 +203,43 @@ def test_numba_engine_equals_python_spec(seed):
     b = model.simulate(target, tb, phys, ev_step, ev_src, act, steps, engine="numba")
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+# ------------------------------------------------------------------------------- API, CLI, report
+def _artifact(tmp_path):
+    net = nc.Network("api")
+    net.input("x", (6,))
+    net.population("h", (40,), nc.LoihiLIF(du=0, dv=0, vth=10, bias_mant=3))
+    net.population("o", (20,), nc.LoihiLIF(du=0, dv=0, vth=10))
+    rng = np.random.default_rng(0)
+    net.connect("x", "h", nc.Dense(rng.integers(0, 30, (40, 6)).astype(np.int64)))
+    net.connect("h", "o", nc.Dense(rng.integers(0, 5, (20, 40)).astype(np.int64)))
+    art = nc.compile(net, "loihi", partitioner="sequential", max_neurons_per_core=8)
+    inputs = {"x": (rng.random((12, 6)) < 0.5).astype(np.uint8)}
+    return art, inputs
+
+
+def test_emulate_timing_cycle_report_and_cli(tmp_path):
+    from neurocomp.cli import main
+    from neurocomp.report import make_report
+    art, inputs = _artifact(tmp_path)
+    ana = nc.emulate(art, 12, inputs)
+    cyc = nc.emulate(art, 12, inputs, timing="cycle")
+    assert ana.report["timing"] == "analytic" and "cycle" not in ana.report["cost"]
+    c = cyc.report["cost"]["cycle"]
+    assert cyc.report["latency_s"] == c["latency_s"] and cyc.report["energy_j"] == ana.report["energy_j"]
+    assert c["vs_analytic"]["analytic_total_s"] == pytest.approx(ana.report["latency_s"]["total"])
+    assert len(c["per_step"]["latency_s"]) == 12 and c["timeline"]["intervals"]
+    assert np.all(np.asarray(c["per_step"]["latency_s"]) >= c["latency_s"]["barrier"])
+    cyc.save(tmp_path / "res")
+    text = make_report(tmp_path / "res")
+    assert "cycle timing: latency per step" in text and (tmp_path / "res" / "step_timeline.png").is_file()
+    with pytest.raises(ValidationError, match="timing="):
+        nc.emulate(art, 12, inputs, timing="cycles")
+    art_dir = art.save(tmp_path / "art")
+    np.savez(tmp_path / "in.npz", **inputs)
+    assert main(["emulate", str(art_dir), "--steps", "12", "--input", str(tmp_path / "in.npz"), "-o",
+                 str(tmp_path / "res2"), "--timing", "cycle"]) == 0
+    rep = json.loads((tmp_path / "res2" / "report.json").read_text())
+    assert rep["timing"] == "cycle" and rep["cost"]["cycle"]["latency_s"]["total"] == pytest.approx(
+        c["latency_s"]["total"])

@@ -128,8 +128,29 @@ def simulate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     return run(p, tables, st, src, act, learn, steps)
 
 
+#: The timeline of one step keeps at most this many busy intervals (the earliest) in report.json.
+TRACE_MAX_INTERVALS = 20_000
+TRACE_KINDS = ("soma", "stall", "input", "link")
+
+
+def trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int, step: int,
+               learn_ops=None) -> dict:
+    """Busy intervals of one step from the Python spec (same semantics as the engine): ``{"step", "intervals":
+    [[kind, id, start_s, end_s], ...], "truncated"}``; kinds ``TRACE_KINDS`` (id: logical core, or mesh link)."""
+    from ..costmodel import _check_inputs
+    steps, _, phys, st, src, act, _, learn = _check_inputs(
+        target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops)
+    keep = st == step
+    st, src = sort_events(st[keep], src[keep])
+    one = next(step_inputs(tables, st - step, src, act[step:step + 1], learn[step:step + 1], 1))
+    out = spec.simulate_step(params(target, phys), one, trace=True)
+    iv = sorted(out.trace, key=lambda r: (r[2], r[0], r[1]))
+    return {"step": int(step), "kinds": list(TRACE_KINDS), "truncated": len(iv) > TRACE_MAX_INTERVALS,
+            "intervals": [[int(k), int(i), a * TICK, b * TICK] for k, i, a, b in iv[:TRACE_MAX_INTERVALS]]}
+
+
 def cycle_report(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
-                 analytic: dict, learn_ops=None) -> dict:
+                 analytic: dict, learn_ops=None, timeline: bool = True) -> dict:
     """The ``cost["cycle"]`` section: per-step latency, per-link busy/stall, buffer peaks, sender stalls and
     the difference to the analytic estimate ``analytic`` (``costmodel.estimate`` of the same run)."""
     t0 = time.perf_counter()
@@ -171,6 +192,9 @@ def cycle_report(target, tables, physical_core, spike_steps, spike_sources, neur
                                         "synapse_input": int(np.ceil(r["input_max"].max() * TICK * hz)),
                                         "barrier_round": int(np.ceil(round(barrier * hz, 6)))}}
     out["wall_time_s"] = time.perf_counter() - t0
+    if timeline:       # the slowest step, traced by the spec (not counted in wall_time_s)
+        out["timeline"] = trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron_active,
+                                     steps, int(np.argmax(r["latency"])), learn_ops)
     return out
 
 
