@@ -61,7 +61,7 @@ def compare(label, pops, projs, where, steps, target, repeats):
     active = active_from_spikes(tables, st, src, steps, always)
     sf = np.asarray(res["perf_trace"]["sim_time"], float)
     an = estimate(target, tables, phys, st, src, active, steps)
-    rep = model.cycle_report(target, tables, phys, st, src, active, steps, an)
+    rep = model.cycle_report(target, tables, phys, st, src, active, steps, an, timeline=False)
     cyc = np.asarray(rep["per_step"]["latency_s"])
     ana = np.asarray(an["per_step"]["latency_s"])
     t_cyc, t_an = [], []
@@ -111,10 +111,14 @@ def main(argv=None):
     rows = []
     pops, projs = random_net(rng)
     rows.append(compare("random", pops, projs, placement(pops, 32), args.steps, target, args.repeats))
+    print(table(rows[-1:]), flush=True)
     pops, projs = layered_net(rng)
     rows.append(compare("layered", pops, projs, placement(pops, 64), args.steps, target, args.repeats))
+    print(table(rows[-1:]), flush=True)
     pops, projs, where = hot_net(rng)
     rows.append(compare("hot link", pops, projs, where, args.steps, target, args.repeats))
+    print(table(rows[-1:]), flush=True)
+    print()
     print(table(rows))
     print(f"\n(steps = {args.steps}, seed = {args.seed}; whole script {time.perf_counter() - t0:.1f} s)")
     return rows
