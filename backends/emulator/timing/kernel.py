@@ -235,7 +235,7 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                     busy[route_core[r]] += L_WIN + (axon_syn_ptr[a + 1] - axon_syn_ptr[a]) * L_SYN
         for c in range(n_cores):
             in_end[c] = busy[c]
-            if busy[c] > t0 and pend_c[c] != busy[c]:
+            if busy[c] > t0 and (pend_c[c] < 0 or busy[c] < pend_c[c]):
                 pend_c[c] = busy[c]
                 ht, hs, hp = _grow(ht, hs, hp, hn)
                 hn = _push(ht, hs, hp, hn, busy[c], seq, CORE * BIG + c)
@@ -264,7 +264,7 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                 if fcnt[b] > buf_peak[b]:
                     buf_peak[b] = fcnt[b]
                 rt = core_router[c]
-                if pend_r[rt] != now:
+                if pend_r[rt] < 0 or now < pend_r[rt]:
                     pend_r[rt] = now
                     ht, hs, hp = _grow(ht, hs, hp, hn)
                     hn = _push(ht, hs, hp, hn, now, seq, ROUTER * BIG + rt)
@@ -298,10 +298,12 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                     seq += 1
             elif kind == ROUTER:
                 rt = idx
-                if pend_r[rt] == now:
-                    pend_r[rt] = -1
+                if pend_r[rt] != now:
+                    continue
+                pend_r[rt] = -1
                 x, y = rt % gx_n, rt // gx_n
                 progress = True
+                later = -1
                 while progress:
                     progress = False
                     for oi in range(nout[rt]):
@@ -315,6 +317,8 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                                 continue
                             m = fifo[b * DEPTH + fhead[b]]
                             if arrival[m] > now:
+                                if later < 0 or arrival[m] < later:
+                                    later = arrival[m]
                                 continue
                             d = mdst[m]
                             bx, by = core_x[d], core_y[d]
@@ -332,7 +336,7 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                             continue
                         if link_free[o] > now:
                             w = link_free[o]
-                            if pend_r[rt] != w:
+                            if pend_r[rt] < 0 or w < pend_r[rt]:
                                 pend_r[rt] = w
                                 ht, hs, hp = _grow(ht, hs, hp, hn)
                                 hn = _push(ht, hs, hp, hn, w, seq, ROUTER * BIG + rt)
@@ -357,7 +361,7 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                                 buf_peak[nb] = fcnt[nb]
                             dd = o % 4
                             r2 = (y + dys[dd]) * gx_n + x + dxs[dd]
-                            if pend_r[r2] != t_arr:
+                            if pend_r[r2] < 0 or t_arr < pend_r[r2]:
                                 pend_r[r2] = t_arr
                                 ht, hs, hp = _grow(ht, hs, hp, hn)
                                 hn = _push(ht, hs, hp, hn, t_arr, seq, ROUTER * BIG + r2)
@@ -369,7 +373,7 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                             if fcnt[nb] > buf_peak[nb]:
                                 buf_peak[nb] = fcnt[nb]
                             c2 = o - n_links
-                            if pend_c[c2] != now:
+                            if pend_c[c2] < 0 or now < pend_c[c2]:
                                 pend_c[c2] = now
                                 ht, hs, hp = _grow(ht, hs, hp, hn)
                                 hn = _push(ht, hs, hp, hn, now, seq, CORE * BIG + c2)
@@ -379,7 +383,7 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                             blocked[best] = False
                             if best < n_links:
                                 wr = ((best // 4) // gx_n) * gx_n + (best // 4) % gx_n
-                                if pend_r[wr] != now:
+                                if pend_r[wr] < 0 or now < pend_r[wr]:
                                     pend_r[wr] = now
                                     ht, hs, hp = _grow(ht, hs, hp, hn)
                                     hn = _push(ht, hs, hp, hn, now, seq, ROUTER * BIG + wr)
@@ -393,22 +397,38 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                                     hn = _push(ht, hs, hp, hn, now, seq, SOMA * BIG + c3)
                                     seq += 1
                         progress = True
+                if later >= 0 and (pend_r[rt] < 0 or later < pend_r[rt]):
+                    pend_r[rt] = later
+                    ht, hs, hp = _grow(ht, hs, hp, hn)
+                    hn = _push(ht, hs, hp, hn, later, seq, ROUTER * BIG + rt)
+                    seq += 1
             else:
                 c = idx
-                if pend_c[c] == now:
-                    pend_c[c] = -1
+                if pend_c[c] != now:
+                    continue
+                pend_c[c] = -1
                 b = fifo_base + c
-                if busy[c] > now or fcnt[b] == 0:
+                w = -1
+                if busy[c] > now:
+                    w = busy[c]
+                elif fcnt[b] > 0 and arrival[fifo[b * DEPTH + fhead[b]]] > now:
+                    w = arrival[fifo[b * DEPTH + fhead[b]]]
+                if w >= 0:
+                    if pend_c[c] < 0 or w < pend_c[c]:
+                        pend_c[c] = w
+                        ht, hs, hp = _grow(ht, hs, hp, hn)
+                        hn = _push(ht, hs, hp, hn, w, seq, CORE * BIG + c)
+                        seq += 1
+                    continue
+                if fcnt[b] == 0:
                     continue
                 m = fifo[b * DEPTH + fhead[b]]
-                if arrival[m] > now:
-                    continue
                 fhead[b] = (fhead[b] + 1) % DEPTH
                 fcnt[b] -= 1
                 end = now + L_WIN + mnsyn[m] * L_SYN
                 busy[c] = end
                 in_end[c] = end
-                if pend_c[c] != end:
+                if pend_c[c] < 0 or end < pend_c[c]:
                     pend_c[c] = end
                     ht, hs, hp = _grow(ht, hs, hp, hn)
                     hn = _push(ht, hs, hp, hn, end, seq, CORE * BIG + c)
@@ -416,7 +436,7 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                 if blocked[b]:
                     blocked[b] = False
                     wr = core_router[c]
-                    if pend_r[wr] != now:
+                    if pend_r[wr] < 0 or now < pend_r[wr]:
                         pend_r[wr] = now
                         ht, hs, hp = _grow(ht, hs, hp, hn)
                         hn = _push(ht, hs, hp, hn, now, seq, ROUTER * BIG + wr)

@@ -114,13 +114,16 @@ def simulate_step(p: Params, s: StepInput, trace: bool = False) -> StepOutput:
         heapq.heappush(heap, (t, seq[0], kind, idx))
         seq[0] += 1
 
+    # One live wake-up per router / core: the earliest one asked for. A unit re-examines everything when it
+    # wakes and asks again for what it still waits on, so later requests can be dropped; an event whose
+    # time is no longer the live one is stale and skipped.
     def wake_router(r, t):
-        if pending_router.get(r) != t:
+        if r not in pending_router or t < pending_router[r]:
             pending_router[r] = t
             push(t, ROUTER, r)
 
     def wake_core(c, t):
-        if pending_core.get(c) != t:
+        if c not in pending_core or t < pending_core[c]:
             pending_core[c] = t
             push(t, CORE, c)
 
@@ -251,11 +254,13 @@ def simulate_step(p: Params, s: StepInput, trace: bool = False) -> StepOutput:
                 push(t, SOMA, c)
         elif kind == ROUTER:
             r = idx
-            if pending_router.get(r) == now:
-                del pending_router[r]
+            if pending_router.get(r) != now:
+                continue
+            del pending_router[r]
             x, y = r % p.gx_n, r // p.gx_n
             ins, outs = router_inputs(r), router_outputs(r)
             progress = True
+            later = None          # earliest arrival of a head not yet there
             while progress:
                 progress = False
                 for o in outs:
@@ -264,7 +269,9 @@ def simulate_step(p: Params, s: StepInput, trace: bool = False) -> StepOutput:
                         q = buffers.get(b)
                         if q:
                             m = q[0]
-                            if arrival[m] <= now and route_output(p, n_links, x, y, dst[m]) == o:
+                            if arrival[m] > now:
+                                later = arrival[m] if later is None else min(later, arrival[m])
+                            elif route_output(p, n_links, x, y, dst[m]) == o:
                                 key = (arrival[m], m)
                                 if best_key is None or key < best_key:
                                     best, best_key = b, key
@@ -292,12 +299,21 @@ def simulate_step(p: Params, s: StepInput, trace: bool = False) -> StepOutput:
                         wake_core(o - n_links, now)
                     free_slot(best, now)
                     progress = True
+            if later is not None:
+                wake_router(r, later)
         else:
             c = idx
-            if pending_core.get(c) == now:
-                del pending_core[c]
+            if pending_core.get(c) != now:
+                continue
+            del pending_core[c]
             q = buffers.get(fifo_base + c)
-            if busy[c] > now or not q or arrival[q[0]] > now:
+            if busy[c] > now:
+                wake_core(c, busy[c])
+                continue
+            if not q:
+                continue
+            if arrival[q[0]] > now:
+                wake_core(c, arrival[q[0]])
                 continue
             m = q.popleft()
             end = now + p.win + nsyn[m] * p.syn
