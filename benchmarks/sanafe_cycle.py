@@ -104,20 +104,25 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--nets", default="random,layered,hot", help="which networks (comma-separated)")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     target = sanafe_cycle_target(load_target("loihi"))
     t0 = time.perf_counter()
     rows = []
-    pops, projs = random_net(rng)
-    rows.append(compare("random", pops, projs, placement(pops, 32), args.steps, target, args.repeats))
-    print(table(rows[-1:]), flush=True)
+    nets = args.nets.split(",")
+    pops, projs = random_net(rng)          # always drawn, so every net sees the same random stream
+    if "random" in nets:
+        rows.append(compare("random", pops, projs, placement(pops, 32), args.steps, target, args.repeats))
+        print(table(rows[-1:]), flush=True)
     pops, projs = layered_net(rng)
-    rows.append(compare("layered", pops, projs, placement(pops, 64), args.steps, target, args.repeats))
-    print(table(rows[-1:]), flush=True)
+    if "layered" in nets:
+        rows.append(compare("layered", pops, projs, placement(pops, 64), args.steps, target, args.repeats))
+        print(table(rows[-1:]), flush=True)
     pops, projs, where = hot_net(rng)
-    rows.append(compare("hot link", pops, projs, where, args.steps, target, args.repeats))
-    print(table(rows[-1:]), flush=True)
+    if "hot" in nets:
+        rows.append(compare("hot link", pops, projs, where, args.steps, target, args.repeats))
+        print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))
     print(f"\n(steps = {args.steps}, seed = {args.seed}; whole script {time.perf_counter() - t0:.1f} s)")
