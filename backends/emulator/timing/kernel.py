@@ -24,6 +24,32 @@ def _soma_prefix(x, fired_before, n, active, fired_total, idle, act):
     return x * idle + (fired_before + spread) * (act - idle)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _soma_advance(c, now, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, rend, qq, ff, soma_end, active,
+                  learn, lat):
+    """``spec.simulate_step``'s ``soma_advance``: the time core c's soma has its next message ready, or -1
+    when it has finished (then ``soma_end[c]`` is set). ``ci``: its current fired neuron (event index),
+    ``rr``/``rend``: the route entries left, ``qq``: the next neuron position, ``ff``: neurons fired so far."""
+    n_c = core_ptr[c + 1] - core_ptr[c]
+    fired = ev_hi[c] - ev_lo[c]
+    while True:
+        if ci[c] >= ev_lo[c] and rr[c] < rend[c]:
+            return now + lat[3]
+        if ci[c] + 1 >= ev_hi[c]:
+            soma_end[c] = (now + _soma_prefix(n_c, ff[c], n_c, active, fired, lat[2], lat[1])
+                           - _soma_prefix(qq[c], ff[c], n_c, active, fired, lat[2], lat[1]) + learn * lat[6])
+            return -1
+        ci[c] += 1
+        s = ev_src[ci[c]]
+        pos = s - core_ptr[c]
+        now = (now + _soma_prefix(pos, ff[c], n_c, active, fired, lat[2], lat[1])
+               - _soma_prefix(qq[c], ff[c], n_c, active, fired, lat[2], lat[1]) + lat[1] + lat[4])
+        qq[c] = pos + 1
+        ff[c] += 1
+        rr[c] = route_ptr[s]
+        rend[c] = route_ptr[s + 1]
+
+
 @numba.njit(cache=True, nogil=True)
 def _grow(ht, hs, hp, n):
     if n < ht.size:
@@ -198,28 +224,8 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
         n_msg = 0
         # ---- soma units: first message of each core (soma_advance from t0)
         for c in range(n_cores):
-            now = t0
-            n_c = core_ptr[c + 1] - core_ptr[c]
-            fired = ev_hi[c] - ev_lo[c]
-            nxt = -1
-            while True:
-                if ci[c] >= ev_lo[c] and rr[c] < rend[c]:
-                    nxt = now + L_OUT
-                    break
-                if ci[c] + 1 >= ev_hi[c]:
-                    soma_end[c] = (now + _soma_prefix(n_c, ff[c], n_c, active[t, c], fired, L_IDLE, L_ACT)
-                                   - _soma_prefix(qq[c], ff[c], n_c, active[t, c], fired, L_IDLE, L_ACT)
-                                   + learn[t, c] * L_LEARN)
-                    break
-                ci[c] += 1
-                s = ev_src[ci[c]]
-                pos = s - core_ptr[c]
-                now = (now + _soma_prefix(pos, ff[c], n_c, active[t, c], fired, L_IDLE, L_ACT)
-                       - _soma_prefix(qq[c], ff[c], n_c, active[t, c], fired, L_IDLE, L_ACT) + L_ACT + L_GEN)
-                qq[c] = pos + 1
-                ff[c] += 1
-                rr[c] = route_ptr[s]
-                rend[c] = route_ptr[s + 1]
+            nxt = _soma_advance(c, t0, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, rend, qq, ff, soma_end,
+                                active[t, c], learn[t, c], lat)
             if nxt >= 0:
                 ht, hs, hp = _grow(ht, hs, hp, hn)
                 hn = _push(ht, hs, hp, hn, nxt, seq, SOMA * BIG + c)
@@ -270,28 +276,8 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                     hn = _push(ht, hs, hp, hn, now, seq, ROUTER * BIG + rt)
                     seq += 1
                 rr[c] += 1
-                # soma_advance
-                n_c = core_ptr[c + 1] - core_ptr[c]
-                fired = ev_hi[c] - ev_lo[c]
-                nxt = -1
-                while True:
-                    if ci[c] >= ev_lo[c] and rr[c] < rend[c]:
-                        nxt = now + L_OUT
-                        break
-                    if ci[c] + 1 >= ev_hi[c]:
-                        soma_end[c] = (now + _soma_prefix(n_c, ff[c], n_c, active[t, c], fired, L_IDLE, L_ACT)
-                                       - _soma_prefix(qq[c], ff[c], n_c, active[t, c], fired, L_IDLE, L_ACT)
-                                       + learn[t, c] * L_LEARN)
-                        break
-                    ci[c] += 1
-                    s = ev_src[ci[c]]
-                    pos = s - core_ptr[c]
-                    now = (now + _soma_prefix(pos, ff[c], n_c, active[t, c], fired, L_IDLE, L_ACT)
-                           - _soma_prefix(qq[c], ff[c], n_c, active[t, c], fired, L_IDLE, L_ACT) + L_ACT + L_GEN)
-                    qq[c] = pos + 1
-                    ff[c] += 1
-                    rr[c] = route_ptr[s]
-                    rend[c] = route_ptr[s + 1]
+                nxt = _soma_advance(c, now, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, rend, qq, ff,
+                                    soma_end, active[t, c], learn[t, c], lat)
                 if nxt >= 0:
                     ht, hs, hp = _grow(ht, hs, hp, hn)
                     hn = _push(ht, hs, hp, hn, nxt, seq, SOMA * BIG + c)
