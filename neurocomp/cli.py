@@ -210,21 +210,23 @@ def _run_backend(args, backend: str, **options) -> int:
 
 
 def _cmd_emulate(args) -> int:
+    # --timing analytic is the emulator's default: pass the option only when it asks for more
+    extra = {"timing": args.timing} if args.timing != "analytic" else {}
     if args.checkpoint is None and args.resume is None:
-        return _run_backend(args, "emulator", progress=True)
-    return _run_session(args)
+        return _run_backend(args, "emulator", progress=True, **extra)
+    return _run_session(args, **extra)
 
 
-def _run_session(args) -> int:
+def _run_session(args, **options) -> int:
     """``emulate --resume/--checkpoint``: continue a saved simulation (``nc.Simulator``) for --steps more
     steps (the --input rows drive steps t+1..t+N), then save its state."""
     from .simulator import Simulator
     record = _record(args.record)
     inputs = _inputs_for(args)
     if args.resume is not None:
-        sim = Simulator.load(args.resume, args.artifact, "emulator", progress=True)
+        sim = Simulator.load(args.resume, args.artifact, "emulator", progress=True, **options)
     else:
-        sim = Simulator(args.artifact, "emulator", progress=True)
+        sim = Simulator(args.artifact, "emulator", progress=True, **options)
     with sim:
         t0 = sim.t
         result = sim.run(args.steps, inputs, record)
@@ -348,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(discretize,quantize,partition,place,route,tables); options above apply to each")
     s.set_defaults(func=_cmd_compile)
 
-    s = sub.add_parser("emulate", help="run an artifact on the cycle-level emulator", description="Run the "
+    s = sub.add_parser("emulate", help="run an artifact on the multicore emulator", description="Run the "
                        "compiled artifact ART on the emulator for N steps; write spikes, probes, energy and "
                        "latency to RES.")
     _add_run_arguments(s)
@@ -356,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue the simulation saved in CKPT.npz (made of ART) for N more steps")
     s.add_argument("--checkpoint", metavar="CKPT.npz", default=None,
                    help="after the run, save the simulation's whole state to CKPT.npz (for --resume)")
+    s.add_argument("--timing", choices=("analytic", "cycle"), default="analytic",
+                   help="latency model: analytic (default; per-step sum of the slowest core, network drain and "
+                        "barrier) or cycle (message-level simulation of routers, buffers, links and core pipelines)")
     s.set_defaults(func=_cmd_emulate)
 
     s = sub.add_parser("deploy", help="run an artifact on a backend (Lava)", description="Run the compiled "

@@ -44,6 +44,12 @@ COST_KEYS = ("syn_op", "neuron_update_active", "neuron_update_idle", "spike_out"
 
 _UNITS = {"energy": "J", "latency": "s", "static_power": "W", "clock": "Hz"}
 
+#: ``[timing]``: the message-level (cycle) timing model's parameters and their units. ``buffer_depth``:
+#: messages one router input port (and a core's input queue) holds; ``flits_per_message``: flits of one
+#: spike message; ``flit_time``: seconds one flit occupies a link (link serialisation); ``spike_generation``:
+#: seconds the soma spends per fired neuron before its first message (separate from the per-message spike_out).
+TIMING_KEYS = {"buffer_depth": "messages", "flits_per_message": "flits", "flit_time": "s", "spike_generation": "s"}
+
 
 # --------------------------------------------------------------------------------------------
 # dataclasses
@@ -242,6 +248,9 @@ class Costs:
     #: the model has none (then the tile table alone is used).
     barrier_latency_by_chips: list[tuple[int, float]] = field(default_factory=list)
     barrier_chip_sources: list[tuple[str, str]] = field(default_factory=list)
+    #: Parameters of the message-level timing model (``[timing]``, ``TIMING_KEYS``); empty if the file has
+    #: none (then ``emulate(timing="cycle")`` names the missing section).
+    timing: dict[str, Quantity] = field(default_factory=dict)
 
     def barrier_latency(self, tiles: int, chips: int = 1) -> float:
         """Barrier time (s) of a step whose cores span ``tiles`` tiles (on ``chips`` chips).
@@ -335,6 +344,7 @@ class Target:
                     for (n, s), (src, st) in zip(c.barrier_latency_by_chips, c.barrier_chip_sources)],
                 "static_power_w": c.static_power_w.to_dict() if c.static_power_w else None,
                 "clock_hz": c.clock_hz.to_dict() if c.clock_hz else None,
+                "timing": {k: q.to_dict() for k, q in c.timing.items()},
             },
             "learning": self.learning,
             **({"partial_sums": self.partial_sums.to_dict()} if self.partial_sums.supported else {}),
@@ -539,7 +549,7 @@ def _costs(r: _Reader, mesh: Mesh) -> Costs:
     tiles, tile_src = _points(r, b, "tiles", "tiles", optional=False)
     chips, chip_src = _points(r, b, "chips", "chips", optional=True)
     costs = Costs(dicts["energy"], dicts["latency"], tiles, _optional_quantity(r, "static_power"),
-                  _optional_quantity(r, "clock"), tile_src, chips, chip_src)
+                  _optional_quantity(r, "clock"), tile_src, chips, chip_src, _timing(r))
     # The whole-chip barrier, quoted with the table point at or below that span (its status binds).
     span = mesh.tiles_x * mesh.tiles_y
     below = [i for i, (x, _) in enumerate(tiles) if x <= span]
@@ -570,6 +580,23 @@ def _partial_sums(r: _Reader) -> PartialSums:
                        r.value(t, "uses_input_axons", pre, "bool"), q["energy"], q["latency"], source, status)
 
 
+def _timing(r: _Reader) -> dict[str, Quantity]:
+    """The optional ``[timing]`` section: all of ``TIMING_KEYS`` or none; counts must be whole and >= 1."""
+    t = r.table(r.doc, "timing", optional=True)
+    if t is None:
+        return {}
+    r.no_unknown(t, tuple(TIMING_KEYS), "timing.")
+    out = {}
+    for k, unit in TIMING_KEYS.items():
+        if k not in t:
+            raise r.fail(f"timing.{k}", "missing", f"add [timing.{k}] with value, unit = \"{unit}\", source and status")
+        q = _quantity(r, r.table(t, k, "timing."), f"timing.{k}", unit)
+        if unit != "s" and (q.value < 1 or q.value != int(q.value)):
+            raise r.fail(f"timing.{k}.value", f"{q.value!r} is not a whole number >= 1", f"give a count of {unit}")
+        out[k] = q
+    return out
+
+
 def _optional_quantity(r: _Reader, key: str) -> Quantity | None:
     t = r.table(r.doc, key, optional=True)
     return None if t is None else _quantity(r, t, key, _UNITS[key])
@@ -596,7 +623,7 @@ def _sources(r: _Reader, target_dict: dict) -> dict[str, tuple[str, str]]:
 def _parse(doc: dict, path: str) -> Target:
     r = _Reader(doc, path)
     top = ("name", "description", "learning", "assumptions", "mesh", "core", "formats", "energy", "latency",
-           "barrier", "static_power", "clock", "sources", "partial_sums")
+           "barrier", "static_power", "clock", "timing", "sources", "partial_sums")
     name = r.value(doc, "name", "", "str")
     description = r.value(doc, "description", "", "str")
     learning = r.value(doc, "learning", "", "bool")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ...backend import Backend, register_backend
+from ...errors import ValidationError
 from ...result import Result
 
 
@@ -13,7 +14,8 @@ class EmulatorBackend(Backend):
     Options: ``progress`` (a progress bar), ``populations`` (record only these), ``counters``
     (per-core operation counts), ``memory_budget`` (bytes recording may use; default half the free
     RAM), ``timing`` (apply the target's cost model: ``report["energy_j"]``, ``["latency_s"]``,
-    ``["cost"]``); with counters also NeuroBench-style ``report["workload"]`` (``workload.py``). See :func:`neurocomp.backends.emulator.engine.emulate_tables` for the rest.
+    ``["cost"]``; ``"cycle"`` also runs the message-level model, ``["cost"]["cycle"]``); with counters also
+    NeuroBench-style ``report["workload"]`` (``workload.py``). See :func:`neurocomp.backends.emulator.engine.emulate_tables` for the rest.
     """
     options = {"progress": False, "populations": None, "counters": True, "memory_budget": None, "timing": True}
 
@@ -33,3 +35,20 @@ class EmulatorBackend(Backend):
             return session.run(steps, inputs, record, populations=populations)
         finally:
             session.close()
+
+
+#: Accepted values of the ``timing`` option: True / "analytic" (the cost model's estimate), "cycle" (also
+#: the message-level model, backends/emulator/timing), False / None (no timing).
+TIMING_MODES = ("analytic", "cycle")
+
+
+def timing_mode(value) -> str | None:
+    """``"analytic"``, ``"cycle"`` or None (no timing) from the ``timing`` option."""
+    if value is True:
+        return "analytic"
+    if value is False or value is None:
+        return None
+    if isinstance(value, str) and value in TIMING_MODES:
+        return value
+    raise ValidationError(f"emulate: timing={value!r}; use 'analytic' (default, the cost model's estimate), "
+                          "'cycle' (message-level simulation of the NoC and core pipelines) or False (none)")

@@ -950,7 +950,7 @@ def _progress(total: int, enabled: bool, unit: str = "step", desc: str = "emulat
 
 def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,
             *, populations=None, counters: bool = True, memory_budget: int | None = None,
-            timing: bool = True) -> Result:
+            timing: bool | str = True) -> Result:
     """Run a CompiledNetwork (or the path of one) on the emulator; returns a Result.
 
     ``get_backend("emulator").run(...)`` (:mod:`neurocomp.backend`) with these options spelled out.
@@ -959,7 +959,9 @@ def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"),
     what learning projections return. With ``timing`` (default) the target's timing/energy model
     (``costmodel.estimate``) turns the run's spikes and per-core counters (learning updates included)
     into ``report["energy_j"]``, ``report["latency_s"]`` and the full breakdown in ``report["cost"]``;
-    the per-step counter arrays are then summarised per core.
+    the per-step counter arrays are then summarised per core. ``timing="cycle"`` adds the message-level
+    simulation of the NoC and core pipelines (``report["cost"]["cycle"]``, whose latency then is
+    ``report["latency_s"]``); ``"analytic"`` equals True.
     """
     from ...backend import get_backend
     return get_backend("emulator").run(art, steps, inputs, record, progress=progress, populations=populations,
@@ -1088,8 +1090,11 @@ def summarize_batch(results) -> dict:
     return out
 
 
-def attach_cost(res: Result, target, tables, physical_core, steps: int) -> None:
-    """Apply the target's timing/energy model to a finished run and keep report.json small."""
+def attach_cost(res: Result, target, tables, physical_core, steps: int, timing: str = "analytic") -> None:
+    """Apply the target's timing/energy model to a finished run and keep report.json small.
+
+    ``timing="cycle"`` also runs the message-level model (``timing/``): its section is
+    ``report["cost"]["cycle"]`` and ``report["latency_s"]`` is then its latency (energy stays analytic)."""
     from .costmodel import estimate
     events = res.report.pop("spike_events")
     per_step = res.report["counters"]
@@ -1099,6 +1104,13 @@ def attach_cost(res: Result, target, tables, physical_core, steps: int) -> None:
     res.report["cost"] = est
     res.report["energy_j"] = est["energy_j"]
     res.report["latency_s"] = est["latency_s"]
+    res.report["timing"] = timing
+    if timing == "cycle":
+        from .timing import cycle_report
+        cyc = cycle_report(target, tables, np.asarray(physical_core), events["step"], events["source"],
+                           per_step["neurons_active"], steps, est, learn_ops=per_step.get("learning_updates"))
+        est["cycle"] = cyc
+        res.report["latency_s"] = cyc["latency_s"]
     res.report["counters"] = {name: np.asarray(arr).sum(axis=0) for name, arr in per_step.items()
                               if name != "spikes_per_source"}
     res.report["note"] = ("energy and latency are model estimates from the target's per-operation figures "

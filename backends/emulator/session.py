@@ -25,14 +25,17 @@ class EmulatorSession:
     """A live emulation of one artifact; see :class:`neurocomp.simulator.Simulator` for the contract."""
 
     def __init__(self, compiled, who: str = "Simulator", progress: bool = False, counters: bool = True, memory_budget=None,
-                 timing: bool = True, engine: str = "numba"):
+                 timing: bool | str = True, engine: str = "numba"):
         art = load_artifact(compiled)
         self.tables, self.spec, self.target, self.physical_core, self.learning = _resolve(art, who)
         self.network = art.network
         self.plan = make_plan(self.tables)
         self.engine = engine
         self.progress, self.counters, self.memory_budget = progress, counters, memory_budget
-        self.timing = timing and counters and self.target is not None and self.physical_core is not None
+        from .backend import timing_mode
+        self.timing_mode = timing_mode(timing)         # 'analytic', 'cycle' or None
+        self.timing = (self.timing_mode is not None and counters and self.target is not None
+                       and self.physical_core is not None)
         self.state = initial_state(self.tables, self.plan, self.learning, engine)
 
     # ------------------------------------------------------------------ runs
@@ -48,7 +51,7 @@ class EmulatorSession:
         if self.counters:
             res.report["workload"] = workload_metrics(self.tables, res.report["counters"], res.steps, self.network)
         if self.timing:
-            attach_cost(res, self.target, self.tables, self.physical_core, res.steps)
+            attach_cost(res, self.target, self.tables, self.physical_core, res.steps, self.timing_mode)
         return res
 
     def reset(self) -> None:
