@@ -26,6 +26,7 @@ _LAZY = {
     "emulate": "neurocomp.backends.emulator",
     "emulate_batch": "neurocomp.backends.emulator",
     "deploy": "neurocomp.deployment",
+    "Simulator": "neurocomp.simulator",
     "Backend": "neurocomp.backend",
     "get_backend": "neurocomp.backend",
     "register_backend": "neurocomp.backend",

@@ -20,7 +20,9 @@
 Registered: ``"emulator"`` (:mod:`neurocomp.backends.emulator.backend`) and ``"lava"``
 (:mod:`neurocomp.backends.lava.backend`). The registry maps a name to ``"module:Class"`` until the
 backend is first used, so registering (and ``import neurocomp``) never imports an implementation,
-least of all Lava. ``neurocomp.emulate`` and ``neurocomp.deploy`` are thin wrappers over it.
+least of all Lava. ``neurocomp.emulate`` and ``neurocomp.deploy`` are thin wrappers over it, and the
+registered backends' ``run`` is one run of a fresh session (:meth:`Backend.open`, what ``nc.Simulator``
+drives).
 """
 from __future__ import annotations
 
@@ -47,6 +49,14 @@ class Backend(ABC):
     @abstractmethod
     def run(self, compiled, steps: int, inputs: dict | None = None, record=("spikes", "v"), **options) -> Result:
         """Run ``compiled`` for ``steps`` steps driven by ``inputs``; record ``record``; return a Result."""
+
+    def open(self, compiled, who: str = "Simulator", **options):
+        """A live session of ``compiled`` that runs on from its state (what ``nc.Simulator`` drives):
+        ``run(steps, inputs, record, on_step=, populations=, observe=)``, ``t``, ``reset()``, ``close()``,
+        ``weight_names()``/``get_weights``/``set_weights``, ``state_dict()``/``load_state_dict``.
+        ``who`` names the caller in messages. A backend without sessions says so."""
+        raise BackendError(f"backend '{self.name}' has no live sessions (nc.Simulator); use its run() for "
+                           "one-shot runs")
 
     def resolve_options(self, options: dict) -> dict:
         """``options`` completed with the defaults of :attr:`options`; a BackendError names unknown ones."""

@@ -31,7 +31,7 @@ def load_inputs(path, expected=None) -> dict[str, np.ndarray]:
     :class:`~neurocomp.semantics.inputs.InputSpec` (a learning rule's reward input then takes ints
     0..127, ``[T]``, ``[T, 1]`` or ``[T, n_post]``) or ``{input name: shape}``; no key may be missing or
     unknown and every shape must match. All arrays must share the same T. Spikes are returned as uint8,
-    rewards as int64, in the file's shapes.
+    rewards and graded inputs' payloads as int64, in the file's shapes.
     """
     path = Path(path)
     if not path.exists():
@@ -70,8 +70,8 @@ def load_inputs(path, expected=None) -> dict[str, np.ndarray]:
         elif np.ndim(arr) and arr.shape[0] != steps:
             raise ValidationError(f"{path}: input '{key}' has {arr.shape[0]} steps but another input has "
                                   f"{steps}; all inputs need the same T")
-    rewards = spec.rewards if spec is not None else {}
-    return {key: arr.astype(np.int64 if key in rewards else np.uint8) for key, arr in arrays.items()}
+    ints = set(spec.rewards) | set(spec.graded) if spec is not None else set()   # rewards, graded payloads
+    return {key: arr.astype(np.int64 if key in ints else np.uint8) for key, arr in arrays.items()}
 
 
 # ---------------------------------------------------------------------------------------- commands
@@ -86,7 +86,7 @@ def _with_rules(net, rules_file):
 def _cmd_info(args) -> int:
     from .info import describe, summary_dict
     from .io import load
-    net = _with_rules(load(args.net, dt=args.dt), args.rules)
+    net = _with_rules(load(args.net, dt=args.dt, dialect=args.dialect), args.rules)
     if args.json:
         print(json.dumps(summary_dict(net), indent=2, default=str))
     else:
@@ -126,11 +126,12 @@ def _cmd_compile(args) -> int:
     if args.output is None:
         raise ValidationError("compile: give the artifact directory to write with -o/--output ART")
     target = load_target(args.target)  # an unknown target fails before the (possibly slow) network load
-    net = _with_rules(load(args.net, dt=args.dt), args.rules)
+    net = _with_rules(load(args.net, dt=args.dt, dialect=args.dialect), args.rules)
     from .compiler import compile as compile_network
     compiled = compile_network(net, target, dt=args.dt, partitioner=args.partitioner,
                                max_neurons_per_core=args.max_neurons_per_core, seed=args.seed,
-                               out=args.output, progress=True, pipeline=pipeline,
+                               out=args.output, progress=True, pipeline=pipeline if args.passes else None,
+                               integration=args.integration,
                                print_ir_after=args.print_ir_after, ir_stream=sys.stdout)
     print(compiled.summary())
     return EXIT_OK
@@ -141,7 +142,7 @@ def _pipeline(args):
     from .compiler import default_pipeline
     from .passes.base import make_pass
     options = dict(dt=args.dt, partitioner=args.partitioner, max_neurons_per_core=args.max_neurons_per_core,
-                   seed=args.seed)
+                   seed=args.seed, integration=args.integration or "euler")
     if args.passes is None:
         return default_pipeline(**options)
     return [make_pass(name.strip(), **options) for name in args.passes.split(",") if name.strip()]
@@ -194,14 +195,48 @@ def _run_backend(args, backend: str, **options) -> int:
     record = _record(args.record)
     inputs = _inputs_for(args)
     from .backend import get_backend
-    result = get_backend(backend).run(args.artifact, steps=args.steps, inputs=inputs, record=record, **options)
+    run = get_backend(backend).run
+    if args.align_input:
+        from .align import run_aligned
+        from .io.native import load_native
+        net = load_native(Path(args.artifact) / "network.h5")
+        result = run_aligned(lambda n, x, **kw: run(args.artifact, steps=n, inputs=x, **kw), net, args.steps, inputs,
+                             record=record, **options)
+    else:
+        result = run(args.artifact, steps=args.steps, inputs=inputs, record=record, **options)
     result.save(args.output)
     _summarise_result(result, args.output)
     return EXIT_OK
 
 
 def _cmd_emulate(args) -> int:
-    return _run_backend(args, "emulator", progress=True)
+    # --timing analytic is the emulator's default: pass the option only when it asks for more
+    extra = {"timing": args.timing} if args.timing != "analytic" else {}
+    if args.checkpoint is None and args.resume is None:
+        return _run_backend(args, "emulator", progress=True, **extra)
+    return _run_session(args, **extra)
+
+
+def _run_session(args, **options) -> int:
+    """``emulate --resume/--checkpoint``: continue a saved simulation (``nc.Simulator``) for --steps more
+    steps (the --input rows drive steps t+1..t+N), then save its state."""
+    from .simulator import Simulator
+    record = _record(args.record)
+    inputs = _inputs_for(args)
+    if args.resume is not None:
+        sim = Simulator.load(args.resume, args.artifact, "emulator", progress=True, **options)
+    else:
+        sim = Simulator(args.artifact, "emulator", progress=True, **options)
+    with sim:
+        t0 = sim.t
+        result = sim.run(args.steps, inputs, record)
+        if args.checkpoint is not None:
+            sim.save(args.checkpoint)
+    result.save(args.output)
+    _summarise_result(result, args.output)
+    print(f"  steps {t0 + 1}..{sim.t} of the simulation" + (f"; checkpoint written to {args.checkpoint}"
+                                                           if args.checkpoint else ""))
+    return EXIT_OK
 
 
 def _cmd_deploy(args) -> int:
@@ -254,6 +289,9 @@ def _add_run_arguments(s, backends=None) -> None:
     s.add_argument("--input", metavar="IN.npz", help="input spikes: one [T, *shape] 0/1 array per graph input")
     s.add_argument("-o", "--output", required=True, metavar="RES", help="result directory to write")
     s.add_argument("--record", default="spikes,v", help="what to record: spikes,v,u,weights (default spikes,v)")
+    s.add_argument("--align-input", action="store_true",
+                   help="run N + D steps with the inputs padded by D zero rows (D: the deepest latency offset) and "
+                        "return each population's rows on the framework's time axis (docs/frameworks.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,12 +304,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     dt_help = "time step in seconds for continuous-time (NIR) networks (default 1e-4)"
+    from .io.nir_dialects import DIALECTS
+    dialects = ("auto", "nir", *DIALECTS)
+    from_help = ("NIR file exported by this framework: undo its exporter's deviations from NIR (auto: the one the "
+                 "file's metadata names, else plain NIR; docs/frameworks.md)")
 
     s = sub.add_parser("info", help="summarise a network file", description="Print the populations, projections, "
                        "inputs, outputs and totals of a network file (.nir, netx .net or native .h5).")
     s.add_argument("net", metavar="NET", help="network file (.nir, .net, .h5)")
     s.add_argument("--json", action="store_true", help="print the summary as JSON")
     s.add_argument("--dt", type=_positive_float, default=1e-4, help=dt_help)
+    s.add_argument("--from", dest="dialect", choices=dialects, default="auto", help=from_help)
     s.add_argument("--rules", metavar="RULES.toml", default=None,
                    help="attach learning rules from a side file (see neurocomp.rules.sidefile)")
     s.set_defaults(func=_cmd_info)
@@ -287,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", metavar="ART", help="artifact directory to write (required unless "
                    "--print-pipeline)")
     s.add_argument("--dt", type=_positive_float, default=1e-4, help=dt_help)
+    s.add_argument("--from", dest="dialect", choices=dialects, default="auto", help=from_help)
+    s.add_argument("--integration", choices=("euler", "exact"), default=None,
+                   help="time integration of LIF/CubaLIF/LI: euler (NIR's forward Euler) or exact (exp(-dt/tau) "
+                        "decays); default: what the --from dialect needs, else euler")
     s.add_argument("--partitioner", choices=("hypergraph", "sequential", "metis"), default="hypergraph",
                    help="how populations are split over cores (default: hypergraph)")
     s.add_argument("--max-neurons-per-core", type=positive_int, default=None, metavar="N",
@@ -303,10 +350,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "(discretize,quantize,partition,place,route,tables); options above apply to each")
     s.set_defaults(func=_cmd_compile)
 
-    s = sub.add_parser("emulate", help="run an artifact on the cycle-level emulator", description="Run the "
+    s = sub.add_parser("emulate", help="run an artifact on the multicore emulator", description="Run the "
                        "compiled artifact ART on the emulator for N steps; write spikes, probes, energy and "
                        "latency to RES.")
     _add_run_arguments(s)
+    s.add_argument("--resume", metavar="CKPT.npz", default=None,
+                   help="continue the simulation saved in CKPT.npz (made of ART) for N more steps")
+    s.add_argument("--checkpoint", metavar="CKPT.npz", default=None,
+                   help="after the run, save the simulation's whole state to CKPT.npz (for --resume)")
+    s.add_argument("--timing", choices=("analytic", "cycle"), default="analytic",
+                   help="latency model: analytic (default; per-step sum of the slowest core, network drain and "
+                        "barrier) or cycle (message-level simulation of routers, buffers, links and core pipelines)")
     s.set_defaults(func=_cmd_emulate)
 
     s = sub.add_parser("deploy", help="run an artifact on a backend (Lava)", description="Run the compiled "

@@ -19,6 +19,9 @@ from .errors import ValidationError
 from .ir import Network
 from .mapping.artifact import CompiledNetwork
 from .passes.base import PASSES, Pass, run_pipeline
+
+#: Time step (seconds) when neither ``compile(dt=...)`` nor the network's metadata gives one.
+DEFAULT_DT = 1e-4
 from .passes.discretize import Discretize
 from .passes.partition import PARTITIONERS, Partition
 from .passes.place import Place
@@ -28,9 +31,9 @@ from .passes.tables import BuildTables
 
 
 def default_pipeline(dt: float = 1e-4, partitioner: str = "hypergraph", max_neurons_per_core: int | None = None,
-                     seed: int = 0, rates: dict | None = None) -> list[Pass]:
+                     seed: int = 0, rates: dict | None = None, integration: str = "euler") -> list[Pass]:
     """The passes ``compile`` runs, in order, with its options."""
-    return [Discretize(dt), Quantize(), Partition(partitioner, max_neurons_per_core, seed, rates), Place(seed),
+    return [Discretize(dt, integration), Quantize(), Partition(partitioner, max_neurons_per_core, seed, rates), Place(seed),
             Route(), BuildTables()]
 
 
@@ -53,11 +56,16 @@ def check_learning(net: Network, target) -> None:
         check_learning_projection(proj, integer=False)
 
 
-def compile(net: Network, target, *, dt: float = 1e-4, partitioner: str = "hypergraph",
+def compile(net: Network, target, *, dt: float | None = None, partitioner: str = "hypergraph",
             max_neurons_per_core: int | None = None, seed: int = 0, out=None, progress: bool = False,
             rates: dict | None = None, pipeline: list[Pass] | None = None, print_ir_after=(),
-            ir_stream=None) -> CompiledNetwork:
+            ir_stream=None, integration: str | None = None) -> CompiledNetwork:
     """Compile ``net`` for ``target`` (a name such as ``"loihi2"``, a .toml path or a Target).
+
+    ``dt``: the time step (seconds) of continuous-time models; None takes the one the network was
+    loaded with (``net.metadata["dt"]``, e.g. ``load(path, dt=...)``), else 1e-4. ``integration``:
+    "euler" (NIR's forward Euler) or "exact" (exponential decays); None takes
+    ``net.metadata["integration"]`` (set by a NIR dialect, e.g. Sinabs), else "euler".
 
     ``partitioner``: hypergraph (default, KaHyPar km1), metis or sequential (the baseline);
     ``max_neurons_per_core`` lowers the target's neuron limit; ``rates`` ({population or input:
@@ -76,7 +84,11 @@ def compile(net: Network, target, *, dt: float = 1e-4, partitioner: str = "hyper
         raise ValidationError(f"compile: partitioner '{partitioner}' is not one of {', '.join(PARTITIONERS)}")
     target = load_target(target)
     check_learning(net, target)
-    passes = default_pipeline(dt, partitioner, max_neurons_per_core, seed, rates) if pipeline is None \
+    if dt is None:
+        dt = float(net.metadata.get("dt", DEFAULT_DT))
+    if integration is None:
+        integration = str(net.metadata.get("integration", "euler"))
+    passes = default_pipeline(dt, partitioner, max_neurons_per_core, seed, rates, integration) if pipeline is None \
         else list(pipeline)
     after = _ir_printer(passes, print_ir_after, ir_stream)
     obj, reports = run_pipeline(net, target, passes, progress=progress, after=after)

@@ -43,14 +43,29 @@ def _cycles(net: Network) -> list[list[str]]:
     return sorted(loops)
 
 
+#: Why ``info`` and ``compile`` count synapses differently.
+SYNAPSE_NOTE = ("counted here as the non-zero weights of the file; compile counts those whose quantized (Lava "
+                "effective) weight is non-zero, so weights that round to 0 on the target are dropped and its "
+                "count can be lower")
+
+
+def latency_offsets(net: Network) -> dict:
+    """The NIR importer's latency offsets, else the depth from the graph inputs (``neurocomp.align``)."""
+    from .align import latency_offsets as offsets
+    return offsets(net)
+
+
 def summary_dict(net: Network) -> dict:
     """Everything ``describe`` prints, as plain Python numbers, strings, lists and dicts."""
+    offsets, onsets = latency_offsets(net), net.onsets()
     populations = [{
         "name": p.name,
         "model": type(p.model).__name__,
         "params": {k: _param_summary(v) for k, v in p.model.params().items()},
         "shape": list(p.shape),
         "neurons": p.size,
+        "latency_offset": int(offsets.get(p.name, 0)),
+        "onset": onsets[p.name],
     } for p in net.neuron_populations]
     inputs = [{"name": p.name, "shape": list(p.shape), "channels": p.size}
               for p in net.populations.values() if p.is_input]
@@ -69,6 +84,7 @@ def summary_dict(net: Network) -> dict:
             "delay_max": dmax,
             "learning": proj.learning.name if proj.learning is not None else None,
             "message_bits": message_bits(net, proj),
+            "port": proj.port,
         }
         if isinstance(conn, Conv2d):
             entry["kernel"] = list(conn.weights.shape)
@@ -95,6 +111,8 @@ def summary_dict(net: Network) -> dict:
             "inputs": len(inputs),
             "input_channels": sum(i["channels"] for i in inputs),
         },
+        "synapse_count_note": SYNAPSE_NOTE,
+        "max_latency_offset": max((p["latency_offset"] for p in populations), default=0),
         "recurrent": bool(cycles),
         "cycles": cycles,
         "metadata": json.loads(json.dumps(meta, default=str)),
@@ -126,7 +144,8 @@ def describe(net: Network) -> str:
         or ["  (none)"]
     lines.append("populations:")
     for p in s["populations"]:
-        lines.append(f"  {p['name']}: {p['model']} shape {tuple(p['shape'])} ({p['neurons']} neurons)")
+        lines.append(f"  {p['name']}: {p['model']} shape {tuple(p['shape'])} ({p['neurons']} neurons), latency offset "
+                     f"{p['latency_offset']}, onset {p['onset']}")
         lines.append(f"      {_fmt_params(p['params'])}")
     if not s["populations"]:
         lines.append("  (none)")
@@ -135,8 +154,9 @@ def describe(net: Network) -> str:
         delay = f"{j['delay_min']}" if j["delay_min"] == j["delay_max"] else f"{j['delay_min']}..{j['delay_max']}"
         learn = j["learning"] or "none"
         graded = f", graded {j['message_bits']}-bit messages" if j["message_bits"] else ""
+        port = f", into input channel {j['port']}" if j.get("port") else ""
         lines.append(f"  {j['name']}: {j['kind']} {j['source']} -> {j['target']}, {j['synapses']} synapses "
-                     f"({j['weights']} weights), delay {delay}, learning {learn}{graded}")
+                     f"({j['weights']} weights), delay {delay}, learning {learn}{graded}{port}")
     if not s["projections"]:
         lines.append("  (none)")
     lines.append(f"outputs: {', '.join(s['outputs']) or '(none)'}")
@@ -148,6 +168,9 @@ def describe(net: Network) -> str:
             lines.append(f"  {r['projection']}: {r['rule']} ({exprs}, epoch {r['t_epoch']}{third})")
     else:
         lines.append("learning rules: none")
+    lines.append(f"latency: population p at offset d shows at step t + d what NIR shows at t; pad inputs by "
+                 f"{s['max_latency_offset']} steps (emulate --align-input)")
+    lines.append(f"synapses: {SYNAPSE_NOTE}")
     if s["recurrent"]:
         lines.append("recurrent: yes (" + "; ".join(" <-> ".join(c) for c in s["cycles"]) + ")")
     else:

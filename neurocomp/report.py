@@ -6,7 +6,9 @@ Reads ``RES/result.npz`` + ``RES/report.json`` (:class:`neurocomp.result.Result`
 * ``mesh.png``     per-core dynamic energy and busy time laid out on the mesh (tiles x cores);
 * ``links.png``    per-router outgoing link load, with an arrow per loaded link on small meshes;
 * ``energy.png``   energy by operation class;
-* ``timeline.png`` energy and latency per step.
+* ``timeline.png`` energy and latency per step;
+* ``step_timeline.png`` (``emulate --timing cycle`` only) which core unit and link is busy when, in the
+  slowest step of the message-level timing model (``report["cost"]["cycle"]["timeline"]``).
 
 The cost figures come from the cost model's dict (``backends/emulator/costmodel.estimate``), found in
 ``report.json`` at ``report["cost"]`` (or ``"estimate"``, or at top level). A result without one
@@ -175,6 +177,10 @@ def plot_mesh(est: dict, report: dict, path: Path) -> bool:
     return True
 
 
+#: At most this many link arrows (the busiest): matplotlib draws each in ~20 ms, a multi-chip mesh has hundreds.
+MAX_ARROWS = 120
+
+
 def plot_links(est: dict, path: Path) -> bool:
     """Heatmap of each router's outgoing load (sum over its 4 links) + arrows (width ~ load) on small meshes."""
     links = est.get("links") or {}
@@ -193,8 +199,9 @@ def plot_links(est: dict, path: Path) -> bool:
     cb = fig.colorbar(im, ax=ax, shrink=0.85, pad=0.03)
     cb.set_label("packets out of router\n(all steps)", fontsize=8)
     top = max((v["total"] for v in links.values()), default=0)
-    if links and W * H <= 400:
-        for v in links.values():
+    drawn = sorted(links.values(), key=lambda v: -v["total"])[:MAX_ARROWS] if W * H <= 400 else []
+    if drawn:
+        for v in drawn:
             (x0, y0), (x1, y1) = v["from"], v["to"]
             # Offset the two directions of a link so E/W (N/S) arrows do not overlap.
             off = 0.12 if v["dir"] in ("E", "N") else -0.12
@@ -206,6 +213,8 @@ def plot_links(est: dict, path: Path) -> bool:
     hot = max(links.items(), key=lambda kv: kv[1]["total"], default=None)
     sub = (f"hottest link {hot[1]['from']}->{hot[1]['to']} ({hot[1]['dir']}): {hot[1]['total']} packets, "
            f"max {hot[1]['max_per_step']} in one step") if hot else "no inter-tile traffic"
+    if 0 < len(drawn) < len(links):
+        sub += f"; arrows: the {len(drawn)} busiest of {len(links)} links"
     ax.set_title(f"link load (X-then-Y routes)\n{sub}", fontsize=9)
     ax.set_xlabel("tile x")
     ax.set_ylabel("tile y")
@@ -269,6 +278,60 @@ def plot_timeline(est: dict, path: Path) -> bool:
     return True
 
 
+def plot_step_timeline(est: dict, path: Path) -> bool:
+    """Gantt chart of one step of the cycle timing model: a row per core unit (soma, input) and per link."""
+    tl = (est.get("cycle") or {}).get("timeline")
+    if not tl or not tl.get("intervals"):
+        return False
+    kinds = tl["kinds"]
+    iv = tl["intervals"]
+    rows = {}
+    for k, i, _, _ in iv:     # rows: soma/stall share the core's soma row
+        name = kinds[k]
+        key = ("link", i) if name == "link" else ("input" if name == "input" else "soma", i)
+        rows.setdefault(key, None)
+    order = sorted(rows, key=lambda r: ({"soma": 0, "input": 1, "link": 2}[r[0]], r[1]))
+    index = {r: n for n, r in enumerate(order)}
+    colours = {"soma": "C0", "stall": "C3", "input": "C2", "link": "C1"}
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(10, min(2 + 0.12 * len(order), 40)))
+    for name in kinds:
+        segs = [(a * 1e6, (b - a) * 1e6, index[("link", i) if name == "link" else
+                                                 ("input" if name == "input" else "soma", i)])
+                for k, i, a, b in iv if kinds[k] == name]
+        for y in sorted({s[2] for s in segs}):
+            ax.broken_barh([(a, w) for a, w, yy in segs if yy == y], (y - 0.4, 0.8), color=colours[name])
+        ax.plot([], [], color=colours[name], lw=6, label=name)
+    ax.set_yticks(range(len(order)))
+    ax.set_yticklabels([f"{r[0]} {r[1]}" for r in order], fontsize=max(3, min(8, 400 // max(len(order), 1))))
+    ax.invert_yaxis()
+    ax.set_xlabel("time in step (us)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"step {tl['step']}: busy units and links (cycle timing model"
+                 + (", truncated" if tl.get("truncated") else "") + ")", fontsize=10)
+    _save(fig, path)
+    plt.close(fig)
+    return True
+
+
+def summarise_cycle(cyc: dict) -> list[str]:
+    lat = cyc["latency_s"]["per_step"]
+    lines = [f"cycle timing: latency per step p50 {_eng(lat['p50'], 's')}, max {_eng(lat['max'], 's')}; "
+             f"total {_eng(cyc['latency_s']['total'], 's')} ({cyc['vs_analytic']['total_ratio']:.3f}x the analytic "
+             f"estimate, median per-step ratio {cyc['vs_analytic']['per_step_ratio_p50']:.3f})"]
+    links = cyc.get("links") or {}
+    if links:
+        i, v = max(links.items(), key=lambda kv: kv[1]["stall_s"])
+        peak = max(v2["buffer_peak"] for v2 in links.values())
+        lines.append(f"cycle timing: most stalled link {i} {v['from']} -> {v['to']} ({v['dir']}): "
+                     f"{_eng(v['stall_s'], 's')} waiting, busy {_eng(v['busy_s'], 's')}; buffer peak {peak}")
+    stall = np.asarray(cyc["cores"]["sender_stall_s"], float)
+    if stall.size and stall.max() > 0:
+        lines.append(f"cycle timing: senders stalled by full buffers {_eng(stall.sum(), 's')} in all "
+                     f"(most: core {int(np.argmax(stall))})")
+    return lines
+
+
 # ------------------------------------------------------------------------------- entry point
 def summarise(est: dict) -> list[str]:
     en, lat = est["energy_j"], est["latency_s"]
@@ -292,7 +355,23 @@ def summarise(est: dict) -> list[str]:
                      f"max {v['max_per_step']} in one step")
     else:
         lines.append("hottest link: none (no inter-tile traffic)")
+    if isinstance(est.get("cycle"), dict):
+        lines += summarise_cycle(est["cycle"])
     return lines
+
+
+def workload_lines(w: dict | None) -> list[str]:
+    """The NeuroBench-style workload metrics of an emulator run (``report["workload"]``) as text."""
+    if not w:
+        return []
+    syn = w["synaptic_operations"]
+    layers = ", ".join(f"{k} {v:.3f}" for k, v in w["activation_sparsity_by_layer"].items() if v is not None)
+    dense = "n/a" if syn["Dense"] is None else syn["Dense"]
+    cs = "n/a" if w["connection_sparsity"] is None else f"{w['connection_sparsity']:.3f}"
+    return [f"workload (NeuroBench definitions, per run): activation sparsity {w['activation_sparsity']:.3f} "
+            f"(by layer: {layers}); synaptic ops: effective ACs {syn['Effective_ACs']}, effective MACs "
+            f"{syn['Effective_MACs']}, dense {dense}; membrane updates {w['membrane_updates']}; footprint "
+            f"{w['footprint_bytes']} B; connection sparsity {cs}"]
 
 
 def make_report(res_dir, out_dir=None) -> str:
@@ -319,10 +398,12 @@ def make_report(res_dir, out_dir=None) -> str:
                                                "(Lava's CPU simulation measures none; use `neurocomp emulate`)"))
     else:
         for name, fn in (("mesh.png", lambda p: plot_mesh(est, res.report, p)), ("links.png", lambda p: plot_links(est, p)),
-                         ("energy.png", lambda p: plot_energy(est, p)), ("timeline.png", lambda p: plot_timeline(est, p))):
+                         ("energy.png", lambda p: plot_energy(est, p)), ("timeline.png", lambda p: plot_timeline(est, p)),
+                         ("step_timeline.png", lambda p: plot_step_timeline(est, p))):
             if fn(out / name):
                 written.append(name)
         lines += summarise(est)
+    lines += workload_lines(res.report.get("workload"))
     if out.resolve() != res_dir.resolve():
         with atomic_file(out / "report.json", "w") as fh:
             fh.write(json.dumps(res.report, indent=2, sort_keys=True))

@@ -44,6 +44,12 @@ COST_KEYS = ("syn_op", "neuron_update_active", "neuron_update_idle", "spike_out"
 
 _UNITS = {"energy": "J", "latency": "s", "static_power": "W", "clock": "Hz"}
 
+#: ``[timing]``: the message-level (cycle) timing model's parameters and their units. ``buffer_depth``:
+#: messages one router input port (and a core's input queue) holds; ``flits_per_message``: flits of one
+#: spike message; ``flit_time``: seconds one flit occupies a link (link serialisation); ``spike_generation``:
+#: seconds the soma spends per fired neuron before its first message (separate from the per-message spike_out).
+TIMING_KEYS = {"buffer_depth": "messages", "flits_per_message": "flits", "flit_time": "s", "spike_generation": "s"}
+
 
 # --------------------------------------------------------------------------------------------
 # dataclasses
@@ -200,7 +206,12 @@ class NumberFormats:
     ``vth_bits``: unsigned threshold mantissa width; bias = ``bias_mant * 2**bias_exp`` with a signed
     ``bias_mant_bits``-wide mantissa. ``graded_messages``: the chip sends multi-bit payloads (graded
     spikes) of up to ``max_message_bits`` bits, so it runs SigmaDelta/Delta/Sigma and projections with
-    ``num_message_bits > 0`` (optional in a model file: false and 0 when absent)."""
+    ``num_message_bits > 0`` (optional in a model file: false and 0 when absent). ``resonators``: the cores
+    run resonate-and-fire neurons (RF, RF_IZ: two state components, two input channels; optional, false
+    when absent). ``spike_packet_bits``:
+    bits of one binary spike message on the network; a graded message of ``b`` payload bits costs
+    ``1 + b / spike_packet_bits`` times a spike message's network energy and latency (0, absent: the
+    same as a spike; the cost model's rule, ``backends/emulator/costmodel.py``)."""
     weight_bits: int
     weight_exp_min: int
     weight_exp_max: int
@@ -213,6 +224,8 @@ class NumberFormats:
     signed_weights: bool
     graded_messages: bool = False
     max_message_bits: int = 0
+    resonators: bool = False
+    spike_packet_bits: int = 0
 
 
 #: Widest graded message a model file may declare (Loihi 2: "up to 32-bit payload").
@@ -235,6 +248,9 @@ class Costs:
     #: the model has none (then the tile table alone is used).
     barrier_latency_by_chips: list[tuple[int, float]] = field(default_factory=list)
     barrier_chip_sources: list[tuple[str, str]] = field(default_factory=list)
+    #: Parameters of the message-level timing model (``[timing]``, ``TIMING_KEYS``); empty if the file has
+    #: none (then ``emulate(timing="cycle")`` names the missing section).
+    timing: dict[str, Quantity] = field(default_factory=dict)
 
     def barrier_latency(self, tiles: int, chips: int = 1) -> float:
         """Barrier time (s) of a step whose cores span ``tiles`` tiles (on ``chips`` chips).
@@ -262,6 +278,36 @@ class Costs:
 
 
 @dataclass(frozen=True)
+class PartialSums:
+    """Whether and how a core's dendrite can be split over several cores (``[partial_sums]``,
+    docs/fanin.md): a *segment* core accumulates its share of a neuron's synapses and forwards the
+    integer partial sum to the neuron's *soma* core in the same step (``latency_steps = 0``; a target
+    declaring more is refused by the split, whose exactness is proven for 0 only). ``payload_bits``:
+    signed width of a partial-sum message (a split whose worst-case partial sum does not fit is
+    refused); ``uses_input_axons``: a partial sum enters the soma core on an input axon (Loihi 2's
+    graded spike through a one-synapse axon) rather than the dendrite's own adder port (Tianjic);
+    ``energy``/``latency``: per message, on top of the hop costs of ``[energy]``/``[latency]``."""
+    supported: bool
+    payload_bits: int
+    latency_steps: int
+    uses_input_axons: bool
+    energy: Quantity | None
+    latency: Quantity | None
+    source: str
+    status: str
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["energy"] = self.energy.to_dict() if self.energy else None
+        d["latency"] = self.latency.to_dict() if self.latency else None
+        return d
+
+
+#: A target file without ``[partial_sums]``: dendrites cannot be split.
+NO_PARTIAL_SUMS = PartialSums(False, 0, 0, False, None, None, "not declared in the model file", "assumed")
+
+
+@dataclass(frozen=True)
 class Target:
     """One chip (or board of chips) as the compiler sees it. ``sources`` maps the key path of every
     plain number in the file (e.g. ``core.max_neurons``) to its ``(source, status)``."""
@@ -275,6 +321,7 @@ class Target:
     learning: bool
     assumptions: list[str]
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    partial_sums: PartialSums = NO_PARTIAL_SUMS
 
     def to_dict(self) -> dict:
         """JSON-able description with every source, for the artifact's ``mapping.json``."""
@@ -297,8 +344,10 @@ class Target:
                     for (n, s), (src, st) in zip(c.barrier_latency_by_chips, c.barrier_chip_sources)],
                 "static_power_w": c.static_power_w.to_dict() if c.static_power_w else None,
                 "clock_hz": c.clock_hz.to_dict() if c.clock_hz else None,
+                "timing": {k: q.to_dict() for k, q in c.timing.items()},
             },
             "learning": self.learning,
+            **({"partial_sums": self.partial_sums.to_dict()} if self.partial_sums.supported else {}),
             "assumptions": list(self.assumptions),
             "sources": {k: {"source": s, "status": st} for k, (s, st) in sorted(self.sources.items())},
         }
@@ -428,10 +477,12 @@ def _formats(r: _Reader) -> NumberFormats:
     t = r.table(r.doc, "formats")
     ints = {"weight_bits": 1, "weight_exp_min": None, "weight_exp_max": None, "state_bits": 1, "decay_bits": 1,
             "vth_bits": 1, "bias_mant_bits": 1, "bias_exp_min": None, "bias_exp_max": None}
-    r.no_unknown(t, (*ints, "signed_weights", "graded_messages", "max_message_bits"), "formats.")
+    r.no_unknown(t, (*ints, "signed_weights", "graded_messages", "max_message_bits", "resonators",
+                     "spike_packet_bits"), "formats.")
     v = {n: r.value(t, n, "formats.", "int", minimum=m) for n, m in ints.items()}
     v["signed_weights"] = r.value(t, "signed_weights", "formats.", "bool")
     v["graded_messages"] = bool(r.value(t, "graded_messages", "formats.", "bool", optional=True))
+    v["resonators"] = bool(r.value(t, "resonators", "formats.", "bool", optional=True))
     bits = r.value(t, "max_message_bits", "formats.", "int", minimum=0, optional=True)
     if v["graded_messages"] and not bits:
         raise r.fail("formats.max_message_bits", "missing or 0 while graded_messages = true",
@@ -443,6 +494,11 @@ def _formats(r: _Reader) -> NumberFormats:
         raise r.fail("formats.max_message_bits", f"value {bits} is above {MAX_MESSAGE_BITS}",
                      f"give at most {MAX_MESSAGE_BITS} bits")
     v["max_message_bits"] = int(bits or 0)
+    packet = r.value(t, "spike_packet_bits", "formats.", "int", minimum=0, optional=True)
+    if packet and not v["graded_messages"]:
+        raise r.fail("formats.spike_packet_bits", f"{packet} while graded_messages is false",
+                     "remove it (it scales the cost of graded messages) or set graded_messages = true")
+    v["spike_packet_bits"] = int(packet or 0)
     for lo, hi in (("weight_exp_min", "weight_exp_max"), ("bias_exp_min", "bias_exp_max")):
         if v[lo] > v[hi]:
             raise r.fail("formats." + lo, f"{lo} = {v[lo]} is above {hi} = {v[hi]}", "swap them or fix the range")
@@ -493,7 +549,7 @@ def _costs(r: _Reader, mesh: Mesh) -> Costs:
     tiles, tile_src = _points(r, b, "tiles", "tiles", optional=False)
     chips, chip_src = _points(r, b, "chips", "chips", optional=True)
     costs = Costs(dicts["energy"], dicts["latency"], tiles, _optional_quantity(r, "static_power"),
-                  _optional_quantity(r, "clock"), tile_src, chips, chip_src)
+                  _optional_quantity(r, "clock"), tile_src, chips, chip_src, _timing(r))
     # The whole-chip barrier, quoted with the table point at or below that span (its status binds).
     span = mesh.tiles_x * mesh.tiles_y
     below = [i for i, (x, _) in enumerate(tiles) if x <= span]
@@ -502,6 +558,43 @@ def _costs(r: _Reader, mesh: Mesh) -> Costs:
                                         f"barrier over all {span} tiles of one chip, interpolated in [barrier] "
                                         f"tiles (nearest point: {src})", status)
     return costs
+
+
+def _partial_sums(r: _Reader) -> PartialSums:
+    t = r.table(r.doc, "partial_sums", optional=True)
+    if t is None:
+        return NO_PARTIAL_SUMS
+    pre = "partial_sums."
+    r.no_unknown(t, ("supported", "payload_bits", "latency_steps", "uses_input_axons", "energy", "latency",
+                     "source", "status"), pre)
+    supported = r.value(t, "supported", pre, "bool")
+    source = r.value(t, "source", pre, "str")
+    status = _status(r, r.value(t, "status", pre, "str"), pre + "status")
+    if not supported:
+        return PartialSums(False, 0, 0, False, None, None, source, status)
+    bits = r.value(t, "payload_bits", pre, "int", minimum=2)
+    if bits > 64:
+        raise r.fail(pre + "payload_bits", f"{bits} bits exceeds 64", "give the partial-sum message width (<= 64)")
+    q = {k: _quantity(r, r.table(t, k, pre), pre + k, _UNITS[k]) for k in ("energy", "latency")}
+    return PartialSums(True, bits, r.value(t, "latency_steps", pre, "int", minimum=0),
+                       r.value(t, "uses_input_axons", pre, "bool"), q["energy"], q["latency"], source, status)
+
+
+def _timing(r: _Reader) -> dict[str, Quantity]:
+    """The optional ``[timing]`` section: all of ``TIMING_KEYS`` or none; counts must be whole and >= 1."""
+    t = r.table(r.doc, "timing", optional=True)
+    if t is None:
+        return {}
+    r.no_unknown(t, tuple(TIMING_KEYS), "timing.")
+    out = {}
+    for k, unit in TIMING_KEYS.items():
+        if k not in t:
+            raise r.fail(f"timing.{k}", "missing", f"add [timing.{k}] with value, unit = \"{unit}\", source and status")
+        q = _quantity(r, r.table(t, k, "timing."), f"timing.{k}", unit)
+        if unit != "s" and (q.value < 1 or q.value != int(q.value)):
+            raise r.fail(f"timing.{k}.value", f"{q.value!r} is not a whole number >= 1", f"give a count of {unit}")
+        out[k] = q
+    return out
 
 
 def _optional_quantity(r: _Reader, key: str) -> Quantity | None:
@@ -530,7 +623,7 @@ def _sources(r: _Reader, target_dict: dict) -> dict[str, tuple[str, str]]:
 def _parse(doc: dict, path: str) -> Target:
     r = _Reader(doc, path)
     top = ("name", "description", "learning", "assumptions", "mesh", "core", "formats", "energy", "latency",
-           "barrier", "static_power", "clock", "sources")
+           "barrier", "static_power", "clock", "timing", "sources", "partial_sums")
     name = r.value(doc, "name", "", "str")
     description = r.value(doc, "description", "", "str")
     learning = r.value(doc, "learning", "", "bool")
@@ -541,10 +634,11 @@ def _parse(doc: dict, path: str) -> Target:
     core = _core(r)
     formats = _formats(r)
     costs = _costs(r, mesh)
+    psums = _partial_sums(r)
     r.no_unknown(doc, top, "")  # after the required parts, so a misspelt section reads as missing
     plain = {"mesh": asdict(mesh), "core": asdict(core), "formats": asdict(formats)}
     return Target(name, description, path, mesh, core, formats, costs, learning, list(assumptions),
-                  _sources(r, plain))
+                  _sources(r, plain), psums)
 
 
 # --------------------------------------------------------------------------------------------
@@ -598,3 +692,29 @@ def load_target(name_or_path: str | Path | Target) -> Target:
 def list_targets() -> list[Target]:
     """Every shipped target, sorted by name."""
     return [load_target_file(p) for p in _shipped().values()]
+
+
+def write_multichip(base: str, chips_x: int, chips_y: int, path) -> Path:
+    """Write a copy of shipped target ``base``'s model file with a ``chips_x`` x ``chips_y`` chip grid to ``path``
+    (named ``{base}_x{chips}``): the user file a network too large for one chip is compiled for (e.g. an
+    8-chip Loihi 2 board, ``write_multichip("loihi2", 4, 2, "loihi2_x8.toml")``). Every figure and its
+    source stay those of ``base``; the [mesh] chip keys must still be the shipped single-chip values."""
+    import re
+    from .atomic import atomic_file
+    shipped = _shipped()
+    if base not in shipped:
+        raise TargetError(f"write_multichip: unknown target {base!r}; shipped targets: {', '.join(shipped)}")
+    if min(int(chips_x), int(chips_y)) < 1:
+        raise TargetError(f"write_multichip: chips_x = {chips_x}, chips_y = {chips_y} must be >= 1")
+    text = shipped[base].read_text(encoding="utf-8")
+    name = f"{base}_x{int(chips_x) * int(chips_y)}"
+    for key, val in (("chips", int(chips_x) * int(chips_y)), ("chips_x", int(chips_x)), ("chips_y", int(chips_y)),
+                     ("name", f'"{name}"')):
+        text, n = re.subn(rf"^{key} = (1\b|\"{base}\")", f"{key} = {val}", text, count=1, flags=re.M)
+        if n != 1:
+            raise TargetError(f"write_multichip: {shipped[base].name} has no single-chip '{key}' line to replace")
+    _parse(tomli.loads(text), name)                 # the copy must still be a valid model
+    path = Path(path)
+    with atomic_file(path, "w") as fh:
+        fh.write(text)
+    return path

@@ -4,7 +4,9 @@ Lava property tests (``test_model_exactness.py``) and ``benchmarks/model_exactne
 The models come from the registry (``neurocomp.neurons.NEURONS``): each kind's sampler
 (``NeuronKind.sample``) draws Lava-runnable parameters, so a model registered later joins these networks as
 soon as it has one. Projections are Dense, Sparse, OneToOne or Conv2d (3x3, padding 1, between the 3-D
-populations; even weights run as Lava's Conv, odd ones as Sparse), binary or graded with
+populations; even weights run as Lava's Conv, odd ones as Sparse), into every input channel of the target
+(two-input models such as RF get projections on port 0, the real part, and port 1, the imaginary part;
+they are 1-D populations, as their Lava processes are flat), binary or graded with
 ``num_message_bits`` in 1..24 (or None: derived from the source), every sign mode, weight_exp in -4..3,
 num_weight_bits in 1..8, scalar or per-synapse delays 0..3, recurrence. Graph inputs are binary spikes or
 graded integers (in the signed range of their narrowest graded projection).
@@ -77,18 +79,23 @@ def random_model_network(seed: int, kind_names=None, overflow: bool = False, max
         graded_in[f"in{i}"] = graded
     pops = []
     for j, kind in enumerate(chosen):
-        shape = (int(rng.integers(1, 3)), *hw) if rng.random() < 0.4 else (int(rng.integers(1, 7)),)
+        # two-input models (RF, RF_IZ, RFZero) run as flat (n,) Lava processes: 1-D populations
+        flat = kind.channels > 1 or rng.random() >= 0.4
+        shape = (int(rng.integers(1, 7)),) if flat else (int(rng.integers(1, 3)), *hw)
         size = int(np.prod(shape))
         name = f"{kind.name.lower()}{j}"
         net.population(name, shape, kind.sampler(rng, size))
         pops.append(name)
+    channels = {name: kind.channels for name, kind in zip(pops, chosen)}
     edges = []
-    for j, dst in enumerate(pops):                          # every population is driven (feed-forward)
-        edges.append((str(rng.choice(list(graded_in) + pops[:j])), dst))
+    for j, dst in enumerate(pops):                          # every population is driven (feed-forward) on
+        for port in range(channels[dst]):                   # every input channel (RF: real and imaginary part)
+            edges.append((str(rng.choice(list(graded_in) + pops[:j])), dst, port))
     for _ in range(int(rng.integers(0, 4))):                # plus random ones, recurrence included
-        edges.append((str(rng.choice(list(graded_in) + pops)), str(rng.choice(pops))))
+        dst = str(rng.choice(pops))
+        edges.append((str(rng.choice(list(graded_in) + pops)), dst, int(rng.integers(channels[dst]))))
     bits_of_input: dict[str, int] = {}
-    for e, (src, dst) in enumerate(edges):
+    for e, (src, dst, port) in enumerate(edges):
         sp, dp = net.populations[src], net.populations[dst]
         if sp.is_input:
             source = "graded_input" if graded_in[src] else "binary_input"
@@ -127,7 +134,7 @@ def random_model_network(seed: int, kind_names=None, overflow: bool = False, max
             delay = 0 if r < 0.4 else (int(rng.integers(1, 4)) if r < 0.6 else rng.integers(0, 4, n_syn))
         if source == "graded_input":
             bits_of_input[src] = min(bits, bits_of_input.get(src, bits))
-        net.connect(src, dst, conn, delay=delay, name=f"e{e}")
+        net.connect(src, dst, conn, delay=delay, name=f"e{e}", port=port)
     steps = int(rng.integers(12, 21))
     inputs = {}
     for name, graded in graded_in.items():
@@ -167,7 +174,8 @@ def union(nets: list) -> tuple:
             else:
                 out.population(pre + p.name, p.shape, p.model)
         for proj in net.projections.values():
-            out.connect(pre + proj.source, pre + proj.target, proj.connectivity, delay=proj.delay, name=pre + proj.name)
+            out.connect(pre + proj.source, pre + proj.target, proj.connectivity, delay=proj.delay, name=pre + proj.name,
+                        port=proj.port)
     return out, prefixes
 
 

@@ -129,7 +129,7 @@ def test_every_registered_pass_prints_and_rebuilds():
     assert [p.name for p in pipe] == ["discretize", "quantize", "partition", "place", "route", "tables"]
     assert set(PASSES) == {p.name for p in pipe}
     text = format_pipeline(pipe)
-    assert "1. discretize(dt=0.001)" in text and "place(seed=3" in text
+    assert "1. discretize(dt=0.001, integration='euler')" in text and "place(seed=3" in text
     assert [make_pass(p.name, dt=1e-3, seed=3) for p in pipe] == pipe
     with pytest.raises(Exception, match="unknown pass 'placee'"):
         make_pass("placee")

@@ -8,7 +8,6 @@ position L of netx's block list is step j + L.
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 
 import neurocomp as nc
-from neurocomp.errors import NetworkFileError, NeurocompWarning
+from neurocomp.errors import NetworkFileError, NeurocompError, NeurocompWarning
 from neurocomp.io import netx
 from neurocomp.io.netx import from_lava, hold_at_rest, layer_positions, netx_weight_bits, to_lava, with_bias
 from neurocomp.semantics.fixedpoint import effective_weights
@@ -26,15 +25,6 @@ from neurocomp.semantics.reference import simulate_reference
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "netx"
 TINY = DATA / "tinynet"
-
-
-def netx_data_dir() -> Path | None:
-    """``shared/data/netx`` (the SDNN PilotNet), from NEUROCOMP_NETX_DATA or beside the repository."""
-    env = os.environ.get("NEUROCOMP_NETX_DATA")
-    for path in ([Path(env)] if env else []) + [ROOT.parent / "shared" / "data" / "netx"]:
-        if (path / "pilotnet_sdnn" / "network.net").is_file():
-            return path
-    return None
 
 
 # ------------------------------------------------------------------------------ SDNN models
@@ -244,13 +234,13 @@ def test_pilotnet_lif_every_layer_matches_ground_truth(pilotnet_lif):
 
 
 # ------------------------------------------------------------------------------ pilotnet_sdnn (shared data)
-def test_pilotnet_sdnn_loads(sdnn):
-    root = netx_data_dir()
-    if root is None:
-        pytest.skip("shared/data/netx not found (set NEUROCOMP_NETX_DATA to the folder holding pilotnet_sdnn/)")
+def test_pilotnet_sdnn_loads(sdnn, tmp_path):
+    """With the input layer's Delta on the chip (``sdnn_input="chip"``); test_netx_sdnn.py runs it on the host."""
     SigmaDelta, Delta, Sigma = sdnn
-    path = root / "pilotnet_sdnn" / "network.net"
-    net = nc.load(path)
+    path = tmp_path / "network.net"
+    with gzip.open(DATA / "pilotnet_sdnn" / "network.net.gz", "rb") as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    net = netx.read_netx(path, sdnn_input="chip")
     shapes = {p.name: (type(p.model).__name__, p.shape) for p in net.neuron_populations}
     assert shapes == {"input0": ("Delta", (3, 33, 100)), "conv1": ("SigmaDelta", (24, 16, 49)),
                       "conv2": ("SigmaDelta", (36, 7, 24)), "conv3": ("SigmaDelta", (64, 4, 22)),
@@ -278,7 +268,7 @@ def test_pilotnet_sdnn_loads(sdnn):
                 assert np.array_equal(conn.weights, w) and conn.weight_exp == exp and conn.num_weight_bits == nwb
     assert net.incoming("dense6")[0].source == "conv4" and net.outputs == ["dense9"]
     assert all(entry.get("message_bits") == 16 for entry in net.metadata["netx"]["layers"] if entry["population"])
-    x = np.load(root / "pilotnet_sdnn" / "input.npy")
+    x = np.load(DATA / "pilotnet_sdnn" / "input.npy")
     assert from_lava(x).shape == (1, 3, 33, 100) and np.array_equal(to_lava(from_lava(x)), x)
 
 
@@ -288,8 +278,15 @@ def test_sdnn_synthetic(tmp_path, sdnn):
         {"type": "input", "shape": np.array([4]), "neuron": {"type": "SDNN", "vThMant": 2, "activation": "relu"}},
         dense_layer(np.full((3, 4), 2.0), bias=[1, 2, 3], neuron={"type": "SDNN", "vThMant": 5, "messageBits": 8}),
         dense_layer(np.full((1, 3), 4.0), neuron={"type": "SDNN", "vThMant": 5, "sigma_output": True})])
-    net = netx.read_netx(path, spike_exp=3)
+    net = netx.read_netx(path, spike_exp=3, sdnn_input="chip")
     assert isinstance(net.populations["input0"].model, Delta) and int(net.populations["input0"].model.spike_exp) == 3
+    host = netx.read_netx(path, spike_exp=3)                  # the default: the Delta runs on the host
+    assert "input0" not in host.populations and host.incoming("dense1")[0].source == "input"
+    assert host.incoming("dense1")[0].connectivity.num_message_bits == 16
+    assert host.metadata["netx"]["input"]["encoder"]["spike_exp"] == 3
+    assert host.metadata["netx"]["input"]["encoder"]["vth"] == 2
+    with pytest.raises(NeurocompError, match="sdnn_input must be one of"):
+        netx.read_netx(path, sdnn_input="fpga")
     m = net.populations["dense1"].model
     assert isinstance(m, SigmaDelta) and np.array_equal(m.bias, [1, 2, 3]) and int(m.vth) == 5
     assert isinstance(net.populations["dense2"].model, Sigma)
@@ -550,17 +547,18 @@ def test_hold_at_rest_refusals(tmp_path):
 REFUSALS = [
     ("convT", {"type": "convT", "shape": np.array([1, 2, 2])}, r"layer 1 \('convT'\): is a transposed convolution"),
     ("unpool", {"type": "unpool", "shape": np.array([1, 2, 2])}, r"layer 1 \('unpool'\): is an unpooling layer"),
-    ("dense_comp", {"type": "dense_comp", "shape": np.array([2])}, r"layer 1 \('dense_comp'\): is a complex-valued"),
+    ("dense_comp", {"type": "dense_comp", "shape": np.array([2])},
+     r"layer 1 \('dense_comp'\): is a complex dense layer without 'weight/real'"),
     ("foo", {"type": "foo", "shape": np.array([2])}, r"layer 1 \('foo'\): has type 'foo', which netx does not define"),
     ("complex", {"type": "dense", "shape": np.array([2]), "weight": {"real": np.ones((2, 4)), "imag": np.ones((2, 4))},
-                 "neuron": cuba()}, r"layer 1 \('dense'\): has complex weights"),
+                 "neuron": cuba()}, r"layer 1 \('dense'\): complex weights .* into CUBA neurons"),
     ("no-weight", {"type": "dense", "shape": np.array([2]), "neuron": cuba()},
      r"layer 1 \('dense'\): has no 'weight'"),
     ("no-shape", {"type": "dense", "weight": np.ones((2, 4)), "neuron": cuba()}, r"layer 1 \('dense'\): has no 'shape'"),
     ("no-vth", {"type": "dense", "shape": np.array([2]), "weight": np.ones((2, 4)),
                 "neuron": {"type": "CUBA", "iDecay": 4096, "vDecay": 0}}, r"layer 1 \('dense'\).*no 'vThMant'"),
     ("rf", {"type": "dense", "shape": np.array([2]), "weight": np.ones((2, 4)), "neuron": {"type": "RF", "vThMant": 1}},
-     r"neuron type 'RF' has no neurocomp model"),
+     r"RF neurons in a layer with real weights: netx connects such a layer to the neuron's a_in"),
     ("idecay-neg", {"type": "dense", "shape": np.array([2]), "weight": np.ones((2, 4)), "neuron": cuba(-1, 0, 10)},
      r"iDecay = -1 gives Lava's LIF du = iDecay - 1 = -2, outside LoihiLIF's -1..4095"),
     ("vdecay4097", {"type": "dense", "shape": np.array([2]), "weight": np.ones((2, 4)), "neuron": cuba(4096, 4097, 1)},

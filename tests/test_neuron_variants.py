@@ -23,11 +23,12 @@ NEW = (LIFReset, TernaryLIF, ATRLIF)
 
 def run_model(model, a_rows):
     """Step ``model`` (n neurons) through inputs ``a_rows`` [T, n] with its spec and its numba kernel; assert
-    they agree and return ``{var: [T, n]}`` plus ``"s"`` (spikes or payloads)."""
-    from test_neurons import _run_kernel
+    they agree and return ``{var: [T, n]}`` plus ``"s"`` (spikes or payloads). A two-input model (RF) takes
+    ``a_rows`` as [T, 2, n]."""
+    from test_neurons import run_kernel
     kind = kind_of(model)
     a_rows = np.asarray(a_rows, np.int64)
-    n = a_rows.shape[1]
+    n = a_rows.shape[-1]
     params = {k: model.broadcast(k, n).astype(np.int64) for k in kind.params}
     state = {v: model.broadcast(kind.initial[v], n).astype(np.int64) for v in kind.state}
     P = kind.kernel_prepare(params)
@@ -35,7 +36,7 @@ def run_model(model, a_rows):
     out = {v: [] for v in (*kind.state, "s")}
     for a in a_rows:
         state, s = kind.spec_step(params, state, a)
-        assert np.array_equal(_run_kernel(kind.kernel_step, a, P, S), s)
+        assert np.array_equal(run_kernel(kind, a, P, S), s)
         assert all(np.array_equal(S[i], state[v]) for i, v in enumerate(kind.state))
         for v in kind.state:
             out[v].append(state[v])

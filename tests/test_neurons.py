@@ -42,6 +42,38 @@ def _run_kernel(step, a, P, S):
     return out
 
 
+@njit(cache=True)
+def _run_kernel2(step, a, b, P, S):
+    """``_run_kernel`` for a two-input kind (RF, RF_IZ): ``a``/``b`` are input channels 0 and 1."""
+    out = np.zeros(a.size, np.int64)
+    for j in range(a.size):
+        out[j] = step(j, a[j], b[j], P, S)
+    return out
+
+
+def run_kernel(kind, a, P, S):
+    """The kind's numba step on every neuron: ``a`` is int64 [n] (one input) or [channels, n]."""
+    if kind.channels > 1:
+        return _run_kernel2(kind.kernel_step, np.ascontiguousarray(a[0]), np.ascontiguousarray(a[1]), P, S)
+    return _run_kernel(kind.kernel_step, a, P, S)
+
+
+def _random_rf(kind, rng, n):
+    """RF / RF_IZ: decays from Lava's constructor rule on random periods (12 fractional bits, as netx) and
+    raw random int32-range decays, exponents, thresholds and states anywhere in the clip range."""
+    lim = 2 ** 23 - 1
+    bits = rng.choice([0, 1, 6, 12, 15, 31], n)
+    sin = rng.integers(-2 ** 31 + 1, 2 ** 31, n) >> rng.integers(0, 31, n)
+    cos = rng.integers(-2 ** 31 + 1, 2 ** 31, n) >> rng.integers(0, 31, n)
+    lava = kind.model.from_period(rng.uniform(2.5, 40), rng.uniform(0, 0.2), 1.1, 12, 6)
+    pick = rng.random(n) < 0.5
+    sin, cos = np.where(pick, lava.sin_decay, sin), np.where(pick, lava.cos_decay, cos)
+    bits = np.where(pick, 12, bits)
+    vth = np.where(rng.random(n) < 0.5, rng.integers(-100, 5000, n), rng.integers(-2 ** 31 + 1, 2 ** 31, n))
+    return kind.model(sin_decay=sin, cos_decay=cos, vth=vth, decay_bits=bits, state_exp=rng.integers(0, 25, n),
+                      real0=rng.integers(-lim, lim + 1, n), imag0=rng.integers(-lim, lim + 1, n))
+
+
 def _random_params(kind, rng, n):
     """Random valid parameters of the model (its dataclass validates them), extremes included."""
     if kind.name == "LoihiLIF":
@@ -70,6 +102,14 @@ def _random_params(kind, rng, n):
                           theta0=np.where(rng.random(n) < 0.5, theta_0 << 6, rng.integers(-2 ** 31, 2 ** 31, n)))
     if kind.name in ("SigmaDelta", "Delta", "Sigma"):
         return _random_sdn(kind, rng, n)
+    if kind.name in ("RF", "RF_IZ"):
+        return _random_rf(kind, rng, n)
+    if kind.name == "RFZero":
+        lava = kind.model.from_freqs(rng.uniform(1, 200, n), rng.uniform(0.001, 1, n))
+        pick = rng.random(n) < 0.5
+        i32 = lambda: rng.integers(-2 ** 31, 2 ** 31, n) >> rng.integers(0, 31, n)
+        return kind.model(lct=np.where(pick, lava.lct, i32()), lst=np.where(pick, lava.lst, i32()),
+                          uth=np.where(rng.random(n) < 0.5, rng.integers(-100, 1000, n), i32()), u0=i32(), v0=i32())
     pytest.fail(f"add a random-parameter generator for {kind.name}")
 
 
@@ -100,17 +140,22 @@ def test_kernel_step_equals_spec(kind):
     state = {v: model.broadcast(kind.initial[v], n).astype(np.int64) for v in kind.state}
     P = kind.kernel_prepare(params)
     S = np.stack([state[v] for v in kind.state]).astype(np.int64)
+    sent = 0
     for _ in range(5):
-        a = rng.integers(-2 ** 31, 2 ** 31, n)
-        a[:50] = rng.choice([-2 ** 31, 2 ** 31 - 1, 0, 1, -1], 50)
+        a = rng.integers(-2 ** 31, 2 ** 31, (kind.channels, n))
+        a[:, :50] = rng.choice([-2 ** 31, 2 ** 31 - 1, 0, 1, -1], (kind.channels, 50))
+        a[:, 50:n // 2] >>= rng.integers(0, 32, (kind.channels, n // 2 - 50))   # small inputs too
+        a = a if kind.channels > 1 else a[0]
         want_state, want_s = kind.spec_step(params, state, a)
-        got_s = _run_kernel(kind.kernel_step, a, P, S)
+        got_s = run_kernel(kind, a, P, S)
+        sent += np.count_nonzero(got_s)
         if kind.graded:
             assert np.count_nonzero(got_s) > n // 10, "the payloads are exercised"
         assert np.array_equal(got_s, want_s)
         for i, v in enumerate(kind.state):
             assert np.array_equal(S[i], want_state[v]), v
         state = want_state
+    assert sent > 0, "the spikes are exercised"
 
 
 def test_emulator_dispatch_is_generated_from_the_registry():

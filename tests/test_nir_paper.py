@@ -78,6 +78,7 @@ def test_cnn_compiles_for_loihi2_no_worse_than_sequential():
     assert s["messages_per_step_all_fire"] <= s["baseline"]["messages_per_step_all_fire"]
     assert s["cores_used"] <= s["baseline"]["cores_used"]
     assert "CapacityError" in comp["truenorth"]["error"] and "max_fan_in" in comp["truenorth"]["error"]
+    assert "targets that can: loihi2, tianjic" in comp["truenorth"]["error"]          # docs/fanin.md
     e = cnn.emulate_inference(comp["loihi2"]["art"], steps=10, rate=0.03, seed=0)
     assert e["energy_j"] > 0 and e["latency_s"] > 0 and e["input_events"] == int(cnn.synthetic_events(10).sum())
 
@@ -87,3 +88,33 @@ def test_synthetic_events_are_seeded():
     assert np.array_equal(a, b) and a.shape == (5, 2, 34, 34) and 0.01 < a.mean() < 0.05
     with pytest.raises(ValueError, match="rate"):
         cnn.synthetic_events(2, 1.5)
+
+
+def test_cnn_compiles_for_tianjic_with_split_dendrites_identical_to_unsplit():
+    """Fan-in 572 > 256 axons: split dendrites (docs/fanin.md). One Tianjic chip (156 cores) is too small under
+    its assumed 256 routing entries per core, so a two-chip board; the emulated spikes and v equal those of the
+    same integer network mapped without a split."""
+    import dataclasses
+    import neurocomp as nc
+    from neurocomp.mapping.validate import check_mapping
+    from neurocomp.passes.partition import Partition
+    from neurocomp.passes.place import Place
+    from neurocomp.passes.route import Route
+    from neurocomp.passes.tables import BuildTables
+    from neurocomp.target import load_target
+    t = load_target("tianjic")
+    t = dataclasses.replace(t, name="tianjic_2chips", mesh=dataclasses.replace(t.mesh, chips=2, chips_x=2))
+    net, _ = cnn.load_cnn()
+    art = common.compile_quiet(net, t, dt=cnn.DT, partitioner="sequential")
+    s = art.stats["split"]
+    assert s["neurons_split"] == 736 and art.tables.n_psum == s["partial_sums_per_step"] > 0
+    assert check_mapping(art) == []
+    assert max(c["n_input_axons"] for c in art.mapping["cores"]) <= 256
+    whole = nc.compile(art.network, "loihi2", pipeline=[Partition(partitioner="sequential"), Place(rounds=0), Route(),
+                                                         BuildTables()])
+    assert whole.split is None
+    x = {"input": cnn.synthetic_events(6, 0.1, seed=2)}
+    a, b = nc.emulate(art, 6, x), nc.emulate(whole, 6, x, timing=False)
+    for p in a.spikes:
+        assert np.array_equal(a.spikes[p], b.spikes[p]) and np.array_equal(a.v[p], b.v[p]), p
+    assert a.report["cost"]["partial_sums"]["messages"] > 0

@@ -17,12 +17,18 @@ against bit for bit):
   synapse read is still at ``t + 1``. Reads that would fall at step >= ``steps`` are not charged.
 * graph-input channels (sources ``>= n_neurons``) are injected by the host at the destination core's
   router: 0 hops, no ``spike_out``, only ``spike_within_tile`` per destination core.
+* a **graded message** (route entry ``r`` whose axon's projection carries ``b = num_message_bits > 0``,
+  ``tables.proj_message_bits``) is a spike message plus ``b`` payload bits: its network part
+  (``spike_within_tile`` + hops, energy and latency alike) is scaled by ``g[r] = 1 + b / P``, ``P`` =
+  the target's ``formats.spike_packet_bits`` (``route_payload_scale``; ``g = 1`` for spikes or without
+  ``P``). ``spike_out``, synaptic reads and link contention (packets x hop latency) are not scaled.
 * neuron updates: ``active[t, c]`` given by the caller, ``idle = neurons on c - active``.
 * ``busy[t, c] = syn_ops*L(syn_op) + active*L(neuron_update_active) + idle*L(neuron_update_idle)
   + messages_out*L(spike_out) + learn*L(learning_update)`` (spike_out is charged once per spike per
   destination core, as the target files say).
 * a message from physical core a to b takes the X-then-Y route; its latency is
-  ``L(spike_out) + L(spike_within_tile) + ew*L(hop_ew) + ns*L(hop_ns) + ic*L(hop_interchip)``.
+  ``L(spike_out) + L(spike_within_tile) + ew*L(hop_ew) + ns*L(hop_ns) + ic*L(hop_interchip)``
+  (+ ``(g - 1)`` x the network part for a graded message).
   **Drain** of step t = max message latency + max over directed links of ``(load - 1) * L(link)``
   (a link serialises the packets crossing it in step t; ``L(link)`` = hop latency of its direction,
   plus ``hop_interchip`` if it crosses a chip boundary).
@@ -106,17 +112,23 @@ def _check_inputs(target, tables, physical_core, spike_steps, spike_sources, neu
 
 
 # ------------------------------------------------------------------------------- messages
-def expand_messages(tables, spike_steps, spike_sources):
-    """One row per message (spike event x route entry): ``(step, source, dst logical core, n_synapses)``.
-
-    Vectorised CSR expansion: event e contributes route entries ``route_ptr[s]..route_ptr[s+1]``.
-    """
+def message_routes(tables, spike_sources):
+    """``(event, route entry)`` of every message, events in order: event e has route entries
+    ``route_ptr[s]..route_ptr[s+1]`` of its source s (vectorised CSR expansion)."""
     rp = np.asarray(tables.route_ptr, np.int64)
     cnt = rp[spike_sources + 1] - rp[spike_sources]
     total = int(cnt.sum())
     ev = np.repeat(np.arange(spike_sources.size, dtype=np.int64), cnt)
     first = np.cumsum(cnt) - cnt
-    r = rp[spike_sources][ev] + (np.arange(total, dtype=np.int64) - first[ev])
+    return ev, rp[spike_sources][ev] + (np.arange(total, dtype=np.int64) - first[ev])
+
+
+def expand_messages(tables, spike_steps, spike_sources):
+    """One row per message (spike event x route entry): ``(step, source, dst logical core, n_synapses)``.
+
+    (:func:`message_routes`)
+    """
+    ev, r = message_routes(tables, spike_sources)
     axon = np.asarray(tables.route_axon, np.int64)[r]
     asp = np.asarray(tables.axon_syn_ptr, np.int64)
     nsyn = asp[axon + 1] - asp[axon]
@@ -265,6 +277,23 @@ def pair_hops(mesh, phys, src_core, dst_core):
                  for v in mesh.hops(phys[pair // n_cores], phys[pair % n_cores]))
 
 
+def route_payload_scale(target, tables) -> np.ndarray:
+    """Per route entry, float64: ``1 + b / formats.spike_packet_bits`` with ``b`` the widest ``num_message_bits``
+    of the projections whose synapses its axon holds (1.0 for binary spikes, or a target without the figure)."""
+    route_axon = np.asarray(tables.route_axon, np.int64)
+    packet = int(getattr(target.formats, "spike_packet_bits", 0) or 0)
+    bits = np.asarray(getattr(tables, "proj_message_bits", ()), np.int64)
+    if not packet or not bits.size or not bits.any():
+        return np.ones(route_axon.size)
+    ptr = np.asarray(tables.axon_syn_ptr, np.int64)
+    syn_bits = bits[np.asarray(tables.syn_proj, np.int64)]
+    axon_bits = np.zeros(ptr.size - 1, np.int64)
+    full = ptr[1:] > ptr[:-1]
+    if full.any():
+        axon_bits[full] = np.maximum.reduceat(syn_bits, ptr[:-1][full])
+    return 1.0 + axon_bits[route_axon] / packet
+
+
 def message_totals_numpy(target, tables, phys, ev_step, ev_src, steps: int, link_lat) -> dict:
     """Readable spec of everything ``estimate`` needs from the messages (fields ``TOTALS``).
 
@@ -280,6 +309,7 @@ def message_totals_numpy(target, tables, phys, ev_step, ev_src, steps: int, link
     n_cores, n_neurons = phys.size, tables.n_neurons
     neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(np.asarray(tables.core_neuron_ptr, np.int64)))
     m_step, m_src, m_dst, m_nsyn = expand_messages(tables, ev_step, ev_src)
+    m_scale = route_payload_scale(target, tables)[message_routes(tables, ev_src)[1]]
     from_neuron = m_src < n_neurons
     m_srccore = m_dst.copy()
     m_srccore[from_neuron] = neuron_core[m_src[from_neuron]]
@@ -288,8 +318,11 @@ def message_totals_numpy(target, tables, phys, ev_step, ev_src, steps: int, link
     # Host-injected input messages travel no hops (src core := dst core above).
     m_lat = (np.where(from_neuron, L["spike_out"], 0.0) + L["spike_within_tile"]
              + ew * L["hop_ew"] + ns * L["hop_ns"] + ic * L["hop_interchip"])
+    # a graded message's network part costs m_scale times a spike's (module doc)
+    m_lat = m_lat + (m_scale - 1.0) * (L["spike_within_tile"] + ew * L["hop_ew"] + ns * L["hop_ns"]
+                                       + ic * L["hop_interchip"])
     # message_energy = spike_out + within-tile + hops; split off spike_out, which host inputs never pay.
-    m_e_net = np.asarray(costs.message_energy(ew, ns, ic), float) * np.ones(m_step.size) - E["spike_out"]
+    m_e_net = (np.asarray(costs.message_energy(ew, ns, ic), float) * np.ones(m_step.size) - E["spike_out"]) * m_scale
     m_e_spike = np.where(from_neuron, E["spike_out"], 0.0)
 
     def grid(step, core, weights=None):
@@ -330,12 +363,13 @@ def _deliver(t, recv, core, axon, axon_syn_ptr, syn_ops, msgs_in):
 
 @numba.njit(cache=True, nogil=True)
 def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_core, route_axon, axon_syn_ptr,
-                    gx, gy, cx, cy, gx_n, lat, en, link_lat, steps, n_cores, pair_mode):
+                    gx, gy, cx, cy, gx_n, lat, en, link_lat, steps, n_cores, pair_mode, scale):
     """One pass over spike events -> route entries (messages), accumulating straight into the totals
     of ``message_totals_numpy`` in the same order (so every float sum is bit-identical).
 
     ``gx, gy``: global tile of each logical core; ``cx, cy``: its chip column / row. ``lat``, ``en``:
-    (spike_out, spike_within_tile, hop_ew, hop_ns, hop_interchip) latency / energy. ``pair_mode``: count
+    (spike_out, spike_within_tile, hop_ew, hop_ns, hop_interchip) latency / energy. ``scale``: per route entry,
+    the graded message's network cost factor (``route_payload_scale``). ``pair_mode``: count
     a step's packets per (source, destination) core pair and walk each pair's path once when the step
     ends (same loads; needs ``n_cores**2`` counters), else walk every message's path.
     """
@@ -417,10 +451,12 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
                 h_ew += ew
                 h_ns += ns
                 h_ic += ic
+                sc = scale[r]
                 m_lat = l_so + l_wt + ew * l_ew + ns * l_ns + ic * l_ic
+                m_lat = m_lat + (sc - 1.0) * (l_wt + ew * l_ew + ns * l_ns + ic * l_ic)
                 if m_lat > p_max:
                     p_max = m_lat
-                m_e = e_base + ew * e_ew + ns * e_ns + ic * e_ic - e_so
+                m_e = (e_base + ew * e_ew + ns * e_ns + ic * e_ic - e_so) * sc
                 es_sum += e_so
                 en_sum += m_e
                 ec += e_so + m_e
@@ -435,13 +471,15 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
             e_core[a] = ec
         else:
             n_in += r1 - r0
-            if r1 > r0 and lat_in > p_max:
-                p_max = lat_in
             for r in range(r0, r1):
                 b = route_core[r]
+                sc = scale[r]
+                m_lat = lat_in + (sc - 1.0) * (l_wt + 0.0 * l_ew + 0.0 * l_ns + 0.0 * l_ic)
+                if m_lat > p_max:
+                    p_max = m_lat
                 syn_after += _deliver(t, recv, b, route_axon[r], axon_syn_ptr, syn_ops, msgs_in)
-                en_sum += e_in
-                e_core[b] += e_in
+                en_sum += e_in * sc
+                e_core[b] += e_in * sc
     ints = np.array([syn_after, h_ew, h_ns, h_ic, n_msg, n_in], np.int64)
     return (syn_ops, msgs_in, msgs_out, spikes_out, path, contention, total, maxstep, e_spike, e_net, e_core,
             ints)
@@ -466,7 +504,7 @@ def message_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, 
         np.ascontiguousarray(ev_step, np.int64), np.ascontiguousarray(ev_src, np.int64), int(tables.n_neurons),
         neuron_core, np.asarray(tables.route_ptr), np.asarray(tables.route_core), np.asarray(tables.route_axon),
         np.asarray(tables.axon_syn_ptr), gx, gy, cx, cy, geometry.grid_size(mesh)[0], lat, en, np.ascontiguousarray(link_lat, np.float64), int(steps), n_cores,
-        bool(pair_mode))
+        bool(pair_mode), route_payload_scale(target, tables))
     return {"syn_ops": syn_ops, "msgs_in": msgs_in, "msgs_out": msgs_out, "spikes_out": spikes_out,
             "syn_after": int(ints[0]), "path": path, "contention": contention, "link_total": total,
             "link_maxstep": maxstep, "e_spike": e_spike, "e_net": e_net, "e_core": e_core,
@@ -475,14 +513,48 @@ def message_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, 
 
 
 # ------------------------------------------------------------------------------- model
+def partial_sum_costs(target, tables, phys, psum_out, psum_in) -> dict:
+    """Split dendrites (``docs/fanin.md``): what the partial-sum messages of a run cost, per step and core.
+
+    ``psum_out``/``psum_in``: the emulator's counters ``[steps, n_cores]`` (messages sent by each segment
+    core, received by each soma core). A message costs ``partial_sums.energy`` (accumulation at the soma)
+    plus a spike message's transport (``Costs.message_energy`` over its hops); a segment core's messages
+    are charged the mean hops of its partial-sum routes (the emulator counts per core, not per route).
+    Time: the soma core is busy ``partial_sums.latency`` per message received, and a step with partial
+    sums waits for the slowest of them (the longest route of every sending segment core) after the spike
+    drain: a second wave inside the same step (no overlap; link contention of partial sums not modelled).
+    """
+    ps, mesh, costs = target.partial_sums, target.mesh, target.costs
+    L = {k: q.value for k, q in costs.latency.items()}
+    n_cores = phys.size
+    src = np.asarray(tables.psum_core, np.int64)
+    dst = tables.neuron_core()[np.asarray(tables.psum_neuron, np.int64)]
+    ew, ns, ic = (np.asarray(v, np.float64) for v in pair_hops(mesh, phys, src, dst))
+    routes = np.bincount(src, minlength=n_cores).astype(np.float64)
+    mean = lambda x: np.bincount(src, weights=x, minlength=n_cores) / np.maximum(routes, 1)
+    e_msg = costs.message_energy(mean(ew), mean(ns), mean(ic)) + (ps.energy.value if ps.energy else 0.0)
+    lat = L["spike_out"] + L["spike_within_tile"] + ew * L["hop_ew"] + ns * L["hop_ns"] + ic * L["hop_interchip"]
+    route_lat = np.zeros(n_cores)
+    np.maximum.at(route_lat, src, lat)
+    out = np.asarray(psum_out, np.float64)
+    return {"energy_step": out @ e_msg, "energy_core": out.sum(0) * e_msg,
+            "busy": np.asarray(psum_in, np.float64) * (ps.latency.value if ps.latency else 0.0),
+            "path": np.where(out > 0, route_lat[None, :], 0.0).max(axis=1, initial=0.0),
+            "messages": int(out.sum()), "per_core_out": np.asarray(psum_out).sum(0).tolist(),
+            "per_core_in": np.asarray(psum_in).sum(0).tolist(),
+            "hops": float((np.asarray(psum_out).sum(0) * mean(ew + ns)).sum()),
+            "payload_bits": int(ps.payload_bits)}
+
+
 def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
-             learn_ops=None) -> dict:
+             learn_ops=None, psum_out=None, psum_in=None) -> dict:
     """Energy (J), latency (s), per-core counters and per-link loads of a run; see the module doc.
 
     ``physical_core[c]``: mesh core id of logical core c. ``spike_steps``/``spike_sources``: one entry per
     spike event (0-based step, source id; graph-input channels are ids >= ``tables.n_neurons``).
     ``neuron_active``: int ``[steps, n_cores]``; ``learn_ops``: int ``[steps, n_cores]`` learning synapse
-    updates (None: none). Returns a JSON-able dict (lists and floats only).
+    updates (None: none); ``psum_out``/``psum_in``: int ``[steps, n_cores]`` partial-sum messages of a
+    split mapping (``partial_sum_costs``; None: none). Returns a JSON-able dict (lists and floats only).
     """
     t_wall = time.perf_counter()
     steps, n_cores, phys, ev_step, ev_src, active, per_core, learn = _check_inputs(
@@ -516,6 +588,11 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     # ---- time
     busy = (syn_ops * L["syn_op"] + active * L["neuron_update_active"] + idle * L["neuron_update_idle"]
             + msgs_out * L["spike_out"] + learn * L["learning_update"])
+    psum = None
+    if tables.n_psum and psum_out is not None:
+        psum = partial_sum_costs(target, tables, phys, psum_out, psum_in)
+        busy = busy + psum["busy"]
+        drain = drain + psum["path"]
     step_lat = busy.max(axis=1) + drain + barrier
     total_time = float(step_lat.sum())
 
@@ -529,10 +606,12 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
         "learning": learn.sum(1) * E["learning_update"],
         "static": step_lat * (costs.static_power_w.value if costs.static_power_w else 0.0) * mesh.chips,
     }
+    if psum is not None:
+        e_cls_step["partial_sums"] = psum["energy_step"]
     e_step = sum(e_cls_step.values())
     per_core_e = (syn_ops.sum(0) * E["syn_op"] + active.sum(0) * E["neuron_update_active"]
                   + idle.sum(0) * E["neuron_update_idle"] + learn.sum(0) * E["learning_update"]
-                  + m["e_core"])
+                  + m["e_core"] + (psum["energy_core"] if psum is not None else 0.0))
 
     chip, tx, ty, k = (np.asarray(v) for v in mesh.core_coord(phys))
     cgx, cgy = (np.asarray(v) for v in mesh.global_tile(phys))
@@ -577,6 +656,9 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
         "per_step": {"energy_j": e_step.tolist(), "latency_s": step_lat.tolist()},
         "assumptions": list(target.assumptions) + model_assumptions(target, tiles, chips, barrier),
     }
+    if psum is not None:
+        out["partial_sums"] = {k: psum[k] for k in ("messages", "per_core_out", "per_core_in", "hops", "payload_bits")}
+        out["partial_sums"]["path_mean_s"] = float(psum["path"].mean())
     if costs.clock_hz is not None:
         cyc = np.ceil(np.round(step_lat * costs.clock_hz.value, 6)).astype(np.int64)
         out["cycles"] = {"clock_hz": costs.clock_hz.value, "per_step": cyc.tolist(), "total": int(cyc.sum()),

@@ -11,6 +11,12 @@ model); ``emulate_batch`` runs many independent inferences (each from the initia
 plan, and ``summarize_batch`` gives their per-inference energy/latency statistics. The arithmetic
 lives in ``kernels.py`` (numba kernel + numpy spec).
 
+A run starts from an :class:`EngineState` (``initial_state``, or the one a ``Simulator`` session
+carries, ``session.py``) and advances it: neuron state, delay rings, learning states, the clock ``t``.
+The kernel follows the simulation's clock while the run's own arrays start at row 0, so a run of N
+steps equals any split of it. ``_run_closed_loop`` steps once per call and asks a :class:`ClosedLoop`
+(``on_step``) for each step's inputs.
+
 Timing conventions (Lava's, lava.md §1): steps are 1-based; a spike of step t (neuron, or graph-input
 row t-1) reaches its targets' input at step ``t + 1 + delay``; recorded row t-1 is the state after
 step t (after the reset), as Lava's monitors see it.
@@ -32,7 +38,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -40,10 +47,11 @@ from ...errors import BackendError, ValidationError
 from ...result import Result
 from . import kernels as K
 from . import learning as L
-from ...neurons import NEURONS
+from ...neurons import DRIVE_PARAMS, NEURONS
+from ...neurons.registry import MAX_INPUTS
 from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
-from ...semantics.inputs import InputSpec, check_run, reward_rows
+from ...semantics.inputs import InputSpec, check_input_rows, check_run, check_step_inputs, reward_rows
 
 #: Fraction of the currently available RAM that recording and counters may use.
 MEMORY_FRACTION = 0.5
@@ -65,15 +73,16 @@ class Plan:
     routes: K.RouteArrays
     ring_size: int
     scratch_size: int
+    psums: K.PartialSumArrays = None     # split dendrites' partial-sum routes (``partial_sum_plan``)
 
     @property
     def all_direct(self) -> bool:
         return bool(self.dendrites.all_direct)
 
-    @property
+    @cached_property
     def nbytes(self) -> int:
         d, r = self.dendrites, self.routes
-        arrays = (self.neuron_core, self.kind, *self.P, d.dend_ptr, d.dend_proj, d.dend_off,
+        arrays = (self.neuron_core, self.kind, *self.P, d.dend_ptr, d.dend_mid, d.dend_proj, d.dend_off,
                   r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj)
         # + run state: u, v, ring (+ scratch, flags, touched lists) and the spike list
         return sum(a.nbytes for a in arrays) + 16 * self.neuron_core.size + 8 * self.ring_size \
@@ -156,6 +165,37 @@ def kernel_params(tables, kind: np.ndarray) -> tuple:
     return tuple(out)
 
 
+def onset_segments(tables, first: int, last: int):
+    """Steps ``first..last`` of the simulation cut at the populations' onsets (``Network.onsets``,
+    ``tables.pop_onset``): per segment ``(first, last, held, restart)``: in its steps the neurons in ``held``
+    run with their drive parameters (``DRIVE_PARAMS``) at 0; the neurons in ``restart`` start its first step
+    from their initial state. One segment (no masks) when no population has an onset. A run continued
+    from saved state (``Simulator``) asks for its own window: the cuts are the same as in one run."""
+    onset = np.asarray(tables.pop_onset, np.int64)[np.asarray(tables.neuron_pop, np.int64)]
+    if not onset.size or not np.any(onset > 0):
+        return [(first, last, None, None)]
+    cuts = sorted({int(o) for o in onset if first <= o < last})
+    starts = [first] + [o + 1 for o in cuts]
+    ends = cuts + [last]
+    return [(a, b, onset >= a, (onset == a - 1) if a > 1 else None) for a, b in zip(starts, ends)]
+
+
+def held_tables(tables, held):
+    """``tables`` with the drive parameters of the ``held`` neurons at 0 (None: unchanged)."""
+    if held is None or not held.any():
+        return tables
+    params = {k: (np.where(held, 0, v).astype(np.asarray(v).dtype) if k in DRIVE_PARAMS else v)
+              for k, v in tables.neuron_params.items()}
+    return replace(tables, neuron_params=params)
+
+
+def restart(plan: "Plan", tables, S: tuple, mask) -> None:
+    """Set the state of the neurons in ``mask`` to their initial values (in place)."""
+    if mask is None or not mask.any():
+        return
+    for rows, init in zip(S, plan.initial_state(tables)):
+        rows[:, mask] = init[:, mask]
+
 
 def check_tables(tables) -> None:
     """Index bounds of every table (numba does not bounds-check: a bad table must not crash)."""
@@ -203,9 +243,25 @@ def check_tables(tables) -> None:
             f"{int(tables.route_axon[wrong[0]])} of core {int(axon_core[tables.route_axon[wrong[0]]])}")
     neuron_core = np.repeat(np.arange(c, dtype=np.int64), np.diff(tables.core_neuron_ptr))
     i, core = K.first_foreign_synapse(tables.axon_syn_ptr, axon_core, tables.syn_post, neuron_core)
+    if i >= 0 and tables.n_psum:         # a split dendrite: allowed where a partial-sum route serves the neuron
+        i, core = _first_unserved_synapse(tables, axon_core, neuron_core)
     if i >= 0:
         bad(f"synapse {int(i)} on core {int(core)} targets neuron {int(tables.syn_post[i])} "
             f"of core {int(neuron_core[tables.syn_post[i]])}")
+
+
+def _first_unserved_synapse(tables, axon_core, neuron_core) -> tuple[int, int]:
+    """``(i, core)``: the first synapse off its neuron's core that no partial-sum route forwards, or (-1, -1)."""
+    n, c = max(tables.n_neurons, 1), int(tables.n_cores)
+    pc, pn, ptr = (np.asarray(a, np.int64) for a in (tables.psum_core, tables.psum_neuron, tables.core_psum_ptr))
+    if ptr.shape != (c + 1,) or pc.shape != pn.shape or ptr[-1] != pc.size or pc.min() < 0 or pc.max() >= c \
+            or pn.min() < 0 or pn.max() >= n or np.any(np.diff(pc * n + pn) <= 0):
+        raise BackendError("per-core tables: the partial-sum routes (psum_core, psum_neuron, core_psum_ptr) are "
+                           "malformed; the tables are inconsistent (recompile the network)")
+    syn_core = np.repeat(axon_core, np.diff(tables.axon_syn_ptr))
+    foreign = np.nonzero(syn_core != neuron_core[tables.syn_post])[0]
+    bad = foreign[~np.isin(syn_core[foreign] * n + tables.syn_post[foreign], pc * n + pn)]
+    return (int(bad[0]), int(syn_core[bad[0]])) if bad.size else (-1, -1)
 
 
 def make_plan(tables) -> Plan:
@@ -215,8 +271,10 @@ def make_plan(tables) -> Plan:
     n_pop = len(tables.pop_names)
     target = np.asarray(tables.proj_target_pop, np.int64)
     n_proj = target.size
-    order = np.argsort(target, kind="stable")          # projections grouped by target population
+    port = np.asarray(tables.proj_port, np.int64)
+    order = np.lexsort((port, target))                 # projections grouped by target population, then port
     n_in = np.bincount(target, minlength=n_pop).astype(np.int64)
+    n_port0 = np.bincount(target[port == 0], minlength=n_pop).astype(np.int64)
     first = np.concatenate([[0], np.cumsum(n_in)[:-1]])
     proj_rank = np.empty(n_proj, np.int64)
     proj_rank[order] = np.arange(n_proj) - first[target[order]]
@@ -228,6 +286,7 @@ def make_plan(tables) -> Plan:
     dend_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     owner = np.repeat(np.arange(n, dtype=np.int64), counts)
     dend_proj = incoming[npop[owner], np.arange(owner.size) - dend_ptr[owner]].astype(np.int64)
+    dend_mid = dend_ptr[:-1] + n_port0[npop]           # neuron j: port-0 dendrites, then port-1 ones
 
     proj_len = np.asarray(tables.proj_max_delay, np.int64) + 1
     exp = np.asarray(tables.proj_weight_exp, np.int64)
@@ -257,10 +316,28 @@ def make_plan(tables) -> Plan:
                     np.asarray(tables.syn_weight, np.int32), np.asarray(tables.syn_delay, np.int16), dend_ptr,
                     dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
     kind = neuron_kinds(tables)
-    dendrites = K.DendriteArrays(dend_ptr, dend_proj, dend_off, proj_len, exp, proj_xf, proj_mode, direct)
+    psums = partial_sum_plan(tables, ax, neuron_core)
+    dendrites = K.DendriteArrays(dend_ptr, dend_mid, dend_proj, dend_off, proj_len, exp, proj_xf, proj_mode, direct)
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
                            syn_delay, syn_proj, graded, proj_graded)
-    return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size)
+    return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums)
+
+
+def partial_sum_plan(tables, route_axon: np.ndarray, neuron_core: np.ndarray) -> K.PartialSumArrays:
+    """The partial-sum route of every synapse copy (in the plan's route order; -1 for a synapse on its
+    neuron's core) and each route's source and destination core. Empty when nothing is split."""
+    empty = np.zeros(0, np.int64)
+    if not tables.n_psum:
+        return K.PartialSumArrays(False, empty, empty, empty, empty)
+    n = max(tables.n_neurons, 1)
+    key = np.asarray(tables.psum_core, np.int64) * n + tables.psum_neuron       # sorted (tables build it so)
+    syn_core = tables.synapse_core()
+    syn_key = syn_core * n + tables.syn_post
+    k = np.searchsorted(key, syn_key)
+    k = np.where((k < key.size) & (key[np.minimum(k, key.size - 1)] == syn_key), k, -1)
+    copy_syn = K.ranges(tables.axon_syn_ptr[route_axon], tables.axon_syn_ptr[route_axon + 1])
+    return K.PartialSumArrays(True, k[copy_syn].astype(np.int64), np.asarray(tables.psum_core, np.int64),
+                              neuron_core[tables.psum_neuron], empty)
 
 
 # ----------------------------------------------------------------------------------- inputs
@@ -335,7 +412,13 @@ def available_memory() -> int:
         return 0
 
 
+#: Below this many bytes a run's recordings are not checked against the free RAM (a system call per run).
+SMALL_RUN_BYTES = 64 * 2 ** 20
+
+
 def _check_budget(needed: int, steps: int, k: int, record, n_cores: int, counters: bool, budget) -> None:
+    if budget is None and needed < SMALL_RUN_BYTES:
+        return
     if budget is None:
         avail = available_memory()
         if avail <= 0:
@@ -409,9 +492,9 @@ def learning_slots(tables, proj_index: int, n_post: int, n_pre: int, positions: 
 
 
 def _learning_setup(tables, learning, rows: dict, steps: int, cols: dict, positions: np.ndarray,
-                    per_step: bool) -> list[_Learner]:
-    """Learning states, weight slots and spike/reward sources of every learning projection (``rows``:
-    the validated input rows)."""
+                    per_step: bool, states: dict) -> list[_Learner]:
+    """Weight slots and spike/reward sources of every learning projection (``rows``: the validated input
+    rows); ``states``: each projection's LearningState (the run's start, advanced in place)."""
     if not learning:
         return []
     n_cores = int(tables.n_cores)
@@ -422,7 +505,7 @@ def _learning_setup(tables, learning, rows: dict, steps: int, cols: dict, positi
             raise ValidationError(f"learning projection '{proj.name}' is not in the tables (projections: "
                                   f"{list(tables.proj_names)}); pass the network the tables were built from")
         k = tables.proj_names.index(proj.name)
-        state = S.state_for_projection(proj)
+        state = states[proj.name]
         n_post, n_pre = state.shape
         slots = learning_slots(tables, k, n_post, n_pre, positions)
         if np.any(slots < 0):
@@ -439,9 +522,9 @@ def _learning_setup(tables, learning, rows: dict, steps: int, cols: dict, positi
     return out
 
 
-def _learn_step(learners, t: int, rec_spk, syn_weight, learn_cnt) -> None:
-    """The learning part of step t (after the kernel's step t): traces, then the epoch's update."""
-    row = t - 1
+def _learn_step(learners, t: int, row: int, rec_spk, syn_weight, learn_cnt) -> None:
+    """The learning part of step t (after the kernel's step t; ``row``: its row in this run's arrays):
+    traces, then the epoch's update."""
     for ln in learners:
         pre = ln.pre_rows[row] if ln.pre_rows is not None else rec_spk[row, ln.pre_cols[0]:ln.pre_cols[1]]
         post = rec_spk[row, ln.post_cols[0]:ln.post_cols[1]]
@@ -468,7 +551,6 @@ class _Run:
     recorder: K.Recorder
     counters: K.Counters
     learn_cnt: np.ndarray         # [T, n_cores] learning synapse updates (or [0, 0])
-    S: tuple                      # per kind: the neurons' state rows (Plan.initial_state), advanced in place
     learners: list
 
 
@@ -491,9 +573,9 @@ def _recording(tables, record: tuple, populations, events: bool, learning: list)
 
 
 def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward_names, populations, counters: bool,
-               events: bool, memory_budget, learning: list, plan_order: bool) -> _Run:
-    """The recording layout, the budget check, zeroed recordings/counters, the learning projections,
-    the input events and the initial state."""
+               events: bool, memory_budget, learning: list, plan_order: bool, states: dict) -> _Run:
+    """The recording layout, the budget check, zeroed recordings/counters, the learning projections
+    (``states``: their LearningStates) and the input events."""
     user_record = record
     record, rec_col, cols, k, user_cols = _recording(tables, record, populations, events, learning)
     n_cores = int(tables.n_cores)
@@ -501,7 +583,7 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
     per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0)
                 + 8 * len(extra))
     n_learn_syn = sum(int(np.prod(np.shape(p.connectivity.weights))) for p in learning)
-    needed = steps * k * per_elem + (6 * steps * n_cores * 8 if counters else 0) + plan.nbytes \
+    needed = steps * k * per_elem + (len(K.COUNTER_NAMES) * steps * n_cores * 8 if counters else 0) + plan.nbytes \
         + (steps * n_cores * 8 if counters and learning else 0) \
         + (steps * n_learn_syn * 8 if "weights" in record else 0)
     _check_budget(needed, steps, k, record, n_cores, counters, memory_budget)
@@ -515,70 +597,229 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
                           np.zeros((len(extra), steps, k) if extra else (0, 0, 0), np.int64),
                           np.stack([_state_rows(v) for v in extra], axis=1) if extra else
                           np.zeros((len(NEURONS), 0), np.int64))
-    cnt = K.Counters(counters, np.zeros((6, steps, n_cores) if counters else (6, 0, 0), np.int64),
+    nc_ = len(K.COUNTER_NAMES)
+    cnt = K.Counters(counters, np.zeros((nc_, steps, n_cores) if counters else (nc_, 0, 0), np.int64),
                      np.zeros(tables.n_sources if counters else 0, np.int64))
     learn_cnt = np.zeros((steps, n_cores) if counters and learning else (0, 0), np.int64)
     learners = _learning_setup(tables, learning, rows, steps, cols,
-                               _synapse_positions(tables, plan_order) if learning else None, "weights" in record)
+                               _synapse_positions(tables, plan_order) if learning else None, "weights" in record,
+                               states)
     in_events = encode_inputs(tables, rows, steps, reward_names)
-    return _Run(steps, record, cols, user_record, user_cols, rows, in_events, recorder, cnt, learn_cnt,
-                plan.initial_state(tables), learners)
+    return _Run(steps, record, cols, user_record, user_cols, rows, in_events, recorder, cnt, learn_cnt, learners)
 
 
-def _run_numba(tables, plan: Plan, run: _Run, chunk: int, bar) -> None:
+@dataclass
+class EngineState:
+    """Everything a simulation carries from one run to the next: a one-shot run starts from
+    :func:`initial_state`; a ``Simulator`` keeps one and continues it. ``t``: steps run so far (the
+    simulation's clock: delay-ring slots, learning epochs); ``S``: per kind the neurons' state rows;
+    ``work``: the numba engine's delay rings (``arrive``: the numpy engine's pending contributions);
+    ``syn_weight``: the synapse weights in the engine's order when learning or a write changed them
+    (None: the plan's own); ``learning``: each learning projection's LearningState; ``last_src``/
+    ``last_val``: the sources that sent at step ``t`` and what (a closed loop's first observation)."""
+    engine: str
+    t: int
+    S: tuple
+    work: K.WorkArrays | None
+    arrive: np.ndarray | None
+    syn_weight: np.ndarray | None
+    learning: dict
+    last_src: np.ndarray
+    last_val: np.ndarray
+    _neurons: K.NeuronArrays | None = field(default=None, repr=False)
+
+    def neurons(self, tables, plan: Plan) -> K.NeuronArrays:
+        """The kernel's neuron container over ``S`` (built once: the state rows are advanced in place)."""
+        if self._neurons is None:
+            self._neurons = plan.neurons(tables, self.S)
+        return self._neurons
+
+
+def initial_state(tables, plan: Plan, learning=(), engine: str = "numba") -> EngineState:
+    """The state before step 1: each model's initial values, empty delay rings, the learning
+    projections' initial weights (truncated as Lava's first step does) written into a copy of the weights."""
+    states = {p.name: S.state_for_projection(p) for p in learning}
+    numba = engine == "numba"
+    weights = None
+    if states:
+        weights = (plan.routes.syn_weight if numba else np.asarray(tables.syn_weight)).copy()
+        positions = _synapse_positions(tables, numba)
+        for p in learning:
+            st = states[p.name]
+            L.scatter_weights(st, weights, learning_slots(tables, tables.proj_names.index(p.name), *st.shape, positions))
+    arrive = None if numba else np.zeros((MAX_INPUTS, int(plan.dendrites.proj_len.max(initial=1)), tables.n_neurons),
+                                         np.int64)
+    return EngineState(engine, 0, plan.initial_state(tables), plan.work_arrays() if numba else None, arrive,
+                       weights, states, np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def _run_numba(tables, plan: Plan, run: _Run, state: EngineState, chunk: int, bar) -> None:
     """The numba engine: ``kernels.run_steps`` over chunks of steps (one step at a time with learning,
-    whose updates go into the run's own copy of the synapse weights)."""
-    routes = plan.routes
-    if run.learners:
-        routes = routes._replace(syn_weight=routes.syn_weight.copy())
-        for ln in run.learners:
-            L.scatter_weights(ln.state, routes.syn_weight, ln.slots)
-    neurons = plan.neurons(tables, run.S)
-    work = plan.work_arrays()
+    whose updates go into the state's own copy of the synapse weights), from ``state`` (advanced)."""
+    routes = plan.routes if state.syn_weight is None else plan.routes._replace(syn_weight=state.syn_weight)
+    psums = plan.psums._replace(mark=np.zeros(plan.psums.psum_src.size, np.int64))
     spiked = np.zeros(max(tables.n_sources, 1), np.int64)
-    for first in range(1, run.steps + 1, chunk):
-        last = min(run.steps, first + chunk - 1)
-        K.run_steps(first, last, neurons, plan.dendrites, work, routes, run.inputs, run.recorder, run.counters,
-                    spiked)
-        if run.learners:
-            _learn_step(run.learners, first, run.recorder.spikes, routes.syn_weight, run.learn_cnt)
-        bar.update(last - first + 1)
+    t0 = state.t
+    n = 0
+    for seg_first, seg_last, held, fresh in onset_segments(tables, t0 + 1, t0 + run.steps):
+        neurons = _segment_neurons(tables, plan, state, held, fresh)
+        for first in range(seg_first, seg_last + 1, chunk):
+            last = min(seg_last, first + chunk - 1)
+            n = K.run_steps(first, last, t0, neurons, plan.dendrites, state.work, routes, run.inputs, run.recorder,
+                            run.counters, spiked, psums)
+            if run.learners:
+                _learn_step(run.learners, first, first - 1 - t0, run.recorder.spikes, routes.syn_weight,
+                            run.learn_cnt)
+            bar.update(last - first + 1)
+    state.t = t0 + run.steps
+    state.last_src, state.last_val = spiked[:n].copy(), state.work.payload[:n].copy()
 
 
-def _run_numpy(tables, plan: Plan, run: _Run, bar) -> None:
-    """The readable spec engine: ``kernels.step_numpy`` step by step on the tables themselves."""
-    if run.learners:
-        tables = replace(tables, syn_weight=np.asarray(tables.syn_weight).copy())
+def _segment_neurons(tables, plan: Plan, state: EngineState, held, fresh) -> K.NeuronArrays:
+    """The kernel's neurons for one onset segment (``onset_segments``): the ``fresh`` neurons restarted,
+    the ``held`` ones with their drive at 0 (the state's own container when none is held)."""
+    restart(plan, tables, state.S, fresh)
+    if held is None or not held.any():
+        return state.neurons(tables, plan)
+    return replace(plan, P=kernel_params(held_tables(tables, held), plan.kind)).neurons(tables, state.S)
+
+
+def _run_closed_loop(tables, plan: Plan, run: _Run, state: EngineState, loop, bar) -> None:
+    """The numba engine one step at a time, each step's inputs asked of ``loop`` (a :class:`ClosedLoop`)
+    with what the network sent the step before: no replay, the state simply carries on."""
+    routes = plan.routes if state.syn_weight is None else plan.routes._replace(syn_weight=state.syn_weight)
+    psums = plan.psums._replace(mark=np.zeros(plan.psums.psum_src.size, np.int64))
+    spiked = np.zeros(max(tables.n_sources, 1), np.int64)
+    t0 = state.t
+    in_ptr = np.zeros(run.steps + 1, np.int64)
+    all_src, all_val, counts = [], [], np.zeros(run.steps, np.int64)
+    src, val = state.last_src, state.last_val
+    for t in range(t0 + 1, t0 + run.steps + 1):
+        row = t - 1 - t0
+        rows = loop.inputs(t - 1, src, val)
+        ev_src, ev_val = loop.events(rows)
+        in_ptr[row], in_ptr[row + 1] = 0, ev_src.size       # the kernel reads row `row` only
         for ln in run.learners:
-            L.scatter_weights(ln.state, tables.syn_weight, ln.slots)
-    state = {"kind": plan.kind, "S": run.S,
-             "arrive": np.zeros((int(plan.dendrites.proj_len.max(initial=1)), tables.n_neurons), np.int64)}
+            if ln.pre_rows is not None:
+                ln.pre_rows[row] = rows[ln.proj.source][0] != 0
+            if ln.rewards is not None:
+                ln.rewards[row] = rows[ln.proj.learning.third_factor][0]
+        (_, _, held, fresh), = onset_segments(tables, t, t)
+        neurons = _segment_neurons(tables, plan, state, held, fresh)
+        n = K.run_steps(t, t, t0, neurons, plan.dendrites, state.work, routes, K.InputEvents(in_ptr, ev_src, ev_val),
+                        run.recorder, run.counters, spiked, psums)
+        if run.learners:
+            _learn_step(run.learners, t, row, run.recorder.spikes, routes.syn_weight, run.learn_cnt)
+        src, val = spiked[:n].copy(), state.work.payload[:n].copy()
+        all_src.append(ev_src)
+        all_val.append(ev_val)
+        counts[row] = ev_src.size
+        bar.update(1)
+    state.t = t0 + run.steps
+    state.last_src, state.last_val = src, val
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    run.inputs = K.InputEvents(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), cat(all_src), cat(all_val))
+
+
+class ClosedLoop:
+    """A closed loop's side of the run: ``on_step(t, outputs) -> inputs of step t + 1``.
+
+    ``outputs``: ``{population: int array [n]}`` for the ``observe`` populations, what each neuron sent
+    at step t (1 for a spike, a graded model's payload; zeros at t = 0). The return value names any of
+    the graph inputs with one step's value (``[*shape]`` or ``[n]``; a reward input: a scalar, ``[1]``
+    or ``[n_post]``); missing inputs are silent, None silences all. It is validated like a run's inputs
+    (``check_input_rows``), the message naming the step."""
+
+    def __init__(self, tables, spec: InputSpec, on_step, observe):
+        if not callable(on_step):
+            raise ValidationError(f"on_step must be a callable f(t, outputs) -> inputs, got {type(on_step).__name__}")
+        pops = list(tables.pop_names) if observe is None else list(observe)
+        unknown = [p for p in pops if p not in tables.pop_names]
+        if unknown:
+            raise ValidationError(f"observe: {unknown} are not neuron populations of the network "
+                                  f"(known: {list(tables.pop_names)})")
+        self.f, self.spec, self.n = on_step, spec, tables.n_neurons
+        index = {name: i for i, name in enumerate(tables.pop_names)}
+        self.pops = [(name, index[name], int(tables.pop_gid[name].size),
+                      np.int64 if kind_of_pop(tables, name).graded else np.uint8) for name in pops]
+        self.neuron_pop = np.asarray(tables.neuron_pop, np.int64)
+        self.neuron_index = np.asarray(tables.neuron_index, np.int64)
+        self.zero = check_input_rows(spec, 1, None)
+        self.base = {name: self.n + int(tables.input_ptr[i]) for i, name in enumerate(tables.input_names)
+                     if name not in spec.rewards}
+
+    def outputs(self, src, val) -> dict:
+        mine = src < self.n
+        ids, vals = src[mine], val[mine]
+        pop, local = self.neuron_pop[ids], self.neuron_index[ids]
+        out = {}
+        for name, i, size, dtype in self.pops:
+            arr = np.zeros(size, dtype)
+            hit = pop == i
+            arr[local[hit]] = vals[hit]
+            out[name] = arr
+        return out
+
+    def inputs(self, t: int, src, val) -> dict:
+        """The validated rows (``[1, n]`` per graph input) the callback gives for step t + 1."""
+        return check_step_inputs(self.spec, self.f(t, self.outputs(src, val)), t, self.zero)
+
+    def events(self, rows: dict):
+        """``(source ids, payloads)`` of the graph-input channels that fire (rewards are not routed)."""
+        src, val = [], []
+        for name, base in self.base.items():
+            row = rows[name][0]
+            nz = np.flatnonzero(row)
+            src.append(base + nz)
+            val.append(row[nz].astype(np.int64))
+        if not src:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(src).astype(np.int64), np.concatenate(val)
+
+
+def _run_numpy(tables, plan: Plan, run: _Run, state: EngineState, bar) -> None:
+    """The readable spec engine: ``kernels.step_numpy`` step by step on the tables themselves, from
+    ``state`` (advanced)."""
+    if state.syn_weight is not None:
+        tables = replace(tables, syn_weight=state.syn_weight)
+    spec_state = {"kind": plan.kind, "S": state.S, "arrive": state.arrive}
     rec, cnt = run.recorder, run.counters
     in_ptr, in_src, in_val = run.inputs
     mine = rec.rec_col >= 0
     cols = rec.rec_col[mine]
-    for t in range(1, run.steps + 1):
-        row = t - 1
+    t0 = state.t
+    s = np.zeros(0, np.int64)
+    segments = {first: (held, fresh) for first, _, held, fresh in onset_segments(tables, t0 + 1, t0 + run.steps)}
+    step_tables = tables
+    for t in range(t0 + 1, t0 + run.steps + 1):
+        if t in segments:
+            held, fresh = segments[t]
+            step_tables = held_tables(tables, held)
+            restart(plan, tables, state.S, fresh)
+        row = t - 1 - t0
         sl = slice(in_ptr[row], in_ptr[row + 1]) if row < in_ptr.size - 1 else slice(0, 0)
         ins = (in_src[sl], in_val[sl])
-        s, c = K.step_numpy(t, tables, state, ins, plan.neuron_core)     # s: payloads (1 = a spike)
+        s, c = K.step_numpy(t, step_tables, spec_state, ins, plan.neuron_core)     # s: payloads (1 = a spike)
         if rec.do_spikes:
             rec.spikes[row, cols] = s[mine] != 0
         if rec.do_payloads:
             rec.payloads[row, cols] = s[mine]
         if rec.do_v:
-            rec.v[row, cols] = state_var(plan.kind, run.S, "v")[mine]
+            rec.v[row, cols] = state_var(plan.kind, state.S, "v")[mine]
         if rec.do_u:
-            rec.u[row, cols] = state_var(plan.kind, run.S, "u")[mine]
+            rec.u[row, cols] = state_var(plan.kind, state.S, "u")[mine]
         for e, var in enumerate(state_vars(run.record)):
-            rec.state[e, row, cols] = state_var(plan.kind, run.S, var)[mine]
+            rec.state[e, row, cols] = state_var(plan.kind, state.S, var)[mine]
         if cnt.enabled:
             for i, name in enumerate(K.COUNTER_NAMES):
                 cnt.per_core[i, row] = c[name]
             cnt.per_source[:] += c["spikes_per_source"]
         if run.learners:
-            _learn_step(run.learners, t, rec.spikes, tables.syn_weight, run.learn_cnt)
+            _learn_step(run.learners, t, row, rec.spikes, tables.syn_weight, run.learn_cnt)
         bar.update(1)
+        state.last_src = np.concatenate([np.nonzero(s)[0], ins[0]])
+        state.last_val = np.concatenate([s[s != 0], ins[1]])
+    state.t = t0 + run.steps
 
 
 def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) -> Result:
@@ -634,7 +875,8 @@ def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) 
 def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,
                    *, populations=None, counters: bool = True, events: bool = False, engine: str = "numba",
                    shapes: dict | None = None, memory_budget: int | None = None, plan: Plan | None = None,
-                   learning=None, input_spec: InputSpec | None = None) -> Result:
+                   learning=None, input_spec: InputSpec | None = None, state: EngineState | None = None,
+                   on_step=None, observe=None) -> Result:
     """Run ``tables`` for ``steps`` steps; see the module docstring for timing conventions.
 
     ``record``: any of "spikes", "v", "u" for the ``populations`` given (default all). ``counters``:
@@ -644,9 +886,12 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     every spike event, neurons and graph-input channels, as ``report["spike_events"] = {"step": [E]
     (0-based), "source": [E]}`` sorted by step (the cost model's input; spikes of all populations are
     recorded internally for it). ``plan``: ``make_plan(tables)`` made earlier by the caller (``emulate_batch``
-    reuses one plan for many runs); None makes it here. The run always starts from the tables' initial
-    state (``u0``, ``v0``, empty delay rings, the learning projections' initial weights), whether or not
-    the plan is reused (learning writes to a copy of the plan's weights).
+    reuses one plan for many runs); None makes it here. ``state``: an :class:`EngineState` of these tables
+    and this plan (:func:`initial_state`) to continue from, advanced in place (``Simulator``); None
+    starts from the tables' initial state (``u0``, ``v0``, empty delay rings, the learning projections'
+    initial weights), whether or not the plan is reused (learning writes to a copy of the plan's weights).
+    ``on_step``: a closed loop instead of ``inputs`` (see :class:`ClosedLoop`; ``observe``: the
+    populations it is shown, default all), numba engine only.
 
     Inputs are validated by :func:`neurocomp.semantics.inputs.check_run` against ``input_spec`` (the
     network's :class:`~neurocomp.semantics.inputs.InputSpec`, as ``emulate`` passes it) or, without
@@ -669,19 +914,34 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
         raise BackendError(f"the network's graph inputs {list(spec.names)} are not those of the per-core tables "
                            f"{list(tables.input_names)}; the tables are not those of this network (recompile it)")
     steps, record, rows = check_run(spec, steps, inputs, record)
+    loop = None
+    if on_step is not None:
+        if inputs is not None:
+            raise ValidationError("give a run either inputs or on_step (a closed loop computes each step's inputs), "
+                                  "not both")
+        if engine != "numba":
+            raise ValidationError("closed loops (on_step) run on the numba engine; pass engine='numba'")
+        loop = ClosedLoop(tables, spec, on_step, observe)
     if plan is None:
         plan = make_plan(tables)
     elif not isinstance(plan, Plan) or plan.neuron_core.size != tables.n_neurons:
         raise ValidationError("plan: expected make_plan(tables) of these tables; pass plan=None to make one")
+    if state is None:
+        state = initial_state(tables, plan, learning, engine)
+    elif state.engine != engine or set(state.learning) != {p.name for p in learning}:
+        raise ValidationError(f"state: made for the {state.engine} engine and learning projections "
+                              f"{sorted(state.learning)}; this run is {engine} with {[p.name for p in learning]}")
     run = _setup_run(tables, plan, steps, record, rows, set(spec.rewards), populations, counters, events,
-                     memory_budget, learning, plan_order=engine == "numba")
+                     memory_budget, learning, engine == "numba", state.learning)
     t0 = time.perf_counter()
     bar = _progress(steps, progress)
-    if engine == "numba":
+    if loop is not None:
+        _run_closed_loop(tables, plan, run, state, loop, bar)
+    elif engine == "numba":
         chunk = 1 if run.learners else (steps if not progress else max(1, math.ceil(steps / 100)))
-        _run_numba(tables, plan, run, chunk, bar)
+        _run_numba(tables, plan, run, state, chunk, bar)
     else:
-        _run_numpy(tables, plan, run, bar)
+        _run_numpy(tables, plan, run, state, bar)
     bar.close()
     return _assemble_result(tables, run, engine, time.perf_counter() - t0, events)
 
@@ -703,7 +963,7 @@ def _progress(total: int, enabled: bool, unit: str = "step", desc: str = "emulat
 
 def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,
             *, populations=None, counters: bool = True, memory_budget: int | None = None,
-            timing: bool = True) -> Result:
+            timing: bool | str = True) -> Result:
     """Run a CompiledNetwork (or the path of one) on the emulator; returns a Result.
 
     ``get_backend("emulator").run(...)`` (:mod:`neurocomp.backend`) with these options spelled out.
@@ -712,7 +972,9 @@ def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"),
     what learning projections return. With ``timing`` (default) the target's timing/energy model
     (``costmodel.estimate``) turns the run's spikes and per-core counters (learning updates included)
     into ``report["energy_j"]``, ``report["latency_s"]`` and the full breakdown in ``report["cost"]``;
-    the per-step counter arrays are then summarised per core.
+    the per-step counter arrays are then summarised per core. ``timing="cycle"`` adds the message-level
+    simulation of the NoC and core pipelines (``report["cost"]["cycle"]``, whose latency then is
+    ``report["latency_s"]``); ``"analytic"`` equals True.
     """
     from ...backend import get_backend
     return get_backend("emulator").run(art, steps, inputs, record, progress=progress, populations=populations,
@@ -841,16 +1103,27 @@ def summarize_batch(results) -> dict:
     return out
 
 
-def attach_cost(res: Result, target, tables, physical_core, steps: int) -> None:
-    """Apply the target's timing/energy model to a finished run and keep report.json small."""
+def attach_cost(res: Result, target, tables, physical_core, steps: int, timing: str = "analytic") -> None:
+    """Apply the target's timing/energy model to a finished run and keep report.json small.
+
+    ``timing="cycle"`` also runs the message-level model (``timing/``): its section is
+    ``report["cost"]["cycle"]`` and ``report["latency_s"]`` is then its latency (energy stays analytic)."""
     from .costmodel import estimate
     events = res.report.pop("spike_events")
     per_step = res.report["counters"]
     est = estimate(target, tables, np.asarray(physical_core), events["step"], events["source"],
-                   per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"))
+                   per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"),
+                   psum_out=per_step.get("psum_out"), psum_in=per_step.get("psum_in"))
     res.report["cost"] = est
     res.report["energy_j"] = est["energy_j"]
     res.report["latency_s"] = est["latency_s"]
+    res.report["timing"] = timing
+    if timing == "cycle":
+        from .timing import cycle_report
+        cyc = cycle_report(target, tables, np.asarray(physical_core), events["step"], events["source"],
+                           per_step["neurons_active"], steps, est, learn_ops=per_step.get("learning_updates"))
+        est["cycle"] = cyc
+        res.report["latency_s"] = cyc["latency_s"]
     res.report["counters"] = {name: np.asarray(arr).sum(axis=0) for name, arr in per_step.items()
                               if name != "spikes_per_source"}
     res.report["note"] = ("energy and latency are model estimates from the target's per-operation figures "

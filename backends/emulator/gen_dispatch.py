@@ -27,13 +27,13 @@ def render() -> str:
         lines.append(f"from {rel} import {attr} as _step_{i}")
     lines += ["", f"KIND_NAMES = ({''.join(repr(k.name) + ', ' for k in kinds)})", "", "",
               '@njit(cache=True, inline="always")',
-              "def neuron_step(kind, j, a, P, S):",
-              '    """Step neuron j of model ``kind`` with input ``a``; ``P``/``S``: that kind\'s parameter and state',
-              '    rows. Returns the payload it sends (0: nothing)."""']
+              "def neuron_step(kind, j, a, b, P, S):",
+              '    """Step neuron j of model ``kind`` with input ``a`` (channel 0) and ``b`` (channel 1, two-input',
+              '    kinds only); ``P``/``S``: that kind\'s parameter and state rows. Returns the payload it sends (0: nothing)."""']
     for i, kind in enumerate(kinds):
         kw = "if" if i == 0 else "elif"
         lines += [f"    {kw} kind == {i}:                 # {kind.name}",
-                  f"        return np.int64(_step_{i}(j, a, P, S))"]
+                  f"        return np.int64(_step_{i}(j, {'a, b' if kind.channels == 2 else 'a'}, P, S))"]
     lines += ["    return np.int64(0)", ""]
     return "\n".join(lines)
 

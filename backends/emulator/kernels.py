@@ -4,7 +4,8 @@ Both execute the per-core tables (``neurocomp.mapping.tables.CoreTables``), neve
 fixed-point semantics (../shared/reference/lava.md §1-5). One step t (1-based) is:
 
 1. **Dendrites.** Each neuron j reads its synaptic input for step t,
-   ``a_j = wrap32( sum of contributions that arrive at t )``.
+   ``a_j = wrap32( sum of contributions that arrive at t )``, one such sum per input channel (a
+   projection's ``port``; RF/RF_IZ have two, the real and the imaginary part, as Lava's two InPorts).
    A *contribution* is one projection's sum for one post neuron, one send step and one delay,
    transformed as Lava's connection process does before it buffers it::
 
@@ -79,8 +80,9 @@ def projection_codes(lava_kinds, message_bits):
     return xf.astype(np.int64), syn.astype(np.int64)
 
 #: Indices of the per-core, per-step counters (``counters[k, t, core]``).
-COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in")
-C_SYNOPS, C_ACTIVE, C_IDLE, C_SPIKES, C_PK_OUT, C_PK_IN = range(6)
+COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in",
+                 "psum_out", "psum_in")
+C_SYNOPS, C_ACTIVE, C_IDLE, C_SPIKES, C_PK_OUT, C_PK_IN, C_PSUM_OUT, C_PSUM_IN = range(8)
 
 
 
@@ -98,8 +100,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     """The spec of one emulator step, in plain numpy (the numba kernel must equal it).
 
     ``state``: dict with ``kind`` (int64 [N]: each neuron's model, the registry's order), ``S`` (per kind
-    its state rows, int64 [m, N]) and ``arrive`` (int64 [Lmax, N]: the sum of the contributions arriving
-    at step t' in row ``t' % Lmax``). Each model steps with its numpy spec. ``input_sources``: ``(source ids (>= N), payloads)`` of the
+    its state rows, int64 [m, N]) and ``arrive`` (int64 [channels, Lmax, N]: the sum of the contributions arriving
+    at step t' into input channel c (the projection's port) in ``[c, t' % Lmax]``). Each model steps with its numpy spec. ``input_sources``: ``(source ids (>= N), payloads)`` of the
     graph-input channels that fire at step t (row t-1); ``neuron_core``: core of each neuron. Updates ``state`` in
     place; returns what the neurons send (int64 [N]: 0 nothing, 1 a spike, a graded model its payload) and
     this step's counters (each int64 [n_cores], plus
@@ -107,9 +109,9 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     """
     n, n_cores = tables.n_neurons, int(tables.n_cores)
     arrive = state["arrive"]
-    lmax = arrive.shape[0]
-    a = wrap32(arrive[t % lmax])
-    arrive[t % lmax] = 0
+    lmax = arrive.shape[1]
+    a = wrap32(arrive[:, t % lmax])                          # [channels, N]: each input channel's int32 sum
+    arrive[:, t % lmax] = 0
     out, active = neuron_spec_steps(tables, state["kind"], state["S"], a)
     s = out != 0
     pay = np.ones(tables.n_sources, np.int64)                # what each source sends
@@ -138,7 +140,8 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
         np.add.at(raw, inv, np.where(code == SYN_GRADED_WRAP, wrap32(value), value))
         k_proj, k_delay, k_post = keys // (lmax * n), (keys // n) % lmax, keys % n
         contrib = transform_np(raw, tables.proj_weight_exp[k_proj], xf[k_proj])
-        np.add.at(arrive, ((t + 1 + k_delay) % lmax, k_post), contrib)
+        port = np.asarray(tables.proj_port, np.int64)[k_proj]
+        np.add.at(arrive, (port, (t + 1 + k_delay) % lmax, k_post), contrib)
 
     # Counters of this step, per core.
     count = lambda idx, w=None: np.bincount(idx, weights=w, minlength=n_cores).astype(np.int64)
@@ -147,7 +150,9 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     src_core = neuron_core[np.repeat(sources, n_routes)[from_neuron]]
     per_source = np.zeros(tables.n_sources, np.int64)
     per_source[sources] = 1
+    psum_out, psum_in = partial_sum_counts_np(tables, syn, axons, tables.axon_syn_ptr, neuron_core, n_cores)
     counts = {
+        "psum_out": psum_out, "psum_in": psum_in,
         "syn_ops": count(dest, (tables.axon_syn_ptr[axons + 1] - tables.axon_syn_ptr[axons]).astype(np.float64)),
         "neurons_active": count(neuron_core[active]),
         "neurons_idle": count(neuron_core[~active]),
@@ -159,8 +164,24 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
     return out, counts
 
 
+def partial_sum_counts_np(tables, syn, axons, axon_syn_ptr, neuron_core, n_cores):
+    """Partial-sum messages of one step (split dendrites): one per partial-sum route (segment core,
+    neuron) whose synapses received a spike, counted out of the segment core and into the soma's."""
+    zero = np.zeros(n_cores, np.int64)
+    if not tables.n_psum or syn.size == 0:
+        return zero, zero.copy()
+    syn_axon = np.repeat(axons, axon_syn_ptr[axons + 1] - axon_syn_ptr[axons])
+    axon_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(tables.core_axon_ptr))
+    core, post = axon_core[syn_axon], np.asarray(tables.syn_post, np.int64)[syn]
+    foreign = core != neuron_core[post]
+    pairs = np.unique(core[foreign] * tables.n_neurons + post[foreign])
+    return (np.bincount(pairs // tables.n_neurons, minlength=n_cores).astype(np.int64),
+            np.bincount(neuron_core[pairs % tables.n_neurons], minlength=n_cores).astype(np.int64))
+
+
 def neuron_spec_steps(tables, kind, S, a):
-    """Every neuron steps with its model's numpy spec (``neurocomp.neurons``); ``S`` is updated in place.
+    """Every neuron steps with its model's numpy spec (``neurocomp.neurons``) on its input channels ``a``
+    (int64 [channels, N]); ``S`` is updated in place.
     Returns each neuron's payload (int64 [N], 0: nothing sent) and whether it was active (sent, or
     holds a nonzero state)."""
     out = np.zeros(kind.size, np.int64)
@@ -170,7 +191,8 @@ def neuron_spec_steps(tables, kind, S, a):
         if not idx.size:
             continue
         params = {p: np.asarray(tables.neuron_params[p], np.int64)[idx] for p in k.params}
-        new, o = k.spec_step(params, {var: S[i][r, idx] for r, var in enumerate(k.state)}, a[idx])
+        a_k = a[:k.channels, idx] if k.channels > 1 else a[0, idx]
+        new, o = k.spec_step(params, {var: S[i][r, idx] for r, var in enumerate(k.state)}, a_k)
         for r, var in enumerate(k.state):
             S[i][r, idx] = new[var]
         out[idx] = np.asarray(o, np.int64)
@@ -212,8 +234,11 @@ class NeuronArrays(NamedTuple):
 
 class DendriteArrays(NamedTuple):
     """One dendrite per (neuron, incoming projection), each with a delay ring of ``proj_len`` cells
-    at ``dend_off``; per projection its length, shift, transform (XF_*) and ring mode (module docstring)."""
+    at ``dend_off``; per projection its length, shift, transform (XF_*) and ring mode (module docstring). A
+    neuron's dendrites into input channel 0 come first (``dend_ptr[j]..dend_mid[j]``), then those into
+    channel 1 (two-input models: RF, RF_IZ), each channel summed into its own input."""
     dend_ptr: np.ndarray            # [N+1] dendrites of neuron j
+    dend_mid: np.ndarray            # [N] first of neuron j's dendrites into input channel 1 (port 1)
     dend_proj: np.ndarray           # [D] projection of each dendrite
     dend_off: np.ndarray            # [D] first ring cell of each dendrite
     proj_len: np.ndarray            # [P] max_delay + 1
@@ -278,8 +303,21 @@ class Recorder(NamedTuple):
 class Counters(NamedTuple):
     """Per-core, per-step counters ``per_core[k, t, core]`` (k: ``COUNTER_NAMES``) and spikes per source."""
     enabled: bool
-    per_core: np.ndarray            # int64 [6, T, C] (or [6, 0, 0])
+    per_core: np.ndarray            # int64 [8, T, C] (or [8, 0, 0])
     per_source: np.ndarray          # int64 [S] (or [0])
+
+
+class PartialSumArrays(NamedTuple):
+    """Split dendrites (``CoreTables.psum_*``), for the partial-sum counters: ``syn_psum[y]``: the
+    partial-sum route of synapse copy y (-1: the synapse is on its neuron's core); route k goes from
+    core ``psum_src[k]`` to core ``psum_dst[k]``; ``mark[k]``: last step route k was counted. The sums
+    themselves need no extra work: a segment's synapses add into the soma's dendrite cells, the same
+    integer sum in another order (``neurocomp.mapping.split``)."""
+    enabled: bool
+    syn_psum: np.ndarray            # int64 [copies] (or [0])
+    psum_src: np.ndarray            # int64 [K]
+    psum_dst: np.ndarray            # int64 [K]
+    mark: np.ndarray                # int64 [K]
 
 
 # ----------------------------------------------------------------------------------- numba kernel
@@ -302,12 +340,19 @@ def _transform(raw, e, xf):
 
 
 @njit(cache=True)
-def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorder, counts, spiked):
-    """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place.
+def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs, recorder, counts, spiked,
+              psums):
+    """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place; return how many
+    sources sent at ``t_last`` (``spiked[:n]`` / ``work.payload[:n]``: who and what, for a closed loop).
+
+    ``t`` is the simulation's own step (the delay rings' slots follow it across runs); the inputs,
+    recordings and counters of this call start at step ``t_base + 1`` (their row of step t is
+    ``t - 1 - t_base``), so a run continued from saved state indexes its own arrays from 0.
 
     The state comes in the kernel containers (:class:`NeuronArrays`, :class:`DendriteArrays`,
     :class:`WorkArrays`, :class:`RouteArrays`, :class:`InputEvents`, :class:`Recorder`,
-    :class:`Counters`) and ``spiked`` (int64 [max(S, 1)]: work space for this step's spiking sources). A packet for route r goes to core ``route_core[r]``, axon ``route_axon[r]``.
+    :class:`Counters`) and ``spiked`` (int64 [max(S, 1)]: work space for this step's spiking sources),
+    ``psums`` (:class:`PartialSumArrays`, split dendrites). A packet for route r goes to core ``route_core[r]``, axon ``route_axon[r]``.
     The plan copies that axon's synapses to ``route_syn_ptr[r]..route_syn_ptr[r+1]`` (so one source's
     synapses are adjacent in memory; the tables group them by destination core) with ``syn_ring``,
     the ring cell of each synapse's dendrite. ``all_direct``: every projection is mode 0 (weights only).
@@ -317,10 +362,12 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     or synapse); a source's synapses on all its routes are walked as one flat range; a mode-0 ring
     cell is transformed on read only when the transform is not the identity, and with no delays and
     no transform at all (``plain``) dendrite k's cell is simply ``ring[k]``; the branches on the
-    input being 0 and on a neuron being active are gone (unpredictable at ~15 Hz).
+    input being 0 and on a neuron being active are gone (unpredictable at ~15 Hz). A network whose
+    projections are all graded and undelayed (SDNN) takes the same one-line walk, weight x payload
+    (benchmarks/pilotnet_sdnn.py).
     """
     core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
-    dend_ptr, dend_proj, dend_off, proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites
+    dend_ptr, dend_mid, dend_proj, dend_off, proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay, payload = work
     neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, \
         proj_graded = routes
@@ -328,6 +375,8 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
     rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay, rec_st, st_row = recorder
     n_extra = rec_st.shape[0]
     do_count, counters, src_spikes = counts
+    count_psum = do_count and psums.enabled
+    syn_psum, psum_src, psum_dst, psum_mark = psums.syn_psum, psums.psum_src, psums.psum_dst, psums.mark
     n_cores = core_neuron_ptr.shape[0] - 1
     n_neurons = core_neuron_ptr[n_cores]
     n_in_rows = in_ptr.shape[0] - 1
@@ -345,8 +394,13 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
         xform[p] = proj_mode[p] == 0 and (proj_xf[p] == XF_CAST24 or proj_exp[p] != 0)
     # no delays and no transform: dendrite k's only ring cell is k (dend_off[k] == k)
     plain = all_direct and not np.any(xform)
+    # no delays and every projection graded with an unwrapped product (sigma-delta networks on Dense/Sparse/Conv):
+    # weight x payload straight into the ring; the wrap32 / Conv cast of the sum is applied on read as on the
+    # general path (a DelayDense's per-product wrap takes the general path)
+    direct_graded = all_direct and graded and np.all(proj_graded == SYN_GRADED)
+    n_spk = 0
     for t in range(t_first, t_last + 1):
-        row = t - 1
+        row = t - 1 - t_base
         n_spk = 0
         if not all_direct:
             for p in range(n_proj):
@@ -364,10 +418,17 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
                 vr = v_row[kd]
                 ur = u_row[kd]
                 for j in range(seg_ptr[g], seg_ptr[g + 1]):
+                    # input channel 0 (every model), then channel 1 (two-input models), each an int32 sum;
+                    # written out here: an inline helper for the two sums made the Brunel benchmark 2x slower
+                    mid = dend_mid[j]
                     a = np.int64(0)
+                    b = np.int64(0)
                     if plain:                        # one ring cell per dendrite, raw sum = input
-                        for k in range(dend_ptr[j], dend_ptr[j + 1]):
+                        for k in range(dend_ptr[j], mid):
                             a += ring[k]
+                            ring[k] = 0
+                        for k in range(mid, dend_ptr[j + 1]):
+                            b += ring[k]
                             ring[k] = 0
                     else:
                         for k in range(dend_ptr[j], dend_ptr[j + 1]):
@@ -377,9 +438,13 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
                             ring[idx] = 0
                             if xform[p]:             # the transform of 0 is 0: no test on x
                                 x = _transform(x, proj_exp[p], proj_xf[p])
-                            a += x
+                            if k < mid:
+                                a += x
+                            else:
+                                b += x
                     a = _wrap32(a)
-                    out = neuron_step(kd, j, a, Pk, Sk)  # the model's step (generated dispatch)
+                    b = _wrap32(b)
+                    out = neuron_step(kd, j, a, b, Pk, Sk)  # the model's step (generated dispatch)
                     s = out != 0
                     if s:
                         spiked[n_spk] = j
@@ -432,10 +497,16 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
             # a source's routes are consecutive, and so are their synapse copies: one flat walk
             y0 = route_syn_ptr[r0]
             y1 = route_syn_ptr[r1]
+            if count_psum:
+                _count_partial_sums(y0, y1, t, row, syn_psum, psum_src, psum_dst, psum_mark, counters)
             pq = payload[q]                      # what the source sends (1: a spike)
             if all_direct and not graded:
                 for y in range(y0, y1):
                     ring[syn_ring[y]] += syn_weight[y]
+                continue
+            if direct_graded:
+                for y in range(y0, y1):
+                    ring[syn_ring[y]] += np.int64(syn_weight[y]) * pq
                 continue
             for y in range(y0, y1):
                 p = syn_proj[y]
@@ -481,6 +552,18 @@ def run_steps(t_first, t_last, neurons, dendrites, work, routes, inputs, recorde
             ring[idx - d + sl] += _transform(scratch[idx], proj_exp[p], proj_xf[p])
             scratch[idx] = 0
             sflag[idx] = 0
+    return n_spk
+
+
+@njit(cache=True, inline="always")
+def _count_partial_sums(y0, y1, t, row, syn_psum, psum_src, psum_dst, mark, counters):
+    """Count each partial-sum route reached by synapse copies y0..y1 once per step (split dendrites)."""
+    for y in range(y0, y1):
+        k = syn_psum[y]
+        if k >= 0 and mark[k] != t:
+            mark[k] = t
+            counters[6, row, psum_src[k]] += 1
+            counters[7, row, psum_dst[k]] += 1
 
 
 # ----------------------------------------------------------------------------------- plan helpers

@@ -10,14 +10,17 @@ from ...neurons.atrlif.kernel import step as _step_3
 from ...neurons.sigma_delta.kernel import step as _step_4
 from ...neurons.delta.kernel import step as _step_5
 from ...neurons.sigma.kernel import step as _step_6
+from ...neurons.rf.kernel import step as _step_7
+from ...neurons.rf_iz.kernel import step as _step_8
+from ...neurons.rf_zero.kernel import step as _step_9
 
-KIND_NAMES = ('LoihiLIF', 'LIFReset', 'TernaryLIF', 'ATRLIF', 'SigmaDelta', 'Delta', 'Sigma', )
+KIND_NAMES = ('LoihiLIF', 'LIFReset', 'TernaryLIF', 'ATRLIF', 'SigmaDelta', 'Delta', 'Sigma', 'RF', 'RF_IZ', 'RFZero', )
 
 
 @njit(cache=True, inline="always")
-def neuron_step(kind, j, a, P, S):
-    """Step neuron j of model ``kind`` with input ``a``; ``P``/``S``: that kind's parameter and state
-    rows. Returns the payload it sends (0: nothing)."""
+def neuron_step(kind, j, a, b, P, S):
+    """Step neuron j of model ``kind`` with input ``a`` (channel 0) and ``b`` (channel 1, two-input
+    kinds only); ``P``/``S``: that kind's parameter and state rows. Returns the payload it sends (0: nothing)."""
     if kind == 0:                 # LoihiLIF
         return np.int64(_step_0(j, a, P, S))
     elif kind == 1:                 # LIFReset
@@ -32,4 +35,10 @@ def neuron_step(kind, j, a, P, S):
         return np.int64(_step_5(j, a, P, S))
     elif kind == 6:                 # Sigma
         return np.int64(_step_6(j, a, P, S))
+    elif kind == 7:                 # RF
+        return np.int64(_step_7(j, a, b, P, S))
+    elif kind == 8:                 # RF_IZ
+        return np.int64(_step_8(j, a, b, P, S))
+    elif kind == 9:                 # RFZero
+        return np.int64(_step_9(j, a, b, P, S))
     return np.int64(0)

@@ -4,7 +4,7 @@ Importing this module does not import Lava: the lowering imports it when a netwo
 """
 from __future__ import annotations
 
-from ...backend import Backend, network_of, register_backend
+from ...backend import Backend, register_backend
 from ...result import Result
 from .run import DEFAULT_TIMEOUT_S
 
@@ -18,8 +18,26 @@ class LavaBackend(Backend):
     Takes an integer Network as well as an artifact.
     """
     options = {"timeout_s": DEFAULT_TIMEOUT_S}
+    #: options of a live session (``open``): the run timeout, what its graph probes, its ring-buffer length
+    session_options = {"timeout_s": DEFAULT_TIMEOUT_S, "probes": ("spikes", "v"), "length": 256}
+
+    def open(self, compiled, who: str = "Simulator", **options):
+        """A live Lava process graph (:class:`~neurocomp.backends.lava.session.LavaSession`)."""
+        from ...errors import BackendError
+        from .session import LavaSession
+        unknown = sorted(set(options) - set(self.session_options))
+        if unknown:
+            raise BackendError(f"Simulator on 'lava': unknown option(s) {unknown}; it takes "
+                               f"{sorted(self.session_options)}")
+        return LavaSession(compiled, who, **{**self.session_options, **options})
 
     def run(self, compiled, steps: int, inputs: dict | None = None, record=("spikes", "v"), **options) -> Result:
-        from .run import run_lava
+        """One run of a fresh session whose ring buffers hold the whole run (one Lava run), then stopped."""
+        from ...semantics.inputs import check_record, check_steps
         o = self.resolve_options(options)
-        return run_lava(network_of(compiled, "lava"), steps, inputs, record, timeout_s=o["timeout_s"])
+        session = self.open(compiled, "lava", timeout_s=o["timeout_s"], probes=check_record(record),
+                            length=check_steps(steps))
+        try:
+            return session.run(steps, inputs, record)
+        finally:
+            session.close()

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from ._mp import ensure_lava_importable
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import networkx as nx
@@ -49,7 +49,7 @@ from ...neurons import kind_of
 from ...semantics.fixedpoint import conv_uses_lava_conv, effective_sign_mode
 from ...semantics.synapses import raw_synapses
 from ...semantics.inputs import InputSpec, check_run, reward_rows
-from ...semantics.synapses import check_graded, message_bits
+from ...semantics.synapses import check_graded, check_ports, message_bits
 from .learning import REWARD_PORT, make_learning_dense
 from ...semantics.learning import check_learning_projection, learning_sign_mode
 
@@ -79,7 +79,9 @@ class LoweredNetwork:
     monitors: dict = field(default_factory=dict)       # (population, "spikes"|"v"|"u") -> Monitor
     anchors: list = field(default_factory=list)        # zero-weight links joining disconnected parts
     rewards: dict = field(default_factory=dict)        # learning projection -> reward RingBuffer (3F rules)
+    segments: dict = field(default_factory=dict)       # split projection -> one LoweredConnection per core
     weight_monitors: dict = field(default_factory=dict)  # learning projection -> Monitor of its weights
+    onsets: dict = field(default_factory=dict)         # onset step -> {population: {Lava Var: values set then}}
 
     @property
     def learning(self) -> dict:
@@ -101,6 +103,7 @@ def check_lowerable(net: Network) -> None:
     for pop in net.neuron_populations:
         kind_of(pop.model, f"population '{pop.name}'").check_lava(pop)   # the model's own Lava refusals
     check_graded(net)
+    check_ports(net)
     for proj in net.projections.values():
         conn = proj.connectivity
         where = f"projection '{proj.name}' ({proj.source} -> {proj.target})"
@@ -206,9 +209,39 @@ FACTORIES: dict[type, Callable] = {Dense: lower_dense, Sparse: lower_sparse, One
 
 
 # --------------------------------------------------------------------------- the whole network
-def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v")) -> LoweredNetwork:
+def segment_linear(proj) -> bool:
+    """Per-segment processes of a split projection sum to the whole exactly when the projection's
+    transform distributes over the sum: Lava left-shifts each process's sum (weight_exp >= 0) but floors a
+    right shift per process, and Lava's Conv wraps per process; those are lowered whole."""
+    return proj.connectivity.weight_exp >= 0 and not isinstance(proj.connectivity, Conv2d)
+
+
+def lower_segments(net: Network, proj, core: np.ndarray) -> list:
+    """A split projection (``docs/fanin.md``): one Sparse/DelaySparse per core holding its synapses, each
+    connected into the target's input port (``a_in``), which Lava sums, as a soma adds its segments'
+    partial sums."""
+    n_pre, n_post = net.populations[proj.source].size, net.populations[proj.target].size
+    pre, post, w, d = raw_synapses(proj, n_pre, n_post)
+    d = np.broadcast_to(np.asarray(d), np.shape(w))
+    out = []
+    for c in np.unique(core):
+        m = core == c
+        out.append(_sparse_process(net, proj, (n_post, n_pre), post[m], pre[m], w[m], d[m]))
+    return out
+
+
+def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v"),
+          segments: dict | None = None, length: int | None = None) -> LoweredNetwork:
     """Build the Lava process graph for ``steps`` steps of ``net`` driven by ``inputs`` (validated by
-    :func:`neurocomp.semantics.inputs.check_run`, as in every backend).
+    :func:`neurocomp.semantics.inputs.check_run`, as in every backend). ``segments``: a split mapping's
+    ``{projection: core of each synapse}`` (``neurocomp.mapping.split.projection_synapse_cores``): such a
+    projection becomes one process per core (``lower_segments``) where that is exact (``segment_linear``).
+
+    ``length`` (a live session, ``backends.lava.session``): the graph runs on for any number of runs.
+    Inputs and probes are then ring buffers of ``length`` steps indexed by Lava's own clock,
+    ``(t - 1) % length``: sources are RingBuffers of ``length`` columns (their ``data`` Var is rewritten
+    before each run), probes are ``io.sink.RingBuffer`` (spikes) and ``io.sink.Read`` (Vars) instead of
+    Monitors (whose buffers are indexed by the absolute step and cannot outlast one run).
 
     Nothing runs here; :func:`neurocomp.backends.lava.run.run_lava` runs it. Raises UnsupportedError
     (naming the population/projection) for anything Lava's fixed-point process set cannot express.
@@ -220,42 +253,77 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
     from lava.proc.io.source import RingBuffer
     from lava.proc.monitor.process import Monitor
 
+    def columns(data: np.ndarray) -> np.ndarray:     # [steps, n] -> Lava's [n, T] (T = length when live)
+        out = np.zeros((data.shape[1], length or data.shape[0]), np.int32)
+        out[:, :data.shape[0]] = data.T
+        return out
+
+    def probe(target, n_steps: int, port: bool):
+        if length is None:
+            mon = Monitor()
+            mon.probe(target, n_steps)
+            return mon
+        from lava.proc.io.sink import Read, RingBuffer as Sink
+        if port:
+            sink = Sink(shape=target.shape, buffer=length)
+            target.connect(sink.a_in)
+            return sink
+        read = Read(buffer=length)
+        read.connect_var(target)
+        return read
+
     low = LoweredNetwork(net, int(steps))
+    onsets = net.onsets()
     for pop in net.neuron_populations:
-        low.lif[pop.name] = kind_of(pop.model).lava_process(pop)
+        kind = kind_of(pop.model)
+        if 0 < onsets[pop.name] and (onsets[pop.name] < steps or length is not None) and kind.drive:
+            # held before its onset: built with its drive at 0; at the onset the runtime sets the real
+            # drive and the initial state (backends.lava.run.execute)
+            held = replace(pop, model=replace(pop.model, **{p: 0 for p in kind.drive}))
+            low.lif[pop.name] = kind.lava_process(held)
+            values = {p: pop.model.broadcast(p, pop.size) for p in kind.drive}
+            values.update({var: pop.model.broadcast(kind.initial[var], pop.size) for var in kind.state})
+            low.onsets.setdefault(onsets[pop.name], {})[pop.name] = values
+        else:
+            low.lif[pop.name] = kind.lava_process(pop)
     used_inputs = {proj.source for proj in net.projections.values() if net.populations[proj.source].is_input}
     for name in net.inputs:
         if name in used_inputs:
-            low.sources[name] = RingBuffer(data=np.ascontiguousarray(rows[name].T.astype(np.int32)))
+            low.sources[name] = RingBuffer(data=columns(rows[name]))
+    segments = segments or {}
     for proj in net.projections.values():
+        src = low.sources.get(proj.source) or low.lif[proj.source]
+        target_port = kind_of(net.populations[proj.target].model).inputs[proj.port]   # a_in; RF: a_real/imag_in
+        if proj.name in segments and proj.learning is None and segment_linear(proj):
+            low.segments[proj.name] = lower_segments(net, proj, segments[proj.name])
+            for con in low.segments[proj.name]:
+                src.s_out.connect(con.process.s_in)
+                con.process.a_out.connect(getattr(low.lif[proj.target], target_port))
+            continue
         if proj.learning is not None:
             con = lower_learning(net, proj)
         else:
             con = FACTORIES[type(proj.connectivity)](net, proj)
-        src = low.sources.get(proj.source) or low.lif[proj.source]
         con.wire_in(src.s_out).connect(con.process.s_in)
-        con.wire_out(con.process.a_out).connect(low.lif[proj.target].a_in)
+        con.wire_out(con.process.a_out).connect(getattr(low.lif[proj.target], target_port))
         low.connections[proj.name] = con
         if proj.learning is not None:
             # post spikes drive the post traces (LIF.s_out, not LearningLIF.s_out_bap: that port is never sent)
             low.lif[proj.target].s_out.connect(con.process.s_in_bap)
             reward = reward_rows(rows, proj, int(steps))
             if reward is not None:
-                ring = RingBuffer(data=np.ascontiguousarray(reward.T.astype(np.int32)))
+                ring = RingBuffer(data=columns(reward))
                 ring.s_out.connect(getattr(con.process, REWARD_PORT))
                 low.rewards[proj.name] = ring
             if "weights" in record:
-                mon = Monitor()
-                mon.probe(con.process.weights, int(steps))
-                low.weight_monitors[proj.name] = mon
+                low.weight_monitors[proj.name] = probe(con.process.weights, int(steps), port=False)
     for pop_name, proc in low.lif.items():
         state = kind_of(net.populations[pop_name].model).state
         for kind in record:
             if kind != "spikes" and kind not in state:     # "weights", or a variable this model does not have
                 continue
-            mon = Monitor()
-            mon.probe(proc.s_out if kind == "spikes" else getattr(proc, kind), int(steps))
-            low.monitors[(pop_name, kind)] = mon
+            low.monitors[(pop_name, kind)] = probe(proc.s_out if kind == "spikes" else getattr(proc, kind),
+                                                   int(steps), port=kind == "spikes")
     # Lava runs the processes connected to the one `run` is called on: join disconnected parts through
     # zero-weight Dense links into a one-neuron hub LIF that nothing reads (O(n) memory per link).
     if low.lif:

@@ -116,6 +116,28 @@ def _run_guarded(root, steps: int, timeout_s: float) -> None:
         raise box["error"]
 
 
+def start_held(low: LoweredNetwork, onset: int) -> None:
+    """After step ``onset``: the populations held until then get their drive and initial state Vars."""
+    for pop, values in low.onsets.get(onset, {}).items():
+        proc = low.lif[pop]
+        for var, value in values.items():
+            getattr(proc, var).set(np.asarray(value).astype(np.int32))
+
+
+def _run_onsets(low: LoweredNetwork, timeout_s: float) -> None:
+    """Run all steps; with onsets (``Network.onsets``) in segments: run to an onset, set the held
+    populations' drive (built at 0) and initial state Vars, continue. Exact (the same integer
+    semantics as the reference), at the cost of one more ``run`` call and a few Var writes per
+    distinct onset (each Var write is a round trip to the Lava runtime)."""
+    done = 0
+    for onset in sorted(low.onsets):
+        _run_guarded(low.root, onset - done, timeout_s)
+        done = onset
+        start_held(low, onset)
+    if low.steps > done:
+        _run_guarded(low.root, low.steps - done, timeout_s)
+
+
 def _read_learning(low: LoweredNetwork, result: Result) -> None:
     """Final weights (``result.weights[proj]``), per-step weights if monitored, tags/traces in
     ``report["learning"][proj]`` (the keys of ``neurocomp.semantics.reference.LEARNING_VARS``); runtime still up."""
@@ -134,6 +156,21 @@ def _read_learning(low: LoweredNetwork, result: Result) -> None:
             result.weights[name + PER_STEP] = data.reshape(low.steps, *result.weights[name].shape).astype(np.int64)
 
 
+def store_probe(result: Result, pop: str, kind: str, data, graded: bool) -> None:
+    """Put one probe's recording ``[T, n]`` into the Result: spikes (a graded population's payloads too),
+    v/u, or another state variable."""
+    data = np.asarray(data)
+    if kind == "spikes" and graded:
+        result.payloads[pop] = data.astype(np.int64)
+        result.spikes[pop] = (data != 0).astype(np.uint8)
+    elif kind == "spikes":
+        result.spikes[pop] = data.astype(np.uint8)
+    elif kind in ("v", "u"):
+        getattr(result, kind)[pop] = data.astype(np.int64)
+    else:
+        result.state.setdefault(kind, {})[pop] = data.astype(np.int64)
+
+
 def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result:
     """Run ``low`` for its steps with ``Loihi2SimCfg(select_tag="fixed_pt")`` and collect the monitors.
 
@@ -145,21 +182,13 @@ def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result
         return result
     root = low.root
     try:
-        _run_guarded(root, low.steps, timeout_s)
+        _run_onsets(low, timeout_s)
         graded = set(graded_populations(low.network))
         for (pop, kind), mon in low.monitors.items():
             proc = low.lif[pop]
             var = "s_out" if kind == "spikes" else kind
             data = np.asarray(mon.get_data()[proc.name][var])          # [T, n] float64, exact for int32 values
-            if kind == "spikes" and pop in graded:
-                result.payloads[pop] = data.astype(np.int64)
-                result.spikes[pop] = (data != 0).astype(np.uint8)
-            elif kind == "spikes":
-                result.spikes[pop] = data.astype(np.uint8)
-            elif kind in ("v", "u"):
-                getattr(result, kind)[pop] = data.astype(np.int64)
-            else:
-                result.state.setdefault(kind, {})[pop] = data.astype(np.int64)
+            store_probe(result, pop, kind, data, pop in graded)
         _read_learning(low, result)
     except NeurocompError:
         raise
@@ -172,7 +201,7 @@ def execute(low: LoweredNetwork, timeout_s: float = DEFAULT_TIMEOUT_S) -> Result
 
 
 def run_lava(net: Network, steps: int, inputs: dict | None = None, record=("spikes", "v"),
-             timeout_s: float = DEFAULT_TIMEOUT_S) -> Result:
+             timeout_s: float = DEFAULT_TIMEOUT_S, segments: dict | None = None) -> Result:
     """Lower ``net`` (an integer Network) to Lava processes, run ``steps`` steps, return a Result.
 
     ``inputs[name]``: 0/1 array [T, *shape] per graph input (step t sends row t-1; integers for a graded
@@ -182,6 +211,6 @@ def run_lava(net: Network, steps: int, inputs: dict | None = None, record=("spik
     ``weights[proj]`` (int64 [n_post, n_pre]; with "weights" recorded also ``weights[proj + ".per_step"]``)
     and final tags/traces in ``report["learning"][proj]``; a three-factor rule's reward input is
     ints 0..127 ([T], [T, 1] or [T, n_post]). ``timeout_s`` bounds the Lava run (the workers are
-    killed past it).
+    killed past it). ``segments``: a split mapping's per-core synapse groups (see ``lower``).
     """
-    return execute(lower(net, steps, inputs, record), timeout_s)
+    return execute(lower(net, steps, inputs, record, segments), timeout_s)

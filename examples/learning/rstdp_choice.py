@@ -16,15 +16,13 @@ active afferents have positive eligibility (causal pairs) and grow, the silent l
 eligibility (pre spikes without post spikes) and shrink. Wrong or no choice: reward 0, and
 ``dw = 0`` exactly. Nothing else tells the network which output belongs to which pattern.
 
-Closed loop on the emulator: the reward depends on the network's own choice, but one ``emulate``
-call takes its inputs up front. So each trial is emulated once with reward 0 (weights cannot change:
-``dw = lr*t*0``) to read the choice, and, if it was right, again from the same start with the reward
-switched on after ``decide`` steps; the two runs are identical up to that step (same inputs, weights
-and rounding streams). On the chip a host (or an embedded CPU) would inject the reward into the one
-running trial. The energy per trial is that of the trial as the chip runs it (the rewarded run, or
-the unrewarded one), not of the replay. Between trials the learned weights (``Result.weights``) are
-written into the network and it is compiled again; eligibility and traces start from 0 each trial
-(as after an inter-trial pause).
+A true closed loop on the emulated chip (``nc.Simulator``): the network is compiled once and runs on
+from trial to trial; each trial is one ``sim.run(..., on_step=...)`` whose callback sees the outputs'
+spikes after every step, feeds the next step's stimulus, reads the choice after ``decide`` steps and
+from then on sends the reward, as a host (or an embedded CPU) would on the chip. Nothing is replayed
+or recompiled: neuron state, traces, eligibility and the learned weights carry on, and each trial
+ends with ``gap`` silent steps (an inter-trial pause in which potentials, traces and eligibility
+decay). The energy per trial is that of its run (trial and pause) as the chip runs it.
 
 After ``n_trials`` training trials, ``n_test`` fresh trials run without reward (weights frozen).
 
@@ -46,7 +44,7 @@ if __package__ in (None, ""):  # run as a script: make `examples.learning` impor
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from examples.learning.common import (fmt_energy, markdown_table, out_dir, positive_int, pyplot,  # noqa: E402
-                                      run_on_chip, save_figure)
+                                      save_figure)
 from neurocomp.errors import BackendError, ValidationError  # noqa: E402
 
 INPUT, EXPLORE, REWARD, OUT, PROJ, INH = "in", "explore", "reward", "out", "plastic", "wta"
@@ -74,6 +72,7 @@ class Config:
     p_explore: float = 0.1        # independent exploration spikes per output and step
     w_explore: int = 150          # their fixed weight (x 2^1)
     reward_to: str = "all"         # "all": one global reward; "choice": only the output that chose
+    gap: int = 120                # silent steps after each trial (inter-trial pause: state decays)
     n_trials: int = 200
     n_test: int = 100
     seed: int = 5
@@ -148,32 +147,51 @@ class Trial:
     learning_j: float
 
 
-def run_trial(cfg: Config, w, label: int, rng, learn: bool):
-    """One trial on the emulated chip; returns (Trial, new weights)."""
-    x = stimulus(cfg, label, rng)
-    e = (rng.random((cfg.trial_steps, 2)) < cfg.p_explore).astype(np.uint8)
-    coin = float(rng.random())
-    net = build_network(cfg, w)
-    zero = np.zeros((cfg.trial_steps, 2), np.int64)
-    first = run_on_chip(net, cfg.trial_steps, {INPUT: x, EXPLORE: e, REWARD: zero})
-    c = choice(first.result.spikes[OUT], cfg.decide, coin)
-    ok = c == label
-    run = first
-    if learn and ok:
-        r = zero.copy()
-        if cfg.reward_to == "all":
-            r[cfg.decide:] = cfg.reward
-        else:
-            r[cfg.decide:, c] = cfg.reward
-        run = run_on_chip(net, cfg.trial_steps, {INPUT: x, EXPLORE: e, REWARD: r})
-        if choice(run.result.spikes[OUT], cfg.decide, coin) != c:   # the replay must agree up to the reward
-            raise BackendError("rstdp_choice: the rewarded replay chose differently from the unrewarded run "
-                               "although both are identical up to the reward; the emulator is not deterministic")
-    new_w = run.result.weights[PROJ]
-    if (not learn or not ok) and not np.array_equal(new_w, np.asarray(w)):
+class TrialLoop:
+    """The host's side of one trial: ``step(t, outputs)`` gets the outputs' spikes of the step just run and
+    returns the next step's inputs (stimulus, exploration, reward once a right choice is made)."""
+
+    def __init__(self, cfg: Config, label: int, rng, learn: bool, t0: int):
+        self.cfg, self.label, self.learn, self.t0 = cfg, label, learn, t0
+        self.x = stimulus(cfg, label, rng)
+        self.e = (rng.random((cfg.trial_steps, 2)) < cfg.p_explore).astype(np.uint8)
+        self.coin = float(rng.random())
+        self.spikes = np.zeros((cfg.trial_steps, 2), np.uint8)
+        self.reward = np.zeros(2, np.int64)
+        self.choice = None
+        self.silent = {INPUT: np.zeros(cfg.n_inputs, np.uint8), EXPLORE: np.zeros(2, np.uint8), REWARD: 0}
+
+    def step(self, t: int, outputs: dict):
+        k = t - self.t0                       # steps of this trial done
+        cfg = self.cfg
+        if 0 < k <= cfg.trial_steps:
+            self.spikes[k - 1] = outputs[OUT]
+        if k == cfg.decide:
+            self.choice = choice(self.spikes, cfg.decide, self.coin)
+            if self.learn and self.choice == self.label:
+                if cfg.reward_to == "all":
+                    self.reward[:] = cfg.reward
+                else:
+                    self.reward[self.choice] = cfg.reward
+        if k >= cfg.trial_steps:              # past the trial (not reached: the pause runs open loop)
+            return self.silent
+        return {INPUT: self.x[k], EXPLORE: self.e[k], REWARD: self.reward}
+
+
+def run_trial(cfg: Config, sim, label: int, rng, learn: bool) -> Trial:
+    """One trial as one closed-loop run of the live simulation, then its silent pause."""
+    loop = TrialLoop(cfg, label, rng, learn, sim.t)
+    before = sim.weights[PROJ]
+    runs = [sim.run(cfg.trial_steps, on_step=loop.step, observe=[OUT], record=())]
+    if cfg.gap:                               # the pause needs no host: an open-loop silent run
+        runs.append(sim.run(cfg.gap, record=()))
+    ok = loop.choice == label
+    if (not learn or not ok) and not np.array_equal(sim.weights[PROJ], before):
         raise BackendError("rstdp_choice: weights changed in a trial without reward, but dw = lr*t*y2 with y2 = 0 "
                            "must leave them unchanged")
-    return Trial(label, c, bool(ok), run.energy["total"], run.energy_by_class["learning"]), new_w
+    energy = [r.report["energy_j"] for r in runs]
+    return Trial(label, loop.choice, bool(ok), sum(e["total"] for e in energy),
+                 sum(e["by_class"]["learning"] for e in energy))
 
 
 @dataclass
@@ -199,16 +217,17 @@ def run(cfg: Config, w0=None) -> Outcome:
     if w0 is None:
         w0 = np.random.default_rng([cfg.seed, 0]).integers(cfg.w_init[0], cfg.w_init[1],
                                                              (2, cfg.n_inputs)).astype(np.int64)
-    w = w0
+    import neurocomp as nc
+    from examples.learning.common import TARGET
     train, test = [], []
-    rng = np.random.default_rng([cfg.seed, 1])
-    for _ in range(cfg.n_trials):
-        t, w = run_trial(cfg, w, int(rng.integers(0, 2)), rng, learn=True)
-        train.append(t)
-    rng = np.random.default_rng([cfg.seed, 2])
-    for _ in range(cfg.n_test):
-        t, _ = run_trial(cfg, w, int(rng.integers(0, 2)), rng, learn=False)
-        test.append(t)
+    with nc.Simulator(nc.compile(build_network(cfg, w0), TARGET)) as sim:
+        rng = np.random.default_rng([cfg.seed, 1])
+        for _ in range(cfg.n_trials):
+            train.append(run_trial(cfg, sim, int(rng.integers(0, 2)), rng, learn=True))
+        w = sim.weights[PROJ]
+        rng = np.random.default_rng([cfg.seed, 2])
+        for _ in range(cfg.n_test):
+            test.append(run_trial(cfg, sim, int(rng.integers(0, 2)), rng, learn=False))
     return Outcome(cfg, w0, w, train, test)
 
 
@@ -263,8 +282,9 @@ def main(argv=None) -> int:
     k = max(1, min(20, cfg.n_trials // 4))
     e_tr = np.mean([t.energy_j for t in o.train])
     l_tr = np.mean([t.learning_j for t in o.train])
-    print(f"R-STDP two-choice task on the emulated chip ({cfg.n_trials} training trials of {cfg.trial_steps} "
-          f"steps, {cfg.n_test} test trials, reward only for a right choice)\n")
+    print(f"R-STDP two-choice task on the emulated chip, one closed-loop simulation ({cfg.n_trials} training "
+          f"trials of {cfg.trial_steps} steps + {cfg.gap} silent, {cfg.n_test} test trials, reward only for a right "
+          "choice)\n")
     print(markdown_table(("measure", "value"), [
         (f"training accuracy, first {k} trials", f"{o.train_accuracy(0, k):.2f}"),
         (f"training accuracy, last {k} trials", f"{o.train_accuracy(len(o.train) - k, len(o.train)):.2f}"),

@@ -143,12 +143,14 @@ def simulate_float(net: Network, inputs: dict, steps: int, dt: float, *, schedul
     a shallower population is instantaneous, any other (recurrent) one carries the previous step's
     spikes; step ``t`` reads input row ``t``. ``schedule="ir"``: every projection and every input has a
     one-step latency (step ``t`` reads input row ``t-1`` and spikes of step ``t-1``), the emulator's
-    schedule: its row ``t`` corresponds to emulator row ``t``. ``old_current``: CubaLIF v uses the current of the previous step (a wrong convention, kept
+    schedule (a population is held at rest before its onset, ``Network.onsets``): its row ``t`` corresponds to
+    emulator row ``t``. ``old_current``: CubaLIF v uses the current of the previous step (a wrong convention, kept
     for the Braille investigation). Vectorised over neurons; the loop is over time only.
     """
     if schedule not in ("nir", "ir"):
         raise ValueError(f"simulate_float: schedule must be 'nir' or 'ir', got {schedule!r}")
     depth = net.metadata.get("latency_offset", {})
+    onsets = net.onsets()
     pops = sorted(net.neuron_populations, key=lambda p: (depth.get(p.name, 0), p.name))
     state = {p.name: _FloatPop(p, dt, old_current) for p in pops}
     sizes = {name: p.size for name, p in net.populations.items()}
@@ -165,6 +167,9 @@ def simulate_float(net: Network, inputs: dict, steps: int, dt: float, *, schedul
             cur[name] = xs[t] if xs is not None and t < len(xs) else np.zeros(sizes[name])
         for p in pops:
             drive = np.zeros(p.size)
+            if schedule == "ir" and t < onsets.get(p.name, 0):     # held at rest until its onset
+                cur[p.name] = drive
+                continue
             for pr in incoming[p.name]:
                 if schedule == "nir":
                     same = depth.get(pr.source, 0) < depth.get(p.name, 0)

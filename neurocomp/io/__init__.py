@@ -23,20 +23,22 @@ NETX_SUFFIX = ".net"
 __all__ = ["load", "save", "load_native", "save_native"]
 
 
-def load(path, *, dt: float = 1e-4) -> Network:
+def load(path, *, dt: float = 1e-4, dialect: str = "auto") -> Network:
     """Read a network file. ``dt`` (seconds) is the time step recorded for NIR input (NIR graphs are
-    continuous-time); native and netx files are discrete-time and ignore it."""
+    continuous-time); native and netx files are discrete-time and ignore it. ``dialect``: for NIR, the
+    framework that exported it (``neurocomp.io.nir_dialects``: snntorch, norse, sinabs, rockpool), "nir"
+    for the file as written, "auto" for the one its metadata names."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == NIR_SUFFIX:
-        return _read_nir(path, dt)
+        return _read_nir(path, dt, dialect)
     if suffix == NETX_SUFFIX:
         return _read_netx(path)
     if suffix in NATIVE_SUFFIXES:
         if _is_foreign_netx(path):
             return _read_netx(path)
         return load_native(path)
-    return _sniff(path, dt)
+    return _sniff(path, dt, dialect)
 
 
 def save(net: Network, path) -> Path:
@@ -49,13 +51,13 @@ def save(net: Network, path) -> Path:
     return save_native(net, path)
 
 
-def _read_nir(path: Path, dt: float) -> Network:
+def _read_nir(path: Path, dt: float, dialect: str = "auto") -> Network:
     if not path.exists():
         raise NetworkFileError(f"{path}: no such file; check the path")
     if path.is_dir():
         raise NetworkFileError(f"{path}: is a directory, not a network file; give a .nir or .h5 file")
     from .nir_import import read_nir
-    return read_nir(path, dt=dt)
+    return read_nir(path, dt=dt, dialect=dialect)
 
 
 def _read_netx(path: Path) -> Network:
@@ -77,7 +79,7 @@ def _is_foreign_netx(path: Path) -> bool:
         return False
 
 
-def _sniff(path: Path, dt: float) -> Network:
+def _sniff(path: Path, dt: float, dialect: str = "auto") -> Network:
     import h5py
     if not path.exists() or path.is_dir():
         return load_native(path)  # raises the precise missing-file / directory error
@@ -94,7 +96,7 @@ def _sniff(path: Path, dt: float) -> Network:
     if _is_netx(path):
         return _read_netx(path)
     try:
-        return _read_nir(path, dt)
+        return _read_nir(path, dt, dialect)
     except NetworkFileError as exc:
         raise NetworkFileError(
             f"{path}: an HDF5 file that is not a neurocomp network file (no 'neurocomp_format' root attribute) "

@@ -12,7 +12,8 @@ Layout (``h5dump`` readable)::
     /populations/<name>   attrs: model (class name), shape (int array)
                           datasets: one per model parameter (scalar or per-neuron array)
     /projections/<name>   attrs: source, target, kind (Dense/Sparse/Conv2d/OneToOne), learning
-                                 (JSON of LearningRule.to_dict(), absent if none)
+                                 (JSON of LearningRule.to_dict(), absent if none), port (the
+                                 target model's input channel, absent when 0)
                           dataset: delay (scalar or per-synapse)
     /projections/<name>/connectivity
                           datasets: the connectivity's arrays (weights, indptr, indices)
@@ -88,6 +89,8 @@ def save_native(net: Network, path) -> Path:
                 if proj.learning is not None:
                     g.attrs["learning"] = json.dumps(proj.learning.to_dict(), sort_keys=True,
                                                      default=to_jsonable)
+                if proj.port:
+                    g.attrs["port"] = int(proj.port)
                 g.create_dataset("delay", data=np.asarray(proj.delay, dtype=np.int64))
                 _write_connectivity(g.create_group("connectivity", track_order=True), proj.connectivity)
     return path
@@ -258,7 +261,8 @@ def _read(f, path: Path) -> Network:
             with _located(path, where):
                 learning = LearningRule(**spec)
         with _located(path, where):
-            net.connect(source, target, conn, delay, name=jname, learning=learning)
+            net.connect(source, target, conn, delay, name=jname, learning=learning,
+                        port=int(np.asarray(g.attrs.get("port", 0)).reshape(-1)[0]))
     if not isinstance(outputs, list):
         raise r.fail("root", "attribute 'outputs' must be a JSON list of population names")
     for out in outputs:

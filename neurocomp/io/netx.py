@@ -27,6 +27,11 @@ netx layer         IR
                    RingBuffer -> ``neuron.a_in``: a spike adds 1, a graded value v adds v). The
                    layer's ``weight``/``bias`` are netx's *input transform*, which netx only stores
                    (``in_layer.transform``) for the user's data pipeline: metadata, not synapses.
+                   An SDNN input layer (Lava's ``Delta``) runs on the host instead (``sdnn_input=
+                   "host"``, the default): no ``input0``; the graph input sends the Delta's payloads
+                   (``messageBits`` wide) straight to the next layer, and
+                   ``metadata["netx"]["input"]["encoder"]`` holds the Delta's parameters
+                   (:mod:`neurocomp.io.netx_input` encodes frames with them).
 ``conv``           ``Conv2d`` (weights ``[C_out, C_in/groups, kh, kw]`` as stored: SLAYER stores
                    PyTorch's cross-correlation layout, the IR's; netx flips and transposes it into
                    Lava's ``(C_out, kx, ky, C_in)``, ``backends/lava/lower.py`` does the same) +
@@ -47,9 +52,15 @@ netx layer         IR
 ``average``        only as the last layer: dropped, its source is the output and
                    ``metadata["netx"]["readout"]`` says how to average it (no IR population can
                    hold a mean of spikes). Anywhere else refused.
+``dense`` with     netx's ComplexDense block: two ``Dense`` projections ``{src}-{pop}.real`` (port 0,
+``weight/real``,   Lava's ``a_real_in``) and ``.imag`` (port 1, ``a_imag_in``), each with its own
+``weight/imag``    ``optimize_weight_bits``, into RF/RF_IZ neurons (SLAYER exports its complex dense
+                   block so). Its ``delay`` is ignored with a warning, as netx's ComplexDense has none.
+``dense_comp``     the same (lava-dl 0.x's own ``dense_comp`` branch calls a ``create_complex_dense``
+                   that hdf5.py does not define, so netx fails on it; the layer means what SLAYER's
+                   complex dense export means).
 ``convT``,         refused by name (netx raises NotImplementedError for them too), as is any other
-``unpool``,        type and ``dense``/``conv`` with complex (``weight/real``, ``weight/imag``)
-``dense_comp``     weights, which need resonate-and-fire neurons.
+``unpool``         type, and complex weights anywhere but a dense layer.
 =================  ==============================================================================
 
 Neurons (``neuron/type``):
@@ -65,6 +76,14 @@ Neurons (``neuron/type``):
   are refused by name. ``refDelay`` and ``wgtExp`` are ignored, as netx ignores them (a warning if
   they would matter). A dense layer without a ``neuron`` group gets netx's default (a CUBA
   integrator with ``iDecay = 0``, ``vDecay = 4096``).
+* ``RF`` -> :class:`neurocomp.neurons.RF_IZ` and ``RF_PHASE`` -> :class:`neurocomp.neurons.RF` (netx:
+  ``RF if "PHASE" in type else RF_IZ``), only on complex dense layers (netx wires real weights to
+  ``a_in``, which Lava's RF lacks; complex weights into CUBA/SDNN neurons are refused likewise).
+  SLAYER's ``neuron_params`` turns ``sinDecay``/``cosDecay`` (12 fractional bits) into ``period =
+  1 / (atan2(s, c) / 2 pi)`` and ``decay = 1 - sqrt(s^2 + c^2)``; netx gives Lava ``vth = vThMant``,
+  ``state_exp = 6``, ``decay_bits = 12``, and Lava's constructor turns these back into integer decays
+  and ``vth << 6`` (``RF.from_period`` with the same float operations, so the same truncations).
+  Other ``*RF*`` types (ADRF, ADRF_PHASE), which netx would run as plain RF, are refused by name.
 * ``SDNN`` -> ``neurocomp.neurons.delta.Delta`` for the input layer, ``neurocomp.neurons.sigma.Sigma``
   where the neuron group has ``sigma_output``, else ``neurocomp.neurons.sigma_delta.SigmaDelta``,
   with Lava's constructor parameters: ``vth = vThMant``, ``bias = int(bias)``, ``act_mode = RELU``
@@ -104,7 +123,17 @@ straight to ``in_layer.neuron.a_in`` (column t arrives at step t + 1, no latency
 input reaches ``input0`` through a projection (row t arrives at step t + 2). So an input row reaches
 every population one step later than the same column does in Lava; a network whose input layer is
 driven by its bias instead (lava-dl's tinynet test sets ``bias_mant``) runs step for step.
-``metadata["netx"]["input_latency"]`` is that one extra step.
+``metadata["netx"]["input_latency"]`` is that one extra step (0 when an SDNN input layer runs on the host).
+
+SDNN networks (an input layer of Lava's ``Delta``) take their frames with ``sdnn_input="host"`` (the
+default): the Delta runs on the host (:func:`neurocomp.io.netx_input.netx_inputs`, the registered Delta
+spec, bit-exact with Lava's), so row t-1 of the graph input is what netx's Delta sends at step t and
+reaches the next layer at step t + 1 through the same one-step synapse as in netx: every population
+runs step for step with netx (lava-dl's PilotNet SDNN ground truth is reproduced exactly,
+``tests/test_netx_sdnn.py``). This is also how Intel runs PilotNet SDNN on Loihi 2 (the lava-dl
+tutorial builds the network with ``skip_layers=1`` and feeds it from a Delta encoder process).
+``sdnn_input="chip"`` keeps the Delta as population ``input0``, one step behind netx as above: not
+an exact shift, as each SigmaDelta layer's bias acts from step 1 on either way.
 
 Running as lava-dl's tests and tutorials do: :func:`with_bias` drives a CUBA input layer by its
 bias (``net.in_layer.neuron.bias_mant.init = frame``); :func:`hold_at_rest` reproduces their reset of
@@ -115,16 +144,14 @@ resets (step L + interval) are not expressed. A netx file itself holds no reset 
 ``get_neuron_params`` reads only ``vThMant``, ``iDecay``, ``vDecay``; the resets are separate
 ``io.reset.Reset`` processes of the test harness), so nothing in it maps to ``LIFReset``. SLAYER's ground-truth index j of layer L is step j + L.
 
-Graph inputs take 0/1 spikes today; graded input values (SDNN inputs, PilotNet's transformed
-frames) need graded messages on the graph input.
 
 ``net.metadata``: ``{"format": "netx", "source", "netx": {"layers": [per layer: id, type,
-population, neuron, lava_shape, message_bits], "input": {name, population, lava_shape, transform},
+population, neuron, lava_shape, message_bits], "input": {name, population, lava_shape, transform[, encoder]},
 "output", "readout", "simulation", "spike_exp", "input_latency"}, "warnings"}``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -132,21 +159,25 @@ import numpy as np
 from ..errors import NetworkFileError, NeurocompError
 from ._warn import CollectedWarnings
 from ..ir import Conv2d, Dense, LoihiLIF, Network, OneToOne, Sparse
-from ..ir.connectivity import SignMode, determine_sign_mode
+from ..ir.connectivity import GRADED_MESSAGE_BITS, SignMode, determine_sign_mode
 from ..semantics.fixedpoint import clip_weights, effective_weights
 
 #: Layer types this reader understands (``average`` only as the last layer).
-LAYER_TYPES = ("input", "flatten", "dense", "dense_rec", "conv", "pool", "concat", "average")
+LAYER_TYPES = ("input", "flatten", "dense", "dense_rec", "dense_comp", "conv", "pool", "concat", "average")
 #: Layer types refused by name, with what to do.
 REFUSED_LAYERS = {
     "convT": "a transposed convolution, which neither netx (NotImplementedError in lava-dl's hdf5.py) nor the "
              "neurocomp IR implements; replace it by an upsampling + conv block in SLAYER and export again",
     "unpool": "an unpooling layer, which neither netx (NotImplementedError in lava-dl's hdf5.py) nor the "
               "neurocomp IR implements; replace it by a conv block in SLAYER and export again",
-    "dense_comp": "a complex-valued dense layer (resonate-and-fire neurons), which neurocomp has no neuron model "
-                  "for yet; use CUBA or SDNN neurons",
 }
 CUBA_TYPES = ("CUBA", "LOIHI")
+#: netx's resonate-and-fire neuron types -> neurocomp model (netx: ``RF if "PHASE" in type else RF_IZ``).
+RF_TYPES = {"RF": "RF_IZ", "RF_PHASE": "RF"}
+#: netx's fixed RF exponents (hdf5.py get_neuron_params) and SLAYER's decay scale (``p_scale``, 12 bits).
+RF_STATE_EXP = 6
+RF_DECAY_BITS = 12
+RF_P_SCALE = 1 << 12
 SDNN_TYPE = "SDNN"
 #: netx's fixed exponents: LIF ``bias_exp``, SDNN ``state_exp``, default SDNN ``spike_exp``.
 BIAS_EXP = 6
@@ -164,6 +195,8 @@ DEFAULT_DENSE_NEURON = {"type": "CUBA", "iDecay": 0, "vDecay": 4096, "vThMant": 
 INPUT = "input"
 #: How many steps later an input row reaches the input layer than a RingBuffer column does in Lava.
 INPUT_LATENCY = 1
+#: Where an SDNN input layer (Delta) can run (:func:`read_netx`'s ``sdnn_input``).
+SDNN_INPUTS = ("host", "chip")
 
 
 # ------------------------------------------------------------------------------------- layout helpers
@@ -364,12 +397,17 @@ def _conv_weights(w: np.ndarray, where: str, path: Path) -> tuple[np.ndarray, in
 
 
 # ------------------------------------------------------------------------------------- the reader
-def read_netx(path, *, spike_exp: int = SPIKE_EXP) -> Network:
+def read_netx(path, *, spike_exp: int = SPIKE_EXP, sdnn_input: str = "host") -> Network:
     """Read netx HDF5 file ``path`` into an IR ``Network`` (see the module docstring for the mapping).
 
     ``spike_exp`` is netx's ``Network(spike_exp=...)`` for SDNN layers (default 6, as netx).
+    ``sdnn_input``: where an SDNN input layer (Lava's Delta) runs: ``"host"`` (default) encodes the frames
+    before the run (:func:`neurocomp.io.netx_input.netx_inputs`), which keeps netx's timing exactly;
+    ``"chip"`` makes it a population ``input0`` one step behind netx (module docstring, step alignment).
     Raises NetworkFileError naming the file and the layer for anything it cannot read or express.
     """
+    if sdnn_input not in SDNN_INPUTS:
+        raise NeurocompError(f"read_netx: sdnn_input must be one of {SDNN_INPUTS}, got {sdnn_input!r}")
     import h5py
     path = Path(path)
     if not path.exists():
@@ -390,7 +428,7 @@ def read_netx(path, *, spike_exp: int = SPIKE_EXP) -> Network:
     warn = CollectedWarnings()
     try:
         with f:
-            return _Builder(_File(path, f), warn, int(spike_exp)).build()
+            return _Builder(_File(path, f), warn, int(spike_exp), sdnn_input).build()
     except NeurocompError:
         raise
     except Exception as exc:     # h5py raises OSError/KeyError/ValueError for damaged data inside an open file
@@ -398,15 +436,17 @@ def read_netx(path, *, spike_exp: int = SPIKE_EXP) -> Network:
 
 
 class _Builder:
-    def __init__(self, file: _File, warn, spike_exp: int):
+    def __init__(self, file: _File, warn, spike_exp: int, sdnn_input: str = "host"):
         self.f = file
         self.path = file.path
         self.warn = warn
         self.spike_exp = spike_exp
+        self.sdnn_input = sdnn_input
         self.layers: list[_Layer] = []
         self.net = Network(self.path.stem or "netx")
         self.meta_layers: list[dict] = []
         self.input_meta: dict = {"name": INPUT, "population": None, "transform": None}
+        self.input_bits = 0                 # message bits of the graph input (a host-run Delta's payloads)
         self.readout = None
 
     # ------------------------------------------------------------------ pass 1: layers and shapes
@@ -442,10 +482,16 @@ class _Builder:
                 raise f.fail(where, f"has type '{ltype}', which netx does not define; supported layer types: "
                                     f"{', '.join(LAYER_TYPES)} (refused: {', '.join(REFUSED_LAYERS)}). Replace "
                                     "the layer and export again")
+            lay = _Layer(i, ltype, group, where)
             if f.has(group, "weight") and not hasattr(group["weight"], "dtype"):
-                raise f.fail(where, "has complex weights ('weight/real', 'weight/imag'): resonate-and-fire "
-                                    "(dense_comp) layers have no neuron model in neurocomp yet; use CUBA or SDNN")
-            self.layers.append(_Layer(i, ltype, group, where))
+                if ltype not in ("dense", "dense_comp"):
+                    raise f.fail(where, "has complex weights ('weight/real', 'weight/imag'), which netx reads for "
+                                        "dense layers only; make it a dense layer")
+                lay.info["complex"] = True
+            elif ltype == "dense_comp":
+                raise f.fail(where, "is a complex dense layer without 'weight/real' and 'weight/imag'; export it "
+                                    "with SLAYER's complex dense block")
+            self.layers.append(lay)
         for lay in self.layers:
             self._shape_of(lay)
 
@@ -468,11 +514,14 @@ class _Builder:
             lay.lava_shape = stored[::-1]
             if self.f.has(lay.group, "neuron"):
                 lay.pop = f"input{lay.id}"
+                if self.sdnn_input == "host" and self._neuron_cfg(lay)["type"] == SDNN_TYPE:
+                    lay.pop = None             # its Delta runs on the host: the graph input carries its payloads
+                    lay.info["host_encoder"] = True
         elif t in ("conv", "pool"):
             if len(stored) != 3:
                 raise self.f.fail(lay.where, f"'shape' = {list(stored)} must be [C, H, W]")
             lay.shape, lay.lava_shape, lay.pop = stored, stored[::-1], f"{t}{lay.id}"
-        else:   # dense, dense_rec
+        else:   # dense, dense_rec, dense_comp
             n = int(np.prod(stored))
             lay.shape, lay.lava_shape, lay.pop = (n,), (n,), f"{t}{lay.id}"
 
@@ -579,6 +628,10 @@ class _Builder:
             where = f"{lay.where} (no 'neuron' group: netx's default CUBA integrator)"
         ntype = str(cfg["type"])
         info = {"neuron": ntype}
+        if lay.info.get("complex") and ntype in (*CUBA_TYPES, SDNN_TYPE):
+            raise NetworkFileError(f"'{self.path}': {where}: complex weights ('weight/real', 'weight/imag') into "
+                                   f"{ntype} neurons: netx's ComplexDense feeds a_real_in/a_imag_in, which only "
+                                   f"resonate-and-fire neurons have; give the layer {' or '.join(RF_TYPES)} neurons")
         bias = 0 if is_input else self._bias(lay, n)
         if ntype in CUBA_TYPES:
             idecay = self._int_param(cfg, "iDecay", where)
@@ -611,9 +664,50 @@ class _Builder:
             return model, info
         if ntype == SDNN_TYPE:
             return self._sdnn_model(lay, cfg, where, bias, is_input, info)
+        if ntype in RF_TYPES:
+            return self._rf_model(lay, cfg, where, is_input, info)
         raise NetworkFileError(f"'{self.path}': {where}: neuron type '{ntype}' has no neurocomp model; supported: "
-                               f"{', '.join(CUBA_TYPES)} (-> LoihiLIF) and {SDNN_TYPE} (-> Delta/SigmaDelta/Sigma)"
-                               + ("; resonate-and-fire neurons are not available yet" if "RF" in ntype else ""))
+                               f"{', '.join(CUBA_TYPES)} (-> LoihiLIF), {SDNN_TYPE} (-> Delta/SigmaDelta/Sigma), "
+                               "RF (-> RF_IZ) and RF_PHASE (-> RF)"
+                               + ("; netx would run it as a plain RF, without its adaptive dynamics" if "RF" in ntype
+                                  else ""))
+
+    def _rf_model(self, lay, cfg, where, is_input, info):
+        """netx's RF mapping: SLAYER's ``neuron_params`` turns ``sinDecay``/``cosDecay`` (12 fractional bits) into a
+        period and a decay, which netx gives Lava's RF/RF_IZ with ``vth = vThMant``, ``state_exp = 6``,
+        ``decay_bits = 12``; Lava's constructor turns them back into integers (:func:`lava_decays`, the same
+        float operations, so the same truncations)."""
+        from ..neurons import RF, RF_IZ
+        if is_input or not lay.info.get("complex"):
+            what = "an input layer" if is_input else "a layer with real weights"
+            raise NetworkFileError(f"'{self.path}': {where}: {cfg['type']} neurons in {what}: netx connects such a "
+                                   "layer to the neuron's a_in, which Lava's RF has not (it has a_real_in/a_imag_in); "
+                                   "give resonate-and-fire neurons complex dense weights (weight/real, weight/imag)")
+        if lay.type == "dense_rec":
+            raise NetworkFileError(f"'{self.path}': {where}: a recurrent dense layer of RF neurons; netx builds "
+                                   "complex layers without recurrence: export it as a dense layer")
+        vals = {}
+        for key in ("sinDecay", "cosDecay", "vThMant"):
+            if key not in cfg:
+                raise NetworkFileError(f"'{self.path}': {where}: neuron has no '{key}' (netx reads it for "
+                                       f"{cfg['type']} neurons); the file is truncated or not a netx file")
+            v = np.asarray(cfg[key])
+            if v.dtype.kind not in "biuf" or not np.all(np.isfinite(v)) or v.size not in (1, int(np.prod(lay.shape))):
+                raise NetworkFileError(f"'{self.path}': {where}: neuron '{key}' must be one number or one per neuron")
+            vals[key] = v.reshape(-1) if v.size > 1 else v.reshape(-1)[0]
+        vth = vals["vThMant"]
+        if np.ndim(vth) or float(vth) != int(vth):
+            raise NetworkFileError(f"'{self.path}': {where}: neuron 'vThMant' = {vth!r} must be one integer")
+        sin, cos = vals["sinDecay"] / RF_P_SCALE, vals["cosDecay"] / RF_P_SCALE    # SLAYER's rf.neuron_params
+        with np.errstate(divide="ignore"):
+            decay = 1 - np.sqrt(sin ** 2 + cos ** 2)
+            period = 1 / (np.arctan2(sin, cos) / 2 / np.pi)
+        cls = RF if RF_TYPES[cfg["type"]] == "RF" else RF_IZ
+        info["lava_process"] = cls.__name__
+        try:
+            return cls.from_period(period, decay, int(vth), decay_bits=RF_DECAY_BITS, state_exp=RF_STATE_EXP), info
+        except NeurocompError as exc:
+            raise NetworkFileError(f"'{self.path}': {where}: {exc}") from None
 
     def _sdnn_model(self, lay, cfg, where, bias, is_input, info):
         from ..neurons import ActivationMode, Delta, Sigma, SigmaDelta
@@ -674,25 +768,52 @@ class _Builder:
     def _weights(self, lay: _Layer, key: str = "weight") -> np.ndarray:
         return self.f.ints(lay.group, key, lay.where, self.warn, what="the synaptic weights")
 
-    def _connect(self, src: str, dst: str, conn, delay=0, name: str | None = None) -> None:
+    def _connect(self, src: str, dst: str, conn, delay=0, name: str | None = None, port: int = 0) -> None:
         name = name or f"{src}-{dst}"
+        if src == INPUT and self.input_bits:         # the host Delta's payloads: graded, as netx's Delta sends
+            conn = replace(conn, num_message_bits=self.input_bits)
         try:
-            self.net.connect(src, dst, conn, delay=delay, name=name)
+            self.net.connect(src, dst, conn, delay=delay, name=name, port=port)
         except NeurocompError as exc:
             raise NetworkFileError(f"'{self.path}': projection {src} -> {dst}: {exc}") from None
+
+    def _complex_dense(self, lay: _Layer, segs: list) -> None:
+        """netx's complex dense block (``ComplexDense``): a real and an imaginary Dense, each with its own
+        ``optimize_weight_bits``, into the RF neurons' ``a_real_in`` (port 0) and ``a_imag_in`` (port 1)."""
+        if len(segs) != 1:
+            raise self.f.fail(lay.where, "a complex dense layer after a concat layer (netx's ComplexDense takes one "
+                                         "input); concatenate before a real layer instead")
+        if self.f.has(lay.group, "delay"):
+            self.warn(f"'{self.path}': {lay.where}: the complex dense layer's 'delay' is ignored, as netx ignores it "
+                      "(its ComplexDense has no delays)")
+        (src, _), n_post = segs[0], lay.shape[0]
+        for port, part in enumerate(("real", "imag")):
+            w = self._dense_matrix(lay, segs, f"weight/{part}")
+            w, nwb, exp = netx_weight_bits(w, f"'{self.path}': {lay.where} ({part})", self.warn)
+            nwb, exp = _dense_options(w, nwb, exp, f"{lay.where} ({part})", self.path)
+            self._connect(src, lay.pop, Dense(w, weight_exp=exp, num_weight_bits=nwb), 0, f"{src}-{lay.pop}.{part}",
+                          port)
+            lay.info.update({f"num_weight_bits_{part}": nwb, f"weight_exp_{part}": exp})
+
+    def _dense_matrix(self, lay: _Layer, segs: list, key: str = "weight") -> np.ndarray:
+        """The ``[n_post, n_pre]`` weights ``key`` of a dense layer (netx reshapes a flat one to ``(n_post, -1)``)."""
+        n_post = lay.shape[0]
+        n_pre = sum(int(np.prod(s)) for _, s in segs)
+        w = self._weights(lay, key)
+        if w.ndim == 1:
+            if w.size % n_post:
+                raise self.f.fail(lay.where, f"'{key}' has {w.size} values, not a multiple of {n_post} neurons")
+            w = w.reshape(n_post, -1)
+        if w.ndim != 2 or w.shape != (n_post, n_pre):
+            raise self.f.fail(lay.where, f"'{key}' of shape {list(w.shape)} does not map the {n_pre} inputs "
+                                         f"({' + '.join(f'{name} {list(s)}' for name, s in segs)}) to its {n_post} "
+                                         "neurons ([out, in] expected)")
+        return w
 
     def _dense(self, lay: _Layer, segs: list) -> None:
         n_post = lay.shape[0]
         n_pre = sum(int(np.prod(s)) for _, s in segs)
-        w = self._weights(lay)
-        if w.ndim == 1:
-            if w.size % n_post:
-                raise self.f.fail(lay.where, f"'weight' has {w.size} values, not a multiple of {n_post} neurons")
-            w = w.reshape(n_post, -1)
-        if w.ndim != 2 or w.shape != (n_post, n_pre):
-            raise self.f.fail(lay.where, f"'weight' of shape {list(w.shape)} does not map the {n_pre} inputs "
-                                         f"({' + '.join(f'{name} {list(s)}' for name, s in segs)}) to its {n_post} "
-                                         "neurons ([out, in] expected)")
+        w = self._dense_matrix(lay, segs)
         if any(len(shape) > 1 for _, shape in segs):
             self.warn(f"'{self.path}': {lay.where}: receives {[list(s) for _, s in segs if len(s) > 1]} without a "
                       "flatten layer (netx would not connect the shapes); flattened in (C, H, W) order as netx's "
@@ -850,6 +971,8 @@ class _Builder:
                     v = f.ints(first.group, key, first.where).reshape(-1) if f.has(first.group, key) else [default]
                     tr[key] = int(v[0])
                 self.input_meta["transform"] = tr
+            if first.info.get("host_encoder"):
+                self._host_encoder(first)
         else:
             self._implicit_input(first)
         # populations, in layer order
@@ -868,7 +991,9 @@ class _Builder:
             if lay.type == "input":
                 if lay.pop is not None:
                     n = int(np.prod(lay.shape))
-                    self._connect(INPUT, lay.pop, OneToOne(np.ones(n, dtype=np.int64)))
+                    # a RingBuffer hands a_in its values as they are: an SDNN (Delta) input layer takes integers
+                    bits = GRADED_MESSAGE_BITS if lay.info.get("sdnn") else None
+                    self._connect(INPUT, lay.pop, OneToOne(np.ones(n, dtype=np.int64), num_message_bits=bits))
                     self.input_meta["population"] = lay.pop
                 continue
             if lay.type == "average":
@@ -878,7 +1003,9 @@ class _Builder:
             if lay.pop is None:
                 continue
             segs = self._segments(lay.id - 1) if lay.id > 0 else [(INPUT, self.net.populations[INPUT].shape)]
-            if lay.type in ("dense", "dense_rec"):
+            if lay.info.get("complex"):
+                self._complex_dense(lay, segs)
+            elif lay.type in ("dense", "dense_rec", "dense_comp"):
                 self._dense(lay, segs)
             elif lay.type == "conv":
                 self._conv(lay, segs)
@@ -888,10 +1015,20 @@ class _Builder:
         self.net.metadata = self._metadata(out)
         return self.net
 
+    def _host_encoder(self, first: _Layer) -> None:
+        """The SDNN input layer's Delta, run on the host: its parameters go into the metadata (the encoder
+        of :mod:`neurocomp.io.netx_input`) and the graph input sends its payloads (``messageBits`` wide)."""
+        model, info = self._model(first, self._neuron_cfg(first), is_input=True)
+        first.info.update(info)
+        self.input_bits = int(info["message_bits"])
+        self.input_meta["encoder"] = {"model": "Delta", "vth": int(model.vth), "cum_error": bool(model.cum_error),
+                                      "spike_exp": int(model.spike_exp), "state_exp": int(model.state_exp),
+                                      "message_bits": self.input_bits}
+
     def _implicit_input(self, first: _Layer) -> None:
         """No input layer: netx needs ``input_shape`` for a conv; a dense layer's input size is its weight's."""
-        if first.type in ("dense", "dense_rec"):
-            w = self._weights(first)
+        if first.type in ("dense", "dense_rec", "dense_comp"):
+            w = self._weights(first, "weight/real" if first.info.get("complex") else "weight")
             n_in = w.shape[1] if w.ndim == 2 else w.size // first.shape[0]
             self.net.input(INPUT, (int(n_in),))
             self.input_meta["lava_shape"] = [int(n_in)]
@@ -945,7 +1082,8 @@ class _Builder:
                     if v.size == 1 and v.dtype.kind in "biuf":
                         sim[key] = v[0].item()
         netx = {"layers": layers, "input": self.input_meta, "output": out, "readout": self.readout,
-                "simulation": sim, "spike_exp": self.spike_exp, "input_latency": INPUT_LATENCY}
+                "simulation": sim, "spike_exp": self.spike_exp,
+                "input_latency": 0 if self.input_bits else INPUT_LATENCY}   # host-run Delta: netx timing
         return {"format": "netx", "source": str(self.path), "netx": netx, "warnings": self.warn.messages}
 
 
@@ -957,8 +1095,8 @@ def layer_positions(net: Network) -> dict[str, int]:
         layers = net.metadata["netx"]["layers"]
     except (KeyError, TypeError):
         raise NetworkFileError(f"network '{net.name}' was not read from a netx file (no metadata['netx'])") from None
-    pops = [entry["population"] for entry in layers if entry.get("population")]
-    return {name: k for k, name in enumerate(pops)}
+    blocks = [entry.get("population") for entry in layers if entry.get("population") or entry.get("host_encoder")]
+    return {name: k for k, name in enumerate(blocks) if name}
 
 
 def with_bias(net: Network, population: str, bias, lava_order: bool = True) -> Network:

@@ -32,15 +32,17 @@ The IR follows Lava: every projection has a one-step synaptic latency (a spike a
 reaches the target's input at ``t + 1``). NIR feed-forward paths are instantaneous; only a
 recurrent edge carries the previous step's value. For a feed-forward network plus
 self-recurrence this shifts each population's trajectory by its *depth* (number of projections on
-the shortest path from a graph input): ``ir[pop][t + depth] == nir[pop][t]``. The shift is exact
-when each population is held at rest for its first ``depth`` steps (or has no constant drive: zero
-``bias`` and ``v_leak``); otherwise those extra steps integrate the bias/leak alone before the
-first input arrives. For longer cycles (``a -> b -> a``) the extra latency changes the dynamics,
-and a warning says so. The depths are stored in ``net.metadata["latency_offset"]`` so comparisons
-can align traces (the tests reproduce the NIR paper's Braille spikes exactly this way).
+the shortest path from a graph input): ``ir[pop][t + depth] == nir[pop][t]``. The importer makes the
+shift exact with biases too: each population's *onset* (``metadata["bias_onset"]``, read by
+``Network.onsets``) is its depth, so it is held at its initial state, bias and leak drive off, until
+its first input can arrive (without that a layer at depth d integrates its bias for d extra steps).
+For longer cycles (``a -> b -> a``) the extra latency changes the dynamics, and a warning says so
+(the onsets still keep every population at rest until something can reach it). The depths are
+stored in ``net.metadata["latency_offset"]`` so comparisons can align traces
+(``neurocomp.align``; docs/frameworks.md).
 
 ``net.metadata`` holds ``{"format": "nir", "source", "dt", "nir_version", "nir_nodes" (the NIR
-node type(s) behind each IR object), "latency_offset", "warnings"}``.
+node type(s) behind each IR object), "latency_offset", "bias_onset", "warnings"}``.
 """
 from __future__ import annotations
 
@@ -56,6 +58,8 @@ import scipy.sparse as sp
 
 from ..errors import NetworkFileError, NeurocompError, UnsupportedError, ValidationError
 from ._warn import CollectedWarnings
+from .nir_dialects import Rewrite, detect, rewrite
+from ..ir.network import ONSET_KEY
 from ..ir import (IF, LI, LIF, Conv2d, CubaLIF, Dense, Integrator, Network, OneToOne, Sparse, Threshold)
 
 #: Default time step for NIR graphs (the NIR paper's LIF and Braille graphs use 1e-4 s).
@@ -528,10 +532,13 @@ def _model(node, bias: np.ndarray | float):
 
 
 # ---------------------------------------------------------------------------- main entry
-def read_nir(path, dt: float = DEFAULT_DT) -> Network:
+def read_nir(path, dt: float = DEFAULT_DT, dialect: str = "auto") -> Network:
     """Read NIR file ``path`` into an IR ``Network`` (see the module docstring for the mapping).
 
     ``dt`` (seconds) converts Delay nodes to steps and is recorded in ``net.metadata["dt"]``.
+    ``dialect``: "nir" (the file as written), a framework whose exporter deviates from NIR
+    (``neurocomp.io.nir_dialects.DIALECTS``: snntorch, norse, sinabs, rockpool), or "auto" (the
+    one the file's metadata names, else plain NIR).
     Raises NetworkFileError (missing/unreadable file), UnsupportedError (a node type or structure
     the IR cannot express) or ValidationError (dangling edges, shapes that disagree).
     """
@@ -552,7 +559,15 @@ def read_nir(path, dt: float = DEFAULT_DT) -> Network:
         warn(f"'{path}' was written by neurocomp with dt = {float(file_dt)} s but is read with dt = {dt} s; "
              "its Delay nodes convert to different step counts")
     net_name = str(name) if isinstance(name, str) and name else (path.stem or "nir")
-    return _build(path, net_name, dt, version, nodes, edges, passthrough, warn)
+    chosen = detect(meta) if dialect == "auto" else (None if dialect == "nir" else dialect)
+    rw = rewrite(chosen, nodes, edges, dt, warn) if chosen else Rewrite(nodes, edges)
+    net = _build(path, net_name, dt, version, rw.nodes, rw.edges, passthrough, warn)
+    net.metadata["dialect"] = chosen or "nir"
+    if rw.integration:
+        net.metadata["integration"] = rw.integration
+    if rw.notes:
+        net.metadata["dialect_notes"] = rw.notes
+    return net
 
 
 def _kind(name, node, passthrough) -> str:
@@ -688,9 +703,10 @@ def _build(path, net_name, dt, version, nodes, edges, passthrough, warn) -> Netw
     for n in net.populations:      # deterministic order: population order
         if n in marked:
             net.output(n)
+    depth = latency_offsets(net, warn)
     net.metadata = {"format": "nir", "source": str(path), "dt": dt, "nir_version": version,
-                    "nir_nodes": nir_nodes, "latency_offset": latency_offsets(net, warn),
-                    "warnings": warn.messages}
+                    "nir_nodes": nir_nodes, "latency_offset": depth,
+                    ONSET_KEY: {n: d for n, d in depth.items() if d > 0 and not net.populations[n].is_input}, "warnings": warn.messages}
     return net
 
 

@@ -21,6 +21,10 @@ from ..errors import ValidationError
 
 #: Steps of delay a projection may carry in the IR (targets have their own, smaller limits).
 MAX_DELAY = 4096
+#: Largest input channel (``Projection.port``) the IR takes; each model declares how many it has.
+MAX_PORT = 7
+#: ``Network.metadata`` key of the per-population onset steps (:meth:`Network.onsets`).
+ONSET_KEY = "bias_onset"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -54,7 +58,9 @@ class Projection:
     ``delay`` is in steps: a scalar for the whole projection or one per synapse (aligned with the
     connectivity's synapse order: Dense ``[n_post, n_pre]``, Sparse/Conv2d/OneToOne their stored
     synapses). A spike sent at step t arrives at the target's input at step ``t + 1 + delay``
-    (Lava's one-step synaptic latency).
+    (Lava's one-step synaptic latency). ``port`` is the input channel of the target's neuron model the
+    synapses feed (``NeuronKind.inputs``): 0 for every one-input model (Lava's ``a_in``); RF/RF_IZ take
+    the real part on port 0 (``a_real_in``) and the imaginary part on port 1 (``a_imag_in``).
     """
     name: str
     source: str
@@ -62,6 +68,7 @@ class Projection:
     connectivity: Connectivity
     delay: np.ndarray = field(default_factory=lambda: np.zeros((), dtype=np.int64))
     learning: LearningRule | None = None
+    port: int = 0
 
     @property
     def max_delay(self) -> int:
@@ -74,7 +81,8 @@ class Projection:
     def __eq__(self, other):
         return (isinstance(other, Projection) and self.name == other.name and self.source == other.source
                 and self.target == other.target and self.connectivity == other.connectivity
-                and np.array_equal(self.delay, other.delay) and self.learning == other.learning)
+                and np.array_equal(self.delay, other.delay) and self.learning == other.learning
+                and self.port == other.port)
 
     def __hash__(self):
         return hash(self.name)
@@ -88,7 +96,8 @@ class Network:
         self.populations: dict[str, Population] = {}
         self.projections: dict[str, Projection] = {}
         self.outputs: list[str] = []
-        #: Free-form provenance (e.g. ``{"format": "nir", "dt": 1e-4}``); not used by the passes.
+        #: Free-form provenance (e.g. ``{"format": "nir", "dt": 1e-4}``); not used by the passes, except
+        #: ``metadata["bias_onset"]`` (see :meth:`onsets`), which every backend honours.
         self.metadata: dict = {}
 
     # ------------------------------------------------------------------ building
@@ -118,8 +127,9 @@ class Network:
         return pop
 
     def connect(self, source, target, connectivity: Connectivity, delay=0, name: str | None = None,
-                learning: LearningRule | None = None) -> Projection:
-        """Add a projection ``source -> target`` (Population objects or names)."""
+                learning: LearningRule | None = None, port: int = 0) -> Projection:
+        """Add a projection ``source -> target`` (Population objects or names) into input channel ``port``
+        of the target's model (``Projection``)."""
         src, dst = self._endpoint(source, "source"), self._endpoint(target, "target")
         if name is None:
             base = f"{src.name}->{dst.name}"
@@ -144,7 +154,8 @@ class Network:
             if learning.third_factor is not None and learning.third_factor not in self.populations:
                 raise ValidationError(f"{where}: learning rule's third factor '{learning.third_factor}' is not "
                                       "a graph input of this network; add it with net.input() first")
-        proj = Projection(name, src.name, dst.name, connectivity, delay, learning)
+        port = int(as_int_array(port, where, "port", 0, MAX_PORT))
+        proj = Projection(name, src.name, dst.name, connectivity, delay, learning, port)
         self.projections[name] = proj
         return proj
 
@@ -191,6 +202,32 @@ class Network:
     def is_recurrent(self) -> bool:
         return not nx.is_directed_acyclic_graph(self.graph())
 
+    def onsets(self) -> dict[str, int]:
+        """Each neuron population's onset step (0 for those not listed in ``metadata["bias_onset"]``).
+
+        A population with onset ``o`` is held at its initial state during steps ``1..o``: its constant
+        drive (bias, leak drive) is off and whatever happened meanwhile is undone at the start of step
+        ``o + 1`` (the state is set to its initial values). In a feed-forward graph nothing reaches a
+        population before its depth, so onset = depth (``io.nir_import.latency_offsets``) makes the
+        IR's trajectory NIR's shifted by exactly ``depth`` steps, biases included (docs/frameworks.md).
+        """
+        raw = self.metadata.get(ONSET_KEY) or {}
+        if not isinstance(raw, dict):
+            raise ValidationError(f"network '{self.name}': metadata['{ONSET_KEY}'] must map population names to "
+                                  f"steps, got {type(raw).__name__}")
+        out = {}
+        for pop in self.neuron_populations:
+            o = raw.get(pop.name, 0)
+            if isinstance(o, bool) or not isinstance(o, (int, np.integer)) or o < 0:
+                raise ValidationError(f"network '{self.name}': metadata['{ONSET_KEY}']['{pop.name}'] = {o!r} must be "
+                                      "an integer >= 0 (steps)")
+            out[pop.name] = int(o)
+        unknown = sorted(set(raw) - set(out))
+        if unknown:
+            raise ValidationError(f"network '{self.name}': metadata['{ONSET_KEY}'] names {unknown}, which are not "
+                                  "neuron populations of this network")
+        return out
+
     def incoming(self, population: str) -> list[Projection]:
         return [p for p in self.projections.values() if p.target == population]
 
@@ -202,7 +239,7 @@ class Network:
             net.population(pop.name, pop.shape, pop.model)
         for proj in projections:
             net.connect(proj.source, proj.target, proj.connectivity, proj.delay, name=proj.name,
-                        learning=proj.learning)
+                        learning=proj.learning, port=proj.port)
         for out in outputs:
             net.output(out)
         net.metadata = dict(metadata or {})

@@ -55,9 +55,12 @@ class CompiledNetwork:
     # working data of the mapping passes (not saved; rebuilt on demand)
     graph: object = field(default=None, repr=False)
     usage: object = field(default=None, repr=False)
+    split: object = field(default=None, repr=False)     # neurocomp.mapping.split.SplitMapping or None
 
     @property
     def n_cores(self) -> int:
+        if self.tables is not None:         # a split dendrite's segment core may hold no soma
+            return int(self.tables.n_cores)
         tops = [int(a.max()) + 1 for a in self.core_of_neuron.values() if np.size(a)]
         return max(tops, default=0)
 
@@ -72,7 +75,10 @@ class CompiledNetwork:
         graph = self.graph if self.graph is not None else synapse_graph(self.network)
         use = self.usage
         if use is None or use.n_cores != self.n_cores or self.graph is None:  # recount (100M synapses: ~1 s)
-            use = evaluate(graph, graph.join(self.core_of_neuron), core_limits(self.target, graph))
+            if self.split is not None:
+                use = evaluate(self.split.graph, self.split.comp_core, core_limits(self.target, self.split.graph))
+            else:
+                use = evaluate(graph, graph.join(self.core_of_neuron), core_limits(self.target, graph))
         lim = self.target.core
         cores = []
         part = next((r for r in self.reports if r.name == "partition"), None)
@@ -84,6 +90,8 @@ class CompiledNetwork:
                      "synapse_bits": int(use.synapse_bits[c])}
             entry["utilisation"] = {name: round(entry[key] / getattr(lim, lk), 6) for name, key, lk in LIMITS}
             cores.append(entry)
+        if self.tables is not None and self.tables.n_psum:
+            _partial_sum_entries(cores, self.tables)
         for pop, cs in self.core_of_neuron.items():
             cs = np.asarray(cs)
             if cs.size == 0:
@@ -110,6 +118,8 @@ class CompiledNetwork:
                 stats[key] = self.route_summary[key]
         if "messages_per_step_rates" in psum:
             stats["messages_per_step_rates"] = psum["messages_per_step_rates"]
+        if "split" in psum:
+            stats["split"] = psum["split"]
         reports = []
         for r in self.reports:
             d = r.to_dict()
@@ -168,6 +178,16 @@ class CompiledNetwork:
     def __repr__(self):
         return (f"CompiledNetwork('{self.network.name}' on {getattr(self.target, 'name', '?')}, "
                 f"{self.n_cores} cores)")
+
+
+def _partial_sum_entries(cores: list, tables) -> None:
+    """Per core of a split mapping: its dendrite segments (partial-sum routes it sends) and the partial
+    sums its somas receive; ``n_neurons`` there counts compartments (somas + segments)."""
+    out = np.diff(tables.core_psum_ptr)
+    into = np.bincount(tables.neuron_core()[tables.psum_neuron], minlength=tables.n_cores)
+    for c, entry in enumerate(cores):
+        entry["n_segments"] = int(out[c])
+        entry["n_partial_sums_in"] = int(into[c])
 
 
 def load_compiled(directory) -> CompiledNetwork:

@@ -3,7 +3,8 @@
 Global ids number the neuron populations' neurons in population order (``pop_offset``), then the
 graph inputs' channels (``n_neurons + input_offset``). ``in_*`` is by post neuron (what a core must
 receive), ``out_*`` by source (what a spike must reach: its hyperedge). Each synapse carries flags
-(bit 0: has a delay, bit 1: learns) that price it in synapse memory. Built from the projections'
+(bit 0: has a delay, bit 1: learns; bit 2 marks the partial-sum edges of a split neuron's
+compartment graph, ``neurocomp.mapping.split``) that price it in synapse memory. Built from the projections'
 synapse enumerators (``neurocomp.semantics.synapses``) in chunks, so 100M synapses fit.
 """
 from __future__ import annotations
@@ -18,6 +19,8 @@ from ..semantics.synapses import iter_projection_synapses
 
 FLAG_DELAY = 1
 FLAG_LEARN = 2
+#: a partial-sum edge of a split neuron's compartment graph (segment -> soma, ``neurocomp.mapping.split``)
+FLAG_PSUM = 4
 
 
 @dataclass

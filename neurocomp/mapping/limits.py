@@ -13,16 +13,18 @@ import numba
 import numpy as np
 
 from ..errors import ValidationError
-from .graph import FLAG_DELAY, FLAG_LEARN, SynapseGraph
+from .graph import FLAG_DELAY, FLAG_LEARN, FLAG_PSUM, SynapseGraph
+
 
 @numba.njit(cache=True)
-def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut):
+def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut, psum_axons):
     """Per-core input axons, output axons, synapse bits, synapses; per-source distinct destination cores.
 
     An axon is one (source, destination core) pair (a spike is multicast: one message per distinct
     destination core, received on one axon there). Its memory cost is ``lut[flags, n_synapses]``,
     the target's encoding cost. Output axons of a core = sum over its neurons of their destination
-    cores (one routing-table entry each).
+    cores (one routing-table entry each). A partial-sum edge (``FLAG_PSUM``, split neurons only) takes
+    an input axon only where ``psum_axons`` (the target's ``partial_sums.uses_input_axons``).
     """
     n_src = out_ptr.size - 1
     in_axons = np.zeros(n_cores, np.int64)
@@ -48,7 +50,8 @@ def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut):
             flg[c] |= out_flag[e]
         for i in range(nd):
             c = lst[i]
-            in_axons[c] += 1
+            if psum_axons or (flg[c] & FLAG_PSUM) == 0:
+                in_axons[c] += 1
             syn[c] += cnt[c]
             bits[c] += lut[flg[c], cnt[c]]
         fanout[s] = nd
@@ -67,7 +70,9 @@ class Limits:
 
     ``lut[flags, n]`` = memory bits of one input axon holding ``n`` synapses whose flags
     (bit 0 delay, bit 1 learning) are ``flags``: ``SynapseEncoding.axon_bits`` tabulated so that the
-    numba kernels can price axons without calling back into Python.
+    numba kernels can price axons without calling back into Python. Rows with ``FLAG_PSUM`` price a
+    split neuron's partial-sum input: one weight-1 synapse where ``psum_axons`` (it arrives on an
+    input axon), else nothing.
     """
     target_name: str
     neurons: int
@@ -79,17 +84,20 @@ class Limits:
     max_delay: int
     lut: np.ndarray = field(repr=False)
     neurons_source: str = "core.max_neurons"
+    psum_axons: bool = False
 
     def as_dict(self) -> dict:
         return {"neurons": self.neurons, "input_axons": self.input_axons, "output_axons": self.output_axons,
                 "synapse_bits": self.synapse_bits}
 
 
-def encoding_lut(encoding, max_n: int) -> np.ndarray:
+def encoding_lut(encoding, max_n: int, psum_axons: bool = False) -> np.ndarray:
     n = np.arange(max_n + 1, dtype=np.int64)
-    lut = np.zeros((4, max_n + 1), np.int64)
+    lut = np.zeros((8, max_n + 1), np.int64)
     for flags in range(4):
         lut[flags] = np.asarray(encoding.axon_bits(n, bool(flags & FLAG_DELAY), bool(flags & FLAG_LEARN)), np.int64)
+    if psum_axons:
+        lut[FLAG_PSUM:] = lut[:4]
     lut[:, 0] = 0
     return lut
 
@@ -106,9 +114,10 @@ def core_limits(target, graph: SynapseGraph, max_neurons_per_core: int | None = 
     deg = np.diff(graph.out_ptr)
     max_n = int(deg.max()) if deg.size else 0
     opt = lambda v: None if v is None or int(v) <= 0 else int(v)
+    psum_axons = bool(target.partial_sums.supported and target.partial_sums.uses_input_axons)
     return Limits(target.name, neurons, int(core.max_input_axons), int(core.max_output_axons),
                   int(core.synapse_memory_bits), opt(core.max_fan_in), opt(core.max_fan_out), int(core.max_delay),
-                  encoding_lut(core.synapse_encoding, max_n), src)
+                  encoding_lut(core.synapse_encoding, max_n, psum_axons), src, psum_axons)
 
 
 # ----------------------------------------------------------------------------------------- usage
@@ -143,6 +152,6 @@ def evaluate(graph: SynapseGraph, core: np.ndarray, limits: Limits) -> CoreUsage
     n_cores = int(core.max()) + 1 if core.size else 0
     core = np.ascontiguousarray(core, dtype=np.int64)
     in_ax, out_ax, bits, syn, fanout = core_stats(graph.out_ptr, graph.out_post, graph.out_flag, core, n_cores,
-                                                  graph.n_neurons, limits.lut)
+                                                  graph.n_neurons, limits.lut, limits.psum_axons)
     return CoreUsage(np.bincount(core, minlength=n_cores).astype(np.int64), in_ax, out_ax, bits, syn, fanout)
 

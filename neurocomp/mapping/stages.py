@@ -29,11 +29,22 @@ class Partitioned:
     usage: object = field(repr=False)         # neurocomp.mapping.limits.CoreUsage of this assignment
     rates: dict | None = field(default=None, repr=False)
     source_rate: np.ndarray | None = field(default=None, repr=False)   # traffic weight per source
+    #: neurocomp.mapping.split.SplitMapping when some neuron's dendrite is split over cores, else None
+    split: object = field(default=None, repr=False)
 
     @property
     def n_cores(self) -> int:
         tops = [int(a.max()) + 1 for a in self.core_of_neuron.values() if np.size(a)]
+        if self.split is not None and self.split.comp_core.size:
+            tops.append(int(self.split.comp_core.max()) + 1)
         return max(tops, default=0)
+
+    def placement_graph(self):
+        """``(graph, core of each of its vertices)`` that placement and routing work on: the neuron graph,
+        or a split network's compartment graph (its partial-sum edges are messages too)."""
+        if self.split is not None:
+            return self.split.graph, self.split.comp_core
+        return self.graph, self.graph.join(self.core_of_neuron)
 
     @property
     def tables(self):

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field, fields
 import numba
 import numpy as np
 
-from ..errors import ArtifactError, UnsupportedError, ValidationError
+from ..errors import ArtifactError, CapacityError, UnsupportedError, ValidationError
 from ..ir import Network
 from ..neurons import kind_of, table_params
-from ..semantics.synapses import iter_projection_synapses, lava_connection, message_bits, uses_lava_conv
+from ..semantics.synapses import check_ports, iter_projection_synapses, lava_connection, message_bits, uses_lava_conv
 
 
 
@@ -70,12 +70,25 @@ class CoreTables:
     #: Lava's num_message_bits of each projection (0: binary spikes; >0: the source's payloads multiply
     #: the weights), ``neurocomp.semantics.synapses.message_bits``
     proj_message_bits: np.ndarray
+    #: the target model's input channel each projection feeds (``Projection.port``; RF: 0 real, 1 imaginary)
+    proj_port: np.ndarray
+    #: each population's onset step (``Network.onsets``: held at its initial state, drive off, before it)
+    pop_onset: np.ndarray = None
+    #: split dendrites (``neurocomp.mapping.split``): partial-sum route i forwards, every step, the
+    #: partial sum of the synapses on core ``psum_core[i]`` to neuron ``psum_neuron[i]`` (table id) on its
+    #: soma core; routes grouped by segment core (``core_psum_ptr`` [C+1]). Empty when nothing is split:
+    #: then every synapse sits on its post neuron's core.
+    psum_core: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    psum_neuron: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    core_psum_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
     #: the Lava process each projection runs as (``neurocomp.semantics.synapses.lava_connection``: Dense,
     #: Sparse, DelayDense, DelaySparse, Conv, LearningDense), which fixes where a graded sum wraps to int32
     proj_lava_kinds: list = field(default_factory=list)
     pop_gid: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        if self.pop_onset is None:
+            self.pop_onset = np.zeros(len(self.pop_names), np.int64)
         if len(self.proj_lava_kinds) != len(self.proj_names):
             # tables written before the field: Conv or Sparse wrap semantics (exact unless a graded
             # DelayDense sum overflows int32)
@@ -97,6 +110,20 @@ class CoreTables:
     @property
     def n_synapses(self) -> int:
         return int(self.syn_post.size)
+
+    @property
+    def n_psum(self) -> int:
+        """Partial-sum routes (segment core -> soma core of a split neuron); 0 when nothing is split."""
+        return int(self.psum_core.size)
+
+    def neuron_core(self) -> np.ndarray:
+        """Soma core of every neuron (table ids)."""
+        return np.repeat(np.arange(self.n_cores, dtype=np.int64), np.diff(self.core_neuron_ptr))
+
+    def synapse_core(self) -> np.ndarray:
+        """Core of every synapse (its axon's core; a segment core for a split neuron's synapse)."""
+        axon_core = np.repeat(np.arange(self.n_cores, dtype=np.int64), np.diff(self.core_axon_ptr))
+        return np.repeat(axon_core, np.diff(self.axon_syn_ptr))
 
     def input_sources(self, name: str) -> np.ndarray:
         """Source ids of the channels of graph input ``name``."""
@@ -131,6 +158,16 @@ class CoreTables:
                     if f.name == "neuron_params":
                         kwargs[f.name] = {k: data[k] for k in table_params() if k in data.files}
                         continue
+                    if f.name == "proj_port" and f.name not in data.files:
+                        kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: port 0
+                        continue
+                    if f.name == "pop_onset" and f.name not in data.files:
+                        kwargs[f.name] = np.zeros(len(data["pop_names"]), np.int64)   # older tables: no onsets
+                        continue
+                    if f.name in PSUM_FIELDS and f.name not in data.files:     # older tables: nothing split
+                        kwargs[f.name] = np.zeros(int(data["n_cores"]) + 1 if f.name == "core_psum_ptr" else 0,
+                                                  np.int64)
+                        continue
                     if f.name == "proj_message_bits" and f.name not in data.files:
                         kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: binary
                         continue
@@ -149,6 +186,9 @@ class CoreTables:
         tables = cls(**kwargs)
         tables.pop_gid = _pop_gid(tables)
         return tables
+
+
+PSUM_FIELDS = ("psum_core", "psum_neuron", "core_psum_ptr")
 
 
 def _deterministic_npz(arrays: dict) -> bytes:
@@ -240,18 +280,20 @@ def _routes_and_axons(out_ptr, out_post, tcore, src_of_tid, n_cores):
 
 @numba.njit(cache=True)
 def _place_synapses(pre, post, w, d, k, src_base, src_is_input, dst_base, gid_of_flat, n, neuron_core,
-                    core_axon_ptr, axon_source, axon_syn_ptr, syn_post, syn_weight, syn_delay, syn_proj):
+                    core_axon_ptr, axon_source, axon_syn_ptr, syn_post, syn_weight, syn_delay, syn_proj, syn_core):
     """Write a chunk of one projection's synapses into their axons' next free slots (in order, so each
     axon keeps the synapses' projection order). The axon of (source t, core c) is found by binary search
     of t in core c's axons (sorted by source; consecutive synapses usually share a core, so that slice
-    stays in cache). Returns -1, or the index of a synapse with no axon."""
+    stays in cache). ``c`` is the post neuron's core, or ``syn_core[i]`` when given (a split dendrite's
+    segment core). Returns -1, or the index of a synapse with no axon."""
+    split = syn_core.size > 0
     for i in range(pre.size):
         if src_is_input:
             t = n + src_base + pre[i]
         else:
             t = gid_of_flat[src_base + pre[i]]
         g = gid_of_flat[dst_base + post[i]]
-        c = neuron_core[g]
+        c = syn_core[i] if split else neuron_core[g]
         lo = core_axon_ptr[c]
         end = core_axon_ptr[c + 1]
         hi = end
@@ -272,11 +314,15 @@ def _place_synapses(pre, post, w, d, k, src_base, src_is_input, dst_base, gid_of
     return -1
 
 
-def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, graph=None) -> CoreTables:
+def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, graph=None, split=None,
+                      payload_bits: int = 0) -> CoreTables:
     """Lay out the tables of ``network`` with neuron ``i`` of population ``p`` on core ``core_of_neuron[p][i]``.
 
     ``graph``: the network's ``neurocomp.passes.partition.SynapseGraph`` if the caller has it (the
-    compiler does); otherwise it is built here.
+    compiler does); otherwise it is built here. ``split``: a placed ``neurocomp.mapping.split.SplitMapping``
+    when some dendrites are split: their synapses go to their segments' cores, with one partial-sum
+    route per (segment core, neuron); ``payload_bits``: the target's partial-sum width, checked against
+    each partial sum's worst case.
     """
     pops = network.neuron_populations
     pop_index = {p.name: i for i, p in enumerate(pops)}
@@ -286,10 +332,12 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         if cores.shape != (pop.size,) or (cores.size and (cores.min() < 0 or cores.max() >= n_cores)):
             raise ValidationError(f"population '{pop.name}': core assignment must be {pop.size} core ids in "
                                   f"0..{n_cores - 1}")
+    onsets = network.onsets()
     projs = list(network.projections.values())
     for proj in projs:
         if proj.connectivity.weights.dtype.kind != "i":
             raise UnsupportedError(f"projection '{proj.name}': weights are not integers; quantize first")
+    check_ports(network)
 
     # Neurons, ordered by (core, population, index) = a stable sort of the flat (population, index)
     # order by core.
@@ -324,13 +372,20 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     if graph.n_neurons != n or graph.n_sources != n_sources:
         raise ValidationError(f"tables: the synapse graph ({graph.n_neurons} neurons, {graph.n_sources} sources) "
                               f"is not this network's ({n}, {n_sources}); rebuild it with synapse_graph(network)")
-    src_of_tid = np.concatenate([order, np.arange(n, n_sources, dtype=np.int64)])
+    rgraph, rcore, m = graph, all_core, 0
+    if split is not None:              # routes over the compartment graph: synapses sit on segment cores
+        rgraph, rcore, m = split.graph, split.comp_core, int(split.seg_neuron.size)
+    src_of_tid = np.concatenate([order, np.arange(n + m, n_sources + m, dtype=np.int64)])
     route_ptr, route_core, route_axon, core_axon_ptr, axon_source, axon_syn_ptr = _routes_and_axons(
-        graph.out_ptr, graph.out_post, all_core, src_of_tid, max(int(n_cores), 1))
+        rgraph.out_ptr, rgraph.out_post, rcore, src_of_tid, max(int(n_cores), 1))
     core_axon_ptr = core_axon_ptr[:n_cores + 1] if n_cores else np.zeros(1, np.int64)
     n_syn = graph.n_synapses
 
     # Synapses, streamed into their axons' slots in projection order.
+    if split is not None:
+        from .split import synapse_cores
+        all_syn_core = synapse_cores(network, graph, split)
+    no_core = np.zeros(0, np.int64)
     syn_post = np.empty(n_syn, np.int64)
     syn_weight = np.empty(n_syn, np.int32)
     syn_delay = np.empty(n_syn, np.int16)
@@ -345,10 +400,11 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
             if placed + len(pre) > n_syn:
                 raise ValidationError(f"tables: projection '{proj.name}' has more synapses than the synapse graph; "
                                       "the graph is not this network's")
+            chunk_core = no_core if split is None else all_syn_core[placed:placed + len(pre)]
             bad = _place_synapses(np.asarray(pre, np.int64), np.asarray(post, np.int64), np.asarray(w, np.int32),
                                   np.asarray(d, np.int16), k, src_base, is_input, dst_base, gid_of_flat, n,
                                   neuron_core, core_axon_ptr, axon_source, axon_syn_ptr, syn_post,
-                                  syn_weight, syn_delay, syn_proj)
+                                  syn_weight, syn_delay, syn_proj, chunk_core)
             if bad >= 0:
                 raise ValidationError(f"tables: synapse {int(pre[bad])} -> {int(post[bad])} of projection "
                                       f"'{proj.name}' is not in the synapse graph; the graph is not this network's")
@@ -368,7 +424,52 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         proj_max_delay=np.array([p.max_delay for p in projs], np.int32),
         proj_target_pop=np.array([pop_index[p.target] for p in projs], np.int32),
         proj_message_bits=np.array([message_bits(network, p) for p in projs], np.int32),
+        proj_port=np.array([p.port for p in projs], np.int32),
+        pop_onset=np.array([onsets[p.name] for p in pops], np.int64),
         proj_lava_kinds=[lava_connection(p) for p in projs],
     )
+    if split is not None:
+        _add_partial_sums(tables, neuron_core, payload_bits)
     tables.pop_gid = _pop_gid(tables)
     return tables
+
+
+def psum_keys(tables, neuron_core: np.ndarray):
+    """Per synapse whose core is not its post neuron's: (synapse index, segment core, post neuron)."""
+    syn_core = tables.synapse_core()
+    foreign = np.nonzero(syn_core != neuron_core[tables.syn_post])[0]
+    return foreign, syn_core[foreign], np.asarray(tables.syn_post, np.int64)[foreign]
+
+
+def psum_bound(tables, foreign, seg_core) -> tuple[int, int]:
+    """``(largest |partial sum|, its partial-sum route's synapse)``: the worst case of one partial-sum
+    message, the raw sum (before the projection's shift) of one (segment core, neuron, projection,
+    delay) group, every source sending its largest payload (1 for a spike)."""
+    if foreign.size == 0:
+        return 0, -1
+    bits = np.asarray(tables.proj_message_bits, np.int64)
+    proj = np.asarray(tables.syn_proj, np.int64)[foreign]
+    pay = np.where(bits[proj] > 0, np.left_shift(np.int64(1), np.maximum(bits[proj] - 1, 0)), 1)
+    mag = np.abs(np.asarray(tables.syn_weight, np.int64)[foreign]) * pay
+    key = np.stack([seg_core, np.asarray(tables.syn_post, np.int64)[foreign], proj,
+                    np.asarray(tables.syn_delay, np.int64)[foreign]], 1)
+    _, inv = np.unique(key, axis=0, return_inverse=True)
+    total = np.bincount(inv.reshape(-1), weights=mag.astype(np.float64))
+    worst = int(np.argmax(total))
+    return int(total[worst]), int(foreign[np.nonzero(inv.reshape(-1) == worst)[0][0]])
+
+
+def _add_partial_sums(tables: CoreTables, neuron_core: np.ndarray, payload_bits: int) -> None:
+    """The partial-sum routes of a split mapping, and the refusal of a partial sum too wide for the target."""
+    foreign, seg_core, post = psum_keys(tables, neuron_core)
+    pairs = np.unique(seg_core * max(tables.n_neurons, 1) + post)
+    tables.psum_core = (pairs // max(tables.n_neurons, 1)).astype(np.int32)
+    tables.psum_neuron = (pairs % max(tables.n_neurons, 1)).astype(np.int64)
+    tables.core_psum_ptr = np.searchsorted(tables.psum_core, np.arange(tables.n_cores + 1)).astype(np.int64)
+    worst, syn = psum_bound(tables, foreign, seg_core)
+    if payload_bits and worst > (1 << (payload_bits - 1)) - 1:
+        p = tables.pop_names[int(tables.neuron_pop[tables.syn_post[syn]])]
+        raise CapacityError(f"neuron {p}[{int(tables.neuron_index[tables.syn_post[syn]])}]: a partial sum can reach "
+                            f"{worst} (projection '{tables.proj_names[int(tables.syn_proj[syn])]}'), which does not fit "
+                            f"the target's {payload_bits}-bit partial-sum messages (partial_sums.payload_bits); "
+                            "lower the weights' magnitude or use a target with wider partial sums")

@@ -69,6 +69,11 @@ def check_mapping(compiled) -> list[str]:
             errors.append(f"projection {k}: delay {int(d.max())} > core.max_delay {lim.max_delay}")
     cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)
     skey, score, sflag = cat(src_key_parts), cat(core_parts), cat(flag_parts)
+    split = tables is not None and tables.n_psum > 0
+    if split:       # split dendrites: a synapse sits on the core the tables put it (checked against the network below)
+        skey, score, sflag, n_cores = _table_synapse_keys(net, tables, all_names, offs, n_cores)
+        neurons = np.bincount(np.repeat(np.arange(tables.n_cores), np.diff(tables.core_neuron_ptr)),
+                              minlength=n_cores) + np.diff(tables.core_psum_ptr)
     pair = score * int(offs[-1] + 1) + skey
     axon, inv, nsyn = np.unique(pair, return_inverse=True, return_counts=True)
     axon_core = axon // int(offs[-1] + 1)
@@ -94,6 +99,12 @@ def check_mapping(compiled) -> list[str]:
     from_neuron = src_core_of[axon_src] >= 0
     out_axons = np.bincount(src_core_of[axon_src[from_neuron]], minlength=n_cores)
     fanout = np.bincount(axon_src, minlength=int(offs[-1]))
+    if split:       # a partial-sum route: an output entry of its segment core, an input of the soma core
+        soma = np.repeat(np.arange(tables.n_cores), np.diff(tables.core_neuron_ptr))[tables.psum_neuron]
+        out_axons = out_axons + np.bincount(tables.psum_core, minlength=n_cores)
+        if target.partial_sums.uses_input_axons:
+            in_axons = in_axons + np.bincount(soma, minlength=n_cores)
+            bits = bits + np.bincount(soma, minlength=n_cores) * int(enc.axon_bits(np.array([1]), False, False)[0])
     for name, arr, cap in (("neurons", neurons, lim.max_neurons), ("input axons", in_axons, lim.max_input_axons),
                            ("output axons", out_axons, lim.max_output_axons),
                            ("synapse memory bits", bits, lim.synapse_memory_bits)):
@@ -104,7 +115,11 @@ def check_mapping(compiled) -> list[str]:
         bad = np.nonzero((fanout > lim.max_fan_out) & (src_core_of >= 0))[0]
         for s in bad[:10]:
             errors.append(f"source {int(s)}: fan-out {int(fanout[s])} cores > core.max_fan_out {lim.max_fan_out}")
-    if lim.max_fan_in:
+    if lim.max_fan_in and split:      # per compartment: a neuron's synapses on one core
+        per = np.unique(np.stack([score, _table_posts(tables)], 1), axis=0, return_counts=True)[1]
+        if per.size and per.max() > lim.max_fan_in:
+            errors.append(f"a dendrite segment has {int(per.max())} input synapses > core.max_fan_in {lim.max_fan_in}")
+    elif lim.max_fan_in:
         for p in pops:
             fan_in = np.zeros(p.size, np.int64)
             for spop, pre, tpop, post, *_ in syns:
@@ -128,7 +143,53 @@ def check_mapping(compiled) -> list[str]:
                 errors.append("core_coord does not match the physical core ids")
 
     if tables is not None:
-        errors += _check_tables(net, tables, con, n_cores, syns, all_names, offs)
+        errors += _check_tables(net, tables, con, tables.n_cores if split else n_cores, syns, all_names, offs)
+    if split:
+        errors += _check_partial_sums(target, tables)
+    return errors
+
+
+def _table_posts(tables) -> np.ndarray:
+    return np.asarray(tables.syn_post, np.int64)
+
+
+def _table_synapse_keys(net, t, all_names, offs, n_cores):
+    """(source key, core, flags) of every synapse as the tables place it, and the core count."""
+    n = t.n_neurons
+    key_of_src = np.empty(t.n_sources, np.int64)
+    for i, name in enumerate(all_names):
+        if name in t.pop_gid:
+            key_of_src[t.pop_gid[name]] = offs[i] + np.arange(offs[i + 1] - offs[i])
+        else:
+            j = t.input_names.index(name)
+            key_of_src[n + t.input_ptr[j] + np.arange(offs[i + 1] - offs[i])] = offs[i] + np.arange(offs[i + 1] - offs[i])
+    axon_of_syn = np.repeat(np.arange(t.n_axons), np.diff(t.axon_syn_ptr))
+    learn = np.array([p.learning is not None for p in net.projections.values()], bool)
+    flags = (np.asarray(t.syn_delay) > 0).astype(np.int64) + 2 * learn[np.asarray(t.syn_proj, np.int64)]
+    return key_of_src[t.axon_source[axon_of_syn]], t.synapse_core(), flags, max(n_cores, int(t.n_cores))
+
+
+def _check_partial_sums(target, t) -> list[str]:
+    """Split dendrites: the target can split; the partial-sum routes are exactly the (core, neuron) pairs
+    whose synapses sit off the neuron's core; every partial sum fits the target's payload."""
+    from .tables import psum_bound, psum_keys
+    ps = target.partial_sums
+    if not ps.supported:
+        return [f"tables split dendrites over cores but {target.name} has no partial sums (partial_sums.supported)"]
+    if ps.latency_steps:
+        return [f"{target.name}: partial_sums.latency_steps = {ps.latency_steps}; only same-step partial sums are exact"]
+    ncore = np.repeat(np.arange(t.n_cores), np.diff(t.core_neuron_ptr))
+    foreign, seg_core, post = psum_keys(t, ncore)
+    want = np.unique(seg_core * max(t.n_neurons, 1) + post)
+    have = np.asarray(t.psum_core, np.int64) * max(t.n_neurons, 1) + np.asarray(t.psum_neuron, np.int64)
+    errors = []
+    if not np.array_equal(np.sort(have), want):
+        errors.append("tables: partial-sum routes are not exactly the (segment core, neuron) pairs of the split synapses")
+    if not np.array_equal(np.asarray(t.core_psum_ptr), np.searchsorted(np.asarray(t.psum_core), np.arange(t.n_cores + 1))):
+        errors.append("tables: core_psum_ptr does not group the partial-sum routes by segment core")
+    worst, _ = psum_bound(t, foreign, seg_core)
+    if worst > (1 << (ps.payload_bits - 1)) - 1:
+        errors.append(f"a partial sum can reach {worst}, beyond {ps.payload_bits}-bit partial-sum messages")
     return errors
 
 
@@ -166,7 +227,11 @@ def _check_tables(net, t, con, n_cores, syns, all_names, offs) -> list[str]:
     if want.shape != have.shape or not np.array_equal(want[np.lexsort(want.T[::-1])], have[np.lexsort(have.T[::-1])]):
         errors.append(f"tables: synapses differ from the network's ({have.shape[0]} in tables, {want.shape[0]} in "
                       "the network, or different source/post/weight/delay/projection)")
-    if t.syn_post.size and not np.array_equal(owner[t.syn_post], axon_core[axon_of_syn]):
+    ports = [net.projections[name].port if name in net.projections else -1 for name in t.proj_names]
+    if not np.array_equal(np.asarray(t.proj_port, np.int64), np.asarray(ports, np.int64)):
+        errors.append("tables: the projections' input channels (proj_port) differ from the network's ports")
+    off_core = owner[t.syn_post] != axon_core[axon_of_syn] if t.syn_post.size else np.zeros(0, bool)
+    if off_core.any() and not t.n_psum:   # split dendrites: _check_partial_sums checks their routes
         errors.append("tables: some synapses are not on the core of their post neuron")
     # routes: exactly the cores that hold an axon of the source
     pairs_axon = np.unique(t.axon_source * n_cores + axon_core)

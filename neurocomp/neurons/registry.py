@@ -15,6 +15,11 @@ order, ``a``: the synaptic input of this step, all int64):
 * spec   ``step(P: dict[name, int64[n]], S: dict[name, int64[n]], a: int64[n]) -> (S', out[n])``
 * kernel ``step(j, a, P: int64[n_params, N], S: int64[n_state, N]) -> out`` (numba, updates S[:, j])
 
+A kind with two input channels (``inputs``: its Lava InPorts, e.g. RF's ``a_real_in``/``a_imag_in``) gets
+``a`` as int64 [2, n] in its spec and ``step(j, a, b, P, S)`` in its kernel (``b``: channel 1). A projection
+feeds channel ``Projection.port`` of its target; each channel's sum wraps to int32 on its own, as each of
+Lava's InPorts does. The emulator kernel accumulates at most :data:`MAX_INPUTS` channels.
+
 ``out`` is what the neuron sends this step: a binary model returns spikes (bool / 0-1); a model with
 ``graded=True`` returns its integer payload (0 = no message), which the connections multiply by
 their weights (Lava's ``num_message_bits > 0``). ``P`` rows are the kernel's own parameters, built
@@ -26,6 +31,9 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from ..errors import UnsupportedError
+
+#: Most input channels a kind may declare: the emulator kernel accumulates two per neuron.
+MAX_INPUTS = 2
 
 #: IR type -> NeuronKind, in registration order (the kernel's model ids).
 NEURONS: dict[type, "NeuronKind"] = {}
@@ -50,10 +58,22 @@ class NeuronKind:
     graded: bool = False             # sends multi-bit payloads (graded spikes) instead of binary spikes
     target_check: str | None = None  # quantize rule: "module:function"(pop, formats) refusing what the target can't hold
     sample: str | None = None        # "module:function"(rng, n) -> a random Lava-runnable model (neurons/sampling.py)
+    inputs: tuple = ("a_in",)        # the Lava InPorts of its input channels (projection port i feeds inputs[i])
 
     @property
     def name(self) -> str:
         return self.model.__name__
+
+    @property
+    def channels(self) -> int:
+        """How many input channels (Lava InPorts) the model has."""
+        return len(self.inputs)
+
+    @property
+    def drive(self) -> tuple:
+        """The parameters that are a constant drive (bias), switched off before a population's onset
+        (``Network.onsets``): ``bias_mant`` or ``bias``, whichever the model has."""
+        return tuple(p for p in self.params if p in DRIVE_PARAMS)
 
     @property
     def spec_step(self):
@@ -90,9 +110,16 @@ class NeuronKind:
         return _resolve(self.target_check) if self.target_check else None
 
 
+#: Table fields that are a constant drive in every model that has them (``NeuronKind.drive``).
+DRIVE_PARAMS = ("bias_mant", "bias")
+
+
 def register(kind: NeuronKind) -> NeuronKind:
     if kind.model in NEURONS:
         raise ValueError(f"neuron model {kind.name} is registered already")
+    if not 1 <= kind.channels <= MAX_INPUTS:
+        raise ValueError(f"neuron model {kind.name}: {kind.channels} input channels; the emulator kernel "
+                         f"accumulates 1..{MAX_INPUTS}")
     NEURONS[kind.model] = kind
     return kind
 

@@ -20,6 +20,12 @@ The Network itself is not changed (its models are physical and fixed by the IR);
 :class:`DiscretizedNetwork` holding a copy of it, ``dt`` and the discrete models. Integer
 populations (``LoihiLIF``) and graph inputs have no entry: they are already per-step.
 
+``integration="exact"`` (``compile --integration exact``) replaces every ``dt/tau`` above by
+``1 - exp(-dt/tau)``: each state decays exactly as its ODE would without input, and the input/bias
+gains keep the ``decay * (...)`` form (so the steady state is unchanged). This is the discrete-time
+update of snnTorch (``beta = exp(-dt/tau)``), Sinabs and Rockpool, not the exact zero-order-hold
+solution of the coupled CubaLIF ODE (that would mix both exponentials in v's input gain).
+
 Forward Euler is only meaningful for ``dt < tau`` (at ``dt = tau`` the decay is 0, beyond it the state
 flips sign each step): ``dt >= tau`` is refused, ``dt > tau/2`` warns. The report gives, per
 population and time constant, the relative error of the Euler decay ``1 - dt/tau`` against the exact
@@ -79,10 +85,11 @@ class DiscretizedNetwork:
     network: Network
     dt: float
     models: dict[str, DiscreteModel]
+    integration: str = "euler"
 
     def __eq__(self, other):
         return (isinstance(other, DiscretizedNetwork) and self.dt == other.dt and self.network == other.network
-                and self.models == other.models)
+                and self.models == other.models and self.integration == other.integration)
 
     __hash__ = None
 
@@ -97,8 +104,9 @@ def copy_network(net: Network) -> Network:
 
 
 # --------------------------------------------------------------------------- per-model rules
-_Rule = Callable[[NeuronModel, int, float], dict]
-#: model type -> function(model, n, dt) giving the DiscreteModel fields and the time constants used.
+_Rule = Callable[[NeuronModel, int, float, Callable], dict]
+#: model type -> function(model, n, dt, k) giving the DiscreteModel fields and the time constants used;
+#: ``k(dt, tau)`` is the per-step decay fraction of the chosen integration (:data:`INTEGRATIONS`).
 DISCRETIZERS: dict[type, _Rule] = {}
 
 
@@ -116,9 +124,9 @@ def _no_current(n):
 
 @_register(LIF)
 @_register(LI)
-def _leaky(m, n, dt):
+def _leaky(m, n, dt, frac):
     b = lambda k: m.broadcast(k, n)
-    k = dt / b("tau")
+    k = frac(dt, b("tau"))
     spiking = isinstance(m, LIF)
     return dict(_no_current(n), decay_v=k, gain_v=k * b("r"), bias_per_step=k * (b("v_leak") + b("r") * b("bias")),
                 v_th=b("v_threshold") if spiking else np.full(n, np.inf),
@@ -126,9 +134,9 @@ def _leaky(m, n, dt):
 
 
 @_register(CubaLIF)
-def _cuba(m, n, dt):
+def _cuba(m, n, dt, frac):
     b = lambda k: m.broadcast(k, n)
-    ku, kv = dt / b("tau_syn"), dt / b("tau_mem")
+    ku, kv = frac(dt, b("tau_syn")), frac(dt, b("tau_mem"))
     return dict(decay_u=ku, gain_u=ku * b("w_in"), bias_u=ku * b("w_in") * b("bias"), has_current_state=True,
                 decay_v=kv, gain_v=kv * b("r"), bias_per_step=kv * b("v_leak"), v_th=b("v_threshold"),
                 v_reset=b("v_reset"), spiking=True, tau_u=b("tau_syn"), tau_v=b("tau_mem"), v_leak=b("v_leak"))
@@ -136,7 +144,7 @@ def _cuba(m, n, dt):
 
 @_register(IF)
 @_register(Integrator)
-def _integrate(m, n, dt):
+def _integrate(m, n, dt, frac):
     b = lambda k: m.broadcast(k, n)
     spiking = isinstance(m, IF)
     return dict(_no_current(n), decay_v=np.zeros(n), gain_v=b("r"), bias_per_step=b("r") * b("bias"),
@@ -145,9 +153,16 @@ def _integrate(m, n, dt):
 
 
 @_register(Threshold)
-def _threshold(m, n, dt):
+def _threshold(m, n, dt, frac):
     return dict(_no_current(n), decay_v=np.ones(n), gain_v=np.ones(n), bias_per_step=np.zeros(n),
                 v_th=m.broadcast("theta", n), v_reset=np.zeros(n), spiking=True, tau_v=None, v_leak=np.zeros(n))
+
+
+#: integration name -> per-step decay fraction ``k(dt, tau)`` (the state keeps ``1 - k`` of itself).
+INTEGRATIONS: dict[str, Callable] = {
+    "euler": lambda dt, tau: dt / tau,                       # NIR's forward Euler
+    "exact": lambda dt, tau: -np.expm1(-dt / tau),           # 1 - exp(-dt/tau), each state's exact decay
+}
 
 
 def euler_decay_error(dt: float, tau: np.ndarray) -> np.ndarray:
@@ -156,36 +171,42 @@ def euler_decay_error(dt: float, tau: np.ndarray) -> np.ndarray:
     return np.abs((1.0 - dt / tau) - exact) / exact
 
 
-def discretize_population(pop: Population, dt: float, report: PassReport | None = None) -> DiscreteModel:
+def discretize_population(pop: Population, dt: float, report: PassReport | None = None,
+                          integration: str = "euler") -> DiscreteModel:
     """The DiscreteModel of one float population; checks ``dt`` against its time constants."""
     rule = DISCRETIZERS.get(type(pop.model))
     if rule is None:
         raise ValidationError(f"population '{pop.name}': model {type(pop.model).__name__} has no discretization "
                               f"rule (known: {', '.join(c.__name__ for c in DISCRETIZERS)})")
-    fields_ = rule(pop.model, pop.size, dt)
+    if integration not in INTEGRATIONS:
+        raise ValidationError(f"discretize: integration {integration!r} is not one of {', '.join(INTEGRATIONS)}")
+    fields_ = rule(pop.model, pop.size, dt, INTEGRATIONS[integration])
     for state, tau_name in (("u", "tau_syn"), ("v", "tau_mem" if isinstance(pop.model, CubaLIF) else "tau")):
         tau = fields_.pop(f"tau_{state}")
         if tau is None:
             continue
         ratio = dt / tau
         worst = int(np.argmax(ratio))
-        if ratio[worst] >= 1.0:
+        if integration == "euler" and ratio[worst] >= 1.0:
             raise ValidationError(
                 f"population '{pop.name}' ({type(pop.model).__name__}): dt = {dt:g} s is not below {tau_name} = "
                 f"{tau[worst]:g} s (neuron {worst}); forward Euler is unstable/meaningless for dt >= tau. "
-                f"Use dt < {tau.min():g} s (ideally <= tau/10)")
-        if ratio[worst] > 0.5:
+                f"Use dt < {tau.min():g} s (ideally <= tau/10), or --integration exact")
+        if integration == "euler" and ratio[worst] > 0.5:
             msg = (f"population '{pop.name}': dt = {dt:g} s is more than half of {tau_name} = {tau[worst]:g} s; "
                    f"forward Euler's decay 1 - dt/tau = {1 - ratio[worst]:.3g} is far from exp(-dt/tau) = "
-                   f"{np.exp(-ratio[worst]):.3g}")
+                   f"{np.exp(-ratio[worst]):.3g} (--integration exact uses the latter)")
             warnings.warn(msg, NeurocompWarning, stacklevel=3)
             if report is not None:
                 report.warnings.append(msg)
         if report is not None:
+            err = float(euler_decay_error(dt, tau).max())
             report.groups.append({"population": pop.name, "param": f"decay_{state}", "tau": tau_name,
                                   "dt_over_tau_max": float(ratio.max()),
-                                  "rel_error": float(euler_decay_error(dt, tau).max()),
-                                  "error_of": "forward-Euler decay vs exp(-dt/tau)"})
+                                  "rel_error": err if integration == "euler" else 0.0,
+                                  "euler_vs_exact": err,
+                                  "error_of": "forward-Euler decay vs exp(-dt/tau)" if integration == "euler" else
+                                  "exact decay exp(-dt/tau) used; euler_vs_exact is what forward Euler would lose"})
     return DiscreteModel(kind=type(pop.model).__name__, **{k: (np.asarray(v, dtype=np.float64)
                                                                if isinstance(v, np.ndarray) else v)
                                                            for k, v in fields_.items()})
@@ -194,8 +215,10 @@ def discretize_population(pop: Population, dt: float, report: PassReport | None 
 @register_pass
 @dataclass(frozen=True)
 class Discretize(Pass):
-    """Continuous models -> per-step decays for ``dt`` seconds (forward Euler, NIR's convention)."""
+    """Continuous models -> per-step decays for ``dt`` seconds (``integration``: "euler", NIR's
+    forward Euler, or "exact", each state's exact exponential decay)."""
     dt: float = 1e-4
+    integration: str = "euler"
     name = "discretize"
 
     def run(self, obj, target=None) -> tuple[DiscretizedNetwork, PassReport]:
@@ -213,7 +236,7 @@ class Discretize(Pass):
             if pop.model.integer:
                 passthrough.append(pop.name)
                 continue
-            models[pop.name] = discretize_population(pop, dt, report)
-        report.summary = {"dt": dt, "discretized": sorted(models), "integer_passthrough": passthrough,
-                          "max_euler_decay_error": report.max_rel_error()}
-        return DiscretizedNetwork(copy_network(obj), dt, models), report
+            models[pop.name] = discretize_population(pop, dt, report, self.integration)
+        report.summary = {"dt": dt, "integration": self.integration, "discretized": sorted(models),
+                          "integer_passthrough": passthrough, "max_euler_decay_error": report.max_rel_error()}
+        return DiscretizedNetwork(copy_network(obj), dt, models, self.integration), report

@@ -48,7 +48,8 @@ import numpy as np
 
 from ..errors import CapacityError, ValidationError
 from ..ir import Network
-from ..mapping.graph import FLAG_LEARN, SynapseGraph, synapse_graph  # noqa: F401  (re-exported)
+from ..mapping.graph import FLAG_LEARN, FLAG_PSUM, SynapseGraph, synapse_graph  # noqa: F401  (re-exported)
+from ..mapping.split import oversized
 from ..mapping.stages import Partitioned
 from ..mapping.limits import (LIMIT_NAMES, CoreUsage, Limits, core_limits, core_stats,  # noqa: F401
                               encoding_lut, evaluate)
@@ -69,7 +70,7 @@ PARTITIONERS = ("hypergraph", "metis", "sequential")
 # ----------------------------------------------------------------------------------------- greedy fill
 @numba.njit(cache=True)
 def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, max_n, max_in, max_bits,
-                 first_core, core_out):
+                 first_core, core_out, psum_axons):
     """Fill cores with the neurons of ``order`` in turn; open a new core when the next neuron would break
     the neuron, input-axon or synapse-memory limit, or where ``group_start`` is set.
 
@@ -124,7 +125,7 @@ def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, ma
                     of = flg[s]
                 nf = of | tflg[s]
                 dbits += lut[nf, on + tcnt[s]] - lut[of, on]
-                if on == 0:
+                if on == 0 and (psum_axons or (tflg[s] & 4) == 0):   # 4: FLAG_PSUM
                     new_ax += 1
             if n_cur + 1 <= max_n and ax_cur + new_ax <= max_in and bits_cur + dbits <= max_bits:
                 break
@@ -161,7 +162,8 @@ def _fill(graph: SynapseGraph, limits: Limits, order: np.ndarray, group_start: n
     """Run the greedy filler; raise a CapacityError naming the neuron that cannot fit an empty core."""
     last, bad, code, need = _greedy_fill(order.astype(np.int64), group_start, graph.in_ptr, graph.in_src,
                                          graph.in_flag, limits.lut, graph.n_sources, limits.neurons,
-                                         limits.input_axons, limits.synapse_bits, first_core, core)
+                                         limits.input_axons, limits.synapse_bits, first_core, core,
+                                         limits.psum_axons)
     if last < 0:
         name = _neuron_name(graph, int(bad))
         if code == 1:
@@ -191,6 +193,10 @@ def check_intrinsic(graph: SynapseGraph, limits: Limits) -> None:
     """Limits no mapping can fix: per-neuron fan-in, delays, a neuron's unavoidable fan-out."""
     if limits.fan_in is not None and graph.n_neurons:
         fan_in = np.diff(graph.in_ptr)
+        psum = (np.asarray(graph.in_flag) & FLAG_PSUM) != 0          # a split neuron's partial-sum inputs
+        if psum.any():                                                # are not crossbar synapses
+            fan_in = fan_in - np.bincount(np.repeat(np.arange(graph.n_neurons), fan_in)[psum],
+                                          minlength=graph.n_neurons)
         worst = int(np.argmax(fan_in))
         if fan_in[worst] > limits.fan_in:
             raise CapacityError(
@@ -293,14 +299,30 @@ def sequential(graph: SynapseGraph, limits: Limits) -> tuple[np.ndarray, int]:
     return core, rounds
 
 
-def sequential_usage(graph: SynapseGraph, limits: Limits) -> tuple[np.ndarray, int, CoreUsage]:
-    """``sequential``, also returning its ``CoreUsage``."""
+def sequential_usage(graph: SynapseGraph, limits: Limits, order: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, int, CoreUsage]:
+    """``sequential``, also returning its ``CoreUsage``; ``order``: the fill order (default: network order)."""
     core = np.zeros(graph.n_neurons, np.int64)
     if graph.n_neurons:
         starts = np.zeros(graph.n_neurons, np.bool_)
         starts[0] = True
-        _fill(graph, limits, np.arange(graph.n_neurons, dtype=np.int64), starts, core, 0)
+        order = np.arange(graph.n_neurons, dtype=np.int64) if order is None else np.asarray(order, np.int64)
+        _fill(graph, limits, order, starts, core, 0)
     return repair_usage(graph, core, limits)
+
+
+def field_order(graph: SynapseGraph) -> np.ndarray:
+    """Vertices by (population, first source, id): neurons whose receptive fields start at the same source
+    (a convolution's output channels at one position) become neighbours. The fill order of a split
+    network's baseline (``neurocomp.mapping.split``); segment compartments count as one more population."""
+    n = graph.n_neurons
+    pop = np.searchsorted(graph.pop_offset, np.arange(n), side="right") - 1
+    pop = np.where(np.arange(n) >= graph.pop_offset[-1], len(graph.pop_names), pop)
+    deg = np.diff(graph.in_ptr)
+    first = np.full(n, -1, np.int64)
+    has = deg > 0
+    first[has] = np.minimum.reduceat(np.asarray(graph.in_src, np.int64), graph.in_ptr[:-1][has]) if has.any() else 0
+    return np.lexsort((np.arange(n), first, pop)).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------------------- hypergraph
@@ -312,10 +334,13 @@ def vertex_blocks(graph: SynapseGraph, max_vertices: int = MAX_VERTICES) -> tupl
     """
     n = graph.n_neurons
     b = max(1, -(-n // max_vertices))
-    local = np.concatenate([np.arange(graph.pop_offset[i + 1] - graph.pop_offset[i]) // b
-                            for i in range(len(graph.pop_names))]) if n else np.zeros(0, np.int64)
-    pop = np.repeat(np.arange(len(graph.pop_names)), np.diff(graph.pop_offset))
-    blocks_per_pop = -(-np.diff(graph.pop_offset) // b)
+    offset = graph.pop_offset
+    if n > offset[-1]:       # a split network's segment compartments follow the neurons: one more group
+        offset = np.append(offset, n)
+    local = np.concatenate([np.arange(offset[i + 1] - offset[i]) // b
+                            for i in range(offset.size - 1)]) if n else np.zeros(0, np.int64)
+    pop = np.repeat(np.arange(offset.size - 1), np.diff(offset))
+    blocks_per_pop = -(-np.diff(offset) // b)
     base = np.concatenate([[0], np.cumsum(blocks_per_pop)])
     vertex = (base[pop] + local).astype(np.int64)
     weight = np.bincount(vertex, minlength=int(base[-1])).astype(np.int64)
@@ -549,13 +574,13 @@ class PartitionResult:
 
 
 def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hypergraph", seed: int = 0,
-                    rates: dict | None = None) -> PartitionResult:
-    """Partition ``graph`` under ``limits`` (see the module docstring)."""
+                    rates: dict | None = None, order: np.ndarray | None = None) -> PartitionResult:
+    """Partition ``graph`` under ``limits`` (see the module docstring); ``order``: the baseline's fill order."""
     if partitioner not in PARTITIONERS:
         raise ValidationError(f"partitioner '{partitioner}' is not one of {', '.join(PARTITIONERS)}")
     check_intrinsic(graph, limits)
     rate, ew = source_weights(graph, rates)
-    base, rounds, base_use = sequential_usage(graph, limits)
+    base, rounds, base_use = sequential_usage(graph, limits, order)
     info = {"baseline_repair_rounds": rounds, "k": base_use.n_cores}
     if partitioner == "sequential" or base_use.n_cores <= 1:
         return PartitionResult(base, base_use, base, base_use, "sequential", info)
@@ -631,6 +656,16 @@ def learning_usage(graph: SynapseGraph, core: np.ndarray, network: Network) -> d
             "synapses": int(learn.sum())}
 
 
+def split_summary(split, use: CoreUsage) -> dict:
+    """The split's numbers for the pass report: segments, and the all-fire messages per step cut into
+    spike messages (neurons and inputs) and partial-sum messages (segments off their soma's core)."""
+    n, m = split.n_neurons, int(split.seg_neuron.size)
+    seg_core, soma_core = split.comp_core[n:n + m], split.comp_core[split.seg_neuron]
+    off = seg_core != soma_core          # one route per (segment core, neuron): segments sharing a core merge
+    psum = int(np.unique(seg_core[off] * max(n, 1) + split.seg_neuron[off]).size)
+    return {**split.info, "partial_sums_per_step": psum, "spike_messages_per_step_all_fire": use.messages - m}
+
+
 def _network_of(obj) -> Network:
     if isinstance(obj, Network):
         return obj
@@ -646,23 +681,43 @@ def _network_of(obj) -> Network:
 class Partition(Pass):
     """Assign every neuron to a logical core (see the module docstring). Options: ``partitioner`` in
     hypergraph/metis/sequential, ``max_neurons_per_core`` (lower than the target's), ``seed``,
-    ``rates`` ({population or input: spikes per step}) to weight the traffic."""
+    ``rates`` ({population or input: spikes per step}) to weight the traffic, ``split`` (hypergraph /
+    contiguous): how the dendrite of a neuron that fits no core alone is cut into segments on a target
+    with partial sums (``neurocomp.mapping.split``; networks where every neuron fits are not split)."""
     partitioner: str = "hypergraph"
     max_neurons_per_core: int | None = None
     seed: int = 0
     rates: dict | None = None
+    split: str = "hypergraph"
     name = "partition"
 
     def run(self, obj, target):
+        from .split import split_hint, split_neurons
         net = _network_of(obj)
         graph = obj.graph if isinstance(obj, Partitioned) else synapse_graph(net)
         limits = core_limits(target, graph, self.max_neurons_per_core)
-        res = partition_graph(graph, limits, self.partitioner, self.seed, self.rates)
-        rate, _ = source_weights(graph, self.rates)
+        split, pgraph = None, graph
+        big = oversized(graph, limits)
+        if big.any():
+            if not target.partial_sums.supported:
+                try:
+                    check_intrinsic(graph, limits)
+                    sequential(graph, limits)
+                except CapacityError as exc:
+                    raise CapacityError(f"{exc}; {split_hint(target)}") from None
+            split = split_neurons(graph, limits, big, net, target, self.split, self.seed)
+            pgraph = split.graph
+            limits = core_limits(target, pgraph, self.max_neurons_per_core)
+        res = partition_graph(pgraph, limits, self.partitioner, self.seed, self.rates,
+                              order=None if split is None else field_order(pgraph))
+        rate, _ = source_weights(pgraph, self.rates)
+        if split is not None:
+            split = split.placed(res.core)
         dt = getattr(obj, "dt", None) if not isinstance(obj, Network) else net.metadata.get("dt")
         cn = Partitioned(network=net, target=target, dt=dt,
                          core_of_neuron={k: v.copy() for k, v in graph.split(res.core).items()},
-                         graph=graph, usage=res.usage, limits=limits, rates=self.rates, source_rate=rate)
+                         graph=graph, usage=res.usage, limits=limits, rates=self.rates, source_rate=rate,
+                         split=split)
         u, b = res.usage, res.baseline_usage
         summary = {
             "partitioner": self.partitioner, "chosen": res.chosen, "seed": self.seed,
@@ -671,9 +726,11 @@ class Partition(Pass):
             "baseline": {"cores_used": b.n_cores, "messages_per_step_all_fire": b.messages},
             "limits": limits.as_dict(), "neuron_limit_from": limits.neurons_source, **res.info,
         }
-        learn = learning_usage(graph, res.core, net)
+        learn = learning_usage(graph, res.core[:graph.n_neurons], net)
         if learn is not None:
             summary["learning"] = learn
+        if split is not None:
+            summary["split"] = split_summary(split, res.usage)
         if self.rates:
             summary["messages_per_step_rates"] = u.weighted_messages(rate)
             summary["baseline"]["messages_per_step_rates"] = b.weighted_messages(rate)

@@ -326,8 +326,7 @@ class Place(Pass):
         if not isinstance(obj, Partitioned):
             raise ValidationError(f"place: expected the partition pass's output (Partitioned), got "
                                   f"{type(obj).__name__}; run Partition first")
-        graph = obj.graph
-        core = graph.join(obj.core_of_neuron)
+        graph, core = obj.placement_graph()
         n_cores = obj.n_cores
         weight = obj.source_rate if obj.source_rate is not None else np.ones(graph.n_sources)
         pos, summary = place_cores(graph, core, n_cores, target, weight, self.seed, self.rounds)

@@ -20,8 +20,8 @@ with one ``weight_exp`` per projection. Then ``du = round(4096*decay_u) - 1`` (L
 ``dv = round(4096*decay_v)``, ``vth = round(S*(v_th - v_reset)/64)``. Bias: the leak part
 ``decay_v*(v_leak - v_reset)`` uses the *quantized* decay (so the resting level is exact); the
 input-bias part is exact for LIF/IF; for CubaLIF a bias current (``bias_u``) is folded into v at its
-steady state ``gain_v*bias_u/decay_u`` per step — exact in steady state, approximate during the first
-~tau_syn/dt steps (Loihi has no bias into u).
+steady state ``gain_v*bias_u/decay_u`` per step (Loihi has no bias into u) and u starts at minus that
+steady state (``u0``), so ``u + bias`` rises exactly as the float bias current does (up to the 12-bit du).
 
 Scale choice (documented bound, ``volley_fraction`` = f, default 1). For post neuron j let ``P_j``/``N_j``
 be f times the sum of the positive/negative parts of its incoming float weights times its gain
@@ -77,7 +77,7 @@ from ..errors import CapacityError, NeurocompWarning, TargetError, UnsupportedEr
 from ..semantics.fixedpoint import effective_weights
 from ..ir import Conv2d, LoihiLIF, Network, OneToOne, Projection, SignMode, determine_sign_mode
 from ..neurons import kind_of
-from ..semantics.synapses import message_bits
+from ..semantics.synapses import check_ports, message_bits
 from ..neurons.loihi_lif import STATE_BITS
 
 #: Lava's LIF decays are fractions of 4096 (12 bits), fixed in its fixed-point model.
@@ -103,6 +103,7 @@ class _Formats:
     max_delay: int | None
     target: str = "?"      # the target's name, for messages
     graded: bool = False   # formats.graded_messages
+    resonators: bool = False  # formats.resonators (RF / RF_IZ)
     message_bits: int = 0  # formats.max_message_bits
 
     @classmethod
@@ -124,7 +125,8 @@ class _Formats:
                        be_min=int(f.bias_exp_min), be_max=int(f.bias_exp_max), signed=signed,
                        max_delay=None if core is None else int(core.max_delay), target=getattr(target, "name", "?"),
                        graded=bool(getattr(f, "graded_messages", False)),
-                       message_bits=int(getattr(f, "max_message_bits", 0)))
+                       message_bits=int(getattr(f, "max_message_bits", 0)),
+                       resonators=bool(getattr(f, "resonators", False)))
         except AttributeError as e:
             raise TargetError(f"quantize: the target lacks a number format field ({e}); give a Target from "
                               "neurocomp.target.load_target (formats.weight_bits, weight_exp_min/max, state_bits, "
@@ -261,7 +263,7 @@ def _quantize_weights(inc: _Incoming, scale: float, fm: _Formats, report: PassRe
     if is_conv:     # Lava's Conv runs raw weights: no shift or truncation to carry (see _grid)
         opts = dict(weight_exp=0, num_weight_bits=8, sign_mode=None)
     new = conn.with_weights(mant, **opts)
-    return Projection(proj.name, proj.source, proj.target, new, proj.delay, proj.learning)
+    return Projection(proj.name, proj.source, proj.target, new, proj.delay, proj.learning, proj.port)
 
 
 def _encode_bias(b: np.ndarray, fm: _Formats, name: str, report: PassReport):
@@ -445,12 +447,16 @@ def _population(name: str, dm: DiscreteModel, n: int, incoming: list[_Incoming],
     mant, bexp, beff = _encode_bias(b * scale, fm, name, report)
     bg = {"population": name, "param": "bias", "rel_error": _rel(beff, b * scale)}
     if approx_bias:
-        bg["note"] = ("CubaLIF bias current folded into v at its steady state: exact after ~tau_syn/dt steps, "
-                      "approximate before")
+        bg["note"] = ("CubaLIF bias current folded into v at its steady state, with u0 = minus that steady state so "
+                      "that the rise of the current is reproduced too (exact up to the 12-bit du and rounding)")
     report.groups.append(bg)
     v0 = np.round(-v_off * scale).astype(np.int64)
+    # CubaLIF bias current: v gets its steady state every step, so the current must start at minus that
+    # steady state (in u units, S*gain_v*bias_u/decay_u): u then decays to 0 exactly as the float bias
+    # current rises from 0, and gain_v*u + bias is the float drive at every step (up to rounding)
+    u0 = np.round(-scale * gain_v * dm.bias_u / dm.decay_u).astype(np.int64) if approx_bias else np.zeros(n, np.int64)
     model = LoihiLIF(du=_compact(du), dv=_compact(dv), vth=_compact(vth), bias_mant=_compact(mant),
-                     bias_exp=_compact(bexp), u0=0, v0=_compact(v0))
+                     bias_exp=_compact(bexp), u0=_compact(u0), v0=_compact(v0))
     meta = {"model": dm.kind, "v_scale": scale, "v_offset": _plain(_compact(v_off)),
             "u_scale": _plain(_compact(scale * gain_v)) if dm.has_current_state else None,
             "spiking": dm.spiking, "scale_bound": binding, "volley_fraction": volley,
@@ -473,7 +479,9 @@ def _check_integer_population(pop, fm: _Formats) -> None:
 
 
 def _check_messages(net: Network, fm: _Formats) -> None:
-    """Every graded projection needs a target with graded messages at least as wide as its num_message_bits."""
+    """Every graded projection needs a target with graded messages at least as wide as its num_message_bits;
+    every projection feeds an input channel its target's model has."""
+    check_ports(net)
     for proj in net.projections.values():
         bits = message_bits(net, proj)
         if bits and not fm.graded:

@@ -137,8 +137,7 @@ class Route(Pass):
         if not isinstance(obj, Placed):
             raise ValidationError(f"route: expected the place pass's output (Placed), got {type(obj).__name__}; "
                                   "run Partition and Place first")
-        graph = obj.graph
-        core = graph.join(obj.core_of_neuron)
+        graph, core = obj.placement_graph()
         rate = obj.source_rate if obj.rates else None
         links, summary = route_links(graph, core, obj.physical_core, target.mesh, rate)
         summary["routing_entries_per_core_max"] = int(obj.usage.output_axons.max()) if obj.n_cores else 0

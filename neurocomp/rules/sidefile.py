@@ -79,7 +79,8 @@ def attach_rules(net: Network, path) -> Network:
     for proj in net.projections.values():
         learning = rules.get(proj.name, proj.learning)
         try:
-            out.connect(proj.source, proj.target, proj.connectivity, proj.delay, name=proj.name, learning=learning)
+            out.connect(proj.source, proj.target, proj.connectivity, proj.delay, name=proj.name, learning=learning,
+                        port=proj.port)
         except ValidationError as exc:
             raise ValidationError(f"{path}: [projections.{proj.name}]: {exc}") from None
     for name in net.outputs:

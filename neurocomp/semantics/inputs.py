@@ -41,10 +41,16 @@ def recordable() -> tuple[str, ...]:
     """:data:`RECORDABLE` plus the state variables of every registered neuron model (e.g. SigmaDelta's
     ``sigma``, ``act``, ``residue``, ``error``)."""
     from ..neurons import NEURONS
-    out = list(RECORDABLE)
-    for kind in NEURONS.values():
-        out += [v for v in kind.state if v not in out]
-    return tuple(out)
+    key = tuple(NEURONS)
+    if _RECORDABLE_CACHE.get("key") != key:          # once per set of registered models
+        out = list(RECORDABLE)
+        for kind in NEURONS.values():
+            out += [v for v in kind.state if v not in out]
+        _RECORDABLE_CACHE.update(key=key, value=tuple(out))
+    return _RECORDABLE_CACHE["value"]
+
+
+_RECORDABLE_CACHE: dict = {}
 
 
 # ----------------------------------------------------------------------------------- steps, record
@@ -250,6 +256,25 @@ def check_input_rows(spec: InputSpec, steps: int | None, inputs: dict | None, wh
         if not where:
             raise
         raise ValidationError(f"{where}{exc}") from None
+
+
+def check_step_inputs(spec: InputSpec, given, t: int, silent: dict | None = None) -> dict[str, np.ndarray]:
+    """One step's inputs from a closed loop's callback (``on_step`` returned ``given`` before step t + 1):
+    ``{graph input: one step's values}`` (missing inputs silent) or None (all silent). Returns rows
+    ``[1, n]`` like :func:`check_input_rows`, whose checks they pass (the message names the step).
+    ``silent``: ``check_input_rows(spec, 1, None)`` computed once by the caller."""
+    silent = check_input_rows(spec, 1, None) if silent is None else silent
+    if given is None:
+        return silent
+    if not isinstance(given, dict):
+        raise ValidationError(f"on_step at step {t}: must return a dict {{graph input: one step's values}} or None, "
+                              f"got {type(given).__name__}")
+    unknown = sorted(set(given) - set(spec.names))
+    if unknown:
+        raise ValidationError(f"on_step at step {t}: {unknown} are not graph inputs of {spec.owner} "
+                              f"(graph inputs: {', '.join(spec.names)})")
+    full = {name: np.asarray(given[name])[None] if name in given else silent[name] for name in spec.names}
+    return check_input_rows(spec, 1, full, where=f"on_step at step {t}: ")
 
 
 def check_run(spec: InputSpec, steps, inputs: dict | None, record) -> tuple[int, tuple, dict]:

@@ -450,3 +450,33 @@ def state_for_projection(proj, use_numba: bool = True) -> LearningState:
     conn, rule = proj.connectivity, proj.learning
     return make_learning_state(rule, conn.weights, learning_sign_mode(conn, rule), conn.num_weight_bits,
                                conn.weight_exp, use_numba=use_numba)
+
+
+def check_live_weights(proj, w, t: int) -> np.ndarray:
+    """``w`` as the int64 ``[n_post, n_pre]`` weights of learning projection ``proj``, or a ValidationError
+    saying what the chip's format allows: integers within the sign mode's 8-bit range (what Lava's
+    LearningDense keeps), and before the first step also on the ``num_weight_bits`` grid (Lava
+    truncates them once at step 1)."""
+    conn = proj.connectivity
+    shape = tuple(np.shape(conn.weights))
+    arr = np.asarray(w)
+    where = f"weights['{proj.name}']"
+    if arr.shape != shape:
+        raise ValidationError(f"{where}: shape {arr.shape}, the projection's weights are {shape} [n_post, n_pre]")
+    if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr)))):
+        raise ValidationError(f"{where}: weights must be integers (got {arr.dtype})")
+    arr = arr.astype(np.int64)
+    mode = learning_sign_mode(conn, proj.learning)
+    bad = clip_weights(arr, mode, 8) != arr
+    if bad.any():
+        lo, hi = {SignMode.EXCITATORY: (0, 255), SignMode.INHIBITORY: (-255, 0)}.get(mode, (-256, 255))
+        raise ValidationError(f"{where}: value {int(arr[bad].flat[0])} is outside {lo}..{hi}, the range of its "
+                              f"{mode.name.lower()} 8-bit weights ({int(bad.sum())} entries); clip them first")
+    if t == 0:
+        bad = truncate_weights(arr, mode, conn.num_weight_bits) != arr
+        if bad.any():
+            k = 8 - int(conn.num_weight_bits) + int(mode == SignMode.MIXED)
+            raise ValidationError(f"{where}: before the first step weights must be multiples of {2 ** k} "
+                                  f"(num_weight_bits={conn.num_weight_bits}, {mode.name.lower()}); value "
+                                  f"{int(arr[bad].flat[0])} is not ({int(bad.sum())} entries)")
+    return arr

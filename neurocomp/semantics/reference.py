@@ -7,8 +7,9 @@ is tested against :func:`simulate_reference`.
 
 One step ``t`` (1-based; the first step is t=1), in Lava's phase order::
 
-    # 1. every projection delivers what it computed earlier (slot 0 of its delay buffer)
-    a[pop]  = wrap32(sum over incoming projections of buf[proj][:, 0])
+    # 1. every projection delivers what it computed earlier (slot 0 of its delay buffer) into input
+    #    channel proj.port of its target (one channel for most models; RF's real and imaginary part)
+    a[pop][c] = wrap32(sum over incoming projections with port c of buf[proj][:, 0])
     # 2. every population updates with its model's step (neurocomp.neurons; LoihiLIF below) and emits s_t
     # 3. every projection reads its source's spikes of THIS step (a LIF's s_t, or row t-1 of a
     #    graph input) and schedules them: a spike on a synapse with delay d reaches the target's
@@ -63,6 +64,13 @@ Learning projections (Dense, no delay; Lava's ``LearningDense``) carry a
 ``reward_t`` is row t-1 of the graph input named by the rule's ``third_factor``: ints 0..127, one
 value for all post neurons or one per post neuron. Such a *third-factor input* is not a spike
 source (it may not feed any projection); it only sets y2 (Lava's ``s_in_y2`` port).
+
+Onsets (``Network.onsets``, set by the NIR importer to each population's depth): a population with
+onset ``o > 0`` steps with its drive parameters (``NeuronKind.drive``: ``bias_mant`` / ``bias``) at 0
+during steps ``1..o``, and step ``o + 1`` starts from its initial state (u0/v0) with its real drive::
+
+    params_t = params with drive = 0          if t <= o
+    state    = initial state                  if t == o + 1   (before the update)
 """
 from __future__ import annotations
 
@@ -73,7 +81,8 @@ import scipy.sparse as sp
 
 from ..errors import UnsupportedError
 from .fixedpoint import conv_cast24, shift32, shift_floor, signed_clamp24, wrap32
-from .synapses import GRADED_WRAP, check_graded, graded_inputs, lava_connection, message_bits, projection_synapses, uses_lava_conv
+from .synapses import (GRADED_WRAP, check_graded, check_ports, graded_inputs, lava_connection, message_bits,
+                       projection_synapses, uses_lava_conv)
 from ..ir import Network
 from ..neurons import kind_of
 from ..result import Result
@@ -106,6 +115,7 @@ class SynapseTable:
     conv_wrap: bool
     message_bits: int = 0
     lava_kind: str = "Dense"
+    port: int = 0                     # the target's input channel (Projection.port)
 
     def accumulate(self, values: np.ndarray) -> np.ndarray:
         """This step's synaptic input per (slot, post) from the source's spikes or payloads (module doc)."""
@@ -142,6 +152,7 @@ class ReferenceModel:
     learning: dict = field(default_factory=dict)   # learning projection name -> Projection
     rewards: dict = field(default_factory=dict)    # third-factor input name -> [learning projections]
     graded: frozenset = frozenset()   # graph inputs and populations that send graded payloads
+    onsets: dict = field(default_factory=dict)     # population -> onset step (> 0 only; Network.onsets)
 
 
 @dataclass
@@ -185,6 +196,7 @@ def _refuse_reason(net: Network) -> None:
             check_learning_projection(proj)
             learning_sign_mode(proj.connectivity, proj.learning)
     check_graded(net)
+    check_ports(net)
     third_factor_inputs(net)
 
 
@@ -212,12 +224,19 @@ def build_model(net: Network) -> ReferenceModel:
         stack = sp.csr_matrix((w.astype(np.int64), (d.astype(np.int64) * n_post + post, pre)),
                               shape=(n_slots * n_post, n_pre))
         synapses.append(SynapseTable(proj.name, proj.source, proj.target, n_post, n_slots, stack,
-                                     proj.connectivity.weight_exp, conv, message_bits(net, proj), lava_connection(proj)))
+                                     proj.connectivity.weight_exp, conv, message_bits(net, proj), lava_connection(proj),
+                                     proj.port))
     rewards = third_factor_inputs(net)
     learning = {p.name: p for p in net.projections.values() if p.learning is not None}
     graded = frozenset(graded_inputs(net)) | {name for name, kind in kinds.items() if kind.graded}
+    onsets = {name: o for name, o in net.onsets().items() if o > 0}
     return ReferenceModel(net, kinds, params, synapses, {name: net.populations[name].size for name in net.inputs
-                                               if name not in rewards}, learning, rewards, graded)
+                                               if name not in rewards}, learning, rewards, graded, onsets)
+
+
+def _held_params(kind, params: dict) -> dict:
+    """``params`` with the kind's constant drive (``NeuronKind.drive``) off: a population before its onset."""
+    return {k: (np.zeros_like(v) if k in kind.drive else v) for k, v in params.items()}
 
 
 def initial_state(model: ReferenceModel) -> ReferenceState:
@@ -249,19 +268,28 @@ def step(state: ReferenceState, spikes_in: dict[str, np.ndarray] | None = None) 
     from . import learning as L
     model = state.model
     spikes_in = spikes_in or {}
-    # 1. deliver slot 0 of every projection; Lava's InPort sums the int32 messages
-    a = {name: np.zeros(model.network.populations[name].size, dtype=np.int64) for name in model.kinds}
+    # 1. deliver slot 0 of every projection; each Lava InPort (input channel) sums its int32 messages
+    a = {name: np.zeros((kind.channels, model.network.populations[name].size), dtype=np.int64)
+         for name, kind in model.kinds.items()}
     for syn in model.synapses:
-        a[syn.target] = wrap32(a[syn.target] + state.buf[syn.name][:, 0])
-    # 2. neurons: each population's model steps (its registered numpy spec)
+        a[syn.target][syn.port] = wrap32(a[syn.target][syn.port] + state.buf[syn.name][:, 0])
+    # 2. neurons: each population's model steps (its registered numpy spec; a one-input model gets a[0]);
+    #    one before its onset runs without its drive, and at step onset + 1 starts again from its initial
+    #    state (Network.onsets)
+    t = state.t + 1
     neurons, spikes = {}, {}
     for name, kind in model.kinds.items():
-        neurons[name], spikes[name] = kind.spec_step(model.params[name], state.neurons[name], a[name])
+        onset, params, st = model.onsets.get(name, 0), model.params[name], state.neurons[name]
+        if t <= onset:
+            params = _held_params(kind, params)
+        elif t == onset + 1 and onset > 0:
+            pop = model.network.populations[name]
+            st = {var: pop.model.broadcast(kind.initial[var], pop.size).astype(np.int64) for var in kind.state}
+        neurons[name], spikes[name] = kind.spec_step(params, st, a[name] if kind.channels > 1 else a[name][0])
     for name, n in model.inputs.items():
         s = np.asarray(spikes_in.get(name, np.zeros(n))).reshape(-1)
         spikes[name] = s.astype(np.int64) if name in model.graded else s.astype(bool)
     # 3. projections read this step's spikes (learning ones with their weights before this step's update)
-    t = state.t + 1
     learn = copy.deepcopy(state.learn)
     buf = {}
     for syn in model.synapses:

@@ -128,6 +128,18 @@ GRADED_WRAP = {"Dense": "sum", "Sparse": "sum", "DelaySparse": "sum", "LearningD
                "DelayDense": "product", "Conv": "cast"}
 
 
+def check_ports(net) -> None:
+    """Refuse, by name, a projection into an input channel (``Projection.port``) its target's model does not
+    have (``NeuronKind.inputs``: one for most models, two for RF/RF_IZ); float targets are not checked."""
+    from ..neurons import NEURONS
+    for proj in net.projections.values():
+        kind = NEURONS.get(type(net.populations[proj.target].model))
+        if kind is not None and proj.port >= kind.channels:
+            raise UnsupportedError(f"projection '{proj.name}': port {proj.port}, but the target '{proj.target}' "
+                                   f"({kind.name}) has {kind.channels} input channel(s) {list(kind.inputs)}; connect "
+                                   f"with port in 0..{kind.channels - 1}")
+
+
 def lava_connection(proj) -> str:
     """The Lava process projection ``proj`` runs as: LearningDense, Conv, Dense, DelayDense, Sparse or
     DelaySparse (OneToOne and a Conv2d that Lava's Conv cannot run are Sparse), as the Lava lowering builds it."""

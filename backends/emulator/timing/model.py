@@ -1,0 +1,224 @@
+"""From a run (spike events, per-core counters, placement) to the message-level timing model's inputs and
+back to seconds: parameters in ticks, per-step work, the numba run or the Python spec, the report section."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ....errors import TargetError, ValidationError
+from ....mapping import mesh as geometry
+from ....target import TIMING_KEYS
+from . import kernel, spec
+
+#: One tick of the model (s). Every latency of the target is rounded to whole ticks.
+TICK = 1e-12
+
+
+def ticks(seconds: float) -> int:
+    return int(round(float(seconds) / TICK))
+
+
+def params(target, phys) -> spec.Params:
+    """The target's latencies (``[latency]``, ``[timing]``) in ticks and the mesh geometry of the placement."""
+    costs = target.costs
+    missing = [k for k in TIMING_KEYS if k not in costs.timing]
+    if missing:
+        raise TargetError(f"hardware model {target.path or target.name}: no [timing] section ({', '.join(missing)} "
+                          "missing); the cycle timing model needs buffer_depth, flits_per_message, flit_time and "
+                          "spike_generation (see hw_models/loihi.toml), or use timing='analytic'")
+    L = {k: q.value for k, q in costs.latency.items()}
+    T = {k: q.value for k, q in costs.timing.items()}
+    *_, link_lat = geometry.link_table(target.mesh, L)
+    gx, gy, _, _ = geometry.tile_arrays(target.mesh, phys)
+    gx_n, gy_n = geometry.grid_size(target.mesh)
+    return spec.Params(
+        syn=ticks(L["syn_op"]), act=ticks(L["neuron_update_active"]), idle=ticks(L["neuron_update_idle"]),
+        out=ticks(L["spike_out"]), gen=ticks(T["spike_generation"]), win=ticks(L["spike_within_tile"]),
+        learn=ticks(L["learning_update"]), occ=int(T["flits_per_message"]) * ticks(T["flit_time"]),
+        depth=int(T["buffer_depth"]), link_lat=[ticks(v) for v in link_lat], gx_n=gx_n, gy_n=gy_n,
+        core_x=gx.tolist(), core_y=gy.tolist())
+
+
+def sort_events(ev_step, ev_src):
+    """Events by step, then source (neuron order within a core: a core's neurons have consecutive ids)."""
+    order = np.lexsort((ev_src, ev_step))
+    return np.ascontiguousarray(ev_step[order], np.int64), np.ascontiguousarray(ev_src[order], np.int64)
+
+
+def step_inputs(tables, ev_step, ev_src, active, learn, steps: int):
+    """``spec.StepInput`` of every step (events sorted by ``sort_events``)."""
+    n = tables.n_neurons
+    ptr = np.asarray(tables.core_neuron_ptr, np.int64)
+    per_core = np.diff(ptr).tolist()
+    n_cores = len(per_core)
+    neuron_core = np.repeat(np.arange(n_cores), np.diff(ptr))
+    rp = np.asarray(tables.route_ptr, np.int64)
+    rc = np.asarray(tables.route_core, np.int64)
+    ra = np.asarray(tables.route_axon, np.int64)
+    asp = np.asarray(tables.axon_syn_ptr, np.int64)
+    bounds = np.searchsorted(ev_step, np.arange(steps + 1))
+    for t in range(steps):
+        fired = [[] for _ in range(n_cores)]
+        host = [[] for _ in range(n_cores)]
+        for s in ev_src[bounds[t]:bounds[t + 1]].tolist():
+            msgs = [(int(rc[r]), int(asp[ra[r] + 1] - asp[ra[r]])) for r in range(rp[s], rp[s + 1])]
+            if s < n:
+                c = int(neuron_core[s])
+                fired[c].append((s - int(ptr[c]), msgs))
+            else:
+                for d, k in msgs:
+                    host[d].append(k)
+        yield spec.StepInput(per_core, active[t].tolist(), learn[t].tolist(), fired, host)
+
+
+def run_spec(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int) -> dict:
+    """All steps with the Python spec; the same fields as ``run_numba``."""
+    outs = [spec.simulate_step(p, s) for s in step_inputs(tables, ev_step, ev_src, active, learn, steps)]
+    n_links = p.gx_n * p.gy_n * 4
+    n_cores = len(p.core_x)
+    n_buf = n_links + 2 * n_cores
+    res = {"latency": np.array([o.latency for o in outs], np.int64),
+           "soma_max": np.array([max(o.soma_end, default=0) for o in outs], np.int64),
+           "input_max": np.array([max(o.in_end, default=0) for o in outs], np.int64),
+           "sender_stall": np.sum([o.sender_stall for o in outs], axis=0).astype(np.int64).reshape(n_cores),
+           "link_busy": np.zeros(n_links, np.int64), "link_stall": np.zeros(n_links, np.int64),
+           "buf_peak": np.zeros(n_buf, np.int64),
+           "n_messages": np.array([o.n_messages for o in outs], np.int64)}
+    for o in outs:
+        for k, v in o.link_busy.items():
+            res["link_busy"][k] += v
+        for k, v in o.link_stall.items():
+            res["link_stall"][k] += v
+        for k, v in o.buf_peak.items():
+            res["buf_peak"][k] = max(res["buf_peak"][k], v)
+    return res
+
+
+def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int) -> dict:
+    """All steps with the numba kernel (``kernel.simulate_run``)."""
+    lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth], np.int64)
+    r = kernel.simulate_run(
+        ev_step, ev_src, int(tables.n_neurons), np.asarray(tables.core_neuron_ptr, np.int64),
+        np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64),
+        np.asarray(tables.route_axon, np.int64), np.asarray(tables.axon_syn_ptr, np.int64),
+        np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
+        np.asarray(p.link_lat, np.int64), p.gx_n, p.gy_n, np.asarray(p.core_x, np.int64),
+        np.asarray(p.core_y, np.int64), int(steps))
+    keys = ("latency", "soma_max", "input_max", "sender_stall", "link_busy", "link_stall", "buf_peak", "n_messages")
+    return dict(zip(keys, r))
+
+
+def simulate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
+             learn_ops=None, engine: str = "numba") -> dict:
+    """Per-step results of the message-level model in ticks (see ``run_numba``), inputs checked as the
+    analytic ``estimate`` checks them."""
+    from ..costmodel import _check_inputs
+    if engine not in ("numba", "spec"):
+        raise ValidationError(f"cycle timing: engine must be 'numba' or 'spec', got {engine!r}")
+    steps, n_cores, phys, st, src, act, per_core, learn = _check_inputs(
+        target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops)
+    p = params(target, phys)
+    st, src = sort_events(st, src)
+    dup = np.nonzero((st[1:] == st[:-1]) & (src[1:] == src[:-1]))[0]
+    if dup.size:
+        raise ValidationError(f"cycle timing: source {int(src[dup[0]])} spikes twice at step {int(st[dup[0]])}; "
+                              "give each (step, source) spike event once")
+    run = run_numba if engine == "numba" else run_spec
+    return run(p, tables, st, src, act, learn, steps)
+
+
+#: The timeline of one step keeps at most this many busy intervals (the earliest) in report.json.
+TRACE_MAX_INTERVALS = 20_000
+#: Steps with more messages are not traced (the trace runs the Python spec).
+TRACE_MAX_MESSAGES = 20_000
+TRACE_KINDS = ("soma", "stall", "input", "link")
+
+
+def trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int, step: int,
+               learn_ops=None) -> dict:
+    """Busy intervals of one step from the Python spec (same semantics as the engine): ``{"step", "intervals":
+    [[kind, id, start_s, end_s], ...], "truncated"}``; kinds ``TRACE_KINDS`` (id: logical core, or mesh link)."""
+    from ..costmodel import _check_inputs
+    steps, _, phys, st, src, act, _, learn = _check_inputs(
+        target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops)
+    keep = st == step
+    st, src = sort_events(st[keep], src[keep])
+    one = next(step_inputs(tables, st - step, src, act[step:step + 1], learn[step:step + 1], 1))
+    out = spec.simulate_step(params(target, phys), one, trace=True)
+    iv = sorted(out.trace, key=lambda r: (r[2], r[0], r[1]))
+    return {"step": int(step), "kinds": list(TRACE_KINDS), "truncated": len(iv) > TRACE_MAX_INTERVALS,
+            "intervals": [[int(k), int(i), a * TICK, b * TICK] for k, i, a, b in iv[:TRACE_MAX_INTERVALS]]}
+
+
+def cycle_report(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
+                 analytic: dict, learn_ops=None, timeline: bool = True) -> dict:
+    """The ``cost["cycle"]`` section: per-step latency, per-link busy/stall, buffer peaks, sender stalls and
+    the difference to the analytic estimate ``analytic`` (``costmodel.estimate`` of the same run)."""
+    t0 = time.perf_counter()
+    r = simulate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops)
+    barrier = analytic["latency_s"]["barrier"]
+    lat = r["latency"] * TICK + barrier
+    an = np.asarray(analytic["per_step"]["latency_s"], float)
+    n_links = r["link_busy"].size
+    n_cores = len(physical_core)
+    _, _, x2, y2, _, _, _ = geometry.link_geometry(target.mesh)
+    lx, ly, _ = geometry.link_coords(np.arange(n_links), geometry.grid_size(target.mesh)[0])
+    used = np.nonzero(r["link_busy"] + r["buf_peak"][:n_links])[0]
+    out = {
+        "model": "message-level event simulation (backends/emulator/timing); see assumptions",
+        "tick_s": TICK,
+        "latency_s": {"per_step": {"mean": float(lat.mean()), "p50": float(np.median(lat)),
+                                   "p99": float(np.percentile(lat, 99)), "max": float(lat.max())},
+                      "total": float(lat.sum()), "barrier": barrier},
+        "per_step": {"latency_s": lat.tolist(), "soma_s": (r["soma_max"] * TICK).tolist(),
+                     "input_s": (r["input_max"] * TICK).tolist(), "messages": r["n_messages"].tolist()},
+        "vs_analytic": {"per_step_ratio_p50": float(np.median(lat / np.where(an > 0, an, 1.0))),
+                        "total_ratio": float(lat.sum() / an.sum()) if an.sum() > 0 else None,
+                        "analytic_total_s": float(an.sum())},
+        "links": {str(int(i)): {"from": [int(lx[i]), int(ly[i])], "to": [int(x2[i]), int(y2[i])],
+                                "dir": geometry.DIRECTIONS[int(i % 4)], "busy_s": float(r["link_busy"][i] * TICK),
+                                "stall_s": float(r["link_stall"][i] * TICK),
+                                "buffer_peak": int(r["buf_peak"][i])} for i in used},
+        "cores": {"sender_stall_s": (r["sender_stall"] * TICK).tolist(),
+                  "injection_buffer_peak": r["buf_peak"][n_links:n_links + n_cores].tolist(),
+                  "input_queue_peak": r["buf_peak"][n_links + n_cores:].tolist()},
+        "parameters": {k: q.to_dict() for k, q in target.costs.timing.items()},
+        "assumptions": assumptions(target),
+    }
+    if target.costs.clock_hz is not None:
+        hz = target.costs.clock_hz.value
+        cyc = np.ceil(np.round(lat * hz, 6)).astype(np.int64)
+        out["cycles"] = {"clock_hz": hz, "per_step": cyc.tolist(), "total": int(cyc.sum()),
+                         "phases_max": {"soma": int(np.ceil(r["soma_max"].max() * TICK * hz)),
+                                        "synapse_input": int(np.ceil(r["input_max"].max() * TICK * hz)),
+                                        "barrier_round": int(np.ceil(round(barrier * hz, 6)))}}
+    out["wall_time_s"] = time.perf_counter() - t0
+    small = r["n_messages"] <= TRACE_MAX_MESSAGES
+    if timeline and small.any():   # the slowest step the Python spec can trace quickly (not in wall_time_s)
+        step = int(np.argmax(np.where(small, r["latency"], -1)))
+        out["timeline"] = trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron_active,
+                                     steps, step, learn_ops)
+    return out
+
+
+def assumptions(target) -> list[str]:
+    """The message-level model's choices, with the numbers it used."""
+    T = {k: q.value for k, q in target.costs.timing.items()}
+    return [
+        "cycle model: a spike sent at step t is read (synaptic ops) on its destination core within step t, as "
+        "messages arrive, into the dendrite for step t+1 (the hardware order; the analytic mode charges the "
+        "reads at t+1). Spikes of the last step are therefore charged too.",
+        "cycle model: each core has a soma unit (neurons in order: idle/active update, fired: + spike_generation "
+        f"{T['spike_generation']:.3g} s, then spike_out per message, injected into its router) and an input unit "
+        "(per message: spike_within_tile + n_synapses x syn_op, one message at a time) working in parallel; the "
+        "neurons active without firing are spread evenly over the non-fired neurons of the core.",
+        f"cycle model: X-then-Y routing; router input ports and core input queues hold {int(T['buffer_depth'])} "
+        f"messages; a message of {int(T['flits_per_message'])} flit(s) holds a link for {T['flit_time']:.3g} s per "
+        "flit and reaches the next router after the hop latency; the oldest ready message wins an output; a full "
+        "next buffer back-pressures (credit taken at departure); a full injection port stalls the soma.",
+        "cycle model: graph-input (host) messages are queued at their cores before the step and processed first.",
+        "cycle model: step latency = the time the last soma or input unit finishes + the barrier of the analytic "
+        "model; latencies are rounded to 1 ps ticks. Energy is the analytic model's (its static part uses the "
+        "analytic latency).",
+    ]

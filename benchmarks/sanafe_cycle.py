@@ -1,0 +1,133 @@
+"""The message-level ("cycle") timing model against SANA-FE 2.2.9's detailed timing, step by step (issue 16).
+
+Usage:  .venv/bin/python benchmarks/sanafe_cycle.py [--steps 100] [--seed 0] [--repeats 3]
+
+Three networks, each built, mapped and run in SANA-FE exactly as in benchmarks/sanafe_crosscheck.py (same
+neuron -> core assignment, SANA-FE's own spike trace fed to our models): the random recurrent net, the
+layered feed-forward net, and a congested net whose traffic shares one hot link (sources on tiles (0, 1..3),
+all their messages to the four cores of tile (7, 0): X-then-Y routes converge on the south link into
+(7, 0)). Our figures are SANA-FE's (``sanafe_target`` of the cross-check) plus, for the cycle model, its
+per-fired-neuron soma latency (30 ns) as ``timing.spike_generation`` and its link buffer size (16).
+
+Per step: SANA-FE's detailed latency (``perf_trace["sim_time"]``), our cycle model's and our analytic
+estimate's; the table gives the median of the per-step ratios and of the per-step latencies. Speed: run
+times of SANA-FE's simulation (functional + detailed scheduler; it cannot time without simulating),
+our cycle model and our analytic estimate on the same spikes (numba warm; minimum of ``--repeats``
+alternating runs).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import numpy as np
+
+from sanafe_crosscheck import (layered_net, our_tables, placement, random_net, run_sanafe, sanafe_target)
+from neurocomp.backends.emulator.costmodel import active_from_spikes, estimate
+from neurocomp.backends.emulator.timing import model
+from neurocomp.target import Quantity, load_target
+
+
+def sanafe_cycle_target(loihi):
+    """``sanafe_target`` plus SANA-FE's per-spike soma latency and buffer size in ``[timing]``."""
+    t = sanafe_target(loihi)
+    q = lambda v, u, src: Quantity(v, u, "SANA-FE examples/loihi.yaml: " + src, "measured")
+    timing = dict(t.costs.timing, spike_generation=q(30e-9, "s", "soma latency_spike_out (per fired neuron)"),
+                  buffer_depth=q(16, "messages", "link_buffer_size"))
+    return dataclasses.replace(t, costs=dataclasses.replace(t.costs, timing=timing))
+
+
+def hot_net(rng, n_src=384, n_dst=256, p=0.25):
+    """Sources on SANA-FE cores 4..15 (tiles (0, 1..3)), biased; destinations on cores 112..115 (tile (7, 0))."""
+    pops = [("src", n_src, rng.uniform(0.05, 0.3, n_src)), ("dst", n_dst, np.zeros(n_dst))]
+    w = np.where(rng.random((n_dst, n_src)) < p, rng.integers(1, 4, (n_dst, n_src)), 0)
+    where = {"src": 4 + np.arange(n_src) // (n_src // 12), "dst": 112 + np.arange(n_dst) // (n_dst // 4)}
+    return pops, [("src", "dst", w)], where
+
+
+def compare(label, pops, projs, where, steps, target, repeats):
+    res, sf_wall = run_sanafe(pops, projs, where, steps)
+    tables, phys = our_tables(pops, projs, where, target.mesh)
+    st, src = [], []
+    for t, spiking in enumerate(res["spike_trace"]):
+        for a in spiking:
+            st.append(t)
+            src.append(int(tables.pop_gid[a.group_name][a.neuron_offset]))
+    st, src = np.array(st, np.int64), np.array(src, np.int64)
+    always = np.zeros(tables.n_neurons, bool)
+    for name, n, bias in pops:
+        always[tables.pop_gid[name][bias != 0]] = True
+    active = active_from_spikes(tables, st, src, steps, always)
+    sf = np.asarray(res["perf_trace"]["sim_time"], float)
+    an = estimate(target, tables, phys, st, src, active, steps)
+    rep = model.cycle_report(target, tables, phys, st, src, active, steps, an, timeline=False)
+    cyc = np.asarray(rep["per_step"]["latency_s"])
+    ana = np.asarray(an["per_step"]["latency_s"])
+    t_cyc, t_an = [], []
+    for _ in range(repeats):      # alternate, keep minima (the machine is shared)
+        t0 = time.perf_counter()
+        model.simulate(target, tables, phys, st, src, active, steps)
+        t_cyc.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        estimate(target, tables, phys, st, src, active, steps)
+        t_an.append(time.perf_counter() - t0)
+    hot = max(rep["links"].items(), key=lambda kv: kv[1]["busy_s"], default=(None, {}))
+    return {"label": label, "neurons": tables.n_neurons, "synapses": tables.n_synapses, "cores": int(phys.size),
+            "spikes": int(st.size), "messages": int(np.sum(rep["per_step"]["messages"])),
+            "sf": sf, "cyc": cyc, "ana": ana, "sf_wall": sf_wall, "cyc_wall": min(t_cyc), "an_wall": min(t_an),
+            "hot_link": hot, "stall": float(np.sum(rep["cores"]["sender_stall_s"])),
+            "soma": np.asarray(rep["per_step"]["soma_s"]), "input": np.asarray(rep["per_step"]["input_s"]),
+            "barrier": rep["latency_s"]["barrier"]}
+
+
+def table(rows) -> str:
+    lines = ["| network | SANA-FE detailed p50 / step | cycle p50 (median ratio per step) | analytic p50 (median ratio) "
+             "| cycle: soma / input / barrier p50 | hot link busy, stall | sender stall | SANA-FE s | cycle s (speed-up) "
+             "| analytic s (cycle / analytic) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        sf, cyc, ana = r["sf"], r["cyc"], r["ana"]
+        hk, hv = r["hot_link"]
+        lines.append(
+            f"| {r['label']} ({r['neurons']} n, {r['synapses']} syn, {r['cores']} cores, {r['spikes']} spikes, "
+            f"{r['messages']} msgs) | {np.median(sf) * 1e6:.3f} us | {np.median(cyc) * 1e6:.3f} us "
+            f"({np.median(cyc / sf):.3f}) | {np.median(ana) * 1e6:.3f} us ({np.median(ana / sf):.3f}) | "
+            f"{np.median(r['soma']) * 1e6:.2f} / {np.median(r['input']) * 1e6:.2f} / {r['barrier'] * 1e6:.2f} us | "
+            f"link {hk}: {hv.get('busy_s', 0) * 1e6:.2f} us, {hv.get('stall_s', 0) * 1e6:.2f} us | "
+            f"{r['stall'] * 1e6:.2f} us | {r['sf_wall']:.3f} | {r['cyc_wall']:.4f} ({r['sf_wall'] / r['cyc_wall']:.0f}x) | "
+            f"{r['an_wall']:.4f} ({r['cyc_wall'] / r['an_wall']:.2f}x) |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--nets", default="random,layered,hot", help="which networks (comma-separated)")
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    target = sanafe_cycle_target(load_target("loihi"))
+    t0 = time.perf_counter()
+    rows = []
+    nets = args.nets.split(",")
+    pops, projs = random_net(rng)          # always drawn, so every net sees the same random stream
+    if "random" in nets:
+        rows.append(compare("random", pops, projs, placement(pops, 32), args.steps, target, args.repeats))
+        print(table(rows[-1:]), flush=True)
+    pops, projs = layered_net(rng)
+    if "layered" in nets:
+        rows.append(compare("layered", pops, projs, placement(pops, 64), args.steps, target, args.repeats))
+        print(table(rows[-1:]), flush=True)
+    pops, projs, where = hot_net(rng)
+    if "hot" in nets:
+        rows.append(compare("hot link", pops, projs, where, args.steps, target, args.repeats))
+        print(table(rows[-1:]), flush=True)
+    print()
+    print(table(rows))
+    print(f"\n(steps = {args.steps}, seed = {args.seed}; whole script {time.perf_counter() - t0:.1f} s)")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+"""nc.Simulator: a run of N steps equals any random split of it into k runs, bit for bit (spikes, v,
+learned weights, traces), on the emulator and on Lava, and the two agree across split runs; a closed
+loop (on_step) equals the open loop it reproduces; checkpoints resume exactly and refuse another
+artifact; weight writes are validated and take effect."""
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import numpy as np
+import pytest
+
+import neurocomp as nc
+from neurocomp.errors import ArtifactError, BackendError, ValidationError
+from neurocomp.semantics.reference import LEARNING_VARS
+
+REC = ("spikes", "v", "weights")
+
+
+def _net(seed: int, learning: bool = True) -> nc.Network:
+    """A random recurrent net with delays and (optionally) an R-STDP projection with a reward input."""
+    rng = np.random.default_rng(seed)
+    n_h, n_o = int(rng.integers(2, 7)), int(rng.integers(1, 5))
+    net = nc.Network(f"sim{seed}")
+    net.input("in", (2, 3))
+    lif = lambda: nc.LoihiLIF(du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4096)),
+                              vth=int(rng.integers(5, 40)), bias_mant=int(rng.integers(0, 10)))
+    net.population("h", (n_h,), lif())
+    net.population("o", (n_o,), lif())
+    if learning:
+        net.input("rew", (1,))
+        rule = nc.rules.rstdp("rew", lr=[2 ** -2, 1, 2][seed % 3], t_epoch=int(rng.integers(1, 4)),
+                              rng_seed=int(rng.integers(0, 1000)))
+        net.connect("in", "h", nc.Dense(rng.integers(0, 200, (n_h, 6)), sign_mode=nc.SignMode.EXCITATORY),
+                    name="plastic", learning=rule)
+    else:
+        net.connect("in", "h", nc.Dense(rng.integers(-40, 160, (n_h, 6)), weight_exp=-1), name="plastic")
+    net.connect("h", "o", nc.Dense(rng.integers(0, 120, (n_o, n_h))), delay=int(rng.integers(0, 4)), name="ho")
+    net.connect("o", "h", nc.Dense(-rng.integers(0, 60, (n_h, n_o))), name="oh")
+    net.output("o")
+    return net
+
+
+def _inputs(net, steps: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed + 100)
+    out = {"in": (rng.random((steps, 2, 3)) < 0.5).astype(np.uint8)}
+    if "rew" in net.inputs:
+        out["rew"] = rng.integers(0, 128, steps)
+    return out
+
+
+def _split(steps: int, k: int, rng) -> list[int]:
+    cuts = np.sort(rng.choice(np.arange(1, steps), size=k - 1, replace=False))
+    return [int(c) for c in cuts] + [steps]
+
+
+def _run_split(sim, inputs: dict, ends: list[int], record=REC) -> list:
+    parts, a = [], sim.t
+    for b in ends:
+        parts.append(sim.run(b - a, {k: v[a:b] for k, v in inputs.items()}, record=record))
+        a = b
+    return parts
+
+
+def _assert_same(parts, ref, what: str, weights: bool = True):
+    for group in ("spikes", "v"):
+        for pop, arr in getattr(ref, group).items():
+            got = np.concatenate([getattr(p, group)[pop] for p in parts])
+            diff = np.argwhere(got != arr)
+            assert diff.size == 0, f"{what}: {group}[{pop}] differs first at {diff[0].tolist()}"
+    if weights:
+        for name, w in ref.weights.items():
+            got = np.concatenate([p.weights[name] for p in parts]) if name.endswith(".per_step") else \
+                parts[-1].weights[name]
+            np.testing.assert_array_equal(got, w, err_msg=f"{what}: weights[{name}]")
+        for proj, vals in ref.report.get("learning", {}).items():
+            for var in LEARNING_VARS:
+                np.testing.assert_array_equal(parts[-1].report["learning"][proj][var], vals[var],
+                                              err_msg=f"{what}: {proj}.{var}")
+
+
+# ----------------------------------------------------------------------------- Lava
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_lava_split_runs_equal_one_run_and_the_emulator(seed):
+    """Lava's live graph over random splits (ring buffers shorter than some runs) == one emulator run."""
+    pytest.importorskip("lava")
+    net = _net(seed, learning=seed != 3)
+    art = nc.compile(net, "loihi2", max_neurons_per_core=2)
+    steps = 24
+    inputs = _inputs(net, steps, seed)
+    ref = nc.emulate(art, steps, inputs, record=REC)
+    rng = np.random.default_rng(seed)
+    ends = _split(steps, int(rng.integers(3, 7)), rng)
+    with nc.Simulator(art, "lava", probes=REC, length=5) as sim:
+        if seed == 1:                                          # weights written before the first step
+            with nc.Simulator(art) as emu:
+                emu.weights["plastic"] = emu.weights["plastic"] // 2
+                ref = emu.run(steps, inputs, record=REC)
+            sim.weights["plastic"] = sim.weights["plastic"] // 2
+        _assert_same(_run_split(sim, inputs, ends), ref, f"lava seed {seed}, runs ending {ends}")
+        with nc.Simulator(art) as emu:                         # emulator split differently: same again
+            if seed == 1:
+                emu.weights["plastic"] = emu.weights["plastic"] // 2
+            _assert_same(_run_split(emu, inputs, _split(steps, 4, rng)), ref, f"emulator seed {seed}")
+        if seed == 0:                                          # a closed loop on Lava: one Lava run per step
+            sim.reset()
+            seen = []
+
+            def policy(t, outputs):
+                seen.append(outputs["o"].copy())
+                return {k: v[t] for k, v in inputs.items()}
+
+            res = sim.run(steps, on_step=policy, record=REC)
+            _assert_same([res], ref, "lava closed loop")
+            assert [s.tolist() for s in seen[1:]] == ref.spikes["o"][:-1].tolist()
+            w = sim.weights["plastic"]
+            sim.weights["plastic"] = np.zeros_like(w)
+            np.testing.assert_array_equal(sim.weights["plastic"], 0)
+            with pytest.raises(ValidationError, match="probes only"):
+                sim.run(2, record=("u",))
+            with pytest.raises(BackendError, match="not supported"):
+                sim.save("never.npz")
+    assert not mp.active_children(), "Lava worker processes outlived the Simulator"
+
+
+# ----------------------------------------------------------------------------- emulator
+@pytest.mark.parametrize("seed", range(12))
+def test_emulator_split_runs_equal_one_run(seed):
+    learning = seed % 4 != 3
+    net = _net(seed, learning)
+    art = nc.compile(net, "loihi2", max_neurons_per_core=int(np.random.default_rng(seed).integers(1, 4)))
+    steps = 30
+    inputs = _inputs(net, steps, seed)
+    ref = nc.emulate(art, steps, inputs, record=REC)
+    if learning:
+        assert np.any(ref.weights["plastic"] != net.projections["plastic"].connectivity.weights)
+    assert sum(int(s.sum()) for s in ref.spikes.values()) > 0
+    rng = np.random.default_rng(seed)
+    with nc.Simulator(art) as sim:
+        for k in (2, int(rng.integers(3, 8)), steps):
+            sim.reset()
+            _assert_same(_run_split(sim, inputs, _split(steps, k, rng)), ref, f"seed {seed}, {k} runs")
+            assert sim.t == steps and sim.totals["steps"] == steps and sim.totals["runs"] == k
+
+
+def test_closed_loop_equals_open_loop_and_sees_the_outputs():
+    net = _net(1)
+    art = nc.compile(net, "loihi2", max_neurons_per_core=2)
+    steps = 40
+    inputs = _inputs(net, steps, 1)
+    ref = nc.emulate(art, steps, inputs, record=REC, populations=None)
+    seen = []
+
+    def policy(t, outputs):
+        seen.append({k: v.copy() for k, v in outputs.items()})
+        return {"in": inputs["in"][t], "rew": inputs["rew"][t]}
+
+    with nc.Simulator(art) as sim:
+        a = sim.run(15, on_step=policy, record=REC, observe=["o", "h"])
+        b = sim.run(steps - 15, on_step=policy, record=REC, observe=["o", "h"])
+    _assert_same([a, b], ref, "closed loop")
+    assert [s["o"].tolist() for s in seen[1:]] == ref.spikes["o"][:-1].tolist()   # step t's spikes, before t+1
+    assert not seen[0]["o"].any()
+    assert a.report["energy_j"]["total"] > 0
+
+
+def test_closed_loop_errors_name_the_step():
+    art = nc.compile(_net(2), "loihi2")
+    with nc.Simulator(art) as sim:
+        with pytest.raises(ValidationError, match=r"on_step at step 3: input 'in': values must be spikes 0/1"):
+            sim.run(5, on_step=lambda t, o: {"in": np.full(6, 2 if t == 3 else 0)})
+        with pytest.raises(ValidationError, match=r"on_step at step 0: \['bogus'\] are not graph inputs"):
+            sim.run(5, on_step=lambda t, o: {"bogus": 1})
+        with pytest.raises(ValidationError, match="either inputs or on_step"):
+            sim.run(5, _inputs(_net(2), 5, 2), on_step=lambda t, o: None)
+
+
+def test_streamed_chunks_equal_one_run():
+    net = _net(4)
+    art = nc.compile(net, "loihi2")
+    inputs = _inputs(net, 50, 4)
+    ref = nc.emulate(art, 50, inputs, record=REC)
+    chunks = ({k: v[a:a + 10] for k, v in inputs.items()} for a in range(0, 50, 10))
+    with nc.Simulator(art) as sim:
+        res = sim.run(None, chunks, record=REC)
+    _assert_same([res], ref, "streamed")
+    assert res.steps == 50 and len(res.report["runs"]) == 5
+
+
+def test_weights_read_write_persist_and_are_validated():
+    net = _net(5)
+    art = nc.compile(net, "loihi2")
+    inputs = _inputs(net, 20, 5)
+    with nc.Simulator(art) as sim:
+        assert list(sim.weights) == ["plastic"]
+        w0 = sim.weights["plastic"]
+        sim.weights["plastic"] = w0 + 1                                      # before step 1 too
+        np.testing.assert_array_equal(sim.weights["plastic"], w0 + 1)
+        sim.weights["plastic"] = w0
+        r = sim.run(20, inputs, record=REC)
+        np.testing.assert_array_equal(sim.weights["plastic"], r.weights["plastic"])
+        w = sim.weights["plastic"]
+        with pytest.raises(ValidationError, match=r"outside 0\.\.255"):
+            sim.weights["plastic"] = w - 300
+        with pytest.raises(ValidationError, match=r"shape"):
+            sim.weights["plastic"] = w[:, :2]
+        with pytest.raises(ValidationError, match=r"only plastic .* compiled into the per-core tables"):
+            sim.weights["ho"] = 0
+        sim.weights["plastic"] = np.zeros_like(w)
+        silent = sim.run(5, {"in": inputs["in"][:5], "rew": np.zeros(5, int)}, record=("spikes", "v"))
+        assert sim.weights["plastic"].max() == 0                              # no input drive through it now
+        assert silent.report["t_start"] == 20 and silent.report["t_end"] == 25
+
+
+def test_checkpoint_resumes_bit_exactly_and_refuses_another_artifact(tmp_path):
+    net = _net(6)
+    art_dir = tmp_path / "art"
+    art = nc.compile(net, "loihi2", max_neurons_per_core=2, out=art_dir)
+    inputs = _inputs(net, 40, 6)
+    ref = nc.emulate(art, 40, inputs, record=REC)
+    with nc.Simulator(art_dir) as sim:
+        first = _run_split(sim, inputs, [13])
+        sim.save(tmp_path / "ck.npz")
+        rest_live = _run_split(sim, inputs, [40])
+    with nc.Simulator.load(tmp_path / "ck.npz") as sim:            # the artifact path from the checkpoint
+        assert sim.t == 13 and sim.totals["steps"] == 13
+        rest = _run_split(sim, inputs, [27, 40])
+    _assert_same(first + rest, ref, "resumed")
+    _assert_same(first + rest_live, ref, "live")
+    with nc.Simulator.load(tmp_path / "ck.npz", art) as sim:        # the same artifact in memory
+        assert sim.t == 13
+    other = nc.compile(_net(7), "loihi2")
+    with pytest.raises(ArtifactError, match="belongs to another artifact"):
+        nc.Simulator.load(tmp_path / "ck.npz", other)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValidationError, match="not a neurocomp checkpoint"):
+        nc.Simulator.load(tmp_path / "junk.npz", art)
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_backend_without_sessions_says_so():
+    from neurocomp.backend import Backend
+
+    class Plain(Backend):
+        def run(self, compiled, steps, inputs=None, record=("spikes", "v"), **options):
+            raise AssertionError
+
+    with pytest.raises(BackendError, match="has no live sessions"):
+        Plain().open(None)
+
+
+def test_cli_checkpoint_and_resume_continue_the_run(tmp_path):
+    from neurocomp.cli import main
+    from neurocomp.result import Result
+    net = _net(8)
+    art_dir = tmp_path / "art"
+    nc.compile(net, "loihi2", out=art_dir)
+    inputs = _inputs(net, 30, 8)
+    ref = nc.emulate(art_dir, 30, inputs, record=("spikes", "v"))
+    np.savez(tmp_path / "a.npz", **{k: v[:12] for k, v in inputs.items()})
+    np.savez(tmp_path / "b.npz", **{k: v[12:] for k, v in inputs.items()})
+    ck = tmp_path / "ck.npz"
+    assert main(["emulate", str(art_dir), "--steps", "12", "--input", str(tmp_path / "a.npz"), "-o",
+                 str(tmp_path / "r1"), "--checkpoint", str(ck)]) == 0
+    assert main(["emulate", str(art_dir), "--steps", "18", "--input", str(tmp_path / "b.npz"), "-o",
+                 str(tmp_path / "r2"), "--resume", str(ck)]) == 0
+    parts = [Result.load(tmp_path / "r1"), Result.load(tmp_path / "r2")]
+    _assert_same(parts, ref, "cli resume", weights=False)
+    other = tmp_path / "other"
+    nc.compile(_net(9), "loihi2", out=other)
+    assert main(["emulate", str(other), "--steps", "3", "-o", str(tmp_path / "r3"), "--resume", str(ck)]) == 2
