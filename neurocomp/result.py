@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_dir
+from .atomic import atomic_dir, recover
 from .errors import ArtifactError
 from .jsonable import to_jsonable
 
@@ -49,7 +49,8 @@ class Result:
 
     def save(self, directory) -> Path:
         """Write ``result.npz`` and ``report.json`` into ``directory`` atomically."""
-        directory = Path(directory)
+        from .outpaths import check_replaceable
+        directory = check_replaceable(directory, "result", "result directory")
         with atomic_dir(directory) as tmp:
             buf = io.BytesIO()
             np.savez_compressed(buf, **self.arrays())
@@ -60,6 +61,7 @@ class Result:
     @classmethod
     def load(cls, directory) -> "Result":
         directory = Path(directory)
+        recover(directory)
         npz, rep = directory / "result.npz", directory / "report.json"
         if not npz.is_file() or not rep.is_file():
             raise ArtifactError(f"{directory}: not a result directory (needs result.npz and report.json); "

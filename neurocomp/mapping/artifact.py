@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_dir
+from ..atomic import atomic_dir, recover
 from ..errors import ArtifactError, NeurocompError, NeurocompWarning
 from ..ir import Network
 
@@ -130,7 +130,8 @@ class CompiledNetwork:
         from ..io.native import save_native
         if self.tables is None or not self.mapping:
             raise ArtifactError("save: this CompiledNetwork has no tables/mapping yet; build it with neurocomp.compile")
-        directory = Path(directory)
+        from ..outpaths import check_replaceable
+        directory = check_replaceable(directory, "artifact", "artifact directory")
         with atomic_dir(directory) as tmp:
             (tmp / "mapping.json").write_text(json.dumps(self.mapping, sort_keys=True, indent=1) + "\n")
             timings = {r.name: r.seconds for r in self.reports}
@@ -176,6 +177,7 @@ def load_compiled(directory) -> CompiledNetwork:
     from .tables import CoreTables
     from ..target import load_target
     directory = Path(directory)
+    recover(directory)
     if not directory.is_dir():
         raise ArtifactError(f"{directory}: not a compiled artifact directory (not found); compile the network "
                             "first (neurocomp compile NET --target T -o DIR)")
