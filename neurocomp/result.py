@@ -22,6 +22,10 @@ from .errors import ArtifactError
 from .jsonable import to_jsonable
 
 
+#: the key prefixes of result.npz
+GROUPS = ("spikes", "v", "u", "weights", "payloads", "state")
+
+
 @dataclass
 class Result:
     spikes: dict[str, np.ndarray] = field(default_factory=dict)
@@ -66,8 +70,28 @@ class Result:
         if not npz.is_file() or not rep.is_file():
             raise ArtifactError(f"{directory}: not a result directory (needs result.npz and report.json); "
                                 "create one with `neurocomp emulate` or `neurocomp deploy`")
-        res = cls(report=json.loads(rep.read_text()))
-        with np.load(npz) as data:
+        from .safeio import npz_members, read_json, reading, regular_file
+        regular_file(npz, "result file", ArtifactError)
+        report = read_json(rep, "result report", ArtifactError)
+        if not isinstance(report, dict):
+            raise ArtifactError(f"{rep}: holds a {type(report).__name__}, not a JSON object; rerun emulate/deploy")
+        members = npz_members(npz, error=ArtifactError)
+        res = cls(report=report)
+        steps = None
+        for key, (shape, dtype) in members.items():
+            prefix, _, name = key.partition("/")
+            if prefix not in GROUPS or not name or (prefix == "state" and "/" not in name):
+                raise ArtifactError(f"{npz}: unknown entry '{key}' (entries are {', '.join(GROUPS)}/<name>); "
+                                    "is it a result written by neurocomp?")
+            ndim_ok = len(shape) >= 1 if prefix == "weights" else len(shape) == 2
+            if dtype.kind not in "biuf" or not ndim_ok:
+                raise ArtifactError(f"{npz}: entry '{key}' has shape {shape} and dtype {dtype}; expected a numeric "
+                                    "[T, n] array")
+            if prefix != "weights":
+                if steps is not None and shape[0] != steps:
+                    raise ArtifactError(f"{npz}: entry '{key}' has {shape[0]} steps, another entry {steps}")
+                steps = shape[0]
+        with reading(npz, "result arrays", ArtifactError), np.load(npz, allow_pickle=False) as data:
             for key in data.files:
                 prefix, _, name = key.partition("/")
                 if prefix == "state":

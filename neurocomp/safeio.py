@@ -35,21 +35,23 @@ def max_elements() -> int:
         return MAX_ELEMENTS_DEFAULT
 
 
-def regular_file(path, what: str, error=ValidationError, fix: str = "") -> Path:
-    """``path`` if it is a regular file (symlinks followed); else ``error`` saying what it is instead."""
+def regular_file(path, what: str, error=ValidationError, fix: str = "", where: str | None = None) -> Path:
+    """``path`` if it is a regular file (symlinks followed); else ``error`` saying what it is instead.
+    Messages start with ``where`` (default: the path)."""
     path = Path(path)
+    where = str(path) if where is None else where
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise error(f"{path}: {what} not found{'; ' + fix if fix else ''}") from None
+        raise error(f"{where}: {what} not found{'; ' + fix if fix else ''}") from None
     except OSError as exc:
-        raise error(f"{path}: {what} cannot be read ({exc.strerror or exc})") from None
+        raise error(f"{where}: {what} cannot be read ({exc.strerror or exc})") from None
     if stat.S_ISREG(st.st_mode):
         return path
     kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode)
             else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
             else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
-    raise error(f"{path}: {what} is {kind}, not a regular file; give the path of a file")
+    raise error(f"{where}: is {kind}, not a {what}; give the path of a regular file")
 
 
 def _depth(obj, limit: int) -> int:
@@ -128,7 +130,7 @@ def parse_toml(data: bytes, where: str, error=ValidationError):
     except RecursionError:
         raise _too_deep(where, error) from None
     except tomli.TOMLDecodeError as exc:
-        raise error(f"{where}: not valid TOML ({exc}); fix the syntax at that line") from None
+        raise error(f"{where}: invalid TOML ({exc}); fix the syntax at that line") from None
     if _depth(doc, MAX_NESTING) > MAX_NESTING:
         raise _too_deep(where, error)
     return doc

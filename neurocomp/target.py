@@ -283,6 +283,8 @@ class Target:
     learning: bool
     assumptions: list[str]
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: sha256 of the model file's bytes ("" for a Target built in Python)
+    sha256: str = ""
 
     def to_dict(self) -> dict:
         """JSON-able description with every source, for the artifact's ``mapping.json``."""
@@ -290,7 +292,8 @@ class Target:
         return {
             "name": self.name,
             "description": self.description,
-            "path": self.path,
+            "path": Path(self.path).name,   # the file name only: artifacts must not depend on the machine
+            "sha256": self.sha256,
             "mesh": {**asdict(self.mesh), "n_tiles": self.mesh.n_tiles, "n_cores": self.mesh.n_cores},
             "core": asdict(self.core),
             "formats": asdict(self.formats),
@@ -603,14 +606,16 @@ def load_target_file(path: str | Path) -> Target:
     from .safeio import parse_toml, regular_file
     p = Path(path).expanduser()
     shown = str(p.resolve()) if p.exists() else str(p)
-    regular_file(p, f"hardware model {shown}", TargetError,
+    regular_file(p, "file", TargetError, where=f"hardware model {shown}",
                  fix=f"give an existing .toml path or one of the shipped targets: {', '.join(_shipped())}")
     try:
         data = p.read_bytes()
     except OSError as e:
         raise TargetError(f"hardware model {shown}: cannot read ({e}); check the path and permissions") from None
     doc = parse_toml(data, f"hardware model {shown}", TargetError)
-    return _parse(doc, shown)
+    import hashlib
+    from dataclasses import replace
+    return replace(_parse(doc, shown), sha256=hashlib.sha256(data).hexdigest())
 
 
 def load_target(name_or_path: str | Path | Target) -> Target:

@@ -26,17 +26,21 @@ __all__ = ["load", "save", "load_native", "save_native"]
 def load(path, *, dt: float = 1e-4) -> Network:
     """Read a network file. ``dt`` (seconds) is the time step recorded for NIR input (NIR graphs are
     continuous-time); native and netx files are discrete-time and ignore it."""
+    from ..safeio import reading, regular_file
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == NIR_SUFFIX:
-        return _read_nir(path, dt)
-    if suffix == NETX_SUFFIX:
-        return _read_netx(path)
-    if suffix in NATIVE_SUFFIXES:
-        if _is_foreign_netx(path):
+    if path.exists() or path.is_symlink():     # a missing file gets each reader's own message
+        regular_file(path, "network file", NetworkFileError)
+    with reading(path, "network file", NetworkFileError):
+        suffix = path.suffix.lower()
+        if suffix == NIR_SUFFIX:
+            return _read_nir(path, dt)
+        if suffix == NETX_SUFFIX:
             return _read_netx(path)
-        return load_native(path)
-    return _sniff(path, dt)
+        if suffix in NATIVE_SUFFIXES:
+            if _is_foreign_netx(path):
+                return _read_netx(path)
+            return load_native(path)
+        return _sniff(path, dt)
 
 
 def save(net: Network, path) -> Path:

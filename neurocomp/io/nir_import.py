@@ -688,7 +688,7 @@ def _build(path, net_name, dt, version, nodes, edges, passthrough, warn) -> Netw
     for n in net.populations:      # deterministic order: population order
         if n in marked:
             net.output(n)
-    net.metadata = {"format": "nir", "source": str(path), "dt": dt, "nir_version": version,
+    net.metadata = {"format": "nir", "source": Path(path).name, "dt": dt, "nir_version": version,
                     "nir_nodes": nir_nodes, "latency_offset": latency_offsets(net, warn),
                     "warnings": warn.messages}
     return net
