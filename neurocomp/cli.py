@@ -32,7 +32,7 @@ def load_inputs(path, expected=None) -> dict[str, np.ndarray]:
     unknown and every shape must match. All arrays must share the same T. Spikes are returned as uint8,
     rewards and graded inputs' payloads as int64, in the file's shapes.
     """
-    from .safeio import npz_members, reading, regular_file
+    from .safeio import read_npz, regular_file
     path = Path(path)
     regular_file(path, "input file", fix="give an .npz with one [T, *shape] array per graph input")
     with open(path, "rb") as fh:
@@ -41,10 +41,7 @@ def load_inputs(path, expected=None) -> dict[str, np.ndarray]:
         raise ValidationError(f"{path}: is a single .npy array; give an .npz with one key per graph input "
                               "(numpy.savez(path, **{input name: spikes [T, *shape]}); `neurocomp info` lists the "
                               "graph inputs)")
-    npz_members(path)          # headers only: refuse a damaged zip or an absurd declared size before reading
-    with reading(path, "input file (.npz written by numpy.savez)"):
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
+    arrays = read_npz(path)    # each header checked: a damaged zip or an absurd declared size stops here
     if not arrays:
         raise ValidationError(f"{path}: contains no arrays; give one [T, *shape] array per graph input")
     from .semantics.inputs import InputSpec, check_input_rows, check_spike_input

@@ -53,6 +53,9 @@ def check_replaceable(out, kind: str, option: str = "-o") -> Path:
     if os.path.lexists(out) and not out.is_dir():
         raise ValidationError(f"{option} {out}: exists and is not a directory; a {what} is a directory. Choose "
                               "another name (the file is left as it is)")
+    if out.is_dir() and kind == "report" and _kind_of_dir(out) == "artifact":
+        raise ValidationError(f"{option} {out}: is a compiled artifact; write the report elsewhere (the artifact "
+                              "is left as it is)")
     if out.is_dir() and kind != "report":
         found = _kind_of_dir(out)
         try:

@@ -70,15 +70,16 @@ class Result:
         if not npz.is_file() or not rep.is_file():
             raise ArtifactError(f"{directory}: not a result directory (needs result.npz and report.json); "
                                 "create one with `neurocomp emulate` or `neurocomp deploy`")
-        from .safeio import npz_members, read_json, reading, regular_file
+        from .safeio import read_json, read_npz, regular_file
         regular_file(npz, "result file", ArtifactError)
         report = read_json(rep, "result report", ArtifactError)
         if not isinstance(report, dict):
             raise ArtifactError(f"{rep}: holds a {type(report).__name__}, not a JSON object; rerun emulate/deploy")
-        members = npz_members(npz, error=ArtifactError)
+        data = read_npz(npz, error=ArtifactError)
         res = cls(report=report)
         steps = None
-        for key, (shape, dtype) in members.items():
+        for key, arr in data.items():
+            shape, dtype = arr.shape, arr.dtype
             prefix, _, name = key.partition("/")
             if prefix not in GROUPS or not name or (prefix == "state" and "/" not in name):
                 raise ArtifactError(f"{npz}: unknown entry '{key}' (entries are {', '.join(GROUPS)}/<name>); "
@@ -91,13 +92,12 @@ class Result:
                 if steps is not None and shape[0] != steps:
                     raise ArtifactError(f"{npz}: entry '{key}' has {shape[0]} steps, another entry {steps}")
                 steps = shape[0]
-        with reading(npz, "result arrays", ArtifactError), np.load(npz, allow_pickle=False) as data:
-            for key in data.files:
-                prefix, _, name = key.partition("/")
-                if prefix == "state":
-                    var, _, name = name.partition("/")
-                    res.state.setdefault(var, {})[name] = data[key]
-                else:
-                    getattr(res, prefix)[name] = data[key]
+        for key, arr in data.items():
+            prefix, _, name = key.partition("/")
+            if prefix == "state":
+                var, _, name = name.partition("/")
+                res.state.setdefault(var, {})[name] = arr
+            else:
+                getattr(res, prefix)[name] = arr
         res.steps = max((a.shape[0] for a in res.spikes.values()), default=0)
         return res

@@ -8,8 +8,9 @@ every failure of a parser turned into a neurocomp error that names the file.
 * :func:`reading` wraps the loading of one file: any exception a parser or a library raises on
   malformed content (KeyError, TypeError, IndexError, EOFError, zip/HDF5 errors, ...) becomes the
   given NeurocompError type with the file's path, so the CLI prints ``error: <file>: ...``;
-* :func:`npz_members` reads the headers of an .npz (shape, dtype) without loading the arrays, so a
-  header declaring 10^12 elements is refused before any allocation.
+* :func:`npz_members` reads the headers of an .npz (shape, dtype) without loading the arrays and
+  :func:`read_npz` reads the arrays, each header checked first, so a header declaring 10^12 elements
+  is refused before any allocation.
 """
 from __future__ import annotations
 
@@ -70,15 +71,12 @@ def _depth(obj, limit: int) -> int:
 def _nesting_prescan(text: str, limit: int) -> bool:
     """Cheap upper bound of bracket nesting (strings not excluded, so it can only over-count); True if
     it may exceed ``limit``: the exact check then runs on the parsed document or the parser's error."""
-    depth = best = 0
-    for ch in text:
-        if ch in "[{":
-            depth += 1
-            if depth > best:
-                best = depth
-        elif ch in "]}":
-            depth -= 1
-    return best > limit
+    import numpy as np
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    b = np.frombuffer(text.encode("utf-8", "replace"), np.uint8)
+    step = np.isin(b, (ord("["), ord("{"))).astype(np.int32) - np.isin(b, (ord("]"), ord("}")))
+    return int(np.cumsum(step).max(initial=0)) > limit
 
 
 def _too_deep(where: str, error):
@@ -159,11 +157,9 @@ def reading(path, what: str, error=ValidationError):
         raise error(f"{path}: {what} is malformed or damaged ({detail})") from None
 
 
-def npz_members(path, where: str | None = None, error=ValidationError) -> dict:
-    """``{key: (shape, dtype)}`` of an .npz from its member headers, without reading the data; refuses a
-    file that is no zip of .npy members and a member declaring more than :func:`max_elements` items."""
+def _npz_walk(path, where: str, error, load: bool) -> dict:
+    """Read the .npy members of an .npz one by one, each header checked before its data is read."""
     import numpy as np
-    where = where or str(path)
     out = {}
     limit = max_elements()
     try:
@@ -171,24 +167,46 @@ def npz_members(path, where: str | None = None, error=ValidationError) -> dict:
             for info in zf.infolist():
                 if not info.filename.endswith(".npy"):
                     continue
+                key = info.filename[:-4]
                 with zf.open(info) as fh:
                     version = np.lib.format.read_magic(fh)
                     if version == (1, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
                     else:
-                        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-                n = 1
-                for s in shape:
-                    n *= int(s)
-                if n > limit:
-                    raise error(f"{where}: member '{info.filename[:-4]}' declares shape {tuple(shape)} = {n:,} "
-                                f"elements, more than the limit {limit:,} (set NEUROCOMP_MAX_ELEMENTS to raise it)")
-                if dtype.hasobject:
-                    raise error(f"{where}: member '{info.filename[:-4]}' holds Python objects; only plain numeric "
-                                "arrays are read")
-                out[info.filename[:-4]] = (tuple(int(s) for s in shape), dtype)
+                        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+                    n = 1
+                    for s in shape:
+                        n *= int(s)
+                    if n > limit:
+                        raise error(f"{where}: member '{key}' declares shape {tuple(shape)} = {n:,} elements, more "
+                                    f"than the limit {limit:,} (set NEUROCOMP_MAX_ELEMENTS to raise it)")
+                    if dtype.hasobject:
+                        raise error(f"{where}: member '{key}' holds Python objects; only plain numeric arrays are "
+                                    "read")
+                    if not load:
+                        out[key] = (tuple(int(s) for s in shape), dtype)
+                        continue
+                    data = fh.read(n * dtype.itemsize)
+                    if len(data) != n * dtype.itemsize:
+                        raise error(f"{where}: member '{key}' is truncated ({len(data)} of {n * dtype.itemsize} "
+                                    "bytes)")
+                    arr = np.frombuffer(data, dtype=dtype)
+                    arr = arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
+                    out[key] = arr.copy() if not arr.flags.writeable else arr
     except NeurocompError:
         raise
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as exc:
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError, NotImplementedError) as exc:
         raise error(f"{where}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
     return out
+
+
+def npz_members(path, where: str | None = None, error=ValidationError) -> dict:
+    """``{key: (shape, dtype)}`` of an .npz from its member headers, without reading the data; refuses a
+    file that is no zip of .npy members and a member declaring more than :func:`max_elements` items."""
+    return _npz_walk(path, where or str(path), error, load=False)
+
+
+def read_npz(path, where: str | None = None, error=ValidationError) -> dict:
+    """``{key: array}`` of an .npz (no pickles), every member's header checked (size, no objects) before
+    its data is read: a damaged zip, a truncated member or a header declaring 10^12 elements is ``error``."""
+    return _npz_walk(path, where or str(path), error, load=True)

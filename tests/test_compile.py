@@ -48,7 +48,7 @@ def test_compile_end_to_end_is_valid(tmp_path):
     assert [r.name for r in cn.reports] == ["discretize", "quantize", "partition", "place", "route", "tables"]
     assert cn.tables.n_cores == cn.n_cores == cn.stats["cores_used"] >= 5
     assert cn.stats["cores_used"] <= cn.stats["baseline"]["cores_used"]
-    assert sorted(os.listdir(tmp_path / "art")) == ["mapping.json", "network.h5", "tables.npz", "timings.json"]
+    assert sorted(os.listdir(tmp_path / "art")) == ["mapping.json", "network.h5", "tables.npz", "target.toml", "timings.json"]
     text = cn.summary()
     assert "target loihi" in text and "sequential baseline" in text and "max utilisation" in text
 

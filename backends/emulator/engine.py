@@ -660,7 +660,7 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     if tuple(spec.names) != tuple(tables.input_names):
         raise BackendError(f"the network's graph inputs {list(spec.names)} are not those of the per-core tables "
                            f"{list(tables.input_names)}; the tables are not those of this network (recompile it)")
-    steps, record, rows = check_run(spec, steps, inputs, record)
+    steps, record, rows = check_run(spec, steps, inputs, record, tables.n_neurons)
     if plan is None:
         plan = make_plan(tables)
     elif not isinstance(plan, Plan) or plan.neuron_core.size != tables.n_neurons:

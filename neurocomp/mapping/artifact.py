@@ -201,14 +201,14 @@ def load_compiled(directory) -> CompiledNetwork:
         raise ArtifactError(f"{directory / 'mapping.json'}: schema version {mapping.get('schema_version')!r}, this "
                             f"neurocomp reads version {SCHEMA_VERSION}; recompile the network with this version")
     try:
-        tinfo = mapping["target"]
-        target = _load_target(tinfo, load_target, directory)
-        network = load_native(directory / "network.h5")
-        tables = CoreTables.load(directory / "tables.npz")
-        cores = mapping["cores"]
+        cores = mapping["cores"]            # the cheap checks first, the network file last
         with reading(directory / "mapping.json", "artifact mapping", ArtifactError):
             core_coord = np.array([c["coord"] for c in cores], np.int64).reshape(len(cores), 4)
             physical = np.array([c["mesh_core"] for c in cores], np.int64)
+        tables = CoreTables.load(directory / "tables.npz")
+        tinfo = mapping["target"]
+        target = _load_target(tinfo, load_target, directory)
+        network = load_native(directory / "network.h5")
     except ArtifactError:
         raise
     except NeurocompError as exc:

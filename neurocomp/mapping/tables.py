@@ -116,14 +116,15 @@ class CoreTables:
     def load(cls, path) -> "CoreTables":
         """Read tables written by :meth:`save`; every array is checked (``validate.check_loaded_tables``)
         before anything uses it, and a damaged file is an ArtifactError naming the file and field."""
-        from ..safeio import npz_members, reading
+        from ..safeio import read_npz, reading
         from .validate import check_loaded_tables
         what = "per-core tables (recompile the network)"
-        npz_members(path, error=ArtifactError)      # headers first: a damaged zip or an absurd size stops here
-        with reading(path, what, ArtifactError), np.load(path, allow_pickle=False) as data:
+        data = read_npz(path, error=ArtifactError)  # each header checked: a damaged zip or an absurd size stops here
+        files = list(data)
+        with reading(path, what, ArtifactError):
             missing = [f.name for f in fields(cls) if f.name not in ("pop_gid", "neuron_params", "proj_message_bits",
                                                                         "pop_models", "proj_port")
-                       and f.name not in data.files]
+                       and f.name not in files]
             if missing:
                 raise ArtifactError(f"{path}: per-core tables are missing or damaged (no {', '.join(missing)}); "
                                     "recompile the network")
@@ -132,15 +133,15 @@ class CoreTables:
                 if f.name == "pop_gid":
                     continue
                 if f.name == "neuron_params":
-                    kwargs[f.name] = {k: data[k] for k in table_params() if k in data.files}
+                    kwargs[f.name] = {k: data[k] for k in table_params() if k in files}
                     continue
-                if f.name == "proj_port" and f.name not in data.files:
+                if f.name == "proj_port" and f.name not in files:
                     kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: port 0
                     continue
-                if f.name == "proj_message_bits" and f.name not in data.files:
+                if f.name == "proj_message_bits" and f.name not in files:
                     kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: binary
                     continue
-                if f.name == "pop_models" and f.name not in data.files:
+                if f.name == "pop_models" and f.name not in files:
                     # tables written before the neuron-model registry held LoihiLIF populations only
                     kwargs[f.name] = ["LoihiLIF"] * len(data["pop_names"])
                     continue
