@@ -48,6 +48,8 @@ def regular_file(path, what: str, error=ValidationError, fix: str = "", where: s
     except OSError as exc:
         raise error(f"{where}: {what} cannot be read ({exc.strerror or exc})") from None
     if stat.S_ISREG(st.st_mode):
+        if not os.access(path, os.R_OK):
+            raise error(f"{where}: {what} cannot be read (permission denied); check its permissions")
         return path
     kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode)
             else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)

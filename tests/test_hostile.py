@@ -125,7 +125,7 @@ def hostile_arrays(a: np.ndarray):
     if a.dtype.kind not in "biuf":
         yield "int", np.arange(3)
         yield "empty", a.ravel()[:0]
-        yield "2d", np.array([["a", "b"]])
+        yield "2d", np.array([[b"a", b"b"]])
         return
     yield "float", a.astype(np.float64) + 0.5
     yield "2d", np.stack([a.ravel(), a.ravel()]) if a.size else np.zeros((2, 2))
@@ -153,6 +153,32 @@ def flips(data: bytes, k: int, seed: int = 0):
 
 
 # ------------------------------------------------------------------------------------ groups
+def test_hostile_nir_files(base):
+    """Every dataset of a NIR graph (the digits example) replaced by hostile arrays: info refuses cleanly."""
+    failures, n = [], 0
+    src = REPO / "examples" / "networks" / "digits.nir"
+    with h5py.File(src, "r") as f:
+        datasets = []
+        f.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
+    for i, ds in enumerate(datasets):
+        with h5py.File(src, "r") as f:
+            value = f[ds][()]
+        if np.ndim(value) == 0 and isinstance(value, bytes):
+            variants = [("text", np.bytes_("nonsense")), ("number", np.int64(3)), ("array", np.zeros(3))]
+        else:
+            variants = list(hostile_arrays(np.asarray(value)))[i % 2::2]
+        for label, bad in variants:
+            d = case_dir(base, f"nir_{ds.replace('/', '_')}_{label}")
+            path = d / "net.nir"
+            shutil.copy(src, path)
+            with h5py.File(path, "r+") as f:
+                del f[ds]
+                f.create_dataset(ds, data=bad)
+            check(["info", path], [path], failures)
+            n += 1
+    finish(failures, n, 40)
+
+
 def test_hostile_network_files(base):
     """Every dataset/attribute of the native network file replaced, damaged bytes, wrong file kinds:
     info and compile refuse cleanly."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import NetworkFileError
+from ..errors import NetworkFileError, NeurocompError
 from ..ir import Network
 from .native import is_native, load_native, save_native
 
@@ -26,10 +26,20 @@ __all__ = ["load", "save", "load_native", "save_native"]
 def load(path, *, dt: float = 1e-4) -> Network:
     """Read a network file. ``dt`` (seconds) is the time step recorded for NIR input (NIR graphs are
     continuous-time); native and netx files are discrete-time and ignore it."""
-    from ..safeio import reading, regular_file
+    from ..safeio import regular_file
     path = Path(path)
     if path.exists() or path.is_symlink():     # a missing file gets each reader's own message
         regular_file(path, "network file", NetworkFileError)
+    try:
+        return _load(path, dt)
+    except NeurocompError as exc:            # every message names the file (e.g. NaN weights of a node)
+        if str(path) in str(exc) or path.name in str(exc):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def _load(path: Path, dt: float) -> Network:
+    from ..safeio import reading
     with reading(path, "network file", NetworkFileError):
         suffix = path.suffix.lower()
         if suffix == NIR_SUFFIX:
