@@ -5,9 +5,10 @@ must leave no stray temp/old sibling (issue 20).
     .venv/bin/python benchmarks/kill_compile.py --points 12 --neurons 1500 --fallback   # no renameat2
 
 It writes two networks (3 populations of N neurons, all-to-all Dense, different weights), compiles the
-first to ART, measures how long a compile of the second takes, then for each kill point t_k (spread
-evenly over 1.5x that duration, so the last ones fall in or after the final save) starts the second compile onto ART,
-sends SIGKILL at t_k, and checks: ART loads (``load_compiled``) and is the first or the second network
+first to ART, measures how long a compile of the second takes, then for each kill point starts a
+compile (alternately of the second and the first network) onto ART and sends SIGKILL: half of the
+points spread over the passes, half at fixed delays after the writer's temp sibling appears (inside the
+save, around the swap, after it). It checks: ART loads (``load_compiled``) and is the first or the second network
 whole (never a mix, never missing); strays (``.ART.*``) are counted. After the kills one more compile
 runs to completion and the strays must be gone. ``--fallback`` sets NEUROCOMP_NO_RENAMEAT2=1 (the
 two-rename journal path of neurocomp/atomic.py instead of renameat2 RENAME_EXCHANGE).
@@ -26,6 +27,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+
+#: kill delays (seconds) after the writer's temp sibling appears: inside the save, at the swap, after it
+SAVE_DELAYS = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 2.0)
 
 
 def network(n: int, seed: int):
@@ -80,12 +85,20 @@ def main() -> int:
         print(f"compile of {3 * args.neurons ** 2:,} synapses takes {duration:.2f} s; killing at {args.points} points"
               f"{' (journal fallback)' if args.fallback else ' (renameat2)'}")
         rows, bad = [], 0
+        half = args.points // 2
         for k in range(args.points):
             src = b if k % 2 == 0 else a           # alternate, so a completed write is visible as a change
             before = which(art)
-            t_kill = duration * 1.5 * (k + 1) / args.points     # the last third: around and after the save
             proc = subprocess.Popen(compile_cmd(src, art), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(t_kill)
+            if k < half:                           # during the passes: spread over the measured duration
+                phase, t_kill = "passes", duration * (k + 1) / (half + 1)
+                time.sleep(t_kill)
+            else:                                  # during the save: after the temp sibling appears
+                phase, t_kill = "save", SAVE_DELAYS[(k - half) % len(SAVE_DELAYS)]
+                while not any(n.endswith(".tmp") for n in strays(art)) and proc.poll() is None:
+                    time.sleep(0.002)
+                time.sleep(t_kill)
+            finished = proc.poll() is not None
             proc.send_signal(signal.SIGKILL)
             rc = proc.wait()
             try:
@@ -94,10 +107,10 @@ def main() -> int:
             except Exception as exc:                 # the point of the benchmark: record, do not stop
                 after, ok = f"UNLOADABLE ({type(exc).__name__}: {exc})", False
             bad += not ok
-            rows.append({"kill_at_s": round(t_kill, 3), "returncode": rc, "before": before, "after": after,
-                         "loadable": ok, "strays": len(strays(art))})
-            print(f"  kill at {t_kill:6.2f} s (rc {rc}): artifact {before} -> {after}; loadable {ok}; "
-                  f"{len(strays(art))} stray(s)")
+            rows.append({"phase": phase, "kill_at_s": round(t_kill, 3), "finished_first": finished, "returncode": rc,
+                         "before": before, "after": after, "loadable": ok, "strays": len(strays(art))})
+            print(f"  {phase:6s} kill at +{t_kill:6.3f} s (rc {rc}{', had finished' if finished else ''}): artifact "
+                  f"{before} -> {after}; loadable {ok}; {len(strays(art))} stray(s)")
         left = len(strays(art))
         subprocess.run(compile_cmd(a, art), env=env, check=True, capture_output=True)
         after_next = strays(art)

@@ -29,6 +29,18 @@ MAX_NESTING = 64
 MAX_ELEMENTS_DEFAULT = 2_000_000_000
 
 
+#: share of the available RAM one allocation-heavy step (a run's per-step arrays, a Conv expansion) may take
+RUN_MEMORY_FRACTION = 0.5
+
+
+def available_memory() -> int:
+    """Bytes of RAM available now (os.sysconf; 0 if unknown)."""
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
 def max_elements() -> int:
     try:
         return int(os.environ.get("NEUROCOMP_MAX_ELEMENTS", MAX_ELEMENTS_DEFAULT))

@@ -30,7 +30,6 @@ model (energy class "learning").
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, replace
 
@@ -45,6 +44,7 @@ from ...neurons.registry import MAX_INPUTS
 from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
 from ...semantics.inputs import InputSpec, check_run, reward_rows
+from ...safeio import available_memory
 
 #: Fraction of the currently available RAM that recording and counters may use.
 MEMORY_FRACTION = 0.5
@@ -326,14 +326,6 @@ def _record_layout(tables, record: tuple, populations):
         cols[name] = (off, off + gid.size)
         off += gid.size
     return rec_col, cols, off
-
-
-def available_memory() -> int:
-    """Bytes of RAM available now (os.sysconf; 0 if unknown)."""
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 0
 
 
 def _check_budget(needed: int, steps: int, k: int, record, n_cores: int, counters: bool, budget) -> None:

@@ -354,8 +354,7 @@ _EXPANSION_BYTES = 120
 def _check_expansion(positions: int, conv) -> None:
     """Refuse, before any allocation, a Conv2d whose expansion into explicit synapses would not fit: the
     message names the size, the limit and how to raise it."""
-    from ..safeio import max_elements
-    from ..semantics.inputs import RUN_MEMORY_FRACTION, available_memory
+    from ..safeio import RUN_MEMORY_FRACTION, available_memory, max_elements
     limit = max_elements()
     avail = available_memory()
     need = positions * _EXPANSION_BYTES

@@ -271,22 +271,10 @@ def check_run(spec: InputSpec, steps, inputs: dict | None, record, n_neurons: in
     return steps, record, check_input_rows(spec, steps, inputs)
 
 
-#: share of the available RAM one run's per-step arrays (inputs, recordings) may take
-RUN_MEMORY_FRACTION = 0.5
-
-
-def available_memory() -> int:
-    """Bytes of RAM available now (os.sysconf; 0 if unknown)."""
-    import os
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 0
-
-
 def check_run_memory(steps: int, bytes_per_step: int, what: str) -> None:
     """Refuse a run whose per-step arrays (``bytes_per_step`` x ``steps``) exceed half the available RAM,
     before anything is allocated; the message names the size, the limit and what lowers it."""
+    from ..safeio import RUN_MEMORY_FRACTION, available_memory
     avail = available_memory()
     needed = int(steps) * int(bytes_per_step)
     if avail <= 0 or needed <= avail * RUN_MEMORY_FRACTION:
