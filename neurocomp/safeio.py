@@ -98,24 +98,29 @@ def _too_deep(where: str, error):
                  "(or it was damaged)")
 
 
-def parse_json(text, where: str, error=ValidationError):
-    """json.loads with the file named in every error and nesting bounded by MAX_NESTING."""
-    if isinstance(text, bytes):
+def _bounded_parse(data, where: str, error, loads, syntax_error, what: str, fix: str):
+    """``loads`` of UTF-8 ``data`` (bytes or str) with the file named in every error and nesting bounded."""
+    if isinstance(data, bytes):
         try:
-            text = text.decode("utf-8")
+            data = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise error(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if _nesting_prescan(text, 4 * MAX_NESTING):
+            raise error(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
+    if _nesting_prescan(data, 4 * MAX_NESTING):
         raise _too_deep(where, error)
     try:
-        doc = json.loads(text)
+        doc = loads(data)
     except RecursionError:
         raise _too_deep(where, error) from None
-    except json.JSONDecodeError as exc:
-        raise error(f"{where}: not valid JSON ({exc})") from None
+    except syntax_error as exc:
+        raise error(f"{where}: {what} ({exc}){fix}") from None
     if _depth(doc, MAX_NESTING) > MAX_NESTING:
         raise _too_deep(where, error)
     return doc
+
+
+def parse_json(text, where: str, error=ValidationError):
+    """json.loads with the file named in every error and nesting bounded by MAX_NESTING."""
+    return _bounded_parse(text, where, error, json.loads, json.JSONDecodeError, "not valid JSON", "")
 
 
 def read_json(path, what: str, error=ValidationError):
@@ -131,21 +136,8 @@ def read_json(path, what: str, error=ValidationError):
 def parse_toml(data: bytes, where: str, error=ValidationError):
     """tomli.loads of UTF-8 bytes with the file named in every error and nesting bounded."""
     import tomli
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise error(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
-    if _nesting_prescan(text, 4 * MAX_NESTING):
-        raise _too_deep(where, error)
-    try:
-        doc = tomli.loads(text)
-    except RecursionError:
-        raise _too_deep(where, error) from None
-    except tomli.TOMLDecodeError as exc:
-        raise error(f"{where}: invalid TOML ({exc}); fix the syntax at that line") from None
-    if _depth(doc, MAX_NESTING) > MAX_NESTING:
-        raise _too_deep(where, error)
-    return doc
+    return _bounded_parse(data, where, error, tomli.loads, tomli.TOMLDecodeError, "invalid TOML",
+                          "; fix the syntax at that line")
 
 
 #: exceptions a parser or library raises on malformed content (not bugs of the caller)

@@ -31,21 +31,20 @@ import pytest
 import neurocomp as nc
 from neurocomp.cli import main
 from neurocomp.io.native import save_native
+from test_bad_inputs import small_net
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_TOML = REPO / "hw_models" / "loihi2.toml"
 HANG_S = 20
 
 
-def small_net() -> nc.Network:
-    net = nc.Network("hostile")
-    net.input("in", (4,))
-    net.population("hid", (3,), nc.LIF(tau=2e-3, v_threshold=0.1))
-    net.population("lo", (3,), nc.LoihiLIF(du=100, dv=200, vth=10))
-    net.connect("in", "hid", nc.Dense(np.ones((3, 4))), name="w_in")
-    net.connect("hid", "lo", nc.OneToOne(np.array([1, 2, 3])), name="w_lo")
-    net.output("lo")
-    return net
+def with_dataset(src: Path, ds: str, bad, path: Path) -> Path:
+    """A copy of HDF5 file ``src`` at ``path`` with dataset ``ds`` replaced by ``bad``."""
+    shutil.copy(src, path)
+    with h5py.File(path, "r+") as f:
+        del f[ds]
+        f.create_dataset(ds, data=bad)
+    return path
 
 
 RULES = '[projections.w_lo]\nrule = "stdp"\na_plus = 0.25\ntau_plus = 10\n'
@@ -169,11 +168,7 @@ def test_hostile_nir_files(base):
             variants = list(hostile_arrays(np.asarray(value)))[i % 2::2]
         for label, bad in variants:
             d = case_dir(base, f"nir_{ds.replace('/', '_')}_{label}")
-            path = d / "net.nir"
-            shutil.copy(src, path)
-            with h5py.File(path, "r+") as f:
-                del f[ds]
-                f.create_dataset(ds, data=bad)
+            path = with_dataset(src, ds, bad, d / "net.nir")
             check(["info", path], [path], failures)
             n += 1
     finish(failures, n, 40)
@@ -195,11 +190,7 @@ def test_hostile_network_files(base):
             value = f[ds][()]
         for label, bad in hostile_arrays(value):
             d = case_dir(base, f"ds_{ds.replace('/', '_')}_{label}")
-            path = d / "net.h5"
-            shutil.copy(src, path)
-            with h5py.File(path, "r+") as f:
-                del f[ds]
-                f.create_dataset(ds, data=bad)
+            path = with_dataset(src, ds, bad, d / "net.h5")
             cmd = ["compile", path, "--target", "loihi2", "-o", d / "art"] if label in ("nan", "huge") else ["info", path]
             check(cmd, [path], failures)
             n += 1
