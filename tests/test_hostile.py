@@ -218,7 +218,7 @@ def test_hostile_network_files(base):
                  ["info", "/dev/null"]):
         check(argv, [], failures)
         n += 1
-    finish(failures, n, 150)
+    finish(failures, n, 300)
 
 
 def _toml_variants(text: str):
@@ -257,7 +257,7 @@ def test_hostile_targets(base):
         compiled += rc == 0
         n += 1
     assert compiled >= 5, "no variant compiled: the group would test nothing but the parser"
-    finish(failures, n, 120)
+    finish(failures, n, 300)
 
 
 def test_hostile_rules_files(base):
@@ -366,7 +366,7 @@ def test_hostile_artifacts(base):
     rc, err = check(["emulate", d / "art", "--steps", 3, "-o", d / "res"], [d / "art"], failures)
     assert rc == 2 and "different compilations" in err, err
     n += 1
-    finish(failures, n, 250)
+    finish(failures, n, 300)
 
 
 def test_hostile_run_inputs_and_options(base):
