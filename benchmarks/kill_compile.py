@@ -95,7 +95,8 @@ def main() -> int:
                 time.sleep(t_kill)
             else:                                  # during the save: after the temp sibling appears
                 phase, t_kill = "save", SAVE_DELAYS[(k - half) % len(SAVE_DELAYS)]
-                while not any(n.endswith(".tmp") for n in strays(art)) and proc.poll() is None:
+                mine = f".{art.name}.{proc.pid}."      # this writer's temp sibling (not a dead one's)
+                while not any(n.startswith(mine) for n in strays(art)) and proc.poll() is None:
                     time.sleep(0.002)
                 time.sleep(t_kill)
             finished = proc.poll() is not None

@@ -47,7 +47,7 @@ def with_dataset(src: Path, ds: str, bad, path: Path) -> Path:
     return path
 
 
-RULES = '[projections.w_lo]\nrule = "stdp"\na_plus = 0.25\ntau_plus = 10\n'
+RULES = '[projections.w_in]\nrule = "stdp"\na_plus = 0.25\ntau_plus = 10\n'
 
 
 def run_cli(argv) -> tuple[int, str]:
@@ -263,19 +263,19 @@ def test_hostile_targets(base):
 def test_hostile_rules_files(base):
     failures, n = [], 0
     bodies = {
-        "nonutf8": b"[projections.w_lo]\nrule = \"\xff\"\n", "list_rule": b"[projections.w_lo]\nrule = [1]\n",
-        "table_rule": b"[projections.w_lo]\nrule = {a = 1}\n", "nan": b"[projections.w_lo]\nrule = \"stdp\"\na_plus = nan\n",
-        "inf": b"[projections.w_lo]\nrule = \"stdp\"\ntau_plus = inf\n",
-        "text": b"[projections.w_lo]\nrule = \"stdp\"\ntau_plus = \"ten\"\n",
-        "huge": b"[projections.w_lo]\nrule = \"stdp\"\ntau_plus = 100000000000000000000\n",
-        "neg": b"[projections.w_lo]\nrule = \"stdp\"\ntau_plus = -3\n",
+        "nonutf8": b"[projections.w_in]\nrule = \"\xff\"\n", "list_rule": b"[projections.w_in]\nrule = [1]\n",
+        "table_rule": b"[projections.w_in]\nrule = {a = 1}\n", "nan": b"[projections.w_in]\nrule = \"stdp\"\na_plus = nan\n",
+        "inf": b"[projections.w_in]\nrule = \"stdp\"\ntau_plus = inf\n",
+        "text": b"[projections.w_in]\nrule = \"stdp\"\ntau_plus = \"ten\"\n",
+        "huge": b"[projections.w_in]\nrule = \"stdp\"\ntau_plus = 100000000000000000000\n",
+        "neg": b"[projections.w_in]\nrule = \"stdp\"\ntau_plus = -3\n",
         "deep": b"a = " + b"[" * 3000 + b"]" * 3000 + b"\n", "unknown": b"[projections.nope]\nrule = \"stdp\"\n",
-        "custom_bad": b"[projections.w_lo]\nrule = \"custom\"\ndw = \"x1 *** y0\"\n",
-        "custom_types": b"[projections.w_lo]\nrule = \"custom\"\ndw = 5\nx1_tau = \"a\"\n",
+        "custom_bad": b"[projections.w_in]\nrule = \"custom\"\ndw = \"x1 *** y0\"\n",
+        "custom_types": b"[projections.w_in]\nrule = \"custom\"\ndw = 5\nx1_tau = \"a\"\n",
         "inputs_bad": b"[inputs]\nreward = \"x\"\n", "inputs_neg": b"[inputs]\nreward = [-1]\n",
         "inputs_clash": b"[inputs]\nhid = [3]\n", "section": b"[other]\na = 1\n", "empty": b"",
         "projections_list": b"projections = [1, 2]\n", "spec_scalar": b"[projections]\nw_lo = 3\n",
-        "kw_unknown": b"[projections.w_lo]\nrule = \"stdp\"\nbogus = 1\n",
+        "kw_unknown": b"[projections.w_in]\nrule = \"stdp\"\nbogus = 1\n",
     }
     for label, body in bodies.items():
         for cmd in ("info", "compile"):
