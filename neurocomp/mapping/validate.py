@@ -186,7 +186,7 @@ def _check_tables(net, t, con, n_cores, syns, all_names, offs) -> list[str]:
 #: int64 array fields of CoreTables, besides the pointers and the per-neuron parameters
 _TABLE_INT_FIELDS = ("neuron_pop", "neuron_index", "route_core", "route_axon", "axon_source", "syn_post",
                      "syn_weight", "syn_delay", "syn_proj", "proj_weight_exp", "proj_max_delay", "proj_target_pop",
-                     "proj_message_bits")
+                     "proj_message_bits", "proj_port")
 
 
 def check_loaded_tables(t, where: str) -> None:
@@ -196,6 +196,7 @@ def check_loaded_tables(t, where: str) -> None:
     ArtifactError naming ``where`` and the field. (The emulator's numba kernels index with these arrays
     without bounds checks, so a damaged file must stop here.)"""
     from ..errors import ArtifactError
+    from ..ir.network import MAX_PORT
     from ..neurons import NEURONS
 
     def bad(field, problem):
@@ -263,8 +264,16 @@ def check_loaded_tables(t, where: str) -> None:
     length("axon_source", n_axons)
     for name in ("syn_post", "syn_weight", "syn_delay", "syn_proj"):
         length(name, n_syn)
-    for name in ("proj_weight_exp", "proj_max_delay", "proj_target_pop", "proj_message_bits", "proj_wrap24"):
+    for name in ("proj_weight_exp", "proj_max_delay", "proj_target_pop", "proj_message_bits", "proj_wrap24",
+                 "proj_port"):
         length(name, n_proj)
+    within("proj_port", 0, MAX_PORT + 1)
+    kinds = {k.name: k for k in NEURONS.values()}
+    for k, (pop, port) in enumerate(zip(arrays["proj_target_pop"].tolist(), arrays["proj_port"].tolist())):
+        channels = len(kinds[t.pop_models[pop]].inputs)
+        if port >= channels:
+            raise bad("proj_port", f"sends projection {k} to channel {port} of a {t.pop_models[pop]} population, "
+                                   f"which has {channels}")
     within("neuron_pop", 0, n_pop)
     within("route_core", 0, max(t.n_cores, 1))
     within("route_axon", 0, max(n_axons, 1))
