@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 _AT_FDCWD = -100
@@ -173,21 +174,25 @@ def atomic_dir(path):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def publish_dir(tmp: Path, path: Path, attempts: int = 20) -> None:
-    """Make directory ``tmp`` appear at ``path`` in one step; the old ``path`` ends up in ``tmp``."""
-    for _ in range(attempts):
+def publish_dir(tmp: Path, path: Path, attempts: int = 200) -> None:
+    """Make directory ``tmp`` appear at ``path`` in one step; the old ``path`` ends up in ``tmp``. Other
+    writers of the same path only make it retry (with a growing pause), up to ``attempts`` times."""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(min(0.001 * attempt, 0.05))
         try:
             if _renameat2(tmp, path, _RENAME_NOREPLACE):
                 return
         except FileExistsError:
-            if os.path.isdir(path) and not os.path.islink(path):
-                try:
-                    if _renameat2(tmp, path, _RENAME_EXCHANGE):
-                        return
-                except FileNotFoundError:     # removed meanwhile by another writer: try again
-                    continue
-            else:
+            if not os.path.lexists(path):     # moved away meanwhile by another writer: try again
+                continue
+            if not os.path.isdir(path) or os.path.islink(path):
                 raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory; not replaced", str(path))
+            try:
+                if _renameat2(tmp, path, _RENAME_EXCHANGE):
+                    return
+            except FileNotFoundError:         # removed meanwhile by another writer: try again
+                continue
         if _fallback_publish(tmp, path):
             return
     raise OSError(errno.EBUSY, "other writers keep replacing it; try again", str(path))
@@ -201,6 +206,8 @@ def _fallback_publish(tmp: Path, path: Path) -> bool:
     except OSError as exc:
         if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
             raise
+    if not os.path.lexists(path):        # moved away meanwhile by another writer: try again
+        return False
     if not os.path.isdir(path) or os.path.islink(path):
         raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory; not replaced", str(path))
     old = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".old", dir=path.parent))
