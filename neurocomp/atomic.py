@@ -25,6 +25,7 @@ import errno
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -184,10 +185,8 @@ def publish_dir(tmp: Path, path: Path, attempts: int = 200) -> None:
             if _renameat2(tmp, path, _RENAME_NOREPLACE):
                 return
         except FileExistsError:
-            if not os.path.lexists(path):     # moved away meanwhile by another writer: try again
+            if not _is_dir_now(path):     # moved away meanwhile by another writer: try again
                 continue
-            if not os.path.isdir(path) or os.path.islink(path):
-                raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory; not replaced", str(path))
             try:
                 if _renameat2(tmp, path, _RENAME_EXCHANGE):
                     return
@@ -198,6 +197,18 @@ def publish_dir(tmp: Path, path: Path, attempts: int = 200) -> None:
     raise OSError(errno.EBUSY, "other writers keep replacing it; try again", str(path))
 
 
+def _is_dir_now(path: Path) -> bool:
+    """True: ``path`` is a real directory; False: nothing is there (another writer moved it away: retry).
+    Anything else is refused. One ``lstat``, so a concurrent move cannot pass for a non-directory."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISDIR(mode):
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory; not replaced", str(path))
+    return True
+
+
 def _fallback_publish(tmp: Path, path: Path) -> bool:
     """Two renames with a journal (the ``.old`` sibling, restored by :func:`recover`); False: retry."""
     try:
@@ -206,10 +217,8 @@ def _fallback_publish(tmp: Path, path: Path) -> bool:
     except OSError as exc:
         if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
             raise
-    if not os.path.lexists(path):        # moved away meanwhile by another writer: try again
+    if not _is_dir_now(path):            # moved away meanwhile by another writer: try again
         return False
-    if not os.path.isdir(path) or os.path.islink(path):
-        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory; not replaced", str(path))
     old = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".old", dir=path.parent))
     os.rmdir(old)
     try:

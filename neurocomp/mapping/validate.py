@@ -251,7 +251,7 @@ def _check_tables(net, t, con, n_cores, syns, all_names, offs) -> list[str]:
 #: int64 array fields of CoreTables, besides the pointers and the per-neuron parameters
 _TABLE_INT_FIELDS = ("neuron_pop", "neuron_index", "route_core", "route_axon", "axon_source", "syn_post",
                      "syn_weight", "syn_delay", "syn_proj", "proj_weight_exp", "proj_max_delay", "proj_target_pop",
-                     "proj_message_bits", "proj_port")
+                     "proj_message_bits", "proj_port", "pop_onset", "psum_core", "psum_neuron")
 
 
 def check_loaded_tables(t, where: str) -> None:
@@ -280,7 +280,7 @@ def check_loaded_tables(t, where: str) -> None:
     if isinstance(t.n_cores, bool) or not isinstance(t.n_cores, int) or t.n_cores < 0:
         raise bad("n_cores", f"is {t.n_cores!r}, not a count")
     arrays = {name: getattr(t, name) for name in (*_TABLE_INT_FIELDS, "proj_wrap24", "core_neuron_ptr",
-                                                 "input_ptr", "route_ptr", "core_axon_ptr", "axon_syn_ptr")}
+                                                 "input_ptr", "route_ptr", "core_axon_ptr", "axon_syn_ptr", "core_psum_ptr")}
     arrays.update({f"neuron_params.{k}": v for k, v in t.neuron_params.items()})
     for name, a in arrays.items():
         if not isinstance(a, np.ndarray) or a.ndim != 1:
@@ -339,6 +339,16 @@ def check_loaded_tables(t, where: str) -> None:
         if port >= channels:
             raise bad("proj_port", f"sends projection {k} to channel {port} of a {t.pop_models[pop]} population, "
                                    f"which has {channels}")
+    length("pop_onset", n_pop)
+    within("pop_onset", 0, 1 << 62)
+    n_psum = arrays["psum_core"].size
+    length("psum_neuron", n_psum)
+    if n_psum or arrays["core_psum_ptr"].size != 1:      # tables built unsplit keep a one-entry pointer
+        ptr("core_psum_ptr", t.n_cores + 1, n_psum)
+    elif int(arrays["core_psum_ptr"][0]) != 0:
+        raise bad("core_psum_ptr", "is not a pointer array (must start at 0 and never decrease)")
+    within("psum_core", 0, max(t.n_cores, 1))
+    within("psum_neuron", 0, max(n, 1))
     within("neuron_pop", 0, n_pop)
     within("route_core", 0, max(t.n_cores, 1))
     within("route_axon", 0, max(n_axons, 1))
