@@ -142,11 +142,9 @@ def our_tables(pops, projs, where, mesh):
     return tables, sanafe_to_ours(used, mesh)
 
 
-def compare(label, pops, projs, per_core, steps, loihi):
-    where = placement(pops, per_core)
-    res, sf_wall = run_sanafe(pops, projs, where, steps)
-    tables, phys = our_tables(pops, projs, where, loihi.mesh)
-    # SANA-FE spike trace (1-based steps, group name + offset) -> our events (0-based step, global id).
+def sanafe_events(res, tables, pops, steps):
+    """SANA-FE's spike trace (1-based steps, group name + offset) as our events (0-based step, global id),
+    and the per-step active neurons (biased neurons update every step)."""
     st, src = [], []
     for t, spiking in enumerate(res["spike_trace"]):
         for a in spiking:
@@ -156,7 +154,14 @@ def compare(label, pops, projs, per_core, steps, loihi):
     always = np.zeros(tables.n_neurons, bool)
     for name, n, bias in pops:
         always[tables.pop_gid[name][bias != 0]] = True
-    active = active_from_spikes(tables, st, src, steps, always)
+    return st, src, active_from_spikes(tables, st, src, steps, always)
+
+
+def compare(label, pops, projs, per_core, steps, loihi):
+    where = placement(pops, per_core)
+    res, sf_wall = run_sanafe(pops, projs, where, steps)
+    tables, phys = our_tables(pops, projs, where, loihi.mesh)
+    st, src, active = sanafe_events(res, tables, pops, steps)
     out = {"sanafe": {"energy": res["energy"]["total"] / steps, "latency": res["sim_time"] / steps,
                       "wall": sf_wall, "spikes": int(st.size), "by": res["energy"],
                       "updated": int(np.sum(res["perf_trace"]["updated"]))}}

@@ -23,8 +23,9 @@ import time
 
 import numpy as np
 
-from sanafe_crosscheck import (layered_net, our_tables, placement, random_net, run_sanafe, sanafe_target)
-from neurocomp.backends.emulator.costmodel import active_from_spikes, estimate
+from sanafe_crosscheck import (layered_net, our_tables, placement, random_net, run_sanafe, sanafe_events,
+                               sanafe_target)
+from neurocomp.backends.emulator.costmodel import estimate
 from neurocomp.backends.emulator.timing import model
 from neurocomp.target import Quantity, load_target
 
@@ -49,16 +50,7 @@ def hot_net(rng, n_src=384, n_dst=256, p=0.25):
 def compare(label, pops, projs, where, steps, target, repeats):
     res, sf_wall = run_sanafe(pops, projs, where, steps)
     tables, phys = our_tables(pops, projs, where, target.mesh)
-    st, src = [], []
-    for t, spiking in enumerate(res["spike_trace"]):
-        for a in spiking:
-            st.append(t)
-            src.append(int(tables.pop_gid[a.group_name][a.neuron_offset]))
-    st, src = np.array(st, np.int64), np.array(src, np.int64)
-    always = np.zeros(tables.n_neurons, bool)
-    for name, n, bias in pops:
-        always[tables.pop_gid[name][bias != 0]] = True
-    active = active_from_spikes(tables, st, src, steps, always)
+    st, src, active = sanafe_events(res, tables, pops, steps)
     sf = np.asarray(res["perf_trace"]["sim_time"], float)
     an = estimate(target, tables, phys, st, src, active, steps)
     rep = model.cycle_report(target, tables, phys, st, src, active, steps, an, timeline=False)

@@ -12,7 +12,6 @@ import argparse
 import json
 import sys
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -33,22 +32,16 @@ def load_inputs(path, expected=None) -> dict[str, np.ndarray]:
     unknown and every shape must match. All arrays must share the same T. Spikes are returned as uint8,
     rewards and graded inputs' payloads as int64, in the file's shapes.
     """
+    from .safeio import read_npz, regular_file
     path = Path(path)
-    if not path.exists():
-        raise ValidationError(f"{path}: input file not found; give an .npz with one [T, *shape] array per "
-                              "graph input")
-    if path.is_dir():
-        raise ValidationError(f"{path}: is a directory; give an .npz file of input spikes")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValidationError(f"{path}: is a single .npy array; give an .npz with one key per graph "
-                                      "input (np.savez(path, in=spikes))")
-            arrays = {key: data[key] for key in data.files}
-    except ValidationError:
-        raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValidationError(f"{path}: not a readable .npz file ({exc}); write it with numpy.savez") from None
+    regular_file(path, "input file", fix="give an .npz with one [T, *shape] array per graph input")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic == b"\x93NUMPY":
+        raise ValidationError(f"{path}: is a single .npy array; give an .npz with one key per graph input "
+                              "(numpy.savez(path, **{input name: spikes [T, *shape]}); `neurocomp info` lists the "
+                              "graph inputs)")
+    arrays = read_npz(path)    # each header checked: a damaged zip or an absurd declared size stops here
     if not arrays:
         raise ValidationError(f"{path}: contains no arrays; give one [T, *shape] array per graph input")
     from .semantics.inputs import InputSpec, check_input_rows, check_spike_input
@@ -250,6 +243,27 @@ def _cmd_report(args) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------------------------------- paths
+#: inputs of emulate/deploy that an output must not touch: role -> argument name
+RUN_INPUTS = {"artifact": "artifact", "input file": "input"}
+
+
+def check_paths(args) -> None:
+    """The output-path policy (neurocomp.outpaths) for a command that declares ``output_kind`` and its
+    ``input_roles`` ({role: argument name}) with ``set_defaults``; runs before the command does anything."""
+    kind = getattr(args, "output_kind", None)
+    if kind is None:
+        return
+    from .outpaths import check_output
+    inputs = {role: getattr(args, name, None) for role, name in getattr(args, "input_roles", {}).items()}
+    out = args.output
+    if kind == "report":
+        out = out if out is not None else args.result
+        check_output(out, inputs, kind, allow_same=("result",))
+    elif out is not None:
+        check_output(out, inputs, kind)
+
+
 # ---------------------------------------------------------------------------------------- parser
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
@@ -259,6 +273,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """argparse type: a seed numpy's generators take, 0..2**32-1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0..{2 ** 32 - 1}")
     return value
 
 
@@ -338,7 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how populations are split over cores (default: hypergraph)")
     s.add_argument("--max-neurons-per-core", type=positive_int, default=None, metavar="N",
                    help="cap neurons per core below the target's limit")
-    s.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the partitioner (default 0)")
+    s.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed of the partitioner, 0..2^32-1 "
+                   "(default 0)")
     s.add_argument("--rules", metavar="RULES.toml", default=None,
                    help="attach learning rules from a side file (see neurocomp.rules.sidefile)")
     s.add_argument("--print-pipeline", action="store_true",
@@ -348,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--passes", default=None, metavar="P1,P2,...",
                    help="run these registered passes in this order instead of the default pipeline "
                         "(discretize,quantize,partition,place,route,tables); options above apply to each")
-    s.set_defaults(func=_cmd_compile)
+    s.set_defaults(func=_cmd_compile, output_kind="artifact",
+                   input_roles={"network file": "net", "hardware model (--target)": "target", "rules file": "rules"})
 
     s = sub.add_parser("emulate", help="run an artifact on the multicore emulator", description="Run the "
                        "compiled artifact ART on the emulator for N steps; write spikes, probes, energy and "
@@ -361,25 +388,33 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timing", choices=("analytic", "cycle"), default="analytic",
                    help="latency model: analytic (default; per-step sum of the slowest core, network drain and "
                         "barrier) or cycle (message-level simulation of routers, buffers, links and core pipelines)")
-    s.set_defaults(func=_cmd_emulate)
+    s.set_defaults(func=_cmd_emulate, output_kind="result",
+                   input_roles={**RUN_INPUTS, "checkpoint (--resume)": "resume"})
 
     s = sub.add_parser("deploy", help="run an artifact on a backend (Lava)", description="Run the compiled "
                        "artifact ART on a registered backend for N steps (lava: lower it to Lava processes and run "
                        "Lava's fixed-point CPU simulation; emulator: as `neurocomp emulate`); write the result to RES.")
     _add_run_arguments(s, backends=backend_names())
-    s.set_defaults(func=_cmd_deploy)
+    s.set_defaults(func=_cmd_deploy, output_kind="result", input_roles=RUN_INPUTS)
 
     s = sub.add_parser("report", help="summarise a result (JSON + plots)", description="Write report.json and "
                        "plots (raster, mesh utilisation, link load, energy breakdown) for result RES.")
     s.add_argument("result", metavar="RES", help="result directory (from emulate or deploy)")
     s.add_argument("-o", "--output", metavar="DIR", default=None, help="where to write the report (default: RES)")
-    s.set_defaults(func=_cmd_report)
+    s.set_defaults(func=_cmd_report, output_kind="report", input_roles={"result": "result"})
     return p
 
 
 # ---------------------------------------------------------------------------------------- main
+def _break_line() -> None:
+    """End an open progress line so the next message starts on its own line."""
+    from .passes.base import break_progress_line
+    break_progress_line()
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     stream = sys.stderr if file is None else file
+    _break_line()
     if issubclass(category, NeurocompWarning):
         stream.write(f"warning: {message}\n")
     else:
@@ -397,19 +432,23 @@ def main(argv=None) -> int:
         warnings.simplefilter("always", NeurocompWarning)
         warnings.showwarning = _show_warning
         try:
+            check_paths(args)
             return args.func(args)
         except NeurocompError as exc:
+            _break_line()
             print(f"error: {exc}", file=sys.stderr)
         except BrokenPipeError:  # the reader went away (e.g. `neurocomp info x.nir | head`): stop quietly
             import os
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_OK
         except OSError as exc:  # missing/unreadable/unwritable user paths
+            _break_line()
             print(f"error: {_os_message(exc)}", file=sys.stderr)
         except KeyboardInterrupt:
             print("error: interrupted", file=sys.stderr)
             return 130
         except Exception as exc:  # a bug in neurocomp, not in the user's input
+            _break_line()
             print(f"internal error: {type(exc).__name__}: {exc}\n"
                   "This is a bug in neurocomp; please report it with the command you ran "
                   "(set NEUROCOMP_TRACEBACK=1 to see the traceback).", file=sys.stderr)

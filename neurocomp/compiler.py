@@ -80,6 +80,9 @@ def compile(net: Network, target, *, dt: float | None = None, partitioner: str =
     if not isinstance(net, Network):
         raise ValidationError(f"compile: expected a neurocomp Network, got {type(net).__name__}; load a file with "
                               "neurocomp.load(path)")
+    if not net.neuron_populations:
+        raise ValidationError(f"compile: network '{net.name}' has no neuron population (only inputs: "
+                              f"{list(net.inputs) or 'none'}); there is nothing to map onto cores")
     if partitioner not in PARTITIONERS:
         raise ValidationError(f"compile: partitioner '{partitioner}' is not one of {', '.join(PARTITIONERS)}")
     target = load_target(target)

@@ -16,6 +16,7 @@ The cost figures come from the cost model's dict (``backends/emulator/costmodel.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 
 from .atomic import atomic_file
 from .errors import ArtifactError
+from .safeio import reading
 from .result import Result
 
 #: Energy classes in the cost model's order (``backends/emulator/costmodel.OP_CLASSES``).
@@ -72,9 +74,26 @@ def pyplot():
     return plt
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig, path) -> None:
+    """Render ``fig`` as PNG: into ``path`` (atomically), or into a dict ``{name: bytes}`` (make_report
+    renders every plot first and writes only when all succeeded, so a damaged result leaves no PNG)."""
+    if isinstance(path, _Pending):
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        path.store(buf.getvalue())
+        return
     with atomic_file(path, "wb") as fh:
         fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")
+
+
+class _Pending:
+    """A PNG not yet written: where it goes and, once rendered, its bytes."""
+
+    def __init__(self, path: Path):
+        self.path, self.data = path, None
+
+    def store(self, data: bytes) -> None:
+        self.data = data
 
 
 # ------------------------------------------------------------------------------- raster
@@ -379,31 +398,42 @@ def make_report(res_dir, out_dir=None) -> str:
     res_dir = Path(res_dir)
     res = Result.load(res_dir)
     out = Path(out_dir) if out_dir is not None else res_dir
+    pending = []
+
+    def render(name, fn):
+        target = _Pending(out / name)
+        if fn(target) is not False and target.data is not None:
+            pending.append(target)
+
+    with reading(res_dir, "result (report.json or result.npz)", ArtifactError):
+        if res.spikes:
+            backend = res.report.get("backend", "?")
+            render("raster.png", lambda p: plot_raster(res.spikes, p, f"spike raster ({backend}, {res.steps} steps)"))
+        est = find_estimate(res.report)
+        lines = [f"result {res_dir} ({res.report.get('backend', 'unknown backend')}): {res.steps} steps, "
+                 + ", ".join(f"{n} {int(np.count_nonzero(a))} spikes" for n, a in res.spikes.items())]
+        if est is None:
+            lines.append("no energy/latency: " + str(res.report.get("note") or
+                                                     "this backend gives no energy or latency estimates "
+                                                     "(Lava's CPU simulation measures none; use `neurocomp emulate`)"))
+        else:
+            render("mesh.png", lambda p: plot_mesh(est, res.report, p))
+            render("links.png", lambda p: plot_links(est, p))
+            render("energy.png", lambda p: plot_energy(est, p))
+            render("timeline.png", lambda p: plot_timeline(est, p))
+            render("step_timeline.png", lambda p: plot_step_timeline(est, p))
+            lines += summarise(est)
+        lines += workload_lines(res.report.get("workload"))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ArtifactError(f"report: cannot create output directory {out} ({exc}); choose a writable -o DIR") \
             from None
     written = []
-    if res.spikes:
-        backend = res.report.get("backend", "?")
-        plot_raster(res.spikes, out / "raster.png", f"spike raster ({backend}, {res.steps} steps)")
-        written.append("raster.png")
-    est = find_estimate(res.report)
-    lines = [f"result {res_dir} ({res.report.get('backend', 'unknown backend')}): {res.steps} steps, "
-             + ", ".join(f"{n} {int(np.count_nonzero(a))} spikes" for n, a in res.spikes.items())]
-    if est is None:
-        lines.append("no energy/latency: " + (res.report.get("note") or
-                                               "this backend gives no energy or latency estimates "
-                                               "(Lava's CPU simulation measures none; use `neurocomp emulate`)"))
-    else:
-        for name, fn in (("mesh.png", lambda p: plot_mesh(est, res.report, p)), ("links.png", lambda p: plot_links(est, p)),
-                         ("energy.png", lambda p: plot_energy(est, p)), ("timeline.png", lambda p: plot_timeline(est, p)),
-                         ("step_timeline.png", lambda p: plot_step_timeline(est, p))):
-            if fn(out / name):
-                written.append(name)
-        lines += summarise(est)
-    lines += workload_lines(res.report.get("workload"))
+    for png in pending:                 # everything rendered: now write
+        with atomic_file(png.path, "wb") as fh:
+            fh.write(png.data)
+        written.append(png.path.name)
     if out.resolve() != res_dir.resolve():
         with atomic_file(out / "report.json", "w") as fh:
             fh.write(json.dumps(res.report, indent=2, sort_keys=True))

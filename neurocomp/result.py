@@ -17,9 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_dir
+from .atomic import atomic_dir, recover
 from .errors import ArtifactError
 from .jsonable import to_jsonable
+
+
+#: the key prefixes of result.npz
+GROUPS = ("spikes", "v", "u", "weights", "payloads", "state")
 
 
 @dataclass
@@ -49,7 +53,8 @@ class Result:
 
     def save(self, directory) -> Path:
         """Write ``result.npz`` and ``report.json`` into ``directory`` atomically."""
-        directory = Path(directory)
+        from .outpaths import check_replaceable
+        directory = check_replaceable(directory, "result", "result directory")
         with atomic_dir(directory) as tmp:
             buf = io.BytesIO()
             np.savez_compressed(buf, **self.arrays())
@@ -60,18 +65,39 @@ class Result:
     @classmethod
     def load(cls, directory) -> "Result":
         directory = Path(directory)
+        recover(directory)
         npz, rep = directory / "result.npz", directory / "report.json"
         if not npz.is_file() or not rep.is_file():
             raise ArtifactError(f"{directory}: not a result directory (needs result.npz and report.json); "
                                 "create one with `neurocomp emulate` or `neurocomp deploy`")
-        res = cls(report=json.loads(rep.read_text()))
-        with np.load(npz) as data:
-            for key in data.files:
-                prefix, _, name = key.partition("/")
-                if prefix == "state":
-                    var, _, name = name.partition("/")
-                    res.state.setdefault(var, {})[name] = data[key]
-                else:
-                    getattr(res, prefix)[name] = data[key]
+        from .safeio import read_json, read_npz, regular_file
+        regular_file(npz, "result file", ArtifactError)
+        report = read_json(rep, "result report", ArtifactError)
+        if not isinstance(report, dict):
+            raise ArtifactError(f"{rep}: holds a {type(report).__name__}, not a JSON object; rerun emulate/deploy")
+        data = read_npz(npz, error=ArtifactError)
+        res = cls(report=report)
+        steps = None
+        for key, arr in data.items():
+            shape, dtype = arr.shape, arr.dtype
+            prefix, _, name = key.partition("/")
+            if prefix not in GROUPS or not name or (prefix == "state" and "/" not in name):
+                raise ArtifactError(f"{npz}: unknown entry '{key}' (entries are {', '.join(GROUPS)}/<name>); "
+                                    "is it a result written by neurocomp?")
+            ndim_ok = len(shape) >= 1 if prefix == "weights" else len(shape) == 2
+            if dtype.kind not in "biuf" or not ndim_ok:
+                raise ArtifactError(f"{npz}: entry '{key}' has shape {shape} and dtype {dtype}; expected a numeric "
+                                    "[T, n] array")
+            if prefix != "weights":
+                if steps is not None and shape[0] != steps:
+                    raise ArtifactError(f"{npz}: entry '{key}' has {shape[0]} steps, another entry {steps}")
+                steps = shape[0]
+        for key, arr in data.items():
+            prefix, _, name = key.partition("/")
+            if prefix == "state":
+                var, _, name = name.partition("/")
+                res.state.setdefault(var, {})[name] = arr
+            else:
+                getattr(res, prefix)[name] = arr
         res.steps = max((a.shape[0] for a in res.spikes.values()), default=0)
         return res

@@ -25,6 +25,7 @@ Mesh coordinates, hops and link ids (routes are dimension-order, X then Y) are d
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -322,6 +323,8 @@ class Target:
     assumptions: list[str]
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)
     partial_sums: PartialSums = NO_PARTIAL_SUMS
+    #: sha256 of the model file's bytes ("" for a Target built in Python)
+    sha256: str = ""
 
     def to_dict(self) -> dict:
         """JSON-able description with every source, for the artifact's ``mapping.json``."""
@@ -329,7 +332,8 @@ class Target:
         return {
             "name": self.name,
             "description": self.description,
-            "path": self.path,
+            "path": Path(self.path).name,   # the file name only: artifacts must not depend on the machine
+            "sha256": self.sha256,
             "mesh": {**asdict(self.mesh), "n_tiles": self.mesh.n_tiles, "n_cores": self.mesh.n_cores},
             "core": asdict(self.core),
             "formats": asdict(self.formats),
@@ -356,6 +360,24 @@ class Target:
 # --------------------------------------------------------------------------------------------
 # parsing: every check names the file, the key path and what to do
 # --------------------------------------------------------------------------------------------
+#: Largest values this implementation accepts (not chip limits: the integer widths of the tables, the
+#: emulator's state and a mesh whose per-core arrays fit in memory); key path -> (minimum, maximum).
+_BOUNDS = {
+    "mesh.chips": (1, 4096), "mesh.chips_x": (1, 4096), "mesh.chips_y": (1, 4096),
+    "mesh.tiles_x": (1, 4096), "mesh.tiles_y": (1, 4096), "mesh.cores_per_tile": (1, 4096),
+    "core.max_neurons": (1, 1 << 24), "core.max_input_axons": (1, 1 << 24), "core.max_output_axons": (1, 1 << 24),
+    "core.synapse_memory_bits": (1, 1 << 40), "core.max_fan_in": (1, 1 << 30), "core.max_fan_out": (1, 1 << 24),
+    "core.max_delay": (0, (1 << 15) - 1),   # per-synapse delays are int16 in the tables
+    "formats.weight_bits": (1, 24), "formats.weight_exp_min": (-32, 32), "formats.weight_exp_max": (-32, 32),
+    "formats.state_bits": (1, 32), "formats.decay_bits": (1, 16), "formats.vth_bits": (1, 32),
+    "formats.bias_mant_bits": (1, 32), "formats.bias_exp_min": (-32, 32), "formats.bias_exp_max": (-32, 32),
+}
+#: every synapse_encoding field: a bit count or group size of at most this
+_ENCODING_MAX = 1 << 20
+#: most cores a mesh may have (per-core arrays are allocated for all of them)
+MAX_MESH_CORES = 1 << 24
+
+
 class _Reader:
     """Typed access to a parsed TOML document that reports errors with the file and key path."""
 
@@ -399,6 +421,11 @@ class _Reader:
         if minimum is not None and v < minimum:
             raise self.fail(kp, f"value {v} is below the minimum {minimum}",
                             "give a positive value" if minimum > 0 else f"give a value >= {minimum}")
+        lo, hi = _BOUNDS.get(kp, (None, _ENCODING_MAX if kp.startswith("core.synapse_encoding.") else None))
+        if kind == "int" and ((hi is not None and v > hi) or (lo is not None and v < lo)):
+            raise self.fail(kp, f"value {v} is outside the range neurocomp supports, {lo if lo is not None else minimum}"
+                            f"..{hi}", "give a value in that range (larger ones exceed the integer widths of the "
+                            "tables or the memory of a mesh)")
         return v
 
     def no_unknown(self, tbl: dict, known, prefix: str):
@@ -447,6 +474,10 @@ def _mesh(r: _Reader) -> Mesh:
     if cx * cy != chips:
         raise r.fail("mesh.chips", f"chips = {chips} but chips_x * chips_y = {cx} * {cy} = {cx * cy}",
                      "make chips_x * chips_y equal chips (chips form a grid)")
+    total = chips * vals["tiles_x"] * vals["tiles_y"] * vals["cores_per_tile"]
+    if total > MAX_MESH_CORES:
+        raise r.fail("mesh", f"chips * tiles_x * tiles_y * cores_per_tile = {total:,} cores, more than the "
+                     f"{MAX_MESH_CORES:,} neurocomp supports", "give a smaller mesh")
     return Mesh(chips, cx, cy, vals["tiles_x"], vals["tiles_y"], vals["cores_per_tile"])
 
 
@@ -652,20 +683,19 @@ def _shipped() -> dict[str, Path]:
 
 def load_target_file(path: str | Path) -> Target:
     """Parse one model file (absolute or relative to the current working directory)."""
+    from .safeio import parse_toml, regular_file
     p = Path(path).expanduser()
     shown = str(p.resolve()) if p.exists() else str(p)
+    regular_file(p, "file", TargetError, where=f"hardware model {shown}",
+                 fix=f"give an existing .toml path or one of the shipped targets: {', '.join(_shipped())}")
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TargetError(f"hardware model {shown}: file not found; give an existing .toml path or one of the "
-                          f"shipped targets: {', '.join(_shipped())}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise TargetError(f"hardware model {shown}: cannot read ({e}); check the path and that it is UTF-8 text") from None
-    try:
-        doc = tomli.loads(text)
-    except tomli.TOMLDecodeError as e:
-        raise TargetError(f"hardware model {shown}: invalid TOML ({e}); fix the syntax at that line") from None
-    return _parse(doc, shown)
+        data = p.read_bytes()
+    except OSError as e:
+        raise TargetError(f"hardware model {shown}: cannot read ({e}); check the path and permissions") from None
+    doc = parse_toml(data, f"hardware model {shown}", TargetError)
+    import hashlib
+    from dataclasses import replace
+    return replace(_parse(doc, shown), sha256=hashlib.sha256(data).hexdigest())
 
 
 def load_target(name_or_path: str | Path | Target) -> Target:
@@ -679,7 +709,7 @@ def load_target(name_or_path: str | Path | Target) -> Target:
     if not isinstance(name_or_path, (str, Path)):
         raise TargetError(f"target {name_or_path!r}: expected a target name, a .toml path or a Target")
     s = str(name_or_path)
-    if isinstance(name_or_path, Path) or s.endswith(".toml") or "/" in s or "\\" in s or Path(s).is_file():
+    if isinstance(name_or_path, Path) or s.endswith(".toml") or "/" in s or "\\" in s or os.path.lexists(s):
         return load_target_file(name_or_path)
     shipped = _shipped()
     key = s.strip().lower()

@@ -48,7 +48,7 @@ def test_compile_end_to_end_is_valid(tmp_path):
     assert [r.name for r in cn.reports] == ["discretize", "quantize", "partition", "place", "route", "tables"]
     assert cn.tables.n_cores == cn.n_cores == cn.stats["cores_used"] >= 5
     assert cn.stats["cores_used"] <= cn.stats["baseline"]["cores_used"]
-    assert sorted(os.listdir(tmp_path / "art")) == ["mapping.json", "network.h5", "tables.npz", "timings.json"]
+    assert sorted(os.listdir(tmp_path / "art")) == ["mapping.json", "network.h5", "tables.npz", "target.toml", "timings.json"]
     text = cn.summary()
     assert "target loihi" in text and "sequential baseline" in text and "max utilisation" in text
 
@@ -185,3 +185,30 @@ def test_compile_refuses_bad_learning_before_any_pass():
         nc.compile(net_with(nc.Dense(w), nc.rules.stdp()), "truenorth")
     with pytest.raises(nc.UnsupportedError, match=r"projection 'plastic'.*Dense projections only"):
         nc.compile(net_with(nc.Sparse.from_dense(w), nc.rules.stdp()), "loihi2")
+
+
+def test_artifacts_do_not_depend_on_the_machine(tmp_path):
+    """The same compile from two locations (network, own target file, rules) gives byte-identical
+    mapping.json and network metadata, with no absolute path in them; the artifact carries its model."""
+    import json
+    import shutil
+    import h5py
+    from neurocomp.cli import main
+    from test_bad_inputs import small_net
+    docs = []
+    for where in ("one", "two/deeper"):
+        d = tmp_path / where
+        d.mkdir(parents=True)
+        nc.save(small_net(), d / "net.h5")
+        shutil.copy(Path(__file__).resolve().parents[1] / "hw_models" / "loihi2.toml", d / "chip.toml")
+        (d / "rules.toml").write_text('[projections.w_in]\nrule = "stdp"\n')
+        assert main(["compile", str(d / "net.h5"), "--target", str(d / "chip.toml"), "--rules", str(d / "rules.toml"),
+                     "-o", str(d / "art")]) == 0
+        text = (d / "art" / "mapping.json").read_text()
+        with h5py.File(d / "art" / "network.h5") as f:
+            meta = f.attrs["metadata"]
+        assert str(tmp_path) not in text and str(tmp_path) not in meta
+        assert (d / "art" / "target.toml").read_bytes() == (d / "chip.toml").read_bytes()
+        docs.append((text, meta))
+    assert docs[0] == docs[1]
+    assert json.loads(docs[0][0])["target"]["model"]["path"] == "chip.toml"

@@ -30,3 +30,19 @@ def test_emulator_wraps_graded_sums_like_lava(kind, delay, wexp):
         res = emulate_tables(tables, 6, inputs, record=("spikes",), engine=engine, input_spec=InputSpec.of_network(net))
         for pop in ref.payloads:
             assert np.array_equal(res.payloads[pop], ref.payloads[pop]), (engine, pop)
+
+
+def test_loaded_tables_refuse_an_unknown_lava_process(tmp_path):
+    """proj_lava_kinds decides where the emulator wraps graded sums: a damaged value is refused on load by name."""
+    from neurocomp.errors import ArtifactError
+    from neurocomp.mapping.tables import CoreTables
+    net, _ = _graded_chain("dense", 0, 0)
+    tables = build_core_tables(net, {p.name: np.zeros(p.size, int) for p in net.neuron_populations}, 1)
+    tables.save(tmp_path / "t.npz")
+    assert CoreTables.load(tmp_path / "t.npz").proj_lava_kinds == tables.proj_lava_kinds
+    with np.load(tmp_path / "t.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["proj_lava_kinds"] = np.array(["Bogus"] * len(tables.proj_names))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ArtifactError, match="proj_lava_kinds"):
+        CoreTables.load(tmp_path / "bad.npz")

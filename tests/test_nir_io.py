@@ -107,7 +107,7 @@ def test_every_paper_file_loads_with_metadata():
     for path in FILES:
         net = load(path)
         md = net.metadata
-        assert md["format"] == "nir" and md["source"] == str(path) and md["dt"] == 1e-4
+        assert md["format"] == "nir" and md["source"] == path.name and md["dt"] == 1e-4
         assert set(md["nir_nodes"]) == set(net.populations) | set(net.projections)
         assert set(md["latency_offset"]) == set(net.populations)
         assert any("v_reset" in w for w in md["warnings"]), "old files lack v_reset: must be reported"

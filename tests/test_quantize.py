@@ -514,3 +514,54 @@ def test_learning_projection_is_mixed_and_output_is_deterministic():
     proj = q1.projections["in-p"]
     assert proj.learning == rule and proj.connectivity.sign_mode == nc.SignMode.MIXED and int(proj.delay) == 1
     assert q1 == q2 and q1.metadata == q2.metadata and r1.groups == r2.groups
+
+
+# ------------------------------------------------------------------------------ weight loss (issue 20)
+def _quantize_file(path, target_name):
+    import warnings as _w
+    from neurocomp.io import load
+    from neurocomp.passes.discretize import Discretize
+    from neurocomp.target import load_target
+    target = load_target(target_name)
+    with _w.catch_warnings(record=True) as caught:
+        _w.simplefilter("always")
+        d, _ = Discretize(dt=1e-4).run(load(path), target)
+        q, rep = Quantize().run(d, target)
+    return q, rep, [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("target_name", ["truenorth", "tianjic"])
+def test_no_projection_loses_half_its_weights_silently(target_name):
+    """Every NIR paper network on the small-mantissa chips: a projection with more than half of its
+    non-zero weights rounded to 0 is marked lossy and named in a warning."""
+    from neurocomp.paperdata import paper_nir_files
+    checked = lossy = 0
+    for path in paper_nir_files():
+        try:
+            _, rep, caught = _quantize_file(path, target_name)
+        except nc.NeurocompError:
+            continue                      # refused by name (e.g. the CNN's fan-in): nothing silent
+        for g in rep.groups:
+            if g.get("param") != "weights":
+                continue
+            checked += 1
+            if g.get("lossy"):
+                lossy += 1
+                assert any(f"projection '{g['projection']}'" in m and "keeps only" in m for m in caught)
+            else:
+                assert g["rel_error"] <= 0.5
+    assert checked >= 8
+
+
+def test_bias_bound_is_traded_for_weight_resolution():
+    """Braille (bias folded into v) on TrueNorth: its 9-bit bias range used to set the scale so low that
+    the threshold fell below one unit and the compile was refused; now the bias is clipped (with a
+    warning) and the weights keep their resolution."""
+    from neurocomp.paperdata import nir_data_dir
+    path = nir_data_dir() / "braille" / "braille_noDelay_bias_zero.nir"
+    q, rep, caught = _quantize_file(path, "truenorth")
+    bound = q.metadata["quantization"]["lif1.lif"]["scale_bound"]
+    assert "relaxed" in bound and "bias is clipped" in bound
+    assert any("bias value(s) outside" in m and "lif1.lif" in m for m in caught)
+    w_rec = next(g for g in rep.groups if g.get("projection") == "lif1.w_rec")
+    assert not w_rec.get("lossy") and w_rec["zeroed"] < 0.5 * 1444

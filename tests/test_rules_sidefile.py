@@ -77,7 +77,7 @@ def test_cli_info_and_compile_take_rules(tmp_path):
     ('[projections.fc1]\nrule = "stdp"\nlearning_rate = 1\n', r"\[projections.fc1\]: .*learning_rate"),
     ('[projections.fc1]\nrule = "stdp"\na_plus = 0.3\n', r"\[projections.fc1\]: .*0.3"),
     ('[projections.fc2]\nrule = "rstdp"\nthird_factor = "reward"\n', r"third factor 'reward' is not"),
-    ('[projections.fc1\nrule = "stdp"\n', r"not valid TOML"),
+    ('[projections.fc1\nrule = "stdp"\n', r"invalid TOML"),
     ('[weights]\nx = 1\n', r"unknown section"),
     ('[projections."lif1.w_rec"]\nrule = "custom"\ndw = "x0*q1"\n', r"lif1.w_rec.*'q1' at position 3"),
 ])

@@ -36,7 +36,6 @@ model (energy class "learning").
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -52,6 +51,7 @@ from ...neurons.registry import MAX_INPUTS
 from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
 from ...semantics.inputs import InputSpec, check_input_rows, check_run, check_step_inputs, reward_rows
+from ...safeio import available_memory
 
 #: Fraction of the currently available RAM that recording and counters may use.
 MEMORY_FRACTION = 0.5
@@ -402,14 +402,6 @@ def _record_layout(tables, record: tuple, populations):
         cols[name] = (off, off + gid.size)
         off += gid.size
     return rec_col, cols, off
-
-
-def available_memory() -> int:
-    """Bytes of RAM available now (os.sysconf; 0 if unknown)."""
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 0
 
 
 #: Below this many bytes a run's recordings are not checked against the free RAM (a system call per run).
@@ -913,7 +905,7 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     if tuple(spec.names) != tuple(tables.input_names):
         raise BackendError(f"the network's graph inputs {list(spec.names)} are not those of the per-core tables "
                            f"{list(tables.input_names)}; the tables are not those of this network (recompile it)")
-    steps, record, rows = check_run(spec, steps, inputs, record)
+    steps, record, rows = check_run(spec, steps, inputs, record, tables.n_neurons)
     loop = None
     if on_step is not None:
         if inputs is not None:

@@ -246,7 +246,8 @@ def lower(net: Network, steps: int, inputs: dict | None = None, record=("spikes"
     Nothing runs here; :func:`neurocomp.backends.lava.run.run_lava` runs it. Raises UnsupportedError
     (naming the population/projection) for anything Lava's fixed-point process set cannot express.
     """
-    steps, record, rows = check_run(InputSpec.of_network(net), steps, inputs, record)   # before Lava is imported
+    steps, record, rows = check_run(InputSpec.of_network(net), steps, inputs, record,   # before Lava is imported
+                                    sum(p.size for p in net.neuron_populations))
     check_lowerable(net)
     ensure_lava_importable()
     from lava.proc.dense.process import Dense as LavaDense

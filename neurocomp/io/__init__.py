@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import NetworkFileError
+from ..errors import NetworkFileError, NeurocompError
 from ..ir import Network
 from .native import is_native, load_native, save_native
 
@@ -28,17 +28,31 @@ def load(path, *, dt: float = 1e-4, dialect: str = "auto") -> Network:
     continuous-time); native and netx files are discrete-time and ignore it. ``dialect``: for NIR, the
     framework that exported it (``neurocomp.io.nir_dialects``: snntorch, norse, sinabs, rockpool), "nir"
     for the file as written, "auto" for the one its metadata names."""
+    from ..safeio import regular_file
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == NIR_SUFFIX:
-        return _read_nir(path, dt, dialect)
-    if suffix == NETX_SUFFIX:
-        return _read_netx(path)
-    if suffix in NATIVE_SUFFIXES:
-        if _is_foreign_netx(path):
+    if path.exists() or path.is_symlink():     # a missing file gets each reader's own message
+        regular_file(path, "network file", NetworkFileError)
+    try:
+        return _load(path, dt, dialect)
+    except NeurocompError as exc:            # every message names the file (e.g. NaN weights of a node)
+        if str(path) in str(exc) or path.name in str(exc):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def _load(path: Path, dt: float, dialect: str = "auto") -> Network:
+    from ..safeio import reading
+    with reading(path, "network file", NetworkFileError):
+        suffix = path.suffix.lower()
+        if suffix == NIR_SUFFIX:
+            return _read_nir(path, dt, dialect)
+        if suffix == NETX_SUFFIX:
             return _read_netx(path)
-        return load_native(path)
-    return _sniff(path, dt, dialect)
+        if suffix in NATIVE_SUFFIXES:
+            if _is_foreign_netx(path):
+                return _read_netx(path)
+            return load_native(path)
+        return _sniff(path, dt, dialect)
 
 
 def save(net: Network, path) -> Path:

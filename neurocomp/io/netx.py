@@ -1084,7 +1084,7 @@ class _Builder:
         netx = {"layers": layers, "input": self.input_meta, "output": out, "readout": self.readout,
                 "simulation": sim, "spike_exp": self.spike_exp,
                 "input_latency": 0 if self.input_bits else INPUT_LATENCY}   # host-run Delta: netx timing
-        return {"format": "netx", "source": str(self.path), "netx": netx, "warnings": self.warn.messages}
+        return {"format": "netx", "source": Path(self.path).name, "netx": netx, "warnings": self.warn.messages}
 
 
 # ------------------------------------------------------------------------------------- running as lava-dl does

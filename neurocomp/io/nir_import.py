@@ -704,7 +704,7 @@ def _build(path, net_name, dt, version, nodes, edges, passthrough, warn) -> Netw
         if n in marked:
             net.output(n)
     depth = latency_offsets(net, warn)
-    net.metadata = {"format": "nir", "source": str(path), "dt": dt, "nir_version": version,
+    net.metadata = {"format": "nir", "source": Path(path).name, "dt": dt, "nir_version": version,
                     "nir_nodes": nir_nodes, "latency_offset": depth,
                     ONSET_KEY: {n: d for n, d in depth.items() if d > 0 and not net.populations[n].is_input}, "warnings": warn.messages}
     return net

@@ -308,6 +308,7 @@ class Conv2d(Connectivity):
         cg_in = c_in // self.groups
         cg_out = c_out // self.groups
         kh, kw = self.weights.shape[2:]
+        _check_expansion(c_out * cg_in * kh * kw * h_out * w_out, self)
         co, ci, a, b, yo, xo = np.meshgrid(np.arange(c_out), np.arange(cg_in), np.arange(kh), np.arange(kw),
                                            np.arange(h_out), np.arange(w_out), indexing="ij")
         y = yo * self.stride[0] - self.padding[0] + a * self.dilation[0]
@@ -344,6 +345,25 @@ class Conv2d(Connectivity):
 
     def __repr__(self):
         return f"Conv2d({self.input_shape}->{self.output_shape}, k={self.weights.shape[2:]}, s={self.stride})"
+
+
+#: bytes the expansion of one Conv2d kernel position takes while it is built (index grids, masks, COO)
+_EXPANSION_BYTES = 120
+
+
+def _check_expansion(positions: int, conv) -> None:
+    """Refuse, before any allocation, a Conv2d whose expansion into explicit synapses would not fit: the
+    message names the size, the limit and how to raise it."""
+    from ..safeio import RUN_MEMORY_FRACTION, available_memory, max_elements
+    limit = max_elements()
+    avail = available_memory()
+    need = positions * _EXPANSION_BYTES
+    if positions > limit or (avail > 0 and need > avail * RUN_MEMORY_FRACTION):
+        raise ValidationError(
+            f"Conv2d {conv.input_shape} -> {conv.output_shape} (kernel {tuple(conv.weights.shape)}): expanding it "
+            f"into synapses visits {positions:,} kernel positions and needs ~{need / 2**30:,.1f} GiB; the limits "
+            f"are {limit:,} positions (NEUROCOMP_MAX_ELEMENTS raises it) and "
+            f"{RUN_MEMORY_FRACTION:.0%} of the available RAM ({avail / 2**30:,.1f} GiB). Use a smaller layer")
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,6 +14,8 @@ On disk (written atomically, all or nothing)::
     timings.json   pass wall-clock seconds (the only non-deterministic output, kept apart)
     network.h5     the quantized network (neurocomp.io.native)
     tables.npz     the per-core tables (neurocomp.mapping.tables.CoreTables)
+    target.toml    a copy of the hardware model file (mapping.json names it by file name and sha256, never
+                   by a path of the compiling machine)
 """
 from __future__ import annotations
 
@@ -24,13 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_dir
+from ..atomic import atomic_dir, recover
 from ..errors import ArtifactError, NeurocompError, NeurocompWarning
 from ..ir import Network
 
 SCHEMA = "neurocomp-compiled"
 SCHEMA_VERSION = 1
 FILES = ("mapping.json", "network.h5", "tables.npz")
+#: the hardware model file, copied into the artifact so that it is self-contained and names no path
+#: of the compiling machine (mapping.json records its file name and sha256)
+TARGET_FILE = "target.toml"
 LIMITS = (("neurons", "n_neurons", "max_neurons"), ("input_axons", "n_input_axons", "max_input_axons"),
           ("output_axons", "n_output_axons", "max_output_axons"),
           ("synapse_bits", "synapse_bits", "synapse_memory_bits"))
@@ -140,13 +145,17 @@ class CompiledNetwork:
         from ..io.native import save_native
         if self.tables is None or not self.mapping:
             raise ArtifactError("save: this CompiledNetwork has no tables/mapping yet; build it with neurocomp.compile")
-        directory = Path(directory)
+        from ..outpaths import check_replaceable
+        directory = check_replaceable(directory, "artifact", "artifact directory")
         with atomic_dir(directory) as tmp:
             (tmp / "mapping.json").write_text(json.dumps(self.mapping, sort_keys=True, indent=1) + "\n")
             timings = {r.name: r.seconds for r in self.reports}
             (tmp / "timings.json").write_text(json.dumps(timings, sort_keys=True, indent=1) + "\n")
             save_native(self.network, tmp / "network.h5")
             self.tables.save(tmp / "tables.npz")
+            model = getattr(self.target, "path", None)
+            if model and Path(model).is_file():
+                (tmp / TARGET_FILE).write_bytes(Path(model).read_bytes())
         return directory
 
     # ------------------------------------------------------------------ text
@@ -196,16 +205,15 @@ def load_compiled(directory) -> CompiledNetwork:
     from .tables import CoreTables
     from ..target import load_target
     directory = Path(directory)
+    recover(directory)
     if not directory.is_dir():
         raise ArtifactError(f"{directory}: not a compiled artifact directory (not found); compile the network "
                             "first (neurocomp compile NET --target T -o DIR)")
     missing = [f for f in FILES if not (directory / f).is_file()]
     if missing:
         raise ArtifactError(f"{directory}: incomplete artifact, missing {', '.join(missing)}; recompile the network")
-    try:
-        mapping = json.loads((directory / "mapping.json").read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"{directory / 'mapping.json'}: unreadable ({exc}); recompile the network") from None
+    from ..safeio import read_json, reading
+    mapping = read_json(directory / "mapping.json", "artifact mapping", ArtifactError)
     if not isinstance(mapping, dict) or mapping.get("schema") != SCHEMA:
         raise ArtifactError(f"{directory / 'mapping.json'}: not a neurocomp artifact (schema "
                             f"{mapping.get('schema') if isinstance(mapping, dict) else None!r}); recompile the network")
@@ -213,50 +221,86 @@ def load_compiled(directory) -> CompiledNetwork:
         raise ArtifactError(f"{directory / 'mapping.json'}: schema version {mapping.get('schema_version')!r}, this "
                             f"neurocomp reads version {SCHEMA_VERSION}; recompile the network with this version")
     try:
-        tinfo = mapping["target"]
-        target = _load_target(tinfo, load_target)
-        network = load_native(directory / "network.h5")
+        cores = mapping["cores"]            # the cheap checks first, the network file last
+        with reading(directory / "mapping.json", "artifact mapping", ArtifactError):
+            core_coord = np.array([c["coord"] for c in cores], np.int64).reshape(len(cores), 4)
+            physical = np.array([c["mesh_core"] for c in cores], np.int64)
         tables = CoreTables.load(directory / "tables.npz")
-        cores = mapping["cores"]
-        core_coord = np.array([c["coord"] for c in cores], np.int64).reshape(len(cores), 4)
-        physical = np.array([c["mesh_core"] for c in cores], np.int64)
+        tinfo = mapping["target"]
+        target = _load_target(tinfo, load_target, directory)
+        network = load_native(directory / "network.h5")
     except ArtifactError:
         raise
     except NeurocompError as exc:
         raise ArtifactError(f"{directory}: cannot load the artifact ({exc})") from None
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
+        raise ArtifactError(f"{directory / 'mapping.json'}: malformed: the key {exc} is missing; recompile the "
+                            "network") from None
+    except (TypeError, ValueError, AttributeError, IndexError) as exc:
         raise ArtifactError(f"{directory / 'mapping.json'}: malformed ({type(exc).__name__}: {exc}); "
                             "recompile the network") from None
     if tables.n_cores != len(cores):
         raise ArtifactError(f"{directory}: tables.npz has {tables.n_cores} cores but mapping.json lists {len(cores)}; "
                             "the files come from different compilations: recompile")
+    _check_same_network(directory, network, tables, physical, target)
     owner = np.repeat(np.arange(tables.n_cores), np.diff(tables.core_neuron_ptr))
     core_of_neuron = {name: owner[tables.pop_gid[name]].astype(np.int64) for name in tables.pop_names}
-    for name in (p.name for p in network.neuron_populations):
-        if name not in core_of_neuron:
-            raise ArtifactError(f"{directory}: population '{name}' of network.h5 is not in tables.npz; recompile")
     stats = mapping.get("stats", {})
+    if not isinstance(stats, dict):
+        raise ArtifactError(f"{directory / 'mapping.json'}: 'stats' is not a table; recompile the network")
     timings = directory / "timings.json"
     if timings.is_file():
         try:
-            stats = dict(stats, timings=json.loads(timings.read_text()))
-        except (OSError, json.JSONDecodeError):
-            pass
+            stats = dict(stats, timings=read_json(timings, "pass timings", ArtifactError))
+        except ArtifactError as exc:      # only wall-clock seconds: say so, load the artifact anyway
+            warnings.warn(f"{exc} (ignored: it holds only the pass timings)", NeurocompWarning, stacklevel=2)
     return CompiledNetwork(network=network, target=target, dt=mapping.get("dt"), core_of_neuron=core_of_neuron,
                            physical_core=physical, core_coord=core_coord, tables=tables, stats=stats,
                            mapping=mapping, links=mapping.get("links", []))
 
 
-def _load_target(tinfo: dict, load_target):
-    """The target the artifact was compiled for: its model file if still there, else the shipped one by
-    name; a warning if the model changed since compilation (the saved model in mapping.json is the record)."""
+def _check_same_network(directory, network, tables, physical, target) -> None:
+    """network.h5 and tables.npz must describe the same network (a file swapped in from another
+    compilation is refused here, naming both files, not later in a kernel)."""
+    sizes = {p.name: p.size for p in network.neuron_populations}
+    counts = dict(zip(tables.pop_names, np.bincount(tables.neuron_pop, minlength=len(tables.pop_names)).tolist()))
+    if sizes != counts:
+        raise ArtifactError(f"{directory}: network.h5 has populations {sizes} but tables.npz {counts}; the files "
+                            "come from different compilations: recompile")
+    inputs = {name: network.populations[name].size for name in network.inputs}
+    have = dict(zip(tables.input_names, np.diff(tables.input_ptr).tolist()))
+    if inputs != have:
+        raise ArtifactError(f"{directory}: network.h5 has inputs {inputs} but tables.npz {have}; the files come "
+                            "from different compilations: recompile")
+    if list(network.projections) != tables.proj_names:
+        raise ArtifactError(f"{directory}: network.h5 and tables.npz name different projections; the files come "
+                            "from different compilations: recompile")
+    if physical.size and (physical.min() < 0 or physical.max() >= target.mesh.n_cores
+                          or np.unique(physical).size != physical.size):
+        raise ArtifactError(f"{directory / 'mapping.json'}: 'mesh_core' ids are not distinct cores of the "
+                            f"{target.mesh.n_cores}-core mesh; recompile the network")
+
+
+def _load_target(tinfo: dict, load_target, directory: Path):
+    """The target the artifact was compiled for: the copy of its model file in the artifact
+    (``target.toml``), else (artifacts written before it) the model file if still there or the shipped
+    one by name; a warning if the model differs from the one recorded in mapping.json."""
+    from ..target import load_target_file
+    if not isinstance(tinfo, dict) or not isinstance(tinfo.get("model", {}), dict):
+        raise ArtifactError(f"{directory / 'mapping.json'}: 'target' is not a table with a model; recompile")
     saved = tinfo.get("model", {})
     path = saved.get("path")
-    target = load_target(path) if path and Path(path).is_file() else load_target(tinfo["name"])
+    if (directory / TARGET_FILE).exists():
+        target = load_target_file(directory / TARGET_FILE)
+    elif isinstance(path, str) and Path(path).is_absolute() and Path(path).is_file():
+        target = load_target(path)
+    else:
+        target = load_target(tinfo["name"])
     now = dict(target.to_dict())
     then = dict(saved)
-    now.pop("path", None)
-    then.pop("path", None)
+    for key in ("path", "sha256"):
+        now.pop(key, None)
+        then.pop(key, None)
     if json.loads(json.dumps(now, sort_keys=True, default=str)) != then:
         warnings.warn(f"target '{tinfo['name']}': the hardware model changed since this artifact was compiled; "
                       "its mapping.json holds the model it was compiled for", NeurocompWarning, stacklevel=3)

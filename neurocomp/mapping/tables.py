@@ -33,7 +33,8 @@ import numpy as np
 from ..errors import ArtifactError, CapacityError, UnsupportedError, ValidationError
 from ..ir import Network
 from ..neurons import kind_of, table_params
-from ..semantics.synapses import check_ports, iter_projection_synapses, lava_connection, message_bits, uses_lava_conv
+from ..semantics.synapses import (GRADED_WRAP, check_ports, iter_projection_synapses, lava_connection, message_bits,
+                                  uses_lava_conv)
 
 
 
@@ -149,41 +150,64 @@ class CoreTables:
 
     @classmethod
     def load(cls, path) -> "CoreTables":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                kwargs = {}
-                for f in fields(cls):
-                    if f.name == "pop_gid":
-                        continue
-                    if f.name == "neuron_params":
-                        kwargs[f.name] = {k: data[k] for k in table_params() if k in data.files}
-                        continue
-                    if f.name == "proj_port" and f.name not in data.files:
-                        kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: port 0
-                        continue
-                    if f.name == "pop_onset" and f.name not in data.files:
-                        kwargs[f.name] = np.zeros(len(data["pop_names"]), np.int64)   # older tables: no onsets
-                        continue
-                    if f.name in PSUM_FIELDS and f.name not in data.files:     # older tables: nothing split
-                        kwargs[f.name] = np.zeros(int(data["n_cores"]) + 1 if f.name == "core_psum_ptr" else 0,
-                                                  np.int64)
-                        continue
-                    if f.name == "proj_message_bits" and f.name not in data.files:
-                        kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: binary
-                        continue
-                    if f.name == "proj_lava_kinds" and f.name not in data.files:
-                        continue                        # older tables: __post_init__ derives them
-                    if f.name == "pop_models" and f.name not in data.files:
-                        # tables written before the neuron-model registry held LoihiLIF populations only
-                        kwargs[f.name] = ["LoihiLIF"] * len(data["pop_names"])
-                        continue
-                    arr = data[f.name]
-                    kwargs[f.name] = [str(s) for s in arr] if f.name.endswith(("_names", "_models", "_kinds")) else (
-                        int(arr) if f.name == "n_cores" else arr)
-        except (OSError, KeyError, ValueError) as exc:
-            raise ArtifactError(f"{path}: per-core tables are missing or damaged ({exc}); recompile the network") \
-                from None
+        """Read tables written by :meth:`save`; every array is checked (``validate.check_loaded_tables``)
+        before anything uses it, and a damaged file is an ArtifactError naming the file and field."""
+        from ..safeio import read_npz, reading
+        from .validate import check_loaded_tables
+        what = "per-core tables (recompile the network)"
+        data = read_npz(path, error=ArtifactError)  # each header checked: a damaged zip or an absurd size stops here
+        files = list(data)
+        with reading(path, what, ArtifactError):
+            optional = ("pop_gid", "neuron_params", "proj_message_bits", "pop_models", "proj_port", "pop_onset",
+                        "proj_lava_kinds", *PSUM_FIELDS)           # older tables: defaults below
+            missing = [f.name for f in fields(cls) if f.name not in optional and f.name not in files]
+            if missing:
+                raise ArtifactError(f"{path}: per-core tables are missing or damaged (no {', '.join(missing)}); "
+                                    "recompile the network")
+            kwargs = {}
+            for f in fields(cls):
+                if f.name == "pop_gid":
+                    continue
+                if f.name == "neuron_params":
+                    kwargs[f.name] = {k: data[k] for k in table_params() if k in files}
+                    continue
+                if f.name == "proj_port" and f.name not in files:
+                    kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: port 0
+                    continue
+                if f.name == "pop_onset" and f.name not in files:
+                    kwargs[f.name] = np.zeros(len(data["pop_names"]), np.int64)   # older tables: no onsets
+                    continue
+                if f.name in PSUM_FIELDS and f.name not in files:     # older tables: nothing split
+                    kwargs[f.name] = np.zeros(int(data["n_cores"]) + 1 if f.name == "core_psum_ptr" else 0, np.int64)
+                    continue
+                if f.name == "proj_message_bits" and f.name not in files:
+                    kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: binary
+                    continue
+                if f.name == "proj_lava_kinds" and f.name not in files:
+                    continue                        # older tables: __post_init__ derives them
+                if f.name == "pop_models" and f.name not in files:
+                    # tables written before the neuron-model registry held LoihiLIF populations only
+                    kwargs[f.name] = ["LoihiLIF"] * len(data["pop_names"])
+                    continue
+                arr = data[f.name]
+                if f.name.endswith(("_names", "_models")):
+                    if arr.dtype.kind != "U" or arr.ndim != 1:
+                        raise ArtifactError(f"{path}: field '{f.name}' is not a list of names; recompile the network")
+                    kwargs[f.name] = [str(s) for s in arr]
+                elif f.name == "proj_lava_kinds":
+                    kinds = [str(s) for s in arr] if arr.dtype.kind == "U" and arr.ndim == 1 else None
+                    if kinds is None or len(kinds) != len(data["proj_names"]) or not set(kinds) <= set(GRADED_WRAP):
+                        raise ArtifactError(f"{path}: field 'proj_lava_kinds' is not one Lava connection process per "
+                                            f"projection (one of {sorted(GRADED_WRAP)}); recompile the network")
+                    kwargs[f.name] = kinds
+                elif f.name == "n_cores":
+                    if arr.ndim != 0 or arr.dtype.kind not in "iu":
+                        raise ArtifactError(f"{path}: field 'n_cores' is not one integer; recompile the network")
+                    kwargs[f.name] = int(arr)
+                else:
+                    kwargs[f.name] = arr
         tables = cls(**kwargs)
+        check_loaded_tables(tables, str(path))
         tables.pop_gid = _pop_gid(tables)
         return tables
 

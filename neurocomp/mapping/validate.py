@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..semantics.synapses import projection_synapses
+from ..semantics.synapses import lava_connection, projection_synapses
 
 
 def _network_synapses(net):
@@ -230,6 +230,10 @@ def _check_tables(net, t, con, n_cores, syns, all_names, offs) -> list[str]:
     ports = [net.projections[name].port if name in net.projections else -1 for name in t.proj_names]
     if not np.array_equal(np.asarray(t.proj_port, np.int64), np.asarray(ports, np.int64)):
         errors.append("tables: the projections' input channels (proj_port) differ from the network's ports")
+    lava = [lava_connection(net.projections[name]) if name in net.projections else None for name in t.proj_names]
+    if list(t.proj_lava_kinds) != lava:
+        errors.append("tables: the projections' Lava processes (proj_lava_kinds, where graded sums wrap) differ "
+                      "from the network's")
     off_core = owner[t.syn_post] != axon_core[axon_of_syn] if t.syn_post.size else np.zeros(0, bool)
     if off_core.any() and not t.n_psum:   # split dendrites: _check_partial_sums checks their routes
         errors.append("tables: some synapses are not on the core of their post neuron")
@@ -245,3 +249,128 @@ def _check_tables(net, t, con, n_cores, syns, all_names, offs) -> list[str]:
                                                          and np.array_equal(axon_core[ax], t.route_core)):
             errors.append("tables: a route names an axon of another source or core")
     return errors
+
+
+# ------------------------------------------------------------------------------ loaded tables
+#: int64 array fields of CoreTables, besides the pointers and the per-neuron parameters
+_TABLE_INT_FIELDS = ("neuron_pop", "neuron_index", "route_core", "route_axon", "axon_source", "syn_post",
+                     "syn_weight", "syn_delay", "syn_proj", "proj_weight_exp", "proj_max_delay", "proj_target_pop",
+                     "proj_message_bits", "proj_port", "pop_onset", "psum_core", "psum_neuron")
+
+
+def check_loaded_tables(t, where: str) -> None:
+    """Refuse per-core tables read from a file that the kernels could not run safely: every array 1-D,
+    integer (bool for ``proj_wrap24``), with the length the others imply; every pointer array starting at
+    0, non-decreasing and ending at the count it points into; every index inside its range. Raises
+    ArtifactError naming ``where`` and the field. (The emulator's numba kernels index with these arrays
+    without bounds checks, so a damaged file must stop here.)"""
+    from ..errors import ArtifactError
+    from ..ir.network import MAX_PORT
+    from ..neurons import NEURONS
+
+    def bad(field, problem):
+        return ArtifactError(f"{where}: field '{field}' {problem}; the tables are damaged or from another "
+                             "neurocomp: recompile the network")
+
+    for name in ("pop_names", "pop_models", "input_names", "proj_names"):
+        value = getattr(t, name)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad(name, "is not a list of names")
+    if len(set(t.pop_names)) != len(t.pop_names) or len(t.pop_models) != len(t.pop_names):
+        raise bad("pop_names", "has repeated names or a model count that differs")
+    unknown = sorted(set(t.pop_models) - {k.name for k in NEURONS.values()})
+    if unknown:
+        raise bad("pop_models", f"names unknown neuron models {unknown}")
+    if isinstance(t.n_cores, bool) or not isinstance(t.n_cores, int) or t.n_cores < 0:
+        raise bad("n_cores", f"is {t.n_cores!r}, not a count")
+    arrays = {name: getattr(t, name) for name in (*_TABLE_INT_FIELDS, "proj_wrap24", "core_neuron_ptr",
+                                                 "input_ptr", "route_ptr", "core_axon_ptr", "axon_syn_ptr", "core_psum_ptr")}
+    arrays.update({f"neuron_params.{k}": v for k, v in t.neuron_params.items()})
+    for name, a in arrays.items():
+        if not isinstance(a, np.ndarray) or a.ndim != 1:
+            raise bad(name, f"has shape {np.shape(a)}; expected a 1-D array")
+        if name == "proj_wrap24":
+            if a.dtype != bool:
+                raise bad(name, f"has dtype {a.dtype}; expected bool")
+        elif a.dtype.kind not in "iu":
+            raise bad(name, f"has dtype {a.dtype}; expected integers")
+        elif a.dtype.kind == "u" and a.dtype.itemsize >= 8 and a.size and a.max() > np.iinfo(np.int64).max:
+            raise bad(name, "holds values beyond int64")
+
+    def ptr(name, length, end):
+        a = arrays[name]
+        if a.size != length:
+            raise bad(name, f"has {a.size} entries; expected {length}")
+        if a.size and (a[0] != 0 or np.any(np.diff(a.astype(np.int64)) < 0)):
+            raise bad(name, "is not a pointer array (must start at 0 and never decrease)")
+        if end is not None and a.size and int(a[-1]) != end:
+            raise bad(name, f"ends at {int(a[-1])}; expected {end}")
+
+    def length(name, n):
+        if arrays[name].size != n:
+            raise bad(name, f"has {arrays[name].size} entries; expected {n}")
+
+    def within(name, lo, hi):
+        a = arrays[name]
+        if a.size and (int(a.min()) < lo or int(a.max()) >= hi):
+            raise bad(name, f"holds values outside {lo}..{hi - 1} (found {int(a.min())}..{int(a.max())})")
+
+    n_pop, n_proj = len(t.pop_names), len(t.proj_names)
+    ptr("core_neuron_ptr", t.n_cores + 1, None)
+    n = int(arrays["core_neuron_ptr"][-1])
+    ptr("input_ptr", len(t.input_names) + 1, None)
+    n_src = n + int(arrays["input_ptr"][-1])
+    ptr("route_ptr", n_src + 1, None)
+    n_routes = int(arrays["route_ptr"][-1])
+    ptr("core_axon_ptr", t.n_cores + 1, None)
+    n_axons = int(arrays["core_axon_ptr"][-1])
+    ptr("axon_syn_ptr", n_axons + 1, None)
+    n_syn = int(arrays["axon_syn_ptr"][-1])
+    for name in ("neuron_pop", "neuron_index", *(f"neuron_params.{k}" for k in t.neuron_params)):
+        length(name, n)
+    for name in ("route_core", "route_axon"):
+        length(name, n_routes)
+    length("axon_source", n_axons)
+    for name in ("syn_post", "syn_weight", "syn_delay", "syn_proj"):
+        length(name, n_syn)
+    for name in ("proj_weight_exp", "proj_max_delay", "proj_target_pop", "proj_message_bits", "proj_wrap24",
+                 "proj_port"):
+        length(name, n_proj)
+    within("proj_port", 0, MAX_PORT + 1)
+    kinds = {k.name: k for k in NEURONS.values()}
+    for k, (pop, port) in enumerate(zip(arrays["proj_target_pop"].tolist(), arrays["proj_port"].tolist())):
+        channels = len(kinds[t.pop_models[pop]].inputs)
+        if port >= channels:
+            raise bad("proj_port", f"sends projection {k} to channel {port} of a {t.pop_models[pop]} population, "
+                                   f"which has {channels}")
+    length("pop_onset", n_pop)
+    within("pop_onset", 0, 1 << 62)
+    n_psum = arrays["psum_core"].size
+    length("psum_neuron", n_psum)
+    if n_psum or arrays["core_psum_ptr"].size != 1:      # tables built unsplit keep a one-entry pointer
+        ptr("core_psum_ptr", t.n_cores + 1, n_psum)
+    elif int(arrays["core_psum_ptr"][0]) != 0:
+        raise bad("core_psum_ptr", "is not a pointer array (must start at 0 and never decrease)")
+    within("psum_core", 0, max(t.n_cores, 1))
+    within("psum_neuron", 0, max(n, 1))
+    within("neuron_pop", 0, n_pop)
+    within("route_core", 0, max(t.n_cores, 1))
+    within("route_axon", 0, max(n_axons, 1))
+    within("axon_source", 0, max(n_src, 1))
+    within("syn_post", 0, max(n, 1))
+    within("syn_proj", 0, max(n_proj, 1))
+    within("proj_target_pop", 0, max(n_pop, 1))
+    within("proj_weight_exp", -32, 33)
+    within("proj_message_bits", 0, 33)
+    within("proj_max_delay", 0, 1 << 15)
+    within("syn_weight", -(1 << 24), 1 << 24)
+    within("syn_delay", 0, 1 << 15)
+    if n_syn and np.any(arrays["syn_delay"] > arrays["proj_max_delay"][arrays["syn_proj"]]):
+        raise bad("syn_delay", "holds a delay above its projection's proj_max_delay")
+    pop, idx = arrays["neuron_pop"].astype(np.int64), arrays["neuron_index"].astype(np.int64)
+    counts = np.bincount(pop, minlength=n_pop)
+    if idx.size and (idx.min() < 0 or np.any(idx >= counts[pop])):
+        raise bad("neuron_index", "holds an index outside its population")
+    seen = np.unique(pop * max(n, 1) + idx)
+    if seen.size != n:
+        raise bad("neuron_index", "numbers a neuron of a population twice")

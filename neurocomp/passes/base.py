@@ -88,6 +88,23 @@ def format_pipeline(passes) -> str:
     return "\n".join(f"{i + 1}. {p}" for i, p in enumerate(passes))
 
 
+#: the label of the open ``[i/n] pass ...`` progress line on stderr, or "" once something ended it
+_LINE_OPEN = [""]
+
+
+def break_progress_line() -> None:
+    """End an open progress line, so that a warning or an error printed next starts on its own line."""
+    if _LINE_OPEN[0]:
+        print(file=sys.stderr, flush=True)
+        _LINE_OPEN[0] = ""
+
+
+def _finish_progress_line(label: str, text: str) -> None:
+    """Complete the progress line of ``label`` (repeating the label if a message broke the line)."""
+    print(text if _LINE_OPEN[0] else f"{label}{text}", file=sys.stderr, flush=True)
+    _LINE_OPEN[0] = ""
+
+
 def run_pipeline(obj, target, passes: list[Pass], progress: bool = False,
                  after=None) -> tuple[object, list[PassReport]]:
     """Run ``passes`` in order, feeding each the previous output; time each one into its report.
@@ -101,20 +118,21 @@ def run_pipeline(obj, target, passes: list[Pass], progress: bool = False,
             raise ValidationError(f"pipeline entry {i} is a {type(p).__name__}, not a Pass; give pass objects "
                                   "such as Discretize(dt=1e-3), Quantize()")
         if progress:
-            print(f"[{i + 1}/{len(passes)}] {p.name} ...", file=sys.stderr, end="", flush=True)
+            label = f"[{i + 1}/{len(passes)}] {p.name} ..."
+            print(label, file=sys.stderr, end="", flush=True)
+            _LINE_OPEN[0] = label
         t0 = time.perf_counter()
         try:
             obj, report = p.run(obj, target)
         except BaseException:
             if progress:                        # end the progress line: the error goes on its own line
-                print(" failed", file=sys.stderr, flush=True)
+                _finish_progress_line(label, " failed")
             raise
         seconds = time.perf_counter() - t0
         report = replace(report, seconds=seconds)
         reports.append(report)
         if progress:
-            print(f" {seconds:.3f} s, {len(report.clips)} clip(s), {len(report.warnings)} warning(s)",
-                  file=sys.stderr, flush=True)
+            _finish_progress_line(label, f" {seconds:.3f} s, {len(report.clips)} clip(s), {len(report.warnings)} warning(s)")
         if after is not None:
             after(p, obj, report)
     return obj, reports

@@ -215,8 +215,14 @@ def _incoming(proj: Projection, gain: np.ndarray, n_post: int, report: PassRepor
     return _Incoming(proj, conn, unit, pos, neg)
 
 
-def _quantize_weights(inc: _Incoming, scale: float, fm: _Formats, report: PassReport):
-    """Integer connectivity for ``inc`` at voltage scale ``scale``; records error and clips."""
+#: a projection that loses more than this fraction of its non-zero weights to rounding (or whose
+#: weight rel_error exceeds LOSS_REL_ERROR) gets a warning naming it and a ``lossy`` report entry
+LOSS_ZEROED_FRACTION = 0.5
+LOSS_REL_ERROR = 0.5
+
+
+def _weight_grid(inc: _Incoming, scale: float, fm: _Formats):
+    """The mantissa grid of ``inc``'s weights at voltage scale ``scale``: (exact, mode, lo, hi, step, e, raw)."""
     conn, proj = inc.conn, inc.proj
     exact = inc.unit * scale
     is_conv = isinstance(conn, Conv2d)
@@ -236,6 +242,32 @@ def _quantize_weights(inc: _Incoming, scale: float, fm: _Formats, report: PassRe
         # (1e-9: a scale aligned to top * S == 2**e must not lose a bit to float rounding in log2)
         e = min(max(int(math.ceil(math.log2(top) - 1e-9)), fm.e_min), fm.e_max)
     raw = np.round(exact / 2.0 ** e / step) * step
+    return exact, mode, lo, hi, step, e, raw
+
+
+def _effective(inc: _Incoming, mant, mode, e, fm: _Formats) -> np.ndarray:
+    if isinstance(inc.conn, Conv2d):  # Lava's Conv multiplies the raw integers
+        return mant.astype(np.float64)
+    return effective_weights(mant, mode, fm.nwb, learning=inc.proj.learning is not None).astype(np.float64) * 2.0 ** e
+
+
+def _weight_loss(inc: _Incoming, scale: float, fm: _Formats) -> float:
+    """The loss of ``inc``'s weights quantized at ``scale``: their full-scale rel_error (what
+    _quantize_weights reports) plus the fraction of non-zero weights rounded to 0."""
+    exact, mode, lo, hi, _, e, raw = _weight_grid(inc, scale, fm)
+    eff = _effective(inc, np.clip(raw, lo, hi).astype(np.int64), mode, e, fm)
+    top = float(np.max(np.abs(exact))) if exact.size else 0.0
+    nz = exact != 0
+    if top == 0 or not nz.any():
+        return 0.0
+    return float(np.max(np.abs(eff - exact)) / top) + float(np.count_nonzero(nz & (eff == 0)) / np.count_nonzero(nz))
+
+
+def _quantize_weights(inc: _Incoming, scale: float, fm: _Formats, report: PassReport):
+    """Integer connectivity for ``inc`` at voltage scale ``scale``; records error and clips."""
+    conn, proj = inc.conn, inc.proj
+    is_conv = isinstance(conn, Conv2d)
+    exact, mode, lo, hi, step, e, raw = _weight_grid(inc, scale, fm)
     out = (raw < lo) | (raw > hi)
     if out.any():
         worst = float(raw.flat[np.argmax(np.abs(raw) * out)]) * 2.0 ** e
@@ -244,10 +276,7 @@ def _quantize_weights(inc: _Incoming, scale: float, fm: _Formats, report: PassRe
                    f"projection '{proj.name}': {int(out.sum())} weight(s) outside the mantissa range [{lo}, {hi}] "
                    f"at weight_exp {e} (worst {worst:g}); clipped. Lower the weights or the target's gain")
     mant = np.clip(raw, lo, hi).astype(np.int64)
-    if is_conv:  # Lava's Conv multiplies the raw integers
-        eff = mant.astype(np.float64)
-    else:
-        eff = effective_weights(mant, mode, fm.nwb, learning=learning).astype(np.float64) * 2.0 ** e
+    eff = _effective(inc, mant, mode, e, fm)
     scale_max = float(np.max(np.abs(exact))) if exact.size else 0.0
     nz = exact != 0
     report.groups.append({
@@ -257,6 +286,7 @@ def _quantize_weights(inc: _Incoming, scale: float, fm: _Formats, report: PassRe
         "elementwise_rel_error": _rel(eff[nz], exact[nz]) if nz.any() else 0.0,
         "zeroed": int(np.count_nonzero(nz & (eff == 0))), "max_abs_mantissa": int(np.abs(mant).max(initial=0)),
         "error_of": "effective weight (after Lava's clip/truncate) * 2**weight_exp vs exact, / max|exact|"})
+    _check_loss(report, proj.name, report.groups[-1], int(np.count_nonzero(nz)))
     opts = dict(weight_exp=e, num_weight_bits=fm.nwb, sign_mode=mode)
     if isinstance(conn, OneToOne):
         mant = np.asarray(_compact(mant), dtype=np.int64)      # one shared value stays a scalar
@@ -264,6 +294,21 @@ def _quantize_weights(inc: _Incoming, scale: float, fm: _Formats, report: PassRe
         opts = dict(weight_exp=0, num_weight_bits=8, sign_mode=None)
     new = conn.with_weights(mant, **opts)
     return Projection(proj.name, proj.source, proj.target, new, proj.delay, proj.learning, proj.port)
+
+
+def _check_loss(report: PassReport, name: str, group: dict, nonzero: int) -> None:
+    """Warn (and mark the report entry ``lossy``) when quantization destroys a projection: more than
+    LOSS_ZEROED_FRACTION of its non-zero weights rounded to 0, or a rel_error above LOSS_REL_ERROR."""
+    zeroed, rel = group["zeroed"], group["rel_error"]
+    if not nonzero or (zeroed <= LOSS_ZEROED_FRACTION * nonzero and rel <= LOSS_REL_ERROR):
+        return
+    group["lossy"] = True
+    msg = (f"projection '{name}': quantization keeps only {nonzero - zeroed:,} of its {nonzero:,} non-zero weights "
+           f"({zeroed:,} rounded to 0), weight rel_error {rel:.2f}: the target's {group['mantissa_range']} mantissa at "
+           f"weight_exp {group['weight_exp']} cannot hold them at this population's scale. See the quantize "
+           "report's scale_bound; a smaller bias, threshold range or fewer inputs per neuron leave more resolution")
+    report.warnings.append(msg)
+    warnings.warn(msg, NeurocompWarning, stacklevel=4)
 
 
 def _encode_bias(b: np.ndarray, fm: _Formats, name: str, report: PassReport):
@@ -318,6 +363,41 @@ def _align_to_mantissa(incoming: list[_Incoming], s_max: float, fm: _Formats, th
     if th_ref is not None and th_ref > 0 and th_ref * s_al / 64.0 < MIN_VTH_FOR_ALIGN:
         return s_max, ""
     return s_al, f"; lowered x{s_al / s_max:.3f} to fill the weight mantissa of '{main.proj.name}'"
+
+
+#: scales tried between the bias bound and the next bound when the bias binds (geometric steps)
+_TRADE_STEPS = 25
+
+
+def _trade_bias_for_weights(s_bias: float, hard: list, incoming: list, bias: np.ndarray, fm: _Formats,
+                            th_max: float | None):
+    """The bias range is the only bound that clipping can honour (a clipped bias is one value per neuron,
+    said in a warning; weights rounded to 0 are a projection destroyed in silence): when it binds, choose
+    S between it and the next bound to minimise the total error = per incoming projection its weights'
+    full-scale rel_error + the fraction of its non-zero weights rounded to 0, + the bias's relative clip
+    error (worst neuron) + the threshold's rounding error (``th_max``: largest threshold of a spiking
+    population; a scale that puts it below 1 unit is excluded). Returns (S, binding)."""
+    s_hard = min((c[1] for c in hard), default=2.0 ** 16) * (1.0 - 1e-9)
+    if s_hard <= s_bias:
+        return s_bias, "bias mantissa/exponent"
+    bmax = fm.b_hi * 2.0 ** fm.be_max
+    top = float(bias.max(initial=0.0))
+
+    def cost(scale):
+        clip = max(top * scale - bmax, 0.0) / (top * scale) if top > 0 else 0.0
+        vth = th_max * scale / 64.0 if th_max else None
+        if vth is not None and vth < 1:
+            return math.inf
+        return sum(_weight_loss(inc, scale, fm) for inc in incoming) + clip + (0.5 / vth if vth else 0.0)
+
+    cands = np.geomspace(s_bias, s_hard, _TRADE_STEPS)
+    costs = [cost(c) for c in cands]
+    best = int(np.argmin(costs))
+    if best == 0 or not math.isfinite(costs[best]):
+        return s_bias, "bias mantissa/exponent"
+    was = f"{costs[0]:.3g}" if math.isfinite(costs[0]) else "a threshold below 1 unit"
+    return float(cands[best]), (f"bias mantissa/exponent relaxed x{cands[best] / s_bias:.3g} (the bias is clipped: "
+                                f"total weight+bias+threshold error {costs[best]:.3g} instead of {was})")
 
 
 # --------------------------------------------------------------------------- one population
@@ -404,12 +484,16 @@ def _population(name: str, dm: DiscreteModel, n: int, incoming: list[_Incoming],
         if lo < 0:
             cap(f"weights of '{inc.proj.name}' (weight_exp {e_top})", np.clip(-inc.unit, 0, None).max(initial=0),
                 (-lo) * 2.0 ** e_top)
+    hard = list(caps)
     cap("bias mantissa/exponent", np.abs(b), fm.b_hi * 2.0 ** fm.be_max)
     if caps:
         binding, s_max = min(caps, key=lambda c: c[1])
         s_max *= 1.0 - 1e-9
     else:
         binding, s_max = "unconstrained (no input, bias or threshold): S = 2**16", 2.0 ** 16
+    if binding == "bias mantissa/exponent" and incoming:
+        s_max, binding = _trade_bias_for_weights(s_max, hard, incoming, np.abs(b), fm,
+                                                 float(th.max()) if dm.spiking and th.size else None)
 
     # ---- full mantissa: S may drop by < 2x so that the largest projection's biggest weight lands on the
     # top of the mantissa range instead of anywhere in (hi/2, hi] (up to one more bit of weight precision)

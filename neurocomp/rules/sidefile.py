@@ -36,18 +36,14 @@ CONSTRUCTORS = {"stdp": stdp, "hebbian": hebbian, "rstdp": rstdp, "custom": Lear
 
 def read_rules_file(path) -> dict:
     """The parsed TOML document; NetworkFileError naming the file (and line) when it cannot be read."""
-    import tomli
+    from ..safeio import parse_toml, regular_file
     path = Path(path)
+    regular_file(path, "rules file", NetworkFileError, fix="give the path of a TOML file")
     try:
-        with open(path, "rb") as fh:
-            doc = tomli.load(fh)
-    except FileNotFoundError:
-        raise NetworkFileError(f"{path}: rules file not found; give the path of a TOML file") from None
-    except IsADirectoryError:
-        raise NetworkFileError(f"{path}: is a directory, not a rules file") from None
-    except tomli.TOMLDecodeError as exc:
-        raise NetworkFileError(f"{path}: not valid TOML ({exc}); see `neurocomp.rules.sidefile` for the layout") \
-            from None
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NetworkFileError(f"{path}: rules file cannot be read ({exc.strerror or exc})") from None
+    doc = parse_toml(data, f"{path}", NetworkFileError)
     unknown = sorted(set(doc) - {"inputs", "projections"})
     if unknown:
         raise ValidationError(f"{path}: unknown section(s) {unknown}; a rules file has [inputs] and "
@@ -57,8 +53,14 @@ def read_rules_file(path) -> dict:
 
 def attach_rules(net: Network, path) -> Network:
     """A new Network: ``net`` plus the inputs and learning rules of the side file at ``path``."""
+    from ..safeio import reading
     path = Path(path)
     doc = read_rules_file(path)
+    with reading(path, "rules file"):
+        return _attach(net, path, doc)
+
+
+def _attach(net: Network, path: Path, doc: dict) -> Network:
     new_inputs = doc.get("inputs", {})
     specs = doc.get("projections", {})
     if not isinstance(new_inputs, dict) or not isinstance(specs, dict):
@@ -85,7 +87,7 @@ def attach_rules(net: Network, path) -> Network:
             raise ValidationError(f"{path}: [projections.{proj.name}]: {exc}") from None
     for name in net.outputs:
         out.output(name)
-    out.metadata = dict(net.metadata, rules_file=str(path))
+    out.metadata = dict(net.metadata, rules_file=path.name)
     return out
 
 
@@ -95,7 +97,7 @@ def _rule(path: Path, name: str, spec) -> LearningRule:
         raise ValidationError(f"{where}: give rule = one of {sorted(CONSTRUCTORS)}")
     params = dict(spec)
     kind = params.pop("rule")
-    if kind not in CONSTRUCTORS:
+    if not isinstance(kind, str) or kind not in CONSTRUCTORS:
         raise ValidationError(f"{where}: unknown rule {kind!r}; choose one of {sorted(CONSTRUCTORS)}")
     if kind == "custom":
         params.setdefault("name", name)

@@ -130,6 +130,9 @@ class InputSpec:
                   if name not in rewards}
         return cls(owner, tuple(sizes), spikes, rewards, frozenset(n for n in spikes if n not in shapes))
 
+    def size_text(self) -> str:
+        return f"{sum(self.size(n) for n in self.names if n not in self.rewards):,} input channels"
+
     def size(self, name: str) -> int:
         return int(np.prod(self.shapes[name], dtype=np.int64))
 
@@ -164,6 +167,8 @@ def _input_array(values, name: str, shape: tuple | None, steps: int | None, loos
             arr.ndim >= 1 and tuple(arr.shape[1:]) in (tuple(shape), (n,))
     if not ok:
         raise ValidationError(f"input '{name}': shape {arr.shape} must be [T, {want}] (T time steps first)")
+    if arr.shape[0] == 0:
+        raise ValidationError(f"input '{name}': has 0 time steps (shape {arr.shape}); give one row per step")
     if steps is not None and arr.shape[0] < steps:
         raise ValidationError(f"input '{name}': {arr.shape[0]} time steps given but {steps} requested; "
                               "give at least as many rows as steps")
@@ -277,12 +282,33 @@ def check_step_inputs(spec: InputSpec, given, t: int, silent: dict | None = None
     return check_input_rows(spec, 1, full, where=f"on_step at step {t}: ")
 
 
-def check_run(spec: InputSpec, steps, inputs: dict | None, record) -> tuple[int, tuple, dict]:
+def check_run(spec: InputSpec, steps, inputs: dict | None, record, n_neurons: int = 0) -> tuple[int, tuple, dict]:
     """Everything a backend checks before it runs, in one order for all of them: ``steps``, ``record``,
-    then ``inputs`` against ``spec``. Returns ``(steps, record, rows)`` (rows: :func:`check_input_rows`)."""
+    the memory that steps x (input channels + recorded neurons) will take (``n_neurons``: the neurons a
+    run records, 0 if unknown), then ``inputs`` against ``spec``. Returns ``(steps, record, rows)``
+    (rows: :func:`check_input_rows`)."""
     steps = check_steps(steps)
     record = check_record(record)
+    channels = sum(max(spec.rewards[name], default=1) * 8 if name in spec.rewards else
+                   spec.size(name) * (8 if name in spec.graded else 1) for name in spec.names)
+    per_neuron = (1 if "spikes" in record else 0) + 8 * sum(v != "spikes" and v != "weights" for v in record)
+    check_run_memory(steps, channels + n_neurons * per_neuron, f"{spec.size_text()} and recording {list(record)}")
     return steps, record, check_input_rows(spec, steps, inputs)
+
+
+def check_run_memory(steps: int, bytes_per_step: int, what: str) -> None:
+    """Refuse a run whose per-step arrays (``bytes_per_step`` x ``steps``) exceed half the available RAM,
+    before anything is allocated; the message names the size, the limit and what lowers it."""
+    from ..safeio import RUN_MEMORY_FRACTION, available_memory
+    avail = available_memory()
+    needed = int(steps) * int(bytes_per_step)
+    if avail <= 0 or needed <= avail * RUN_MEMORY_FRACTION:
+        return
+    budget = avail * RUN_MEMORY_FRACTION
+    raise ValidationError(f"steps = {steps:,}: the run's inputs ({what}) need {needed / 2**30:,.2f} GiB, over the "
+                          f"limit of {budget / 2**30:,.2f} GiB ({RUN_MEMORY_FRACTION:.0%} of the available RAM); run at "
+                          f"most ~{int(budget // max(bytes_per_step, 1)):,} steps (--steps), record less (--record) "
+                          "or free memory")
 
 
 def check_inputs(net, steps: int, inputs: dict | None) -> dict[str, np.ndarray]:
