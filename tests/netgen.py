@@ -93,3 +93,35 @@ def assert_same(a, b, what=("spikes", "v", "u")):
             assert ga[name].shape == gb[name].shape, (kind, name)
             diff = np.nonzero(np.asarray(ga[name]) != np.asarray(gb[name]))
             assert diff[0].size == 0, f"{kind}[{name}] differs first at step {diff[0][0] + 1}, neuron {diff[1][0]}"
+
+
+def random_mapped_run(rng, p_edge: float, w_low: int, density: float, max_steps: int, max_events: int):
+    """A random small mapped run for the cost/timing models: 1-3 LoihiLIF populations and 0-1 input with
+    Dense weights ``w_low..3`` (each present with ``density``, each edge with ``p_edge``), random cores on a
+    random mesh (1-4 chips), ``1..max_steps-1`` steps and up to ``max_events-1`` random spike events.
+    Returns ``(mesh, tables, physical cores, steps, event steps, event sources)``."""
+    from neurocomp.mapping.tables import build_core_tables
+    from neurocomp.target import Mesh
+    net = nc.Network("r")
+    pops = [(f"p{i}", int(rng.integers(1, 13))) for i in range(int(rng.integers(1, 4)))]
+    n_in = int(rng.integers(0, 4))
+    if n_in:
+        net.input("in", (n_in,))
+    for name, n in pops:
+        net.population(name, (n,), nc.LoihiLIF(du=0, dv=0, vth=10))
+    for src, n_src in pops + ([("in", n_in)] if n_in else []):
+        for dst, n_dst in pops:
+            if rng.random() < p_edge:
+                w = rng.integers(w_low, 4, (n_dst, n_src)) * (rng.random((n_dst, n_src)) < density)
+                net.connect(src, dst, nc.Dense(w.astype(np.int64)))
+    chips_x, chips_y = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    mesh = Mesh(chips_x * chips_y, chips_x, chips_y, int(rng.integers(1, 5)), int(rng.integers(1, 4)),
+                int(rng.integers(1, 3)))
+    n_cores = int(rng.integers(1, min(mesh.n_cores, 8) + 1))
+    tb = build_core_tables(net, {name: rng.integers(0, n_cores, n) for name, n in pops}, n_cores)
+    phys = rng.permutation(mesh.n_cores)[:n_cores]
+    steps = int(rng.integers(1, max_steps))
+    n_ev = int(rng.integers(0, max_events))
+    ev_step = rng.integers(0, steps, n_ev)
+    ev_src = rng.integers(0, tb.n_sources, n_ev)
+    return mesh, tb, phys, steps, ev_step, ev_src

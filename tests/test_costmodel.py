@@ -14,6 +14,7 @@ from neurocomp.backends.emulator.costmodel import estimate, link_loads, link_loa
 from neurocomp.errors import NeurocompError, TargetError, ValidationError
 from neurocomp.mapping.tables import build_core_tables
 from neurocomp.target import Mesh, load_target
+from netgen import random_mapped_run
 
 LOIHI = load_target("loihi")
 E = {k: q.value for k, q in LOIHI.costs.energy.items()}
@@ -288,28 +289,8 @@ def test_active_from_spikes_counts_receivers_and_spikers():
 # ------------------------------------------------------------------------------- fused kernel vs numpy spec
 def _random_case(rng):
     """A random small net (1-3 populations, 0-1 input, Dense/Sparse), cores, mesh (1-4 chips), events."""
-    net = nc.Network("r")
-    pops = [(f"p{i}", int(rng.integers(1, 13))) for i in range(int(rng.integers(1, 4)))]
-    n_in = int(rng.integers(0, 4))
-    if n_in:
-        net.input("in", (n_in,))
-    for name, n in pops:
-        net.population(name, (n,), nc.LoihiLIF(du=0, dv=0, vth=10))
-    for src, n_src in pops + ([("in", n_in)] if n_in else []):
-        for dst, n_dst in pops:
-            if rng.random() < 0.6:
-                w = rng.integers(-3, 4, (n_dst, n_src)) * (rng.random((n_dst, n_src)) < 0.5)
-                net.connect(src, dst, nc.Dense(w.astype(np.int64)))
-    chips_x, chips_y = int(rng.integers(1, 3)), int(rng.integers(1, 3))
-    mesh = Mesh(chips_x * chips_y, chips_x, chips_y, int(rng.integers(1, 5)), int(rng.integers(1, 4)),
-                int(rng.integers(1, 3)))
-    n_cores = int(rng.integers(1, min(mesh.n_cores, 8) + 1))
-    tb = build_core_tables(net, {name: rng.integers(0, n_cores, n) for name, n in pops}, n_cores)
-    phys = rng.permutation(mesh.n_cores)[:n_cores]
-    steps = int(rng.integers(1, 7))
-    n_ev = int(rng.integers(0, 60))
-    ev_step = np.sort(rng.integers(0, steps, n_ev))
-    ev_src = rng.integers(0, tb.n_sources, n_ev)
+    mesh, tb, phys, steps, ev_step, ev_src = random_mapped_run(rng, 0.6, -3, 0.5, 7, 60)
+    ev_step = np.sort(ev_step)
     return mesh, tb, phys, steps, ev_step, ev_src
 
 

@@ -14,6 +14,7 @@ from neurocomp.backends.emulator.timing import model
 from neurocomp.errors import TargetError, ValidationError
 from neurocomp.mapping.tables import build_core_tables
 from neurocomp.target import Mesh, Quantity, load_target
+from netgen import random_mapped_run
 
 LOIHI = load_target("loihi")
 NS = 1e-9
@@ -165,28 +166,7 @@ def test_missing_timing_section_is_a_clear_error():
 
 # ------------------------------------------------------------------------------- numba == spec
 def _random_run(rng):
-    net = nc.Network("r")
-    pops = [(f"p{i}", int(rng.integers(1, 13))) for i in range(int(rng.integers(1, 4)))]
-    n_in = int(rng.integers(0, 4))
-    if n_in:
-        net.input("in", (n_in,))
-    for name, n in pops:
-        net.population(name, (n,), nc.LoihiLIF(du=0, dv=0, vth=10))
-    for src, n_src in pops + ([("in", n_in)] if n_in else []):
-        for dst, n_dst in pops:
-            if rng.random() < 0.7:
-                w = rng.integers(1, 4, (n_dst, n_src)) * (rng.random((n_dst, n_src)) < 0.6)
-                net.connect(src, dst, nc.Dense(w.astype(np.int64)))
-    chips_x, chips_y = int(rng.integers(1, 3)), int(rng.integers(1, 3))
-    mesh = Mesh(chips_x * chips_y, chips_x, chips_y, int(rng.integers(1, 5)), int(rng.integers(1, 4)),
-                int(rng.integers(1, 3)))
-    n_cores = int(rng.integers(1, min(mesh.n_cores, 8) + 1))
-    tb = build_core_tables(net, {name: rng.integers(0, n_cores, n) for name, n in pops}, n_cores)
-    phys = rng.permutation(mesh.n_cores)[:n_cores]
-    steps = int(rng.integers(1, 5))
-    n_ev = int(rng.integers(0, 80))
-    ev_step = rng.integers(0, steps, n_ev)
-    ev_src = rng.integers(0, tb.n_sources, n_ev)
+    mesh, tb, phys, steps, ev_step, ev_src = random_mapped_run(rng, 0.7, 1, 0.6, 5, 80)
     keep = np.unique(ev_step * tb.n_sources + ev_src, return_index=True)[1]     # a source spikes once a step
     ev_step, ev_src = ev_step[keep], ev_src[keep]
     fig = dict(depth=int(rng.integers(1, 4)), **{k: int(rng.integers(0, 20)) for k in
