@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(VENV)/bin/python examples/demo.py
 
+# One pytest worker per CPU (pytest-xdist); a test module stays on one worker so its fixtures are built once.
 test: setup
-	$(VENV)/bin/python -m pytest -x -p no:cacheprovider
+	$(VENV)/bin/python -m pytest -x -p no:cacheprovider -n auto --dist loadscope
 
 bench: setup
 	$(VENV)/bin/python -m pip install -q -e '.[dev,bench]'
