@@ -150,6 +150,12 @@ class SynapseEncoding:
     ``SynapseConfig.bits_per_axon``). Delay bits are stored only when the projection has delays,
     tag (and extra learning) bits only when it learns. A crossbar (TrueNorth, Tianjic) is a group of
     ``group_size = row length`` with ``word_bits`` = one full row, so any used axon costs a whole row.
+
+    ``shared_conv_weights``: the core stores a convolution kernel once instead of one synapse per
+    (input, output) pair (Loihi 2's convolutional encoding; assumed where unpublished). A Conv2d
+    projection's synapses then cost no per-synapse bits: each input axon carrying them costs
+    ``shared_axon_bits`` (its header, one word), and each kernel slice (one output channel's
+    ``C_in/groups * kh * kw`` weights) used by the core's neurons costs ``kernel_bits`` once per core.
     """
     weight_bits: int
     delay_bits: int
@@ -159,6 +165,7 @@ class SynapseEncoding:
     group_header_bits: int
     word_bits: int
     learning_extra_bits: int
+    shared_conv_weights: bool = False
 
     def synapse_bits(self, has_delay: bool, learning: bool) -> int:
         """Bits of one stored synapse."""
@@ -180,6 +187,18 @@ class SynapseEncoding:
         rem = n % g
         rem_cost = np.where(rem > 0, -(-(rem * s + h) // w) * w, 0)
         return (n // g) * full_cost + rem_cost
+
+    @property
+    def shared_axon_bits(self) -> int:
+        """Bits of an input axon whose synapses are a shared kernel: its group header, in whole words."""
+        return -(-max(self.group_header_bits, 1) // self.word_bits) * self.word_bits
+
+    def kernel_bits(self, entries, has_delay) -> np.ndarray:
+        """Bits of kernel slices of ``entries`` weights each (a delay stored with each weight where
+        ``has_delay``), each rounded up to whole words (vectorised, int64)."""
+        n = np.asarray(entries, np.int64)
+        per = self.weight_bits + np.where(np.asarray(has_delay, bool), self.delay_bits, 0)
+        return -(-(n * per) // self.word_bits) * self.word_bits
 
 
 @dataclass(frozen=True)
@@ -494,9 +513,10 @@ def _core(r: _Reader) -> CoreLimits:
     enc_names = ("weight_bits", "delay_bits", "tag_bits", "index_bits", "group_size", "group_header_bits",
                  "word_bits", "learning_extra_bits")
     pre = "core.synapse_encoding."
-    r.no_unknown(e, enc_names, pre)
+    r.no_unknown(e, (*enc_names, "shared_conv_weights"), pre)
     positive = ("weight_bits", "group_size", "word_bits")
-    enc = SynapseEncoding(**{n: r.value(e, n, pre, "int", minimum=1 if n in positive else 0) for n in enc_names})
+    enc = SynapseEncoding(**{n: r.value(e, n, pre, "int", minimum=1 if n in positive else 0) for n in enc_names},
+                          shared_conv_weights=bool(r.value(e, "shared_conv_weights", pre, "bool", optional=True)))
     # delay_bits = 0 means delays are not stored per synapse (TrueNorth keeps them per axon).
     if enc.delay_bits > 0 and (1 << enc.delay_bits) - 1 < v["max_delay"]:
         raise r.fail(pre + "delay_bits", f"{enc.delay_bits} bits cannot hold core.max_delay = {v['max_delay']}",

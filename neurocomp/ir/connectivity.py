@@ -109,6 +109,11 @@ class Connectivity:
         """The post neuron of every stored weight (``weights``' shape)."""
         raise NotImplementedError(type(self).__name__)
 
+    def kernel_slices(self, n_post: int):
+        """``(slice of each post neuron, weights per slice)`` where the weights are a kernel shared by many
+        post neurons (a core that shares kernels stores each slice it uses once), else None."""
+        return None
+
     def with_weights(self, weights, **options) -> "Connectivity":
         """The same connectivity with other weights (and integer options weight_exp, num_weight_bits,
         sign_mode): what the quantize pass returns."""
@@ -334,6 +339,11 @@ class Conv2d(Connectivity):
 
     def shape_delay(self, delay: np.ndarray, where: str) -> np.ndarray:
         raise ValidationError(f"{where}: a Conv2d projection takes one scalar delay (weights are shared)")
+
+    def kernel_slices(self, n_post: int):
+        """Output channel of each post neuron, and the ``C_in/groups * kh * kw`` weights of its kernel."""
+        c_out, h_out, w_out = self.output_shape
+        return np.arange(n_post, dtype=np.int64) // (h_out * w_out), int(np.prod(self.weights.shape[1:]))
 
     def post_index(self, n_post: int) -> np.ndarray:
         """Output channel of every kernel weight (the kernel is shared over the output positions)."""

@@ -4,12 +4,16 @@ Global ids number the neuron populations' neurons in population order (``pop_off
 graph inputs' channels (``n_neurons + input_offset``). ``in_*`` is by post neuron (what a core must
 receive), ``out_*`` by source (what a spike must reach: its hyperedge). Each synapse carries flags
 (bit 0: has a delay, bit 1: learns; bit 2 marks the partial-sum edges of a split neuron's
-compartment graph, ``neurocomp.mapping.split``) that price it in synapse memory. Built from the projections'
+compartment graph, ``neurocomp.mapping.split``; bit 3 a synapse of a shared kernel) that price it in
+synapse memory. A projection whose weights are a kernel shared by its post neurons (Conv2d, not
+learning: ``Connectivity.kernel_slices``) also gives each post neuron the *kernel key* of its slice
+(``key_ptr``/``key_id`` by neuron, ``key_entries``/``key_delay`` by key): a target that shares kernels
+(``SynapseEncoding.shared_conv_weights``) stores each key once per core instead of those synapses. Built from the projections'
 synapse enumerators (``neurocomp.semantics.synapses``) in chunks, so 100M synapses fit.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -21,6 +25,8 @@ FLAG_DELAY = 1
 FLAG_LEARN = 2
 #: a partial-sum edge of a split neuron's compartment graph (segment -> soma, ``neurocomp.mapping.split``)
 FLAG_PSUM = 4
+#: a synapse whose weight is an entry of a shared kernel (see the module docstring)
+FLAG_SHARED = 8
 
 
 @dataclass
@@ -38,6 +44,10 @@ class SynapseGraph:
     out_post: np.ndarray
     out_flag: np.ndarray
     proj_max_delay: dict
+    key_ptr: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # int64[n_neurons+1] or empty
+    key_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    key_entries: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # kernel weights per key
+    key_delay: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))       # its projection has a delay
 
     @property
     def n_synapses(self) -> int:
@@ -88,12 +98,21 @@ def synapse_graph(network: Network) -> SynapseGraph:
     idt = np.int32 if s < 2 ** 31 - 1 else np.int64
 
     src_l, post_l, flag_l = [], [], []
+    key_post, key_l, key_entries, key_delay = [], [], [], []
     proj_max_delay = {}
     for proj in network.projections.values():
         src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
         base = (n + input_offset[input_index[proj.source]]) if src_pop.is_input else pop_offset[pop_index[proj.source]]
         dbase = pop_offset[pop_index[proj.target]]
         learn = FLAG_LEARN if proj.learning is not None else 0
+        slices = None if learn else proj.connectivity.kernel_slices(dst_pop.size)
+        if slices is not None:
+            sl, entries = slices
+            n_keys = int(sl.max()) + 1 if sl.size else 0
+            key_post.append(np.arange(dst_pop.size, dtype=np.int64) + dbase)
+            key_l.append(sl + len(key_entries))
+            key_entries.extend([entries] * n_keys)
+            key_delay.extend([proj.max_delay > 0] * n_keys)
         # the synapses the tables store (integer networks) or the nonzero weights (float networks),
         # streamed in chunks: small temporaries
         for part in iter_projection_synapses(proj, src_pop.size, dst_pop.size):
@@ -103,6 +122,8 @@ def synapse_graph(network: Network) -> SynapseGraph:
             flag = (np.asarray(d) > 0).astype(np.uint8)
             if learn:
                 flag |= FLAG_LEARN
+            if slices is not None:
+                flag |= FLAG_SHARED
             flag_l.append(flag)
         proj_max_delay[proj.name] = proj.max_delay
     cat = lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts else np.zeros(0, dt)
@@ -110,5 +131,11 @@ def synapse_graph(network: Network) -> SynapseGraph:
     del src_l, post_l, flag_l
     in_ptr, in_src, in_flag = _bucket(post, max(n, 0), src, flag)
     out_ptr, out_post, out_flag = _bucket(src, s, post, flag)
+    keys = {}
+    if key_l:
+        key_ptr, key_id, _ = _bucket(np.concatenate(key_post), n, np.concatenate(key_l),
+                                     np.zeros(sum(k.size for k in key_l), np.uint8))
+        keys = dict(key_ptr=key_ptr, key_id=key_id, key_entries=np.asarray(key_entries, np.int64),
+                    key_delay=np.asarray(key_delay, bool))
     return SynapseGraph([p.name for p in pops], pop_offset, [p.name for p in inputs], input_offset, n, s,
-                        in_ptr, in_src, in_flag, out_ptr, out_post, out_flag, proj_max_delay)
+                        in_ptr, in_src, in_flag, out_ptr, out_post, out_flag, proj_max_delay, **keys)

@@ -3,7 +3,10 @@ budgets, ``mapping.json`` reports and ``neurocomp.mapping.validate`` recounts in
 
 An *input axon* is one (source, destination core) pair; its synapse-memory cost is the target's
 ``SynapseEncoding.axon_bits(n_synapses, has_delay, learning)``; a core's *output axons* are the sum
-over its neurons of their distinct destination cores (one routing-table entry each).
+over its neurons of their distinct destination cores (one routing-table entry each). On a target that
+shares convolution kernels (``SynapseEncoding.shared_conv_weights``) a shared-kernel synapse
+(``FLAG_SHARED``) is not stored per synapse: its axon costs a header word, and the core stores each
+kernel slice its neurons use once (``kernel_bits``).
 """
 from __future__ import annotations
 
@@ -13,16 +16,17 @@ import numba
 import numpy as np
 
 from ..errors import ValidationError
-from .graph import FLAG_DELAY, FLAG_LEARN, FLAG_PSUM, SynapseGraph
+from .graph import FLAG_DELAY, FLAG_LEARN, FLAG_PSUM, FLAG_SHARED, SynapseGraph
 
 
 @numba.njit(cache=True)
-def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut, psum_axons):
+def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut, psum_axons, shared_mask):
     """Per-core input axons, output axons, synapse bits, synapses; per-source distinct destination cores.
 
     An axon is one (source, destination core) pair (a spike is multicast: one message per distinct
-    destination core, received on one axon there). Its memory cost is ``lut[flags, n_synapses]``,
-    the target's encoding cost. Output axons of a core = sum over its neurons of their destination
+    destination core, received on one axon there). Its memory cost is ``lut[flags, n_stored]``,
+    the target's encoding cost, with ``n_stored`` its synapses without a flag of ``shared_mask``
+    (``FLAG_SHARED`` where the target shares kernels, else 0). Output axons of a core = sum over its neurons of their destination
     cores (one routing-table entry each). A partial-sum edge (``FLAG_PSUM``, split neurons only) takes
     an input axon only where ``psum_axons`` (the target's ``partial_sums.uses_input_axons``).
     """
@@ -34,6 +38,7 @@ def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut, psum_
     fanout = np.zeros(n_src, np.int64)
     mark = np.full(n_cores, -1, np.int64)
     cnt = np.zeros(n_cores, np.int64)
+    tot = np.zeros(n_cores, np.int64)
     flg = np.zeros(n_cores, np.uint8)
     lst = np.empty(n_cores, np.int64)
     for s in range(n_src):
@@ -43,16 +48,19 @@ def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut, psum_
             if mark[c] != s:
                 mark[c] = s
                 cnt[c] = 0
+                tot[c] = 0
                 flg[c] = 0
                 lst[nd] = c
                 nd += 1
-            cnt[c] += 1
+            tot[c] += 1
+            if (out_flag[e] & shared_mask) == 0:
+                cnt[c] += 1
             flg[c] |= out_flag[e]
         for i in range(nd):
             c = lst[i]
             if psum_axons or (flg[c] & FLAG_PSUM) == 0:
                 in_axons[c] += 1
-            syn[c] += cnt[c]
+            syn[c] += tot[c]
             bits[c] += lut[flg[c], cnt[c]]
         fanout[s] = nd
         if s < n_neurons:
@@ -72,7 +80,9 @@ class Limits:
     (bit 0 delay, bit 1 learning) are ``flags``: ``SynapseEncoding.axon_bits`` tabulated so that the
     numba kernels can price axons without calling back into Python. Rows with ``FLAG_PSUM`` price a
     split neuron's partial-sum input: one weight-1 synapse where ``psum_axons`` (it arrives on an
-    input axon), else nothing.
+    input axon), else nothing. Rows with ``FLAG_SHARED`` add the shared-kernel axon header where the
+    target shares kernels (``shared_mask``); ``key_bits[k]``: memory of kernel key k once on a core
+    (all 0 on other targets, whose rows then price those synapses as stored).
     """
     target_name: str
     neurons: int
@@ -85,6 +95,8 @@ class Limits:
     lut: np.ndarray = field(repr=False)
     neurons_source: str = "core.max_neurons"
     psum_axons: bool = False
+    shared_mask: int = 0
+    key_bits: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
 
     def as_dict(self) -> dict:
         return {"neurons": self.neurons, "input_axons": self.input_axons, "output_axons": self.output_axons,
@@ -93,13 +105,34 @@ class Limits:
 
 def encoding_lut(encoding, max_n: int, psum_axons: bool = False) -> np.ndarray:
     n = np.arange(max_n + 1, dtype=np.int64)
-    lut = np.zeros((8, max_n + 1), np.int64)
+    lut = np.zeros((2 * FLAG_SHARED, max_n + 1), np.int64)
     for flags in range(4):
         lut[flags] = np.asarray(encoding.axon_bits(n, bool(flags & FLAG_DELAY), bool(flags & FLAG_LEARN)), np.int64)
     if psum_axons:
-        lut[FLAG_PSUM:] = lut[:4]
+        lut[FLAG_PSUM:FLAG_SHARED] = lut[:4]
     lut[:, 0] = 0
+    lut[FLAG_SHARED:] = lut[:FLAG_SHARED]
+    if encoding.shared_conv_weights:
+        lut[FLAG_SHARED:] += encoding.shared_axon_bits
     return lut
+
+
+def kernel_key_bits(encoding, graph: SynapseGraph) -> np.ndarray:
+    """Memory of each kernel key of ``graph`` once on a core (int64; zeros unless the target shares kernels)."""
+    if not encoding.shared_conv_weights:
+        return np.zeros(graph.key_entries.size, np.int64)
+    return encoding.kernel_bits(graph.key_entries, graph.key_delay).astype(np.int64)
+
+
+def kernel_usage(graph: SynapseGraph, core: np.ndarray, key_bits: np.ndarray, n_cores: int) -> np.ndarray:
+    """Per core, the bits of the distinct kernel keys its neurons use (each stored once per core)."""
+    if not graph.key_id.size or not key_bits.any():
+        return np.zeros(n_cores, np.int64)
+    owner = np.repeat(np.arange(graph.key_ptr.size - 1, dtype=np.int64), np.diff(graph.key_ptr))
+    key = np.asarray(graph.key_id, np.int64)
+    pair = np.unique(np.asarray(core, np.int64)[owner] * key_bits.size + key)
+    return np.bincount(pair // key_bits.size, weights=key_bits[pair % key_bits.size],
+                       minlength=n_cores).astype(np.int64)
 
 
 def core_limits(target, graph: SynapseGraph, max_neurons_per_core: int | None = None) -> Limits:
@@ -115,9 +148,11 @@ def core_limits(target, graph: SynapseGraph, max_neurons_per_core: int | None = 
     max_n = int(deg.max()) if deg.size else 0
     opt = lambda v: None if v is None or int(v) <= 0 else int(v)
     psum_axons = bool(target.partial_sums.supported and target.partial_sums.uses_input_axons)
+    enc = core.synapse_encoding
     return Limits(target.name, neurons, int(core.max_input_axons), int(core.max_output_axons),
                   int(core.synapse_memory_bits), opt(core.max_fan_in), opt(core.max_fan_out), int(core.max_delay),
-                  encoding_lut(core.synapse_encoding, max_n, psum_axons), src, psum_axons)
+                  encoding_lut(enc, max_n, psum_axons), src, psum_axons,
+                  FLAG_SHARED if enc.shared_conv_weights else 0, kernel_key_bits(enc, graph))
 
 
 # ----------------------------------------------------------------------------------------- usage
@@ -152,6 +187,7 @@ def evaluate(graph: SynapseGraph, core: np.ndarray, limits: Limits) -> CoreUsage
     n_cores = int(core.max()) + 1 if core.size else 0
     core = np.ascontiguousarray(core, dtype=np.int64)
     in_ax, out_ax, bits, syn, fanout = core_stats(graph.out_ptr, graph.out_post, graph.out_flag, core, n_cores,
-                                                  graph.n_neurons, limits.lut, limits.psum_axons)
+                                                  graph.n_neurons, limits.lut, limits.psum_axons, limits.shared_mask)
+    bits = bits + kernel_usage(graph, core[:graph.n_neurons], limits.key_bits, n_cores)
     return CoreUsage(np.bincount(core, minlength=n_cores).astype(np.int64), in_ax, out_ax, bits, syn, fanout)
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .graph import FLAG_PSUM, SynapseGraph, _bucket
+from .graph import FLAG_PSUM, FLAG_SHARED, SynapseGraph, _bucket
 
 @dataclass(frozen=True)
 class SplitMapping:
@@ -74,7 +74,8 @@ def oversized(graph: SynapseGraph, limits) -> np.ndarray:
     # axons; were that false for some encoding, the partitioner's own refusal still stands)
     deg = int(np.diff(graph.in_ptr).max())
     cap = limits.input_axons if limits.fan_in is None else min(limits.input_axons, limits.fan_in)
-    if deg <= cap and deg * int(limits.lut[:, min(1, limits.lut.shape[1] - 1)].max()) <= limits.synapse_bits:
+    kernel = int(limits.key_bits.max()) * int(np.diff(graph.key_ptr).max()) if limits.key_bits.size else 0
+    if deg <= cap and deg * int(limits.lut[:, min(1, limits.lut.shape[1] - 1)].max()) + kernel <= limits.synapse_bits:
         return np.zeros(graph.n_neurons, bool)
     alone = evaluate(graph, np.arange(graph.n_neurons, dtype=np.int64), limits)
     big = (alone.input_axons > limits.input_axons) | (alone.synapse_bits > limits.synapse_bits)
@@ -91,7 +92,8 @@ def compartment_graph(graph: SynapseGraph, seg_neuron: np.ndarray, entry_comp: n
     src = np.where(src >= n, src + m, src)
     post = np.concatenate([entry_comp, seg_neuron]).astype(np.int64)
     src = np.concatenate([src, n + np.arange(m, dtype=np.int64)])
-    flag = np.concatenate([graph.in_flag, np.full(m, FLAG_PSUM, np.uint8)])
+    # kernel keys are per neuron, not per compartment: a split dendrite's synapses are priced as stored
+    flag = np.concatenate([graph.in_flag & np.uint8(~FLAG_SHARED & 0xFF), np.full(m, FLAG_PSUM, np.uint8)])
     in_ptr, in_src, in_flag = _bucket(post, n + m, src, flag)
     out_ptr, out_post, out_flag = _bucket(src, graph.n_sources + m, post, flag)
     return SynapseGraph(graph.pop_names, graph.pop_offset, graph.input_names, graph.input_offset, n + m,

@@ -6,7 +6,10 @@ the TARGET's limits, and checks that the per-core tables implement exactly the n
 
 * neurons, input axons (distinct (source, core) pairs), output axons (per core, the summed
   distinct destination cores of its neurons), synapse memory (``SynapseEncoding.axon_bits`` per
-  axon, delay/learning bits where any synapse of the axon has them), fan-in, fan-out, delays;
+  axon, delay/learning bits where any synapse of the axon has them; on a target that shares
+  convolution kernels, a Conv2d projection's synapses are not stored: their axon costs
+  ``shared_axon_bits`` and each (core, projection, output channel) its ``kernel_bits`` once),
+  fan-in, fan-out, delays;
 * every synapse of the network appears exactly once in the tables, on the core of its post
   neuron, with its weight, delay and projection; every axon's synapses are on its own core;
 * each source's routes reach exactly the cores holding one of its axons, each route names an axon of
@@ -30,6 +33,21 @@ def _network_synapses(net):
         pre, post, w, d = projection_synapses(proj, sp.size, tp.size)
         out.append((proj.source, np.asarray(pre, np.int64), proj.target, np.asarray(post, np.int64),
                     np.asarray(w, np.int64), np.asarray(d, np.int64), k, proj.learning is not None))
+    return out
+
+
+def _shared_kernels(net, con, enc) -> dict:
+    """{projection index: (core, bits) of each distinct (core, output channel) kernel slice it stores}
+    for the projections whose kernel a sharing target stores once per core (not learning)."""
+    out = {}
+    for k, proj in enumerate(net.projections.values()):
+        slices = proj.connectivity.kernel_slices(net.populations[proj.target].size)
+        if slices is None or proj.learning is not None:
+            continue
+        channel, entries = slices
+        core = np.asarray(con[proj.target], np.int64)
+        pair = np.unique(np.stack([core, channel], 1), axis=0)
+        out[k] = (pair[:, 0], np.full(len(pair), int(enc.kernel_bits(entries, proj.max_delay > 0)), np.int64))
     return out
 
 
@@ -61,10 +79,12 @@ def check_mapping(compiled) -> list[str]:
     sizes = np.array([net.populations[n].size for n in all_names], np.int64)
     offs = np.concatenate([[0], np.cumsum(sizes)])
     syns = _network_synapses(net)
+    enc = lim.synapse_encoding
+    kernels = _shared_kernels(net, con, enc) if enc.shared_conv_weights else {}
     for spop, pre, tpop, post, w, d, k, learn in syns:
         src_key_parts.append(offs[all_names.index(spop)] + pre)
         core_parts.append(np.asarray(con[tpop], np.int64)[post])
-        flag_parts.append((d > 0).astype(np.int64) + (2 if learn else 0))
+        flag_parts.append((d > 0).astype(np.int64) + (2 if learn else 0) + (4 if k in kernels else 0))
         if d.size and d.max() > lim.max_delay:
             errors.append(f"projection {k}: delay {int(d.max())} > core.max_delay {lim.max_delay}")
     cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)
@@ -72,6 +92,7 @@ def check_mapping(compiled) -> list[str]:
     split = tables is not None and tables.n_psum > 0
     if split:       # split dendrites: a synapse sits on the core the tables put it (checked against the network below)
         skey, score, sflag, n_cores = _table_synapse_keys(net, tables, all_names, offs, n_cores)
+        kernels = {}    # a split dendrite's synapses are priced as stored (as the compartment graph does)
         neurons = np.bincount(np.repeat(np.arange(tables.n_cores), np.diff(tables.core_neuron_ptr)),
                               minlength=n_cores) + np.diff(tables.core_psum_ptr)
     pair = score * int(offs[-1] + 1) + skey
@@ -80,17 +101,21 @@ def check_mapping(compiled) -> list[str]:
     axon_src = axon % int(offs[-1] + 1)
     has_delay = np.zeros(axon.size, bool)
     learning = np.zeros(axon.size, bool)
+    shared = np.zeros(axon.size, bool)
     np.logical_or.at(has_delay, inv, (sflag & 1) > 0)
     np.logical_or.at(learning, inv, (sflag & 2) > 0)
-    bits_axon = np.zeros(axon.size, np.int64)
-    enc = lim.synapse_encoding
+    np.logical_or.at(shared, inv, (sflag & 4) > 0)
+    stored = np.bincount(inv, weights=(sflag & 4) == 0, minlength=axon.size).astype(np.int64)
+    bits_axon = np.where(shared, enc.shared_axon_bits, 0).astype(np.int64)
     for hd in (False, True):
         for lr in (False, True):
             m = (has_delay == hd) & (learning == lr)
             if m.any():
-                bits_axon[m] = enc.axon_bits(nsyn[m], hd, lr)
+                bits_axon[m] += enc.axon_bits(stored[m], hd, lr)
     in_axons = np.bincount(axon_core, minlength=n_cores)
     bits = np.bincount(axon_core, weights=bits_axon, minlength=n_cores).astype(np.int64)
+    for kcore, kbits in kernels.values():
+        bits = bits + np.bincount(kcore, weights=kbits, minlength=n_cores).astype(np.int64)
     # output axons: each neuron source contributes its distinct destination cores to its own core
     src_core_of = np.full(int(offs[-1]), -1, np.int64)
     for p in pops:

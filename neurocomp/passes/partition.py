@@ -70,9 +70,11 @@ PARTITIONERS = ("hypergraph", "metis", "sequential")
 # ----------------------------------------------------------------------------------------- greedy fill
 @numba.njit(cache=True)
 def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, max_n, max_in, max_bits,
-                 first_core, core_out, psum_axons):
+                 first_core, core_out, psum_axons, shared_mask, key_ptr, key_id, key_bits):
     """Fill cores with the neurons of ``order`` in turn; open a new core when the next neuron would break
-    the neuron, input-axon or synapse-memory limit, or where ``group_start`` is set.
+    the neuron, input-axon or synapse-memory limit, or where ``group_start`` is set. Synapse memory is
+    ``core_stats``' (synapses flagged in ``shared_mask`` are not stored; each kernel key of the core's
+    neurons costs ``key_bits`` once: cores are filled one after another, so a key's last core suffices).
 
     Returns (last core id used, -1, 0, 0) or, if one neuron alone does not fit an empty core,
     (-1, neuron, limit code 1=input axons 2=synapse bits, amount needed).
@@ -89,6 +91,8 @@ def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, ma
         if d > maxdeg:
             maxdeg = d
     tl = np.empty(maxdeg, np.int64)
+    kmark = np.full(key_bits.size, -1, np.int64)   # last core holding kernel key k
+    has_keys = key_ptr.size > 0 and key_bits.size > 0
     cur = first_core - 1
     n_cur = max_n  # forces a new core for the first neuron
     ax_cur = 0
@@ -104,7 +108,8 @@ def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, ma
                 tflg[s] = 0
                 tl[nd] = s
                 nd += 1
-            tcnt[s] += 1
+            if (in_flag[e] & shared_mask) == 0:
+                tcnt[s] += 1
             tflg[s] |= in_flag[e]
         if group_start[idx]:
             cur += 1
@@ -125,8 +130,12 @@ def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, ma
                     of = flg[s]
                 nf = of | tflg[s]
                 dbits += lut[nf, on + tcnt[s]] - lut[of, on]
-                if on == 0 and (psum_axons or (tflg[s] & 4) == 0):   # 4: FLAG_PSUM
+                if mark[s] != cur and (psum_axons or (tflg[s] & 4) == 0):   # 4: FLAG_PSUM
                     new_ax += 1
+            if has_keys:
+                for q in range(key_ptr[j], key_ptr[j + 1]):
+                    if kmark[key_id[q]] != cur:
+                        dbits += key_bits[key_id[q]]
             if n_cur + 1 <= max_n and ax_cur + new_ax <= max_in and bits_cur + dbits <= max_bits:
                 break
             if n_cur == 0:
@@ -145,6 +154,9 @@ def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, ma
                 flg[s] = 0
             cnt[s] += tcnt[s]
             flg[s] |= tflg[s]
+        if has_keys:
+            for q in range(key_ptr[j], key_ptr[j + 1]):
+                kmark[key_id[q]] = cur
         n_cur += 1
         ax_cur += new_ax
         bits_cur += dbits
@@ -163,7 +175,8 @@ def _fill(graph: SynapseGraph, limits: Limits, order: np.ndarray, group_start: n
     last, bad, code, need = _greedy_fill(order.astype(np.int64), group_start, graph.in_ptr, graph.in_src,
                                          graph.in_flag, limits.lut, graph.n_sources, limits.neurons,
                                          limits.input_axons, limits.synapse_bits, first_core, core,
-                                         limits.psum_axons)
+                                         limits.psum_axons, limits.shared_mask, graph.key_ptr, graph.key_id,
+                                         limits.key_bits)
     if last < 0:
         name = _neuron_name(graph, int(bad))
         if code == 1:
@@ -582,6 +595,15 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
     rate, ew = source_weights(graph, rates)
     base, rounds, base_use = sequential_usage(graph, limits, order)
     info = {"baseline_repair_rounds": rounds, "k": base_use.n_cores}
+    if order is None and limits.key_bits.any():
+        # shared kernels: a core pays for each kernel slice once, and the neurons of one position (all output
+        # channels) share their input window, so filling by receptive field usually needs far fewer cores
+        # (PilotNet SDNN on loihi2: 41 instead of 670); keep whichever baseline is smaller
+        alt, alt_rounds, alt_use = sequential_usage(graph, limits, field_order(graph))
+        if (alt_use.n_cores, alt_use.messages) < (base_use.n_cores, base_use.messages):
+            base, base_use = alt, alt_use
+            info = {"baseline_repair_rounds": alt_rounds, "k": alt_use.n_cores}
+        info["baseline_order"] = "receptive field" if base is alt else "network"
     if partitioner == "sequential" or base_use.n_cores <= 1:
         return PartitionResult(base, base_use, base, base_use, "sequential", info)
     k = base_use.n_cores
