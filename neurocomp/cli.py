@@ -87,6 +87,25 @@ def _cmd_info(args) -> int:
     return EXIT_OK
 
 
+#: export format -> (writer module, function): ``neurocomp export --format F``
+EXPORT_FORMATS = {"netx": ("neurocomp.io.netx_export", "write_netx")}
+
+
+def _cmd_export(args) -> int:
+    import importlib
+    from .errors import ValidationError
+    from .io import load
+    out = Path(args.output)
+    if out.is_dir() or (out.exists() and out.resolve() == Path(args.net).resolve()):
+        raise ValidationError(f"export: output '{out}' is a directory or the input file itself; name a new file "
+                              "(e.g. network_export.net)")
+    net = load(args.net, dt=args.dt, dialect=args.dialect)
+    module, func = EXPORT_FORMATS[args.format]
+    getattr(importlib.import_module(module), func)(net, out)
+    print(f"wrote {out} ({args.format})")
+    return EXIT_OK
+
+
 def _cmd_targets(args) -> int:
     try:
         from .target import list_targets
@@ -343,6 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rules", metavar="RULES.toml", default=None,
                    help="attach learning rules from a side file (see neurocomp.rules.sidefile)")
     s.set_defaults(func=_cmd_info)
+
+    s = sub.add_parser("export", help="write a network in another format", description="Write network file NET "
+                       "as FORMAT: netx = a lava-dl netx HDF5 (.net) that netx and `neurocomp` load back to the same "
+                       "network (chains of conv/dense layers of CUBA or SDNN neurons; anything else is refused "
+                       "with the reason; docs/sdnn.md).")
+    s.add_argument("net", metavar="NET", help="network file (.nir, .net, .h5)")
+    s.add_argument("--format", required=True, choices=tuple(EXPORT_FORMATS), help="output format")
+    s.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write (replaced atomically)")
+    s.add_argument("--dt", type=_positive_float, default=1e-4, help=dt_help)
+    s.add_argument("--from", dest="dialect", choices=dialects, default="auto", help=from_help)
+    s.set_defaults(func=_cmd_export)
 
     s = sub.add_parser("targets", help="list the hardware models", description="List the hardware models "
                        "(targets) this installation knows, with their main per-core limits.")
