@@ -1,9 +1,11 @@
 """PilotNet SDNN (lava-dl's netx ground-truth network) on the emulator vs Lava fixed_pt, same run.
 
 The network is ``tests/data/netx/pilotnet_sdnn`` (lava-dl ``gts/pilotnet_sdnn``: 3x33x100 input, 4 conv + 3
-dense SigmaDelta layers, a Sigma output; 33 k neurons, 3.6 M synapses as stored without conv weight
-sharing). It is compiled for an 8-chip Loihi 2 (``neurocomp.target.write_multichip("loihi2", 4, 2, ...)``: 670
-cores; it does not fit one chip in neurocomp's model). The input layer's Delta runs on the host, as in
+dense SigmaDelta layers, a Sigma output; 33 k neurons, 3.6 M synapses). It is compiled for one Loihi 2 chip
+(``--target loihi2``, default: conv kernels stored once per core, ``core.synapse_encoding.shared_conv_weights``,
+41 cores) or, with ``--chips X Y``, for an X*Y-chip copy of the target (``neurocomp.target.write_multichip``;
+the earlier 8-chip, 670-core run stored every conv synapse). The mapping is checked by the validator
+(``neurocomp.mapping.validate.check_mapping``). The input layer's Delta runs on the host, as in
 ``tests/test_netx_sdnn.py``.
 
 Lava side: ``backends/lava`` lowers the compiled network to lava-nc 0.10 processes (``RingBuffer`` ->
@@ -21,7 +23,8 @@ cost model (as ``neurocomp emulate``) and functional only (no counters), ``steps
 of ``--repeats`` alternating runs: *marginal* = (t(steps) - t(1)) / (steps - 1) excludes its set-up (the
 kernel plan, ~0.5 s for 3.6 M synapses) as Lava's is excluded; *whole call* = t(steps) / steps.
 
-Usage: ``.venv/bin/python benchmarks/pilotnet_sdnn.py [--steps 30] [--repeats 3] [--json out.json]``
+Usage: ``.venv/bin/python benchmarks/pilotnet_sdnn.py [--steps 30] [--repeats 3] [--target loihi2] [--chips 4 2]
+[--json out.json]``
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ import numpy as np
 
 import neurocomp as nc
 from neurocomp.io.netx_input import netx_inputs
+from neurocomp.mapping.validate import check_mapping
 from neurocomp.target import write_multichip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,6 +114,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=30, help="steps of the 'pan' workload")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--target", default="loihi2", help="target name or .toml (default loihi2: one chip)")
+    ap.add_argument("--chips", type=int, nargs=2, metavar=("X", "Y"), help="an X x Y-chip copy of the target")
     ap.add_argument("--json")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pilotnet_sdnn_"))
@@ -118,8 +124,11 @@ def main() -> int:
         shutil.copyfileobj(src, dst)
     net = nc.load(path)
     t0 = time.perf_counter()
-    art = nc.compile(net, write_multichip("loihi2", 4, 2, tmp / "loihi2_x8.toml"), partitioner="sequential")
+    target = write_multichip(args.target, *args.chips, tmp / "multichip.toml") if args.chips else args.target
+    art = nc.compile(net, target, partitioner="sequential")
     compile_s = time.perf_counter() - t0
+    violations = check_mapping(art)
+    print(f"validator: {len(violations)} violation(s) {violations[:3]}")
     x, gt = np.load(DATA / "input.npy"), np.load(DATA / "output.npy")
     pan = np.stack([np.roll(x[..., 0], k, axis=0) for k in range(args.steps)], axis=-1)   # (W, H, C, T)
     rows = [bench("gt", net, art, x, gt.shape[1], args.repeats, gt), bench("pan", net, art, pan, args.steps,
@@ -144,9 +153,11 @@ def main() -> int:
               f"dynamic; messages {1e6 * en['by_class']['messages'] / r['steps']:.2f} uJ), latency "
               f"{1e6 * la['per_step']['mean']:.1f} us/step (p50 {1e6 * la['per_step']['p50']:.1f}, max "
               f"{1e6 * la['per_step']['max']:.1f}), {1e3 * la['total']:.3f} ms for {r['steps']} steps")
-    print(f"compile: {compile_s:.1f} s, {art.tables.n_cores} cores")
+    print(f"compile: {compile_s:.1f} s, {art.tables.n_cores} cores on {art.target.name} ({art.target.mesh.chips} "
+          f"chip(s)); synapse memory {int(art.usage.synapse_bits.sum())} bits in all")
     if args.json:
-        Path(args.json).write_text(json.dumps({"compile_s": compile_s, "rows": rows}, indent=1, default=float))
+        Path(args.json).write_text(json.dumps({"compile_s": compile_s, "cores": art.tables.n_cores,
+                                               "violations": violations, "rows": rows}, indent=1, default=float))
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
