@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +133,15 @@ def test_emulation_is_unchanged_by_sharing():
     for pop in ("c1", "c2", "out"):
         assert np.array_equal(a.spikes[pop], b.spikes[pop]), pop
     assert sum(int(a.spikes[p].sum()) for p in ("c1", "c2")) > 0
+
+
+def test_target_file_key_is_optional_and_checked(tmp_path):
+    from neurocomp.target import load_target_file
+    text = Path(load_target("loihi2").path).read_text()
+    plain = tmp_path / "plain.toml"
+    plain.write_text(text.replace("shared_conv_weights = true", ""))
+    assert not load_target_file(plain).core.synapse_encoding.shared_conv_weights
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("shared_conv_weights = true", "shared_conv_weights = 1"))
+    with pytest.raises(nc.TargetError, match=r"core.synapse_encoding.shared_conv_weights: expected true or false"):
+        load_target_file(bad)
