@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path
-from ..errors import ValidationError
+from ..errors import NeurocompError, ValidationError
 from ..ir import Network
 from ..ir.connectivity import determine_sign_mode
 from ..semantics.fixedpoint import effective_weights
@@ -155,7 +155,7 @@ def _dense_weights(net, where, conns):
     w2, nwb, exp = netx_weight_bits(w)
     try:
         nwb, exp = _dense_options(w2, nwb, exp, where, Path(net.name))
-    except Exception:
+    except NeurocompError:          # no 1..8-bit setting means what netx would run: refused below
         nwb = None
     back = None if nwb is None else effective_weights(w2, determine_sign_mode(w2), nwb)
     if back is None or not _same_products(back, exp, w, e_w):
