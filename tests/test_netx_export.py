@@ -161,6 +161,15 @@ def test_what_netx_cannot_express_is_refused_by_name(tmp_path, capsys):
     net.connect("a", "b", nc.Sparse.from_dense(np.array([[0, 4, 0], [8, 0, 2]])), name="a-b")
     with pytest.raises(nc.ValidationError, match=r"projection 'a-b': is Sparse"):
         write_netx(net, tmp_path / "x.net")
+    odd = np.array([[101, -77, 3, 5]] * 3)
+    for opts, msg in (({"weight_exp": -2}, r"weights x 2\*\*-2 are not integers"),      # netx stores integers
+                      ({"weight_exp": 7}, "netx.s weight optimisation .* does not give back the same products")):   # netx would clip them
+        net.projections["input-a"] = dataclasses.replace(net.projections["input-a"],
+                                                         connectivity=nc.Dense(odd, **opts))
+        with pytest.raises(nc.ValidationError, match=r"projection 'input-a': " + msg):
+            write_netx(net, tmp_path / "x.net")
+    net.projections["input-a"] = dataclasses.replace(net.projections["input-a"],
+                                                     connectivity=nc.Dense(np.full((3, 4), 20)))
     assert not (tmp_path / "x.net").exists()
     # the CLI: exit 2 with the reason, no file
     nc.save(net, tmp_path / "n.h5")
