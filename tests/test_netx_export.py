@@ -163,7 +163,7 @@ def test_what_netx_cannot_express_is_refused_by_name(tmp_path, capsys):
         write_netx(net, tmp_path / "x.net")
     odd = np.array([[101, -77, 3, 5]] * 3)
     for opts, msg in (({"weight_exp": -2}, r"weights x 2\*\*-2 are not integers"),      # netx stores integers
-                      ({"weight_exp": 7}, "netx.s weight optimisation .* does not give back the same products")):   # netx would clip them
+                      ({"weight_exp": 7}, "netx.s weight optimisation .* does not give back the same products")):
         net.projections["input-a"] = dataclasses.replace(net.projections["input-a"],
                                                          connectivity=nc.Dense(odd, **opts))
         with pytest.raises(nc.ValidationError, match=r"projection 'input-a': " + msg):

@@ -298,7 +298,8 @@ def netx_layers(net: Network) -> list[dict]:
             raise _fail(net, f"population '{name}'", "a self-projection on a conv layer", "netx has dense_rec only")
         layer = LAYERS[kind](net, where, proj.connectivity, proj.delay, *((rec,) if rec is not None else ()))
         if kind == "Conv2d" and tuple(proj.connectivity.output_shape) != tuple(pop.shape):
-            raise _fail(net, f"population '{name}'", f"shape {pop.shape} is not the conv's {proj.connectivity.output_shape}",
+            raise _fail(net, f"population '{name}'",
+                        f"shape {pop.shape} is not the conv's {proj.connectivity.output_shape}",
                         "give the population the convolution's (C, H, W) output shape")
         neuron, bias = _neuron(net, pop)
         layer["shape"] = np.array(pop.shape, np.int64)

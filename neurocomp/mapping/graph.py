@@ -8,8 +8,8 @@ compartment graph, ``neurocomp.mapping.split``; bit 3 a synapse of a shared kern
 synapse memory. A projection whose weights are a kernel shared by its post neurons (Conv2d, not
 learning: ``Connectivity.kernel_slices``) also gives each post neuron the *kernel key* of its slice
 (``key_ptr``/``key_id`` by neuron, ``key_entries``/``key_delay`` by key): a target that shares kernels
-(``SynapseEncoding.shared_conv_weights``) stores each key once per core instead of those synapses. Built from the projections'
-synapse enumerators (``neurocomp.semantics.synapses``) in chunks, so 100M synapses fit.
+(``SynapseEncoding.shared_conv_weights``) stores each key once per core instead of those synapses.
+Built from the projections' synapse enumerators (``neurocomp.semantics.synapses``) in chunks, so 100M synapses fit.
 """
 from __future__ import annotations
 

@@ -26,8 +26,8 @@ def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut, psum_
     An axon is one (source, destination core) pair (a spike is multicast: one message per distinct
     destination core, received on one axon there). Its memory cost is ``lut[flags, n_stored]``,
     the target's encoding cost, with ``n_stored`` its synapses without a flag of ``shared_mask``
-    (``FLAG_SHARED`` where the target shares kernels, else 0). Output axons of a core = sum over its neurons of their destination
-    cores (one routing-table entry each). A partial-sum edge (``FLAG_PSUM``, split neurons only) takes
+    (``FLAG_SHARED`` where the target shares kernels, else 0). Output axons of a core = sum over its
+    neurons of their destination cores (one routing-table entry each). A partial-sum edge (``FLAG_PSUM``, split neurons only) takes
     an input axon only where ``psum_axons`` (the target's ``partial_sums.uses_input_axons``).
     """
     n_src = out_ptr.size - 1
