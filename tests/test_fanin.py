@@ -155,3 +155,12 @@ def test_lava_runs_a_split_mapping_one_process_per_segment_core():
     emu = nc.emulate(art, 20, x)
     lv = nc.deploy(art, backend="lava", steps=20, inputs=x)
     assert_same(emu, lv, ("spikes", "v"))
+
+
+def test_segment_that_does_not_fit_memory_is_named_not_an_index_error():
+    """Segments are sized by the input-axon limit; one that then exceeds the synapse memory is reported
+    as a segment compartment (it has no population index: a lookup by population crashed here)."""
+    t = small_target(64)
+    t = dataclasses.replace(t, core=dataclasses.replace(t.core, synapse_memory_bits=2000))
+    with pytest.raises(CapacityError, match=r"segment compartment \d+ of a split neuron .*synapse_memory_bits"):
+        compile_plain(_wide_net(), t)

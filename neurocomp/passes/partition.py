@@ -165,6 +165,8 @@ def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, ma
 
 
 def _neuron_name(graph: SynapseGraph, gid: int) -> str:
+    if gid >= int(graph.pop_offset[-1]):     # a split neuron's segment compartment (mapping/split.py)
+        return f"segment compartment {gid - int(graph.pop_offset[-1])} of a split neuron"
     p = int(np.searchsorted(graph.pop_offset, gid, side="right") - 1)
     return f"{graph.pop_names[p]}[{gid - int(graph.pop_offset[p])}]"
 
