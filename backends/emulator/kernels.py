@@ -480,90 +480,123 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                 spiked[n_spk] = in_src[e]
                 payload[n_spk] = in_val[e]
                 n_spk += 1
-        # ---- 3: packets and synapses
-        n_touched = 0
-        for q in range(n_spk):
-            src = spiked[q]
-            r0 = route_ptr[src]
-            r1 = route_ptr[src + 1]
-            if do_count:
-                src_spikes[src] += 1
-                if src < n_neurons:
-                    counters[4, row, neuron_core[src]] += r1 - r0
-                for r in range(r0, r1):
-                    dc = route_core[r]
-                    pk_in[dc] += 1
-                    syn_ops[dc] += route_syn_ptr[r + 1] - route_syn_ptr[r]
-            # a source's routes are consecutive, and so are their synapse copies: one flat walk
-            y0 = route_syn_ptr[r0]
-            y1 = route_syn_ptr[r1]
-            if count_psum:
-                _count_partial_sums(y0, y1, t, row, syn_psum, psum_src, psum_dst, psum_mark, counters)
-            pq = payload[q]                      # what the source sends (1: a spike)
-            if all_direct and not graded:
-                for y in range(y0, y1):
-                    ring[syn_ring[y]] += syn_weight[y]
-                continue
-            if direct_graded:
-                for y in range(y0, y1):
-                    ring[syn_ring[y]] += np.int64(syn_weight[y]) * pq
-                continue
-            for y in range(y0, y1):
-                p = syn_proj[y]
-                mode = proj_mode[p]
-                w = np.int64(syn_weight[y])
-                if graded:
-                    g = proj_graded[p]
-                    if g != SYN_BINARY:          # a graded projection multiplies by the payload
-                        w *= pq
-                        if g == SYN_GRADED_WRAP:
-                            w = _wrap32(w)
-                if mode == 0:
-                    ring[syn_ring[y]] += w
-                elif mode == 1:
-                    sl = nxt[p] + syn_delay[y]
-                    if sl >= proj_len[p]:
-                        sl -= proj_len[p]
-                    ring[syn_ring[y] + sl] += w << proj_exp[p]
-                else:
-                    d = np.int64(syn_delay[y])
-                    idx = syn_ring[y] + d
-                    if sflag[idx] == 0:
-                        sflag[idx] = 1
-                        touched_idx[n_touched] = idx
-                        touched_proj[n_touched] = p
-                        touched_delay[n_touched] = d
-                        n_touched += 1
-                    scratch[idx] += w
-        if do_count:
-            for c in range(n_cores):
-                counters[5, row, c] += pk_in[c]
-                counters[0, row, c] += syn_ops[c]
-                pk_in[c] = 0
-                syn_ops[c] = 0
-        # ---- mode-2 contributions: transform each (dendrite, delay) sum, move it into the ring
-        for i in range(n_touched):
-            idx = touched_idx[i]
-            p = touched_proj[i]
-            d = touched_delay[i]
-            sl = nxt[p] + d
-            if sl >= proj_len[p]:
-                sl -= proj_len[p]
-            ring[idx - d + sl] += _transform(scratch[idx], proj_exp[p], proj_xf[p])
-            scratch[idx] = 0
-            sflag[idx] = 0
+        # ---- 3: packets and synapses (one inline walk, shared with ``deliver_events``)
+        _deliver(t, row, spiked, payload, n_spk, n_neurons, n_cores, dendrites, work, routes, counts, psums,
+                 direct_graded, nxt, pk_in, syn_ops)
     return n_spk
 
 
 @njit(cache=True, inline="always")
-def _count_partial_sums(y0, y1, t, row, syn_psum, psum_src, psum_dst, mark, counters):
-    """Count each partial-sum route reached by synapse copies y0..y1 once per step (split dendrites)."""
-    for y in range(y0, y1):
-        k = syn_psum[y]
-        if k >= 0 and mark[k] != t:
-            mark[k] = t
-            counters[6, row, psum_src[k]] += 1
-            counters[7, row, psum_dst[k]] += 1
+def _deliver(t, row, spiked, payload, n_spk, n_neurons, n_cores, dendrites, work, routes, counts, psums, direct_graded,
+             nxt, pk_in, syn_ops):
+    """Phase 3 of step t for the sources ``spiked[:n_spk]`` (each sending ``payload[q]``): their packets, the
+    synapse walk into the rings (``nxt``: each projection's slot of arrival t + 1), the counters, then the
+    mode-2 scratch moved into the rings. Inlined into ``run_steps`` and ``deliver_events``."""
+    # containers, not their fields, are the arguments: CPython passes a call of over 30 arguments as *args,
+    # which numba's inliner refuses
+    proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites[4:]
+    ring, scratch, sflag, touched_idx, touched_proj, touched_delay = work[:6]
+    neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, \
+        proj_graded = routes
+    do_count, counters, src_spikes = counts
+    count_psum = do_count and psums.enabled
+    syn_psum, psum_src, psum_dst, psum_mark = psums.syn_psum, psums.psum_src, psums.psum_dst, psums.mark
+    # ---- 3: packets and synapses
+    n_touched = 0
+    for q in range(n_spk):
+        src = spiked[q]
+        r0 = route_ptr[src]
+        r1 = route_ptr[src + 1]
+        if do_count:
+            src_spikes[src] += 1
+            if src < n_neurons:
+                counters[4, row, neuron_core[src]] += r1 - r0
+            for r in range(r0, r1):
+                dc = route_core[r]
+                pk_in[dc] += 1
+                syn_ops[dc] += route_syn_ptr[r + 1] - route_syn_ptr[r]
+        # a source's routes are consecutive, and so are their synapse copies: one flat walk
+        y0 = route_syn_ptr[r0]
+        y1 = route_syn_ptr[r1]
+        if count_psum:                   # each partial-sum route reached counts once per step (split dendrites)
+            for y in range(y0, y1):          # (written out: a nested inline helper breaks numba's inliner)
+                k = syn_psum[y]
+                if k >= 0 and psum_mark[k] != t:
+                    psum_mark[k] = t
+                    counters[6, row, psum_src[k]] += 1
+                    counters[7, row, psum_dst[k]] += 1
+        pq = payload[q]                      # what the source sends (1: a spike)
+        if all_direct and not graded:
+            for y in range(y0, y1):
+                ring[syn_ring[y]] += syn_weight[y]
+            continue
+        if direct_graded:
+            for y in range(y0, y1):
+                ring[syn_ring[y]] += np.int64(syn_weight[y]) * pq
+            continue
+        for y in range(y0, y1):
+            p = syn_proj[y]
+            mode = proj_mode[p]
+            w = np.int64(syn_weight[y])
+            if graded:
+                g = proj_graded[p]
+                if g != SYN_BINARY:          # a graded projection multiplies by the payload
+                    w *= pq
+                    if g == SYN_GRADED_WRAP:
+                        w = _wrap32(w)
+            if mode == 0:
+                ring[syn_ring[y]] += w
+            elif mode == 1:
+                sl = nxt[p] + syn_delay[y]
+                if sl >= proj_len[p]:
+                    sl -= proj_len[p]
+                ring[syn_ring[y] + sl] += w << proj_exp[p]
+            else:
+                d = np.int64(syn_delay[y])
+                idx = syn_ring[y] + d
+                if sflag[idx] == 0:
+                    sflag[idx] = 1
+                    touched_idx[n_touched] = idx
+                    touched_proj[n_touched] = p
+                    touched_delay[n_touched] = d
+                    n_touched += 1
+                scratch[idx] += w
+    if do_count:
+        for c in range(n_cores):
+            counters[5, row, c] += pk_in[c]
+            counters[0, row, c] += syn_ops[c]
+            pk_in[c] = 0
+            syn_ops[c] = 0
+    # ---- mode-2 contributions: transform each (dendrite, delay) sum, move it into the ring
+    for i in range(n_touched):
+        idx = touched_idx[i]
+        p = touched_proj[i]
+        d = touched_delay[i]
+        sl = nxt[p] + d
+        if sl >= proj_len[p]:
+            sl -= proj_len[p]
+        ring[idx - d + sl] += _transform(scratch[idx], proj_exp[p], proj_xf[p])
+        scratch[idx] = 0
+        sflag[idx] = 0
+
+
+@njit(cache=True)
+def deliver_events(t, row, src, val, n, dendrites, work, routes, counts, psums):
+    """Phase 3 of step ``t`` alone, for the events ``src[:n]`` (shard source ids) sending ``val[:n]``:
+    what ``run_steps`` does after its neurons, for a rank of a distributed run (``distributed/``) that has
+    gathered this step's local and remote spikes. ``row``: the step's row in the counters."""
+    proj_len, all_direct = dendrites.proj_len, dendrites.all_direct
+    graded, proj_graded = routes.graded, routes.proj_graded
+    n_cores = counts.per_core.shape[2] if counts.enabled else 0
+    n_neurons = routes.neuron_core.shape[0]
+    nxt = np.zeros(proj_len.shape[0], np.int64)
+    for p in range(proj_len.shape[0]):
+        nxt[p] = (t + 1) % proj_len[p]
+    direct_graded = all_direct and graded and np.all(proj_graded == SYN_GRADED)
+    pk_in = np.zeros(n_cores, np.int64)
+    syn_ops = np.zeros(n_cores, np.int64)
+    _deliver(t, row, src, val, n, n_neurons, n_cores, dendrites, work, routes, counts, psums, direct_graded, nxt,
+             pk_in, syn_ops)
 
 
 # ----------------------------------------------------------------------------------- plan helpers

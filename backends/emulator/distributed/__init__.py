@@ -1,0 +1,63 @@
+"""Network-parallel emulation over MPI ranks (mpi4py + the ``mpich`` wheel), bit-identical to one process.
+
+``shard_artifact(art, ranks, out)`` cuts a compiled artifact into rank shards (``shard.py``; CLI
+``neurocomp shard ART --ranks N -o DIR``); under ``mpiexec -n N``, ``emulate_ranks(DIR or art, ...)``
+runs them (``run.py``; CLI ``mpiexec -n N neurocomp emulate DIR ...``) and rank 0 gets the Result.
+docs/mpi.md has the design, the install and the measured scaling.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .comm import guarded, launched_size, world
+from .shard import Shard, is_shard_dir, load_shard, make_shards, rank_of_cores, read_meta, write_shards
+
+__all__ = ["shard_artifact", "shards_of", "emulate_ranks", "world", "launched_size", "guarded", "is_shard_dir",
+           "load_shard", "make_shards", "rank_of_cores", "write_shards", "Shard", "read_meta"]
+
+
+def shards_of(art, ranks: int, network=None) -> list[Shard]:
+    """The rank shards of a CompiledNetwork (or its directory, or bare ``CoreTables`` of ``network``), with
+    the graph inputs' shapes when the network is known."""
+    from ....mapping.tables import CoreTables
+    from ....semantics.inputs import InputSpec
+    if isinstance(art, CoreTables):
+        tables, coord, net = art, None, network
+    else:
+        from ....backend import load_artifact
+        art = load_artifact(art)
+        tables, coord, net = art.tables, art.core_coord, art.network
+    learning = net is not None and any(p.learning is not None for p in net.projections.values())
+    shards = make_shards(tables, rank_of_cores(tables, coord, ranks), learning=learning)
+    if net is not None:
+        spec = InputSpec.of_network(net)
+        doc = {"owner": spec.owner, "names": list(spec.names), "shapes": {k: list(v) for k, v in spec.shapes.items()},
+               "loose": sorted(spec.loose), "graded": dict(spec.graded)}
+        for sh in shards:
+            sh.meta["input_spec"] = doc
+    return shards
+
+
+def shard_artifact(art, ranks: int, out) -> Path:
+    """Write the ``ranks`` shards of an artifact to directory ``out`` (atomically); returns ``out``."""
+    return write_shards(shards_of(art, ranks), out)
+
+
+def emulate_ranks(source, steps: int, inputs=None, record=("spikes", "v"), *, comm=None, counters: bool = True,
+                  memory_budget: int | None = None, network=None):
+    """Run on every rank of ``comm`` (default ``MPI.COMM_WORLD``): ``source`` is a shard directory (each rank
+    reads only its own files) or an artifact / CompiledNetwork / ``CoreTables`` of ``network`` (rank 0 cuts it and sends each rank its
+    shard: rank 0 then holds the whole tables once). Rank 0 returns the Result, the others None. A rank that
+    fails prints why and aborts every rank (no hang)."""
+    if comm is None:
+        from mpi4py import MPI
+        comm = MPI.COMM_WORLD
+    from .run import run_rank
+
+    def body():
+        if isinstance(source, (str, Path)) and is_shard_dir(source):
+            shard = load_shard(source, comm.Get_rank())
+        else:
+            shard = comm.scatter(shards_of(source, comm.Get_size(), network) if comm.Get_rank() == 0 else None, root=0)
+        return run_rank(shard, comm, steps, inputs, record, counters=counters, memory_budget=memory_budget)
+    return guarded(comm, body)
