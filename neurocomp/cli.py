@@ -222,11 +222,44 @@ def _run_backend(args, backend: str, **options) -> int:
 
 
 def _cmd_emulate(args) -> int:
+    from .backends.emulator import distributed as D
+    if D.launched_size() > 1 or D.is_shard_dir(args.artifact):
+        return _run_ranks(args, D)
     # --timing analytic is the emulator's default: pass the option only when it asks for more
     extra = {"timing": args.timing} if args.timing != "analytic" else {}
     if args.checkpoint is None and args.resume is None:
         return _run_backend(args, "emulator", progress=True, **extra)
     return _run_session(args, **extra)
+
+
+def _run_ranks(args, D) -> int:
+    """``mpiexec -n N neurocomp emulate ART|SHARDS``: one rank of a distributed run (docs/mpi.md); rank 0
+    writes the result."""
+    comm = D.world()
+    if comm is None:
+        meta = D.read_meta(args.artifact)
+        raise ValidationError(f"{args.artifact}: rank shards for {meta['ranks']} ranks; run them with "
+                              f"mpiexec -n {meta['ranks']} neurocomp emulate {args.artifact} ...")
+    unsupported = [flag for flag, on in (("--resume", args.resume), ("--checkpoint", args.checkpoint),
+                                         ("--align-input", args.align_input), ("--timing cycle", args.timing != "analytic"))
+                   if on]
+    if unsupported:
+        raise ValidationError(f"{', '.join(unsupported)}: not available in a distributed run (mpiexec); run on one "
+                              "process for them")
+    inputs = _inputs_for(args)
+    result = D.emulate_ranks(args.artifact, args.steps, inputs, _record(args.record), comm=comm)
+    if result is not None:
+        result.save(args.output)
+        _summarise_result(result, args.output)
+    return EXIT_OK
+
+
+def _cmd_shard(args) -> int:
+    from .backends.emulator.distributed import shard_artifact
+    out = shard_artifact(args.artifact, args.ranks, args.output)
+    print(f"wrote {args.ranks} rank shards of {args.artifact} to {out}; run them with "
+          f"mpiexec -n {args.ranks} neurocomp emulate {out} --steps N -o RES")
+    return EXIT_OK
 
 
 def _run_session(args, **options) -> int:
@@ -420,6 +453,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "barrier) or cycle (message-level simulation of routers, buffers, links and core pipelines)")
     s.set_defaults(func=_cmd_emulate, output_kind="result",
                    input_roles={**RUN_INPUTS, "checkpoint (--resume)": "resume"})
+
+    s = sub.add_parser("shard", help="cut an artifact into rank shards (MPI)", description="Cut the compiled "
+                       "artifact ART into N rank shards, each rank's cores in placement order with only its own "
+                       "tables, for `mpiexec -n N neurocomp emulate DIR` (docs/mpi.md).")
+    s.add_argument("artifact", metavar="ART", help="compiled artifact directory")
+    s.add_argument("--ranks", required=True, type=positive_int, metavar="N", help="number of MPI ranks")
+    s.add_argument("-o", "--output", required=True, metavar="DIR", help="shard directory to write")
+    s.set_defaults(func=_cmd_shard, output_kind="shards", input_roles={"artifact": "artifact"})
 
     s = sub.add_parser("deploy", help="run an artifact on a backend (Lava)", description="Run the compiled "
                        "artifact ART on a registered backend for N steps (lava: lower it to Lava processes and run "

@@ -22,7 +22,7 @@ from .errors import ValidationError
 
 #: kind -> (what it is called, the file that marks a directory of that kind)
 KINDS = {"artifact": ("compiled artifact", "mapping.json"), "result": ("result", "result.npz"),
-         "report": ("report directory", None)}
+         "report": ("report directory", None), "shards": ("rank-shard directory", "shards.json")}
 
 
 def _real(p) -> Path:

@@ -161,7 +161,9 @@ def kernel_params(tables, kind: np.ndarray) -> tuple:
     out = []
     for k in NEURONS.values():
         params = {p: np.asarray(tables.neuron_params[p], np.int64) for p in k.params}
-        out.append(np.ascontiguousarray(k.kernel_prepare(params), np.int64).reshape(-1, tables.n_neurons))
+        rows = np.ascontiguousarray(k.kernel_prepare(params), np.int64)
+        # no neurons (a rank of a distributed run may hold none): the row count is unknown and never read
+        out.append(rows.reshape(-1, tables.n_neurons) if tables.n_neurons else np.zeros((0, 0), np.int64))
     return tuple(out)
 
 

@@ -28,7 +28,7 @@ def shards_of(art, ranks: int, network=None) -> list[Shard]:
         art = load_artifact(art)
         tables, coord, net = art.tables, art.core_coord, art.network
     learning = net is not None and any(p.learning is not None for p in net.projections.values())
-    shards = make_shards(tables, rank_of_cores(tables, coord, ranks), learning=learning)
+    shards = make_shards(tables, rank_of_cores(tables, coord, ranks), ranks, learning=learning)
     if net is not None:
         spec = InputSpec.of_network(net)
         doc = {"owner": spec.owner, "names": list(spec.names), "shapes": {k: list(v) for k, v in spec.shapes.items()},

@@ -80,9 +80,11 @@ def rank_of_cores(tables: CoreTables, core_coord, ranks: int) -> np.ndarray:
     return out
 
 
-def make_shards(tables: CoreTables, core_rank: np.ndarray, *, learning: bool = False) -> list[Shard]:
-    """Cut ``tables`` into one :class:`Shard` per rank (``core_rank``: rank of each core). The caller holds
-    the whole tables once (the compile side); each shard then lives on its own."""
+def make_shards(tables: CoreTables, core_rank: np.ndarray, ranks: int | None = None, *,
+                learning: bool = False) -> list[Shard]:
+    """Cut ``tables`` into one :class:`Shard` per rank (``core_rank``: rank of each core; ``ranks``: at least
+    one more than its largest, default exactly that; a rank without cores gets an empty shard). The caller
+    holds the whole tables once (the compile side); each shard then lives on its own."""
     if tables.n_psum:
         raise UnsupportedError("distributed emulation: this network has split dendrites (partial-sum routes); "
                                "ranks cannot split them yet: compile without splitting (a larger core) or run on "
@@ -90,7 +92,7 @@ def make_shards(tables: CoreTables, core_rank: np.ndarray, *, learning: bool = F
     if learning:
         raise UnsupportedError("distributed emulation: this network has learning rules; they run on one process "
                                "only (run without mpiexec)")
-    ranks = int(core_rank.max(initial=0)) + 1
+    ranks = max(int(core_rank.max(initial=0)) + 1, ranks or 1)
     n, c, s = tables.n_neurons, int(tables.n_cores), tables.n_sources
     core_rank = np.asarray(core_rank, np.int64)
     neuron_core = tables.neuron_core()
@@ -200,7 +202,7 @@ def write_shards(shards: list[Shard], directory) -> Path:
     (its CoreTables) and ``rank<r>.maps.npz`` (its global ids and exchange lists)."""
     from ....atomic import atomic_dir
     from ....outpaths import check_replaceable
-    directory = check_replaceable(directory, "rank shards", "-o")
+    directory = check_replaceable(directory, "shards", "-o")
     with atomic_dir(directory) as tmp:
         (tmp / META).write_text(json.dumps(shards[0].meta, sort_keys=True, indent=1) + "\n")
         for sh in shards:

@@ -1,0 +1,54 @@
+"""Run under ``mpiexec -n N`` by tests/test_mpi.py: random and layered networks (graded payloads, delays) on N
+ranks, each compared on rank 0 with the one-process emulator (spikes, v, payloads, every counter); prints
+``OK <case>`` per case. ``--shards DIR`` runs DIR (written by ``neurocomp shard``) instead."""
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mpi4py import MPI  # noqa: E402
+
+from modelnet import random_mapping as model_mapping, random_model_network  # noqa: E402
+from netgen import random_inputs, random_mapping, random_network  # noqa: E402
+from neurocomp.backends.emulator import emulate_tables  # noqa: E402
+from neurocomp.backends.emulator.distributed import emulate_ranks  # noqa: E402
+from neurocomp.mapping.tables import build_core_tables  # noqa: E402
+from neurocomp.semantics.inputs import InputSpec  # noqa: E402
+
+RANK = MPI.COMM_WORLD.Get_rank()
+
+
+def same(ref, res, what):
+    for group in ("spikes", "v", "payloads"):
+        a, b = getattr(ref, group), getattr(res, group)
+        assert a.keys() == b.keys(), (what, group, sorted(a), sorted(b))
+        for k in a:
+            assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), f"{what}: {group}[{k}] differs"
+    for k, v in ref.report["counters"].items():
+        assert np.array_equal(v, res.report["counters"][k]), f"{what}: counter {k} differs"
+    assert ref.report["synaptic_events"] == res.report["synaptic_events"], what
+
+
+def check(net, tables, steps, inputs, what):
+    res = emulate_ranks(tables, steps, inputs, record=("spikes", "v"), network=net)
+    if RANK == 0:
+        ref = emulate_tables(tables, steps, inputs, record=("spikes", "v"), input_spec=InputSpec.of_network(net))
+        same(ref, res, what)
+        print(f"OK {what} spikes={sum(int(s.sum()) for s in ref.spikes.values())} "
+              f"bytes/step={res.report['mpi']['bytes_sent_per_step']:.0f}", flush=True)
+
+
+def main(seeds):
+    for seed in seeds:
+        net = random_network(seed, 3, 2, conv=seed % 2 == 0)       # delays, every connectivity, layered conv
+        n_cores = 4 + seed % 5
+        check(net, build_core_tables(net, random_mapping(net, seed, n_cores), n_cores), 40,
+              random_inputs(net, seed), f"random{seed}")
+        net, steps, inputs = random_model_network(seed)              # every neuron model, graded payloads
+        mapping, n_cores = model_mapping(net, seed)
+        check(net, build_core_tables(net, mapping, n_cores), steps, inputs, f"models{seed}")
+
+
+if __name__ == "__main__":
+    main(range(int(sys.argv[1]), int(sys.argv[2])))
