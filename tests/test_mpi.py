@@ -12,6 +12,7 @@ import pytest
 
 import neurocomp as nc
 
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 MPIEXEC = BIN / "mpiexec"
@@ -25,13 +26,15 @@ def mpiexec(n: int, *argv, timeout=120):
 
 
 @pytest.mark.parametrize("ranks, seeds", [(2, (0, 3)), (3, (3, 5))])
-def test_ranks_bit_identical_to_one_process(ranks, seeds):
+def test_ranks_bit_identical_to_one_process(ranks, seeds, art):
     """Random nets (every connectivity, delays, a layered conv) and random multi-model nets (graded
-    payloads): spikes, v, payloads and every per-core counter equal one process."""
-    p = mpiexec(ranks, sys.executable, HERE / "mpi" / "ranks_equal.py", *seeds)
+    payloads): spikes, v, payloads and every per-core counter equal one process; with 2 ranks also
+    ``nc.emulate`` of a compiled artifact (it distributes itself under mpiexec)."""
+    extra = (art / "art", art / "in.npz") if ranks == 2 else ()
+    p = mpiexec(ranks, sys.executable, HERE / "mpi" / "ranks_equal.py", *seeds, *extra)
     assert p.returncode == 0, p.stdout + p.stderr
     done = [line.split()[1] for line in p.stdout.splitlines() if line.startswith("OK ")]
-    want = [f"{k}{s}" for s in range(*seeds) for k in ("random", "models")]
+    want = [f"{k}{s}" for s in range(*seeds) for k in ("random", "models")] + ["emulate"] * bool(extra)
     assert done == want, p.stdout + p.stderr
 
 
@@ -53,35 +56,59 @@ def art(tmp_path_factory):
     return out
 
 
-def test_cli_shards_equal_one_process(art):
+def test_cli_shards_equal_one_process(art, capsys):
+    from neurocomp.cli import main
     cli = BIN / "neurocomp"
-    one = subprocess.run([str(cli), "emulate", art / "art", "--steps", "30", "--input", art / "in.npz", "-o",
-                          art / "one"], capture_output=True, text=True)
-    assert one.returncode == 0, one.stderr
+    inputs = dict(np.load(art / "in.npz"))
+    one = nc.emulate(art / "art", 30, inputs, record=("spikes", "v"), timing=False).arrays()
     sh = subprocess.run([str(cli), "shard", art / "art", "--ranks", "2", "-o", art / "shards"], capture_output=True,
                         text=True)
     assert sh.returncode == 0, sh.stderr
     p = mpiexec(2, cli, "emulate", art / "shards", "--steps", "30", "--input", art / "in.npz", "-o", art / "two")
     assert p.returncode == 0, p.stdout + p.stderr
-    a, b = np.load(art / "one" / "result.npz"), np.load(art / "two" / "result.npz")
-    assert sorted(a.files) == sorted(b.files) and a.files
-    for k in a.files:
-        assert np.array_equal(a[k], b[k]), k
-    assert sum(int(a[k].sum()) for k in a.files if k.startswith("spikes/")) > 0     # the run is not silent
+    two = np.load(art / "two" / "result.npz")
+    assert sorted(one) == sorted(two.files) and one
+    for k in one:
+        assert np.array_equal(one[k], two[k]), k
+    assert sum(int(one[k].sum()) for k in one if k.startswith("spikes/")) > 0      # the run is not silent
     # without mpiexec a shard directory is refused with what to run
-    solo = subprocess.run([str(cli), "emulate", art / "shards", "--steps", "3", "-o", art / "x"], capture_output=True,
-                          text=True)
-    assert solo.returncode == 2 and "mpiexec -n 2" in solo.stderr
+    assert main(["emulate", str(art / "shards"), "--steps", "3", "-o", str(art / "x")]) == 2
+    assert "mpiexec -n 2" in capsys.readouterr().err
 
 
 def test_dying_rank_ends_every_rank(art, tmp_path):
     """Rank 1's shard is damaged: it fails on load while rank 0 goes on to the exchange; the run must end
     on both ranks (Abort), naming the rank and the reason, not hang."""
-    cli = BIN / "neurocomp"
-    shards = tmp_path / "shards"
-    assert subprocess.run([str(cli), "shard", art / "art", "--ranks", "2", "-o", shards]).returncode == 0
+    from neurocomp.backends.emulator.distributed import shard_artifact
+    shards = shard_artifact(art / "art", 2, tmp_path / "shards")
     (shards / "rank1.tables.npz").write_bytes(b"not a zip")
-    p = mpiexec(2, cli, "emulate", shards, "--steps", "5", "-o", tmp_path / "res", timeout=60)
+    p = mpiexec(2, BIN / "neurocomp", "emulate", shards, "--steps", "5", "-o", tmp_path / "res", timeout=60)
     assert p.returncode != 0
     assert "rank 1 of 2 failed" in p.stderr and "rank1.tables.npz" in p.stderr, p.stderr
     assert not (tmp_path / "res").exists()
+
+
+def test_shards_cut_by_placement_and_round_trip(tmp_path):
+    """Ranks take contiguous runs of cores in placement order (chip, tile, core); every synapse and route lands on
+    exactly one rank; a shard written and read back is the same; a rank outside the shards is refused."""
+    from netgen import random_mapping, random_network
+    from neurocomp.backends.emulator.distributed import load_shard, make_shards, rank_of_cores, write_shards
+    from neurocomp.errors import ValidationError
+    from neurocomp.mapping.tables import build_core_tables
+    net = random_network(1, 3, 2, conv=False)
+    tables = build_core_tables(net, random_mapping(net, 1, 8), 8)
+    coord = np.array([[c // 4, (c // 2) % 2, 1 - c % 2, 0] for c in range(8)])        # 2 chips of 2x2 tiles
+    rank = rank_of_cores(tables, coord, 3)
+    order = np.lexsort((coord[:, 3], coord[:, 2], coord[:, 1], coord[:, 0]))
+    assert np.all(np.diff(rank[order]) >= 0) and set(rank) == {0, 1, 2}
+    shards = make_shards(tables, rank, 3)
+    assert sum(s.tables.n_synapses for s in shards) == tables.n_synapses
+    assert sum(s.tables.route_ptr[-1] for s in shards) == tables.route_ptr[-1]
+    assert sorted(np.concatenate([s.neuron_gid for s in shards]).tolist()) == list(range(tables.n_neurons))
+    write_shards(shards, tmp_path / "sh")
+    back = load_shard(tmp_path / "sh", 2)
+    for k in ("core_gid", "neuron_gid", "foreign_src", "remote_routes", "dest_ptr", "dest_rank", "dest_sid"):
+        assert np.array_equal(getattr(back, k), getattr(shards[2], k)), k
+    assert np.array_equal(back.tables.syn_weight, shards[2].tables.syn_weight)
+    with pytest.raises(ValidationError, match="mpiexec -n 3"):
+        load_shard(tmp_path / "sh", 3)

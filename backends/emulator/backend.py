@@ -28,7 +28,12 @@ class EmulatorBackend(Backend):
         return EmulatorSession(compiled, who=who, **o)
 
     def run(self, compiled, steps: int, inputs: dict | None = None, record=("spikes", "v"), **options) -> Result:
-        """One run of a fresh session."""
+        """One run of a fresh session; under ``mpiexec -n N`` (N > 1) a distributed run over the N ranks
+        (``distributed/``, docs/mpi.md), whose Result rank 0 gets (the other ranks: None)."""
+        from .distributed import launched_size
+        if launched_size() > 1:
+            from .distributed import run_backend
+            return run_backend(compiled, steps, inputs, record, self.resolve_options(options))
         populations = self.resolve_options(options)["populations"]
         session = self.open(compiled, "emulate", **{k: v for k, v in options.items() if k != "populations"})
         try:

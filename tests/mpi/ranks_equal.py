@@ -1,6 +1,7 @@
 """Run under ``mpiexec -n N`` by tests/test_mpi.py: random and layered networks (graded payloads, delays) on N
 ranks, each compared on rank 0 with the one-process emulator (spikes, v, payloads, every counter); prints
-``OK <case>`` per case. ``--shards DIR`` runs DIR (written by ``neurocomp shard``) instead."""
+``OK <case>`` per case. With ``ART IN.npz`` after the seeds, also ``nc.emulate(ART)`` (which distributes itself
+under mpiexec) against the one-process kernel."""
 import sys
 from pathlib import Path
 
@@ -50,5 +51,22 @@ def main(seeds):
         check(net, build_core_tables(net, mapping, n_cores), steps, inputs, f"models{seed}")
 
 
+def api(art, inputs_file):
+    """``nc.emulate`` of an artifact directory distributes itself under mpiexec."""
+    import neurocomp as nc
+    from neurocomp.backend import load_artifact
+    inputs = dict(np.load(inputs_file))
+    res = nc.emulate(art, 30, inputs, record=("spikes", "v"), timing=False)
+    if RANK == 0:
+        a = load_artifact(art)
+        ref = emulate_tables(a.tables, 30, inputs, record=("spikes", "v"), input_spec=InputSpec.of_network(a.network))
+        same(ref, res, "emulate")
+        print("OK emulate", flush=True)
+    else:
+        assert res is None
+
+
 if __name__ == "__main__":
     main(range(int(sys.argv[1]), int(sys.argv[2])))
+    if len(sys.argv) > 3:
+        api(sys.argv[3], sys.argv[4])

@@ -12,7 +12,7 @@ from pathlib import Path
 from .comm import guarded, launched_size, world
 from .shard import Shard, is_shard_dir, load_shard, make_shards, rank_of_cores, read_meta, write_shards
 
-__all__ = ["shard_artifact", "shards_of", "emulate_ranks", "world", "launched_size", "guarded", "is_shard_dir",
+__all__ = ["run_backend", "shard_artifact", "shards_of", "emulate_ranks", "world", "launched_size", "guarded", "is_shard_dir",
            "load_shard", "make_shards", "rank_of_cores", "write_shards", "Shard", "read_meta"]
 
 
@@ -61,3 +61,19 @@ def emulate_ranks(source, steps: int, inputs=None, record=("spikes", "v"), *, co
             shard = comm.scatter(shards_of(source, comm.Get_size(), network) if comm.Get_rank() == 0 else None, root=0)
         return run_rank(shard, comm, steps, inputs, record, counters=counters, memory_budget=memory_budget)
     return guarded(comm, body)
+
+
+def run_backend(compiled, steps: int, inputs, record, options: dict):
+    """``nc.emulate`` / ``get_backend("emulator").run`` under mpiexec: :func:`emulate_ranks` with the backend's
+    options. Without an energy/latency model (a warning says so when ``timing`` asks for one)."""
+    import warnings
+    from ....errors import NeurocompWarning, ValidationError
+    from ..backend import timing_mode
+    if options.get("populations") is not None:
+        raise ValidationError("populations: a distributed run (mpiexec) records every population; leave it None")
+    if timing_mode(options.get("timing")) and world() is not None and world().Get_rank() == 0:
+        warnings.warn("distributed run (mpiexec): energy and latency are not estimated (the cost model needs the "
+                      "whole routing tables, which no rank holds); report['counters'] equals one process's",
+                      NeurocompWarning, stacklevel=3)
+    return emulate_ranks(compiled, steps, inputs, record, counters=options.get("counters", True),
+                         memory_budget=options.get("memory_budget"))
