@@ -241,13 +241,12 @@ def _run_ranks(args, D) -> int:
         raise ValidationError(f"{args.artifact}: rank shards for {meta['ranks']} ranks; run them with "
                               f"mpiexec -n {meta['ranks']} neurocomp emulate {args.artifact} ...")
     unsupported = [flag for flag, on in (("--resume", args.resume), ("--checkpoint", args.checkpoint),
-                                         ("--align-input", args.align_input), ("--timing cycle", args.timing != "analytic"))
-                   if on]
+                                         ("--align-input", args.align_input)) if on]
     if unsupported:
         raise ValidationError(f"{', '.join(unsupported)}: not available in a distributed run (mpiexec); run on one "
                               "process for them")
     inputs = _inputs_for(args)
-    result = D.emulate_ranks(args.artifact, args.steps, inputs, _record(args.record), comm=comm)
+    result = D.emulate_ranks(args.artifact, args.steps, inputs, _record(args.record), comm=comm, timing=args.timing)
     if result is not None:
         result.save(args.output)
         _summarise_result(result, args.output)

@@ -56,12 +56,19 @@ def api(art, inputs_file):
     import neurocomp as nc
     from neurocomp.backend import load_artifact
     inputs = dict(np.load(inputs_file))
-    res = nc.emulate(art, 30, inputs, record=("spikes", "v"), timing=False)
+    from neurocomp.backends.emulator.engine import attach_cost
+    from neurocomp.backends.emulator.workload import workload_metrics
+    res = nc.emulate(art, 30, inputs, record=("spikes", "v"))
     if RANK == 0:
         a = load_artifact(art)
-        ref = emulate_tables(a.tables, 30, inputs, record=("spikes", "v"), input_spec=InputSpec.of_network(a.network))
+        ref = emulate_tables(a.tables, 30, inputs, record=("spikes", "v"), input_spec=InputSpec.of_network(a.network),
+                             events=True)
+        ref.report["workload"] = workload_metrics(a.tables, ref.report["counters"], 30, a.network)
+        attach_cost(ref, a.target, a.tables, a.physical_core, 30)
         same(ref, res, "emulate")
-        print("OK emulate", flush=True)
+        for key in ("energy_j", "latency_s", "workload"):           # the cost model's totals, exactly
+            assert repr(ref.report[key]) == repr(res.report[key]), key
+        print("OK emulate", ref.report["energy_j"]["total"], flush=True)
     else:
         assert res is None
 

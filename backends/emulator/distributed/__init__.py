@@ -44,23 +44,52 @@ def shard_artifact(art, ranks: int, out) -> Path:
 
 
 def emulate_ranks(source, steps: int, inputs=None, record=("spikes", "v"), *, comm=None, counters: bool = True,
-                  memory_budget: int | None = None, network=None):
+                  memory_budget: int | None = None, network=None, timing=None):
     """Run on every rank of ``comm`` (default ``MPI.COMM_WORLD``): ``source`` is a shard directory (each rank
-    reads only its own files) or an artifact / CompiledNetwork / ``CoreTables`` of ``network`` (rank 0 cuts it and sends each rank its
-    shard: rank 0 then holds the whole tables once). Rank 0 returns the Result, the others None. A rank that
-    fails prints why and aborts every rank (no hang)."""
+    reads only its own files) or an artifact / CompiledNetwork / ``CoreTables`` of ``network`` (rank 0 cuts it
+    and sends each rank its shard: rank 0 then holds the whole tables once). Rank 0 returns the Result, the
+    others None. ``timing`` ("analytic"/"cycle"/None): for an artifact, rank 0 applies the target's cost model
+    (and the workload metrics) to the gathered counters and spike events, as one process does; a shard
+    directory has no cost model (no rank holds the routing tables it walks). A rank that fails prints why
+    and aborts every rank (no hang)."""
     if comm is None:
         from mpi4py import MPI
         comm = MPI.COMM_WORLD
     from .run import run_rank
 
     def body():
+        art = None
         if isinstance(source, (str, Path)) and is_shard_dir(source):
             shard = load_shard(source, comm.Get_rank())
         else:
-            shard = comm.scatter(shards_of(source, comm.Get_size(), network) if comm.Get_rank() == 0 else None, root=0)
-        return run_rank(shard, comm, steps, inputs, record, counters=counters, memory_budget=memory_budget)
+            if comm.Get_rank() == 0:
+                from ....mapping.tables import CoreTables
+                if not isinstance(source, CoreTables):
+                    from ....backend import load_artifact
+                    art = load_artifact(source)
+            shard = comm.scatter(shards_of(art if art is not None else source, comm.Get_size(), network)
+                                 if comm.Get_rank() == 0 else None, root=0)
+        res = run_rank(shard, comm, steps, inputs, record, counters=counters, memory_budget=memory_budget)
+        if res is not None:
+            _finish(res, art, timing)
+        return res
     return guarded(comm, body)
+
+
+def _finish(res, art, timing) -> None:
+    """Rank 0: what a one-process run adds from the whole artifact (``session.EmulatorSession.run``): the
+    workload metrics and, with ``timing``, the target's cost model; otherwise the spike events are dropped."""
+    events = res.report.get("spike_events")
+    if art is None or events is None:
+        res.report.pop("spike_events", None)
+        return
+    from ..engine import attach_cost
+    from ..workload import workload_metrics
+    res.report["workload"] = workload_metrics(art.tables, res.report["counters"], res.steps, art.network)
+    if timing and art.target is not None and art.physical_core is not None:
+        attach_cost(res, art.target, art.tables, art.physical_core, res.steps, timing)
+    else:
+        res.report.pop("spike_events")
 
 
 def run_backend(compiled, steps: int, inputs, record, options: dict):
@@ -71,9 +100,10 @@ def run_backend(compiled, steps: int, inputs, record, options: dict):
     from ..backend import timing_mode
     if options.get("populations") is not None:
         raise ValidationError("populations: a distributed run (mpiexec) records every population; leave it None")
-    if timing_mode(options.get("timing")) and world() is not None and world().Get_rank() == 0:
-        warnings.warn("distributed run (mpiexec): energy and latency are not estimated (the cost model needs the "
-                      "whole routing tables, which no rank holds); report['counters'] equals one process's",
+    timing = timing_mode(options.get("timing"))
+    if timing and isinstance(compiled, (str, Path)) and is_shard_dir(compiled) and world().Get_rank() == 0:
+        warnings.warn("distributed run of rank shards: energy and latency are not estimated (the cost model walks "
+                      "the whole routing tables, which no rank holds); report['counters'] equals one process's",
                       NeurocompWarning, stacklevel=3)
     return emulate_ranks(compiled, steps, inputs, record, counters=options.get("counters", True),
-                         memory_budget=options.get("memory_budget"))
+                         memory_budget=options.get("memory_budget"), timing=timing)

@@ -39,7 +39,8 @@ def input_spec(meta: dict) -> InputSpec:
 
 def _input_events(shard: Shard, rows: dict, steps: int):
     """Graph-input events that reach this rank (global ids mapped to the shard's source ids), per step, and
-    every input event's global source id (rank 0 counts ``spikes_per_source`` of the inputs from them)."""
+    every input event's ``(row, global source id)`` (rank 0 counts the inputs' ``spikes_per_source`` and spike
+    events from them)."""
     meta = shard.meta
     n = meta["n_neurons"]
     r_l, s_l, v_l = [], [], []
@@ -56,7 +57,7 @@ def _input_events(shard: Shard, rows: dict, steps: int):
     sid = shard.tables.n_neurons + pos[here]
     order = np.lexsort((sid, r[here]))
     ptr = np.searchsorted(r[here][order], np.arange(steps + 1)).astype(np.int64)
-    return K.InputEvents(ptr, sid[order], val[here][order]), src
+    return K.InputEvents(ptr, sid[order], val[here][order]), (r, src)
 
 
 def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=("spikes", "v"), *,
@@ -72,7 +73,8 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
     state = E.initial_state(tables, plan)
     # the foreign sources' pseudo input is skipped like a reward input: the exchange delivers them
     run = E._setup_run(tables, plan, steps, record, {}, {FOREIGN}, None, counters, False, memory_budget, [], True, {})
-    events, all_input_src = _input_events(shard, rows, steps)
+    events, input_events = _input_events(shard, rows, steps)
+    spike_rows, spike_src = [], []                 # this rank's neuron spike events (the cost model's input)
     no_routes = plan.routes._replace(route_ptr=np.zeros_like(plan.routes.route_ptr))
     no_inputs = K.InputEvents(np.zeros(steps + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     psums = plan.psums._replace(mark=np.zeros(0, np.int64))
@@ -97,6 +99,8 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
             loc, pay = spiked[:n], state.work.payload[:n].copy()
             if counters and n:
                 np.add.at(cnt.per_core[K.C_PK_OUT, row], neuron_core[loc], shard.remote_routes[loc])
+                spike_rows.append(np.full(n, row, np.int64))
+                spike_src.append(shard.neuron_gid[loc])
             t1 = time.perf_counter()
             r_src, r_val = exchange(loc, pay)
             t2 = time.perf_counter()
@@ -114,11 +118,13 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
             "recorded": _recorded(shard, run), "per_core": cnt.per_core if counters else None,
             "per_source": cnt.per_source[:tables.n_neurons] if counters else None,
             "compute_s": t_compute, "exchange_s": t_exchange, "bytes_sent": exchange.bytes_sent,
-            "n_synapses": tables.n_synapses, "plan_bytes": int(plan.nbytes)}
+            "n_synapses": tables.n_synapses, "plan_bytes": int(plan.nbytes),
+            "events": (np.concatenate(spike_rows) if spike_rows else np.zeros(0, np.int64),
+                       np.concatenate(spike_src) if spike_src else np.zeros(0, np.int64))}
     parts = comm.gather(part, root=0)
     if comm.Get_rank() != 0:
         return None
-    return _assemble(meta, parts, run, steps, counters, all_input_src, wall)
+    return _assemble(meta, parts, steps, counters, input_events, wall)
 
 
 def _recorded(shard: Shard, run) -> dict:
@@ -144,8 +150,9 @@ def _recorded(shard: Shard, run) -> dict:
     return out
 
 
-def _assemble(meta: dict, parts: list, run, steps: int, counters: bool, input_src: np.ndarray, wall: float) -> Result:
-    """Rank 0: the one-process Result from every rank's part."""
+def _assemble(meta: dict, parts: list, steps: int, counters: bool, input_events: tuple, wall: float) -> Result:
+    """Rank 0: the one-process Result from every rank's part; with counters also ``report["spike_events"]``
+    (every neuron and graph-input spike, as ``emulate_tables(events=True)`` gives them to the cost model)."""
     res = Result(steps=steps)
     sizes = dict(zip(meta["pop_names"], meta["pop_sizes"]))
     for part in parts:
@@ -162,14 +169,19 @@ def _assemble(meta: dict, parts: list, run, steps: int, counters: bool, input_sr
     report = {"backend": "emulator", "engine": "numba-mpi", "steps": steps, "n_cores": meta["n_cores"],
               "n_neurons": meta["n_neurons"], "n_synapses": n_syn, "wall_time_s": wall, "energy": None,
               "latency": None, "synaptic_events": None,
-              "note": "distributed functional emulation (no timing/energy model: docs/mpi.md)"}
+              "note": "distributed functional emulation; timing/energy models are applied by rank 0 from the "
+                      "artifact, never from rank shards (docs/mpi.md)"}
     if counters:
         per_core = np.zeros((len(K.COUNTER_NAMES), steps, meta["n_cores"]), np.int64)
         per_source = np.zeros(meta["n_sources"], np.int64)
         for part in parts:
             per_core[:, :, part["cores"]] = part["per_core"]
             per_source[part["neuron_gid"]] = part["per_source"]
-        np.add.at(per_source, input_src, 1)
+        np.add.at(per_source, input_events[1], 1)
+        ev_step = np.concatenate([p["events"][0] for p in parts] + [input_events[0]])
+        ev_src = np.concatenate([p["events"][1] for p in parts] + [input_events[1]])
+        order = np.lexsort((ev_src, ev_step))
+        report["spike_events"] = {"step": ev_step[order], "source": ev_src[order]}
         report["counters"] = {name: per_core[i] for i, name in enumerate(K.COUNTER_NAMES)}
         report["counters"]["spikes_per_source"] = per_source
         report["synaptic_events"] = int(per_core[K.C_SYNOPS].sum())
