@@ -28,14 +28,17 @@ def mpiexec(n: int, *argv, timeout=400):
 
 @pytest.mark.parametrize("ranks, seeds", [(2, (0, 3)), (3, (3, 5))])
 def test_ranks_bit_identical_to_one_process(ranks, seeds, art):
-    """Random nets (every connectivity, delays, a layered conv) and random multi-model nets (graded
-    payloads): spikes, v, payloads and every per-core counter equal one process; with 2 ranks also
+    """Random nets (every connectivity, delays, a layered conv), random multi-model nets (graded payloads) and
+    delayed nets (spikes exchanged every 3 and every 2 steps): spikes, v, payloads and every per-core counter
+    equal one process; with 2 ranks also
     ``nc.emulate`` of a compiled artifact (it distributes itself under mpiexec)."""
     extra = (art / "art", art / "in.npz") if ranks == 2 else ()
     p = mpiexec(ranks, sys.executable, HERE / "mpi" / "ranks_equal.py", *seeds, *extra)
     assert p.returncode == 0, p.stdout + p.stderr
     done = [line.split()[1] for line in p.stdout.splitlines() if line.startswith("OK ")]
-    want = [f"{k}{s}" for s in range(*seeds) for k in ("random", "models")] + ["emulate"] * bool(extra)
+    want = [f"{k}{s}" for s in range(*seeds) for k in ("random", "models", "delayed", "delayed")] \
+        + ["emulate"] * bool(extra)
+    assert "every=3" in p.stdout                     # delayed nets exchange every 3 steps
     assert done == want, p.stdout + p.stderr
 
 

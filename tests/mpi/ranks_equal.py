@@ -31,13 +31,33 @@ def same(ref, res, what):
     assert ref.report["synaptic_events"] == res.report["synaptic_events"], what
 
 
-def check(net, tables, steps, inputs, what):
-    res = emulate_ranks(tables, steps, inputs, record=("spikes", "v"), network=net)
+def check(net, tables, steps, inputs, what, every=None):
+    res = emulate_ranks(tables, steps, inputs, record=("spikes", "v"), network=net, exchange_every=every)
     if RANK == 0:
         ref = emulate_tables(tables, steps, inputs, record=("spikes", "v"), input_spec=InputSpec.of_network(net))
         same(ref, res, what)
         print(f"OK {what} spikes={sum(int(s.sum()) for s in ref.spikes.values())} "
-              f"bytes/step={res.report['mpi']['bytes_sent_per_step']:.0f}", flush=True)
+              f"bytes/step={res.report['mpi']['bytes_sent_per_step']:.0f} every={res.report['mpi']['exchange_every']}",
+              flush=True)
+
+
+def delayed_network(seed):
+    """Every projection delayed by >= 2 steps with a left shift (ring mode 1): ranks may exchange every 3 steps."""
+    import neurocomp as nc
+    rng = np.random.default_rng(seed)
+    net = nc.Network(f"delayed{seed}")
+    net.input("in", (30,))
+    for i in range(3):
+        net.population(f"p{i}", (int(rng.integers(20, 50)),), nc.LoihiLIF(du=int(rng.integers(0, 4096)), dv=300,
+                                                                            vth=int(rng.integers(5, 60))))
+    for src, dst in (("in", "p0"), ("p0", "p1"), ("p1", "p2"), ("p2", "p0"), ("p1", "p1")):
+        n_pre, n_post = net.populations[src].size, net.populations[dst].size
+        w = rng.integers(-80, 160, (n_post, n_pre)) * (rng.random((n_post, n_pre)) < 0.4)
+        conn = nc.Dense(w, weight_exp=int(rng.integers(0, 3))) if rng.random() < 0.5 else \
+            nc.Sparse.from_dense(w, weight_exp=int(rng.integers(0, 3)))
+        slots = w.size if isinstance(conn, nc.Dense) else conn.n_synapses
+        net.connect(src, dst, conn, delay=rng.integers(2, 6, slots) if rng.random() < 0.5 else int(rng.integers(2, 6)))
+    return net
 
 
 def main(seeds):
@@ -49,6 +69,10 @@ def main(seeds):
         net, steps, inputs = random_model_network(seed)              # every neuron model, graded payloads
         mapping, n_cores = model_mapping(net, seed)
         check(net, build_core_tables(net, mapping, n_cores), steps, inputs, f"models{seed}")
+        net = delayed_network(seed)                                   # spikes exchanged every 3 (and 2) steps
+        tables = build_core_tables(net, random_mapping(net, seed, 6), 6)
+        for every in (None, 2):
+            check(net, tables, 40, random_inputs(net, seed), f"delayed{seed}", every)
 
 
 def api(art, inputs_file):

@@ -44,14 +44,15 @@ def shard_artifact(art, ranks: int, out) -> Path:
 
 
 def emulate_ranks(source, steps: int, inputs=None, record=("spikes", "v"), *, comm=None, counters: bool = True,
-                  memory_budget: int | None = None, network=None, timing=None):
+                  memory_budget: int | None = None, network=None, timing=None, exchange_every: int | None = None):
     """Run on every rank of ``comm`` (default ``MPI.COMM_WORLD``): ``source`` is a shard directory (each rank
     reads only its own files) or an artifact / CompiledNetwork / ``CoreTables`` of ``network`` (rank 0 cuts it
     and sends each rank its shard: rank 0 then holds the whole tables once). Rank 0 returns the Result, the
     others None. ``timing`` ("analytic"/"cycle"/None): for an artifact, rank 0 applies the target's cost model
     (and the workload metrics) to the gathered counters and spike events, as one process does; a shard
-    directory has no cost model (no rank holds the routing tables it walks). A rank that fails prints why
-    and aborts every rank (no hang)."""
+    directory has no cost model (no rank holds the routing tables it walks). ``exchange_every``: steps per
+    spike exchange (None: the most the delays between ranks allow; 1: every step). A rank that fails prints
+    why and aborts every rank (no hang)."""
     if comm is None:
         from mpi4py import MPI
         comm = MPI.COMM_WORLD
@@ -69,7 +70,8 @@ def emulate_ranks(source, steps: int, inputs=None, record=("spikes", "v"), *, co
                     art = load_artifact(source)
             shard = comm.scatter(shards_of(art if art is not None else source, comm.Get_size(), network)
                                  if comm.Get_rank() == 0 else None, root=0)
-        res = run_rank(shard, comm, steps, inputs, record, counters=counters, memory_budget=memory_budget)
+        res = run_rank(shard, comm, steps, inputs, record, counters=counters, memory_budget=memory_budget,
+                       exchange_every=exchange_every)
         if res is not None:
             _finish(res, art, timing)
         return res

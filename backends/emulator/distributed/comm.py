@@ -55,34 +55,41 @@ def guarded(comm, fn, *args, **kwargs):
 
 
 class Exchange:
-    """The per-step spike exchange of one rank: each spiking neuron's (source id on the receiving rank,
-    payload) pairs go to the ranks that hold routes for it, with ``Alltoall`` (counts) then
-    ``Alltoallv`` (int64 pairs). Only ranks that need a spike receive it."""
+    """The spike exchange of one rank: each spiking neuron's (source id on the receiving rank, payload) pairs,
+    or (step, source id, payload) triples when one exchange carries several steps, go to the ranks that hold
+    routes for it, with ``Alltoall`` (counts) then ``Alltoallv`` (int64). Only ranks that need a spike get it."""
 
-    def __init__(self, comm, dest_ptr, dest_rank, dest_sid):
+    def __init__(self, comm, dest_ptr, dest_rank, dest_sid, with_steps: bool = False):
         from mpi4py import MPI
         self.comm, self.type = comm, MPI.INT64_T
         self.size = comm.Get_size()
         self.dest_ptr, self.dest_rank, self.dest_sid = dest_ptr, dest_rank, dest_sid
+        self.width = 3 if with_steps else 2
         self.scount = np.zeros(self.size, np.int64)
         self.rcount = np.zeros(self.size, np.int64)
         self.bytes_sent = 0
+        self.rounds = 0
 
-    def __call__(self, spiked: np.ndarray, payload: np.ndarray):
-        """This step's remote events for this rank: ``(source ids, payloads)`` (int64)."""
+    def __call__(self, spiked: np.ndarray, payload: np.ndarray, steps: np.ndarray | None = None):
+        """The remote events for this rank: ``(source ids, payloads, steps)`` (int64; ``steps`` None without)."""
         if self.size == 1:
-            return spiked[:0], payload[:0]
+            return spiked[:0], payload[:0], (None if steps is None else steps[:0])
+        cnt = self.dest_ptr[spiked + 1] - self.dest_ptr[spiked]
         idx = ranges(self.dest_ptr[spiked], self.dest_ptr[spiked + 1])
         q = self.dest_rank[idx]
         order = np.argsort(q, kind="stable")
-        send = np.empty(2 * idx.size, np.int64)
-        send[0::2] = self.dest_sid[idx][order]
-        send[1::2] = np.repeat(payload, self.dest_ptr[spiked + 1] - self.dest_ptr[spiked])[order]
-        self.scount[:] = 2 * np.bincount(q, minlength=self.size)
+        w = self.width
+        send = np.empty(w * idx.size, np.int64)
+        send[0::w] = self.dest_sid[idx][order]
+        send[1::w] = np.repeat(payload, cnt)[order]
+        if w == 3:
+            send[2::w] = np.repeat(steps, cnt)[order]
+        self.scount[:] = w * np.bincount(q, minlength=self.size)
         self.comm.Alltoall(self.scount, self.rcount)
         recv = np.empty(int(self.rcount.sum()), np.int64)
         sdisp = np.concatenate([[0], np.cumsum(self.scount)[:-1]])
         rdisp = np.concatenate([[0], np.cumsum(self.rcount)[:-1]])
         self.comm.Alltoallv([send, (self.scount, sdisp), self.type], [recv, (self.rcount, rdisp), self.type])
         self.bytes_sent += send.nbytes
-        return recv[0::2], recv[1::2]
+        self.rounds += 1
+        return recv[0::w], recv[1::w], (recv[2::w] if w == 3 else None)

@@ -61,9 +61,10 @@ def _input_events(shard: Shard, rows: dict, steps: int):
 
 
 def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=("spikes", "v"), *,
-             counters: bool = True, memory_budget: int | None = None) -> Result | None:
+             counters: bool = True, memory_budget: int | None = None, exchange_every: int | None = None) -> Result | None:
     """Run this rank's shard for ``steps`` steps with the others; rank 0 returns the gathered Result (the
-    same as a one-process ``emulate(..., timing=False)``), the other ranks None."""
+    same as a one-process ``emulate(..., timing=False)``), the other ranks None. ``exchange_every``: steps
+    per exchange (None: the most the cross-rank delays allow, ``shards.json``; 1: every step)."""
     tables, meta = shard.tables, shard.meta
     if comm.Get_size() != shard.n_ranks:
         raise ValidationError(f"the shards are for {shard.n_ranks} ranks but mpiexec started {comm.Get_size()}; "
@@ -84,26 +85,33 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
     spiked = np.zeros(n_src, np.int64)
     ev_src = np.zeros(n_src, np.int64)
     ev_val = np.zeros(n_src, np.int64)
-    exchange = Exchange(comm, shard.dest_ptr, shard.dest_rank, shard.dest_sid)
+    every = _exchange_every(meta, exchange_every)
+    exchange = Exchange(comm, shard.dest_ptr, shard.dest_rank, shard.dest_sid, with_steps=every > 1)
     neuron_core = plan.neuron_core
-    t_compute = t_exchange = 0.0
+    held_src, held_val, held_t = [], [], []        # spikes waiting for the next exchange (every > 1)
+    t_exchange = 0.0
     comm.Barrier()
     t_start = time.perf_counter()
     for seg_first, seg_last, held, fresh in E.onset_segments(tables, 1, steps):
         neurons = E._segment_neurons(tables, plan, state, held, fresh)
         for t in range(seg_first, seg_last + 1):
             row = t - 1
-            t0 = time.perf_counter()
             n = K.run_steps(t, t, 0, neurons, plan.dendrites, state.work, no_routes, no_inputs, run.recorder, cnt,
                             spiked, psums)
-            loc, pay = spiked[:n], state.work.payload[:n].copy()
+            loc, pay = spiked[:n].copy(), state.work.payload[:n].copy()
             if counters and n:
                 np.add.at(cnt.per_core[K.C_PK_OUT, row], neuron_core[loc], shard.remote_routes[loc])
                 spike_rows.append(np.full(n, row, np.int64))
                 spike_src.append(shard.neuron_gid[loc])
-            t1 = time.perf_counter()
-            r_src, r_val = exchange(loc, pay)
-            t2 = time.perf_counter()
+            if every == 1:
+                t1 = time.perf_counter()
+                r_src, r_val, _ = exchange(loc, pay)
+                t_exchange += time.perf_counter() - t1
+            else:                                  # remote spikes wait; local ones are delivered now
+                r_src = r_val = loc[:0]
+                held_src.append(loc)
+                held_val.append(pay)
+                held_t.append(np.full(n, t, np.int64))
             i0, i1 = events.in_ptr[row], events.in_ptr[row + 1]
             m = n + (i1 - i0)
             k = m + r_src.size
@@ -111,13 +119,18 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
             ev_src[n:m], ev_val[n:m] = events.in_src[i0:i1], events.in_val[i0:i1]
             ev_src[m:k], ev_val[m:k] = r_src, r_val
             K.deliver_events(t, row, ev_src, ev_val, k, plan.dendrites, state.work, plan.routes, elsewhere, psums)
-            t_compute += (t1 - t0) + (time.perf_counter() - t2)
-            t_exchange += t2 - t1
+            if every > 1 and (len(held_t) == every or t == steps):
+                t1 = time.perf_counter()
+                r_src, r_val, r_t = exchange(np.concatenate(held_src), np.concatenate(held_val), np.concatenate(held_t))
+                t_exchange += time.perf_counter() - t1
+                _deliver_held(t - len(held_t) + 1, t, r_src, r_val, r_t, plan, state, elsewhere, psums)
+                held_src, held_val, held_t = [], [], []
     wall = time.perf_counter() - t_start
+    t_compute = wall - t_exchange
     part = {"rank": shard.rank, "cores": shard.core_gid, "neuron_gid": shard.neuron_gid,
             "recorded": _recorded(shard, run), "per_core": cnt.per_core if counters else None,
             "per_source": cnt.per_source[:tables.n_neurons] if counters else None,
-            "compute_s": t_compute, "exchange_s": t_exchange, "bytes_sent": exchange.bytes_sent,
+            "compute_s": t_compute, "exchange_s": t_exchange, "bytes_sent": exchange.bytes_sent, "rounds": exchange.rounds, "every": every,
             "n_synapses": tables.n_synapses, "plan_bytes": int(plan.nbytes),
             "events": (np.concatenate(spike_rows) if spike_rows else np.zeros(0, np.int64),
                        np.concatenate(spike_src) if spike_src else np.zeros(0, np.int64))}
@@ -125,6 +138,30 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
     if comm.Get_rank() != 0:
         return None
     return _assemble(meta, parts, steps, counters, input_events, wall)
+
+
+def _exchange_every(meta: dict, asked) -> int:
+    allowed = int(meta.get("exchange_every", 1))
+    if asked is None:
+        return allowed
+    if not isinstance(asked, (int, np.integer)) or not 1 <= asked <= allowed:
+        raise ValidationError(f"exchange_every={asked!r}: this network allows 1..{allowed} steps per exchange (the "
+                              "smallest delay of a synapse between ranks, + 1; 1 where a delayed sum is shifted "
+                              "right or Conv-cast)")
+    return int(asked)
+
+
+def _deliver_held(first: int, last: int, src, val, steps, plan, state, counts, psums) -> None:
+    """Phase 3 of the remote spikes of steps ``first..last``, one step at a time in their own step (their
+    ring slots and counter rows), after step ``last``: every delay between ranks is >= last - first."""
+    order = np.argsort(steps, kind="stable")
+    src, val, steps = src[order], val[order], steps[order]
+    cut = np.searchsorted(steps, np.arange(first, last + 2))
+    for t in range(first, last + 1):
+        a, b = cut[t - first], cut[t - first + 1]
+        if b > a:
+            K.deliver_events(t, t - 1, np.ascontiguousarray(src[a:b]), np.ascontiguousarray(val[a:b]), b - a,
+                             plan.dendrites, state.work, plan.routes, counts, psums)
 
 
 def _recorded(shard: Shard, run) -> dict:
@@ -190,6 +227,7 @@ def _assemble(meta: dict, parts: list, steps: int, counters: bool, input_events:
                      "plan_bytes_per_rank": [p["plan_bytes"] for p in parts],
                      "compute_s_per_rank": [p["compute_s"] for p in parts],
                      "exchange_s_per_rank": [p["exchange_s"] for p in parts],
-                     "bytes_sent_per_step": sum(p["bytes_sent"] for p in parts) / max(steps, 1)}
+                     "bytes_sent_per_step": sum(p["bytes_sent"] for p in parts) / max(steps, 1),
+                     "exchange_every": parts[0]["every"], "exchange_rounds": parts[0]["rounds"]}
     res.report.update(report)
     return res

@@ -116,8 +116,32 @@ def make_shards(tables: CoreTables, core_rank: np.ndarray, ranks: int | None = N
         on = pair_rank == r
         pair_sid[on] = locals_[r].size + np.searchsorted(foreign[r], pair_src[on])
     meta = _meta(tables, core_rank, ranks)
+    meta["exchange_every"] = exchange_every(tables, np.nonzero(cross)[0])
     return [_shard(tables, r, core_rank, locals_[r], foreign[r], route_src, route_rank, remote_routes, pair_src,
                    pair_rank, pair_sid, meta) for r in range(ranks)]
+
+
+#: Most steps whose spikes one exchange may carry (bounds the buffered events).
+MAX_EVERY = 256
+
+
+def exchange_every(tables: CoreTables, cross_routes: np.ndarray) -> int:
+    """How many steps' spikes may wait for one exchange: min delay + 1 over the synapses that cross ranks (a
+    spike of step t with delay d is read at step t + 1 + d, so it may be delivered after step t + d),
+    1 if one of them is on a projection whose per-(step, delay) sum is transformed non-linearly (ring mode 2:
+    local and remote parts of one sum must be delivered together), MAX_EVERY if none crosses."""
+    from ..kernels import XF_CAST24, projection_codes
+    ax = np.asarray(tables.route_axon, np.int64)[cross_routes]
+    asp = np.asarray(tables.axon_syn_ptr, np.int64)
+    syn = ranges(asp[ax], asp[ax + 1])
+    if not syn.size:
+        return MAX_EVERY
+    xf, _ = projection_codes(tables.proj_lava_kinds, tables.proj_message_bits)
+    exp = np.asarray(tables.proj_weight_exp, np.int64)
+    mode2 = (np.asarray(tables.proj_max_delay) > 0) & ((exp < 0) | (xf == XF_CAST24))
+    if np.any(mode2[np.asarray(tables.syn_proj, np.int64)[syn]]):
+        return 1
+    return int(min(int(np.asarray(tables.syn_delay)[syn].min()) + 1, MAX_EVERY))
 
 
 def _meta(tables: CoreTables, core_rank: np.ndarray, ranks: int) -> dict:
