@@ -16,7 +16,10 @@ step: each spike of a rank goes once to each other rank holding a route for it (
 connectivity and >= 64 cores: all of them), 16 bytes each: ``V(P) = 16 * s / P * (P - 1)``, s = spikes per
 step of the whole network. Ranks are assumed balanced and the exchange not overlapped with compute.
 
-Usage: ``.venv/bin/python benchmarks/mpi_scaling.py [--neurons 4000] [--steps 300] [--repeats 2]
+Min-delay exchange: the same network with every projection delayed by ``--delay`` steps on 2 ranks,
+exchanging every step vs every ``delay + 1`` steps (NEST's scheme; bit-identical, checked).
+
+Usage: ``.venv/bin/python benchmarks/mpi_scaling.py [--neurons 4000] [--steps 300] [--repeats 2] [--delay 4]
 [--json out.json]``
 """
 from __future__ import annotations
@@ -37,9 +40,24 @@ from emulator_speed import brunel, make_inputs  # noqa: E402
 N_CORES = 64
 
 
-def tables_for(n: int):
+def delayed(net, delay: int):
+    """The same network with every projection delayed by ``delay`` steps."""
+    import neurocomp as nc
+    out = nc.Network(net.name + f"_d{delay}")
+    for name in net.inputs:
+        out.input(name, net.populations[name].shape)
+    for p in net.neuron_populations:
+        out.population(p.name, p.shape, p.model)
+    for proj in net.projections.values():
+        out.connect(proj.source, proj.target, proj.connectivity, delay=delay)
+    return out
+
+
+def tables_for(n: int, delay: int = 0):
     from neurocomp.mapping.tables import build_core_tables
     net, rate = brunel(n)
+    if delay:
+        net = delayed(net, delay)
     mapping, off = {}, 0
     for p in net.neuron_populations:
         mapping[p.name] = (np.arange(p.size) + off) * N_CORES // n      # contiguous blocks of neurons
@@ -54,16 +72,18 @@ def worker(args) -> None:
     inputs = dict(np.load(args.inputs))
     comm = MPI.COMM_WORLD
     res = emulate_ranks(args.worker, args.steps, inputs, record=("spikes",), comm=comm,
-                        memory_budget=args.memory_budget)
+                        memory_budget=args.memory_budget, exchange_every=args.every)
     if comm.Get_rank() == 0:
         spikes = {k: np.packbits(v).tobytes().hex() for k, v in res.spikes.items()}
         print(json.dumps({"wall_s": res.report["wall_time_s"], "mpi": res.report["mpi"], "spikes_hex": spikes,
                           "syn_events": res.report["synaptic_events"]}))
 
 
-def run_ranks(ranks: int, shard_dir: Path, steps: int, inputs: Path, budget=None) -> dict:
+def run_ranks(ranks: int, shard_dir: Path, steps: int, inputs: Path, budget=None, every=None) -> dict:
     cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), sys.executable, __file__,
            "--worker", str(shard_dir), "--steps", str(steps), "--inputs", str(inputs)]
+    if every:
+        cmd += ["--every", str(every)]
     if budget:
         cmd += ["--memory-budget", str(budget)]
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -80,6 +100,8 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--inputs", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--every", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--delay", type=int, default=4, help="delay of the min-delay exchange comparison (steps)")
     ap.add_argument("--memory-budget", type=int, default=None,
                     help="worker: bytes one rank may use for its plan and recordings (engine budget check)")
     args = ap.parse_args()
@@ -160,6 +182,24 @@ def main() -> None:
     two = run_ranks(2, tmp / "full_2", 20, tmp / "in_full.npz", budget)
     out["memory_budget"] = {"budget_bytes": budget, "one_process_plan_bytes": one_need, "one_process_refused": refused,
                             "two_ranks_plan_bytes": two["mpi"]["plan_bytes_per_rank"], "two_ranks_ran": True}
+    # exchange every step vs every min-delay + 1 steps (all projections delayed by --delay), 2 ranks
+    net, rate, tables = tables_for(args.neurons, args.delay)
+    np.savez(tmp / "in_delay.npz", **make_inputs(rate, args.steps))
+    d_dir = write_shards(make_shards(tables, rank_of_cores(tables, None, 2), 2), tmp / "delay_2")
+    runs = {1: [], args.delay + 1: []}
+    for _ in range(args.repeats):
+        for every in runs:
+            runs[every].append(run_ranks(2, d_dir, args.steps, tmp / "in_delay.npz", every=every))
+    hexes = {json.dumps(r["spikes_hex"]) for rs in runs.values() for r in rs}
+    assert len(hexes) == 1, "exchange every step and every min-delay steps differ"
+    out["min_delay_exchange"] = {
+        "delay": args.delay, "neurons": args.neurons,
+        **{f"every_{e}": {"ms_per_step": min(r["wall_s"] for r in rs) / args.steps * 1e3,
+                          "exchange_ms_per_step_max": min(max(r["mpi"]["exchange_s_per_rank"]) for r in rs)
+                          / args.steps * 1e3,
+                          "rounds": rs[0]["mpi"]["exchange_rounds"],
+                          "bytes_sent_per_step": rs[0]["mpi"]["bytes_sent_per_step"]} for e, rs in runs.items()},
+        "bit_identical": True}
     text = json.dumps(out, indent=1, default=float)
     print(text)
     if args.json:
