@@ -116,3 +116,19 @@ def test_shards_cut_by_placement_and_round_trip(tmp_path):
     assert np.array_equal(back.tables.syn_weight, shards[2].tables.syn_weight)
     with pytest.raises(ValidationError, match="mpiexec -n 3"):
         load_shard(tmp_path / "sh", 3)
+
+
+@pytest.mark.parametrize("weight_exp, every", [(1, 3), (-1, 1)])
+def test_exchange_interval_from_crossing_delays(weight_exp, every):
+    """Spikes may wait min delay + 1 steps for the exchange when every crossing synapse sits on a linear ring
+    (a left shift); a delayed right shift (ring mode 2) must be delivered whole: every step."""
+    from neurocomp.backends.emulator.distributed import make_shards
+    from neurocomp.mapping.tables import build_core_tables
+    net = nc.Network("cross")
+    net.input("in", (4,))
+    net.population("a", (4,), nc.LoihiLIF(du=0, dv=0, vth=1))
+    net.population("b", (4,), nc.LoihiLIF(du=0, dv=0, vth=1))
+    net.connect("in", "a", nc.Dense(np.ones((4, 4), int)))
+    net.connect("a", "b", nc.Dense(np.full((4, 4), 2), weight_exp=weight_exp), delay=np.array([2, 3] * 8))
+    tables = build_core_tables(net, {"a": np.zeros(4, int), "b": np.ones(4, int)}, 2)
+    assert make_shards(tables, np.array([0, 1]))[0].meta["exchange_every"] == every
