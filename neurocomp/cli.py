@@ -1,4 +1,4 @@
-"""The ``neurocomp`` command line: info, targets, compile, emulate, deploy, report.
+"""The ``neurocomp`` command line: info, targets, compile, emulate, deploy, report, export, shard.
 
 Each command is a thin wrapper around the Python API (DESIGN.md §9); the heavy modules are
 imported inside the command so ``neurocomp --help`` stays fast. Error policy (§10): any
