@@ -1,17 +1,15 @@
 """Numba engine of the message-level timing model: ``spec.simulate_step`` for every step of a run, over
-flat arrays, event for event the same (tests/test_timing_cycle.py holds them equal).
+flat arrays, message for message the same (tests/test_timing_cycle.py holds them equal).
 
-Differences of form only: one binary heap of ``(time, seq)`` keys with a payload ``kind * BIG + index``;
-times run on across steps (step t starts where step t-1 ended), so link, buffer and wake-up state left by
-a drained step needs no reset; circular FIFOs of ``depth`` slots per buffer; router ports as padded tables.
+Differences of form only: a binary heap of ``(injection time, core)`` (one entry per core); times run on
+across steps (step t starts where step t-1 ended, per-step state is reset to that time); each buffer keeps
+the departure times of its last ``depth`` messages in a ring (all the credit and FIFO rules need); router
+outputs are computed from the destination's tile.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
-
-SOMA, ROUTER, CORE = 0, 1, 2
-BIG = 1 << 40
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -25,15 +23,16 @@ def _soma_prefix(x, fired_before, n, active, fired_total, idle, act):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _soma_advance(c, now, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, rend, qq, ff, soma_end, active,
-                  learn, lat):
-    """``spec.simulate_step``'s ``soma_advance``: the time core c's soma has its next message ready, or -1
-    when it has finished (then ``soma_end[c]`` is set). ``ci``: its current fired neuron (event index),
-    ``rr``/``rend``: the route entries left, ``qq``: the next neuron position, ``ff``: neurons fired so far."""
+def _soma_next(c, now, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, rend, qq, ff, soma_end, active, learn,
+               lat):
+    """``spec``'s ``soma_next``: the ready time of core c's next message (its route entry is ``rr[c] - 1``),
+    or -1 when the soma has finished (then ``soma_end[c]`` is set). ``ci``: its current fired neuron (event
+    index), ``rr``/``rend``: the route entries left, ``qq``: the next neuron position, ``ff``: fired so far."""
     n_c = core_ptr[c + 1] - core_ptr[c]
     fired = ev_hi[c] - ev_lo[c]
     while True:
         if ci[c] >= ev_lo[c] and rr[c] < rend[c]:
+            rr[c] += 1
             return now + lat[3]
         if ci[c] + 1 >= ev_hi[c]:
             soma_end[c] = (now + _soma_prefix(n_c, ff[c], n_c, active, fired, lat[2], lat[1])
@@ -50,141 +49,146 @@ def _soma_advance(c, now, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, ren
         rend[c] = route_ptr[s + 1]
 
 
-@numba.njit(cache=True, nogil=True)
-def _grow(ht, hs, hp, n):
-    if n < ht.size:
-        return ht, hs, hp
-    m = 2 * ht.size
-    a, b, c = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
-    a[:n] = ht[:n]
-    b[:n] = hs[:n]
-    c[:n] = hp[:n]
-    return a, b, c
-
-
 @numba.njit(cache=True, nogil=True, inline="always")
-def _push(ht, hs, hp, n, t, s, payload):
+def _push(ht, hc, n, t, c):
     i = n
     while i > 0:
         par = (i - 1) >> 1
-        if ht[par] < t or (ht[par] == t and hs[par] < s):
+        if ht[par] < t or (ht[par] == t and hc[par] < c):
             break
         ht[i] = ht[par]
-        hs[i] = hs[par]
-        hp[i] = hp[par]
+        hc[i] = hc[par]
         i = par
     ht[i] = t
-    hs[i] = s
-    hp[i] = payload
+    hc[i] = c
     return n + 1
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _pop(ht, hs, hp, n):
-    """Remove the root; returns (time, payload, new size)."""
-    t0, p0 = ht[0], hp[0]
+def _pop(ht, hc, n):
+    """Remove the root; returns (time, core, new size)."""
+    t0, c0 = ht[0], hc[0]
     n -= 1
-    t, s, p = ht[n], hs[n], hp[n]
+    t, c = ht[n], hc[n]
     i = 0
     while True:
-        c = 2 * i + 1
-        if c >= n:
+        k = 2 * i + 1
+        if k >= n:
             break
-        if c + 1 < n and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and hs[c + 1] < hs[c])):
-            c += 1
-        if t < ht[c] or (t == ht[c] and s < hs[c]):
+        if k + 1 < n and (ht[k + 1] < ht[k] or (ht[k + 1] == ht[k] and hc[k + 1] < hc[k])):
+            k += 1
+        if t < ht[k] or (t == ht[k] and c < hc[k]):
             break
-        ht[i] = ht[c]
-        hs[i] = hs[c]
-        hp[i] = hp[c]
-        i = c
+        ht[i] = ht[k]
+        hc[i] = hc[k]
+        i = k
     if n > 0:
         ht[i] = t
-        hs[i] = s
-        hp[i] = p
-    return t0, p0, n
+        hc[i] = c
+    return t0, c0, n
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _enter(b, t, ring, cnt, depth, buf_peak):
+    """``spec.occupancy`` + peak update for a message entering buffer b at t."""
+    n = 1
+    k = cnt[b]
+    lim = depth - 1 if depth - 1 < k else k
+    for j in range(1, lim + 1):
+        if ring[b * depth + (k - j) % depth] <= t:
+            break
+        n += 1
+    if n > buf_peak[b]:
+        buf_peak[b] = n
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _credit(b, t0, ring, cnt, depth):
+    return ring[b * depth + cnt[b] % depth] if cnt[b] >= depth else t0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _leave(b, t, ring, cnt, depth):
+    ring[b * depth + cnt[b] % depth] = t
+    cnt[b] += 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _router_tables(gx_n, gy_n, core_x, core_y):
-    """Per router: input buffer ids and output ids in the spec's order (padded with -1)."""
-    n_r = gx_n * gy_n
-    n_links = n_r * 4
-    n_cores = core_x.size
-    per = np.zeros(n_r, np.int64)
-    for c in range(n_cores):
-        per[core_y[c] * gx_n + core_x[c]] += 1
-    width = 4 + (per.max() if n_cores else 0)
-    rin = np.full((n_r, width), -1, np.int64)
-    rout = np.full((n_r, width), -1, np.int64)
-    nin = np.zeros(n_r, np.int64)
-    nout = np.zeros(n_r, np.int64)
-    dxs = (1, -1, 0, 0)
-    dys = (0, 0, 1, -1)
-    for r in range(n_r):
-        x, y = r % gx_n, r // gx_n
-        for d in range(4):
-            fx, fy = x - dxs[d], y - dys[d]
-            if 0 <= fx < gx_n and 0 <= fy < gy_n:
-                rin[r, nin[r]] = (fy * gx_n + fx) * 4 + d
-                nin[r] += 1
-        for d in range(4):
-            tx, ty = x + dxs[d], y + dys[d]
-            if 0 <= tx < gx_n and 0 <= ty < gy_n:
-                rout[r, nout[r]] = (y * gx_n + x) * 4 + d
-                nout[r] += 1
-    for c in range(n_cores):
-        r = core_y[c] * gx_n + core_x[c]
-        rin[r, nin[r]] = n_links + c
-        nin[r] += 1
-        rout[r, nout[r]] = n_links + c
-        nout[r] += 1
-    return rin, rout, nin, nout
+def _deliver(c, d, cost, t, t0, occ, depth, n_links, fifo_base, gx_n, core_x, core_y, link_lat, ring, cnt, link_free,
+             busy, in_end, link_busy, link_stall, buf_peak):
+    """``spec``'s ``deliver``: walk one message from core c's port (injected at t) to core d, read it."""
+    b = n_links + c
+    a = t
+    x = core_x[c]
+    y = core_y[c]
+    bx = core_x[d]
+    by = core_y[d]
+    while True:
+        if bx != x:
+            o = (y * gx_n + x) * 4 + (0 if bx > x else 1)
+            nb = o
+        elif by != y:
+            o = (y * gx_n + x) * 4 + (2 if by > y else 3)
+            nb = o
+        else:
+            o = n_links + d
+            nb = fifo_base + d
+        dep = a
+        if cnt[b] > 0:
+            prev = ring[b * depth + (cnt[b] - 1) % depth]
+            if prev > dep:
+                dep = prev
+        if link_free[o] > dep:
+            dep = link_free[o]
+        cr = _credit(nb, t0, ring, cnt, depth)
+        if cr > dep:
+            dep = cr
+        _leave(b, dep, ring, cnt, depth)
+        link_free[o] = dep + occ
+        _enter(nb, dep, ring, cnt, depth, buf_peak)
+        if o >= n_links:
+            break
+        link_stall[o] += dep - a
+        link_busy[o] += occ
+        b = nb
+        a = dep + link_lat[o]
+        dd = o % 4
+        if dd == 0:
+            x += 1
+        elif dd == 1:
+            x -= 1
+        elif dd == 2:
+            y += 1
+        else:
+            y -= 1
+    start = dep if dep > busy[d] else busy[d]
+    _leave(nb, start, ring, cnt, depth)
+    busy[d] = start + cost
+    in_end[d] = busy[d]
 
 
 @numba.njit(cache=True, nogil=True)
 def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon, axon_syn_ptr,
-                 active, learn, lat, link_lat, gx_n, gy_n, core_x, core_y, steps):
+                 axon_psum_ptr, axon_psum, psum_dst, core_psum_ptr, active, learn, lat, link_lat, gx_n, gy_n,
+                 core_x, core_y, steps):
     """Every step of ``spec.simulate_step``; events sorted by (step, source). ``lat``: syn, act, idle, out,
-    gen, win, learn, occ, depth (ticks / messages). Returns per-step latency, soma and input maxima,
+    gen, win, learn, occ, depth, psum (ticks / messages). Partial sums: ``axon_psum`` (CSR ``axon_psum_ptr``)
+    the partial-sum routes an axon's synapses feed; route q goes to core ``psum_dst[q]``, routes grouped by
+    segment core (``core_psum_ptr``). Returns per-step latency, soma and input maxima, spike and partial-sum
     message counts, and run totals: sender stall per core, busy and stall per mesh link, buffer peaks."""
-    L_SYN, L_ACT, L_IDLE, L_OUT, L_GEN, L_WIN, L_LEARN, OCC, DEPTH = (lat[0], lat[1], lat[2], lat[3], lat[4],
-                                                                     lat[5], lat[6], lat[7], lat[8])
+    L_SYN, L_OUT, L_WIN, OCC, DEPTH, L_PSUM = lat[0], lat[3], lat[5], lat[7], lat[8], lat[9]
     n_cores = core_x.size
-    n_r = gx_n * gy_n
-    n_links = n_r * 4
+    n_links = gx_n * gy_n * 4
     fifo_base = n_links + n_cores
     n_buf = n_links + 2 * n_cores
-    rin, rout, nin, nout = _router_tables(gx_n, gy_n, core_x, core_y)
-    dxs = np.array([1, -1, 0, 0], np.int64)
-    dys = np.array([0, 0, 1, -1], np.int64)
-
-    # messages per step (neuron sources only) to size the per-step message arrays
     bounds = np.searchsorted(ev_step, np.arange(steps + 1))
-    max_msgs = 1
-    for t in range(steps):
-        k = 0
-        for e in range(bounds[t], bounds[t + 1]):
-            s = ev_src[e]
-            if s < n_neurons:
-                k += route_ptr[s + 1] - route_ptr[s]
-        if k > max_msgs:
-            max_msgs = k
-    arrival = np.zeros(max_msgs, np.int64)
-    mdst = np.zeros(max_msgs, np.int64)
-    mnsyn = np.zeros(max_msgs, np.int64)
 
-    fifo = np.zeros(n_buf * DEPTH, np.int64)
-    fhead = np.zeros(n_buf, np.int64)
-    fcnt = np.zeros(n_buf, np.int64)
-    blocked = np.zeros(n_buf, np.bool_)
+    ring = np.zeros(n_buf * DEPTH, np.int64)
+    cnt = np.zeros(n_buf, np.int64)
     link_free = np.zeros(n_links + n_cores, np.int64)
-    pend_r = np.full(n_r, -1, np.int64)
-    pend_c = np.full(n_cores, -1, np.int64)
     busy = np.zeros(n_cores, np.int64)
     in_end = np.zeros(n_cores, np.int64)
     soma_end = np.zeros(n_cores, np.int64)
-    stalled = np.full(n_cores, -1, np.int64)
     ev_lo = np.zeros(n_cores, np.int64)
     ev_hi = np.zeros(n_cores, np.int64)
     ci = np.zeros(n_cores, np.int64)
@@ -192,26 +196,28 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
     rend = np.zeros(n_cores, np.int64)
     qq = np.zeros(n_cores, np.int64)
     ff = np.zeros(n_cores, np.int64)
-    core_router = core_y * gx_n + core_x
+    ready = np.zeros(n_cores, np.int64)
+    ht = np.zeros(max(n_cores, 1), np.int64)
+    hc = np.zeros(max(n_cores, 1), np.int64)
+    n_psum = psum_dst.size
+    mark = np.full(n_psum, -1, np.int64)
+    pq = np.zeros(n_cores, np.int64)        # next partial-sum route of each segment core
 
     out_lat = np.zeros(steps, np.int64)
     out_soma = np.zeros(steps, np.int64)
     out_in = np.zeros(steps, np.int64)
     out_msgs = np.zeros(steps, np.int64)
+    out_psum = np.zeros(steps, np.int64)
     sender_stall = np.zeros(n_cores, np.int64)
     link_busy = np.zeros(n_links, np.int64)
     link_stall = np.zeros(n_links, np.int64)
     buf_peak = np.zeros(n_buf, np.int64)
 
-    cap = 1024
-    ht = np.empty(cap, np.int64)
-    hs = np.empty(cap, np.int64)
-    hp = np.empty(cap, np.int64)
-    hn = 0
-    seq = 0
     t0 = 0
     for t in range(steps):
         e0, e1 = bounds[t], bounds[t + 1]
+        cnt[:] = 0
+        link_free[:] = t0
         for c in range(n_cores):
             ev_lo[c] = e0 + np.searchsorted(ev_src[e0:e1], core_ptr[c])
             ev_hi[c] = e0 + np.searchsorted(ev_src[e0:e1], core_ptr[c + 1])
@@ -221,212 +227,68 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
             qq[c] = 0
             ff[c] = 0
             soma_end[c] = t0
-        n_msg = 0
-        # ---- soma units: first message of each core (soma_advance from t0)
-        for c in range(n_cores):
-            nxt = _soma_advance(c, t0, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, rend, qq, ff, soma_end,
-                                active[t, c], learn[t, c], lat)
-            if nxt >= 0:
-                ht, hs, hp = _grow(ht, hs, hp, hn)
-                hn = _push(ht, hs, hp, hn, nxt, seq, SOMA * BIG + c)
-                seq += 1
-        # ---- input units: host messages first
-        for c in range(n_cores):
             busy[c] = t0
+        # ---- input units: host messages first
         for e in range(e0, e1):
             s = ev_src[e]
             if s >= n_neurons:
                 for r in range(route_ptr[s], route_ptr[s + 1]):
                     a = route_axon[r]
                     busy[route_core[r]] += L_WIN + (axon_syn_ptr[a + 1] - axon_syn_ptr[a]) * L_SYN
+                    for j in range(axon_psum_ptr[a], axon_psum_ptr[a + 1]):
+                        mark[axon_psum[j]] = t
+        hn = 0
         for c in range(n_cores):
             in_end[c] = busy[c]
-            if busy[c] > t0 and (pend_c[c] < 0 or busy[c] < pend_c[c]):
-                pend_c[c] = busy[c]
-                ht, hs, hp = _grow(ht, hs, hp, hn)
-                hn = _push(ht, hs, hp, hn, busy[c], seq, CORE * BIG + c)
-                seq += 1
-
+            nxt = _soma_next(c, t0, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, rend, qq, ff, soma_end,
+                             active[t, c], learn[t, c], lat)
+            if nxt >= 0:
+                ready[c] = nxt
+                hn = _push(ht, hc, hn, max(nxt, _credit(n_links + c, t0, ring, cnt, DEPTH)), c)
+        # ---- wave 1: spike messages in injection order
+        n_msg = 0
         while hn > 0:
-            now, payload, hn = _pop(ht, hs, hp, hn)
-            kind = payload // BIG
-            idx = payload - kind * BIG
-            if kind == SOMA:
-                c = idx
-                b = n_links + c
-                if fcnt[b] >= DEPTH:
-                    stalled[c] = now
-                    blocked[b] = True
-                    continue
-                m = n_msg
-                n_msg += 1
-                r = rr[c]
-                a = route_axon[r]
-                mdst[m] = route_core[r]
-                mnsyn[m] = axon_syn_ptr[a + 1] - axon_syn_ptr[a]
-                arrival[m] = now
-                fifo[b * DEPTH + (fhead[b] + fcnt[b]) % DEPTH] = m
-                fcnt[b] += 1
-                if fcnt[b] > buf_peak[b]:
-                    buf_peak[b] = fcnt[b]
-                rt = core_router[c]
-                if pend_r[rt] < 0 or now < pend_r[rt]:
-                    pend_r[rt] = now
-                    ht, hs, hp = _grow(ht, hs, hp, hn)
-                    hn = _push(ht, hs, hp, hn, now, seq, ROUTER * BIG + rt)
-                    seq += 1
-                rr[c] += 1
-                nxt = _soma_advance(c, now, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, rend, qq, ff,
-                                    soma_end, active[t, c], learn[t, c], lat)
-                if nxt >= 0:
-                    ht, hs, hp = _grow(ht, hs, hp, hn)
-                    hn = _push(ht, hs, hp, hn, nxt, seq, SOMA * BIG + c)
-                    seq += 1
-            elif kind == ROUTER:
-                rt = idx
-                if pend_r[rt] != now:
-                    continue
-                pend_r[rt] = -1
-                x, y = rt % gx_n, rt // gx_n
-                progress = True
-                later = -1
-                while progress:
-                    progress = False
-                    for oi in range(nout[rt]):
-                        o = rout[rt, oi]
-                        best = -1
-                        best_t = 0
-                        best_m = 0
-                        for bi in range(nin[rt]):
-                            b = rin[rt, bi]
-                            if fcnt[b] == 0:
-                                continue
-                            m = fifo[b * DEPTH + fhead[b]]
-                            if arrival[m] > now:
-                                if later < 0 or arrival[m] < later:
-                                    later = arrival[m]
-                                continue
-                            d = mdst[m]
-                            bx, by = core_x[d], core_y[d]
-                            if bx != x:
-                                want = (y * gx_n + x) * 4 + (0 if bx > x else 1)
-                            elif by != y:
-                                want = (y * gx_n + x) * 4 + (2 if by > y else 3)
-                            else:
-                                want = n_links + d
-                            if want != o:
-                                continue
-                            if best < 0 or arrival[m] < best_t or (arrival[m] == best_t and m < best_m):
-                                best, best_t, best_m = b, arrival[m], m
-                        if best < 0:
-                            continue
-                        if link_free[o] > now:
-                            w = link_free[o]
-                            if pend_r[rt] < 0 or w < pend_r[rt]:
-                                pend_r[rt] = w
-                                ht, hs, hp = _grow(ht, hs, hp, hn)
-                                hn = _push(ht, hs, hp, hn, w, seq, ROUTER * BIG + rt)
-                                seq += 1
-                            continue
-                        nb = o if o < n_links else fifo_base + (o - n_links)
-                        if fcnt[nb] >= DEPTH:
-                            blocked[nb] = True
-                            continue
-                        m = best_m
-                        fhead[best] = (fhead[best] + 1) % DEPTH
-                        fcnt[best] -= 1
-                        link_free[o] = now + OCC
-                        if o < n_links:
-                            link_stall[o] += now - arrival[m]
-                            link_busy[o] += OCC
-                            t_arr = now + link_lat[o]
-                            arrival[m] = t_arr
-                            fifo[nb * DEPTH + (fhead[nb] + fcnt[nb]) % DEPTH] = m
-                            fcnt[nb] += 1
-                            if fcnt[nb] > buf_peak[nb]:
-                                buf_peak[nb] = fcnt[nb]
-                            dd = o % 4
-                            r2 = (y + dys[dd]) * gx_n + x + dxs[dd]
-                            if pend_r[r2] < 0 or t_arr < pend_r[r2]:
-                                pend_r[r2] = t_arr
-                                ht, hs, hp = _grow(ht, hs, hp, hn)
-                                hn = _push(ht, hs, hp, hn, t_arr, seq, ROUTER * BIG + r2)
-                                seq += 1
-                        else:
-                            arrival[m] = now
-                            fifo[nb * DEPTH + (fhead[nb] + fcnt[nb]) % DEPTH] = m
-                            fcnt[nb] += 1
-                            if fcnt[nb] > buf_peak[nb]:
-                                buf_peak[nb] = fcnt[nb]
-                            c2 = o - n_links
-                            if pend_c[c2] < 0 or now < pend_c[c2]:
-                                pend_c[c2] = now
-                                ht, hs, hp = _grow(ht, hs, hp, hn)
-                                hn = _push(ht, hs, hp, hn, now, seq, CORE * BIG + c2)
-                                seq += 1
-                        # free_slot(best, now)
-                        if blocked[best]:
-                            blocked[best] = False
-                            if best < n_links:
-                                wr = ((best // 4) // gx_n) * gx_n + (best // 4) % gx_n
-                                if pend_r[wr] < 0 or now < pend_r[wr]:
-                                    pend_r[wr] = now
-                                    ht, hs, hp = _grow(ht, hs, hp, hn)
-                                    hn = _push(ht, hs, hp, hn, now, seq, ROUTER * BIG + wr)
-                                    seq += 1
-                            else:      # an injection port (core FIFOs never feed a router input)
-                                c3 = best - n_links
-                                if stalled[c3] >= 0:
-                                    sender_stall[c3] += now - stalled[c3]
-                                    stalled[c3] = -1
-                                    ht, hs, hp = _grow(ht, hs, hp, hn)
-                                    hn = _push(ht, hs, hp, hn, now, seq, SOMA * BIG + c3)
-                                    seq += 1
-                        progress = True
-                if later >= 0 and (pend_r[rt] < 0 or later < pend_r[rt]):
-                    pend_r[rt] = later
-                    ht, hs, hp = _grow(ht, hs, hp, hn)
-                    hn = _push(ht, hs, hp, hn, later, seq, ROUTER * BIG + rt)
-                    seq += 1
-            else:
-                c = idx
-                if pend_c[c] != now:
-                    continue
-                pend_c[c] = -1
-                b = fifo_base + c
-                w = -1
-                if busy[c] > now:
-                    w = busy[c]
-                elif fcnt[b] > 0 and arrival[fifo[b * DEPTH + fhead[b]]] > now:
-                    w = arrival[fifo[b * DEPTH + fhead[b]]]
-                if w >= 0:
-                    if pend_c[c] < 0 or w < pend_c[c]:
-                        pend_c[c] = w
-                        ht, hs, hp = _grow(ht, hs, hp, hn)
-                        hn = _push(ht, hs, hp, hn, w, seq, CORE * BIG + c)
-                        seq += 1
-                    continue
-                if fcnt[b] == 0:
-                    continue
-                m = fifo[b * DEPTH + fhead[b]]
-                fhead[b] = (fhead[b] + 1) % DEPTH
-                fcnt[b] -= 1
-                end = now + L_WIN + mnsyn[m] * L_SYN
-                busy[c] = end
-                in_end[c] = end
-                if pend_c[c] < 0 or end < pend_c[c]:
-                    pend_c[c] = end
-                    ht, hs, hp = _grow(ht, hs, hp, hn)
-                    hn = _push(ht, hs, hp, hn, end, seq, CORE * BIG + c)
-                    seq += 1
-                if blocked[b]:
-                    blocked[b] = False
-                    wr = core_router[c]
-                    if pend_r[wr] < 0 or now < pend_r[wr]:
-                        pend_r[wr] = now
-                        ht, hs, hp = _grow(ht, hs, hp, hn)
-                        hn = _push(ht, hs, hp, hn, now, seq, ROUTER * BIG + wr)
-                        seq += 1
+            tin, c, hn = _pop(ht, hc, hn)
+            sender_stall[c] += tin - ready[c]
+            _enter(n_links + c, tin, ring, cnt, DEPTH, buf_peak)
+            r = rr[c] - 1
+            a = route_axon[r]
+            _deliver(c, route_core[r], L_WIN + (axon_syn_ptr[a + 1] - axon_syn_ptr[a]) * L_SYN, tin, t0, OCC, DEPTH,
+                     n_links, fifo_base, gx_n, core_x, core_y, link_lat, ring, cnt, link_free, busy, in_end,
+                     link_busy, link_stall, buf_peak)
+            for j in range(axon_psum_ptr[a], axon_psum_ptr[a + 1]):
+                mark[axon_psum[j]] = t
+            n_msg += 1
+            nxt = _soma_next(c, tin, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, rend, qq, ff, soma_end,
+                             active[t, c], learn[t, c], lat)
+            if nxt >= 0:
+                ready[c] = nxt
+                hn = _push(ht, hc, hn, max(nxt, _credit(n_links + c, t0, ring, cnt, DEPTH)), c)
+        # ---- wave 2: partial sums, each segment core once its reads of the step's spikes are done
+        n_ps = 0
+        if n_psum > 0:
+            for c in range(n_cores):
+                q = core_psum_ptr[c]
+                while q < core_psum_ptr[c + 1] and mark[q] != t:
+                    q += 1
+                pq[c] = q
+                if q < core_psum_ptr[c + 1]:
+                    ready[c] = in_end[c] + L_OUT
+                    hn = _push(ht, hc, hn, max(ready[c], _credit(n_links + c, t0, ring, cnt, DEPTH)), c)
+            while hn > 0:
+                tin, c, hn = _pop(ht, hc, hn)
+                sender_stall[c] += tin - ready[c]
+                _enter(n_links + c, tin, ring, cnt, DEPTH, buf_peak)
+                _deliver(c, psum_dst[pq[c]], L_PSUM, tin, t0, OCC, DEPTH, n_links, fifo_base, gx_n, core_x, core_y,
+                         link_lat, ring, cnt, link_free, busy, in_end, link_busy, link_stall, buf_peak)
+                n_ps += 1
+                q = pq[c] + 1
+                while q < core_psum_ptr[c + 1] and mark[q] != t:
+                    q += 1
+                pq[c] = q
+                if q < core_psum_ptr[c + 1]:
+                    ready[c] = tin + L_OUT
+                    hn = _push(ht, hc, hn, max(ready[c], _credit(n_links + c, t0, ring, cnt, DEPTH)), c)
         sm = 0
         im = 0
         for c in range(n_cores):
@@ -438,5 +300,6 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
         out_in[t] = im
         out_lat[t] = sm if sm > im else im
         out_msgs[t] = n_msg
+        out_psum[t] = n_ps
         t0 += out_lat[t]
-    return out_lat, out_soma, out_in, sender_stall, link_busy, link_stall, buf_peak, out_msgs
+    return out_lat, out_soma, out_in, sender_stall, link_busy, link_stall, buf_peak, out_msgs, out_psum

@@ -37,7 +37,25 @@ def params(target, phys) -> spec.Params:
         out=ticks(L["spike_out"]), gen=ticks(T["spike_generation"]), win=ticks(L["spike_within_tile"]),
         learn=ticks(L["learning_update"]), occ=int(T["flits_per_message"]) * ticks(T["flit_time"]),
         depth=int(T["buffer_depth"]), link_lat=[ticks(v) for v in link_lat], gx_n=gx_n, gy_n=gy_n,
-        core_x=gx.tolist(), core_y=gy.tolist())
+        core_x=gx.tolist(), core_y=gy.tolist(),
+        psum=ticks(target.partial_sums.latency.value) if target.partial_sums.latency else 0)
+
+
+def psum_axons(tables):
+    """Split dendrites: ``(axon_psum_ptr, axon_psum)``, the partial-sum routes (``tables.psum_*`` ids) each
+    axon's synapses feed, as CSR over axons (empty routes when nothing is split)."""
+    n_ax = tables.n_axons
+    if not tables.n_psum:
+        return np.zeros(n_ax + 1, np.int64), np.zeros(0, np.int64)
+    from ....mapping.tables import psum_keys
+    foreign, seg_core, post = psum_keys(tables, tables.neuron_core())
+    n = max(tables.n_neurons, 1)
+    keys = np.asarray(tables.psum_core, np.int64) * n + np.asarray(tables.psum_neuron, np.int64)
+    route = np.searchsorted(keys, seg_core * n + post)
+    axon = np.repeat(np.arange(n_ax, dtype=np.int64), np.diff(np.asarray(tables.axon_syn_ptr, np.int64)))[foreign]
+    pairs = np.unique(axon * max(keys.size, 1) + route)
+    ax, q = pairs // max(keys.size, 1), pairs % max(keys.size, 1)
+    return np.searchsorted(ax, np.arange(n_ax + 1)).astype(np.int64), q.astype(np.int64)
 
 
 def sort_events(ev_step, ev_src):
@@ -57,19 +75,28 @@ def step_inputs(tables, ev_step, ev_src, active, learn, steps: int):
     rc = np.asarray(tables.route_core, np.int64)
     ra = np.asarray(tables.route_axon, np.int64)
     asp = np.asarray(tables.axon_syn_ptr, np.int64)
+    app, ap = psum_axons(tables)
+    psum_src = np.asarray(tables.psum_core, np.int64)
+    psum_dst = neuron_core[np.asarray(tables.psum_neuron, np.int64)]
     bounds = np.searchsorted(ev_step, np.arange(steps + 1))
     for t in range(steps):
         fired = [[] for _ in range(n_cores)]
         host = [[] for _ in range(n_cores)]
+        sent = set()               # partial-sum routes whose synapses a message of this step reached
         for s in ev_src[bounds[t]:bounds[t + 1]].tolist():
             msgs = [(int(rc[r]), int(asp[ra[r] + 1] - asp[ra[r]])) for r in range(rp[s], rp[s + 1])]
+            for r in range(rp[s], rp[s + 1]):
+                sent.update(ap[app[ra[r]]:app[ra[r] + 1]].tolist())
             if s < n:
                 c = int(neuron_core[s])
                 fired[c].append((s - int(ptr[c]), msgs))
             else:
                 for d, k in msgs:
                     host[d].append(k)
-        yield spec.StepInput(per_core, active[t].tolist(), learn[t].tolist(), fired, host)
+        psum = [[] for _ in range(n_cores)]
+        for q in sorted(sent):
+            psum[int(psum_src[q])].append(int(psum_dst[q]))
+        yield spec.StepInput(per_core, active[t].tolist(), learn[t].tolist(), fired, host, psum)
 
 
 def run_spec(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int) -> dict:
@@ -84,7 +111,8 @@ def run_spec(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int)
            "sender_stall": np.sum([o.sender_stall for o in outs], axis=0).astype(np.int64).reshape(n_cores),
            "link_busy": np.zeros(n_links, np.int64), "link_stall": np.zeros(n_links, np.int64),
            "buf_peak": np.zeros(n_buf, np.int64),
-           "n_messages": np.array([o.n_messages for o in outs], np.int64)}
+           "n_messages": np.array([o.n_messages for o in outs], np.int64),
+           "n_psum": np.array([o.n_psum for o in outs], np.int64)}
     for o in outs:
         for k, v in o.link_busy.items():
             res["link_busy"][k] += v
@@ -97,15 +125,18 @@ def run_spec(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int)
 
 def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int) -> dict:
     """All steps with the numba kernel (``kernel.simulate_run``)."""
-    lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth], np.int64)
+    lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth, p.psum], np.int64)
+    app, ap = psum_axons(tables)
     r = kernel.simulate_run(
         ev_step, ev_src, int(tables.n_neurons), np.asarray(tables.core_neuron_ptr, np.int64),
         np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64),
-        np.asarray(tables.route_axon, np.int64), np.asarray(tables.axon_syn_ptr, np.int64),
+        np.asarray(tables.route_axon, np.int64), np.asarray(tables.axon_syn_ptr, np.int64), app, ap,
+        tables.neuron_core()[np.asarray(tables.psum_neuron, np.int64)], np.asarray(tables.core_psum_ptr, np.int64),
         np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
         np.asarray(p.link_lat, np.int64), p.gx_n, p.gy_n, np.asarray(p.core_x, np.int64),
         np.asarray(p.core_y, np.int64), int(steps))
-    keys = ("latency", "soma_max", "input_max", "sender_stall", "link_busy", "link_stall", "buf_peak", "n_messages")
+    keys = ("latency", "soma_max", "input_max", "sender_stall", "link_busy", "link_stall", "buf_peak", "n_messages",
+            "n_psum")
     return dict(zip(keys, r))
 
 

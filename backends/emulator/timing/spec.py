@@ -1,34 +1,42 @@
-"""Readable reference of the message-level timing model: one step, plain Python (heapq, deques, dicts).
+"""Readable reference of the message-level timing model: one step, plain Python (heapq, lists, dicts).
 
-``kernel.simulate_run`` (numba, flat arrays, all steps) is held equal to this, event for event, by
-tests/test_timing_cycle.py. The semantics are written in the package docstring (``timing/__init__.py``);
-in short, per step, all times integer ticks (1 ps) from the step's start:
+``kernel.simulate_run`` (numba, flat arrays, all steps) is held equal to this by tests/test_timing_cycle.py.
+Per step, all times integer ticks (1 ps) from the step's start:
 
 * **soma unit** of each core walks its neurons in order: a non-fired neuron costs ``idle`` or ``active``
   (the core's count of active non-fired neurons spread evenly over its non-fired neurons, integer
   floor), a fired neuron ``active + gen``; each of its messages (route entries, in order) then costs
-  ``out`` and is injected into the core's router input port. A full port stalls the soma until a slot
-  frees. After the last neuron: ``learn`` per learning update.
-* **network**: a message at the head of a router input buffer, ready (arrived), leaves on the output of
-  its X-then-Y route when the output link is free and the next buffer has a free slot (taken at
-  departure, credit style); the oldest ready head (arrival, then message id) wins an output. Leaving
-  frees its slot; the link is busy for ``occ`` ticks; the head arrives ``lat[link]`` ticks later. The
-  last output is the ejection into the destination core's input queue (latency 0, same ``occ``).
-* **input unit** of each core takes its queue's head when idle: ``win + nsyn * syn`` ticks (the message
-  is read and its synapses accumulated into the dendrite for the next step). Host (graph-input)
-  messages are queued before the step starts and processed first.
+  ``out`` and is injected into the core's router port. After the last neuron: ``learn`` per learning update.
+* **messages claim the network in injection order** (time, then sending core; each core's messages in
+  order). A message walks its X-then-Y route at once, every resource in closed form:
+  it leaves a buffer at ``max(arrival, the previous message's departure from that buffer (FIFO),
+  the output link's next free time, the departure from the next buffer of the message depth places
+  ahead of it there (credit: the slot it takes at departure))``; the link is then busy ``occ`` ticks and
+  the message reaches the next router ``lat[link]`` later. A full injection port stalls the soma: the
+  message is injected when the message ``depth`` places ahead of it has left the port. The last output is
+  the ejection into the destination core's input queue (latency 0, same ``occ``).
+* **input unit** of each core reads its queue in that order, one message at a time: a spike message
+  costs ``win + nsyn * syn`` (its synapses accumulated into the dendrite for the next step), a partial
+  sum ``psum``. Host (graph-input) messages are queued before the step and read first.
+* **partial sums** (split dendrites): a segment core sends one message per partial-sum route whose
+  synapses received a spike this step, to the soma core, once its input unit has read all of the
+  step's spike messages (``out`` each, in route order, through its router port). They claim the network
+  after all spike messages of the step (a second wave).
 * the step's latency is the time the last soma or input unit finishes (every message has then been
-  processed, so the network is drained); the caller adds the barrier.
+  read, so the network is drained); the caller adds the barrier.
+
+Claiming in injection order rather than simulating each router's arbitration event by event is the
+model's deliberate simplification (docs/timing.md): it is age-based arbitration with the whole route
+reserved at injection, so a message that reaches a link later but was injected earlier goes first
+(the link may wait idle for it). It costs O(hops) per message.
 """
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from dataclasses import dataclass, field
 
 from ....mapping.mesh import DX, DY
 
-SOMA, ROUTER, CORE = 0, 1, 2
 #: Interval kinds of a step's trace (``simulate_step(..., trace=True)``).
 TRACE_SOMA, TRACE_STALL, TRACE_INPUT, TRACE_LINK = 0, 1, 2, 3
 
@@ -50,17 +58,20 @@ class Params:
     gy_n: int
     core_x: list             # global tile of each logical core
     core_y: list
+    psum: int = 0            # ticks the soma core spends on one partial-sum message
 
 
 @dataclass
 class StepInput:
     """One step's work. ``fired[c]``: ``[(position in core, [(dst core, nsyn), ...]), ...]`` in neuron
-    order; ``host[c]``: nsyn of each host message for core c, in order."""
+    order; ``host[c]``: nsyn of each host message for core c, in order; ``psum[c]``: the soma core of each
+    partial-sum message segment core c sends this step, in route order."""
     n_neurons: list
     active: list
     learn: list
     fired: list
     host: list
+    psum: list = None
 
 
 @dataclass
@@ -68,11 +79,12 @@ class StepOutput:
     latency: int = 0
     soma_end: list = field(default_factory=list)
     in_end: list = field(default_factory=list)
-    sender_stall: list = field(default_factory=list)     # ticks each soma waited for its router port
+    sender_stall: list = field(default_factory=list)     # ticks each core's sender waited for its router port
     link_busy: dict = field(default_factory=dict)        # mesh link id -> ticks occupied
-    link_stall: dict = field(default_factory=dict)       # mesh link id -> ticks heads waited for it
+    link_stall: dict = field(default_factory=dict)       # mesh link id -> ticks messages waited for it
     buf_peak: dict = field(default_factory=dict)         # buffer id -> peak occupancy (see buffer ids)
     n_messages: int = 0
+    n_psum: int = 0
     trace: list = field(default_factory=list)            # (kind, id, start, end) if traced
 
 
@@ -97,232 +109,143 @@ def route_output(p: Params, n_links: int, x: int, y: int, dst: int) -> int:
     return (y * p.gx_n + x) * 4 + d
 
 
+def occupancy(deps: list, depth: int, t: int) -> int:
+    """Messages in a FIFO buffer when one enters at ``t``: itself plus those ahead of it (at most depth - 1,
+    by the credit rule) that leave after ``t``; ``deps``: departure times so far, in order."""
+    n = 1
+    for v in reversed(deps[len(deps) - min(depth - 1, len(deps)):]):
+        if v <= t:
+            break
+        n += 1
+    return n
+
+
 def simulate_step(p: Params, s: StepInput, trace: bool = False) -> StepOutput:
-    """Event-driven simulation of one step (see module doc). Buffer ids: mesh link l -> l (the input
-    port it feeds), ``n_links + c`` the injection port of core c, ``n_links + n_cores + c`` core c's
-    input queue."""
+    """One step (see module doc). Buffer ids: mesh link l -> l (the input port it feeds), ``n_links + c`` the
+    injection port of core c, ``n_links + n_cores + c`` core c's input queue."""
     n_cores = len(p.core_x)
     n_links = p.gx_n * p.gy_n * 4
     fifo_base = n_links + n_cores
     out = StepOutput(soma_end=[0] * n_cores, in_end=[0] * n_cores, sender_stall=[0] * n_cores)
-    heap: list = []
-    seq = [0]
-    pending_router: dict = {}
-    pending_core: dict = {}
+    deps: dict = {}              # buffer id -> departure times of the messages that passed it, in order
+    link_free: dict = {}         # output id -> time it is free again
+    busy = [0] * n_cores         # input unit free again
 
-    def push(t, kind, idx):
-        heapq.heappush(heap, (t, seq[0], kind, idx))
-        seq[0] += 1
+    def enter(b, t):
+        occ_now = occupancy(deps.setdefault(b, []), p.depth, t)
+        out.buf_peak[b] = max(out.buf_peak.get(b, 0), occ_now)
 
-    # One live wake-up per router / core: the earliest one asked for. A unit re-examines everything when it
-    # wakes and asks again for what it still waits on, so later requests can be dropped; an event whose
-    # time is no longer the live one is stale and skipped.
-    def wake_router(r, t):
-        if r not in pending_router or t < pending_router[r]:
-            pending_router[r] = t
-            push(t, ROUTER, r)
+    def credit(b):
+        d = deps.get(b, [])
+        return d[len(d) - p.depth] if len(d) >= p.depth else 0
 
-    def wake_core(c, t):
-        if c not in pending_core or t < pending_core[c]:
-            pending_core[c] = t
-            push(t, CORE, c)
+    def deliver(c, d, cost, t):
+        """Walk one message from core c's port (injected at t) to core d and read it (``cost`` ticks)."""
+        b, a = n_links + c, t
+        x, y = p.core_x[c], p.core_y[c]
+        while True:
+            o = route_output(p, n_links, x, y, d)
+            nb = o if o < n_links else fifo_base + d
+            prev = deps[b][-1] if deps[b] else 0
+            dep = max(a, prev, link_free.get(o, 0), credit(nb))
+            deps[b].append(dep)
+            link_free[o] = dep + p.occ
+            enter(nb, dep)
+            if o >= n_links:
+                break
+            out.link_stall[o] = out.link_stall.get(o, 0) + dep - a
+            out.link_busy[o] = out.link_busy.get(o, 0) + p.occ
+            if trace and p.occ > 0:
+                out.trace.append((TRACE_LINK, o, dep, dep + p.occ))
+            b, a = nb, dep + p.link_lat[o]
+            x, y = x + DX[o % 4], y + DY[o % 4]
+        start = max(dep, busy[d])
+        deps[nb].append(start)
+        busy[d] = out.in_end[d] = start + cost
+        if trace:
+            out.trace.append((TRACE_INPUT, d, start, start + cost))
 
-    buffers: dict = {}           # buffer id -> deque of message ids
-    blocked: set = set()         # buffers a head found full (wake their feeder when a slot frees)
-    arrival: list = []           # message -> arrival time at its current buffer
-    dst: list = []
-    nsyn: list = []
-    link_free: dict = {}
+    def inject_time(c, ready):
+        return max(ready, credit(n_links + c))
 
-    def buf(b):
-        return buffers.setdefault(b, deque())
-
-    def enqueue(b, m, t):
-        q = buf(b)
-        q.append(m)
-        arrival[m] = t
-        if len(q) > out.buf_peak.get(b, 0):
-            out.buf_peak[b] = len(q)
-
-    def router_of(x, y):
-        return y * p.gx_n + x
-
-    tile_cores: dict = {}
-    for c in range(n_cores):
-        tile_cores.setdefault(router_of(p.core_x[c], p.core_y[c]), []).append(c)
-
-    def router_inputs(r):
-        x, y = r % p.gx_n, r // p.gx_n
-        ins = []
-        for d in range(4):       # the link arriving from the neighbour that lies opposite to direction d
-            fx, fy = x - DX[d], y - DY[d]
-            if 0 <= fx < p.gx_n and 0 <= fy < p.gy_n:
-                ins.append((fy * p.gx_n + fx) * 4 + d)
-        return ins + [n_links + c for c in tile_cores.get(r, [])]
-
-    def router_outputs(r):
-        x, y = r % p.gx_n, r // p.gx_n
-        outs = [(y * p.gx_n + x) * 4 + d for d in range(4)
-                if 0 <= x + DX[d] < p.gx_n and 0 <= y + DY[d] < p.gy_n]
-        return outs + [n_links + c for c in tile_cores.get(r, [])]
-
-    def free_slot(b, t):
-        """A message left buffer b at t: wake whoever feeds b if it was found full."""
-        if b in blocked:
-            blocked.discard(b)
-            if b < n_links:
-                x, y = (b // 4) % p.gx_n, b // (4 * p.gx_n)
-                wake_router(router_of(x, y), t)
-            elif b < fifo_base:
-                c = b - n_links
-                if soma[c]["stalled"] is not None:
-                    out.sender_stall[c] += t - soma[c]["stalled"]
-                    if trace:
-                        out.trace.append((TRACE_STALL, c, soma[c]["stalled"], t))
-                    soma[c]["stalled"] = None
-                    push(t, SOMA, c)
-            else:
-                c = b - fifo_base
-                wake_router(router_of(p.core_x[c], p.core_y[c]), t)
+    def run_wave(heap, nxt):
+        """Pop the earliest injection (time, core), deliver it, ask the core for its next message."""
+        while heap:
+            t, c, ready, d, cost = heapq.heappop(heap)
+            if t > ready:
+                out.sender_stall[c] += t - ready
+                if trace:
+                    out.trace.append((TRACE_STALL, c, ready, t))
+            enter(n_links + c, t)
+            deliver(c, d, cost, t)
+            n = nxt(c, t)
+            if n is not None:
+                heapq.heappush(heap, (inject_time(c, n[0]), c) + n)
 
     # ---- soma units
-    soma = []
-    for c in range(n_cores):
-        st = {"items": s.fired[c], "i": -1, "r": 0, "q": 0, "f": 0, "stalled": None}
-        soma.append(st)
+    soma = [{"i": -1, "r": 0, "q": 0, "f": 0} for _ in range(n_cores)]
 
     def soma_cost(c, x):
         st = soma[c]
         return soma_prefix(x, st["f"], s.n_neurons[c], s.active[c], len(s.fired[c]), p.idle, p.act) - \
             soma_prefix(st["q"], st["f"], s.n_neurons[c], s.active[c], len(s.fired[c]), p.idle, p.act)
 
-    def soma_advance(c, now):
-        """Time the soma of c has its next message ready, or -1 when it has finished (soma_end set)."""
+    def soma_next(c, now):
+        """(ready time, dst core, read cost) of core c's next spike message, or None when its soma has
+        finished (soma_end set)."""
         st = soma[c]
+        items = s.fired[c]
         while True:
-            if st["i"] >= 0 and st["r"] < len(st["items"][st["i"]][1]):
-                return now + p.out
-            if st["i"] + 1 >= len(st["items"]):
+            if st["i"] >= 0 and st["r"] < len(items[st["i"]][1]):
+                d, k = items[st["i"]][1][st["r"]]
+                st["r"] += 1
+                return now + p.out, d, p.win + k * p.syn
+            if st["i"] + 1 >= len(items):
                 end = now + soma_cost(c, s.n_neurons[c]) + s.learn[c] * p.learn
                 out.soma_end[c] = end
                 if trace and end > 0:
                     out.trace.append((TRACE_SOMA, c, 0, end))
-                return -1
+                return None
             st["i"] += 1
-            pos = st["items"][st["i"]][0]
+            pos = items[st["i"]][0]
             now = now + soma_cost(c, pos) + p.act + p.gen
             st["q"] = pos + 1
             st["f"] += 1
             st["r"] = 0
 
-    for c in range(n_cores):
-        t = soma_advance(c, 0)
-        if t >= 0:
-            push(t, SOMA, c)
-
     # ---- input units: host messages first
-    busy = [0] * n_cores
     for c in range(n_cores):
         for k in s.host[c]:
             if trace:
                 out.trace.append((TRACE_INPUT, c, busy[c], busy[c] + p.win + k * p.syn))
             busy[c] += p.win + k * p.syn
         out.in_end[c] = busy[c]
-        if busy[c] > 0:
-            wake_core(c, busy[c])
 
-    while heap:
-        now, _, kind, idx = heapq.heappop(heap)
-        if kind == SOMA:
-            c = idx
-            st = soma[c]
-            b = n_links + c
-            if len(buf(b)) >= p.depth:
-                st["stalled"] = now
-                blocked.add(b)
-                continue
-            d, k = st["items"][st["i"]][1][st["r"]]
-            m = len(dst)
-            dst.append(d)
-            nsyn.append(k)
-            arrival.append(now)
-            enqueue(b, m, now)
-            wake_router(router_of(p.core_x[c], p.core_y[c]), now)
-            st["r"] += 1
-            t = soma_advance(c, now)
-            if t >= 0:
-                push(t, SOMA, c)
-        elif kind == ROUTER:
-            r = idx
-            if pending_router.get(r) != now:
-                continue
-            del pending_router[r]
-            x, y = r % p.gx_n, r // p.gx_n
-            ins, outs = router_inputs(r), router_outputs(r)
-            progress = True
-            later = None          # earliest arrival of a head not yet there
-            while progress:
-                progress = False
-                for o in outs:
-                    best, best_key = -1, None
-                    for b in ins:
-                        q = buffers.get(b)
-                        if q:
-                            m = q[0]
-                            if arrival[m] > now:
-                                later = arrival[m] if later is None else min(later, arrival[m])
-                            elif route_output(p, n_links, x, y, dst[m]) == o:
-                                key = (arrival[m], m)
-                                if best_key is None or key < best_key:
-                                    best, best_key = b, key
-                    if best < 0:
-                        continue
-                    if link_free.get(o, 0) > now:
-                        wake_router(r, link_free[o])
-                        continue
-                    nb = o if o < n_links else fifo_base + (o - n_links)
-                    if len(buf(nb)) >= p.depth:
-                        blocked.add(nb)
-                        continue
-                    m = buffers[best].popleft()
-                    link_free[o] = now + p.occ
-                    if o < n_links:
-                        out.link_stall[o] = out.link_stall.get(o, 0) + now - arrival[m]
-                        out.link_busy[o] = out.link_busy.get(o, 0) + p.occ
-                        if trace and p.occ > 0:
-                            out.trace.append((TRACE_LINK, o, now, now + p.occ))
-                        t_arr = now + p.link_lat[o]
-                        enqueue(nb, m, t_arr)
-                        wake_router(router_of(x + DX[o % 4], y + DY[o % 4]), t_arr)
-                    else:
-                        enqueue(nb, m, now)
-                        wake_core(o - n_links, now)
-                    free_slot(best, now)
-                    progress = True
-            if later is not None:
-                wake_router(r, later)
-        else:
-            c = idx
-            if pending_core.get(c) != now:
-                continue
-            del pending_core[c]
-            q = buffers.get(fifo_base + c)
-            if busy[c] > now:
-                wake_core(c, busy[c])
-                continue
-            if not q:
-                continue
-            if arrival[q[0]] > now:
-                wake_core(c, arrival[q[0]])
-                continue
-            m = q.popleft()
-            end = now + p.win + nsyn[m] * p.syn
-            if trace:
-                out.trace.append((TRACE_INPUT, c, now, end))
-            busy[c] = end
-            out.in_end[c] = end
-            wake_core(c, end)
-            free_slot(fifo_base + c, now)
-    out.n_messages = len(dst)
+    heap = []
+    for c in range(n_cores):
+        n = soma_next(c, 0)
+        if n is not None:
+            heap.append((inject_time(c, n[0]), c) + n)
+    heapq.heapify(heap)
+    run_wave(heap, soma_next)
+    out.n_messages = sum(len(deps.get(n_links + c, [])) for c in range(n_cores))
+
+    # ---- partial sums: each segment core sends once its reads of the step's spikes are done
+    psum = s.psum or [[] for _ in range(n_cores)]
+    left = [list(v) for v in psum]
+
+    def psum_next(c, now):
+        if not left[c]:
+            return None
+        return now + p.out, left[c].pop(0), p.psum
+
+    heap = []
+    for c in range(n_cores):
+        n = psum_next(c, out.in_end[c])
+        if n is not None:
+            heap.append((inject_time(c, n[0]), c) + n)
+    heapq.heapify(heap)
+    run_wave(heap, psum_next)
+    out.n_psum = sum(len(v) for v in psum)
     out.latency = max(max(out.soma_end, default=0), max(out.in_end, default=0))
     return out
