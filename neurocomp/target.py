@@ -271,6 +271,10 @@ class Costs:
     #: Parameters of the message-level timing model (``[timing]``, ``TIMING_KEYS``); empty if the file has
     #: none (then ``emulate(timing="cycle")`` names the missing section).
     timing: dict[str, Quantity] = field(default_factory=dict)
+    #: What ``tiles`` of the barrier table counts (``[barrier] span``, ``BARRIER_SPANS``): "bounding_box" (the
+    #: tiles of the box around the used cores; default) or "tiles_used" (tiles holding used cores only).
+    barrier_span: str = "bounding_box"
+    barrier_span_source: tuple[str, str] = ("default: [barrier] span not given", "assumed")
 
     def barrier_latency(self, tiles: int, chips: int = 1) -> float:
         """Barrier time (s) of a step whose cores span ``tiles`` tiles (on ``chips`` chips).
@@ -368,6 +372,8 @@ class Target:
                 "static_power_w": c.static_power_w.to_dict() if c.static_power_w else None,
                 "clock_hz": c.clock_hz.to_dict() if c.clock_hz else None,
                 "timing": {k: q.to_dict() for k, q in c.timing.items()},
+                "barrier_span": {"rule": c.barrier_span, "source": c.barrier_span_source[0],
+                                 "status": c.barrier_span_source[1]},
             },
             "learning": self.learning,
             **({"partial_sums": self.partial_sums.to_dict()} if self.partial_sums.supported else {}),
@@ -582,6 +588,23 @@ def _points(r: _Reader, tbl: dict, key: str, xname: str, optional: bool):
     return xy, src
 
 
+#: ``[barrier] span`` rules: what the tile count of the barrier table counts.
+BARRIER_SPANS = ("bounding_box", "tiles_used")
+
+
+def _barrier_span(r: _Reader, b: dict) -> tuple[str, tuple[str, str]]:
+    """``[barrier] span = {rule = "...", source = "...", status = "..."}`` (optional; default bounding_box)."""
+    if "span" not in b:
+        return "bounding_box", ("default: [barrier] span not given", "assumed")
+    pre = "barrier.span."
+    t = r.table(b, "span", "barrier.")
+    r.no_unknown(t, ("rule", "source", "status"), pre)
+    rule = r.value(t, "rule", pre, "str")
+    if rule not in BARRIER_SPANS:
+        raise r.fail(pre + "rule", f"unknown rule {rule!r}", f"use one of {', '.join(BARRIER_SPANS)}")
+    return rule, (r.value(t, "source", pre, "str"), _status(r, r.value(t, "status", pre, "str"), pre + "status"))
+
+
 def _costs(r: _Reader, mesh: Mesh) -> Costs:
     dicts = {}
     for group in ("energy", "latency"):
@@ -596,11 +619,12 @@ def _costs(r: _Reader, mesh: Mesh) -> Costs:
                          "give the barrier as [barrier] tiles = [...] points; latency.barrier is derived from them")
         dicts[group] = {k: _quantity(r, r.table(t, k, group + "."), f"{group}.{k}", _UNITS[group]) for k in t}
     b = r.table(r.doc, "barrier")
-    r.no_unknown(b, ("tiles", "chips"), "barrier.")
+    r.no_unknown(b, ("tiles", "chips", "span"), "barrier.")
     tiles, tile_src = _points(r, b, "tiles", "tiles", optional=False)
     chips, chip_src = _points(r, b, "chips", "chips", optional=True)
+    span_rule, span_src = _barrier_span(r, b)
     costs = Costs(dicts["energy"], dicts["latency"], tiles, _optional_quantity(r, "static_power"),
-                  _optional_quantity(r, "clock"), tile_src, chips, chip_src, _timing(r))
+                  _optional_quantity(r, "clock"), tile_src, chips, chip_src, _timing(r), span_rule, span_src)
     # The whole-chip barrier, quoted with the table point at or below that span (its status binds).
     span = mesh.tiles_x * mesh.tiles_y
     below = [i for i, (x, _) in enumerate(tiles) if x <= span]

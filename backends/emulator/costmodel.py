@@ -33,7 +33,8 @@ against bit for bit):
   (a link serialises the packets crossing it in step t; ``L(link)`` = hop latency of its direction,
   plus ``hop_interchip`` if it crosses a chip boundary).
 * **barrier** = ``costs.barrier_latency(tiles, chips)`` with ``tiles`` the bounding box (in global tile
-  coordinates) of the tiles holding used cores, ``chips`` the chips holding them.
+  coordinates) of the tiles holding used cores, or their number where the model's ``[barrier] span`` rule
+  is ``tiles_used``; ``chips`` the chips holding them.
 * step latency = ``max_c busy[t, c] + drain[t] + barrier``; clocked targets also get
   ``cycles = ceil(latency * clock_hz)``.
 * energy = counts x per-op energy + ``costs.message_energy`` per message (split into its spike_out part
@@ -579,7 +580,8 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     used = (per_core > 0) | (axons_per_core > 0)
     if used.any():
         gx, gy = (np.asarray(v, np.int64) for v in mesh.global_tile(phys[used]))
-        tiles = int((gx.max() - gx.min() + 1) * (gy.max() - gy.min() + 1))
+        tiles = (int(np.unique(gy * (gx.max() + 1) + gx).size) if costs.barrier_span == "tiles_used"
+                 else int((gx.max() - gx.min() + 1) * (gy.max() - gy.min() + 1)))
         chips = int(np.unique(np.asarray(mesh.core_coord(phys[used])[0])).size)
     else:
         tiles, chips = 1, 1
@@ -667,6 +669,11 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     return out
 
 
+#: How each ``[barrier] span`` rule counts tiles (``target.BARRIER_SPANS``).
+SPAN_TEXT = {"bounding_box": "bounding box of the tiles holding used cores",
+             "tiles_used": "number of tiles holding used cores"}
+
+
 def model_assumptions(target, tiles: int, chips: int, barrier: float) -> list[str]:
     """The cost model's own modelling choices, each with the number it used for this run."""
     E = {k: q.value for k, q in target.costs.energy.items()}
@@ -686,8 +693,9 @@ def model_assumptions(target, tiles: int, chips: int, barrier: float) -> list[st
         f"of (packets on the link - 1) x the link's hop latency (E-W {L['hop_ew']:.3g} s, N-S {L['hop_ns']:.3g} s, "
         f"+{L['hop_interchip']:.3g} s if the link crosses a chip boundary); messages of a step are sent and "
         "delivered within that step.",
-        f"cost model: barrier span = bounding box of the tiles holding used cores (cores with neurons or input "
-        f"axons) = {tiles} tile(s) on {chips} chip(s) -> {barrier:.4g} s per step, every step.",
+        f"cost model: barrier span = {SPAN_TEXT[target.costs.barrier_span]} (cores with neurons or input axons; "
+        f"[barrier] span: {target.costs.barrier_span_source[0]}) = {tiles} tile(s) on {chips} chip(s) -> "
+        f"{barrier:.4g} s per step, every step.",
         f"cost model: static power {p.value if p else 0.0:.3g} W x {target.mesh.chips} chip(s) x each step's "
         "latency; per-core energies are dynamic only (static is chip-wide); a message's energy is charged to its "
         "source core (host inputs: to the destination core).",

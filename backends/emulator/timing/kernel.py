@@ -89,13 +89,16 @@ def _pop(ht, hc, n):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _enter(b, t, ring, cnt, depth, buf_peak):
-    """``spec.occupancy`` + peak update for a message entering buffer b at t."""
+def _enter(b, t, ring, cnt, wpos, depth, buf_peak):
+    """``spec.occupancy`` + peak update for a message entering buffer b at t (no division: the machine is
+    shared and a modulo per scanned slot was the kernel's main cost)."""
     n = 1
-    k = cnt[b]
-    lim = depth - 1 if depth - 1 < k else k
-    for j in range(1, lim + 1):
-        if ring[b * depth + (k - j) % depth] <= t:
+    lim = depth - 1 if depth - 1 < cnt[b] else cnt[b]
+    base = b * depth
+    i = wpos[b]
+    for _ in range(lim):
+        i = i - 1 if i > 0 else depth - 1
+        if ring[base + i] <= t:
             break
         n += 1
     if n > buf_peak[b]:
@@ -103,19 +106,27 @@ def _enter(b, t, ring, cnt, depth, buf_peak):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _credit(b, t0, ring, cnt, depth):
-    return ring[b * depth + cnt[b] % depth] if cnt[b] >= depth else t0
+def _credit(b, t0, ring, cnt, wpos, depth):
+    """Departure of the message ``depth`` places ahead (the slot the next one takes), or the step start."""
+    return ring[b * depth + wpos[b]] if cnt[b] >= depth else t0
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _leave(b, t, ring, cnt, depth):
-    ring[b * depth + cnt[b] % depth] = t
+def _last(b, t0, ring, cnt, wpos, depth):
+    """Departure of the previous message from buffer b (FIFO), or the step start."""
+    return ring[b * depth + (wpos[b] - 1 if wpos[b] > 0 else depth - 1)] if cnt[b] > 0 else t0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _leave(b, t, ring, cnt, wpos, depth):
+    ring[b * depth + wpos[b]] = t
     cnt[b] += 1
+    wpos[b] = wpos[b] + 1 if wpos[b] + 1 < depth else 0
 
 
-@numba.njit(cache=True, nogil=True)
-def _deliver(c, d, cost, t, t0, occ, depth, n_links, fifo_base, gx_n, core_x, core_y, link_lat, ring, cnt, link_free,
-             busy, in_end, link_busy, link_stall, buf_peak):
+@numba.njit(cache=True, nogil=True, inline="always")
+def _deliver(c, d, cost, t, t0, occ, depth, n_links, fifo_base, gx_n, core_x, core_y, link_lat, ring, cnt, wpos,
+             link_free, busy, in_end, link_busy, link_stall, buf_peak):
     """``spec``'s ``deliver``: walk one message from core c's port (injected at t) to core d, read it."""
     b = n_links + c
     a = t
@@ -134,25 +145,24 @@ def _deliver(c, d, cost, t, t0, occ, depth, n_links, fifo_base, gx_n, core_x, co
             o = n_links + d
             nb = fifo_base + d
         dep = a
-        if cnt[b] > 0:
-            prev = ring[b * depth + (cnt[b] - 1) % depth]
-            if prev > dep:
-                dep = prev
+        v = _last(b, t0, ring, cnt, wpos, depth)
+        if v > dep:
+            dep = v
         if link_free[o] > dep:
             dep = link_free[o]
-        cr = _credit(nb, t0, ring, cnt, depth)
-        if cr > dep:
-            dep = cr
-        _leave(b, dep, ring, cnt, depth)
+        v = _credit(nb, t0, ring, cnt, wpos, depth)
+        if v > dep:
+            dep = v
+        _leave(b, dep, ring, cnt, wpos, depth)
         link_free[o] = dep + occ
-        _enter(nb, dep, ring, cnt, depth, buf_peak)
+        _enter(nb, dep, ring, cnt, wpos, depth, buf_peak)
         if o >= n_links:
             break
         link_stall[o] += dep - a
         link_busy[o] += occ
         b = nb
         a = dep + link_lat[o]
-        dd = o % 4
+        dd = o & 3
         if dd == 0:
             x += 1
         elif dd == 1:
@@ -162,7 +172,7 @@ def _deliver(c, d, cost, t, t0, occ, depth, n_links, fifo_base, gx_n, core_x, co
         else:
             y -= 1
     start = dep if dep > busy[d] else busy[d]
-    _leave(nb, start, ring, cnt, depth)
+    _leave(nb, start, ring, cnt, wpos, depth)
     busy[d] = start + cost
     in_end[d] = busy[d]
 
@@ -185,6 +195,7 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
 
     ring = np.zeros(n_buf * DEPTH, np.int64)
     cnt = np.zeros(n_buf, np.int64)
+    wpos = np.zeros(n_buf, np.int64)       # ring slot of the next departure (cnt % depth)
     link_free = np.zeros(n_links + n_cores, np.int64)
     busy = np.zeros(n_cores, np.int64)
     in_end = np.zeros(n_cores, np.int64)
@@ -217,6 +228,7 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
     for t in range(steps):
         e0, e1 = bounds[t], bounds[t + 1]
         cnt[:] = 0
+        wpos[:] = 0
         link_free[:] = t0
         for c in range(n_cores):
             ev_lo[c] = e0 + np.searchsorted(ev_src[e0:e1], core_ptr[c])
@@ -244,26 +256,32 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                              active[t, c], learn[t, c], lat)
             if nxt >= 0:
                 ready[c] = nxt
-                hn = _push(ht, hc, hn, max(nxt, _credit(n_links + c, t0, ring, cnt, DEPTH)), c)
-        # ---- wave 1: spike messages in injection order
+                hn = _push(ht, hc, hn, max(nxt, _credit(n_links + c, t0, ring, cnt, wpos, DEPTH)), c)
+        # ---- wave 1: spike messages in injection order. A popped core keeps sending while it stays the
+        # earliest (a k-way merge: the same order as one pop per message, with fewer heap operations).
         n_msg = 0
         while hn > 0:
             tin, c, hn = _pop(ht, hc, hn)
-            sender_stall[c] += tin - ready[c]
-            _enter(n_links + c, tin, ring, cnt, DEPTH, buf_peak)
-            r = rr[c] - 1
-            a = route_axon[r]
-            _deliver(c, route_core[r], L_WIN + (axon_syn_ptr[a + 1] - axon_syn_ptr[a]) * L_SYN, tin, t0, OCC, DEPTH,
-                     n_links, fifo_base, gx_n, core_x, core_y, link_lat, ring, cnt, link_free, busy, in_end,
-                     link_busy, link_stall, buf_peak)
-            for j in range(axon_psum_ptr[a], axon_psum_ptr[a + 1]):
-                mark[axon_psum[j]] = t
-            n_msg += 1
-            nxt = _soma_next(c, tin, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, rend, qq, ff, soma_end,
-                             active[t, c], learn[t, c], lat)
-            if nxt >= 0:
+            while True:
+                sender_stall[c] += tin - ready[c]
+                _enter(n_links + c, tin, ring, cnt, wpos, DEPTH, buf_peak)
+                r = rr[c] - 1
+                a = route_axon[r]
+                _deliver(c, route_core[r], L_WIN + (axon_syn_ptr[a + 1] - axon_syn_ptr[a]) * L_SYN, tin, t0, OCC,
+                         DEPTH, n_links, fifo_base, gx_n, core_x, core_y, link_lat, ring, cnt, wpos, link_free, busy,
+                         in_end, link_busy, link_stall, buf_peak)
+                for j in range(axon_psum_ptr[a], axon_psum_ptr[a + 1]):
+                    mark[axon_psum[j]] = t
+                n_msg += 1
+                nxt = _soma_next(c, tin, ev_src, core_ptr, route_ptr, ev_lo, ev_hi, ci, rr, rend, qq, ff, soma_end,
+                                 active[t, c], learn[t, c], lat)
+                if nxt < 0:
+                    break
                 ready[c] = nxt
-                hn = _push(ht, hc, hn, max(nxt, _credit(n_links + c, t0, ring, cnt, DEPTH)), c)
+                tin = max(nxt, _credit(n_links + c, t0, ring, cnt, wpos, DEPTH))
+                if hn > 0 and (ht[0] < tin or (ht[0] == tin and hc[0] < c)):
+                    hn = _push(ht, hc, hn, tin, c)
+                    break
         # ---- wave 2: partial sums, each segment core once its reads of the step's spikes are done
         n_ps = 0
         if n_psum > 0:
@@ -274,13 +292,13 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                 pq[c] = q
                 if q < core_psum_ptr[c + 1]:
                     ready[c] = in_end[c] + L_OUT
-                    hn = _push(ht, hc, hn, max(ready[c], _credit(n_links + c, t0, ring, cnt, DEPTH)), c)
+                    hn = _push(ht, hc, hn, max(ready[c], _credit(n_links + c, t0, ring, cnt, wpos, DEPTH)), c)
             while hn > 0:
                 tin, c, hn = _pop(ht, hc, hn)
                 sender_stall[c] += tin - ready[c]
-                _enter(n_links + c, tin, ring, cnt, DEPTH, buf_peak)
+                _enter(n_links + c, tin, ring, cnt, wpos, DEPTH, buf_peak)
                 _deliver(c, psum_dst[pq[c]], L_PSUM, tin, t0, OCC, DEPTH, n_links, fifo_base, gx_n, core_x, core_y,
-                         link_lat, ring, cnt, link_free, busy, in_end, link_busy, link_stall, buf_peak)
+                         link_lat, ring, cnt, wpos, link_free, busy, in_end, link_busy, link_stall, buf_peak)
                 n_ps += 1
                 q = pq[c] + 1
                 while q < core_psum_ptr[c + 1] and mark[q] != t:
@@ -288,7 +306,7 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                 pq[c] = q
                 if q < core_psum_ptr[c + 1]:
                     ready[c] = tin + L_OUT
-                    hn = _push(ht, hc, hn, max(ready[c], _credit(n_links + c, t0, ring, cnt, DEPTH)), c)
+                    hn = _push(ht, hc, hn, max(ready[c], _credit(n_links + c, t0, ring, cnt, wpos, DEPTH)), c)
         sm = 0
         im = 0
         for c in range(n_cores):
