@@ -1,6 +1,7 @@
 """The message-level ("cycle") timing model against SANA-FE 2.2.9's detailed timing, step by step (issue 16).
 
-Usage:  .venv/bin/python benchmarks/sanafe_cycle.py [--steps 100] [--seed 0] [--repeats 3]
+Usage:  .venv/bin/python benchmarks/sanafe_cycle.py [--steps 100] [--seed 0] [--repeats 3] [--nets random,layered,hot]
+        [--isolate]
 
 Three networks, each built, mapped and run in SANA-FE exactly as in benchmarks/sanafe_crosscheck.py (same
 neuron -> core assignment, SANA-FE's own spike trace fed to our models): the random recurrent net, the
@@ -30,13 +31,16 @@ from neurocomp.backends.emulator.timing import model
 from neurocomp.target import Quantity, load_target
 
 
-def sanafe_cycle_target(loihi):
-    """``sanafe_target`` plus SANA-FE's per-spike soma latency and buffer size in ``[timing]``."""
+def sanafe_cycle_target(loihi, barrier_span="tiles_used"):
+    """``sanafe_target`` plus SANA-FE's per-spike soma latency and buffer size in ``[timing]`` and, by default,
+    its barrier span rule (its ``latency_sync`` table is indexed by the tiles holding neurons)."""
     t = sanafe_target(loihi)
+    span = {"barrier_span": barrier_span, "barrier_span_source": ("SANA-FE schedule.cpp: latency_sync by tiles "
+                                                                  "holding neurons", "measured")}
     q = lambda v, u, src: Quantity(v, u, "SANA-FE examples/loihi.yaml: " + src, "measured")
     timing = dict(t.costs.timing, spike_generation=q(30e-9, "s", "soma latency_spike_out (per fired neuron)"),
                   buffer_depth=q(16, "messages", "link_buffer_size"))
-    return dataclasses.replace(t, costs=dataclasses.replace(t.costs, timing=timing))
+    return dataclasses.replace(t, costs=dataclasses.replace(t.costs, timing=timing, **span))
 
 
 def hot_net(rng, n_src=384, n_dst=256, p=0.25):
@@ -47,7 +51,19 @@ def hot_net(rng, n_src=384, n_dst=256, p=0.25):
     return pops, [("src", "dst", w)], where
 
 
-def compare(label, pops, projs, where, steps, target, repeats):
+def variant(target, **timing):
+    """``target`` with some ``[timing]`` values replaced (to isolate what causes a gap)."""
+    q = {k: Quantity(v, target.costs.timing[k].unit, "benchmark variant", "assumed") for k, v in timing.items()}
+    return dataclasses.replace(target, costs=dataclasses.replace(target.costs, timing=dict(target.costs.timing, **q)))
+
+
+#: ``--isolate``: cycle-model variants run beside the real one (median per-step ratio to SANA-FE each).
+VARIANTS = {"no link serialisation (flit_time 0)": dict(flit_time=0.0),
+            "no back-pressure (buffers 10^4)": dict(buffer_depth=10 ** 4),
+            "neither": dict(flit_time=0.0, buffer_depth=10 ** 4)}
+
+
+def compare(label, pops, projs, where, steps, target, repeats, isolate=False):
     res, sf_wall = run_sanafe(pops, projs, where, steps)
     tables, phys = our_tables(pops, projs, where, target.mesh)
     st, src, active = sanafe_events(res, tables, pops, steps)
@@ -65,6 +81,13 @@ def compare(label, pops, projs, where, steps, target, repeats):
         estimate(target, tables, phys, st, src, active, steps)
         t_an.append(time.perf_counter() - t0)
     hot = max(rep["links"].items(), key=lambda kv: kv[1]["busy_s"], default=(None, {}))
+    if isolate:
+        for name, kw in VARIANTS.items():
+            r = model.simulate(variant(target, **kw), tables, phys, st, src, active, steps)
+            v = r["latency"] * model.TICK + rep["latency_s"]["barrier"]
+            print(f"  {label}, cycle model with {name}: p50 {np.median(v) * 1e6:.3f} us, median ratio to SANA-FE "
+                  f"{np.median(v / sf):.3f}; work part (no barrier) p50 {np.median(r['latency']) * model.TICK * 1e6:.3f} us "
+                  f"vs SANA-FE's {np.median(sf - rep['latency_s']['barrier']) * 1e6:.3f} us", flush=True)
     return {"label": label, "neurons": tables.n_neurons, "synapses": tables.n_synapses, "cores": int(phys.size),
             "spikes": int(st.size), "messages": int(np.sum(rep["per_step"]["messages"])),
             "sf": sf, "cyc": cyc, "ana": ana, "sf_wall": sf_wall, "cyc_wall": min(t_cyc), "an_wall": min(t_an),
@@ -97,6 +120,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--nets", default="random,layered,hot", help="which networks (comma-separated)")
+    ap.add_argument("--isolate", action="store_true", help="also run the cycle model without link serialisation "
+                    "and/or back-pressure (what causes a gap)")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     target = sanafe_cycle_target(load_target("loihi"))
@@ -105,15 +130,18 @@ def main(argv=None):
     nets = args.nets.split(",")
     pops, projs = random_net(rng)          # always drawn, so every net sees the same random stream
     if "random" in nets:
-        rows.append(compare("random", pops, projs, placement(pops, 32), args.steps, target, args.repeats))
+        rows.append(compare("random", pops, projs, placement(pops, 32), args.steps, target, args.repeats,
+                            args.isolate))
         print(table(rows[-1:]), flush=True)
     pops, projs = layered_net(rng)
     if "layered" in nets:
-        rows.append(compare("layered", pops, projs, placement(pops, 64), args.steps, target, args.repeats))
+        rows.append(compare("layered", pops, projs, placement(pops, 64), args.steps, target, args.repeats,
+                            args.isolate))
         print(table(rows[-1:]), flush=True)
     pops, projs, where = hot_net(rng)
     if "hot" in nets:
-        rows.append(compare("hot link", pops, projs, where, args.steps, target, args.repeats))
+        rows.append(compare("hot link", pops, projs, where, args.steps, target, args.repeats,
+                            args.isolate))
         print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))

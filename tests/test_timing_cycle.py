@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,6 +159,25 @@ def test_barrier_span_and_report():
     json.dumps(rep)
 
 
+def test_barrier_span_rule_from_the_model_file(tmp_path):
+    # The same two cores (tiles (0,0) and (3,2)): bounding box 12 tiles, tiles holding them 2.
+    text = (Path(LOIHI.path).read_text())
+    assert 'rule = "bounding_box"' in text
+    used = load_target(_write(tmp_path / "used.toml", text.replace('rule = "bounding_box"', 'rule = "tiles_used"')))
+    assert used.costs.barrier_span == "tiles_used" and used.to_dict()["costs"]["barrier_span"]["status"] == "assumed"
+    ev_s, ev_n, act = np.array([0]), np.array([0]), np.array([[1, 0]])
+    for t, tiles in ((LOIHI, 12), (used, 2)):
+        an = estimate(t, _a_to_b(), np.array([_core(0, 0), _core(3, 2)]), ev_s, ev_n, act, 1)
+        assert an["latency_s"]["barrier"] == pytest.approx(113e-9 + (tiles - 1) * (465e-9 - 113e-9) / 31)
+    with pytest.raises(TargetError, match=r"barrier\.span\.rule.*bounding_box, tiles_used"):
+        load_target(_write(tmp_path / "bad.toml", text.replace('rule = "bounding_box"', 'rule = "box"')))
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
 def test_missing_timing_section_is_a_clear_error():
     bare = dataclasses.replace(LOIHI, costs=dataclasses.replace(LOIHI.costs, timing={}))
     with pytest.raises(TargetError, match=r"\[timing\].*timing='analytic'"):
@@ -183,6 +203,34 @@ def test_numba_engine_equals_python_spec(seed):
     b = model.simulate(target, tb, phys, ev_step, ev_src, act, steps, engine="numba")
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_partial_sums_are_messages():
+    # A split mapping (docs/fanin.md): partial sums travel as a second wave of messages, one per route reached
+    # by a spike of the step, as the emulator's psum_out counter counts them; on random spike events both
+    # engines agree and the partial sums lengthen steps (the same run with the routes removed is shorter).
+    from netgen import random_inputs, random_network
+    from test_fanin import compile_plain, small_target
+    net = random_network(4, 3, 2, False, max_size=120)
+    art = compile_plain(net, small_target(40), max_neurons_per_core=64)
+    tb, phys = art.tables, np.asarray(art.physical_core)
+    assert tb.n_psum > 0
+    res = nc.emulate(art, 12, random_inputs(net, 4), timing="cycle")
+    n_ps = res.report["cost"]["cycle"]["per_step"]["partial_sums"]
+    assert sum(n_ps) == int(res.report["counters"]["psum_out"].sum()) > 0
+    rng = np.random.default_rng(1)
+    ev = np.unique(rng.integers(0, [6, tb.n_sources], (300, 2)), axis=0)
+    act = active_from_spikes(tb, ev[:, 0], ev[:, 1], 6)
+    target = _target(depth=2, base=art.target)
+    a = model.simulate(target, tb, phys, ev[:, 0], ev[:, 1], act, 6, engine="spec")
+    b = model.simulate(target, tb, phys, ev[:, 0], ev[:, 1], act, 6, engine="numba")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert b["n_psum"].sum() > 0
+    none = dataclasses.replace(tb, psum_core=tb.psum_core[:0], psum_neuron=tb.psum_neuron[:0],
+                               core_psum_ptr=np.zeros_like(tb.core_psum_ptr))
+    c = model.simulate(target, none, phys, ev[:, 0], ev[:, 1], act, 6)
+    assert c["n_psum"].sum() == 0 and np.all(c["latency"] <= b["latency"]) and np.any(c["latency"] < b["latency"])
 
 
 # ------------------------------------------------------------------------------- API, CLI, report
