@@ -1,7 +1,7 @@
 """The message-level ("cycle") timing model against SANA-FE 2.2.9's detailed timing, step by step (issue 16).
 
 Usage:  .venv/bin/python benchmarks/sanafe_cycle.py [--steps 100] [--seed 0] [--repeats 3] [--nets random,layered,hot]
-        [--isolate]
+        [--isolate] [--old-engine cdf047b]
 
 Three networks, each built, mapped and run in SANA-FE exactly as in benchmarks/sanafe_crosscheck.py (same
 neuron -> core assignment, SANA-FE's own spike trace fed to our models): the random recurrent net, the
@@ -63,7 +63,39 @@ VARIANTS = {"no link serialisation (flit_time 0)": dict(flit_time=0.0),
             "neither": dict(flit_time=0.0, buffer_depth=10 ** 4)}
 
 
-def compare(label, pops, projs, where, steps, target, repeats, isolate=False):
+def old_engine(rev):
+    """The event-queue engine of git revision ``rev`` (``timing/kernel.py`` before the closed-form rewrite), as a
+    function of the same inputs, or None: routers woken per event, a heap of events (see RESULTS.md)."""
+    if not rev:
+        return None
+    import importlib.util
+    import pathlib
+    import subprocess
+    import tempfile
+    root = pathlib.Path(__file__).resolve().parent.parent
+    src = subprocess.run(["git", "show", f"{rev}:backends/emulator/timing/kernel.py"], cwd=root, check=True,
+                         capture_output=True, text=True).stdout
+    path = pathlib.Path(tempfile.mkdtemp()) / "old_timing_kernel.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("old_timing_kernel", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+
+    def run(target, tables, phys, st, src_, active, steps):
+        from neurocomp.backends.emulator.costmodel import _check_inputs
+        steps, _, ph, st, src_, act, _, learn = _check_inputs(target, tables, phys, st, src_, active, steps, None)
+        p = model.params(target, ph)
+        st, src_ = model.sort_events(st, src_)
+        lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth], np.int64)
+        a = lambda v: np.asarray(v, np.int64)
+        return mod.simulate_run(st, src_, int(tables.n_neurons), a(tables.core_neuron_ptr), a(tables.route_ptr),
+                                a(tables.route_core), a(tables.route_axon), a(tables.axon_syn_ptr),
+                                np.ascontiguousarray(act, np.int64), np.ascontiguousarray(learn, np.int64), lat,
+                                a(p.link_lat), p.gx_n, p.gy_n, a(p.core_x), a(p.core_y), int(steps))
+    return run
+
+
+def compare(label, pops, projs, where, steps, target, repeats, isolate=False, old=None):
     res, sf_wall = run_sanafe(pops, projs, where, steps)
     tables, phys = our_tables(pops, projs, where, target.mesh)
     st, src, active = sanafe_events(res, tables, pops, steps)
@@ -72,7 +104,11 @@ def compare(label, pops, projs, where, steps, target, repeats, isolate=False):
     rep = model.cycle_report(target, tables, phys, st, src, active, steps, an, timeline=False)
     cyc = np.asarray(rep["per_step"]["latency_s"])
     ana = np.asarray(an["per_step"]["latency_s"])
-    t_cyc, t_an = [], []
+    t_cyc, t_an, t_old = [], [], []
+    if old is not None:
+        o = old(target, tables, phys, st, src, active, steps)      # compile; its latencies for the record
+        print(f"  {label}: event-queue engine p50 {np.median(o[0] * model.TICK + rep['latency_s']['barrier']) * 1e6:.3f} us "
+              f"(median ratio to SANA-FE {np.median((o[0] * model.TICK + rep['latency_s']['barrier']) / sf):.3f})", flush=True)
     for _ in range(repeats):      # alternate, keep minima (the machine is shared)
         t0 = time.perf_counter()
         model.simulate(target, tables, phys, st, src, active, steps)
@@ -80,6 +116,13 @@ def compare(label, pops, projs, where, steps, target, repeats, isolate=False):
         t0 = time.perf_counter()
         estimate(target, tables, phys, st, src, active, steps)
         t_an.append(time.perf_counter() - t0)
+        if old is not None:
+            t0 = time.perf_counter()
+            old(target, tables, phys, st, src, active, steps)
+            t_old.append(time.perf_counter() - t0)
+    if old is not None:
+        print(f"  {label}: run time event-queue engine {min(t_old):.4f} s, closed form {min(t_cyc):.4f} s "
+              f"({min(t_old) / min(t_cyc):.1f}x faster), analytic {min(t_an):.4f} s", flush=True)
     hot = max(rep["links"].items(), key=lambda kv: kv[1]["busy_s"], default=(None, {}))
     if isolate:
         for name, kw in VARIANTS.items():
@@ -120,6 +163,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--nets", default="random,layered,hot", help="which networks (comma-separated)")
+    ap.add_argument("--old-engine", default="", metavar="REV", help="also time the event-queue engine of this git "
+                    "revision (e.g. cdf047b) on the same inputs")
     ap.add_argument("--isolate", action="store_true", help="also run the cycle model without link serialisation "
                     "and/or back-pressure (what causes a gap)")
     args = ap.parse_args(argv)
@@ -127,21 +172,22 @@ def main(argv=None):
     target = sanafe_cycle_target(load_target("loihi"))
     t0 = time.perf_counter()
     rows = []
+    old = old_engine(args.old_engine)
     nets = args.nets.split(",")
     pops, projs = random_net(rng)          # always drawn, so every net sees the same random stream
     if "random" in nets:
         rows.append(compare("random", pops, projs, placement(pops, 32), args.steps, target, args.repeats,
-                            args.isolate))
+                            args.isolate, old))
         print(table(rows[-1:]), flush=True)
     pops, projs = layered_net(rng)
     if "layered" in nets:
         rows.append(compare("layered", pops, projs, placement(pops, 64), args.steps, target, args.repeats,
-                            args.isolate))
+                            args.isolate, old))
         print(table(rows[-1:]), flush=True)
     pops, projs, where = hot_net(rng)
     if "hot" in nets:
         rows.append(compare("hot link", pops, projs, where, args.steps, target, args.repeats,
-                            args.isolate))
+                            args.isolate, old))
         print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))

@@ -247,8 +247,13 @@ def assumptions(target) -> list[str]:
         "neurons active without firing are spread evenly over the non-fired neurons of the core.",
         f"cycle model: X-then-Y routing; router input ports and core input queues hold {int(T['buffer_depth'])} "
         f"messages; a message of {int(T['flits_per_message'])} flit(s) holds a link for {T['flit_time']:.3g} s per "
-        "flit and reaches the next router after the hop latency; the oldest ready message wins an output; a full "
-        "next buffer back-pressures (credit taken at departure); a full injection port stalls the soma.",
+        "flit and reaches the next router after the hop latency; a full next buffer back-pressures (credit taken "
+        "at departure); a full injection port stalls the soma. Messages claim links and buffers in injection "
+        "order (age-based arbitration, whole route at injection), not by router-level arbitration: one injected "
+        "earlier goes first at every link even if it arrives there later; cores read messages in that order.",
+        "cycle model: partial sums of split dendrites are messages: one per route a spike of the step reached, "
+        "sent by the segment core after its last read of the step (spike_out each), read by the soma core "
+        "(partial_sums.latency each), claiming the network after the step's spike messages.",
         "cycle model: graph-input (host) messages are queued at their cores before the step and processed first.",
         "cycle model: step latency = the time the last soma or input unit finishes + the barrier of the analytic "
         "model; latencies are rounded to 1 ps ticks. Energy is the analytic model's (its static part uses the "
