@@ -107,8 +107,9 @@ def compare(label, pops, projs, where, steps, target, repeats, isolate=False, ol
     t_cyc, t_an, t_old = [], [], []
     if old is not None:
         o = old(target, tables, phys, st, src, active, steps)      # compile; its latencies for the record
-        print(f"  {label}: event-queue engine p50 {np.median(o[0] * model.TICK + rep['latency_s']['barrier']) * 1e6:.3f} us "
-              f"(median ratio to SANA-FE {np.median((o[0] * model.TICK + rep['latency_s']['barrier']) / sf):.3f})", flush=True)
+        lo = o[0] * model.TICK + rep["latency_s"]["barrier"]
+        print(f"  {label}: event-queue engine p50 {np.median(lo) * 1e6:.3f} us (median ratio to SANA-FE "
+              f"{np.median(lo / sf):.3f})", flush=True)
     for _ in range(repeats):      # alternate, keep minima (the machine is shared)
         t0 = time.perf_counter()
         model.simulate(target, tables, phys, st, src, active, steps)
@@ -128,8 +129,9 @@ def compare(label, pops, projs, where, steps, target, repeats, isolate=False, ol
         for name, kw in VARIANTS.items():
             r = model.simulate(variant(target, **kw), tables, phys, st, src, active, steps)
             v = r["latency"] * model.TICK + rep["latency_s"]["barrier"]
+            work = np.median(r["latency"]) * model.TICK * 1e6
             print(f"  {label}, cycle model with {name}: p50 {np.median(v) * 1e6:.3f} us, median ratio to SANA-FE "
-                  f"{np.median(v / sf):.3f}; work part (no barrier) p50 {np.median(r['latency']) * model.TICK * 1e6:.3f} us "
+                  f"{np.median(v / sf):.3f}; work part (no barrier) p50 {work:.3f} us "
                   f"vs SANA-FE's {np.median(sf - rep['latency_s']['barrier']) * 1e6:.3f} us", flush=True)
     return {"label": label, "neurons": tables.n_neurons, "synapses": tables.n_synapses, "cores": int(phys.size),
             "spikes": int(st.size), "messages": int(np.sum(rep["per_step"]["messages"])),
