@@ -198,24 +198,44 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                     else:
                         d = psum_dst[pq[c]]
                         cost = L_PSUM
-                    # -- deliver: walk from core c's port (entered at tin) to core d; rules of spec.deliver
-                    b = n_links + c
-                    n = 1                    # entering the port at tin: its occupancy (spec.occupancy)
-                    lim = DEPTH - 1 if DEPTH - 1 < cnt[b] else cnt[b]
-                    i = wpos[b]
-                    for _ in range(lim):
-                        i = i - 1 if i > 0 else DEPTH - 1
-                        if ring[b * DEPTH + i] <= tin:
-                            break
-                        n += 1
-                    if n > buf_peak[b]:
-                        buf_peak[b] = n
+                    # -- deliver: walk from core c's port (entered at tin) to core d; rules of spec.deliver.
+                    # Each pass: the message enters buffer nb at dep (its occupancy, spec.occupancy), then,
+                    # unless nb is d's input queue, leaves it on the next output of its route.
+                    nb = n_links + c
+                    dep = tin
                     a = tin
+                    o = -1
                     x = core_x[c]
                     y = core_y[c]
                     bx = core_x[d]
                     by = core_y[d]
                     while True:
+                        n = 1
+                        lim = DEPTH - 1 if DEPTH - 1 < cnt[nb] else cnt[nb]
+                        i = wpos[nb]
+                        for _ in range(lim):
+                            i = i - 1 if i > 0 else DEPTH - 1
+                            if ring[nb * DEPTH + i] <= dep:
+                                break
+                            n += 1
+                        if n > buf_peak[nb]:
+                            buf_peak[nb] = n
+                        if o >= n_links:
+                            break
+                        if o >= 0:                   # it came over mesh link o
+                            link_stall[o] += dep - a
+                            link_busy[o] += OCC
+                            a = dep + link_lat[o]
+                            dd = o & 3
+                            if dd == 0:
+                                x += 1
+                            elif dd == 1:
+                                x -= 1
+                            elif dd == 2:
+                                y += 1
+                            else:
+                                y -= 1
+                        b = nb
                         if bx != x:
                             o = (y * gx_n + x) * 4 + (0 if bx > x else 1)
                             nb = o
@@ -241,32 +261,6 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                         cnt[b] += 1
                         wpos[b] = wpos[b] + 1 if wpos[b] + 1 < DEPTH else 0
                         link_free[o] = dep + OCC
-                        # entering nb at dep: its occupancy (spec.occupancy)
-                        n = 1
-                        lim = DEPTH - 1 if DEPTH - 1 < cnt[nb] else cnt[nb]
-                        i = wpos[nb]
-                        for _ in range(lim):
-                            i = i - 1 if i > 0 else DEPTH - 1
-                            if ring[nb * DEPTH + i] <= dep:
-                                break
-                            n += 1
-                        if n > buf_peak[nb]:
-                            buf_peak[nb] = n
-                        if o >= n_links:
-                            break
-                        link_stall[o] += dep - a
-                        link_busy[o] += OCC
-                        b = nb
-                        a = dep + link_lat[o]
-                        dd = o & 3
-                        if dd == 0:
-                            x += 1
-                        elif dd == 1:
-                            x -= 1
-                        elif dd == 2:
-                            y += 1
-                        else:
-                            y -= 1
                     start = dep if dep > busy[d] else busy[d]
                     ring[nb * DEPTH + wpos[nb]] = start
                     cnt[nb] += 1
