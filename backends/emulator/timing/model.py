@@ -197,7 +197,7 @@ def cycle_report(target, tables, physical_core, spike_steps, spike_sources, neur
     lx, ly, _ = geometry.link_coords(np.arange(n_links), geometry.grid_size(target.mesh)[0])
     used = np.nonzero(r["link_busy"] + r["buf_peak"][:n_links])[0]
     out = {
-        "model": "message-level event simulation (backends/emulator/timing); see assumptions",
+        "model": "message-level simulation, messages in injection order (backends/emulator/timing); see assumptions",
         "tick_s": TICK,
         "latency_s": {"per_step": {"mean": float(lat.mean()), "p50": float(np.median(lat)),
                                    "p99": float(np.percentile(lat, 99)), "max": float(lat.max())},
