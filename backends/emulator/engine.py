@@ -738,8 +738,7 @@ def _run_closed_loop(tables, plan: Plan, run: _Run, state: EngineState, loop, ba
     src, val = state.last_src, state.last_val
     for t in range(t0 + 1, t0 + run.steps + 1):
         row = t - 1 - t0
-        rows = loop.inputs(t - 1, src, val)
-        ev_src, ev_val = loop.events(rows)
+        rows, ev_src, ev_val = loop.step(t - 1, src, val, bool(run.learners))
         in_ptr[row], in_ptr[row + 1] = 0, ev_src.size       # the kernel reads row `row` only
         for ln in run.learners:
             if ln.pre_rows is not None:
@@ -780,7 +779,7 @@ class ClosedLoop:
         if unknown:
             raise ValidationError(f"observe: {unknown} are not neuron populations of the network "
                                   f"(known: {list(tables.pop_names)})")
-        self.f, self.spec, self.n = on_step, spec, tables.n_neurons
+        self.f, self.spec, self.n, self.tables = on_step, spec, tables.n_neurons, tables
         index = {name: i for i, name in enumerate(tables.pop_names)}
         self.pops = [(name, index[name], int(tables.pop_gid[name].size),
                       np.int64 if kind_of_pop(tables, name).graded else np.uint8) for name in pops]
@@ -802,9 +801,19 @@ class ClosedLoop:
             out[name] = arr
         return out
 
-    def inputs(self, t: int, src, val) -> dict:
-        """The validated rows (``[1, n]`` per graph input) the callback gives for step t + 1."""
-        return check_step_inputs(self.spec, self.f(t, self.outputs(src, val)), t, self.zero)
+    def step(self, t: int, src, val, rows_needed: bool) -> tuple:
+        """``(rows, event sources, payloads)`` of the inputs the callback gives for step t + 1: the validated
+        rows (``[1, n]`` per graph input; None when not ``rows_needed`` and the quick path took them:
+        one spike input as a uint8/bool array, ``quickrun``) and the channels that fire."""
+        given = self.f(t, self.outputs(src, val))
+        if not rows_needed and type(given) is dict and len(given) == 1:
+            (name, value), = given.items()
+            if type(value) is np.ndarray:
+                ev = quick_events(self.tables, self.spec, 1, {name: value[None]})
+                if ev is not None:
+                    return None, ev.in_src, ev.in_val
+        rows = check_step_inputs(self.spec, given, t, self.zero)
+        return (rows, *self.events(rows))
 
     def events(self, rows: dict):
         """``(source ids, payloads)`` of the graph-input channels that fire (rewards are not routed)."""
