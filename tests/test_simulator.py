@@ -300,6 +300,19 @@ def test_quick_inputs_equal_the_general_path():
         for a, b in zip(want[:2], got[:2]):
             np.testing.assert_array_equal(a, b)
         assert got[2] == -1
+    from neurocomp.backends.emulator.engine import _column_gids, _setup_run, spike_events_numpy
+    from neurocomp.backends.emulator.quickrun import event_list
+    with nc.Simulator(art) as sim:                       # the cost model's event list vs its numpy spec
+        s = sim._session
+        for steps in (1, 9):
+            x = (rng.random((steps, 2, 3)) < 0.4).astype(np.uint8)
+            run = _setup_run(tables, s.plan, steps, ("spikes",), check_input_rows(spec, steps, {"in": x}), set(),
+                             None, False, True, None, [], True, {})
+            run.recorder.spikes[:] = rng.random(run.recorder.spikes.shape) < 0.3
+            want = spike_events_numpy(tables, run)
+            got = event_list(run.recorder.spikes, _column_gids(tables, run.cols), *run.inputs[:2])
+            np.testing.assert_array_equal(got[0], want["step"])
+            np.testing.assert_array_equal(got[1], want["source"])
     bad = np.zeros((3, 6), np.uint8)
     bad[1, 4] = 2
     assert spike_events(bad, 0)[2] == 10

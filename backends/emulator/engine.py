@@ -52,7 +52,7 @@ from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
 from ...semantics.inputs import (SMALL_RUN_BYTES, InputSpec, check_input_rows, check_record, check_run,
                                  check_step_inputs, reward_rows)
-from .quickrun import quick_events
+from .quickrun import event_list, quick_events
 from ...safeio import available_memory
 
 #: Fraction of the currently available RAM that recording and counters may use.
@@ -873,22 +873,37 @@ def _run_numpy(tables, plan: Plan, run: _Run, state: EngineState, bar) -> None:
     state.t = t0 + run.steps
 
 
+def _column_gids(tables, cols: dict) -> np.ndarray:
+    """The neuron id of each recorded column (``cols``: population -> columns (a, b))."""
+    out = np.empty(max((b for _, b in cols.values()), default=0), np.int64)
+    for name, (a, b) in cols.items():
+        out[a:b] = tables.pop_gid[name]
+    return out
+
+
+def spike_events_numpy(tables, run) -> dict:
+    """The spec of ``quickrun.event_list``: every spike event of a run (recorded neurons and input channels)
+    as ``{"step": [E], "source": [E]}`` sorted by step, then source."""
+    step_l, src_l = [], []
+    for name, (a, b) in run.cols.items():
+        t_idx, col = np.nonzero(run.recorder.spikes[:, a:b])
+        step_l.append(t_idx)
+        src_l.append(tables.pop_gid[name][col])
+    in_ptr, in_src, _ = run.inputs
+    step_l.append(np.repeat(np.arange(in_ptr.size - 1), np.diff(in_ptr)))
+    src_l.append(in_src)
+    ev_step, ev_src = np.concatenate(step_l).astype(np.int64), np.concatenate(src_l).astype(np.int64)
+    order = np.lexsort((ev_src, ev_step))
+    return {"step": ev_step[order], "source": ev_src[order]}
+
+
 def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) -> Result:
     """The Result: the user's recordings, spike events (``events``), counters, learned weights, report."""
     rec, cnt = run.recorder, run.counters
     res = Result(steps=run.steps)
-    if events:
-        step_l, src_l = [], []
-        for name, (a, b) in run.cols.items():
-            t_idx, col = np.nonzero(rec.spikes[:, a:b])
-            step_l.append(t_idx)
-            src_l.append(tables.pop_gid[name][col])
-        in_ptr, in_src, _ = run.inputs
-        step_l.append(np.repeat(np.arange(in_ptr.size - 1), np.diff(in_ptr)))
-        src_l.append(in_src)
-        ev_step, ev_src = np.concatenate(step_l).astype(np.int64), np.concatenate(src_l).astype(np.int64)
-        order = np.lexsort((ev_src, ev_step))
-        res.report["spike_events"] = {"step": ev_step[order], "source": ev_src[order]}
+    if events:                      # every population's spikes are recorded then (_recording)
+        res.report["spike_events"] = dict(zip(("step", "source"), event_list(
+            rec.spikes, _column_gids(tables, run.cols), run.inputs.in_ptr, run.inputs.in_src)))
     for name in run.user_cols:
         a, b = run.cols[name]
         if "spikes" in run.user_record:

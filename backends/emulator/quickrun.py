@@ -1,4 +1,4 @@
-"""The emulator's quick way in for the inputs of short runs (a Simulator stepping a few steps at a time).
+"""The emulator's quick ways in and out of short runs (a Simulator stepping a few steps at a time).
 
 The general path validates a run's inputs (``semantics.inputs.check_run``: shapes, 0/1 values, one
 uint8 copy per input) and then encodes them as the kernel's event lists (``engine.encode_inputs``),
@@ -7,6 +7,10 @@ numba pass (:func:`spike_events`) for the common case: no inputs, or the network
 given as a uint8/bool array of its exact shape. Anything else, or a value that is not 0/1, returns None
 and the caller takes the general path, which gives the messages. ``encode_inputs`` is the numpy spec
 :func:`spike_events` is held equal to (tests/test_simulator.py).
+
+On the way out, the cost model's spike events (every neuron's and input channel's spikes, sorted by
+step then source) are listed by one numba pass too (:func:`event_list`; its numpy spec is the general
+branch of ``engine._assemble_result``, held equal by the same tests).
 """
 from __future__ import annotations
 
@@ -40,6 +44,35 @@ def spike_events(rows, base):
                 src[k] = base + c
                 k += 1
     return in_ptr, src, -1
+
+
+@njit(cache=True)
+def event_list(spikes, col_gid, in_ptr, in_src):
+    """``(steps, sources)`` of all spike events of a run, sorted by step then source id: the recorded spikes
+    ``spikes`` (uint8 [T, k], column c is neuron ``col_gid[c]``) and the input events (rows of ``in_ptr``)."""
+    steps, k = spikes.shape
+    n = 0
+    for t in range(steps):
+        for c in range(k):
+            n += spikes[t, c] != 0
+    n_in = in_ptr.shape[0] - 1
+    n += in_ptr[min(steps, n_in)] if n_in > 0 else 0
+    ev_step = np.empty(n, np.int64)
+    ev_src = np.empty(n, np.int64)
+    e = 0
+    for t in range(steps):
+        a = e
+        for c in range(k):
+            if spikes[t, c] != 0:
+                ev_src[e] = col_gid[c]
+                e += 1
+        if t < n_in:
+            for i in range(in_ptr[t], in_ptr[t + 1]):
+                ev_src[e] = in_src[i]
+                e += 1
+        ev_src[a:e].sort()
+        ev_step[a:e] = t
+    return ev_step, ev_src
 
 
 def quick_events(tables, spec, steps: int, inputs) -> K.InputEvents | None:
