@@ -300,7 +300,7 @@ def test_quick_inputs_equal_the_general_path():
         for a, b in zip(want[:2], got[:2]):
             np.testing.assert_array_equal(a, b)
         assert got[2] == -1
-    from neurocomp.backends.emulator.engine import _column_gids, _setup_run, spike_events_numpy
+    from neurocomp.backends.emulator.engine import _setup_run, spike_events_numpy
     from neurocomp.backends.emulator.quickrun import event_list
     with nc.Simulator(art) as sim:                       # the cost model's event list vs its numpy spec
         s = sim._session
@@ -310,7 +310,7 @@ def test_quick_inputs_equal_the_general_path():
                              None, False, True, None, [], True, {})
             run.recorder.spikes[:] = rng.random(run.recorder.spikes.shape) < 0.3
             want = spike_events_numpy(tables, run)
-            got = event_list(run.recorder.spikes, _column_gids(tables, run.cols), *run.inputs[:2])
+            got = event_list(run.recorder.spikes, run.col_gid, *run.inputs[:2])
             np.testing.assert_array_equal(got[0], want["step"])
             np.testing.assert_array_equal(got[1], want["source"])
     bad = np.zeros((3, 6), np.uint8)

@@ -557,6 +557,7 @@ class _Run:
     counters: K.Counters
     learn_cnt: np.ndarray         # [T, n_cores] learning synapse updates (or [0, 0])
     learners: list
+    col_gid: np.ndarray           # the neuron id of each recorded column
 
 
 def _recording(tables, record: tuple, populations, events: bool, learning: list):
@@ -584,7 +585,7 @@ def _layout(tables, record: tuple, populations, events: bool, learning: list) ->
     pay = "spikes" in record and any(kind_of_pop(tables, p).graded for p in cols)   # graded: their payloads too
     extra = state_vars(record)
     st_row = np.stack([_state_rows(v) for v in extra], axis=1) if extra else np.zeros((len(NEURONS), 0), np.int64)
-    return record, rec_col, cols, k, user_cols, pay, extra, st_row
+    return record, rec_col, cols, k, user_cols, pay, extra, st_row, _column_gids(tables, cols)
 
 
 def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward_names, populations, counters: bool,
@@ -598,7 +599,7 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
     layout = plan.memo.get(key)
     if layout is None:                                # the same layout run after run: derived once per plan
         layout = plan.memo[key] = _layout(tables, record, populations, events, learning)
-    record, rec_col, cols, k, user_cols, pay, extra, st_row = layout
+    record, rec_col, cols, k, user_cols, pay, extra, st_row, col_gid = layout
     n_cores = int(tables.n_cores)
     per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0)
                 + 8 * len(extra))
@@ -623,7 +624,8 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
                                states)
     if in_events is None:
         in_events = encode_inputs(tables, rows, steps, reward_names)
-    return _Run(steps, record, cols, user_record, user_cols, rows, in_events, recorder, cnt, learn_cnt, learners)
+    return _Run(steps, record, cols, user_record, user_cols, rows, in_events, recorder, cnt, learn_cnt, learners,
+                col_gid)
 
 
 @dataclass
@@ -903,7 +905,7 @@ def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) 
     res = Result(steps=run.steps)
     if events:                      # every population's spikes are recorded then (_recording)
         res.report["spike_events"] = dict(zip(("step", "source"), event_list(
-            rec.spikes, _column_gids(tables, run.cols), run.inputs.in_ptr, run.inputs.in_src)))
+            rec.spikes, run.col_gid, run.inputs.in_ptr, run.inputs.in_src)))
     for name in run.user_cols:
         a, b = run.cols[name]
         if "spikes" in run.user_record:
