@@ -15,7 +15,11 @@ A run starts from an :class:`EngineState` (``initial_state``, or the one a ``Sim
 carries, ``session.py``) and advances it: neuron state, delay rings, learning states, the clock ``t``.
 The kernel follows the simulation's clock while the run's own arrays start at row 0, so a run of N
 steps equals any split of it. ``_run_closed_loop`` steps once per call and asks a :class:`ClosedLoop`
-(``on_step``) for each step's inputs.
+(``on_step``) for each step's inputs. A state keeps the kernel's containers bound across runs
+(``EngineState.bound``) and calls the compiled kernel without numba's per-call typing
+(``EngineState.run_kernel``); recording layouts are memoised per plan, and runs whose inputs are one
+spike input as uint8/bool take ``quickrun`` (validation and encoding in one numba pass), so the fixed
+cost of a short run stays small (docs/sessions.md).
 
 Timing conventions (Lava's, lava.md §1): steps are 1-based; a spike of step t (neuron, or graph-input
 row t-1) reaches its targets' input at step ``t + 1 + delay``; recorded row t-1 is the state after
@@ -76,7 +80,7 @@ class Plan:
     ring_size: int
     scratch_size: int
     psums: K.PartialSumArrays = None     # split dendrites' partial-sum routes (``partial_sum_plan``)
-    #: what runs of these tables derive again and again (recording layouts, onsets), computed once
+    #: what runs of these tables derive again and again (recording layouts), computed once
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -175,22 +179,14 @@ def onset_segments(tables, first: int, last: int):
     run with their drive parameters (``DRIVE_PARAMS``) at 0; the neurons in ``restart`` start its first step
     from their initial state. One segment (no masks) when no population has an onset. A run continued
     from saved state (``Simulator``) asks for its own window: the cuts are the same as in one run."""
-    onset = _neuron_onsets(tables)
-    if onset is None:
+    onset = np.asarray(tables.pop_onset, np.int64)
+    if not onset.size or not onset.any():                # no population waits: one segment
         return [(first, last, None, None)]
+    onset = onset[np.asarray(tables.neuron_pop, np.int64)]
     cuts = sorted({int(o) for o in onset if first <= o < last})
     starts = [first] + [o + 1 for o in cuts]
     ends = cuts + [last]
     return [(a, b, onset >= a, (onset == a - 1) if a > 1 else None) for a, b in zip(starts, ends)]
-
-
-def _neuron_onsets(tables):
-    """Each neuron's onset (int64 [N]), or None when no population has one (cached on the tables)."""
-    memo = tables.__dict__.setdefault("_emulator_memo", {}) if hasattr(tables, "__dict__") else {}
-    if "onset" not in memo:
-        onset = np.asarray(tables.pop_onset, np.int64)[np.asarray(tables.neuron_pop, np.int64)]
-        memo["onset"] = onset if onset.size and np.any(onset > 0) else None
-    return memo["onset"]
 
 
 def held_tables(tables, held):
