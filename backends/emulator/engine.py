@@ -703,7 +703,7 @@ def _run_numba(tables, plan: Plan, run: _Run, state: EngineState, chunk: int, ba
     routes, psums, spiked = state.bound(tables, plan)
     t0 = state.t
     n = 0
-    for seg_first, seg_last, held, fresh in onset_segments(tables, t0 + 1, t0 + run.steps):
+    for seg_first, seg_last, held, fresh in _segments(tables, plan, t0 + 1, t0 + run.steps):
         neurons = _segment_neurons(tables, plan, state, held, fresh)
         for first in range(seg_first, seg_last + 1, chunk):
             last = min(seg_last, first + chunk - 1)
@@ -715,6 +715,14 @@ def _run_numba(tables, plan: Plan, run: _Run, state: EngineState, chunk: int, ba
             bar.update(last - first + 1)
     state.t = t0 + run.steps
     state.last_src, state.last_val = spiked[:n].copy(), state.work.payload[:n].copy()
+
+
+def _segments(tables, plan: Plan, first: int, last: int) -> list:
+    """:func:`onset_segments`, with whether any population has an onset remembered by the plan."""
+    waits = plan.memo.get("onsets")
+    if waits is None:
+        waits = plan.memo["onsets"] = bool(np.asarray(tables.pop_onset).any())
+    return onset_segments(tables, first, last) if waits else [(first, last, None, None)]
 
 
 def _segment_neurons(tables, plan: Plan, state: EngineState, held, fresh) -> K.NeuronArrays:
@@ -743,7 +751,7 @@ def _run_closed_loop(tables, plan: Plan, run: _Run, state: EngineState, loop, ba
                 ln.pre_rows[row] = rows[ln.proj.source][0] != 0
             if ln.rewards is not None:
                 ln.rewards[row] = rows[ln.proj.learning.third_factor][0]
-        (_, _, held, fresh), = onset_segments(tables, t, t)
+        (_, _, held, fresh), = _segments(tables, plan, t, t)
         neurons = _segment_neurons(tables, plan, state, held, fresh)
         n = state.run_kernel(t, t, t0, neurons, plan.dendrites, state.work, routes,
                              K.InputEvents(in_ptr, ev_src, ev_val), run.recorder, run.counters, spiked, psums)
@@ -999,7 +1007,7 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
         raise ValidationError("plan: expected make_plan(tables) of these tables; pass plan=None to make one")
     if state is None:
         state = initial_state(tables, plan, learning, engine)
-    elif state.engine != engine or set(state.learning) != {p.name for p in learning}:
+    elif state.engine != engine or (state.learning or learning) and set(state.learning) != {p.name for p in learning}:
         raise ValidationError(f"state: made for the {state.engine} engine and learning projections "
                               f"{sorted(state.learning)}; this run is {engine} with {[p.name for p in learning]}")
     run = _setup_run(tables, plan, steps, record, rows, set(spec.rewards), populations, counters, events,
