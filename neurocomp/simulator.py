@@ -61,7 +61,7 @@ class Simulator:
         self._options = options
         self._fingerprint = None
         self.weights = Weights(self)
-        self.totals = _zero_totals()
+        self._totals = _zero_totals()
 
     # ------------------------------------------------------------------ running
     @property
@@ -105,9 +105,11 @@ class Simulator:
 
     def _account(self, res: Result, t0: int) -> None:
         res.report["t_start"], res.report["t_end"] = t0, self.t
-        tot = self.totals
+        tot = self._totals
         tot["runs"] += 1
         tot["steps"] += res.steps
+        if hasattr(self._session, "cost_totals"):    # the session accumulates the cost model's inputs itself
+            return
         for key in ("energy_j", "latency_s"):
             val = res.report.get(key)
             if isinstance(val, dict) and tot[key] is not None:
@@ -115,10 +117,21 @@ class Simulator:
             else:
                 tot[key] = None
 
+    @property
+    def totals(self) -> dict:
+        """Runs, steps, energy (J) and latency (s) since the start or the last :meth:`reset` (None: not modelled).
+        The emulator costs the runs' accumulated counters when this is read (one cost-model pass)."""
+        tot = dict(self._totals)
+        costs = getattr(self._session, "cost_totals", None)
+        if costs is not None and tot["runs"]:
+            for key, val in zip(("energy_j", "latency_s"), costs()):
+                tot[key] = None if val is None or tot[key] is None else tot[key] + val
+        return tot
+
     def reset(self) -> None:
         """Back to step 0: the initial state, the initial weights, zero totals."""
         self._session.reset()
-        self.totals = _zero_totals()
+        self._totals = _zero_totals()
 
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
@@ -179,7 +192,7 @@ class Simulator:
                                     f"{head['artifact_sha256'][:12]}..., this one is {sim.fingerprint[:12]}...); load it "
                                     f"with the artifact it was saved from{_named(head)}")
             sim._session.load_state_dict(arrays, head["state"])
-            sim.totals = dict(head["totals"])
+            sim._totals = dict(head["totals"])
         except BaseException:
             sim.close()
             raise

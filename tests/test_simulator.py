@@ -138,8 +138,21 @@ def test_emulator_split_runs_equal_one_run(seed):
     with nc.Simulator(art) as sim:
         for k in (2, int(rng.integers(3, 8)), steps):
             sim.reset()
-            _assert_same(_run_split(sim, inputs, _split(steps, k, rng)), ref, f"seed {seed}, {k} runs")
+            parts = _run_split(sim, inputs, _split(steps, k, rng))
+            _assert_same(parts, ref, f"seed {seed}, {k} runs")
             assert sim.t == steps and sim.totals["steps"] == steps and sim.totals["runs"] == k
+            _assert_same_cost(parts, ref, sim.totals, f"seed {seed}, {k} runs")
+
+
+def _assert_same_cost(parts, ref, totals, what: str):
+    """Split runs cost what one run costs: every step's energy and latency, hence the totals (the reads of
+    a run's last spikes are charged at the next run's first step), and ``sim.totals`` sums them."""
+    for key in ("energy_j", "latency_s"):
+        per_step = np.concatenate([p.report["cost"]["per_step"][key] for p in parts])
+        np.testing.assert_array_equal(per_step, ref.report["cost"]["per_step"][key], err_msg=f"{what}: {key}")
+        total = sum(p.report[key]["total"] for p in parts)
+        assert total == pytest.approx(ref.report[key]["total"], rel=1e-12), f"{what}: {key} total"
+        assert totals[key] == pytest.approx(total, rel=1e-12), f"{what}: totals[{key}]"
 
 
 def test_closed_loop_equals_open_loop_and_sees_the_outputs():
@@ -268,3 +281,83 @@ def test_cli_checkpoint_and_resume_continue_the_run(tmp_path):
     other = tmp_path / "other"
     nc.compile(_net(9), "loihi2", out=other)
     assert main(["emulate", str(other), "--steps", "3", "-o", str(tmp_path / "r3"), "--resume", str(ck)]) == 2
+
+
+def test_quick_inputs_equal_the_general_path():
+    """One spike input given as uint8/bool is validated and encoded by one numba pass (quickrun): the same
+    events as the numpy path (encode_inputs), the same runs, and a bad value still gets the general message."""
+    from neurocomp.backends.emulator.engine import encode_inputs
+    from neurocomp.backends.emulator.quickrun import spike_events
+    from neurocomp.semantics.inputs import check_input_rows
+    net = _net(3, learning=False)
+    art = nc.compile(net, "loihi2", max_neurons_per_core=2)
+    spec, tables = nc.Simulator(art)._session.spec, art.tables
+    rng = np.random.default_rng(0)
+    for steps in (1, 2, 17):
+        x = (rng.random((steps + 2, 2, 3)) < rng.random()).astype(np.uint8)
+        want = encode_inputs(tables, check_input_rows(spec, steps, {"in": x}), steps)
+        got = spike_events(np.ascontiguousarray(x[:steps].reshape(steps, 6)), tables.n_neurons)
+        for a, b in zip(want[:2], got[:2]):
+            np.testing.assert_array_equal(a, b)
+        assert got[2] == -1
+    from neurocomp.backends.emulator.engine import _setup_run, spike_events_numpy
+    from neurocomp.backends.emulator.quickrun import event_list
+    with nc.Simulator(art) as sim:                       # the cost model's event list vs its numpy spec
+        s = sim._session
+        for steps in (1, 9):
+            x = (rng.random((steps, 2, 3)) < 0.4).astype(np.uint8)
+            run = _setup_run(tables, s.plan, steps, ("spikes",), check_input_rows(spec, steps, {"in": x}), set(),
+                             None, False, True, None, [], True, {})
+            run.recorder.spikes[:] = rng.random(run.recorder.spikes.shape) < 0.3
+            want = spike_events_numpy(tables, run)
+            got = event_list(run.recorder.spikes, run.col_gid, *run.inputs[:2])
+            np.testing.assert_array_equal(got[0], want["step"])
+            np.testing.assert_array_equal(got[1], want["source"])
+    bad = np.zeros((3, 6), np.uint8)
+    bad[1, 4] = 2
+    assert spike_events(bad, 0)[2] == 10
+    x = (rng.random((30, 2, 3)) < 0.5).astype(np.uint8)
+    ref = nc.emulate(art, 30, {"in": x.astype(np.int64)}, record=REC)          # int64: the general path
+    with nc.Simulator(art) as sim:
+        parts = [sim.run(1, {"in": x[i:i + 1].astype(bool)}, record=REC) for i in range(10)]
+        parts += [sim.run(1, {"in": x[i].reshape(1, 6)}, record=REC) for i in range(10, 20)]
+        parts += _run_split(sim, {"in": x[:, ::-1, :].copy()[:, ::-1, :]}, [30])      # not C-contiguous
+        _assert_same(parts, ref, "quick inputs")
+        _assert_same_cost(parts, ref, sim.totals, "quick inputs")
+        with pytest.raises(ValidationError, match=r"input 'in': values must be spikes 0/1"):
+            sim.run(3, {"in": bad})
+        with pytest.raises(ValidationError, match=r"on_step at step 30: input 'in': values must be spikes 0/1"):
+            sim.run(3, on_step=lambda t, o: {"in": bad[1]})
+
+
+def test_quick_closed_loop_equals_open_loop():
+    net = _net(7, learning=False)
+    art = nc.compile(net, "loihi2", max_neurons_per_core=3)
+    x = (np.random.default_rng(7).random((25, 2, 3)) < 0.5).astype(np.uint8)
+    ref = nc.emulate(art, 25, {"in": x}, record=REC)
+    with nc.Simulator(art) as sim:
+        res = sim.run(25, on_step=lambda t, o: {"in": x[t]}, record=REC)
+    _assert_same([res], ref, "quick closed loop")
+    assert res.report["energy_j"]["total"] == pytest.approx(ref.report["energy_j"]["total"], rel=1e-12)
+
+
+def test_lazy_report_fills_once_on_first_read():
+    import json
+    import pickle
+    from neurocomp.lazyreport import LazyReport
+    calls = []
+
+    def fill(rep):
+        calls.append(1)
+        rep["cost"] = {"total": 2.0}
+        rep["counters"] = "summed"
+
+    rep = LazyReport({"steps": 3, "counters": "per step"}, fill)
+    rep["t_start"] = 0                                           # a write does not fill
+    assert rep.pending and not calls
+    assert "cost" in rep and rep["counters"] == "summed" and len(calls) == 1
+    assert json.loads(json.dumps(rep)) == {"steps": 3, "counters": "summed", "t_start": 0, "cost": {"total": 2.0}}
+    assert pickle.loads(pickle.dumps(rep)) == dict(rep) and len(calls) == 1
+    for read in (dict, lambda r: {**r}, lambda r: dict(r.items()), lambda r: {k: r[k] for k in r}):
+        assert read(LazyReport({"steps": 3}, fill))["cost"] == {"total": 2.0}
+    assert LazyReport({}, fill).get("cost") == {"total": 2.0}

@@ -547,15 +547,31 @@ def partial_sum_costs(target, tables, phys, psum_out, psum_in) -> dict:
             "payload_bits": int(ps.payload_bits)}
 
 
+def carried_reads(tables, sources) -> np.ndarray:
+    """Synaptic reads per core (int64 [n_cores]) that the spikes of ``sources`` (neuron ids, graph-input
+    channels >= N) sent at a run's last step cause at the step after it: what a run continuing that one
+    charges at its first step (``estimate``'s ``syn_ops_in``)."""
+    src = np.asarray(sources, np.int64)
+    ptr = np.asarray(tables.route_ptr, np.int64)
+    r = _csr_expand(ptr[src], ptr[src + 1] - ptr[src])
+    axon = np.asarray(tables.route_axon, np.int64)[r]
+    syn_ptr = np.asarray(tables.axon_syn_ptr, np.int64)
+    return np.bincount(np.asarray(tables.route_core, np.int64)[r], weights=syn_ptr[axon + 1] - syn_ptr[axon],
+                       minlength=int(tables.n_cores)).astype(np.int64)
+
+
 def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
-             learn_ops=None, psum_out=None, psum_in=None) -> dict:
+             learn_ops=None, psum_out=None, psum_in=None, syn_ops_in=None) -> dict:
     """Energy (J), latency (s), per-core counters and per-link loads of a run; see the module doc.
 
     ``physical_core[c]``: mesh core id of logical core c. ``spike_steps``/``spike_sources``: one entry per
     spike event (0-based step, source id; graph-input channels are ids >= ``tables.n_neurons``).
     ``neuron_active``: int ``[steps, n_cores]``; ``learn_ops``: int ``[steps, n_cores]`` learning synapse
     updates (None: none); ``psum_out``/``psum_in``: int ``[steps, n_cores]`` partial-sum messages of a
-    split mapping (``partial_sum_costs``; None: none). Returns a JSON-able dict (lists and floats only).
+    split mapping (``partial_sum_costs``; None: none). ``syn_ops_in``: int [n_cores] synaptic reads at step 0
+    of spikes sent before the run (``carried_reads``: a run continuing another one charges them, so the
+    energies and latencies of split runs add up to those of one run). Returns a JSON-able dict (lists and
+    floats only).
     """
     t_wall = time.perf_counter()
     steps, n_cores, phys, ev_step, ev_src, active, per_core, learn = _check_inputs(
@@ -571,6 +587,8 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     lx, ly, lx2, ly2, ldir, link_lat = link_table(mesh, L)
     m = message_totals(target, tables, phys, ev_step, ev_src, steps, link_lat)
     syn_ops, msgs_in, msgs_out, spikes_out = m["syn_ops"], m["msgs_in"], m["msgs_out"], m["spikes_out"]
+    if syn_ops_in is not None and steps:
+        syn_ops[0] += np.asarray(syn_ops_in, syn_ops.dtype)
     path, contention, link_total, link_maxstep = m["path"], m["contention"], m["link_total"], m["link_maxstep"]
     idle = per_core[None, :] - active
     drain = path + contention

@@ -15,7 +15,11 @@ A run starts from an :class:`EngineState` (``initial_state``, or the one a ``Sim
 carries, ``session.py``) and advances it: neuron state, delay rings, learning states, the clock ``t``.
 The kernel follows the simulation's clock while the run's own arrays start at row 0, so a run of N
 steps equals any split of it. ``_run_closed_loop`` steps once per call and asks a :class:`ClosedLoop`
-(``on_step``) for each step's inputs.
+(``on_step``) for each step's inputs. A state keeps the kernel's containers bound across runs
+(``EngineState.bound``) and calls the compiled kernel without numba's per-call typing
+(``EngineState.run_kernel``); recording layouts are memoised per plan, and runs whose inputs are one
+spike input as uint8/bool take ``quickrun`` (validation and encoding in one numba pass), so the fixed
+cost of a short run stays small (docs/sessions.md).
 
 Timing conventions (Lava's, lava.md §1): steps are 1-based; a spike of step t (neuron, or graph-input
 row t-1) reaches its targets' input at step ``t + 1 + delay``; recorded row t-1 is the state after
@@ -50,7 +54,9 @@ from ...neurons import DRIVE_PARAMS, NEURONS
 from ...neurons.registry import MAX_INPUTS
 from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
-from ...semantics.inputs import InputSpec, check_input_rows, check_run, check_step_inputs, reward_rows
+from ...semantics.inputs import (SMALL_RUN_BYTES, InputSpec, check_input_rows, check_record, check_run,
+                                 check_step_inputs, reward_rows)
+from .quickrun import event_list, quick_events
 from ...safeio import available_memory
 
 #: Fraction of the currently available RAM that recording and counters may use.
@@ -74,6 +80,8 @@ class Plan:
     ring_size: int
     scratch_size: int
     psums: K.PartialSumArrays = None     # split dendrites' partial-sum routes (``partial_sum_plan``)
+    #: what runs of these tables derive again and again (recording layouts), computed once
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def all_direct(self) -> bool:
@@ -173,9 +181,10 @@ def onset_segments(tables, first: int, last: int):
     run with their drive parameters (``DRIVE_PARAMS``) at 0; the neurons in ``restart`` start its first step
     from their initial state. One segment (no masks) when no population has an onset. A run continued
     from saved state (``Simulator``) asks for its own window: the cuts are the same as in one run."""
-    onset = np.asarray(tables.pop_onset, np.int64)[np.asarray(tables.neuron_pop, np.int64)]
-    if not onset.size or not np.any(onset > 0):
+    onset = np.asarray(tables.pop_onset, np.int64)
+    if not onset.size or not onset.any():                # no population waits: one segment
         return [(first, last, None, None)]
+    onset = onset[np.asarray(tables.neuron_pop, np.int64)]
     cuts = sorted({int(o) for o in onset if first <= o < last})
     starts = [first] + [o + 1 for o in cuts]
     ends = cuts + [last]
@@ -378,11 +387,15 @@ def encode_inputs(tables, rows: dict, steps: int, rewards=()) -> K.InputEvents:
         rows_l.append(r.astype(np.int64))
         src_l.append(n + int(tables.input_ptr[i]) + ch.astype(np.int64))
         val_l.append(np.asarray(arr[r, ch], np.int64))     # 1 for a spike; a graded input's value
-    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    rows_ev, src, val = cat(rows_l), cat(src_l), cat(val_l)
-    order = np.lexsort((src, rows_ev))
-    rows_ev, src, val = rows_ev[order], src[order], val[order]
-    in_ptr = np.searchsorted(rows_ev, np.arange(steps + 1)).astype(np.int64)
+    if len(rows_l) == 1:            # np.nonzero is in (row, channel) order already: nothing to sort
+        rows_ev, src, val = rows_l[0], src_l[0], val_l[0]
+    else:
+        cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        rows_ev, src, val = cat(rows_l), cat(src_l), cat(val_l)
+        order = np.lexsort((src, rows_ev))
+        rows_ev, src, val = rows_ev[order], src[order], val[order]
+    in_ptr = np.zeros(steps + 1, np.int64)
+    np.cumsum(np.bincount(rows_ev, minlength=steps), out=in_ptr[1:])
     return K.InputEvents(in_ptr, src, val)
 
 
@@ -404,10 +417,6 @@ def _record_layout(tables, record: tuple, populations):
         cols[name] = (off, off + gid.size)
         off += gid.size
     return rec_col, cols, off
-
-
-#: Below this many bytes a run's recordings are not checked against the free RAM (a system call per run).
-SMALL_RUN_BYTES = 64 * 2 ** 20
 
 
 def _check_budget(needed: int, steps: int, k: int, record, n_cores: int, counters: bool, budget) -> None:
@@ -546,6 +555,7 @@ class _Run:
     counters: K.Counters
     learn_cnt: np.ndarray         # [T, n_cores] learning synapse updates (or [0, 0])
     learners: list
+    col_gid: np.ndarray           # the neuron id of each recorded column
 
 
 def _recording(tables, record: tuple, populations, events: bool, learning: list):
@@ -566,14 +576,29 @@ def _recording(tables, record: tuple, populations, events: bool, learning: list)
     return record, rec_col, cols, k, user_cols
 
 
-def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward_names, populations, counters: bool,
-               events: bool, memory_budget, learning: list, plan_order: bool, states: dict) -> _Run:
-    """The recording layout, the budget check, zeroed recordings/counters, the learning projections
-    (``states``: their LearningStates) and the input events."""
-    user_record = record
+def _layout(tables, record: tuple, populations, events: bool, learning: list) -> tuple:
+    """:func:`_recording` plus what the recorder needs of it: whether payloads are recorded (spikes of a
+    graded population), the extra state variables and their rows per kind."""
     record, rec_col, cols, k, user_cols = _recording(tables, record, populations, events, learning)
-    n_cores = int(tables.n_cores)
+    pay = "spikes" in record and any(kind_of_pop(tables, p).graded for p in cols)   # graded: their payloads too
     extra = state_vars(record)
+    st_row = np.stack([_state_rows(v) for v in extra], axis=1) if extra else np.zeros((len(NEURONS), 0), np.int64)
+    return record, rec_col, cols, k, user_cols, pay, extra, st_row, _column_gids(tables, cols)
+
+
+def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward_names, populations, counters: bool,
+               events: bool, memory_budget, learning: list, plan_order: bool, states: dict,
+               in_events: K.InputEvents | None = None) -> _Run:
+    """The recording layout, the budget check, zeroed recordings/counters, the learning projections
+    (``states``: their LearningStates) and the input events (``in_events``: encoded already, ``rows`` None)."""
+    user_record = record
+    key = ("layout", tuple(record), None if populations is None else tuple(populations), bool(events),
+           tuple(p.name for p in learning))
+    layout = plan.memo.get(key)
+    if layout is None:                                # the same layout run after run: derived once per plan
+        layout = plan.memo[key] = _layout(tables, record, populations, events, learning)
+    record, rec_col, cols, k, user_cols, pay, extra, st_row, col_gid = layout
+    n_cores = int(tables.n_cores)
     per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0)
                 + 8 * len(extra))
     n_learn_syn = sum(int(np.prod(np.shape(p.connectivity.weights))) for p in learning)
@@ -581,16 +606,13 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
         + (steps * n_cores * 8 if counters and learning else 0) \
         + (steps * n_learn_syn * 8 if "weights" in record else 0)
     _check_budget(needed, steps, k, record, n_cores, counters, memory_budget)
-
-    pay = "spikes" in record and any(kind_of_pop(tables, p).graded for p in cols)   # graded: their payloads too
+    none = np.zeros((0, 0), np.int64)
     recorder = K.Recorder(rec_col, np.zeros((steps, k) if "spikes" in record else (0, 0), np.uint8),
-                          np.zeros((steps, k) if "v" in record else (0, 0), np.int64),
-                          np.zeros((steps, k) if "u" in record else (0, 0), np.int64),
-                          np.zeros((steps, k) if pay else (0, 0), np.int64),
+                          np.zeros((steps, k), np.int64) if "v" in record else none,
+                          np.zeros((steps, k), np.int64) if "u" in record else none,
+                          np.zeros((steps, k), np.int64) if pay else none,
                           "spikes" in record, "v" in record, "u" in record, pay,
-                          np.zeros((len(extra), steps, k) if extra else (0, 0, 0), np.int64),
-                          np.stack([_state_rows(v) for v in extra], axis=1) if extra else
-                          np.zeros((len(NEURONS), 0), np.int64))
+                          np.zeros((len(extra), steps, k) if extra else (0, 0, 0), np.int64), st_row)
     nc_ = len(K.COUNTER_NAMES)
     cnt = K.Counters(counters, np.zeros((nc_, steps, n_cores) if counters else (nc_, 0, 0), np.int64),
                      np.zeros(tables.n_sources if counters else 0, np.int64))
@@ -598,8 +620,10 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
     learners = _learning_setup(tables, learning, rows, steps, cols,
                                _synapse_positions(tables, plan_order) if learning else None, "weights" in record,
                                states)
-    in_events = encode_inputs(tables, rows, steps, reward_names)
-    return _Run(steps, record, cols, user_record, user_cols, rows, in_events, recorder, cnt, learn_cnt, learners)
+    if in_events is None:
+        in_events = encode_inputs(tables, rows, steps, reward_names)
+    return _Run(steps, record, cols, user_record, user_cols, rows, in_events, recorder, cnt, learn_cnt, learners,
+                col_gid)
 
 
 @dataclass
@@ -621,12 +645,40 @@ class EngineState:
     last_src: np.ndarray
     last_val: np.ndarray
     _neurons: K.NeuronArrays | None = field(default=None, repr=False)
+    _bound: tuple | None = field(default=None, repr=False)
+    _entry: object = field(default=None, repr=False)
 
     def neurons(self, tables, plan: Plan) -> K.NeuronArrays:
         """The kernel's neuron container over ``S`` (built once: the state rows are advanced in place)."""
         if self._neurons is None:
             self._neurons = plan.neurons(tables, self.S)
         return self._neurons
+
+    def bound(self, tables, plan: Plan) -> tuple:
+        """``(routes, psums, spiked)``: the kernel's containers over this state, built once and kept across
+        runs (the weights, partial-sum marks and spike list are advanced or overwritten in place)."""
+        if self._bound is None:
+            routes = plan.routes if self.syn_weight is None else plan.routes._replace(syn_weight=self.syn_weight)
+            psums = plan.psums._replace(mark=np.zeros(plan.psums.psum_src.size, np.int64))
+            self._bound = (routes, psums, np.zeros(max(tables.n_sources, 1), np.int64))
+        return self._bound
+
+    def run_kernel(self, *args) -> int:
+        """``kernels.run_steps(*args)`` through the compiled entry point of its one signature here.
+
+        numba's dispatcher types every argument on every call (~55 arrays: ~25 us, half a small run's
+        overhead). A run's containers always have the same types (int64/uint8 C arrays made by the engine,
+        the state's own containers), so the first call goes through the dispatcher and later calls go
+        straight to the machine code it chose (``overloads[signature].entry_point``), which still unboxes
+        the arguments by that signature."""
+        entry = self._entry
+        if entry is not None:
+            return entry(*args)
+        n = K.run_steps(*args)
+        import numba
+        compiled = K.run_steps.overloads.get(tuple(numba.typeof(a) for a in args))
+        self._entry = compiled.entry_point if compiled is not None else K.run_steps
+        return n
 
 
 def initial_state(tables, plan: Plan, learning=(), engine: str = "numba") -> EngineState:
@@ -650,23 +702,29 @@ def initial_state(tables, plan: Plan, learning=(), engine: str = "numba") -> Eng
 def _run_numba(tables, plan: Plan, run: _Run, state: EngineState, chunk: int, bar) -> None:
     """The numba engine: ``kernels.run_steps`` over chunks of steps (one step at a time with learning,
     whose updates go into the state's own copy of the synapse weights), from ``state`` (advanced)."""
-    routes = plan.routes if state.syn_weight is None else plan.routes._replace(syn_weight=state.syn_weight)
-    psums = plan.psums._replace(mark=np.zeros(plan.psums.psum_src.size, np.int64))
-    spiked = np.zeros(max(tables.n_sources, 1), np.int64)
+    routes, psums, spiked = state.bound(tables, plan)
     t0 = state.t
     n = 0
-    for seg_first, seg_last, held, fresh in onset_segments(tables, t0 + 1, t0 + run.steps):
+    for seg_first, seg_last, held, fresh in _segments(tables, plan, t0 + 1, t0 + run.steps):
         neurons = _segment_neurons(tables, plan, state, held, fresh)
         for first in range(seg_first, seg_last + 1, chunk):
             last = min(seg_last, first + chunk - 1)
-            n = K.run_steps(first, last, t0, neurons, plan.dendrites, state.work, routes, run.inputs, run.recorder,
-                            run.counters, spiked, psums)
+            n = state.run_kernel(first, last, t0, neurons, plan.dendrites, state.work, routes, run.inputs,
+                                 run.recorder, run.counters, spiked, psums)
             if run.learners:
                 _learn_step(run.learners, first, first - 1 - t0, run.recorder.spikes, routes.syn_weight,
                             run.learn_cnt)
             bar.update(last - first + 1)
     state.t = t0 + run.steps
     state.last_src, state.last_val = spiked[:n].copy(), state.work.payload[:n].copy()
+
+
+def _segments(tables, plan: Plan, first: int, last: int) -> list:
+    """:func:`onset_segments`, with whether any population has an onset remembered by the plan."""
+    waits = plan.memo.get("onsets")
+    if waits is None:
+        waits = plan.memo["onsets"] = bool(np.asarray(tables.pop_onset).any())
+    return onset_segments(tables, first, last) if waits else [(first, last, None, None)]
 
 
 def _segment_neurons(tables, plan: Plan, state: EngineState, held, fresh) -> K.NeuronArrays:
@@ -681,27 +739,24 @@ def _segment_neurons(tables, plan: Plan, state: EngineState, held, fresh) -> K.N
 def _run_closed_loop(tables, plan: Plan, run: _Run, state: EngineState, loop, bar) -> None:
     """The numba engine one step at a time, each step's inputs asked of ``loop`` (a :class:`ClosedLoop`)
     with what the network sent the step before: no replay, the state simply carries on."""
-    routes = plan.routes if state.syn_weight is None else plan.routes._replace(syn_weight=state.syn_weight)
-    psums = plan.psums._replace(mark=np.zeros(plan.psums.psum_src.size, np.int64))
-    spiked = np.zeros(max(tables.n_sources, 1), np.int64)
+    routes, psums, spiked = state.bound(tables, plan)
     t0 = state.t
     in_ptr = np.zeros(run.steps + 1, np.int64)
     all_src, all_val, counts = [], [], np.zeros(run.steps, np.int64)
     src, val = state.last_src, state.last_val
     for t in range(t0 + 1, t0 + run.steps + 1):
         row = t - 1 - t0
-        rows = loop.inputs(t - 1, src, val)
-        ev_src, ev_val = loop.events(rows)
+        rows, ev_src, ev_val = loop.step(t - 1, src, val, bool(run.learners))
         in_ptr[row], in_ptr[row + 1] = 0, ev_src.size       # the kernel reads row `row` only
         for ln in run.learners:
             if ln.pre_rows is not None:
                 ln.pre_rows[row] = rows[ln.proj.source][0] != 0
             if ln.rewards is not None:
                 ln.rewards[row] = rows[ln.proj.learning.third_factor][0]
-        (_, _, held, fresh), = onset_segments(tables, t, t)
+        (_, _, held, fresh), = _segments(tables, plan, t, t)
         neurons = _segment_neurons(tables, plan, state, held, fresh)
-        n = K.run_steps(t, t, t0, neurons, plan.dendrites, state.work, routes, K.InputEvents(in_ptr, ev_src, ev_val),
-                        run.recorder, run.counters, spiked, psums)
+        n = state.run_kernel(t, t, t0, neurons, plan.dendrites, state.work, routes,
+                             K.InputEvents(in_ptr, ev_src, ev_val), run.recorder, run.counters, spiked, psums)
         if run.learners:
             _learn_step(run.learners, t, row, run.recorder.spikes, routes.syn_weight, run.learn_cnt)
         src, val = spiked[:n].copy(), state.work.payload[:n].copy()
@@ -732,7 +787,7 @@ class ClosedLoop:
         if unknown:
             raise ValidationError(f"observe: {unknown} are not neuron populations of the network "
                                   f"(known: {list(tables.pop_names)})")
-        self.f, self.spec, self.n = on_step, spec, tables.n_neurons
+        self.f, self.spec, self.n, self.tables = on_step, spec, tables.n_neurons, tables
         index = {name: i for i, name in enumerate(tables.pop_names)}
         self.pops = [(name, index[name], int(tables.pop_gid[name].size),
                       np.int64 if kind_of_pop(tables, name).graded else np.uint8) for name in pops]
@@ -754,9 +809,19 @@ class ClosedLoop:
             out[name] = arr
         return out
 
-    def inputs(self, t: int, src, val) -> dict:
-        """The validated rows (``[1, n]`` per graph input) the callback gives for step t + 1."""
-        return check_step_inputs(self.spec, self.f(t, self.outputs(src, val)), t, self.zero)
+    def step(self, t: int, src, val, rows_needed: bool) -> tuple:
+        """``(rows, event sources, payloads)`` of the inputs the callback gives for step t + 1: the validated
+        rows (``[1, n]`` per graph input; None when not ``rows_needed`` and the quick path took them:
+        one spike input as a uint8/bool array, ``quickrun``) and the channels that fire."""
+        given = self.f(t, self.outputs(src, val))
+        if not rows_needed and type(given) is dict and len(given) == 1:
+            (name, value), = given.items()
+            if type(value) is np.ndarray:
+                ev = quick_events(self.tables, self.spec, 1, {name: value[None]})
+                if ev is not None:
+                    return None, ev.in_src, ev.in_val
+        rows = check_step_inputs(self.spec, given, t, self.zero)
+        return (rows, *self.events(rows))
 
     def events(self, rows: dict):
         """``(source ids, payloads)`` of the graph-input channels that fire (rewards are not routed)."""
@@ -816,22 +881,37 @@ def _run_numpy(tables, plan: Plan, run: _Run, state: EngineState, bar) -> None:
     state.t = t0 + run.steps
 
 
+def _column_gids(tables, cols: dict) -> np.ndarray:
+    """The neuron id of each recorded column (``cols``: population -> columns (a, b))."""
+    out = np.empty(max((b for _, b in cols.values()), default=0), np.int64)
+    for name, (a, b) in cols.items():
+        out[a:b] = tables.pop_gid[name]
+    return out
+
+
+def spike_events_numpy(tables, run) -> dict:
+    """The spec of ``quickrun.event_list``: every spike event of a run (recorded neurons and input channels)
+    as ``{"step": [E], "source": [E]}`` sorted by step, then source."""
+    step_l, src_l = [], []
+    for name, (a, b) in run.cols.items():
+        t_idx, col = np.nonzero(run.recorder.spikes[:, a:b])
+        step_l.append(t_idx)
+        src_l.append(tables.pop_gid[name][col])
+    in_ptr, in_src, _ = run.inputs
+    step_l.append(np.repeat(np.arange(in_ptr.size - 1), np.diff(in_ptr)))
+    src_l.append(in_src)
+    ev_step, ev_src = np.concatenate(step_l).astype(np.int64), np.concatenate(src_l).astype(np.int64)
+    order = np.lexsort((ev_src, ev_step))
+    return {"step": ev_step[order], "source": ev_src[order]}
+
+
 def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) -> Result:
     """The Result: the user's recordings, spike events (``events``), counters, learned weights, report."""
     rec, cnt = run.recorder, run.counters
     res = Result(steps=run.steps)
-    if events:
-        step_l, src_l = [], []
-        for name, (a, b) in run.cols.items():
-            t_idx, col = np.nonzero(rec.spikes[:, a:b])
-            step_l.append(t_idx)
-            src_l.append(tables.pop_gid[name][col])
-        in_ptr, in_src, _ = run.inputs
-        step_l.append(np.repeat(np.arange(in_ptr.size - 1), np.diff(in_ptr)))
-        src_l.append(in_src)
-        ev_step, ev_src = np.concatenate(step_l).astype(np.int64), np.concatenate(src_l).astype(np.int64)
-        order = np.lexsort((ev_src, ev_step))
-        res.report["spike_events"] = {"step": ev_step[order], "source": ev_src[order]}
+    if events:                      # every population's spikes are recorded then (_recording)
+        res.report["spike_events"] = dict(zip(("step", "source"), event_list(
+            rec.spikes, run.col_gid, run.inputs.in_ptr, run.inputs.in_src)))
     for name in run.user_cols:
         a, b = run.cols[name]
         if "spikes" in run.user_record:
@@ -907,7 +987,14 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     if tuple(spec.names) != tuple(tables.input_names):
         raise BackendError(f"the network's graph inputs {list(spec.names)} are not those of the per-core tables "
                            f"{list(tables.input_names)}; the tables are not those of this network (recompile it)")
-    steps, record, rows = check_run(spec, steps, inputs, record, tables.n_neurons)
+    events_in = None
+    if on_step is None and engine == "numba" and not learning and type(steps) is int and steps >= 1 \
+            and steps * (tables.n_sources + 1) * (1 + 8 * len(record or ())) < SMALL_RUN_BYTES:
+        events_in = quick_events(tables, spec, steps, inputs)       # short runs: validated and encoded at once
+    if events_in is None:
+        steps, record, rows = check_run(spec, steps, inputs, record, tables.n_neurons)
+    else:
+        record, rows = check_record(record), None
     loop = None
     if on_step is not None:
         if inputs is not None:
@@ -922,11 +1009,11 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
         raise ValidationError("plan: expected make_plan(tables) of these tables; pass plan=None to make one")
     if state is None:
         state = initial_state(tables, plan, learning, engine)
-    elif state.engine != engine or set(state.learning) != {p.name for p in learning}:
+    elif state.engine != engine or (state.learning or learning) and set(state.learning) != {p.name for p in learning}:
         raise ValidationError(f"state: made for the {state.engine} engine and learning projections "
                               f"{sorted(state.learning)}; this run is {engine} with {[p.name for p in learning]}")
     run = _setup_run(tables, plan, steps, record, rows, set(spec.rewards), populations, counters, events,
-                     memory_budget, learning, engine == "numba", state.learning)
+                     memory_budget, learning, engine == "numba", state.learning, events_in)
     t0 = time.perf_counter()
     bar = _progress(steps, progress)
     if loop is not None:
@@ -1097,28 +1184,38 @@ def summarize_batch(results) -> dict:
     return out
 
 
-def attach_cost(res: Result, target, tables, physical_core, steps: int, timing: str = "analytic") -> None:
-    """Apply the target's timing/energy model to a finished run and keep report.json small.
+def attach_cost(res: Result, target, tables, physical_core, steps: int, timing: str = "analytic",
+                syn_ops_in=None) -> None:
+    """Apply the target's timing/energy model to a finished run and keep report.json small
+    (:func:`cost_report` on ``res.report``)."""
+    cost_report(res.report, target, tables, physical_core, steps, timing, syn_ops_in)
+
+
+def cost_report(report: dict, target, tables, physical_core, steps: int, timing: str = "analytic",
+                syn_ops_in=None) -> None:
+    """Apply the target's timing/energy model to a finished run's report (in place) and keep it small.
 
     ``timing="cycle"`` also runs the message-level model (``timing/``): its section is
-    ``report["cost"]["cycle"]`` and ``report["latency_s"]`` is then its latency (energy stays analytic)."""
+    ``report["cost"]["cycle"]`` and ``report["latency_s"]`` is then its latency (energy stays analytic).
+    ``syn_ops_in``: synaptic reads the run's first step owes to spikes sent before it
+    (``costmodel.carried_reads``; a Simulator run continuing another one)."""
     from .costmodel import estimate
-    events = res.report.pop("spike_events")
-    per_step = res.report["counters"]
+    events = report.pop("spike_events")
+    per_step = report["counters"]
     est = estimate(target, tables, np.asarray(physical_core), events["step"], events["source"],
                    per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"),
-                   psum_out=per_step.get("psum_out"), psum_in=per_step.get("psum_in"))
-    res.report["cost"] = est
-    res.report["energy_j"] = est["energy_j"]
-    res.report["latency_s"] = est["latency_s"]
-    res.report["timing"] = timing
+                   psum_out=per_step.get("psum_out"), psum_in=per_step.get("psum_in"), syn_ops_in=syn_ops_in)
+    report["cost"] = est
+    report["energy_j"] = est["energy_j"]
+    report["latency_s"] = est["latency_s"]
+    report["timing"] = timing
     if timing == "cycle":
         from .timing import cycle_report
         cyc = cycle_report(target, tables, np.asarray(physical_core), events["step"], events["source"],
                            per_step["neurons_active"], steps, est, learn_ops=per_step.get("learning_updates"))
         est["cycle"] = cyc
-        res.report["latency_s"] = cyc["latency_s"]
-    res.report["counters"] = {name: np.asarray(arr).sum(axis=0) for name, arr in per_step.items()
+        report["latency_s"] = cyc["latency_s"]
+    report["counters"] = {name: np.asarray(arr).sum(axis=0) for name, arr in per_step.items()
                               if name != "spikes_per_source"}
-    res.report["note"] = ("energy and latency are model estimates from the target's per-operation figures "
+    report["note"] = ("energy and latency are model estimates from the target's per-operation figures "
                           "(see cost.assumptions and the sources in the target file), not measurements")

@@ -12,9 +12,11 @@ import numpy as np
 
 from ...backend import load_artifact
 from ...errors import ValidationError
+from ...lazyreport import LazyReport
 from . import learning as L
-from .engine import (_resolve, _synapse_positions, attach_cost, emulate_tables, initial_state,
-                     learning_slots, make_plan)
+from .costmodel import carried_reads, estimate
+from .engine import (_resolve, _synapse_positions, cost_report, emulate_tables, initial_state, learning_slots,
+                     make_plan)
 from .workload import workload_metrics
 
 #: Layout of the emulator's checkpoint arrays (bump when it changes).
@@ -37,6 +39,7 @@ class EmulatorSession:
         self.timing = (self.timing_mode is not None and counters and self.target is not None
                        and self.physical_core is not None)
         self.state = initial_state(self.tables, self.plan, self.learning, engine)
+        self._costs = CostAccumulator(self)
 
     # ------------------------------------------------------------------ runs
     @property
@@ -44,18 +47,35 @@ class EmulatorSession:
         return self.state.t
 
     def run(self, steps: int, inputs=None, record=("spikes", "v"), on_step=None, populations=None, observe=None):
+        carried = self.state.last_src          # who sent at step t: their synapses are read at this run's step 1
         res = emulate_tables(self.tables, steps, inputs, record, self.progress, populations=populations,
                              counters=self.counters, events=self.timing, engine=self.engine,
                              memory_budget=self.memory_budget, plan=self.plan, learning=self.learning,
                              input_spec=self.spec, state=self.state, on_step=on_step, observe=observe)
         if self.counters:
-            res.report["workload"] = workload_metrics(self.tables, res.report["counters"], res.steps, self.network)
-        if self.timing:
-            attach_cost(res, self.target, self.tables, self.physical_core, res.steps, self.timing_mode)
+            if self.timing:
+                self._costs.add(res.report, res.steps, carried)
+            res.report = LazyReport(res.report, self._filler(res.steps, carried))
         return res
+
+    def _filler(self, steps: int, carried):
+        """The report's costly part, computed when first read: NeuroBench workload metrics and the target's
+        cost model (``cost_report``, charged the synaptic reads of the spikes ``carried`` in)."""
+        def fill(report):
+            report["workload"] = workload_metrics(self.tables, report["counters"], steps, self.network)
+            if self.timing:
+                cost_report(report, self.target, self.tables, self.physical_core, steps, self.timing_mode,
+                            syn_ops_in=carried_reads(self.tables, carried))
+        return fill
+
+    def cost_totals(self) -> tuple:
+        """``(energy J, latency s)`` of every run since the start, the last reset or load (None, None without
+        the cost model); computed now from the counters accumulated run by run."""
+        return self._costs.totals() if self.timing else (None, None)
 
     def reset(self) -> None:
         self.state = initial_state(self.tables, self.plan, self.learning, self.engine)
+        self._costs = CostAccumulator(self)
 
     def close(self) -> None:
         pass
@@ -116,6 +136,59 @@ class EmulatorSession:
             ls.counters = dict(meta["learning"][name]["counters"])
         st.t = int(meta["t"])
         self.state = st
+        self._costs = CostAccumulator(self)
+
+
+class CostAccumulator:
+    """The cost model's inputs of the runs not yet costed (spike events, active neurons, learning updates,
+    partial sums per step), appended run after run; :meth:`totals` costs them as one span, which equals
+    the sum of the runs' own estimates (each charged the reads carried in from the run before; float
+    rounding aside). Flushed into running sums past :data:`FLUSH_ROWS` rows, so memory stays bounded."""
+
+    #: Steps x cores (plus events) held before they are costed.
+    FLUSH_ROWS = 1 << 20
+
+    def __init__(self, session: EmulatorSession):
+        self.s = session
+        self.energy, self.latency = 0.0, 0.0
+        self.parts: list = []
+        self.rows = 0
+
+    def add(self, report: dict, steps: int, carried) -> None:
+        c = report["counters"]
+        self.parts.append((steps, carried, report["spike_events"], c["neurons_active"], c.get("learning_updates"),
+                           c.get("psum_out"), c.get("psum_in")))
+        self.rows += steps * int(self.s.tables.n_cores) + report["spike_events"]["step"].size
+        if self.rows > self.FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        parts, self.parts, self.rows = self.parts, [], 0
+        if not parts:
+            return
+        s = self.s
+        if s.timing_mode != "analytic":        # the cycle model: run by run, as each run's report has it
+            for steps, carried, ev, active, learn, po, pi in parts:
+                rep = {"spike_events": ev, "counters": {"neurons_active": active, "learning_updates": learn,
+                                                        "psum_out": po, "psum_in": pi}}
+                rep["counters"] = {k: v for k, v in rep["counters"].items() if v is not None}
+                cost_report(rep, s.target, s.tables, s.physical_core, steps, s.timing_mode,
+                            syn_ops_in=carried_reads(s.tables, carried))
+                self.energy += rep["energy_j"]["total"]
+                self.latency += rep["latency_s"]["total"]
+            return
+        offsets = np.cumsum([0] + [p[0] for p in parts])
+        cat = lambda i: None if parts[0][i] is None else np.concatenate([p[i] for p in parts])
+        est = estimate(s.target, s.tables, np.asarray(s.physical_core),
+                       np.concatenate([p[2]["step"] + o for p, o in zip(parts, offsets)]),
+                       np.concatenate([p[2]["source"] for p in parts]), cat(3), int(offsets[-1]), learn_ops=cat(4),
+                       psum_out=cat(5), psum_in=cat(6), syn_ops_in=carried_reads(s.tables, parts[0][1]))
+        self.energy += est["energy_j"]["total"]
+        self.latency += est["latency_s"]["total"]
+
+    def totals(self) -> tuple[float, float]:
+        self.flush()
+        return self.energy, self.latency
 
 
 def _fill(dst: np.ndarray, src, what: str) -> None:

@@ -216,9 +216,18 @@ class LavaSession:
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self):
-        raise BackendError("checkpoints of a Lava simulator are not supported: Lava 0.10 cannot restore its "
-                           "processes' clock and learning random streams into a new runtime. The emulator is "
-                           "bit-exact with Lava: checkpoint an emulator Simulator (backend='emulator') instead")
+        """Refused: Lava 0.10 reads and writes every Var (neuron u/v, the connections' ``a_buff`` delay
+        buffers, LearningDense weights/tags/traces), but two parts of a live graph's state are not Vars and a
+        new runtime cannot be given them: each process model's ``time_step`` (it restarts at 0; the
+        learning epoch ``time_step % t_epoch``, ``LIFReset``'s ``time_step % reset_interval``, the io
+        RingBuffers' ``(time_step - 1) % length`` and refractory ends follow it), and a LearningDense's
+        random generators (``TraceRandom`` x/y and ``ConnVarRandom``, numpy generators seeded from
+        ``rng_seed`` when the model starts, ``lava/magma/core/model/py/connection.py``)."""
+        raise BackendError("checkpoints of a Lava simulator are not supported: Lava 0.10 cannot give a new runtime "
+                           "its processes' time step (learning epochs, LIFReset intervals and the input ring "
+                           "buffers follow it) nor a LearningDense's random generators (model attributes, not "
+                           "Vars). The emulator is bit-exact with Lava: checkpoint an emulator Simulator "
+                           "(backend='emulator') instead")
 
     def load_state_dict(self, arrays, meta):
         self.state_dict()

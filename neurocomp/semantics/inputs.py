@@ -64,11 +64,18 @@ def check_steps(steps) -> int:
 def check_record(record) -> tuple[str, ...]:
     """``record`` (a name, a sequence of names, or None for nothing) as a tuple of :func:`recordable` names."""
     record = () if record is None else (record,) if isinstance(record, str) else tuple(record)
+    if record in _VALID_RECORDS:                     # checked before (models are never unregistered)
+        return record
     known = recordable()
     bad = [r for r in record if r not in known]
     if bad:
         raise ValidationError(f"record: unknown variable(s) {bad}; choose from {list(known)}")
+    if len(_VALID_RECORDS) < 256:
+        _VALID_RECORDS.add(record)
     return record
+
+
+_VALID_RECORDS: set = set()
 
 
 # ----------------------------------------------------------------------------------- which inputs
@@ -296,12 +303,18 @@ def check_run(spec: InputSpec, steps, inputs: dict | None, record, n_neurons: in
     return steps, record, check_input_rows(spec, steps, inputs)
 
 
+#: Below this many bytes a run's per-step arrays are not checked against the free RAM.
+SMALL_RUN_BYTES = 64 * 2 ** 20
+
+
 def check_run_memory(steps: int, bytes_per_step: int, what: str) -> None:
     """Refuse a run whose per-step arrays (``bytes_per_step`` x ``steps``) exceed half the available RAM,
     before anything is allocated; the message names the size, the limit and what lowers it."""
+    needed = int(steps) * int(bytes_per_step)
+    if needed < SMALL_RUN_BYTES:               # not worth a look at the free RAM (a file read per run)
+        return
     from ..safeio import RUN_MEMORY_FRACTION, available_memory
     avail = available_memory()
-    needed = int(steps) * int(bytes_per_step)
     if avail <= 0 or needed <= avail * RUN_MEMORY_FRACTION:
         return
     budget = avail * RUN_MEMORY_FRACTION

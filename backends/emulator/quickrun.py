@@ -1,0 +1,100 @@
+"""The emulator's quick ways in and out of short runs (a Simulator stepping a few steps at a time).
+
+The general path validates a run's inputs (``semantics.inputs.check_run``: shapes, 0/1 values, one
+uint8 copy per input) and then encodes them as the kernel's event lists (``engine.encode_inputs``),
+a dozen numpy calls whose fixed cost dominates a one-step run. :func:`quick_events` does both in one
+numba pass (:func:`spike_events`) for the common case: no inputs, or the network's one graph input
+given as a uint8/bool array of its exact shape. Anything else, or a value that is not 0/1, returns None
+and the caller takes the general path, which gives the messages. ``encode_inputs`` is the numpy spec
+:func:`spike_events` is held equal to (tests/test_simulator.py).
+
+On the way out, the cost model's spike events (every neuron's and input channel's spikes, sorted by
+step then source) are listed by one numba pass too (:func:`event_list`; its numpy spec is the general
+branch of ``engine._assemble_result``, held equal by the same tests).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from . import kernels as K
+
+
+@njit(cache=True)
+def spike_events(rows, base):
+    """``(in_ptr [steps + 1], sources [k], bad)`` of uint8 spike rows ``[steps, n]``: row t's ones are sources
+    ``base + channel``, in channel order; ``bad``: flat index of the first value that is not 0/1 (then the
+    events are empty), or -1."""
+    steps, n = rows.shape
+    in_ptr = np.zeros(steps + 1, np.int64)
+    k = 0
+    for t in range(steps):
+        for c in range(n):
+            v = rows[t, c]
+            if v != 0:
+                if v != 1:
+                    return in_ptr, np.zeros(0, np.int64), t * n + c
+                k += 1
+        in_ptr[t + 1] = k
+    src = np.empty(k, np.int64)
+    k = 0
+    for t in range(steps):
+        for c in range(n):
+            if rows[t, c] != 0:
+                src[k] = base + c
+                k += 1
+    return in_ptr, src, -1
+
+
+@njit(cache=True)
+def event_list(spikes, col_gid, in_ptr, in_src):
+    """``(steps, sources)`` of all spike events of a run, sorted by step then source id: the recorded spikes
+    ``spikes`` (uint8 [T, k], column c is neuron ``col_gid[c]``) and the input events (rows of ``in_ptr``)."""
+    steps, k = spikes.shape
+    n = 0
+    for t in range(steps):
+        for c in range(k):
+            n += spikes[t, c] != 0
+    n_in = in_ptr.shape[0] - 1
+    n += in_ptr[min(steps, n_in)] if n_in > 0 else 0
+    ev_step = np.empty(n, np.int64)
+    ev_src = np.empty(n, np.int64)
+    e = 0
+    for t in range(steps):
+        a = e
+        for c in range(k):
+            if spikes[t, c] != 0:
+                ev_src[e] = col_gid[c]
+                e += 1
+        if t < n_in:
+            for i in range(in_ptr[t], in_ptr[t + 1]):
+                ev_src[e] = in_src[i]
+                e += 1
+        ev_src[a:e].sort()
+        ev_step[a:e] = t
+    return ev_step, ev_src
+
+
+def quick_events(tables, spec, steps: int, inputs) -> K.InputEvents | None:
+    """The kernel's input events of a run in the common case (see the module docstring), or None."""
+    if spec.rewards or spec.graded or spec.loose:
+        return None
+    if inputs is None:
+        empty = np.zeros(0, np.int64)
+        return K.InputEvents(np.zeros(steps + 1, np.int64), empty, empty)
+    if len(inputs) != 1 or len(spec.names) != 1:
+        return None
+    name = spec.names[0]
+    arr = inputs.get(name)
+    if type(arr) is not np.ndarray or arr.dtype.char not in "B?" or not arr.ndim or arr.shape[0] < steps:
+        return None
+    n = arr.size // arr.shape[0]
+    if arr.shape[1:] != spec.shapes[name] and arr.shape[1:] != (n,) or n != tables.input_ptr[1]:
+        return None
+    rows = arr[:steps].reshape(steps, n)
+    if rows.dtype.char == "?":
+        rows = rows.view(np.uint8)
+    in_ptr, src, bad = spike_events(rows if rows.flags.c_contiguous else np.ascontiguousarray(rows), tables.n_neurons)
+    if bad >= 0:
+        return None
+    return K.InputEvents(in_ptr, src, np.ones(src.size, np.int64))
