@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 import numba
@@ -48,6 +49,7 @@ import numpy as np
 
 from ..errors import CapacityError, ValidationError
 from ..ir import Network
+from ..mapping.bounded import run_within
 from ..mapping.graph import FLAG_LEARN, FLAG_PSUM, SynapseGraph, synapse_graph  # noqa: F401  (re-exported)
 from ..mapping.split import oversized
 from ..mapping.stages import Partitioned
@@ -62,6 +64,14 @@ MAX_VERTICES = 40_000
 MAX_PINS = 100_000
 #: Above this many cores the direct k-way hypergraph run is too slow; the baseline is kept (reported).
 MAX_K = 1024
+#: CPU-time budget of the hypergraph/METIS search: this many times the CPU time the pass took to build the
+#: graph and the sequential baseline, at least MIN_BUDGET_S (issue 19: the default compile stays within
+#: 10x the sequential one; the partition pass is <= 1/5 of a sequential compile, placement and tables
+#: being the rest). The best valid result found in budget is kept; if none, the baseline.
+BUDGET_RATIO = 20.0
+MIN_BUDGET_S = 2.0
+#: Hypergraph stages: hyperedge samples of MAX_PINS / 2**(STAGES-1) ... MAX_PINS pins, each run if time is left.
+STAGES = 4
 #: Partitioner runs with decreasing k when the repaired mapping needs more cores than the baseline.
 ATTEMPTS = 3
 PARTITIONERS = ("hypergraph", "metis", "sequential")
@@ -588,9 +598,32 @@ class PartitionResult:
     info: dict
 
 
+def _budget(started: float | None, budget_s: float | None) -> float:
+    """CPU seconds for the search: ``budget_s``, or BUDGET_RATIO x the CPU time since ``started``
+    (``time.process_time()`` at the pass's start: graph and baseline), at least MIN_BUDGET_S."""
+    if budget_s is not None:
+        return float(budget_s)
+    now = time.process_time()
+    return max(MIN_BUDGET_S, BUDGET_RATIO * (now - (now if started is None else started)))
+
+
+def _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, k, cap, seed, cpu_s):
+    """One KaHyPar (``hyper`` given) or METIS run into ``k`` blocks within ``cpu_s`` CPU seconds:
+    (blocks or None if stopped, CPU seconds used)."""
+    if hyper is None:
+        return run_within(lambda: metis_partition(graph, vertex, n_vertices, node_w, k, seed, ew), cpu_s)
+    index, pins, w, _ = hyper
+    if pins.size == 0:
+        return np.arange(n_vertices) * k // max(n_vertices, 1), 0.0
+    return run_within(lambda: kahypar_partition(n_vertices, index, pins, w, node_w, k, cap, seed), cpu_s)
+
+
 def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hypergraph", seed: int = 0,
-                    rates: dict | None = None, order: np.ndarray | None = None) -> PartitionResult:
-    """Partition ``graph`` under ``limits`` (see the module docstring); ``order``: the baseline's fill order."""
+                    rates: dict | None = None, order: np.ndarray | None = None, budget_s: float | None = None,
+                    started: float | None = None, max_pins: int = MAX_PINS) -> PartitionResult:
+    """Partition ``graph`` under ``limits`` (see the module docstring); ``order``: the baseline's fill order;
+    ``budget_s``: CPU seconds the hypergraph/METIS search may take (default: BUDGET_RATIO x the CPU time
+    since ``started``, ``time.process_time()`` at the pass's start, at least MIN_BUDGET_S)."""
     if partitioner not in PARTITIONERS:
         raise ValidationError(f"partitioner '{partitioner}' is not one of {', '.join(PARTITIONERS)}")
     check_intrinsic(graph, limits)
@@ -616,34 +649,62 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
     vertex, node_w, block = vertex_blocks(graph)
     n_vertices = int(node_w.size)
     info.update(vertices=n_vertices, block=block)
-    hyper = None
+    budget = _budget(started, budget_s)
+    search_start, children_cpu = time.process_time(), 0.0
     if partitioner == "hypergraph":
-        hyper = build_hypergraph(graph, vertex, n_vertices, ew, seed)
-        info.update(hyper[3])
+        schedule = [max(1, max_pins >> s) for s in range(STAGES - 1, -1, -1)]
+    else:
+        schedule = [None]
+    # Anytime search: each stage partitions a larger hyperedge sample (about twice the work of the one
+    # before) in a child killed at the deadline; a stage starts only if ~2x the last one's time fits.
     # The partitioner balances neurons only; a block that breaks an axon or memory limit is split by
-    # the repair, which can add cores. Then retry with fewer blocks (at most ATTEMPTS runs) and keep the
-    # best result that fits in the baseline's core count.
-    best, attempts, kk = None, [], k
-    for _ in range(ATTEMPTS):
-        cap = int(min(limits.neurons, max(int(node_w.max()), np.ceil(graph.n_neurons / kk * 1.03))))
-        cap = max(cap, -(-graph.n_neurons // kk))
-        if hyper is not None:
-            index, pins, w, _ = hyper
-            raw = (np.arange(n_vertices) * kk // max(n_vertices, 1) if pins.size == 0
-                   else kahypar_partition(n_vertices, index, pins, w, node_w, kk, cap, seed))
-        else:
-            raw = metis_partition(graph, vertex, n_vertices, node_w, kk, seed, ew)
-        core, rounds, use = repair_usage(graph, rebalance(raw[vertex], kk, limits.neurons), limits)
-        attempts.append({"k": kk, "cap": cap, "cores": use.n_cores, "messages": use.messages,
-                         "repair_rounds": rounds})
-        if use.n_cores <= k and (best is None or use.weighted_messages(rate) < best[1].weighted_messages(rate)):
-            best = (core, use)
-        if use.n_cores <= k:
+    # the repair, which can add cores. Then retry with fewer blocks (at most ATTEMPTS runs per stage)
+    # and keep the best result over all stages that fits in the baseline's core count.
+    best, attempts, last_pins, stopped, last_s = None, [], -1, None, 0.0
+    for pins_cap in schedule:
+        hyper = None
+        if pins_cap is not None:
+            hyper = build_hypergraph(graph, vertex, n_vertices, ew, seed, pins_cap)
+            if hyper[3]["pins"] == last_pins:      # the whole hypergraph already fitted a smaller stage
+                break
+            last_pins = hyper[3]["pins"]
+        kk = k
+        for _ in range(ATTEMPTS):
+            cap = int(min(limits.neurons, max(int(node_w.max()), np.ceil(graph.n_neurons / kk * 1.03))))
+            cap = max(cap, -(-graph.n_neurons // kk))
+            left = budget - (time.process_time() - search_start) - children_cpu
+            if attempts and 2.2 * last_s > left:
+                stopped = "the next run would exceed the CPU-time budget"
+                break
+            t = time.process_time()
+            raw, used = _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, kk, cap, seed, left)
+            children_cpu += used
+            if raw is None:
+                stopped = "a run exceeded the CPU-time budget and was stopped"
+                break
+            core, rounds, use = repair_usage(graph, rebalance(raw[vertex], kk, limits.neurons), limits)
+            attempts.append({"k": kk, "cap": cap, "cores": use.n_cores, "messages": use.messages,
+                             "repair_rounds": rounds, "pins": None if hyper is None else hyper[3]["pins"]})
+            last_s = time.process_time() - t + used
+            if hyper is not None:
+                info.update(hyper[3])
+            if use.n_cores <= k and (best is None or use.weighted_messages(rate) < best[1].weighted_messages(rate)):
+                best = (core, use)
+            if use.n_cores <= k:
+                break
+            nk = kk - (use.n_cores - k)
+            if nk < 2 or nk * limits.neurons < graph.n_neurons or nk == kk:
+                break
+            kk = nk
+        if stopped:
             break
-        nk = kk - (use.n_cores - k)
-        if nk < 2 or nk * limits.neurons < graph.n_neurons or nk == kk:
-            break
-        kk = nk
+    if stopped:      # only then does the result depend on the machine's speed: say so, with the budget
+        info["budget_stopped"] = f"{stopped} (budget {budget:.3g} CPU s; option budget_s)"
+    if not attempts:
+        info["kept_baseline_because"] = (f"the {partitioner} run did not finish within the time budget of "
+                                         f"{budget:.3g} CPU s ({BUDGET_RATIO:g}x the time to the baseline, at least "
+                                         f"{MIN_BUDGET_S:g} s; option budget_s)")
+        return PartitionResult(base, base_use, base, base_use, "sequential", info)
     info["attempts"] = attempts
     last = attempts[-1]
     info.update(raw_cores=last["cores"], raw_messages=last["messages"])
@@ -707,16 +768,20 @@ class Partition(Pass):
     hypergraph/metis/sequential, ``max_neurons_per_core`` (lower than the target's), ``seed``,
     ``rates`` ({population or input: spikes per step}) to weight the traffic, ``split`` (hypergraph /
     contiguous): how the dendrite of a neuron that fits no core alone is cut into segments on a target
-    with partial sums (``neurocomp.mapping.split``; networks where every neuron fits are not split)."""
+    with partial sums (``neurocomp.mapping.split``; networks where every neuron fits are not split),
+    ``budget_s``: CPU seconds the hypergraph/METIS search may take (default: BUDGET_RATIO x the CPU time
+    to the baseline; ``float("inf")``: unbounded, the result then never depends on the machine's speed)."""
     partitioner: str = "hypergraph"
     max_neurons_per_core: int | None = None
     seed: int = 0
     rates: dict | None = None
     split: str = "hypergraph"
+    budget_s: float | None = None
     name = "partition"
 
     def run(self, obj, target):
         from .split import split_hint, split_neurons
+        started = time.process_time()
         net = _network_of(obj)
         graph = obj.graph if isinstance(obj, Partitioned) else synapse_graph(net)
         limits = core_limits(target, graph, self.max_neurons_per_core)
@@ -733,7 +798,8 @@ class Partition(Pass):
             pgraph = split.graph
             limits = core_limits(target, pgraph, self.max_neurons_per_core)
         res = partition_graph(pgraph, limits, self.partitioner, self.seed, self.rates,
-                              order=None if split is None else field_order(pgraph))
+                              order=None if split is None else field_order(pgraph), budget_s=self.budget_s,
+                              started=started)
         rate, _ = source_weights(pgraph, self.rates)
         if split is not None:
             split = split.placed(res.core)
@@ -761,4 +827,7 @@ class Partition(Pass):
         warnings = []
         if "kept_baseline_because" in res.info:
             warnings.append(f"partition: kept the sequential mapping because {res.info['kept_baseline_because']}")
+        elif "budget_stopped" in res.info:
+            warnings.append(f"partition: the {self.partitioner} search stopped early: {res.info['budget_stopped']}; "
+                            "the best mapping found in time is used")
         return cn, PassReport(self.name, summary=summary, warnings=warnings)
