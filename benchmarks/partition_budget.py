@@ -2,8 +2,9 @@
 baseline at 1k ... 1M neurons, and the messages per step of each (issue 19: no compile-time cliff).
 
 The network is ``mapping_quality.modular`` scaled up (modules of 128 neurons interleaved in the
-population order, 48 local + 4 random long-range synapses per neuron: structure the sequential order
-does not see, so the hypergraph partitioner has something to win) on loihi2 with ``chips = n / 2500``.
+population order, 20 local + 4 random long-range synapses per neuron, the density of the issue's
+200k-neuron / 4.8M-synapse case: structure the sequential order does not see, so the hypergraph
+partitioner has something to win) on loihi2 with ``chips = n / 2500``.
 ``--quality`` adds the three nets of ``mapping_quality.py`` (CNN, layered, modular; loihi2 defaults).
 For each net the two partitioners run alternately ``--repeats`` times in one process (after a small
 warm-up compile that loads the numba caches); the table takes the minimum of each. Times are CPU
@@ -41,7 +42,7 @@ def board(target: str, n: int):
 
 def net_of(n: int):
     mods = max(2, n // 128)
-    return modular(modules=mods, size=max(1, n // mods))
+    return modular(modules=mods, size=max(1, n // mods), local=20, far=4)
 
 
 def cpu_s() -> float:

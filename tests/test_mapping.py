@@ -359,3 +359,42 @@ def test_streamed_tables_have_the_sorted_layout(monkeypatch):
     assert np.array_equal(have, want)
     with pytest.raises(ValidationError, match="synapse graph"):
         T.build_core_tables(net, assign, 6, graph=G.synapse_graph(layered()))
+
+
+def test_bounded_run_returns_or_is_stopped_at_its_cpu_budget():
+    from neurocomp.mapping import bounded
+    out, used = bounded.run_within(lambda: np.arange(5) * 3, 5.0)
+    assert out.tolist() == [0, 3, 6, 9, 12] and used < 5.0
+
+    def spin():
+        while True:
+            pass
+    out, used = bounded.run_within(spin, 0.2)
+    if bounded.BOUNDED:
+        assert out is None and 0.2 <= used < 2.0
+
+
+def test_search_budget_keeps_the_baseline_or_the_best_found_in_time(monkeypatch):
+    """Budget 0: the baseline, with the reason; unbounded: every stage, samples growing; a run stopped
+    after the first stage: that stage's mapping (valid, no worse than the baseline), reported as stopped."""
+    net = modular(modules=6, size=120)
+    cn, rep = run_partition(net, small_target(), max_neurons_per_core=120, budget_s=0.0)
+    s = rep.summary
+    assert s["chosen"] == "sequential" and "time budget" in s["kept_baseline_because"]
+    assert s["messages_per_step_all_fire"] == s["baseline"]["messages_per_step_all_fire"]
+    graph = G.synapse_graph(net)
+    limits = LM.core_limits(small_target(), graph, 120)
+    full = P.partition_graph(graph, limits, budget_s=float("inf"), max_pins=800)
+    pins = [a["pins"] for a in full.info["attempts"]]
+    assert len(set(pins)) == P.STAGES and pins == sorted(pins) and "budget_stopped" not in full.info
+    real, calls = P.run_within, []
+
+    def first_only(fn, cpu_s):                  # the second run "uses up" the budget
+        calls.append(cpu_s)
+        return real(fn, cpu_s) if len(calls) == 1 else (None, cpu_s)
+    monkeypatch.setattr(P, "run_within", first_only)
+    one = P.partition_graph(graph, limits, budget_s=1e6, max_pins=800)
+    assert len(calls) == 2 and "exceeded the CPU-time budget" in one.info["budget_stopped"]
+    assert one.chosen == "hypergraph" and one.info["attempts"][0]["pins"] == pins[0]
+    assert one.usage.messages <= one.baseline_usage.messages
+    assert not any(v.any() for v in LM.evaluate(graph, one.core, limits).violations(limits).values())
