@@ -398,3 +398,32 @@ def test_search_budget_keeps_the_baseline_or_the_best_found_in_time(monkeypatch)
     assert one.chosen == "hypergraph" and one.info["attempts"][0]["pins"] == pins[0]
     assert one.usage.messages <= one.baseline_usage.messages
     assert not any(v.any() for v in LM.evaluate(graph, one.core, limits).violations(limits).values())
+
+
+def test_bounded_child_dies_with_a_killed_compile():
+    """kill -9 of the compiling process must not leave a KaHyPar child running."""
+    import os, signal, subprocess, sys, time
+    from neurocomp.mapping import bounded
+    if not bounded.BOUNDED:
+        pytest.skip("no fork")
+    code = "from neurocomp.mapping import bounded\nbounded.run_within(lambda: [0 for _ in iter(int, 1)], 1e6)\n"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    child = None
+    for _ in range(300):
+        time.sleep(0.05)
+        kids = open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()
+        if kids:
+            child = int(kids[0])
+            break
+    assert child is not None
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for _ in range(100):
+        try:
+            state = open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            state = "gone"
+        if state in ("Z", "X", "gone"):
+            break
+        time.sleep(0.05)
+    assert state in ("Z", "X", "gone")

@@ -33,6 +33,17 @@ def _cpu_of(pid: int) -> float:
         return 0.0
 
 
+def _die_with_parent(parent: int) -> None:
+    """Child side: be killed when the parent dies (a kill -9 of the compile must not leave KaHyPar running)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)    # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:                                        # the parent died before prctl
+        os._exit(1)
+
+
 def run_within(fn, cpu_s: float) -> tuple[np.ndarray | None, float]:
     """(``fn()`` as an int64 array, CPU seconds used) if it finishes within ``cpu_s`` CPU seconds;
     (None, CPU seconds used) if it ran out of budget or the child died (the caller keeps its best so far)."""
@@ -43,11 +54,13 @@ def run_within(fn, cpu_s: float) -> tuple[np.ndarray | None, float]:
     if cpu_s <= 0:
         return None, 0.0
     r, w = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:                                   # child: compute, send, leave without cleanup handlers
         code = 1
         try:
             os.close(r)
+            _die_with_parent(parent)
             data = np.ascontiguousarray(fn(), np.int64).tobytes()
             view = memoryview(data)
             while view:

@@ -33,7 +33,16 @@ share inputs and targets, so little is lost) — and identical hyperedges are me
 the objective) is partitioned. The limits are always checked on the full neuron-level graph.
 Above ``MAX_K`` baseline cores (e.g. 1M neurons on loihi2: 2,000-28,000 cores) the direct k-way run
 is skipped and the sequential mapping is kept; the pass report says so (``kept_baseline_because``)
-and warns. The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``)
+and warns.
+
+Compile-time budget (issue 19: KaHyPar once took 490 s where the baseline took 1 s): the search gets
+``BUDGET_RATIO`` x the CPU time the pass took to reach the baseline (at least ``MIN_BUDGET_S``; option
+``budget_s``). Each KaHyPar/METIS run is a forked child killed when the budget is spent
+(``neurocomp.mapping.bounded``); KaHyPar runs on hyperedge samples of ``MAX_PINS / 2**(STAGES-1)``
+... ``MAX_PINS`` pins in turn (each about twice the work of the one before, started only if ~2x the
+last run's time is left), and the best valid mapping so far is kept. A search the budget cut short is
+reported (``budget_stopped``) and warned about: only then does the mapping depend on the machine's
+speed; a search that ran every stage is deterministic. The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``)
 and every count (``core_stats``, greedy fill) is a numba pass over the flat CSR: 100M synapses
 partition in ~20 s in ~2.5 GB beyond the network itself.
 """
