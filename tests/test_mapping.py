@@ -427,3 +427,15 @@ def test_bounded_child_dies_with_a_killed_compile():
             break
         time.sleep(0.05)
     assert state in ("Z", "X", "gone")
+
+
+def test_bounded_child_that_blocks_is_stopped_by_the_wall_clock(monkeypatch):
+    """A child blocked without using CPU (a lock inherited through fork) must not hang the compile."""
+    import time
+    from neurocomp.mapping import bounded
+    if not bounded.BOUNDED:
+        pytest.skip("no fork")
+    monkeypatch.setattr(bounded, "WALL_EXTRA_S", 0.3)
+    t = time.perf_counter()
+    out, _ = bounded.run_within(lambda: time.sleep(60), 0.01)
+    assert out is None and time.perf_counter() - t < 10

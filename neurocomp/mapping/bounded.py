@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import time
 
 import numpy as np
 
@@ -21,6 +22,10 @@ BOUNDED = hasattr(os, "fork") and os.path.exists(f"/proc/{os.getpid()}/stat")
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 #: How often the child's CPU time is read (s of wall time).
 POLL_S = 0.02
+#: A child that uses no CPU (blocked, e.g. on a lock inherited through fork) is stopped after
+#: WALL_FACTOR x its CPU budget + WALL_EXTRA_S of wall time, so the compile cannot hang on it.
+WALL_FACTOR = 20.0
+WALL_EXTRA_S = 10.0
 
 
 def _cpu_of(pid: int) -> float:
@@ -48,7 +53,6 @@ def run_within(fn, cpu_s: float) -> tuple[np.ndarray | None, float]:
     """(``fn()`` as an int64 array, CPU seconds used) if it finishes within ``cpu_s`` CPU seconds;
     (None, CPU seconds used) if it ran out of budget or the child died (the caller keeps its best so far)."""
     if not BOUNDED:
-        import time
         t = time.process_time()
         return np.asarray(fn(), np.int64), time.process_time() - t
     if cpu_s <= 0:
@@ -70,6 +74,7 @@ def run_within(fn, cpu_s: float) -> tuple[np.ndarray | None, float]:
             os._exit(code)
     os.close(w)
     chunks, done = [], False
+    wall_end = time.perf_counter() + WALL_FACTOR * min(cpu_s, 1e6) + WALL_EXTRA_S
     try:
         while True:
             ready, _, _ = select.select([r], [], [], POLL_S)
@@ -79,7 +84,7 @@ def run_within(fn, cpu_s: float) -> tuple[np.ndarray | None, float]:
                     done = True
                     break
                 chunks.append(chunk)
-            elif _cpu_of(pid) > cpu_s:
+            elif _cpu_of(pid) > cpu_s or time.perf_counter() > wall_end:
                 break
     finally:
         os.close(r)
