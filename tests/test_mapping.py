@@ -359,3 +359,83 @@ def test_streamed_tables_have_the_sorted_layout(monkeypatch):
     assert np.array_equal(have, want)
     with pytest.raises(ValidationError, match="synapse graph"):
         T.build_core_tables(net, assign, 6, graph=G.synapse_graph(layered()))
+
+
+def test_bounded_run_returns_or_is_stopped_at_its_cpu_budget():
+    from neurocomp.mapping import bounded
+    out, used = bounded.run_within(lambda: np.arange(5) * 3, 5.0)
+    assert out.tolist() == [0, 3, 6, 9, 12] and used < 5.0
+
+    def spin():
+        while True:
+            pass
+    out, used = bounded.run_within(spin, 0.2)
+    if bounded.BOUNDED:
+        assert out is None and 0.2 <= used < 2.0
+
+
+def test_search_budget_keeps_the_baseline_or_the_best_found_in_time(monkeypatch):
+    """Budget 0: the baseline, with the reason; unbounded: every stage, samples growing; a run stopped
+    after the first stage: that stage's mapping (valid, no worse than the baseline), reported as stopped."""
+    net = modular(modules=6, size=120)
+    cn, rep = run_partition(net, small_target(), max_neurons_per_core=120, budget_s=0.0)
+    s = rep.summary
+    assert s["chosen"] == "sequential" and "time budget" in s["kept_baseline_because"]
+    assert s["messages_per_step_all_fire"] == s["baseline"]["messages_per_step_all_fire"]
+    graph = G.synapse_graph(net)
+    limits = LM.core_limits(small_target(), graph, 120)
+    full = P.partition_graph(graph, limits, budget_s=float("inf"), max_pins=800)
+    pins = [a["pins"] for a in full.info["attempts"]]
+    assert len(set(pins)) == P.STAGES and pins == sorted(pins) and "budget_stopped" not in full.info
+    real, calls = P.run_within, []
+
+    def first_only(fn, cpu_s):                  # the second run "uses up" the budget
+        calls.append(cpu_s)
+        return real(fn, cpu_s) if len(calls) == 1 else (None, cpu_s)
+    monkeypatch.setattr(P, "run_within", first_only)
+    one = P.partition_graph(graph, limits, budget_s=1e6, max_pins=800)
+    assert len(calls) == 2 and "exceeded the CPU-time budget" in one.info["budget_stopped"]
+    assert one.chosen == "hypergraph" and one.info["attempts"][0]["pins"] == pins[0]
+    assert one.usage.messages <= one.baseline_usage.messages
+    assert not any(v.any() for v in LM.evaluate(graph, one.core, limits).violations(limits).values())
+
+
+def test_bounded_child_dies_with_a_killed_compile():
+    """kill -9 of the compiling process must not leave a KaHyPar child running."""
+    import os, signal, subprocess, sys, time
+    from neurocomp.mapping import bounded
+    if not bounded.BOUNDED:
+        pytest.skip("no fork")
+    code = "from neurocomp.mapping import bounded\nbounded.run_within(lambda: [0 for _ in iter(int, 1)], 1e6)\n"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    child = None
+    for _ in range(300):
+        time.sleep(0.05)
+        kids = open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()
+        if kids:
+            child = int(kids[0])
+            break
+    assert child is not None
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for _ in range(100):
+        try:
+            state = open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            state = "gone"
+        if state in ("Z", "X", "gone"):
+            break
+        time.sleep(0.05)
+    assert state in ("Z", "X", "gone")
+
+
+def test_bounded_child_that_blocks_is_stopped_by_the_wall_clock(monkeypatch):
+    """A child blocked without using CPU (a lock inherited through fork) must not hang the compile."""
+    import time
+    from neurocomp.mapping import bounded
+    if not bounded.BOUNDED:
+        pytest.skip("no fork")
+    monkeypatch.setattr(bounded, "WALL_EXTRA_S", 0.3)
+    t = time.perf_counter()
+    out, _ = bounded.run_within(lambda: time.sleep(60), 0.01)
+    assert out is None and time.perf_counter() - t < 10

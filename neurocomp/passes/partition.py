@@ -33,7 +33,16 @@ share inputs and targets, so little is lost) — and identical hyperedges are me
 the objective) is partitioned. The limits are always checked on the full neuron-level graph.
 Above ``MAX_K`` baseline cores (e.g. 1M neurons on loihi2: 2,000-28,000 cores) the direct k-way run
 is skipped and the sequential mapping is kept; the pass report says so (``kept_baseline_because``)
-and warns. The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``)
+and warns.
+
+Compile-time budget (issue 19: KaHyPar once took 490 s where the baseline took 1 s): the search gets
+``BUDGET_RATIO`` x the CPU time the pass took to reach the baseline (at least ``MIN_BUDGET_S``; option
+``budget_s``). Each KaHyPar/METIS run is a forked child killed when the budget is spent
+(``neurocomp.mapping.bounded``); KaHyPar runs on hyperedge samples of ``MAX_PINS / 2**(STAGES-1)``
+... ``MAX_PINS`` pins in turn (each about twice the work of the one before, started only if ~2x the
+last run's time is left), and the best valid mapping so far is kept. A search the budget cut short is
+reported (``budget_stopped``) and warned about: only then does the mapping depend on the machine's
+speed; a search that ran every stage is deterministic. The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``)
 and every count (``core_stats``, greedy fill) is a numba pass over the flat CSR: 100M synapses
 partition in ~20 s in ~2.5 GB beyond the network itself.
 """
@@ -41,14 +50,16 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 
-from ..errors import CapacityError, ValidationError
+from ..errors import CapacityError, NeurocompError, ValidationError
 from ..ir import Network
-from ..mapping.graph import FLAG_LEARN, FLAG_PSUM, SynapseGraph, synapse_graph  # noqa: F401  (re-exported)
+from ..mapping.bounded import run_within
+from ..mapping.graph import FLAG_LEARN, FLAG_PSUM, SynapseGraph, _bucket, synapse_graph  # noqa: F401  (re-exported)
 from ..mapping.split import oversized
 from ..mapping.stages import Partitioned
 from ..mapping.limits import (LIMIT_NAMES, CoreUsage, Limits, core_limits, core_stats,  # noqa: F401
@@ -62,6 +73,14 @@ MAX_VERTICES = 40_000
 MAX_PINS = 100_000
 #: Above this many cores the direct k-way hypergraph run is too slow; the baseline is kept (reported).
 MAX_K = 1024
+#: CPU-time budget of the hypergraph/METIS search: this many times the CPU time the pass took to build the
+#: graph and the sequential baseline, at least MIN_BUDGET_S (issue 19: the default compile stays within
+#: 10x the sequential one: the pass up to the baseline is about half of a small sequential compile and
+#: less of a large one, placement and tables being the rest). The best valid result found in budget is kept; if none, the baseline.
+BUDGET_RATIO = 12.0
+MIN_BUDGET_S = 0.25
+#: Hypergraph stages: hyperedge samples of MAX_PINS / 2**(STAGES-1) ... MAX_PINS pins, each run if time is left.
+STAGES = 4
 #: Partitioner runs with decreasing k when the repaired mapping needs more cores than the baseline.
 ATTEMPTS = 3
 PARTITIONERS = ("hypergraph", "metis", "sequential")
@@ -442,10 +461,11 @@ def build_hypergraph(graph: SynapseGraph, vertex: np.ndarray, n_vertices: int, w
 
 
 #: KaHyPar configuration: the km1 direct k-way preset (kKaHyPar, sea20 family) made lighter for
-#: compile-time use: no flow-based refinement, no Louvain community detection, a pool of 5 initial
-#: partitioning runs (recursive bisection) and k-way FM refinement on the km1 objective with a
-#: shorter stopping rule. kahypar's python package ships no configuration; this is written to a temp
-#: file for each call.
+#: compile-time use: no flow-based refinement, no Louvain community detection, one initial
+#: partitioning run (recursive bisection) and k-way FM refinement on the km1 objective with a
+#: short stopping rule (20 moves without gain). Issue 19: against a pool of 5 initial runs and 100
+#: moves this halves KaHyPar's time for the same messages within ~2 % (modular net, 12k pins).
+#: kahypar's python package ships no configuration; this is written to a temp file for each call.
 KAHYPAR_KM1_INI = """\
 mode=direct
 objective=km1
@@ -484,7 +504,7 @@ i-c-rating-heavy_node_penalty=no_penalty
 i-c-rating-acceptance-criterion=best_prefer_unmatched
 i-c-fixed-vertex-acceptance-criterion=fixed_vertex_allowed
 i-algo=pool
-i-runs=5
+i-runs=1
 i-bp-algorithm=worst_fit
 i-bp-heuristic-prepacking=false
 i-bp-early-restart=true
@@ -492,12 +512,12 @@ i-bp-late-restart=true
 i-r-type=twoway_fm
 i-r-runs=-1
 i-r-fm-stop=simple
-i-r-fm-stop-i=50
+i-r-fm-stop-i=20
 r-type=kway_fm_km1
 r-runs=-1
 r-fm-stop=adaptive_opt
 r-fm-stop-alpha=1
-r-fm-stop-i=100
+r-fm-stop-i=20
 """
 
 
@@ -588,9 +608,32 @@ class PartitionResult:
     info: dict
 
 
+def _budget(started: float | None, budget_s: float | None) -> float:
+    """CPU seconds for the search: ``budget_s``, or BUDGET_RATIO x the CPU time since ``started``
+    (``time.process_time()`` at the pass's start: graph and baseline), at least MIN_BUDGET_S."""
+    if budget_s is not None:
+        return float(budget_s)
+    now = time.process_time()
+    return max(MIN_BUDGET_S, BUDGET_RATIO * (now - (now if started is None else started)))
+
+
+def _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, k, cap, seed, cpu_s):
+    """One KaHyPar (``hyper`` given) or METIS run into ``k`` blocks within ``cpu_s`` CPU seconds:
+    (blocks or None if stopped, CPU seconds used)."""
+    if hyper is None:
+        return run_within(lambda: metis_partition(graph, vertex, n_vertices, node_w, k, seed, ew), cpu_s)
+    index, pins, w, _ = hyper
+    if pins.size == 0:
+        return np.arange(n_vertices) * k // max(n_vertices, 1), 0.0
+    return run_within(lambda: kahypar_partition(n_vertices, index, pins, w, node_w, k, cap, seed), cpu_s)
+
+
 def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hypergraph", seed: int = 0,
-                    rates: dict | None = None, order: np.ndarray | None = None) -> PartitionResult:
-    """Partition ``graph`` under ``limits`` (see the module docstring); ``order``: the baseline's fill order."""
+                    rates: dict | None = None, order: np.ndarray | None = None, budget_s: float | None = None,
+                    started: float | None = None, max_pins: int = MAX_PINS) -> PartitionResult:
+    """Partition ``graph`` under ``limits`` (see the module docstring); ``order``: the baseline's fill order;
+    ``budget_s``: CPU seconds the hypergraph/METIS search may take (default: BUDGET_RATIO x the CPU time
+    since ``started``, ``time.process_time()`` at the pass's start, at least MIN_BUDGET_S)."""
     if partitioner not in PARTITIONERS:
         raise ValidationError(f"partitioner '{partitioner}' is not one of {', '.join(PARTITIONERS)}")
     check_intrinsic(graph, limits)
@@ -616,34 +659,62 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
     vertex, node_w, block = vertex_blocks(graph)
     n_vertices = int(node_w.size)
     info.update(vertices=n_vertices, block=block)
-    hyper = None
+    budget = _budget(started, budget_s)
+    search_start, children_cpu = time.process_time(), 0.0
     if partitioner == "hypergraph":
-        hyper = build_hypergraph(graph, vertex, n_vertices, ew, seed)
-        info.update(hyper[3])
+        schedule = [max(1, max_pins >> s) for s in range(STAGES - 1, -1, -1)]
+    else:
+        schedule = [None]
+    # Anytime search: each stage partitions a larger hyperedge sample (about twice the work of the one
+    # before) in a child killed at the deadline; a stage starts only if ~2x the last one's time fits.
     # The partitioner balances neurons only; a block that breaks an axon or memory limit is split by
-    # the repair, which can add cores. Then retry with fewer blocks (at most ATTEMPTS runs) and keep the
-    # best result that fits in the baseline's core count.
-    best, attempts, kk = None, [], k
-    for _ in range(ATTEMPTS):
-        cap = int(min(limits.neurons, max(int(node_w.max()), np.ceil(graph.n_neurons / kk * 1.03))))
-        cap = max(cap, -(-graph.n_neurons // kk))
-        if hyper is not None:
-            index, pins, w, _ = hyper
-            raw = (np.arange(n_vertices) * kk // max(n_vertices, 1) if pins.size == 0
-                   else kahypar_partition(n_vertices, index, pins, w, node_w, kk, cap, seed))
-        else:
-            raw = metis_partition(graph, vertex, n_vertices, node_w, kk, seed, ew)
-        core, rounds, use = repair_usage(graph, rebalance(raw[vertex], kk, limits.neurons), limits)
-        attempts.append({"k": kk, "cap": cap, "cores": use.n_cores, "messages": use.messages,
-                         "repair_rounds": rounds})
-        if use.n_cores <= k and (best is None or use.weighted_messages(rate) < best[1].weighted_messages(rate)):
-            best = (core, use)
-        if use.n_cores <= k:
+    # the repair, which can add cores. Then retry with fewer blocks (at most ATTEMPTS runs per stage)
+    # and keep the best result over all stages that fits in the baseline's core count.
+    best, attempts, last_pins, stopped, last_s = None, [], -1, None, 0.0
+    for pins_cap in schedule:
+        hyper = None
+        if pins_cap is not None:
+            hyper = build_hypergraph(graph, vertex, n_vertices, ew, seed, pins_cap)
+            if hyper[3]["pins"] == last_pins:      # the whole hypergraph already fitted a smaller stage
+                break
+            last_pins = hyper[3]["pins"]
+        kk = k
+        for _ in range(ATTEMPTS):
+            cap = int(min(limits.neurons, max(int(node_w.max()), np.ceil(graph.n_neurons / kk * 1.03))))
+            cap = max(cap, -(-graph.n_neurons // kk))
+            left = budget - (time.process_time() - search_start) - children_cpu
+            if attempts and 2.2 * last_s > left:
+                stopped = "the next run would exceed the CPU-time budget"
+                break
+            t = time.process_time()
+            raw, used = _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, kk, cap, seed, left)
+            children_cpu += used
+            if raw is None:
+                stopped = "a run exceeded the CPU-time budget and was stopped"
+                break
+            core, rounds, use = repair_usage(graph, rebalance(raw[vertex], kk, limits.neurons), limits)
+            attempts.append({"k": kk, "cap": cap, "cores": use.n_cores, "messages": use.messages,
+                             "repair_rounds": rounds, "pins": None if hyper is None else hyper[3]["pins"]})
+            last_s = time.process_time() - t + used
+            if hyper is not None:
+                info.update(hyper[3])
+            if use.n_cores <= k and (best is None or use.weighted_messages(rate) < best[1].weighted_messages(rate)):
+                best = (core, use)
+            if use.n_cores <= k:
+                break
+            nk = kk - (use.n_cores - k)
+            if nk < 2 or nk * limits.neurons < graph.n_neurons or nk == kk:
+                break
+            kk = nk
+        if stopped:
             break
-        nk = kk - (use.n_cores - k)
-        if nk < 2 or nk * limits.neurons < graph.n_neurons or nk == kk:
-            break
-        kk = nk
+    if stopped:      # only then does the result depend on the machine's speed: say so, with the budget
+        info["budget_stopped"] = f"{stopped} (budget {budget:.3g} CPU s; option budget_s)"
+    if not attempts:
+        info["kept_baseline_because"] = (f"the {partitioner} run did not finish within the time budget of "
+                                         f"{budget:.3g} CPU s ({BUDGET_RATIO:g}x the time to the baseline, at least "
+                                         f"{MIN_BUDGET_S:g} s; option budget_s)")
+        return PartitionResult(base, base_use, base, base_use, "sequential", info)
     info["attempts"] = attempts
     last = attempts[-1]
     info.update(raw_cores=last["cores"], raw_messages=last["messages"])
@@ -700,6 +771,19 @@ def _network_of(obj) -> Network:
                           f"got {type(obj).__name__}")
 
 
+def load_kernels(target, max_neurons_per_core: int | None = None) -> None:
+    """Run the baseline's numba kernels once on a one-neuron graph. Their first call in a process loads
+    them from numba's cache (~1 s of CPU), which would otherwise count as the baseline's time and give
+    the first compile in a process a larger search budget than the next ones."""
+    one, ptr, flag = np.zeros(1, np.int32), np.array([0, 1], np.int64), np.zeros(1, np.uint8)
+    _bucket(one, 1, one, flag)
+    tiny = SynapseGraph(["load"], ptr.copy(), [], np.zeros(1, np.int64), 1, 1, ptr, one, flag, ptr, one, flag, {})
+    try:
+        sequential_usage(tiny, core_limits(target, tiny, max_neurons_per_core))
+    except NeurocompError:      # a target or option the real run rejects with the network's names
+        pass
+
+
 @register_pass
 @dataclass(frozen=True)
 class Partition(Pass):
@@ -707,16 +791,21 @@ class Partition(Pass):
     hypergraph/metis/sequential, ``max_neurons_per_core`` (lower than the target's), ``seed``,
     ``rates`` ({population or input: spikes per step}) to weight the traffic, ``split`` (hypergraph /
     contiguous): how the dendrite of a neuron that fits no core alone is cut into segments on a target
-    with partial sums (``neurocomp.mapping.split``; networks where every neuron fits are not split)."""
+    with partial sums (``neurocomp.mapping.split``; networks where every neuron fits are not split),
+    ``budget_s``: CPU seconds the hypergraph/METIS search may take (default: BUDGET_RATIO x the CPU time
+    to the baseline; ``float("inf")``: unbounded, the result then never depends on the machine's speed)."""
     partitioner: str = "hypergraph"
     max_neurons_per_core: int | None = None
     seed: int = 0
     rates: dict | None = None
     split: str = "hypergraph"
+    budget_s: float | None = None
     name = "partition"
 
     def run(self, obj, target):
         from .split import split_hint, split_neurons
+        load_kernels(target, self.max_neurons_per_core)
+        started = time.process_time()
         net = _network_of(obj)
         graph = obj.graph if isinstance(obj, Partitioned) else synapse_graph(net)
         limits = core_limits(target, graph, self.max_neurons_per_core)
@@ -733,7 +822,8 @@ class Partition(Pass):
             pgraph = split.graph
             limits = core_limits(target, pgraph, self.max_neurons_per_core)
         res = partition_graph(pgraph, limits, self.partitioner, self.seed, self.rates,
-                              order=None if split is None else field_order(pgraph))
+                              order=None if split is None else field_order(pgraph), budget_s=self.budget_s,
+                              started=started)
         rate, _ = source_weights(pgraph, self.rates)
         if split is not None:
             split = split.placed(res.core)
@@ -761,4 +851,7 @@ class Partition(Pass):
         warnings = []
         if "kept_baseline_because" in res.info:
             warnings.append(f"partition: kept the sequential mapping because {res.info['kept_baseline_because']}")
+        elif "budget_stopped" in res.info:
+            warnings.append(f"partition: the {self.partitioner} search stopped early: {res.info['budget_stopped']}; "
+                            "the best mapping found in time is used")
         return cn, PassReport(self.name, summary=summary, warnings=warnings)
