@@ -187,15 +187,26 @@ def link_loads_numpy(mesh, m_step, src_phys, dst_phys, link_lat, steps):
 
     ``contention[t] = max over links of (packets on the link in step t - 1) x link latency``.
     """
-    n_links = link_lat.size
+    return loads_from_keys(*step_link_loads(mesh, m_step, src_phys, dst_phys, link_lat.size), link_lat, steps)
+
+
+def step_link_loads(mesh, m_step, src_phys, dst_phys, n_links):
+    """``(keys, loads)``: the packets on each (step, directed link) the messages' X-then-Y paths cross, keyed
+    ``step * n_links + link`` (sorted, distinct)."""
     sx, sy = geometry.global_tile(mesh, src_phys)
     dx, dy = geometry.global_tile(mesh, dst_phys)
     mi, lid = geometry.route_link_ids(sx, sy, dx, dy, geometry.grid_size(mesh)[0])
-    uk, load = np.unique(m_step[mi] * n_links + lid, return_counts=True)
-    u_step, u_link = uk // n_links, uk % n_links
-    total = np.bincount(lid, minlength=n_links).astype(np.int64)
-    maxstep = _segment_max(load, u_link, n_links, np.int64)
-    contention = _segment_max((load - 1) * link_lat[u_link], u_step, steps)
+    return np.unique(np.asarray(m_step, np.int64)[mi] * n_links + lid, return_counts=True)
+
+
+def loads_from_keys(keys, loads, link_lat, steps):
+    """``(contention[steps], total load[link], max load per step[link])`` of distinct ``step * n_links + link``
+    keys and their packet counts (``step_link_loads``; a distributed run sums the ranks' counts first)."""
+    n_links = link_lat.size
+    u_step, u_link = keys // n_links, keys % n_links
+    total = np.bincount(u_link, weights=loads, minlength=n_links).astype(np.int64)
+    maxstep = _segment_max(loads, u_link, n_links, np.int64)
+    contention = _segment_max((loads - 1) * link_lat[u_link], u_step, steps)
     return contention, total, maxstep
 
 
@@ -295,6 +306,22 @@ def route_payload_scale(target, tables) -> np.ndarray:
     return 1.0 + axon_bits[route_axon] / packet
 
 
+def message_costs(target, ew, ns, ic, from_neuron, m_scale):
+    """Per message: ``(latency, spike_out energy, network energy)`` from its hops, whether a neuron sent it
+    (host-injected inputs travel 0 hops, their source core := destination core) and its payload scale."""
+    E = {k: q.value for k, q in target.costs.energy.items()}
+    L = {k: q.value for k, q in target.costs.latency.items()}
+    m_lat = (np.where(from_neuron, L["spike_out"], 0.0) + L["spike_within_tile"]
+             + ew * L["hop_ew"] + ns * L["hop_ns"] + ic * L["hop_interchip"])
+    # a graded message's network part costs m_scale times a spike's (module doc)
+    m_lat = m_lat + (m_scale - 1.0) * (L["spike_within_tile"] + ew * L["hop_ew"] + ns * L["hop_ns"]
+                                       + ic * L["hop_interchip"])
+    # message_energy = spike_out + within-tile + hops; split off spike_out, which host inputs never pay.
+    m_e_net = (np.asarray(target.costs.message_energy(ew, ns, ic), float) * np.ones(from_neuron.size)
+               - E["spike_out"]) * m_scale
+    return m_lat, np.where(from_neuron, E["spike_out"], 0.0), m_e_net
+
+
 def message_totals_numpy(target, tables, phys, ev_step, ev_src, steps: int, link_lat) -> dict:
     """Readable spec of everything ``estimate`` needs from the messages (fields ``TOTALS``).
 
@@ -304,9 +331,7 @@ def message_totals_numpy(target, tables, phys, ev_step, ev_src, steps: int, link
     energies; per core the message energy charged to the sender; per link the loads. ``ev_step`` must be
     non-decreasing. Memory: O(messages) — ``message_totals`` computes the same without it.
     """
-    mesh, costs = target.mesh, target.costs
-    E = {k: q.value for k, q in costs.energy.items()}
-    L = {k: q.value for k, q in costs.latency.items()}
+    mesh = target.mesh
     n_cores, n_neurons = phys.size, tables.n_neurons
     neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(np.asarray(tables.core_neuron_ptr, np.int64)))
     m_step, m_src, m_dst, m_nsyn = expand_messages(tables, ev_step, ev_src)
@@ -316,15 +341,7 @@ def message_totals_numpy(target, tables, phys, ev_step, ev_src, steps: int, link
     m_srccore[from_neuron] = neuron_core[m_src[from_neuron]]
     # Hops of each distinct (source core, destination core) pair, by the mesh's own definition.
     ew, ns, ic = pair_hops(mesh, phys, m_srccore, m_dst)
-    # Host-injected input messages travel no hops (src core := dst core above).
-    m_lat = (np.where(from_neuron, L["spike_out"], 0.0) + L["spike_within_tile"]
-             + ew * L["hop_ew"] + ns * L["hop_ns"] + ic * L["hop_interchip"])
-    # a graded message's network part costs m_scale times a spike's (module doc)
-    m_lat = m_lat + (m_scale - 1.0) * (L["spike_within_tile"] + ew * L["hop_ew"] + ns * L["hop_ns"]
-                                       + ic * L["hop_interchip"])
-    # message_energy = spike_out + within-tile + hops; split off spike_out, which host inputs never pay.
-    m_e_net = (np.asarray(costs.message_energy(ew, ns, ic), float) * np.ones(m_step.size) - E["spike_out"]) * m_scale
-    m_e_spike = np.where(from_neuron, E["spike_out"], 0.0)
+    m_lat, m_e_spike, m_e_net = message_costs(target, ew, ns, ic, from_neuron, m_scale)
 
     def grid(step, core, weights=None):
         key = step * n_cores + core
@@ -576,16 +593,33 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     t_wall = time.perf_counter()
     steps, n_cores, phys, ev_step, ev_src, active, per_core, learn = _check_inputs(
         target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops)
-    mesh, costs = target.mesh, target.costs
-    E = {k: q.value for k, q in costs.energy.items()}
-    L = {k: q.value for k, q in costs.latency.items()}
+    L = {k: q.value for k, q in target.costs.latency.items()}
 
     # ---- messages (events sorted by step, so messages are too): one numba pass, see message_totals_numpy
     if ev_step.size and np.any(ev_step[1:] < ev_step[:-1]):
         order = np.argsort(ev_step, kind="stable")
         ev_step, ev_src = ev_step[order], ev_src[order]
-    lx, ly, lx2, ly2, ldir, link_lat = link_table(mesh, L)
+    link_lat = link_table(target.mesh, L)[5]
     m = message_totals(target, tables, phys, ev_step, ev_src, steps, link_lat)
+    psum = None
+    if tables.n_psum and psum_out is not None:
+        psum = partial_sum_costs(target, tables, phys, psum_out, psum_in)
+    return estimate_from_totals(target, phys, per_core, np.diff(np.asarray(tables.core_axon_ptr, np.int64)), m,
+                                active, learn, steps, psum, t_wall)
+
+
+def estimate_from_totals(target, phys, per_core, axons_per_core, m: dict, active, learn, steps: int, psum=None,
+                         t_wall=None) -> dict:
+    """The rest of :func:`estimate` once the message totals ``m`` (fields ``TOTALS``) are known: barrier,
+    step latency, energy classes and the JSON-able report. Split off so a distributed run can sum the
+    ranks' message totals and apply the same model (``distributed/cost.py``). ``per_core``/``axons_per_core``:
+    neurons and input axons of each logical core; ``psum``: ``partial_sum_costs`` or None."""
+    t_wall = time.perf_counter() if t_wall is None else t_wall
+    n_cores = int(phys.size)
+    mesh, costs = target.mesh, target.costs
+    E = {k: q.value for k, q in costs.energy.items()}
+    L = {k: q.value for k, q in costs.latency.items()}
+    lx, ly, lx2, ly2, ldir, link_lat = link_table(mesh, L)
     syn_ops, msgs_in, msgs_out, spikes_out = m["syn_ops"], m["msgs_in"], m["msgs_out"], m["spikes_out"]
     if syn_ops_in is not None and steps:
         syn_ops[0] += np.asarray(syn_ops_in, syn_ops.dtype)
@@ -594,7 +628,6 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     drain = path + contention
 
     # ---- barrier over the span of the used cores
-    axons_per_core = np.diff(np.asarray(tables.core_axon_ptr, np.int64))
     used = (per_core > 0) | (axons_per_core > 0)
     if used.any():
         gx, gy = (np.asarray(v, np.int64) for v in mesh.global_tile(phys[used]))
@@ -608,9 +641,7 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     # ---- time
     busy = (syn_ops * L["syn_op"] + active * L["neuron_update_active"] + idle * L["neuron_update_idle"]
             + msgs_out * L["spike_out"] + learn * L["learning_update"])
-    psum = None
-    if tables.n_psum and psum_out is not None:
-        psum = partial_sum_costs(target, tables, phys, psum_out, psum_in)
+    if psum is not None:
         busy = busy + psum["busy"]
         drain = drain + psum["path"]
     step_lat = busy.max(axis=1) + drain + barrier
