@@ -601,6 +601,8 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
         ev_step, ev_src = ev_step[order], ev_src[order]
     link_lat = link_table(target.mesh, L)[5]
     m = message_totals(target, tables, phys, ev_step, ev_src, steps, link_lat)
+    if syn_ops_in is not None and steps:
+        m["syn_ops"][0] += np.asarray(syn_ops_in, m["syn_ops"].dtype)
     psum = None
     if tables.n_psum and psum_out is not None:
         psum = partial_sum_costs(target, tables, phys, psum_out, psum_in)
@@ -621,8 +623,6 @@ def estimate_from_totals(target, phys, per_core, axons_per_core, m: dict, active
     L = {k: q.value for k, q in costs.latency.items()}
     lx, ly, lx2, ly2, ldir, link_lat = link_table(mesh, L)
     syn_ops, msgs_in, msgs_out, spikes_out = m["syn_ops"], m["msgs_in"], m["msgs_out"], m["spikes_out"]
-    if syn_ops_in is not None and steps:
-        syn_ops[0] += np.asarray(syn_ops_in, syn_ops.dtype)
     path, contention, link_total, link_maxstep = m["path"], m["contention"], m["link_total"], m["link_maxstep"]
     idle = per_core[None, :] - active
     drain = path + contention

@@ -1205,17 +1205,22 @@ def cost_report(report: dict, target, tables, physical_core, steps: int, timing:
     est = estimate(target, tables, np.asarray(physical_core), events["step"], events["source"],
                    per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"),
                    psum_out=per_step.get("psum_out"), psum_in=per_step.get("psum_in"), syn_ops_in=syn_ops_in)
-    report["cost"] = est
-    report["energy_j"] = est["energy_j"]
-    report["latency_s"] = est["latency_s"]
-    report["timing"] = timing
     if timing == "cycle":
         from .timing import cycle_report
-        cyc = cycle_report(target, tables, np.asarray(physical_core), events["step"], events["source"],
-                           per_step["neurons_active"], steps, est, learn_ops=per_step.get("learning_updates"))
-        est["cycle"] = cyc
-        report["latency_s"] = cyc["latency_s"]
+        est["cycle"] = cycle_report(target, tables, np.asarray(physical_core), events["step"], events["source"],
+                                    per_step["neurons_active"], steps, est, learn_ops=per_step.get("learning_updates"))
+    store_cost(report, est, timing)
+
+
+def store_cost(report: dict, est: dict, timing: str = "analytic") -> None:
+    """Put a cost estimate (``costmodel.estimate``, with ``est["cycle"]`` for ``timing="cycle"``) into a run's
+    report and sum the per-step counters over steps (as report.json keeps them)."""
+    per_step = report["counters"]
+    report["cost"] = est
+    report["energy_j"] = est["energy_j"]
+    report["latency_s"] = est["cycle"]["latency_s"] if timing == "cycle" else est["latency_s"]
+    report["timing"] = timing
     report["counters"] = {name: np.asarray(arr).sum(axis=0) for name, arr in per_step.items()
-                              if name != "spikes_per_source"}
+                      if name != "spikes_per_source"}
     report["note"] = ("energy and latency are model estimates from the target's per-operation figures "
-                          "(see cost.assumptions and the sources in the target file), not measurements")
+                      "(see cost.assumptions and the sources in the target file), not measurements")

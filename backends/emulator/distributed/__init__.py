@@ -35,6 +35,11 @@ def shards_of(art, ranks: int, network=None) -> list[Shard]:
                "loose": sorted(spec.loose), "graded": dict(spec.graded)}
         for sh in shards:
             sh.meta["input_spec"] = doc
+    physical = getattr(art, "physical_core", None)
+    for sh in shards:
+        sh.target = getattr(art, "target", None)
+        if physical is not None:
+            sh.meta["physical_core"] = [int(x) for x in physical]
     return shards
 
 
@@ -49,8 +54,9 @@ def emulate_ranks(source, steps: int, inputs=None, record=("spikes", "v"), *, co
     reads only its own files) or an artifact / CompiledNetwork / ``CoreTables`` of ``network`` (rank 0 cuts it
     and sends each rank its shard: rank 0 then holds the whole tables once). Rank 0 returns the Result, the
     others None. ``timing`` ("analytic"/"cycle"/None): for an artifact, rank 0 applies the target's cost model
-    (and the workload metrics) to the gathered counters and spike events, as one process does; a shard
-    directory has no cost model (no rank holds the routing tables it walks). ``exchange_every``: steps per
+    (and the workload metrics) to the gathered counters and spike events, as one process does; for a shard
+    directory each rank prices the messages landing on its cores and rank 0 sums them (``cost.py``; the
+    analytic model only: "cycle" needs the whole tables). ``exchange_every``: steps per
     spike exchange (None: the most the delays between ranks allow; 1: every step). A rank that fails prints
     why and aborts every rank (no hang)."""
     if comm is None:
@@ -70,8 +76,9 @@ def emulate_ranks(source, steps: int, inputs=None, record=("spikes", "v"), *, co
                     art = load_artifact(source)
             shard = comm.scatter(shards_of(art if art is not None else source, comm.Get_size(), network)
                                  if comm.Get_rank() == 0 else None, root=0)
+        from .cost import can_estimate
         res = run_rank(shard, comm, steps, inputs, record, counters=counters, memory_budget=memory_budget,
-                       exchange_every=exchange_every)
+                       exchange_every=exchange_every, cost=bool(timing) and art is None and can_estimate(shard))
         if res is not None:
             _finish(res, art, timing)
         return res
@@ -82,6 +89,8 @@ def _finish(res, art, timing) -> None:
     """Rank 0: what a one-process run adds from the whole artifact (``session.EmulatorSession.run``): the
     workload metrics and, with ``timing``, the target's cost model; otherwise the spike events are dropped."""
     events = res.report.get("spike_events")
+    if "cost" in res.report:                      # priced per rank (shard directory)
+        return
     if art is None or events is None:
         res.report.pop("spike_events", None)
         return
@@ -104,8 +113,13 @@ def run_backend(compiled, steps: int, inputs, record, options: dict):
         raise ValidationError("populations: a distributed run (mpiexec) records every population; leave it None")
     timing = timing_mode(options.get("timing"))
     if timing and isinstance(compiled, (str, Path)) and is_shard_dir(compiled) and world().Get_rank() == 0:
-        warnings.warn("distributed run of rank shards: energy and latency are not estimated (the cost model walks "
-                      "the whole routing tables, which no rank holds); report['counters'] equals one process's",
-                      NeurocompWarning, stacklevel=3)
+        from .shard import TARGET_FILE
+        if "physical_core" not in read_meta(compiled) or not (Path(compiled) / TARGET_FILE).is_file():
+            warnings.warn("distributed run of rank shards without their target (shards.json has no physical_core "
+                          "or target.toml is missing): energy and latency are not estimated; write the shards "
+                          "from a compiled artifact (neurocomp shard ART)", NeurocompWarning, stacklevel=3)
+        elif timing == "cycle":
+            warnings.warn("distributed run of rank shards: timing='cycle' needs the whole tables; the analytic "
+                          "cost model is applied per rank instead", NeurocompWarning, stacklevel=3)
     return emulate_ranks(compiled, steps, inputs, record, counters=options.get("counters", True),
                          memory_budget=options.get("memory_budget"), timing=timing)

@@ -61,10 +61,13 @@ def _input_events(shard: Shard, rows: dict, steps: int):
 
 
 def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=("spikes", "v"), *,
-             counters: bool = True, memory_budget: int | None = None, exchange_every: int | None = None) -> Result | None:
+             counters: bool = True, memory_budget: int | None = None, exchange_every: int | None = None,
+             cost: bool = False) -> Result | None:
     """Run this rank's shard for ``steps`` steps with the others; rank 0 returns the gathered Result (the
     same as a one-process ``emulate(..., timing=False)``), the other ranks None. ``exchange_every``: steps
-    per exchange (None: the most the cross-rank delays allow, ``shards.json``; 1: every step)."""
+    per exchange (None: the most the cross-rank delays allow, ``shards.json``; 1: every step). ``cost``
+    (needs ``counters`` and a shard with its target, ``cost.can_estimate``): every rank prices the messages
+    landing on its cores and rank 0 adds energy/latency as one process's analytic model does (``cost.py``)."""
     tables, meta = shard.tables, shard.meta
     if comm.Get_size() != shard.n_ranks:
         raise ValidationError(f"the shards are for {shard.n_ranks} ranks but mpiexec started {comm.Get_size()}; "
@@ -76,6 +79,8 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
     run = E._setup_run(tables, plan, steps, record, {}, {FOREIGN}, None, counters, False, memory_budget, [], True, {})
     events, input_events = _input_events(shard, rows, steps)
     spike_rows, spike_src = [], []                 # this rank's neuron spike events (the cost model's input)
+    cost = cost and counters
+    recv_rows, recv_sids = [], []                  # remote spikes delivered here (the per-rank cost model's)
     no_routes = plan.routes._replace(route_ptr=np.zeros_like(plan.routes.route_ptr))
     no_inputs = K.InputEvents(np.zeros(steps + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     psums = plan.psums._replace(mark=np.zeros(0, np.int64))
@@ -107,6 +112,9 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
                 t1 = time.perf_counter()
                 r_src, r_val, _ = exchange(loc, pay)
                 t_exchange += time.perf_counter() - t1
+                if cost:
+                    recv_rows.append(np.full(r_src.size, row, np.int64))
+                    recv_sids.append(r_src)
             else:                                  # remote spikes wait; local ones are delivered now
                 r_src = r_val = loc[:0]
                 held_src.append(loc)
@@ -123,6 +131,9 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
                 t1 = time.perf_counter()
                 r_src, r_val, r_t = exchange(np.concatenate(held_src), np.concatenate(held_val), np.concatenate(held_t))
                 t_exchange += time.perf_counter() - t1
+                if cost:
+                    recv_rows.append(r_t - 1)
+                    recv_sids.append(r_src)
                 _deliver_held(t - len(held_t) + 1, t, r_src, r_val, r_t, plan, state, elsewhere, psums)
                 held_src, held_val, held_t = [], [], []
     wall = time.perf_counter() - t_start
@@ -134,10 +145,32 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
             "n_synapses": tables.n_synapses, "plan_bytes": int(plan.nbytes),
             "events": (np.concatenate(spike_rows) if spike_rows else np.zeros(0, np.int64),
                        np.concatenate(spike_src) if spike_src else np.zeros(0, np.int64))}
+    if cost:
+        part["cost"] = _rank_cost(shard, spike_rows, spike_src, recv_rows, recv_sids, events, steps)
     parts = comm.gather(part, root=0)
     if comm.Get_rank() != 0:
         return None
-    return _assemble(meta, parts, steps, counters, input_events, wall)
+    res = _assemble(meta, parts, steps, counters, input_events, wall)
+    if cost:
+        from ..engine import store_cost
+        from .cost import estimate_ranks
+        res.report.pop("spike_events")
+        store_cost(res, estimate_ranks(shard.target, [p["cost"] for p in parts], meta,
+                                       res.report["counters"]["neurons_active"], steps))
+        res.report["mpi"]["cost"] = "per rank (backends/emulator/distributed/cost.py)"
+    return res
+
+
+def _rank_cost(shard: Shard, spike_rows, spike_gid, recv_rows, recv_sids, events, steps: int) -> dict:
+    """This rank's message totals (``cost.rank_totals``) of every event delivered into its cores: its neurons'
+    spikes, the remote spikes it received and the graph-input channels routed to it."""
+    from .cost import rank_totals
+    own_gid = np.concatenate(spike_gid) if spike_gid else np.zeros(0, np.int64)
+    own = np.searchsorted(shard.neuron_gid, own_gid)           # neuron_gid is sorted (global table order)
+    rows = np.concatenate([np.concatenate(spike_rows) if spike_rows else own_gid[:0],
+                           np.repeat(np.arange(steps, dtype=np.int64), np.diff(events.in_ptr))] + recv_rows)
+    sids = np.concatenate([own, np.asarray(events.in_src, np.int64)] + recv_sids)
+    return rank_totals(shard, rows, sids, steps)
 
 
 def _exchange_every(meta: dict, asked) -> int:

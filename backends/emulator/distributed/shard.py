@@ -13,8 +13,10 @@ its own cores, numbered locally:
 
 Beside the tables, each shard keeps what the exchange needs: for each of its neurons the ranks its
 spikes must reach and its source id there (``dest_*``), how many of its routes leave the rank
-(``remote_routes``: its ``packets_out`` counter), and the global ids of its cores, neurons and
-foreign sources. No rank holds another rank's synapses or routes; what every shard repeats is
+(``remote_routes``: its ``packets_out`` counter), the global ids of its cores, neurons and
+foreign sources, and the global core of each foreign neuron (``foreign_core``: where the cost model's
+messages start). ``shards.json`` has every core's mesh position (``physical_core``) and ``target.toml``
+the hardware model, so each rank computes its cost terms alone (``cost.py``). No rank holds another rank's synapses or routes; what every shard repeats is
 O(cores + populations + projections) (``shards.json``).
 
 Not supported (refused with a clear error): split dendrites (partial-sum routes) and learning rules.
@@ -35,8 +37,10 @@ from ..kernels import ranges
 FOREIGN = "__other_ranks__"
 META = "shards.json"
 SCHEMA = "neurocomp-rank-shards"
-MAP_FIELDS = ("core_gid", "neuron_gid", "neuron_index", "foreign_src", "remote_routes", "dest_ptr", "dest_rank",
-              "dest_sid")
+MAP_FIELDS = ("core_gid", "neuron_gid", "neuron_index", "foreign_src", "foreign_core", "remote_routes", "dest_ptr",
+              "dest_rank", "dest_sid")
+#: The hardware model file beside the shards (a copy of the artifact's; the per-rank cost model reads it).
+TARGET_FILE = "target.toml"
 
 
 @dataclass
@@ -49,11 +53,13 @@ class Shard:
     neuron_gid: np.ndarray      # [N_r] global neuron id of each local neuron
     neuron_index: np.ndarray    # [N_r] index of each local neuron in its population
     foreign_src: np.ndarray     # [F_r] global source id of local sources N_r..N_r+F_r-1
+    foreign_core: np.ndarray    # [F_r] global core of each foreign source that is a neuron, -1 for input channels
     remote_routes: np.ndarray   # [N_r] routes of each local neuron to cores of other ranks
     dest_ptr: np.ndarray        # [N_r+1] ranks that need neuron j's spikes: dest_rank[dest_ptr[j]:dest_ptr[j+1]]
     dest_rank: np.ndarray
     dest_sid: np.ndarray        # neuron j's source id on that rank
     meta: dict
+    target: object = None       # the hardware model (Target) for the per-rank cost model, None if unknown
 
     @property
     def n_ranks(self) -> int:
@@ -216,7 +222,9 @@ def _shard(tables, r, core_rank, gid, foreign, route_src, route_rank, remote_rou
     d_loc = neuron_loc[d_src]
     o = np.argsort(d_loc, kind="stable")
     dest_ptr = np.concatenate([[0], np.cumsum(np.bincount(d_loc, minlength=n_r))]).astype(np.int64)
-    return Shard(r, shard_tables, cores, gid.astype(np.int64), index, foreign.astype(np.int64),
+    foreign = foreign.astype(np.int64)
+    foreign_core = np.where(foreign < n, np.searchsorted(cnp, foreign, side="right") - 1, -1)
+    return Shard(r, shard_tables, cores, gid.astype(np.int64), index, foreign, foreign_core,
                  remote_routes[gid], dest_ptr, d_rank[o].astype(np.int64), d_sid[o].astype(np.int64), meta)
 
 
@@ -232,6 +240,9 @@ def write_shards(shards: list[Shard], directory) -> Path:
         for sh in shards:
             sh.tables.save(tmp / f"rank{sh.rank}.tables.npz")
             np.savez(tmp / f"rank{sh.rank}.maps.npz", **{k: getattr(sh, k) for k in MAP_FIELDS})
+        model = getattr(shards[0].target, "path", None)
+        if model and Path(model).is_file():
+            (tmp / TARGET_FILE).write_bytes(Path(model).read_bytes())
     return Path(directory)
 
 
@@ -268,7 +279,11 @@ def load_shard(directory, rank: int) -> Shard:
         raise ArtifactError(f"{path}: rank shard is missing {missing}; write the shards again")
     arrays = {k: np.asarray(maps[k], np.int64) for k in MAP_FIELDS}
     _check_maps(path, tables, arrays, meta)
-    return Shard(rank, tables, meta=meta, **arrays)
+    target = None
+    if (directory / TARGET_FILE).is_file():
+        from ....target import load_target_file
+        target = load_target_file(directory / TARGET_FILE)
+    return Shard(rank, tables, meta=meta, target=target, **arrays)
 
 
 def _check_maps(path, tables, m: dict, meta: dict) -> None:
@@ -277,6 +292,8 @@ def _check_maps(path, tables, m: dict, meta: dict) -> None:
     checks = (("core_gid", m["core_gid"].size == tables.n_cores, m["core_gid"], meta["n_cores"]),
               ("neuron_gid", m["neuron_gid"].size == n_r, m["neuron_gid"], meta["n_neurons"]),
               ("foreign_src", m["foreign_src"].size == tables.n_sources - n_r, m["foreign_src"], meta["n_sources"]),
+              ("foreign_core", m["foreign_core"].size == m["foreign_src"].size, m["foreign_core"] + 1,
+               meta["n_cores"] + 1),
               ("remote_routes", m["remote_routes"].size == n_r, m["remote_routes"], None),
               ("dest_ptr", m["dest_ptr"].size == n_r + 1 and m["dest_ptr"][-1] == m["dest_rank"].size
                and m["dest_rank"].size == m["dest_sid"].size, m["dest_ptr"], None),
