@@ -61,6 +61,8 @@ def art(tmp_path_factory):
 
 
 def test_cli_shards_equal_one_process(art, capsys):
+    """`mpiexec -n 2 neurocomp emulate SHARDS`: recordings equal one process's; so is the cost section (energy,
+    latency, counters, links; energies within 1e-12 relative)."""
     from neurocomp.cli import main
     cli = BIN / "neurocomp"
     inputs = dict(np.load(art / "in.npz"))
@@ -75,6 +77,10 @@ def test_cli_shards_equal_one_process(art, capsys):
     for k in one:
         assert np.array_equal(one[k], two[k]), k
     assert sum(int(one[k].sum()) for k in one if k.startswith("spikes/")) > 0      # the run is not silent
+    # each rank priced its cores' messages from its shard: the cost section equals one process's
+    import json
+    cost = nc.emulate(art / "art", 30, inputs, record=("spikes",), timing="analytic").report["cost"]
+    _same_cost(json.loads(json.dumps(cost)), json.loads((art / "two" / "report.json").read_text())["cost"])
     # without mpiexec a shard directory is refused with what to run
     assert main(["emulate", str(art / "shards"), "--steps", "3", "-o", str(art / "x")]) == 2
     assert "mpiexec -n 2" in capsys.readouterr().err
@@ -132,3 +138,83 @@ def test_exchange_interval_from_crossing_delays(weight_exp, every):
     net.connect("a", "b", nc.Dense(np.full((4, 4), 2), weight_exp=weight_exp), delay=np.array([2, 3] * 8))
     tables = build_core_tables(net, {"a": np.zeros(4, int), "b": np.ones(4, int)}, 2)
     assert make_shards(tables, np.array([0, 1]))[0].meta["exchange_every"] == every
+
+
+def _same_cost(one: dict, many: dict, where=""):
+    """Every figure of two cost reports equal, except the float energy sums the ranks add in another order:
+    those within 1e-12 relative (backends/emulator/distributed/cost.py)."""
+    if isinstance(one, dict):
+        assert sorted(one) == sorted(many), where
+        for k in one:
+            if k != "wall_time_s":
+                _same_cost(one[k], many[k], f"{where}.{k}")
+    elif isinstance(one, list):
+        assert len(one) == len(many), where
+        for i, (a, b) in enumerate(zip(one, many)):
+            _same_cost(a, b, f"{where}[{i}]")
+    elif isinstance(one, float) and "energy_j" in where:
+        assert one == pytest.approx(many, rel=1e-12, abs=0), where
+    else:
+        assert one == many, where
+
+
+@pytest.mark.parametrize("seed", [0, 3, 2])
+def test_rank_cost_terms_sum_to_one_process(seed, tmp_path):
+    """Each shard prices the messages landing on its cores; the parts of 2 and 3 ranks, summed on "rank 0", give
+    the one-process estimate: every latency, counter, hop and link figure exactly, energies within 1e-12 relative.
+    Random networks (every connectivity, delays) and random multi-model networks (graded payloads), placed at
+    random on a 2x2-chip Loihi 2 (hops between chips, link contention), in-process (no MPI)."""
+    from modelnet import random_mapping as model_mapping, random_model_network
+    from netgen import random_inputs, random_mapping, random_network
+    from neurocomp.backends.emulator import emulate_tables
+    from neurocomp.backends.emulator.costmodel import estimate
+    from neurocomp.backends.emulator.distributed import make_shards, rank_of_cores
+    from neurocomp.backends.emulator.distributed.cost import estimate_ranks, rank_totals
+    from neurocomp.mapping.tables import build_core_tables
+    from neurocomp.semantics.inputs import InputSpec
+    from neurocomp.target import load_target, write_multichip
+    target = load_target(write_multichip("loihi2", 2, 2, tmp_path / "x4.toml"))
+    rng = np.random.default_rng(seed)
+    if seed != 2:
+        net = random_network(seed, 3, 2, conv=seed == 0)
+        n_cores, steps, inputs = 7, 30, random_inputs(net, seed, 30)
+        tables = build_core_tables(net, random_mapping(net, seed, n_cores), n_cores)
+    else:
+        net, steps, inputs = random_model_network(seed)
+        mapping, n_cores = model_mapping(net, seed)
+        tables = build_core_tables(net, mapping, n_cores)
+    cores_per_chip = target.mesh.n_cores // 4
+    phys = rng.permutation(np.arange(n_cores) % 4) * cores_per_chip + rng.choice(cores_per_chip, n_cores, replace=False)
+    res = emulate_tables(tables, steps, inputs, record=("spikes",), events=True, input_spec=InputSpec.of_network(net))
+    ev, active = res.report["spike_events"], res.report["counters"]["neurons_active"]
+    one = estimate(target, tables, phys, ev["step"], ev["source"], active, steps)
+    assert one["counters"]["total_messages"] > 0 and one["counters"]["hops"]["interchip"] > 0
+    assert max(link["max_per_step"] for link in one["links"].values()) > 1         # contention is exercised
+    for ranks in (2, 3):
+        shards = make_shards(tables, rank_of_cores(tables, None, ranks), ranks)
+        parts = []
+        for sh in shards:
+            sh.target, sh.meta["physical_core"] = target, phys.tolist()
+            sid = np.full(tables.n_sources, -1)
+            sid[sh.neuron_gid] = np.arange(sh.neuron_gid.size)
+            sid[sh.foreign_src] = sh.neuron_gid.size + np.arange(sh.foreign_src.size)
+            keep = sid[ev["source"]] >= 0                  # the events this rank delivers into its cores
+            parts.append(rank_totals(sh, ev["step"][keep], sid[ev["source"]][keep], steps))
+        _same_cost(one, estimate_ranks(target, parts, shards[0].meta, active, steps))
+
+
+def test_shard_dir_cost_equals_one_process_3_ranks(art, tmp_path):
+    """`mpiexec -n 3 neurocomp emulate SHARDS`: energy, latency and the whole cost section equal one process's
+    (energies within 1e-12 relative); the shard directory carries the target and the cores' mesh positions."""
+    import json
+    from neurocomp.backends.emulator.distributed import shard_artifact
+    inputs = dict(np.load(art / "in.npz"))
+    one = nc.emulate(art / "art", 30, inputs, record=("spikes",), timing="analytic").report
+    shards = shard_artifact(art / "art", 3, tmp_path / "shards")
+    assert (shards / "target.toml").is_file()
+    p = mpiexec(3, BIN / "neurocomp", "emulate", shards, "--steps", "30", "--input", art / "in.npz", "-o",
+                tmp_path / "three")
+    assert p.returncode == 0, p.stdout + p.stderr
+    three = json.loads((tmp_path / "three" / "report.json").read_text())
+    assert three["timing"] == "analytic" and three["latency_s"]["total"] == one["latency_s"]["total"]
+    _same_cost(json.loads(json.dumps(one["cost"])), three["cost"])
