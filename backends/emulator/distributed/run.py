@@ -239,8 +239,8 @@ def _assemble(meta: dict, parts: list, steps: int, counters: bool, input_events:
     report = {"backend": "emulator", "engine": "numba-mpi", "steps": steps, "n_cores": meta["n_cores"],
               "n_neurons": meta["n_neurons"], "n_synapses": n_syn, "wall_time_s": wall, "energy": None,
               "latency": None, "synaptic_events": None,
-              "note": "distributed functional emulation; timing/energy models are applied by rank 0 from the "
-                      "artifact, never from rank shards (docs/mpi.md)"}
+              "note": "distributed functional emulation; energy/latency need timing on and the target (an artifact, "
+                      "or shards written from one: docs/mpi.md)"}
     if counters:
         per_core = np.zeros((len(K.COUNTER_NAMES), steps, meta["n_cores"]), np.int64)
         per_source = np.zeros(meta["n_sources"], np.int64)
