@@ -393,6 +393,18 @@ def workload_lines(w: dict | None) -> list[str]:
             f"{w['footprint_bytes']} B; connection sparsity {cs}"]
 
 
+def mpi_lines(m: dict | None) -> list[str]:
+    """A distributed emulation's own figures (``report["mpi"]``, ``backends/emulator/distributed/run.py``)."""
+    if not isinstance(m, dict) or "ranks" not in m:
+        return []
+    per = lambda key, fmt: "/".join(format(v, fmt) for v in m.get(key, []))
+    cost = "energy/latency priced per rank" if m.get("cost") else "no per-rank pricing"
+    return [f"distributed over {m['ranks']} MPI ranks: cores {per('cores_per_rank', 'd')}, synapses "
+            f"{per('synapses_per_rank', 'd')}; {m.get('bytes_sent_per_step', 0):.0f} B exchanged per step in "
+            f"{m.get('exchange_rounds', '?')} rounds (every {m.get('exchange_every', '?')} step(s)); compute s "
+            f"{per('compute_s_per_rank', '.3g')}, exchange s {per('exchange_s_per_rank', '.3g')}; {cost}"]
+
+
 def make_report(res_dir, out_dir=None) -> str:
     """Write the PNGs (and, for another ``out_dir``, a copy of report.json) and return a text summary."""
     res_dir = Path(res_dir)
@@ -424,6 +436,7 @@ def make_report(res_dir, out_dir=None) -> str:
             render("step_timeline.png", lambda p: plot_step_timeline(est, p))
             lines += summarise(est)
         lines += workload_lines(res.report.get("workload"))
+        lines += mpi_lines(res.report.get("mpi"))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -205,7 +205,8 @@ def test_rank_cost_terms_sum_to_one_process(seed, tmp_path):
 
 def test_shard_dir_cost_equals_one_process_3_ranks(art, tmp_path):
     """`mpiexec -n 3 neurocomp emulate SHARDS`: energy, latency and the whole cost section equal one process's
-    (energies within 1e-12 relative); the shard directory carries the target and the cores' mesh positions."""
+    (energies within 1e-12 relative); the shard directory carries the target and the cores' mesh positions;
+    `neurocomp report` summarises the result with its MPI figures."""
     import json
     from neurocomp.backends.emulator.distributed import shard_artifact
     inputs = dict(np.load(art / "in.npz"))
@@ -218,3 +219,6 @@ def test_shard_dir_cost_equals_one_process_3_ranks(art, tmp_path):
     three = json.loads((tmp_path / "three" / "report.json").read_text())
     assert three["timing"] == "analytic" and three["latency_s"]["total"] == one["latency_s"]["total"]
     _same_cost(json.loads(json.dumps(one["cost"])), three["cost"])
+    from neurocomp.report import make_report                  # `neurocomp report` reads the distributed result
+    text = make_report(tmp_path / "three")
+    assert "distributed over 3 MPI ranks" in text and "priced per rank" in text and "energy: total" in text, text
