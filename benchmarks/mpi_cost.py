@@ -32,8 +32,8 @@ def main() -> None:
     from neurocomp.backends.emulator import emulate_tables
     from neurocomp.backends.emulator.costmodel import estimate
     from neurocomp.backends.emulator.distributed import make_shards, rank_of_cores
-    from neurocomp.backends.emulator.distributed.cost import merge_totals, rank_totals
     from neurocomp.backends.emulator.costmodel import estimate_from_totals
+    from neurocomp.backends.emulator.distributed.cost import events_of_rank, merge_totals, rank_totals
     from neurocomp.target import load_target
     target = load_target("loihi2")
     net, rate, tables = tables_for(args.neurons)
@@ -45,11 +45,7 @@ def main() -> None:
     inputs = []
     for sh in shards:
         sh.target, sh.meta["physical_core"] = target, phys.tolist()
-        sid = np.full(tables.n_sources, -1)
-        sid[sh.neuron_gid] = np.arange(sh.neuron_gid.size)
-        sid[sh.foreign_src] = sh.neuron_gid.size + np.arange(sh.foreign_src.size)
-        keep = sid[ev["source"]] >= 0
-        inputs.append((sh, ev["step"][keep], sid[ev["source"]][keep]))
+        inputs.append((sh, *events_of_rank(sh, ev["step"], ev["source"])))
     t_one, t_rank, t_merge = [], [], []
     for _ in range(args.repeats):
         t0 = time.perf_counter()

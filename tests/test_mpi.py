@@ -169,7 +169,7 @@ def test_rank_cost_terms_sum_to_one_process(seed, tmp_path):
     from neurocomp.backends.emulator import emulate_tables
     from neurocomp.backends.emulator.costmodel import estimate
     from neurocomp.backends.emulator.distributed import make_shards, rank_of_cores
-    from neurocomp.backends.emulator.distributed.cost import estimate_ranks, rank_totals
+    from neurocomp.backends.emulator.distributed.cost import estimate_ranks, events_of_rank, rank_totals
     from neurocomp.mapping.tables import build_core_tables
     from neurocomp.semantics.inputs import InputSpec
     from neurocomp.target import load_target, write_multichip
@@ -195,11 +195,7 @@ def test_rank_cost_terms_sum_to_one_process(seed, tmp_path):
         parts = []
         for sh in shards:
             sh.target, sh.meta["physical_core"] = target, phys.tolist()
-            sid = np.full(tables.n_sources, -1)
-            sid[sh.neuron_gid] = np.arange(sh.neuron_gid.size)
-            sid[sh.foreign_src] = sh.neuron_gid.size + np.arange(sh.foreign_src.size)
-            keep = sid[ev["source"]] >= 0                  # the events this rank delivers into its cores
-            parts.append(rank_totals(sh, ev["step"][keep], sid[ev["source"]][keep], steps))
+            parts.append(rank_totals(sh, *events_of_rank(sh, ev["step"], ev["source"]), steps))
         _same_cost(one, estimate_ranks(target, parts, shards[0].meta, active, steps))
 
 

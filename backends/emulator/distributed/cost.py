@@ -75,6 +75,18 @@ def rank_totals(shard, rows: np.ndarray, sids: np.ndarray, steps: int) -> dict:
                              np.int64)}
 
 
+def events_of_rank(shard, ev_step, ev_src):
+    """``(steps, shard source ids)`` of the spike events (global source ids, a one-process run's
+    ``spike_events``) that ``shard``'s rank delivers into its cores: the input of :func:`rank_totals` when a
+    run is replayed rank by rank in one process (tests, ``benchmarks/mpi_cost.py``)."""
+    n_r = shard.neuron_gid.size
+    sid = np.full(int(shard.meta["n_sources"]), -1, np.int64)
+    sid[shard.neuron_gid] = np.arange(n_r)
+    sid[shard.foreign_src] = n_r + np.arange(shard.foreign_src.size)
+    mine = sid[np.asarray(ev_src, np.int64)]
+    return np.asarray(ev_step, np.int64)[mine >= 0], mine[mine >= 0]
+
+
 def merge_totals(target, parts: list, n_cores: int, steps: int):
     """Rank 0: the ranks' :func:`rank_totals` -> ``(message totals as message_totals gives them, neurons per
     core, input axons per core)`` of the whole network."""
