@@ -16,8 +16,9 @@ spikes must reach and its source id there (``dest_*``), how many of its routes l
 (``remote_routes``: its ``packets_out`` counter), the global ids of its cores, neurons and
 foreign sources, and the global core of each foreign neuron (``foreign_core``: where the cost model's
 messages start). ``shards.json`` has every core's mesh position (``physical_core``) and ``target.toml``
-the hardware model, so each rank computes its cost terms alone (``cost.py``). No rank holds another rank's synapses or routes; what every shard repeats is
-O(cores + populations + projections) (``shards.json``).
+the hardware model, so each rank computes its cost terms alone (``cost.py``). No rank holds another
+rank's synapses or routes; what every shard repeats is O(cores + populations + projections)
+(``shards.json``).
 
 Not supported (refused with a clear error): split dendrites (partial-sum routes) and learning rules.
 """
