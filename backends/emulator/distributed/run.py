@@ -155,8 +155,8 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
         from ..engine import store_cost
         from .cost import estimate_ranks
         res.report.pop("spike_events")
-        store_cost(res, estimate_ranks(shard.target, [p["cost"] for p in parts], meta,
-                                       res.report["counters"]["neurons_active"], steps))
+        store_cost(res.report, estimate_ranks(shard.target, [p["cost"] for p in parts], meta,
+                                              res.report["counters"]["neurons_active"], steps))
         res.report["mpi"]["cost"] = "per rank (backends/emulator/distributed/cost.py)"
     return res
 
