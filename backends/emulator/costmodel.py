@@ -192,11 +192,15 @@ def link_loads_numpy(mesh, m_step, src_phys, dst_phys, link_lat, steps):
 
 def step_link_loads(mesh, m_step, src_phys, dst_phys, n_links):
     """``(keys, loads)``: the packets on each (step, directed link) the messages' X-then-Y paths cross, keyed
-    ``step * n_links + link`` (sorted, distinct)."""
-    sx, sy = geometry.global_tile(mesh, src_phys)
-    dx, dy = geometry.global_tile(mesh, dst_phys)
+    ``step * n_links + link`` (sorted, distinct). Each distinct (step, source, destination) walks its path
+    once, weighted by its messages."""
+    n = int(mesh.n_cores)
+    pair, count = np.unique((np.asarray(m_step, np.int64) * n + src_phys) * n + dst_phys, return_counts=True)
+    sx, sy = geometry.global_tile(mesh, pair // n % n)
+    dx, dy = geometry.global_tile(mesh, pair % n)
     mi, lid = geometry.route_link_ids(sx, sy, dx, dy, geometry.grid_size(mesh)[0])
-    return np.unique(np.asarray(m_step, np.int64)[mi] * n_links + lid, return_counts=True)
+    keys, inv = np.unique(pair[mi] // (n * n) * n_links + lid, return_inverse=True)
+    return keys, np.bincount(inv, weights=count[mi], minlength=keys.size).astype(np.int64)
 
 
 def loads_from_keys(keys, loads, link_lat, steps):
