@@ -16,13 +16,24 @@ divided by its own wall time, so ratios compare speed on identical work. Startup
 excluded for all three (a warm-up run first). Memory: bytes per synapse of the emulator's tables plus
 run state.
 
+Threads (``--threads 1,2``): the emulator runs at each thread count (alternating repeats, minima) and
+Brian2 cpp_standalone with as many OpenMP threads (``prefs.devices.cpp_standalone.openmp_threads``); the
+row reports each and the speedups. The machine is shared: the load average (``os.getloadavg``) before and
+after each workload is in the row, as thread scaling means nothing when other jobs hold the cores.
+
+STREAM-like probe (``--probe``, numba, one thread): the memory-bound floor of the kernel's synapse walk
+on this machine: ``stream_read`` reads two int32 arrays of the synapse count sequentially (what each
+synaptic event reads: its ring cell index and weight, 8 bytes), ``scatter`` does the walk itself,
+``ring[idx[y]] += w[y]`` with Brunel's random ring cells (the ring fits in cache); ns per element each.
+
 Usage: ``.venv/bin/python benchmarks/emulator_speed.py [--neurons 5000] [--steps 1000] [--lava-steps 100]
-[--skip-lava] [--skip-brian2] [--json out.json]``
+[--skip-lava] [--skip-brian2] [--threads 1,2] [--probe] [--json out.json]``
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -65,26 +76,44 @@ def dense_layer(n: int = 1000, seed: int = 0):
     return net, 0.1
 
 
-def make_inputs(rate: float, steps: int, seed: int = 1):
+def dense_chain(quiet: bool, seed: int = 0):
+    """A dense chain as in issue 19: input -> 1000 -> 500 LoihiLIF, busy (1000 input channels at 20 % per
+    step) or quiet (2000 channels at 1.5 %)."""
     rng = np.random.default_rng(seed)
-    return {"ext": (rng.random((steps, N_EXT)) < rate).astype(np.uint8)}
+    n_in = 2000 if quiet else 1000
+    net = nc.Network("chain_quiet" if quiet else "chain_busy")
+    net.input("ext", (n_in,))
+    lif = nc.LoihiLIF(du=2000, dv=400, vth=3000 if quiet else 5000)     # ~2 % / ~15-30 % firing
+    net.population("l1", (1000,), lif)
+    net.population("l2", (500,), lif)
+    net.connect("ext", "l1", nc.Dense(rng.integers(-40, 50, (1000, n_in))))
+    net.connect("l1", "l2", nc.Dense(rng.integers(-40, 50, (500, 1000))))
+    return net, (0.015 if quiet else 0.2)
 
 
-def run_neurocomp(net, inputs, steps, n_cores=64):
+def make_inputs(rate: float, steps: int, seed: int = 1, n_ext: int = N_EXT):
+    rng = np.random.default_rng(seed)
+    return {"ext": (rng.random((steps, n_ext)) < rate).astype(np.uint8)}
+
+
+def run_neurocomp(net, inputs, steps, n_cores=64, threads=(None,)):
+    """Wall times per label (and per thread count in ``threads``, the last one also under the label alone)."""
     mapping = {p.name: (np.arange(p.size) + off) % n_cores
                for p, off in zip(net.neuron_populations, np.cumsum([0] + [p.size for p in net.neuron_populations]))}
     tables = build_core_tables(net, mapping, n_cores)
     emulate_tables(tables, 5, {k: v[:5] for k, v in inputs.items()})          # compile / load numba cache
-    out = {}
+    out, per_thread = {}, {}
     for label, kw in (("record_counters", dict(record=("spikes", "v"), counters=True)),
                       ("no_record_no_counters", dict(record=(), counters=False)),
                       ("no_record_counters", dict(record=(), counters=True))):
-        best = float("inf")
-        for _ in range(3):                                   # min of 3: the machine is shared
-            t0 = time.perf_counter()
-            res = emulate_tables(tables, steps, inputs, **kw)
-            best = min(best, time.perf_counter() - t0)
-        out[label] = best
+        best = {th: float("inf") for th in threads}
+        for _ in range(3):                                   # min of 3, thread counts alternating: the machine is shared
+            for th in threads:
+                t0 = time.perf_counter()
+                res = emulate_tables(tables, steps, inputs, threads=th, **kw)
+                best[th] = min(best[th], time.perf_counter() - t0)
+        out[label] = best[threads[-1]]
+        per_thread[label] = {str(th): w for th, w in best.items()}
         if label == "record_counters":
             full = res
     plan = make_plan(tables)
@@ -93,7 +122,7 @@ def run_neurocomp(net, inputs, steps, n_cores=64):
     events = int(full.report["counters"]["syn_ops"].sum())
     spikes = sum(int(s.sum()) for s in full.spikes.values())
     return {
-        "wall_s": out, "events": events, "spikes": spikes, "n_synapses": tables.n_synapses,
+        "wall_s": out, "wall_s_per_threads": per_thread, "events": events, "spikes": spikes, "n_synapses": tables.n_synapses,
         "rate_hz": spikes / net.n_neurons / steps * 1000.0,
         "bytes_per_synapse": (table_bytes + state_bytes) / max(tables.n_synapses, 1),
         "counting_overhead": out["no_record_counters"] / out["no_record_no_counters"],
@@ -112,7 +141,7 @@ def run_lava(net, inputs, steps):
     from lava.proc.sparse.process import Sparse
 
     warm = 5
-    data = np.zeros((N_EXT, steps + warm), np.int32)
+    data = np.zeros((inputs["ext"].shape[1], steps + warm), np.int32)
     data[:, warm:] = inputs["ext"][:steps].T
     src = RingBuffer(data=data)
     lifs = {}
@@ -143,7 +172,7 @@ def run_lava(net, inputs, steps):
     return wall, final_v, warm
 
 
-def run_brian2(net, inputs, steps, mode="cython"):
+def run_brian2(net, inputs, steps, mode="cython", threads=None):
     """Float equivalent in Brian2: v decays by dv/4096 per ms, a spike adds w<<6.
 
     ``mode``: "cython" (runtime code generation; timed around ``run`` after a warm-up run) or
@@ -158,13 +187,14 @@ def run_brian2(net, inputs, steps, mode="cython"):
     b2.device.activate()
     if mode == "cpp_standalone":
         b2.set_device("cpp_standalone", directory=tempfile.mkdtemp(prefix="brian2_"), build_on_run=False)
+        b2.prefs.devices.cpp_standalone.openmp_threads = int(threads or 0)     # 0: no OpenMP
     else:
         b2.prefs.codegen.target = "cython"
     b2.start_scope()
     b2.defaultclock.dt = 1 * b2.ms
     ext = inputs["ext"][:steps]
     t_idx, ch = np.nonzero(ext)
-    gen = b2.SpikeGeneratorGroup(N_EXT, ch, t_idx * b2.ms)
+    gen = b2.SpikeGeneratorGroup(ext.shape[1], ch, t_idx * b2.ms)
     groups = {}
     for pop in net.neuron_populations:
         m = pop.model
@@ -200,9 +230,10 @@ def run_brian2(net, inputs, steps, mode="cython"):
     return time.perf_counter() - t0
 
 
-def bench(name, net, rate, steps, lava_steps, skip_lava, skip_brian2):
-    inputs = make_inputs(rate, steps)
-    nc_res = run_neurocomp(net, inputs, steps)
+def bench(name, net, rate, steps, lava_steps, skip_lava, skip_brian2, threads=(None,)):
+    inputs = make_inputs(rate, steps, n_ext=net.populations["ext"].size)
+    load_before = os.getloadavg()[0]
+    nc_res = run_neurocomp(net, inputs, steps, threads=threads)
     ev_per_step = nc_res["events"] / steps
     wall = nc_res["wall_s"]["record_counters"]
     row = {"workload": name, "neurons": net.n_neurons, "synapses": nc_res["n_synapses"], "steps": steps,
@@ -210,7 +241,13 @@ def bench(name, net, rate, steps, lava_steps, skip_lava, skip_brian2):
            "bytes_per_synapse": round(nc_res["bytes_per_synapse"], 2),
            "counting_overhead": round(nc_res["counting_overhead"], 3),
            "neurocomp": {"ms_per_step": 1e3 * wall / steps, "events_per_s": nc_res["events"] / wall,
-                         "ms_per_step_no_record_no_counters": 1e3 * nc_res["wall_s"]["no_record_no_counters"] / steps}}
+                         "ms_per_step_no_record_no_counters": 1e3 * nc_res["wall_s"]["no_record_no_counters"] / steps,
+                         "threads": {label: {th: 1e3 * w / steps for th, w in per.items()}
+                                     for label, per in nc_res["wall_s_per_threads"].items()}}}
+    if len(threads) > 1:
+        rc = nc_res["wall_s_per_threads"]["record_counters"]
+        row["thread_speedup"] = rc[str(threads[0])] / rc[str(threads[-1])]
+        row["ns_per_event_1_thread"] = 1e9 * rc[str(threads[0])] / max(nc_res["events"], 1)
     if not skip_lava:
         # Lava is slow: run fewer steps; the emulator's event count for those steps is recomputed.
         sub = {k: v[:lava_steps] for k, v in inputs.items()}
@@ -232,7 +269,51 @@ def bench(name, net, rate, steps, lava_steps, skip_lava, skip_brian2):
                                      "note": f"float model, {mode}; events/s uses the emulator's event count"}
         fastest = max((row[f"brian2_{m}"] for m in ("cython", "cpp_standalone")), key=lambda r: r["events_per_s"])
         row["ratio_neurocomp_over_brian2_fastest"] = row["neurocomp"]["events_per_s"] / fastest["events_per_s"]
+        if len(threads) > 1:       # same number of threads on both sides (OpenMP for Brian2)
+            k = threads[-1]
+            bwall = run_brian2(net, inputs, steps, "cpp_standalone", threads=k)
+            mine = nc_res["wall_s_per_threads"]["record_counters"][str(k)]
+            row[f"brian2_cpp_standalone_omp{k}"] = {"ms_per_step": 1e3 * bwall / steps,
+                                                   "events_per_s": nc_res["events"] / bwall}
+            row[f"ratio_neurocomp_over_brian2_cpp_omp{k}"] = bwall / mine
+    row["load_avg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     return row
+
+
+def stream_probe(n_syn: int = 3_000_000, ring_cells: int = 15_000, reps: int = 7, seed: int = 0) -> dict:
+    """ns per element of a sequential read of two int32 arrays (8 bytes an event: the copy's ring index
+    and weight) and of the synapse walk's scatter ``ring[idx[y]] += w[y]`` into a cache-resident ring
+    (min of ``reps``, one thread): the floor under the kernel's ns per synaptic event on this machine."""
+    from numba import njit
+
+    @njit(cache=False)
+    def read2(a, b):
+        s = np.int64(0)
+        for i in range(a.shape[0]):
+            s += a[i] + b[i]
+        return s
+
+    @njit(cache=False)
+    def scatter(idx, w, ring):
+        for i in range(idx.shape[0]):
+            ring[idx[i]] += w[i]
+
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, ring_cells, n_syn).astype(np.int32)
+    w = rng.integers(-60, 60, n_syn).astype(np.int32)
+    ring = np.zeros(ring_cells, np.int64)
+    read2(idx, w)
+    scatter(idx, w, ring)
+    out = {}
+    for name, fn in (("stream_read", lambda: read2(idx, w)), ("scatter", lambda: scatter(idx, w, ring))):
+        best = float("inf")
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        out[f"{name}_ns_per_element"] = 1e9 * best / n_syn
+    out["stream_read_GB_per_s"] = 8 / out["stream_read_ns_per_element"]
+    return out
 
 
 def main(argv=None):
@@ -242,21 +323,31 @@ def main(argv=None):
     ap.add_argument("--lava-steps", type=int, default=100)
     ap.add_argument("--skip-lava", action="store_true")
     ap.add_argument("--skip-brian2", action="store_true")
-    ap.add_argument("--only", choices=["brunel", "dense"], default=None)
+    ap.add_argument("--only", default=None, help="comma-separated workloads: brunel,dense,chain_busy,chain_quiet")
+    ap.add_argument("--threads", default=None,
+                    help="comma-separated thread counts to time the emulator at, e.g. 1,2 (the last one is the "
+                         "main figure; Brian2 cpp_standalone then also runs with that many OpenMP threads)")
+    ap.add_argument("--probe", action="store_true", help="also run the STREAM-like memory probe")
     ap.add_argument("--json", default=None, help="write the results here")
     args = ap.parse_args(argv)
+    threads = tuple(int(x) for x in args.threads.split(",")) if args.threads else (None,)
     rows = []
-    work = {"brunel": lambda: brunel(args.neurons), "dense": dense_layer}
+    probe = None
+    if args.probe:
+        probe = stream_probe()
+        print(json.dumps({"stream_probe": probe}), flush=True)
+    work = {"brunel": lambda: brunel(args.neurons), "dense": dense_layer,
+            "chain_busy": lambda: dense_chain(False), "chain_quiet": lambda: dense_chain(True)}
     for name, make in work.items():
-        if args.only and name != args.only:
+        if args.only and name not in args.only.split(","):
             continue
         net, rate = make()
-        row = bench(name, net, rate, args.steps, args.lava_steps, args.skip_lava, args.skip_brian2)
+        row = bench(name, net, rate, args.steps, args.lava_steps, args.skip_lava, args.skip_brian2, threads)
         print(json.dumps(row, indent=1), flush=True)
         rows.append(row)
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"python": sys.version.split()[0], "results": rows}, fh, indent=1)
+            json.dump({"python": sys.version.split()[0], "results": rows, "stream_probe": probe}, fh, indent=1)
     print(markdown(rows))
     return rows
 

@@ -227,9 +227,11 @@ def _cmd_emulate(args) -> int:
         return _run_ranks(args, D)
     # --timing analytic is the emulator's default: pass the option only when it asks for more
     extra = {"timing": args.timing} if args.timing != "analytic" else {}
-    if args.checkpoint is None and args.resume is None:
-        return _run_backend(args, "emulator", progress=True, **extra)
-    return _run_session(args, **extra)
+    from .backends.emulator.engine import kernel_threads
+    with kernel_threads(args.threads):
+        if args.checkpoint is None and args.resume is None:
+            return _run_backend(args, "emulator", progress=True, **extra)
+        return _run_session(args, **extra)
 
 
 def _run_ranks(args, D) -> int:
@@ -450,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timing", choices=("analytic", "cycle"), default="analytic",
                    help="latency model: analytic (default; per-step sum of the slowest core, network drain and "
                         "barrier) or cycle (message-level simulation of routers, buffers, links and core pipelines)")
+    s.add_argument("--threads", type=positive_int, default=None, metavar="K",
+                   help="threads the emulator's kernel runs the cores of a step on (default: all cores, or "
+                        "NUMBA_NUM_THREADS); the results are the same for any K")
     s.set_defaults(func=_cmd_emulate, output_kind="result",
                    input_roles={**RUN_INPUTS, "checkpoint (--resume)": "resume"})
 

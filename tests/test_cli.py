@@ -347,6 +347,18 @@ def test_compile_then_emulate(tmp_path, compiled):
     assert "spikes h: 4" in proc.stdout
 
 
+def test_emulate_threads_option(tmp_path, compiled):
+    """--threads K runs the kernel on K threads (same result); more than numba allows is a clear error."""
+    need("neurocomp.backends.emulator")
+    ok(cli("emulate", compiled, "--steps", "6", "--input", compiled.parent / "in.npz", "-o", tmp_path / "r1",
+           "--threads", "1"))
+    assert int(nc.Result.load(tmp_path / "r1").spikes["h"].sum()) == 4
+    proc = cli("emulate", compiled, "--steps", "6", "-o", tmp_path / "r2", "--threads", "4096")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "threads=4096" in proc.stderr and "NUMBA_NUM_THREADS" in proc.stderr
+    assert not (tmp_path / "r2").exists()
+
+
 def test_report_on_emulated_result(tmp_path, compiled):
     need("neurocomp.backends.emulator", "neurocomp.report")
     res, rep = tmp_path / "res", tmp_path / "rep"

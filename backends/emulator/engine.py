@@ -40,10 +40,13 @@ model (energy class "learning").
 from __future__ import annotations
 
 import math
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
+import numba
 import numpy as np
 
 from ...errors import BackendError, ValidationError
@@ -950,8 +953,12 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
                    *, populations=None, counters: bool = True, events: bool = False, engine: str = "numba",
                    shapes: dict | None = None, memory_budget: int | None = None, plan: Plan | None = None,
                    learning=None, input_spec: InputSpec | None = None, state: EngineState | None = None,
-                   on_step=None, observe=None) -> Result:
+                   on_step=None, observe=None, threads: int | None = None) -> Result:
     """Run ``tables`` for ``steps`` steps; see the module docstring for timing conventions.
+
+    ``threads``: how many threads the numba kernel runs the cores of a step on (None: all cores, or
+    ``NUMBA_NUM_THREADS``, but one for a network under 1024 neurons or on a machine whose load average
+    already reaches its core count: :func:`kernel_thread_count`); the results are the same for every number.
 
     ``record``: any of "spikes", "v", "u" for the ``populations`` given (default all). ``counters``:
     per-core, per-step operation counts in ``report["counters"]`` (arrays ``[T, n_cores]``, names in
@@ -1016,15 +1023,61 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
                      memory_budget, learning, engine == "numba", state.learning, events_in)
     t0 = time.perf_counter()
     bar = _progress(steps, progress)
-    if loop is not None:
-        _run_closed_loop(tables, plan, run, state, loop, bar)
-    elif engine == "numba":
-        chunk = 1 if run.learners else (steps if not progress else max(1, math.ceil(steps / 100)))
-        _run_numba(tables, plan, run, state, chunk, bar)
-    else:
-        _run_numpy(tables, plan, run, state, bar)
+    with kernel_threads(threads), kernel_threads(kernel_thread_count(tables, threads is not None)):
+        if loop is not None:
+            _run_closed_loop(tables, plan, run, state, loop, bar)
+        elif engine == "numba":
+            chunk = 1 if run.learners else (steps if not progress else max(1, math.ceil(steps / 100)))
+            _run_numba(tables, plan, run, state, chunk, bar)
+        else:
+            _run_numpy(tables, plan, run, state, bar)
     bar.close()
     return _assemble_result(tables, run, engine, time.perf_counter() - t0, events)
+
+
+def kernel_thread_count(tables, chosen: bool = False) -> int:
+    """Threads the kernel runs on: numba's setting (``kernel_threads``), or 1 for a network of fewer than
+    ``kernels.PAR_NEURONS`` neurons (too little work per step to pay for the threads' synchronisation) and,
+    unless the caller ``chosen`` a number, when the machine is already busy (1-minute load average >= its
+    cores): a step's barriers then wait for descheduled threads, 5-20x slower than one thread in
+    benchmarks/RESULTS.md ("Emulator threads")."""
+    if tables.n_neurons < K.PAR_NEURONS:
+        return 1
+    if not chosen and hasattr(os, "getloadavg") and os.getloadavg()[0] >= (os.cpu_count() or 1):
+        return 1
+    return numba.get_num_threads()
+
+
+def _keep_start_method_unset() -> None:
+    """numba's first parallel launch asks ``multiprocessing.get_start_method()`` for its init lock, which
+    fixes the process's start method; importing Lava afterwards then fails (it calls
+    ``set_start_method('fork')``: "context has already been set"). Give numba that lock first, from an
+    explicit fork context (what numba itself picks on Linux), leaving the default unset. (numba 0.68's
+    ``parallel._backend_init_process_lock``; tests/test_threads.py checks that Lava still imports.)"""
+    from numba.np.ufunc import parallel
+    if parallel._backend_init_process_lock is None and hasattr(os, "fork"):
+        import multiprocessing
+        parallel._backend_init_process_lock = multiprocessing.get_context("fork").RLock()
+
+
+@contextmanager
+def kernel_threads(threads: int | None):
+    """Run the numba kernel on ``threads`` threads inside the block (None: numba's setting, all cores unless
+    ``NUMBA_NUM_THREADS`` says fewer). Results do not depend on it (``kernels.run_steps``)."""
+    _keep_start_method_unset()
+    if threads is None:
+        yield
+        return
+    most = numba.config.NUMBA_NUM_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= most:
+        raise ValidationError(f"threads={threads!r}: give a whole number from 1 to {most} (this process's "
+                              "NUMBA_NUM_THREADS; set that variable before starting Python to allow more)")
+    before = numba.get_num_threads()
+    numba.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 class _NoBar:
@@ -1044,7 +1097,7 @@ def _progress(total: int, enabled: bool, unit: str = "step", desc: str = "emulat
 
 def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,
             *, populations=None, counters: bool = True, memory_budget: int | None = None,
-            timing: bool | str = True) -> Result:
+            timing: bool | str = True, threads: int | None = None) -> Result:
     """Run a CompiledNetwork (or the path of one) on the emulator; returns a Result.
 
     ``get_backend("emulator").run(...)`` (:mod:`neurocomp.backend`) with these options spelled out.
@@ -1055,11 +1108,13 @@ def emulate(art, steps: int, inputs: dict | None = None, record=("spikes", "v"),
     into ``report["energy_j"]``, ``report["latency_s"]`` and the full breakdown in ``report["cost"]``;
     the per-step counter arrays are then summarised per core. ``timing="cycle"`` adds the message-level
     simulation of the NoC and core pipelines (``report["cost"]["cycle"]``, whose latency then is
-    ``report["latency_s"]``); ``"analytic"`` equals True.
+    ``report["latency_s"]``); ``"analytic"`` equals True. ``threads``: as in
+    ``emulate_tables``.
     """
     from ...backend import get_backend
-    return get_backend("emulator").run(art, steps, inputs, record, progress=progress, populations=populations,
-                                       counters=counters, memory_budget=memory_budget, timing=timing)
+    with kernel_threads(threads):
+        return get_backend("emulator").run(art, steps, inputs, record, progress=progress, populations=populations,
+                                           counters=counters, memory_budget=memory_budget, timing=timing)
 
 
 def _resolve(art, who: str):
@@ -1105,7 +1160,7 @@ def _batch_size(inputs_batch) -> int:
 
 def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progress: bool = False, *,
                   populations=None, counters: bool = True, timing: bool = True,
-                  memory_budget: int | None = None) -> list[Result]:
+                  memory_budget: int | None = None, threads: int | None = None) -> list[Result]:
     """Run B independent inferences of one CompiledNetwork: ``[emulate(art, steps, {k: x[b]}) for b]``.
 
     ``inputs_batch``: ``{graph input name: [B, T, *shape] 0/1}`` with ``T >= steps``. Every sample starts
@@ -1118,7 +1173,7 @@ def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progr
 
     Returns one Result per sample, in order. ``record``/``populations``/``counters``: as in ``emulate``
     (default records spikes only, to keep B results small). The memory of all B recordings is checked
-    against the budget after the first sample.
+    against the budget after the first sample. ``threads``: as in ``emulate_tables``.
     """
     tables, spec, target, physical_core, learning = _resolve(art, "emulate_batch")
     n = _batch_size(inputs_batch)
@@ -1130,7 +1185,8 @@ def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progr
     for b in range(n):
         res = emulate_tables(tables, steps, {k: x[b] for k, x in arrays.items()}, record,
                              populations=populations, counters=counters, input_spec=spec,
-                             memory_budget=memory_budget, events=timing, plan=plan, learning=learning)
+                             memory_budget=memory_budget, events=timing, plan=plan, learning=learning,
+                             threads=threads)
         if timing:
             attach_cost(res, target, tables, physical_core, steps)
         if b == 0 and n > 1:

@@ -51,7 +51,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ...semantics.fixedpoint import conv_cast24, wrap32
 from ...semantics.synapses import GRADED_WRAP
@@ -78,6 +78,11 @@ def projection_codes(lava_kinds, message_bits):
     product = np.array([w == "product" for w in wrap], bool).reshape(-1)
     syn = np.where(graded, np.where(product, SYN_GRADED_WRAP, SYN_GRADED), SYN_BINARY)
     return xf.astype(np.int64), syn.astype(np.int64)
+
+#: Smallest network (neurons) the engine runs the kernel on threads for (``engine.kernel_thread_count``):
+#: below, a step's parallel region (start + barrier, and on a loaded machine a wait for a descheduled
+#: thread) costs more than it saves.
+PAR_NEURONS = 1024
 
 #: Indices of the per-core, per-step counters (``counters[k, t, core]``).
 COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in",
@@ -339,7 +344,7 @@ def _transform(raw, e, xf):
     return raw >> (-e)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs, recorder, counts, spiked,
               psums):
     """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place; return how many
@@ -356,6 +361,11 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     The plan copies that axon's synapses to ``route_syn_ptr[r]..route_syn_ptr[r+1]`` (so one source's
     synapses are adjacent in memory; the tables group them by destination core) with ``syn_ring``,
     the ring cell of each synapse's dendrite. ``all_direct``: every projection is mode 0 (weights only).
+
+    **Threads** (``numba.get_num_threads()``, set by ``engine.kernel_threads``; results identical for any
+    number): phase 1+2 runs the cores in parallel, each writing its spikes into its own slice of
+    ``spiked`` (``core_neuron_ptr[c]..``), compacted in core order afterwards (the one-thread order).
+    Phase 3 (``_deliver``) runs on one thread.
 
     Speed (Brunel 5k neurons / 3M synapses: 0.27 -> 0.13 ms/step, results unchanged): the ring slots
     ``t % L`` and ``(t+1) % L`` are computed once per step and projection (no division per dendrite
@@ -398,6 +408,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # weight x payload straight into the ring; the wrap32 / Conv cast of the sum is applied on read as on the
     # general path (a DelayDense's per-product wrap takes the general path)
     direct_graded = all_direct and graded and np.all(proj_graded == SYN_GRADED)
+    fired_of = np.zeros(n_cores, np.int64)      # spikes of each core this step
     n_spk = 0
     for t in range(t_first, t_last + 1):
         row = t - 1 - t_base
@@ -406,10 +417,12 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             for p in range(n_proj):
                 slot[p] = t % proj_len[p]
                 nxt[p] = (t + 1) % proj_len[p]
-        # ---- 1+2: dendrites and neurons, core by core
-        for c in range(n_cores):
+        # ---- 1+2: dendrites and neurons, cores in parallel (numba threads), each core's spikes into its
+        # own slice of the list (from core_neuron_ptr[c]), compacted below in core order (one thread's order)
+        for c in prange(n_cores):
             active = 0
             fired = 0
+            base = core_neuron_ptr[c]
             for g in range(core_seg_ptr[c], core_seg_ptr[c + 1]):
                 kd = seg_kind[g]                   # one model per segment: its rows are looked up once
                 Pk = P[kd]
@@ -432,12 +445,12 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                             ring[k] = 0
                     else:
                         for k in range(dend_ptr[j], dend_ptr[j + 1]):
-                            p = dend_proj[k]
-                            idx = dend_off[k] + slot[p]
+                            pk = dend_proj[k]
+                            idx = dend_off[k] + slot[pk]
                             x = ring[idx]
                             ring[idx] = 0
-                            if xform[p]:             # the transform of 0 is 0: no test on x
-                                x = _transform(x, proj_exp[p], proj_xf[p])
+                            if xform[pk]:            # the transform of 0 is 0: no test on x
+                                x = _transform(x, proj_exp[pk], proj_xf[pk])
                             if k < mid:
                                 a += x
                             else:
@@ -447,9 +460,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                     out = neuron_step(kd, j, a, b, Pk, Sk)  # the model's step (generated dispatch)
                     s = out != 0
                     if s:
-                        spiked[n_spk] = j
-                        payload[n_spk] = out
-                        n_spk += 1
+                        spiked[base + fired] = j
+                        payload[base + fired] = out
                         fired += 1
                     col = rec_col[j]
                     if col >= 0:
@@ -470,10 +482,17 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                         for r in range(n_rows):
                             act |= Sk[r, j] != 0
                         active += act
+            fired_of[c] = fired
             if do_count:
                 counters[1, row, c] += active
                 counters[2, row, c] += core_neuron_ptr[c + 1] - core_neuron_ptr[c] - active
                 counters[3, row, c] += fired
+        for c in range(n_cores):
+            base = core_neuron_ptr[c]
+            for i in range(fired_of[c]):         # n_spk <= base + i: moving left never overwrites an unread entry
+                spiked[n_spk] = spiked[base + i]
+                payload[n_spk] = payload[base + i]
+                n_spk += 1
         # ---- graph-input channels firing this step
         if row < n_in_rows:
             for e in range(in_ptr[row], in_ptr[row + 1]):
