@@ -173,9 +173,16 @@ def neuron_kinds(tables) -> np.ndarray:
 
 
 def kernel_params(tables, kind: np.ndarray) -> tuple:
-    """Per registered kind, its kernel parameter rows over all N neurons (``prepare`` of the kind's kernel)."""
+    """Per registered kind, its kernel parameter rows over all N neurons (``prepare`` of the kind's kernel);
+    a kind none of the neurons has gets its rows with no columns (the kernel reads a kind's rows only at its
+    own neurons: int64 rows of every registered kind over all N cost ~350 bytes per neuron)."""
     out = []
-    for k in NEURONS.values():
+    present = np.bincount(kind, minlength=len(NEURONS)) > 0
+    for i, k in enumerate(NEURONS.values()):
+        if not present[i]:
+            rows = np.asarray(k.kernel_prepare({p: np.zeros(0, np.int64) for p in k.params}))
+            out.append(np.zeros((rows.shape[0] if rows.ndim == 2 else 0, 0), np.int64))
+            continue
         params = {p: np.asarray(tables.neuron_params[p], np.int64) for p in k.params}
         rows = np.ascontiguousarray(k.kernel_prepare(params), np.int64)
         # no neurons (a rank of a distributed run may hold none): the row count is unknown and never read

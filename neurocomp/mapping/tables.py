@@ -434,7 +434,8 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     for name in table_params():
         flat = np.concatenate([p.model.broadcast(name, p.size) if hasattr(p.model, name) else np.zeros(p.size)
                                for p in pops]) if pops else np.zeros(0)   # a model without it: 0
-        params[name] = flat.astype(np.int64)[order]
+        col = flat.astype(np.int64)[order]          # each column in the narrowest int that holds it
+        params[name] = col.astype(narrowest_int(int(col.min()), int(col.max()))) if col.size else col
     core_neuron_ptr = np.searchsorted(all_core[order], np.arange(n_cores + 1)).astype(np.int64)
     neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(core_neuron_ptr))
 
@@ -460,6 +461,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     core_axon_ptr = core_axon_ptr[:n_cores + 1] if n_cores else np.zeros(1, np.int64)
     n_syn = graph.n_synapses
     route_axon, axon_source = route_axon.astype(index_dtype(route_axon.size)), axon_source.astype(index_dtype(n_sources))
+    route_core = route_core.astype(narrowest_int(0, max(int(n_cores), 2 ** 8)))        # int16 below 32768 cores
     axon_syn_ptr = axon_syn_ptr.astype(index_dtype(n_syn + 1))
 
     # Synapses, streamed into their axons' slots in projection order.
