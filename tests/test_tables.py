@@ -72,3 +72,53 @@ def test_save_load_is_byte_identical(tmp_path):
     t.save(tmp_path / "a.npz")
     CoreTables.load(tmp_path / "a.npz").save(tmp_path / "b.npz")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
+def test_tables_are_narrow_and_loading_refuses_a_wide_weight(tmp_path):
+    """Weights in the narrowest of int8/int16/int32 that holds them, int32 indices; a saved table keeps its
+    dtypes, and a loaded syn_weight that is not int8/16/32 is refused (the emulator streams it as is)."""
+    import pytest
+    from neurocomp.errors import ArtifactError
+    from neurocomp.mapping.tables import _fitting
+    net = nc.Network("narrow")
+    net.input("in", (5,))
+    net.population("a", (7,), nc.LoihiLIF(du=10, dv=20, vth=5))
+    net.connect("in", "a", nc.Dense(np.arange(-17, 18).reshape(7, 5)))
+    t = build_core_tables(net, {"a": np.arange(7) % 2}, 2)
+    assert t.syn_weight.dtype == np.int8 and t.syn_delay.dtype == np.int8 and t.syn_proj.dtype == np.int8
+    for name in ("syn_post", "route_axon", "axon_source", "axon_syn_ptr"):
+        assert getattr(t, name).dtype == np.int32, name
+    t2, rng = _net(3)                                # weights -300..300: clipped to -256..255, int16
+    assert build_core_tables(t2, {p.name: rng.integers(0, 4, p.size) for p in t2.neuron_populations},
+                             4).syn_weight.dtype == np.int16
+    # a chunk the bound missed widens the array and keeps what was placed
+    w = _fitting(np.array([-128, 127, 5], np.int8), np.array([300, -2]))
+    assert w.dtype == np.int16 and w.tolist() == [-128, 127, 5]
+    t.save(tmp_path / "t.npz")
+    back = CoreTables.load(tmp_path / "t.npz")
+    assert back.syn_weight.dtype == np.int8 and back.syn_post.dtype == np.int32
+    for dtype in (np.int64, np.uint8, np.float32):
+        t.syn_weight = back.syn_weight.astype(dtype)
+        t.save(tmp_path / "bad.npz")
+        with pytest.raises(ArtifactError, match="syn_weight. has dtype"):
+            CoreTables.load(tmp_path / "bad.npz")
+
+
+def test_narrow_tables_run_like_wide_ones():
+    """The kernels are generic over dtypes: the same tables with int32 weights and int64 indices (the former
+    layout) give bit-identical spikes and v, with delays and a floor shift (ring mode 2)."""
+    from dataclasses import replace
+    from neurocomp.backends.emulator import emulate_tables
+    net, rng = _net(11)
+    t = build_core_tables(net, {p.name: rng.integers(0, 3, p.size) for p in net.neuron_populations}, 3)
+    wide = replace(t, syn_weight=t.syn_weight.astype(np.int32), syn_post=t.syn_post.astype(np.int64),
+                   syn_delay=t.syn_delay.astype(np.int16), syn_proj=t.syn_proj.astype(np.int32),
+                   axon_syn_ptr=t.axon_syn_ptr.astype(np.int64), route_axon=t.route_axon.astype(np.int64))
+    assert t.syn_weight.dtype == np.int16
+    inputs = {"in": (rng.random((40, net.populations["in"].size)) < 0.5).astype(np.uint8)}
+    a = emulate_tables(t, 40, inputs, record=("spikes", "v"))
+    b = emulate_tables(wide, 40, inputs, record=("spikes", "v"))
+    assert sum(int(s.sum()) for s in a.spikes.values()) > 0
+    for p in a.spikes:
+        np.testing.assert_array_equal(a.spikes[p], b.spikes[p])
+        np.testing.assert_array_equal(a.v[p], b.v[p])

@@ -61,9 +61,14 @@ from ...semantics.inputs import (SMALL_RUN_BYTES, InputSpec, check_input_rows, c
                                  check_step_inputs, reward_rows)
 from .quickrun import event_list, quick_events
 from ...safeio import available_memory
+from ...mapping.tables import index_dtype, narrowest_int
 
 #: Fraction of the currently available RAM that recording and counters may use.
 MEMORY_FRACTION = 0.5
+#: The dtype of a run's own weight copy when a learning rule writes it: every value a rule can produce
+#: (Lava's LearningDense clips to the 8-bit range -256..255, ``semantics.learning``; ``Simulator.set_weights``
+#: checks written weights against that range) fits int16.
+LEARNED_WEIGHT_DTYPE = narrowest_int(-256, 255)
 
 
 # ----------------------------------------------------------------------------------- plan
@@ -92,12 +97,15 @@ class Plan:
 
     @cached_property
     def nbytes(self) -> int:
-        d, r = self.dendrites, self.routes
+        """Bytes of the plan and of one run's state (neuron state rows, rings, scratch, spike lists); the
+        tables it runs on are ``CoreTables.nbytes``."""
+        d, r, p = self.dendrites, self.routes, self.psums
         arrays = (self.neuron_core, self.kind, *self.P, d.dend_ptr, d.dend_mid, d.dend_proj, d.dend_off,
-                  r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj)
-        # + run state: u, v, ring (+ scratch, flags, touched lists) and the spike list
-        return sum(a.nbytes for a in arrays) + 16 * self.neuron_core.size + 8 * self.ring_size \
-            + 33 * self.scratch_size + 8 * r.route_syn_ptr.size
+                  r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj, p.syn_psum, p.psum_src,
+                  p.psum_dst)
+        state = 8 * self.neuron_core.size * sum(len(k.state) for k in NEURONS.values())
+        n_sources = r.route_ptr.size - 1                 # the kernel's spiked and payload lists
+        return sum(a.nbytes for a in arrays) + state + 8 * self.ring_size + 33 * self.scratch_size + 16 * n_sources
 
     def neurons(self, tables, S: tuple) -> K.NeuronArrays:
         """The kernel's neurons with the state ``S`` (per kind int64 [m, N], advanced in place)."""
@@ -168,9 +176,16 @@ def neuron_kinds(tables) -> np.ndarray:
 
 
 def kernel_params(tables, kind: np.ndarray) -> tuple:
-    """Per registered kind, its kernel parameter rows over all N neurons (``prepare`` of the kind's kernel)."""
+    """Per registered kind, its kernel parameter rows over all N neurons (``prepare`` of the kind's kernel);
+    a kind none of the neurons has gets its rows with no columns (the kernel reads a kind's rows only at its
+    own neurons: int64 rows of every registered kind over all N cost ~350 bytes per neuron)."""
     out = []
-    for k in NEURONS.values():
+    present = np.bincount(kind, minlength=len(NEURONS)) > 0
+    for i, k in enumerate(NEURONS.values()):
+        if not present[i]:
+            rows = np.asarray(k.kernel_prepare({p: np.zeros(0, np.int64) for p in k.params}))
+            out.append(np.zeros((rows.shape[0] if rows.ndim == 2 else 0, 0), np.int64))
+            continue
         params = {p: np.asarray(tables.neuron_params[p], np.int64) for p in k.params}
         rows = np.ascontiguousarray(k.kernel_prepare(params), np.int64)
         # no neurons (a rank of a distributed run may hold none): the row count is unknown and never read
@@ -247,8 +262,8 @@ def check_tables(tables) -> None:
             k = int(tables.syn_proj[i])
             bad(f"projection '{tables.proj_names[k]}' has a synapse delay above its proj_max_delay "
                 f"{int(tables.proj_max_delay[k])}")
-        if tables.syn_weight.dtype.itemsize > 4:
-            bad("syn_weight must be int32 (Lava's weight dtype)")
+    if tables.syn_weight.dtype.kind != "i" or tables.syn_weight.dtype.itemsize > 4:
+        bad(f"syn_weight is {tables.syn_weight.dtype}; it must be int8, int16 or int32 (Lava's weights are int32)")
     # a packet lands on an axon of the core it is sent to, and an axon only feeds neurons of its core
     axon_core = np.repeat(np.arange(c, dtype=np.int64), np.diff(tables.core_axon_ptr))
     wrong = np.nonzero(axon_core[tables.route_axon] != tables.route_core)[0]
@@ -313,22 +328,27 @@ def make_plan(tables) -> Plan:
     ring_size = int(dend_len.sum())
     scratch_size = ring_size if np.any(proj_mode == K.MODE_SCRATCH) else 0
     neuron_core = np.repeat(np.arange(int(tables.n_cores), dtype=np.int64), np.diff(tables.core_neuron_ptr))
+    idx = index_dtype(max(ring_size, dend_proj.size + 1))       # the dendrites' offsets and pointers
+    dend_ptr, dend_mid, dend_off = dend_ptr.astype(idx), dend_mid.astype(idx), dend_off.astype(idx)
+    dend_proj = dend_proj.astype(index_dtype(n_proj))
 
     # synapses copied in route order: route r -> synapses of axon route_axon[r] (one numba pass)
-    ax = np.asarray(tables.route_axon, np.int64)
+    ax = tables.route_axon
     lo, hi = tables.axon_syn_ptr[ax], tables.axon_syn_ptr[ax + 1]
     route_syn_ptr = np.concatenate([[0], np.cumsum(hi - lo)]).astype(np.int64)
     n_copy = int(route_syn_ptr[-1])
-    ring_dtype = np.int32 if ring_size < 2 ** 31 else np.int64
+    route_syn_ptr = route_syn_ptr.astype(index_dtype(n_copy + 1))
     graded = bool(np.any(proj_graded != K.SYN_BINARY))        # some projection multiplies its weights by payloads
     direct = bool(np.all(proj_mode == K.MODE_DIRECT))
-    syn_ring = np.empty(n_copy, ring_dtype)
-    syn_weight = np.empty(n_copy, np.int32)
+    # the copy is what the kernel streams: the tables' own weight dtype (int8/int16 where the weights fit), an
+    # int32 ring cell; delays and projections int16 (at most a few kernel specialisations: numba compiles one
+    # per dtype combination)
+    syn_ring = np.empty(n_copy, index_dtype(ring_size))
+    syn_weight = np.empty(n_copy, tables.syn_weight.dtype)
     syn_delay = np.empty(0 if direct and not graded else n_copy, np.int16)    # graded: the kernel needs the
-    syn_proj = np.empty(0 if direct and not graded else n_copy, np.int32)     # projection of each synapse
-    K.plan_synapses(ax, tables.axon_syn_ptr, tables.syn_post, tables.syn_proj,
-                    np.asarray(tables.syn_weight, np.int32), np.asarray(tables.syn_delay, np.int16), dend_ptr,
-                    dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
+    syn_proj = np.empty(0 if direct and not graded else n_copy, narrowest_int(0, max(n_proj, 2 ** 8)))
+    K.plan_synapses(ax, tables.axon_syn_ptr, tables.syn_post, tables.syn_proj, tables.syn_weight, tables.syn_delay,
+                    dend_ptr, dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
     kind = neuron_kinds(tables)
     psums = partial_sum_plan(tables, ax, neuron_core)
     dendrites = K.DendriteArrays(dend_ptr, dend_mid, dend_proj, dend_off, proj_len, exp, proj_xf, proj_mode, direct)
@@ -691,7 +711,8 @@ def initial_state(tables, plan: Plan, learning=(), engine: str = "numba") -> Eng
     numba = engine == "numba"
     weights = None
     if states:
-        weights = (plan.routes.syn_weight if numba else np.asarray(tables.syn_weight)).copy()
+        weights = plan.routes.syn_weight if numba else np.asarray(tables.syn_weight)
+        weights = weights.astype(np.promote_types(weights.dtype, LEARNED_WEIGHT_DTYPE))     # a copy
         positions = _synapse_positions(tables, numba)
         for p in learning:
             st = states[p.name]

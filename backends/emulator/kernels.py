@@ -263,9 +263,9 @@ class RouteArrays(NamedTuple):
     route_core: np.ndarray          # [R]
     route_syn_ptr: np.ndarray       # [R+1]
     syn_ring: np.ndarray            # ring cell of each synapse copy's dendrite
-    syn_weight: np.ndarray          # int32
+    syn_weight: np.ndarray          # the tables' dtype: int8/int16/int32 (a learning run's copy: int16 or wider)
     syn_delay: np.ndarray           # int16
-    syn_proj: np.ndarray            # int32
+    syn_proj: np.ndarray            # int16 (int32 past 32767 projections)
     graded: bool                    # some projection carries payloads (then syn_proj is always copied)
     proj_graded: np.ndarray         # int64 [P] SYN_*: projection multiplies its weights by the source's payload
 

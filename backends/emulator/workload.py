@@ -32,8 +32,8 @@ import numpy as np
 
 from ...neurons import NEURONS
 
-#: Bytes per synapse in the emulator's tables (their dtypes).
-_SYN_BYTES = {"syn_post": 8, "syn_weight": 4, "syn_delay": 2, "syn_proj": 4}
+#: The emulator's per-synapse table arrays (their dtypes give the footprint).
+_SYN_FIELDS = ("syn_post", "syn_weight", "syn_delay", "syn_proj")
 
 
 def _fanout(tables) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +76,7 @@ def workload_metrics(tables, counters: dict, steps: int, network=None) -> dict:
     if network is not None:
         dense = sum(_dense_size(network, p) for p in network.projections.values())
     cols = {k.name: len(k.params) + len(k.state) for k in NEURONS.values()}
-    footprint = tables.n_synapses * sum(_SYN_BYTES.values()) + \
+    footprint = tables.n_synapses * sum(getattr(tables, f).dtype.itemsize for f in _SYN_FIELDS) + \
         8 * int(sum(sizes[i] * cols.get(m, 0) for i, m in enumerate(tables.pop_models)))
     active = np.asarray(counters["neurons_active"])
     return {

@@ -117,6 +117,12 @@ class CoreTables:
         """Partial-sum routes (segment core -> soma core of a split neuron); 0 when nothing is split."""
         return int(self.psum_core.size)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the tables' arrays (per-neuron parameters included)."""
+        arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray)] + list(self.neuron_params.values())
+        return int(sum(np.asarray(a).nbytes for a in arrays))
+
     def neuron_core(self) -> np.ndarray:
         """Soma core of every neuron (table ids)."""
         return np.repeat(np.arange(self.n_cores, dtype=np.int64), np.diff(self.core_neuron_ptr))
@@ -338,6 +344,55 @@ def _place_synapses(pre, post, w, d, k, src_base, src_is_input, dst_base, gid_of
     return -1
 
 
+def narrowest_int(lo: int, hi: int):
+    """The narrowest of int8/int16/int32/int64 that holds ``lo..hi``."""
+    for dt in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return np.dtype(dt)
+    return np.dtype(np.int64)
+
+
+def index_dtype(count: int):
+    """int32 for indices into (and offsets up to) ``count`` items when they fit, else int64."""
+    return np.dtype(np.int32 if count < 2 ** 31 else np.int64)
+
+
+def weight_dtype(lo: int, hi: int):
+    """The tables' weight dtype for weights in ``lo..hi``: int8, int16 or int32 (Lava's weights are
+    int32: a wider bound stays int32, each value is checked as it is placed)."""
+    dt = narrowest_int(lo, hi)
+    return np.dtype(np.int32) if dt.itemsize > 4 else dt
+
+
+def _weight_bounds(projs) -> tuple[int, int]:
+    """A bound on every projection's effective weights, from its raw weights (``effective_weights``: Lava's
+    8-bit clip unless learning or a raw Conv, then a floor by at most ``2^k - 1``, ``k = 9 - num_weight_bits``).
+    Only a guess for the array's dtype: ``_fitting`` checks each placed chunk."""
+    lo, hi = 0, 0
+    for proj in projs:
+        conn = proj.connectivity
+        w = np.asarray(conn.weights)
+        if not w.size:
+            continue
+        a, b = int(w.min()), int(w.max())
+        if not uses_lava_conv(proj):
+            a -= (1 << max(9 - int(getattr(conn, "num_weight_bits", 8)), 0)) - 1
+            if proj.learning is None:               # Dense/Sparse clip to [-256, 255] first
+                a, b = max(a, -256), min(b, 255)
+        lo, hi = min(lo, a), max(hi, b)
+    return lo, hi
+
+
+def _fitting(syn_weight: np.ndarray, w) -> np.ndarray:
+    """``syn_weight``, widened (a copy) if a chunk's weights ``w`` do not fit its dtype."""
+    w = np.asarray(w)
+    info = np.iinfo(syn_weight.dtype)
+    if w.size and (int(w.min()) < info.min or int(w.max()) > info.max):
+        return syn_weight.astype(weight_dtype(min(int(w.min()), info.min), max(int(w.max()), info.max)))
+    return syn_weight
+
+
 def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, graph=None, split=None,
                       payload_bits: int = 0) -> CoreTables:
     """Lay out the tables of ``network`` with neuron ``i`` of population ``p`` on core ``core_of_neuron[p][i]``.
@@ -379,7 +434,8 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     for name in table_params():
         flat = np.concatenate([p.model.broadcast(name, p.size) if hasattr(p.model, name) else np.zeros(p.size)
                                for p in pops]) if pops else np.zeros(0)   # a model without it: 0
-        params[name] = flat.astype(np.int64)[order]
+        col = flat.astype(np.int64)[order]          # each column in the narrowest int that holds it
+        params[name] = col.astype(narrowest_int(int(col.min()), int(col.max()))) if col.size else col
     core_neuron_ptr = np.searchsorted(all_core[order], np.arange(n_cores + 1)).astype(np.int64)
     neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(core_neuron_ptr))
 
@@ -404,16 +460,19 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         rgraph.out_ptr, rgraph.out_post, rcore, src_of_tid, max(int(n_cores), 1))
     core_axon_ptr = core_axon_ptr[:n_cores + 1] if n_cores else np.zeros(1, np.int64)
     n_syn = graph.n_synapses
+    route_axon, axon_source = route_axon.astype(index_dtype(route_axon.size)), axon_source.astype(index_dtype(n_sources))
+    route_core = route_core.astype(narrowest_int(0, max(int(n_cores), 2 ** 8)))        # int16 below 32768 cores
+    axon_syn_ptr = axon_syn_ptr.astype(index_dtype(n_syn + 1))
 
     # Synapses, streamed into their axons' slots in projection order.
     if split is not None:
         from .split import synapse_cores
         all_syn_core = synapse_cores(network, graph, split)
     no_core = np.zeros(0, np.int64)
-    syn_post = np.empty(n_syn, np.int64)
-    syn_weight = np.empty(n_syn, np.int32)
-    syn_delay = np.empty(n_syn, np.int16)
-    syn_proj = np.empty(n_syn, np.int32)
+    syn_post = np.empty(n_syn, index_dtype(n))
+    syn_weight = np.empty(n_syn, weight_dtype(*_weight_bounds(projs)))
+    syn_delay = np.empty(n_syn, narrowest_int(0, max([p.max_delay for p in projs], default=0)))
+    syn_proj = np.empty(n_syn, narrowest_int(0, len(projs) - 1))
     placed = 0
     for k, proj in enumerate(projs):
         src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
@@ -425,6 +484,7 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
                 raise ValidationError(f"tables: projection '{proj.name}' has more synapses than the synapse graph; "
                                       "the graph is not this network's")
             chunk_core = no_core if split is None else all_syn_core[placed:placed + len(pre)]
+            syn_weight = _fitting(syn_weight, w)       # a weight the bound missed widens the array, never wraps
             bad = _place_synapses(np.asarray(pre, np.int64), np.asarray(post, np.int64), np.asarray(w, np.int32),
                                   np.asarray(d, np.int16), k, src_base, is_input, dst_base, gid_of_flat, n,
                                   neuron_core, core_axon_ptr, axon_source, axon_syn_ptr, syn_post,

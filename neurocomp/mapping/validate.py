@@ -321,6 +321,8 @@ def check_loaded_tables(t, where: str) -> None:
             raise bad(name, f"has dtype {a.dtype}; expected integers")
         elif a.dtype.kind == "u" and a.dtype.itemsize >= 8 and a.size and a.max() > np.iinfo(np.int64).max:
             raise bad(name, "holds values beyond int64")
+        elif name == "syn_weight" and (a.dtype.kind != "i" or a.dtype.itemsize > 4):
+            raise bad(name, f"has dtype {a.dtype}; expected int8, int16 or int32 (Lava's weights are int32)")
 
     def ptr(name, length, end):
         a = arrays[name]
