@@ -123,8 +123,9 @@ def run_spec(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int)
     return res
 
 
-def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int) -> dict:
-    """All steps with the numba kernel (``kernel.simulate_run``)."""
+def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int, trace: bool = False) -> dict:
+    """All steps with the numba kernel (``kernel.simulate_run``); with ``trace`` also ``"trace"``, the busy
+    intervals (rows kind, id, start, end in ticks from the start of their step)."""
     lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth, p.psum], np.int64)
     app, ap = psum_axons(tables)
     r = kernel.simulate_run(
@@ -134,10 +135,13 @@ def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int
         tables.neuron_core()[np.asarray(tables.psum_neuron, np.int64)], np.asarray(tables.core_psum_ptr, np.int64),
         np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
         np.asarray(p.link_lat, np.int64), p.gx_n, p.gy_n, np.asarray(p.core_x, np.int64),
-        np.asarray(p.core_y, np.int64), int(steps))
+        np.asarray(p.core_y, np.int64), int(steps), bool(trace))
     keys = ("latency", "soma_max", "input_max", "sender_stall", "link_busy", "link_stall", "buf_peak", "n_messages",
-            "n_psum")
-    return dict(zip(keys, r))
+            "n_psum", "trace")
+    out = dict(zip(keys, r))
+    if not trace:
+        del out["trace"]
+    return out
 
 
 def simulate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
@@ -161,23 +165,27 @@ def simulate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
 
 #: The timeline of one step keeps at most this many busy intervals (the earliest) in report.json.
 TRACE_MAX_INTERVALS = 20_000
-#: Steps with more messages are not traced (the trace runs the Python spec).
+#: Steps with more messages are not traced (bounds the trace's size).
 TRACE_MAX_MESSAGES = 20_000
 TRACE_KINDS = ("soma", "stall", "input", "link")
 
 
 def trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int, step: int,
-               learn_ops=None) -> dict:
-    """Busy intervals of one step from the Python spec (same semantics as the engine): ``{"step", "intervals":
-    [[kind, id, start_s, end_s], ...], "truncated"}``; kinds ``TRACE_KINDS`` (id: logical core, or mesh link)."""
+               learn_ops=None, engine: str = "numba") -> dict:
+    """Busy intervals of one step, from the numba kernel run on that step alone (``engine="spec"``: the Python
+    spec, the same intervals): ``{"step", "intervals": [[kind, id, start_s, end_s], ...], "truncated"}``, in
+    order of start, kind, id, end; kinds ``TRACE_KINDS`` (id: logical core, or mesh link)."""
     from ..costmodel import _check_inputs
     steps, _, phys, st, src, act, _, learn = _check_inputs(
         target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops)
     keep = st == step
     st, src = sort_events(st[keep], src[keep])
-    one = next(step_inputs(tables, st - step, src, act[step:step + 1], learn[step:step + 1], 1))
-    out = spec.simulate_step(params(target, phys), one, trace=True)
-    iv = sorted(out.trace, key=lambda r: (r[2], r[0], r[1]))
+    p, act, learn = params(target, phys), act[step:step + 1], learn[step:step + 1]
+    if engine == "spec":
+        iv = spec.simulate_step(p, next(step_inputs(tables, st - step, src, act, learn, 1)), trace=True).trace
+    else:
+        iv = run_numba(p, tables, st - step, src, act, learn, 1, trace=True)["trace"].tolist()
+    iv = sorted(map(tuple, iv), key=lambda r: (r[2], r[0], r[1], r[3]))
     return {"step": int(step), "kinds": list(TRACE_KINDS), "truncated": len(iv) > TRACE_MAX_INTERVALS,
             "intervals": [[int(k), int(i), a * TICK, b * TICK] for k, i, a, b in iv[:TRACE_MAX_INTERVALS]]}
 
@@ -227,7 +235,7 @@ def cycle_report(target, tables, physical_core, spike_steps, spike_sources, neur
                                         "barrier_round": int(np.ceil(round(barrier * hz, 6)))}}
     out["wall_time_s"] = time.perf_counter() - t0
     small = r["n_messages"] <= TRACE_MAX_MESSAGES
-    if timeline and small.any():   # the slowest step the Python spec can trace quickly (not in wall_time_s)
+    if timeline and small.any():   # the slowest step of bounded size (not in wall_time_s)
         step = int(np.argmax(np.where(small, r["latency"], -1)))
         out["timeline"] = trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron_active,
                                      steps, step, learn_ops)
