@@ -182,12 +182,14 @@ def trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron
     st, src = sort_events(st[keep], src[keep])
     p, act, learn = params(target, phys), act[step:step + 1], learn[step:step + 1]
     if engine == "spec":
-        iv = spec.simulate_step(p, next(step_inputs(tables, st - step, src, act, learn, 1)), trace=True).trace
+        one = next(step_inputs(tables, st - step, src, act, learn, 1))
+        iv = np.array(spec.simulate_step(p, one, trace=True).trace, np.int64).reshape(-1, 4)
     else:
-        iv = run_numba(p, tables, st - step, src, act, learn, 1, trace=True)["trace"].tolist()
-    iv = sorted(map(tuple, iv), key=lambda r: (r[2], r[0], r[1], r[3]))
+        iv = run_numba(p, tables, st - step, src, act, learn, 1, trace=True)["trace"]
+    keep = iv[np.lexsort((iv[:, 3], iv[:, 1], iv[:, 0], iv[:, 2]))[:TRACE_MAX_INTERVALS]]
+    cols = (keep[:, 0].tolist(), keep[:, 1].tolist(), (keep[:, 2] * TICK).tolist(), (keep[:, 3] * TICK).tolist())
     return {"step": int(step), "kinds": list(TRACE_KINDS), "truncated": len(iv) > TRACE_MAX_INTERVALS,
-            "intervals": [[int(k), int(i), a * TICK, b * TICK] for k, i, a, b in iv[:TRACE_MAX_INTERVALS]]}
+            "intervals": [list(r) for r in zip(*cols)]}
 
 
 def cycle_report(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
