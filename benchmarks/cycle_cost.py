@@ -11,6 +11,9 @@ Two readings on each net, in one run, from alternating repeats (minima; the mach
   kernel, recording, accounting, report); with ``--cli`` also ``neurocomp emulate --timing`` (a process each,
   so interpreter start and imports are in both).
 
+"cycle, spec timeline": the same ``emulate(timing="cycle")`` with the report's one-step timeline traced by
+the Python spec, as before the kernel traced it (the cost this change removed), alternated with the others.
+
 Nets (compiled by ``nc.compile`` for Loihi, so the placement is the compiler's, not SANA-FE's): the random
 recurrent and layered feed-forward nets of benchmarks/sanafe_crosscheck.py (same sizes and connection
 densities, LoihiLIF with biases so that they fire; 32 / 64 neurons per core as there), a "hot" fan-in net (384 biased sources -> 256 neurons,
@@ -20,6 +23,7 @@ benchmarks/emulator_speed.py (2000 neurons, 1000 Poisson inputs, the compiler's 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -112,18 +116,21 @@ def measure(name, steps, repeats, cli, seed):
     tmp = tempfile.mkdtemp()
     path = os.path.join(tmp, "art")
     art = nc.compile(net, "loihi", out=path, max_neurons_per_core=PER_CORE[name])
-    cap = Capture()
+    cap, trace = Capture(), model.trace_step
     _session.attach_cost = cap
     try:
         nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle")      # numba warm
-        e2e = {"analytic": [], "cycle": []}
+        e2e = {"analytic": [], "cycle": [], "spec_timeline": []}
         mod = {"analytic": [], "cycle": []}
         parts = []
         for _ in range(repeats):
-            for mode in ("analytic", "cycle"):
+            for mode in ("analytic", "cycle", "spec_timeline"):
+                if mode == "spec_timeline":
+                    model.trace_step = functools.partial(trace, engine="spec")
                 t0 = time.perf_counter()
-                res = nc.emulate(art, steps, inputs, timing=mode)
+                res = nc.emulate(art, steps, inputs, timing="analytic" if mode == "analytic" else "cycle")
                 e2e[mode].append(time.perf_counter() - t0)
+                model.trace_step = trace
                 if mode == "cycle":
                     parts.append(res.report["cost"]["cycle"]["wall_time_s"])
             target, tables, phys, st, src, act, _ = cap.last
@@ -134,7 +141,7 @@ def measure(name, steps, repeats, cli, seed):
             model.simulate(target, tables, phys, st, src, act, steps)
             mod["cycle"].append(time.perf_counter() - t0)
     finally:
-        _session.attach_cost = cap.orig
+        _session.attach_cost, model.trace_step = cap.orig, trace
     out = {"net": name, "neurons": tables.n_neurons, "synapses": tables.n_synapses, "cores": int(phys.size),
            "spikes": int(st.size), "msgs": int(np.sum(res.report["cost"]["cycle"]["per_step"]["messages"])),
            "e2e": {k: min(v) for k, v in e2e.items()}, "model": {k: min(v) for k, v in mod.items()},
@@ -150,7 +157,7 @@ def measure(name, steps, repeats, cli, seed):
 
 def table(rows) -> str:
     lines = ["| net | model: cycle s / analytic s (ratio) | emulate: cycle s / analytic s (ratio) | cycle section s "
-             "| CLI: cycle s / analytic s (ratio) |", "|---|---|---|---|---|"]
+             "| emulate, spec timeline: s (ratio) | CLI: cycle s / analytic s (ratio) |", "|---|---|---|---|---|---|"]
     for r in rows:
         m, e = r["model"], r["e2e"]
         cli = r.get("cli")
@@ -158,7 +165,8 @@ def table(rows) -> str:
         lines.append(f"| {r['net']} ({r['neurons']} n, {r['synapses']} syn, {r['cores']} cores, {r['spikes']} spikes, "
                      f"{r['msgs']} msgs) | {m['cycle']:.4f} / {m['analytic']:.4f} ({m['cycle'] / m['analytic']:.1f}x) "
                      f"| {e['cycle']:.3f} / {e['analytic']:.3f} ({e['cycle'] / e['analytic']:.2f}x) "
-                     f"| {r['report_section']:.4f} | {c} |")
+                     f"| {r['report_section']:.4f} | {e['spec_timeline']:.3f} ({e['spec_timeline'] / e['analytic']:.2f}x) "
+                     f"| {c} |")
     return "\n".join(lines)
 
 
