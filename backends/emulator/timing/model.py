@@ -128,19 +128,23 @@ def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int
     intervals (rows kind, id, start, end in ticks from the start of their step)."""
     lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth, p.psum], np.int64)
     app, ap = psum_axons(tables)
-    r = kernel.simulate_run(
-        ev_step, ev_src, int(tables.n_neurons), np.asarray(tables.core_neuron_ptr, np.int64),
-        np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64),
-        np.asarray(tables.route_axon, np.int64), np.asarray(tables.axon_syn_ptr, np.int64), app, ap,
-        tables.neuron_core()[np.asarray(tables.psum_neuron, np.int64)], np.asarray(tables.core_psum_ptr, np.int64),
-        np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
-        np.asarray(p.link_lat, np.int64), p.gx_n, p.gy_n, np.asarray(p.core_x, np.int64),
-        np.asarray(p.core_y, np.int64), int(steps), bool(trace))
+    args = (ev_step, ev_src, int(tables.n_neurons), np.asarray(tables.core_neuron_ptr, np.int64),
+            np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64),
+            np.asarray(tables.route_axon, np.int64), np.asarray(tables.axon_syn_ptr, np.int64), app, ap,
+            tables.neuron_core()[np.asarray(tables.psum_neuron, np.int64)], np.asarray(tables.core_psum_ptr, np.int64),
+            np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
+            np.asarray(p.link_lat, np.int64), p.gx_n, p.gy_n, np.asarray(p.core_x, np.int64),
+            np.asarray(p.core_y, np.int64), int(steps), bool(trace))
+    tr = np.zeros((8 * (ev_src.size + len(p.core_x)) if trace else 0, 4), np.int64)
+    r = kernel.simulate_run(*args, tr)
+    if trace and r[-1] > tr.shape[0]:          # more intervals than guessed: run again with room for all
+        tr = np.zeros((r[-1], 4), np.int64)
+        r = kernel.simulate_run(*args, tr)
     keys = ("latency", "soma_max", "input_max", "sender_stall", "link_busy", "link_stall", "buf_peak", "n_messages",
-            "n_psum", "trace")
+            "n_psum")
     out = dict(zip(keys, r))
-    if not trace:
-        del out["trace"]
+    if trace:
+        out["trace"] = tr[:r[-1]]
     return out
 
 
