@@ -123,6 +123,10 @@ def run_spec(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int)
     return res
 
 
+#: Trace rows first allocated per spike event and core (a second run sizes it exactly when short).
+TRACE_ROWS_GUESS = 8
+
+
 def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int, trace: bool = False) -> dict:
     """All steps with the numba kernel (``kernel.simulate_run``); with ``trace`` also ``"trace"``, the busy
     intervals (rows kind, id, start, end in ticks from the start of their step)."""
@@ -135,7 +139,7 @@ def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int
             np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
             np.asarray(p.link_lat, np.int64), p.gx_n, p.gy_n, np.asarray(p.core_x, np.int64),
             np.asarray(p.core_y, np.int64), int(steps), bool(trace))
-    tr = np.zeros((8 * (ev_src.size + len(p.core_x)) if trace else 0, 4), np.int64)
+    tr = np.zeros((TRACE_ROWS_GUESS * (ev_src.size + len(p.core_x)) if trace else 0, 4), np.int64)
     r = kernel.simulate_run(*args, tr)
     if trace and r[-1] > tr.shape[0]:          # more intervals than guessed: run again with room for all
         tr = np.zeros((r[-1], 4), np.int64)
