@@ -84,18 +84,17 @@ PER_CORE = {"random": 32, "layered": 64, "hot": 32, "brunel": None}
 
 
 class Capture:
-    """Keeps the arguments of the session's ``attach_cost`` (the run's spike events), so the models can be
+    """Keeps the arguments of the session's ``cost_report`` (the run's spike events), so the models can be
     timed alone on exactly the events of the end-to-end run."""
 
     def __init__(self):
-        self.orig, self.last = _session.attach_cost, None
+        self.orig, self.last = _session.cost_report, None
 
-    def __call__(self, res, target, tables, phys, steps, timing="analytic"):
-        ev = res.report["spike_events"]
-        c = res.report["counters"]
+    def __call__(self, report, target, tables, phys, steps, *args, **kw):
+        ev, c = report["spike_events"], report["counters"]
         self.last = (target, tables, np.asarray(phys), ev["step"].copy(), ev["source"].copy(),
                      np.asarray(c["neurons_active"]).copy(), steps)
-        return self.orig(res, target, tables, phys, steps, timing)
+        return self.orig(report, target, tables, phys, steps, *args, **kw)
 
 
 def cli_time(path, steps, inputs, timing):
@@ -117,7 +116,7 @@ def measure(name, steps, repeats, cli, seed):
     path = os.path.join(tmp, "art")
     art = nc.compile(net, "loihi", out=path, max_neurons_per_core=PER_CORE[name])
     cap, trace = Capture(), model.trace_step
-    _session.attach_cost = cap
+    _session.cost_report = cap
     try:
         nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle")      # numba warm
         e2e = {"analytic": [], "cycle": [], "spec_timeline": []}
@@ -141,7 +140,7 @@ def measure(name, steps, repeats, cli, seed):
             model.simulate(target, tables, phys, st, src, act, steps)
             mod["cycle"].append(time.perf_counter() - t0)
     finally:
-        _session.attach_cost, model.trace_step = cap.orig, trace
+        _session.cost_report, model.trace_step = cap.orig, trace
     out = {"net": name, "neurons": tables.n_neurons, "synapses": tables.n_synapses, "cores": int(phys.size),
            "spikes": int(st.size), "msgs": int(np.sum(res.report["cost"]["cycle"]["per_step"]["messages"])),
            "e2e": {k: min(v) for k, v in e2e.items()}, "model": {k: min(v) for k, v in mod.items()},
