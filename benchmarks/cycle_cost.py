@@ -17,9 +17,10 @@ the Python spec, as before the kernel traced it (the cost this change removed), 
 
 Nets (compiled by ``nc.compile`` for Loihi, so the placement is the compiler's, not SANA-FE's): the random
 recurrent and layered feed-forward nets of benchmarks/sanafe_crosscheck.py (same sizes and connection
-densities, LoihiLIF with biases so that they fire; 32 / 64 neurons per core as there), a "hot" fan-in net (384 biased sources -> 256 neurons,
-p 0.25: the hot-link net of sanafe_cycle.py without its hand placement), and the Brunel E/I net of
-benchmarks/emulator_speed.py (2000 neurons, 1000 Poisson inputs, the compiler's packing: synapse memory bounds it).
+densities, LoihiLIF with biases so that they fire; 32 / 64 neurons per core as there), a "hot"
+fan-in net (384 biased sources -> 256 neurons, p 0.25: the hot-link net of sanafe_cycle.py without its
+hand placement), and the Brunel E/I net of benchmarks/emulator_speed.py (2000 neurons, 1000 Poisson
+inputs, the compiler's packing: synapse memory bounds it).
 """
 from __future__ import annotations
 
@@ -166,7 +167,8 @@ def table(rows) -> str:
         lines.append(f"| {r['net']} ({r['neurons']} n, {r['synapses']} syn, {r['cores']} cores, {r['spikes']} spikes, "
                      f"{r['msgs']} msgs) | {m['cycle']:.4f} / {m['analytic']:.4f} ({m['cycle'] / m['analytic']:.1f}x) "
                      f"| {e['cycle']:.3f} / {e['analytic']:.3f} ({e['cycle'] / e['analytic']:.2f}x) "
-                     f"| {r['report_section']:.4f} | {e['spec_timeline']:.3f} ({e['spec_timeline'] / e['analytic']:.2f}x) "
+                     f"| {r['report_section']:.4f} "
+                     f"| {e['spec_timeline']:.3f} ({e['spec_timeline'] / e['analytic']:.2f}x) "
                      f"| {c} |")
     return "\n".join(lines)
 
