@@ -13,6 +13,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .spec import TRACE_INPUT, TRACE_LINK, TRACE_SOMA, TRACE_STALL
+
 # per-core soma state columns of ``ss`` (``_soma_next``)
 LO, HI, CI, RR, REND, QQ, FF, END = range(8)
 
@@ -94,15 +96,30 @@ def _pop(h, n):
     return t0, c0, n
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _record(tr, nt, kind, ident, a, b):
+    """Row ``nt`` of the trace ``tr`` = ``(kind, id, a, b)`` if it fits (the caller sizes ``tr`` again from
+    the count otherwise); returns ``nt + 1``."""
+    if nt < tr.shape[0]:
+        tr[nt, 0] = kind
+        tr[nt, 1] = ident
+        tr[nt, 2] = a
+        tr[nt, 3] = b
+    return nt + 1
+
+
 @numba.njit(cache=True, nogil=True)
 def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon, axon_syn_ptr,
                  axon_psum_ptr, axon_psum, psum_dst, core_psum_ptr, active, learn, lat, link_lat, gx_n, gy_n,
-                 core_x, core_y, steps):
+                 core_x, core_y, steps, trace, tr):
     """Every step of ``spec.simulate_step``; events sorted by (step, source). ``lat``: syn, act, idle, out,
     gen, win, learn, occ, depth, psum (ticks / messages). Partial sums: ``axon_psum`` (CSR ``axon_psum_ptr``)
     the partial-sum routes an axon's synapses feed; route q goes to core ``psum_dst[q]``, routes grouped by
     segment core (``core_psum_ptr``). Returns per-step latency, soma and input maxima, spike and partial-sum
-    message counts, and run totals: sender stall per core, busy and stall per mesh link, buffer peaks."""
+    message counts, and run totals: sender stall per core, busy and stall per mesh link, buffer peaks; last,
+    with ``trace``, the number of busy intervals that ``spec.simulate_step(..., trace=True)`` lists, written
+    (in another order) into the first rows of ``tr`` that exist (kind ``spec.TRACE_*``, id, start, end; times
+    from the start of their step)."""
     L_SYN, L_OUT, L_WIN, OCC, DEPTH, L_PSUM = lat[0], lat[3], lat[5], lat[7], lat[8], lat[9]
     n_cores = core_x.size
     n_links = gx_n * gy_n * 4
@@ -133,6 +150,7 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
     link_busy = np.zeros(n_links, np.int64)
     link_stall = np.zeros(n_links, np.int64)
     buf_peak = np.zeros(n_buf, np.int64)
+    nt = 0
 
     t0 = 0
     for t in range(steps):
@@ -156,7 +174,11 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
             if s >= n_neurons:
                 for r in range(route_ptr[s], route_ptr[s + 1]):
                     a = route_axon[r]
-                    busy[route_core[r]] += L_WIN + (axon_syn_ptr[a + 1] - axon_syn_ptr[a]) * L_SYN
+                    cost = L_WIN + (axon_syn_ptr[a + 1] - axon_syn_ptr[a]) * L_SYN
+                    if trace:
+                        nt = _record(tr, nt, TRACE_INPUT, route_core[r], busy[route_core[r]] - t0,
+                                     busy[route_core[r]] + cost - t0)
+                    busy[route_core[r]] += cost
                     for j in range(axon_psum_ptr[a], axon_psum_ptr[a + 1]):
                         mark[axon_psum[j]] = t
         for c in range(n_cores):
@@ -190,6 +212,8 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                 tin, c, hn = _pop(heap, hn)
                 while True:
                     sender_stall[c] += tin - ready[c]
+                    if trace and tin > ready[c]:
+                        nt = _record(tr, nt, TRACE_STALL, c, ready[c] - t0, tin - t0)
                     if wave == 0:
                         r = ss[c, RR] - 1
                         ax = route_axon[r]
@@ -225,6 +249,8 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                         if o >= 0:                   # it came over mesh link o
                             link_stall[o] += dep - a
                             link_busy[o] += OCC
+                            if trace and OCC > 0:
+                                nt = _record(tr, nt, TRACE_LINK, o, dep - t0, dep + OCC - t0)
                             a = dep + link_lat[o]
                             dd = o & 3
                             if dd == 0:
@@ -267,6 +293,8 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                     wpos[nb] = wpos[nb] + 1 if wpos[nb] + 1 < DEPTH else 0
                     busy[d] = start + cost
                     in_end[d] = busy[d]
+                    if trace:
+                        nt = _record(tr, nt, TRACE_INPUT, d, start - t0, start + cost - t0)
                     # -- the core's next message
                     if wave == 0:
                         for j in range(axon_psum_ptr[ax], axon_psum_ptr[ax + 1]):
@@ -293,6 +321,8 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
         sm = 0
         im = 0
         for c in range(n_cores):
+            if trace and ss[c, END] - t0 > 0:
+                nt = _record(tr, nt, TRACE_SOMA, c, 0, ss[c, END] - t0)
             if ss[c, END] - t0 > sm:
                 sm = ss[c, END] - t0
             if in_end[c] - t0 > im:
@@ -303,4 +333,4 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
         out_msgs[t] = n_msg
         out_psum[t] = n_ps
         t0 += out_lat[t]
-    return out_lat, out_soma, out_in, sender_stall, link_busy, link_stall, buf_peak, out_msgs, out_psum
+    return out_lat, out_soma, out_in, sender_stall, link_busy, link_stall, buf_peak, out_msgs, out_psum, nt

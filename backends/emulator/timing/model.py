@@ -123,21 +123,33 @@ def run_spec(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int)
     return res
 
 
-def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int) -> dict:
-    """All steps with the numba kernel (``kernel.simulate_run``)."""
+#: Trace rows first allocated per spike event and core (a second run sizes it exactly when short).
+TRACE_ROWS_GUESS = 8
+
+
+def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int, trace: bool = False) -> dict:
+    """All steps with the numba kernel (``kernel.simulate_run``); with ``trace`` also ``"trace"``, the busy
+    intervals (rows kind, id, start, end in ticks from the start of their step)."""
     lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth, p.psum], np.int64)
     app, ap = psum_axons(tables)
-    r = kernel.simulate_run(
-        ev_step, ev_src, int(tables.n_neurons), np.asarray(tables.core_neuron_ptr, np.int64),
-        np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64),
-        np.asarray(tables.route_axon, np.int64), np.asarray(tables.axon_syn_ptr, np.int64), app, ap,
-        tables.neuron_core()[np.asarray(tables.psum_neuron, np.int64)], np.asarray(tables.core_psum_ptr, np.int64),
-        np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
-        np.asarray(p.link_lat, np.int64), p.gx_n, p.gy_n, np.asarray(p.core_x, np.int64),
-        np.asarray(p.core_y, np.int64), int(steps))
+    args = (ev_step, ev_src, int(tables.n_neurons), np.asarray(tables.core_neuron_ptr, np.int64),
+            np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64),
+            np.asarray(tables.route_axon, np.int64), np.asarray(tables.axon_syn_ptr, np.int64), app, ap,
+            tables.neuron_core()[np.asarray(tables.psum_neuron, np.int64)], np.asarray(tables.core_psum_ptr, np.int64),
+            np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
+            np.asarray(p.link_lat, np.int64), p.gx_n, p.gy_n, np.asarray(p.core_x, np.int64),
+            np.asarray(p.core_y, np.int64), int(steps), bool(trace))
+    tr = np.zeros((TRACE_ROWS_GUESS * (ev_src.size + len(p.core_x)) if trace else 0, 4), np.int64)
+    r = kernel.simulate_run(*args, tr)
+    if trace and r[-1] > tr.shape[0]:          # more intervals than guessed: run again with room for all
+        tr = np.zeros((r[-1], 4), np.int64)
+        r = kernel.simulate_run(*args, tr)
     keys = ("latency", "soma_max", "input_max", "sender_stall", "link_busy", "link_stall", "buf_peak", "n_messages",
             "n_psum")
-    return dict(zip(keys, r))
+    out = dict(zip(keys, r))
+    if trace:
+        out["trace"] = tr[:r[-1]]
+    return out
 
 
 def simulate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
@@ -161,25 +173,31 @@ def simulate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
 
 #: The timeline of one step keeps at most this many busy intervals (the earliest) in report.json.
 TRACE_MAX_INTERVALS = 20_000
-#: Steps with more messages are not traced (the trace runs the Python spec).
+#: Steps with more messages are not traced (bounds the trace's size).
 TRACE_MAX_MESSAGES = 20_000
 TRACE_KINDS = ("soma", "stall", "input", "link")
 
 
 def trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int, step: int,
-               learn_ops=None) -> dict:
-    """Busy intervals of one step from the Python spec (same semantics as the engine): ``{"step", "intervals":
-    [[kind, id, start_s, end_s], ...], "truncated"}``; kinds ``TRACE_KINDS`` (id: logical core, or mesh link)."""
+               learn_ops=None, engine: str = "numba") -> dict:
+    """Busy intervals of one step, from the numba kernel run on that step alone (``engine="spec"``: the Python
+    spec, the same intervals): ``{"step", "intervals": [[kind, id, start_s, end_s], ...], "truncated"}``, in
+    order of start, kind, id, end; kinds ``TRACE_KINDS`` (id: logical core, or mesh link)."""
     from ..costmodel import _check_inputs
     steps, _, phys, st, src, act, _, learn = _check_inputs(
         target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops)
     keep = st == step
     st, src = sort_events(st[keep], src[keep])
-    one = next(step_inputs(tables, st - step, src, act[step:step + 1], learn[step:step + 1], 1))
-    out = spec.simulate_step(params(target, phys), one, trace=True)
-    iv = sorted(out.trace, key=lambda r: (r[2], r[0], r[1]))
+    p, act, learn = params(target, phys), act[step:step + 1], learn[step:step + 1]
+    if engine == "spec":
+        one = next(step_inputs(tables, st - step, src, act, learn, 1))
+        iv = np.array(spec.simulate_step(p, one, trace=True).trace, np.int64).reshape(-1, 4)
+    else:
+        iv = run_numba(p, tables, st - step, src, act, learn, 1, trace=True)["trace"]
+    keep = iv[np.lexsort((iv[:, 3], iv[:, 1], iv[:, 0], iv[:, 2]))[:TRACE_MAX_INTERVALS]]
+    cols = (keep[:, 0].tolist(), keep[:, 1].tolist(), (keep[:, 2] * TICK).tolist(), (keep[:, 3] * TICK).tolist())
     return {"step": int(step), "kinds": list(TRACE_KINDS), "truncated": len(iv) > TRACE_MAX_INTERVALS,
-            "intervals": [[int(k), int(i), a * TICK, b * TICK] for k, i, a, b in iv[:TRACE_MAX_INTERVALS]]}
+            "intervals": [list(r) for r in zip(*cols)]}
 
 
 def cycle_report(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
@@ -227,7 +245,7 @@ def cycle_report(target, tables, physical_core, spike_steps, spike_sources, neur
                                         "barrier_round": int(np.ceil(round(barrier * hz, 6)))}}
     out["wall_time_s"] = time.perf_counter() - t0
     small = r["n_messages"] <= TRACE_MAX_MESSAGES
-    if timeline and small.any():   # the slowest step the Python spec can trace quickly (not in wall_time_s)
+    if timeline and small.any():   # the slowest step of bounded size (not in wall_time_s)
         step = int(np.argmax(np.where(small, r["latency"], -1)))
         out["timeline"] = trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron_active,
                                      steps, step, learn_ops)

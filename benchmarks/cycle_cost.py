@@ -1,0 +1,195 @@
+"""What ``timing="cycle"`` costs a user: the whole ``emulate`` run against ``timing="analytic"`` (issue 16).
+
+Usage:  .venv/bin/python benchmarks/cycle_cost.py [--steps 100] [--repeats 3] [--nets random,layered,hot,brunel]
+        [--cli]
+
+Two readings on each net, in one run, from alternating repeats (minima; the machine is shared):
+
+* model only: the cycle model (``timing.model.simulate``) / the analytic estimate (``costmodel.estimate``)
+  on the same spike events (the reading of benchmarks/sanafe_cycle.py);
+* end to end: ``nc.emulate(art, steps, inputs, timing="cycle")`` / ``timing="analytic"`` wall time, the
+  report's latency read (functional kernel, recording, accounting: the report's cost part is computed
+  when first read); with ``--cli`` also ``neurocomp emulate --timing`` (a process each,
+  so interpreter start and imports are in both).
+
+"cycle, spec timeline": the same ``emulate(timing="cycle")`` with the report's one-step timeline traced by
+the Python spec, as before the kernel traced it (the cost this change removed), alternated with the others.
+
+Nets (compiled by ``nc.compile`` for Loihi, so the placement is the compiler's, not SANA-FE's): the random
+recurrent and layered feed-forward nets of benchmarks/sanafe_crosscheck.py (same sizes and connection
+densities, LoihiLIF with biases so that they fire; 32 / 64 neurons per core as there), a "hot"
+fan-in net (384 biased sources -> 256 neurons, p 0.25: the hot-link net of sanafe_cycle.py without its
+hand placement), and the Brunel E/I net of benchmarks/emulator_speed.py (2000 neurons, 1000 Poisson
+inputs, the compiler's packing: synapse memory bounds it).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import neurocomp as nc                                                     # noqa: E402
+from emulator_speed import brunel, make_inputs                             # noqa: E402
+from neurocomp.backends.emulator import session as _session                # noqa: E402
+from neurocomp.backends.emulator.costmodel import estimate                # noqa: E402
+from neurocomp.backends.emulator.timing import model                       # noqa: E402
+
+
+def random_net(rng, n=2048, p=0.02):
+    """sanafe_crosscheck's random recurrent net in LoihiLIF units, every neuron biased."""
+    net = nc.Network("random")
+    w = np.where(rng.random((n, n)) < p, rng.choice(np.array([-60, -40, -20, 20, 40, 60]), (n, n)), 0)
+    np.fill_diagonal(w, 0)
+    net.population("r", (n,), nc.LoihiLIF(du=4095, dv=410, vth=100, bias_mant=rng.integers(200, 1300, n),
+                                           bias_exp=0))
+    net.connect("r", "r", nc.Dense(w))
+    return net, {}
+
+
+def layered_net(rng, sizes=(512, 1024, 1024, 512), p=0.08):
+    """sanafe_crosscheck's layered net: only the first layer is biased."""
+    net = nc.Network("layered")
+    for i, s in enumerate(sizes):
+        bias = rng.integers(500, 3000, s) if i == 0 else 0
+        net.population(f"l{i}", (s,), nc.LoihiLIF(du=4095, dv=410, vth=100, bias_mant=bias, bias_exp=0))
+    for i in range(len(sizes) - 1):
+        w = np.where(rng.random((sizes[i + 1], sizes[i])) < p, rng.integers(10, 40, (sizes[i + 1], sizes[i])), 0)
+        net.connect(f"l{i}", f"l{i + 1}", nc.Dense(w))
+    return net, {}
+
+
+def hot_net(rng, n_src=384, n_dst=256, p=0.25):
+    net = nc.Network("hot")
+    net.population("src", (n_src,), nc.LoihiLIF(du=4095, dv=410, vth=100, bias_mant=rng.integers(500, 3000, n_src),
+                                                 bias_exp=0))
+    net.population("dst", (n_dst,), nc.LoihiLIF(du=4095, dv=410, vth=100))
+    net.connect("src", "dst", nc.Dense(np.where(rng.random((n_dst, n_src)) < p, rng.integers(1, 4, (n_dst, n_src)), 0)))
+    return net, {}
+
+
+def brunel_net(rng, steps):
+    net, rate = brunel(2000)
+    return net, make_inputs(rate, steps)
+
+
+NETS = {"random": lambda rng, steps: random_net(rng), "layered": lambda rng, steps: layered_net(rng),
+        "hot": lambda rng, steps: hot_net(rng), "brunel": brunel_net}
+#: Neurons per core as in the SANA-FE nets (random 32, layered 64, hot 32) so that traffic crosses the mesh.
+PER_CORE = {"random": 32, "layered": 64, "hot": 32, "brunel": None}
+
+
+class Capture:
+    """Keeps the arguments of the session's ``cost_report`` (the run's spike events), so the models can be
+    timed alone on exactly the events of the end-to-end run."""
+
+    def __init__(self):
+        self.orig, self.last = _session.cost_report, None
+
+    def __call__(self, report, target, tables, phys, steps, *args, **kw):
+        ev, c = report["spike_events"], report["counters"]
+        self.last = (target, tables, np.asarray(phys), ev["step"].copy(), ev["source"].copy(),
+                     np.asarray(c["neurons_active"]).copy(), steps)
+        return self.orig(report, target, tables, phys, steps, *args, **kw)
+
+
+def cli_time(path, steps, inputs, timing):
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [sys.executable, "-c", "import sys; from neurocomp.cli import main; sys.exit(main())", "emulate", path,
+               "--steps", str(steps), "--timing", timing, "-o", os.path.join(d, "res")]
+        if inputs:
+            np.savez(os.path.join(d, "in.npz"), **inputs)
+            cmd += ["--input", os.path.join(d, "in.npz")]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        return time.perf_counter() - t0
+
+
+def measure(name, steps, repeats, cli, seed):
+    rng = np.random.default_rng(seed)
+    net, inputs = NETS[name](rng, steps)
+    tmp = tempfile.mkdtemp()
+    path = os.path.join(tmp, "art")
+    art = nc.compile(net, "loihi", out=path, max_neurons_per_core=PER_CORE[name])
+    cap, trace = Capture(), model.trace_step
+    _session.cost_report = cap
+    try:
+        nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle")      # numba warm
+        e2e = {"analytic": [], "cycle": [], "spec_timeline": []}
+        mod = {"analytic": [], "cycle": []}
+        parts = []
+        for _ in range(repeats):
+            for mode in ("analytic", "cycle", "spec_timeline"):
+                if mode == "spec_timeline":
+                    model.trace_step = functools.partial(trace, engine="spec")
+                t0 = time.perf_counter()
+                res = nc.emulate(art, steps, inputs, timing="analytic" if mode == "analytic" else "cycle")
+                res.report["latency_s"]                 # the cost part of the report is computed when read
+                e2e[mode].append(time.perf_counter() - t0)
+                model.trace_step = trace
+                if mode == "cycle":
+                    parts.append(res.report["cost"]["cycle"]["wall_time_s"])
+            target, tables, phys, st, src, act, _ = cap.last
+            t0 = time.perf_counter()
+            estimate(target, tables, phys, st, src, act, steps)
+            mod["analytic"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            model.simulate(target, tables, phys, st, src, act, steps)
+            mod["cycle"].append(time.perf_counter() - t0)
+    finally:
+        _session.cost_report, model.trace_step = cap.orig, trace
+    out = {"net": name, "neurons": tables.n_neurons, "synapses": tables.n_synapses, "cores": int(phys.size),
+           "spikes": int(st.size), "msgs": int(np.sum(res.report["cost"]["cycle"]["per_step"]["messages"])),
+           "e2e": {k: min(v) for k, v in e2e.items()}, "model": {k: min(v) for k, v in mod.items()},
+           "report_section": min(parts)}
+    if cli:
+        c = {"analytic": [], "cycle": []}
+        for _ in range(repeats):
+            for mode in c:
+                c[mode].append(cli_time(path, steps, inputs, mode))
+        out["cli"] = {k: min(v) for k, v in c.items()}
+    return out
+
+
+def table(rows) -> str:
+    lines = ["| net | model: cycle s / analytic s (ratio) | emulate: cycle s / analytic s (ratio) | cycle section s "
+             "| emulate, spec timeline: s (ratio) | CLI: cycle s / analytic s (ratio) |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        m, e = r["model"], r["e2e"]
+        cli = r.get("cli")
+        c = f"{cli['cycle']:.2f} / {cli['analytic']:.2f} ({cli['cycle'] / cli['analytic']:.2f}x)" if cli else "-"
+        lines.append(f"| {r['net']} ({r['neurons']} n, {r['synapses']} syn, {r['cores']} cores, {r['spikes']} spikes, "
+                     f"{r['msgs']} msgs) | {m['cycle']:.4f} / {m['analytic']:.4f} ({m['cycle'] / m['analytic']:.1f}x) "
+                     f"| {e['cycle']:.3f} / {e['analytic']:.3f} ({e['cycle'] / e['analytic']:.2f}x) "
+                     f"| {r['report_section']:.4f} "
+                     f"| {e['spec_timeline']:.3f} ({e['spec_timeline'] / e['analytic']:.2f}x) "
+                     f"| {c} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--nets", default="random,layered,hot,brunel")
+    ap.add_argument("--cli", action="store_true", help="also time `neurocomp emulate --timing` (a process each)")
+    args = ap.parse_args(argv)
+    rows = []
+    for name in args.nets.split(","):
+        rows.append(measure(name, args.steps, args.repeats, args.cli, args.seed))
+        print(table(rows[-1:]), flush=True)
+    print()
+    print(table(rows))
+    print(f"\n(steps = {args.steps}, repeats = {args.repeats}, seed = {args.seed}; load {os.getloadavg()[0]:.1f})")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
