@@ -159,3 +159,22 @@ def test_workload_metrics_follow_neurobench_definitions():
         assert w["activation_sparsity_by_layer"][pop] == pytest.approx(1 - s.mean())
     assert w["connection_sparsity"] == pytest.approx(1 - art.tables.n_synapses / (dense / 40))
     assert 0 < w["membrane_updates"] <= n * 40 and w["footprint_bytes"] > 0
+
+
+def test_conv_applications_equal_the_all_ones_expansion():
+    """workload's per-axis count of a Conv2d's kernel applications == the synapses of its all-ones copy
+    (``to_sparse``, the spec), on random strides, paddings, dilations and groups."""
+    from neurocomp.backends.emulator.workload import conv_applications
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        groups = int(rng.integers(1, 3))
+        c_in, c_out = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
+        kh, kw = (int(k) for k in rng.integers(1, 4, size=2))
+        h, w = (int(s) for s in rng.integers(4, 10, size=2))
+        try:
+            conv = nc.Conv2d(np.ones((c_out, c_in // groups, kh, kw), int), (c_in, h, w),
+                             tuple(rng.integers(1, 3, size=2)), tuple(rng.integers(0, 3, size=2)),
+                             tuple(rng.integers(1, 3, size=2)), groups)
+        except nc.ValidationError:                 # a geometry with no output
+            continue
+        assert conv_applications(conv) == conv.to_sparse().n_synapses
