@@ -38,16 +38,19 @@ _SYN_BYTES = {"syn_post": 8, "syn_weight": 4, "syn_delay": 2, "syn_proj": 4}
 
 def _fanout(tables) -> tuple[np.ndarray, np.ndarray]:
     """Per source: synapses reached by one spike, split (binary, graded) by the projection's message bits."""
-    n_ax = tables.n_axons
-    per_axon = np.diff(np.asarray(tables.axon_syn_ptr, np.int64))
-    graded_syn = np.asarray(tables.proj_message_bits, np.int64)[np.asarray(tables.syn_proj, np.int64)] > 0
-    axon_of_syn = np.repeat(np.arange(n_ax), per_axon)
-    graded_axon = np.bincount(axon_of_syn, weights=graded_syn, minlength=n_ax).astype(np.int64)
-    route_src = np.repeat(np.arange(tables.n_sources), np.diff(np.asarray(tables.route_ptr, np.int64)))
-    ax = np.asarray(tables.route_axon, np.int64)
-    total = np.bincount(route_src, weights=per_axon[ax], minlength=tables.n_sources).astype(np.int64)
-    graded = np.bincount(route_src, weights=graded_axon[ax], minlength=tables.n_sources).astype(np.int64)
+    syn_ptr = np.asarray(tables.axon_syn_ptr, np.int64)
+    graded_syn = (np.asarray(tables.proj_message_bits) > 0)[tables.syn_proj]
+    per_axon, graded_axon = np.diff(syn_ptr), _segment_sums(graded_syn, syn_ptr)
+    ax, route_ptr = np.asarray(tables.route_axon, np.int64), np.asarray(tables.route_ptr, np.int64)
+    total, graded = _segment_sums(per_axon[ax], route_ptr), _segment_sums(graded_axon[ax], route_ptr)
     return total - graded, graded
+
+
+def _segment_sums(values: np.ndarray, ptr: np.ndarray) -> np.ndarray:
+    """Integer sums of ``values[ptr[i]:ptr[i + 1]]`` per segment i (a CSR row sum; empty rows give 0)."""
+    c = np.zeros(len(values) + 1, np.int64)
+    np.cumsum(values, out=c[1:])
+    return c[ptr[1:]] - c[ptr[:-1]]
 
 
 def _taps(n_out: int, n_in: int, k: int, stride: int, pad: int, dil: int) -> int:
