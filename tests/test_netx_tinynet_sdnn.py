@@ -1,6 +1,7 @@
-"""lava-dl's tinynet_sdnn ground truths (tests/data/netx/tinynet_sdnn, see PROVENANCE.md there), compiled for
-Loihi 2 and emulated: the three SDN blocks of lava-dl's ``test_blocks.py::TestSDNBlocks``, each built in the IR
-with the parameters lava-dl's netx block gives its Lava process, reproduced exactly.
+"""lava-dl's netx block ground truths (tests/data/netx/tinynet_sdnn and dense, see PROVENANCE.md there), compiled
+for Loihi 2 and emulated: the three SDN blocks of lava-dl's ``test_blocks.py::TestSDNBlocks`` and its LIF
+``Dense`` block, each built in the IR with the parameters lava-dl's netx block gives its Lava process,
+reproduced exactly.
 
 lava-dl builds each block alone and drives it from a ``RingBuffer`` (``fixed_pt``); its blocks default to
 ``input_message_bits = 0``, so its Conv and Dense read a graded payload as a spike (payload != 0), which the IR
@@ -23,6 +24,7 @@ import pytest
 
 import neurocomp as nc
 from neurocomp.io.netx import from_lava
+from test_netx import unpack
 
 GTS = Path(__file__).resolve().parent / "data" / "netx" / "tinynet_sdnn" / "gts.npz"
 SDN = {"vth": 20, "spike_exp": 6, "state_exp": 6}           # lava-dl's sdn_params
@@ -87,3 +89,20 @@ def test_dense_block_sigma(gts):
     out = run(net, steps, {"x": (data.T != 0)}, "s")
     assert np.array_equal(out.T, gts["layer2"])
     assert not gts["layer2"][:, 0].any() and np.count_nonzero(gts["layer2"][:, 1:]) == 1500   # one step late
+
+
+def test_dense_lif_block_spikes():
+    """lava-dl's ``TestLIFBlocks.test_dense`` (``gts/dense``, tests/data/netx/dense): a netx Dense block of 256
+    LIF neurons (vth 6, du 4095, dv 415, bias_exp 6; 8-bit weights -178..192) driven by 200 spike trains for
+    2000 steps. The ring buffer's spikes of step t reach the LIF through Dense one step later on Lava and on
+    the emulator alike: every step's spikes compare with no shift."""
+    with np.load(GTS.parent.parent / "dense" / "gts.npz") as d:
+        x, gt = unpack(d, "in"), unpack(d, "out")               # (200, 2000), (256, 2000)
+        weight = d["weight"].astype(np.int64)
+    net = nc.Network("lava_dl_dense_block")
+    net.input("x", (200,))
+    net.population("l", (256,), nc.LoihiLIF(du=4095, dv=415, vth=6, bias_exp=6))
+    net.connect("x", "l", nc.Dense(weight))
+    res = nc.emulate(nc.compile(net, "loihi2"), gt.shape[1], {"x": x.T}, record=("spikes",))
+    assert np.array_equal(res.spikes["l"].T, gt)
+    assert gt.sum() > 1000 and not np.array_equal(np.roll(gt, 1, axis=1), gt)
