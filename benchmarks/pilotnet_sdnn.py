@@ -19,12 +19,16 @@ step carries new input). For each: every population's payloads of every step, em
 
 Timing: per step, excluding start-up: Lava runs 1 step (process build and start), then the timed
 ``steps - 1``; the emulator runs the same network after a warm-up (numba cache loaded), with counters +
-cost model (as ``neurocomp emulate``) and functional only (no counters), ``steps`` and 1 step, minimum
+cost model (as ``neurocomp emulate``, the report computed in the timed call: its cost model and workload
+metrics are computed lazily, on first read) and functional only (no counters), ``steps`` and 1 step, minimum
 of ``--repeats`` alternating runs: *marginal* = (t(steps) - t(1)) / (steps - 1) excludes its set-up (the
 kernel plan, ~0.5 s for 3.6 M synapses) as Lava's is excluded; *whole call* = t(steps) / steps.
 
+``--profile``: also the parts of one such call (cProfile): the numba kernel, the kernel plan, the workload
+metrics and the cost model, per step.
+
 Usage: ``.venv/bin/python benchmarks/pilotnet_sdnn.py [--steps 30] [--repeats 3] [--target loihi2] [--chips 4 2]
-[--json out.json]``
+[--json out.json] [--profile]``
 """
 from __future__ import annotations
 
@@ -77,6 +81,7 @@ def run_emulator(art, inputs: dict, steps: int, repeats: int) -> tuple[dict, obj
             for t in (steps, 1):
                 t0 = time.perf_counter()
                 r = nc.emulate(art, t, {k: v[:t] for k, v in inputs.items()}, record=("spikes",), **kw)
+                r.report.resolve() if label == "with_cost_model" else None   # as `emulate` writing report.json
                 best[label, t] = min(best.get((label, t), np.inf), time.perf_counter() - t0)
                 if label == "with_cost_model" and t == steps:
                     res = r
@@ -87,9 +92,33 @@ def run_emulator(art, inputs: dict, steps: int, repeats: int) -> tuple[dict, obj
     return out, res
 
 
-def bench(name: str, net, art, data, steps: int, repeats: int, gt=None) -> dict:
+#: the parts of one emulate call (with the cost model and its report) that --profile times
+PARTS = {"kernel (run_steps)": "run_steps", "kernel plan (make_plan)": "make_plan",
+         "workload metrics": "workload_metrics", "cost model (cost_report)": "cost_report",
+         "whole call": "emulate"}
+
+
+def profile(art, inputs: dict, steps: int) -> dict:
+    """Seconds of each of ``PARTS`` in one ``steps``-step run whose report is computed (cProfile, cumulative)."""
+    import cProfile
+    import pstats
+    prof = cProfile.Profile()
+    prof.enable()
+    nc.emulate(art, steps, inputs, record=("spikes",)).report.resolve()
+    prof.disable()
+    cum = {}
+    for (_, _, func), (_, _, _, ct, _) in pstats.Stats(prof).stats.items():
+        cum[func] = max(cum.get(func, 0.0), ct)
+    return {part: cum.get(func, 0.0) + (cum.get("resolve", 0.0) if func == "emulate" else 0.0)
+            for part, func in PARTS.items()}
+
+
+def bench(name: str, net, art, data, steps: int, repeats: int, gt=None, prof=False) -> dict:
     inputs = netx_inputs(net, data, steps)
     emu, res = run_emulator(art, inputs, steps, repeats)
+    if prof:
+        print(f"{name}, {steps} steps, ms per step: " + ", ".join(
+            f"{k} {1e3 * v / steps:.2f}" for k, v in profile(art, inputs, steps).items()))
     lava_s, lava_pay = run_lava(art.network, inputs, steps)
     lava = 1e3 * lava_s / (steps - 1)
     row = {"workload": name, "steps": steps,
@@ -117,6 +146,7 @@ def main() -> int:
     ap.add_argument("--target", default="loihi2", help="target name or .toml (default loihi2: one chip)")
     ap.add_argument("--chips", type=int, nargs=2, metavar=("X", "Y"), help="an X x Y-chip copy of the target")
     ap.add_argument("--json")
+    ap.add_argument("--profile", action="store_true", help="also time the parts of one emulate call (cProfile)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pilotnet_sdnn_"))
     path = tmp / "pilotnet_sdnn.net"
@@ -131,8 +161,8 @@ def main() -> int:
     print(f"validator: {len(violations)} violation(s) {violations[:3]}")
     x, gt = np.load(DATA / "input.npy"), np.load(DATA / "output.npy")
     pan = np.stack([np.roll(x[..., 0], k, axis=0) for k in range(args.steps)], axis=-1)   # (W, H, C, T)
-    rows = [bench("gt", net, art, x, gt.shape[1], args.repeats, gt), bench("pan", net, art, pan, args.steps,
-                                                                           args.repeats)]
+    rows = [bench("gt", net, art, x, gt.shape[1], args.repeats, gt, args.profile),
+            bench("pan", net, art, pan, args.steps, args.repeats, prof=args.profile)]
     for r in rows:
         print(json.dumps(r, default=float))
     print("| workload | steps | messages/step | synaptic ops/step | emulator ms/step, marginal (cost model on / "

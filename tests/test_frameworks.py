@@ -159,3 +159,43 @@ def test_workload_metrics_follow_neurobench_definitions():
         assert w["activation_sparsity_by_layer"][pop] == pytest.approx(1 - s.mean())
     assert w["connection_sparsity"] == pytest.approx(1 - art.tables.n_synapses / (dense / 40))
     assert 0 < w["membrane_updates"] <= n * 40 and w["footprint_bytes"] > 0
+
+
+def test_conv_applications_equal_the_all_ones_expansion():
+    """workload's per-axis count of a Conv2d's kernel applications == the synapses of its all-ones copy
+    (``to_sparse``, the spec), on random strides, paddings, dilations and groups."""
+    from neurocomp.backends.emulator.workload import conv_applications
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        groups = int(rng.integers(1, 3))
+        c_in, c_out = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
+        kh, kw = (int(k) for k in rng.integers(1, 4, size=2))
+        h, w = (int(s) for s in rng.integers(4, 10, size=2))
+        try:
+            conv = nc.Conv2d(np.ones((c_out, c_in // groups, kh, kw), int), (c_in, h, w),
+                             tuple(rng.integers(1, 3, size=2)), tuple(rng.integers(0, 3, size=2)),
+                             tuple(rng.integers(1, 3, size=2)), groups)
+        except nc.ValidationError:                 # a geometry with no output
+            continue
+        assert conv_applications(conv) == conv.to_sparse().n_synapses
+
+
+def test_fanout_splits_binary_and_graded_synapses_per_source():
+    """workload's per-source fan-out (Effective_ACs / MACs weights): a Delta pair feeding one graded Dense
+    and one binary-read Dense (``num_message_bits=0``), fed by a graded input."""
+    from neurocomp.backends.emulator.workload import _fanout
+    net = nc.Network("fan")
+    net.input("x", (2,))
+    net.population("d", (2,), nc.Delta(vth=0))
+    net.connect("x", "d", nc.OneToOne(1, num_message_bits=8))
+    net.population("o", (1,), nc.Sigma())
+    net.population("b", (3,), nc.Sigma())
+    net.connect("d", "o", nc.Dense(np.array([[4, -6]])))
+    net.connect("d", "b", nc.Dense(np.array([[4, -6], [2, 2], [0, 2]]), num_message_bits=0))
+    tables = nc.compile(net, "loihi2").tables
+    binary, graded = _fanout(tables)
+    n = tables.n_neurons
+    names = [tables.pop_names[p] for p in np.asarray(tables.neuron_pop)]
+    want_b = [(2 if j == 0 else 3) if names[j] == "d" else 0 for j in range(n)] + [0, 0]
+    want_g = [1 if names[j] == "d" else 0 for j in range(n)] + [1, 1]
+    assert binary.tolist() == want_b and graded.tolist() == want_g
