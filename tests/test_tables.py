@@ -105,8 +105,9 @@ def test_tables_are_narrow_and_loading_refuses_a_wide_weight(tmp_path):
 
 
 def test_narrow_tables_run_like_wide_ones():
-    """The kernels are generic over dtypes: the same tables with int32 weights and int64 indices (the former
-    layout) give bit-identical spikes and v, with delays and a floor shift (ring mode 2)."""
+    """Narrow tables give the same spikes and v as the same tables with int32 weights and int64 indices (the
+    former layout), with delays and a floor shift (ring mode 2). The wide layout runs on the numpy spec (held
+    equal to the kernel elsewhere): compiling the big kernel once more for int32 weights cost ~60 s of CI."""
     from dataclasses import replace
     from neurocomp.backends.emulator import emulate_tables
     net, rng = _net(11)
@@ -117,7 +118,7 @@ def test_narrow_tables_run_like_wide_ones():
     assert t.syn_weight.dtype == np.int16
     inputs = {"in": (rng.random((40, net.populations["in"].size)) < 0.5).astype(np.uint8)}
     a = emulate_tables(t, 40, inputs, record=("spikes", "v"))
-    b = emulate_tables(wide, 40, inputs, record=("spikes", "v"))
+    b = emulate_tables(wide, 40, inputs, record=("spikes", "v"), engine="numpy")
     assert sum(int(s.sum()) for s in a.spikes.values()) > 0
     for p in a.spikes:
         np.testing.assert_array_equal(a.spikes[p], b.spikes[p])
