@@ -487,7 +487,8 @@ def test_default_search_is_repeatable_whatever_the_clock_says(monkeypatch):
 
 def test_safety_net_kill_is_reported_as_machine_dependent(monkeypatch):
     """A run the safety net kills (here: every run, as if the machine were far slower than the estimate)
-    leaves the baseline, said to be machine-dependent; the kill is SAFETY x the estimate + SAFETY_MIN_S."""
+    leaves the baseline, said to be machine-dependent; the kill is SAFETY x the estimate + SAFETY_MIN_S,
+    or sooner when an explicit ``budget_s`` runs out."""
     net = modular(modules=6, size=120)
     graph = G.synapse_graph(net)
     limits = LM.core_limits(small_target(), graph, 120)
@@ -496,3 +497,5 @@ def test_safety_net_kill_is_reported_as_machine_dependent(monkeypatch):
     res = P.partition_graph(graph, limits, max_pins=800)
     assert len(kills) == 1 and kills[0] > P.SAFETY_MIN_S
     assert res.chosen == "sequential" and "exceeded the CPU-time budget" in res.info["budget_stopped"]
+    res = P.partition_graph(graph, limits, max_pins=800, budget_s=0.05)     # an explicit budget_s bounds the kill
+    assert len(kills) == 2 and 0 < kills[1] <= 0.05 and "budget_stopped" in res.info
