@@ -47,9 +47,11 @@ option ``budget_s``) of estimated time: KaHyPar runs on hyperedge samples of ``M
 fits in what is left; the best valid mapping so far is kept. As a safety net each run is a forked child
 killed after ``SAFETY`` x its estimate + ``SAFETY_MIN_S`` CPU seconds (and when an explicit ``budget_s``
 is spent; ``neurocomp.mapping.bounded``): only if that fires does the mapping depend on the machine,
-and it is reported (``budget_stopped``) and warned about. The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``)
-and every count (``core_stats``, greedy fill) is a numba pass over the flat CSR: 100M synapses
-partition in ~20 s in ~2.5 GB beyond the network itself.
+and it is reported (``budget_stopped``) and warned about.
+
+The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``) and
+every count (``core_stats``, greedy fill) is a numba pass over the flat CSR: 100M synapses partition in
+~20 s in ~2.5 GB beyond the network itself.
 """
 from __future__ import annotations
 
