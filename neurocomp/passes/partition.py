@@ -86,7 +86,7 @@ MAX_K = 1024
 BUDGET_RATIO = 12.0
 MIN_BUDGET_S = 0.25
 #: Estimated CPU seconds of the pass up to the baseline per synapse + neuron (calibrated once, see above).
-SYNAPSE_S = 1.5e-7
+SYNAPSE_S = 2.0e-7
 #: Estimated CPU seconds of one KaHyPar run per pin x log2(k) (calibrated once, see above).
 PIN_S = 5.0e-6
 #: Safety net: a run is killed after SAFETY x its estimate + SAFETY_MIN_S CPU seconds (a machine much slower
