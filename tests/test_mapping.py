@@ -488,7 +488,7 @@ def test_default_search_is_repeatable_whatever_the_clock_says(monkeypatch):
 def test_safety_net_kill_is_reported_as_machine_dependent(monkeypatch):
     """A run the safety net kills (here: every run, as if the machine were far slower than the estimate)
     leaves the baseline, said to be machine-dependent; the kill is SAFETY x the estimate + SAFETY_MIN_S,
-    or sooner when an explicit ``budget_s`` runs out."""
+    or sooner when an explicit ``budget_s`` runs out, never with ``budget_s=inf``."""
     net = modular(modules=6, size=120)
     graph = G.synapse_graph(net)
     limits = LM.core_limits(small_target(), graph, 120)
@@ -499,3 +499,5 @@ def test_safety_net_kill_is_reported_as_machine_dependent(monkeypatch):
     assert res.chosen == "sequential" and "exceeded the CPU-time budget" in res.info["budget_stopped"]
     res = P.partition_graph(graph, limits, max_pins=800, budget_s=0.05)     # an explicit budget_s bounds the kill
     assert len(kills) == 2 and 0 < kills[1] <= 0.05 and "budget_stopped" in res.info
+    P.partition_graph(graph, limits, max_pins=800, budget_s=float("inf"))   # unbounded: never killed
+    assert kills[2] == float("inf")

@@ -63,10 +63,10 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from ..errors import CapacityError, NeurocompError, ValidationError
+from ..errors import CapacityError, ValidationError
 from ..ir import Network
 from ..mapping.bounded import run_within
-from ..mapping.graph import FLAG_LEARN, FLAG_PSUM, SynapseGraph, _bucket, synapse_graph  # noqa: F401  (re-exported)
+from ..mapping.graph import FLAG_LEARN, FLAG_PSUM, SynapseGraph, synapse_graph  # noqa: F401  (re-exported)
 from ..mapping.split import oversized
 from ..mapping.stages import Partitioned
 from ..mapping.limits import (LIMIT_NAMES, CoreUsage, Limits, core_limits, core_stats,  # noqa: F401
@@ -710,7 +710,7 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
                 done = True                        # deterministic: the estimated budget is spent
                 break
             spent += est
-            kill = SAFETY * est + SAFETY_MIN_S
+            kill = SAFETY * est + SAFETY_MIN_S if budget < float("inf") else float("inf")   # inf: never killed
             if bounded_by_user:
                 kill = min(kill, budget_s - (time.process_time() - search_start) - children_cpu)
             raw, used = _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, kk, cap, seed, kill)
