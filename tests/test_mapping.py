@@ -439,3 +439,65 @@ def test_bounded_child_that_blocks_is_stopped_by_the_wall_clock(monkeypatch):
     t = time.perf_counter()
     out, _ = bounded.run_within(lambda: time.sleep(60), 0.01)
     assert out is None and time.perf_counter() - t < 10
+
+
+def test_default_search_is_repeatable_whatever_the_clock_says(monkeypatch):
+    """The default budget's schedule comes from estimates of the graph, not from measured time: with the
+    CPU clock (the parent's and the child's) scaled by 0.3x or 3x and a thread burning CPU beside it, the
+    same runs happen and the mapping is identical; the estimated budget, not all stages, decided where the
+    search stopped; and nothing was killed."""
+    import threading
+    import time as _time
+    from neurocomp.mapping import bounded
+    net = modular(modules=6, size=120)
+    graph = G.synapse_graph(net)
+    limits = LM.core_limits(small_target(), graph, 120)
+    full = P.partition_graph(graph, limits, budget_s=float("inf"), max_pins=800)
+    est = [a["estimate_s"] for a in full.info["attempts"]]
+    assert len(est) >= 3
+    monkeypatch.setattr(P, "BUDGET_RATIO", 0.0)
+    monkeypatch.setattr(P, "MIN_BUDGET_S", est[0] + est[1] + 0.5 * est[2])   # room for exactly two runs
+    real_pt, real_cpu, real_run = _time.process_time, bounded._cpu_of, P.run_within
+    runs = []
+    for scale in (1.0, 0.3, 3.0):
+        monkeypatch.setattr(_time, "process_time", lambda s=scale: s * real_pt())
+        monkeypatch.setattr(bounded, "_cpu_of", lambda pid, s=scale: s * real_cpu(pid))
+        monkeypatch.setattr(P, "run_within", lambda fn, cpu_s, s=scale: (lambda r: (r[0], s * r[1]))(real_run(fn, cpu_s)))
+        stop = threading.Event()
+        burner = threading.Thread(target=lambda: [sum(range(1000)) for _ in iter(stop.is_set, True)], daemon=True)
+        burner.start()
+        try:
+            runs.append(P.partition_graph(graph, limits, max_pins=800))
+        finally:
+            stop.set()
+            burner.join()
+    first = runs[0]
+    assert first.info["attempts"] == full.info["attempts"][:2] and "budget_stopped" not in first.info
+    for other in runs[1:]:
+        assert np.array_equal(other.core, first.core) and other.info == first.info
+    # through the pass (default max_pins, default budget): the same core arrays twice under different clocks
+    monkeypatch.undo()
+    cores = []
+    for scale in (0.3, 3.0):
+        monkeypatch.setattr(_time, "process_time", lambda s=scale: s * real_pt())
+        cn, _ = run_partition(net, small_target(), max_neurons_per_core=120)
+        cores.append(cn.core_of_neuron)
+    assert cores[0].keys() == cores[1].keys() and all(np.array_equal(cores[0][k], cores[1][k]) for k in cores[0])
+
+
+def test_safety_net_kill_is_reported_as_machine_dependent(monkeypatch):
+    """A run the safety net kills (here: every run, as if the machine were far slower than the estimate)
+    leaves the baseline, said to be machine-dependent; the kill is SAFETY x the estimate + SAFETY_MIN_S,
+    or sooner when an explicit ``budget_s`` runs out, never with ``budget_s=inf``."""
+    net = modular(modules=6, size=120)
+    graph = G.synapse_graph(net)
+    limits = LM.core_limits(small_target(), graph, 120)
+    kills = []
+    monkeypatch.setattr(P, "run_within", lambda fn, cpu_s: (kills.append(cpu_s), (None, cpu_s))[1])
+    res = P.partition_graph(graph, limits, max_pins=800)
+    assert len(kills) == 1 and kills[0] > P.SAFETY_MIN_S
+    assert res.chosen == "sequential" and "exceeded the CPU-time budget" in res.info["budget_stopped"]
+    res = P.partition_graph(graph, limits, max_pins=800, budget_s=0.05)     # an explicit budget_s bounds the kill
+    assert len(kills) == 2 and 0 < kills[1] <= 0.05 and "budget_stopped" in res.info
+    P.partition_graph(graph, limits, max_pins=800, budget_s=float("inf"))   # unbounded: never killed
+    assert kills[2] == float("inf")

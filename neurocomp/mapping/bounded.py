@@ -5,8 +5,9 @@ grow far faster than the network (issue 19: 490 s where the sequential mapping t
 copy-on-write, so the child sees the parent's arrays without copying them; only the result (one
 integer array) comes back through a pipe. The budget is CPU seconds, not wall seconds, so that a
 machine shared with other jobs changes how long the run takes but not what it computes (as long as the
-run ends within the budget). Where ``os.fork`` or ``/proc`` does not exist the function runs inline,
-unbounded (``BOUNDED`` is False).
+run ends within the budget). The partition pass decides what to run from work estimates of the graph,
+so that its result is repeatable, and uses this kill only as a safety net (``passes/partition.py``).
+Where ``os.fork`` or ``/proc`` does not exist the function runs inline, unbounded (``BOUNDED`` is False).
 """
 from __future__ import annotations
 

@@ -35,16 +35,23 @@ Above ``MAX_K`` baseline cores (e.g. 1M neurons on loihi2: 2,000-28,000 cores) t
 is skipped and the sequential mapping is kept; the pass report says so (``kept_baseline_because``)
 and warns.
 
-Compile-time budget (issue 19: KaHyPar once took 490 s where the baseline took 1 s): the search gets
-``BUDGET_RATIO`` x the CPU time the pass took to reach the baseline (at least ``MIN_BUDGET_S``; option
-``budget_s``). Each KaHyPar/METIS run is a forked child killed when the budget is spent
-(``neurocomp.mapping.bounded``); KaHyPar runs on hyperedge samples of ``MAX_PINS / 2**(STAGES-1)``
-... ``MAX_PINS`` pins in turn (each about twice the work of the one before, started only if ~2x the
-last run's time is left), and the best valid mapping so far is kept. A search the budget cut short is
-reported (``budget_stopped``) and warned about: only then does the mapping depend on the machine's
-speed; a search that ran every stage is deterministic. The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``)
-and every count (``core_stats``, greedy fill) is a numba pass over the flat CSR: 100M synapses
-partition in ~20 s in ~2.5 GB beyond the network itself.
+Compile-time budget (issue 19: KaHyPar once took 490 s where the baseline took 1 s) — deterministic:
+the stage schedule is decided from work estimates computed from the graph, never from the clock, so
+the same network, options and seed give the same mapping on any machine at any load. A KaHyPar run on
+a sample of ``pins`` pins into ``k`` blocks is estimated at ``PIN_S x pins x log2(k)`` CPU seconds
+(METIS: the synapses as pins), the pass up to the baseline at ``SYNAPSE_S x (synapses + neurons)``;
+both constants were calibrated once on the development machine (benchmarks/RESULTS.md, "Partition
+budget"). The search may spend ``BUDGET_RATIO`` x the baseline's estimate (at least ``MIN_BUDGET_S``;
+option ``budget_s``) of estimated time: KaHyPar runs on hyperedge samples of ``MAX_PINS / 2**(STAGES-1)``
+... ``MAX_PINS`` pins in turn, and a run (stage or retry with fewer blocks) starts only if its estimate
+fits in what is left; the best valid mapping so far is kept. As a safety net each run is a forked child
+killed after ``SAFETY`` x its estimate + ``SAFETY_MIN_S`` CPU seconds (and when an explicit ``budget_s``
+is spent; ``neurocomp.mapping.bounded``): only if that fires does the mapping depend on the machine,
+and it is reported (``budget_stopped``) and warned about.
+
+The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``) and
+every count (``core_stats``, greedy fill) is a numba pass over the flat CSR: 100M synapses partition in
+~20 s in ~2.5 GB beyond the network itself.
 """
 from __future__ import annotations
 
@@ -56,10 +63,10 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from ..errors import CapacityError, NeurocompError, ValidationError
+from ..errors import CapacityError, ValidationError
 from ..ir import Network
 from ..mapping.bounded import run_within
-from ..mapping.graph import FLAG_LEARN, FLAG_PSUM, SynapseGraph, _bucket, synapse_graph  # noqa: F401  (re-exported)
+from ..mapping.graph import FLAG_LEARN, FLAG_PSUM, SynapseGraph, synapse_graph  # noqa: F401  (re-exported)
 from ..mapping.split import oversized
 from ..mapping.stages import Partitioned
 from ..mapping.limits import (LIMIT_NAMES, CoreUsage, Limits, core_limits, core_stats,  # noqa: F401
@@ -73,12 +80,19 @@ MAX_VERTICES = 40_000
 MAX_PINS = 100_000
 #: Above this many cores the direct k-way hypergraph run is too slow; the baseline is kept (reported).
 MAX_K = 1024
-#: CPU-time budget of the hypergraph/METIS search: this many times the CPU time the pass took to build the
-#: graph and the sequential baseline, at least MIN_BUDGET_S (issue 19: the default compile stays within
-#: 10x the sequential one: the pass up to the baseline is about half of a small sequential compile and
-#: less of a large one, placement and tables being the rest). The best valid result found in budget is kept; if none, the baseline.
+#: Budget of the hypergraph/METIS search, in estimated CPU seconds: this many times the estimate of the
+#: pass up to the sequential baseline, at least MIN_BUDGET_S (issue 19: the default compile stays within 10x
+#: the sequential one). Estimates, not measured time, so the schedule (and the mapping) is repeatable.
 BUDGET_RATIO = 12.0
 MIN_BUDGET_S = 0.25
+#: Estimated CPU seconds of the pass up to the baseline per synapse + neuron (calibrated once, see above).
+SYNAPSE_S = 2.0e-7
+#: Estimated CPU seconds of one KaHyPar run per pin x log2(k) (calibrated once, see above).
+PIN_S = 5.0e-6
+#: Safety net: a run is killed after SAFETY x its estimate + SAFETY_MIN_S CPU seconds (a machine much slower
+#: than the calibration one, or a pathological graph); the result then depends on the machine and is reported.
+SAFETY = 4.0
+SAFETY_MIN_S = 1.0
 #: Hypergraph stages: hyperedge samples of MAX_PINS / 2**(STAGES-1) ... MAX_PINS pins, each run if time is left.
 STAGES = 4
 #: Partitioner runs with decreasing k when the repaired mapping needs more cores than the baseline.
@@ -608,13 +622,19 @@ class PartitionResult:
     info: dict
 
 
-def _budget(started: float | None, budget_s: float | None) -> float:
-    """CPU seconds for the search: ``budget_s``, or BUDGET_RATIO x the CPU time since ``started``
-    (``time.process_time()`` at the pass's start: graph and baseline), at least MIN_BUDGET_S."""
+def _budget(graph: SynapseGraph, budget_s: float | None) -> float:
+    """Estimated CPU seconds the search may spend: ``budget_s``, or BUDGET_RATIO x the estimate of the pass
+    up to the baseline (SYNAPSE_S per synapse + neuron), at least MIN_BUDGET_S. From the graph only."""
     if budget_s is not None:
         return float(budget_s)
-    now = time.process_time()
-    return max(MIN_BUDGET_S, BUDGET_RATIO * (now - (now if started is None else started)))
+    return max(MIN_BUDGET_S, BUDGET_RATIO * SYNAPSE_S * (graph.n_synapses + graph.n_neurons))
+
+
+def run_estimate(graph: SynapseGraph, hyper, k: int) -> float:
+    """Estimated CPU seconds of one partitioner run into ``k`` blocks: PIN_S x pins x log2(k) (METIS,
+    ``hyper`` None: the synapses as pins). Decides the schedule, so it must depend on the graph only."""
+    pins = graph.n_synapses if hyper is None else int(hyper[1].size)
+    return PIN_S * pins * np.log2(max(k, 2))
 
 
 def _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, k, cap, seed, cpu_s):
@@ -630,10 +650,10 @@ def _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, k, cap, seed, 
 
 def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hypergraph", seed: int = 0,
                     rates: dict | None = None, order: np.ndarray | None = None, budget_s: float | None = None,
-                    started: float | None = None, max_pins: int = MAX_PINS) -> PartitionResult:
+                    max_pins: int = MAX_PINS) -> PartitionResult:
     """Partition ``graph`` under ``limits`` (see the module docstring); ``order``: the baseline's fill order;
-    ``budget_s``: CPU seconds the hypergraph/METIS search may take (default: BUDGET_RATIO x the CPU time
-    since ``started``, ``time.process_time()`` at the pass's start, at least MIN_BUDGET_S)."""
+    ``budget_s``: CPU seconds the hypergraph/METIS search may take, in estimates for the schedule and
+    measured for the kill (default: ``_budget``, from the graph alone, so the result is repeatable)."""
     if partitioner not in PARTITIONERS:
         raise ValidationError(f"partitioner '{partitioner}' is not one of {', '.join(PARTITIONERS)}")
     check_intrinsic(graph, limits)
@@ -659,18 +679,21 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
     vertex, node_w, block = vertex_blocks(graph)
     n_vertices = int(node_w.size)
     info.update(vertices=n_vertices, block=block)
-    budget = _budget(started, budget_s)
+    budget = _budget(graph, budget_s)
+    bounded_by_user = budget_s is not None and np.isfinite(budget_s)
     search_start, children_cpu = time.process_time(), 0.0
     if partitioner == "hypergraph":
         schedule = [max(1, max_pins >> s) for s in range(STAGES - 1, -1, -1)]
     else:
         schedule = [None]
-    # Anytime search: each stage partitions a larger hyperedge sample (about twice the work of the one
-    # before) in a child killed at the deadline; a stage starts only if ~2x the last one's time fits.
+    # Anytime search over estimates: each stage partitions a larger hyperedge sample (about twice the work
+    # of the one before); a run starts only if its estimate fits in the estimated budget left, so which runs
+    # happen depends on the graph, never on the clock. Each run is a child killed at SAFETY x its estimate
+    # (and at the rest of an explicit budget_s): only that kill makes the result machine-dependent.
     # The partitioner balances neurons only; a block that breaks an axon or memory limit is split by
     # the repair, which can add cores. Then retry with fewer blocks (at most ATTEMPTS runs per stage)
     # and keep the best result over all stages that fits in the baseline's core count.
-    best, attempts, last_pins, stopped, last_s = None, [], -1, None, 0.0
+    best, attempts, last_pins, stopped, spent = None, [], -1, None, 0.0
     for pins_cap in schedule:
         hyper = None
         if pins_cap is not None:
@@ -678,24 +701,27 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
             if hyper[3]["pins"] == last_pins:      # the whole hypergraph already fitted a smaller stage
                 break
             last_pins = hyper[3]["pins"]
-        kk = k
+        kk, done = k, False
         for _ in range(ATTEMPTS):
             cap = int(min(limits.neurons, max(int(node_w.max()), np.ceil(graph.n_neurons / kk * 1.03))))
             cap = max(cap, -(-graph.n_neurons // kk))
-            left = budget - (time.process_time() - search_start) - children_cpu
-            if attempts and 2.2 * last_s > left:
-                stopped = "the next run would exceed the CPU-time budget"
+            est = run_estimate(graph, hyper, kk)
+            if spent + est > budget:
+                done = True                        # deterministic: the estimated budget is spent
                 break
-            t = time.process_time()
-            raw, used = _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, kk, cap, seed, left)
+            spent += est
+            kill = SAFETY * est + SAFETY_MIN_S if budget < float("inf") else float("inf")   # inf: never killed
+            if bounded_by_user:
+                kill = min(kill, budget_s - (time.process_time() - search_start) - children_cpu)
+            raw, used = _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, kk, cap, seed, kill)
             children_cpu += used
             if raw is None:
                 stopped = "a run exceeded the CPU-time budget and was stopped"
                 break
             core, rounds, use = repair_usage(graph, rebalance(raw[vertex], kk, limits.neurons), limits)
             attempts.append({"k": kk, "cap": cap, "cores": use.n_cores, "messages": use.messages,
-                             "repair_rounds": rounds, "pins": None if hyper is None else hyper[3]["pins"]})
-            last_s = time.process_time() - t + used
+                             "repair_rounds": rounds, "pins": None if hyper is None else hyper[3]["pins"],
+                             "estimate_s": round(est, 4)})
             if hyper is not None:
                 info.update(hyper[3])
             if use.n_cores <= k and (best is None or use.weighted_messages(rate) < best[1].weighted_messages(rate)):
@@ -706,14 +732,15 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
             if nk < 2 or nk * limits.neurons < graph.n_neurons or nk == kk:
                 break
             kk = nk
-        if stopped:
+        if stopped or done:
             break
+    info["search_estimate_s"] = {"budget": round(budget, 4), "spent": round(spent, 4)}
     if stopped:      # only then does the result depend on the machine's speed: say so, with the budget
         info["budget_stopped"] = f"{stopped} (budget {budget:.3g} CPU s; option budget_s)"
     if not attempts:
-        info["kept_baseline_because"] = (f"the {partitioner} run did not finish within the time budget of "
-                                         f"{budget:.3g} CPU s ({BUDGET_RATIO:g}x the time to the baseline, at least "
-                                         f"{MIN_BUDGET_S:g} s; option budget_s)")
+        info["kept_baseline_because"] = (f"no {partitioner} run fitted or finished within the time budget of "
+                                         f"{budget:.3g} estimated CPU s ({BUDGET_RATIO:g}x the estimate of the pass to "
+                                         f"the baseline, at least {MIN_BUDGET_S:g} s; option budget_s)")
         return PartitionResult(base, base_use, base, base_use, "sequential", info)
     info["attempts"] = attempts
     last = attempts[-1]
@@ -771,19 +798,6 @@ def _network_of(obj) -> Network:
                           f"got {type(obj).__name__}")
 
 
-def load_kernels(target, max_neurons_per_core: int | None = None) -> None:
-    """Run the baseline's numba kernels once on a one-neuron graph. Their first call in a process loads
-    them from numba's cache (~1 s of CPU), which would otherwise count as the baseline's time and give
-    the first compile in a process a larger search budget than the next ones."""
-    one, ptr, flag = np.zeros(1, np.int32), np.array([0, 1], np.int64), np.zeros(1, np.uint8)
-    _bucket(one, 1, one, flag)
-    tiny = SynapseGraph(["load"], ptr.copy(), [], np.zeros(1, np.int64), 1, 1, ptr, one, flag, ptr, one, flag, {})
-    try:
-        sequential_usage(tiny, core_limits(target, tiny, max_neurons_per_core))
-    except NeurocompError:      # a target or option the real run rejects with the network's names
-        pass
-
-
 @register_pass
 @dataclass(frozen=True)
 class Partition(Pass):
@@ -792,8 +806,8 @@ class Partition(Pass):
     ``rates`` ({population or input: spikes per step}) to weight the traffic, ``split`` (hypergraph /
     contiguous): how the dendrite of a neuron that fits no core alone is cut into segments on a target
     with partial sums (``neurocomp.mapping.split``; networks where every neuron fits are not split),
-    ``budget_s``: CPU seconds the hypergraph/METIS search may take (default: BUDGET_RATIO x the CPU time
-    to the baseline; ``float("inf")``: unbounded, the result then never depends on the machine's speed)."""
+    ``budget_s``: CPU seconds the hypergraph/METIS search may take (default: BUDGET_RATIO x the estimated
+    time to the baseline, from the graph, so repeatable; ``float("inf")``: every stage, no kill)."""
     partitioner: str = "hypergraph"
     max_neurons_per_core: int | None = None
     seed: int = 0
@@ -804,8 +818,6 @@ class Partition(Pass):
 
     def run(self, obj, target):
         from .split import split_hint, split_neurons
-        load_kernels(target, self.max_neurons_per_core)
-        started = time.process_time()
         net = _network_of(obj)
         graph = obj.graph if isinstance(obj, Partitioned) else synapse_graph(net)
         limits = core_limits(target, graph, self.max_neurons_per_core)
@@ -822,8 +834,7 @@ class Partition(Pass):
             pgraph = split.graph
             limits = core_limits(target, pgraph, self.max_neurons_per_core)
         res = partition_graph(pgraph, limits, self.partitioner, self.seed, self.rates,
-                              order=None if split is None else field_order(pgraph), budget_s=self.budget_s,
-                              started=started)
+                              order=None if split is None else field_order(pgraph), budget_s=self.budget_s)
         rate, _ = source_weights(pgraph, self.rates)
         if split is not None:
             split = split.placed(res.core)
