@@ -277,7 +277,7 @@ PAIR_COUNT_TABLE = 1 << 20
 
 #: Fields of ``message_totals`` / ``message_totals_numpy`` (grids are ``[steps, n_cores]`` int64).
 TOTALS = ("syn_ops", "msgs_in", "msgs_out", "spikes_out", "syn_after", "path", "contention", "link_total",
-          "link_maxstep", "e_spike", "e_net", "e_core", "hops_ew", "hops_ns", "hops_ic", "n_messages",
+          "link_maxstep", "e_spike", "e_net", "e_core", "mom_step", "mom_core", "hops_ew", "hops_ns", "hops_ic", "n_messages",
           "n_input_messages")
 
 
@@ -293,37 +293,68 @@ def pair_hops(mesh, phys, src_core, dst_core):
                  for v in mesh.hops(phys[pair // n_cores], phys[pair % n_cores]))
 
 
-def route_payload_scale(target, tables) -> np.ndarray:
-    """Per route entry, float64: ``1 + b / formats.spike_packet_bits`` with ``b`` the widest ``num_message_bits``
-    of the projections whose synapses its axon holds (1.0 for binary spikes, or a target without the figure)."""
+def route_payload_bits(target, tables):
+    """``(bits, packet)``: per route entry, int64, the widest ``num_message_bits`` of the projections whose
+    synapses its axon holds (0 for binary spikes, or a target without ``formats.spike_packet_bits``), and that
+    packet size (0: none)."""
     route_axon = np.asarray(tables.route_axon, np.int64)
     packet = int(getattr(target.formats, "spike_packet_bits", 0) or 0)
     bits = np.asarray(getattr(tables, "proj_message_bits", ()), np.int64)
     if not packet or not bits.size or not bits.any():
-        return np.ones(route_axon.size)
+        return np.zeros(route_axon.size, np.int64), packet
     ptr = np.asarray(tables.axon_syn_ptr, np.int64)
     syn_bits = bits[np.asarray(tables.syn_proj, np.int64)]
     axon_bits = np.zeros(ptr.size - 1, np.int64)
     full = ptr[1:] > ptr[:-1]
     if full.any():
         axon_bits[full] = np.maximum.reduceat(syn_bits, ptr[:-1][full])
-    return 1.0 + axon_bits[route_axon] / packet
+    return axon_bits[route_axon], packet
 
 
-def message_costs(target, ew, ns, ic, from_neuron, m_scale):
-    """Per message: ``(latency, spike_out energy, network energy)`` from its hops, whether a neuron sent it
-    (host-injected inputs travel 0 hops, their source core := destination core) and its payload scale."""
+def route_payload_scale(target, tables) -> np.ndarray:
+    """Per route entry, float64: ``1 + b / formats.spike_packet_bits`` (``route_payload_bits``; 1.0 for binary
+    spikes, or a target without the figure)."""
+    bits, packet = route_payload_bits(target, tables)
+    return 1.0 + bits / packet if packet else np.ones(bits.size)
+
+
+# Integer moments of a set of messages, from which their energies follow (``energy_from_moments``): integer
+# sums are exact in any order, so a distributed run's per-rank moments add up to one process's bit for bit.
+MOMENT_FIELDS = ("from_neuron", "messages", "ew", "ns", "ic", "bits", "bits_ew", "bits_ns", "bits_ic")
+
+
+def message_moment_rows(ew, ns, ic, from_neuron, m_bits) -> np.ndarray:
+    """Per message, int64 ``[n, 9]``: its ``MOMENT_FIELDS`` (host inputs: 0 hops, not from a neuron)."""
+    ew, ns, ic, b = (np.asarray(x, np.int64) for x in (ew, ns, ic, m_bits))
+    return np.stack([np.asarray(from_neuron, np.int64), np.ones_like(ew), ew, ns, ic, b, b * ew, b * ns, b * ic],
+                    axis=-1)
+
+
+def energy_from_moments(target, mom):
+    """``(spike_out energy, network energy)`` of the messages whose moments are ``mom[..., 9]``.
+
+    A message costs ``spike_out`` (neurons only) plus ``(within_tile + ew*hop_ew + ns*hop_ns + ic*hop_interchip)
+    x (1 + b / spike_packet_bits)`` (``message_latency`` for the latency); summed over messages that is a fixed float formula of
+    the integer moments, so the totals do not depend on the order the messages were counted in."""
     E = {k: q.value for k, q in target.costs.energy.items()}
+    packet = int(getattr(target.formats, "spike_packet_bits", 0) or 0)
+    m = np.asarray(mom, np.int64).astype(np.float64)
+    wt, hew, hns, hic = E["spike_within_tile"], E["hop_ew"], E["hop_ns"], E["hop_interchip"]
+    net = m[..., 1] * wt + m[..., 2] * hew + m[..., 3] * hns + m[..., 4] * hic
+    if packet:
+        net = net + (m[..., 5] * wt + m[..., 6] * hew + m[..., 7] * hns + m[..., 8] * hic) / packet
+    return m[..., 0] * E["spike_out"], net
+
+
+def message_latency(target, ew, ns, ic, from_neuron, m_scale):
+    """Per message: its latency from its hops, whether a neuron sent it (host-injected inputs travel 0 hops,
+    their source core := destination core) and its payload scale (energies: ``energy_from_moments``)."""
     L = {k: q.value for k, q in target.costs.latency.items()}
     m_lat = (np.where(from_neuron, L["spike_out"], 0.0) + L["spike_within_tile"]
              + ew * L["hop_ew"] + ns * L["hop_ns"] + ic * L["hop_interchip"])
     # a graded message's network part costs m_scale times a spike's (module doc)
-    m_lat = m_lat + (m_scale - 1.0) * (L["spike_within_tile"] + ew * L["hop_ew"] + ns * L["hop_ns"]
-                                       + ic * L["hop_interchip"])
-    # message_energy = spike_out + within-tile + hops; split off spike_out, which host inputs never pay.
-    m_e_net = (np.asarray(target.costs.message_energy(ew, ns, ic), float) * np.ones(from_neuron.size)
-               - E["spike_out"]) * m_scale
-    return m_lat, np.where(from_neuron, E["spike_out"], 0.0), m_e_net
+    return m_lat + (m_scale - 1.0) * (L["spike_within_tile"] + ew * L["hop_ew"] + ns * L["hop_ns"]
+                                      + ic * L["hop_interchip"])
 
 
 def message_totals_numpy(target, tables, phys, ev_step, ev_src, steps: int, link_lat) -> dict:
@@ -339,13 +370,15 @@ def message_totals_numpy(target, tables, phys, ev_step, ev_src, steps: int, link
     n_cores, n_neurons = phys.size, tables.n_neurons
     neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), np.diff(np.asarray(tables.core_neuron_ptr, np.int64)))
     m_step, m_src, m_dst, m_nsyn = expand_messages(tables, ev_step, ev_src)
-    m_scale = route_payload_scale(target, tables)[message_routes(tables, ev_src)[1]]
+    bits, packet = route_payload_bits(target, tables)
+    m_bits = bits[message_routes(tables, ev_src)[1]]
+    m_scale = 1.0 + m_bits / packet if packet else np.ones(m_bits.size)
     from_neuron = m_src < n_neurons
     m_srccore = m_dst.copy()
     m_srccore[from_neuron] = neuron_core[m_src[from_neuron]]
     # Hops of each distinct (source core, destination core) pair, by the mesh's own definition.
     ew, ns, ic = pair_hops(mesh, phys, m_srccore, m_dst)
-    m_lat, m_e_spike, m_e_net = message_costs(target, ew, ns, ic, from_neuron, m_scale)
+    m_lat = message_latency(target, ew, ns, ic, from_neuron, m_scale)
 
     def grid(step, core, weights=None):
         key = step * n_cores + core
@@ -363,12 +396,34 @@ def message_totals_numpy(target, tables, phys, ev_step, ev_src, steps: int, link
         "syn_after": int(m_nsyn[~recv].sum()),
         "path": _segment_max(m_lat, m_step, steps),
         "contention": contention, "link_total": link_total, "link_maxstep": link_maxstep,
-        "e_spike": np.bincount(m_step, weights=m_e_spike, minlength=steps),
-        "e_net": np.bincount(m_step, weights=m_e_net, minlength=steps),
-        "e_core": np.bincount(m_srccore, weights=m_e_spike + m_e_net, minlength=n_cores),
+        **moment_energies(target, message_moment_rows(ew, ns, ic, from_neuron, m_bits), m_step, m_srccore,
+                          steps, n_cores),
         "hops_ew": int(ew.sum()), "hops_ns": int(ns.sum()), "hops_ic": int(ic.sum()),
         "n_messages": int(m_step.size), "n_input_messages": int((~from_neuron).sum()),
     }
+
+
+def moment_sums(rows, m_step, m_srccore, steps, n_cores):
+    """Per step and per source core, int64: the sums of the messages' moment ``rows``."""
+    def per(key, n):
+        out = np.zeros((n, rows.shape[1]), np.int64)
+        np.add.at(out, key, rows)
+        return out
+    return per(m_step, steps), per(m_srccore, n_cores)
+
+
+def energies(target, mom_step, mom_core) -> dict:
+    """The energy fields of the totals (per step spike_out / network, per sending core message energy)
+    from integer moments (``energy_from_moments``)."""
+    e_spike, e_net = energy_from_moments(target, mom_step)
+    c_spike, c_net = energy_from_moments(target, mom_core)
+    return {"e_spike": e_spike, "e_net": e_net, "e_core": c_spike + c_net,
+            "mom_step": np.asarray(mom_step, np.int64), "mom_core": np.asarray(mom_core, np.int64)}
+
+
+def moment_energies(target, rows, m_step, m_srccore, steps, n_cores) -> dict:
+    """``energies`` of messages given one moment row each."""
+    return energies(target, *moment_sums(rows, m_step, m_srccore, steps, n_cores))
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -383,15 +438,35 @@ def _deliver(t, recv, core, axon, axon_syn_ptr, syn_ops, msgs_in):
     return nsyn
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_moment_row(row, from_neuron, ew, ns, ic, b):
+    row[0] += from_neuron
+    row[1] += 1
+    row[2] += ew
+    row[3] += ns
+    row[4] += ic
+    row[5] += b
+    row[6] += b * ew
+    row[7] += b * ns
+    row[8] += b * ic
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_moments(mom_step, t, mom_core, core, from_neuron, ew, ns, ic, b):
+    """One message's ``MOMENT_FIELDS`` added to its step's and its sending core's sums."""
+    _add_moment_row(mom_step[t], from_neuron, ew, ns, ic, b)
+    _add_moment_row(mom_core[core], from_neuron, ew, ns, ic, b)
+
+
 @numba.njit(cache=True, nogil=True)
 def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_core, route_axon, axon_syn_ptr,
-                    gx, gy, cx, cy, gx_n, lat, en, link_lat, steps, n_cores, pair_mode, scale):
+                    gx, gy, cx, cy, gx_n, lat, link_lat, steps, n_cores, pair_mode, scale, bits):
     """One pass over spike events -> route entries (messages), accumulating straight into the totals
-    of ``message_totals_numpy`` in the same order (so every float sum is bit-identical).
+    of ``message_totals_numpy`` (integer moments for the energies, so those are exact in any order).
 
-    ``gx, gy``: global tile of each logical core; ``cx, cy``: its chip column / row. ``lat``, ``en``:
-    (spike_out, spike_within_tile, hop_ew, hop_ns, hop_interchip) latency / energy. ``scale``: per route entry,
-    the graded message's network cost factor (``route_payload_scale``). ``pair_mode``: count
+    ``gx, gy``: global tile of each logical core; ``cx, cy``: its chip column / row. ``lat``:
+    (spike_out, spike_within_tile, hop_ew, hop_ns, hop_interchip) latency. ``scale``/``bits``: per route entry,
+    the graded message's network cost factor and payload bits (``route_payload_scale``/``route_payload_bits``). ``pair_mode``: count
     a step's packets per (source, destination) core pair and walk each pair's path once when the step
     ends (same loads; needs ``n_cores**2`` counters), else walk every message's path.
     """
@@ -401,9 +476,8 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
     spikes_out = np.zeros((steps, n_cores), np.int64)
     path = np.zeros(steps)
     contention = np.zeros(steps)
-    e_spike = np.zeros(steps)
-    e_net = np.zeros(steps)
-    e_core = np.zeros(n_cores)
+    mom_step = np.zeros((steps, 9), np.int64)     # MOMENT_FIELDS
+    mom_core = np.zeros((n_cores, 9), np.int64)
     n_links = link_lat.size
     cur = np.zeros(n_links, np.int64)
     total = np.zeros(n_links, np.int64)
@@ -413,18 +487,12 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
     pair_cnt = np.zeros(n_pair_slots, np.int64)
     pair_list = np.empty(n_pair_slots + 1, np.int64)
     l_so, l_wt, l_ew, l_ns, l_ic = lat[0], lat[1], lat[2], lat[3], lat[4]
-    e_so, e_wt, e_ew, e_ns, e_ic = en[0], en[1], en[2], en[3], en[4]
-    e_base = e_so + e_wt
     # Host-injected input messages: 0 hops, no spike_out (the spec's formulas with zero hops).
     lat_in = 0.0 + l_wt
-    e_in = e_base - e_so
     n_touched = 0
     n_pairs = 0
-    # Per-step float sums and maxima live in locals while the step runs (same order of additions as the
-    # spec's bincount, so the same bits) and are stored when it closes.
+    # The step's longest message lives in a local while the step runs and is stored when it closes.
     p_max = 0.0
-    es_sum = 0.0
-    en_sum = 0.0
     syn_after = 0
     h_ew = 0
     h_ns = 0
@@ -447,11 +515,7 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
                 contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
                 n_touched = 0
                 path[step] = p_max
-                e_spike[step] = es_sum
-                e_net[step] = en_sum
                 p_max = 0.0
-                es_sum = 0.0
-                en_sum = 0.0
             if e == n_ev:
                 break
             step = t
@@ -464,7 +528,6 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
             spikes_out[t, a] += 1
             msgs_out[t, a] += r1 - r0
             ax_, ay_, acx, acy = gx[a], gy[a], cx[a], cy[a]
-            ec = e_core[a]
             p_base = a * n_cores
             for r in range(r0, r1):
                 b = route_core[r]
@@ -478,10 +541,7 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
                 m_lat = m_lat + (sc - 1.0) * (l_wt + ew * l_ew + ns * l_ns + ic * l_ic)
                 if m_lat > p_max:
                     p_max = m_lat
-                m_e = (e_base + ew * e_ew + ns * e_ns + ic * e_ic - e_so) * sc
-                es_sum += e_so
-                en_sum += m_e
-                ec += e_so + m_e
+                _add_moments(mom_step, t, mom_core, a, 1, ew, ns, ic, bits[r])
                 if pair_mode:      # branch-free append of a first-seen pair (a 0-hop pair walks no link)
                     p = p_base + b
                     k = pair_cnt[p]
@@ -490,7 +550,6 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
                     pair_cnt[p] = k + 1
                 else:
                     n_touched = walk_route(ax_, ay_, gx[b], gy[b], 1, gx_n, cur, touched, n_touched)
-            e_core[a] = ec
         else:
             n_in += r1 - r0
             for r in range(r0, r1):
@@ -500,11 +559,9 @@ def _message_kernel(ev_step, ev_src, n_neurons, neuron_core, route_ptr, route_co
                 if m_lat > p_max:
                     p_max = m_lat
                 syn_after += _deliver(t, recv, b, route_axon[r], axon_syn_ptr, syn_ops, msgs_in)
-                en_sum += e_in * sc
-                e_core[b] += e_in * sc
+                _add_moments(mom_step, t, mom_core, b, 0, 0, 0, 0, bits[r])
     ints = np.array([syn_after, h_ew, h_ns, h_ic, n_msg, n_in], np.int64)
-    return (syn_ops, msgs_in, msgs_out, spikes_out, path, contention, total, maxstep, e_spike, e_net, e_core,
-            ints)
+    return (syn_ops, msgs_in, msgs_out, spikes_out, path, contention, total, maxstep, mom_step, mom_core, ints)
 
 
 def message_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, pair_mode=None) -> dict:
@@ -514,22 +571,22 @@ def message_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, 
     mesh, costs = target.mesh, target.costs
     keys = ("spike_out", "spike_within_tile", "hop_ew", "hop_ns", "hop_interchip")
     lat = np.array([costs.latency[k].value for k in keys], np.float64)
-    en = np.array([costs.energy[k].value for k in keys], np.float64)
     n_cores = int(phys.size)
     per_core = np.diff(np.asarray(tables.core_neuron_ptr, np.int64))
     neuron_core = np.repeat(np.arange(n_cores, dtype=np.int64), per_core)
     gx, gy, cx, cy = geometry.tile_arrays(mesh, phys)
     if pair_mode is None:
         pair_mode = n_cores * n_cores <= PAIR_COUNT_TABLE
-    (syn_ops, msgs_in, msgs_out, spikes_out, path, contention, total, maxstep, e_spike, e_net, e_core,
+    bits, packet = route_payload_bits(target, tables)
+    (syn_ops, msgs_in, msgs_out, spikes_out, path, contention, total, maxstep, mom_step, mom_core,
      ints) = _message_kernel(
         np.ascontiguousarray(ev_step, np.int64), np.ascontiguousarray(ev_src, np.int64), int(tables.n_neurons),
         neuron_core, np.asarray(tables.route_ptr), np.asarray(tables.route_core), np.asarray(tables.route_axon),
-        np.asarray(tables.axon_syn_ptr), gx, gy, cx, cy, geometry.grid_size(mesh)[0], lat, en, np.ascontiguousarray(link_lat, np.float64), int(steps), n_cores,
-        bool(pair_mode), route_payload_scale(target, tables))
+        np.asarray(tables.axon_syn_ptr), gx, gy, cx, cy, geometry.grid_size(mesh)[0], lat, np.ascontiguousarray(link_lat, np.float64), int(steps), n_cores,
+        bool(pair_mode), 1.0 + bits / packet if packet else np.ones(bits.size), bits)
     return {"syn_ops": syn_ops, "msgs_in": msgs_in, "msgs_out": msgs_out, "spikes_out": spikes_out,
             "syn_after": int(ints[0]), "path": path, "contention": contention, "link_total": total,
-            "link_maxstep": maxstep, "e_spike": e_spike, "e_net": e_net, "e_core": e_core,
+            "link_maxstep": maxstep, **energies(target, mom_step, mom_core),
             "hops_ew": int(ints[1]), "hops_ns": int(ints[2]), "hops_ic": int(ints[3]),
             "n_messages": int(ints[4]), "n_input_messages": int(ints[5])}
 

@@ -13,10 +13,10 @@ combines them:
 * the longest message of a step (``path``): a max over ranks, exact;
 * link contention: each rank counts its messages' packets per (step, directed link); rank 0 sums the counts
   and takes the per-step max of ``(load - 1) x link latency`` (``costmodel.loads_from_keys``), exact;
-* the per-step spike_out and network energies and the per-core message energy: float sums per rank, then
-  over ranks in rank order. One process adds them in event order instead, so these three (and the energy
-  totals built from them) may differ in the last bits: equal to one process within 1e-12 relative
-  (``tests/test_mpi.py``); every latency figure is exact.
+* the per-step spike_out and network energies and the per-core message energy: each rank sums its messages'
+  integer moments (``costmodel.MOMENT_FIELDS``: counts, hops, payload bits x hops) per step and per sending
+  core; rank 0 adds the integers and applies ``costmodel.energy_from_moments``, the same float formula one
+  process applies to its own moments, so every energy is bit-identical to one process (``tests/test_mpi.py``).
 
 Memory per rank: O(messages landing on its cores) (the numpy spec's one row per message, not the numba pass).
 """
@@ -47,8 +47,10 @@ def rank_totals(shard, rows: np.ndarray, sids: np.ndarray, steps: int) -> dict:
     from_neuron = src_gid[m_sid] < int(meta["n_neurons"])
     m_src = np.where(from_neuron, src_core[m_sid], m_dst)
     ew, ns, ic = CM.pair_hops(target.mesh, phys, m_src, m_dst)
-    m_lat, m_e_spike, m_e_net = CM.message_costs(target, ew, ns, ic, from_neuron,
-                                                 CM.route_payload_scale(target, tables)[r])
+    bits, packet = CM.route_payload_bits(target, tables)
+    m_bits = bits[r]
+    m_lat = CM.message_latency(target, ew, ns, ic, from_neuron, 1.0 + m_bits / packet if packet
+                               else np.ones(m_bits.size))
     loc_dst = np.asarray(tables.route_core, np.int64)[r]
     recv = m_step + 1 < steps
     c_r = int(tables.n_cores)
@@ -68,9 +70,8 @@ def rank_totals(shard, rows: np.ndarray, sids: np.ndarray, steps: int) -> dict:
             "spikes_out": grid(rows[own], tables.neuron_core()[sids[own]]).astype(np.int64),
             "msgs_out": (out_keys, out_cnt), "links": (link_keys, link_loads),
             "path": CM._segment_max(m_lat, m_step, steps),
-            "e_spike": np.bincount(m_step, weights=m_e_spike, minlength=steps),
-            "e_net": np.bincount(m_step, weights=m_e_net, minlength=steps),
-            "e_core": np.bincount(m_src, weights=m_e_spike + m_e_net, minlength=n_cores),
+            "moments": CM.moment_sums(CM.message_moment_rows(ew, ns, ic, from_neuron, m_bits), m_step, m_src,
+                                      steps, n_cores),
             "ints": np.array([m_nsyn[~recv].sum(), ew.sum(), ns.sum(), ic.sum(), m_step.size, (~from_neuron).sum()],
                              np.int64)}
 
@@ -93,16 +94,16 @@ def merge_totals(target, parts: list, n_cores: int, steps: int):
     link_lat = CM.link_table(target.mesh, {k: q.value for k, q in target.costs.latency.items()})[5]
     grids = {k: np.zeros((steps, n_cores), np.int64) for k in ("syn_ops", "msgs_in", "spikes_out")}
     per_core, axons = np.zeros(n_cores, np.int64), np.zeros(n_cores, np.int64)
-    path, e_spike, e_net, e_core = np.zeros(steps), np.zeros(steps), np.zeros(steps), np.zeros(n_cores)
+    path = np.zeros(steps)
+    mom_step, mom_core = np.zeros((steps, 9), np.int64), np.zeros((n_cores, 9), np.int64)
     ints = np.zeros(6, np.int64)
     for p in parts:
         for k in grids:
             grids[k][:, p["cores"]] = p[k]
         per_core[p["cores"]], axons[p["cores"]] = p["neurons_per_core"], p["axons_per_core"]
         np.maximum(path, p["path"], out=path)
-        e_spike += p["e_spike"]
-        e_net += p["e_net"]
-        e_core += p["e_core"]
+        mom_step += p["moments"][0]
+        mom_core += p["moments"][1]
         ints += p["ints"]
     out_keys = np.concatenate([p["msgs_out"][0] for p in parts])
     msgs_out = np.bincount(out_keys, weights=np.concatenate([p["msgs_out"][1] for p in parts]),
@@ -111,7 +112,7 @@ def merge_totals(target, parts: list, n_cores: int, steps: int):
     loads = np.bincount(inv, weights=np.concatenate([p["links"][1] for p in parts])).astype(np.int64)
     contention, link_total, link_maxstep = CM.loads_from_keys(keys, loads, link_lat, steps)
     m = dict(grids, msgs_out=msgs_out, path=path, contention=contention, link_total=link_total,
-             link_maxstep=link_maxstep, e_spike=e_spike, e_net=e_net, e_core=e_core)
+             link_maxstep=link_maxstep, **CM.energies(target, mom_step, mom_core))
     m.update(zip(("syn_after", "hops_ew", "hops_ns", "hops_ic", "n_messages", "n_input_messages"),
                  (int(x) for x in ints)))
     return m, per_core, axons
