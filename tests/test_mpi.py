@@ -62,7 +62,7 @@ def art(tmp_path_factory):
 
 def test_cli_shards_equal_one_process(art, capsys):
     """`mpiexec -n 2 neurocomp emulate SHARDS`: recordings equal one process's; so is the cost section (energy,
-    latency, counters, links; energies within 1e-12 relative)."""
+    latency, counters, links, energies: all exactly)."""
     from neurocomp.cli import main
     cli = BIN / "neurocomp"
     inputs = dict(np.load(art / "in.npz"))
@@ -141,8 +141,8 @@ def test_exchange_interval_from_crossing_delays(weight_exp, every):
 
 
 def _same_cost(one: dict, many: dict, where=""):
-    """Every figure of two cost reports equal, except the float energy sums the ranks add in another order:
-    those within 1e-12 relative (backends/emulator/distributed/cost.py)."""
+    """Every figure of two cost reports exactly equal (``==``), energies included: the ranks add integer
+    message moments (backends/emulator/distributed/cost.py)."""
     if isinstance(one, dict):
         assert sorted(one) == sorted(many), where
         for k in one:
@@ -152,8 +152,6 @@ def _same_cost(one: dict, many: dict, where=""):
         assert len(one) == len(many), where
         for i, (a, b) in enumerate(zip(one, many)):
             _same_cost(a, b, f"{where}[{i}]")
-    elif isinstance(one, float) and "energy_j" in where:
-        assert one == pytest.approx(many, rel=1e-12, abs=0), where
     else:
         assert one == many, where
 
@@ -161,7 +159,7 @@ def _same_cost(one: dict, many: dict, where=""):
 @pytest.mark.parametrize("seed", [0, 3, 2])
 def test_rank_cost_terms_sum_to_one_process(seed, tmp_path):
     """Each shard prices the messages landing on its cores; the parts of 2 and 3 ranks, summed on "rank 0", give
-    the one-process estimate: every latency, counter, hop and link figure exactly, energies within 1e-12 relative.
+    the one-process estimate exactly (==): every latency, counter, hop, link and energy figure.
     Random networks (every connectivity, delays) and random multi-model networks (graded payloads), placed at
     random on a 2x2-chip Loihi 2 (hops between chips, link contention), in-process (no MPI)."""
     from modelnet import random_mapping as model_mapping, random_model_network
@@ -201,7 +199,7 @@ def test_rank_cost_terms_sum_to_one_process(seed, tmp_path):
 
 def test_shard_dir_cost_equals_one_process_3_ranks(art, tmp_path):
     """`mpiexec -n 3 neurocomp emulate SHARDS`: energy, latency and the whole cost section equal one process's
-    (energies within 1e-12 relative); the shard directory carries the target and the cores' mesh positions;
+    exactly, energies included; the shard directory carries the target and the cores' mesh positions;
     `neurocomp report` summarises the result with its MPI figures."""
     import json
     from neurocomp.backends.emulator.distributed import shard_artifact
