@@ -38,7 +38,9 @@ against bit for bit):
 * step latency = ``max_c busy[t, c] + drain[t] + barrier``; clocked targets also get
   ``cycles = ceil(latency * clock_hz)``.
 * energy = counts x per-op energy + ``costs.message_energy`` per message (split into its spike_out part
-  and the rest) + ``static_power_w * mesh.chips * step latency``.
+  and the rest) + ``static_power_w * mesh.chips * step latency``. The message energies are summed as
+  integer moments (``MOMENT_FIELDS``) and turned into joules by one formula (``energy_from_moments``), so
+  they do not depend on the order messages are counted in (a distributed run's ranks give the same bits).
 
 Directed link ids, hops and route walking are those of :mod:`neurocomp.mapping.mesh`: a link leaves
 tile ``(gx, gy)`` (global tile coordinates, ``GX = chips_x * tiles_x`` columns) in direction ``d``
