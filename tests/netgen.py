@@ -17,6 +17,19 @@ def _conn_options(rng):
                 sign_mode=None if mode is None else str(mode))
 
 
+def random_lava_connection(rng, n_post: int, n_pre: int) -> tuple:
+    """(connectivity, delay) Lava can run between two populations: Dense or (30 %) Sparse with 60 % of the
+    weights kept, Lava's weight range, a random weight_exp and sign mode, delays 0..2 on 30 % of them."""
+    w = rng.integers(-250, 256, (n_post, n_pre))
+    opts = dict(weight_exp=int(rng.integers(-2, 3)), sign_mode=(None, "mixed")[int(rng.integers(2))])
+    delay = rng.integers(0, 3, (n_post, n_pre)) if rng.random() < 0.3 else 0
+    conn = nc.Dense(w, **opts)
+    if rng.random() < 0.3:
+        conn = nc.Sparse.from_dense(w * (rng.random(w.shape) < 0.6), **opts)
+        delay = rng.integers(0, 3, conn.n_synapses) if np.ndim(delay) else 0
+    return conn, delay
+
+
 def random_network(seed: int, n_pops: int, n_inputs: int, conv: bool, max_size: int = 200,
                    lava_compatible: bool = False):
     """A random LoihiLIF network: 1-4 populations, recurrent and feed-forward projections of every

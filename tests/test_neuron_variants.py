@@ -17,6 +17,7 @@ from neurocomp.neurons import ATRLIF, NEURONS, LIFReset, LoihiLIF, TernaryLIF, k
 from neurocomp.semantics.reference import build_model, initial_state, simulate_reference, step
 
 from modelnet import lava_states  # noqa: F401  (Lava's run: every state variable its process has a Var for)
+from netgen import random_lava_connection
 
 NEW = (LIFReset, TernaryLIF, ATRLIF)
 
@@ -191,14 +192,7 @@ def random_variant_network(seed: int):
         net.population(k, (n,), model)
     for j, (src, dst) in enumerate([("in", k) for k in kinds] + [
             (pick(*kinds), pick(*kinds)) for _ in range(int(rng.integers(1, 5)))]):
-        n_pre, n_post = net.populations[src].size, net.populations[dst].size
-        w = rng.integers(-250, 256, (n_post, n_pre))
-        opts = dict(weight_exp=int(rng.integers(-2, 3)), sign_mode=pick(None, "mixed"))
-        delay = rng.integers(0, 3, (n_post, n_pre)) if rng.random() < 0.3 else 0
-        conn = nc.Dense(w, **opts)
-        if rng.random() < 0.3:
-            conn = nc.Sparse.from_dense(w * (rng.random(w.shape) < 0.6), **opts)
-            delay = rng.integers(0, 3, conn.n_synapses) if np.ndim(delay) else 0
+        conn, delay = random_lava_connection(rng, net.populations[dst].size, net.populations[src].size)
         net.connect(src, dst, conn, delay=delay, name=f"e{j}")
     steps = int(rng.integers(15, 30))
     inputs = {"in": (rng.random((steps, n_in)) < rng.uniform(0.2, 0.7)).astype(np.uint8)}

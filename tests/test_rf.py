@@ -18,6 +18,7 @@ import pytest
 import neurocomp as nc
 from neurocomp.neurons import RF, RF_IZ, LoihiLIF, RFZero
 from neurocomp.semantics.reference import simulate_reference
+from netgen import random_lava_connection
 from test_neuron_variants import assert_states_equal, lava_states, reference_states, run_model
 
 DATA = Path(__file__).parent / "data" / "netx" / "complex_dense"
@@ -147,14 +148,7 @@ def random_rf_network(seed: int):
         dst = pick(*kinds)
         edges.append((pick(*kinds), dst, 0 if dst == "lif" else int(rng.integers(0, 2))))
     for j, (src, dst, port) in enumerate(edges):
-        n_pre, n_post = net.populations[src].size, net.populations[dst].size
-        w = rng.integers(-250, 256, (n_post, n_pre))
-        opts = dict(weight_exp=int(rng.integers(-2, 3)), sign_mode=pick(None, "mixed"))
-        delay = rng.integers(0, 3, (n_post, n_pre)) if rng.random() < 0.3 else 0
-        conn = nc.Dense(w, **opts)
-        if rng.random() < 0.3:
-            conn = nc.Sparse.from_dense(w * (rng.random(w.shape) < 0.6), **opts)
-            delay = rng.integers(0, 3, conn.n_synapses) if np.ndim(delay) else 0
+        conn, delay = random_lava_connection(rng, net.populations[dst].size, net.populations[src].size)
         net.connect(src, dst, conn, delay=delay, name=f"e{j}", port=port)
     steps = int(rng.integers(20, 40))
     inputs = {"in": (rng.random((steps, n_in)) < rng.uniform(0.2, 0.7)).astype(np.uint8)}
