@@ -142,12 +142,16 @@ in netx's block list, :func:`layer_positions`) through an initial ``v0``, where 
 negative bias held for several steps can need a ``v`` above threshold: then it refuses); the later
 resets (step L + interval) are not expressed. A netx file itself holds no reset interval (netx's
 ``get_neuron_params`` reads only ``vThMant``, ``iDecay``, ``vDecay``; the resets are separate
-``io.reset.Reset`` processes of the test harness), so nothing in it maps to ``LIFReset``. SLAYER's ground-truth index j of layer L is step j + L.
+``io.reset.Reset`` processes of the test harness), so nothing in the file maps to ``LIFReset``; netx's own
+``Network(reset_interval=, reset_offset=)`` arguments do (every CUBA layer becomes Lava's ``LIFReset``, as
+lava-dl's MNIST tutorial runs it): :func:`read_netx` takes the same two. SLAYER's ground-truth index j of
+layer L is step j + L.
 
 
 ``net.metadata``: ``{"format": "netx", "source", "netx": {"layers": [per layer: id, type,
 population, neuron, lava_shape, message_bits], "input": {name, population, lava_shape, transform[, encoder]},
-"output", "readout", "simulation", "spike_exp", "input_latency"}, "warnings"}``.
+"output", "readout", "simulation", "spike_exp", "reset" ({reset_interval, reset_offset} or None),
+"input_latency"}, "warnings"}``.
 """
 from __future__ import annotations
 
@@ -397,10 +401,14 @@ def _conv_weights(w: np.ndarray, where: str, path: Path) -> tuple[np.ndarray, in
 
 
 # ------------------------------------------------------------------------------------- the reader
-def read_netx(path, *, spike_exp: int = SPIKE_EXP, sdnn_input: str = "host") -> Network:
+def read_netx(path, *, spike_exp: int = SPIKE_EXP, sdnn_input: str = "host", reset_interval: int | None = None,
+              reset_offset: int = 0) -> Network:
     """Read netx HDF5 file ``path`` into an IR ``Network`` (see the module docstring for the mapping).
 
     ``spike_exp`` is netx's ``Network(spike_exp=...)`` for SDNN layers (default 6, as netx).
+    ``reset_interval``/``reset_offset`` are netx's ``Network(reset_interval=..., reset_offset=...)``: every
+    CUBA/LOIHI layer becomes :class:`~neurocomp.neurons.LIFReset` with them (netx's ``LIFReset``), as lava-dl's
+    MNIST tutorial runs its network; SDNN and RF layers ignore them with a warning (netx warns for SDNN).
     ``sdnn_input``: where an SDNN input layer (Lava's Delta) runs: ``"host"`` (default) encodes the frames
     before the run (:func:`neurocomp.io.netx_input.netx_inputs`), which keeps netx's timing exactly;
     ``"chip"`` makes it a population ``input0`` one step behind netx (module docstring, step alignment).
@@ -408,6 +416,7 @@ def read_netx(path, *, spike_exp: int = SPIKE_EXP, sdnn_input: str = "host") -> 
     """
     if sdnn_input not in SDNN_INPUTS:
         raise NeurocompError(f"read_netx: sdnn_input must be one of {SDNN_INPUTS}, got {sdnn_input!r}")
+    reset = _reset_schedule(reset_interval, reset_offset)
     import h5py
     path = Path(path)
     if not path.exists():
@@ -428,16 +437,28 @@ def read_netx(path, *, spike_exp: int = SPIKE_EXP, sdnn_input: str = "host") -> 
     warn = CollectedWarnings()
     try:
         with f:
-            return _Builder(_File(path, f), warn, int(spike_exp), sdnn_input).build()
+            return _Builder(_File(path, f), warn, int(spike_exp), sdnn_input, reset).build()
     except NeurocompError:
         raise
     except Exception as exc:     # h5py raises OSError/KeyError/ValueError for damaged data inside an open file
         raise NetworkFileError(f"'{path}': damaged or truncated netx file ({type(exc).__name__}: {exc})") from None
 
 
+def _reset_schedule(interval, offset) -> dict | None:
+    """netx's ``reset_interval``/``reset_offset`` checked as Lava's LIFReset checks them (None: no reset)."""
+    if interval is None:
+        return None
+    for name, val, low in (("reset_interval", interval, 1), ("reset_offset", offset, 0)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < low:
+            raise NeurocompError(f"read_netx: {name} must be an integer >= {low}, got {val!r} (netx's "
+                                 f"Network({name}=...); Lava's LIFReset takes the same)")
+    return {"reset_interval": int(interval), "reset_offset": int(offset)}
+
+
 class _Builder:
-    def __init__(self, file: _File, warn, spike_exp: int, sdnn_input: str = "host"):
+    def __init__(self, file: _File, warn, spike_exp: int, sdnn_input: str = "host", reset: dict | None = None):
         self.f = file
+        self.reset = reset                  # netx's reset_interval/reset_offset (None: plain LIF)
         self.path = file.path
         self.warn = warn
         self.spike_exp = spike_exp
@@ -658,10 +679,17 @@ class _Builder:
             bits = int(np.asarray(cfg.get("messageBits", 0)).reshape(-1)[0])
             info["message_bits"] = bits
             try:
-                model = LoihiLIF(du=du, dv=dv, vth=vth, bias_mant=bias, bias_exp=BIAS_EXP)
+                if self.reset is None:
+                    model = LoihiLIF(du=du, dv=dv, vth=vth, bias_mant=bias, bias_exp=BIAS_EXP)
+                else:
+                    from ..neurons import LIFReset
+                    model = LIFReset(du=du, dv=dv, vth=vth, bias_mant=bias, bias_exp=BIAS_EXP, **self.reset)
             except NeurocompError as exc:
                 raise NetworkFileError(f"'{self.path}': {where}: {exc}") from None
             return model, info
+        if self.reset is not None and ntype in (SDNN_TYPE, *RF_TYPES):
+            self.warn(f"'{self.path}': {where}: reset_interval is ignored for {ntype} neurons, as netx ignores it "
+                      "(Lava's SigmaDelta and RF processes have no reset)")
         if ntype == SDNN_TYPE:
             return self._sdnn_model(lay, cfg, where, bias, is_input, info)
         if ntype in RF_TYPES:
@@ -1082,7 +1110,7 @@ class _Builder:
                     if v.size == 1 and v.dtype.kind in "biuf":
                         sim[key] = v[0].item()
         netx = {"layers": layers, "input": self.input_meta, "output": out, "readout": self.readout,
-                "simulation": sim, "spike_exp": self.spike_exp,
+                "simulation": sim, "spike_exp": self.spike_exp, "reset": self.reset,
                 "input_latency": 0 if self.input_bits else INPUT_LATENCY}   # host-run Delta: netx timing
         return {"format": "netx", "source": Path(self.path).name, "netx": netx, "warnings": self.warn.messages}
 
