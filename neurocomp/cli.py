@@ -183,23 +183,39 @@ def _summarise_result(result, out) -> None:
                 print(f"  {key}{'.' + sub if sub else ''}: {v}")
 
 
-def _artifact_inputs(art):
-    """The graph inputs (an InputSpec) of a compiled artifact (its ``network.h5``, see artifact.py), or
-    None when they cannot be read here (the backend then reports what is wrong with the artifact)."""
+def _artifact_network(art):
+    """The network of a compiled artifact (its ``network.h5``, see artifact.py), or None when it cannot be
+    read here (the backend then reports what is wrong with the artifact)."""
     from .io.native import load_native
-    from .semantics.inputs import InputSpec
     path = Path(art) / "network.h5"
     if not path.is_file():
         return None
     try:
-        return InputSpec.of_network(load_native(path))
+        return load_native(path)
     except NeurocompError:
         return None
 
 
 def _inputs_for(args) -> dict[str, np.ndarray] | None:
-    """The --input arrays, or None (every graph input silent) when no file is given."""
-    return load_inputs(args.input, expected=_artifact_inputs(args.artifact)) if args.input else None
+    """The --input arrays, or None (every graph input silent) when no file is given. A bad file of a network
+    read from lava-dl netx gets the way to make one from lava-dl's (W, H, C, T) frames."""
+    if not args.input:
+        return None
+    from .semantics.inputs import InputSpec
+    net = _artifact_network(args.artifact)
+    try:
+        spec = InputSpec.of_network(net) if net is not None else None
+    except NeurocompError:
+        spec = None
+    try:
+        return load_inputs(args.input, expected=spec)
+    except ValidationError as exc:
+        if net is None or (net.metadata or {}).get("format") != "netx":
+            raise
+        raise ValidationError(f"{exc}. This artifact was compiled from the lava-dl netx file "
+                              f"'{net.metadata.get('source', 'network.net')}': make the input file from Lava-ordered "
+                              "(W, H, C, T) frames (lava-dl's input.npy) with `python -m neurocomp.io.netx_input "
+                              "NETWORK.net FRAMES.npy --steps N -o in.npz`") from None
 
 
 def _run_backend(args, backend: str, **options) -> int:
@@ -364,7 +380,10 @@ def _add_run_arguments(s, backends=None) -> None:
     if backends is not None:
         s.add_argument("--backend", required=True, choices=backends, help="registered backend to run on")
     s.add_argument("--steps", required=True, type=positive_int, metavar="N", help="number of time steps")
-    s.add_argument("--input", metavar="IN.npz", help="input spikes: one [T, *shape] 0/1 array per graph input")
+    s.add_argument("--input", metavar="IN.npz",
+                   help="input spikes: one [T, *shape] 0/1 array per graph input (integer payloads for a graded input; "
+                        "a lava-dl netx network's: `python -m neurocomp.io.netx_input NET.net FRAMES.npy --steps N "
+                        "-o IN.npz`)")
     s.add_argument("-o", "--output", required=True, metavar="RES", help="result directory to write")
     s.add_argument("--record", default="spikes,v", help="what to record: spikes,v,u,weights (default spikes,v)")
     s.add_argument("--align-input", action="store_true",

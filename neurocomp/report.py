@@ -405,6 +405,17 @@ def mpi_lines(m: dict | None) -> list[str]:
             f"{per('compute_s_per_rank', '.3g')}, exchange s {per('exchange_s_per_rank', '.3g')}; {cost}"]
 
 
+def status_lines(report: dict) -> list[str]:
+    """How far the energy/latency figures go: the result's note and the target's first assumption (a user
+    reading "energy: ..." must see that, e.g., Loihi 2's per-operation energies are Loihi 1's)."""
+    lines = [f"status: {report['note']}"] if report.get("note") else []
+    assumed = (report.get("cost") or {}).get("assumptions") or []
+    if assumed:
+        more = f" (+{len(assumed) - 1} more in report.json cost.assumptions)" if len(assumed) > 1 else ""
+        lines.append(f"assumed: {assumed[0]}{more}")
+    return lines
+
+
 def make_report(res_dir, out_dir=None) -> str:
     """Write the PNGs (and, for another ``out_dir``, a copy of report.json) and return a text summary."""
     res_dir = Path(res_dir)
@@ -435,6 +446,7 @@ def make_report(res_dir, out_dir=None) -> str:
             render("timeline.png", lambda p: plot_timeline(est, p))
             render("step_timeline.png", lambda p: plot_step_timeline(est, p))
             lines += summarise(est)
+            lines += status_lines(res.report)
         lines += workload_lines(res.report.get("workload"))
         lines += mpi_lines(res.report.get("mpi"))
     try:

@@ -103,7 +103,10 @@ def test_cli_flow_matches_ground_truth(pilot, capsys):
     assert netx_input.main([str(net_path), str(DATA / "input.npy"), "--steps", str(STEPS), "-o", str(npz)]) == 0
     assert cli(["emulate", str(art), "--input", str(npz), "--steps", str(STEPS), "-o", str(res)]) == 0
     assert cli(["report", str(res)]) == 0
-    assert "dense9" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "dense9" in out and "energy: total" in out
+    assert "status: energy and latency are model estimates" in out            # the loihi2 figures' status
+    assert "assumed: per-operation energies are NOT published for Loihi 2" in out
     with np.load(res / "result.npz") as data:
         assert np.array_equal(data["payloads/dense9"][:, 0], np.load(DATA / "output.npy")[0])
 
@@ -127,7 +130,13 @@ def test_wrong_input_layouts_are_refused_clearly(pilot, tmp_path, capsys):
     np.savez(tmp_path / "raw.npz", input=x)
     assert cli(["emulate", str(art), "--input", str(tmp_path / "raw.npz"), "--steps", "1", "-o",
                 str(tmp_path / "r")]) == 2
-    assert "must be [T, *(3, 33, 100)]" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "must be [T, *(3, 33, 100)]" in err
+    assert "compiled from the lava-dl netx file" in err and "python -m neurocomp.io.netx_input" in err   # the way out
+    np.save(tmp_path / "frames.npy", x)                       # lava-dl's input.npy itself, not an .npz
+    assert cli(["emulate", str(art), "--input", str(tmp_path / "frames.npy"), "--steps", "1", "-o",
+                str(tmp_path / "r")]) == 2
+    assert "python -m neurocomp.io.netx_input" in capsys.readouterr().err
 
 
 def test_write_multichip(tmp_path):
