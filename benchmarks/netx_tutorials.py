@@ -38,8 +38,9 @@ from netx_tutorials import MNIST_PERIOD, OXFORD_STEPS, mnist_encode, oxford_data
 RECORD = ("spikes", "v", "u")
 
 
-def compare(net, steps: int, inputs: dict) -> dict:
-    """Emulator vs Lava on every population's spikes, u, v: seconds and the number of differing values."""
+def compare(net, steps: int, inputs: dict) -> tuple:
+    """Emulator vs Lava on every population's spikes, u, v: (summary with seconds and differing values, emulator
+    Result, Lava Result)."""
     t0 = time.perf_counter()
     emu = nc.emulate(nc.compile(net, "loihi2"), steps, inputs, record=RECORD)
     t_emu = time.perf_counter() - t0
