@@ -18,7 +18,7 @@ import pytest
 
 import neurocomp as nc
 from neurocomp.backends.lava import run_lava
-from neurocomp.errors import NeurocompError, NeurocompWarning
+from neurocomp.errors import NetworkFileError, NeurocompError, NeurocompWarning
 from neurocomp.io import netx
 from netgen import assert_same
 from netx_tutorials import DATA, MNIST_PERIOD, OXFORD_STEPS, mnist_encode, oxford_data, random_digits, unpack_net
@@ -127,3 +127,14 @@ def test_reset_arguments(tmp_path):
         np.ones((2, 4)), neuron={"type": "SDNN", "vThMant": 5})])
     with pytest.warns(NeurocompWarning, match="reset_interval is ignored for SDNN neurons, as netx ignores it"):
         netx.read_netx(sdnn, reset_interval=4)
+
+
+def test_git_lfs_pointer_is_named(tmp_path):
+    """lava-dl keeps tests/.../netx/mnist.net and gts/ntidigits/* in Git LFS: a clone without git-lfs holds this
+    pointer (the repository's text of mnist.net) instead of the network."""
+    path = tmp_path / "mnist.net"
+    path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:9b0bbd50581dab691cf57e79898506ad2f70e015d1"
+                    "63178ac3d13ac403fd72f3\nsize 2701856\n")
+    with pytest.raises(NetworkFileError, match=r"is a Git LFS pointer \(oid sha256:9b0bbd50.*size 2701856 bytes\), "
+                                               r"not the network itself: fetch the file with `git lfs pull`"):
+        nc.load(path)

@@ -426,6 +426,11 @@ def read_netx(path, *, spike_exp: int = SPIKE_EXP, sdnn_input: str = "host", res
     try:
         if not h5py.is_hdf5(path):
             size = path.stat().st_size
+            lfs = _lfs_pointer(path)
+            if lfs:
+                raise NetworkFileError(f"'{path}' is a Git LFS pointer ({lfs}), not the network itself: fetch the "
+                                       "file with `git lfs pull` in the repository it came from (lava-dl keeps "
+                                       "some networks, e.g. tests/.../netx/mnist.net, in Git LFS)")
             what = "is empty" if size == 0 else "is not an HDF5 file"
             raise NetworkFileError(f"'{path}' {what}; a lava-dl netx network (.net, HDF5) is expected")
         f = h5py.File(path, "r")
@@ -442,6 +447,17 @@ def read_netx(path, *, spike_exp: int = SPIKE_EXP, sdnn_input: str = "host", res
         raise
     except Exception as exc:     # h5py raises OSError/KeyError/ValueError for damaged data inside an open file
         raise NetworkFileError(f"'{path}': damaged or truncated netx file ({type(exc).__name__}: {exc})") from None
+
+
+def _lfs_pointer(path: Path) -> str:
+    """``"oid sha256:..., size N"`` when ``path`` is a Git LFS pointer file (what a clone without git-lfs
+    holds in place of a large file), else ``""``."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if not head.startswith(b"version https://git-lfs.github.com/spec/"):
+        return ""
+    fields = dict(line.split(" ", 1) for line in head.decode("ascii", "replace").splitlines() if " " in line)
+    return f"oid {fields.get('oid', '?')}, size {fields.get('size', '?')} bytes"
 
 
 def _reset_schedule(interval, offset) -> dict | None:
