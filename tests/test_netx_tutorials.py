@@ -24,7 +24,7 @@ from netgen import assert_same
 from netx_tutorials import DATA, MNIST_PERIOD, OXFORD_STEPS, mnist_encode, oxford_data, random_digits, unpack_net
 from test_netx import cuba, dense_layer, input_layer, unpack, write_netx
 
-LAVA_STEPS = 120             # the live Lava comparison (the benchmark runs all 2000 steps)
+LAVA_STEPS = 60              # the live Lava comparison (the benchmark runs all 2000 steps)
 
 
 @pytest.fixture(scope="module")
