@@ -64,10 +64,18 @@ def test_pipeline_refuses_non_pass_and_passes_are_frozen():
     assert Discretize.name == "discretize" and Quantize.name == "quantize"
 
 
+class Warner(Doubler):
+    name = "warn"
+
+    def run(self, obj, target=None):
+        return obj, PassReport(self.name, warnings=["kept the sequential mapping"])
+
+
 def test_pipeline_progress_goes_to_stderr(capsys):
-    run_pipeline([1], None, [Doubler()], progress=True)
+    run_pipeline([1], None, [Doubler(), Warner()], progress=True)
     err = capsys.readouterr().err
-    assert "[1/1] double" in err and "clip(s)" in err
+    assert "[1/2] double" in err and "clip(s)" in err
+    assert "[2/2] warn ... " in err and "1 warning(s)\n    warning: kept the sequential mapping\n" in err
 
 
 def float_step_nir(model, state, x, dt):

@@ -109,7 +109,7 @@ def run_pipeline(obj, target, passes: list[Pass], progress: bool = False,
                  after=None) -> tuple[object, list[PassReport]]:
     """Run ``passes`` in order, feeding each the previous output; time each one into its report.
 
-    With ``progress`` a line per pass goes to stderr (name, seconds, clip and warning counts).
+    With ``progress`` a line per pass goes to stderr (name, seconds, clip and warning counts), then its warnings.
     ``after(pass, new_obj, report)`` is called after each pass (``--print-ir-after`` uses it).
     """
     reports: list[PassReport] = []
@@ -133,6 +133,8 @@ def run_pipeline(obj, target, passes: list[Pass], progress: bool = False,
         reports.append(report)
         if progress:
             _finish_progress_line(label, f" {seconds:.3f} s, {len(report.clips)} clip(s), {len(report.warnings)} warning(s)")
+            for text in report.warnings:        # a count alone leaves the user guessing (they are in mapping.json too)
+                print(f"    warning: {text}", file=sys.stderr, flush=True)
         if after is not None:
             after(p, obj, report)
     return obj, reports
