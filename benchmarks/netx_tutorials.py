@@ -33,7 +33,8 @@ from neurocomp.backends.lava import run_lava
 from neurocomp.io import netx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from netx_tutorials import MNIST_PERIOD, OXFORD_STEPS, mnist_encode, oxford_data, random_digits, unpack_net  # noqa: E402
+from netx_tutorials import (MNIST_PERIOD, OXFORD_STEPS, mnist_encode, oxford_data, random_digits,  # noqa: E402
+                            unpack_net)
 
 RECORD = ("spikes", "v", "u")
 

@@ -9,9 +9,12 @@ Step alignment. Oxford: the tutorial's RingBuffer sends input column t-1 at step
 sink records ``net.out`` (layer 1's spikes) of step t in column t-1. neurocomp's input row t-1 is sent at
 step t through the same Dense, so row t-1 of every recording is Lava's column t-1, no shift. MNIST: the
 encoder's spikes of step t (row t-1) enter the first Dense the same way; netx's ``reset_interval=32,
-reset_offset=1`` clears every LIFReset before the input of steps 1, 33, 65, ...
+reset_offset=1`` clears the LIFReset of dense layer k (block k) when ``t % 32 == 2 + k``, before that step's
+input (netx adds 1 for "time starts from 1 in hardware" and 1 per layer of pipeline).
 """
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -67,6 +70,16 @@ def test_oxford_equals_lava_fixed_pt(oxford):
     assert emu.spikes["dense1"].sum() > 100
 
 
+def test_oxford_equals_lava_dls_own_netx(oxford):
+    """All 2000 steps of both layers equal lava-dl's own ``netx.hdf5.Network`` of the file on Lava fixed_pt, fed
+    as the tutorial feeds it (recorded by tests/data/netx/make_tutorial_references.py)."""
+    _, art = oxford
+    res = nc.emulate(art, OXFORD_STEPS, {"input": oxford_data()[0].T}, record=("spikes",))
+    with np.load(DATA / "oxford" / "lava_dl.npz") as ref:
+        for name in ("dense0", "dense1"):
+            assert np.array_equal(res.spikes[name].T.astype(bool), unpack(ref, name)), name
+
+
 def test_oxford_against_the_tutorials_slayer_reference(oxford):
     """The tutorial's only published output is ``ground_truth.npy``, plotted as "Slayer Reference" beside the
     Lava (Loihi 2) raster: SLAYER's own simulation of the network (``slayer_test.py``: ``slayer.auto`` on
@@ -93,7 +106,9 @@ def test_mnist_reads_with_netx_reset(mnist_path):
     shapes = {p.name: (type(p.model).__name__, p.shape) for p in net.neuron_populations}
     assert shapes == {"dense0": ("LIFReset", (128,)), "dense1": ("LIFReset", (64,)), "dense2": ("LIFReset", (10,))}
     m = net.populations["dense1"].model
-    assert (int(m.du), int(m.dv), int(m.vth), int(m.reset_interval), int(m.reset_offset)) == (409, 410, 64, 32, 1)
+    assert (int(m.du), int(m.dv), int(m.vth), int(m.reset_interval)) == (409, 410, 64, 32)
+    # netx's phase: reset_offset + 1 ("time starts from 1 in hardware") + the block's position
+    assert [int(net.populations[f"dense{k}"].model.reset_offset) for k in range(3)] == [2, 3, 4]
     assert net.metadata["netx"]["reset"] == {"reset_interval": 32, "reset_offset": 1}
     plain = nc.load(mnist_path)
     assert isinstance(plain.populations["dense0"].model, nc.LoihiLIF) and plain.metadata["netx"]["reset"] is None
@@ -110,14 +125,35 @@ def test_mnist_tutorial_equals_lava_fixed_pt(mnist_path):
     lava = run_lava(net, steps, {"input": x}, record=("spikes", "v", "u"))
     assert_same(emu, lava)
     assert emu.spikes["dense2"].sum() > 20 and not x[0].any() and not x[MNIST_PERIOD].any()
-    u = emu.u["dense0"]
-    assert not u[MNIST_PERIOD].any() and u[MNIST_PERIOD - 1].any()   # cleared before step 33's (empty) input
+    u = emu.u["dense0"]          # cleared at step 34 (offset 2), whose input is step 33's empty encoder row
+    assert not u[MNIST_PERIOD + 1].any() and u[MNIST_PERIOD].any()
+
+
+def test_mnist_equals_lava_dls_own_netx(mnist_path):
+    """Every layer's spikes equal lava-dl's own ``netx.hdf5.Network(..., reset_interval=32, reset_offset=1)`` on
+    Lava fixed_pt over 3 presentations (recorded by tests/data/netx/make_tutorial_references.py): netx's
+    staggered reset phases included (the same offset on every layer differs from it)."""
+    steps = 3 * MNIST_PERIOD
+    x = mnist_encode(random_digits(0, 3), steps)
+    net = netx.read_netx(mnist_path, reset_interval=MNIST_PERIOD, reset_offset=1)
+    res = nc.emulate(nc.compile(net, "loihi2"), steps, {"input": x}, record=("spikes",))
+    with np.load(DATA / "mnist" / "lava_dl.npz") as ref:
+        gts = {name: unpack(ref, name) for name in ("dense0", "dense1", "dense2")}
+    for name, gt in gts.items():
+        assert np.array_equal(res.spikes[name].T.astype(bool), gt), name
+    assert gts["dense2"].sum() > 20
+    same = nc.Network.from_parts(net.name, [nc.Population(p.name, p.shape, dataclasses.replace(p.model, reset_offset=2))
+                                            if p.name in gts else p for p in net.populations.values()],
+                                 net.projections.values(), net.outputs, net.metadata)   # netx's first offset on all
+    flat = nc.emulate(nc.compile(same, "loihi2"), steps, {"input": x}, record=("spikes",))
+    assert not np.array_equal(flat.spikes["dense2"].T.astype(bool), gts["dense2"])
 
 
 def test_reset_arguments(tmp_path):
     path = write_netx(tmp_path / "c.net", [input_layer((4,)), dense_layer(np.full((2, 4), 8.0), neuron=cuba())])
     net = netx.read_netx(path, reset_interval=4, reset_offset=2)
     assert all(type(p.model).__name__ == "LIFReset" for p in net.neuron_populations)   # the input layer too
+    assert [int(p.model.reset_offset) for p in net.neuron_populations] == [3, 4]
     for kw, msg in (({"reset_interval": 0}, "reset_interval must be an integer >= 1"),
                     ({"reset_interval": 2.5}, "reset_interval must be an integer >= 1"),
                     ({"reset_interval": 4, "reset_offset": -1}, "reset_offset must be an integer >= 0")):

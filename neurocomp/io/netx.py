@@ -143,8 +143,9 @@ negative bias held for several steps can need a ``v`` above threshold: then it r
 resets (step L + interval) are not expressed. A netx file itself holds no reset interval (netx's
 ``get_neuron_params`` reads only ``vThMant``, ``iDecay``, ``vDecay``; the resets are separate
 ``io.reset.Reset`` processes of the test harness), so nothing in the file maps to ``LIFReset``; netx's own
-``Network(reset_interval=, reset_offset=)`` arguments do (every CUBA layer becomes Lava's ``LIFReset``, as
-lava-dl's MNIST tutorial runs it): :func:`read_netx` takes the same two. SLAYER's ground-truth index j of
+``Network(reset_interval=, reset_offset=)`` arguments do (every CUBA layer becomes Lava's ``LIFReset``, the
+block at position L with offset ``reset_offset + 1 + L``, as lava-dl's MNIST tutorial runs it):
+:func:`read_netx` takes the same two. SLAYER's ground-truth index j of
 layer L is step j + L.
 
 
@@ -407,8 +408,10 @@ def read_netx(path, *, spike_exp: int = SPIKE_EXP, sdnn_input: str = "host", res
 
     ``spike_exp`` is netx's ``Network(spike_exp=...)`` for SDNN layers (default 6, as netx).
     ``reset_interval``/``reset_offset`` are netx's ``Network(reset_interval=..., reset_offset=...)``: every
-    CUBA/LOIHI layer becomes :class:`~neurocomp.neurons.LIFReset` with them (netx's ``LIFReset``), as lava-dl's
-    MNIST tutorial runs its network; SDNN and RF layers ignore them with a warning (netx warns for SDNN).
+    CUBA/LOIHI layer becomes :class:`~neurocomp.neurons.LIFReset` (netx's ``LIFReset``), as lava-dl's MNIST
+    tutorial runs its network, with netx's staggered phase: the block at position L of netx's block list
+    (:func:`layer_positions`) gets ``reset_offset + 1 + L`` ("time starts from 1 in hardware", then one step
+    per layer of pipeline). SDNN and RF layers ignore them with a warning (netx warns for SDNN).
     ``sdnn_input``: where an SDNN input layer (Lava's Delta) runs: ``"host"`` (default) encodes the frames
     before the run (:func:`neurocomp.io.netx_input.netx_inputs`), which keeps netx's timing exactly;
     ``"chip"`` makes it a population ``input0`` one step behind netx (module docstring, step alignment).
@@ -697,9 +700,12 @@ class _Builder:
             try:
                 if self.reset is None:
                     model = LoihiLIF(du=du, dv=dv, vth=vth, bias_mant=bias, bias_exp=BIAS_EXP)
-                else:
+                else:       # netx: "time starts from 1 in hardware", then one step later per block
                     from ..neurons import LIFReset
-                    model = LIFReset(du=du, dv=dv, vth=vth, bias_mant=bias, bias_exp=BIAS_EXP, **self.reset)
+                    offset = self.reset["reset_offset"] + 1 + lay.info["block"]
+                    info["reset_offset"] = offset
+                    model = LIFReset(du=du, dv=dv, vth=vth, bias_mant=bias, bias_exp=BIAS_EXP,
+                                     reset_interval=self.reset["reset_interval"], reset_offset=offset)
             except NeurocompError as exc:
                 raise NetworkFileError(f"'{self.path}': {where}: {exc}") from None
             return model, info
@@ -1019,10 +1025,13 @@ class _Builder:
                 self._host_encoder(first)
         else:
             self._implicit_input(first)
-        # populations, in layer order
+        # populations, in layer order; ``block``: the position in netx's block list (layer_positions)
+        block = 0
         for lay in layers:
             if lay.pop is None:
+                block += bool(lay.info.get("host_encoder"))
                 continue
+            lay.info["block"], block = block, block + 1
             cfg = self._neuron_cfg(lay)
             model, info = self._model(lay, cfg, is_input=lay.type == "input")
             try:
