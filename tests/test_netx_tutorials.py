@@ -27,7 +27,6 @@ from netgen import assert_same
 from netx_tutorials import DATA, MNIST_PERIOD, OXFORD_STEPS, mnist_encode, oxford_data, random_digits, unpack_net
 from test_netx import cuba, dense_layer, input_layer, unpack, write_netx
 
-LAVA_STEPS = 60              # the live Lava comparison (the benchmark runs all 2000 steps)
 
 
 @pytest.fixture(scope="module")
@@ -59,20 +58,11 @@ def test_oxford_first_layer_is_lava_dls_dense_ground_truth(oxford):
     assert np.array_equal(res.spikes["dense0"].T, gt)
 
 
-def test_oxford_equals_lava_fixed_pt(oxford):
-    """The whole tutorial network on the tutorial's input: every spike, u and v of both layers equal Lava's
-    for LAVA_STEPS steps (all 2000: benchmarks/netx_tutorials.py)."""
-    net, art = oxford
-    x = oxford_data()[0].T[:LAVA_STEPS].astype(np.uint8)
-    emu = nc.emulate(art, LAVA_STEPS, {"input": x}, record=("spikes", "v", "u"))
-    lava = run_lava(net, LAVA_STEPS, {"input": x}, record=("spikes", "v", "u"))
-    assert_same(emu, lava)
-    assert emu.spikes["dense1"].sum() > 100
-
-
 def test_oxford_equals_lava_dls_own_netx(oxford):
     """All 2000 steps of both layers equal lava-dl's own ``netx.hdf5.Network`` of the file on Lava fixed_pt, fed
-    as the tutorial feeds it (recorded by tests/data/netx/make_tutorial_references.py)."""
+    as the tutorial feeds it (recorded by tests/data/netx/make_tutorial_references.py). u and v against a live
+    Lava run of all 2000 steps: benchmarks/netx_tutorials.py (~150 s of Lava; the live check in this file is
+    the mnist one, whose LIFReset layers run the same LIF update)."""
     _, art = oxford
     res = nc.emulate(art, OXFORD_STEPS, {"input": oxford_data()[0].T}, record=("spikes",))
     with np.load(DATA / "oxford" / "lava_dl.npz") as ref:
