@@ -1,7 +1,7 @@
 """Regenerate ``oxford/lava_dl.npz`` and ``mnist/lava_dl.npz``: the tutorial networks built by lava-dl's own netx
 loader (``netx.hdf5.Network``) and run on lava-nc 0.10's ``fixed_pt`` process models, fed as the tutorials feed
 them (``tests/netx_tutorials.py``). Not run by the test suite (it needs lava-dl's source; netx imports torch
-through slayer, stubbed below as in ``make_lava_reference.py``; the CUBA path uses neither). What was run::
+through slayer, stubbed by ``make_lava_reference._import_netx``; the CUBA path uses neither). What was run::
 
     git clone https://github.com/lava-nc/lava-dl   # commit d825ac5 (src/lava/lib/dl/netx)
     .venv/bin/python tests/data/netx/make_tutorial_references.py /path/to/lava-dl/src
@@ -17,26 +17,14 @@ Each file holds every layer's spikes (``sink`` on ``layer.out``), Lava order ``(
 as packed bits + ``.shape`` (unpack with ``test_netx.unpack``).
 """
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
 
+from make_lava_reference import _import_netx      # lava-dl's netx with the torch-only modules stubbed
+
 HERE = Path(__file__).resolve().parent
 MNIST_IMAGES = 3
-
-
-def _import_netx(src: str):
-    sys.path.insert(0, src)
-    for name in ("lava.lib.dl.slayer", "lava.lib.dl.slayer.neuron", "lava.lib.dl.slayer.neuron.rf",
-                 "lava.lib.dl.netx.sequential_modules"):
-        mod = types.ModuleType(name)
-        mod.__path__ = []
-        mod.__file__ = __file__          # Lava's compiler inspects the source file of every module
-        sys.modules[name] = mod
-    sys.modules["lava.lib.dl.slayer.neuron.rf"].neuron_params = lambda cfg: {}
-    from lava.lib.dl import netx
-    return netx
 
 
 def _run(net, data: np.ndarray, steps: int) -> dict:
