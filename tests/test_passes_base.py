@@ -75,7 +75,7 @@ def test_pipeline_progress_goes_to_stderr(capsys):
     run_pipeline([1], None, [Doubler(), Warner()], progress=True)
     err = capsys.readouterr().err
     assert "[1/2] double" in err and "clip(s)" in err
-    assert "[2/2] warn ... " in err and "1 warning(s)\n    warning: kept the sequential mapping\n" in err
+    assert "[2/2] warn ... " in err and "1 warning(s)\nwarning: kept the sequential mapping\n" in err
 
 
 def float_step_nir(model, state, x, dt):

@@ -134,7 +134,7 @@ def run_pipeline(obj, target, passes: list[Pass], progress: bool = False,
         if progress:
             _finish_progress_line(label, f" {seconds:.3f} s, {len(report.clips)} clip(s), {len(report.warnings)} warning(s)")
             for text in report.warnings:        # a count alone leaves the user guessing (they are in mapping.json too)
-                print(f"    warning: {text}", file=sys.stderr, flush=True)
+                print(f"warning: {text}", file=sys.stderr, flush=True)
         if after is not None:
             after(p, obj, report)
     return obj, reports
