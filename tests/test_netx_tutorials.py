@@ -1,7 +1,8 @@
 """lava-dl's netx tutorials (``tutorials/lava/lib/dl/netx/oxford`` and ``mnist``): their trained networks read,
-compiled for Loihi 2, emulated and compared with Lava ``fixed_pt`` running the same lava-nc processes
-(``backends/lava``: Dense -> LIF / LIFReset, as netx builds them) and, for Oxford, with the tutorial's
-published reference. Data: tests/data/netx/oxford and mnist (PROVENANCE.md there); what the tutorials do
+compiled for Loihi 2, emulated and compared with lava-dl's own ``netx.hdf5.Network`` of each file on Lava
+``fixed_pt`` (every layer's spikes, recorded by tests/data/netx/make_tutorial_references.py), with a live Lava
+run of the lava-nc processes ``backends/lava`` builds (mnist: spikes, u, v) and, for Oxford, with the
+tutorial's published reference. Data: tests/data/netx/oxford and mnist (PROVENANCE.md there); what the tutorials do
 around the network: tests/netx_tutorials.py. The full-length runs are in benchmarks/netx_tutorials.py.
 
 Step alignment. Oxford: the tutorial's RingBuffer sends input column t-1 at step t into
