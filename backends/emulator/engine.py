@@ -101,7 +101,7 @@ class Plan:
         tables it runs on are ``CoreTables.nbytes``."""
         d, r, p = self.dendrites, self.routes, self.psums
         arrays = (self.neuron_core, self.kind, *self.P, d.dend_ptr, d.dend_mid, d.dend_proj, d.dend_off,
-                  r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj, p.syn_psum, p.psum_src,
+                  r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj, r.split_syn, p.syn_psum, p.psum_src,
                   p.psum_dst)
         state = 8 * self.neuron_core.size * sum(len(k.state) for k in NEURONS.values())
         n_sources = r.route_ptr.size - 1                 # the kernel's spiked and payload lists
@@ -352,8 +352,9 @@ def make_plan(tables) -> Plan:
     kind = neuron_kinds(tables)
     psums = partial_sum_plan(tables, ax, neuron_core)
     dendrites = K.DendriteArrays(dend_ptr, dend_mid, dend_proj, dend_off, proj_len, exp, proj_xf, proj_mode, direct)
+    split = K.phase3_split(tables.route_ptr, tables.route_core, route_syn_ptr, int(tables.n_cores), psums.enabled)
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
-                           syn_delay, syn_proj, graded, proj_graded)
+                           syn_delay, syn_proj, graded, proj_graded, split)
     return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums)
 
 
@@ -694,11 +695,11 @@ class EngineState:
         the state's own containers), so the first call goes through the dispatcher and later calls go
         straight to the machine code it chose (``overloads[signature].entry_point``), which still unboxes
         the arguments by that signature."""
+        args = (*args, numba.get_num_threads())            # phase 3's groups: one per thread
         entry = self._entry
         if entry is not None:
             return entry(*args)
         n = K.run_steps(*args)
-        import numba
         compiled = K.run_steps.overloads.get(tuple(numba.typeof(a) for a in args))
         self._entry = compiled.entry_point if compiled is not None else K.run_steps
         return n
@@ -1058,11 +1059,12 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
 
 def kernel_thread_count(tables, chosen: bool = False) -> int:
     """Threads the kernel runs on: numba's setting (``kernel_threads``), or 1 for a network of fewer than
-    ``kernels.PAR_NEURONS`` neurons (too little work per step to pay for the threads' synchronisation) and,
+    ``kernels.PAR_NEURONS`` neurons and ``kernels.PAR_SYNAPSES`` synapses (too little work per step to pay
+    for the threads' synchronisation) and,
     unless the caller ``chosen`` a number, when the machine is already busy (1-minute load average >= its
     cores): a step's barriers then wait for descheduled threads, 5-20x slower than one thread in
     benchmarks/RESULTS.md ("Emulator threads")."""
-    if tables.n_neurons < K.PAR_NEURONS:
+    if tables.n_neurons < K.PAR_NEURONS and tables.n_synapses < K.PAR_SYNAPSES:
         return 1
     if not chosen and hasattr(os, "getloadavg") and os.getloadavg()[0] >= (os.cpu_count() or 1):
         return 1

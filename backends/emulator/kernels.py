@@ -79,10 +79,12 @@ def projection_codes(lava_kinds, message_bits):
     syn = np.where(graded, np.where(product, SYN_GRADED_WRAP, SYN_GRADED), SYN_BINARY)
     return xf.astype(np.int64), syn.astype(np.int64)
 
-#: Smallest network (neurons) the engine runs the kernel on threads for (``engine.kernel_thread_count``):
-#: below, a step's parallel region (start + barrier, and on a loaded machine a wait for a descheduled
-#: thread) costs more than it saves.
+#: Smallest network the engine runs the kernel on threads for (``engine.kernel_thread_count``): PAR_NEURONS
+#: neurons (phase 1+2's work) or PAR_SYNAPSES synapses (phase 3's: a 1k x 1k Dense layer has only 1000
+#: neurons but 1M synapses); below both, a step's parallel regions (start + barrier, and on a loaded
+#: machine a wait for a descheduled thread) cost more than they save.
 PAR_NEURONS = 1024
+PAR_SYNAPSES = 1 << 18
 
 #: Indices of the per-core, per-step counters (``counters[k, t, core]``).
 COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in",
@@ -268,6 +270,8 @@ class RouteArrays(NamedTuple):
     syn_proj: np.ndarray            # int16 (int32 past 32767 projections)
     graded: bool                    # some projection carries payloads (then syn_proj is always copied)
     proj_graded: np.ndarray         # int64 [P] SYN_*: projection multiplies its weights by the source's payload
+    split_syn: np.ndarray           # int64 [C+1] synapse copies on cores < c (phase 3 split by destination core;
+                                    # empty: not splittable, see ``phase3_split``)
 
 
 class InputEvents(NamedTuple):
@@ -346,7 +350,7 @@ def _transform(raw, e, xf):
 
 @njit(cache=True, parallel=True)
 def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs, recorder, counts, spiked,
-              psums):
+              psums, n_threads=1):
     """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place; return how many
     sources sent at ``t_last`` (``spiked[:n]`` / ``work.payload[:n]``: who and what, for a closed loop).
 
@@ -362,10 +366,16 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     synapses are adjacent in memory; the tables group them by destination core) with ``syn_ring``,
     the ring cell of each synapse's dendrite. ``all_direct``: every projection is mode 0 (weights only).
 
-    **Threads** (``numba.get_num_threads()``, set by ``engine.kernel_threads``; results identical for any
-    number): phase 1+2 runs the cores in parallel, each writing its spikes into its own slice of
-    ``spiked`` (``core_neuron_ptr[c]..``), compacted in core order afterwards (the one-thread order).
-    Phase 3 (``_deliver``) runs on one thread.
+    **Threads** (``numba.get_num_threads()``, set by ``engine.kernel_threads``; ``n_threads``: the same
+    number, passed by the caller: read in here it would keep numba from caching the kernel; results
+    identical for any number): phase 1+2 runs the cores in parallel, each writing its spikes into its own
+    slice of ``spiked`` (``core_neuron_ptr[c]..``), compacted in core order afterwards (the one-thread
+    order). Phase 3 runs ``n_threads`` groups of consecutive destination cores in parallel, about equal in
+    synapses (``phase3_groups``): a core's neurons own a contiguous range of ring (and mode-2 scratch)
+    cells and a source's routes are sorted by core, so each group walks one sub-range of each source's
+    routes and writes only its own cells and counters (no atomics; integer sums commute, so the cells
+    end equal to one thread's). Split dendrites, whose segment cores write the soma core's cells, run
+    phase 3 as one group.
 
     Speed (Brunel 5k neurons / 3M synapses: 0.27 -> 0.13 ms/step, results unchanged): the ring slots
     ``t % L`` and ``(t+1) % L`` are computed once per step and projection (no division per dendrite
@@ -380,7 +390,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     dend_ptr, dend_mid, dend_proj, dend_off, proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay, payload = work
     neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, \
-        proj_graded = routes
+        proj_graded, split_syn = routes
     in_ptr, in_src, in_val = inputs
     rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay, rec_st, st_row = recorder
     n_extra = rec_st.shape[0]
@@ -409,6 +419,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # general path (a DelayDense's per-product wrap takes the general path)
     direct_graded = all_direct and graded and np.all(proj_graded == SYN_GRADED)
     fired_of = np.zeros(n_cores, np.int64)      # spikes of each core this step
+    group_core, group_cell = phase3_groups(n_threads, split_syn, core_neuron_ptr, dend_ptr, dend_off, ring.shape[0])
+    n_groups = group_core.shape[0] - 1
     n_spk = 0
     for t in range(t_first, t_last + 1):
         row = t - 1 - t_base
@@ -499,37 +511,92 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                 spiked[n_spk] = in_src[e]
                 payload[n_spk] = in_val[e]
                 n_spk += 1
-        # ---- 3: packets and synapses (one inline walk, shared with ``deliver_events``)
-        _deliver(t, row, spiked, payload, n_spk, n_neurons, n_cores, dendrites, work, routes, counts, psums,
-                 direct_graded, nxt, pk_in, syn_ops)
+        # ---- 3: packets and synapses, groups of destination cores in parallel (``_deliver``)
+        if n_spk == 0:
+            continue
+        if do_count:                             # what the sources send: counted once, not per group
+            _count_sources(row, spiked, n_spk, n_neurons, route_ptr, neuron_core, counters, src_spikes)
+        for gi in prange(n_groups):
+            _deliver(t, row, spiked, payload, n_spk, group_core[gi], group_core[gi + 1], group_cell[gi],
+                     n_groups == 1, dendrites, work, routes, counts, psums, direct_graded, nxt, pk_in, syn_ops)
     return n_spk
 
 
 @njit(cache=True, inline="always")
-def _deliver(t, row, spiked, payload, n_spk, n_neurons, n_cores, dendrites, work, routes, counts, psums, direct_graded,
-             nxt, pk_in, syn_ops):
-    """Phase 3 of step t for the sources ``spiked[:n_spk]`` (each sending ``payload[q]``): their packets, the
-    synapse walk into the rings (``nxt``: each projection's slot of arrival t + 1), the counters, then the
-    mode-2 scratch moved into the rings. Inlined into ``run_steps`` and ``deliver_events``."""
+def _count_sources(row, spiked, n_spk, n_neurons, route_ptr, neuron_core, counters, src_spikes):
+    """The source side of step t's counters: spikes per source, packets out of each neuron's core."""
+    for q in range(n_spk):
+        src = spiked[q]
+        src_spikes[src] += 1
+        if src < n_neurons:
+            counters[4, row, neuron_core[src]] += route_ptr[src + 1] - route_ptr[src]
+
+
+@njit(cache=True)
+def phase3_groups(n_threads, split_syn, core_neuron_ptr, dend_ptr, dend_off, ring_size):
+    """``(group_core, group_cell)``: phase 3's groups of consecutive destination cores, about equal in
+    synapses (``split_syn``: cumulative synapse copies per destination core, ``RouteArrays.split_syn``;
+    empty: phase 3 cannot be split, one group), one per thread; group g owns cores
+    ``group_core[g]..group_core[g+1]`` and so the ring and scratch cells from ``group_cell[g]`` up to the
+    next group's (a core's neurons, hence their dendrites' cells, are contiguous)."""
+    n_cores = core_neuron_ptr.shape[0] - 1
+    n_groups = 1
+    if split_syn.shape[0] == n_cores + 1 and n_cores > 1:
+        n_groups = max(1, min(n_threads, n_cores))
+    group_core = np.zeros(n_groups + 1, np.int64)
+    group_cell = np.zeros(n_groups, np.int64)
+    group_core[n_groups] = n_cores
+    if n_groups == 1:
+        return group_core, group_cell
+    total = split_syn[n_cores]
+    c = 0
+    for g in range(1, n_groups):
+        while c < n_cores and split_syn[c] * n_groups < g * total:
+            c += 1
+        group_core[g] = c
+        j = core_neuron_ptr[c]
+        group_cell[g] = dend_off[dend_ptr[j]] if dend_ptr[j] < dend_off.shape[0] else ring_size
+    return group_core, group_cell
+
+
+@njit(cache=True, inline="always")
+def _route_range(route_core, r0, r1, c_lo, c_hi):
+    """Routes ``r0..r1`` of one source are sorted by core: the sub-range going to cores ``c_lo..c_hi-1``."""
+    a = r0
+    while a < r1 and route_core[a] < c_lo:
+        a += 1
+    b = a
+    while b < r1 and route_core[b] < c_hi:
+        b += 1
+    return a, b
+
+
+@njit(cache=True, inline="always")
+def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites, work, routes, counts, psums,
+             direct_graded, nxt, pk_in, syn_ops):
+    """Phase 3 of step t, for the destination cores ``c_lo..c_hi-1`` (``whole``: every route, one group), of
+    the sources ``spiked[:n_spk]`` (each sending ``payload[q]``): their packets in, the synapse walk into
+    the rings (``nxt``: each projection's slot of arrival t + 1), the destination counters, then the mode-2
+    scratch moved into the rings, its touched list from entry ``cell0`` (the group's first cell: a cell is
+    touched once a step, so the group's entries stay in its own cells' range). Writes only the group's
+    cells and cores' counters: groups run in parallel with the same result as one. The source-side counters
+    are ``_count_sources``'s. Inlined into ``run_steps`` and ``deliver_events``."""
     # containers, not their fields, are the arguments: CPython passes a call of over 30 arguments as *args,
     # which numba's inliner refuses
     proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites[4:]
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay = work[:6]
-    neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, \
-        proj_graded = routes
-    do_count, counters, src_spikes = counts
+    route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, proj_graded = routes[1:10]
+    do_count, counters = counts[:2]
     count_psum = do_count and psums.enabled
     syn_psum, psum_src, psum_dst, psum_mark = psums.syn_psum, psums.psum_src, psums.psum_dst, psums.mark
-    # ---- 3: packets and synapses
-    n_touched = 0
+    n_touched = cell0
     for q in range(n_spk):
         src = spiked[q]
         r0 = route_ptr[src]
         r1 = route_ptr[src + 1]
+        if not whole:
+            r0, r1 = _route_range(route_core, r0, r1, c_lo, c_hi)
         if do_count:
-            src_spikes[src] += 1
-            if src < n_neurons:
-                counters[4, row, neuron_core[src]] += r1 - r0
             for r in range(r0, r1):
                 dc = route_core[r]
                 pk_in[dc] += 1
@@ -581,13 +648,13 @@ def _deliver(t, row, spiked, payload, n_spk, n_neurons, n_cores, dendrites, work
                     n_touched += 1
                 scratch[idx] += w
     if do_count:
-        for c in range(n_cores):
+        for c in range(c_lo, c_hi):
             counters[5, row, c] += pk_in[c]
             counters[0, row, c] += syn_ops[c]
             pk_in[c] = 0
             syn_ops[c] = 0
     # ---- mode-2 contributions: transform each (dendrite, delay) sum, move it into the ring
-    for i in range(n_touched):
+    for i in range(cell0, n_touched):
         idx = touched_idx[i]
         p = touched_proj[i]
         d = touched_delay[i]
@@ -614,11 +681,30 @@ def deliver_events(t, row, src, val, n, dendrites, work, routes, counts, psums):
     direct_graded = all_direct and graded and np.all(proj_graded == SYN_GRADED)
     pk_in = np.zeros(n_cores, np.int64)
     syn_ops = np.zeros(n_cores, np.int64)
-    _deliver(t, row, src, val, n, n_neurons, n_cores, dendrites, work, routes, counts, psums, direct_graded, nxt,
+    if counts.enabled:
+        _count_sources(row, src, n, n_neurons, routes.route_ptr, routes.neuron_core, counts.per_core,
+                       counts.per_source)
+    _deliver(t, row, src, val, n, 0, n_cores, 0, True, dendrites, work, routes, counts, psums, direct_graded, nxt,
              pk_in, syn_ops)
 
 
 # ----------------------------------------------------------------------------------- plan helpers
+def phase3_split(route_ptr, route_core, route_syn_ptr, n_cores: int, split_dendrites: bool) -> np.ndarray:
+    """``RouteArrays.split_syn``: the cumulative synapse copies per destination core, by which ``run_steps``
+    splits phase 3 into groups of consecutive cores (``phase3_groups``); empty when it cannot be split:
+    a source's routes not sorted by core (each group walks one sub-range of them), or split dendrites (a
+    segment core's synapses write the soma core's cells and the partial-sum counters are shared)."""
+    route_core = np.asarray(route_core, np.int64)
+    step = np.diff(route_core)
+    first = np.asarray(route_ptr[1:-1], np.int64)              # a new source's first route may go to any core
+    step[first[(first > 0) & (first < route_core.size)] - 1] = 0
+    if split_dendrites or np.any(step < 0):
+        return np.zeros(0, np.int64)
+    per_core = np.bincount(route_core, weights=np.diff(np.asarray(route_syn_ptr, np.int64)).astype(np.float64),
+                           minlength=n_cores)[:n_cores]
+    return np.concatenate([[0], np.cumsum(per_core.astype(np.int64))]).astype(np.int64)
+
+
 @njit(cache=True)
 def first_delay_over(syn_delay, syn_proj, proj_max_delay):
     """Index of the first synapse whose delay exceeds its projection's ``proj_max_delay``, or -1
