@@ -8,7 +8,8 @@ import numba
 import numpy as np
 import pytest
 
-from neurocomp.backends.emulator import emulate_tables, kernels as K
+import neurocomp as nc
+from neurocomp.backends.emulator import emulate_tables, make_plan, kernels as K
 from neurocomp.backends.emulator.engine import kernel_threads
 from neurocomp.errors import ValidationError
 from neurocomp.mapping.tables import build_core_tables
@@ -88,3 +89,79 @@ def test_lava_imports_after_a_threaded_run():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split()[0] == "ok"
+
+
+def _phase3_groups(tables, n_threads):
+    plan = make_plan(tables)
+    d = plan.dendrites
+    return K.phase3_groups(n_threads, plan.routes.split_syn, tables.core_neuron_ptr, d.dend_ptr, d.dend_off,
+                           plan.ring_size)
+
+
+def test_phase3_groups_split_by_synapses_and_own_their_cells():
+    """The random multi-core networks above really run phase 3 in several groups: consecutive cores, about
+    equal synapse counts, each group's first ring cell that of its first core's first dendrite."""
+    net = random_network(3, 4, 2, False, max_size=300)
+    tables = build_core_tables(net, random_mapping(net, 3, 8), 8)
+    plan = make_plan(tables)
+    split = plan.routes.split_syn
+    copies = np.diff(plan.routes.route_syn_ptr.astype(np.int64))
+    assert split.size == 9 and split[-1] == copies.sum() > 0
+    np.testing.assert_array_equal(np.diff(split), np.bincount(tables.route_core.astype(np.int64), copies, 8))
+    for k in (2, 3, 8, 20):
+        cores, cells = _phase3_groups(tables, k)
+        assert cores.size - 1 == min(k, 8) and cores[0] == 0 and cores[-1] == 8 and np.all(np.diff(cores) >= 0)
+        for g in range(1, cores.size - 1):
+            j = tables.core_neuron_ptr[cores[g]]
+            assert cells[g] == plan.dendrites.dend_off[plan.dendrites.dend_ptr[j]]
+        per_group = np.diff(split[cores])
+        assert per_group.max() <= split[-1] / (cores.size - 1) + np.diff(split).max()
+
+
+def test_phase3_split_refuses_unsorted_routes_and_split_dendrites():
+    route_ptr = np.array([0, 2, 3, 5])
+    syn_ptr = np.arange(6) * 2
+    assert K.phase3_split(route_ptr, np.array([0, 2, 1, 0, 1]), syn_ptr, 3, False).tolist() == [0, 4, 8, 10]
+    assert K.phase3_split(route_ptr, np.array([2, 0, 1, 0, 1]), syn_ptr, 3, False).size == 0   # source 0: 2, 0
+    assert K.phase3_split(route_ptr, np.array([0, 2, 1, 0, 1]), syn_ptr, 3, True).size == 0
+
+
+@needs_threads
+def test_threads_equal_one_thread_learning():
+    """Learning runs (one kernel call per step, weights rewritten between) on many cores: phase 3 in groups."""
+    rng = np.random.default_rng(7)
+    net = nc.Network("rstdp")
+    net.input("in", (6,))
+    net.input("rew", (1,))
+    net.population("p", (4,), nc.LoihiLIF(du=200, dv=300, vth=8, bias_mant=3))
+    net.population("q", (3,), nc.LoihiLIF(du=100, dv=100, vth=5))
+    net.connect("in", "p", nc.Dense(rng.integers(0, 120, (4, 6)), sign_mode=nc.SignMode.MIXED),
+                name="plastic", learning=nc.rules.rstdp("rew", lr=2 ** -1, t_epoch=2))
+    net.connect("p", "q", nc.Dense(rng.integers(-20, 100, (3, 4))), delay=rng.integers(0, 3, (3, 4)), name="pq")
+    net.connect("q", "p", nc.Dense(rng.integers(-50, 50, (4, 3)), sign_mode=nc.SignMode.MIXED), name="qp",
+                learning=nc.rules.stdp(t_epoch=1, rng_seed=5))
+    inputs = {"in": (rng.random((30, 6)) < 0.5).astype(np.uint8), "rew": rng.integers(0, 128, 30)}
+    art = nc.compile(net, "loihi2", max_neurons_per_core=1)
+    assert _phase3_groups(art.tables, THREADS)[0].size > 2
+    one = nc.emulate(art, 30, inputs, record=("spikes", "v", "weights"), threads=1)
+    many = nc.emulate(art, 30, inputs, record=("spikes", "v", "weights"), threads=THREADS)
+    assert one.spikes["p"].any() and not np.array_equal(one.weights["plastic"], net.projections["plastic"]
+                                                        .connectivity.weights)
+    for (name, a), (_, b) in zip(one.arrays().items(), many.arrays().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@needs_threads
+def test_threads_equal_one_thread_split_dendrites():
+    """Split dendrites (partial sums): phase 3 stays one group, phase 1+2 runs in parallel; same results."""
+    from test_fanin import compile_plain, forcing_axons, small_target
+    net = random_network(4, 3, 2, False, max_size=120)
+    art = compile_plain(net, small_target(forcing_axons(net)), max_neurons_per_core=64)
+    assert art.tables.n_psum > 0 and make_plan(art.tables).routes.split_syn.size == 0
+    x = random_inputs(net, 4)
+    one = emulate_tables(art.tables, 30, x, ("spikes", "v"), threads=1)
+    many = emulate_tables(art.tables, 30, x, ("spikes", "v"), threads=THREADS)
+    for (name, a), (_, b) in zip(one.arrays().items(), many.arrays().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    for name, arr in one.report["counters"].items():
+        np.testing.assert_array_equal(arr, many.report["counters"][name], err_msg=name)
