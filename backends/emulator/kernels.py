@@ -331,6 +331,13 @@ class PartialSumArrays(NamedTuple):
 
 # ----------------------------------------------------------------------------------- numba kernel
 @njit(cache=True, inline="always")
+def _u(i):
+    """An index known to be >= 0, as unsigned: numba then skips the negative-index wraparound (a compare
+    and select per access; ~15 % of the synapse walk's time, benchmarks/RESULTS.md "Parallel phase 3")."""
+    return np.uint64(i)
+
+
+@njit(cache=True, inline="always")
 def _wrap32(x):
     return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
 
@@ -450,15 +457,15 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                     b = np.int64(0)
                     if plain:                        # one ring cell per dendrite, raw sum = input
                         for k in range(dend_ptr[j], mid):
-                            a += ring[k]
-                            ring[k] = 0
+                            a += ring[_u(k)]
+                            ring[_u(k)] = 0
                         for k in range(mid, dend_ptr[j + 1]):
-                            b += ring[k]
-                            ring[k] = 0
+                            b += ring[_u(k)]
+                            ring[_u(k)] = 0
                     else:
                         for k in range(dend_ptr[j], dend_ptr[j + 1]):
                             pk = dend_proj[k]
-                            idx = dend_off[k] + slot[pk]
+                            idx = _u(dend_off[k] + slot[pk])
                             x = ring[idx]
                             ring[idx] = 0
                             if xform[pk]:            # the transform of 0 is 0: no test on x
@@ -614,11 +621,11 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
         pq = payload[q]                      # what the source sends (1: a spike)
         if all_direct and not graded:
             for y in range(y0, y1):
-                ring[syn_ring[y]] += syn_weight[y]
+                ring[_u(syn_ring[y])] += syn_weight[y]
             continue
         if direct_graded:
             for y in range(y0, y1):
-                ring[syn_ring[y]] += np.int64(syn_weight[y]) * pq
+                ring[_u(syn_ring[y])] += np.int64(syn_weight[y]) * pq
             continue
         for y in range(y0, y1):
             p = syn_proj[y]
@@ -631,12 +638,12 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
                     if g == SYN_GRADED_WRAP:
                         w = _wrap32(w)
             if mode == 0:
-                ring[syn_ring[y]] += w
+                ring[_u(syn_ring[y])] += w
             elif mode == 1:
                 sl = nxt[p] + syn_delay[y]
                 if sl >= proj_len[p]:
                     sl -= proj_len[p]
-                ring[syn_ring[y] + sl] += w << proj_exp[p]
+                ring[_u(syn_ring[y] + sl)] += w << proj_exp[p]
             else:
                 d = np.int64(syn_delay[y])
                 idx = syn_ring[y] + d
