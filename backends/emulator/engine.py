@@ -979,8 +979,9 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     """Run ``tables`` for ``steps`` steps; see the module docstring for timing conventions.
 
     ``threads``: how many threads the numba kernel runs the cores of a step on (None: all cores, or
-    ``NUMBA_NUM_THREADS``, but one for a network under 1024 neurons or on a machine whose load average
-    already reaches its core count: :func:`kernel_thread_count`); the results are the same for every number.
+    ``NUMBA_NUM_THREADS``, but one for a network under 1024 neurons and 262k synapses or on a machine whose
+    load average already reaches its core count: :func:`kernel_thread_count`); the results are the same for
+    every number.
 
     ``record``: any of "spikes", "v", "u" for the ``populations`` given (default all). ``counters``:
     per-core, per-step operation counts in ``report["counters"]`` (arrays ``[T, n_cores]``, names in
