@@ -375,8 +375,8 @@ def test_bounded_run_returns_or_is_stopped_at_its_cpu_budget():
 
 
 def test_search_budget_keeps_the_baseline_or_the_best_found_in_time(monkeypatch):
-    """Budget 0: the baseline, with the reason; unbounded: every stage, samples growing; a run stopped
-    after the first stage: that stage's mapping (valid, no worse than the baseline), reported as stopped."""
+    """Budget 0: the baseline, with the reason; unbounded: METIS, then every KaHyPar stage, samples growing;
+    a run stopped after the first: that run's mapping (valid, no worse than the baseline), reported as stopped."""
     net = modular(modules=6, size=120)
     cn, rep = run_partition(net, small_target(), max_neurons_per_core=120, budget_s=0.0)
     s = rep.summary
@@ -385,8 +385,10 @@ def test_search_budget_keeps_the_baseline_or_the_best_found_in_time(monkeypatch)
     graph = G.synapse_graph(net)
     limits = LM.core_limits(small_target(), graph, 120)
     full = P.partition_graph(graph, limits, budget_s=float("inf"), max_pins=800)
+    runs = [a["run"] for a in full.info["attempts"]]
     pins = [a["pins"] for a in full.info["attempts"]]
-    assert len(set(pins)) == P.STAGES and pins == sorted(pins) and "budget_stopped" not in full.info
+    assert runs[0] == "metis" and pins[0] is None and set(runs[1:]) == {"kahypar"}
+    assert len(set(pins[1:])) == P.STAGES and pins[1:] == sorted(pins[1:]) and "budget_stopped" not in full.info
     real, calls = P.run_within, []
 
     def first_only(fn, cpu_s):                  # the second run "uses up" the budget

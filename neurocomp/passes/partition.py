@@ -89,6 +89,13 @@ MIN_BUDGET_S = 0.25
 SYNAPSE_S = 2.0e-7
 #: Estimated CPU seconds of one KaHyPar run per pin x log2(k) (calibrated once, see above).
 PIN_S = 5.0e-6
+#: Estimated CPU seconds of one METIS run (graph build included) per synapse x log2(k): measured 1.2-1.8e-7
+#: on the modular nets of 4k-200k neurons (k = 16-1118), see benchmarks/RESULTS.md "Mapping quality within
+#: the time bound". METIS is ~20x cheaper than KaHyPar per synapse and, on the edge-cut proxy, within
+#: ~10 % of KaHyPar's messages on the modular nets (worse on the CNN: both run when the budget allows).
+METIS_S = 2.0e-7
+#: Above this many cores not even the METIS start runs (the baseline is kept, reported): unmeasured beyond.
+MAX_K_METIS = 4096
 #: Safety net: a run is killed after SAFETY x its estimate + SAFETY_MIN_S CPU seconds (a machine much slower
 #: than the calibration one, or a pathological graph); the result then depends on the machine and is reported.
 SAFETY = 4.0
@@ -631,10 +638,21 @@ def _budget(graph: SynapseGraph, budget_s: float | None) -> float:
 
 
 def run_estimate(graph: SynapseGraph, hyper, k: int) -> float:
-    """Estimated CPU seconds of one partitioner run into ``k`` blocks: PIN_S x pins x log2(k) (METIS,
-    ``hyper`` None: the synapses as pins). Decides the schedule, so it must depend on the graph only."""
-    pins = graph.n_synapses if hyper is None else int(hyper[1].size)
-    return PIN_S * pins * np.log2(max(k, 2))
+    """Estimated CPU seconds of one partitioner run into ``k`` blocks: KaHyPar PIN_S x pins x log2(k), METIS
+    (``hyper`` None) METIS_S x synapses x log2(k). Decides the schedule, so it must depend on the graph only."""
+    if hyper is None:
+        return METIS_S * graph.n_synapses * np.log2(max(k, 2))
+    return PIN_S * int(hyper[1].size) * np.log2(max(k, 2))
+
+
+def schedule_of(partitioner: str, k: int, max_pins: int) -> list:
+    """The runs the search may make, in order (each only if its estimate fits what is left of the budget):
+    None = METIS on the synapse graph, an int = KaHyPar on a hyperedge sample of at most that many pins.
+    ``hypergraph`` starts with METIS (cheap, close to KaHyPar on modular nets), then KaHyPar on growing
+    samples (better where hyperedges are few and large, e.g. a CNN); above MAX_K cores only METIS."""
+    if partitioner == "metis" or k > MAX_K:
+        return [None]
+    return [None] + [max(1, max_pins >> s) for s in range(STAGES - 1, -1, -1)]
 
 
 def _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, k, cap, seed, cpu_s):
@@ -672,9 +690,9 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
     if partitioner == "sequential" or base_use.n_cores <= 1:
         return PartitionResult(base, base_use, base, base_use, "sequential", info)
     k = base_use.n_cores
-    if k > MAX_K:
-        info["kept_baseline_because"] = (f"k = {k} cores > MAX_K = {MAX_K}: a direct k-way {partitioner} run "
-                                         "would exceed the compile-time budget")
+    if k > MAX_K_METIS:
+        info["kept_baseline_because"] = (f"k = {k} cores > MAX_K_METIS = {MAX_K_METIS}: a direct k-way "
+                                         f"{partitioner} run would exceed the compile-time budget")
         return PartitionResult(base, base_use, base, base_use, "sequential", info)
     vertex, node_w, block = vertex_blocks(graph)
     n_vertices = int(node_w.size)
@@ -682,12 +700,9 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
     budget = _budget(graph, budget_s)
     bounded_by_user = budget_s is not None and np.isfinite(budget_s)
     search_start, children_cpu = time.process_time(), 0.0
-    if partitioner == "hypergraph":
-        schedule = [max(1, max_pins >> s) for s in range(STAGES - 1, -1, -1)]
-    else:
-        schedule = [None]
-    # Anytime search over estimates: each stage partitions a larger hyperedge sample (about twice the work
-    # of the one before); a run starts only if its estimate fits in the estimated budget left, so which runs
+    schedule = schedule_of(partitioner, k, max_pins)
+    # Anytime search over estimates: METIS first, then each KaHyPar stage partitions a larger hyperedge sample
+    # (about twice the work of the one before); a run starts only if its estimate fits in the budget left, so which runs
     # happen depends on the graph, never on the clock. Each run is a child killed at SAFETY x its estimate
     # (and at the rest of an explicit budget_s): only that kill makes the result machine-dependent.
     # The partitioner balances neurons only; a block that breaks an axon or memory limit is split by
@@ -701,9 +716,13 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
             if hyper[3]["pins"] == last_pins:      # the whole hypergraph already fitted a smaller stage
                 break
             last_pins = hyper[3]["pins"]
+        # METIS runs on the neurons themselves (no coarsening: contiguous blocks can mix modules), KaHyPar
+        # on the vertex blocks
+        vx, nv, nw = (vertex, n_vertices, node_w) if hyper is not None else (
+            np.arange(graph.n_neurons, dtype=np.int64), graph.n_neurons, np.ones(graph.n_neurons, np.int64))
         kk, done = k, False
         for _ in range(ATTEMPTS):
-            cap = int(min(limits.neurons, max(int(node_w.max()), np.ceil(graph.n_neurons / kk * 1.03))))
+            cap = int(min(limits.neurons, max(int(nw.max()), np.ceil(graph.n_neurons / kk * 1.03))))
             cap = max(cap, -(-graph.n_neurons // kk))
             est = run_estimate(graph, hyper, kk)
             if spent + est > budget:
@@ -713,13 +732,14 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
             kill = SAFETY * est + SAFETY_MIN_S if budget < float("inf") else float("inf")   # inf: never killed
             if bounded_by_user:
                 kill = min(kill, budget_s - (time.process_time() - search_start) - children_cpu)
-            raw, used = _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, kk, cap, seed, kill)
+            raw, used = _partition_once(graph, vx, nv, nw, hyper, ew, kk, cap, seed, kill)
             children_cpu += used
             if raw is None:
                 stopped = "a run exceeded the CPU-time budget and was stopped"
                 break
-            core, rounds, use = repair_usage(graph, rebalance(raw[vertex], kk, limits.neurons), limits)
-            attempts.append({"k": kk, "cap": cap, "cores": use.n_cores, "messages": use.messages,
+            core, rounds, use = repair_usage(graph, rebalance(raw[vx], kk, limits.neurons), limits)
+            attempts.append({"run": "metis" if hyper is None else "kahypar", "k": kk, "cap": cap,
+                             "cores": use.n_cores, "messages": use.messages,
                              "repair_rounds": rounds, "pins": None if hyper is None else hyper[3]["pins"],
                              "estimate_s": round(est, 4)})
             if hyper is not None:
@@ -732,7 +752,7 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
             if nk < 2 or nk * limits.neurons < graph.n_neurons or nk == kk:
                 break
             kk = nk
-        if stopped or done:
+        if stopped or (done and hyper is not None):   # KaHyPar stages only grow; METIS not fitting: try KaHyPar
             break
     info["search_estimate_s"] = {"budget": round(budget, 4), "spent": round(spent, 4)}
     if stopped:      # only then does the result depend on the machine's speed: say so, with the budget
