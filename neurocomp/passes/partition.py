@@ -746,6 +746,7 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
                 info.update(hyper[3])
             if use.n_cores <= k and (best is None or use.weighted_messages(rate) < best[1].weighted_messages(rate)):
                 best = (core, use)
+                info["best_run"] = len(attempts) - 1          # index into attempts of the mapping kept
             if use.n_cores <= k:
                 break
             nk = kk - (use.n_cores - k)
