@@ -96,6 +96,11 @@ PIN_S = 5.0e-6
 METIS_S = 2.0e-7
 #: Above this many cores not even the METIS start runs (the baseline is kept, reported): unmeasured beyond.
 MAX_K_METIS = 4096
+#: METIS runs before KaHyPar where the merged hyperedges average at most this many pins (modular nets: 23-43,
+#: METIS 0.25-0.29x the baseline's messages within budget against KaHyPar's 0.46-0.66x on a sample), after it
+#: otherwise (the NIR CNN: 98, few large hyperedges, KaHyPar 0.23x against METIS 0.47-0.59x). Measured, see
+#: benchmarks/RESULTS.md "Mapping quality within the time bound".
+METIS_FIRST_HYPEREDGE = 64
 #: Safety net: a run is killed after SAFETY x its estimate + SAFETY_MIN_S CPU seconds (a machine much slower
 #: than the calibration one, or a pathological graph); the result then depends on the machine and is reported.
 SAFETY = 4.0
@@ -466,6 +471,7 @@ def build_hypergraph(graph: SynapseGraph, vertex: np.ndarray, n_vertices: int, w
     w = np.bincount(group, weights=weight[ids]).astype(np.int64)
     sampled = 1.0
     total = int(size[reps].sum())
+    info.update(pins_merged=total, hyperedges_merged=int(reps.size))
     if total > max_pins:
         sampled = max_pins / total
         rng = np.random.default_rng(seed)
@@ -645,14 +651,16 @@ def run_estimate(graph: SynapseGraph, hyper, k: int) -> float:
     return PIN_S * int(hyper[1].size) * np.log2(max(k, 2))
 
 
-def schedule_of(partitioner: str, k: int, max_pins: int) -> list:
+def schedule_of(partitioner: str, k: int, max_pins: int, mean_hyperedge: float = 0.0) -> list:
     """The runs the search may make, in order (each only if its estimate fits what is left of the budget):
     None = METIS on the synapse graph, an int = KaHyPar on a hyperedge sample of at most that many pins.
-    ``hypergraph`` starts with METIS (cheap, close to KaHyPar on modular nets), then KaHyPar on growing
-    samples (better where hyperedges are few and large, e.g. a CNN); above MAX_K cores only METIS."""
+    ``hypergraph``: KaHyPar on growing samples and one METIS run; METIS first where the (merged) hyperedges
+    average at most METIS_FIRST_HYPEREDGE pins (there the edge cut is a fair proxy of the messages and METIS
+    sees the whole graph for the price of a small KaHyPar sample), last otherwise. Above MAX_K: METIS only."""
     if partitioner == "metis" or k > MAX_K:
         return [None]
-    return [None] + [max(1, max_pins >> s) for s in range(STAGES - 1, -1, -1)]
+    stages = [max(1, max_pins >> s) for s in range(STAGES - 1, -1, -1)]
+    return [None] + stages if mean_hyperedge <= METIS_FIRST_HYPEREDGE else stages + [None]
 
 
 def _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, k, cap, seed, cpu_s):
@@ -700,21 +708,30 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
     budget = _budget(graph, budget_s)
     bounded_by_user = budget_s is not None and np.isfinite(budget_s)
     search_start, children_cpu = time.process_time(), 0.0
-    schedule = schedule_of(partitioner, k, max_pins)
-    # Anytime search over estimates: METIS first, then each KaHyPar stage partitions a larger hyperedge sample
-    # (about twice the work of the one before); a run starts only if its estimate fits in the budget left, so which runs
+    first = None                                   # the first KaHyPar stage's sample; its totals order the runs
+    if partitioner == "hypergraph" and k <= MAX_K:
+        first = build_hypergraph(graph, vertex, n_vertices, ew, seed, max(1, max_pins >> (STAGES - 1)))
+    mean = first[3].get("pins_merged", 0) / max(first[3].get("hyperedges_merged", 1), 1) if first else 0.0
+    schedule = schedule_of(partitioner, k, max_pins, mean)
+    # Anytime search over estimates: one METIS run (first or last, schedule_of) and KaHyPar stages on ever larger
+    # hyperedge samples (each about twice the work of the one before); a run starts only if its estimate fits in
+    # the budget left (a KaHyPar stage that does not fit ends the KaHyPar stages, not METIS), so which runs
     # happen depends on the graph, never on the clock. Each run is a child killed at SAFETY x its estimate
     # (and at the rest of an explicit budget_s): only that kill makes the result machine-dependent.
     # The partitioner balances neurons only; a block that breaks an axon or memory limit is split by
     # the repair, which can add cores. Then retry with fewer blocks (at most ATTEMPTS runs per stage)
     # and keep the best result over all stages that fits in the baseline's core count.
-    best, attempts, last_pins, stopped, spent = None, [], -1, None, 0.0
+    best, attempts, last_pins, stopped, spent, kahypar_done = None, [], -1, None, 0.0, False
+    first_cap = max(1, max_pins >> (STAGES - 1))
     for pins_cap in schedule:
         hyper = None
         if pins_cap is not None:
-            hyper = build_hypergraph(graph, vertex, n_vertices, ew, seed, pins_cap)
+            if kahypar_done:
+                continue
+            hyper = first if pins_cap == first_cap else build_hypergraph(graph, vertex, n_vertices, ew, seed, pins_cap)
             if hyper[3]["pins"] == last_pins:      # the whole hypergraph already fitted a smaller stage
-                break
+                kahypar_done = True
+                continue
             last_pins = hyper[3]["pins"]
         # METIS runs on the neurons themselves (no coarsening: contiguous blocks can mix modules), KaHyPar
         # on the vertex blocks
@@ -753,8 +770,9 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
             if nk < 2 or nk * limits.neurons < graph.n_neurons or nk == kk:
                 break
             kk = nk
-        if stopped or (done and hyper is not None):   # KaHyPar stages only grow; METIS not fitting: try KaHyPar
+        if stopped:
             break
+        kahypar_done = kahypar_done or (done and hyper is not None)   # KaHyPar stages only grow; METIS may still fit
     info["search_estimate_s"] = {"budget": round(budget, 4), "spent": round(spent, 4)}
     if stopped:      # only then does the result depend on the machine's speed: say so, with the budget
         info["budget_stopped"] = f"{stopped} (budget {budget:.3g} CPU s; option budget_s)"
