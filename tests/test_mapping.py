@@ -152,6 +152,29 @@ def test_kahypar_runs_and_is_deterministic():
     assert all(np.unique(mods[a == blk]).size == 1 for blk in range(6))
 
 
+def test_metis_order_and_large_k(monkeypatch):
+    """Small hyperedges (the modular net): METIS runs first on the neurons and separates the modules; large
+    ones (every input feeds the whole population): KaHyPar's stages first, METIS last. Above MAX_K only METIS
+    runs, above MAX_K_METIS the baseline is kept with the reason; every result is valid and repeatable."""
+    assert P.schedule_of("hypergraph", 8, 800, 10.0)[0] is None
+    assert P.schedule_of("hypergraph", 8, 800, 1000.0)[-1] is None and P.schedule_of("hypergraph", 8, 800, 1000.0)[0] == 100
+    net = modular()
+    graph = G.synapse_graph(net)
+    limits = LM.core_limits(small_target(), graph, 40)
+    lower = int(np.count_nonzero(np.diff(graph.out_ptr)))      # every source on one core: modules separated
+    res = P.partition_graph(graph, limits, budget_s=float("inf"))
+    assert res.info["attempts"][0]["run"] == "metis" and res.info["attempts"][0]["messages"] == lower
+    monkeypatch.setattr(P, "MAX_K", 2)
+    only = P.partition_graph(graph, limits)
+    again = P.partition_graph(graph, limits)
+    assert [a["run"] for a in only.info["attempts"]] == ["metis"] and only.chosen == "hypergraph"
+    assert np.array_equal(only.core, again.core) and only.usage.messages == lower
+    assert not any(v.any() for v in LM.evaluate(graph, only.core, limits).violations(limits).values())
+    monkeypatch.setattr(P, "MAX_K_METIS", 2)
+    kept = P.partition_graph(graph, limits)
+    assert kept.chosen == "sequential" and "MAX_K_METIS" in kept.info["kept_baseline_because"]
+
+
 def test_identical_hyperedges_are_merged():
     net = nc.Network("dense")
     inp = net.input("inp", (9,))
