@@ -157,7 +157,8 @@ def test_metis_order_and_large_k(monkeypatch):
     ones (every input feeds the whole population): KaHyPar's stages first, METIS last. Above MAX_K only METIS
     runs, above MAX_K_METIS the baseline is kept with the reason; every result is valid and repeatable."""
     assert P.schedule_of("hypergraph", 8, 800, 10.0)[0] is None
-    assert P.schedule_of("hypergraph", 8, 800, 1000.0)[-1] is None and P.schedule_of("hypergraph", 8, 800, 1000.0)[0] == 100
+    large = P.schedule_of("hypergraph", 8, 800, 1000.0)
+    assert large[-1] is None and large[0] == 100
     net = modular()
     graph = G.synapse_graph(net)
     limits = LM.core_limits(small_target(), graph, 40)

@@ -12,7 +12,9 @@ Strategies (``partitioner=``):
   a core until the next neuron would break a limit. Also fixes ``k``: no other strategy may use more
   cores than this baseline.
 * ``hypergraph`` (default) — KaHyPar (km1, direct k-way) with ``k`` = the baseline's core count and a
-  per-block neuron cap; ``metis`` — METIS on the synapse graph (edge cut, a weaker proxy).
+  per-block neuron cap, plus one METIS run on the neuron-level synapse graph (edge cut, a weaker proxy but
+  ~20x cheaper per synapse and whole-graph: first where hyperedges are small, last where they are large,
+  ``schedule_of``); the best valid mapping wins. ``metis`` — METIS alone.
 
 Partitioners balance sizes but know nothing of axon or memory limits, so every result is CHECKED
 against every limit and REPAIRED (an over-full core is refilled greedily into several; a core with
@@ -31,18 +33,18 @@ into contiguous blocks of ``B`` neurons, one vertex each (neighbouring neurons o
 share inputs and targets, so little is lost) — and identical hyperedges are merged; above
 ``MAX_PINS`` pins a seeded uniform sample of hyperedges (weights scaled by 1/p, an unbiased estimate of
 the objective) is partitioned. The limits are always checked on the full neuron-level graph.
-Above ``MAX_K`` baseline cores (e.g. 1M neurons on loihi2: 2,000-28,000 cores) the direct k-way run
-is skipped and the sequential mapping is kept; the pass report says so (``kept_baseline_because``)
-and warns.
+Above ``MAX_K`` baseline cores only METIS runs (on neurons, no coarsening, no sampling); above
+``MAX_K_METIS`` (e.g. 1M neurons on loihi2: 5,000-28,000 cores) nothing runs and the sequential mapping
+is kept; the pass report says so (``kept_baseline_because``) and warns.
 
 Compile-time budget (issue 19: KaHyPar once took 490 s where the baseline took 1 s) — deterministic:
 the stage schedule is decided from work estimates computed from the graph, never from the clock, so
 the same network, options and seed give the same mapping on any machine at any load. A KaHyPar run on
-a sample of ``pins`` pins into ``k`` blocks is estimated at ``PIN_S x pins x log2(k)`` CPU seconds
-(METIS: the synapses as pins), the pass up to the baseline at ``SYNAPSE_S x (synapses + neurons)``;
-both constants were calibrated once on the development machine (benchmarks/RESULTS.md, "Partition
+a sample of ``pins`` pins into ``k`` blocks is estimated at ``PIN_S x pins x log2(k)`` CPU seconds,
+a METIS run at ``METIS_S x synapses x log2(k)``, the pass up to the baseline at ``SYNAPSE_S x (synapses + neurons)``;
+the constants were calibrated once on the development machine (benchmarks/RESULTS.md, "Partition
 budget"). The search may spend ``BUDGET_RATIO`` x the baseline's estimate (at least ``MIN_BUDGET_S``;
-option ``budget_s``) of estimated time: KaHyPar runs on hyperedge samples of ``MAX_PINS / 2**(STAGES-1)``
+option ``budget_s``) of estimated time: METIS once and KaHyPar on hyperedge samples of ``MAX_PINS / 2**(STAGES-1)``
 ... ``MAX_PINS`` pins in turn, and a run (stage or retry with fewer blocks) starts only if its estimate
 fits in what is left; the best valid mapping so far is kept. As a safety net each run is a forked child
 killed after ``SAFETY`` x its estimate + ``SAFETY_MIN_S`` CPU seconds (and when an explicit ``budget_s``
