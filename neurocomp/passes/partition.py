@@ -740,7 +740,7 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
         # on the vertex blocks
         vx, nv, nw = (vertex, n_vertices, node_w) if hyper is not None else (
             np.arange(graph.n_neurons, dtype=np.int64), graph.n_neurons, np.ones(graph.n_neurons, np.int64))
-        kk, done = k, False
+        kk, done, fitted = k, False, False
         for _ in range(ATTEMPTS):
             cap = int(min(limits.neurons, max(int(nw.max()), np.ceil(graph.n_neurons / kk * 1.03))))
             cap = max(cap, -(-graph.n_neurons // kk))
@@ -768,6 +768,7 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
                 best = (core, use)
                 info["best_run"] = len(attempts) - 1          # index into attempts of the mapping kept
             if use.n_cores <= k:
+                fitted = True
                 break
             nk = kk - (use.n_cores - k)
             if nk < 2 or nk * limits.neurons < graph.n_neurons or nk == kk:
@@ -775,7 +776,11 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
             kk = nk
         if stopped:
             break
-        kahypar_done = kahypar_done or (done and hyper is not None)   # KaHyPar stages only grow; METIS may still fit
+        # KaHyPar stages only grow, so one that does not fit the budget ends them; so does one whose every retry
+        # needed more cores than the baseline (a larger sample of the same hyperedges balances neurons the same
+        # way and breaks the same memory/axon limits: NIR CNN on loihi2, 6 runs, all 26 cores > 18): METIS may
+        # still fit what is left
+        kahypar_done = kahypar_done or (hyper is not None and (done or not fitted))
     info["search_estimate_s"] = {"budget": round(budget, 4), "spent": round(spent, 4)}
     if stopped:      # only then does the result depend on the machine's speed: say so, with the budget
         info["budget_stopped"] = f"{stopped} (budget {budget:.3g} CPU s; option budget_s)"
