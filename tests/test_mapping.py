@@ -176,6 +176,19 @@ def test_metis_order_and_large_k(monkeypatch):
     assert kept.chosen == "sequential" and "MAX_K_METIS" in kept.info["kept_baseline_because"]
 
 
+def test_kahypar_stage_that_needs_more_cores_ends_the_kahypar_stages(monkeypatch):
+    """A KaHyPar stage whose every retry needs more cores than the baseline ends the KaHyPar stages (a larger
+    sample would break the same limits); METIS, scheduled last, still runs and its mapping is kept."""
+    net = modular()
+    graph = G.synapse_graph(net)
+    limits = LM.core_limits(small_target(), graph, 40)
+    monkeypatch.setattr(P, "METIS_FIRST_HYPEREDGE", 0)
+    monkeypatch.setattr(P, "kahypar_partition", lambda n, index, pins, w, nw, k, cap, seed: np.arange(n) % (k + 1))
+    res = P.partition_graph(graph, limits, budget_s=float("inf"), max_pins=800)
+    assert [a["run"] for a in res.info["attempts"]] == ["kahypar", "metis"]
+    assert res.info["attempts"][0]["cores"] == 7 and res.chosen == "hypergraph" and res.usage.n_cores <= 6
+
+
 def test_identical_hyperedges_are_merged():
     net = nc.Network("dense")
     inp = net.input("inp", (9,))
