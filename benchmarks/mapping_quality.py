@@ -74,6 +74,7 @@ NETS = {"cnn": cnn, "layered": layered, "modular": modular}
 
 def main(argv=None):
     from neurocomp.compiler import compile
+    from neurocomp.mapping.validate import check_mapping
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--target", default="loihi")
     ap.add_argument("--max-neurons-per-core", type=int, default=256)
@@ -85,6 +86,7 @@ def main(argv=None):
         for part in args.partitioners:
             t = time.perf_counter()
             cn = compile(net, args.target, partitioner=part, max_neurons_per_core=args.max_neurons_per_core)
+            seconds = round(time.perf_counter() - t, 2)
             s = cn.stats
             psum = next(r.summary for r in cn.reports if r.name == "partition")
             print(json.dumps({
@@ -96,7 +98,8 @@ def main(argv=None):
                 "ratio": round(s["messages_per_step_all_fire"] / max(s["baseline"]["messages_per_step_all_fire"], 1), 3),
                 "min_messages": int(np.count_nonzero(np.diff(cn.graph.out_ptr))),
                 "max_link_load": s["max_link_load"], "hops": s.get("hops_total_all_fire"),
-                "seconds": round(time.perf_counter() - t, 2)}), flush=True)
+                "violations": len(check_mapping(cn)), "runs": [a.get("run") for a in psum.get("attempts") or []],
+                "seconds": seconds}), flush=True)
 
 
 if __name__ == "__main__":

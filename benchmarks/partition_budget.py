@@ -15,7 +15,7 @@ same mapping (messages and runs; the schedule is decided from estimates, not the
 ``ratio_msgs`` = hypergraph / sequential messages (every source fires once; goal <= 0.5 on the
 structured nets where any mapping can reach it).
 
-    .venv/bin/python benchmarks/partition_budget.py --quality --sizes 1000 10000 100000 200000 1000000
+    .venv/bin/python benchmarks/partition_budget.py --quality --sizes 1000 10000 100000 200000 1000000 [--validate]
 """
 from __future__ import annotations
 
@@ -68,6 +68,7 @@ def main(argv=None):
     ap.add_argument("--target", default="loihi2")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--quality", action="store_true", help="also the nets of mapping_quality.py (loihi2 defaults)")
+    ap.add_argument("--validate", action="store_true", help="run validate.check_mapping on the hypergraph mapping")
     args = ap.parse_args(argv)
     timed(net_of(1000), board(args.target, 1000), "hypergraph")   # warm-up: numba caches, imports
     cases = [(name, NETS[name], lambda n=None: board(args.target, 10_000)) for name in (NETS if args.quality else [])]
@@ -83,6 +84,11 @@ def main(argv=None):
                 if part not in best or dc < best[part][0]:
                     best[part] = (dc, dt, s)
         (cs, ts, ss), (ch, th, sh) = best["sequential"], best["hypergraph"]
+        violations = None
+        if args.validate:                 # the independent recount of every per-core limit, outside the timing
+            from neurocomp.compiler import compile
+            from neurocomp.mapping.validate import check_mapping
+            violations = len(check_mapping(compile(net, tgt, partitioner="hypergraph")))
         print(json.dumps({
             "net": name, "neurons": net.n_neurons, "synapses": net.n_synapses, "cores": sh["cores_used"],
             "sequential_cpu_s": round(cs, 2), "hypergraph_cpu_s": round(ch, 2), "ratio_cpu": round(ch / cs, 2),
@@ -91,7 +97,9 @@ def main(argv=None):
             "ratio_msgs": round(sh["messages_per_step_all_fire"] / max(ss["messages_per_step_all_fire"], 1), 3),
             "chosen": sh["chosen"], "why": sh.get("kept_baseline_because"), "stopped": sh.get("budget_stopped"),
             "runs": len(sh.get("attempts") or []), "estimate_s": sh.get("search_estimate_s"),
-            "same_over_repeats": len(seen) == 1, "load": round(os.getloadavg()[0], 1)}), flush=True)
+            "run_kinds": [a.get("run") for a in sh.get("attempts") or []],
+            "best": (sh.get("attempts") or [{}])[sh["best_run"]].get("run") if "best_run" in sh and sh["chosen"] != "sequential" else None,
+            "same_over_repeats": len(seen) == 1, "violations": violations, "load": round(os.getloadavg()[0], 1)}), flush=True)
 
 
 if __name__ == "__main__":

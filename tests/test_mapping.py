@@ -152,6 +152,43 @@ def test_kahypar_runs_and_is_deterministic():
     assert all(np.unique(mods[a == blk]).size == 1 for blk in range(6))
 
 
+def test_metis_order_and_large_k(monkeypatch):
+    """Small hyperedges (the modular net): METIS runs first on the neurons and separates the modules; large
+    ones (every input feeds the whole population): KaHyPar's stages first, METIS last. Above MAX_K only METIS
+    runs, above MAX_K_METIS the baseline is kept with the reason; every result is valid and repeatable."""
+    assert P.schedule_of("hypergraph", 8, 800, 10.0)[0] is None
+    large = P.schedule_of("hypergraph", 8, 800, 1000.0)
+    assert large[-1] is None and large[0] == 100
+    net = modular()
+    graph = G.synapse_graph(net)
+    limits = LM.core_limits(small_target(), graph, 40)
+    lower = int(np.count_nonzero(np.diff(graph.out_ptr)))      # every source on one core: modules separated
+    res = P.partition_graph(graph, limits, budget_s=float("inf"))
+    assert res.info["attempts"][0]["run"] == "metis" and res.info["attempts"][0]["messages"] == lower
+    monkeypatch.setattr(P, "MAX_K", 2)
+    only = P.partition_graph(graph, limits)
+    again = P.partition_graph(graph, limits)
+    assert [a["run"] for a in only.info["attempts"]] == ["metis"] and only.chosen == "hypergraph"
+    assert np.array_equal(only.core, again.core) and only.usage.messages == lower
+    assert not any(v.any() for v in LM.evaluate(graph, only.core, limits).violations(limits).values())
+    monkeypatch.setattr(P, "MAX_K_METIS", 2)
+    kept = P.partition_graph(graph, limits)
+    assert kept.chosen == "sequential" and "MAX_K_METIS" in kept.info["kept_baseline_because"]
+
+
+def test_kahypar_stage_that_needs_more_cores_ends_the_kahypar_stages(monkeypatch):
+    """A KaHyPar stage whose every retry needs more cores than the baseline ends the KaHyPar stages (a larger
+    sample would break the same limits); METIS, scheduled last, still runs and its mapping is kept."""
+    net = modular()
+    graph = G.synapse_graph(net)
+    limits = LM.core_limits(small_target(), graph, 40)
+    monkeypatch.setattr(P, "METIS_FIRST_HYPEREDGE", 0)
+    monkeypatch.setattr(P, "kahypar_partition", lambda n, index, pins, w, nw, k, cap, seed: np.arange(n) % (k + 1))
+    res = P.partition_graph(graph, limits, budget_s=float("inf"), max_pins=800)
+    assert [a["run"] for a in res.info["attempts"]] == ["kahypar", "metis"]
+    assert res.info["attempts"][0]["cores"] == 7 and res.chosen == "hypergraph" and res.usage.n_cores <= 6
+
+
 def test_identical_hyperedges_are_merged():
     net = nc.Network("dense")
     inp = net.input("inp", (9,))
@@ -375,8 +412,8 @@ def test_bounded_run_returns_or_is_stopped_at_its_cpu_budget():
 
 
 def test_search_budget_keeps_the_baseline_or_the_best_found_in_time(monkeypatch):
-    """Budget 0: the baseline, with the reason; unbounded: every stage, samples growing; a run stopped
-    after the first stage: that stage's mapping (valid, no worse than the baseline), reported as stopped."""
+    """Budget 0: the baseline, with the reason; unbounded: METIS, then every KaHyPar stage, samples growing;
+    a run stopped after the first: that run's mapping (valid, no worse than the baseline), reported as stopped."""
     net = modular(modules=6, size=120)
     cn, rep = run_partition(net, small_target(), max_neurons_per_core=120, budget_s=0.0)
     s = rep.summary
@@ -385,8 +422,10 @@ def test_search_budget_keeps_the_baseline_or_the_best_found_in_time(monkeypatch)
     graph = G.synapse_graph(net)
     limits = LM.core_limits(small_target(), graph, 120)
     full = P.partition_graph(graph, limits, budget_s=float("inf"), max_pins=800)
+    runs = [a["run"] for a in full.info["attempts"]]
     pins = [a["pins"] for a in full.info["attempts"]]
-    assert len(set(pins)) == P.STAGES and pins == sorted(pins) and "budget_stopped" not in full.info
+    assert runs[0] == "metis" and pins[0] is None and set(runs[1:]) == {"kahypar"}
+    assert len(set(pins[1:])) == P.STAGES and pins[1:] == sorted(pins[1:]) and "budget_stopped" not in full.info
     real, calls = P.run_within, []
 
     def first_only(fn, cpu_s):                  # the second run "uses up" the budget

@@ -12,7 +12,9 @@ Strategies (``partitioner=``):
   a core until the next neuron would break a limit. Also fixes ``k``: no other strategy may use more
   cores than this baseline.
 * ``hypergraph`` (default) — KaHyPar (km1, direct k-way) with ``k`` = the baseline's core count and a
-  per-block neuron cap; ``metis`` — METIS on the synapse graph (edge cut, a weaker proxy).
+  per-block neuron cap, plus one METIS run on the neuron-level synapse graph (edge cut, a weaker proxy but
+  ~20x cheaper per synapse and whole-graph: first where hyperedges are small, last where they are large,
+  ``schedule_of``); the best valid mapping wins. ``metis`` — METIS alone.
 
 Partitioners balance sizes but know nothing of axon or memory limits, so every result is CHECKED
 against every limit and REPAIRED (an over-full core is refilled greedily into several; a core with
@@ -31,18 +33,18 @@ into contiguous blocks of ``B`` neurons, one vertex each (neighbouring neurons o
 share inputs and targets, so little is lost) — and identical hyperedges are merged; above
 ``MAX_PINS`` pins a seeded uniform sample of hyperedges (weights scaled by 1/p, an unbiased estimate of
 the objective) is partitioned. The limits are always checked on the full neuron-level graph.
-Above ``MAX_K`` baseline cores (e.g. 1M neurons on loihi2: 2,000-28,000 cores) the direct k-way run
-is skipped and the sequential mapping is kept; the pass report says so (``kept_baseline_because``)
-and warns.
+Above ``MAX_K`` baseline cores only METIS runs (on neurons, no coarsening, no sampling); above
+``MAX_K_METIS`` (e.g. 1M neurons on loihi2: 5,000-28,000 cores) nothing runs and the sequential mapping
+is kept; the pass report says so (``kept_baseline_because``) and warns.
 
 Compile-time budget (issue 19: KaHyPar once took 490 s where the baseline took 1 s) — deterministic:
 the stage schedule is decided from work estimates computed from the graph, never from the clock, so
 the same network, options and seed give the same mapping on any machine at any load. A KaHyPar run on
-a sample of ``pins`` pins into ``k`` blocks is estimated at ``PIN_S x pins x log2(k)`` CPU seconds
-(METIS: the synapses as pins), the pass up to the baseline at ``SYNAPSE_S x (synapses + neurons)``;
-both constants were calibrated once on the development machine (benchmarks/RESULTS.md, "Partition
+a sample of ``pins`` pins into ``k`` blocks is estimated at ``PIN_S x pins x log2(k)`` CPU seconds,
+a METIS run at ``METIS_S x synapses x log2(k)``, the pass up to the baseline at ``SYNAPSE_S x (synapses + neurons)``;
+the constants were calibrated once on the development machine (benchmarks/RESULTS.md, "Partition
 budget"). The search may spend ``BUDGET_RATIO`` x the baseline's estimate (at least ``MIN_BUDGET_S``;
-option ``budget_s``) of estimated time: KaHyPar runs on hyperedge samples of ``MAX_PINS / 2**(STAGES-1)``
+option ``budget_s``) of estimated time: METIS once and KaHyPar on hyperedge samples of ``MAX_PINS / 2**(STAGES-1)``
 ... ``MAX_PINS`` pins in turn, and a run (stage or retry with fewer blocks) starts only if its estimate
 fits in what is left; the best valid mapping so far is kept. As a safety net each run is a forked child
 killed after ``SAFETY`` x its estimate + ``SAFETY_MIN_S`` CPU seconds (and when an explicit ``budget_s``
@@ -89,6 +91,19 @@ MIN_BUDGET_S = 0.25
 SYNAPSE_S = 2.0e-7
 #: Estimated CPU seconds of one KaHyPar run per pin x log2(k) (calibrated once, see above).
 PIN_S = 5.0e-6
+#: Estimated CPU seconds of one METIS run (graph build included) per synapse x log2(k): measured 1.2-1.8e-7
+#: on the modular nets of 4k-200k neurons (k = 16-1118), see benchmarks/RESULTS.md "Mapping quality within
+#: the time bound". METIS is ~20x cheaper than KaHyPar per synapse and, on the edge-cut proxy, within
+#: ~10 % of KaHyPar's messages on the modular nets (worse on the CNN: both run when the budget allows).
+METIS_S = 2.0e-7
+#: Above this many cores not even METIS runs (the baseline is kept, reported): measured up to 2,237 cores (400k
+#: neurons, 9.4M synapses on loihi2: 0.247x the messages, 2.6x the sequential compile's CPU, under 4.5 GB).
+MAX_K_METIS = 2500
+#: METIS runs before KaHyPar where the merged hyperedges average at most this many pins (modular nets: 23-43,
+#: METIS 0.25-0.29x the baseline's messages within budget against KaHyPar's 0.46-0.66x on a sample), after it
+#: otherwise (the NIR CNN: 98, few large hyperedges, KaHyPar 0.23x against METIS 0.47-0.59x). Measured, see
+#: benchmarks/RESULTS.md "Mapping quality within the time bound".
+METIS_FIRST_HYPEREDGE = 64
 #: Safety net: a run is killed after SAFETY x its estimate + SAFETY_MIN_S CPU seconds (a machine much slower
 #: than the calibration one, or a pathological graph); the result then depends on the machine and is reported.
 SAFETY = 4.0
@@ -459,6 +474,7 @@ def build_hypergraph(graph: SynapseGraph, vertex: np.ndarray, n_vertices: int, w
     w = np.bincount(group, weights=weight[ids]).astype(np.int64)
     sampled = 1.0
     total = int(size[reps].sum())
+    info.update(pins_merged=total, hyperedges_merged=int(reps.size))
     if total > max_pins:
         sampled = max_pins / total
         rng = np.random.default_rng(seed)
@@ -631,10 +647,23 @@ def _budget(graph: SynapseGraph, budget_s: float | None) -> float:
 
 
 def run_estimate(graph: SynapseGraph, hyper, k: int) -> float:
-    """Estimated CPU seconds of one partitioner run into ``k`` blocks: PIN_S x pins x log2(k) (METIS,
-    ``hyper`` None: the synapses as pins). Decides the schedule, so it must depend on the graph only."""
-    pins = graph.n_synapses if hyper is None else int(hyper[1].size)
-    return PIN_S * pins * np.log2(max(k, 2))
+    """Estimated CPU seconds of one partitioner run into ``k`` blocks: KaHyPar PIN_S x pins x log2(k), METIS
+    (``hyper`` None) METIS_S x synapses x log2(k). Decides the schedule, so it must depend on the graph only."""
+    if hyper is None:
+        return METIS_S * graph.n_synapses * np.log2(max(k, 2))
+    return PIN_S * int(hyper[1].size) * np.log2(max(k, 2))
+
+
+def schedule_of(partitioner: str, k: int, max_pins: int, mean_hyperedge: float = 0.0) -> list:
+    """The runs the search may make, in order (each only if its estimate fits what is left of the budget):
+    None = METIS on the synapse graph, an int = KaHyPar on a hyperedge sample of at most that many pins.
+    ``hypergraph``: KaHyPar on growing samples and one METIS run; METIS first where the (merged) hyperedges
+    average at most METIS_FIRST_HYPEREDGE pins (there the edge cut is a fair proxy of the messages and METIS
+    sees the whole graph for the price of a small KaHyPar sample), last otherwise. Above MAX_K: METIS only."""
+    if partitioner == "metis" or k > MAX_K:
+        return [None]
+    stages = [max(1, max_pins >> s) for s in range(STAGES - 1, -1, -1)]
+    return [None] + stages if mean_hyperedge <= METIS_FIRST_HYPEREDGE else stages + [None]
 
 
 def _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, k, cap, seed, cpu_s):
@@ -672,9 +701,9 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
     if partitioner == "sequential" or base_use.n_cores <= 1:
         return PartitionResult(base, base_use, base, base_use, "sequential", info)
     k = base_use.n_cores
-    if k > MAX_K:
-        info["kept_baseline_because"] = (f"k = {k} cores > MAX_K = {MAX_K}: a direct k-way {partitioner} run "
-                                         "would exceed the compile-time budget")
+    if k > MAX_K_METIS:
+        info["kept_baseline_because"] = (f"k = {k} cores > MAX_K_METIS = {MAX_K_METIS}: a direct k-way "
+                                         f"{partitioner} run would exceed the compile-time budget")
         return PartitionResult(base, base_use, base, base_use, "sequential", info)
     vertex, node_w, block = vertex_blocks(graph)
     n_vertices = int(node_w.size)
@@ -682,28 +711,38 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
     budget = _budget(graph, budget_s)
     bounded_by_user = budget_s is not None and np.isfinite(budget_s)
     search_start, children_cpu = time.process_time(), 0.0
-    if partitioner == "hypergraph":
-        schedule = [max(1, max_pins >> s) for s in range(STAGES - 1, -1, -1)]
-    else:
-        schedule = [None]
-    # Anytime search over estimates: each stage partitions a larger hyperedge sample (about twice the work
-    # of the one before); a run starts only if its estimate fits in the estimated budget left, so which runs
+    first = None                                   # the first KaHyPar stage's sample; its totals order the runs
+    if partitioner == "hypergraph" and k <= MAX_K:
+        first = build_hypergraph(graph, vertex, n_vertices, ew, seed, max(1, max_pins >> (STAGES - 1)))
+    mean = first[3].get("pins_merged", 0) / max(first[3].get("hyperedges_merged", 1), 1) if first else 0.0
+    schedule = schedule_of(partitioner, k, max_pins, mean)
+    # Anytime search over estimates: one METIS run (first or last, schedule_of) and KaHyPar stages on ever larger
+    # hyperedge samples (each about twice the work of the one before); a run starts only if its estimate fits in
+    # the budget left (a KaHyPar stage that does not fit ends the KaHyPar stages, not METIS), so which runs
     # happen depends on the graph, never on the clock. Each run is a child killed at SAFETY x its estimate
     # (and at the rest of an explicit budget_s): only that kill makes the result machine-dependent.
     # The partitioner balances neurons only; a block that breaks an axon or memory limit is split by
     # the repair, which can add cores. Then retry with fewer blocks (at most ATTEMPTS runs per stage)
     # and keep the best result over all stages that fits in the baseline's core count.
-    best, attempts, last_pins, stopped, spent = None, [], -1, None, 0.0
+    best, attempts, last_pins, stopped, spent, kahypar_done = None, [], -1, None, 0.0, False
+    first_cap = max(1, max_pins >> (STAGES - 1))
     for pins_cap in schedule:
         hyper = None
         if pins_cap is not None:
-            hyper = build_hypergraph(graph, vertex, n_vertices, ew, seed, pins_cap)
+            if kahypar_done:
+                continue
+            hyper = first if pins_cap == first_cap else build_hypergraph(graph, vertex, n_vertices, ew, seed, pins_cap)
             if hyper[3]["pins"] == last_pins:      # the whole hypergraph already fitted a smaller stage
-                break
+                kahypar_done = True
+                continue
             last_pins = hyper[3]["pins"]
-        kk, done = k, False
+        # METIS runs on the neurons themselves (no coarsening: contiguous blocks can mix modules), KaHyPar
+        # on the vertex blocks
+        vx, nv, nw = (vertex, n_vertices, node_w) if hyper is not None else (
+            np.arange(graph.n_neurons, dtype=np.int64), graph.n_neurons, np.ones(graph.n_neurons, np.int64))
+        kk, done, fitted = k, False, False
         for _ in range(ATTEMPTS):
-            cap = int(min(limits.neurons, max(int(node_w.max()), np.ceil(graph.n_neurons / kk * 1.03))))
+            cap = int(min(limits.neurons, max(int(nw.max()), np.ceil(graph.n_neurons / kk * 1.03))))
             cap = max(cap, -(-graph.n_neurons // kk))
             est = run_estimate(graph, hyper, kk)
             if spent + est > budget:
@@ -713,27 +752,35 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
             kill = SAFETY * est + SAFETY_MIN_S if budget < float("inf") else float("inf")   # inf: never killed
             if bounded_by_user:
                 kill = min(kill, budget_s - (time.process_time() - search_start) - children_cpu)
-            raw, used = _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, kk, cap, seed, kill)
+            raw, used = _partition_once(graph, vx, nv, nw, hyper, ew, kk, cap, seed, kill)
             children_cpu += used
             if raw is None:
                 stopped = "a run exceeded the CPU-time budget and was stopped"
                 break
-            core, rounds, use = repair_usage(graph, rebalance(raw[vertex], kk, limits.neurons), limits)
-            attempts.append({"k": kk, "cap": cap, "cores": use.n_cores, "messages": use.messages,
+            core, rounds, use = repair_usage(graph, rebalance(raw[vx], kk, limits.neurons), limits)
+            attempts.append({"run": "metis" if hyper is None else "kahypar", "k": kk, "cap": cap,
+                             "cores": use.n_cores, "messages": use.messages,
                              "repair_rounds": rounds, "pins": None if hyper is None else hyper[3]["pins"],
                              "estimate_s": round(est, 4)})
             if hyper is not None:
                 info.update(hyper[3])
             if use.n_cores <= k and (best is None or use.weighted_messages(rate) < best[1].weighted_messages(rate)):
                 best = (core, use)
+                info["best_run"] = len(attempts) - 1          # index into attempts of the mapping kept
             if use.n_cores <= k:
+                fitted = True
                 break
             nk = kk - (use.n_cores - k)
             if nk < 2 or nk * limits.neurons < graph.n_neurons or nk == kk:
                 break
             kk = nk
-        if stopped or done:
+        if stopped:
             break
+        # KaHyPar stages only grow, so one that does not fit the budget ends them; so does one whose every retry
+        # needed more cores than the baseline (a larger sample of the same hyperedges balances neurons the same
+        # way and breaks the same memory/axon limits: NIR CNN on loihi2, 6 runs, all 26 cores > 18): METIS may
+        # still fit what is left
+        kahypar_done = kahypar_done or (hyper is not None and (done or not fitted))
     info["search_estimate_s"] = {"budget": round(budget, 4), "spent": round(spent, 4)}
     if stopped:      # only then does the result depend on the machine's speed: say so, with the budget
         info["budget_stopped"] = f"{stopped} (budget {budget:.3g} CPU s; option budget_s)"
