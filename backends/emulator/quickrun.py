@@ -10,12 +10,19 @@ and the caller takes the general path, which gives the messages. ``encode_inputs
 
 On the way out, the cost model's spike events (every neuron's and input channel's spikes, sorted by
 step then source) are listed by one numba pass too (:func:`event_list`; its numpy spec is the general
-branch of ``engine._assemble_result``, held equal by the same tests).
+branch of ``engine._assemble_result``, held equal by the same tests). A Simulator's short runs keep their
+recorded spikes and list the events only when the cost model needs them (``session.QuickRuns``).
+
+:func:`swap_threads` sets numba's thread count for the kernel call: numba's public ``set_num_threads``/
+``get_num_threads`` take its process-wide launch lock on every call (~15 us for the set-and-restore of a
+run); once the threads are launched, the same C functions are called directly.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit
+from numba.np.ufunc import parallel as _parallel
 
 from . import kernels as K
 
@@ -98,3 +105,18 @@ def quick_events(tables, spec, steps: int, inputs) -> K.InputEvents | None:
     if bad >= 0:
         return None
     return K.InputEvents(in_ptr, src, np.ones(src.size, np.int64))
+
+
+def swap_threads(n: int) -> int:
+    """Set the calling thread's numba thread count to ``n`` (1..NUMBA_NUM_THREADS, as ``engine.kernel_threads``
+    checks); returns the count before, to restore with another call."""
+    if not _parallel._is_initialized:
+        from .engine import _keep_start_method_unset
+        _keep_start_method_unset()
+        before = numba.get_num_threads()
+        numba.set_num_threads(n)
+        return before
+    before = _parallel._get_num_threads()
+    if before != n:
+        _parallel._set_num_threads(n)
+    return before
