@@ -62,6 +62,7 @@ class Simulator:
         self._fingerprint = None
         self.weights = Weights(self)
         self._totals = _zero_totals()
+        self._costs_itself = hasattr(self._session, "cost_totals")   # it accumulates the cost model's inputs
 
     # ------------------------------------------------------------------ running
     @property
@@ -104,11 +105,13 @@ class Simulator:
         return merge_results(parts)
 
     def _account(self, res: Result, t0: int) -> None:
-        res.report["t_start"], res.report["t_end"] = t0, self.t
+        rep = res.report
+        rep["t_start"] = t0
+        rep["t_end"] = t0 + res.steps
         tot = self._totals
         tot["runs"] += 1
         tot["steps"] += res.steps
-        if hasattr(self._session, "cost_totals"):    # the session accumulates the cost model's inputs itself
+        if self._costs_itself:
             return
         for key in ("energy_j", "latency_s"):
             val = res.report.get(key)

@@ -59,7 +59,7 @@ from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
 from ...semantics.inputs import (SMALL_RUN_BYTES, InputSpec, check_input_rows, check_record, check_run,
                                  check_step_inputs, reward_rows)
-from .quickrun import event_list, quick_events
+from .quickrun import QuickInputs, event_list, quick_events
 from ...safeio import available_memory
 from ...mapping.tables import index_dtype, narrowest_int
 
@@ -833,6 +833,7 @@ class ClosedLoop:
         self.zero = check_input_rows(spec, 1, None)
         self.base = {name: self.n + int(tables.input_ptr[i]) for i, name in enumerate(tables.input_names)
                      if name not in spec.rewards}
+        self.quick = QuickInputs(tables, spec)
 
     def outputs(self, src, val) -> dict:
         mine = src < self.n
@@ -854,7 +855,7 @@ class ClosedLoop:
         if not rows_needed and type(given) is dict and len(given) == 1:
             (name, value), = given.items()
             if type(value) is np.ndarray:
-                ev = quick_events(self.tables, self.spec, 1, {name: value[None]})
+                ev = self.quick.events(1, {name: value[None]})
                 if ev is not None:
                     return None, ev.in_src, ev.in_val
         rows = check_step_inputs(self.spec, given, t, self.zero)

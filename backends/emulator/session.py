@@ -15,6 +15,7 @@ takes ``engine.emulate_tables``. Both give the same recordings and reports (test
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 
@@ -22,12 +23,12 @@ from ...backend import load_artifact
 from ...errors import ValidationError
 from ...lazyreport import LazyReport
 from ...result import Result
-from . import learning as L
 from . import kernels as K
+from . import learning as L
 from .costmodel import carried_reads, estimate
 from .engine import (_resolve, _segments, _synapse_positions, cost_report, emulate_tables, initial_state,
                      kernel_thread_count, learning_slots, make_plan, run_bytes, run_layout, run_report)
-from .quickrun import event_list, quick_events, swap_threads
+from .quickrun import QuickInputs, event_list, swap_threads
 from ...semantics.inputs import SMALL_RUN_BYTES, check_record
 from .workload import workload_metrics
 
@@ -175,11 +176,17 @@ class CostAccumulator:
         self.rows = 0
 
     def add(self, steps: int, carried, events, active, learn, psum_out, psum_in) -> None:
-        """One run's cost-model inputs; ``events``: its spike events ``{"step", "source"}``, or the arguments of
-        ``quickrun.event_list`` that list them (a short run's recorded spikes: listed when costed)."""
+        """One run's cost-model inputs; ``events``: its spike events ``{"step", "source"}``."""
         self.parts.append((steps, carried, events, active, learn, psum_out, psum_in))
-        size = events["step"].size if type(events) is dict else events[0].size >> 4     # ~16 bytes an event
-        self.rows += steps * self.s.n_cores + size
+        self.rows += steps * self.s.n_cores + events["step"].size
+        if self.rows > self.FLUSH_ROWS:
+            self.flush()
+
+    def add_quick(self, steps: int, carried, trace: tuple, per_core: np.ndarray) -> None:
+        """A quick run's: ``trace``, the arguments of ``quickrun.event_list`` that list its spike events (its
+        recorded spikes: listed when costed), and its counters ``[k, T, C]``."""
+        self.parts.append((steps, carried, trace, per_core))
+        self.rows += steps * self.s.n_cores + (trace[0].size >> 4)          # ~16 bytes an event
         if self.rows > self.FLUSH_ROWS:
             self.flush()
 
@@ -188,7 +195,8 @@ class CostAccumulator:
         if not parts:
             return
         s = self.s
-        parts = [(p[0], p[1], spike_events(p[2])) + p[3:] for p in parts]
+        parts = [p if len(p) == 7 else (p[0], p[1], spike_events(p[2]), p[3][K.C_ACTIVE], None, p[3][K.C_PSUM_OUT],
+                                        p[3][K.C_PSUM_IN]) for p in parts]
         if s.timing_mode != "analytic":        # the cycle model: run by run, as each run's report has it
             for steps, carried, ev, active, learn, po, pi in parts:
                 rep = {"spike_events": ev, "counters": {"neurons_active": active, "learning_updates": learn,
@@ -223,8 +231,8 @@ class QuickRuns:
 
     Eligible: the numba engine, no learning projections, no onsets, no progress bar or memory budget, a
     run small enough to skip the budget check (``SMALL_RUN_BYTES``), recording any of spikes/v/u of
-    populations without graded payloads or other state variables, and inputs that ``quick_events``
-    takes (none, or the one spike input as a uint8/bool array). :meth:`run` returns None otherwise, and
+    populations without graded payloads or other state variables, and inputs that
+    ``quickrun.QuickInputs`` takes (none, or the one spike input as a uint8/bool array). :meth:`run` returns None otherwise, and
     the caller takes the general path (which also gives the error messages).
 
     Per run: the input events (one numba pass), zeroed recordings and counters, the kernel call on the
@@ -240,6 +248,7 @@ class QuickRuns:
         self.ok = (s.engine == "numba" and not s.learning and not s.progress and s.memory_budget is None
                    and _segments(s.tables, s.plan, 1, 1)[0][2] is None)
         self.layouts: dict = {}
+        self.inputs = QuickInputs(s.tables, s.spec)
         self.small = s.tables.n_neurons < K.PAR_NEURONS       # the kernel runs on one thread (kernel_thread_count)
         self.none = np.zeros((0, 0), np.int64)
         self.none_u8 = np.zeros((0, 0), np.uint8)
@@ -279,7 +288,7 @@ class QuickRuns:
             lay = self.layouts[key] = self.layout(steps, record, populations)
         if lay is False:
             return None
-        events = quick_events(tables, s.spec, steps, inputs)
+        events = self.inputs.events(steps, inputs)
         if events is None:
             return None
         do_s, do_v, do_u, k, rec_col, st_row, col_gid, views = lay
@@ -312,21 +321,16 @@ class QuickRuns:
         trace = None
         if s.timing:                           # the spikes as recorded (the Result's arrays are the user's)
             trace = (arrays[0].copy(), col_gid, events.in_ptr, events.in_src)
-            per = cnt.per_core
-            s._costs.add(steps, carried, trace, per[K.C_ACTIVE], None, per[K.C_PSUM_OUT], per[K.C_PSUM_IN])
-        res.report = LazyReport({}, self._filler(steps, wall, cnt, trace, carried))
+            s._costs.add_quick(steps, carried, trace, cnt.per_core)
+        res.report = LazyReport({}, partial(self.fill, steps, wall, cnt, trace, carried))
         return res
 
-    def _filler(self, steps, wall, cnt, trace, carried):
+    def fill(self, steps, wall, cnt, trace, carried, report) -> None:
+        """A quick run's report, as the general path makes it (``run_report``, then the session's fill)."""
         s = self.s
-        costs = s._filler(steps, carried) if s.counters else None
-
-        def fill(report):
-            report.update(run_report(s.tables, steps, "numba", wall, cnt, None if trace is None else
-                                     spike_events(trace)))
-            if costs is not None:
-                costs(report)
-        return fill
+        report.update(run_report(s.tables, steps, "numba", wall, cnt, None if trace is None else spike_events(trace)))
+        if s.counters:
+            s._filler(steps, carried)(report)
 
 
 def _fill(dst: np.ndarray, src, what: str) -> None:
