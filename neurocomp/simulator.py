@@ -251,7 +251,11 @@ def _named(head: dict) -> str:
 
 
 def _jsonable_options(options: dict) -> dict:
-    return {k: v for k, v in options.items() if isinstance(v, (bool, int, float, str, type(None)))}
+    """The options a checkpoint keeps (to open its Simulator the same way): scalars and lists of names."""
+    keep = {k: v for k, v in options.items() if isinstance(v, (bool, int, float, str, type(None)))}
+    keep.update({k: list(v) for k, v in options.items()
+                 if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v)})
+    return keep
 
 
 def read_checkpoint(path) -> tuple[dict, dict]:
