@@ -384,3 +384,59 @@ def test_quick_runs_report_what_the_general_path_reports():
                 rep["cost"].pop("wall_time_s")
             assert got == want, f"run {a}..{b}: quick report differs"
         assert quick.totals == general.totals
+
+
+def _reset_net(seed: int) -> nc.Network:
+    """:func:`_net` without learning, its output population a LIFReset (Lava's reset phase follows its clock)."""
+    from dataclasses import replace
+    from neurocomp.neurons import LIFReset
+    net = _net(seed, learning=False)
+    rng = np.random.default_rng(seed + 50)
+    net.populations["o"] = replace(net.populations["o"], model=LIFReset(
+        du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4096)), vth=int(rng.integers(5, 40)),
+        reset_interval=int(rng.integers(2, 6)), reset_offset=int(rng.integers(0, 9)), bias_mant=int(rng.integers(0, 9))))
+    return net
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lava_checkpoint_resumes_bit_exactly(seed, tmp_path):
+    """Lava: k steps, save, load into a NEW Simulator (a fresh graph whose clock restarts at 0), N - k more
+    == the same N steps of one live graph: spikes, v and every Var of the neuron and connection processes;
+    rings shorter than the runs and a LIFReset population whose reset phase depends on the clock."""
+    pytest.importorskip("lava")
+    net = _reset_net(seed) if seed else _net(seed, learning=False)
+    art = nc.compile(net, "loihi2", max_neurons_per_core=2)
+    steps = 16
+    inputs = _inputs(net, steps, seed)
+    k = int(np.random.default_rng(seed).integers(3, 12))
+    ref = nc.emulate(art, steps, inputs, record=("spikes", "v"))
+    with nc.Simulator(art, "lava", length=5) as sim:
+        first = _run_split(sim, inputs, [k], record=("spikes", "v"))
+        sim.save(tmp_path / "ck.npz")
+        live = _run_split(sim, inputs, [steps], record=("spikes", "v"))
+        want = sim._session.state_dict()[0]
+    with nc.Simulator.load(tmp_path / "ck.npz", art) as sim:
+        assert sim.t == k and sim.backend == "lava"
+        rest = _run_split(sim, inputs, [steps], record=("spikes", "v"))
+        got = sim._session.state_dict()[0]
+    _assert_same(first + live, ref, f"seed {seed}: live")
+    _assert_same(first + rest, ref, f"seed {seed}: resumed at {k}")
+    assert sorted(got) == sorted(want) and any(key.endswith("/v") for key in want)
+    for key, val in want.items():
+        np.testing.assert_array_equal(got[key], val, err_msg=f"seed {seed}: {key} after the resumed run")
+    assert not mp.active_children(), "Lava worker processes outlived the Simulator"
+
+
+def test_lava_checkpoint_refusals(tmp_path):
+    """What a Lava graph cannot be given back is refused by name and reason; checkpoints stay per backend."""
+    art = nc.compile(_net(11), "loihi2")
+    with nc.Simulator(art, "lava") as sim:                        # nothing is started: refused before Lava
+        with pytest.raises(BackendError, match=r"learning rules \(plastic\) .*epoch phase .*random generators"):
+            sim.save(tmp_path / "never.npz")
+    assert not (tmp_path / "never.npz").exists()
+    plain = nc.compile(_net(11, learning=False), "loihi2")
+    with nc.Simulator(plain) as sim:
+        sim.run(3, _inputs(_net(11, learning=False), 3, 11))
+        sim.save(tmp_path / "emu.npz")
+    with pytest.raises(ValidationError, match="'emulator' backend cannot be loaded into 'lava'"):
+        nc.Simulator.load(tmp_path / "emu.npz", plain, backend="lava")
