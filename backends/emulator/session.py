@@ -250,6 +250,7 @@ class QuickRuns:
         self.layouts: dict = {}
         self.inputs = QuickInputs(s.tables, s.spec)
         self.small = s.tables.n_neurons < K.PAR_NEURONS       # the kernel runs on one thread (kernel_thread_count)
+        self.n_sources = int(s.tables.n_sources)
         self.none = np.zeros((0, 0), np.int64)
         self.none_u8 = np.zeros((0, 0), np.uint8)
         self.no_state = np.zeros((0, 0, 0), np.int64)
@@ -298,7 +299,7 @@ class QuickRuns:
         recorder = K.Recorder(rec_col, arrays[0], arrays[1], arrays[2], self.none, do_s, do_v, do_u, False,
                               self.no_state, st_row)
         cnt = K.Counters(True, np.zeros((len(K.COUNTER_NAMES), steps, s.n_cores), np.int64),
-                         np.zeros(tables.n_sources, np.int64)) if s.counters else self.no_counters
+                         np.zeros(self.n_sources, np.int64)) if s.counters else self.no_counters
         st = s.state
         routes, psums, spiked = st.bound(tables, s.plan)
         t0 = st.t
