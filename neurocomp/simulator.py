@@ -182,7 +182,9 @@ class Simulator:
         backend = backend or head["backend"]
         if backend != head["backend"]:
             raise ValidationError(f"{path}: a checkpoint of the '{head['backend']}' backend cannot be loaded into "
-                                  f"'{backend}' (their states differ); load it with backend='{head['backend']}'")
+                                  f"'{backend}' (their states differ: the emulator's per-kind state rows and delay "
+                                  "rings do not map 1:1 onto Lava's process Vars and delay buffers, and no conversion "
+                                  f"is implemented); load it with backend='{head['backend']}'")
         if compiled is None:
             compiled = head.get("artifact_path")
             if compiled is None:
