@@ -62,6 +62,7 @@ class Simulator:
         self._fingerprint = None
         self.weights = Weights(self)
         self._totals = _zero_totals()
+        self._costs_itself = hasattr(self._session, "cost_totals")   # it accumulates the cost model's inputs
 
     # ------------------------------------------------------------------ running
     @property
@@ -104,11 +105,13 @@ class Simulator:
         return merge_results(parts)
 
     def _account(self, res: Result, t0: int) -> None:
-        res.report["t_start"], res.report["t_end"] = t0, self.t
+        rep = res.report
+        rep["t_start"] = t0
+        rep["t_end"] = t0 + res.steps
         tot = self._totals
         tot["runs"] += 1
         tot["steps"] += res.steps
-        if hasattr(self._session, "cost_totals"):    # the session accumulates the cost model's inputs itself
+        if self._costs_itself:
             return
         for key in ("energy_j", "latency_s"):
             val = res.report.get(key)
@@ -179,7 +182,9 @@ class Simulator:
         backend = backend or head["backend"]
         if backend != head["backend"]:
             raise ValidationError(f"{path}: a checkpoint of the '{head['backend']}' backend cannot be loaded into "
-                                  f"'{backend}' (their states differ); load it with backend='{head['backend']}'")
+                                  f"'{backend}' (their states differ: the emulator's per-kind state rows and delay "
+                                  "rings do not map 1:1 onto Lava's process Vars and delay buffers, and no conversion "
+                                  f"is implemented); load it with backend='{head['backend']}'")
         if compiled is None:
             compiled = head.get("artifact_path")
             if compiled is None:
@@ -248,7 +253,11 @@ def _named(head: dict) -> str:
 
 
 def _jsonable_options(options: dict) -> dict:
-    return {k: v for k, v in options.items() if isinstance(v, (bool, int, float, str, type(None)))}
+    """The options a checkpoint keeps (to open its Simulator the same way): scalars and lists of names."""
+    keep = {k: v for k, v in options.items() if isinstance(v, (bool, int, float, str, type(None)))}
+    keep.update({k: list(v) for k, v in options.items()
+                 if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v)})
+    return keep
 
 
 def read_checkpoint(path) -> tuple[dict, dict]:

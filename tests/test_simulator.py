@@ -297,9 +297,9 @@ def test_quick_inputs_equal_the_general_path():
         x = (rng.random((steps + 2, 2, 3)) < rng.random()).astype(np.uint8)
         want = encode_inputs(tables, check_input_rows(spec, steps, {"in": x}), steps)
         got = spike_events(np.ascontiguousarray(x[:steps].reshape(steps, 6)), tables.n_neurons)
-        for a, b in zip(want[:2], got[:2]):
+        for a, b in zip(want, got[:3]):
             np.testing.assert_array_equal(a, b)
-        assert got[2] == -1
+        assert got[3] == -1
     from neurocomp.backends.emulator.engine import _setup_run, spike_events_numpy
     from neurocomp.backends.emulator.quickrun import event_list
     with nc.Simulator(art) as sim:                       # the cost model's event list vs its numpy spec
@@ -315,7 +315,7 @@ def test_quick_inputs_equal_the_general_path():
             np.testing.assert_array_equal(got[1], want["source"])
     bad = np.zeros((3, 6), np.uint8)
     bad[1, 4] = 2
-    assert spike_events(bad, 0)[2] == 10
+    assert spike_events(bad, 0)[3] == 10
     x = (rng.random((30, 2, 3)) < 0.5).astype(np.uint8)
     ref = nc.emulate(art, 30, {"in": x.astype(np.int64)}, record=REC)          # int64: the general path
     with nc.Simulator(art) as sim:
@@ -361,3 +361,82 @@ def test_lazy_report_fills_once_on_first_read():
     for read in (dict, lambda r: {**r}, lambda r: dict(r.items()), lambda r: {k: r[k] for k in r}):
         assert read(LazyReport({"steps": 3}, fill))["cost"] == {"total": 2.0}
     assert LazyReport({}, fill).get("cost") == {"total": 2.0}
+
+
+def test_quick_runs_report_what_the_general_path_reports():
+    """Short runs of a Simulator take session.QuickRuns; their reports (filled when read: counters, spike
+    events through the cost model, workload, energy and latency) and totals equal the general path's (an
+    int64 input takes it), also after the user wrote into a Result's spikes (the cost model keeps its copy)."""
+    from neurocomp.jsonable import to_jsonable
+    net = _net(10, learning=False)
+    art = nc.compile(net, "loihi2", max_neurons_per_core=2)
+    x = (np.random.default_rng(10).random((12, 2, 3)) < 0.5).astype(np.uint8)
+    with nc.Simulator(art) as quick, nc.Simulator(art) as general:
+        for a, b in ((0, 1), (1, 4), (4, 5), (5, 12)):
+            q = quick.run(b - a, {"in": x[a:b]}, record=("spikes", "v"))
+            assert q.report.pending                                   # the quick path: nothing built yet
+            q.spikes["o"][:] = 1 - q.spikes["o"]                      # the user's arrays: not the cost model's
+            g = general.run(b - a, {"in": x[a:b].astype(np.int64)}, record=("spikes", "v"))
+            np.testing.assert_array_equal(q.v["h"], g.v["h"])
+            want, got = to_jsonable(dict(g.report)), to_jsonable(dict(q.report))
+            for rep in (want, got):                                   # measured times, not results
+                rep.pop("wall_time_s")
+                rep["cost"].pop("wall_time_s")
+            assert got == want, f"run {a}..{b}: quick report differs"
+        assert quick.totals == general.totals
+
+
+def _reset_net(seed: int) -> nc.Network:
+    """:func:`_net` without learning, its output population a LIFReset (Lava's reset phase follows its clock)."""
+    from dataclasses import replace
+    from neurocomp.neurons import LIFReset
+    net = _net(seed, learning=False)
+    rng = np.random.default_rng(seed + 50)
+    net.populations["o"] = replace(net.populations["o"], model=LIFReset(
+        du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4096)), vth=int(rng.integers(5, 40)),
+        reset_interval=int(rng.integers(2, 6)), reset_offset=int(rng.integers(0, 9)), bias_mant=int(rng.integers(0, 9))))
+    return net
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lava_checkpoint_resumes_bit_exactly(seed, tmp_path):
+    """Lava: k steps, save, load into a NEW Simulator (a fresh graph whose clock restarts at 0), N - k more
+    == the same N steps of one live graph: spikes, v and every Var of the neuron and connection processes;
+    rings shorter than the runs and a LIFReset population whose reset phase depends on the clock."""
+    pytest.importorskip("lava")
+    net = _reset_net(seed) if seed else _net(seed, learning=False)
+    art = nc.compile(net, "loihi2", max_neurons_per_core=2)
+    steps = 16
+    inputs = _inputs(net, steps, seed)
+    k = int(np.random.default_rng(seed).integers(3, 12))
+    ref = nc.emulate(art, steps, inputs, record=("spikes", "v"))
+    with nc.Simulator(art, "lava", length=5) as sim:
+        first = _run_split(sim, inputs, [k], record=("spikes", "v"))
+        sim.save(tmp_path / "ck.npz")
+        live = _run_split(sim, inputs, [steps], record=("spikes", "v"))
+        want = sim._session.state_dict()[0]
+    with nc.Simulator.load(tmp_path / "ck.npz", art) as sim:
+        assert sim.t == k and sim.backend == "lava"
+        rest = _run_split(sim, inputs, [steps], record=("spikes", "v"))
+        got = sim._session.state_dict()[0]
+    _assert_same(first + live, ref, f"seed {seed}: live")
+    _assert_same(first + rest, ref, f"seed {seed}: resumed at {k}")
+    assert sorted(got) == sorted(want) and any(key.endswith("/v") for key in want)
+    for key, val in want.items():
+        np.testing.assert_array_equal(got[key], val, err_msg=f"seed {seed}: {key} after the resumed run")
+    assert not mp.active_children(), "Lava worker processes outlived the Simulator"
+
+
+def test_lava_checkpoint_refusals(tmp_path):
+    """What a Lava graph cannot be given back is refused by name and reason; checkpoints stay per backend."""
+    art = nc.compile(_net(11), "loihi2")
+    with nc.Simulator(art, "lava") as sim:                        # nothing is started: refused before Lava
+        with pytest.raises(BackendError, match=r"learning rules \(plastic\) .*epoch phase .*random generators"):
+            sim.save(tmp_path / "never.npz")
+    assert not (tmp_path / "never.npz").exists()
+    plain = nc.compile(_net(11, learning=False), "loihi2")
+    with nc.Simulator(plain) as sim:
+        sim.run(3, _inputs(_net(11, learning=False), 3, 11))
+        sim.save(tmp_path / "emu.npz")
+    with pytest.raises(ValidationError, match="'emulator' backend cannot be loaded into 'lava'"):
+        nc.Simulator.load(tmp_path / "emu.npz", plain, backend="lava")

@@ -59,7 +59,7 @@ from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
 from ...semantics.inputs import (SMALL_RUN_BYTES, InputSpec, check_input_rows, check_record, check_run,
                                  check_step_inputs, reward_rows)
-from .quickrun import event_list, quick_events
+from .quickrun import QuickInputs, event_list, quick_events
 from ...safeio import available_memory
 from ...mapping.tables import index_dtype, narrowest_int
 
@@ -610,26 +610,39 @@ def _layout(tables, record: tuple, populations, events: bool, learning: list) ->
     return record, rec_col, cols, k, user_cols, pay, extra, st_row, _column_gids(tables, cols)
 
 
+def run_layout(tables, plan: Plan, record: tuple, populations, events: bool, learning: list) -> tuple:
+    """:func:`_layout`, derived once per plan and remembered (the same layout run after run)."""
+    key = ("layout", tuple(record), None if populations is None else tuple(populations), bool(events),
+           tuple(p.name for p in learning))
+    layout = plan.memo.get(key)
+    if layout is None:
+        layout = plan.memo[key] = _layout(tables, record, populations, events, learning)
+    return layout
+
+
+def run_bytes(tables, plan: Plan, steps: int, record: tuple, k: int, extra: tuple, counters: bool,
+              learning: list) -> int:
+    """Memory a run's recordings, counters and plan take (what :func:`_check_budget` weighs)."""
+    n_cores = int(tables.n_cores)
+    per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0)
+                + 8 * len(extra))
+    n_learn_syn = sum(int(np.prod(np.shape(p.connectivity.weights))) for p in learning)
+    return steps * k * per_elem + (len(K.COUNTER_NAMES) * steps * n_cores * 8 if counters else 0) + plan.nbytes \
+        + (steps * n_cores * 8 if counters and learning else 0) \
+        + (steps * n_learn_syn * 8 if "weights" in record else 0)
+
+
 def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward_names, populations, counters: bool,
                events: bool, memory_budget, learning: list, plan_order: bool, states: dict,
                in_events: K.InputEvents | None = None) -> _Run:
     """The recording layout, the budget check, zeroed recordings/counters, the learning projections
     (``states``: their LearningStates) and the input events (``in_events``: encoded already, ``rows`` None)."""
     user_record = record
-    key = ("layout", tuple(record), None if populations is None else tuple(populations), bool(events),
-           tuple(p.name for p in learning))
-    layout = plan.memo.get(key)
-    if layout is None:                                # the same layout run after run: derived once per plan
-        layout = plan.memo[key] = _layout(tables, record, populations, events, learning)
-    record, rec_col, cols, k, user_cols, pay, extra, st_row, col_gid = layout
+    record, rec_col, cols, k, user_cols, pay, extra, st_row, col_gid = run_layout(tables, plan, record, populations,
+                                                                                 events, learning)
     n_cores = int(tables.n_cores)
-    per_elem = ((1 if "spikes" in record else 0) + (8 if "v" in record else 0) + (8 if "u" in record else 0)
-                + 8 * len(extra))
-    n_learn_syn = sum(int(np.prod(np.shape(p.connectivity.weights))) for p in learning)
-    needed = steps * k * per_elem + (len(K.COUNTER_NAMES) * steps * n_cores * 8 if counters else 0) + plan.nbytes \
-        + (steps * n_cores * 8 if counters and learning else 0) \
-        + (steps * n_learn_syn * 8 if "weights" in record else 0)
-    _check_budget(needed, steps, k, record, n_cores, counters, memory_budget)
+    _check_budget(run_bytes(tables, plan, steps, record, k, extra, counters, learning), steps, k, record, n_cores,
+                  counters, memory_budget)
     none = np.zeros((0, 0), np.int64)
     recorder = K.Recorder(rec_col, np.zeros((steps, k) if "spikes" in record else (0, 0), np.uint8),
                           np.zeros((steps, k), np.int64) if "v" in record else none,
@@ -821,6 +834,7 @@ class ClosedLoop:
         self.zero = check_input_rows(spec, 1, None)
         self.base = {name: self.n + int(tables.input_ptr[i]) for i, name in enumerate(tables.input_names)
                      if name not in spec.rewards}
+        self.quick = QuickInputs(tables, spec)
 
     def outputs(self, src, val) -> dict:
         mine = src < self.n
@@ -842,7 +856,7 @@ class ClosedLoop:
         if not rows_needed and type(given) is dict and len(given) == 1:
             (name, value), = given.items()
             if type(value) is np.ndarray:
-                ev = quick_events(self.tables, self.spec, 1, {name: value[None]})
+                ev = self.quick.events(1, {name: value[None]})
                 if ev is not None:
                     return None, ev.in_src, ev.in_val
         rows = check_step_inputs(self.spec, given, t, self.zero)
@@ -932,11 +946,8 @@ def spike_events_numpy(tables, run) -> dict:
 
 def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) -> Result:
     """The Result: the user's recordings, spike events (``events``), counters, learned weights, report."""
-    rec, cnt = run.recorder, run.counters
+    rec = run.recorder
     res = Result(steps=run.steps)
-    if events:                      # every population's spikes are recorded then (_recording)
-        res.report["spike_events"] = dict(zip(("step", "source"), event_list(
-            rec.spikes, run.col_gid, run.inputs.in_ptr, run.inputs.in_src)))
     for name in run.user_cols:
         a, b = run.cols[name]
         if "spikes" in run.user_record:
@@ -950,25 +961,36 @@ def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) 
         for e, var in enumerate(state_vars(run.record)):
             if var in kind_of_pop(tables, name).state:
                 res.state.setdefault(var, {})[name] = rec.state[e, :, a:b]
-    res.report.update({
-        "backend": "emulator", "engine": engine, "steps": run.steps, "n_cores": int(tables.n_cores),
+    ev = None
+    if events:                      # every population's spikes are recorded then (_recording)
+        ev = dict(zip(("step", "source"), event_list(rec.spikes, run.col_gid, run.inputs.in_ptr, run.inputs.in_src)))
+    res.report = run_report(tables, run.steps, engine, wall, run.counters, ev, run.learners, run.learn_cnt)
+    for ln in run.learners:
+        res.weights[ln.proj.name] = ln.state.weights.copy()
+        if ln.per_step is not None:
+            res.weights[ln.proj.name + PER_STEP] = ln.per_step
+    return res
+
+
+def run_report(tables, steps: int, engine: str, wall: float, cnt: K.Counters, events: dict | None, learners=(),
+               learn_cnt=None) -> dict:
+    """A run's report before the cost model: the spike ``events`` (None: not listed), sizes, the counters."""
+    report = {} if events is None else {"spike_events": events}
+    report.update({
+        "backend": "emulator", "engine": engine, "steps": steps, "n_cores": int(tables.n_cores),
         "n_neurons": tables.n_neurons, "n_synapses": tables.n_synapses, "wall_time_s": wall,
         "synaptic_events": int(cnt.per_core[K.C_SYNOPS].sum()) if cnt.enabled else None,
         "energy": None, "latency": None,
         "note": "functional emulation; timing/energy models are applied by a later stage from 'counters'",
     })
-    if run.learners:
-        res.report["learning"] = {ln.proj.name: learning_summary(ln.state) for ln in run.learners}
-        for ln in run.learners:
-            res.weights[ln.proj.name] = ln.state.weights.copy()
-            if ln.per_step is not None:
-                res.weights[ln.proj.name + PER_STEP] = ln.per_step
+    if learners:
+        report["learning"] = {ln.proj.name: learning_summary(ln.state) for ln in learners}
     if cnt.enabled:
-        res.report["counters"] = {name: cnt.per_core[i] for i, name in enumerate(K.COUNTER_NAMES)}
-        res.report["counters"]["spikes_per_source"] = cnt.per_source
-        if run.learners:
-            res.report["counters"]["learning_updates"] = run.learn_cnt
-    return res
+        report["counters"] = {name: cnt.per_core[i] for i, name in enumerate(K.COUNTER_NAMES)}
+        report["counters"]["spikes_per_source"] = cnt.per_source
+        if learners:
+            report["counters"]["learning_updates"] = learn_cnt
+    return report
 
 
 def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spikes", "v"), progress: bool = False,

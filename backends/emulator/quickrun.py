@@ -10,21 +10,28 @@ and the caller takes the general path, which gives the messages. ``encode_inputs
 
 On the way out, the cost model's spike events (every neuron's and input channel's spikes, sorted by
 step then source) are listed by one numba pass too (:func:`event_list`; its numpy spec is the general
-branch of ``engine._assemble_result``, held equal by the same tests).
+branch of ``engine._assemble_result``, held equal by the same tests). A Simulator's short runs keep their
+recorded spikes and list the events only when the cost model needs them (``session.QuickRuns``).
+
+:func:`swap_threads` sets numba's thread count for the kernel call: numba's public ``set_num_threads``/
+``get_num_threads`` take its process-wide launch lock on every call (~15 us for the set-and-restore of a
+run); once the threads are launched, the same C functions are called directly.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit
+from numba.np.ufunc import parallel as _parallel
 
 from . import kernels as K
 
 
 @njit(cache=True)
 def spike_events(rows, base):
-    """``(in_ptr [steps + 1], sources [k], bad)`` of uint8 spike rows ``[steps, n]``: row t's ones are sources
-    ``base + channel``, in channel order; ``bad``: flat index of the first value that is not 0/1 (then the
-    events are empty), or -1."""
+    """``(in_ptr [steps + 1], sources [k], values [k] (ones), bad)`` of uint8 spike rows ``[steps, n]``: row t's
+    ones are sources ``base + channel``, in channel order; ``bad``: flat index of the first value that is not
+    0/1 (then the events are empty), or -1."""
     steps, n = rows.shape
     in_ptr = np.zeros(steps + 1, np.int64)
     k = 0
@@ -33,7 +40,7 @@ def spike_events(rows, base):
             v = rows[t, c]
             if v != 0:
                 if v != 1:
-                    return in_ptr, np.zeros(0, np.int64), t * n + c
+                    return in_ptr, np.zeros(0, np.int64), np.zeros(0, np.int64), t * n + c
                 k += 1
         in_ptr[t + 1] = k
     src = np.empty(k, np.int64)
@@ -43,7 +50,7 @@ def spike_events(rows, base):
             if rows[t, c] != 0:
                 src[k] = base + c
                 k += 1
-    return in_ptr, src, -1
+    return in_ptr, src, np.ones(k, np.int64), -1
 
 
 @njit(cache=True)
@@ -75,26 +82,61 @@ def event_list(spikes, col_gid, in_ptr, in_src):
     return ev_step, ev_src
 
 
+class QuickInputs:
+    """:func:`quick_events` for one network: what its checks need, looked up once."""
+
+    def __init__(self, tables, spec):
+        self.ok = not (spec.rewards or spec.graded or spec.loose)
+        self.name = spec.names[0] if len(spec.names) == 1 else None
+        n = int(tables.input_ptr[1]) if self.name is not None else 0
+        self.shapes = {spec.shapes[self.name], (n,)} if self.name is not None else set()
+        if self.name is not None and int(np.prod(spec.shapes[self.name])) != n:
+            self.ok = False                                # not these tables' input: the general path says so
+        self.n, self.base = n, int(tables.n_neurons)
+        self.empty = np.zeros(0, np.int64)
+        self.encode = None              # spike_events' machine code for its one signature here (as run_kernel)
+
+    def events(self, steps: int, inputs) -> K.InputEvents | None:
+        if not self.ok:
+            return None
+        if inputs is None:
+            return K.InputEvents(np.zeros(steps + 1, np.int64), self.empty, self.empty)
+        if len(inputs) != 1 or self.name is None:
+            return None
+        arr = inputs.get(self.name)
+        if type(arr) is not np.ndarray or arr.dtype.char not in "B?" or not arr.ndim or arr.shape[0] < steps \
+                or arr.shape[1:] not in self.shapes:
+            return None
+        rows = (arr if arr.shape[0] == steps else arr[:steps]).reshape(steps, self.n)
+        if rows.dtype.char == "?":
+            rows = rows.view(np.uint8)
+        if not rows.flags.c_contiguous:
+            rows = np.ascontiguousarray(rows)
+        if self.encode is None:
+            out = spike_events(rows, self.base)
+            compiled = spike_events.overloads.get((numba.typeof(rows), numba.typeof(self.base)))
+            self.encode = compiled.entry_point if compiled is not None else spike_events
+        else:
+            out = self.encode(rows, self.base)
+        in_ptr, src, val, bad = out
+        return None if bad >= 0 else K.InputEvents(in_ptr, src, val)
+
+
 def quick_events(tables, spec, steps: int, inputs) -> K.InputEvents | None:
     """The kernel's input events of a run in the common case (see the module docstring), or None."""
-    if spec.rewards or spec.graded or spec.loose:
-        return None
-    if inputs is None:
-        empty = np.zeros(0, np.int64)
-        return K.InputEvents(np.zeros(steps + 1, np.int64), empty, empty)
-    if len(inputs) != 1 or len(spec.names) != 1:
-        return None
-    name = spec.names[0]
-    arr = inputs.get(name)
-    if type(arr) is not np.ndarray or arr.dtype.char not in "B?" or not arr.ndim or arr.shape[0] < steps:
-        return None
-    n = arr.size // arr.shape[0]
-    if arr.shape[1:] != spec.shapes[name] and arr.shape[1:] != (n,) or n != tables.input_ptr[1]:
-        return None
-    rows = arr[:steps].reshape(steps, n)
-    if rows.dtype.char == "?":
-        rows = rows.view(np.uint8)
-    in_ptr, src, bad = spike_events(rows if rows.flags.c_contiguous else np.ascontiguousarray(rows), tables.n_neurons)
-    if bad >= 0:
-        return None
-    return K.InputEvents(in_ptr, src, np.ones(src.size, np.int64))
+    return QuickInputs(tables, spec).events(steps, inputs)
+
+
+def swap_threads(n: int) -> int:
+    """Set the calling thread's numba thread count to ``n`` (1..NUMBA_NUM_THREADS, as ``engine.kernel_threads``
+    checks); returns the count before, to restore with another call."""
+    if not _parallel._is_initialized:
+        from .engine import _keep_start_method_unset
+        _keep_start_method_unset()
+        before = numba.get_num_threads()
+        numba.set_num_threads(n)
+        return before
+    before = _parallel._get_num_threads()
+    if before != n:
+        _parallel._set_num_threads(n)
+    return before

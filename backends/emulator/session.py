@@ -5,18 +5,31 @@ streams), the target's cost model applied to each run.
 A run of N steps equals any split of it into shorter runs, bit for bit, because nothing of a run
 restarts: the kernel's clock ``t`` continues (ring slots, learning epochs), only the run's own arrays
 (inputs, recordings, counters) are indexed from 0 (``run_steps``' ``t_base``).
+
+Short open-loop runs without learning (a Simulator stepping a few steps at a time) take
+:class:`QuickRuns`: the same kernel call on the same state with the per-run Python work cut to what the
+step needs (layout and checks once per (steps, record, populations), one numba pass for the inputs, the
+report built when first read, the cost model's spike events listed only when it runs); anything else
+takes ``engine.emulate_tables``. Both give the same recordings and reports (tests/test_simulator.py).
 """
 from __future__ import annotations
+
+import time
+from functools import partial
 
 import numpy as np
 
 from ...backend import load_artifact
 from ...errors import ValidationError
 from ...lazyreport import LazyReport
+from ...result import Result
+from . import kernels as K
 from . import learning as L
 from .costmodel import carried_reads, estimate
-from .engine import (_resolve, _synapse_positions, cost_report, emulate_tables, initial_state, learning_slots,
-                     make_plan)
+from .engine import (_resolve, _segments, _synapse_positions, cost_report, emulate_tables, initial_state,
+                     kernel_thread_count, learning_slots, make_plan, run_bytes, run_layout, run_report)
+from .quickrun import QuickInputs, event_list, swap_threads
+from ...semantics.inputs import SMALL_RUN_BYTES, check_record
 from .workload import workload_metrics
 
 #: Layout of the emulator's checkpoint arrays (bump when it changes).
@@ -32,6 +45,7 @@ class EmulatorSession:
         self.tables, self.spec, self.target, self.physical_core, self.learning = _resolve(art, who)
         self.network = art.network
         self.plan = make_plan(self.tables)
+        self.n_cores = int(self.tables.n_cores)
         self.engine = engine
         self.progress, self.counters, self.memory_budget = progress, counters, memory_budget
         from .backend import timing_mode
@@ -40,6 +54,7 @@ class EmulatorSession:
                        and self.physical_core is not None)
         self.state = initial_state(self.tables, self.plan, self.learning, engine)
         self._costs = CostAccumulator(self)
+        self._quick = QuickRuns(self)
 
     # ------------------------------------------------------------------ runs
     @property
@@ -47,6 +62,10 @@ class EmulatorSession:
         return self.state.t
 
     def run(self, steps: int, inputs=None, record=("spikes", "v"), on_step=None, populations=None, observe=None):
+        if on_step is None and self._quick.ok:
+            res = self._quick.run(steps, inputs, record, populations)
+            if res is not None:
+                return res
         carried = self.state.last_src          # who sent at step t: their synapses are read at this run's step 1
         res = emulate_tables(self.tables, steps, inputs, record, self.progress, populations=populations,
                              counters=self.counters, events=self.timing, engine=self.engine,
@@ -54,7 +73,9 @@ class EmulatorSession:
                              input_spec=self.spec, state=self.state, on_step=on_step, observe=observe)
         if self.counters:
             if self.timing:
-                self._costs.add(res.report, res.steps, carried)
+                c = res.report["counters"]
+                self._costs.add(res.steps, carried, res.report["spike_events"], c["neurons_active"],
+                                c.get("learning_updates"), c.get("psum_out"), c.get("psum_in"))
             res.report = LazyReport(res.report, self._filler(res.steps, carried))
         return res
 
@@ -154,11 +175,18 @@ class CostAccumulator:
         self.parts: list = []
         self.rows = 0
 
-    def add(self, report: dict, steps: int, carried) -> None:
-        c = report["counters"]
-        self.parts.append((steps, carried, report["spike_events"], c["neurons_active"], c.get("learning_updates"),
-                           c.get("psum_out"), c.get("psum_in")))
-        self.rows += steps * int(self.s.tables.n_cores) + report["spike_events"]["step"].size
+    def add(self, steps: int, carried, events, active, learn, psum_out, psum_in) -> None:
+        """One run's cost-model inputs; ``events``: its spike events ``{"step", "source"}``."""
+        self.parts.append((steps, carried, events, active, learn, psum_out, psum_in))
+        self.rows += steps * self.s.n_cores + events["step"].size
+        if self.rows > self.FLUSH_ROWS:
+            self.flush()
+
+    def add_quick(self, steps: int, carried, trace: tuple, per_core: np.ndarray) -> None:
+        """A quick run's: ``trace``, the arguments of ``quickrun.event_list`` that list its spike events (its
+        recorded spikes: listed when costed), and its counters ``[k, T, C]``."""
+        self.parts.append((steps, carried, trace, per_core))
+        self.rows += steps * self.s.n_cores + (trace[0].size >> 4)          # ~16 bytes an event
         if self.rows > self.FLUSH_ROWS:
             self.flush()
 
@@ -167,6 +195,8 @@ class CostAccumulator:
         if not parts:
             return
         s = self.s
+        parts = [p if len(p) == 7 else (p[0], p[1], spike_events(p[2]), p[3][K.C_ACTIVE], None, p[3][K.C_PSUM_OUT],
+                                        p[3][K.C_PSUM_IN]) for p in parts]
         if s.timing_mode != "analytic":        # the cycle model: run by run, as each run's report has it
             for steps, carried, ev, active, learn, po, pi in parts:
                 rep = {"spike_events": ev, "counters": {"neurons_active": active, "learning_updates": learn,
@@ -189,6 +219,119 @@ class CostAccumulator:
     def totals(self) -> tuple[float, float]:
         self.flush()
         return self.energy, self.latency
+
+
+def spike_events(events) -> dict:
+    """``{"step", "source"}`` of a run's spike events, listed now if ``events`` holds their sources."""
+    return events if type(events) is dict else dict(zip(("step", "source"), event_list(*events)))
+
+
+class QuickRuns:
+    """A session's short open-loop runs without learning (see the module docstring).
+
+    Eligible: the numba engine, no learning projections, no onsets, no progress bar or memory budget, a
+    run small enough to skip the budget check (``SMALL_RUN_BYTES``), recording any of spikes/v/u of
+    populations without graded payloads or other state variables, and inputs that
+    ``quickrun.QuickInputs`` takes (none, or the one spike input as a uint8/bool array). :meth:`run` returns None otherwise, and
+    the caller takes the general path (which also gives the error messages).
+
+    Per run: the input events (one numba pass), zeroed recordings and counters, the kernel call on the
+    state's bound containers (on the kernel's thread count), the state's clock and last senders, the
+    Result's views, a copy of the recorded spikes for the cost model, and a report filled when first
+    read (``engine.run_report``, then the session's workload and cost fill), equal to the general path's."""
+
+    #: Layouts kept (one per (steps, record, populations) seen; cleared past this many).
+    MAX_LAYOUTS = 64
+
+    def __init__(self, s: EmulatorSession):
+        self.s = s
+        self.ok = (s.engine == "numba" and not s.learning and not s.progress and s.memory_budget is None
+                   and _segments(s.tables, s.plan, 1, 1)[0][2] is None)
+        self.layouts: dict = {}
+        self.inputs = QuickInputs(s.tables, s.spec)
+        self.small = s.tables.n_neurons < K.PAR_NEURONS       # the kernel runs on one thread (kernel_thread_count)
+        self.n_sources = int(s.tables.n_sources)
+        self.none = np.zeros((0, 0), np.int64)
+        self.none_u8 = np.zeros((0, 0), np.uint8)
+        self.no_state = np.zeros((0, 0, 0), np.int64)
+        n_cnt = len(K.COUNTER_NAMES)
+        self.no_counters = K.Counters(False, np.zeros((n_cnt, 0, 0), np.int64), np.zeros(0, np.int64))
+
+    def layout(self, steps: int, record, populations):
+        """What runs of ``steps`` steps recording ``record`` of ``populations`` need, or False (not eligible)."""
+        s, tables = self.s, self.s.tables
+        user = check_record(record)
+        if not set(user) <= {"spikes", "v", "u"} \
+                or steps * (tables.n_sources + 1) * (1 + 8 * len(user)) >= SMALL_RUN_BYTES:
+            return False
+        rec, rec_col, cols, k, user_cols, pay, extra, st_row, col_gid = run_layout(tables, s.plan, user, populations,
+                                                                                   s.timing, [])
+        if pay or extra or run_bytes(tables, s.plan, steps, rec, k, extra, s.counters, []) >= SMALL_RUN_BYTES:
+            return False
+        groups = [(g, i) for i, g in enumerate(("spikes", "v", "u")) if g in user]
+        views = [(g, i, name, cols[name][0], cols[name][1]) for name in user_cols for g, i in groups]
+        return ("spikes" in rec, "v" in rec, "u" in rec, k, rec_col, st_row, col_gid, views)
+
+    def run(self, steps, inputs, record, populations):
+        """One run as :meth:`EmulatorSession.run` without ``on_step``, or None (not eligible: the general path)."""
+        if type(steps) is not int or steps < 1:
+            return None
+        try:
+            key = (steps, record, populations)
+            lay = self.layouts.get(key)
+        except TypeError:                                      # a list: unhashable
+            return None
+        s = self.s
+        tables = s.tables
+        if lay is None:
+            if len(self.layouts) >= self.MAX_LAYOUTS:
+                self.layouts.clear()
+            lay = self.layouts[key] = self.layout(steps, record, populations)
+        if lay is False:
+            return None
+        events = self.inputs.events(steps, inputs)
+        if events is None:
+            return None
+        do_s, do_v, do_u, k, rec_col, st_row, col_gid, views = lay
+        arrays = (np.zeros((steps, k), np.uint8) if do_s else self.none_u8,
+                  np.zeros((steps, k), np.int64) if do_v else self.none,
+                  np.zeros((steps, k), np.int64) if do_u else self.none)
+        recorder = K.Recorder(rec_col, arrays[0], arrays[1], arrays[2], self.none, do_s, do_v, do_u, False,
+                              self.no_state, st_row)
+        cnt = K.Counters(True, np.zeros((len(K.COUNTER_NAMES), steps, s.n_cores), np.int64),
+                         np.zeros(self.n_sources, np.int64)) if s.counters else self.no_counters
+        st = s.state
+        routes, psums, spiked = st.bound(tables, s.plan)
+        t0 = st.t
+        want = 1 if self.small else kernel_thread_count(tables)
+        before = swap_threads(want)
+        try:
+            w0 = time.perf_counter()
+            n = st.run_kernel(t0 + 1, t0 + steps, t0, st.neurons(tables, s.plan), s.plan.dendrites, st.work, routes,
+                              events, recorder, cnt, spiked, psums)
+            wall = time.perf_counter() - w0
+        finally:
+            if before != want:
+                swap_threads(before)
+        st.t = t0 + steps
+        carried = st.last_src                  # who sent at step t0: their synapses are read at this run's step 1
+        st.last_src, st.last_val = spiked[:n].copy(), st.work.payload[:n].copy()
+        res = Result(steps=steps)
+        for group, i, name, a, b in views:
+            getattr(res, group)[name] = arrays[i][:, a:b]
+        trace = None
+        if s.timing:                           # the spikes as recorded (the Result's arrays are the user's)
+            trace = (arrays[0].copy(), col_gid, events.in_ptr, events.in_src)
+            s._costs.add_quick(steps, carried, trace, cnt.per_core)
+        res.report = LazyReport({}, partial(self.fill, steps, wall, cnt, trace, carried))
+        return res
+
+    def fill(self, steps, wall, cnt, trace, carried, report) -> None:
+        """A quick run's report, as the general path makes it (``run_report``, then the session's fill)."""
+        s = self.s
+        report.update(run_report(s.tables, steps, "numba", wall, cnt, None if trace is None else spike_events(trace)))
+        if s.counters:
+            s._filler(steps, carried)(report)
 
 
 def _fill(dst: np.ndarray, src, what: str) -> None:

@@ -13,10 +13,22 @@ read the observed populations' spike probes. Each step costs a few Var messages 
 handshake with every worker process (``benchmarks/sessions.py`` measures it). ``weights`` writes
 set the LearningDense ``weights`` Var. The runtime is stopped by ``close()`` (the Simulator's context
 manager) or, at the latest, when the session is garbage-collected.
+
+Checkpoints (:meth:`LavaSession.state_dict`): every Var of the graph's neuron and connection processes
+(``Var.get``: u, v, the thresholds and drive, the delay buffers ``a_buff``, ...) and the session's
+clock. A loaded session builds a fresh graph at its first run and gives each of those Vars its saved
+value as the initial one (``Var.init``) before Lava starts. The new runtime's ``time_step`` starts at
+0 again, so the session keeps the step its graph started at (``origin``): the ring-buffer sources and
+probes are indexed by Lava's own clock ``t - origin``, and a ``LIFReset`` population is built with its
+``reset_offset`` shifted by ``-origin`` (Lava reads the offset from its process parameters, not a Var:
+``(t - origin) % I == (offset - origin) % I`` exactly when ``t % I == offset % I``). Refused: networks
+with learning rules (a LearningDense's epoch phase ``time_step % t_epoch`` and its random generators
+are model attributes, not Vars, and a new runtime cannot be given them).
 """
 from __future__ import annotations
 
 import weakref
+from dataclasses import replace
 
 import numpy as np
 
@@ -53,6 +65,8 @@ class LavaSession:
         self.graded = set(graded_populations(self.network))
         self._low = None
         self._t = 0
+        self._origin = 0                 # the step the live graph's time_step counts from (a loaded checkpoint)
+        self._restore: dict | None = None  # saved Var values for the next graph (a loaded checkpoint)
         self._stopper = None
         self._pending_weights: dict = {}
         self._last = {p.name: np.zeros(p.size, np.int64) for p in self.network.neuron_populations}
@@ -65,9 +79,26 @@ class LavaSession:
     def _build(self, rows: dict, steps: int):
         from .lower import lower
         first = {k: v[:min(steps, self.length)] for k, v in rows.items()}
-        self._low = lower(self.network, min(steps, self.length), first, self.probes, segments=self.segments,
+        net = self.network if not self._origin else clock_shifted(self.network, self._origin)
+        self._low = lower(net, min(steps, self.length), first, self.probes, segments=self.segments,
                           length=self.length)
         self._stopper = weakref.finalize(self, _stop, self._low.root)
+        if self._restore is not None:
+            vars_ = dict(_state_vars(self._low))
+            for key, value in self._restore.items():
+                var = vars_.get(key)
+                if var is None or np.shape(value) != tuple(var.shape):
+                    raise ValidationError(f"checkpoint: Lava Var '{key}' "
+                                          + ("is not in this network's graph" if var is None else
+                                             f"has shape {np.shape(value)}, the graph's is {tuple(var.shape)}")
+                                          + "; load the checkpoint with the artifact it was saved from")
+                var.init = np.asarray(value).astype(np.asarray(var.init).dtype)
+            self._restore = None
+
+    @property
+    def lava_t(self) -> int:
+        """Lava's own clock: the live graph's ``time_step`` (steps since it was built)."""
+        return self._t - self._origin
 
     def close(self) -> None:
         if self._stopper is not None:
@@ -76,7 +107,8 @@ class LavaSession:
 
     def reset(self) -> None:
         self.close()
-        self._t = 0
+        self._t = self._origin = 0
+        self._restore = None
         self._pending_weights = {}
         self._last = {k: np.zeros_like(v) for k, v in self._last.items()}
 
@@ -142,10 +174,10 @@ class LavaSession:
 
     def _cols(self, k: int) -> np.ndarray:
         """Ring columns of the last ``k`` steps (``t - 1`` modulo the length)."""
-        return (np.arange(self._t - k, self._t)) % self.length
+        return (np.arange(self.lava_t - k, self.lava_t)) % self.length
 
     def _write_inputs(self, part: dict, k: int) -> None:
-        cols = (np.arange(self._t, self._t + k)) % self.length
+        cols = (np.arange(self.lava_t, self.lava_t + k)) % self.length
         low = self._low
         for name, src in low.sources.items():
             data = np.zeros((part[name].shape[1], self.length), np.int32)
@@ -215,22 +247,77 @@ class LavaSession:
         self._pending_weights = {}
 
     # ------------------------------------------------------------------ checkpoints
-    def state_dict(self):
-        """Refused: Lava 0.10 reads and writes every Var (neuron u/v, the connections' ``a_buff`` delay
-        buffers, LearningDense weights/tags/traces), but two parts of a live graph's state are not Vars and a
-        new runtime cannot be given them: each process model's ``time_step`` (it restarts at 0; the
-        learning epoch ``time_step % t_epoch``, ``LIFReset``'s ``time_step % reset_interval``, the io
-        RingBuffers' ``(time_step - 1) % length`` and refractory ends follow it), and a LearningDense's
-        random generators (``TraceRandom`` x/y and ``ConnVarRandom``, numpy generators seeded from
-        ``rng_seed`` when the model starts, ``lava/magma/core/model/py/connection.py``)."""
-        raise BackendError("checkpoints of a Lava simulator are not supported: Lava 0.10 cannot give a new runtime "
-                           "its processes' time step (learning epochs, LIFReset intervals and the input ring "
-                           "buffers follow it) nor a LearningDense's random generators (model attributes, not "
-                           "Vars). The emulator is bit-exact with Lava: checkpoint an emulator Simulator "
-                           "(backend='emulator') instead")
+    def state_dict(self) -> tuple[dict, dict]:
+        """``(arrays, meta)``: every Var of the neuron and connection processes (``Var.get``), the last
+        spikes (a closed loop's first observation) and the clock; see the module docstring."""
+        self._check_restorable()
+        if self._low is not None:
+            arrays = {f"var/{key}": np.asarray(var.get()) for key, var in _state_vars(self._low)}
+        else:                                   # not built (yet): the initial values, or the checkpoint loaded
+            arrays = {f"var/{k}": v for k, v in (self._restore or {}).items()}
+        built = self._low is not None or self._restore is not None
+        arrays.update({f"last/{k}": v for k, v in self._last.items()})
+        return arrays, {"state_version": LAVA_STATE_VERSION, "t": self._t, "built": built}
 
-    def load_state_dict(self, arrays, meta):
-        self.state_dict()
+    def load_state_dict(self, arrays: dict, meta: dict) -> None:
+        self._check_restorable()
+        if meta.get("state_version") != LAVA_STATE_VERSION:
+            raise ValidationError(f"checkpoint: Lava state version {meta.get('state_version')}; this neurocomp reads "
+                                  f"version {LAVA_STATE_VERSION}")
+        self.reset()
+        self._t = self._origin = int(meta["t"])
+        self._restore = {k[4:]: v for k, v in arrays.items() if k.startswith("var/")} if meta.get("built") else None
+        for name in self._last:
+            if f"last/{name}" in arrays:
+                self._last[name] = np.asarray(arrays[f"last/{name}"], np.int64)
+
+    def _check_restorable(self) -> None:
+        learning = self.weight_names()
+        if learning:
+            raise BackendError(f"checkpoints of a Lava simulator of a network with learning rules ({', '.join(learning)}) "
+                               "are not supported: a LearningDense's epoch phase (time_step % t_epoch) and its random "
+                               "generators (TraceRandom for the x and y traces, ConnVarRandom: numpy generators seeded "
+                               "from rng_seed when the model starts, lava/magma/core/model/py/connection.py) are "
+                               "attributes of its process model, not Vars, and a new Lava runtime cannot be given "
+                               "them. The emulator is bit-exact with Lava: checkpoint an emulator Simulator "
+                               "(backend='emulator') instead")
+
+
+#: Layout of the Lava checkpoint arrays (bump when it changes).
+LAVA_STATE_VERSION = 1
+
+
+def _state_vars(low):
+    """``(key, Var)`` of every neuron and connection process of a lowered graph (not the io sources and
+    probes, which the session rewrites and reads run by run)."""
+    procs = [(f"pop/{name}", proc) for name, proc in low.lif.items()]
+    procs += [(f"proj/{name}", con.process) for name, con in low.connections.items()]
+    procs += [(f"seg/{name}/{i}", con.process) for name, cons in low.segments.items() for i, con in enumerate(cons)]
+    procs += [(f"anchor/{i}", proc) for i, proc in enumerate(low.anchors)]
+    import scipy.sparse as sp
+    for key, proc in procs:
+        for var in proc.vars:
+            if not sp.issparse(var.init):        # a Sparse process's weights: constant (no learning here)
+                yield f"{key}/{var.name}", var
+
+
+def clock_shifted(net, origin: int):
+    """``net`` for a Lava graph whose time_step 0 is step ``origin``: LIFReset populations' ``reset_offset``
+    shifted by ``-origin`` (Lava takes it from the process parameters), everything else the same."""
+    pops = dict(net.populations)
+    changed = False
+    for name, pop in net.populations.items():
+        model = pop.model
+        if hasattr(model, "reset_offset") and hasattr(model, "reset_interval"):
+            offset = (np.asarray(model.reset_offset, np.int64) - origin) % np.asarray(model.reset_interval, np.int64)
+            pops[name] = replace(pop, model=replace(model, reset_offset=offset if offset.ndim else int(offset)))
+            changed = True
+    if not changed:
+        return net
+    import copy
+    out = copy.copy(net)
+    out.populations = pops
+    return out
 
 
 class _LavaLoop:
@@ -253,7 +340,7 @@ class _LavaLoop:
 
     def observed(self) -> None:
         s = self.s
-        col = (s.t - 1) % s.length
+        col = (s.lava_t - 1) % s.length
         for p in self.pops:
             data = np.asarray(s._low.monitors[(p, "spikes")].data.get())[:, col]
             self.out[p] = data.astype(np.int64) if p in s.graded else data.astype(np.uint8)
