@@ -700,7 +700,7 @@ class EngineState:
             self._bound = (routes, psums, np.zeros(max(tables.n_sources, 1), np.int64))
         return self._bound
 
-    def run_kernel(self, *args) -> int:
+    def run_kernel(self, *args, n_threads: int | None = None) -> int:
         """``kernels.run_steps(*args)`` through the compiled entry point of its one signature here.
 
         numba's dispatcher types every argument on every call (~55 arrays: ~25 us, half a small run's
@@ -708,7 +708,9 @@ class EngineState:
         the state's own containers), so the first call goes through the dispatcher and later calls go
         straight to the machine code it chose (``overloads[signature].entry_point``), which still unboxes
         the arguments by that signature."""
-        args = (*args, numba.get_num_threads())            # phase 3's groups: one per thread
+        if n_threads is None:
+            n_threads = numba.get_num_threads()
+        args = (*args, n_threads)                          # phase 3's groups: one per thread
         entry = self._entry
         if entry is not None:
             return entry(*args)

@@ -308,7 +308,7 @@ class QuickRuns:
         try:
             w0 = time.perf_counter()
             n = st.run_kernel(t0 + 1, t0 + steps, t0, st.neurons(tables, s.plan), s.plan.dendrites, st.work, routes,
-                              events, recorder, cnt, spiked, psums)
+                              events, recorder, cnt, spiked, psums, n_threads=want)
             wall = time.perf_counter() - w0
         finally:
             if before != want:
