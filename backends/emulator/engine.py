@@ -1281,7 +1281,8 @@ def cost_report(report: dict, target, tables, physical_core, steps: int, timing:
     per_step = report["counters"]
     est = estimate(target, tables, np.asarray(physical_core), events["step"], events["source"],
                    per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"),
-                   psum_out=per_step.get("psum_out"), psum_in=per_step.get("psum_in"), syn_ops_in=syn_ops_in)
+                   psum_out=per_step.get("psum_out"), psum_in=per_step.get("psum_in"), syn_ops_in=syn_ops_in,
+                   counts=per_step)
     if timing == "cycle":
         from .timing import cycle_report
         est["cycle"] = cycle_report(target, tables, np.asarray(physical_core), events["step"], events["source"],
