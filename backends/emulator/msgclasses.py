@@ -20,6 +20,8 @@ every member against its class's first source, so a hash collision only splits a
 """
 from __future__ import annotations
 
+import weakref
+
 import numba
 import numpy as np
 
@@ -201,21 +203,39 @@ def source_classes(target, tables, phys):
     return cls, rep, src_core, bits, packet
 
 
+def class_tables(target, tables, phys, n_links: int) -> tuple:
+    """``(cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt)`` of these tables on ``phys``
+    (``source_classes``, ``_class_tables``). The last result is kept (while its tables live): the runs of a
+    batch or of a Simulator ask for the same again and again."""
+    key = (id(target), np.asarray(phys, np.int64).tobytes(), int(n_links))
+    hit = _LAST.get("tables")
+    if hit is not None and hit() is tables and _LAST["key"] == key and _LAST["target"] is target:
+        return _LAST["value"]
+    cls, rep, src_core, bits, packet = source_classes(target, tables, phys)
+    scale = 1.0 + bits / packet if packet else np.ones(bits.size)
+    keys = ("spike_out", "spike_within_tile", "hop_ew", "hop_ns", "hop_interchip")
+    lat = np.array([target.costs.latency[k].value for k in keys], np.float64)
+    gx, gy, cx, cy = geometry.tile_arrays(target.mesh, phys)
+    value = (cls, rep, src_core, bits) + _class_tables(
+        rep, src_core, np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64), gx, gy, cx,
+        cy, geometry.grid_size(target.mesh)[0], lat, scale, bits, int(n_links))
+    _LAST.update(tables=weakref.ref(tables), key=key, target=target, value=value)
+    return value
+
+
+#: ``class_tables``' last result, its tables (weakly), target and key.
+_LAST: dict = {}
+
+
 def counted_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, counts: dict) -> dict:
     """``costmodel.message_totals`` (same fields, equal values) from the kernel's per-core ``counts``
     (``COUNTS``, ``[steps, n_cores]`` each) and one pass over the spike events by source class."""
     n_cores = int(phys.size)
-    cls, rep, src_core, bits, packet = source_classes(target, tables, phys)
-    scale = 1.0 + bits / packet if packet else np.ones(bits.size)
+    link_lat = np.ascontiguousarray(link_lat, np.float64)
+    cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt = class_tables(target, tables, phys,
+                                                                                  link_lat.size)
     route_ptr = np.asarray(tables.route_ptr, np.int64)
     route_core = np.asarray(tables.route_core, np.int64)
-    keys = ("spike_out", "spike_within_tile", "hop_ew", "hop_ns", "hop_interchip")
-    lat = np.array([target.costs.latency[k].value for k in keys], np.float64)
-    gx, gy, cx, cy = geometry.tile_arrays(target.mesh, phys)
-    link_lat = np.ascontiguousarray(link_lat, np.float64)
-    mom, maxlat, fp_ptr, fp_link, fp_cnt = _class_tables(rep, src_core, route_ptr, route_core, gx, gy, cx, cy,
-                                                         geometry.grid_size(target.mesh)[0], lat, scale, bits,
-                                                         link_lat.size)
     mom_step, path, contention, total, maxstep, cls_total = _class_pass(
         np.ascontiguousarray(ev_step, np.int64), np.ascontiguousarray(ev_src, np.int64), cls, mom, maxlat,
         fp_ptr, fp_link, fp_cnt, link_lat, int(steps))
