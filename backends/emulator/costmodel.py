@@ -8,7 +8,8 @@ so the model can be pinned by hand-computed cases (tests/test_costmodel.py).
 Per step ``t`` and logical core ``c`` (``message_totals``: one numba pass over the spike events and
 their route entries, accumulating straight into per-(step, core) grids, per-step maxima and per-link
 loads, with no per-message array; ``message_totals_numpy`` is the readable vectorised spec it is tested
-against bit for bit):
+against bit for bit; an emulator run, whose kernel counted the per-core grids already, takes
+``msgclasses.counted_totals`` instead: one pass per class of sources with equal routes, the same totals):
 
 * a spike of source ``s`` at step ``t`` sends one **message** per route entry ``r`` of ``s`` (one per
   distinct destination core, multicast); the message reaches axon ``route_axon[r]`` whose synapses are
