@@ -38,6 +38,7 @@ import numpy as np
 import neurocomp as nc
 from neurocomp.backends.emulator.costmodel import estimate
 from neurocomp.backends.emulator.engine import emulate_tables
+from neurocomp.semantics.inputs import InputSpec
 from neurocomp.target import load_target
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -90,7 +91,7 @@ def measure(art, inputs, steps: int, repeats: int) -> dict:
             wall[label] = min(wall[label], time.perf_counter() - t0)
             cpu[label] = min(cpu[label], time.process_time() - c0)
     # the message pass alone, old (per message) and new (per class), on one run's events and counters
-    res = emulate_tables(art.tables, steps, inputs, record=(), events=True)
+    res = emulate_tables(art.tables, steps, inputs, record=(), events=True, input_spec=InputSpec.of_network(art.network))
     ev, cnt = res.report["spike_events"], res.report["counters"]
     args = (art.target, art.tables, np.asarray(art.physical_core), ev["step"], ev["source"],
             cnt["neurons_active"], steps)

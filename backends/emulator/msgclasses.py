@@ -20,14 +20,13 @@ every member against its class's first source, so a hash collision only splits a
 """
 from __future__ import annotations
 
-import weakref
-
 import numba
 import numpy as np
 
 from ...mapping import mesh as geometry
 from ...mapping.mesh import tile_hops, walk_route
-from .costmodel import _add_moment_row, _close_links, energies, route_payload_bits
+from .costmodel import _add_moment_row, _close_links, _csr_expand, energies, route_payload_bits
+from .tablecache import derived
 
 #: The kernel counters (``kernels.COUNTER_NAMES``) this pass reads.
 COUNTS = ("syn_ops", "packets_in", "packets_out", "spikes_out")
@@ -205,26 +204,19 @@ def source_classes(target, tables, phys):
 
 def class_tables(target, tables, phys, n_links: int) -> tuple:
     """``(cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt)`` of these tables on ``phys``
-    (``source_classes``, ``_class_tables``). The last result is kept (while its tables live): the runs of a
-    batch or of a Simulator ask for the same again and again."""
+    (``source_classes``, ``_class_tables``); kept for the next run of the same tables (``tablecache``)."""
+    def compute():
+        cls, rep, src_core, bits, packet = source_classes(target, tables, phys)
+        scale = 1.0 + bits / packet if packet else np.ones(bits.size)
+        keys = ("spike_out", "spike_within_tile", "hop_ew", "hop_ns", "hop_interchip")
+        lat = np.array([target.costs.latency[k].value for k in keys], np.float64)
+        gx, gy, cx, cy = geometry.tile_arrays(target.mesh, phys)
+        return (cls, rep, src_core, bits) + _class_tables(
+            rep, src_core, np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64), gx, gy,
+            cx, cy, geometry.grid_size(target.mesh)[0], lat, scale, bits, int(n_links)) + (target,)
+    # the target by identity, kept alive (so its id is not reused) by the value the slot holds
     key = (id(target), np.asarray(phys, np.int64).tobytes(), int(n_links))
-    hit = _LAST.get("tables")
-    if hit is not None and hit() is tables and _LAST["key"] == key and _LAST["target"] is target:
-        return _LAST["value"]
-    cls, rep, src_core, bits, packet = source_classes(target, tables, phys)
-    scale = 1.0 + bits / packet if packet else np.ones(bits.size)
-    keys = ("spike_out", "spike_within_tile", "hop_ew", "hop_ns", "hop_interchip")
-    lat = np.array([target.costs.latency[k].value for k in keys], np.float64)
-    gx, gy, cx, cy = geometry.tile_arrays(target.mesh, phys)
-    value = (cls, rep, src_core, bits) + _class_tables(
-        rep, src_core, np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64), gx, gy, cx,
-        cy, geometry.grid_size(target.mesh)[0], lat, scale, bits, int(n_links))
-    _LAST.update(tables=weakref.ref(tables), key=key, target=target, value=value)
-    return value
-
-
-#: ``class_tables``' last result, its tables (weakly), target and key.
-_LAST: dict = {}
+    return derived("message_classes", tables, key, compute)[:-1]
 
 
 def counted_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, counts: dict) -> dict:
@@ -245,10 +237,11 @@ def counted_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, 
     sent = cls_total > 0
     nc_ = sent & (core_of >= 0)
     np.add.at(mom_core, core_of[nc_], cls_total[nc_, None] * mom[nc_])
-    for c in np.nonzero(sent & (core_of < 0))[0]:
-        r = np.arange(route_ptr[rep[c]], route_ptr[rep[c] + 1])
-        np.add.at(mom_core[:, 1], route_core[r], cls_total[c])
-        np.add.at(mom_core[:, 5], route_core[r], cls_total[c] * bits[r])
+    host = np.nonzero(sent & (core_of < 0))[0]
+    lo, n_r = route_ptr[rep[host]], route_ptr[rep[host] + 1] - route_ptr[rep[host]]
+    r, k = _csr_expand(lo, n_r), np.repeat(cls_total[host], n_r)
+    np.add.at(mom_core, (route_core[r], 1), k)              # integer sums (exact)
+    np.add.at(mom_core, (route_core[r], 5), k * bits[r])
     syn, pk_in = (np.asarray(counts[k], np.int64) for k in ("syn_ops", "packets_in"))
     syn_ops, msgs_in = np.zeros_like(syn), np.zeros_like(pk_in)
     syn_ops[1:], msgs_in[1:] = syn[:-1], pk_in[:-1]        # read at t + 1 (costmodel module doc)

@@ -31,13 +31,19 @@ from __future__ import annotations
 import numpy as np
 
 from ...neurons import NEURONS
+from .tablecache import derived
 
 #: The emulator's per-synapse table arrays (their dtypes give the footprint).
 _SYN_FIELDS = ("syn_post", "syn_weight", "syn_delay", "syn_proj")
 
 
 def _fanout(tables) -> tuple[np.ndarray, np.ndarray]:
-    """Per source: synapses reached by one spike, split (binary, graded) by the projection's message bits."""
+    """Per source: synapses reached by one spike, split (binary, graded) by the projection's message bits
+    (kept for the next run of the same tables: a graded net's count reads every synapse)."""
+    return derived("fanout", tables, None, lambda: _fanout_of(tables))
+
+
+def _fanout_of(tables) -> tuple[np.ndarray, np.ndarray]:
     syn_ptr = np.asarray(tables.axon_syn_ptr, np.int64)
     ax, route_ptr = np.asarray(tables.route_axon, np.int64), np.asarray(tables.route_ptr, np.int64)
     total = _segment_sums(np.diff(syn_ptr)[ax], route_ptr)
