@@ -11,7 +11,7 @@ Per workload, one compiled artifact and the same inputs, three ``nc.emulate`` ca
 
 Ratio = accounted / functional. Also, on the accounted run's own spike events and counters, the cost
 model's message pass by itself: ``costmodel.estimate`` per message (the pass before ``msgclasses``) and per
-class of sources (with the kernel's counters), minimum of ``--repeats``; their results are compared (==).
+class of sources (with the kernel's counters), minimum of ``--repeats``, wall clock; their results are compared (==).
 
 Workloads (``emulator_speed.py``'s networks): ``chain_busy``, ``chain_quiet`` (one Loihi 2 chip), ``brunel``
 (5k neurons / 3M synapses: 487 cores, a 2x2-chip copy of Loihi 2), ``pilotnet`` (the SDNN of
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
         rows[name]["load"] = [load0, os.getloadavg()[0]]
         print(name, json.dumps(rows[name], default=float), flush=True)
     print("| workload | cores | events / messages per step | functional ms/step (CPU) | counters | accounted | "
-          "accounted / functional, CPU (wall) | estimate per message / per class, ms | equal |")
+          "accounted / functional, CPU (wall) | estimate per message / per class, wall ms | equal |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, r in rows.items():
         c = r["cpu_ms_per_step"]

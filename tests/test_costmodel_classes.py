@@ -95,3 +95,22 @@ def test_emulator_cost_report_equals_the_counterless_estimate(seed):
     want.pop("wall_time_s"), got.pop("wall_time_s")
     assert got == want
     assert want["counters"]["total_messages"] > 0 or ev["step"].size == 0
+
+
+def test_tablecache_keeps_the_last_value_of_the_same_tables_only():
+    import gc
+
+    from neurocomp.backends.emulator.tablecache import _SLOTS, derived
+
+    class T:                                   # stands for CoreTables (weakly referenced)
+        pass
+    a, b, calls = T(), T(), []
+    f = lambda: calls.append(1) or len(calls)
+    assert derived("t", a, 1, f) == 1 and derived("t", a, 1, f) == 1       # same tables, same key: kept
+    assert derived("t", a, 2, f) == 2 and derived("t", b, 2, f) == 3       # another key / other tables
+    ref = _SLOTS["t"][0]
+    del b
+    gc.collect()
+    assert ref() is None                       # the slot does not keep its tables alive
+    assert derived("t", a, 2, f) == 4
+    _SLOTS.pop("t")
