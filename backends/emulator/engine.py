@@ -113,7 +113,14 @@ class Plan:
                               _state_rows("u"))
 
     def segments(self, tables):
-        """``(core_seg_ptr, seg_ptr, seg_kind)``: the runs of consecutive neurons of one core and one kind."""
+        """``(core_seg_ptr, seg_ptr, seg_kind)``: the runs of consecutive neurons of one core and one kind
+        (computed once per plan)."""
+        seg = self.memo.get("segments")
+        if seg is None:
+            seg = self.memo["segments"] = self._segments(tables)
+        return seg
+
+    def _segments(self, tables):
         n, c = tables.n_neurons, int(tables.n_cores)
         cut = np.zeros(n, bool)
         if n:
@@ -134,13 +141,18 @@ class Plan:
 
     def initial_state(self, tables) -> tuple:
         """Per kind its state rows at the start (each model's initial-value parameters, e.g. u0/v0): fresh
-        copies of rows stacked once per plan (a batch or a run with onsets asks for them again and again)."""
+        copies of :meth:`initial_rows`."""
+        return tuple(rows.copy() for rows in self.initial_rows(tables))
+
+    def initial_rows(self, tables) -> tuple:
+        """The rows of :meth:`initial_state`, stacked once per plan (a batch or a run with onsets asks for
+        them again and again): read them, never write."""
         init = self.memo.get("initial_state")
         if init is None:
             init = self.memo["initial_state"] = tuple(
                 np.stack([np.asarray(tables.neuron_params[k.initial[var]], np.int64) for var in k.state])
                 .reshape(len(k.state), tables.n_neurons) for k in NEURONS.values())
-        return tuple(rows.copy() for rows in init)
+        return init
 
 
 def state_vars(record) -> tuple:
@@ -227,7 +239,7 @@ def restart(plan: "Plan", tables, S: tuple, mask) -> None:
     """Set the state of the neurons in ``mask`` to their initial values (in place)."""
     if mask is None or not mask.any():
         return
-    for rows, init in zip(S, plan.initial_state(tables)):
+    for rows, init in zip(S, plan.initial_rows(tables)):
         rows[:, mask] = init[:, mask]
 
 
