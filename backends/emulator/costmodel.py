@@ -8,7 +8,8 @@ so the model can be pinned by hand-computed cases (tests/test_costmodel.py).
 Per step ``t`` and logical core ``c`` (``message_totals``: one numba pass over the spike events and
 their route entries, accumulating straight into per-(step, core) grids, per-step maxima and per-link
 loads, with no per-message array; ``message_totals_numpy`` is the readable vectorised spec it is tested
-against bit for bit):
+against bit for bit; an emulator run, whose kernel counted the per-core grids already, takes
+``msgclasses.counted_totals`` instead: one pass per class of sources with equal routes, the same totals):
 
 * a spike of source ``s`` at step ``t`` sends one **message** per route entry ``r`` of ``s`` (one per
   distinct destination core, multicast); the message reaches axon ``route_axon[r]`` whose synapses are
@@ -641,7 +642,7 @@ def carried_reads(tables, sources) -> np.ndarray:
 
 
 def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
-             learn_ops=None, psum_out=None, psum_in=None, syn_ops_in=None) -> dict:
+             learn_ops=None, psum_out=None, psum_in=None, syn_ops_in=None, counts=None) -> dict:
     """Energy (J), latency (s), per-core counters and per-link loads of a run; see the module doc.
 
     ``physical_core[c]``: mesh core id of logical core c. ``spike_steps``/``spike_sources``: one entry per
@@ -650,7 +651,9 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     updates (None: none); ``psum_out``/``psum_in``: int ``[steps, n_cores]`` partial-sum messages of a
     split mapping (``partial_sum_costs``; None: none). ``syn_ops_in``: int [n_cores] synaptic reads at step 0
     of spikes sent before the run (``carried_reads``: a run continuing another one charges them, so the
-    energies and latencies of split runs add up to those of one run). Returns a JSON-able dict (lists and
+    energies and latencies of split runs add up to those of one run). ``counts``: the emulator kernel's
+    per-step counters of this run (``report["counters"]``); with them the message pass runs per class of
+    sources (``msgclasses``, the same values, several times faster). Returns a JSON-able dict (lists and
     floats only).
     """
     t_wall = time.perf_counter()
@@ -663,7 +666,11 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
         order = np.argsort(ev_step, kind="stable")
         ev_step, ev_src = ev_step[order], ev_src[order]
     link_lat = link_table(target.mesh, L)[5]
-    m = message_totals(target, tables, phys, ev_step, ev_src, steps, link_lat)
+    from .msgclasses import counted_totals, usable_counts
+    if usable_counts(counts, steps, n_cores):
+        m = counted_totals(target, tables, phys, ev_step, ev_src, steps, link_lat, counts)
+    else:
+        m = message_totals(target, tables, phys, ev_step, ev_src, steps, link_lat)
     if syn_ops_in is not None and steps:
         m["syn_ops"][0] += np.asarray(syn_ops_in, m["syn_ops"].dtype)
     psum = None

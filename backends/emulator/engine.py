@@ -113,7 +113,14 @@ class Plan:
                               _state_rows("u"))
 
     def segments(self, tables):
-        """``(core_seg_ptr, seg_ptr, seg_kind)``: the runs of consecutive neurons of one core and one kind."""
+        """``(core_seg_ptr, seg_ptr, seg_kind)``: the runs of consecutive neurons of one core and one kind
+        (computed once per plan)."""
+        seg = self.memo.get("segments")
+        if seg is None:
+            seg = self.memo["segments"] = self._segments(tables)
+        return seg
+
+    def _segments(self, tables):
         n, c = tables.n_neurons, int(tables.n_cores)
         cut = np.zeros(n, bool)
         if n:
@@ -133,9 +140,19 @@ class Plan:
                             np.ones(max(self.routes.route_ptr.size - 1, 1), np.int64))
 
     def initial_state(self, tables) -> tuple:
-        """Per kind its state rows at the start (each model's initial-value parameters, e.g. u0/v0)."""
-        return tuple(np.stack([np.asarray(tables.neuron_params[k.initial[var]], np.int64) for var in k.state])
-                     .reshape(len(k.state), tables.n_neurons).copy() for k in NEURONS.values())
+        """Per kind its state rows at the start (each model's initial-value parameters, e.g. u0/v0): fresh
+        copies of :meth:`initial_rows`."""
+        return tuple(rows.copy() for rows in self.initial_rows(tables))
+
+    def initial_rows(self, tables) -> tuple:
+        """The rows of :meth:`initial_state`, stacked once per plan (a batch or a run with onsets asks for
+        them again and again): read them, never write."""
+        init = self.memo.get("initial_state")
+        if init is None:
+            init = self.memo["initial_state"] = tuple(
+                np.stack([np.asarray(tables.neuron_params[k.initial[var]], np.int64) for var in k.state])
+                .reshape(len(k.state), tables.n_neurons) for k in NEURONS.values())
+        return init
 
 
 def state_vars(record) -> tuple:
@@ -222,7 +239,7 @@ def restart(plan: "Plan", tables, S: tuple, mask) -> None:
     """Set the state of the neurons in ``mask`` to their initial values (in place)."""
     if mask is None or not mask.any():
         return
-    for rows, init in zip(S, plan.initial_state(tables)):
+    for rows, init in zip(S, plan.initial_rows(tables)):
         rows[:, mask] = init[:, mask]
 
 
@@ -773,7 +790,11 @@ def _segment_neurons(tables, plan: Plan, state: EngineState, held, fresh) -> K.N
     restart(plan, tables, state.S, fresh)
     if held is None or not held.any():
         return state.neurons(tables, plan)
-    return replace(plan, P=kernel_params(held_tables(tables, held), plan.kind)).neurons(tables, state.S)
+    key = ("held_params", held.tobytes())         # the same cuts in every run of a batch: prepared once
+    P = plan.memo.get(key)
+    if P is None:
+        P = plan.memo[key] = kernel_params(held_tables(tables, held), plan.kind)
+    return replace(plan, P=P).neurons(tables, state.S)
 
 
 def _run_closed_loop(tables, plan: Plan, run: _Run, state: EngineState, loop, bar) -> None:
@@ -1230,11 +1251,17 @@ def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progr
     arrays = {k: np.asarray(x) for k, x in inputs_batch.items()}
     bar = _progress(n, progress, unit="sample", desc="emulate_batch")
     out = []
+    entry = None
     for b in range(n):
+        # each sample from a fresh state; the kernel's entry point (typed by the first sample's containers,
+        # which every sample's equal: same plan, options and dtypes) skips numba's per-call argument typing
+        state = initial_state(tables, plan, learning)
+        state._entry = entry
         res = emulate_tables(tables, steps, {k: x[b] for k, x in arrays.items()}, record,
                              populations=populations, counters=counters, input_spec=spec,
                              memory_budget=memory_budget, events=timing, plan=plan, learning=learning,
-                             threads=threads)
+                             threads=threads, state=state)
+        entry = state._entry
         if timing:
             attach_cost(res, target, tables, physical_core, steps)
         if b == 0 and n > 1:
@@ -1308,7 +1335,8 @@ def cost_report(report: dict, target, tables, physical_core, steps: int, timing:
     per_step = report["counters"]
     est = estimate(target, tables, np.asarray(physical_core), events["step"], events["source"],
                    per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"),
-                   psum_out=per_step.get("psum_out"), psum_in=per_step.get("psum_in"), syn_ops_in=syn_ops_in)
+                   psum_out=per_step.get("psum_out"), psum_in=per_step.get("psum_in"), syn_ops_in=syn_ops_in,
+                   counts=per_step)
     if timing == "cycle":
         from .timing import cycle_report
         est["cycle"] = cycle_report(target, tables, np.asarray(physical_core), events["step"], events["source"],

@@ -31,18 +31,26 @@ from __future__ import annotations
 import numpy as np
 
 from ...neurons import NEURONS
+from .tablecache import derived
 
 #: The emulator's per-synapse table arrays (their dtypes give the footprint).
 _SYN_FIELDS = ("syn_post", "syn_weight", "syn_delay", "syn_proj")
 
 
 def _fanout(tables) -> tuple[np.ndarray, np.ndarray]:
-    """Per source: synapses reached by one spike, split (binary, graded) by the projection's message bits."""
+    """Per source: synapses reached by one spike, split (binary, graded) by the projection's message bits
+    (kept for the next run of the same tables: a graded net's count reads every synapse)."""
+    return derived("fanout", tables, None, lambda: _fanout_of(tables))
+
+
+def _fanout_of(tables) -> tuple[np.ndarray, np.ndarray]:
     syn_ptr = np.asarray(tables.axon_syn_ptr, np.int64)
-    graded_syn = (np.asarray(tables.proj_message_bits) > 0)[tables.syn_proj]
-    per_axon, graded_axon = np.diff(syn_ptr), _segment_sums(graded_syn, syn_ptr)
     ax, route_ptr = np.asarray(tables.route_axon, np.int64), np.asarray(tables.route_ptr, np.int64)
-    total, graded = _segment_sums(per_axon[ax], route_ptr), _segment_sums(graded_axon[ax], route_ptr)
+    total = _segment_sums(np.diff(syn_ptr)[ax], route_ptr)
+    graded_proj = np.asarray(tables.proj_message_bits) > 0
+    if not graded_proj.any():            # no graded projection: skip the per-synapse pass (most of the cost)
+        return total, np.zeros_like(total)
+    graded = _segment_sums(_segment_sums(graded_proj[tables.syn_proj], syn_ptr)[ax], route_ptr)
     return total - graded, graded
 
 

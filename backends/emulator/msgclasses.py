@@ -1,0 +1,260 @@
+"""The cost model's message pass per *class of sources*, for runs whose per-core counters the kernel kept.
+
+``costmodel.message_totals`` walks every message (spike event x route entry): ~45 ns each, a third of a
+busy dense chain's emulation again. Most of that work repeats: every neuron of a Dense layer's core sends
+to the same destination cores, so its messages have the same hops, payload bits, latencies and link paths.
+Here sources are grouped into classes with identical ``(sending core, [(route_core, payload bits)])``
+(graph-input channels: sending core -1), and per class, once per run:
+
+* ``M[c]``: the ``MOMENT_FIELDS`` sums of one spike's messages (energies come from moments, exactly);
+* ``maxlat[c]``: its longest message latency (the same float formula as the per-message pass);
+* its link footprint: the packets one spike puts on each directed link (X-then-Y walks, summed).
+
+The event pass then costs O(1) per spike event plus, per step, O(moments + footprint) per class that
+fired. What depends on each route's *axon* (synaptic reads per destination core, messages in/out, spikes
+out) is what the numba kernel already counts per core and step (``kernels.COUNTER_NAMES``); it is taken
+from those counters, shifted by the one step between a spike and its synaptic read. Every field equals
+``message_totals``' bit for bit (integer sums in any order; maxima of the same floats):
+tests/test_costmodel_classes.py. Classes are found by hashing each source's route list and then checking
+every member against its class's first source, so a hash collision only splits a class, never merges two.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ...mapping import mesh as geometry
+from ...mapping.mesh import tile_hops, walk_route
+from .costmodel import _add_moment_row, _close_links, _csr_expand, energies, route_payload_bits
+from .tablecache import derived
+
+#: The kernel counters (``kernels.COUNTER_NAMES``) this pass reads.
+COUNTS = ("syn_ops", "packets_in", "packets_out", "spikes_out")
+
+_MIX1 = np.uint64(0x9E3779B97F4A7C15)
+_MIX2 = np.uint64(0xFF51AFD7ED558CCD)
+
+
+@numba.njit(cache=True, nogil=True)
+def _route_hashes(route_ptr, route_core, bits, src_core):
+    """Per source: a 64-bit hash of its sending core and its routes' (destination core, payload bits)."""
+    n = src_core.size
+    h = np.empty(n, np.uint64)
+    for s in range(n):
+        x = np.uint64(src_core[s] + 2) * _MIX1
+        for r in range(route_ptr[s], route_ptr[s + 1]):
+            x = (x ^ np.uint64(route_core[r])) * _MIX2
+            x = (x ^ np.uint64(bits[r])) * _MIX1
+            x ^= x >> np.uint64(29)
+        h[s] = x
+    return h
+
+
+@numba.njit(cache=True, nogil=True)
+def _same_routes(s, q, route_ptr, route_core, bits, src_core):
+    if src_core[s] != src_core[q]:
+        return False
+    a, b = route_ptr[s], route_ptr[q]
+    n = route_ptr[s + 1] - a
+    if route_ptr[q + 1] - b != n:
+        return False
+    for i in range(n):
+        if route_core[a + i] != route_core[b + i] or bits[a + i] != bits[b + i]:
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _assign_classes(order, h, route_ptr, route_core, bits, src_core):
+    """``(class of each source, first source of each class)``; ``order`` sorts the sources by hash. A
+    source joins the current class only if its routes equal the class's first source's."""
+    n = order.size
+    cls = np.empty(n, np.int64)
+    rep = np.empty(n, np.int64)
+    n_cls = 0
+    q = -1
+    for i in range(n):
+        s = order[i]
+        if q >= 0 and h[s] == h[q] and _same_routes(s, q, route_ptr, route_core, bits, src_core):
+            cls[s] = n_cls - 1
+        else:
+            q = s
+            rep[n_cls] = s
+            cls[s] = n_cls
+            n_cls += 1
+    return cls, rep[:n_cls]
+
+
+@numba.njit(cache=True, nogil=True)
+def _class_tables(rep, src_core, route_ptr, route_core, gx, gy, cx, cy, gx_n, lat, scale, bits, n_links):
+    """Per class (first source ``rep[c]``): moments ``M[c, 9]``, longest message latency, and the link
+    footprint as CSR ``(fp_ptr, fp_link, fp_cnt)`` (packets of one spike per directed link)."""
+    n_cls = rep.size
+    mom = np.zeros((n_cls, 9), np.int64)
+    maxlat = np.zeros(n_cls)
+    cur = np.zeros(n_links, np.int64)
+    touched = np.empty(n_links + 1, np.int64)
+    fp_ptr = np.zeros(n_cls + 1, np.int64)
+    l_so, l_wt, l_ew, l_ns, l_ic = lat[0], lat[1], lat[2], lat[3], lat[4]
+    lat_in = 0.0 + l_wt
+    for sweep in range(2):          # 0: footprint sizes; 1: fill
+        if sweep == 1:
+            fp_link = np.empty(fp_ptr[n_cls], np.int64)
+            fp_cnt = np.empty(fp_ptr[n_cls], np.int64)
+        for c in range(n_cls):
+            s = rep[c]
+            a = src_core[s]
+            n_touched = 0
+            for r in range(route_ptr[s], route_ptr[s + 1]):
+                b = route_core[r]
+                sc = scale[r]
+                if a >= 0:
+                    n_touched = walk_route(gx[a], gy[a], gx[b], gy[b], 1, gx_n, cur, touched, n_touched)
+                    if sweep == 1:      # the per-message pass's formulas (costmodel._message_kernel)
+                        ew, ns, ic = tile_hops(gx[a], gy[a], cx[a], cy[a], gx[b], gy[b], cx[b], cy[b])
+                        m_lat = l_so + l_wt + ew * l_ew + ns * l_ns + ic * l_ic
+                        m_lat = m_lat + (sc - 1.0) * (l_wt + ew * l_ew + ns * l_ns + ic * l_ic)
+                        _add_moment_row(mom[c], 1, ew, ns, ic, bits[r])
+                        if m_lat > maxlat[c]:
+                            maxlat[c] = m_lat
+                elif sweep == 1:
+                    m_lat = lat_in + (sc - 1.0) * (l_wt + 0.0 * l_ew + 0.0 * l_ns + 0.0 * l_ic)
+                    _add_moment_row(mom[c], 0, 0, 0, 0, bits[r])
+                    if m_lat > maxlat[c]:
+                        maxlat[c] = m_lat
+            if sweep == 0:
+                fp_ptr[c + 1] = fp_ptr[c] + n_touched
+            for j in range(n_touched):
+                lid = touched[j]
+                if sweep == 1:
+                    fp_link[fp_ptr[c] + j] = lid
+                    fp_cnt[fp_ptr[c] + j] = cur[lid]
+                cur[lid] = 0
+    return mom, maxlat, fp_ptr, fp_link, fp_cnt
+
+
+@numba.njit(cache=True, nogil=True)
+def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link_lat, steps):
+    """One pass over the spike events (``ev_step`` non-decreasing): per step, the classes that fired and
+    how often; when the step closes, their moments, longest latency and link loads. Returns
+    ``(mom_step, path, contention, link total, link max per step, spikes per class)``."""
+    n_cls = mom.shape[0]
+    n_links = link_lat.size
+    mom_step = np.zeros((steps, 9), np.int64)
+    path = np.zeros(steps)
+    contention = np.zeros(steps)
+    cls_total = np.zeros(n_cls, np.int64)
+    cnt = np.zeros(n_cls, np.int64)
+    act = np.empty(n_cls, np.int64)
+    cur = np.zeros(n_links, np.int64)
+    total = np.zeros(n_links, np.int64)
+    maxstep = np.zeros(n_links, np.int64)
+    touched = np.empty(n_links + 1, np.int64)
+    n_act = 0
+    step = -1
+    n_ev = ev_step.size
+    for e in range(n_ev + 1):
+        t = ev_step[e] if e < n_ev else -2
+        if t != step:
+            if step >= 0:
+                p_max = 0.0
+                n_touched = 0
+                for j in range(n_act):
+                    c = act[j]
+                    k = cnt[c]
+                    cnt[c] = 0
+                    cls_total[c] += k
+                    for f in range(9):
+                        mom_step[step, f] += k * mom[c, f]
+                    if maxlat[c] > p_max:
+                        p_max = maxlat[c]
+                    for i in range(fp_ptr[c], fp_ptr[c + 1]):
+                        lid = fp_link[i]
+                        if cur[lid] == 0:
+                            touched[n_touched] = lid
+                            n_touched += 1
+                        cur[lid] += k * fp_cnt[i]
+                n_act = 0
+                contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
+                path[step] = p_max
+            if e == n_ev:
+                break
+            step = t
+        c = cls[ev_src[e]]
+        if cnt[c] == 0:
+            act[n_act] = c
+            n_act += 1
+        cnt[c] += 1
+    return mom_step, path, contention, total, maxstep, cls_total
+
+
+def source_classes(target, tables, phys):
+    """``(cls, rep, src_core, bits, packet)``: each source's class, each class's first source, the sending
+    core of each source (-1: graph-input channel) and the routes' payload bits (``route_payload_bits``)."""
+    route_ptr = np.asarray(tables.route_ptr, np.int64)
+    route_core = np.asarray(tables.route_core, np.int64)
+    per_core = np.diff(np.asarray(tables.core_neuron_ptr, np.int64))
+    src_core = np.full(int(tables.n_sources), -1, np.int64)
+    src_core[:tables.n_neurons] = np.repeat(np.arange(phys.size, dtype=np.int64), per_core)
+    bits, packet = route_payload_bits(target, tables)
+    h = _route_hashes(route_ptr, route_core, bits, src_core)
+    cls, rep = _assign_classes(np.argsort(h, kind="stable"), h, route_ptr, route_core, bits, src_core)
+    return cls, rep, src_core, bits, packet
+
+
+def class_tables(target, tables, phys, n_links: int) -> tuple:
+    """``(cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt)`` of these tables on ``phys``
+    (``source_classes``, ``_class_tables``); kept for the next run of the same tables (``tablecache``)."""
+    def compute():
+        cls, rep, src_core, bits, packet = source_classes(target, tables, phys)
+        scale = 1.0 + bits / packet if packet else np.ones(bits.size)
+        keys = ("spike_out", "spike_within_tile", "hop_ew", "hop_ns", "hop_interchip")
+        lat = np.array([target.costs.latency[k].value for k in keys], np.float64)
+        gx, gy, cx, cy = geometry.tile_arrays(target.mesh, phys)
+        return (cls, rep, src_core, bits) + _class_tables(
+            rep, src_core, np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64), gx, gy,
+            cx, cy, geometry.grid_size(target.mesh)[0], lat, scale, bits, int(n_links)) + (target,)
+    # the target by identity, kept alive (so its id is not reused) by the value the slot holds
+    key = (id(target), np.asarray(phys, np.int64).tobytes(), int(n_links))
+    return derived("message_classes", tables, key, compute)[:-1]
+
+
+def counted_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, counts: dict) -> dict:
+    """``costmodel.message_totals`` (same fields, equal values) from the kernel's per-core ``counts``
+    (``COUNTS``, ``[steps, n_cores]`` each) and one pass over the spike events by source class."""
+    n_cores = int(phys.size)
+    link_lat = np.ascontiguousarray(link_lat, np.float64)
+    cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt = class_tables(target, tables, phys,
+                                                                                  link_lat.size)
+    route_ptr = np.asarray(tables.route_ptr, np.int64)
+    route_core = np.asarray(tables.route_core, np.int64)
+    mom_step, path, contention, total, maxstep, cls_total = _class_pass(
+        np.ascontiguousarray(ev_step, np.int64), np.ascontiguousarray(ev_src, np.int64), cls, mom, maxlat,
+        fp_ptr, fp_link, fp_cnt, link_lat, int(steps))
+    # per sending core: a neuron class's messages are its core's; a host input's, each destination core's
+    mom_core = np.zeros((n_cores, 9), np.int64)
+    core_of = src_core[rep]
+    sent = cls_total > 0
+    nc_ = sent & (core_of >= 0)
+    np.add.at(mom_core, core_of[nc_], cls_total[nc_, None] * mom[nc_])
+    host = np.nonzero(sent & (core_of < 0))[0]
+    lo, n_r = route_ptr[rep[host]], route_ptr[rep[host] + 1] - route_ptr[rep[host]]
+    r, k = _csr_expand(lo, n_r), np.repeat(cls_total[host], n_r)
+    np.add.at(mom_core, (route_core[r], 1), k)              # integer sums (exact)
+    np.add.at(mom_core, (route_core[r], 5), k * bits[r])
+    syn, pk_in = (np.asarray(counts[k], np.int64) for k in ("syn_ops", "packets_in"))
+    syn_ops, msgs_in = np.zeros_like(syn), np.zeros_like(pk_in)
+    syn_ops[1:], msgs_in[1:] = syn[:-1], pk_in[:-1]        # read at t + 1 (costmodel module doc)
+    n_msg = int(mom_step[:, 1].sum())
+    return {"syn_ops": syn_ops, "msgs_in": msgs_in, "msgs_out": np.asarray(counts["packets_out"], np.int64),
+            "spikes_out": np.asarray(counts["spikes_out"], np.int64), "syn_after": int(syn[-1].sum()),
+            "path": path, "contention": contention, "link_total": total, "link_maxstep": maxstep,
+            **energies(target, mom_step, mom_core),
+            "hops_ew": int(mom_step[:, 2].sum()), "hops_ns": int(mom_step[:, 3].sum()),
+            "hops_ic": int(mom_step[:, 4].sum()), "n_messages": n_msg,
+            "n_input_messages": n_msg - int(mom_step[:, 0].sum())}
+
+
+def usable_counts(counts, steps: int, n_cores: int) -> bool:
+    """True if ``counts`` holds the kernel counters this pass needs, one row per step of the run."""
+    return counts is not None and all(k in counts and np.shape(counts[k]) == (steps, n_cores) for k in COUNTS)
