@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -37,6 +38,38 @@ FAN_IN = 100
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class RssSampler:
+    """Current RSS sampled every few ms in a thread (``/proc/self/statm``): the peak *within* one pass and
+    the RSS it started from, which ``ru_maxrss`` (the process's peak so far) cannot tell apart."""
+
+    def __init__(self, every_s: float = 0.005):
+        import threading
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.peak = self.now()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
+        self._thread.start()
+
+    def now(self) -> float:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * self.page / 2 ** 20
+
+    def _run(self, every_s):
+        while not self._stop.wait(every_s):
+            self.peak = max(self.peak, self.now())
+
+    def reset(self) -> float:
+        """Start a new window; returns the RSS now (MB)."""
+        self.peak = self.now()
+        return self.peak
+
+    def window_peak(self) -> float:
+        return max(self.peak, self.now())
+
+    def stop(self):
+        self._stop.set()
 
 
 def cpu_s() -> float:
@@ -92,21 +125,28 @@ def one(kind: str, n: int, target: str, partitioner: str, chips: int, validate: 
         cx = int(np.ceil(np.sqrt(chips)))
         cy = -(-chips // cx)
         tgt = dataclasses.replace(tgt, mesh=dataclasses.replace(tgt.mesh, chips=cx * cy, chips_x=cx, chips_y=cy))
+    sampler = RssSampler()
     t0 = time.perf_counter()
     net = build(kind, n)
     row = {"kind": kind, "neurons": net.n_neurons, "synapses": net.n_synapses, "target": target,
            "chips": tgt.mesh.chips,
            "partitioner": partitioner, "passes": {}}
     row["build_s"] = round(time.perf_counter() - t0, 2)
+    import gc
+    gc.collect()
+    row["build_peak_mb"] = round(sampler.window_peak())     # building the network (the benchmark's temporaries)
+    row["network_mb"] = round(sampler.reset())     # RSS holding the network (and Python, numpy, numba)
     obj = net
     total = total_cpu = 0.0
     for p in (Discretize(1e-4), Quantize(), Partition(partitioner), Place(), Route(), BuildTables()):
+        start = sampler.reset()
         t, c = time.perf_counter(), cpu_s()
         obj, rep = p.run(obj, tgt)
         dt, dc = time.perf_counter() - t, cpu_s() - c
         total += dt
         total_cpu += dc
-        row["passes"][p.name] = {"seconds": round(dt, 2), "cpu_s": round(dc, 2), "peak_rss_mb_after": round(rss_mb())}
+        row["passes"][p.name] = {"seconds": round(dt, 2), "cpu_s": round(dc, 2), "rss_mb_before": round(start),
+                                 "peak_rss_mb_in": round(sampler.window_peak()), "peak_rss_mb_after": round(rss_mb())}
         if p.name == "partition":
             s = rep.summary
             row.update(cores=s["cores_used"], messages=s["messages_per_step_all_fire"],
@@ -120,6 +160,12 @@ def one(kind: str, n: int, target: str, partitioner: str, chips: int, validate: 
         row["validate"] = {"seconds": round(time.perf_counter() - t, 2), "violations": len(errors),
                            "first": errors[:3]}
     row["peak_rss_mb"] = round(rss_mb())
+    # the compile's own peak: the highest RSS within a pass (the network held, its build's temporaries freed)
+    row["compile_peak_mb"] = max(v["peak_rss_mb_in"] for v in row["passes"].values())
+    row["compile_peak_above_network_mb"] = round(row["compile_peak_mb"] - row["network_mb"])
+    row["peak_B_per_syn"] = round(row["compile_peak_mb"] * 2 ** 20 / max(row["synapses"], 1), 1)
+    row["compile_B_per_syn"] = round(row["compile_peak_above_network_mb"] * 2 ** 20 / max(row["synapses"], 1), 1)
+    sampler.stop()
     return row
 
 

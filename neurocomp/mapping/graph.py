@@ -85,6 +85,41 @@ def _bucket(key, n_keys, val, flag):
     return ptr, out_val, out_flag
 
 
+@numba.njit(cache=True)
+def _put(src, post, flag, at, pre, post_local, delay, base, dbase, extra):
+    """Write one chunk's global (source, post) ids and flags (bit 0: a delay; ``extra``: learn/shared) at ``at``."""
+    for i in range(pre.size):
+        src[at + i] = pre[i] + base
+        post[at + i] = post_local[i] + dbase
+        flag[at + i] = (1 if delay[i] > 0 else 0) | extra
+
+
+class _Triples:
+    """Growable (source, post, flag) arrays of the synapses, in enumeration order."""
+
+    def __init__(self, capacity: int, idt):
+        self.n = 0
+        self.src = np.empty(max(capacity, 1), idt)
+        self.post = np.empty(max(capacity, 1), idt)
+        self.flag = np.empty(max(capacity, 1), np.uint8)
+
+    def add(self, pre, post, delay, base: int, dbase: int, extra: int) -> None:
+        m = len(pre)
+        if self.n + m > self.src.size:                      # the guess was short (e.g. a Conv2d's kernel)
+            cap = max(2 * self.src.size, self.n + m)
+            for name in ("src", "post", "flag"):
+                old = getattr(self, name)
+                new = np.empty(cap, old.dtype)
+                new[:self.n] = old[:self.n]
+                setattr(self, name, new)
+        _put(self.src, self.post, self.flag, self.n, np.asarray(pre), np.asarray(post), np.asarray(delay),
+             base, dbase, extra)
+        self.n += m
+
+    def arrays(self):
+        return self.src[:self.n], self.post[:self.n], self.flag[:self.n]
+
+
 def synapse_graph(network: Network) -> SynapseGraph:
     """Build the two-way CSR of ``network`` (any network: float weights are read as their nonzeros)."""
     pops = network.neuron_populations
@@ -97,7 +132,10 @@ def synapse_graph(network: Network) -> SynapseGraph:
     s = n + int(input_offset[-1])
     idt = np.int32 if s < 2 ** 31 - 1 else np.int64
 
-    src_l, post_l, flag_l = [], [], []
+    # the synapses' (source, post, flag), written chunk by chunk into arrays sized by a guess of the
+    # synapse count (Dense/Sparse: their stored weights, an upper bound; untouched pages cost no memory)
+    # that grow if it was short: no list of chunks to concatenate (a second copy of every synapse)
+    buf = _Triples(sum(int(np.size(p.connectivity.weights)) for p in network.projections.values()), idt)
     key_post, key_l, key_entries, key_delay = [], [], [], []
     proj_max_delay = {}
     for proj in network.projections.values():
@@ -113,24 +151,17 @@ def synapse_graph(network: Network) -> SynapseGraph:
             key_l.append(sl + len(key_entries))
             key_entries.extend([entries] * n_keys)
             key_delay.extend([proj.max_delay > 0] * n_keys)
+        extra = learn | (FLAG_SHARED if slices is not None else 0)
         # the synapses the tables store (integer networks) or the nonzero weights (float networks),
         # streamed in chunks: small temporaries
         for part in iter_projection_synapses(proj, src_pop.size, dst_pop.size):
-            pre, post, d = part[0], part[1], part[-1]
-            src_l.append((np.asarray(pre, np.int64) + base).astype(idt))
-            post_l.append((np.asarray(post, np.int64) + dbase).astype(idt))
-            flag = (np.asarray(d) > 0).astype(np.uint8)
-            if learn:
-                flag |= FLAG_LEARN
-            if slices is not None:
-                flag |= FLAG_SHARED
-            flag_l.append(flag)
+            buf.add(part[0], part[1], part[-1], int(base), int(dbase), extra)
         proj_max_delay[proj.name] = proj.max_delay
-    cat = lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts else np.zeros(0, dt)
-    src, post, flag = cat(src_l, idt), cat(post_l, idt), cat(flag_l, np.uint8)
-    del src_l, post_l, flag_l
+    src, post, flag = buf.arrays()
+    del buf
     in_ptr, in_src, in_flag = _bucket(post, max(n, 0), src, flag)
     out_ptr, out_post, out_flag = _bucket(src, s, post, flag)
+    del src, post, flag
     keys = {}
     if key_l:
         key_ptr, key_id, _ = _bucket(np.concatenate(key_post), n, np.concatenate(key_l),
