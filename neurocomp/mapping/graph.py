@@ -86,38 +86,29 @@ def _bucket(key, n_keys, val, flag):
 
 
 @numba.njit(cache=True)
-def _put(src, post, flag, at, pre, post_local, delay, base, dbase, extra):
-    """Write one chunk's global (source, post) ids and flags (bit 0: a delay; ``extra``: learn/shared) at ``at``."""
+def _count_ends(in_cnt, out_cnt, pre, post, base, dbase):
+    """First pass: count one chunk's synapses per post neuron (slot g+1 of the in-CSR's pointer) and per source."""
     for i in range(pre.size):
-        src[at + i] = pre[i] + base
-        post[at + i] = post_local[i] + dbase
-        flag[at + i] = (1 if delay[i] > 0 else 0) | extra
+        in_cnt[post[i] + dbase + 1] += 1
+        out_cnt[pre[i] + base + 1] += 1
 
 
-class _Triples:
-    """Growable (source, post, flag) arrays of the synapses, in enumeration order."""
-
-    def __init__(self, capacity: int, idt):
-        self.n = 0
-        self.src = np.empty(max(capacity, 1), idt)
-        self.post = np.empty(max(capacity, 1), idt)
-        self.flag = np.empty(max(capacity, 1), np.uint8)
-
-    def add(self, pre, post, delay, base: int, dbase: int, extra: int) -> None:
-        m = len(pre)
-        if self.n + m > self.src.size:                      # the guess was short (e.g. a Conv2d's kernel)
-            cap = max(2 * self.src.size, self.n + m)
-            for name in ("src", "post", "flag"):
-                old = getattr(self, name)
-                new = np.empty(cap, old.dtype)
-                new[:self.n] = old[:self.n]
-                setattr(self, name, new)
-        _put(self.src, self.post, self.flag, self.n, np.asarray(pre), np.asarray(post), np.asarray(delay),
-             base, dbase, extra)
-        self.n += m
-
-    def arrays(self):
-        return self.src[:self.n], self.post[:self.n], self.flag[:self.n]
+@numba.njit(cache=True)
+def _scatter(in_pos, in_src, in_flag, out_pos, out_post, out_flag, pre, post, delay, base, dbase, extra):
+    """Second pass: write one chunk's synapses at their post neuron's and their source's next slots (in
+    enumeration order: the stable counting sort by post, and by source, of all synapses)."""
+    for i in range(pre.size):
+        s = pre[i] + base
+        g = post[i] + dbase
+        f = (1 if delay[i] > 0 else 0) | extra
+        p = in_pos[g]
+        in_pos[g] = p + 1
+        in_src[p] = s
+        in_flag[p] = f
+        q = out_pos[s]
+        out_pos[s] = q + 1
+        out_post[q] = g
+        out_flag[q] = f
 
 
 def synapse_graph(network: Network) -> SynapseGraph:
@@ -132,12 +123,13 @@ def synapse_graph(network: Network) -> SynapseGraph:
     s = n + int(input_offset[-1])
     idt = np.int32 if s < 2 ** 31 - 1 else np.int64
 
-    # the synapses' (source, post, flag), written chunk by chunk into arrays sized by a guess of the
-    # synapse count (Dense/Sparse: their stored weights, an upper bound; untouched pages cost no memory)
-    # that grow if it was short: no list of chunks to concatenate (a second copy of every synapse)
-    buf = _Triples(sum(int(np.size(p.connectivity.weights)) for p in network.projections.values()), idt)
+    # Two passes over the projections' synapse enumerators (``iter_projection_synapses``: the synapses the
+    # tables store, or a float network's nonzero weights, in chunks): count the synapses per post neuron
+    # and per source, then write each straight into both CSRs. Nothing of the size of all synapses exists
+    # but the graph itself (a concatenated (source, post, flag) list and its two sorts needed ~2x as much).
     key_post, key_l, key_entries, key_delay = [], [], [], []
     proj_max_delay = {}
+    plan = []
     for proj in network.projections.values():
         src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
         base = (n + input_offset[input_index[proj.source]]) if src_pop.is_input else pop_offset[pop_index[proj.source]]
@@ -151,17 +143,25 @@ def synapse_graph(network: Network) -> SynapseGraph:
             key_l.append(sl + len(key_entries))
             key_entries.extend([entries] * n_keys)
             key_delay.extend([proj.max_delay > 0] * n_keys)
-        extra = learn | (FLAG_SHARED if slices is not None else 0)
-        # the synapses the tables store (integer networks) or the nonzero weights (float networks),
-        # streamed in chunks: small temporaries
-        for part in iter_projection_synapses(proj, src_pop.size, dst_pop.size):
-            buf.add(part[0], part[1], part[-1], int(base), int(dbase), extra)
+        plan.append((proj, src_pop.size, dst_pop.size, int(base), int(dbase),
+                     learn | (FLAG_SHARED if slices is not None else 0)))
         proj_max_delay[proj.name] = proj.max_delay
-    src, post, flag = buf.arrays()
-    del buf
-    in_ptr, in_src, in_flag = _bucket(post, max(n, 0), src, flag)
-    out_ptr, out_post, out_flag = _bucket(src, s, post, flag)
-    del src, post, flag
+    in_ptr = np.zeros(max(n, 0) + 1, np.int64)
+    out_ptr = np.zeros(s + 1, np.int64)
+    for proj, n_pre, n_post, base, dbase, _ in plan:
+        for part in iter_projection_synapses(proj, n_pre, n_post):
+            _count_ends(in_ptr, out_ptr, np.asarray(part[0]), np.asarray(part[1]), base, dbase)
+    np.cumsum(in_ptr, out=in_ptr)
+    np.cumsum(out_ptr, out=out_ptr)
+    n_syn = int(in_ptr[-1])
+    in_src, in_flag = np.empty(n_syn, idt), np.empty(n_syn, np.uint8)
+    out_post, out_flag = np.empty(n_syn, idt), np.empty(n_syn, np.uint8)
+    in_pos, out_pos = in_ptr[:-1].copy(), out_ptr[:-1].copy()
+    for proj, n_pre, n_post, base, dbase, extra in plan:
+        for part in iter_projection_synapses(proj, n_pre, n_post):
+            _scatter(in_pos, in_src, in_flag, out_pos, out_post, out_flag, np.asarray(part[0]), np.asarray(part[1]),
+                     np.asarray(part[-1]), base, dbase, extra)
+    del in_pos, out_pos
     keys = {}
     if key_l:
         key_ptr, key_id, _ = _bucket(np.concatenate(key_post), n, np.concatenate(key_l),

@@ -293,7 +293,8 @@ def _fill_routes(out_ptr, out_post, tcore, src_of_tid, route_ptr, core_axon_ptr,
                 lst[nd] = c
                 nd += 1
             cnt[c] += 1
-        cores = np.sort(lst[:nd])
+        cores = lst[:nd]
+        cores.sort()                    # in place: no array allocated per source
         r = route_ptr[t]
         for i in range(nd):
             c = cores[i]
@@ -330,8 +331,8 @@ def routes_and_axons(out_ptr, out_post, tcore, src_of_tid, n_cores: int, n_sourc
 def _place_synapses(pre, post, w, d, k, src_base, src_is_input, dst_base, gid_of_flat, n, neuron_core,
                     core_axon_ptr, axon_source, axon_syn_ptr, syn_post, syn_weight, syn_delay, syn_proj, syn_core):
     """Write a chunk of one projection's synapses into their axons' next free slots (in order, so each
-    axon keeps the synapses' projection order). The axon of (source t, core c) is found by binary search
-    of t in core c's axons (sorted by source; consecutive synapses usually share a core, so that slice
+    axon keeps the synapses' projection order). The axon of (source t, core c) is found by a branch-free
+    binary search of t in core c's axons (sorted by source; consecutive synapses usually share a core, so that slice
     stays in cache). ``c`` is the post neuron's core, or ``syn_core[i]`` when given (a split dendrite's
     segment core). Returns -1, or the index of a synapse with no axon."""
     split = syn_core.size > 0
@@ -344,13 +345,15 @@ def _place_synapses(pre, post, w, d, k, src_base, src_is_input, dst_base, gid_of
         c = syn_core[i] if split else neuron_core[g]
         lo = core_axon_ptr[c]
         end = core_axon_ptr[c + 1]
-        hi = end
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if axon_source[mid] < t:
-                lo = mid + 1
-            else:
-                hi = mid
+        if lo >= end:
+            return i
+        m = end - lo                    # branch-free lower bound (a select per probe, no mispredicted jump)
+        while m > 1:
+            half = m >> 1
+            lo = lo + half if axon_source[lo + half] < t else lo
+            m -= half
+        if axon_source[lo] < t:
+            lo += 1
         if lo >= end or axon_source[lo] != t:
             return i
         p = axon_syn_ptr[lo + 1]
