@@ -9,7 +9,9 @@ synapse memory. A projection whose weights are a kernel shared by its post neuro
 learning: ``Connectivity.kernel_slices``) also gives each post neuron the *kernel key* of its slice
 (``key_ptr``/``key_id`` by neuron, ``key_entries``/``key_delay`` by key): a target that shares kernels
 (``SynapseEncoding.shared_conv_weights``) stores each key once per core instead of those synapses.
-Built from the projections' synapse enumerators (``neurocomp.semantics.synapses``) in chunks, so 100M synapses fit.
+Built from the projections' synapse enumerators (``neurocomp.semantics.synapses``) in chunks, in two passes
+(count per post neuron and per source, then write each synapse into both CSRs): the peak is the graph
+itself (10 bytes per synapse with int32 ids) plus one chunk's temporaries, so 400M synapses fit.
 """
 from __future__ import annotations
 

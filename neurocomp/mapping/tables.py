@@ -17,9 +17,10 @@ does), which is why every synapse carries its projection index.
 
 Building (1M neurons / 100M synapses in seconds and in little more memory than the tables): the
 axons come from the partitioner's per-source CSR (``SynapseGraph``: each source's distinct destination
-cores, counted in one numba pass, are its routes; routes are numbered into axons by a counting sort on
-the core), then the synapses are streamed projection by projection, in chunks, straight into their
-axon's slots. No argsort over synapse keys; the layout is exactly the one a stable sort of the
+cores, counted in one numba pass, are its routes; a second pass numbers them into axons by a counting
+sort on the core, writing straight into arrays allocated in the tables' narrow dtypes: no int64 copy of
+the per-route arrays), then the synapses are streamed projection by projection, in chunks, straight
+into their axon's slots (preallocated int32/int8 arrays; peak = the tables + one chunk's temporaries). No argsort over synapse keys; the layout is exactly the one a stable sort of the
 synapses (in projection order) by (core, source) would give.
 """
 from __future__ import annotations
