@@ -20,11 +20,18 @@ and <= 8 GB on the loihi2 target.
 
     .venv/bin/python benchmarks/compile_scaling.py --sizes 10000 100000 --kinds random layered
     .venv/bin/python benchmarks/compile_scaling.py --sizes 1000000          # the lead's big run
+    .venv/bin/python benchmarks/compile_scaling.py --sizes 4000000 --kinds layered --emulate 5   # 4M / 400M
+
+``--emulate STEPS`` then keeps only the tables (as a run from a saved artifact would) and emulates a few steps.
+Memory: ``network_mb`` is the RSS holding the built network (the benchmark's build temporaries freed),
+``compile_peak_mb`` the highest RSS sampled within any pass; per synapse, ``peak_B_per_syn`` counts the whole
+process (network included) and ``compile_B_per_syn`` what the compile adds above the network.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -37,6 +44,38 @@ FAN_IN = 100
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class RssSampler:
+    """Current RSS sampled every few ms in a thread (``/proc/self/statm``): the peak *within* one pass and
+    the RSS it started from, which ``ru_maxrss`` (the process's peak so far) cannot tell apart."""
+
+    def __init__(self, every_s: float = 0.005):
+        import threading
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.peak = self.now()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
+        self._thread.start()
+
+    def now(self) -> float:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * self.page / 2 ** 20
+
+    def _run(self, every_s):
+        while not self._stop.wait(every_s):
+            self.peak = max(self.peak, self.now())
+
+    def reset(self) -> float:
+        """Start a new window; returns the RSS now (MB)."""
+        self.peak = self.now()
+        return self.peak
+
+    def window_peak(self) -> float:
+        return max(self.peak, self.now())
+
+    def stop(self):
+        self._stop.set()
 
 
 def cpu_s() -> float:
@@ -78,7 +117,29 @@ def build(kind: str, n: int, seed: int = 0):
     return net
 
 
-def one(kind: str, n: int, target: str, partitioner: str, chips: int, validate: bool = False) -> dict:
+def run_emulator(tables, input_sizes: dict, steps: int, sampler, rate: float = 0.05) -> dict:
+    """Emulate ``steps`` steps of the compiled tables with only the tables kept (the network, the mapping
+    stages and their synapse graph dropped first, as a run from a saved artifact would hold): the inputs
+    fire at ``rate``; plan build and run times, spikes, and the peak RSS of this phase."""
+    import gc
+    from neurocomp.backends.emulator import emulate_tables, make_plan
+    rng = np.random.default_rng(1)
+    inputs = {name: (rng.random((steps, size)) < rate).astype(np.uint8) for name, size in input_sizes.items()}
+    gc.collect()
+    out = {"steps": steps, "rss_mb_tables_only": round(sampler.reset())}
+    t, c = time.perf_counter(), cpu_s()
+    plan = make_plan(tables)
+    out.update(plan_s=round(time.perf_counter() - t, 2), plan_cpu_s=round(cpu_s() - c, 2),
+               plan_B_per_syn=round(plan.nbytes / max(tables.n_synapses, 1), 2))
+    t, c = time.perf_counter(), cpu_s()
+    res = emulate_tables(tables, steps, inputs, record=("spikes",), counters=False, plan=plan)
+    out.update(run_s=round(time.perf_counter() - t, 2), run_cpu_s=round(cpu_s() - c, 2),
+               spikes=int(sum(int(s.sum()) for s in res.spikes.values())), peak_rss_mb_in=round(sampler.window_peak()))
+    return out
+
+
+def one(kind: str, n: int, target: str, partitioner: str, chips: int, validate: bool = False,
+        emulate: int = 0) -> dict:
     from neurocomp.passes.tables import BuildTables
     from neurocomp.passes.discretize import Discretize
     from neurocomp.passes.partition import Partition
@@ -92,21 +153,28 @@ def one(kind: str, n: int, target: str, partitioner: str, chips: int, validate: 
         cx = int(np.ceil(np.sqrt(chips)))
         cy = -(-chips // cx)
         tgt = dataclasses.replace(tgt, mesh=dataclasses.replace(tgt.mesh, chips=cx * cy, chips_x=cx, chips_y=cy))
+    sampler = RssSampler()
     t0 = time.perf_counter()
     net = build(kind, n)
     row = {"kind": kind, "neurons": net.n_neurons, "synapses": net.n_synapses, "target": target,
            "chips": tgt.mesh.chips,
            "partitioner": partitioner, "passes": {}}
     row["build_s"] = round(time.perf_counter() - t0, 2)
+    import gc
+    gc.collect()
+    row["build_peak_mb"] = round(sampler.window_peak())     # building the network (the benchmark's temporaries)
+    row["network_mb"] = round(sampler.reset())     # RSS holding the network (and Python, numpy, numba)
     obj = net
     total = total_cpu = 0.0
     for p in (Discretize(1e-4), Quantize(), Partition(partitioner), Place(), Route(), BuildTables()):
+        start = sampler.reset()
         t, c = time.perf_counter(), cpu_s()
         obj, rep = p.run(obj, tgt)
         dt, dc = time.perf_counter() - t, cpu_s() - c
         total += dt
         total_cpu += dc
-        row["passes"][p.name] = {"seconds": round(dt, 2), "cpu_s": round(dc, 2), "peak_rss_mb_after": round(rss_mb())}
+        row["passes"][p.name] = {"seconds": round(dt, 2), "cpu_s": round(dc, 2), "rss_mb_before": round(start),
+                                 "peak_rss_mb_in": round(sampler.window_peak()), "peak_rss_mb_after": round(rss_mb())}
         if p.name == "partition":
             s = rep.summary
             row.update(cores=s["cores_used"], messages=s["messages_per_step_all_fire"],
@@ -119,7 +187,20 @@ def one(kind: str, n: int, target: str, partitioner: str, chips: int, validate: 
         errors = check_mapping(obj)
         row["validate"] = {"seconds": round(time.perf_counter() - t, 2), "violations": len(errors),
                            "first": errors[:3]}
+    tables_nbytes = obj.tables.nbytes
+    if emulate:
+        sizes = {name: net.populations[name].size for name in net.inputs}
+        tables, obj, net = obj.tables, None, None       # drop the network, the stages and the synapse graph
+        row["emulate"] = run_emulator(tables, sizes, emulate, sampler)
+        tables = None
     row["peak_rss_mb"] = round(rss_mb())
+    # the compile's own peak: the highest RSS within a pass (the network held, its build's temporaries freed)
+    row["compile_peak_mb"] = max(v["peak_rss_mb_in"] for v in row["passes"].values())
+    row["tables_B_per_syn"] = round(tables_nbytes / max(row["synapses"], 1), 2)
+    row["compile_peak_above_network_mb"] = round(row["compile_peak_mb"] - row["network_mb"])
+    row["peak_B_per_syn"] = round(row["compile_peak_mb"] * 2 ** 20 / max(row["synapses"], 1), 1)
+    row["compile_B_per_syn"] = round(row["compile_peak_above_network_mb"] * 2 ** 20 / max(row["synapses"], 1), 1)
+    sampler.stop()
     return row
 
 
@@ -132,17 +213,20 @@ def main(argv=None):
     ap.add_argument("--chips", type=int, default=0, help="chips on the board (default: about 1 per 2,500 "
                     "neurons, enough for the random net's axon memory on loihi2)")
     ap.add_argument("--validate", action="store_true", help="also run validate.check_mapping (slow at 1M)")
+    ap.add_argument("--emulate", type=int, default=0, metavar="STEPS",
+                    help="after compiling, drop all but the tables and emulate STEPS steps (inputs at 5 %%)")
     ap.add_argument("--one", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
         n = int(args.one[1])
         print(json.dumps(one(args.one[0], n, args.target, args.partitioner, args.chips or max(1, -(-n // 2500)),
-                             args.validate)))
+                             args.validate, args.emulate)))
         return
     for n in args.sizes:
         for kind in args.kinds:
             out = subprocess.run([sys.executable, __file__, "--one", kind, str(n), "--target", args.target,
-                                  "--partitioner", args.partitioner, "--chips", str(args.chips)]
+                                  "--partitioner", args.partitioner, "--chips", str(args.chips),
+                                  "--emulate", str(args.emulate)]
                                  + (["--validate"] if args.validate else []),
                                  capture_output=True, text=True)
             if out.returncode:

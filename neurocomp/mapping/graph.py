@@ -9,7 +9,9 @@ synapse memory. A projection whose weights are a kernel shared by its post neuro
 learning: ``Connectivity.kernel_slices``) also gives each post neuron the *kernel key* of its slice
 (``key_ptr``/``key_id`` by neuron, ``key_entries``/``key_delay`` by key): a target that shares kernels
 (``SynapseEncoding.shared_conv_weights``) stores each key once per core instead of those synapses.
-Built from the projections' synapse enumerators (``neurocomp.semantics.synapses``) in chunks, so 100M synapses fit.
+Built from the projections' synapse enumerators (``neurocomp.semantics.synapses``) in chunks, in two passes
+(count per post neuron and per source, then write each synapse into both CSRs): the peak is the graph
+itself (10 bytes per synapse with int32 ids) plus one chunk's temporaries, so 400M synapses fit.
 """
 from __future__ import annotations
 
@@ -85,6 +87,32 @@ def _bucket(key, n_keys, val, flag):
     return ptr, out_val, out_flag
 
 
+@numba.njit(cache=True)
+def _count_ends(in_cnt, out_cnt, pre, post, base, dbase):
+    """First pass: count one chunk's synapses per post neuron (slot g+1 of the in-CSR's pointer) and per source."""
+    for i in range(pre.size):
+        in_cnt[post[i] + dbase + 1] += 1
+        out_cnt[pre[i] + base + 1] += 1
+
+
+@numba.njit(cache=True)
+def _scatter(in_pos, in_src, in_flag, out_pos, out_post, out_flag, pre, post, delay, base, dbase, extra):
+    """Second pass: write one chunk's synapses at their post neuron's and their source's next slots (in
+    enumeration order: the stable counting sort by post, and by source, of all synapses)."""
+    for i in range(pre.size):
+        s = pre[i] + base
+        g = post[i] + dbase
+        f = (1 if delay[i] > 0 else 0) | extra
+        p = in_pos[g]
+        in_pos[g] = p + 1
+        in_src[p] = s
+        in_flag[p] = f
+        q = out_pos[s]
+        out_pos[s] = q + 1
+        out_post[q] = g
+        out_flag[q] = f
+
+
 def synapse_graph(network: Network) -> SynapseGraph:
     """Build the two-way CSR of ``network`` (any network: float weights are read as their nonzeros)."""
     pops = network.neuron_populations
@@ -97,9 +125,13 @@ def synapse_graph(network: Network) -> SynapseGraph:
     s = n + int(input_offset[-1])
     idt = np.int32 if s < 2 ** 31 - 1 else np.int64
 
-    src_l, post_l, flag_l = [], [], []
+    # Two passes over the projections' synapse enumerators (``iter_projection_synapses``: the synapses the
+    # tables store, or a float network's nonzero weights, in chunks): count the synapses per post neuron
+    # and per source, then write each straight into both CSRs. Nothing of the size of all synapses exists
+    # but the graph itself (a concatenated (source, post, flag) list and its two sorts needed ~2x as much).
     key_post, key_l, key_entries, key_delay = [], [], [], []
     proj_max_delay = {}
+    plan = []
     for proj in network.projections.values():
         src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
         base = (n + input_offset[input_index[proj.source]]) if src_pop.is_input else pop_offset[pop_index[proj.source]]
@@ -113,24 +145,25 @@ def synapse_graph(network: Network) -> SynapseGraph:
             key_l.append(sl + len(key_entries))
             key_entries.extend([entries] * n_keys)
             key_delay.extend([proj.max_delay > 0] * n_keys)
-        # the synapses the tables store (integer networks) or the nonzero weights (float networks),
-        # streamed in chunks: small temporaries
-        for part in iter_projection_synapses(proj, src_pop.size, dst_pop.size):
-            pre, post, d = part[0], part[1], part[-1]
-            src_l.append((np.asarray(pre, np.int64) + base).astype(idt))
-            post_l.append((np.asarray(post, np.int64) + dbase).astype(idt))
-            flag = (np.asarray(d) > 0).astype(np.uint8)
-            if learn:
-                flag |= FLAG_LEARN
-            if slices is not None:
-                flag |= FLAG_SHARED
-            flag_l.append(flag)
+        plan.append((proj, src_pop.size, dst_pop.size, int(base), int(dbase),
+                     learn | (FLAG_SHARED if slices is not None else 0)))
         proj_max_delay[proj.name] = proj.max_delay
-    cat = lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts else np.zeros(0, dt)
-    src, post, flag = cat(src_l, idt), cat(post_l, idt), cat(flag_l, np.uint8)
-    del src_l, post_l, flag_l
-    in_ptr, in_src, in_flag = _bucket(post, max(n, 0), src, flag)
-    out_ptr, out_post, out_flag = _bucket(src, s, post, flag)
+    in_ptr = np.zeros(max(n, 0) + 1, np.int64)
+    out_ptr = np.zeros(s + 1, np.int64)
+    for proj, n_pre, n_post, base, dbase, _ in plan:
+        for part in iter_projection_synapses(proj, n_pre, n_post):
+            _count_ends(in_ptr, out_ptr, np.asarray(part[0]), np.asarray(part[1]), base, dbase)
+    np.cumsum(in_ptr, out=in_ptr)
+    np.cumsum(out_ptr, out=out_ptr)
+    n_syn = int(in_ptr[-1])
+    in_src, in_flag = np.empty(n_syn, idt), np.empty(n_syn, np.uint8)
+    out_post, out_flag = np.empty(n_syn, idt), np.empty(n_syn, np.uint8)
+    in_pos, out_pos = in_ptr[:-1].copy(), out_ptr[:-1].copy()
+    for proj, n_pre, n_post, base, dbase, extra in plan:
+        for part in iter_projection_synapses(proj, n_pre, n_post):
+            _scatter(in_pos, in_src, in_flag, out_pos, out_post, out_flag, np.asarray(part[0]), np.asarray(part[1]),
+                     np.asarray(part[-1]), base, dbase, extra)
+    del in_pos, out_pos
     keys = {}
     if key_l:
         key_ptr, key_id, _ = _bucket(np.concatenate(key_post), n, np.concatenate(key_l),

@@ -17,9 +17,10 @@ does), which is why every synapse carries its projection index.
 
 Building (1M neurons / 100M synapses in seconds and in little more memory than the tables): the
 axons come from the partitioner's per-source CSR (``SynapseGraph``: each source's distinct destination
-cores, counted in one numba pass, are its routes; routes are numbered into axons by a counting sort on
-the core), then the synapses are streamed projection by projection, in chunks, straight into their
-axon's slots. No argsort over synapse keys; the layout is exactly the one a stable sort of the
+cores, counted in one numba pass, are its routes; a second pass numbers them into axons by a counting
+sort on the core, writing straight into arrays allocated in the tables' narrow dtypes: no int64 copy of
+the per-route arrays), then the synapses are streamed projection by projection, in chunks, straight
+into their axon's slots (preallocated int32/int8 arrays; peak = the tables + one chunk's temporaries). No argsort over synapse keys; the layout is exactly the one a stable sort of the
 synapses (in projection order) by (core, source) would give.
 """
 from __future__ import annotations
@@ -245,14 +246,12 @@ def _pop_gid(tables: CoreTables) -> dict:
 
 
 @numba.njit(cache=True)
-def _routes_and_axons(out_ptr, out_post, tcore, src_of_tid, n_cores):
-    """Routes (per table source: its distinct destination cores, sorted) and axons (ordered by core,
-    then source), from the graph's out-CSR. ``tcore[g]``: core of graph neuron g; ``src_of_tid[t]``: the
-    graph source of table source t. Returns route_ptr, route_core, route_axon, core_axon_ptr,
-    axon_source, axon_syn_ptr (holding each axon's START in slot a+1: the fill cursor)."""
+def _count_routes(out_ptr, out_post, tcore, src_of_tid, n_cores):
+    """First pass of the routes: per table source its number of distinct destination cores (``route_ptr``),
+    per core its number of axons (``core_axon_ptr``), and the largest count. ``tcore[g]``: core of graph
+    neuron g; ``src_of_tid[t]``: the graph source of table source t."""
     n_src = src_of_tid.size
     mark = np.full(n_cores, -1, np.int64)
-    cnt = np.zeros(n_cores, np.int64)
     route_ptr = np.zeros(n_src + 1, np.int64)
     core_axon_ptr = np.zeros(n_cores + 1, np.int64)
     maxd = 1
@@ -270,14 +269,20 @@ def _routes_and_axons(out_ptr, out_post, tcore, src_of_tid, n_cores):
             maxd = nd
     for c in range(n_cores):
         core_axon_ptr[c + 1] += core_axon_ptr[c]
-    n_ax = route_ptr[n_src]
-    route_core = np.empty(n_ax, np.int32)
-    route_axon = np.empty(n_ax, np.int64)
-    axon_source = np.empty(n_ax, np.int64)
-    axon_syn_ptr = np.zeros(n_ax + 1, np.int64)
+    return route_ptr, core_axon_ptr, maxd
+
+
+@numba.njit(cache=True)
+def _fill_routes(out_ptr, out_post, tcore, src_of_tid, route_ptr, core_axon_ptr, maxd,
+                 route_core, route_axon, axon_source, axon_syn_ptr):
+    """Second pass, into arrays the caller allocated in the tables' narrow dtypes (no int64 copies of the
+    per-route arrays): each source's destination cores (sorted) and their axons, axons ordered by core
+    then source; ``axon_syn_ptr`` (zeros) gets each axon's START in slot a+1 (the fill cursor)."""
+    n_src = src_of_tid.size
+    mark = np.full(core_axon_ptr.size - 1, -1, np.int64)
+    cnt = np.zeros(core_axon_ptr.size - 1, np.int64)
     cursor = core_axon_ptr[:-1].copy()
     lst = np.empty(maxd, np.int64)
-    mark[:] = -1
     for t in range(n_src):
         s = src_of_tid[t]
         nd = 0
@@ -289,7 +294,8 @@ def _routes_and_axons(out_ptr, out_post, tcore, src_of_tid, n_cores):
                 lst[nd] = c
                 nd += 1
             cnt[c] += 1
-        cores = np.sort(lst[:nd])
+        cores = lst[:nd]
+        cores.sort()                    # in place: no array allocated per source
         r = route_ptr[t]
         for i in range(nd):
             c = cores[i]
@@ -301,10 +307,24 @@ def _routes_and_axons(out_ptr, out_post, tcore, src_of_tid, n_cores):
             axon_syn_ptr[a + 1] = cnt[c]
     # exclusive prefix sum shifted by one: slot a+1 holds the start of axon a (the fill cursor)
     run = 0
-    for a in range(n_ax):
+    for a in range(axon_syn_ptr.size - 1):
         k = axon_syn_ptr[a + 1]
         axon_syn_ptr[a + 1] = run
         run += k
+
+
+def routes_and_axons(out_ptr, out_post, tcore, src_of_tid, n_cores: int, n_sources: int, n_syn: int):
+    """Routes (per table source: its distinct destination cores, sorted) and axons (ordered by core, then
+    source), from the graph's out-CSR, straight into their narrow dtypes: route_ptr, route_core,
+    route_axon, core_axon_ptr, axon_source, axon_syn_ptr (holding each axon's START in slot a+1)."""
+    route_ptr, core_axon_ptr, maxd = _count_routes(out_ptr, out_post, tcore, src_of_tid, n_cores)
+    n_ax = int(route_ptr[-1])
+    route_core = np.empty(n_ax, narrowest_int(0, max(int(n_cores), 2 ** 8)))        # int16 below 32768 cores
+    route_axon = np.empty(n_ax, index_dtype(n_ax))
+    axon_source = np.empty(n_ax, index_dtype(n_sources))
+    axon_syn_ptr = np.zeros(n_ax + 1, index_dtype(n_syn + 1))
+    _fill_routes(out_ptr, out_post, tcore, src_of_tid, route_ptr, core_axon_ptr, maxd,
+                 route_core, route_axon, axon_source, axon_syn_ptr)
     return route_ptr, route_core, route_axon, core_axon_ptr, axon_source, axon_syn_ptr
 
 
@@ -312,8 +332,8 @@ def _routes_and_axons(out_ptr, out_post, tcore, src_of_tid, n_cores):
 def _place_synapses(pre, post, w, d, k, src_base, src_is_input, dst_base, gid_of_flat, n, neuron_core,
                     core_axon_ptr, axon_source, axon_syn_ptr, syn_post, syn_weight, syn_delay, syn_proj, syn_core):
     """Write a chunk of one projection's synapses into their axons' next free slots (in order, so each
-    axon keeps the synapses' projection order). The axon of (source t, core c) is found by binary search
-    of t in core c's axons (sorted by source; consecutive synapses usually share a core, so that slice
+    axon keeps the synapses' projection order). The axon of (source t, core c) is found by a branch-free
+    binary search of t in core c's axons (sorted by source; consecutive synapses usually share a core, so that slice
     stays in cache). ``c`` is the post neuron's core, or ``syn_core[i]`` when given (a split dendrite's
     segment core). Returns -1, or the index of a synapse with no axon."""
     split = syn_core.size > 0
@@ -326,13 +346,15 @@ def _place_synapses(pre, post, w, d, k, src_base, src_is_input, dst_base, gid_of
         c = syn_core[i] if split else neuron_core[g]
         lo = core_axon_ptr[c]
         end = core_axon_ptr[c + 1]
-        hi = end
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if axon_source[mid] < t:
-                lo = mid + 1
-            else:
-                hi = mid
+        if lo >= end:
+            return i
+        m = end - lo                    # branch-free lower bound (a select per probe, no mispredicted jump)
+        while m > 1:
+            half = m >> 1
+            lo = lo + half if axon_source[lo + half] < t else lo
+            m -= half
+        if axon_source[lo] < t:
+            lo += 1
         if lo >= end or axon_source[lo] != t:
             return i
         p = axon_syn_ptr[lo + 1]
@@ -456,13 +478,10 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     if split is not None:              # routes over the compartment graph: synapses sit on segment cores
         rgraph, rcore, m = split.graph, split.comp_core, int(split.seg_neuron.size)
     src_of_tid = np.concatenate([order, np.arange(n + m, n_sources + m, dtype=np.int64)])
-    route_ptr, route_core, route_axon, core_axon_ptr, axon_source, axon_syn_ptr = _routes_and_axons(
-        rgraph.out_ptr, rgraph.out_post, rcore, src_of_tid, max(int(n_cores), 1))
-    core_axon_ptr = core_axon_ptr[:n_cores + 1] if n_cores else np.zeros(1, np.int64)
     n_syn = graph.n_synapses
-    route_axon, axon_source = route_axon.astype(index_dtype(route_axon.size)), axon_source.astype(index_dtype(n_sources))
-    route_core = route_core.astype(narrowest_int(0, max(int(n_cores), 2 ** 8)))        # int16 below 32768 cores
-    axon_syn_ptr = axon_syn_ptr.astype(index_dtype(n_syn + 1))
+    route_ptr, route_core, route_axon, core_axon_ptr, axon_source, axon_syn_ptr = routes_and_axons(
+        rgraph.out_ptr, rgraph.out_post, rcore, src_of_tid, max(int(n_cores), 1), n_sources, n_syn)
+    core_axon_ptr = core_axon_ptr[:n_cores + 1] if n_cores else np.zeros(1, np.int64)
 
     # Synapses, streamed into their axons' slots in projection order.
     if split is not None:

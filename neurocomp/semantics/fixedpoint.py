@@ -18,6 +18,8 @@ STATE_LIMIT = 2 ** 23
 def wrap32(x) -> np.ndarray:
     """Two's-complement wrap to int32 (what Lava's int32 arrays and channel casts do), kept as int64."""
     x = np.asarray(x, dtype=np.int64)
+    if x.ndim and x.size and x.min() >= -2 ** 31 and x.max() < 2 ** 31:
+        return x.copy()             # already int32 values (weights, most sums): no 64-bit modulo per element
     return ((x + 2 ** 31) % 2 ** 32) - 2 ** 31
 
 
