@@ -29,7 +29,7 @@ def _soma_prefix(x, fired_before, n, active, fired_total, idle, act):
     return x * idle + (fired_before + spread) * (act - idle)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _soma_next(c, now, ev_src, core_ptr, route_ptr, ss, active, learn, lat):
     """``spec``'s ``soma_next``: the ready time of core c's next message (its route entry is ``ss[c, RR] - 1``),
     or -1 when the soma has finished (then ``ss[c, END]`` is set). ``ss[c]``: its events ``LO..HI``, current
@@ -56,7 +56,7 @@ def _soma_next(c, now, ev_src, core_ptr, route_ptr, ss, active, learn, lat):
         ss[c, REND] = route_ptr[s + 1]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _push(h, n, t, c):
     """Heap ``h[0]`` times, ``h[1]`` cores, ordered by (time, core); returns the new size."""
     i = n
@@ -72,12 +72,10 @@ def _push(h, n, t, c):
     return n + 1
 
 
-@numba.njit(cache=True, nogil=True)
-def _pop(h, n):
-    """Remove the root; returns (time, core, new size)."""
-    t0, c0 = h[0, 0], h[1, 0]
-    n -= 1
-    t, c = h[0, n], h[1, n]
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sift_root(h, n, t, c):
+    """Put ``(t, c)`` at the root of the heap of size ``n`` and restore the order (one sift-down: replacing
+    the earliest core's key costs half a pop and a push)."""
     i = 0
     while True:
         k = 2 * i + 1
@@ -90,10 +88,8 @@ def _pop(h, n):
         h[0, i] = h[0, k]
         h[1, i] = h[1, k]
         i = k
-    if n > 0:
-        h[0, i] = t
-        h[1, i] = c
-    return t0, c0, n
+    h[0, i] = t
+    h[1, i] = c
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -208,116 +204,121 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                     if cnt[p] >= DEPTH and ring[p * DEPTH + wpos[p]] > nxt:
                         nxt = ring[p * DEPTH + wpos[p]]
                     hn = _push(heap, hn, nxt, c)
+            # the earliest core is the heap's root; its next message replaces its key (one sift-down)
             while hn > 0:
-                tin, c, hn = _pop(heap, hn)
+                tin = heap[0, 0]
+                c = heap[1, 0]
+                sender_stall[c] += tin - ready[c]
+                if trace and tin > ready[c]:
+                    nt = _record(tr, nt, TRACE_STALL, c, ready[c] - t0, tin - t0)
+                if wave == 0:
+                    r = ss[c, RR] - 1
+                    ax = route_axon[r]
+                    d = route_core[r]
+                    cost = L_WIN + (axon_syn_ptr[ax + 1] - axon_syn_ptr[ax]) * L_SYN
+                else:
+                    d = psum_dst[pq[c]]
+                    cost = L_PSUM
+                # -- deliver: walk from core c's port (entered at tin) to core d; rules of spec.deliver.
+                # Each pass: the message enters buffer nb at dep (its occupancy, spec.occupancy), then,
+                # unless nb is d's input queue, leaves it on the next output of its route.
+                nb = n_links + c
+                dep = tin
+                a = tin
+                o = -1
+                x = core_x[c]
+                y = core_y[c]
+                bx = core_x[d]
+                by = core_y[d]
                 while True:
-                    sender_stall[c] += tin - ready[c]
-                    if trace and tin > ready[c]:
-                        nt = _record(tr, nt, TRACE_STALL, c, ready[c] - t0, tin - t0)
-                    if wave == 0:
-                        r = ss[c, RR] - 1
-                        ax = route_axon[r]
-                        d = route_core[r]
-                        cost = L_WIN + (axon_syn_ptr[ax + 1] - axon_syn_ptr[ax]) * L_SYN
-                    else:
-                        d = psum_dst[pq[c]]
-                        cost = L_PSUM
-                    # -- deliver: walk from core c's port (entered at tin) to core d; rules of spec.deliver.
-                    # Each pass: the message enters buffer nb at dep (its occupancy, spec.occupancy), then,
-                    # unless nb is d's input queue, leaves it on the next output of its route.
-                    nb = n_links + c
-                    dep = tin
-                    a = tin
-                    o = -1
-                    x = core_x[c]
-                    y = core_y[c]
-                    bx = core_x[d]
-                    by = core_y[d]
-                    while True:
+                    # occupancy (spec.occupancy) only when it can raise the peak P: the departures in a
+                    # buffer's ring never decrease, so it exceeds P iff the P-th latest one is after dep
+                    pk = buf_peak[nb]
+                    lim = DEPTH - 1 if DEPTH - 1 < cnt[nb] else cnt[nb]
+                    if pk == 0 or (pk <= lim and ring[nb * DEPTH + (wpos[nb] - pk if wpos[nb] >= pk
+                                                                   else wpos[nb] - pk + DEPTH)] > dep):
                         n = 1
-                        lim = DEPTH - 1 if DEPTH - 1 < cnt[nb] else cnt[nb]
                         i = wpos[nb]
                         for _ in range(lim):
                             i = i - 1 if i > 0 else DEPTH - 1
                             if ring[nb * DEPTH + i] <= dep:
                                 break
                             n += 1
-                        if n > buf_peak[nb]:
-                            buf_peak[nb] = n
-                        if o >= n_links:
-                            break
-                        if o >= 0:                   # it came over mesh link o
-                            link_stall[o] += dep - a
-                            link_busy[o] += OCC
-                            if trace and OCC > 0:
-                                nt = _record(tr, nt, TRACE_LINK, o, dep - t0, dep + OCC - t0)
-                            a = dep + link_lat[o]
-                            dd = o & 3
-                            if dd == 0:
-                                x += 1
-                            elif dd == 1:
-                                x -= 1
-                            elif dd == 2:
-                                y += 1
-                            else:
-                                y -= 1
-                        b = nb
-                        if bx != x:
-                            o = (y * gx_n + x) * 4 + (0 if bx > x else 1)
-                            nb = o
-                        elif by != y:
-                            o = (y * gx_n + x) * 4 + (2 if by > y else 3)
-                            nb = o
+                        buf_peak[nb] = n
+                    if o >= n_links:
+                        break
+                    if o >= 0:                   # it came over mesh link o
+                        link_stall[o] += dep - a
+                        link_busy[o] += OCC
+                        if trace and OCC > 0:
+                            nt = _record(tr, nt, TRACE_LINK, o, dep - t0, dep + OCC - t0)
+                        a = dep + link_lat[o]
+                        dd = o & 3
+                        if dd == 0:
+                            x += 1
+                        elif dd == 1:
+                            x -= 1
+                        elif dd == 2:
+                            y += 1
                         else:
-                            o = n_links + d
-                            nb = fifo_base + d
-                        # leave b at max(arrival, previous departure from b, link free, credit of nb)
-                        dep = a
-                        if cnt[b] > 0:
-                            v = ring[b * DEPTH + (wpos[b] - 1 if wpos[b] > 0 else DEPTH - 1)]
-                            if v > dep:
-                                dep = v
-                        if link_free[o] > dep:
-                            dep = link_free[o]
-                        if cnt[nb] >= DEPTH:
-                            v = ring[nb * DEPTH + wpos[nb]]
-                            if v > dep:
-                                dep = v
-                        ring[b * DEPTH + wpos[b]] = dep
-                        cnt[b] += 1
-                        wpos[b] = wpos[b] + 1 if wpos[b] + 1 < DEPTH else 0
-                        link_free[o] = dep + OCC
-                    start = dep if dep > busy[d] else busy[d]
-                    ring[nb * DEPTH + wpos[nb]] = start
-                    cnt[nb] += 1
-                    wpos[nb] = wpos[nb] + 1 if wpos[nb] + 1 < DEPTH else 0
-                    busy[d] = start + cost
-                    in_end[d] = busy[d]
-                    if trace:
-                        nt = _record(tr, nt, TRACE_INPUT, d, start - t0, start + cost - t0)
-                    # -- the core's next message
-                    if wave == 0:
-                        for j in range(axon_psum_ptr[ax], axon_psum_ptr[ax + 1]):
-                            mark[axon_psum[j]] = t
-                        n_msg += 1
-                        nxt = _soma_next(c, tin, ev_src, core_ptr, route_ptr, ss, active[t, c], learn[t, c], lat)
+                            y -= 1
+                    b = nb
+                    if bx != x:
+                        o = (y * gx_n + x) * 4 + (0 if bx > x else 1)
+                        nb = o
+                    elif by != y:
+                        o = (y * gx_n + x) * 4 + (2 if by > y else 3)
+                        nb = o
                     else:
-                        n_ps += 1
-                        q = pq[c] + 1
-                        while q < core_psum_ptr[c + 1] and mark[q] != t:
-                            q += 1
-                        pq[c] = q
-                        nxt = tin + L_OUT if q < core_psum_ptr[c + 1] else -1
-                    if nxt < 0:
-                        break
-                    ready[c] = nxt
-                    p = n_links + c
-                    tin = nxt
-                    if cnt[p] >= DEPTH and ring[p * DEPTH + wpos[p]] > tin:
-                        tin = ring[p * DEPTH + wpos[p]]
-                    if hn > 0 and (heap[0, 0] < tin or (heap[0, 0] == tin and heap[1, 0] < c)):
-                        hn = _push(heap, hn, tin, c)
-                        break
+                        o = n_links + d
+                        nb = fifo_base + d
+                    # leave b at max(arrival, previous departure from b, link free, credit of nb)
+                    dep = a
+                    if cnt[b] > 0:
+                        v = ring[b * DEPTH + (wpos[b] - 1 if wpos[b] > 0 else DEPTH - 1)]
+                        if v > dep:
+                            dep = v
+                    if link_free[o] > dep:
+                        dep = link_free[o]
+                    if cnt[nb] >= DEPTH:
+                        v = ring[nb * DEPTH + wpos[nb]]
+                        if v > dep:
+                            dep = v
+                    ring[b * DEPTH + wpos[b]] = dep
+                    cnt[b] += 1
+                    wpos[b] = wpos[b] + 1 if wpos[b] + 1 < DEPTH else 0
+                    link_free[o] = dep + OCC
+                start = dep if dep > busy[d] else busy[d]
+                ring[nb * DEPTH + wpos[nb]] = start
+                cnt[nb] += 1
+                wpos[nb] = wpos[nb] + 1 if wpos[nb] + 1 < DEPTH else 0
+                busy[d] = start + cost
+                in_end[d] = busy[d]
+                if trace:
+                    nt = _record(tr, nt, TRACE_INPUT, d, start - t0, start + cost - t0)
+                # -- the core's next message
+                if wave == 0:
+                    for j in range(axon_psum_ptr[ax], axon_psum_ptr[ax + 1]):
+                        mark[axon_psum[j]] = t
+                    n_msg += 1
+                    nxt = _soma_next(c, tin, ev_src, core_ptr, route_ptr, ss, active[t, c], learn[t, c], lat)
+                else:
+                    n_ps += 1
+                    q = pq[c] + 1
+                    while q < core_psum_ptr[c + 1] and mark[q] != t:
+                        q += 1
+                    pq[c] = q
+                    nxt = tin + L_OUT if q < core_psum_ptr[c + 1] else -1
+                if nxt < 0:                     # the core is done: its key leaves the heap
+                    hn -= 1
+                    if hn > 0:
+                        _sift_root(heap, hn, heap[0, hn], heap[1, hn])
+                    continue
+                ready[c] = nxt
+                p = n_links + c
+                if cnt[p] >= DEPTH and ring[p * DEPTH + wpos[p]] > nxt:
+                    nxt = ring[p * DEPTH + wpos[p]]
+                _sift_root(heap, hn, nxt, c)
         sm = 0
         im = 0
         for c in range(n_cores):
