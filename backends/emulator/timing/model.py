@@ -127,6 +127,10 @@ def run_spec(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int)
 TRACE_ROWS_GUESS = 8
 
 
+#: Core pairs are numbered through a flag per possible pair up to this many pairs (else by sorting).
+DENSE_PAIRS = 1 << 22
+
+
 def message_paths(p: spec.Params, tables):
     """The route every message takes, once per (sending core, receiving core) pair: ``(route_path, psum_path,
     path_ptr, path_out)``, the pair of each route entry (graph-input routes: the receiving core to itself,
@@ -141,7 +145,13 @@ def message_paths(p: spec.Params, tables):
     sc[own] = neuron_core[src[own]]
     key = np.concatenate([sc * n_cores + rc, np.asarray(tables.psum_core, np.int64) * n_cores
                           + neuron_core[np.asarray(tables.psum_neuron, np.int64)]])
-    pairs, which = np.unique(key, return_inverse=True)
+    if n_cores * n_cores <= DENSE_PAIRS:        # a flag per pair instead of sorting the keys (same ids)
+        used = np.zeros(n_cores * n_cores, bool)
+        used[key] = True
+        pairs = np.flatnonzero(used)
+        which = (np.cumsum(used) - 1)[key]
+    else:
+        pairs, which = np.unique(key, return_inverse=True)
     ptr, out = kernel.route_paths(pairs // n_cores, pairs % n_cores, np.asarray(p.core_x, np.int64),
                                   np.asarray(p.core_y, np.int64), p.gx_n, p.gx_n * p.gy_n * 4)
     which = which.astype(np.int64).reshape(-1)
