@@ -134,20 +134,10 @@ def old_run_numba(rev):
         a = lambda v: np.asarray(v, np.int64)
         args = (ev_step, ev_src, int(tables.n_neurons), a(tables.core_neuron_ptr), a(tables.route_ptr),
                 a(tables.route_core), a(tables.route_axon), a(tables.axon_syn_ptr), app, ap,
-                tables.neuron_core()[a(tables.psum_neuron)], a(tables.core_psum_ptr), np.ascontiguousarray(active, np.int64),
-                np.ascontiguousarray(learn, np.int64), lat, a(p.link_lat), p.gx_n, p.gy_n, a(p.core_x), a(p.core_y),
-                int(steps), bool(trace))
-        tr = np.zeros((model.TRACE_ROWS_GUESS * (ev_src.size + len(p.core_x)) if trace else 0, 4), np.int64)
-        r = mod.simulate_run(*args, tr)
-        if trace and r[-1] > tr.shape[0]:
-            tr = np.zeros((r[-1], 4), np.int64)
-            r = mod.simulate_run(*args, tr)
-        keys = ("latency", "soma_max", "input_max", "sender_stall", "link_busy", "link_stall", "buf_peak", "n_messages",
-                "n_psum")
-        out = dict(zip(keys, r))
-        if trace:
-            out["trace"] = tr[:r[-1]]
-        return out
+                tables.neuron_core()[a(tables.psum_neuron)], a(tables.core_psum_ptr),
+                np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat, a(p.link_lat),
+                p.gx_n, p.gy_n, a(p.core_x), a(p.core_y), int(steps), bool(trace))
+        return model.call_kernel(mod.simulate_run, args, trace, model.TRACE_ROWS_GUESS * (ev_src.size + len(p.core_x)))
     return run
 
 
@@ -162,10 +152,9 @@ def measure(name, steps, repeats, cli, seed, old=None):
     modes = ("analytic", "cycle", "spec_timeline") + (("old_kernel",) if old else ())
     lat = {}
     try:
-        nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle")      # numba warm
-        if old:
-            model.run_numba = old
-            nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle")
+        for run in (new_run, old) if old else (new_run,):           # numba warm (the report read computes it)
+            model.run_numba = run
+            nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle").report["latency_s"]
             model.run_numba = new_run
         e2e = {m: [] for m in modes}
         mod = {"analytic": [], "cycle": [], "old_kernel": []}
@@ -225,7 +214,8 @@ def old_cell(r) -> str:
 def table(rows) -> str:
     lines = ["| net | model: cycle s / analytic s (ratio) | emulate: cycle s / analytic s (ratio) | cycle section s "
              "| emulate, spec timeline: s (ratio) | CLI: cycle s / analytic s (ratio) "
-             "| old kernel: model s, emulate s (ratio to analytic); new kernel faster by |", "|---|---|---|---|---|---|---|"]
+             "| old kernel: model s, emulate s (ratio to analytic); new kernel faster by |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         m, e = r["model"], r["e2e"]
         cli = r.get("cli")

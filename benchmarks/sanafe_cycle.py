@@ -208,7 +208,8 @@ def main(argv=None):
         print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))
-    print(f"\n(steps = {args.steps}, seed = {args.seed}, noc = {args.noc}; whole script {time.perf_counter() - t0:.1f} s)")
+    print(f"\n(steps = {args.steps}, seed = {args.seed}, noc = {args.noc}; "
+          f"whole script {time.perf_counter() - t0:.1f} s)")
     return rows
 
 

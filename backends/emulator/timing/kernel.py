@@ -2,11 +2,12 @@
 flat arrays, message for message the same (tests/test_timing_cycle.py holds them equal).
 
 Differences of form only: a binary heap of ``(injection time, core)`` (one entry per core), used as a k-way
-merge; times run on across steps (step t starts where step t-1 ended, per-step state is reset to that
-time); each buffer keeps the departure times of its last ``depth`` messages in a ring (all the credit and
-FIFO rules need); router outputs are computed from the destination's tile. The per-message path is written
-out in one loop rather than in helpers taking arrays: each array argument of a call costs two atomic
-reference-count updates, which were most of the kernel's time.
+merge (the earliest core's next key replaces it at the root); times run on across steps (step t starts
+where step t-1 ended); each buffer keeps the departure times of its last ``depth`` messages in a ring (all
+the credit and FIFO rules need; never reset, see ``simulate_run``); a message follows its core pair's
+outputs listed once by ``route_paths``; the peak occupancy is counted only when it can rise. The
+per-message path is written out in one loop rather than in helpers taking arrays: each array argument of a
+call costs two atomic reference-count updates, even for a helper numba inlines (docs/timing.md).
 """
 from __future__ import annotations
 

@@ -172,11 +172,17 @@ def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int
             psum_path, np.asarray(tables.core_psum_ptr, np.int64), path_ptr, path_out,
             np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
             np.asarray(p.link_lat, np.int64), p.gx_n * p.gy_n * 4, int(steps), bool(trace))
-    tr = np.zeros((TRACE_ROWS_GUESS * (ev_src.size + len(p.core_x)) if trace else 0, 4), np.int64)
-    r = kernel.simulate_run(*args, tr)
+    return call_kernel(kernel.simulate_run, args, trace, TRACE_ROWS_GUESS * (ev_src.size + len(p.core_x)))
+
+
+def call_kernel(run, args, trace: bool, rows: int) -> dict:
+    """``run(*args, tr)`` (a ``simulate_run``) as ``run_numba``'s dict; with ``trace`` a trace array of ``rows``
+    rows first, sized again to the count the kernel returns when short."""
+    tr = np.zeros((rows if trace else 0, 4), np.int64)
+    r = run(*args, tr)
     if trace and r[-1] > tr.shape[0]:          # more intervals than guessed: run again with room for all
         tr = np.zeros((r[-1], 4), np.int64)
-        r = kernel.simulate_run(*args, tr)
+        r = run(*args, tr)
     keys = ("latency", "soma_max", "input_max", "sender_stall", "link_busy", "link_stall", "buf_peak", "n_messages",
             "n_psum")
     out = dict(zip(keys, r))
