@@ -123,7 +123,7 @@ def run_spec(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int)
     return res
 
 
-#: Trace rows first allocated per spike event and core (a second run sizes it exactly when short).
+#: Trace rows first allocated per message and core (a second run sizes it exactly when short).
 TRACE_ROWS_GUESS = 8
 
 
@@ -172,7 +172,8 @@ def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int
             psum_path, np.asarray(tables.core_psum_ptr, np.int64), path_ptr, path_out,
             np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
             np.asarray(p.link_lat, np.int64), p.gx_n * p.gy_n * 4, int(steps), bool(trace))
-    return call_kernel(kernel.simulate_run, args, trace, TRACE_ROWS_GUESS * (ev_src.size + len(p.core_x)))
+    n_msgs = int(np.diff(np.asarray(tables.route_ptr, np.int64))[ev_src].sum()) if trace else 0   # at most
+    return call_kernel(kernel.simulate_run, args, trace, TRACE_ROWS_GUESS * (n_msgs + len(p.core_x)))
 
 
 def call_kernel(run, args, trace: bool, rows: int) -> dict:
