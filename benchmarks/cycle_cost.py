@@ -1,7 +1,7 @@
 """What ``timing="cycle"`` costs a user: the whole ``emulate`` run against ``timing="analytic"`` (issue 16).
 
 Usage:  .venv/bin/python benchmarks/cycle_cost.py [--steps 100] [--repeats 3] [--nets random,layered,hot,brunel]
-        [--cli]
+        [--cli] [--old-kernel REV]
 
 Two readings on each net, in one run, from alternating repeats (minima; the machine is shared):
 
@@ -14,6 +14,9 @@ Two readings on each net, in one run, from alternating repeats (minima; the mach
 
 "cycle, spec timeline": the same ``emulate(timing="cycle")`` with the report's one-step timeline traced by
 the Python spec, as before the kernel traced it (the cost this change removed), alternated with the others.
+``--old-kernel REV``: also the cycle run (and the model alone) with the message-level kernel of git revision
+REV (``timing/kernel.py`` and the way ``model.run_numba`` called it there, e.g. 644d1f3, before the kernel was
+sped up), alternated with the others; the per-step latencies of both are checked identical.
 
 Nets (compiled by ``nc.compile`` for Loihi, so the placement is the compiler's, not SANA-FE's): the random
 recurrent and layered feed-forward nets of benchmarks/sanafe_crosscheck.py (same sizes and connection
@@ -111,42 +114,85 @@ def cli_time(path, steps, inputs, timing):
         return time.perf_counter() - t0
 
 
-def measure(name, steps, repeats, cli, seed):
+def old_run_numba(rev):
+    """``model.run_numba`` as it was at git revision ``rev`` (before the per-pair paths): its kernel loaded from
+    git beside the current one, called with the arguments it took then."""
+    import importlib.util
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parent.parent
+    src = subprocess.run(["git", "show", f"{rev}:backends/emulator/timing/kernel.py"], cwd=root, check=True,
+                         capture_output=True, text=True).stdout
+    path = pathlib.Path(tempfile.mkdtemp()) / "old_cycle_kernel.py"
+    path.write_text(src.replace("from .spec import", "from neurocomp.backends.emulator.timing.spec import"))
+    spec = importlib.util.spec_from_file_location("old_cycle_kernel", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+
+    def run(p, tables, ev_step, ev_src, active, learn, steps, trace=False):
+        lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth, p.psum], np.int64)
+        app, ap = model.psum_axons(tables)
+        a = lambda v: np.asarray(v, np.int64)
+        args = (ev_step, ev_src, int(tables.n_neurons), a(tables.core_neuron_ptr), a(tables.route_ptr),
+                a(tables.route_core), a(tables.route_axon), a(tables.axon_syn_ptr), app, ap,
+                tables.neuron_core()[a(tables.psum_neuron)], a(tables.core_psum_ptr),
+                np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat, a(p.link_lat),
+                p.gx_n, p.gy_n, a(p.core_x), a(p.core_y), int(steps), bool(trace))
+        return model.call_kernel(mod.simulate_run, args, trace, model.TRACE_ROWS_GUESS * (ev_src.size + len(p.core_x)))
+    return run
+
+
+def measure(name, steps, repeats, cli, seed, old=None):
     rng = np.random.default_rng(seed)
     net, inputs = NETS[name](rng, steps)
     tmp = tempfile.mkdtemp()
     path = os.path.join(tmp, "art")
     art = nc.compile(net, "loihi", out=path, max_neurons_per_core=PER_CORE[name])
-    cap, trace = Capture(), model.trace_step
+    cap, trace, new_run = Capture(), model.trace_step, model.run_numba
     _session.cost_report = cap
+    modes = ("analytic", "cycle", "spec_timeline") + (("old_kernel",) if old else ())
+    lat = {}
     try:
-        nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle")      # numba warm
-        e2e = {"analytic": [], "cycle": [], "spec_timeline": []}
-        mod = {"analytic": [], "cycle": []}
+        for run in (new_run, old) if old else (new_run,):           # numba warm (the report read computes it)
+            model.run_numba = run
+            nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle").report["latency_s"]
+            model.run_numba = new_run
+        e2e = {m: [] for m in modes}
+        mod = {"analytic": [], "cycle": [], "old_kernel": []}
         parts = []
         for _ in range(repeats):
-            for mode in ("analytic", "cycle", "spec_timeline"):
+            for mode in modes:
                 if mode == "spec_timeline":
                     model.trace_step = functools.partial(trace, engine="spec")
+                if mode == "old_kernel":
+                    model.run_numba = old
                 t0 = time.perf_counter()
                 res = nc.emulate(art, steps, inputs, timing="analytic" if mode == "analytic" else "cycle")
                 res.report["latency_s"]                 # the cost part of the report is computed when read
                 e2e[mode].append(time.perf_counter() - t0)
-                model.trace_step = trace
+                model.trace_step, model.run_numba = trace, new_run
                 if mode == "cycle":
                     parts.append(res.report["cost"]["cycle"]["wall_time_s"])
+                if mode in ("cycle", "old_kernel"):
+                    lat[mode] = res.report["cost"]["cycle"]["per_step"]["latency_s"]
             target, tables, phys, st, src, act, _ = cap.last
             t0 = time.perf_counter()
             estimate(target, tables, phys, st, src, act, steps)
             mod["analytic"].append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            model.simulate(target, tables, phys, st, src, act, steps)
-            mod["cycle"].append(time.perf_counter() - t0)
+            for which, run in (("cycle", new_run), ("old_kernel", old)):
+                if run is None:
+                    continue
+                model.run_numba = run
+                t0 = time.perf_counter()
+                model.simulate(target, tables, phys, st, src, act, steps)
+                mod[which].append(time.perf_counter() - t0)
+                model.run_numba = new_run
     finally:
-        _session.cost_report, model.trace_step = cap.orig, trace
+        _session.cost_report, model.trace_step, model.run_numba = cap.orig, trace, new_run
+    if old and lat["cycle"] != lat["old_kernel"]:
+        raise AssertionError(f"{name}: the old kernel's per-step latencies differ from the new one's")
     out = {"net": name, "neurons": tables.n_neurons, "synapses": tables.n_synapses, "cores": int(phys.size),
            "spikes": int(st.size), "msgs": int(np.sum(res.report["cost"]["cycle"]["per_step"]["messages"])),
-           "e2e": {k: min(v) for k, v in e2e.items()}, "model": {k: min(v) for k, v in mod.items()},
+           "e2e": {k: min(v) for k, v in e2e.items()}, "model": {k: min(v) for k, v in mod.items() if v},
            "report_section": min(parts)}
     if cli:
         c = {"analytic": [], "cycle": []}
@@ -157,9 +203,19 @@ def measure(name, steps, repeats, cli, seed):
     return out
 
 
+def old_cell(r) -> str:
+    m, e = r["model"], r["e2e"]
+    if "old_kernel" not in m:
+        return "-"
+    return (f"{m['old_kernel']:.4f}, {e['old_kernel']:.3f} ({e['old_kernel'] / e['analytic']:.2f}x); "
+            f"model {m['old_kernel'] / m['cycle']:.2f}x, emulate {e['old_kernel'] / e['cycle']:.2f}x")
+
+
 def table(rows) -> str:
     lines = ["| net | model: cycle s / analytic s (ratio) | emulate: cycle s / analytic s (ratio) | cycle section s "
-             "| emulate, spec timeline: s (ratio) | CLI: cycle s / analytic s (ratio) |", "|---|---|---|---|---|---|"]
+             "| emulate, spec timeline: s (ratio) | CLI: cycle s / analytic s (ratio) "
+             "| old kernel: model s, emulate s (ratio to analytic); new kernel faster by |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         m, e = r["model"], r["e2e"]
         cli = r.get("cli")
@@ -169,7 +225,7 @@ def table(rows) -> str:
                      f"| {e['cycle']:.3f} / {e['analytic']:.3f} ({e['cycle'] / e['analytic']:.2f}x) "
                      f"| {r['report_section']:.4f} "
                      f"| {e['spec_timeline']:.3f} ({e['spec_timeline'] / e['analytic']:.2f}x) "
-                     f"| {c} |")
+                     f"| {c} | {old_cell(r)} |")
     return "\n".join(lines)
 
 
@@ -180,10 +236,13 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--nets", default="random,layered,hot,brunel")
     ap.add_argument("--cli", action="store_true", help="also time `neurocomp emulate --timing` (a process each)")
+    ap.add_argument("--old-kernel", default="", metavar="REV", help="also time the cycle kernel of this git revision "
+                    "(e.g. 644d1f3), alternated, its per-step latencies checked identical")
     args = ap.parse_args(argv)
     rows = []
+    old = old_run_numba(args.old_kernel) if args.old_kernel else None
     for name in args.nets.split(","):
-        rows.append(measure(name, args.steps, args.repeats, args.cli, args.seed))
+        rows.append(measure(name, args.steps, args.repeats, args.cli, args.seed, old))
         print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))

@@ -1,7 +1,7 @@
 """The message-level ("cycle") timing model against SANA-FE 2.2.9's detailed timing, step by step (issue 16).
 
 Usage:  .venv/bin/python benchmarks/sanafe_cycle.py [--steps 100] [--seed 0] [--repeats 3] [--nets random,layered,hot]
-        [--isolate] [--old-engine cdf047b]
+        [--noc sanafe|loihi] [--isolate] [--old-engine cdf047b]
 
 Three networks, each built, mapped and run in SANA-FE exactly as in benchmarks/sanafe_crosscheck.py (same
 neuron -> core assignment, SANA-FE's own spike trace fed to our models): the random recurrent net, the
@@ -9,6 +9,12 @@ layered feed-forward net, and a congested net whose traffic shares one hot link 
 all their messages to the four cores of tile (7, 0): X-then-Y routes converge on the south link into
 (7, 0)). Our figures are SANA-FE's (``sanafe_target`` of the cross-check) plus, for the cycle model, its
 per-fired-neuron soma latency (30 ns) as ``timing.spike_generation`` and its link buffer size (16).
+
+NoC (``--noc``): ``sanafe`` (default) models what SANA-FE's detailed scheduler models: no per-link
+serialisation (``flit_time`` 0; its schedule.cpp ``schedule_handle_message`` gives a message the network delay
+max(minimum hop delay, route density x mean in-flight receive delay / (hops + 1)) and a blocking delay when the
+route holds more messages than (hops + 1) x buffer size: links are never held by a message); buffers of 16 and
+their back-pressure stay. ``loihi``: our Loihi file's assumed flit time (a message holds a link for 4.1 ns).
 
 Per step: SANA-FE's detailed latency (``perf_trace["sim_time"]``), our cycle model's and our analytic
 estimate's; the table gives the median of the per-step ratios and of the per-step latencies. Speed: run
@@ -31,15 +37,21 @@ from neurocomp.backends.emulator.timing import model
 from neurocomp.target import Quantity, load_target
 
 
-def sanafe_cycle_target(loihi, barrier_span="tiles_used"):
-    """``sanafe_target`` plus SANA-FE's per-spike soma latency and buffer size in ``[timing]`` and, by default,
-    its barrier span rule (its ``latency_sync`` table is indexed by the tiles holding neurons)."""
+def sanafe_cycle_target(loihi, barrier_span="tiles_used", noc="sanafe"):
+    """``sanafe_target`` plus SANA-FE's per-spike soma latency and buffer size in ``[timing]``, by default its
+    barrier span rule (its ``latency_sync`` table is indexed by the tiles holding neurons) and, with
+    ``noc="sanafe"``, its detailed scheduler's NoC (no link serialisation: ``flit_time`` 0)."""
     t = sanafe_target(loihi)
     span = {"barrier_span": barrier_span, "barrier_span_source": ("SANA-FE schedule.cpp: latency_sync by tiles "
                                                                   "holding neurons", "measured")}
     q = lambda v, u, src: Quantity(v, u, "SANA-FE examples/loihi.yaml: " + src, "measured")
     timing = dict(t.costs.timing, spike_generation=q(30e-9, "s", "soma latency_spike_out (per fired neuron)"),
                   buffer_depth=q(16, "messages", "link_buffer_size"))
+    if noc == "sanafe":
+        timing["flit_time"] = Quantity(0.0, "s", "SANA-FE 2.2 src/schedule.cpp schedule_handle_message: the detailed "
+                                       "scheduler holds no link per message (congestion by route density)", "assumed")
+    elif noc != "loihi":
+        raise ValueError(f"--noc must be sanafe or loihi, got {noc!r}")
     return dataclasses.replace(t, costs=dataclasses.replace(t.costs, timing=timing, **span))
 
 
@@ -58,7 +70,8 @@ def variant(target, **timing):
 
 
 #: ``--isolate``: cycle-model variants run beside the real one (median per-step ratio to SANA-FE each).
-VARIANTS = {"no link serialisation (flit_time 0)": dict(flit_time=0.0),
+VARIANTS = {"Loihi's link serialisation (flit_time 4.1 ns)": dict(flit_time=4.1e-9),
+            "no link serialisation (flit_time 0)": dict(flit_time=0.0),
             "no back-pressure (buffers 10^4)": dict(buffer_depth=10 ** 4),
             "neither": dict(flit_time=0.0, buffer_depth=10 ** 4)}
 
@@ -167,11 +180,13 @@ def main(argv=None):
     ap.add_argument("--nets", default="random,layered,hot", help="which networks (comma-separated)")
     ap.add_argument("--old-engine", default="", metavar="REV", help="also time the event-queue engine of this git "
                     "revision (e.g. cdf047b) on the same inputs")
+    ap.add_argument("--noc", default="sanafe", choices=("sanafe", "loihi"), help="sanafe: no link serialisation, as "
+                    "SANA-FE's detailed scheduler; loihi: our Loihi file's assumed flit time (4.1 ns)")
     ap.add_argument("--isolate", action="store_true", help="also run the cycle model without link serialisation "
                     "and/or back-pressure (what causes a gap)")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    target = sanafe_cycle_target(load_target("loihi"))
+    target = sanafe_cycle_target(load_target("loihi"), noc=args.noc)
     t0 = time.perf_counter()
     rows = []
     old = old_engine(args.old_engine)
@@ -193,7 +208,8 @@ def main(argv=None):
         print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))
-    print(f"\n(steps = {args.steps}, seed = {args.seed}; whole script {time.perf_counter() - t0:.1f} s)")
+    print(f"\n(steps = {args.steps}, seed = {args.seed}, noc = {args.noc}; "
+          f"whole script {time.perf_counter() - t0:.1f} s)")
     return rows
 
 

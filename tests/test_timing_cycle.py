@@ -205,6 +205,17 @@ def test_numba_engine_equals_python_spec(seed):
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
+def test_core_pairs_numbered_by_sorting_equal_the_spec(monkeypatch):
+    # Above model.DENSE_PAIRS possible pairs the paths are numbered by np.unique, not a flag per pair.
+    monkeypatch.setattr(model, "DENSE_PAIRS", 0)
+    for seed in range(3):
+        target, tb, phys, ev_step, ev_src, act, steps = _random_run(np.random.default_rng(100 + seed))
+        a = model.simulate(target, tb, phys, ev_step, ev_src, act, steps, engine="spec")
+        b = model.simulate(target, tb, phys, ev_step, ev_src, act, steps, engine="numba")
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
 def _same_traces(target, tb, phys, ev_step, ev_src, act, steps):
     """The kernel's busy intervals of every step equal the spec's (a trace has every kind)."""
     kinds = set()

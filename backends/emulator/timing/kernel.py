@@ -2,11 +2,12 @@
 flat arrays, message for message the same (tests/test_timing_cycle.py holds them equal).
 
 Differences of form only: a binary heap of ``(injection time, core)`` (one entry per core), used as a k-way
-merge; times run on across steps (step t starts where step t-1 ended, per-step state is reset to that
-time); each buffer keeps the departure times of its last ``depth`` messages in a ring (all the credit and
-FIFO rules need); router outputs are computed from the destination's tile. The per-message path is written
-out in one loop rather than in helpers taking arrays: each array argument of a call costs two atomic
-reference-count updates, which were most of the kernel's time.
+merge (the earliest core's next key replaces it at the root); times run on across steps (step t starts
+where step t-1 ended); each buffer keeps the departure times of its last ``depth`` messages in a ring (all
+the credit and FIFO rules need; never reset, see ``simulate_run``); a message follows its core pair's
+outputs listed once by ``route_paths``; the peak occupancy is counted only when it can rise. The
+per-message path is written out in one loop rather than in helpers taking arrays: each array argument of a
+call costs two atomic reference-count updates, even for a helper numba inlines (docs/timing.md).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def _soma_prefix(x, fired_before, n, active, fired_total, idle, act):
     return x * idle + (fired_before + spread) * (act - idle)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _soma_next(c, now, ev_src, core_ptr, route_ptr, ss, active, learn, lat):
     """``spec``'s ``soma_next``: the ready time of core c's next message (its route entry is ``ss[c, RR] - 1``),
     or -1 when the soma has finished (then ``ss[c, END]`` is set). ``ss[c]``: its events ``LO..HI``, current
@@ -56,7 +57,7 @@ def _soma_next(c, now, ev_src, core_ptr, route_ptr, ss, active, learn, lat):
         ss[c, REND] = route_ptr[s + 1]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _push(h, n, t, c):
     """Heap ``h[0]`` times, ``h[1]`` cores, ordered by (time, core); returns the new size."""
     i = n
@@ -72,30 +73,6 @@ def _push(h, n, t, c):
     return n + 1
 
 
-@numba.njit(cache=True, nogil=True)
-def _pop(h, n):
-    """Remove the root; returns (time, core, new size)."""
-    t0, c0 = h[0, 0], h[1, 0]
-    n -= 1
-    t, c = h[0, n], h[1, n]
-    i = 0
-    while True:
-        k = 2 * i + 1
-        if k >= n:
-            break
-        if k + 1 < n and (h[0, k + 1] < h[0, k] or (h[0, k + 1] == h[0, k] and h[1, k + 1] < h[1, k])):
-            k += 1
-        if t < h[0, k] or (t == h[0, k] and c < h[1, k]):
-            break
-        h[0, i] = h[0, k]
-        h[1, i] = h[1, k]
-        i = k
-    if n > 0:
-        h[0, i] = t
-        h[1, i] = c
-    return t0, c0, n
-
-
 @numba.njit(cache=True, nogil=True, inline="always")
 def _record(tr, nt, kind, ident, a, b):
     """Row ``nt`` of the trace ``tr`` = ``(kind, id, a, b)`` if it fits (the caller sizes ``tr`` again from
@@ -109,31 +86,63 @@ def _record(tr, nt, kind, ident, a, b):
 
 
 @numba.njit(cache=True, nogil=True)
-def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon, axon_syn_ptr,
-                 axon_psum_ptr, axon_psum, psum_dst, core_psum_ptr, active, learn, lat, link_lat, gx_n, gy_n,
-                 core_x, core_y, steps, trace, tr):
+def route_paths(src, dst, core_x, core_y, gx_n, n_links):
+    """Outputs each message from core ``src[i]`` to core ``dst[i]`` takes (``spec.route_output`` at every
+    router): its X-then-Y mesh links, then ``n_links + dst[i]`` (the ejection), as CSR ``(ptr, out)``. The
+    kernel walks these instead of choosing a direction at every hop."""
+    n = src.size
+    ptr = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        ptr[i + 1] = ptr[i] + abs(core_x[dst[i]] - core_x[src[i]]) + abs(core_y[dst[i]] - core_y[src[i]]) + 1
+    out = np.empty(ptr[n], np.int64)
+    for i in range(n):
+        x, y, bx, by = core_x[src[i]], core_y[src[i]], core_x[dst[i]], core_y[dst[i]]
+        k = ptr[i]
+        while x != bx:
+            out[k] = (y * gx_n + x) * 4 + (0 if bx > x else 1)
+            x += 1 if bx > x else -1
+            k += 1
+        while y != by:
+            out[k] = (y * gx_n + x) * 4 + (2 if by > y else 3)
+            y += 1 if by > y else -1
+            k += 1
+        out[k] = n_links + dst[i]
+    return ptr, out
+
+
+@numba.njit(cache=True, nogil=True)
+def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon, route_cost, route_path,
+                 axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr, path_ptr, path_out, active, learn,
+                 lat, link_lat, n_links, steps, trace, tr):
     """Every step of ``spec.simulate_step``; events sorted by (step, source). ``lat``: syn, act, idle, out,
-    gen, win, learn, occ, depth, psum (ticks / messages). Partial sums: ``axon_psum`` (CSR ``axon_psum_ptr``)
-    the partial-sum routes an axon's synapses feed; route q goes to core ``psum_dst[q]``, routes grouped by
-    segment core (``core_psum_ptr``). Returns per-step latency, soma and input maxima, spike and partial-sum
-    message counts, and run totals: sender stall per core, busy and stall per mesh link, buffer peaks; last,
-    with ``trace``, the number of busy intervals that ``spec.simulate_step(..., trace=True)`` lists, written
-    (in another order) into the first rows of ``tr`` that exist (kind ``spec.TRACE_*``, id, start, end; times
-    from the start of their step)."""
-    L_SYN, L_OUT, L_WIN, OCC, DEPTH, L_PSUM = lat[0], lat[3], lat[5], lat[7], lat[8], lat[9]
-    n_cores = core_x.size
-    n_links = gx_n * gy_n * 4
+    gen, win, learn, occ, depth, psum (ticks / messages). Route entry r: ``route_cost[r]`` ticks to read
+    (``win + nsyn * syn``), path ``route_path[r]`` of ``route_paths`` (``path_ptr``, ``path_out``: mesh
+    links, then the ejection ``n_links + core``; ``link_lat``: ticks per mesh link). Partial sums:
+    ``axon_psum`` (CSR ``axon_psum_ptr``) the partial-sum routes an axon's synapses feed; route q goes to core
+    ``psum_dst[q]`` by path ``psum_path[q]``, routes grouped by segment core (``core_psum_ptr``). Returns
+    per-step latency, soma and input maxima, spike and partial-sum message counts, and run totals: sender
+    stall per core, busy and stall per mesh link, buffer peaks; last, with ``trace``, the number of busy
+    intervals that ``spec.simulate_step(..., trace=True)`` lists, written (in another order) into the first
+    rows of ``tr`` that exist (kind ``spec.TRACE_*``, id, start, end; times from the start of their step)."""
+    L_OUT, OCC, DEPTH, L_PSUM = lat[3], lat[7], lat[8], lat[9]
+    n_cores = core_ptr.size - 1
+    n_out = n_links + n_cores               # outputs: mesh links, then each core's ejection
     fifo_base = n_links + n_cores
     n_buf = n_links + 2 * n_cores
     bounds = np.searchsorted(ev_step, np.arange(steps + 1))
+    o_lat = np.zeros(n_out, np.int64)          # per output: ticks to the next buffer (ejection: 0)
+    o_lat[:n_links] = link_lat
+    o_buf = np.arange(n_out) + n_cores         # per output: the buffer it feeds (mesh link l feeds buffer l)
+    o_buf[:n_links] = np.arange(n_links)
 
-    # buffer b: departure times of its last DEPTH messages in ring[b * DEPTH:], next slot wpos[b], count cnt[b]
+    # buffer b: departure times of its last DEPTH messages in ring[b * DEPTH:], next slot wpos[b]. Never reset:
+    # every departure of a step is at most its end, where the next step starts, so an old entry (or a 0 of the
+    # first step) is never later than a time of this step and changes no max, credit or occupancy: it stands
+    # for 'no message' without a count.
     ring = np.zeros(n_buf * DEPTH, np.int64)
-    cnt = np.zeros(n_buf, np.int64)
     wpos = np.zeros(n_buf, np.int64)
-    link_free = np.zeros(n_links + n_cores, np.int64)
-    busy = np.zeros(n_cores, np.int64)
-    in_end = np.zeros(n_cores, np.int64)
+    link_free = np.zeros(n_out, np.int64)
+    busy = np.zeros(n_cores, np.int64)       # input unit free again (= its end so far)
     ss = np.zeros((n_cores, 8), np.int64)
     ready = np.zeros(n_cores, np.int64)
     heap = np.zeros((2, max(n_cores, 1)), np.int64)
@@ -147,16 +156,14 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
     out_msgs = np.zeros(steps, np.int64)
     out_psum = np.zeros(steps, np.int64)
     sender_stall = np.zeros(n_cores, np.int64)
-    link_busy = np.zeros(n_links, np.int64)
-    link_stall = np.zeros(n_links, np.int64)
+    n_sent = np.zeros(path_ptr.size - 1, np.int64)   # messages per path (link busy time on return)
+    link_stall = np.zeros(n_out, np.int64)    # ejections too (cut off on return)
     buf_peak = np.zeros(n_buf, np.int64)
     nt = 0
 
     t0 = 0
     for t in range(steps):
         e0, e1 = bounds[t], bounds[t + 1]
-        cnt[:] = 0
-        wpos[:] = 0
         link_free[:] = t0
         for c in range(n_cores):
             ss[c, LO] = e0 + np.searchsorted(ev_src[e0:e1], core_ptr[c])
@@ -174,15 +181,13 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
             if s >= n_neurons:
                 for r in range(route_ptr[s], route_ptr[s + 1]):
                     a = route_axon[r]
-                    cost = L_WIN + (axon_syn_ptr[a + 1] - axon_syn_ptr[a]) * L_SYN
+                    cost = route_cost[r]
                     if trace:
                         nt = _record(tr, nt, TRACE_INPUT, route_core[r], busy[route_core[r]] - t0,
                                      busy[route_core[r]] + cost - t0)
                     busy[route_core[r]] += cost
                     for j in range(axon_psum_ptr[a], axon_psum_ptr[a + 1]):
                         mark[axon_psum[j]] = t
-        for c in range(n_cores):
-            in_end[c] = busy[c]
         n_msg = 0
         n_ps = 0
         # ---- wave 0: spike messages; wave 1: partial sums (each segment core once its reads are done).
@@ -201,123 +206,123 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                         q += 1
                     pq[c] = q
                     if q < core_psum_ptr[c + 1]:
-                        nxt = in_end[c] + L_OUT
+                        nxt = busy[c] + L_OUT
                 if nxt >= 0:
                     ready[c] = nxt
                     p = n_links + c
-                    if cnt[p] >= DEPTH and ring[p * DEPTH + wpos[p]] > nxt:
+                    if ring[p * DEPTH + wpos[p]] > nxt:
                         nxt = ring[p * DEPTH + wpos[p]]
                     hn = _push(heap, hn, nxt, c)
+            # the earliest core is the heap's root; its next message replaces its key (one sift-down)
             while hn > 0:
-                tin, c, hn = _pop(heap, hn)
-                while True:
-                    sender_stall[c] += tin - ready[c]
-                    if trace and tin > ready[c]:
-                        nt = _record(tr, nt, TRACE_STALL, c, ready[c] - t0, tin - t0)
-                    if wave == 0:
-                        r = ss[c, RR] - 1
-                        ax = route_axon[r]
-                        d = route_core[r]
-                        cost = L_WIN + (axon_syn_ptr[ax + 1] - axon_syn_ptr[ax]) * L_SYN
-                    else:
-                        d = psum_dst[pq[c]]
-                        cost = L_PSUM
-                    # -- deliver: walk from core c's port (entered at tin) to core d; rules of spec.deliver.
-                    # Each pass: the message enters buffer nb at dep (its occupancy, spec.occupancy), then,
-                    # unless nb is d's input queue, leaves it on the next output of its route.
-                    nb = n_links + c
-                    dep = tin
-                    a = tin
-                    o = -1
-                    x = core_x[c]
-                    y = core_y[c]
-                    bx = core_x[d]
-                    by = core_y[d]
-                    while True:
-                        n = 1
-                        lim = DEPTH - 1 if DEPTH - 1 < cnt[nb] else cnt[nb]
-                        i = wpos[nb]
-                        for _ in range(lim):
-                            i = i - 1 if i > 0 else DEPTH - 1
-                            if ring[nb * DEPTH + i] <= dep:
-                                break
-                            n += 1
-                        if n > buf_peak[nb]:
-                            buf_peak[nb] = n
-                        if o >= n_links:
-                            break
-                        if o >= 0:                   # it came over mesh link o
-                            link_stall[o] += dep - a
-                            link_busy[o] += OCC
-                            if trace and OCC > 0:
-                                nt = _record(tr, nt, TRACE_LINK, o, dep - t0, dep + OCC - t0)
-                            a = dep + link_lat[o]
-                            dd = o & 3
-                            if dd == 0:
-                                x += 1
-                            elif dd == 1:
-                                x -= 1
-                            elif dd == 2:
-                                y += 1
-                            else:
-                                y -= 1
+                tin = heap[0, 0]
+                c = heap[1, 0]
+                sender_stall[c] += tin - ready[c]
+                if trace and tin > ready[c]:
+                    nt = _record(tr, nt, TRACE_STALL, c, ready[c] - t0, tin - t0)
+                if wave == 0:
+                    r = ss[c, RR] - 1
+                    d = route_core[r]
+                    cost = route_cost[r]
+                    pth = route_path[r]
+                else:
+                    d = psum_dst[pq[c]]
+                    cost = L_PSUM
+                    pth = psum_path[pq[c]]
+                # -- deliver: walk from core c's port (entered at tin) to core d; rules of spec.deliver.
+                # The message enters buffer nb at dep (its occupancy, spec.occupancy); for each output o of
+                # its path it leaves the buffer b it is in at max(arrival, previous departure from b, o free,
+                # credit of the buffer o feeds), and enters that buffer (the last: d's input queue).
+                nb = n_links + c
+                dep = tin
+                a = tin
+                for k in range(path_ptr[pth] - 1, path_ptr[pth + 1]):
+                    if k >= path_ptr[pth]:          # (the first pass only enters the injection port)
+                        o = path_out[k]
                         b = nb
-                        if bx != x:
-                            o = (y * gx_n + x) * 4 + (0 if bx > x else 1)
-                            nb = o
-                        elif by != y:
-                            o = (y * gx_n + x) * 4 + (2 if by > y else 3)
-                            nb = o
-                        else:
-                            o = n_links + d
-                            nb = fifo_base + d
-                        # leave b at max(arrival, previous departure from b, link free, credit of nb)
+                        nb = o_buf[o]
                         dep = a
-                        if cnt[b] > 0:
-                            v = ring[b * DEPTH + (wpos[b] - 1 if wpos[b] > 0 else DEPTH - 1)]
-                            if v > dep:
-                                dep = v
+                        v = ring[b * DEPTH + (wpos[b] - 1 if wpos[b] > 0 else DEPTH - 1)]
+                        if v > dep:
+                            dep = v
                         if link_free[o] > dep:
                             dep = link_free[o]
-                        if cnt[nb] >= DEPTH:
-                            v = ring[nb * DEPTH + wpos[nb]]
-                            if v > dep:
-                                dep = v
+                        v = ring[nb * DEPTH + wpos[nb]]
+                        if v > dep:
+                            dep = v
                         ring[b * DEPTH + wpos[b]] = dep
-                        cnt[b] += 1
                         wpos[b] = wpos[b] + 1 if wpos[b] + 1 < DEPTH else 0
                         link_free[o] = dep + OCC
-                    start = dep if dep > busy[d] else busy[d]
-                    ring[nb * DEPTH + wpos[nb]] = start
-                    cnt[nb] += 1
-                    wpos[nb] = wpos[nb] + 1 if wpos[nb] + 1 < DEPTH else 0
-                    busy[d] = start + cost
-                    in_end[d] = busy[d]
-                    if trace:
-                        nt = _record(tr, nt, TRACE_INPUT, d, start - t0, start + cost - t0)
-                    # -- the core's next message
-                    if wave == 0:
+                        link_stall[o] += dep - a
+                        if trace and OCC > 0 and o < n_links:
+                            nt = _record(tr, nt, TRACE_LINK, o, dep - t0, dep + OCC - t0)
+                        a = dep + o_lat[o]
+                    # enter nb at dep: its peak occupancy (spec.occupancy), counted only when it can exceed
+                    # the peak P: the departures in a buffer's ring never decrease, so the occupancy exceeds P
+                    # iff the P-th latest one is after dep (the DEPTH-th latest, the credit taken, is not).
+                    # Written out here: a helper taking the arrays costs their reference counts per call.
+                    pk = buf_peak[nb]
+                    w = wpos[nb]
+                    if pk == 0 or ring[nb * DEPTH + (w - pk if w >= pk else w - pk + DEPTH)] > dep:
+                        n = 1
+                        for i in range(1, DEPTH):
+                            if ring[nb * DEPTH + (w - i if w >= i else w - i + DEPTH)] <= dep:
+                                break
+                            n += 1
+                        buf_peak[nb] = n
+                n_sent[pth] += 1
+                start = dep if dep > busy[d] else busy[d]
+                ring[nb * DEPTH + wpos[nb]] = start
+                wpos[nb] = wpos[nb] + 1 if wpos[nb] + 1 < DEPTH else 0
+                busy[d] = start + cost
+                if trace:
+                    nt = _record(tr, nt, TRACE_INPUT, d, start - t0, start + cost - t0)
+                # -- the core's next message
+                if wave == 0:
+                    if n_psum > 0:
+                        ax = route_axon[r]
                         for j in range(axon_psum_ptr[ax], axon_psum_ptr[ax + 1]):
                             mark[axon_psum[j]] = t
-                        n_msg += 1
+                    n_msg += 1
+                    if ss[c, RR] < ss[c, REND]:     # the neuron's next route entry (_soma_next's first case)
+                        ss[c, RR] += 1
+                        nxt = tin + L_OUT
+                    else:                           # a call per fired neuron, not per message
                         nxt = _soma_next(c, tin, ev_src, core_ptr, route_ptr, ss, active[t, c], learn[t, c], lat)
-                    else:
-                        n_ps += 1
-                        q = pq[c] + 1
-                        while q < core_psum_ptr[c + 1] and mark[q] != t:
-                            q += 1
-                        pq[c] = q
-                        nxt = tin + L_OUT if q < core_psum_ptr[c + 1] else -1
-                    if nxt < 0:
-                        break
+                else:
+                    n_ps += 1
+                    q = pq[c] + 1
+                    while q < core_psum_ptr[c + 1] and mark[q] != t:
+                        q += 1
+                    pq[c] = q
+                    nxt = tin + L_OUT if q < core_psum_ptr[c + 1] else -1
+                if nxt < 0:                     # the core is done: the last key replaces its key
+                    hn -= 1
+                    nxt = heap[0, hn]
+                    c = heap[1, hn]
+                else:
                     ready[c] = nxt
                     p = n_links + c
-                    tin = nxt
-                    if cnt[p] >= DEPTH and ring[p * DEPTH + wpos[p]] > tin:
-                        tin = ring[p * DEPTH + wpos[p]]
-                    if hn > 0 and (heap[0, 0] < tin or (heap[0, 0] == tin and heap[1, 0] < c)):
-                        hn = _push(heap, hn, tin, c)
+                    if ring[p * DEPTH + wpos[p]] > nxt:
+                        nxt = ring[p * DEPTH + wpos[p]]
+                # sift the new root (nxt, c) down (replacing the earliest key is half a pop and a push;
+                # written out: a helper taking the heap costs its reference count per call)
+                i = 0
+                while True:
+                    k = 2 * i + 1
+                    if k >= hn:
                         break
+                    if k + 1 < hn and (heap[0, k + 1] < heap[0, k] or (heap[0, k + 1] == heap[0, k]
+                                                                     and heap[1, k + 1] < heap[1, k])):
+                        k += 1
+                    if nxt < heap[0, k] or (nxt == heap[0, k] and c < heap[1, k]):
+                        break
+                    heap[0, i] = heap[0, k]
+                    heap[1, i] = heap[1, k]
+                    i = k
+                if hn > 0:
+                    heap[0, i] = nxt
+                    heap[1, i] = c
         sm = 0
         im = 0
         for c in range(n_cores):
@@ -325,12 +330,17 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
                 nt = _record(tr, nt, TRACE_SOMA, c, 0, ss[c, END] - t0)
             if ss[c, END] - t0 > sm:
                 sm = ss[c, END] - t0
-            if in_end[c] - t0 > im:
-                im = in_end[c] - t0
+            if busy[c] - t0 > im:
+                im = busy[c] - t0
         out_soma[t] = sm
         out_in[t] = im
         out_lat[t] = sm if sm > im else im
         out_msgs[t] = n_msg
         out_psum[t] = n_ps
         t0 += out_lat[t]
-    return out_lat, out_soma, out_in, sender_stall, link_busy, link_stall, buf_peak, out_msgs, out_psum, nt
+    link_busy = np.zeros(n_out, np.int64)
+    for q in range(n_sent.size):
+        for k in range(path_ptr[q], path_ptr[q + 1]):
+            link_busy[path_out[k]] += n_sent[q] * OCC
+    return (out_lat, out_soma, out_in, sender_stall, link_busy[:n_links], link_stall[:n_links], buf_peak, out_msgs,
+            out_psum, nt)

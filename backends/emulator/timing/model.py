@@ -123,8 +123,39 @@ def run_spec(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int)
     return res
 
 
-#: Trace rows first allocated per spike event and core (a second run sizes it exactly when short).
+#: Trace rows first allocated per message and core (a second run sizes it exactly when short).
 TRACE_ROWS_GUESS = 8
+
+
+#: Core pairs are numbered through a flag per possible pair up to this many pairs (else by sorting).
+DENSE_PAIRS = 1 << 22
+
+
+def message_paths(p: spec.Params, tables):
+    """The route every message takes, once per (sending core, receiving core) pair: ``(route_path, psum_path,
+    path_ptr, path_out)``, the pair of each route entry (graph-input routes: the receiving core to itself,
+    never walked) and of each partial-sum route, and each pair's outputs (``kernel.route_paths``)."""
+    n_cores = len(p.core_x)
+    rp = np.asarray(tables.route_ptr, np.int64)
+    rc = np.asarray(tables.route_core, np.int64)
+    neuron_core = tables.neuron_core()
+    src = np.repeat(np.arange(rp.size - 1, dtype=np.int64), np.diff(rp))
+    sc = rc.copy()
+    own = src < tables.n_neurons
+    sc[own] = neuron_core[src[own]]
+    key = np.concatenate([sc * n_cores + rc, np.asarray(tables.psum_core, np.int64) * n_cores
+                          + neuron_core[np.asarray(tables.psum_neuron, np.int64)]])
+    if n_cores * n_cores <= DENSE_PAIRS:        # a flag per pair instead of sorting the keys (same ids)
+        used = np.zeros(n_cores * n_cores, bool)
+        used[key] = True
+        pairs = np.flatnonzero(used)
+        which = (np.cumsum(used) - 1)[key]
+    else:
+        pairs, which = np.unique(key, return_inverse=True)
+    ptr, out = kernel.route_paths(pairs // n_cores, pairs % n_cores, np.asarray(p.core_x, np.int64),
+                                  np.asarray(p.core_y, np.int64), p.gx_n, p.gx_n * p.gy_n * 4)
+    which = which.astype(np.int64).reshape(-1)
+    return which[:rc.size], which[rc.size:], ptr, out
 
 
 def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int, trace: bool = False) -> dict:
@@ -132,18 +163,27 @@ def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int
     intervals (rows kind, id, start, end in ticks from the start of their step)."""
     lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth, p.psum], np.int64)
     app, ap = psum_axons(tables)
+    route_axon = np.asarray(tables.route_axon, np.int64)
+    route_cost = p.win + np.diff(np.asarray(tables.axon_syn_ptr, np.int64))[route_axon] * p.syn
+    route_path, psum_path, path_ptr, path_out = message_paths(p, tables)
     args = (ev_step, ev_src, int(tables.n_neurons), np.asarray(tables.core_neuron_ptr, np.int64),
-            np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64),
-            np.asarray(tables.route_axon, np.int64), np.asarray(tables.axon_syn_ptr, np.int64), app, ap,
-            tables.neuron_core()[np.asarray(tables.psum_neuron, np.int64)], np.asarray(tables.core_psum_ptr, np.int64),
+            np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64), route_axon,
+            route_cost, route_path, app, ap, tables.neuron_core()[np.asarray(tables.psum_neuron, np.int64)],
+            psum_path, np.asarray(tables.core_psum_ptr, np.int64), path_ptr, path_out,
             np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
-            np.asarray(p.link_lat, np.int64), p.gx_n, p.gy_n, np.asarray(p.core_x, np.int64),
-            np.asarray(p.core_y, np.int64), int(steps), bool(trace))
-    tr = np.zeros((TRACE_ROWS_GUESS * (ev_src.size + len(p.core_x)) if trace else 0, 4), np.int64)
-    r = kernel.simulate_run(*args, tr)
+            np.asarray(p.link_lat, np.int64), p.gx_n * p.gy_n * 4, int(steps), bool(trace))
+    n_msgs = int(np.diff(np.asarray(tables.route_ptr, np.int64))[ev_src].sum()) if trace else 0   # at most
+    return call_kernel(kernel.simulate_run, args, trace, TRACE_ROWS_GUESS * (n_msgs + len(p.core_x)))
+
+
+def call_kernel(run, args, trace: bool, rows: int) -> dict:
+    """``run(*args, tr)`` (a ``simulate_run``) as ``run_numba``'s dict; with ``trace`` a trace array of ``rows``
+    rows first, sized again to the count the kernel returns when short."""
+    tr = np.zeros((rows if trace else 0, 4), np.int64)
+    r = run(*args, tr)
     if trace and r[-1] > tr.shape[0]:          # more intervals than guessed: run again with room for all
         tr = np.zeros((r[-1], 4), np.int64)
-        r = kernel.simulate_run(*args, tr)
+        r = run(*args, tr)
     keys = ("latency", "soma_max", "input_max", "sender_stall", "link_busy", "link_stall", "buf_peak", "n_messages",
             "n_psum")
     out = dict(zip(keys, r))
