@@ -1,7 +1,7 @@
 """What ``timing="cycle"`` costs a user: the whole ``emulate`` run against ``timing="analytic"`` (issue 16).
 
 Usage:  .venv/bin/python benchmarks/cycle_cost.py [--steps 100] [--repeats 3] [--nets random,layered,hot,brunel]
-        [--cli] [--old-kernel REV]
+        [--cli] [--old-kernel REV] [--old-model REV]
 
 Two readings on each net, in one run, from alternating repeats (minima; the machine is shared):
 
@@ -17,6 +17,9 @@ the Python spec, as before the kernel traced it (the cost this change removed), 
 ``--old-kernel REV``: also the cycle run (and the model alone) with the message-level kernel of git revision
 REV (``timing/kernel.py`` and the way ``model.run_numba`` called it there, e.g. 644d1f3, before the kernel was
 sped up), alternated with the others; the per-step latencies of both are checked identical.
+``--old-model REV``: also the cycle run with the report section built by ``timing/model.py`` of git revision REV
+(with the current kernel; e.g. 94992da, before the run's events were checked and sorted once and the timeline
+traced from that slice), alternated with the others; its per-step latencies and timeline checked identical.
 
 Nets (compiled by ``nc.compile`` for Loihi, so the placement is the compiler's, not SANA-FE's): the random
 recurrent and layered feed-forward nets of benchmarks/sanafe_crosscheck.py (same sizes and connection
@@ -42,6 +45,7 @@ import neurocomp as nc                                                     # noq
 from emulator_speed import brunel, make_inputs                             # noqa: E402
 from neurocomp.backends.emulator import session as _session                # noqa: E402
 from neurocomp.backends.emulator.costmodel import estimate                # noqa: E402
+from neurocomp.backends.emulator import timing as timing_pkg               # noqa: E402
 from neurocomp.backends.emulator.timing import model                       # noqa: E402
 
 
@@ -141,7 +145,25 @@ def old_run_numba(rev):
     return run
 
 
-def measure(name, steps, repeats, cli, seed, old=None):
+def old_cycle_report(rev):
+    """``timing.model.cycle_report`` as it was at git revision ``rev``, loaded from git as a module of the
+    current ``timing`` package (so it calls the current kernel)."""
+    import importlib.util
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parent.parent
+    src = subprocess.run(["git", "show", f"{rev}:backends/emulator/timing/model.py"], cwd=root, check=True,
+                         capture_output=True, text=True).stdout
+    path = pathlib.Path(tempfile.mkdtemp()) / "old_model.py"
+    path.write_text(src)
+    name = model.__name__.rsplit(".", 1)[0] + ".old_model"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod.cycle_report
+
+
+def measure(name, steps, repeats, cli, seed, old=None, old_report=None):
     rng = np.random.default_rng(seed)
     net, inputs = NETS[name](rng, steps)
     tmp = tempfile.mkdtemp()
@@ -149,8 +171,9 @@ def measure(name, steps, repeats, cli, seed, old=None):
     art = nc.compile(net, "loihi", out=path, max_neurons_per_core=PER_CORE[name])
     cap, trace, new_run = Capture(), model.trace_step, model.run_numba
     _session.cost_report = cap
-    modes = ("analytic", "cycle", "spec_timeline") + (("old_kernel",) if old else ())
-    lat = {}
+    modes = ("analytic", "cycle", "spec_timeline") + (("old_kernel",) if old else ()) + (
+        ("old_model",) if old_report else ())
+    lat, timeline = {}, {}
     try:
         for run in (new_run, old) if old else (new_run,):           # numba warm (the report read computes it)
             model.run_numba = run
@@ -165,15 +188,18 @@ def measure(name, steps, repeats, cli, seed, old=None):
                     model.trace_step = functools.partial(trace, engine="spec")
                 if mode == "old_kernel":
                     model.run_numba = old
+                if mode == "old_model":
+                    timing_pkg.cycle_report = old_report
                 t0 = time.perf_counter()
                 res = nc.emulate(art, steps, inputs, timing="analytic" if mode == "analytic" else "cycle")
                 res.report["latency_s"]                 # the cost part of the report is computed when read
                 e2e[mode].append(time.perf_counter() - t0)
-                model.trace_step, model.run_numba = trace, new_run
+                model.trace_step, model.run_numba, timing_pkg.cycle_report = trace, new_run, model.cycle_report
                 if mode == "cycle":
                     parts.append(res.report["cost"]["cycle"]["wall_time_s"])
-                if mode in ("cycle", "old_kernel"):
+                if mode in ("cycle", "old_kernel", "old_model"):
                     lat[mode] = res.report["cost"]["cycle"]["per_step"]["latency_s"]
+                    timeline[mode] = res.report["cost"]["cycle"].get("timeline")
             target, tables, phys, st, src, act, _ = cap.last
             t0 = time.perf_counter()
             estimate(target, tables, phys, st, src, act, steps)
@@ -188,8 +214,11 @@ def measure(name, steps, repeats, cli, seed, old=None):
                 model.run_numba = new_run
     finally:
         _session.cost_report, model.trace_step, model.run_numba = cap.orig, trace, new_run
+        timing_pkg.cycle_report = model.cycle_report
     if old and lat["cycle"] != lat["old_kernel"]:
         raise AssertionError(f"{name}: the old kernel's per-step latencies differ from the new one's")
+    if old_report and (lat["cycle"] != lat["old_model"] or timeline["cycle"] != timeline["old_model"]):
+        raise AssertionError(f"{name}: the old report's per-step latencies or timeline differ from the new one's")
     out = {"net": name, "neurons": tables.n_neurons, "synapses": tables.n_synapses, "cores": int(phys.size),
            "spikes": int(st.size), "msgs": int(np.sum(res.report["cost"]["cycle"]["per_step"]["messages"])),
            "e2e": {k: min(v) for k, v in e2e.items()}, "model": {k: min(v) for k, v in mod.items() if v},
@@ -211,11 +240,19 @@ def old_cell(r) -> str:
             f"model {m['old_kernel'] / m['cycle']:.2f}x, emulate {e['old_kernel'] / e['cycle']:.2f}x")
 
 
+def old_model_cell(r) -> str:
+    e = r["e2e"]
+    if "old_model" not in e:
+        return "-"
+    return f"{e['old_model']:.3f} ({e['old_model'] / e['analytic']:.2f}x; new faster by {e['old_model'] / e['cycle']:.2f}x)"
+
+
 def table(rows) -> str:
     lines = ["| net | model: cycle s / analytic s (ratio) | emulate: cycle s / analytic s (ratio) | cycle section s "
              "| emulate, spec timeline: s (ratio) | CLI: cycle s / analytic s (ratio) "
-             "| old kernel: model s, emulate s (ratio to analytic); new kernel faster by |",
-             "|---|---|---|---|---|---|---|"]
+             "| old kernel: model s, emulate s (ratio to analytic); new kernel faster by "
+             "| emulate, old report code: s (ratio) |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         m, e = r["model"], r["e2e"]
         cli = r.get("cli")
@@ -225,7 +262,7 @@ def table(rows) -> str:
                      f"| {e['cycle']:.3f} / {e['analytic']:.3f} ({e['cycle'] / e['analytic']:.2f}x) "
                      f"| {r['report_section']:.4f} "
                      f"| {e['spec_timeline']:.3f} ({e['spec_timeline'] / e['analytic']:.2f}x) "
-                     f"| {c} | {old_cell(r)} |")
+                     f"| {c} | {old_cell(r)} | {old_model_cell(r)} |")
     return "\n".join(lines)
 
 
@@ -238,11 +275,14 @@ def main(argv=None):
     ap.add_argument("--cli", action="store_true", help="also time `neurocomp emulate --timing` (a process each)")
     ap.add_argument("--old-kernel", default="", metavar="REV", help="also time the cycle kernel of this git revision "
                     "(e.g. 644d1f3), alternated, its per-step latencies checked identical")
+    ap.add_argument("--old-model", default="", metavar="REV", help="also time the report code (timing/model.py) of "
+                    "this git revision (e.g. 94992da), alternated, its latencies and timeline checked identical")
     args = ap.parse_args(argv)
     rows = []
     old = old_run_numba(args.old_kernel) if args.old_kernel else None
+    old_report = old_cycle_report(args.old_model) if args.old_model else None
     for name in args.nets.split(","):
-        rows.append(measure(name, args.steps, args.repeats, args.cli, args.seed, old))
+        rows.append(measure(name, args.steps, args.repeats, args.cli, args.seed, old, old_report))
         print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))

@@ -267,14 +267,12 @@ def trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron
 def first_intervals(iv: np.ndarray, n: int) -> list:
     """The ``n`` first rows of trace ``iv`` (kind, id, start, end in ticks) in order of start, kind, id, end, as
     ``[kind, id, start_s, end_s]`` lists. Only rows that start no later than the n-th earliest start are sorted
-    (a partition finds it), and the rows become lists through one object array (3x faster than per row)."""
+    (a partition finds it)."""
     if len(iv) > n:
         iv = iv[iv[:, 2] <= np.partition(iv[:, 2], n - 1)[n - 1]]
     keep = iv[np.lexsort((iv[:, 3], iv[:, 1], iv[:, 0], iv[:, 2]))[:n]]
-    rows = np.empty((len(keep), 4), object)
-    rows[:, 0], rows[:, 1] = keep[:, 0].tolist(), keep[:, 1].tolist()
-    rows[:, 2], rows[:, 3] = (keep[:, 2] * TICK).tolist(), (keep[:, 3] * TICK).tolist()
-    return rows.tolist()
+    return list(map(list, zip(keep[:, 0].tolist(), keep[:, 1].tolist(), (keep[:, 2] * TICK).tolist(),
+                              (keep[:, 3] * TICK).tolist())))
 
 
 def cycle_report(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
