@@ -238,6 +238,28 @@ def test_numba_trace_equals_python_spec(monkeypatch):
     assert kinds == {0, 1, 2, 3}
 
 
+def test_event_order_and_timeline_truncation_do_not_change_results():
+    # Events already in (step, source) order skip the sort (the emulator records them so); any other order is
+    # sorted; the timeline's first n intervals are sorted after a partition on start (ties at its threshold).
+    target, tb, phys, ev_step, ev_src, act, steps = _random_run(np.random.default_rng(7))
+    st, src = model.sort_events(ev_step, ev_src)
+    assert np.all(np.diff(st * tb.n_sources + src) > 0)
+    perm = np.random.default_rng(1).permutation(st.size)
+    for order in (np.arange(st.size), perm):
+        s2, r2 = model.sort_events(st[order], src[order])
+        np.testing.assert_array_equal(s2, st)
+        np.testing.assert_array_equal(r2, src)
+    a = model.simulate(target, tb, phys, st, src, act, steps)
+    b = model.simulate(target, tb, phys, st[perm], src[perm], act, steps)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    iv = np.random.default_rng(2).integers(0, 6, (400, 4)).astype(np.int64)   # many equal starts
+    full = iv[np.lexsort((iv[:, 3], iv[:, 1], iv[:, 0], iv[:, 2]))]
+    for n in (1, 37, 399, 400, 401):
+        want = [[int(k), int(i), s * model.TICK, e * model.TICK] for k, i, s, e in full[:n].tolist()]
+        assert model.first_intervals(iv, n) == want
+
+
 def test_partial_sums_are_messages():
     # A split mapping (docs/fanin.md): partial sums travel as a second wave of messages, one per route reached
     # by a spike of the step, as the emulator's psum_out counter counts them; on random spike events both
