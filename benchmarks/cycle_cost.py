@@ -244,7 +244,8 @@ def old_model_cell(r) -> str:
     e = r["e2e"]
     if "old_model" not in e:
         return "-"
-    return f"{e['old_model']:.3f} ({e['old_model'] / e['analytic']:.2f}x; new faster by {e['old_model'] / e['cycle']:.2f}x)"
+    o = e["old_model"]
+    return f"{o:.3f} ({o / e['analytic']:.2f}x; new faster by {o / e['cycle']:.2f}x)"
 
 
 def table(rows) -> str:
