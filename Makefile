@@ -20,7 +20,7 @@ demo: setup
 
 # One pytest worker per CPU (pytest-xdist); a test module stays on one worker so its fixtures are built once.
 test: setup
-	$(VENV)/bin/python -m pytest -x -p no:cacheprovider -n auto --dist loadscope
+	$(VENV)/bin/python -m pytest -x -p no:cacheprovider -n auto --dist loadscope --durations=15
 
 bench: setup
 	$(VENV)/bin/python -m pip install -q -e '.[dev,bench]'
