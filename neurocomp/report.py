@@ -434,7 +434,8 @@ def make_report(res_dir, out_dir=None) -> str:
             render("raster.png", lambda p: plot_raster(res.spikes, p, f"spike raster ({backend}, {res.steps} steps)"))
         est = find_estimate(res.report)
         lines = [f"result {res_dir} ({res.report.get('backend', 'unknown backend')}): {res.steps} steps, "
-                 + ", ".join(f"{n} {int(np.count_nonzero(a))} spikes" for n, a in res.spikes.items())]
+                 + ", ".join(f"{n} {int(np.count_nonzero(a))} {'messages' if n in res.payloads else 'spikes'}"
+                             for n, a in res.spikes.items())]           # a graded population sends messages
         if est is None:
             lines.append("no energy/latency: " + str(res.report.get("note") or
                                                      "this backend gives no energy or latency estimates "

@@ -59,6 +59,15 @@ def test_lava_result_gets_raster_only(tmp_path):
     assert "no energy/latency" in text and "Lava" in text
 
 
+def test_graded_population_counts_messages_not_spikes(tmp_path):
+    out = np.zeros((4, 3), np.int64)
+    out[1, 2] = 700
+    Result(spikes={"sd": (out != 0).astype(np.uint8), "lif": np.eye(4, 3, dtype=np.uint8)},
+           payloads={"sd": out}, report={"backend": "lava", "note": "none"}, steps=4).save(tmp_path / "res")
+    first = make_report(tmp_path / "res").splitlines()[0]
+    assert "sd 1 messages" in first and "lif 3 spikes" in first
+
+
 def test_find_estimate_locations():
     est, _ = _estimate(steps=3)
     assert find_estimate({"cost": est}) is est
