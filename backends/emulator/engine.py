@@ -998,21 +998,31 @@ def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) 
 def run_report(tables, steps: int, engine: str, wall: float, cnt: K.Counters, events: dict | None, learners=(),
                learn_cnt=None) -> dict:
     """A run's report before the cost model: the spike ``events`` (None: not listed), sizes, the counters."""
-    report = {} if events is None else {"spike_events": events}
-    report.update({
-        "backend": "emulator", "engine": engine, "steps": steps, "n_cores": int(tables.n_cores),
-        "n_neurons": tables.n_neurons, "n_synapses": tables.n_synapses, "wall_time_s": wall,
-        "synaptic_events": int(cnt.per_core[K.C_SYNOPS].sum()) if cnt.enabled else None,
-        "energy": None, "latency": None,
-        "note": "functional emulation; timing/energy models are applied by a later stage from 'counters'",
-    })
+    report = counted_report(steps, engine, wall, (int(tables.n_cores), tables.n_neurons, tables.n_synapses),
+                            cnt.per_core if cnt.enabled else None, cnt.per_source, events)
     if learners:
         report["learning"] = {ln.proj.name: learning_summary(ln.state) for ln in learners}
-    if cnt.enabled:
-        report["counters"] = {name: cnt.per_core[i] for i, name in enumerate(K.COUNTER_NAMES)}
-        report["counters"]["spikes_per_source"] = cnt.per_source
-        if learners:
+        if cnt.enabled:
             report["counters"]["learning_updates"] = learn_cnt
+    return report
+
+
+def counted_report(steps: int, engine: str, wall: float, sizes: tuple, per_core, per_source, events: dict | None,
+                   note: str = "functional emulation; timing/energy models are applied by a later stage from "
+                               "'counters'") -> dict:
+    """The keys every emulator report has before the cost model, one process or MPI ranks assembled:
+    ``sizes`` = (cores, neurons, synapses); ``per_core`` None: counters off (``per_source`` then unused)."""
+    report = {} if events is None else {"spike_events": events}
+    n_cores, n_neurons, n_synapses = sizes
+    report.update({
+        "backend": "emulator", "engine": engine, "steps": steps, "n_cores": n_cores,
+        "n_neurons": n_neurons, "n_synapses": n_synapses, "wall_time_s": wall,
+        "synaptic_events": int(per_core[K.C_SYNOPS].sum()) if per_core is not None else None,
+        "energy": None, "latency": None, "note": note,
+    })
+    if per_core is not None:
+        report["counters"] = {name: per_core[i] for i, name in enumerate(K.COUNTER_NAMES)}
+        report["counters"]["spikes_per_source"] = per_source
     return report
 
 

@@ -236,11 +236,7 @@ def _assemble(meta: dict, parts: list, steps: int, counters: bool, input_events:
                     group[name] = np.zeros((steps, sizes[name]), arr.dtype)
                 group[name][:, index] = arr
     n_syn = sum(p["n_synapses"] for p in parts)
-    report = {"backend": "emulator", "engine": "numba-mpi", "steps": steps, "n_cores": meta["n_cores"],
-              "n_neurons": meta["n_neurons"], "n_synapses": n_syn, "wall_time_s": wall, "energy": None,
-              "latency": None, "synaptic_events": None,
-              "note": "distributed functional emulation; energy/latency need timing on and the target (an artifact, "
-                      "or shards written from one: docs/mpi.md)"}
+    per_core = per_source = events = None
     if counters:
         per_core = np.zeros((len(K.COUNTER_NAMES), steps, meta["n_cores"]), np.int64)
         per_source = np.zeros(meta["n_sources"], np.int64)
@@ -251,10 +247,11 @@ def _assemble(meta: dict, parts: list, steps: int, counters: bool, input_events:
         ev_step = np.concatenate([p["events"][0] for p in parts] + [input_events[0]])
         ev_src = np.concatenate([p["events"][1] for p in parts] + [input_events[1]])
         order = np.lexsort((ev_src, ev_step))
-        report["spike_events"] = {"step": ev_step[order], "source": ev_src[order]}
-        report["counters"] = {name: per_core[i] for i, name in enumerate(K.COUNTER_NAMES)}
-        report["counters"]["spikes_per_source"] = per_source
-        report["synaptic_events"] = int(per_core[K.C_SYNOPS].sum())
+        events = {"step": ev_step[order], "source": ev_src[order]}
+    report = E.counted_report(steps, "numba-mpi", wall, (meta["n_cores"], meta["n_neurons"], n_syn), per_core,
+                              per_source, events,
+                              note="distributed functional emulation; energy/latency need timing on and the target "
+                                   "(an artifact, or shards written from one: docs/mpi.md)")
     report["mpi"] = {"ranks": len(parts), "cores_per_rank": [int(p["cores"].size) for p in parts],
                      "synapses_per_rank": [int(p["n_synapses"]) for p in parts],
                      "plan_bytes_per_rank": [p["plan_bytes"] for p in parts],
