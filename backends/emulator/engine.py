@@ -91,6 +91,13 @@ class Plan:
     #: what runs of these tables derive again and again (recording layouts), computed once
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def memoised(self, key, compute):
+        """``compute()`` the first time ``key`` is asked of this plan, then the value it returned."""
+        value = self.memo.get(key)
+        if value is None:
+            value = self.memo[key] = compute()
+        return value
+
     @property
     def all_direct(self) -> bool:
         return bool(self.dendrites.all_direct)
@@ -115,10 +122,7 @@ class Plan:
     def segments(self, tables):
         """``(core_seg_ptr, seg_ptr, seg_kind)``: the runs of consecutive neurons of one core and one kind
         (computed once per plan)."""
-        seg = self.memo.get("segments")
-        if seg is None:
-            seg = self.memo["segments"] = self._segments(tables)
-        return seg
+        return self.memoised("segments", lambda: self._segments(tables))
 
     def _segments(self, tables):
         n, c = tables.n_neurons, int(tables.n_cores)
@@ -147,12 +151,9 @@ class Plan:
     def initial_rows(self, tables) -> tuple:
         """The rows of :meth:`initial_state`, stacked once per plan (a batch or a run with onsets asks for
         them again and again): read them, never write."""
-        init = self.memo.get("initial_state")
-        if init is None:
-            init = self.memo["initial_state"] = tuple(
-                np.stack([np.asarray(tables.neuron_params[k.initial[var]], np.int64) for var in k.state])
-                .reshape(len(k.state), tables.n_neurons) for k in NEURONS.values())
-        return init
+        return self.memoised("initial_state", lambda: tuple(
+            np.stack([np.asarray(tables.neuron_params[k.initial[var]], np.int64) for var in k.state])
+            .reshape(len(k.state), tables.n_neurons) for k in NEURONS.values()))
 
 
 def state_vars(record) -> tuple:
@@ -631,10 +632,7 @@ def run_layout(tables, plan: Plan, record: tuple, populations, events: bool, lea
     """:func:`_layout`, derived once per plan and remembered (the same layout run after run)."""
     key = ("layout", tuple(record), None if populations is None else tuple(populations), bool(events),
            tuple(p.name for p in learning))
-    layout = plan.memo.get(key)
-    if layout is None:
-        layout = plan.memo[key] = _layout(tables, record, populations, events, learning)
-    return layout
+    return plan.memoised(key, lambda: _layout(tables, record, populations, events, learning))
 
 
 def run_bytes(tables, plan: Plan, steps: int, record: tuple, k: int, extra: tuple, counters: bool,
@@ -778,9 +776,7 @@ def _run_numba(tables, plan: Plan, run: _Run, state: EngineState, chunk: int, ba
 
 def _segments(tables, plan: Plan, first: int, last: int) -> list:
     """:func:`onset_segments`, with whether any population has an onset remembered by the plan."""
-    waits = plan.memo.get("onsets")
-    if waits is None:
-        waits = plan.memo["onsets"] = bool(np.asarray(tables.pop_onset).any())
+    waits = plan.memoised("onsets", lambda: bool(np.asarray(tables.pop_onset).any()))
     return onset_segments(tables, first, last) if waits else [(first, last, None, None)]
 
 
@@ -791,9 +787,7 @@ def _segment_neurons(tables, plan: Plan, state: EngineState, held, fresh) -> K.N
     if held is None or not held.any():
         return state.neurons(tables, plan)
     key = ("held_params", held.tobytes())         # the same cuts in every run of a batch: prepared once
-    P = plan.memo.get(key)
-    if P is None:
-        P = plan.memo[key] = kernel_params(held_tables(tables, held), plan.kind)
+    P = plan.memoised(key, lambda: kernel_params(held_tables(tables, held), plan.kind))
     return replace(plan, P=P).neurons(tables, state.S)
 
 
