@@ -1107,6 +1107,11 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     return _assemble_result(tables, run, engine, time.perf_counter() - t0, events)
 
 
+def too_small_for_threads(tables) -> bool:
+    """Whether ``kernel_thread_count`` runs these tables on one thread whatever numba's setting."""
+    return tables.n_neurons < K.PAR_NEURONS and tables.n_synapses < K.PAR_SYNAPSES
+
+
 def kernel_thread_count(tables, chosen: bool = False) -> int:
     """Threads the kernel runs on: numba's setting (``kernel_threads``), or 1 for a network of fewer than
     ``kernels.PAR_NEURONS`` neurons and ``kernels.PAR_SYNAPSES`` synapses (too little work per step to pay
@@ -1114,7 +1119,7 @@ def kernel_thread_count(tables, chosen: bool = False) -> int:
     unless the caller ``chosen`` a number, when the machine is already busy (1-minute load average >= its
     cores): a step's barriers then wait for descheduled threads, 5-20x slower than one thread in
     benchmarks/RESULTS.md ("Emulator threads")."""
-    if tables.n_neurons < K.PAR_NEURONS and tables.n_synapses < K.PAR_SYNAPSES:
+    if too_small_for_threads(tables):
         return 1
     if not chosen and hasattr(os, "getloadavg") and os.getloadavg()[0] >= (os.cpu_count() or 1):
         return 1

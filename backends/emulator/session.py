@@ -27,7 +27,8 @@ from . import kernels as K
 from . import learning as L
 from .costmodel import carried_reads, estimate
 from .engine import (_resolve, _segments, _synapse_positions, cost_report, emulate_tables, initial_state,
-                     kernel_thread_count, learning_slots, make_plan, run_bytes, run_layout, run_report)
+                     kernel_thread_count, learning_slots, make_plan, run_bytes, run_layout, run_report,
+                     too_small_for_threads)
 from .quickrun import QuickInputs, event_list, swap_threads
 from ...semantics.inputs import SMALL_RUN_BYTES, check_record
 from .workload import workload_metrics
@@ -249,7 +250,7 @@ class QuickRuns:
                    and _segments(s.tables, s.plan, 1, 1)[0][2] is None)
         self.layouts: dict = {}
         self.inputs = QuickInputs(s.tables, s.spec)
-        self.small = s.tables.n_neurons < K.PAR_NEURONS       # the kernel runs on one thread (kernel_thread_count)
+        self.small = too_small_for_threads(s.tables)          # one thread, no load-average read per run
         self.n_sources = int(s.tables.n_sources)
         self.none = np.zeros((0, 0), np.int64)
         self.none_u8 = np.zeros((0, 0), np.uint8)
