@@ -16,7 +16,7 @@ editable install is not picked up) and on this one, alternating ``--rounds`` tim
 the ratio old / new of the minima. Without ``--old``: this tree only.
 
 Usage: ``.venv/bin/python benchmarks/kernel_ab.py [--only brunel,dense,pilotnet] [--steps 300] [--repeats 3]
-[--rounds 3] [--threads 1] [--old /tmp/k4main] [--json out.json]``
+[--rounds 3] [--threads 1] [--old OLD_TREE] [--json out.json]``
 """
 from __future__ import annotations
 
