@@ -110,10 +110,10 @@ def route_paths(src, dst, core_x, core_y, gx_n, n_links):
     return ptr, out
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon, route_cost, route_path,
                  axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr, path_ptr, path_out, active, learn,
-                 lat, link_lat, n_links, steps, trace, tr):
+                 lat, link_lat, n_links, steps, trace, n_threads, tr):
     """Every step of ``spec.simulate_step``; events sorted by (step, source). ``lat``: syn, act, idle, out,
     gen, win, learn, occ, depth, psum (ticks / messages). Route entry r: ``route_cost[r]`` ticks to read
     (``win + nsyn * syn``), path ``route_path[r]`` of ``route_paths`` (``path_ptr``, ``path_out``: mesh
@@ -123,18 +123,66 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
     per-step latency, soma and input maxima, spike and partial-sum message counts, and run totals: sender
     stall per core, busy and stall per mesh link, buffer peaks; last, with ``trace``, the number of busy
     intervals that ``spec.simulate_step(..., trace=True)`` lists, written (in another order) into the first
-    rows of ``tr`` that exist (kind ``spec.TRACE_*``, id, start, end; times from the start of their step)."""
-    L_OUT, OCC, DEPTH, L_PSUM = lat[3], lat[7], lat[8], lat[9]
+    rows of ``tr`` that exist (kind ``spec.TRACE_*``, id, start, end; times from the start of their step).
+
+    Steps are independent (each starts with the network drained and ends at the barrier), so ``n_threads``
+    blocks of steps (block b: steps b, b + n, ...) run in parallel, each on its own scratch and its own time
+    line from 0 (times are only ever compared within a step or taken relative to its start); the run totals
+    are integer sums and maxima of the blocks' (any order gives the same), so every result is the one of one
+    thread. A trace runs on one block (its rows are appended in order)."""
     n_cores = core_ptr.size - 1
     n_out = n_links + n_cores               # outputs: mesh links, then each core's ejection
-    fifo_base = n_links + n_cores
     n_buf = n_links + 2 * n_cores
     bounds = np.searchsorted(ev_step, np.arange(steps + 1))
     o_lat = np.zeros(n_out, np.int64)          # per output: ticks to the next buffer (ejection: 0)
     o_lat[:n_links] = link_lat
     o_buf = np.arange(n_out) + n_cores         # per output: the buffer it feeds (mesh link l feeds buffer l)
     o_buf[:n_links] = np.arange(n_links)
+    n_blk = 1 if trace else max(1, min(n_threads, steps))
+    out_lat = np.zeros(steps, np.int64)
+    out_soma = np.zeros(steps, np.int64)
+    out_in = np.zeros(steps, np.int64)
+    out_msgs = np.zeros(steps, np.int64)
+    out_psum = np.zeros(steps, np.int64)
+    sender_stall = np.zeros((n_blk, n_cores), np.int64)
+    n_sent = np.zeros((n_blk, path_ptr.size - 1), np.int64)   # messages per path (link busy time on return)
+    link_stall = np.zeros((n_blk, n_out), np.int64)    # ejections too (cut off on return)
+    buf_peak = np.zeros((n_blk, n_buf), np.int64)
+    nts = np.zeros(n_blk, np.int64)
+    for b in numba.prange(n_blk):
+        nts[b] = _run_steps(b, n_blk, steps, bounds, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon,
+                            route_cost, route_path, axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr,
+                            path_ptr, path_out, active, learn, lat, o_lat, o_buf, n_links, trace, tr, out_lat,
+                            out_soma, out_in, out_msgs, out_psum, sender_stall[b], n_sent[b], link_stall[b],
+                            buf_peak[b])
+    stall = np.zeros(n_cores, np.int64)
+    sent = np.zeros(path_ptr.size - 1, np.int64)
+    lstall = np.zeros(n_out, np.int64)
+    peak = np.zeros(n_buf, np.int64)
+    for b in range(n_blk):
+        stall += sender_stall[b]
+        sent += n_sent[b]
+        lstall += link_stall[b]
+        peak = np.maximum(peak, buf_peak[b])
+    link_busy = np.zeros(n_out, np.int64)
+    for q in range(sent.size):
+        for k in range(path_ptr[q], path_ptr[q + 1]):
+            link_busy[path_out[k]] += sent[q] * lat[7]
+    return (out_lat, out_soma, out_in, stall, link_busy[:n_links], lstall[:n_links], peak, out_msgs, out_psum,
+            nts.sum())
 
+
+@numba.njit(cache=True, nogil=True)
+def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon,
+               route_cost, route_path, axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr, path_ptr,
+               path_out, active, learn, lat, o_lat, o_buf, n_links, trace, tr, out_lat, out_soma, out_in, out_msgs,
+               out_psum, sender_stall, n_sent, link_stall, buf_peak):
+    """Steps ``first, first + stride, ...`` of ``simulate_run`` on a time line of their own from 0 (writing their
+    rows of the ``out_*`` arrays, adding into this block's totals); returns the number of trace rows."""
+    L_OUT, OCC, DEPTH, L_PSUM = lat[3], lat[7], lat[8], lat[9]
+    n_cores = core_ptr.size - 1
+    n_out = n_links + n_cores
+    n_buf = n_links + 2 * n_cores
     # buffer b: departure times of its last DEPTH messages in ring[b * DEPTH:], next slot wpos[b]. Never reset:
     # every departure of a step is at most its end, where the next step starts, so an old entry (or a 0 of the
     # first step) is never later than a time of this step and changes no max, credit or occupancy: it stands
@@ -149,20 +197,9 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
     n_psum = psum_dst.size
     mark = np.full(n_psum, -1, np.int64)
     pq = np.zeros(n_cores, np.int64)        # next partial-sum route of each segment core
-
-    out_lat = np.zeros(steps, np.int64)
-    out_soma = np.zeros(steps, np.int64)
-    out_in = np.zeros(steps, np.int64)
-    out_msgs = np.zeros(steps, np.int64)
-    out_psum = np.zeros(steps, np.int64)
-    sender_stall = np.zeros(n_cores, np.int64)
-    n_sent = np.zeros(path_ptr.size - 1, np.int64)   # messages per path (link busy time on return)
-    link_stall = np.zeros(n_out, np.int64)    # ejections too (cut off on return)
-    buf_peak = np.zeros(n_buf, np.int64)
     nt = 0
-
     t0 = 0
-    for t in range(steps):
+    for t in range(first, steps, stride):
         e0, e1 = bounds[t], bounds[t + 1]
         link_free[:] = t0
         for c in range(n_cores):
@@ -338,9 +375,4 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
         out_msgs[t] = n_msg
         out_psum[t] = n_ps
         t0 += out_lat[t]
-    link_busy = np.zeros(n_out, np.int64)
-    for q in range(n_sent.size):
-        for k in range(path_ptr[q], path_ptr[q + 1]):
-            link_busy[path_out[k]] += n_sent[q] * OCC
-    return (out_lat, out_soma, out_in, sender_stall, link_busy[:n_links], link_stall[:n_links], buf_peak, out_msgs,
-            out_psum, nt)
+    return nt

@@ -163,9 +163,16 @@ def message_paths(p: spec.Params, tables):
     return which[:rc.size], which[rc.size:], ptr, out
 
 
-def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int, trace: bool = False) -> dict:
+def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int, trace: bool = False,
+              threads: int | None = None) -> dict:
     """All steps with the numba kernel (``kernel.simulate_run``); with ``trace`` also ``"trace"``, the busy
-    intervals (rows kind, id, start, end in ticks from the start of their step)."""
+    intervals (rows kind, id, start, end in ticks from the start of their step). ``threads``: blocks of steps
+    run in parallel (None: ``engine.kernel_thread_count``, the emulator kernel's rule); results do not depend
+    on it."""
+    from ..engine import _keep_start_method_unset, kernel_thread_count
+    _keep_start_method_unset()
+    if threads is None:
+        threads = kernel_thread_count(tables)
     lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth, p.psum], np.int64)
     app, ap = psum_axons(tables)
     route_axon = np.asarray(tables.route_axon, np.int64)
@@ -176,7 +183,7 @@ def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int
             route_cost, route_path, app, ap, tables.neuron_core()[np.asarray(tables.psum_neuron, np.int64)],
             psum_path, np.asarray(tables.core_psum_ptr, np.int64), path_ptr, path_out,
             np.ascontiguousarray(active, np.int64), np.ascontiguousarray(learn, np.int64), lat,
-            np.asarray(p.link_lat, np.int64), p.gx_n * p.gy_n * 4, int(steps), bool(trace))
+            np.asarray(p.link_lat, np.int64), p.gx_n * p.gy_n * 4, int(steps), bool(trace), int(threads))
     n_msgs = int(np.diff(np.asarray(tables.route_ptr, np.int64))[ev_src].sum()) if trace else 0   # at most
     return call_kernel(kernel.simulate_run, args, trace, TRACE_ROWS_GUESS * (n_msgs + len(p.core_x)))
 
@@ -228,12 +235,16 @@ def _engine(engine: str):
 
 
 def simulate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
-             learn_ops=None, engine: str = "numba", prepared: Prepared | None = None) -> dict:
-    """Per-step results of the message-level model in ticks (see ``run_numba``), inputs checked as the
-    analytic ``estimate`` checks them (``prepare``; or ``prepared``, its result for these inputs)."""
+             learn_ops=None, engine: str = "numba", prepared: Prepared | None = None,
+             threads: int | None = None) -> dict:
+    """Per-step results of the message-level model in ticks (see ``run_numba``, also for ``threads``), inputs
+    checked as the analytic ``estimate`` checks them (``prepare``; or ``prepared``, its result for these
+    inputs)."""
     run = _engine(engine)
     q = prepared or prepare(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps,
                             learn_ops)
+    if run is run_numba:
+        return run_numba(q.p, tables, q.st, q.src, q.act, q.learn, q.steps, threads=threads)
     return run(q.p, tables, q.st, q.src, q.act, q.learn, q.steps)
 
 
