@@ -5,6 +5,9 @@ workload metrics, far more than the step itself (docs/sessions.md). :class:`Lazy
 that holds a ``fill`` function: the first read of any key (or ``in``, iteration, ``len``, ``get``,
 ``items``, JSON or pickle) calls ``fill(report)`` once, which adds or replaces keys in place; after it
 the report is an ordinary dict. Writes before that are kept unless ``fill`` writes the same key.
+With ``keys``, only the costly keys that ``fill`` adds are deferred: reading (``[]``, ``in``, ``get``) any
+other key does not fill (the cycle timing report's one-step timeline: ``emulate(timing="cycle")`` and reading
+the latencies then do not trace the step); iteration and the rest still fill.
 """
 from __future__ import annotations
 
@@ -12,11 +15,18 @@ from __future__ import annotations
 class LazyReport(dict):
     """``dict(data)`` completed by ``fill(self)`` on first read (see the module docstring)."""
 
-    __slots__ = ("_fill",)
+    __slots__ = ("_fill", "_keys")
 
-    def __init__(self, data: dict, fill):
+    def __init__(self, data: dict, fill, keys=None):
         super().__init__(data)
         self._fill = fill
+        self._keys = None if keys is None else frozenset(keys)
+
+    def _for(self, key) -> "LazyReport":
+        """Filled unless only ``keys`` are deferred and ``key`` is none of them."""
+        if self._fill is not None and (self._keys is None or key in self._keys):
+            self.resolve()
+        return self
 
     @property
     def pending(self) -> bool:
@@ -34,10 +44,10 @@ class LazyReport(dict):
         return self
 
     def __getitem__(self, key):
-        return dict.__getitem__(self.resolve(), key)
+        return dict.__getitem__(self._for(key), key)
 
     def __contains__(self, key):
-        return dict.__contains__(self.resolve(), key)
+        return dict.__contains__(self._for(key), key)
 
     def __iter__(self):
         return dict.__iter__(self.resolve())
@@ -54,7 +64,7 @@ class LazyReport(dict):
     __hash__ = None
 
     def get(self, key, default=None):
-        return dict.get(self.resolve(), key, default)
+        return dict.get(self._for(key), key, default)
 
     def keys(self):
         return dict.keys(self.resolve())

@@ -361,6 +361,10 @@ def test_lazy_report_fills_once_on_first_read():
     for read in (dict, lambda r: {**r}, lambda r: dict(r.items()), lambda r: {k: r[k] for k in r}):
         assert read(LazyReport({"steps": 3}, fill))["cost"] == {"total": 2.0}
     assert LazyReport({}, fill).get("cost") == {"total": 2.0}
+    rep = LazyReport({"steps": 3}, fill, keys=("cost",))         # only "cost" deferred
+    assert rep["steps"] == 3 and rep.get("x") is None and "steps" in rep and rep.pending
+    assert rep["cost"] == {"total": 2.0} and not rep.pending and rep["counters"] == "summed"
+    assert dict(LazyReport({"steps": 3}, fill, keys=("cost",)))["cost"] == {"total": 2.0}
 
 
 def test_quick_runs_report_what_the_general_path_reports():

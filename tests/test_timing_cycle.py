@@ -313,6 +313,7 @@ def test_emulate_timing_cycle_report_and_cli(tmp_path):
     assert ana.report["timing"] == "analytic" and "cycle" not in ana.report["cost"]
     c = cyc.report["cost"]["cycle"]
     assert cyc.report["latency_s"] == c["latency_s"] and cyc.report["energy_j"] == ana.report["energy_j"]
+    assert c.pending                                    # the timeline is traced when first read
     assert c["vs_analytic"]["analytic_total_s"] == pytest.approx(ana.report["latency_s"]["total"])
     assert len(c["per_step"]["latency_s"]) == 12 and c["timeline"]["intervals"]
     assert np.all(np.asarray(c["per_step"]["latency_s"]) >= c["latency_s"]["barrier"])

@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ....errors import TargetError, ValidationError
+from ....lazyreport import LazyReport
 from ....mapping import mesh as geometry
 from ....target import TIMING_KEYS
 from . import kernel, spec
@@ -270,7 +271,7 @@ def trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron
         one = next(step_inputs(tables, st, src, act, learn, 1))
         iv = np.array(spec.simulate_step(q.p, one, trace=True).trace, np.int64).reshape(-1, 4)
     else:
-        iv = run_numba(q.p, tables, st, src, act, learn, 1, trace=True)["trace"]
+        iv = run_numba(q.p, tables, st, src, act, learn, 1, trace=True, threads=1)["trace"]
     return {"step": int(step), "kinds": list(TRACE_KINDS), "truncated": len(iv) > TRACE_MAX_INTERVALS,
             "intervals": first_intervals(iv, TRACE_MAX_INTERVALS)}
 
@@ -289,7 +290,9 @@ def first_intervals(iv: np.ndarray, n: int) -> list:
 def cycle_report(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
                  analytic: dict, learn_ops=None, timeline: bool = True) -> dict:
     """The ``cost["cycle"]`` section: per-step latency, per-link busy/stall, buffer peaks, sender stalls and
-    the difference to the analytic estimate ``analytic`` (``costmodel.estimate`` of the same run)."""
+    the difference to the analytic estimate ``analytic`` (``costmodel.estimate`` of the same run). With
+    ``timeline``, its ``"timeline"`` (``trace_step`` of the slowest step of at most ``TRACE_MAX_MESSAGES``
+    messages) is traced when first read (a ``LazyReport`` deferring that key only; not in ``wall_time_s``)."""
     t0 = time.perf_counter()
     q = prepare(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops)
     r = simulate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, prepared=q)
@@ -332,11 +335,14 @@ def cycle_report(target, tables, physical_core, spike_steps, spike_sources, neur
                                         "barrier_round": int(np.ceil(round(barrier * hz, 6)))}}
     out["wall_time_s"] = time.perf_counter() - t0
     small = r["n_messages"] <= TRACE_MAX_MESSAGES
-    if timeline and small.any():   # the slowest step of bounded size (not in wall_time_s)
-        step = int(np.argmax(np.where(small, r["latency"], -1)))
-        out["timeline"] = trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron_active,
-                                     steps, step, prepared=q)
-    return out
+    if not (timeline and small.any()):
+        return out
+    step = int(np.argmax(np.where(small, r["latency"], -1)))   # the slowest step of bounded size
+
+    def fill(section):                                          # when "timeline" is first read (or the whole)
+        section["timeline"] = trace_step(target, tables, physical_core, spike_steps, spike_sources, neuron_active,
+                                         steps, step, prepared=q)
+    return LazyReport(out, fill, keys=("timeline",))
 
 
 def assumptions(target) -> list[str]:
