@@ -1,7 +1,7 @@
 """What ``timing="cycle"`` costs a user: the whole ``emulate`` run against ``timing="analytic"`` (issue 16).
 
 Usage:  .venv/bin/python benchmarks/cycle_cost.py [--steps 100] [--repeats 3] [--nets random,layered,hot,brunel]
-        [--cli] [--old-kernel REV] [--old-model REV]
+        [--cli] [--old-kernel REV] [--old-model REV] [--threads N]
 
 Two readings on each net, in one run, from alternating repeats (minima; the machine is shared):
 
@@ -12,14 +12,17 @@ Two readings on each net, in one run, from alternating repeats (minima; the mach
   when first read); with ``--cli`` also ``neurocomp emulate --timing`` (a process each,
   so interpreter start and imports are in both).
 
-"cycle, spec timeline": the same ``emulate(timing="cycle")`` with the report's one-step timeline traced by
-the Python spec, as before the kernel traced it (the cost this change removed), alternated with the others.
+"cycle, 1 thread": the same with the message-level kernel on one thread (its steps run in blocks on
+``--threads`` threads otherwise, default the emulator kernel's rule, ``engine.kernel_thread_count``);
+"cycle + timeline": the same, the report's one-step timeline read too (it is traced when first read).
+``--threads N``: both the emulator kernel (``emulate(threads=N)``) and the cycle kernel on N threads.
 ``--old-kernel REV``: also the cycle run (and the model alone) with the message-level kernel of git revision
 REV (``timing/kernel.py`` and the way ``model.run_numba`` called it there, e.g. 644d1f3, before the kernel was
 sped up), alternated with the others; the per-step latencies of both are checked identical.
-``--old-model REV``: also the cycle run with the report section built by ``timing/model.py`` of git revision REV
-(with the current kernel; e.g. 94992da, before the run's events were checked and sorted once and the timeline
-traced from that slice), alternated with the others; its per-step latencies and timeline checked identical.
+``--old-model REV``: also the cycle run with the report section built by ``timing/model.py`` and
+``timing/kernel.py`` of git revision REV (e.g. 75299f7, before steps ran in parallel and the timeline was
+deferred; that report traces its timeline at once), and the model alone with them, alternated with the
+others; its per-step latencies and timeline checked identical.
 
 Nets (compiled by ``nc.compile`` for Loihi, so the placement is the compiler's, not SANA-FE's): the random
 recurrent and layered feed-forward nets of benchmarks/sanafe_crosscheck.py (same sizes and connection
@@ -31,7 +34,6 @@ inputs, the compiler's packing: synapse memory bounds it).
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import subprocess
 import sys
@@ -132,7 +134,7 @@ def old_run_numba(rev):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
 
-    def run(p, tables, ev_step, ev_src, active, learn, steps, trace=False):
+    def run(p, tables, ev_step, ev_src, active, learn, steps, trace=False, threads=None):
         lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth, p.psum], np.int64)
         app, ap = model.psum_axons(tables)
         a = lambda v: np.asarray(v, np.int64)
@@ -145,56 +147,72 @@ def old_run_numba(rev):
     return run
 
 
-def old_cycle_report(rev):
-    """``timing.model.cycle_report`` as it was at git revision ``rev``, loaded from git as a module of the
-    current ``timing`` package (so it calls the current kernel)."""
+def old_timing(rev):
+    """``timing/model.py`` as it was at git revision ``rev`` with the ``timing/kernel.py`` of that revision, loaded
+    from git as modules ``old_model`` / ``old_kernel`` of the current ``timing`` package."""
     import importlib.util
     import pathlib
     root = pathlib.Path(__file__).resolve().parent.parent
-    src = subprocess.run(["git", "show", f"{rev}:backends/emulator/timing/model.py"], cwd=root, check=True,
-                         capture_output=True, text=True).stdout
-    path = pathlib.Path(tempfile.mkdtemp()) / "old_model.py"
-    path.write_text(src)
-    name = model.__name__.rsplit(".", 1)[0] + ".old_model"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod.cycle_report
+    d = pathlib.Path(tempfile.mkdtemp())
+    pkg = model.__name__.rsplit(".", 1)[0]
+    mods = {}
+    for name, rewrite in (("kernel", {}), ("model", {"from . import kernel, spec": "from . import old_kernel as kernel, spec"})):
+        src = subprocess.run(["git", "show", f"{rev}:backends/emulator/timing/{name}.py"], cwd=root, check=True,
+                             capture_output=True, text=True).stdout
+        for a, b in rewrite.items():
+            src = src.replace(a, b)
+        path = d / f"old_{name}.py"
+        path.write_text(src)
+        spec = importlib.util.spec_from_file_location(f"{pkg}.old_{name}", path)
+        mods[name] = importlib.util.module_from_spec(spec)
+        sys.modules[f"{pkg}.old_{name}"] = mods[name]
+        spec.loader.exec_module(mods[name])
+    return mods["model"]
 
 
-def measure(name, steps, repeats, cli, seed, old=None, old_report=None):
+def measure(name, steps, repeats, cli, seed, old=None, old_mod=None, threads=None):
     rng = np.random.default_rng(seed)
     net, inputs = NETS[name](rng, steps)
     tmp = tempfile.mkdtemp()
     path = os.path.join(tmp, "art")
     art = nc.compile(net, "loihi", out=path, max_neurons_per_core=PER_CORE[name])
-    cap, trace, new_run = Capture(), model.trace_step, model.run_numba
+    cap, new_run = Capture(), model.run_numba
+
+    def run_with(n):                        # the cycle kernel on n threads (None: the rule)
+        return lambda *a, threads=None, **k: new_run(*a, threads=n, **k)
+
     _session.cost_report = cap
-    modes = ("analytic", "cycle", "spec_timeline") + (("old_kernel",) if old else ()) + (
-        ("old_model",) if old_report else ())
+    modes = ("analytic", "cycle", "cycle_1t", "cycle_timeline") + (("old_kernel",) if old else ()) + (
+        ("old_model",) if old_mod else ())
     lat, timeline = {}, {}
     try:
         for run in (new_run, old) if old else (new_run,):           # numba warm (the report read computes it)
             model.run_numba = run
-            nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle").report["latency_s"]
+            rep = nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle").report
+            rep["latency_s"], rep["cost"]["cycle"].get("timeline")
             model.run_numba = new_run
+        if old_mod:
+            timing_pkg.cycle_report = old_mod.cycle_report
+            nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle").report["latency_s"]
+            timing_pkg.cycle_report = model.cycle_report
         e2e = {m: [] for m in modes}
-        mod = {"analytic": [], "cycle": [], "old_kernel": []}
+        mod = {"analytic": [], "cycle": [], "cycle_1t": [], "old_kernel": [], "old_model": []}
         parts = []
         for _ in range(repeats):
             for mode in modes:
-                if mode == "spec_timeline":
-                    model.trace_step = functools.partial(trace, engine="spec")
+                model.run_numba = run_with(1 if mode == "cycle_1t" else threads)
                 if mode == "old_kernel":
                     model.run_numba = old
                 if mode == "old_model":
-                    timing_pkg.cycle_report = old_report
+                    timing_pkg.cycle_report = old_mod.cycle_report
                 t0 = time.perf_counter()
-                res = nc.emulate(art, steps, inputs, timing="analytic" if mode == "analytic" else "cycle")
+                res = nc.emulate(art, steps, inputs, timing="analytic" if mode == "analytic" else "cycle",
+                                 threads=threads)
                 res.report["latency_s"]                 # the cost part of the report is computed when read
+                if mode == "cycle_timeline":
+                    res.report["cost"]["cycle"]["timeline"]
                 e2e[mode].append(time.perf_counter() - t0)
-                model.trace_step, model.run_numba, timing_pkg.cycle_report = trace, new_run, model.cycle_report
+                model.run_numba, timing_pkg.cycle_report = new_run, model.cycle_report
                 if mode == "cycle":
                     parts.append(res.report["cost"]["cycle"]["wall_time_s"])
                 if mode in ("cycle", "old_kernel", "old_model"):
@@ -204,7 +222,7 @@ def measure(name, steps, repeats, cli, seed, old=None, old_report=None):
             t0 = time.perf_counter()
             estimate(target, tables, phys, st, src, act, steps)
             mod["analytic"].append(time.perf_counter() - t0)
-            for which, run in (("cycle", new_run), ("old_kernel", old)):
+            for which, run in (("cycle", run_with(threads)), ("cycle_1t", run_with(1)), ("old_kernel", old)):
                 if run is None:
                     continue
                 model.run_numba = run
@@ -212,12 +230,16 @@ def measure(name, steps, repeats, cli, seed, old=None, old_report=None):
                 model.simulate(target, tables, phys, st, src, act, steps)
                 mod[which].append(time.perf_counter() - t0)
                 model.run_numba = new_run
+            if old_mod:
+                t0 = time.perf_counter()
+                old_mod.simulate(target, tables, phys, st, src, act, steps)
+                mod["old_model"].append(time.perf_counter() - t0)
     finally:
-        _session.cost_report, model.trace_step, model.run_numba = cap.orig, trace, new_run
+        _session.cost_report, model.run_numba = cap.orig, new_run
         timing_pkg.cycle_report = model.cycle_report
     if old and lat["cycle"] != lat["old_kernel"]:
         raise AssertionError(f"{name}: the old kernel's per-step latencies differ from the new one's")
-    if old_report and (lat["cycle"] != lat["old_model"] or timeline["cycle"] != timeline["old_model"]):
+    if old_mod and (lat["cycle"] != lat["old_model"] or timeline["cycle"] != timeline["old_model"]):
         raise AssertionError(f"{name}: the old report's per-step latencies or timeline differ from the new one's")
     out = {"net": name, "neurons": tables.n_neurons, "synapses": tables.n_synapses, "cores": int(phys.size),
            "spikes": int(st.size), "msgs": int(np.sum(res.report["cost"]["cycle"]["per_step"]["messages"])),
@@ -241,28 +263,32 @@ def old_cell(r) -> str:
 
 
 def old_model_cell(r) -> str:
-    e = r["e2e"]
+    e, m = r["e2e"], r["model"]
     if "old_model" not in e:
         return "-"
     o = e["old_model"]
-    return f"{o:.3f} ({o / e['analytic']:.2f}x; new faster by {o / e['cycle']:.2f}x)"
+    return (f"{m['old_model']:.4f}, {o:.3f} ({o / e['analytic']:.2f}x); model {m['old_model'] / m['cycle']:.2f}x, "
+            f"emulate {o / e['cycle']:.2f}x")
 
 
 def table(rows) -> str:
-    lines = ["| net | model: cycle s / analytic s (ratio) | emulate: cycle s / analytic s (ratio) | cycle section s "
-             "| emulate, spec timeline: s (ratio) | CLI: cycle s / analytic s (ratio) "
-             "| old kernel: model s, emulate s (ratio to analytic); new kernel faster by "
-             "| emulate, old report code: s (ratio) |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| net | model: cycle s / 1 thread s / analytic s (ratio) | emulate: cycle s / analytic s (ratio) "
+             "| emulate, cycle kernel on 1 thread: s (ratio) | emulate + timeline read: s (ratio) | cycle section s "
+             "| CLI: cycle s / analytic s (ratio) "
+             "| old kernel: model s, emulate s (ratio to analytic); new faster by "
+             "| old timing code: model s, emulate s (ratio to analytic); new faster by |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         m, e = r["model"], r["e2e"]
         cli = r.get("cli")
         c = f"{cli['cycle']:.2f} / {cli['analytic']:.2f} ({cli['cycle'] / cli['analytic']:.2f}x)" if cli else "-"
         lines.append(f"| {r['net']} ({r['neurons']} n, {r['synapses']} syn, {r['cores']} cores, {r['spikes']} spikes, "
-                     f"{r['msgs']} msgs) | {m['cycle']:.4f} / {m['analytic']:.4f} ({m['cycle'] / m['analytic']:.1f}x) "
+                     f"{r['msgs']} msgs) | {m['cycle']:.4f} / {m['cycle_1t']:.4f} / {m['analytic']:.4f} "
+                     f"({m['cycle'] / m['analytic']:.1f}x) "
                      f"| {e['cycle']:.3f} / {e['analytic']:.3f} ({e['cycle'] / e['analytic']:.2f}x) "
+                     f"| {e['cycle_1t']:.3f} ({e['cycle_1t'] / e['analytic']:.2f}x) "
+                     f"| {e['cycle_timeline']:.3f} ({e['cycle_timeline'] / e['analytic']:.2f}x) "
                      f"| {r['report_section']:.4f} "
-                     f"| {e['spec_timeline']:.3f} ({e['spec_timeline'] / e['analytic']:.2f}x) "
                      f"| {c} | {old_cell(r)} | {old_model_cell(r)} |")
     return "\n".join(lines)
 
@@ -276,18 +302,22 @@ def main(argv=None):
     ap.add_argument("--cli", action="store_true", help="also time `neurocomp emulate --timing` (a process each)")
     ap.add_argument("--old-kernel", default="", metavar="REV", help="also time the cycle kernel of this git revision "
                     "(e.g. 644d1f3), alternated, its per-step latencies checked identical")
-    ap.add_argument("--old-model", default="", metavar="REV", help="also time the report code (timing/model.py) of "
-                    "this git revision (e.g. 94992da), alternated, its latencies and timeline checked identical")
+    ap.add_argument("--old-model", default="", metavar="REV", help="also time the timing code (timing/model.py and "
+                    "kernel.py) of this git revision (e.g. 75299f7), alternated, its latencies and timeline checked "
+                    "identical")
+    ap.add_argument("--threads", type=int, default=None, help="emulator and cycle kernels on this many threads "
+                    "(default: the emulator kernel's rule, engine.kernel_thread_count)")
     args = ap.parse_args(argv)
     rows = []
     old = old_run_numba(args.old_kernel) if args.old_kernel else None
-    old_report = old_cycle_report(args.old_model) if args.old_model else None
+    old_mod = old_timing(args.old_model) if args.old_model else None
     for name in args.nets.split(","):
-        rows.append(measure(name, args.steps, args.repeats, args.cli, args.seed, old, old_report))
+        rows.append(measure(name, args.steps, args.repeats, args.cli, args.seed, old, old_mod, args.threads))
         print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))
-    print(f"\n(steps = {args.steps}, repeats = {args.repeats}, seed = {args.seed}; load {os.getloadavg()[0]:.1f})")
+    print(f"\n(steps = {args.steps}, repeats = {args.repeats}, seed = {args.seed}, threads = {args.threads}; "
+          f"load {os.getloadavg()[0]:.1f})")
     return rows
 
 

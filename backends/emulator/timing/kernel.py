@@ -2,14 +2,17 @@
 flat arrays, message for message the same (tests/test_timing_cycle.py holds them equal).
 
 Differences of form only: a binary heap of ``(injection time, core)`` (one entry per core), used as a k-way
-merge (the earliest core's next key replaces it at the root); times run on across steps (step t starts
-where step t-1 ended); each buffer keeps the departure times of its last ``depth`` messages in a ring (all
+merge (the earliest core's next key replaces it at the root); steps run in blocks on threads, within a block
+times run on across its steps (a step starts where the block's previous one ended); each buffer keeps the departure times of its last ``depth`` messages in a ring (all
 the credit and FIFO rules need; never reset, see ``simulate_run``); a message follows its core pair's
 outputs listed once by ``route_paths``; the peak occupancy is counted only when it can rise. The
 per-message path is written out in one loop rather than in helpers taking arrays: each array argument of a
 call costs two atomic reference-count updates, even for a helper numba inlines (docs/timing.md).
 """
 from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -110,7 +113,6 @@ def route_paths(src, dst, core_x, core_y, gx_n, n_links):
     return ptr, out
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
 def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon, route_cost, route_path,
                  axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr, path_ptr, path_out, active, learn,
                  lat, link_lat, n_links, steps, trace, n_threads, tr):
@@ -126,59 +128,49 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
     rows of ``tr`` that exist (kind ``spec.TRACE_*``, id, start, end; times from the start of their step).
 
     Steps are independent (each starts with the network drained and ends at the barrier), so ``n_threads``
-    blocks of steps (block b: steps b, b + n, ...) run in parallel, each on its own scratch and its own time
-    line from 0 (times are only ever compared within a step or taken relative to its start); the run totals
-    are integer sums and maxima of the blocks' (any order gives the same), so every result is the one of one
-    thread. A trace runs on one block (its rows are appended in order)."""
+    blocks of steps (block b: steps b, b + n, ...) run at once, each ``_run_steps`` (numba, GIL released) on
+    its own scratch and its own time line from 0 (times are only compared within a step or taken from its
+    start); the run totals are integer sums and maxima of the blocks' (any order gives the same), so every
+    result is the one of one thread. Python threads, not a numba parallel region: with numba's OpenMP layer the
+    same kernel in a ``prange`` ran 1.8x the CPU time, and there is no parallel kernel to compile. A trace runs
+    as one block (its rows are appended in order)."""
     n_cores = core_ptr.size - 1
     n_out = n_links + n_cores               # outputs: mesh links, then each core's ejection
-    n_buf = n_links + 2 * n_cores
-    bounds = np.searchsorted(ev_step, np.arange(steps + 1))
+    bounds = np.searchsorted(ev_step, np.arange(steps + 1)).astype(np.int64)
     o_lat = np.zeros(n_out, np.int64)          # per output: ticks to the next buffer (ejection: 0)
     o_lat[:n_links] = link_lat
-    o_buf = np.arange(n_out) + n_cores         # per output: the buffer it feeds (mesh link l feeds buffer l)
+    o_buf = np.arange(n_out, dtype=np.int64) + n_cores   # per output: the buffer it feeds (mesh link l: buffer l)
     o_buf[:n_links] = np.arange(n_links)
-    n_blk = 1 if trace else max(1, min(n_threads, steps))
-    out_lat = np.zeros(steps, np.int64)
-    out_soma = np.zeros(steps, np.int64)
-    out_in = np.zeros(steps, np.int64)
-    out_msgs = np.zeros(steps, np.int64)
-    out_psum = np.zeros(steps, np.int64)
-    sender_stall = np.zeros((n_blk, n_cores), np.int64)
-    n_sent = np.zeros((n_blk, path_ptr.size - 1), np.int64)   # messages per path (link busy time on return)
-    link_stall = np.zeros((n_blk, n_out), np.int64)    # ejections too (cut off on return)
-    buf_peak = np.zeros((n_blk, n_buf), np.int64)
-    nts = np.zeros(n_blk, np.int64)
-    for b in numba.prange(n_blk):
-        nts[b] = _run_steps(b, n_blk, steps, bounds, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon,
-                            route_cost, route_path, axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr,
-                            path_ptr, path_out, active, learn, lat, o_lat, o_buf, n_links, trace, tr, out_lat,
-                            out_soma, out_in, out_msgs, out_psum, sender_stall[b], n_sent[b], link_stall[b],
-                            buf_peak[b])
-    stall = np.zeros(n_cores, np.int64)
-    sent = np.zeros(path_ptr.size - 1, np.int64)
-    lstall = np.zeros(n_out, np.int64)
-    peak = np.zeros(n_buf, np.int64)
-    for b in range(n_blk):
-        stall += sender_stall[b]
-        sent += n_sent[b]
-        lstall += link_stall[b]
-        peak = np.maximum(peak, buf_peak[b])
-    link_busy = np.zeros(n_out, np.int64)
-    for q in range(sent.size):
-        for k in range(path_ptr[q], path_ptr[q + 1]):
-            link_busy[path_out[k]] += sent[q] * lat[7]
+    n_blk = 1 if trace else max(1, min(int(n_threads), steps))
+    outs = [np.zeros(steps, np.int64) for _ in range(5)]      # latency, soma, input, messages, partial sums
+
+    def block(b):
+        return _run_steps(b, n_blk, steps, bounds, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon,
+                          route_cost, route_path, axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr,
+                          path_ptr, path_out, active, learn, lat, o_lat, o_buf, n_links, trace, tr, *outs)
+    if n_blk == 1:
+        parts = [block(0)]
+    else:
+        with ThreadPoolExecutor(n_blk - 1) as pool:
+            rest = [pool.submit(block, b) for b in range(1, n_blk)]
+            parts = [block(0)] + [f.result() for f in rest]
+    nt, stall, sent, lstall, peak = (functools.reduce(np.maximum if k == 4 else np.add, [p[k] for p in parts])
+                                     for k in range(5))
+    link_busy = np.zeros(n_out, np.int64)       # messages per path x flit time on each of its outputs
+    np.add.at(link_busy, path_out, np.repeat(sent, np.diff(path_ptr)) * lat[7])
+    out_lat, out_soma, out_in, out_msgs, out_psum = outs
     return (out_lat, out_soma, out_in, stall, link_busy[:n_links], lstall[:n_links], peak, out_msgs, out_psum,
-            nts.sum())
+            int(nt))
 
 
 @numba.njit(cache=True, nogil=True)
 def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon,
                route_cost, route_path, axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr, path_ptr,
                path_out, active, learn, lat, o_lat, o_buf, n_links, trace, tr, out_lat, out_soma, out_in, out_msgs,
-               out_psum, sender_stall, n_sent, link_stall, buf_peak):
+               out_psum):
     """Steps ``first, first + stride, ...`` of ``simulate_run`` on a time line of their own from 0 (writing their
-    rows of the ``out_*`` arrays, adding into this block's totals); returns the number of trace rows."""
+    rows of the ``out_*`` arrays); returns the number of trace rows and this block's totals (sender stall, messages
+    per path, link stall, buffer peak; arrays of its own: as arguments they cost the per-message path ~10 %)."""
     L_OUT, OCC, DEPTH, L_PSUM = lat[3], lat[7], lat[8], lat[9]
     n_cores = core_ptr.size - 1
     n_out = n_links + n_cores
@@ -197,6 +189,10 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
     n_psum = psum_dst.size
     mark = np.full(n_psum, -1, np.int64)
     pq = np.zeros(n_cores, np.int64)        # next partial-sum route of each segment core
+    sender_stall = np.zeros(n_cores, np.int64)
+    n_sent = np.zeros(path_ptr.size - 1, np.int64)
+    link_stall = np.zeros(n_out, np.int64)
+    buf_peak = np.zeros(n_buf, np.int64)
     nt = 0
     t0 = 0
     for t in range(first, steps, stride):
@@ -375,4 +371,4 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
         out_msgs[t] = n_msg
         out_psum[t] = n_ps
         t0 += out_lat[t]
-    return nt
+    return nt, sender_stall, n_sent, link_stall, buf_peak

@@ -170,8 +170,7 @@ def run_numba(p: spec.Params, tables, ev_step, ev_src, active, learn, steps: int
     intervals (rows kind, id, start, end in ticks from the start of their step). ``threads``: blocks of steps
     run in parallel (None: ``engine.kernel_thread_count``, the emulator kernel's rule); results do not depend
     on it."""
-    from ..engine import _keep_start_method_unset, kernel_thread_count
-    _keep_start_method_unset()
+    from ..engine import kernel_thread_count
     if threads is None:
         threads = kernel_thread_count(tables)
     lat = np.array([p.syn, p.act, p.idle, p.out, p.gen, p.win, p.learn, p.occ, p.depth, p.psum], np.int64)
