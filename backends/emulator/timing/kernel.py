@@ -170,7 +170,7 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                out_psum):
     """Steps ``first, first + stride, ...`` of ``simulate_run`` on a time line of their own from 0 (writing their
     rows of the ``out_*`` arrays); returns the number of trace rows and this block's totals (sender stall, messages
-    per path, link stall, buffer peak; arrays of its own: as arguments they cost the per-message path ~10 %)."""
+    per path, link stall, buffer peak: arrays of its own, allocated here like its scratch)."""
     L_OUT, OCC, DEPTH, L_PSUM = lat[3], lat[7], lat[8], lat[9]
     n_cores = core_ptr.size - 1
     n_out = n_links + n_cores
