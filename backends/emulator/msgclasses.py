@@ -99,8 +99,8 @@ def _class_tables(rep, src_core, route_ptr, route_core, gx, gy, cx, cy, gx_n, la
     lat_in = 0.0 + l_wt
     for sweep in range(2):          # 0: footprint sizes; 1: fill
         if sweep == 1:
-            fp_link = np.empty(fp_ptr[n_cls], np.int64)
-            fp_cnt = np.empty(fp_ptr[n_cls], np.int64)
+            fp_link = np.empty(fp_ptr[n_cls], np.int32)      # int32: half the memory the event pass streams
+            fp_cnt = np.empty(fp_ptr[n_cls], np.int32)       # (packets <= routes of one source)
         for c in range(n_cls):
             s = rep[c]
             a = src_core[s]
@@ -287,15 +287,15 @@ def counted_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, 
     cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt = class_tables(target, tables, phys,
                                                                                   link_lat.size)
     route_ptr = np.asarray(tables.route_ptr, np.int64)
-    route_core = np.asarray(tables.route_core, np.int64)
+    route_core = np.asarray(tables.route_core)           # its own int dtype: no copy of every route
     ev_step, ev_src = np.ascontiguousarray(ev_step, np.int64), np.ascontiguousarray(ev_src, np.int64)
     dense = footprint_dense(fp_ptr, cls, ev_src, link_lat.size, steps) if close_all is None else close_all
     mom_step, path, contention, total, maxstep, cls_total = _class_pass(
         ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link_lat, int(steps), bool(dense))
     mom_core = _core_moments(cls_total, mom, src_core[rep], rep, route_ptr, route_core, bits, n_cores)
     syn, pk_in = (np.asarray(counts[k], np.int64) for k in ("syn_ops", "packets_in"))
-    syn_ops, msgs_in = np.zeros_like(syn), np.zeros_like(pk_in)
-    syn_ops[1:], msgs_in[1:] = syn[:-1], pk_in[:-1]        # read at t + 1 (costmodel module doc)
+    later = lambda a: np.concatenate([np.zeros_like(a[:1]), a[:-1]])
+    syn_ops, msgs_in = later(syn), later(pk_in)              # read at t + 1 (costmodel module doc)
     n_msg = int(mom_step[:, 1].sum())
     return {"syn_ops": syn_ops, "msgs_in": msgs_in, "msgs_out": np.asarray(counts["packets_out"], np.int64),
             "spikes_out": np.asarray(counts["spikes_out"], np.int64), "syn_after": int(syn[-1].sum()),
