@@ -603,17 +603,14 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
         r1 = route_ptr[src + 1]
         if not whole:
             r0, r1 = _route_range(route_core, r0, r1, c_lo, c_hi)
+        if do_count:
+            for r in range(r0, r1):
+                dc = route_core[r]
+                pk_in[dc] += 1
+                syn_ops[dc] += route_syn_ptr[r + 1] - route_syn_ptr[r]
         # a source's routes are consecutive, and so are their synapse copies: one flat walk
         y0 = route_syn_ptr[r0]
         y1 = route_syn_ptr[r1]
-        if do_count:                         # per route: one packet, its synapse copies (each pointer read once)
-            y = y0
-            for r in range(r0, r1):
-                dc = _u(route_core[r])
-                yn = route_syn_ptr[r + 1]
-                pk_in[dc] += 1
-                syn_ops[dc] += yn - y
-                y = yn
         if count_psum:                   # each partial-sum route reached counts once per step (split dendrites)
             for y in range(y0, y1):          # (written out: a nested inline helper breaks numba's inliner)
                 k = syn_psum[y]
