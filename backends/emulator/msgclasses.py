@@ -184,7 +184,7 @@ def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link
                             cur[lid] += k * fp_cnt[i]
                 n_act = 0
                 if close_all:
-                    contention[step] = _close_all(cur, total, maxstep, link_lat)
+                    contention[step] = _close_all(cur, touched, total, maxstep, link_lat)
                 else:
                     contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
                 path[step] = p_max
@@ -200,21 +200,15 @@ def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _close_all(cur, total, maxstep, link_lat):
-    """``costmodel._close_links`` over every link: the links a step touched are those with a load (> 0),
-    so the folded totals and the contention ``max (load - 1) * link_lat`` are the same."""
-    cmax = 0.0
+def _close_all(cur, touched, total, maxstep, link_lat):
+    """``costmodel._close_links`` of the links found loaded by a scan: those a step touched are those with
+    a load (> 0), so the folded totals and the contention are the same."""
+    n_touched = 0
     for lid in range(cur.size):
-        load = cur[lid]
-        if load > 0:
-            total[lid] += load
-            if load > maxstep[lid]:
-                maxstep[lid] = load
-            c = (load - 1) * link_lat[lid]
-            if c > cmax:
-                cmax = c
-            cur[lid] = 0
-    return cmax
+        if cur[lid] != 0:
+            touched[n_touched] = lid
+            n_touched += 1
+    return _close_links(touched, n_touched, cur, total, maxstep, link_lat)
 
 
 def footprint_dense(fp_ptr, cls, ev_src, n_links: int, steps: int) -> bool:
