@@ -35,11 +35,13 @@ def kernel_counts(tb, ev_step, ev_src, steps):
 def _check(target, tb, phys, steps, ev_step, ev_src):
     *_, link_lat = link_table(target.mesh, {k: q.value for k, q in target.costs.latency.items()})
     want = message_totals_numpy(target, tb, phys, ev_step, ev_src, steps, link_lat)
-    got = counted_totals(target, tb, phys, ev_step, ev_src, steps, link_lat, kernel_counts(tb, ev_step, ev_src, steps))
-    assert set(got) == set(TOTALS)
-    for k in TOTALS:
-        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
-        assert np.shape(got[k]) == np.shape(want[k]), k
+    counts = kernel_counts(tb, ev_step, ev_src, steps)
+    for close_all in (False, True):              # a step's links closed from the touched list / by a scan
+        got = counted_totals(target, tb, phys, ev_step, ev_src, steps, link_lat, counts, close_all=close_all)
+        assert set(got) == set(TOTALS)
+        for k in TOTALS:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{k} (close_all={close_all})")
+            assert np.shape(got[k]) == np.shape(want[k]), k
 
 
 @settings(max_examples=40, deadline=None)

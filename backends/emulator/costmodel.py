@@ -635,9 +635,10 @@ def carried_reads(tables, sources) -> np.ndarray:
     src = np.asarray(sources, np.int64)
     ptr = np.asarray(tables.route_ptr, np.int64)
     r = _csr_expand(ptr[src], ptr[src + 1] - ptr[src])
-    axon = np.asarray(tables.route_axon, np.int64)[r]
-    syn_ptr = np.asarray(tables.axon_syn_ptr, np.int64)
-    return np.bincount(np.asarray(tables.route_core, np.int64)[r], weights=syn_ptr[axon + 1] - syn_ptr[axon],
+    axon = np.asarray(tables.route_axon)[r].astype(np.int64)     # the few routes only, not the whole tables
+    syn_ptr = np.asarray(tables.axon_syn_ptr)
+    n_syn = syn_ptr[axon + 1].astype(np.int64) - syn_ptr[axon]
+    return np.bincount(np.asarray(tables.route_core)[r].astype(np.int64), weights=n_syn,
                        minlength=int(tables.n_cores)).astype(np.int64)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ...mapping import mesh as geometry
 from ...mapping.mesh import tile_hops, walk_route
-from .costmodel import _add_moment_row, _close_links, _csr_expand, energies, route_payload_bits
+from .costmodel import _add_moment_row, _close_links, energies, route_payload_bits
 from .tablecache import derived
 
 #: The kernel counters (``kernels.COUNTER_NAMES``) this pass reads.
@@ -99,8 +99,8 @@ def _class_tables(rep, src_core, route_ptr, route_core, gx, gy, cx, cy, gx_n, la
     lat_in = 0.0 + l_wt
     for sweep in range(2):          # 0: footprint sizes; 1: fill
         if sweep == 1:
-            fp_link = np.empty(fp_ptr[n_cls], np.int64)
-            fp_cnt = np.empty(fp_ptr[n_cls], np.int64)
+            fp_link = np.empty(fp_ptr[n_cls], np.int32)      # int32: half the memory the event pass streams
+            fp_cnt = np.empty(fp_ptr[n_cls], np.int32)       # (packets <= routes of one source)
         for c in range(n_cls):
             s = rep[c]
             a = src_core[s]
@@ -134,10 +134,14 @@ def _class_tables(rep, src_core, route_ptr, route_core, gx, gy, cx, cy, gx_n, la
 
 
 @numba.njit(cache=True, nogil=True)
-def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link_lat, steps):
+def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link_lat, steps, close_all):
     """One pass over the spike events (``ev_step`` non-decreasing): per step, the classes that fired and
     how often; when the step closes, their moments, longest latency and link loads. Returns
-    ``(mom_step, path, contention, link total, link max per step, spikes per class)``."""
+    ``(mom_step, path, contention, link total, link max per step, spikes per class)``.
+
+    ``close_all``: a step closes by scanning every link (``_close_all``) instead of a list of the links it
+    touched; the list costs a branch per footprint entry, which dominates when each spike's footprint
+    covers a good part of the mesh (``footprint_dense``); the scan costs ``n_links`` per step."""
     n_cls = mom.shape[0]
     n_links = link_lat.size
     mom_step = np.zeros((steps, 9), np.int64)
@@ -168,14 +172,21 @@ def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link
                         mom_step[step, f] += k * mom[c, f]
                     if maxlat[c] > p_max:
                         p_max = maxlat[c]
-                    for i in range(fp_ptr[c], fp_ptr[c + 1]):
-                        lid = fp_link[i]
-                        if cur[lid] == 0:
-                            touched[n_touched] = lid
-                            n_touched += 1
-                        cur[lid] += k * fp_cnt[i]
+                    if close_all:
+                        for i in range(fp_ptr[c], fp_ptr[c + 1]):
+                            cur[fp_link[i]] += k * fp_cnt[i]
+                    else:
+                        for i in range(fp_ptr[c], fp_ptr[c + 1]):
+                            lid = fp_link[i]
+                            if cur[lid] == 0:
+                                touched[n_touched] = lid
+                                n_touched += 1
+                            cur[lid] += k * fp_cnt[i]
                 n_act = 0
-                contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
+                if close_all:
+                    contention[step] = _close_all(cur, touched, total, maxstep, link_lat)
+                else:
+                    contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
                 path[step] = p_max
             if e == n_ev:
                 break
@@ -186,6 +197,47 @@ def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link
             n_act += 1
         cnt[c] += 1
     return mom_step, path, contention, total, maxstep, cls_total
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _close_all(cur, touched, total, maxstep, link_lat):
+    """``costmodel._close_links`` of the links found loaded by a scan: those a step touched are those with
+    a load (> 0), so the folded totals and the contention are the same."""
+    n_touched = 0
+    for lid in range(cur.size):
+        if cur[lid] != 0:
+            touched[n_touched] = lid
+            n_touched += 1
+    return _close_links(touched, n_touched, cur, total, maxstep, link_lat)
+
+
+def footprint_dense(fp_ptr, cls, ev_src, n_links: int, steps: int) -> bool:
+    """True if this run's footprint entries (one per link a firing class loads) outnumber the links
+    scanned by closing every step over all links: ``_class_pass`` then scans (``close_all``)."""
+    size = np.diff(fp_ptr)
+    return int(size[cls[ev_src]].sum()) > int(n_links) * int(steps)
+
+
+@numba.njit(cache=True, nogil=True)
+def _core_moments(cls_total, mom, core_of, rep, route_ptr, route_core, bits, n_cores):
+    """Per sending core, int64 ``[n_cores, 9]``: the moments of the run's messages. A neuron class's
+    messages are its core's; a host input's (sending core -1), each destination core's (one message,
+    its payload bits: host inputs travel 0 hops)."""
+    out = np.zeros((n_cores, 9), np.int64)
+    for c in range(cls_total.size):
+        k = cls_total[c]
+        if k == 0:
+            continue
+        a = core_of[c]
+        if a >= 0:
+            for f in range(9):
+                out[a, f] += k * mom[c, f]
+        else:
+            s = rep[c]
+            for r in range(route_ptr[s], route_ptr[s + 1]):
+                out[route_core[r], 1] += k
+                out[route_core[r], 5] += k * bits[r]
+    return out
 
 
 def source_classes(target, tables, phys):
@@ -219,32 +271,25 @@ def class_tables(target, tables, phys, n_links: int) -> tuple:
     return derived("message_classes", tables, key, compute)[:-1]
 
 
-def counted_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, counts: dict) -> dict:
+def counted_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, counts: dict,
+                   close_all=None) -> dict:
     """``costmodel.message_totals`` (same fields, equal values) from the kernel's per-core ``counts``
-    (``COUNTS``, ``[steps, n_cores]`` each) and one pass over the spike events by source class."""
+    (``COUNTS``, ``[steps, n_cores]`` each) and one pass over the spike events by source class.
+    ``close_all``: how ``_class_pass`` closes a step (None: by ``footprint_dense``; tests force each way)."""
     n_cores = int(phys.size)
     link_lat = np.ascontiguousarray(link_lat, np.float64)
     cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt = class_tables(target, tables, phys,
                                                                                   link_lat.size)
     route_ptr = np.asarray(tables.route_ptr, np.int64)
-    route_core = np.asarray(tables.route_core, np.int64)
+    route_core = np.asarray(tables.route_core)           # its own int dtype: no copy of every route
+    ev_step, ev_src = np.ascontiguousarray(ev_step, np.int64), np.ascontiguousarray(ev_src, np.int64)
+    dense = footprint_dense(fp_ptr, cls, ev_src, link_lat.size, steps) if close_all is None else close_all
     mom_step, path, contention, total, maxstep, cls_total = _class_pass(
-        np.ascontiguousarray(ev_step, np.int64), np.ascontiguousarray(ev_src, np.int64), cls, mom, maxlat,
-        fp_ptr, fp_link, fp_cnt, link_lat, int(steps))
-    # per sending core: a neuron class's messages are its core's; a host input's, each destination core's
-    mom_core = np.zeros((n_cores, 9), np.int64)
-    core_of = src_core[rep]
-    sent = cls_total > 0
-    nc_ = sent & (core_of >= 0)
-    np.add.at(mom_core, core_of[nc_], cls_total[nc_, None] * mom[nc_])
-    host = np.nonzero(sent & (core_of < 0))[0]
-    lo, n_r = route_ptr[rep[host]], route_ptr[rep[host] + 1] - route_ptr[rep[host]]
-    r, k = _csr_expand(lo, n_r), np.repeat(cls_total[host], n_r)
-    np.add.at(mom_core, (route_core[r], 1), k)              # integer sums (exact)
-    np.add.at(mom_core, (route_core[r], 5), k * bits[r])
+        ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link_lat, int(steps), bool(dense))
+    mom_core = _core_moments(cls_total, mom, src_core[rep], rep, route_ptr, route_core, bits, n_cores)
     syn, pk_in = (np.asarray(counts[k], np.int64) for k in ("syn_ops", "packets_in"))
-    syn_ops, msgs_in = np.zeros_like(syn), np.zeros_like(pk_in)
-    syn_ops[1:], msgs_in[1:] = syn[:-1], pk_in[:-1]        # read at t + 1 (costmodel module doc)
+    later = lambda a: np.concatenate([np.zeros_like(a[:1]), a[:-1]])
+    syn_ops, msgs_in = later(syn), later(pk_in)              # read at t + 1 (costmodel module doc)
     n_msg = int(mom_step[:, 1].sum())
     return {"syn_ops": syn_ops, "msgs_in": msgs_in, "msgs_out": np.asarray(counts["packets_out"], np.int64),
             "spikes_out": np.asarray(counts["spikes_out"], np.int64), "syn_after": int(syn[-1].sum()),
