@@ -319,7 +319,7 @@ def test_core_traffic_and_streamed_cost_match_a_plain_count():
     gx, gy, cx, cy = (np.ascontiguousarray(v, np.int64) for v in slot_grid(mesh))
     pos = rng.permutation(mesh.n_cores)[:n_cores].astype(np.int64)
     args = (pos, gx, gy, cx, cy, 1.0, 1.5, 7.0)
-    assert streamed_cost(graph.out_ptr, graph.out_post, core, graph.n_neurons, w, *args) == pytest.approx(
+    assert streamed_cost(graph.out_ptr, graph.out_post, LM.core_ids(core), graph.n_neurons, w, *args) == pytest.approx(
         placement_cost(ptr, nbr, wt, *args))
 
 
