@@ -52,8 +52,8 @@ is spent; ``neurocomp.mapping.bounded``): only if that fires does the mapping de
 and it is reported (``budget_stopped``) and warned about.
 
 The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``) and
-every count (``core_stats``, greedy fill) is a numba pass over the flat CSR: 100M synapses partition in
-~20 s in ~2.5 GB beyond the network itself.
+every count (``core_stats``, greedy fill) is a numba pass over the flat CSR with int32 ids and its per-core /
+per-source counters in one cache line (benchmarks/RESULTS.md, "Compile time and peak at 1M").
 """
 from __future__ import annotations
 
