@@ -380,9 +380,11 @@ def _argsort_layout(net, assign, n_cores):
 
 def test_streamed_tables_have_the_sorted_layout(monkeypatch):
     """The counting-sort / streaming tables builder (chunks forced small) lays synapses out exactly as a
-    stable sort by (core, source) of the projection-ordered synapses would."""
+    stable sort by (core, source) of the projection-ordered synapses would (the routes' transpose in two
+    blocks of cores: ``ROUTE_BLOCK`` forced below the 6 cores)."""
     from neurocomp.mapping import tables as T
     from neurocomp.semantics import synapses
+    monkeypatch.setattr(T, "ROUTE_BLOCK", 4)
     net = layered(sizes=(120, 90, 60), fan=10, delay=2)
     net.connect("l0", "l2", nc.Sparse.from_coo(np.arange(60), np.arange(60) * 2, np.arange(60) % 7 - 3, (60, 120)))
     rng = np.random.default_rng(2)
