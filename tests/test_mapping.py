@@ -319,7 +319,7 @@ def test_core_traffic_and_streamed_cost_match_a_plain_count():
     gx, gy, cx, cy = (np.ascontiguousarray(v, np.int64) for v in slot_grid(mesh))
     pos = rng.permutation(mesh.n_cores)[:n_cores].astype(np.int64)
     args = (pos, gx, gy, cx, cy, 1.0, 1.5, 7.0)
-    assert streamed_cost(graph.out_ptr, graph.out_post, core, graph.n_neurons, w, *args) == pytest.approx(
+    assert streamed_cost(graph.out_ptr, graph.out_post, LM.core_ids(core), graph.n_neurons, w, *args) == pytest.approx(
         placement_cost(ptr, nbr, wt, *args))
 
 
@@ -380,9 +380,11 @@ def _argsort_layout(net, assign, n_cores):
 
 def test_streamed_tables_have_the_sorted_layout(monkeypatch):
     """The counting-sort / streaming tables builder (chunks forced small) lays synapses out exactly as a
-    stable sort by (core, source) of the projection-ordered synapses would."""
+    stable sort by (core, source) of the projection-ordered synapses would (the routes' transpose in two
+    blocks of cores: ``ROUTE_BLOCK`` forced below the 6 cores)."""
     from neurocomp.mapping import tables as T
     from neurocomp.semantics import synapses
+    monkeypatch.setattr(T, "ROUTE_BLOCK", 4)
     net = layered(sizes=(120, 90, 60), fan=10, delay=2)
     net.connect("l0", "l2", nc.Sparse.from_coo(np.arange(60), np.arange(60) * 2, np.arange(60) % 7 - 3, (60, 120)))
     rng = np.random.default_rng(2)

@@ -52,8 +52,8 @@ is spent; ``neurocomp.mapping.bounded``): only if that fires does the mapping de
 and it is reported (``budget_stopped``) and warned about.
 
 The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``) and
-every count (``core_stats``, greedy fill) is a numba pass over the flat CSR: 100M synapses partition in
-~20 s in ~2.5 GB beyond the network itself.
+every count (``core_stats``, greedy fill) is a numba pass over the flat CSR with int32 ids and its per-core /
+per-source counters in one cache line (benchmarks/RESULTS.md, "Compile time and peak at 1M").
 """
 from __future__ import annotations
 
@@ -127,12 +127,10 @@ def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, ma
     Returns (last core id used, -1, 0, 0) or, if one neuron alone does not fit an empty core,
     (-1, neuron, limit code 1=input axons 2=synapse bits, amount needed).
     """
-    mark = np.full(n_sources, -1, np.int64)    # core whose axon table holds source s
-    cnt = np.zeros(n_sources, np.int64)
-    flg = np.zeros(n_sources, np.uint8)
-    tmark = np.full(n_sources, -1, np.int64)   # neuron whose distinct sources are being gathered
-    tcnt = np.zeros(n_sources, np.int64)
-    tflg = np.zeros(n_sources, np.uint8)
+    # per source, one int32 row (cache line) of: [0] core whose axon table holds it + 1, [1] its stored synapses
+    # there, [2] their flags, [3] neuron whose distinct sources are being gathered + 1, [4] its stored synapses
+    # from it, [5] their flags (a random net touches a random source per synapse: one row, one miss)
+    st = np.zeros((n_sources, 8), np.int32)
     maxdeg = 1
     for i in range(order.size):
         d = in_ptr[order[i] + 1] - in_ptr[order[i]]
@@ -150,15 +148,15 @@ def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, ma
         nd = 0
         for e in range(in_ptr[j], in_ptr[j + 1]):
             s = in_src[e]
-            if tmark[s] != j:
-                tmark[s] = j
-                tcnt[s] = 0
-                tflg[s] = 0
+            if st[s, 3] != j + 1:
+                st[s, 3] = j + 1
+                st[s, 4] = 0
+                st[s, 5] = 0
                 tl[nd] = s
                 nd += 1
             if (in_flag[e] & shared_mask) == 0:
-                tcnt[s] += 1
-            tflg[s] |= in_flag[e]
+                st[s, 4] += 1
+            st[s, 5] |= in_flag[e]
         if group_start[idx]:
             cur += 1
             n_cur = 0
@@ -173,12 +171,13 @@ def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, ma
                 s = tl[i]
                 on = 0
                 of = 0
-                if mark[s] == cur:
-                    on = cnt[s]
-                    of = flg[s]
-                nf = of | tflg[s]
-                dbits += lut[nf, on + tcnt[s]] - lut[of, on]
-                if mark[s] != cur and (psum_axons or (tflg[s] & 4) == 0):   # 4: FLAG_PSUM
+                here = st[s, 0] == cur + 1
+                if here:
+                    on = st[s, 1]
+                    of = st[s, 2]
+                nf = of | st[s, 5]
+                dbits += lut[nf, on + st[s, 4]] - lut[of, on]
+                if not here and (psum_axons or (st[s, 5] & 4) == 0):   # 4: FLAG_PSUM
                     new_ax += 1
             if has_keys:
                 for q in range(key_ptr[j], key_ptr[j + 1]):
@@ -196,12 +195,12 @@ def _greedy_fill(order, group_start, in_ptr, in_src, in_flag, lut, n_sources, ma
             bits_cur = 0
         for i in range(nd):
             s = tl[i]
-            if mark[s] != cur:
-                mark[s] = cur
-                cnt[s] = 0
-                flg[s] = 0
-            cnt[s] += tcnt[s]
-            flg[s] |= tflg[s]
+            if st[s, 0] != cur + 1:
+                st[s, 0] = cur + 1
+                st[s, 1] = 0
+                st[s, 2] = 0
+            st[s, 1] += st[s, 4]
+            st[s, 2] |= st[s, 5]
         if has_keys:
             for q in range(key_ptr[j], key_ptr[j + 1]):
                 kmark[key_id[q]] = cur

@@ -22,6 +22,7 @@ import numba
 import numpy as np
 
 from ..errors import CapacityError, ValidationError
+from ..mapping.limits import core_ids
 from ..mapping.mesh import slot_grid, snake_order, tile_first_core, tile_hops
 from .base import Pass, PassReport, register_pass
 
@@ -154,7 +155,7 @@ def _symmetrise(ptr, nbr, w, n_cores):
 
 def core_traffic(graph, core: np.ndarray, weight: np.ndarray, n_cores: int):
     """Symmetric core-to-core traffic as CSR (ptr, neighbour, weight); inputs and same-core pairs dropped."""
-    core = np.ascontiguousarray(core, np.int64)
+    core = core_ids(core)
     nptr, nids = _neurons_by_core(core, n_cores)
     ptr, nbr, w = _directed_traffic(graph.out_ptr, graph.out_post, core, np.ascontiguousarray(weight, np.float64),
                                     nptr, nids, n_cores, False)
@@ -163,7 +164,7 @@ def core_traffic(graph, core: np.ndarray, weight: np.ndarray, n_cores: int):
 
 def traffic_entries(graph, core: np.ndarray, n_cores: int) -> int:
     """Nonzero entries of the directed core traffic (an upper bound on half the symmetric CSR's size)."""
-    core = np.ascontiguousarray(core, np.int64)
+    core = core_ids(core)
     nptr, nids = _neurons_by_core(core, n_cores)
     ptr, _, _ = _directed_traffic(graph.out_ptr, graph.out_post, core, np.ones(1), nptr, nids, n_cores, True)
     return int(ptr[-1])
@@ -288,7 +289,7 @@ def place_cores(graph, core: np.ndarray, n_cores: int, target, weight: np.ndarra
     c_ew, c_ns, c_chip = hop_costs(target)
     gx, gy, cx, cy = slot_grid(mesh)
     pos = snake_order(mesh)[:n_cores].copy()
-    core = np.ascontiguousarray(core, np.int64)
+    core = core_ids(core)
     weight = np.ascontiguousarray(weight, np.float64)
     args = (gx, gy, cx, cy, c_ew, c_ns, c_chip)
     # A round costs about 26 x (symmetric traffic entries) distance evaluations: count the entries

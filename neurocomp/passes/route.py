@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..mapping import mesh as mesh_geometry
+from ..mapping.limits import core_ids
 from ..mapping.mesh import NORTH, route_runs, tile_hops
 from .base import Pass, PassReport, register_pass
 
@@ -99,7 +100,7 @@ def _route_loads(out_ptr, out_post, core, n_neurons, gx, gy, cx, cy, gw, gh, rat
 
 def route_links(graph, core: np.ndarray, physical: np.ndarray, mesh, rate: np.ndarray | None):
     """(links list for mapping.json, in link id order; summary dict)."""
-    core = np.ascontiguousarray(core, np.int64)
+    core = core_ids(core)
     gx, gy, cx, cy = mesh_geometry.tile_arrays(mesh, physical)
     gw, gh = mesh_geometry.grid_size(mesh)
     use_rate = rate is not None
