@@ -312,7 +312,13 @@ def _first_unserved_synapse(tables, axon_core, neuron_core) -> tuple[int, int]:
 
 
 def make_plan(tables) -> Plan:
-    """Lay out one dendrite per (neuron, projection into its population), each with a delay ring."""
+    """Lay out one dendrite per (neuron, projection into its population), each with a delay ring, and copy
+    the synapses per route. Where they form long runs of consecutive ring cells (``cell_runs``: a conv's output
+    channels at one position, laid out channel-minor by ``cell_layout``; a dense layer's posts), the kernel
+    walks the runs instead of the copies. It falls back to the per-copy walk with delays (any projection not
+    mode 0), a DelayDense's wrapped products or binary and graded projections mixed, split dendrites (the
+    partial-sum counters are per copy), runs shorter than ``RUN_MIN`` copies on average, and a run whose
+    weights learning rewrites (``EngineState.bound``). A graded plan with runs keeps no per-copy columns."""
     check_tables(tables)
     n = tables.n_neurons
     n_pop = len(tables.pop_names)
@@ -781,6 +787,9 @@ class EngineState:
         if self._bound is None:
             routes = plan.routes
             if self.syn_weight is not None:       # weights written (learning): the copies, not the runs' own
+                if routes.syn_ring.size != routes.route_syn_ptr[-1]:
+                    raise BackendError("emulator: this plan keeps no per-synapse copies (graded runs), so its "
+                                       "weights cannot be rewritten; learning on graded messages is not supported")
                 routes = routes._replace(syn_weight=self.syn_weight, route_run_ptr=routes.route_run_ptr[:0])
             psums = plan.psums._replace(mark=np.zeros(plan.psums.psum_src.size, np.int64))
             self._bound = (routes, psums, np.zeros(max(tables.n_sources, 1), np.int64))
