@@ -165,3 +165,64 @@ def test_threads_equal_one_thread_split_dendrites():
         np.testing.assert_array_equal(a, b, err_msg=name)
     for name, arr in one.report["counters"].items():
         np.testing.assert_array_equal(arr, many.report["counters"][name], err_msg=name)
+
+
+def _conv_sdnn(seed):
+    """Graded conv layers without delays (stride, padding, groups, zero weights), then Dense -> Sigma: the
+    plan walks runs of consecutive ring cells (``engine.cell_runs``)."""
+    rng = np.random.default_rng(seed)
+    net = nc.Network(f"convruns{seed}")
+    shape = (2, int(rng.integers(4, 8)), int(rng.integers(4, 8)))
+    net.input("x", shape)
+    net.population("d", shape, nc.Delta(vth=int(rng.integers(0, 4))))
+    net.connect("x", "d", nc.OneToOne(1, num_message_bits=24))
+    prev = "d"
+    for layer in range(2):
+        c_in, h, w = net.populations[prev].shape
+        groups = int(rng.choice([1, 2])) if c_in % 2 == 0 else 1
+        c_out = groups * int(rng.integers(1, 4))
+        k = int(rng.integers(1, min(3, h, w) + 1))
+        kern = rng.integers(-60, 60, (c_out, c_in // groups, k, k)) * (rng.random((c_out, c_in // groups, k, k)) < 0.7)
+        conv = nc.Conv2d(2 * kern, input_shape=net.populations[prev].shape, stride=int(rng.integers(1, 3)),
+                         padding=int(rng.integers(0, 2)), groups=groups, sign_mode="mixed")
+        name = f"c{layer}"
+        net.population(name, conv.output_shape, nc.SigmaDelta(vth=int(rng.integers(0, 6)), act_mode=1,
+                                                              bias=rng.integers(-20, 20, conv.shape[0])))
+        net.connect(prev, name, conv)
+        prev = name
+    n = net.populations[prev].size
+    net.population("o", (3,), nc.Sigma())
+    net.connect(prev, "o", nc.Dense(rng.integers(-50, 50, (3, n))))
+    steps = 8
+    x = rng.integers(-40, 40, (steps, *shape)) * (rng.random((steps, *shape)) < 0.6)
+    return net, steps, {"x": x}
+
+
+@needs_threads
+@pytest.mark.parametrize("seed", range(6))
+def test_conv_runs_equal_copies_spec_and_threads(seed, monkeypatch):
+    """The run walk (conv cells channel-minor, zero-weight holes bridged) == the per-copy walk == the numpy
+    spec, on 1 and 2 threads: payloads, states and every counter; whole-population and scattered mappings."""
+    from neurocomp.backends.emulator import engine as E
+    net, steps, inputs = _conv_sdnn(seed)
+    n_cores = [1, 2, 3, 5, 8, 4][seed]
+    if seed % 2:
+        mapping = random_mapping(net, seed, n_cores)
+    else:              # consecutive neurons share a core: a conv position's channels may straddle two
+        mapping = {p.name: (np.arange(p.size) * n_cores) // p.size for p in net.neuron_populations}
+    tables = build_core_tables(net, mapping, n_cores)
+    record = ("spikes", "v")
+    spec = emulate_tables(tables, steps, inputs, record, engine="numpy", input_spec=InputSpec.of_network(net))
+    monkeypatch.setattr(E, "RUN_MIN", 0)
+    assert make_plan(tables).routes.run_cell.size > 0
+    runs = _same_run(net, tables, steps, inputs, record)
+    monkeypatch.setattr(E, "RUN_MIN", 1 << 40)
+    plan = make_plan(tables)
+    assert plan.routes.run_cell.size == 0 and plan.routes.syn_ring.size > 0
+    copies = _same_run(net, tables, steps, inputs, record)
+    for other in (copies, spec):
+        for (name, a), (_, b) in zip(runs.arrays().items(), other.arrays().items()):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        for name, arr in runs.report["counters"].items():
+            np.testing.assert_array_equal(arr, other.report["counters"][name], err_msg=name)
+    assert any(np.count_nonzero(p) for p in runs.payloads.values())

@@ -108,8 +108,8 @@ class Plan:
         tables it runs on are ``CoreTables.nbytes``."""
         d, r, p = self.dendrites, self.routes, self.psums
         arrays = (self.neuron_core, self.kind, *self.P, d.dend_ptr, d.dend_mid, d.dend_proj, d.dend_off,
-                  r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj, r.split_syn, p.syn_psum, p.psum_src,
-                  p.psum_dst)
+                  r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj, r.split_syn, r.route_run_ptr,
+                  r.run_w, r.run_cell, r.run_weight, p.syn_psum, p.psum_src, p.psum_dst)
         state = 8 * self.neuron_core.size * sum(len(k.state) for k in NEURONS.values())
         n_sources = r.route_ptr.size - 1                 # the kernel's spiked and payload lists
         return sum(a.nbytes for a in arrays) + state + 8 * self.ring_size + 33 * self.scratch_size + 16 * n_sources
@@ -312,7 +312,13 @@ def _first_unserved_synapse(tables, axon_core, neuron_core) -> tuple[int, int]:
 
 
 def make_plan(tables) -> Plan:
-    """Lay out one dendrite per (neuron, projection into its population), each with a delay ring."""
+    """Lay out one dendrite per (neuron, projection into its population), each with a delay ring, and copy
+    the synapses per route. Where they form long runs of consecutive ring cells (``cell_runs``: a conv's output
+    channels at one position, laid out channel-minor by ``cell_layout``; a dense layer's posts), the kernel
+    walks the runs instead of the copies. It falls back to the per-copy walk with delays (any projection not
+    mode 0), a DelayDense's wrapped products or binary and graded projections mixed, split dendrites (the
+    partial-sum counters are per copy), runs shorter than ``RUN_MIN`` copies on average, and a run whose
+    weights learning rewrites (``EngineState.bound``). A graded plan with runs keeps no per-copy columns."""
     check_tables(tables)
     n = tables.n_neurons
     n_pop = len(tables.pop_names)
@@ -341,11 +347,13 @@ def make_plan(tables) -> Plan:
     proj_mode = np.where(proj_len == 1, K.MODE_DIRECT,
                          np.where((exp >= 0) & (proj_xf != K.XF_CAST24), K.MODE_LINEAR, K.MODE_SCRATCH)).astype(np.int64)
     dend_len = proj_len[dend_proj]
-    dend_off = np.concatenate([[0], np.cumsum(dend_len)[:-1]]).astype(np.int64) if dend_len.size else \
-        np.zeros(0, np.int64)
+    neuron_core = np.repeat(np.arange(int(tables.n_cores), dtype=np.int64), np.diff(tables.core_neuron_ptr))
+    # conv projections without delays: their dendrites' cells channel-minor (``cell_layout``)
+    conv_plane = np.where(proj_len == 1, np.asarray(tables.proj_conv_plane, np.int64), 0)
+    dend_off = cell_layout(dend_len, dend_proj, dend_ptr, proj_rank, conv_plane, neuron_core, npop,
+                           np.asarray(tables.neuron_index, np.int64))
     ring_size = int(dend_len.sum())
     scratch_size = ring_size if np.any(proj_mode == K.MODE_SCRATCH) else 0
-    neuron_core = np.repeat(np.arange(int(tables.n_cores), dtype=np.int64), np.diff(tables.core_neuron_ptr))
     idx = index_dtype(max(ring_size, dend_proj.size + 1))       # the dendrites' offsets and pointers
     dend_ptr, dend_mid, dend_off = dend_ptr.astype(idx), dend_mid.astype(idx), dend_off.astype(idx)
     dend_proj = dend_proj.astype(index_dtype(n_proj))
@@ -366,14 +374,81 @@ def make_plan(tables) -> Plan:
     syn_delay = np.empty(0 if direct and not graded else n_copy, np.int16)    # graded: the kernel needs the
     syn_proj = np.empty(0 if direct and not graded else n_copy, narrowest_int(0, max(n_proj, 2 ** 8)))
     K.plan_synapses(ax, tables.axon_syn_ptr, tables.syn_post, tables.syn_proj, tables.syn_weight, tables.syn_delay,
-                    dend_ptr, dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj)
+                    dend_ptr, dend_off, proj_rank, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj,
+                    (conv_plane > 0).astype(np.uint8))
     kind = neuron_kinds(tables)
     psums = partial_sum_plan(tables, ax, neuron_core)
     dendrites = K.DendriteArrays(dend_ptr, dend_mid, dend_proj, dend_off, proj_len, exp, proj_xf, proj_mode, direct)
     split = K.phase3_split(tables.route_ptr, tables.route_core, route_syn_ptr, int(tables.n_cores), psums.enabled)
+    no_runs = np.zeros(0, np.int64)
+    runs = (no_runs, no_runs, no_runs, syn_weight[:0].copy())
+    if direct and not psums.enabled and (not graded or np.all(proj_graded == K.SYN_GRADED)):
+        found = cell_runs(syn_ring, syn_weight, route_syn_ptr)
+        if found[2].size * RUN_MIN <= n_copy:      # long runs: the kernel walks them, not the copies' cells
+            runs = found
+            if graded:       # no learning rule runs on graded messages: nothing reads or writes the copies
+                syn_ring, syn_weight, syn_delay, syn_proj = (a[:0].copy() for a in (syn_ring, syn_weight, syn_delay,
+                                                                                     syn_proj))
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
-                           syn_delay, syn_proj, graded, proj_graded, split)
+                           syn_delay, syn_proj, graded, proj_graded, split, *runs)
     return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums)
+
+
+#: Fewest synapse copies per run, on average, for which the plan hands the kernel runs of consecutive ring
+#: cells (``cell_runs``) instead of one cell per copy: below it the per-run loads cost more than they save.
+RUN_MIN = 8
+#: Largest hole (cells no copy of the run adds into) a run bridges with zero weights: a conv's zero weights
+#: are not stored (``Conv2d.to_sparse``), and adding 0 costs less in a vectorised run than starting a new one.
+RUN_GAP = 3
+
+
+def cell_layout(dend_len, dend_proj, dend_ptr, proj_rank, conv_plane, neuron_core, neuron_pop, neuron_index):
+    """``dend_off``: the first ring cell of each dendrite. Cells follow the dendrites (neuron by neuron, core
+    by core), except that the dendrites of a conv projection (``conv_plane[p] > 0``: its output plane H*W,
+    post neuron i being channel ``i // plane`` at position ``i % plane``) are ordered by (projection,
+    position, channel) within their core and population: the channels of one output position are then
+    consecutive cells, so an input event's synapses at one kernel offset add into one run of cells
+    (``cell_runs``). Each core keeps its own cell range (phase 3's groups own disjoint cells)."""
+    n_dend = dend_len.size
+    if not n_dend or not np.any(conv_plane[dend_proj] > 0):
+        return np.concatenate([[0], np.cumsum(dend_len)[:-1]]).astype(np.int64) if n_dend else np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(dend_ptr.size - 1, dtype=np.int64), np.diff(dend_ptr))
+    rank = proj_rank[dend_proj]
+    plane = conv_plane[dend_proj]
+    conv = plane > 0
+    idx = neuron_index[owner]
+    pos = np.where(conv, idx % np.maximum(plane, 1), idx)
+    minor = np.where(conv, idx // np.maximum(plane, 1), rank)
+    order = np.lexsort((minor, pos, np.where(conv, rank, -1), neuron_pop[owner], neuron_core[owner]))
+    off = np.empty(n_dend, np.int64)
+    off[order] = np.concatenate([[0], np.cumsum(dend_len[order])[:-1]])
+    return off
+
+
+def cell_runs(syn_ring, syn_weight, route_syn_ptr, gap: int = None):
+    """``(route_run_ptr, run_w, run_cell, run_weight)``: the synapse copies (cells ``syn_ring``, weights
+    ``syn_weight``, route r's from ``route_syn_ptr[r]``) cut into runs of increasing cells, never across
+    routes (a route's cells are one core's: a run stays in its core's range); holes of up to ``gap`` cells
+    (``RUN_GAP``) inside a run get weight 0. Route r's runs are ``route_run_ptr[r]..route_run_ptr[r+1]``;
+    run i adds ``run_weight[run_w[i]..run_w[i+1]]`` into the consecutive cells from ``run_cell[i]``
+    (``RouteArrays``)."""
+    gap = RUN_GAP if gap is None else gap
+    n = syn_ring.size
+    ring = np.asarray(syn_ring, np.int64)
+    step = np.diff(ring)
+    cut = np.ones(n, bool)
+    cut[1:] = (step < 1) | (step > gap + 1)
+    starts = np.asarray(route_syn_ptr[:-1], np.int64)
+    cut[starts[starts < n]] = True
+    run_start = np.nonzero(cut)[0]
+    pad = np.zeros(n, np.int64)                     # zero-weight cells before copy y inside its run
+    pad[1:] = np.where(cut[1:], 0, step - 1)
+    pos = np.arange(n, dtype=np.int64) + np.cumsum(pad)
+    total = int(pos[-1]) + 1 if n else 0
+    run_weight = np.zeros(total, syn_weight.dtype)
+    run_weight[pos] = syn_weight
+    route_run_ptr = np.searchsorted(run_start, np.asarray(route_syn_ptr, np.int64)).astype(np.int64)
+    return route_run_ptr, np.append(pos[run_start], total).astype(np.int64), ring[run_start], run_weight
 
 
 def partial_sum_plan(tables, route_axon: np.ndarray, neuron_core: np.ndarray) -> K.PartialSumArrays:
@@ -710,7 +785,12 @@ class EngineState:
         """``(routes, psums, spiked)``: the kernel's containers over this state, built once and kept across
         runs (the weights, partial-sum marks and spike list are advanced or overwritten in place)."""
         if self._bound is None:
-            routes = plan.routes if self.syn_weight is None else plan.routes._replace(syn_weight=self.syn_weight)
+            routes = plan.routes
+            if self.syn_weight is not None:       # weights written (learning): the copies, not the runs' own
+                if routes.syn_ring.size != routes.route_syn_ptr[-1]:
+                    raise BackendError("emulator: this plan keeps no per-synapse copies (graded runs), so its "
+                                       "weights cannot be rewritten; learning on graded messages is not supported")
+                routes = routes._replace(syn_weight=self.syn_weight, route_run_ptr=routes.route_run_ptr[:0])
             psums = plan.psums._replace(mark=np.zeros(plan.psums.psum_src.size, np.int64))
             self._bound = (routes, psums, np.zeros(max(tables.n_sources, 1), np.int64))
         return self._bound

@@ -36,7 +36,10 @@ fixed-point semantics (../shared/reference/lava.md §1-5). One step t (1-based) 
 The kernel walks the synapses of route r (axon ``route_axon[r]`` on core ``route_core[r]``) from a
 copy laid out per route, so a spike's synapses on all its destination cores are adjacent in memory
 (the tables group them by core: walking those directly costs a cache miss per destination core).
-A wrong ``route_axon`` still delivers the wrong synapses: the routing tables are never bypassed.
+A wrong ``route_axon`` still delivers the wrong synapses: the routing tables are never bypassed. Where every projection is undelayed and binary or plainly graded, and
+the copies fall into long runs of consecutive ring cells (a conv layer's output channels at one position,
+laid out channel-minor by the plan; a dense layer's posts), the kernel walks those runs
+(``RouteArrays.run_cell``): a contiguous, vectorised add of the run's weights x payload, no per-copy cell.
 
 The kernel stores pending contributions per *dendrite* (one per (post neuron, incoming
 projection)) in a ring of ``max_delay + 1`` slots. Three ways to fill it, all equal to the spec:
@@ -272,6 +275,10 @@ class RouteArrays(NamedTuple):
     proj_graded: np.ndarray         # int64 [P] SYN_*: projection multiplies its weights by the source's payload
     split_syn: np.ndarray           # int64 [C+1] synapse copies on cores < c (phase 3 split by destination core;
                                     # empty: not splittable, see ``phase3_split``)
+    route_run_ptr: np.ndarray       # int64 [R+1] runs of route r (``engine.cell_runs``), or empty: no runs
+    run_w: np.ndarray               # int64 [runs+1] run i adds run_weight[run_w[i]..run_w[i+1]] ...
+    run_cell: np.ndarray            # int64 [runs] ... into the consecutive ring cells from run_cell[i]
+    run_weight: np.ndarray          # syn_weight's dtype: the runs' weights, 0 in a run's holes
 
 
 class InputEvents(NamedTuple):
@@ -397,7 +404,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     dend_ptr, dend_mid, dend_proj, dend_off, proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay, payload = work
     neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, \
-        proj_graded, split_syn = routes
+        proj_graded, split_syn = routes[:11]
     in_ptr, in_src, in_val = inputs
     rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay, rec_st, st_row = recorder
     n_extra = rec_st.shape[0]
@@ -419,8 +426,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     syn_ops = np.zeros(n_cores, np.int64)
     for p in range(n_proj):
         xform[p] = proj_mode[p] == 0 and (proj_xf[p] == XF_CAST24 or proj_exp[p] != 0)
-    # no delays and no transform: dendrite k's only ring cell is k (dend_off[k] == k)
-    plain = all_direct and not np.any(xform)
+    # no delays and no transform: dendrite k's only ring cell is k (dend_off[k] == k unless the plan laid a
+    # conv's cells out channel-minor)
+    plain = all_direct and not np.any(xform) and _identity(dend_off)
     # no delays and every projection graded with an unwrapped product (sigma-delta networks on Dense/Sparse/Conv):
     # weight x payload straight into the ring; the wrap32 / Conv cast of the sum is applied on read as on the
     # general path (a DelayDense's per-product wrap takes the general path)
@@ -529,6 +537,15 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     return n_spk
 
 
+@njit(cache=True)
+def _identity(a):
+    """``a[k] == k`` for every k."""
+    for k in range(a.shape[0]):
+        if a[k] != k:
+            return False
+    return True
+
+
 @njit(cache=True, inline="always")
 def _count_sources(row, spiked, n_spk, n_neurons, route_ptr, neuron_core, counters, src_spikes):
     """The source side of step t's counters: spikes per source, packets out of each neuron's core."""
@@ -545,7 +562,7 @@ def phase3_groups(n_threads, split_syn, core_neuron_ptr, dend_ptr, dend_off, rin
     synapses (``split_syn``: cumulative synapse copies per destination core, ``RouteArrays.split_syn``;
     empty: phase 3 cannot be split, one group), one per thread; group g owns cores
     ``group_core[g]..group_core[g+1]`` and so the ring and scratch cells from ``group_cell[g]`` up to the
-    next group's (a core's neurons, hence their dendrites' cells, are contiguous)."""
+    next group's (a core's dendrites own a contiguous range of cells, in any order: ``engine.cell_layout``)."""
     n_cores = core_neuron_ptr.shape[0] - 1
     n_groups = 1
     if split_syn.shape[0] == n_cores + 1 and n_cores > 1:
@@ -561,8 +578,10 @@ def phase3_groups(n_threads, split_syn, core_neuron_ptr, dend_ptr, dend_off, rin
         while c < n_cores and split_syn[c] * n_groups < g * total:
             c += 1
         group_core[g] = c
-        j = core_neuron_ptr[c]
-        group_cell[g] = dend_off[dend_ptr[j]] if dend_ptr[j] < dend_off.shape[0] else ring_size
+        lo = ring_size
+        for k in range(dend_ptr[core_neuron_ptr[c]], dend_ptr[core_neuron_ptr[n_cores]]):
+            lo = min(lo, dend_off[k])     # the lowest cell of cores >= c
+        group_cell[g] = lo
     return group_core, group_cell
 
 
@@ -593,6 +612,8 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
     proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites[4:]
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay = work[:6]
     route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, proj_graded = routes[1:10]
+    route_run_ptr, run_w, run_cell, run_weight = routes[11:15]
+    runs = route_run_ptr.shape[0] > 0
     do_count, counters = counts[:2]
     count_psum = do_count and psums.enabled
     syn_psum, psum_src, psum_dst, psum_mark = psums.syn_psum, psums.psum_src, psums.psum_dst, psums.mark
@@ -619,6 +640,18 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
                     counters[6, row, psum_src[k]] += 1
                     counters[7, row, psum_dst[k]] += 1
         pq = payload[q]                      # what the source sends (1: a spike)
+        if runs:                             # runs of consecutive cells: contiguous adds (SIMD)
+            for i in range(route_run_ptr[r0], route_run_ptr[r1]):
+                cell = run_cell[i]
+                a = run_w[i]
+                m = run_w[i + 1] - a
+                if graded:
+                    for k in range(m):
+                        ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) * pq
+                else:
+                    for k in range(m):
+                        ring[_u(cell + k)] += run_weight[_u(a + k)]
+            continue
         if all_direct and not graded:
             for y in range(y0, y1):
                 ring[_u(syn_ring[y])] += syn_weight[y]
@@ -736,8 +769,9 @@ def first_foreign_synapse(axon_syn_ptr, axon_core, syn_post, neuron_core):
 
 @njit(cache=True, inline="always")
 def _copy_axon(a, y, axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, dend_ptr, dend_off, proj_rank,
-               out_ring, out_weight, out_delay, out_proj):
+               out_ring, out_weight, out_delay, out_proj, proj_sort):
     copy_dp = out_delay.shape[0] > 0
+    y0 = y
     for s in range(axon_syn_ptr[a], axon_syn_ptr[a + 1]):
         k = syn_proj[s]
         out_ring[y] = dend_off[dend_ptr[syn_post[s]] + proj_rank[k]]
@@ -746,14 +780,31 @@ def _copy_axon(a, y, axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, de
             out_delay[y] = syn_delay[s]
             out_proj[y] = k
         y += 1
+    # a sorted projection's copies (an axon holds each projection's synapses as one block) in cell order
+    b = y0
+    while b < y:
+        k = syn_proj[axon_syn_ptr[a] + b - y0]
+        e = b + 1
+        while e < y and syn_proj[axon_syn_ptr[a] + e - y0] == k:
+            e += 1
+        if proj_sort[k] and e - b > 1:
+            o = np.argsort(out_ring[b:e]) + b
+            out_ring[b:e] = out_ring[o]
+            out_weight[b:e] = out_weight[o]
+            if copy_dp:
+                out_delay[b:e] = out_delay[o]
+        b = e
 
 
 @njit(cache=True)
 def plan_synapses(route_axon, axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, dend_ptr, dend_off,
-                  proj_rank, route_syn_ptr, out_ring, out_weight, out_delay, out_proj):
+                  proj_rank, route_syn_ptr, out_ring, out_weight, out_delay, out_proj, proj_sort):
     """Copy the synapses of axon ``route_axon[r]`` to ``route_syn_ptr[r]..`` for every route r, with
     the ring cell of each synapse's dendrite (``dend_off[dend_ptr[post] + proj_rank[proj]]``); the
-    delays and projections are copied too unless ``out_delay`` is empty (every projection mode 0).
+    delays and projections are copied too unless ``out_delay`` is empty (every projection mode 0). The
+    copies of a projection with ``proj_sort[p]`` (a conv laid out channel-minor) are sorted by cell within
+    each axon, so they form runs of consecutive cells (the learning rules' positions, ``engine._synapse_positions``,
+    assume table order: learning projections are dense, never sorted).
 
     When each axon is named by at most one route (compiled tables), the tables are read in their own
     axon order and each copy written where its route puts it: sequential reads, scattered writes
@@ -770,9 +821,9 @@ def plan_synapses(route_axon, axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_
     if shared:                                  # an axon named by several routes: copy it for each
         for r in range(route_axon.shape[0]):
             _copy_axon(route_axon[r], route_syn_ptr[r], axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay,
-                       dend_ptr, dend_off, proj_rank, out_ring, out_weight, out_delay, out_proj)
+                       dend_ptr, dend_off, proj_rank, out_ring, out_weight, out_delay, out_proj, proj_sort)
         return
     for a in range(n_ax):
         if start[a] >= 0:
             _copy_axon(a, start[a], axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, dend_ptr, dend_off,
-                       proj_rank, out_ring, out_weight, out_delay, out_proj)
+                       proj_rank, out_ring, out_weight, out_delay, out_proj, proj_sort)

@@ -86,11 +86,18 @@ class CoreTables:
     #: the Lava process each projection runs as (``neurocomp.semantics.synapses.lava_connection``: Dense,
     #: Sparse, DelayDense, DelaySparse, Conv, LearningDense), which fixes where a graded sum wraps to int32
     proj_lava_kinds: list = field(default_factory=list)
+    #: per projection, the output plane (H_out * W_out) of a Conv2d, 0 for other connectivities: a conv's
+    #: post neuron i is output channel ``i // plane`` at position ``i % plane``; the emulator's plan lays
+    #: those dendrites out channel-minor so one input event's adds are contiguous runs (a layout hint: any
+    #: value gives the same sums)
+    proj_conv_plane: np.ndarray = None
     pop_gid: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.pop_onset is None:
             self.pop_onset = np.zeros(len(self.pop_names), np.int64)
+        if self.proj_conv_plane is None:              # tables written before the field: no conv layout hint
+            self.proj_conv_plane = np.zeros(len(self.proj_names), np.int64)
         if len(self.proj_lava_kinds) != len(self.proj_names):
             # tables written before the field: Conv or Sparse wrap semantics (exact unless a graded
             # DelayDense sum overflows int32)
@@ -166,7 +173,7 @@ class CoreTables:
         files = list(data)
         with reading(path, what, ArtifactError):
             optional = ("pop_gid", "neuron_params", "proj_message_bits", "pop_models", "proj_port", "pop_onset",
-                        "proj_lava_kinds", *PSUM_FIELDS)           # older tables: defaults below
+                        "proj_lava_kinds", "proj_conv_plane", *PSUM_FIELDS)           # older tables: defaults below
             missing = [f.name for f in fields(cls) if f.name not in optional and f.name not in files]
             if missing:
                 raise ArtifactError(f"{path}: per-core tables are missing or damaged (no {', '.join(missing)}); "
@@ -190,7 +197,7 @@ class CoreTables:
                 if f.name == "proj_message_bits" and f.name not in files:
                     kwargs[f.name] = np.zeros(len(data["proj_names"]), np.int32)   # older tables: binary
                     continue
-                if f.name == "proj_lava_kinds" and f.name not in files:
+                if f.name in ("proj_lava_kinds", "proj_conv_plane") and f.name not in files:
                     continue                        # older tables: __post_init__ derives them
                 if f.name == "pop_models" and f.name not in files:
                     # tables written before the neuron-model registry held LoihiLIF populations only
@@ -551,11 +558,18 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         proj_port=np.array([p.port for p in projs], np.int32),
         pop_onset=np.array([onsets[p.name] for p in pops], np.int64),
         proj_lava_kinds=[lava_connection(p) for p in projs],
+        proj_conv_plane=np.array([conv_plane(p.connectivity) for p in projs], np.int64),
     )
     if split is not None:
         _add_partial_sums(tables, neuron_core, payload_bits)
     tables.pop_gid = _pop_gid(tables)
     return tables
+
+
+def conv_plane(conn) -> int:
+    """``CoreTables.proj_conv_plane`` of one connectivity: a Conv2d's H_out * W_out, else 0."""
+    from ..ir.connectivity import Conv2d
+    return int(np.prod(conn.output_shape[1:])) if isinstance(conn, Conv2d) else 0
 
 
 def psum_keys(tables, neuron_core: np.ndarray):

@@ -280,7 +280,7 @@ def _check_tables(net, t, con, n_cores, syns, all_names, offs) -> list[str]:
 #: int64 array fields of CoreTables, besides the pointers and the per-neuron parameters
 _TABLE_INT_FIELDS = ("neuron_pop", "neuron_index", "route_core", "route_axon", "axon_source", "syn_post",
                      "syn_weight", "syn_delay", "syn_proj", "proj_weight_exp", "proj_max_delay", "proj_target_pop",
-                     "proj_message_bits", "proj_port", "pop_onset", "psum_core", "psum_neuron")
+                     "proj_message_bits", "proj_port", "pop_onset", "psum_core", "psum_neuron", "proj_conv_plane")
 
 
 def check_loaded_tables(t, where: str) -> None:
@@ -361,9 +361,10 @@ def check_loaded_tables(t, where: str) -> None:
     for name in ("syn_post", "syn_weight", "syn_delay", "syn_proj"):
         length(name, n_syn)
     for name in ("proj_weight_exp", "proj_max_delay", "proj_target_pop", "proj_message_bits", "proj_wrap24",
-                 "proj_port"):
+                 "proj_port", "proj_conv_plane"):
         length(name, n_proj)
     within("proj_port", 0, MAX_PORT + 1)
+    within("proj_conv_plane", 0, max(n, 1) + 1)
     kinds = {k.name: k for k in NEURONS.values()}
     for k, (pop, port) in enumerate(zip(arrays["proj_target_pop"].tolist(), arrays["proj_port"].tolist())):
         channels = len(kinds[t.pop_models[pop]].inputs)
