@@ -21,9 +21,13 @@ MPIEXEC = BIN / "mpiexec"
 def mpiexec(n: int, *argv, timeout=400):
     """`mpiexec -n n argv` (generous timeout: on a fresh clone every rank may compile the numba kernels)."""
     assert MPIEXEC.is_file(), f"{MPIEXEC} missing: `make setup` installs the mpich wheel (pyproject dev extras)"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "MPI_", "HYDRA_"))}
     return subprocess.run([str(MPIEXEC), "-n", str(n), *map(str, argv)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=_no_mpi_env())
+
+
+def _no_mpi_env() -> dict:
+    """This process's environment without an enclosing MPI launcher's variables."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "MPI_", "HYDRA_"))}
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +35,9 @@ def one_rank(art):
     """ranks_equal.py as a plain process (MPI singleton: one rank, every case on one shard) before any
     mpiexec: it checks one rank against the one-process emulator, and it compiles the numba kernels once
     into the cache, which the ranks then load (on a fresh clone every rank would compile them at once, each
-    slowed by the other ranks busy-waiting in MPI: the suite's slowest test, 230 s, was mostly that)."""
+    slowed by the others, MPICH polling while it waits: the suite's slowest test, 229 s on a fresh clone)."""
     p = subprocess.run([sys.executable, HERE / "mpi" / "ranks_equal.py", "0", "1", art / "art", art / "in.npz"],
-                       capture_output=True, text=True, timeout=400)
+                       capture_output=True, text=True, timeout=400, env=_no_mpi_env())
     assert p.returncode == 0, p.stdout + p.stderr
     done = [line.split()[1] for line in p.stdout.splitlines() if line.startswith("OK ")]
     assert done == ["random0", "models0", "delayed0", "delayed0", "emulate"], p.stdout + p.stderr
