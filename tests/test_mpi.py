@@ -21,17 +21,36 @@ MPIEXEC = BIN / "mpiexec"
 def mpiexec(n: int, *argv, timeout=400):
     """`mpiexec -n n argv` (generous timeout: on a fresh clone every rank may compile the numba kernels)."""
     assert MPIEXEC.is_file(), f"{MPIEXEC} missing: `make setup` installs the mpich wheel (pyproject dev extras)"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "MPI_", "HYDRA_"))}
     return subprocess.run([str(MPIEXEC), "-n", str(n), *map(str, argv)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=_no_mpi_env())
+
+
+def _no_mpi_env() -> dict:
+    """This process's environment without an enclosing MPI launcher's variables."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "MPI_", "HYDRA_"))}
+
+
+@pytest.fixture(scope="module")
+def one_rank(art):
+    """ranks_equal.py as a plain process (MPI singleton: one rank, every case on one shard) before any
+    mpiexec: it checks one rank against the one-process emulator, and it compiles the numba kernels once
+    into the cache, which the ranks then load (on a fresh clone every rank would compile them at once, each
+    slowed by the others, MPICH polling while it waits: the suite's slowest test, 229 s on a fresh clone)."""
+    p = subprocess.run([sys.executable, HERE / "mpi" / "ranks_equal.py", "0", "1", art / "art", art / "in.npz"],
+                       capture_output=True, text=True, timeout=400, env=_no_mpi_env())
+    assert p.returncode == 0, p.stdout + p.stderr
+    done = [line.split()[1] for line in p.stdout.splitlines() if line.startswith("OK ")]
+    assert done == ["random0", "models0", "delayed0", "delayed0", "emulate"], p.stdout + p.stderr
+    return art
 
 
 @pytest.mark.parametrize("ranks, seeds", [(2, (0, 3)), (3, (3, 5))])
-def test_ranks_bit_identical_to_one_process(ranks, seeds, art):
+def test_ranks_bit_identical_to_one_process(ranks, seeds, one_rank):
     """Random nets (every connectivity, delays, a layered conv), random multi-model nets (graded payloads) and
     delayed nets (spikes exchanged every 3 and every 2 steps): spikes, v, payloads and every per-core counter
     equal one process; with 2 ranks also
     ``nc.emulate`` of a compiled artifact (it distributes itself under mpiexec)."""
+    art = one_rank
     extra = (art / "art", art / "in.npz") if ranks == 2 else ()
     p = mpiexec(ranks, sys.executable, HERE / "mpi" / "ranks_equal.py", *seeds, *extra)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -60,11 +79,11 @@ def art(tmp_path_factory):
     return out
 
 
-def test_cli_shards_equal_one_process(art, capsys):
+def test_cli_shards_equal_one_process(one_rank, capsys):
     """`mpiexec -n 2 neurocomp emulate SHARDS`: recordings equal one process's; so is the cost section (energy,
     latency, counters, links, energies: all exactly)."""
     from neurocomp.cli import main
-    cli = BIN / "neurocomp"
+    art, cli = one_rank, BIN / "neurocomp"
     inputs = dict(np.load(art / "in.npz"))
     one = nc.emulate(art / "art", 30, inputs, record=("spikes", "v"), timing=False).arrays()
     sh = subprocess.run([str(cli), "shard", art / "art", "--ranks", "2", "-o", art / "shards"], capture_output=True,
