@@ -790,7 +790,10 @@ class EngineState:
                 if routes.syn_ring.size != routes.route_syn_ptr[-1]:
                     raise BackendError("emulator: this plan keeps no per-synapse copies (graded runs), so its "
                                        "weights cannot be rewritten; learning on graded messages is not supported")
-                routes = routes._replace(syn_weight=self.syn_weight, route_run_ptr=routes.route_run_ptr[:0])
+                # no runs: their weights emptied in the learned dtype too, so the kernel's signature is that of
+                # a network compiled with weights of that width (one compile less)
+                routes = routes._replace(syn_weight=self.syn_weight, route_run_ptr=routes.route_run_ptr[:0],
+                                         run_weight=np.zeros(0, self.syn_weight.dtype))
             psums = plan.psums._replace(mark=np.zeros(plan.psums.psum_src.size, np.int64))
             self._bound = (routes, psums, np.zeros(max(tables.n_sources, 1), np.int64))
         return self._bound

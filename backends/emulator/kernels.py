@@ -337,19 +337,30 @@ class PartialSumArrays(NamedTuple):
 
 
 # ----------------------------------------------------------------------------------- numba kernel
-@njit(cache=True, inline="always")
+#: numba's parallel options for ``run_steps``: only its explicit ``prange`` loops run on threads. With
+#: ``parallel=True`` numba also turns each array expression and numpy call (``np.zeros``, ``np.any``) into a
+#: parallel loop of its own and tries to fuse them: cold-compile time for nothing (benchmarks/RESULTS.md
+#: "Cold compile").
+PRANGE_ONLY = dict(prange=True, comprehension=False, setitem=False, reduction=False, numpy=False, stencil=False,
+                   fusion=False, inplace_binop=False)
+
+
+# The scalar helpers below are plain numba calls, not ``inline="always"``: LLVM inlines them just the same
+# (Brunel and dense ran as fast), and numba's own inliner, run at every call site, made ``run_steps`` take
+# twice as long to compile from a cold cache (benchmarks/RESULTS.md "Cold compile").
+@njit(cache=True)
 def _u(i):
     """An index known to be >= 0, as unsigned: numba then skips the negative-index wraparound (a compare
     and select per access; ~15 % of the synapse walk's time, benchmarks/RESULTS.md "Parallel phase 3")."""
     return np.uint64(i)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _wrap32(x):
     return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _transform(raw, e, xf):
     if xf == XF_CAST24:                          # float64 -> int32 cast: out of range is -2^31, wrapped to 0
         if raw < -2147483648 or raw > 2147483647:
@@ -362,7 +373,7 @@ def _transform(raw, e, xf):
     return raw >> (-e)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs, recorder, counts, spiked,
               psums, n_threads=1):
     """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place; return how many
@@ -767,7 +778,7 @@ def first_foreign_synapse(axon_syn_ptr, axon_core, syn_post, neuron_core):
     return -1, -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _copy_axon(a, y, axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, dend_ptr, dend_off, proj_rank,
                out_ring, out_weight, out_delay, out_proj, proj_sort):
     copy_dp = out_delay.shape[0] > 0
@@ -788,12 +799,23 @@ def _copy_axon(a, y, axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, de
         while e < y and syn_proj[axon_syn_ptr[a] + e - y0] == k:
             e += 1
         if proj_sort[k] and e - b > 1:
-            o = np.argsort(out_ring[b:e]) + b
-            out_ring[b:e] = out_ring[o]
-            out_weight[b:e] = out_weight[o]
-            if copy_dp:
-                out_delay[b:e] = out_delay[o]
+            _sort_copies(b, e, out_ring, out_weight, out_delay, copy_dp)
         b = e
+
+
+@njit(cache=True)
+def _sort_copies(b, e, out_ring, out_weight, out_delay, copy_dp):
+    """Sort copies ``b..e`` by ring cell (numba's ``argsort`` of the run, applied by loops: fancy indexing
+    costs seconds of cold compile for its shape checks)."""
+    o = np.argsort(out_ring[b:e])
+    ring = out_ring[b:e].copy()
+    weight = out_weight[b:e].copy()
+    delay = out_delay[b:e].copy() if copy_dp else out_delay[:0]
+    for i in range(e - b):
+        out_ring[b + i] = ring[o[i]]
+        out_weight[b + i] = weight[o[i]]
+        if copy_dp:
+            out_delay[b + i] = delay[o[i]]
 
 
 @njit(cache=True)
@@ -820,10 +842,11 @@ def plan_synapses(route_axon, axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_
             break
     if shared:                                  # an axon named by several routes: copy it for each
         for r in range(route_axon.shape[0]):
-            _copy_axon(route_axon[r], route_syn_ptr[r], axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay,
-                       dend_ptr, dend_off, proj_rank, out_ring, out_weight, out_delay, out_proj, proj_sort)
+            _copy_axon(np.int64(route_axon[r]), np.int64(route_syn_ptr[r]), axon_syn_ptr, syn_post, syn_proj,
+                       syn_weight, syn_delay, dend_ptr, dend_off, proj_rank, out_ring, out_weight, out_delay, out_proj,
+                       proj_sort)
         return
     for a in range(n_ax):
         if start[a] >= 0:
-            _copy_axon(a, start[a], axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, dend_ptr, dend_off,
-                       proj_rank, out_ring, out_weight, out_delay, out_proj, proj_sort)
+            _copy_axon(np.int64(a), start[a], axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, dend_ptr,
+                       dend_off, proj_rank, out_ring, out_weight, out_delay, out_proj, proj_sort)

@@ -57,35 +57,37 @@ DY = np.array([0, 0, 1, -1], np.int64)
 
 
 # --------------------------------------------------------------------------------------------
-# scalar formulas (numba, inlined into kernels; ``.py_func`` is the same formula on numpy arrays)
+# scalar formulas (numba; ``.py_func`` is the same formula on numpy arrays). Plain calls, not numba's
+# ``inline="always"``: LLVM inlines them just the same, and numba's own inliner costs cold-compile time at
+# every call site (benchmarks/RESULTS.md "Cold compile")
 # --------------------------------------------------------------------------------------------
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def core_index(chip, tile_x, tile_y, k, tiles_x, tiles_y, cores_per_tile):
     """Core id of core ``k`` of tile ``(tile_x, tile_y)`` of ``chip``."""
     return ((chip * tiles_y + tile_y) * tiles_x + tile_x) * cores_per_tile + k
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def tile_first_core(gx, gy, tiles_x, tiles_y, chips_x, cores_per_tile):
     """Core id of core 0 of global tile ``(gx, gy)``."""
     chip = (gy // tiles_y) * chips_x + gx // tiles_x
     return core_index(chip, gx % tiles_x, gy % tiles_y, 0, tiles_x, tiles_y, cores_per_tile)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def tile_hops(ax, ay, acx, acy, bx, by, bcx, bcy):
     """``(ew, ns, ic)`` hops of the X-then-Y route between global tiles (ax, ay) and (bx, by) lying on
     chips (acx, acy) and (bcx, bcy) of the chip grid."""
     return abs(ax - bx), abs(ay - by), abs(acx - bcx) + abs(acy - bcy)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def link_id(x, y, d, gx_n):
     """Id of the link leaving global tile (x, y) in direction d (``gx_n`` = GX columns)."""
     return (y * gx_n + x) * 4 + d
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def route_runs(x, y, dx, dy):
     """The links of the X-then-Y route (x, y) -> (dx, dy) as two runs of leaving tiles,
     ``(x_dir, x_lo, x_hi, y_dir, y_lo, y_hi)``: the X leg uses the ``x_dir`` (EAST or WEST) links leaving

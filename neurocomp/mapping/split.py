@@ -96,6 +96,10 @@ def compartment_graph(graph: SynapseGraph, seg_neuron: np.ndarray, entry_comp: n
     flag = np.concatenate([graph.in_flag & np.uint8(~FLAG_SHARED & 0xFF), np.full(m, FLAG_PSUM, np.uint8)])
     in_ptr, in_src, in_flag = _bucket(post, n + m, src, flag)
     out_ptr, out_post, out_flag = _bucket(src, graph.n_sources + m, post, flag)
+    # the ids in the graph's own dtype (``build_synapse_graph``: int32 below 2^31 sources), so the mapping
+    # kernels see one signature, not a second one to compile for split graphs
+    idt = np.promote_types(graph.in_src.dtype, np.int32 if graph.n_sources + m < 2 ** 31 - 1 else np.int64)
+    in_src, out_post = in_src.astype(idt, copy=False), out_post.astype(idt, copy=False)
     return SynapseGraph(graph.pop_names, graph.pop_offset, graph.input_names, graph.input_offset, n + m,
                         graph.n_sources + m, in_ptr, in_src, in_flag, out_ptr, out_post, out_flag,
                         graph.proj_max_delay)

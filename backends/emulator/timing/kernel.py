@@ -23,7 +23,7 @@ from .spec import TRACE_INPUT, TRACE_LINK, TRACE_SOMA, TRACE_STALL
 LO, HI, CI, RR, REND, QQ, FF, END = range(8)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _soma_prefix(x, fired_before, n, active, fired_total, idle, act):
     nf = n - fired_total
     extra = active - fired_total

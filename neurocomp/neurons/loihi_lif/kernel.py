@@ -21,19 +21,19 @@ def prepare(params: dict) -> np.ndarray:
     return np.ascontiguousarray(np.stack([p.du, p.dv, p.vth << 6, p.bias()]).astype(np.int64))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _wrap32(x):
     return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _trunc0(x, k):
     """``x / 2^k`` rounded toward zero, branch-free: a negative x gets ``2^k - 1`` added before the
     arithmetic shift (``(x + 2^k - 1) >> k == -((-x) >> k)`` for x < 0)."""
     return (x + ((x >> 63) & ((np.int64(1) << k) - 1))) >> k
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def update(u, v, a, du, dv, vth6, bias):
     """One LIF update on scalars (int64 holding int32 values): returns (u, v, spiked)."""
     uu = _wrap32(_trunc0(u * (4095 - du), 12) + _wrap32(a << 6))

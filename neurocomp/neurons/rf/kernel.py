@@ -19,12 +19,12 @@ def prepare(params: dict) -> np.ndarray:
     return np.ascontiguousarray(np.stack(np.broadcast_arrays(*rows)).astype(np.int64))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _sv(x, bits):
     return -((-x) >> bits) if x < 0 else x >> bits
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _clip(x):
     return -LIM if x < -LIM else (LIM if x > LIM else x)
 

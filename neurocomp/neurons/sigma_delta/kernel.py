@@ -23,18 +23,18 @@ def prepare(params: dict) -> np.ndarray:
     return np.ascontiguousarray(np.stack(np.broadcast_arrays(*rows)).astype(np.int64))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def wrap32(x):
     return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def abs32(x):
     """numpy's int32 abs: -2^31 stays -2^31."""
     return x if x == -2147483648 else abs(x)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def delta_encode(act_new, act, residue, error, vth, cum):
     """Lava's delta encoder on scalars: returns (s, residue, error); ``s`` before ``>> state_exp``."""
     delta = wrap32(act_new - act + residue)
