@@ -337,14 +337,6 @@ class PartialSumArrays(NamedTuple):
 
 
 # ----------------------------------------------------------------------------------- numba kernel
-#: numba's parallel options for ``run_steps``: only its explicit ``prange`` loops run on threads. With
-#: ``parallel=True`` numba also turns each array expression and numpy call (``np.zeros``, ``np.any``) into a
-#: parallel loop of its own and tries to fuse them: cold-compile time for nothing (benchmarks/RESULTS.md
-#: "Cold compile").
-PRANGE_ONLY = dict(prange=True, comprehension=False, setitem=False, reduction=False, numpy=False, stencil=False,
-                   fusion=False, inplace_binop=False)
-
-
 # The scalar helpers below are plain numba calls, not ``inline="always"``: LLVM inlines them just the same
 # (Brunel and dense ran as fast), and numba's own inliner, run at every call site, made ``run_steps`` take
 # twice as long to compile from a cold cache (benchmarks/RESULTS.md "Cold compile").
@@ -373,7 +365,7 @@ def _transform(raw, e, xf):
     return raw >> (-e)
 
 
-@njit(cache=True, parallel=PRANGE_ONLY)
+@njit(cache=True, parallel=True)
 def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs, recorder, counts, spiked,
               psums, n_threads=1):
     """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place; return how many
