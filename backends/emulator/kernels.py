@@ -36,10 +36,11 @@ fixed-point semantics (../shared/reference/lava.md §1-5). One step t (1-based) 
 The kernel walks the synapses of route r (axon ``route_axon[r]`` on core ``route_core[r]``) from a
 copy laid out per route, so a spike's synapses on all its destination cores are adjacent in memory
 (the tables group them by core: walking those directly costs a cache miss per destination core).
-A wrong ``route_axon`` still delivers the wrong synapses: the routing tables are never bypassed. Where every projection is undelayed and binary or plainly graded, and
-the copies fall into long runs of consecutive ring cells (a conv layer's output channels at one position,
-laid out channel-minor by the plan; a dense layer's posts), the kernel walks those runs
-(``RouteArrays.run_cell``): a contiguous, vectorised add of the run's weights x payload, no per-copy cell.
+A wrong ``route_axon`` still delivers the wrong synapses: the routing tables are never bypassed.
+Where every projection is undelayed and binary or plainly graded, and the copies fall into long runs
+of consecutive ring cells (a conv layer's output channels at one position, laid out channel-minor by the
+plan; a dense layer's posts), the kernel walks those runs (``RouteArrays.run_cell``): a contiguous,
+vectorised add of the run's weights x payload, no per-copy cell.
 
 The kernel stores pending contributions per *dendrite* (one per (post neuron, incoming
 projection)) in a ring of ``max_delay + 1`` slots. Three ways to fill it, all equal to the spec:
@@ -56,7 +57,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from ...semantics.fixedpoint import conv_cast24, wrap32
+from ...semantics.fixedpoint import conv_cast24, wrap32, wrap32_scalar as _wrap32
 from ...semantics.synapses import GRADED_WRAP
 from ...neurons import NEURONS
 from .neuron_dispatch import neuron_step
@@ -345,11 +346,6 @@ def _u(i):
     """An index known to be >= 0, as unsigned: numba then skips the negative-index wraparound (a compare
     and select per access; ~15 % of the synapse walk's time, benchmarks/RESULTS.md "Parallel phase 3")."""
     return np.uint64(i)
-
-
-@njit(cache=True)
-def _wrap32(x):
-    return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
 
 
 @njit(cache=True)
@@ -840,5 +836,5 @@ def plan_synapses(route_axon, axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_
         return
     for a in range(n_ax):
         if start[a] >= 0:
-            _copy_axon(np.int64(a), start[a], axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, dend_ptr,
+            _copy_axon(a, start[a], axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, dend_ptr,
                        dend_off, proj_rank, out_ring, out_weight, out_delay, out_proj, proj_sort)

@@ -36,6 +36,7 @@ from ..ir import Network
 from ..neurons import kind_of, table_params
 from ..semantics.synapses import (GRADED_WRAP, check_ports, iter_projection_synapses, lava_connection, message_bits,
                                   uses_lava_conv)
+from .limits import core_ids
 
 
 
@@ -344,7 +345,7 @@ def routes_and_axons(out_ptr, out_post, tcore, src_of_tid, n_cores: int, n_sourc
     """Routes (per table source: its distinct destination cores, sorted) and axons (ordered by core, then
     source), from the graph's out-CSR, straight into their narrow dtypes: route_ptr, route_core,
     route_axon, core_axon_ptr, axon_source, axon_syn_ptr (holding each axon's START in slot a+1)."""
-    tcore = np.ascontiguousarray(tcore, np.int32)          # the gathered array: half the cache misses of int64
+    tcore = core_ids(tcore)
     route_ptr, core_axon_ptr, maxd = _count_routes(out_ptr, out_post, tcore, src_of_tid, n_cores)
     n_ax = int(route_ptr[-1])
     route_core = np.empty(n_ax, narrowest_int(0, max(int(n_cores), 2 ** 8)))        # int16 below 32768 cores

@@ -8,6 +8,7 @@ carried as int64 and wrapped explicitly where Lava's int32 arrays would wrap.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ..ir.connectivity import Conv2d, SignMode, determine_sign_mode
 
@@ -21,6 +22,12 @@ def wrap32(x) -> np.ndarray:
     if x.ndim and x.size and x.min() >= -2 ** 31 and x.max() < 2 ** 31:
         return x.copy()             # already int32 values (weights, most sums): no 64-bit modulo per element
     return ((x + 2 ** 31) % 2 ** 32) - 2 ** 31
+
+
+@njit(cache=True)
+def wrap32_scalar(x):
+    """:func:`wrap32` of one int64, for the numba kernels (the emulator's and the neuron models')."""
+    return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
 
 
 def trunc0(x: np.ndarray, k: int) -> np.ndarray:

@@ -3,7 +3,8 @@ flat arrays, message for message the same (tests/test_timing_cycle.py holds them
 
 Differences of form only: a binary heap of ``(injection time, core)`` (one entry per core), used as a k-way
 merge (the earliest core's next key replaces it at the root); steps run in blocks on threads, within a block
-times run on across its steps (a step starts where the block's previous one ended); each buffer keeps the departure times of its last ``depth`` messages in a ring (all
+times run on across its steps (a step starts where the block's previous one ended); each buffer keeps the
+departure times of its last ``depth`` messages in a ring (all
 the credit and FIFO rules need; never reset, see ``simulate_run``); a message follows its core pair's
 outputs listed once by ``route_paths``; the peak occupancy is counted only when it can rise. The
 per-message path is written out in one loop rather than in helpers taking arrays: each array argument of a

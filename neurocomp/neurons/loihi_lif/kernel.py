@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...semantics.fixedpoint import wrap32_scalar as _wrap32
 from .spec import LifParams
 
 #: Rows of the kernel's parameter matrix and of its state matrix.
@@ -19,11 +20,6 @@ def prepare(params: dict) -> np.ndarray:
     """int64 [4, N]: du, dv, vth << 6, bias (the per-step constant of ``LifParams.bias``)."""
     p = LifParams(*(np.asarray(params[k], np.int64) for k in ("du", "dv", "vth", "bias_mant", "bias_exp")))
     return np.ascontiguousarray(np.stack([p.du, p.dv, p.vth << 6, p.bias()]).astype(np.int64))
-
-
-@njit(cache=True)
-def _wrap32(x):
-    return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
 
 
 @njit(cache=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...semantics.fixedpoint import wrap32_scalar as wrap32
 from .spec import scaled
 
 #: Rows of the kernel's parameter matrix and of its state matrix.
@@ -21,11 +22,6 @@ def prepare(params: dict) -> np.ndarray:
     p = {k: np.asarray(v, np.int64) for k, v in params.items()}
     rows = [scaled(p["vth"], p), scaled(p["bias"], p), p["act_mode"], p["cum_error"], p["state_exp"]]
     return np.ascontiguousarray(np.stack(np.broadcast_arrays(*rows)).astype(np.int64))
-
-
-@njit(cache=True)
-def wrap32(x):
-    return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
 
 
 @njit(cache=True)
