@@ -3,7 +3,7 @@
 The network is ``tests/data/netx/pilotnet_sdnn`` (lava-dl ``gts/pilotnet_sdnn``: 3x33x100 input, 4 conv + 3
 dense SigmaDelta layers, a Sigma output; 33 k neurons, 3.6 M synapses). It is compiled for one Loihi 2 chip
 (``--target loihi2``, default: conv kernels stored once per core, ``core.synapse_encoding.shared_conv_weights``,
-41 cores) or, with ``--chips X Y``, for an X*Y-chip copy of the target (``neurocomp.target.write_multichip``;
+23 cores) or, with ``--chips X Y``, for an X*Y-chip copy of the target (``neurocomp.target.write_multichip``;
 the earlier 8-chip, 670-core run stored every conv synapse). The mapping is checked by the validator
 (``neurocomp.mapping.validate.check_mapping``). The input layer's Delta runs on the host, as in
 ``tests/test_netx_sdnn.py``.

@@ -145,3 +145,57 @@ def test_target_file_key_is_optional_and_checked(tmp_path):
     bad.write_text(text.replace("shared_conv_weights = true", "shared_conv_weights = 1"))
     with pytest.raises(nc.TargetError, match=r"core.synapse_encoding.shared_conv_weights: expected true or false"):
         load_target_file(bad)
+
+
+def test_graph_knows_each_conv_output_plane():
+    """``pop_plane``: H_out * W_out where every projection into a population is a Conv2d of that plane; 0 where
+    one is not (c2 also receives a Dense) and for the dense readout."""
+    net = conv_net(1)
+    g = G.synapse_graph(net)
+    c1 = net.incoming("c1")[0].connectivity
+    assert list(g.pop_plane) == [int(np.prod(c1.output_shape[1:])), 0, 0]
+    net.projections.pop("c1-c2-dense")
+    c2 = net.incoming("c2")[0].connectivity
+    assert list(G.synapse_graph(net).pop_plane) == [c1.output_shape[1] * c1.output_shape[2],
+                                                     c2.output_shape[1] * c2.output_shape[2], 0]
+
+
+def test_field_order_fills_a_conv_position_by_position():
+    """A conv output population is filled by (position, channel): each position's channels are neighbours in
+    the order whatever the kernels' zeros (which move a channel's first source); other populations keep
+    (first source, id)."""
+    net = nc.Network("zeros")
+    net.input("img", (2, 6, 6))
+    k = np.random.default_rng(0).integers(1, 9, (5, 2, 3, 3))
+    k[1, 0, 0, 0] = k[3, :, 0, :] = 0                 # channels 1 and 3 start their windows later
+    conv = nc.Conv2d(k, (2, 6, 6))
+    net.population("c", conv.output_shape, nc.LoihiLIF(**LIF))
+    net.connect("img", "c", conv)
+    net.population("out", (3,), nc.LoihiLIF(**LIF))
+    net.connect("c", "out", nc.Dense(np.ones((3, 80), np.int64)))
+    g = G.synapse_graph(net)
+    order = P.field_order(g)
+    plane = 16
+    assert np.array_equal(order[:80], [ch * plane + pos for pos in range(plane) for ch in range(5)])
+    assert np.array_equal(order[80:], [80, 81, 82])
+
+
+def test_repair_halves_a_core_in_its_fill_order():
+    """A core over the output-axon limit is halved along the fill order, not the neuron ids: filled by
+    position, its halves still hold whole positions."""
+    net = conv_net(2)
+    g = G.synapse_graph(net)
+    limits = LM.core_limits(sharing(), g)
+    order = P.field_order(g)
+    n1 = net.populations["c1"].size
+    plane = int(g.pop_plane[0])
+    core = np.zeros(g.n_neurons, np.int64)
+    core[n1:] = 1                                         # c1 alone on core 0, sending to core 1
+    out0 = int(LM.evaluate(g, core, limits).output_axons[0])
+    tight = dataclasses.replace(limits, output_axons=out0 - 1)
+    repaired, rounds, _ = P.repair_usage(g, core, tight, order=order)
+    assert rounds >= 1 and np.unique(repaired[:n1]).size >= 2
+    c1_core = repaired[:n1].reshape(-1, plane)            # [channel, position]
+    assert (c1_core == c1_core[0]).all(), "a position's channels were split"
+    by_id, _, _ = P.repair_usage(g, core, tight)          # by neuron id: channel-major halves
+    assert not (by_id[:n1].reshape(-1, plane) == by_id[:n1].reshape(-1, plane)[0]).all()

@@ -9,7 +9,8 @@ is what netx's Delta sends at step t, so every layer runs step for step with net
 
 It is compiled for one Loihi 2 chip: loihi2 stores each conv kernel slice once per core
 (``core.synapse_encoding.shared_conv_weights``, tests/test_conv_sharing.py) and the baseline fills cores by
-receptive field, so it takes 41 of the chip's 128 cores (670 when every conv synapse was stored).
+receptive field: a conv layer position by position, all output channels of a position on one core, so it takes
+23 of the chip's 128 cores (670 when every conv synapse was stored; 41 when a position's channels were spread).
 """
 from __future__ import annotations
 
@@ -49,6 +50,24 @@ def test_pilotnet_fits_one_loihi2_chip(pilot):
     on this network it takes ~15 s, so it runs in benchmarks/pilotnet_sdnn.py instead)."""
     compiled = nc.load_compiled(pilot[2])
     assert compiled.target.mesh.chips == 1 and compiled.n_cores <= 128
+
+
+def test_pilotnet_conv_positions_stay_on_one_core(pilot):
+    """The fill goes by (position, channel): every output position's channels share one core, except the
+    positions where a core filled up (two cores), so an input event reaches few cores and the emulator adds
+    a position's channels as one run of cells."""
+    compiled = nc.load_compiled(pilot[2])
+    t = compiled.tables
+    core = np.repeat(np.arange(t.n_cores), np.diff(t.core_neuron_ptr))
+    for p, name in enumerate(t.pop_names):
+        plane = int(t.proj_conv_plane[list(t.proj_target_pop).index(p)])
+        if not plane:
+            continue
+        mine = np.asarray(t.neuron_pop) == p
+        pos = np.asarray(t.neuron_index)[mine] % plane
+        pairs = np.unique(pos * t.n_cores + core[mine])
+        per_pos = np.bincount(pairs // t.n_cores, minlength=plane)
+        assert per_pos.max() <= 2 and (per_pos == 2).sum() <= np.unique(core[mine]).size, name
 
 
 def test_host_delta_encoder_layout(pilot):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from ..ir import Network
+from ..ir import Conv2d, Network
 from ..semantics.synapses import iter_projection_synapses
 
 FLAG_DELAY = 1
@@ -50,6 +50,9 @@ class SynapseGraph:
     key_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     key_entries: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # kernel weights per key
     key_delay: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))       # its projection has a delay
+    #: int64[P]: a population's output plane H_out * W_out when every projection into it is a Conv2d with that
+    #: plane (its neuron i is channel ``i // plane`` at position ``i % plane``), else 0; empty: unknown
+    pop_plane: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def n_synapses(self) -> int:
@@ -132,8 +135,12 @@ def synapse_graph(network: Network) -> SynapseGraph:
     key_post, key_l, key_entries, key_delay = [], [], [], []
     proj_max_delay = {}
     plan = []
+    pop_plane = np.full(len(pops), -1, np.int64)
     for proj in network.projections.values():
         src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
+        i = pop_index[proj.target]
+        plane = conv_plane(proj.connectivity)
+        pop_plane[i] = plane if pop_plane[i] in (-1, plane) else 0
         base = (n + input_offset[input_index[proj.source]]) if src_pop.is_input else pop_offset[pop_index[proj.source]]
         dbase = pop_offset[pop_index[proj.target]]
         learn = FLAG_LEARN if proj.learning is not None else 0
@@ -171,4 +178,10 @@ def synapse_graph(network: Network) -> SynapseGraph:
         keys = dict(key_ptr=key_ptr, key_id=key_id, key_entries=np.asarray(key_entries, np.int64),
                     key_delay=np.asarray(key_delay, bool))
     return SynapseGraph([p.name for p in pops], pop_offset, [p.name for p in inputs], input_offset, n, s,
-                        in_ptr, in_src, in_flag, out_ptr, out_post, out_flag, proj_max_delay, **keys)
+                        in_ptr, in_src, in_flag, out_ptr, out_post, out_flag, proj_max_delay, **keys,
+                        pop_plane=np.maximum(pop_plane, 0))
+
+
+def conv_plane(conn) -> int:
+    """A Conv2d's output plane H_out * W_out, else 0 (``SynapseGraph.pop_plane``, ``CoreTables.proj_conv_plane``)."""
+    return int(np.prod(conn.output_shape[1:])) if isinstance(conn, Conv2d) else 0

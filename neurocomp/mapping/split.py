@@ -102,7 +102,7 @@ def compartment_graph(graph: SynapseGraph, seg_neuron: np.ndarray, entry_comp: n
     in_src, out_post = in_src.astype(idt, copy=False), out_post.astype(idt, copy=False)
     return SynapseGraph(graph.pop_names, graph.pop_offset, graph.input_names, graph.input_offset, n + m,
                         graph.n_sources + m, in_ptr, in_src, in_flag, out_ptr, out_post, out_flag,
-                        graph.proj_max_delay)
+                        graph.proj_max_delay, pop_plane=graph.pop_plane)
 
 
 def synapse_cores(network, graph: SynapseGraph, split: SplitMapping) -> np.ndarray:

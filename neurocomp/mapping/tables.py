@@ -36,6 +36,7 @@ from ..ir import Network
 from ..neurons import kind_of, table_params
 from ..semantics.synapses import (GRADED_WRAP, check_ports, iter_projection_synapses, lava_connection, message_bits,
                                   uses_lava_conv)
+from .graph import conv_plane
 from .limits import core_ids
 
 
@@ -565,12 +566,6 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         _add_partial_sums(tables, neuron_core, payload_bits)
     tables.pop_gid = _pop_gid(tables)
     return tables
-
-
-def conv_plane(conn) -> int:
-    """``CoreTables.proj_conv_plane`` of one connectivity: a Conv2d's H_out * W_out, else 0."""
-    from ..ir.connectivity import Conv2d
-    return int(np.prod(conn.output_shape[1:])) if isinstance(conn, Conv2d) else 0
 
 
 def psum_keys(tables, neuron_core: np.ndarray):

@@ -278,10 +278,16 @@ def repair(graph: SynapseGraph, core: np.ndarray, limits: Limits, max_rounds: in
     return core, rounds
 
 
-def repair_usage(graph: SynapseGraph, core: np.ndarray, limits: Limits,
-                 max_rounds: int = 500) -> tuple[np.ndarray, int, CoreUsage]:
-    """``repair``, also returning the valid mapping's ``CoreUsage`` (saves a recount at scale)."""
+def repair_usage(graph: SynapseGraph, core: np.ndarray, limits: Limits, max_rounds: int = 500,
+                 order: np.ndarray | None = None) -> tuple[np.ndarray, int, CoreUsage]:
+    """``repair``, also returning the valid mapping's ``CoreUsage`` (saves a recount at scale). A core is
+    refilled or halved in ``order`` (the fill order that made it; default: neuron id), so a halved core of a
+    convolution filled by position keeps each position's channels together."""
     core = compact(np.asarray(core, np.int64))
+    rank_of = None
+    if order is not None:
+        rank_of = np.empty(graph.n_neurons, np.int64)
+        rank_of[np.asarray(order, np.int64)] = np.arange(graph.n_neurons, dtype=np.int64)
     for rounds in range(max_rounds):
         use = evaluate(graph, core, limits)
         bad = use.violations(limits)
@@ -294,15 +300,15 @@ def repair_usage(graph: SynapseGraph, core: np.ndarray, limits: Limits,
         next_id = use.n_cores
         if bad_in.any():
             members = np.nonzero(bad_in[core])[0]
-            members = members[np.lexsort((members, core[members]))]
+            members = members[np.lexsort((members if rank_of is None else rank_of[members], core[members]))]
             starts = np.ones(members.size, np.bool_)
             starts[1:] = core[members[1:]] != core[members[:-1]]
             next_id = _fill(graph, limits, members, starts, new, next_id) + 1
         if bad_out.any():
             members = np.nonzero(bad_out[core])[0]
             c = core[members]
-            order = np.lexsort((members, c))
-            members, c = members[order], c[order]
+            by = np.lexsort((members if rank_of is None else rank_of[members], c))
+            members, c = members[by], c[by]
             first = np.searchsorted(c, c, side="left")
             rank = np.arange(members.size) - first
             size = use.neurons[c]
@@ -368,15 +374,15 @@ def sequential_usage(graph: SynapseGraph, limits: Limits, order: np.ndarray | No
     if graph.n_neurons:
         starts = np.zeros(graph.n_neurons, np.bool_)
         starts[0] = True
-        order = np.arange(graph.n_neurons, dtype=np.int64) if order is None else np.asarray(order, np.int64)
-        _fill(graph, limits, order, starts, core, 0)
-    return repair_usage(graph, core, limits)
+        _fill(graph, limits, np.arange(graph.n_neurons, dtype=np.int64) if order is None else order, starts, core, 0)
+    return repair_usage(graph, core, limits, order=order)
 
 
 def field_order(graph: SynapseGraph) -> np.ndarray:
     """Vertices by (population, first source, id): neurons whose receptive fields start at the same source
-    (a convolution's output channels at one position) become neighbours. The fill order of a split
-    network's baseline (``neurocomp.mapping.split``); segment compartments count as one more population."""
+    become neighbours; a convolution's output population by (position, channel), so the output channels
+    at one position (one input window) fill one core. The fill order of a split network's baseline
+    (``neurocomp.mapping.split``); segment compartments count as one more population."""
     n = graph.n_neurons
     pop = np.searchsorted(graph.pop_offset, np.arange(n), side="right") - 1
     pop = np.where(np.arange(n) >= graph.pop_offset[-1], len(graph.pop_names), pop)
@@ -384,7 +390,16 @@ def field_order(graph: SynapseGraph) -> np.ndarray:
     first = np.full(n, -1, np.int64)
     has = deg > 0
     first[has] = np.minimum.reduceat(np.asarray(graph.in_src, np.int64), graph.in_ptr[:-1][has]) if has.any() else 0
-    return np.lexsort((np.arange(n), first, pop)).astype(np.int64)
+    # a convolution's output (``pop_plane``) goes by (position, channel) outright: its channels' first sources
+    # differ wherever their kernels' first weights are zero, which would scatter one position over cores
+    ids = np.arange(n, dtype=np.int64)
+    plane = np.append(np.asarray(graph.pop_plane, np.int64), 0)[np.minimum(pop, graph.pop_plane.size)] \
+        if graph.pop_plane.size else np.zeros(n, np.int64)
+    conv = plane > 0
+    local = ids - graph.pop_offset[pop]
+    first = np.where(conv, local % np.maximum(plane, 1), first)
+    minor = np.where(conv, local // np.maximum(plane, 1), ids)
+    return np.lexsort((minor, first, pop)).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------------------- hypergraph
