@@ -226,3 +226,49 @@ def test_conv_runs_equal_copies_spec_and_threads(seed, monkeypatch):
         for name, arr in runs.report["counters"].items():
             np.testing.assert_array_equal(arr, other.report["counters"][name], err_msg=name)
     assert any(np.count_nonzero(p) for p in runs.payloads.values())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dedup_runs_equals_its_spec(seed):
+    """Runs with repeated weight vectors (a conv kernel at every position) share one slice of the pool:
+    the numba dedup == the numpy spec, and every run still reads its own weights."""
+    from neurocomp.backends.emulator import kernels as K
+    rng = np.random.default_rng(seed)
+    vocab = [rng.integers(-3, 4, int(rng.integers(0, 6))).astype(np.int16) for _ in range(5)]
+    runs = [vocab[int(rng.integers(0, 5))] if rng.random() < 0.7 else rng.integers(-3, 4, 3).astype(np.int16)
+            for _ in range(60)]
+    run_w = np.concatenate([[0], np.cumsum([r.size for r in runs])]).astype(np.int64)
+    flat = np.concatenate(runs).astype(np.int16)
+    start, length, pool = K.dedup_runs(run_w, flat)
+    s_np, l_np, p_np = K.dedup_runs_np(run_w, flat)
+    np.testing.assert_array_equal(start, s_np)
+    np.testing.assert_array_equal(length, l_np)
+    np.testing.assert_array_equal(pool, p_np)
+    assert pool.dtype == flat.dtype and pool.size < flat.size
+    for i, r in enumerate(runs):
+        np.testing.assert_array_equal(pool[start[i]:start[i] + length[i]], r)
+
+
+def test_runs_take_payloads_past_32_bits_exactly(monkeypatch):
+    """The run walk multiplies a 32-bit payload in 32-bit lanes; a wider one (not a chip message, but the kernel
+    must not truncate it) takes the 64-bit product: rings equal to the per-copy walk's for both."""
+    from neurocomp.backends.emulator import engine as E
+    from neurocomp.backends.emulator import kernels as K
+    net, _, _ = _conv_sdnn(3)
+    n_cores = 3
+    mapping = {p.name: (np.arange(p.size) * n_cores) // p.size for p in net.neuron_populations}
+    tables = build_core_tables(net, mapping, n_cores)
+    d_ids = np.nonzero(np.asarray(tables.neuron_pop) == list(tables.pop_names).index("d"))[0]
+    src = d_ids.astype(np.int64)
+    rings = []
+    for run_min in (0, 1 << 40):
+        monkeypatch.setattr(E, "RUN_MIN", run_min)
+        plan = make_plan(tables)
+        assert (plan.routes.run_cell.size > 0) == (run_min == 0)
+        for val in (np.full(src.size, 7, np.int64), np.where(src % 2, 3 << 40, -(5 << 33)).astype(np.int64)):
+            work = plan.work_arrays()
+            counts = K.Counters(False, np.zeros((8, 0, 0), np.int64), np.zeros(0, np.int64))
+            K.deliver_events(1, 0, src, val, src.size, plan.dendrites, work, plan.routes, counts, plan.psums)
+            rings.append(work.ring.copy())
+    assert np.array_equal(rings[0], rings[2]) and np.array_equal(rings[1], rings[3])
+    assert np.abs(rings[3]).max() > 2 ** 40

@@ -109,7 +109,7 @@ class Plan:
         d, r, p = self.dendrites, self.routes, self.psums
         arrays = (self.neuron_core, self.kind, *self.P, d.dend_ptr, d.dend_mid, d.dend_proj, d.dend_off,
                   r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj, r.split_syn, r.route_run_ptr,
-                  r.run_w, r.run_cell, r.run_weight, p.syn_psum, p.psum_src, p.psum_dst)
+                  r.run_start, r.run_len, r.run_cell, r.run_weight, p.syn_psum, p.psum_src, p.psum_dst)
         state = 8 * self.neuron_core.size * sum(len(k.state) for k in NEURONS.values())
         n_sources = r.route_ptr.size - 1                 # the kernel's spiked and payload lists
         return sum(a.nbytes for a in arrays) + state + 8 * self.ring_size + 33 * self.scratch_size + 16 * n_sources
@@ -381,10 +381,10 @@ def make_plan(tables) -> Plan:
     dendrites = K.DendriteArrays(dend_ptr, dend_mid, dend_proj, dend_off, proj_len, exp, proj_xf, proj_mode, direct)
     split = K.phase3_split(tables.route_ptr, tables.route_core, route_syn_ptr, int(tables.n_cores), psums.enabled)
     no_runs = np.zeros(0, np.int64)
-    runs = (no_runs, no_runs, no_runs, syn_weight[:0].copy())
+    runs = (no_runs, no_runs, no_runs, no_runs, syn_weight[:0].copy())
     if direct and not psums.enabled and (not graded or np.all(proj_graded == K.SYN_GRADED)):
         found = cell_runs(syn_ring, syn_weight, route_syn_ptr)
-        if found[2].size * RUN_MIN <= n_copy:      # long runs: the kernel walks them, not the copies' cells
+        if found[3].size * RUN_MIN <= n_copy:      # long runs: the kernel walks them, not the copies' cells
             runs = found
             if graded:       # no learning rule runs on graded messages: nothing reads or writes the copies
                 syn_ring, syn_weight, syn_delay, syn_proj = (a[:0].copy() for a in (syn_ring, syn_weight, syn_delay,
@@ -426,12 +426,12 @@ def cell_layout(dend_len, dend_proj, dend_ptr, proj_rank, conv_plane, neuron_cor
 
 
 def cell_runs(syn_ring, syn_weight, route_syn_ptr, gap: int = None):
-    """``(route_run_ptr, run_w, run_cell, run_weight)``: the synapse copies (cells ``syn_ring``, weights
-    ``syn_weight``, route r's from ``route_syn_ptr[r]``) cut into runs of increasing cells, never across
-    routes (a route's cells are one core's: a run stays in its core's range); holes of up to ``gap`` cells
-    (``RUN_GAP``) inside a run get weight 0. Route r's runs are ``route_run_ptr[r]..route_run_ptr[r+1]``;
-    run i adds ``run_weight[run_w[i]..run_w[i+1]]`` into the consecutive cells from ``run_cell[i]``
-    (``RouteArrays``)."""
+    """``(route_run_ptr, run_start, run_len, run_cell, run_weight)``: the synapse copies (cells ``syn_ring``,
+    weights ``syn_weight``, route r's from ``route_syn_ptr[r]``) cut into runs of increasing cells, never
+    across routes (a route's cells are one core's: a run stays in its core's range); holes of up to ``gap``
+    cells (``RUN_GAP``) inside a run get weight 0. Route r's runs are ``route_run_ptr[r]..route_run_ptr[r+1]``;
+    run i adds ``run_weight[run_start[i]..+run_len[i]]`` into the consecutive cells from ``run_cell[i]``
+    (``RouteArrays``); runs with equal weights share their slice (``kernels.dedup_runs``)."""
     gap = RUN_GAP if gap is None else gap
     n = syn_ring.size
     ring = np.asarray(syn_ring, np.int64)
@@ -448,7 +448,8 @@ def cell_runs(syn_ring, syn_weight, route_syn_ptr, gap: int = None):
     run_weight = np.zeros(total, syn_weight.dtype)
     run_weight[pos] = syn_weight
     route_run_ptr = np.searchsorted(run_start, np.asarray(route_syn_ptr, np.int64)).astype(np.int64)
-    return route_run_ptr, np.append(pos[run_start], total).astype(np.int64), ring[run_start], run_weight
+    start, length, pool = K.dedup_runs(np.append(pos[run_start], total).astype(np.int64), run_weight)
+    return route_run_ptr, start, length, ring[run_start], pool
 
 
 def partial_sum_plan(tables, route_axon: np.ndarray, neuron_core: np.ndarray) -> K.PartialSumArrays:
