@@ -449,7 +449,7 @@ def cell_runs(syn_ring, syn_weight, route_syn_ptr, gap: int = None):
     run_weight[pos] = syn_weight
     route_run_ptr = np.searchsorted(run_start, np.asarray(route_syn_ptr, np.int64)).astype(np.int64)
     start, length, pool = K.dedup_runs(np.append(pos[run_start], total).astype(np.int64), run_weight)
-    return route_run_ptr, start, length, ring[run_start], pool
+    return route_run_ptr, start, length.astype(np.int32), ring[run_start], pool
 
 
 def partial_sum_plan(tables, route_axon: np.ndarray, neuron_core: np.ndarray) -> K.PartialSumArrays:

@@ -646,20 +646,26 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
             # multiplies sign-extended 32-bit lanes (vpmuldq), ~2x faster than a full 64-bit product
             # (a range test, not ``p32 == pq``: from that equality LLVM would put pq back in the loop)
             p32 = np.int64(np.int32(pq))
-            narrow = -2147483648 <= pq <= 2147483647
-            for i in range(route_run_ptr[r0], route_run_ptr[r1]):
-                cell = run_cell[i]
-                a = run_start[i]
-                m = run_len[i]
-                if graded and narrow:
-                    for k in range(m):
-                        ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) * p32
-                elif graded:
-                    for k in range(m):
-                        ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) * pq
-                else:
-                    for k in range(m):
+            i0 = route_run_ptr[r0]
+            i1 = route_run_ptr[r1]
+            if not graded:
+                for i in range(i0, i1):
+                    cell = run_cell[i]
+                    a = run_start[i]
+                    for k in range(run_len[i]):
                         ring[_u(cell + k)] += run_weight[_u(a + k)]
+            elif -2147483648 <= pq <= 2147483647:
+                for i in range(i0, i1):
+                    cell = run_cell[i]
+                    a = run_start[i]
+                    for k in range(run_len[i]):
+                        ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) * p32
+            else:
+                for i in range(i0, i1):
+                    cell = run_cell[i]
+                    a = run_start[i]
+                    for k in range(run_len[i]):
+                        ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) * pq
             continue
         if all_direct and not graded:
             for y in range(y0, y1):
