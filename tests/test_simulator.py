@@ -313,6 +313,10 @@ def test_quick_inputs_equal_the_general_path():
             got = event_list(run.recorder.spikes, run.col_gid, *run.inputs[:2])
             np.testing.assert_array_equal(got[0], want["step"])
             np.testing.assert_array_equal(got[1], want["source"])
+            perm = rng.permutation(run.col_gid.size)           # columns out of id order: the sorted branch
+            got = event_list(run.recorder.spikes[:, perm], run.col_gid[perm], *run.inputs[:2])
+            np.testing.assert_array_equal(got[0], want["step"])
+            np.testing.assert_array_equal(got[1], want["source"])
     bad = np.zeros((3, 6), np.uint8)
     bad[1, 4] = 2
     assert spike_events(bad, 0)[3] == 10

@@ -175,9 +175,14 @@ class CostAccumulator:
         self.energy, self.latency = 0.0, 0.0
         self.parts: list = []
         self.rows = 0
+        #: False for a one-shot session (``EmulatorBackend.run``): each run's report has its own cost model and
+        #: nobody reads the session's totals, so nothing is kept (a flush would cost the run a second time)
+        self.enabled = True
 
     def add(self, steps: int, carried, events, active, learn, psum_out, psum_in) -> None:
         """One run's cost-model inputs; ``events``: its spike events ``{"step", "source"}``."""
+        if not self.enabled:
+            return
         self.parts.append((steps, carried, events, active, learn, psum_out, psum_in))
         self.rows += steps * self.s.n_cores + events["step"].size
         if self.rows > self.FLUSH_ROWS:
@@ -186,6 +191,8 @@ class CostAccumulator:
     def add_quick(self, steps: int, carried, trace: tuple, per_core: np.ndarray) -> None:
         """A quick run's: ``trace``, the arguments of ``quickrun.event_list`` that list its spike events (its
         recorded spikes: listed when costed), and its counters ``[k, T, C]``."""
+        if not self.enabled:
+            return
         self.parts.append((steps, carried, trace, per_core))
         self.rows += steps * self.s.n_cores + (trace[0].size >> 4)          # ~16 bytes an event
         if self.rows > self.FLUSH_ROWS:
@@ -218,6 +225,8 @@ class CostAccumulator:
         self.latency += est["latency_s"]["total"]
 
     def totals(self) -> tuple[float, float]:
+        if not self.enabled:
+            raise RuntimeError("cost totals of a one-shot emulation are not kept: read the run's report")
         self.flush()
         return self.energy, self.latency
 
