@@ -383,8 +383,8 @@ def make_plan(tables) -> Plan:
     no_runs = np.zeros(0, np.int64)
     runs = (no_runs, no_runs, no_runs, no_runs, syn_weight[:0].copy())
     if direct and not psums.enabled and (not graded or np.all(proj_graded == K.SYN_GRADED)):
-        found = cell_runs(syn_ring, syn_weight, route_syn_ptr)
-        if found[3].size * RUN_MIN <= n_copy:      # long runs: the kernel walks them, not the copies' cells
+        found = cell_runs(syn_ring, syn_weight, route_syn_ptr, min_mean=RUN_MIN)
+        if found is not None:                      # long runs: the kernel walks them, not the copies' cells
             runs = found
             if graded:       # no learning rule runs on graded messages: nothing reads or writes the copies
                 syn_ring, syn_weight, syn_delay, syn_proj = (a[:0].copy() for a in (syn_ring, syn_weight, syn_delay,
@@ -425,13 +425,15 @@ def cell_layout(dend_len, dend_proj, dend_ptr, proj_rank, conv_plane, neuron_cor
     return off
 
 
-def cell_runs(syn_ring, syn_weight, route_syn_ptr, gap: int = None):
+def cell_runs(syn_ring, syn_weight, route_syn_ptr, gap: int = None, min_mean: int = 0):
     """``(route_run_ptr, run_start, run_len, run_cell, run_weight)``: the synapse copies (cells ``syn_ring``,
     weights ``syn_weight``, route r's from ``route_syn_ptr[r]``) cut into runs of increasing cells, never
     across routes (a route's cells are one core's: a run stays in its core's range); holes of up to ``gap``
     cells (``RUN_GAP``) inside a run get weight 0. Route r's runs are ``route_run_ptr[r]..route_run_ptr[r+1]``;
     run i adds ``run_weight[run_start[i]..+run_len[i]]`` into the consecutive cells from ``run_cell[i]``
-    (``RouteArrays``); runs with equal weights share their slice (``kernels.dedup_runs``)."""
+    (``RouteArrays``); runs with equal weights share their slice (``kernels.dedup_runs``). None when the runs
+    average fewer than ``min_mean`` copies: found before the weights are laid out and deduplicated, which
+    cost a random sparse network ~0.3 s per 3M copies for runs the kernel would not walk."""
     gap = RUN_GAP if gap is None else gap
     n = syn_ring.size
     ring = np.asarray(syn_ring, np.int64)
@@ -441,6 +443,8 @@ def cell_runs(syn_ring, syn_weight, route_syn_ptr, gap: int = None):
     starts = np.asarray(route_syn_ptr[:-1], np.int64)
     cut[starts[starts < n]] = True
     run_start = np.nonzero(cut)[0]
+    if run_start.size * min_mean > n:
+        return None
     pad = np.zeros(n, np.int64)                     # zero-weight cells before copy y inside its run
     pad[1:] = np.where(cut[1:], 0, step - 1)
     pos = np.arange(n, dtype=np.int64) + np.cumsum(pad)
