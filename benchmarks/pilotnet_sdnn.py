@@ -28,7 +28,7 @@ kernel plan, ~0.5 s for 3.6 M synapses) as Lava's is excluded; *whole call* = t(
 metrics and the cost model, per step.
 
 Usage: ``.venv/bin/python benchmarks/pilotnet_sdnn.py [--steps 30] [--repeats 3] [--target loihi2] [--chips 4 2]
-[--json out.json] [--profile]``
+[--json out.json] [--profile] [--threads K]``
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def run_lava(net, inputs: dict, steps: int) -> tuple[float, dict]:
     return wall, pay
 
 
-def run_emulator(art, inputs: dict, steps: int, repeats: int) -> tuple[dict, object]:
+def run_emulator(art, inputs: dict, steps: int, repeats: int, threads=None) -> tuple[dict, object]:
     """Seconds of ``steps``-step and 1-step runs (min over repeats, alternating), with the cost model (as
     ``neurocomp emulate``) and functional only; the cost-model run's Result."""
     nc.emulate(art, 2, {k: v[:2] for k, v in inputs.items()}, record=("spikes",))      # warm-up
@@ -80,7 +80,8 @@ def run_emulator(art, inputs: dict, steps: int, repeats: int) -> tuple[dict, obj
         for label, kw in (("with_cost_model", {}), ("functional", {"counters": False, "timing": False})):
             for t in (steps, 1):
                 t0 = time.perf_counter()
-                r = nc.emulate(art, t, {k: v[:t] for k, v in inputs.items()}, record=("spikes",), **kw)
+                r = nc.emulate(art, t, {k: v[:t] for k, v in inputs.items()}, record=("spikes",), threads=threads,
+                               **kw)
                 r.report.resolve() if label == "with_cost_model" else None   # as `emulate` writing report.json
                 best[label, t] = min(best.get((label, t), np.inf), time.perf_counter() - t0)
                 if label == "with_cost_model" and t == steps:
@@ -113,15 +114,18 @@ def profile(art, inputs: dict, steps: int) -> dict:
             for part, func in PARTS.items()}
 
 
-def bench(name: str, net, art, data, steps: int, repeats: int, gt=None, prof=False) -> dict:
+def bench(name: str, net, art, data, steps: int, repeats: int, gt=None, prof=False, threads=None) -> dict:
     inputs = netx_inputs(net, data, steps)
-    emu, res = run_emulator(art, inputs, steps, repeats)
+    from neurocomp.backends.emulator.engine import kernel_threads, kernel_thread_count
+    with kernel_threads(threads):        # what the emulate calls below run on (None: the default rule, load-aware)
+        used = kernel_thread_count(art.tables, chosen=threads is not None)
+    emu, res = run_emulator(art, inputs, steps, repeats, threads)
     if prof:
         print(f"{name}, {steps} steps, ms per step: " + ", ".join(
             f"{k} {1e3 * v / steps:.2f}" for k, v in profile(art, inputs, steps).items()))
     lava_s, lava_pay = run_lava(art.network, inputs, steps)
     lava = 1e3 * lava_s / (steps - 1)
-    row = {"workload": name, "steps": steps,
+    row = {"workload": name, "steps": steps, "threads": used,
            "messages_per_step": float(sum(np.count_nonzero(p) for p in res.payloads.values()) / steps),
            "emulator": emu, "lava_ms_per_step": lava,
            "ratio_marginal": {k: lava / v["marginal_ms_per_step"] for k, v in emu.items()},
@@ -147,6 +151,8 @@ def main() -> int:
     ap.add_argument("--chips", type=int, nargs=2, metavar=("X", "Y"), help="an X x Y-chip copy of the target")
     ap.add_argument("--json")
     ap.add_argument("--profile", action="store_true", help="also time the parts of one emulate call (cProfile)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="emulator kernel threads (default: the library's rule: all cores unless the machine is busy)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="pilotnet_sdnn_"))
     path = tmp / "pilotnet_sdnn.net"
@@ -161,18 +167,18 @@ def main() -> int:
     print(f"validator: {len(violations)} violation(s) {violations[:3]}")
     x, gt = np.load(DATA / "input.npy"), np.load(DATA / "output.npy")
     pan = np.stack([np.roll(x[..., 0], k, axis=0) for k in range(args.steps)], axis=-1)   # (W, H, C, T)
-    rows = [bench("gt", net, art, x, gt.shape[1], args.repeats, gt, args.profile),
-            bench("pan", net, art, pan, args.steps, args.repeats, prof=args.profile)]
+    rows = [bench("gt", net, art, x, gt.shape[1], args.repeats, gt, args.profile, args.threads),
+            bench("pan", net, art, pan, args.steps, args.repeats, prof=args.profile, threads=args.threads)]
     for r in rows:
         print(json.dumps(r, default=float))
-    print("| workload | steps | messages/step | synaptic ops/step | emulator ms/step, marginal (cost model on / "
+    print("| workload | steps | emulator threads | messages/step | synaptic ops/step | emulator ms/step, marginal (cost model on / "
           "functional) | emulator ms/step, whole call (on / functional) | Lava fixed_pt ms/step | Lava / emulator, "
           "marginal (on / functional) | emulator == Lava | == lava-dl output |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         e, m = r["emulator"], r["ratio_marginal"]
         on, fn = e["with_cost_model"], e["functional"]
-        print(f"| {r['workload']} | {r['steps']} | {r['messages_per_step']:.0f} | {r['syn_ops_per_step']:.3g} | "
+        print(f"| {r['workload']} | {r['steps']} | {r['threads']} | {r['messages_per_step']:.0f} | {r['syn_ops_per_step']:.3g} | "
               f"{on['marginal_ms_per_step']:.1f} / {fn['marginal_ms_per_step']:.1f} | {on['call_ms_per_step']:.1f} / "
               f"{fn['call_ms_per_step']:.1f} | {r['lava_ms_per_step']:.0f} | {m['with_cost_model']:.0f}x / "
               f"{m['functional']:.0f}x | {r['emulator_equals_lava']} | {r.get('emulator_equals_ground_truth', '-')} |")

@@ -278,7 +278,7 @@ class RouteArrays(NamedTuple):
                                     # empty: not splittable, see ``phase3_split``)
     route_run_ptr: np.ndarray       # int64 [R+1] runs of route r (``engine.cell_runs``), or empty: no runs
     run_start: np.ndarray           # int64 [runs] run i adds run_weight[run_start[i]..+run_len[i]] ...
-    run_len: np.ndarray             # int64 [runs]
+    run_len: np.ndarray             # int32 [runs]
     run_cell: np.ndarray            # int64 [runs] ... into the consecutive ring cells from run_cell[i]
     run_weight: np.ndarray          # syn_weight's dtype: the runs' weights, 0 in a run's holes; runs with the
                                     # same weights share one slice (a conv kernel's: ``dedup_runs``)
