@@ -626,10 +626,13 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
         if not whole:
             r0, r1 = _route_range(route_core, r0, r1, c_lo, c_hi)
         if do_count:
+            ya = route_syn_ptr[r0]
             for r in range(r0, r1):
-                dc = route_core[r]
+                dc = _u(route_core[r])
+                yb = route_syn_ptr[r + 1]
                 pk_in[dc] += 1
-                syn_ops[dc] += route_syn_ptr[r + 1] - route_syn_ptr[r]
+                syn_ops[dc] += yb - ya
+                ya = yb
         # a source's routes are consecutive, and so are their synapse copies: one flat walk
         y0 = route_syn_ptr[r0]
         y1 = route_syn_ptr[r1]
