@@ -284,3 +284,30 @@ def test_runs_take_payloads_past_32_bits_exactly(monkeypatch):
             rings.append(work.ring.copy())
     assert np.array_equal(rings[0], rings[2]) and np.array_equal(rings[1], rings[3])
     assert np.abs(rings[3]).max() > 2 ** 40
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3])
+def test_spike_list_returned_after_odd_and_even_calls(steps):
+    """``run_steps`` returns step t_last's spiking sources in the caller's ``spiked`` / ``work.payload`` (a closed
+    loop and a distributed rank read them) for an odd number of steps too, when the list ends in the kernel's
+    second buffer and is copied back: the graded payloads equal the recorded ones (regression: numba dropped
+    the copy of the payloads as dead code, and the ranks of tests/test_mpi.py sent 1 for every payload)."""
+    from neurocomp.backends.emulator import engine as E
+    net, _, _ = modelnet.random_model_network(0)
+    mapping, n_cores = modelnet.random_mapping(net, 0)
+    tables = build_core_tables(net, mapping, n_cores)
+    plan = make_plan(tables)
+    state = E.initial_state(tables, plan)
+    run = E._setup_run(tables, plan, steps, ("spikes",), {}, set(tables.input_names), None, False, False, None,
+                       [], True, {})
+    assert run.recorder.do_payloads
+    no_inputs = K.InputEvents(np.zeros(steps + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    spiked = np.zeros(max(tables.n_sources, 1), np.int64)
+    n = K.run_steps(1, steps, 0, E._segment_neurons(tables, plan, state, None, None), plan.dendrites, state.work,
+                    plan.routes, no_inputs, run.recorder, run.counters, spiked, plan.psums, 1)
+    src, pay = spiked[:n], state.work.payload[:n]
+    col = run.recorder.rec_col[src]
+    assert n and (col >= 0).all()
+    np.testing.assert_array_equal(run.recorder.spikes[steps - 1, col], 1)
+    np.testing.assert_array_equal(pay, run.recorder.payloads[steps - 1, col])
+    assert run.recorder.spikes[steps - 1].sum() == n and np.any(pay != 1)     # not spikes alone

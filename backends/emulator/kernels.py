@@ -581,8 +581,13 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         prev_pay, cur_pay = cur_pay, prev_pay
         n_prev = n_spk
     if (t_last - t_first) % 2 == 0:             # an odd number of steps: the last list is in the second buffer,
-        spiked[:n_prev] = prev_spk[:n_prev]     # and the caller reads it from its own arrays
-        payload[:n_prev] = prev_pay[:n_prev]
+        # and the caller reads it from its own arrays. A plain loop, not a slice assignment: under
+        # parallel=True numba (0.68) turns ``payload[:n] = ...`` into a parfor and then drops it as dead code,
+        # ``payload`` being unpacked from the ``work`` tuple and not seen as an alias of an argument (the
+        # caller's payload list stayed stale: a distributed rank sent wrong graded payloads)
+        for i in range(n_prev):
+            spiked[i] = prev_spk[i]
+            payload[i] = prev_pay[i]
     return n_spk
 
 
