@@ -27,6 +27,12 @@ STREAM-like probe (``--probe``, numba, one thread): the memory-bound floor of th
 on this machine: ``stream_read`` reads two int32 arrays of the synapse count sequentially (what each
 synaptic event reads: its ring cell index and weight, 8 bytes), ``scatter`` does the walk itself,
 ``ring[idx[y]] += w[y]`` with Brunel's random ring cells (the ring fits in cache); ns per element each.
+With ``--threads``, the probe also measures the thread ceiling (``thread_probe``): a numba parallel loop
+doing the kernel's work on disjoint data, each thread's group scattering its share of a step's synaptic
+events into its own ring cells and then updating its own LIF-like neurons from them, one parallel region
+per step as the kernel; Brunel's and dense's shapes, timed at each thread count in the same run. Its
+speedup is what the machine gives a perfectly balanced step of this kernel's kind: the bound for the
+kernel's own.
 
 Usage: ``.venv/bin/python benchmarks/emulator_speed.py [--neurons 5000] [--steps 1000] [--lava-steps 100]
 [--skip-lava] [--skip-brian2] [--threads 1,2] [--probe] [--json out.json]``
@@ -320,6 +326,82 @@ def stream_probe(n_syn: int = 3_000_000, ring_cells: int = 15_000, reps: int = 7
     return out
 
 
+def thread_probe(threads=(1, 2), steps: int = 300, reps: int = 5, seed: int = 0) -> dict:
+    """The thread ceiling: ms per step of an ideal parallel step (no shared cells, equal halves, one
+    region per step) at each thread count, for Brunel's shape (5000 neurons, 3M synapse copies, 44k events
+    per step, two dendrite cells per neuron) and dense's (1000 neurons, 1M copies, 99k events), plus an empty region's cost; min of
+    ``reps`` alternating repeats, wall time (process CPU time grows with the threads' spinning)."""
+    import numba
+    from numba import njit, prange
+
+    @njit(cache=False, parallel=True)
+    def steps_of(n_groups, steps, idx, w, cp_ptr, per_step, ring, v, u, cell_ptr, nrn_ptr):
+        fired = 0
+        for t in range(steps):
+            for g in prange(n_groups):              # one region per step, as run_steps
+                # this step's events: a run of the group's synapse copies, a different one each step (as the
+                # kernel's spiking sources' copies: streamed from memory, scattered into cache-resident cells)
+                y0 = cp_ptr[g] + (t * 7919 * per_step) % (cp_ptr[g + 1] - cp_ptr[g] - per_step)
+                for y in range(y0, y0 + per_step):
+                    ring[np.uint64(idx[y])] += w[y]
+                for j in range(nrn_ptr[g], nrn_ptr[g + 1]):
+                    k = cell_ptr[g] + 2 * (j - nrn_ptr[g])
+                    a = ring[k] + ring[k + 1]
+                    ring[k] = 0
+                    ring[k + 1] = 0
+                    uu = (u[j] * 3686) // 4096 + (a << 6)
+                    vv = (v[j] * 3891) // 4096 + uu
+                    if vv > 100000:
+                        vv = 0
+                    u[j] = uu
+                    v[j] = vv
+            fired += 1
+        return fired
+
+    @njit(cache=False, parallel=True)
+    def empty(n_groups, steps, out):
+        for t in range(steps):
+            for g in prange(n_groups):
+                out[g] += 1
+
+    rng = np.random.default_rng(seed)
+    out = {"threads": list(threads)}
+    n_groups = max(threads)
+    for name, n, copies, events in (("brunel", 5000, 3_000_000, 44_000), ("dense", 1000, 1_000_000, 99_000)):
+        nrn_ptr = np.linspace(0, n, n_groups + 1).astype(np.int64)
+        cell_ptr = 2 * nrn_ptr
+        cp_ptr = np.linspace(0, copies, n_groups + 1).astype(np.int64)
+        grp = np.searchsorted(cp_ptr, np.arange(copies), side="right") - 1
+        idx = (cell_ptr[grp] + rng.integers(0, 2 * (n // n_groups), copies)).astype(np.int32)
+        w = rng.integers(-60, 60, copies).astype(np.int32)
+        per_step = events // n_groups
+        ring = np.zeros(2 * n, np.int64)
+        v, u = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        best = {}
+        for _ in range(reps):
+            for th in threads:
+                numba.set_num_threads(th)
+                steps_of(n_groups, 3, idx, w, cp_ptr, per_step, ring, v, u, cell_ptr, nrn_ptr)
+                t0 = time.perf_counter()
+                steps_of(n_groups, steps, idx, w, cp_ptr, per_step, ring, v, u, cell_ptr, nrn_ptr)
+                best[th] = min(best.get(th, np.inf), (time.perf_counter() - t0) / steps)
+        out[name] = {f"ms_per_step_{th}": 1e3 * best[th] for th in threads}
+        out[name]["speedup"] = best[threads[0]] / best[threads[-1]]
+    best = {}
+    cnt = np.zeros(n_groups, np.int64)
+    for _ in range(reps):
+        for th in threads:
+            numba.set_num_threads(th)
+            empty(n_groups, 10, cnt)
+            t0 = time.perf_counter()
+            empty(n_groups, 2000, cnt)
+            best[th] = min(best.get(th, np.inf), (time.perf_counter() - t0) / 2000)
+    out["empty_region_us"] = {str(th): 1e6 * best[th] for th in threads}
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    out["load"] = os.getloadavg()[0]
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--neurons", type=int, default=5000, help="Brunel network size (4000-10000 in the issue)")
@@ -339,6 +421,8 @@ def main(argv=None):
     probe = None
     if args.probe:
         probe = stream_probe()
+        if len(threads) > 1 and None not in threads:
+            probe["thread_ceiling"] = thread_probe(threads)
         print(json.dumps({"stream_probe": probe}), flush=True)
     work = {"brunel": lambda: brunel(args.neurons), "dense": dense_layer,
             "chain_busy": lambda: dense_chain(False), "chain_quiet": lambda: dense_chain(True)}

@@ -813,7 +813,7 @@ class EngineState:
         the arguments by that signature."""
         if n_threads is None:
             n_threads = numba.get_num_threads()
-        args = (*args, n_threads)                          # phase 3's groups: one per thread
+        args = (*args, n_threads)                          # the step's groups of cores: one per thread
         entry = self._entry
         if entry is not None:
             return entry(*args)

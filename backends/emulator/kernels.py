@@ -89,6 +89,14 @@ def projection_codes(lava_kinds, message_bits):
 #: machine a wait for a descheduled thread) cost more than they save.
 PAR_NEURONS = 1024
 PAR_SYNAPSES = 1 << 18
+#: A step's groups of cores (``step_groups``) balance an estimate of their work in synaptic events: a neuron's
+#: update costs about NEURON_WORK events (~12 ns vs ~2 ns on one thread, benchmarks/RESULTS.md "Parallel phase
+#: 3"; approximate), a synapse copy ``activity`` events, the running fraction of copies reached per step
+#: (starting at ACTIVITY_PRIOR, moved by ACTIVITY_GAIN of the difference each step). Only the balance depends
+#: on them, never the results.
+NEURON_WORK = 6.0
+ACTIVITY_PRIOR = 0.01
+ACTIVITY_GAIN = 0.125
 
 #: Indices of the per-core, per-step counters (``counters[k, t, core]``).
 COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in",
@@ -383,14 +391,17 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
 
     **Threads** (``numba.get_num_threads()``, set by ``engine.kernel_threads``; ``n_threads``: the same
     number, passed by the caller: read in here it would keep numba from caching the kernel; results
-    identical for any number): phase 1+2 runs the cores in parallel, each writing its spikes into its own
-    slice of ``spiked`` (``core_neuron_ptr[c]..``), compacted in core order afterwards (the one-thread
-    order). Phase 3 runs ``n_threads`` groups of consecutive destination cores in parallel, about equal in
-    synapses (``phase3_groups``): a core's neurons own a contiguous range of ring (and mode-2 scratch)
-    cells and a source's routes are sorted by core, so each group walks one sub-range of each source's
-    routes and writes only its own cells and counters (no atomics; integer sums commute, so the cells
-    end equal to one thread's). Split dendrites, whose segment cores write the soma core's cells, run
-    phase 3 as one group.
+    identical for any number): one parallel region per step, ``n_threads`` groups of consecutive cores
+    about equal in estimated work (``step_groups``). A core's neurons own a contiguous range of ring (and
+    mode-2 scratch) cells and a source's routes are sorted by core, so group g first delivers step t-1's
+    spikes (phase 3) by walking the sub-range of each source's routes into its own cores, writing only its
+    own cells and destination counters (no atomics; integer sums commute, so the cells end equal to one
+    thread's), then steps its own cores' neurons at t (phase 1+2 reads only the core's own cells): no
+    barrier between the two phases. Its spikes go into its own slice of a second spike list (``spiked`` is
+    double-buffered: the groups still read step t-1's), compacted in core order after the region (the
+    one-thread order). A call of T steps runs T + 1 regions (the last delivers step t_last alone). Split
+    dendrites (a segment core writes the soma core's cells) and routes not sorted by core deliver as one
+    group, serially before the region; their neurons still run in groups.
 
     Speed (Brunel 5k neurons / 3M synapses: 0.27 -> 0.13 ms/step, results unchanged): the ring slots
     ``t % L`` and ``(t+1) % L`` are computed once per step and projection (no division per dendrite
@@ -416,10 +427,10 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     n_neurons = core_neuron_ptr[n_cores]
     n_in_rows = in_ptr.shape[0] - 1
     n_proj = proj_len.shape[0]
-    # per step and projection: ring slot read at t, and slot of arrival t+1 (delay 0); a delay d < L
-    # lands in slot nxt + d, less L if past the end (no division per synapse or dendrite)
+    # per step and projection: ring slot read at t, which is also the slot of arrival of step t-1's spikes
+    # with delay 0 (``_deliver``'s ``nxt``); a delay d < L lands in slot nxt + d, less L if past the end (no
+    # division per synapse or dendrite)
     slot = np.zeros(n_proj, np.int64)
-    nxt = np.zeros(n_proj, np.int64)
     # mode-0 projections whose transform is not the identity modulo 2^32 (a shift, or the Conv cast) apply
     # it when the ring is read; other modes were transformed when they were written
     xform = np.zeros(n_proj, np.bool_)
@@ -434,107 +445,149 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # weight x payload straight into the ring; the wrap32 / Conv cast of the sum is applied on read as on the
     # general path (a DelayDense's per-product wrap takes the general path)
     direct_graded = all_direct and graded and np.all(proj_graded == SYN_GRADED)
-    fired_of = np.zeros(n_cores, np.int64)      # spikes of each core this step
-    group_core, group_cell = phase3_groups(n_threads, split_syn, core_neuron_ptr, dend_ptr, dend_off, ring.shape[0])
-    n_groups = group_core.shape[0] - 1
+    # double-buffered spike list: step t's neurons write theirs while the groups still deliver step t-1's
+    prev_spk, prev_pay = spiked, payload
+    cur_spk, cur_pay = np.empty_like(spiked), np.empty_like(payload)
+    n_groups = max(1, min(n_threads, n_cores))
+    split = split_syn.shape[0] == n_cores + 1            # phase 3 splits by destination core (``phase3_split``)
+    group_core = np.zeros(n_groups + 1, np.int64)
+    group_cell = np.zeros(n_groups, np.int64)
+    core_cell = core_first_cells(core_neuron_ptr, dend_ptr, dend_off, ring.shape[0])
+    group_fired = np.zeros(n_groups, np.int64)           # each group's spikes this step
+    group_events = np.zeros(n_groups, np.int64)          # and the synapse copies they reach
+    total_syn = split_syn[n_cores] if split else 0
+    activity = ACTIVITY_PRIOR                            # synaptic events per synapse copy and step (running)
+    n_prev = 0                                           # the previous step's sources: delivered in this call
     n_spk = 0
-    for t in range(t_first, t_last + 1):
-        row = t - 1 - t_base
-        n_spk = 0
+    for t in range(t_first, t_last + 2):        # t_last + 1: phase 3 of t_last alone (the rings then hold every
+        row = t - 1 - t_base                     # spike sent when the call returns)
+        last = t > t_last
+        if last and n_prev == 0:
+            break
         if not all_direct:
             for p in range(n_proj):
-                slot[p] = t % proj_len[p]
-                nxt[p] = (t + 1) % proj_len[p]
-        # ---- 1+2: dendrites and neurons, cores in parallel (numba threads), each core's spikes into its
-        # own slice of the list (from core_neuron_ptr[c]), compacted below in core order (one thread's order)
-        for c in prange(n_cores):
-            active = 0
+                slot[p] = t % proj_len[p]        # == the slot of arrival for step t-1's delay 0 (its ``nxt``)
+        if n_prev and not split:                 # phase 3 of t-1 as one group (cells of other cores written)
+            _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, 0, n_cores, 0, True, dendrites, work, routes, counts,
+                     psums, direct_graded, slot, pk_in, syn_ops)
+        step_groups(n_groups, split_syn if split else split_syn[:0], activity, core_neuron_ptr, core_cell,
+                    group_core, group_cell)
+        # ---- one parallel region per step: group gi owns cores group_core[gi].. and their ring cells; it delivers
+        # step t-1's spikes into its cells (phase 3, ``_deliver``), then steps its cores' neurons at t (phase 1+2,
+        # which read only their own cells): no barrier between, only the spike list waits for every group
+        for gi in prange(n_groups):
+            c_lo = group_core[gi]
+            c_hi = group_core[gi + 1]
+            if n_prev and split:
+                _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], n_groups == 1,
+                         dendrites, work, routes, counts, psums, direct_graded, slot, pk_in, syn_ops)
+            base = core_neuron_ptr[c_lo]           # the group's spikes from here on, in core order
             fired = 0
-            base = core_neuron_ptr[c]
-            for g in range(core_seg_ptr[c], core_seg_ptr[c + 1]):
-                kd = seg_kind[g]                   # one model per segment: its rows are looked up once
-                Pk = P[kd]
-                Sk = S[kd]
-                n_rows = Sk.shape[0]
-                vr = v_row[kd]
-                ur = u_row[kd]
-                for j in range(seg_ptr[g], seg_ptr[g + 1]):
-                    # input channel 0 (every model), then channel 1 (two-input models), each an int32 sum;
-                    # written out here: an inline helper for the two sums made the Brunel benchmark 2x slower
-                    mid = dend_mid[j]
-                    a = np.int64(0)
-                    b = np.int64(0)
-                    if plain:                        # one ring cell per dendrite, raw sum = input
-                        for k in range(dend_ptr[j], mid):
-                            a += ring[_u(k)]
-                            ring[_u(k)] = 0
-                        for k in range(mid, dend_ptr[j + 1]):
-                            b += ring[_u(k)]
-                            ring[_u(k)] = 0
-                    else:
-                        for k in range(dend_ptr[j], dend_ptr[j + 1]):
-                            pk = dend_proj[k]
-                            idx = _u(dend_off[k] + slot[pk])
-                            x = ring[idx]
-                            ring[idx] = 0
-                            if xform[pk]:            # the transform of 0 is 0: no test on x
-                                x = _transform(x, proj_exp[pk], proj_xf[pk])
-                            if k < mid:
-                                a += x
-                            else:
-                                b += x
-                    a = _wrap32(a)
-                    b = _wrap32(b)
-                    out = neuron_step(kd, j, a, b, Pk, Sk)  # the model's step (generated dispatch)
-                    s = out != 0
-                    if s:
-                        spiked[base + fired] = j
-                        payload[base + fired] = out
-                        fired += 1
-                    col = rec_col[j]
-                    if col >= 0:
-                        if do_spk:
-                            rec_spk[row, col] = 1 if s else 0
-                        if do_pay:
-                            rec_pay[row, col] = out
-                        if do_v and vr >= 0:
-                            rec_v[row, col] = Sk[vr, j]
-                        if do_u and ur >= 0:
-                            rec_u[row, col] = Sk[ur, j]
-                        for e in range(n_extra):
-                            r = st_row[kd, e]
-                            if r >= 0:
-                                rec_st[e, row, col] = Sk[r, j]
-                    if do_count:                     # active: it sent, or any state is nonzero (branch-free)
-                        act = s
-                        for r in range(n_rows):
-                            act |= Sk[r, j] != 0
-                        active += act
-            fired_of[c] = fired
-            if do_count:
-                counters[1, row, c] += active
-                counters[2, row, c] += core_neuron_ptr[c + 1] - core_neuron_ptr[c] - active
-                counters[3, row, c] += fired
-        for c in range(n_cores):
-            base = core_neuron_ptr[c]
-            for i in range(fired_of[c]):         # n_spk <= base + i: moving left never overwrites an unread entry
-                spiked[n_spk] = spiked[base + i]
-                payload[n_spk] = payload[base + i]
+            events = 0
+            for c in range(c_lo, c_hi if not last else c_lo):
+                active = 0
+                fired0 = fired
+                for g in range(core_seg_ptr[c], core_seg_ptr[c + 1]):
+                    kd = seg_kind[g]                   # one model per segment: its rows are looked up once
+                    Pk = P[kd]
+                    Sk = S[kd]
+                    n_rows = Sk.shape[0]
+                    vr = v_row[kd]
+                    ur = u_row[kd]
+                    for j in range(seg_ptr[g], seg_ptr[g + 1]):
+                        # input channel 0 (every model), then channel 1 (two-input models), each an int32 sum;
+                        # written out here: an inline helper for the two sums made the Brunel benchmark 2x slower
+                        mid = dend_mid[j]
+                        a = np.int64(0)
+                        b = np.int64(0)
+                        if plain:                        # one ring cell per dendrite, raw sum = input
+                            for k in range(dend_ptr[j], mid):
+                                a += ring[_u(k)]
+                                ring[_u(k)] = 0
+                            for k in range(mid, dend_ptr[j + 1]):
+                                b += ring[_u(k)]
+                                ring[_u(k)] = 0
+                        else:
+                            for k in range(dend_ptr[j], dend_ptr[j + 1]):
+                                pk = dend_proj[k]
+                                idx = _u(dend_off[k] + slot[pk])
+                                x = ring[idx]
+                                ring[idx] = 0
+                                if xform[pk]:            # the transform of 0 is 0: no test on x
+                                    x = _transform(x, proj_exp[pk], proj_xf[pk])
+                                if k < mid:
+                                    a += x
+                                else:
+                                    b += x
+                        a = _wrap32(a)
+                        b = _wrap32(b)
+                        out = neuron_step(kd, j, a, b, Pk, Sk)  # the model's step (generated dispatch)
+                        s = out != 0
+                        if s:
+                            cur_spk[base + fired] = j
+                            cur_pay[base + fired] = out
+                            fired += 1
+                            events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
+                        col = rec_col[j]
+                        if col >= 0:
+                            if do_spk:
+                                rec_spk[row, col] = 1 if s else 0
+                            if do_pay:
+                                rec_pay[row, col] = out
+                            if do_v and vr >= 0:
+                                rec_v[row, col] = Sk[vr, j]
+                            if do_u and ur >= 0:
+                                rec_u[row, col] = Sk[ur, j]
+                            for e in range(n_extra):
+                                r = st_row[kd, e]
+                                if r >= 0:
+                                    rec_st[e, row, col] = Sk[r, j]
+                        if do_count:                     # active: it sent, or any state is nonzero (branch-free)
+                            act = s
+                            for r in range(n_rows):
+                                act |= Sk[r, j] != 0
+                            active += act
+                if do_count:
+                    counters[1, row, c] += active
+                    counters[2, row, c] += core_neuron_ptr[c + 1] - core_neuron_ptr[c] - active
+                    counters[3, row, c] += fired - fired0
+            group_fired[gi] = fired
+            group_events[gi] = events
+        if last:
+            break
+        # ---- the spike list of step t: the groups' slices compacted in core order (one thread's order)
+        n_spk = 0
+        step_events = 0
+        for gi in range(n_groups):
+            g0 = core_neuron_ptr[group_core[gi]]
+            for i in range(group_fired[gi]):     # n_spk <= g0 + i: moving left never overwrites an unread entry
+                cur_spk[n_spk] = cur_spk[g0 + i]
+                cur_pay[n_spk] = cur_pay[g0 + i]
                 n_spk += 1
+            step_events += group_events[gi]
         # ---- graph-input channels firing this step
         if row < n_in_rows:
             for e in range(in_ptr[row], in_ptr[row + 1]):
-                spiked[n_spk] = in_src[e]
-                payload[n_spk] = in_val[e]
+                i_src = in_src[e]
+                cur_spk[n_spk] = i_src
+                cur_pay[n_spk] = in_val[e]
                 n_spk += 1
-        # ---- 3: packets and synapses, groups of destination cores in parallel (``_deliver``)
-        if n_spk == 0:
-            continue
-        if do_count:                             # what the sources send: counted once, not per group
-            _count_sources(row, spiked, n_spk, n_neurons, route_ptr, neuron_core, counters, src_spikes)
-        for gi in prange(n_groups):
-            _deliver(t, row, spiked, payload, n_spk, group_core[gi], group_core[gi + 1], group_cell[gi],
-                     n_groups == 1, dendrites, work, routes, counts, psums, direct_graded, nxt, pk_in, syn_ops)
+                step_events += route_syn_ptr[route_ptr[i_src + 1]] - route_syn_ptr[route_ptr[i_src]]
+        if do_count and n_spk:                   # what the sources send: counted once, not per group
+            _count_sources(row, cur_spk, n_spk, n_neurons, route_ptr, neuron_core, counters, src_spikes)
+        if total_syn > 0:
+            activity += ACTIVITY_GAIN * (step_events / total_syn - activity)
+        prev_spk, cur_spk = cur_spk, prev_spk
+        prev_pay, cur_pay = cur_pay, prev_pay
+        n_prev = n_spk
+    if (t_last - t_first) % 2 == 0:             # an odd number of steps: the last list is in the second buffer,
+        # and the caller reads it from its own arrays. A plain loop, not a slice assignment: under
+        # parallel=True numba (0.68) turns ``payload[:n] = ...`` into a parfor and then drops it as dead code,
+        # ``payload`` being unpacked from the ``work`` tuple and not seen as an alias of an argument (the
+        # caller's payload list stayed stale: a distributed rank sent wrong graded payloads)
+        for i in range(n_prev):
+            spiked[i] = prev_spk[i]
+            payload[i] = prev_pay[i]
     return n_spk
 
 
@@ -558,32 +611,47 @@ def _count_sources(row, spiked, n_spk, n_neurons, route_ptr, neuron_core, counte
 
 
 @njit(cache=True)
-def phase3_groups(n_threads, split_syn, core_neuron_ptr, dend_ptr, dend_off, ring_size):
-    """``(group_core, group_cell)``: phase 3's groups of consecutive destination cores, about equal in
-    synapses (``split_syn``: cumulative synapse copies per destination core, ``RouteArrays.split_syn``;
-    empty: phase 3 cannot be split, one group), one per thread; group g owns cores
-    ``group_core[g]..group_core[g+1]`` and so the ring and scratch cells from ``group_cell[g]`` up to the
-    next group's (a core's dendrites own a contiguous range of cells, in any order: ``engine.cell_layout``)."""
+def core_first_cells(core_neuron_ptr, dend_ptr, dend_off, ring_size):
+    """int64 [n_cores + 1]: entry c is the lowest ring cell of the cores >= c (``ring_size`` past the last): a
+    core's dendrites own a contiguous range of cells, in any order within it (``engine.cell_layout``), and the
+    ranges follow the cores. Where a step's group starting at core c owns its cells from (``step_groups``)."""
     n_cores = core_neuron_ptr.shape[0] - 1
-    n_groups = 1
-    if split_syn.shape[0] == n_cores + 1 and n_cores > 1:
-        n_groups = max(1, min(n_threads, n_cores))
-    group_core = np.zeros(n_groups + 1, np.int64)
-    group_cell = np.zeros(n_groups, np.int64)
+    out = np.full(n_cores + 1, ring_size, np.int64)
+    for c in range(n_cores - 1, -1, -1):
+        lo = out[c + 1]
+        for k in range(dend_ptr[core_neuron_ptr[c]], dend_ptr[core_neuron_ptr[c + 1]]):
+            lo = min(lo, dend_off[k])
+        out[c] = lo
+    return out
+
+
+@njit(cache=True)
+def step_groups(n_groups, split_syn, activity, core_neuron_ptr, core_cell, group_core, group_cell):
+    """Fill ``group_core`` [n_groups + 1] and ``group_cell`` [n_groups]: a step's groups of consecutive cores,
+    about equal in estimated work, ``NEURON_WORK`` per neuron plus ``activity`` per synapse copy
+    (``split_syn``: cumulative copies per destination core, ``RouteArrays.split_syn``; empty: phase 3 is not
+    split, neurons alone). Group g owns cores ``group_core[g]..group_core[g+1]`` and so the ring and scratch
+    cells from ``group_cell[g]`` up to the next group's (``core_cell``: ``core_first_cells``).
+    O(groups x log cores): recomputed every step as the activity estimate moves."""
+    n_cores = core_neuron_ptr.shape[0] - 1
+    w_syn = activity if split_syn.shape[0] == n_cores + 1 else 0.0
+    total = NEURON_WORK * core_neuron_ptr[n_cores] + (w_syn * split_syn[n_cores] if w_syn > 0 else 0.0)
+    group_core[0] = 0
     group_core[n_groups] = n_cores
-    if n_groups == 1:
-        return group_core, group_cell
-    total = split_syn[n_cores]
-    c = 0
+    group_cell[0] = 0
+    lo = 0
     for g in range(1, n_groups):
-        while c < n_cores and split_syn[c] * n_groups < g * total:
-            c += 1
-        group_core[g] = c
-        lo = ring_size
-        for k in range(dend_ptr[core_neuron_ptr[c]], dend_ptr[core_neuron_ptr[n_cores]]):
-            lo = min(lo, dend_off[k])     # the lowest cell of cores >= c
-        group_cell[g] = lo
-    return group_core, group_cell
+        target = total * g / n_groups
+        hi = n_cores                              # first core c >= lo whose work before it reaches the target
+        while lo < hi:
+            mid = (lo + hi) // 2
+            work = NEURON_WORK * core_neuron_ptr[mid] + (w_syn * split_syn[mid] if w_syn > 0 else 0.0)
+            if work < target:
+                lo = mid + 1
+            else:
+                hi = mid
+        group_core[g] = lo
+        group_cell[g] = core_cell[lo]
 
 
 @njit(cache=True, inline="always")
@@ -749,7 +817,7 @@ def deliver_events(t, row, src, val, n, dendrites, work, routes, counts, psums):
 # ----------------------------------------------------------------------------------- plan helpers
 def phase3_split(route_ptr, route_core, route_syn_ptr, n_cores: int, split_dendrites: bool) -> np.ndarray:
     """``RouteArrays.split_syn``: the cumulative synapse copies per destination core, by which ``run_steps``
-    splits phase 3 into groups of consecutive cores (``phase3_groups``); empty when it cannot be split:
+    splits phase 3 into groups of consecutive cores (``step_groups``); empty when it cannot be split:
     a source's routes not sorted by core (each group walks one sub-range of them), or split dendrites (a
     segment core's synapses write the soma core's cells and the partial-sum counters are shared)."""
     route_core = np.asarray(route_core, np.int64)
