@@ -21,7 +21,7 @@ Run by another checkout's interpreter (``cd ../main && .venv/bin/python ../wt/be
 it measures that checkout's emulator (its estimate without ``counts``: per message only).
 
 Usage: ``.venv/bin/python benchmarks/accounting_cost.py [--only chain_busy,chain_quiet,brunel,pilotnet]
-[--steps 1000] [--pilotnet-steps 30] [--repeats 5] [--json out.json]``
+[--steps 1000] [--pilotnet-steps 30] [--repeats 5] [--threads K] [--json out.json]``
 """
 from __future__ import annotations
 
@@ -82,14 +82,14 @@ def workload(name: str, steps: int):
 CALLS = {"functional": {"counters": False, "timing": False}, "counters": {"timing": False}, "accounted": {}}
 
 
-def measure(art, inputs, steps: int, repeats: int) -> dict:
-    nc.emulate(art, 3, {k: v[:3] for k, v in inputs.items()}, record=()).report.resolve()      # warm-up
+def measure(art, inputs, steps: int, repeats: int, threads=None) -> dict:
+    nc.emulate(art, 3, {k: v[:3] for k, v in inputs.items()}, record=(), threads=threads).report.resolve()  # warm-up
     wall = {k: np.inf for k in CALLS}
     cpu = dict(wall)
     for _ in range(repeats):
         for label, kw in CALLS.items():
             t0, c0 = time.perf_counter(), time.process_time()
-            r = nc.emulate(art, steps, inputs, record=(), **kw)
+            r = nc.emulate(art, steps, inputs, record=(), threads=threads, **kw)
             if label == "accounted":
                 r.report.resolve()
             wall[label] = min(wall[label], time.perf_counter() - t0)
@@ -126,6 +126,9 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--pilotnet-steps", type=int, default=30)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="emulator kernel threads (default: the library's load-aware rule; process CPU time counts "
+                         "every thread's, waiting included, so 1 gives the comparable CPU ratio)")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     rows = {}
@@ -133,7 +136,7 @@ def main(argv=None) -> int:
         steps = args.pilotnet_steps if name == "pilotnet" else args.steps
         art, inputs = workload(name, steps)
         load0 = os.getloadavg()[0]
-        rows[name] = measure(art, inputs, steps, args.repeats)
+        rows[name] = measure(art, inputs, steps, args.repeats, args.threads)
         rows[name]["load"] = [load0, os.getloadavg()[0]]
         print(name, json.dumps(rows[name], default=float), flush=True)
     print("| workload | cores | events / messages per step | functional ms/step (CPU) | counters | accounted | "
