@@ -20,7 +20,9 @@ run state.
 
 Threads (``--threads 1,2``): the emulator runs at each thread count (alternating repeats, minima) and
 Brian2 cpp_standalone with as many OpenMP threads (``prefs.devices.cpp_standalone.openmp_threads``); the
-row reports each and the speedups. The machine is shared: the load average (``os.getloadavg``) before and
+row reports each and the speedups: ``ratio_neurocomp_over_brian2_cpp_omp{k}`` with the emulator recording
+spikes and v and counting (its default), ``ratio_neurocomp_no_record_over_brian2_cpp_omp{k}`` with neither, as
+Brian2's network (no monitors) does. The machine is shared: the load average (``os.getloadavg``) before and
 after each workload is in the row, as thread scaling means nothing when other jobs hold the cores.
 
 STREAM-like probe (``--probe``, numba, one thread): the memory-bound floor of the kernel's synapse walk
@@ -286,6 +288,9 @@ def bench(name, net, rate, steps, lava_steps, skip_lava, skip_brian2, threads=(N
             row[f"brian2_cpp_standalone_omp{k}"] = {"ms_per_step": 1e3 * bwall / steps,
                                                    "events_per_s": nc_res["events"] / bwall}
             row[f"ratio_neurocomp_over_brian2_cpp_omp{k}"] = bwall / mine
+            # like for like: Brian2's network has no monitor, so neither records (nor counts) here
+            bare = nc_res["wall_s_per_threads"]["no_record_no_counters"][str(k)]
+            row[f"ratio_neurocomp_no_record_over_brian2_cpp_omp{k}"] = bwall / bare
     row["load_avg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     return row
 
