@@ -22,6 +22,7 @@ on Brunel) checks that two versions run bit-identically. Before/after in one ses
 from __future__ import annotations
 
 import argparse
+import inspect
 import hashlib
 import json
 import os
@@ -98,7 +99,8 @@ def main():
     del net, mapping
     rss_tables = rss_mb()
     t0 = time.perf_counter()
-    plan = make_plan(tables)
+    # no learning here: the plan emulate builds (no per-copy columns beside synapse runs; older checkouts: none)
+    plan = make_plan(tables, **({"copies": False} if "copies" in inspect.signature(make_plan).parameters else {}))
     t_plan = time.perf_counter() - t0
     n_syn = max(tables.n_synapses, 1)
     out = {"version": os.path.dirname(os.path.dirname(neurocomp.__file__)), "net": args.net,

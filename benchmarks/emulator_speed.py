@@ -42,6 +42,7 @@ Usage: ``.venv/bin/python benchmarks/emulator_speed.py [--neurons 5000] [--steps
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -113,7 +114,9 @@ def run_neurocomp(net, inputs, steps, n_cores=64, threads=(None,)):
     tables = build_core_tables(net, mapping, n_cores)
     emulate_tables(tables, 5, {k: v[:5] for k, v in inputs.items()})          # compile / load numba cache
     t0 = time.perf_counter()
-    plan = make_plan(tables)          # the per-network set-up, built once (as Brian2's timing excludes its build)
+    # the per-network set-up, built once (as Brian2's timing excludes its build); no learning here, so without the
+    # per-copy columns beside synapse runs, as emulate builds it (an older checkout's make_plan has no such option)
+    plan = make_plan(tables, **({"copies": False} if "copies" in inspect.signature(make_plan).parameters else {}))
     plan_s = time.perf_counter() - t0
     out, per_thread = {}, {}
     for label, kw in (("record_counters", dict(record=("spikes", "v"), counters=True)),

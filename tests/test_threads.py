@@ -311,3 +311,38 @@ def test_spike_list_returned_after_odd_and_even_calls(steps):
     np.testing.assert_array_equal(run.recorder.spikes[steps - 1, col], 1)
     np.testing.assert_array_equal(pay, run.recorder.payloads[steps - 1, col])
     assert run.recorder.spikes[steps - 1].sum() == n and np.any(pay != 1)     # not spikes alone
+
+
+def test_binary_runs_without_copies_when_nothing_learns():
+    """A binary dense layer takes the run walk; with no learning projection the plan drops the per-copy columns
+    (make_plan(copies=False): what emulate and Simulator build then) and runs the same as with them; a
+    learning run refuses such a plan by name."""
+    from neurocomp.backends.emulator.engine import initial_state
+    from neurocomp.errors import BackendError
+    rng = np.random.default_rng(3)
+    net = nc.Network("dense_runs")
+    net.input("in", (40,))
+    net.population("p", (64,), nc.LoihiLIF(du=4095, dv=300, vth=60))
+    net.connect("in", "p", nc.Dense(rng.integers(-30, 60, (64, 40))), name="w")
+    tables = build_core_tables(net, {"p": np.arange(64) % 4}, 4)
+    inputs = {"in": (rng.random((25, 40)) < 0.3).astype(np.uint8)}
+    kept, bare = make_plan(tables), make_plan(tables, copies=False)
+    assert kept.routes.run_cell.size > 0 and kept.routes.syn_ring.size == tables.n_synapses
+    assert bare.routes.syn_ring.size == 0 and bare.nbytes < kept.nbytes - 4 * tables.n_synapses
+    a = emulate_tables(tables, 25, inputs, ("spikes", "v"), plan=kept)
+    b = emulate_tables(tables, 25, inputs, ("spikes", "v"), plan=bare)
+    assert a.spikes["p"].any()
+    for (name, x), (_, y) in zip(a.arrays().items(), b.arrays().items()):
+        np.testing.assert_array_equal(x, y, err_msg=name)
+    learn = nc.Network("dense_learn")
+    learn.input("in", (40,))
+    learn.population("p", (64,), nc.LoihiLIF(du=4095, dv=300, vth=60))
+    learn.connect("in", "p", nc.Dense(rng.integers(0, 60, (64, 40))), name="w", learning=nc.rules.stdp(t_epoch=1))
+    lt = build_core_tables(learn, {"p": np.arange(64) % 4}, 4)
+    plan = make_plan(lt, copies=False)
+    assert plan.routes.run_cell.size > 0
+    with pytest.raises(BackendError, match="copies=False"):
+        initial_state(lt, plan, [learn.projections["w"]])
+    with pytest.raises(BackendError, match="copies=False"):                  # the API says it too
+        emulate_tables(lt, 5, {"in": inputs["in"][:5]}, plan=plan, learning=[learn.projections["w"]])
+    assert emulate_tables(lt, 5, {"in": inputs["in"][:5]}, learning=[learn.projections["w"]]).weights["w"].size

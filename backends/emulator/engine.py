@@ -311,14 +311,17 @@ def _first_unserved_synapse(tables, axon_core, neuron_core) -> tuple[int, int]:
     return (int(bad[0]), int(syn_core[bad[0]])) if bad.size else (-1, -1)
 
 
-def make_plan(tables) -> Plan:
+def make_plan(tables, copies: bool = True) -> Plan:
     """Lay out one dendrite per (neuron, projection into its population), each with a delay ring, and copy
     the synapses per route. Where they form long runs of consecutive ring cells (``cell_runs``: a conv's output
     channels at one position, laid out channel-minor by ``cell_layout``; a dense layer's posts), the kernel
     walks the runs instead of the copies. It falls back to the per-copy walk with delays (any projection not
     mode 0), a DelayDense's wrapped products or binary and graded projections mixed, split dendrites (the
     partial-sum counters are per copy), runs shorter than ``RUN_MIN`` copies on average, and a run whose
-    weights learning rewrites (``EngineState.bound``). A graded plan with runs keeps no per-copy columns."""
+    weights learning rewrites (``EngineState.bound``). A plan with runs keeps no per-copy columns where nothing
+    can rewrite them: graded projections (no learning rule runs on graded messages), or ``copies=False``, which
+    a caller passes when the run has no learning projection (5 bytes per synapse copy less: an int32 ring cell
+    and the weight)."""
     check_tables(tables)
     n = tables.n_neurons
     n_pop = len(tables.pop_names)
@@ -386,7 +389,7 @@ def make_plan(tables) -> Plan:
         found = cell_runs(syn_ring, syn_weight, route_syn_ptr, min_mean=RUN_MIN)
         if found is not None:                      # long runs: the kernel walks them, not the copies' cells
             runs = found
-            if graded:       # no learning rule runs on graded messages: nothing reads or writes the copies
+            if graded or not copies:     # no learning rule rewrites the copies: nothing reads them
                 syn_ring, syn_weight, syn_delay, syn_proj = (a[:0].copy() for a in (syn_ring, syn_weight, syn_delay,
                                                                                      syn_proj))
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
@@ -792,9 +795,7 @@ class EngineState:
         if self._bound is None:
             routes = plan.routes
             if self.syn_weight is not None:       # weights written (learning): the copies, not the runs' own
-                if routes.syn_ring.size != routes.route_syn_ptr[-1]:
-                    raise BackendError("emulator: this plan keeps no per-synapse copies (graded runs), so its "
-                                       "weights cannot be rewritten; learning on graded messages is not supported")
+                _check_copies(plan)
                 # no runs: their weights emptied in the learned dtype too, so the kernel's signature is that of
                 # a network compiled with weights of that width (one compile less)
                 routes = routes._replace(syn_weight=self.syn_weight, route_run_ptr=routes.route_run_ptr[:0],
@@ -823,6 +824,15 @@ class EngineState:
         return n
 
 
+def _check_copies(plan: Plan) -> None:
+    """A learning run rewrites the per-synapse copies: refuse a plan that keeps none."""
+    routes = plan.routes
+    if routes.syn_ring.size != routes.route_syn_ptr[-1]:
+        raise BackendError("emulator: this plan keeps no per-synapse copies (graded runs, or "
+                           "make_plan(tables, copies=False)), so its weights cannot be rewritten; learning on "
+                           "graded messages is not supported, and a learning run needs make_plan(tables)")
+
+
 def initial_state(tables, plan: Plan, learning=(), engine: str = "numba") -> EngineState:
     """The state before step 1: each model's initial values, empty delay rings, the learning
     projections' initial weights (truncated as Lava's first step does) written into a copy of the weights."""
@@ -830,6 +840,8 @@ def initial_state(tables, plan: Plan, learning=(), engine: str = "numba") -> Eng
     numba = engine == "numba"
     weights = None
     if states:
+        if numba:
+            _check_copies(plan)
         weights = plan.routes.syn_weight if numba else np.asarray(tables.syn_weight)
         weights = weights.astype(np.promote_types(weights.dtype, LEARNED_WEIGHT_DTYPE))     # a copy
         positions = _synapse_positions(tables, numba)
@@ -1171,7 +1183,7 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
             raise ValidationError("closed loops (on_step) run on the numba engine; pass engine='numba'")
         loop = ClosedLoop(tables, spec, on_step, observe)
     if plan is None:
-        plan = make_plan(tables)
+        plan = make_plan(tables, copies=bool(learning))
     elif not isinstance(plan, Plan) or plan.neuron_core.size != tables.n_neurons:
         raise ValidationError("plan: expected make_plan(tables) of these tables; pass plan=None to make one")
     if state is None:
@@ -1344,7 +1356,7 @@ def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progr
     tables, spec, target, physical_core, learning = _resolve(art, "emulate_batch")
     n = _batch_size(inputs_batch)
     timing = timing and counters and target is not None and physical_core is not None
-    plan = make_plan(tables)
+    plan = make_plan(tables, copies=bool(learning))
     arrays = {k: np.asarray(x) for k, x in inputs_batch.items()}
     bar = _progress(n, progress, unit="sample", desc="emulate_batch")
     out = []
