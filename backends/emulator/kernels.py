@@ -655,27 +655,24 @@ def step_groups(n_groups, split_syn, activity, core_neuron_ptr, core_cell, group
 
 
 @njit(cache=True, inline="always")
+def _lower_bound(a, lo, hi, x):
+    """The first index in ``lo..hi`` of the sorted ``a`` whose value is >= x (``hi`` if none)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, inline="always")
 def _route_range(route_core, r0, r1, c_lo, c_hi):
     """Routes ``r0..r1`` of one source are sorted by core: the sub-range going to cores ``c_lo..c_hi-1``, by
     binary search (a source reaching every core of 64 cost a group ~48 reads per spike by a linear scan: ~15 %
     of Brunel's step, benchmarks/RESULTS.md "A quiet machine, 2026-12-05")."""
-    a = r0
-    hi = r1
-    while a < hi:                                  # first route to a core >= c_lo
-        mid = (a + hi) >> 1
-        if route_core[mid] < c_lo:
-            a = mid + 1
-        else:
-            hi = mid
-    b = a
-    hi = r1
-    while b < hi:                                  # first route to a core >= c_hi
-        mid = (b + hi) >> 1
-        if route_core[mid] < c_hi:
-            b = mid + 1
-        else:
-            hi = mid
-    return a, b
+    a = _lower_bound(route_core, r0, r1, c_lo)
+    return a, _lower_bound(route_core, a, r1, c_hi)
 
 
 @njit(cache=True, inline="always")
