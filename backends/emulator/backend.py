@@ -36,7 +36,7 @@ class EmulatorBackend(Backend):
             return run_backend(compiled, steps, inputs, record, self.resolve_options(options))
         populations = self.resolve_options(options)["populations"]
         session = self.open(compiled, "emulate", **{k: v for k, v in options.items() if k != "populations"})
-        session._costs.enabled = False          # one run: its report has the cost model, no session totals
+        session.keep_no_cost_totals()
         try:
             return session.run(steps, inputs, record, populations=populations)
         finally:

@@ -90,6 +90,11 @@ class EmulatorSession:
                             syn_ops_in=carried_reads(self.tables, carried))
         return fill
 
+    def keep_no_cost_totals(self) -> None:
+        """A one-shot session (``EmulatorBackend.run``): each run's report has its own cost model and nobody
+        reads :meth:`cost_totals`, so the runs' cost-model inputs are not kept."""
+        self._costs.enabled = False
+
     def cost_totals(self) -> tuple:
         """``(energy J, latency s)`` of every run since the start, the last reset or load (None, None without
         the cost model); computed now from the counters accumulated run by run."""
