@@ -351,3 +351,21 @@ def test_estimate_materialises_no_per_message_array():
     n_msg = r["counters"]["total_messages"]
     assert n_msg > 300_000
     assert peak < 8 * n_msg / 2, f"peak {peak} bytes for {n_msg} messages"
+
+
+@pytest.mark.parametrize("shape", [(300, 64), (5, 1), (0, 4), (17, 33)])
+def test_busy_sums_equal_their_numpy_spec_bit_for_bit(shape):
+    """The cost model's per-core busy time and count sums (one numba pass, ``costmodel.busy_sums``) equal the
+    numpy expression they replace, float for float, with and without partial-sum busy time."""
+    from neurocomp.backends.emulator.costmodel import busy_sums, busy_sums_np
+    rng = np.random.default_rng(sum(shape))
+    steps, n_cores = shape
+    per_core = rng.integers(0, 1024, n_cores)
+    counts = (rng.integers(0, 10 ** 6, shape), np.minimum(rng.integers(0, 1024, shape), per_core),
+              rng.integers(0, 500, shape), rng.integers(0, 50, shape))
+    lat = rng.random(5) * 1e-8
+    for psum_busy in (np.zeros((0, 0)), rng.random(shape) * 1e-6):
+        got = busy_sums(counts[0], counts[1], per_core, counts[2], counts[3], lat, psum_busy)
+        want = busy_sums_np(counts[0], counts[1], per_core, counts[2], counts[3], lat, psum_busy)
+        for name, a, b in zip(("busy max", "busy per core", "per step", "per core"), got, want):
+            assert a.dtype == b.dtype and np.array_equal(a, b), name

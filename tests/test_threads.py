@@ -346,3 +346,37 @@ def test_binary_runs_without_copies_when_nothing_learns():
     with pytest.raises(BackendError, match="copies=False"):                  # the API says it too
         emulate_tables(lt, 5, {"in": inputs["in"][:5]}, plan=plan, learning=[learn.projections["w"]])
     assert emulate_tables(lt, 5, {"in": inputs["in"][:5]}, learning=[learn.projections["w"]]).weights["w"].size
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_count_rows_equal_the_route_walk_and_the_spec(seed, monkeypatch):
+    """Sources reaching many cores count their packets and synaptic ops from one row of per-core copies
+    (``kernels.count_rows``); others, and a source with a route of over 255 copies, walk their routes. The
+    counters equal the numpy spec's and a run without rows, on one thread and on two groups."""
+    rng = np.random.default_rng(seed)
+    net = nc.Network("count_rows")
+    net.input("in", (30,))
+    net.population("p", (400,), nc.LoihiLIF(du=4095, dv=300, vth=rng.integers(40, 90, 400)))
+    net.population("q", (60,), nc.LoihiLIF(du=800, dv=500, vth=50))
+    net.connect("in", "p", nc.Sparse.from_dense(rng.integers(-20, 80, (400, 30)) * (rng.random((400, 30)) < 0.5)))
+    net.connect("p", "q", nc.Sparse.from_dense(rng.integers(-10, 40, (60, 400)) * (rng.random((60, 400)) < 0.05)))
+    net.connect("in", "q", nc.Dense(rng.integers(0, 30, (60, 30))), delay=1)
+    p_core = np.where(np.arange(400) < 300, 0, 1 + rng.integers(0, 15, 400))   # 300 posts on core 0: > 255 copies
+    tables = build_core_tables(net, {"p": p_core, "q": 16 + rng.integers(0, 8, 60)}, 24)
+    row, table = K.count_rows(tables.route_ptr, tables.route_core, make_plan(tables).routes.route_syn_ptr, 24)
+    n_in = np.diff(tables.route_ptr)
+    assert row.size and 0 < (row >= 0).sum() < (n_in > 0).sum()      # both ways are taken
+    assert table.max() <= 255
+    inputs = {"in": (rng.random((40, 30)) < 0.3).astype(np.uint8)}
+    spec = InputSpec.of_network(net)
+    runs = {"rows": emulate_tables(tables, 40, inputs, ("spikes",), threads=1, input_spec=spec),
+            "numpy": emulate_tables(tables, 40, inputs, ("spikes",), engine="numpy", input_spec=spec)}
+    if THREADS >= 2:
+        runs["rows, 2 groups"] = emulate_tables(tables, 40, inputs, ("spikes",), threads=2, input_spec=spec)
+    monkeypatch.setattr(K, "COUNT_ROW_DENSITY", np.inf)
+    runs["no rows"] = emulate_tables(tables, 40, inputs, ("spikes",), threads=1, input_spec=spec)
+    ref = runs.pop("numpy").report["counters"]
+    assert ref["packets_in"].sum() > 0
+    for label, res in runs.items():
+        for name, arr in res.report["counters"].items():
+            np.testing.assert_array_equal(arr, ref[name], err_msg=f"{label}: {name}")

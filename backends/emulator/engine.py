@@ -109,7 +109,8 @@ class Plan:
         d, r, p = self.dendrites, self.routes, self.psums
         arrays = (self.neuron_core, self.kind, *self.P, d.dend_ptr, d.dend_mid, d.dend_proj, d.dend_off,
                   r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj, r.split_syn, r.route_run_ptr,
-                  r.run_start, r.run_len, r.run_cell, r.run_weight, p.syn_psum, p.psum_src, p.psum_dst)
+                  r.run_start, r.run_len, r.run_cell, r.run_weight, r.count_row, r.count_syn, p.syn_psum, p.psum_src,
+                  p.psum_dst)
         state = 8 * self.neuron_core.size * sum(len(k.state) for k in NEURONS.values())
         n_sources = r.route_ptr.size - 1                 # the kernel's spiked and payload lists
         return sum(a.nbytes for a in arrays) + state + 8 * self.ring_size + 33 * self.scratch_size + 16 * n_sources
@@ -366,6 +367,10 @@ def make_plan(tables, copies: bool = True) -> Plan:
     lo, hi = tables.axon_syn_ptr[ax], tables.axon_syn_ptr[ax + 1]
     route_syn_ptr = np.concatenate([[0], np.cumsum(hi - lo)]).astype(np.int64)
     n_copy = int(route_syn_ptr[-1])
+    if n_copy >= 1 << 32:     # the kernel sums a core's synaptic ops of a step in 32 bits (``K.PACKET_ONE``)
+        raise BackendError(f"the emulator's plan would hold {n_copy} synapse copies, more than its per-step "
+                           "counters can sum (2**32 - 1): split the network over several emulated chips or "
+                           "MPI ranks (neurocomp.backends.emulator.distributed)")
     route_syn_ptr = route_syn_ptr.astype(index_dtype(n_copy + 1))
     graded = bool(np.any(proj_graded != K.SYN_BINARY))        # some projection multiplies its weights by payloads
     direct = bool(np.all(proj_mode == K.MODE_DIRECT))
@@ -392,8 +397,9 @@ def make_plan(tables, copies: bool = True) -> Plan:
             if graded or not copies:     # no learning rule rewrites the copies: nothing reads them
                 syn_ring, syn_weight, syn_delay, syn_proj = (a[:0].copy() for a in (syn_ring, syn_weight, syn_delay,
                                                                                      syn_proj))
+    count = K.count_rows(tables.route_ptr, tables.route_core, route_syn_ptr, int(tables.n_cores))
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
-                           syn_delay, syn_proj, graded, proj_graded, split, *runs)
+                           syn_delay, syn_proj, graded, proj_graded, split, *runs, *count)
     return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums)
 
 

@@ -102,6 +102,12 @@ ACTIVITY_GAIN = 0.125
 COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in",
                  "psum_out", "psum_in")
 C_SYNOPS, C_ACTIVE, C_IDLE, C_SPIKES, C_PK_OUT, C_PK_IN, C_PSUM_OUT, C_PSUM_IN = range(8)
+#: A destination core's packets in (high 32 bits) and synaptic ops (low 32) of one step, summed in one int64 by
+#: one add per route (two scatters cost Brunel's counted kernel more, see benchmarks/RESULTS.md
+#: "Accounting: one add per route"). Exact while a core's synapse copies stay below 2**32
+#: (``engine.make_plan`` refuses more than 2**32 - 1 copies in all).
+PACKET_ONE = np.int64(1) << np.int64(32)
+SYN_MASK = PACKET_ONE - np.int64(1)
 
 
 
@@ -290,6 +296,9 @@ class RouteArrays(NamedTuple):
     run_cell: np.ndarray            # int64 [runs] ... into the consecutive ring cells from run_cell[i]
     run_weight: np.ndarray          # syn_weight's dtype: the runs' weights, 0 in a run's holes; runs with the
                                     # same weights share one slice (a conv kernel's: ``dedup_runs``)
+    count_row: np.ndarray           # int32 [S]: source s's row of count_syn, -1 none (empty: no rows at all)
+    count_syn: np.ndarray           # uint8 [rows, C]: synapse copies of the source's route into each core (0: no
+                                    # route), for the counters (``count_rows``)
 
 
 class InputEvents(NamedTuple):
@@ -434,8 +443,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # mode-0 projections whose transform is not the identity modulo 2^32 (a shift, or the Conv cast) apply
     # it when the ring is read; other modes were transformed when they were written
     xform = np.zeros(n_proj, np.bool_)
-    pk_in = np.zeros(n_cores, np.int64)          # this step's packets in and synaptic ops per core
-    syn_ops = np.zeros(n_cores, np.int64)
+    pk_syn = np.zeros(n_cores, np.int64)         # this step's packets in and synaptic ops per core, packed
     for p in range(n_proj):
         xform[p] = proj_mode[p] == 0 and (proj_xf[p] == XF_CAST24 or proj_exp[p] != 0)
     # no delays and no transform: dendrite k's only ring cell is k (dend_off[k] == k unless the plan laid a
@@ -471,7 +479,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                 slot[p] = t % proj_len[p]        # == the slot of arrival for step t-1's delay 0 (its ``nxt``)
         if n_prev and not split:                 # phase 3 of t-1 as one group (cells of other cores written)
             _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, 0, n_cores, 0, True, dendrites, work, routes, counts,
-                     psums, direct_graded, slot, pk_in, syn_ops)
+                     psums, direct_graded, slot, pk_syn)
         step_groups(n_groups, split_syn if split else split_syn[:0], activity, core_neuron_ptr, core_cell,
                     group_core, group_cell)
         # ---- one parallel region per step: group gi owns cores group_core[gi].. and their ring cells; it delivers
@@ -482,7 +490,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             c_hi = group_core[gi + 1]
             if n_prev and split:
                 _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], n_groups == 1,
-                         dendrites, work, routes, counts, psums, direct_graded, slot, pk_in, syn_ops)
+                         dendrites, work, routes, counts, psums, direct_graded, slot, pk_syn)
             base = core_neuron_ptr[c_lo]           # the group's spikes from here on, in core order
             fired = 0
             events = 0
@@ -679,7 +687,7 @@ def _route_range(route_core, r0, r1, c_lo, c_hi):
 
 @njit(cache=True, inline="always")
 def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites, work, routes, counts, psums,
-             direct_graded, nxt, pk_in, syn_ops):
+             direct_graded, nxt, pk_syn):
     """Phase 3 of step t, for the destination cores ``c_lo..c_hi-1`` (``whole``: every route, one group), of
     the sources ``spiked[:n_spk]`` (each sending ``payload[q]``): their packets in, the synapse walk into
     the rings (``nxt``: each projection's slot of arrival t + 1), the destination counters, then the mode-2
@@ -692,8 +700,9 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
     proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites[4:]
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay = work[:6]
     route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, proj_graded = routes[1:10]
-    route_run_ptr, run_start, run_len, run_cell, run_weight = routes[11:16]
+    route_run_ptr, run_start, run_len, run_cell, run_weight, count_row, count_syn = routes[11:18]
     runs = route_run_ptr.shape[0] > 0
+    count_rows = count_row.shape[0] > 0
     do_count, counters = counts[:2]
     count_psum = do_count and psums.enabled
     syn_psum, psum_src, psum_dst, psum_mark = psums.syn_psum, psums.psum_src, psums.psum_dst, psums.mark
@@ -704,14 +713,18 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
         r1 = route_ptr[src + 1]
         if not whole:
             r0, r1 = _route_range(route_core, r0, r1, c_lo, c_hi)
-        if do_count:
-            ya = route_syn_ptr[r0]
-            for r in range(r0, r1):
-                dc = _u(route_core[r])
-                yb = route_syn_ptr[r + 1]
-                pk_in[dc] += 1
-                syn_ops[dc] += yb - ya
-                ya = yb
+        if do_count:                     # a packet (high 32 bits) and its synapses (low) per destination core
+            k = count_row[src] if count_rows else -1
+            if k >= 0:                   # a source reaching many cores: its row over the group's cores (SIMD)
+                for c in range(c_lo, c_hi):
+                    x = np.int64(count_syn[k, c])
+                    pk_syn[c] += x + (np.int64(x != 0) << 32)
+            else:                        # one add per route
+                ya = route_syn_ptr[r0]
+                for r in range(r0, r1):
+                    yb = route_syn_ptr[r + 1]
+                    pk_syn[_u(route_core[r])] += PACKET_ONE + (yb - ya)
+                    ya = yb
         # a source's routes are consecutive, and so are their synapse copies: one flat walk
         y0 = route_syn_ptr[r0]
         y1 = route_syn_ptr[r1]
@@ -788,10 +801,10 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
                 scratch[idx] += w
     if do_count:
         for c in range(c_lo, c_hi):
-            counters[5, row, c] += pk_in[c]
-            counters[0, row, c] += syn_ops[c]
-            pk_in[c] = 0
-            syn_ops[c] = 0
+            v = pk_syn[c]
+            counters[5, row, c] += v >> 32
+            counters[0, row, c] += v & SYN_MASK
+            pk_syn[c] = 0
     # ---- mode-2 contributions: transform each (dendrite, delay) sum, move it into the ring
     for i in range(cell0, n_touched):
         idx = touched_idx[i]
@@ -818,13 +831,12 @@ def deliver_events(t, row, src, val, n, dendrites, work, routes, counts, psums):
     for p in range(proj_len.shape[0]):
         nxt[p] = (t + 1) % proj_len[p]
     direct_graded = all_direct and graded and np.all(proj_graded == SYN_GRADED)
-    pk_in = np.zeros(n_cores, np.int64)
-    syn_ops = np.zeros(n_cores, np.int64)
+    pk_syn = np.zeros(n_cores, np.int64)
     if counts.enabled:
         _count_sources(row, src, n, n_neurons, routes.route_ptr, routes.neuron_core, counts.per_core,
                        counts.per_source)
     _deliver(t, row, src, val, n, 0, n_cores, 0, True, dendrites, work, routes, counts, psums, direct_graded, nxt,
-             pk_in, syn_ops)
+             pk_syn)
 
 
 # ----------------------------------------------------------------------------------- plan helpers
@@ -842,6 +854,57 @@ def phase3_split(route_ptr, route_core, route_syn_ptr, n_cores: int, split_dendr
     per_core = np.bincount(route_core, weights=np.diff(np.asarray(route_syn_ptr, np.int64)).astype(np.float64),
                            minlength=n_cores)[:n_cores]
     return np.concatenate([[0], np.cumsum(per_core.astype(np.int64))]).astype(np.int64)
+
+
+#: A source gets a row of per-core synapse counts (``count_rows``) when it routes to at least this fraction of
+#: the cores: adding its row (SIMD, ~0.1 ns per core) then costs less than one scattered add per route (~1.6 ns).
+COUNT_ROW_DENSITY = 1 / 8
+#: ... and while the rows take at most this many bytes per synapse copy in all (densest sources first).
+COUNT_ROW_BYTES = 1.0
+
+
+def count_rows(route_ptr, route_core, route_syn_ptr, n_cores: int):
+    """``RouteArrays.count_row, count_syn``: for the sources whose routes reach at least COUNT_ROW_DENSITY of
+    the cores (densest first, within COUNT_ROW_BYTES per synapse copy), a uint8 row per source of the synapse
+    copies each core receives from it, so the counted kernel adds one row per spike (vectorised over the
+    cores) instead of one scattered add per route: Brunel's 487 cores, ~320 routes per spike, see
+    benchmarks/RESULTS.md "Accounting: per-core count rows". A source keeps its routes' loop if one of its
+    routes has no synapse or over 255, or two go to one core (a row could not say so). Empty arrays: none."""
+    route_ptr = np.asarray(route_ptr, np.int64)
+    n_routes = np.diff(route_ptr)
+    n_copy = int(route_syn_ptr[-1]) if len(route_syn_ptr) else 0
+    dense = np.flatnonzero(n_routes >= COUNT_ROW_DENSITY * n_cores)
+    dense = dense[n_routes[dense] > 0]
+    budget = int(COUNT_ROW_BYTES * n_copy) // max(n_cores, 1)
+    if dense.size > budget:                     # the densest sources first (stable: lowest id on ties)
+        dense = np.sort(dense[np.argsort(-n_routes[dense], kind="stable")[:budget]])
+    none = (np.zeros(0, np.int32), np.zeros((0, 0), np.uint8))
+    if dense.size == 0:
+        return none
+    table = np.zeros((dense.size, n_cores), np.uint8)
+    ok = _fill_count_rows(route_ptr, route_core, route_syn_ptr, dense, table)
+    if not ok.any():
+        return none
+    row = np.full(n_routes.size, -1, np.int32)
+    row[dense[ok]] = np.arange(int(ok.sum()), dtype=np.int32)
+    return row, (table if ok.all() else table[ok])
+
+
+@njit(cache=True)
+def _fill_count_rows(route_ptr, route_core, route_syn_ptr, sources, table):
+    """Row k of ``table``: source ``sources[k]``'s synapse copies per destination core; bool [k]: the row says
+    exactly what its routes do (every route has 1..255 copies, no two routes to one core)."""
+    ok = np.ones(sources.size, np.bool_)
+    for k in range(sources.size):
+        s = sources[k]
+        for r in range(route_ptr[s], route_ptr[s + 1]):
+            c = route_core[r]
+            n = route_syn_ptr[r + 1] - route_syn_ptr[r]
+            if n < 1 or n > 255 or table[k, c] != 0:
+                ok[k] = False
+            else:
+                table[k, c] = n
+    return ok
 
 
 @njit(cache=True)
