@@ -45,11 +45,12 @@ def test_two_pass_graph_equals_sorted_spec(seed, blocked, monkeypatch):
     assert g.n_synapses == want[1].size > 0
 
 
-def _chunks(net, chunk=None):
+def _chunks(net, chunk=None, buffers=None):
     out = []
     for proj in net.projections.values():
         sp, dp = net.populations[proj.source], net.populations[proj.target]
-        out.extend(S.iter_projection_synapses(proj, sp.size, dp.size, chunk))
+        for part in S.iter_projection_synapses(proj, sp.size, dp.size, chunk, buffers):
+            out.append(tuple(np.array(x) for x in part))     # a copy: with buffers, the next chunk overwrites
     return out
 
 
@@ -73,12 +74,12 @@ def test_numba_effective_weights_equal_the_numpy_path(seed, monkeypatch):
         w[rng.random(w.shape) < 0.3] = 0
         net.connect(a, b, nc.Dense(w, num_weight_bits=int(rng.integers(1, 9))), learning=rule, name=f"learn{k}")
     want = None
-    for fast in (False, True):
+    for fast, buffers in ((False, None), (True, None), (True, {})):
         if not fast:
             monkeypatch.setattr(S, "_fast_effective", lambda *args: None)
         else:
             monkeypatch.undo()
-        got = _chunks(net, 97)
+        got = _chunks(net, 97, buffers)
         if want is None:
             want = got
             continue

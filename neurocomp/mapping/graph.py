@@ -200,8 +200,9 @@ def synapse_graph(network: Network) -> SynapseGraph:
         proj_max_delay[proj.name] = proj.max_delay
     in_ptr = np.zeros(max(n, 0) + 1, np.int64)
     out_ptr = np.zeros(s + 1, np.int64)
+    scratch = {}                       # the chunks' arrays, reused (each chunk is consumed at once)
     for proj, n_pre, n_post, base, dbase, _ in plan:
-        for part in iter_projection_synapses(proj, n_pre, n_post):
+        for part in iter_projection_synapses(proj, n_pre, n_post, buffers=scratch):
             _count_ends(in_ptr, out_ptr, np.asarray(part[0]), np.asarray(part[1]), base, dbase)
     np.cumsum(in_ptr, out=in_ptr)
     np.cumsum(out_ptr, out=out_ptr)
@@ -215,10 +216,10 @@ def synapse_graph(network: Network) -> SynapseGraph:
     tmp_s, tmp_g, tmp_f = np.empty(buf, idt), np.empty(buf, idt), np.empty(buf, np.uint8)
     cnt = np.zeros(((s >> SCATTER_SHIFT) + 2) if big else 1, np.int64)
     for proj, n_pre, n_post, base, dbase, extra in plan:
-        for part in iter_projection_synapses(proj, n_pre, n_post):
+        for part in iter_projection_synapses(proj, n_pre, n_post, buffers=scratch):
             _scatter(in_pos, in_src, in_flag, out_pos, out_post, out_flag, np.asarray(part[0]), np.asarray(part[1]),
                      np.asarray(part[-1]), base, dbase, extra, tmp_s, tmp_g, tmp_f, cnt, span)
-    del in_pos, out_pos, tmp_s, tmp_g, tmp_f
+    del in_pos, out_pos, tmp_s, tmp_g, tmp_f, scratch
     keys = {}
     if key_l:
         key_ptr, key_id, _ = _bucket(np.concatenate(key_post), n, np.concatenate(key_l),

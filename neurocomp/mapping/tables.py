@@ -557,12 +557,13 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
     syn_delay = np.empty(n_syn, narrowest_int(0, max([p.max_delay for p in projs], default=0)))
     syn_proj = np.empty(n_syn, narrowest_int(0, len(projs) - 1))
     placed = 0
+    scratch = {}                       # the chunks' arrays, reused (each chunk is consumed at once)
     for k, proj in enumerate(projs):
         src_pop, dst_pop = network.populations[proj.source], network.populations[proj.target]
         is_input = proj.source in input_index
         src_base = int(input_ptr[input_index[proj.source]]) if is_input else int(pop_offset[pop_index[proj.source]])
         dst_base = int(pop_offset[pop_index[proj.target]])
-        for pre, post, w, d in iter_projection_synapses(proj, src_pop.size, dst_pop.size):
+        for pre, post, w, d in iter_projection_synapses(proj, src_pop.size, dst_pop.size, buffers=scratch):
             if placed + len(pre) > n_syn:
                 raise ValidationError(f"tables: projection '{proj.name}' has more synapses than the synapse graph; "
                                       "the graph is not this network's")
