@@ -33,7 +33,10 @@ into contiguous blocks of ``B`` neurons, one vertex each (neighbouring neurons o
 share inputs and targets, so little is lost) — and identical hyperedges are merged; above
 ``MAX_PINS`` pins a seeded uniform sample of hyperedges (weights scaled by 1/p, an unbiased estimate of
 the objective) is partitioned. The limits are always checked on the full neuron-level graph.
-Above ``MAX_K`` baseline cores only METIS runs (on neurons, no coarsening, no sampling); above
+METIS runs on the neurons (no coarsening, no sampling) up to ``METIS_NEURON_SYNAPSES`` synapses, on the
+same vertex blocks above (its graph built in one numba pass, ``metis_graph``: 1M neurons / 100M synapses
+in ~0.4 s and ~360k adjacency entries for a layered net, where METIS on the neurons took ~72 s; the report
+says ``metis_on``). Above ``MAX_K`` baseline cores only METIS runs; above
 ``MAX_K_METIS`` (e.g. 1M neurons on loihi2: 5,000-28,000 cores) nothing runs and the sequential mapping
 is kept; the pass report says so (``kept_baseline_because``) and warns.
 
@@ -41,7 +44,9 @@ Compile-time budget (issue 19: KaHyPar once took 490 s where the baseline took 1
 the stage schedule is decided from work estimates computed from the graph, never from the clock, so
 the same network, options and seed give the same mapping on any machine at any load. A KaHyPar run on
 a sample of ``pins`` pins into ``k`` blocks is estimated at ``PIN_S x pins x log2(k)`` CPU seconds,
-a METIS run at ``METIS_S x synapses x log2(k)``, the pass up to the baseline at ``SYNAPSE_S x (synapses + neurons)``;
+a METIS run at ``METIS_S x synapses x log2(k)`` on the neurons or ``METIS_EDGE_S x adjacency entries x log2(k)``
+on the vertex blocks (whose graph, built before the run, is charged as the pass to the baseline), the pass up
+to the baseline at ``SYNAPSE_S x (synapses + neurons)``;
 the constants were calibrated once on the development machine (benchmarks/RESULTS.md, "Partition
 budget"). The search may spend ``BUDGET_RATIO`` x the baseline's estimate (at least ``MIN_BUDGET_S``;
 option ``budget_s``) of estimated time: METIS once and KaHyPar on hyperedge samples of ``MAX_PINS / 2**(STAGES-1)``
@@ -53,7 +58,9 @@ and it is reported (``budget_stopped``) and warned about.
 
 The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``) and
 every count (``core_stats``, greedy fill) is a numba pass over the flat CSR with int32 ids and its per-core /
-per-source counters in one cache line (benchmarks/RESULTS.md, "Compile time and peak at 1M").
+per-source counters in one cache line (benchmarks/RESULTS.md, "Compile time and peak at 1M"); a repair round
+that changed cores receiving at most ``RECOUNT_FRACTION`` of the synapses recounts only those cores and their
+sources' fan-outs (``limits.recount``, equal to a full count).
 """
 from __future__ import annotations
 
@@ -106,7 +113,9 @@ MAX_K_METIS = 2500
 METIS_NEURON_SYNAPSES = 16_000_000
 #: Estimated CPU seconds of one METIS run on the vertex blocks per entry of its adjacency (both directions of
 #: each vertex pair) x log2(k); the build of that graph is estimated as the pass to the baseline (SYNAPSE_S per
-#: synapse + neuron). Calibrated once, see benchmarks/RESULTS.md "1M / 100M compile under 30 s".
+#: synapse + neuron). Measured 2.0-3.0e-7 (layered 1M, 25-neuron blocks, k = 1024-2070; 2e-8 at k = 154) and
+#: 0.7-2.3e-7 (random 300k, 8-neuron blocks, 58M entries, k = 500-2000) at load 5; see benchmarks/RESULTS.md
+#: "1M / 100M compile under 30 s".
 METIS_EDGE_S = 5.0e-7
 #: METIS runs before KaHyPar where the merged hyperedges average at most this many pins (modular nets: 23-43,
 #: METIS 0.25-0.29x the baseline's messages within budget against KaHyPar's 0.46-0.66x on a sample), after it
@@ -855,7 +864,7 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
         first = build_hypergraph(graph, vertex, n_vertices, ew, seed, max(1, max_pins >> (STAGES - 1)))
     mean = first[3].get("pins_merged", 0) / max(first[3].get("hyperedges_merged", 1), 1) if first else 0.0
     schedule = schedule_of(partitioner, k, max_pins, mean)
-    csr, spent = None, 0.0
+    csr, neuron_csr, spent = None, None, 0.0
     if None in schedule and graph.n_synapses > METIS_NEURON_SYNAPSES:
         # METIS on the vertex blocks: its graph is built here (deterministic, ~ the pass to the baseline) so
         # that the run's estimate can count its edges
@@ -898,7 +907,12 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
             kill = SAFETY * est + SAFETY_MIN_S if budget < float("inf") else float("inf")   # inf: never killed
             if bounded_by_user:
                 kill = min(kill, budget_s - (time.process_time() - search_start) - children_cpu)
-            raw, used = _partition_once(graph, vx, nv, nw, hyper, ew, kk, cap, seed, kill, csr)
+            if hyper is None and csr is None and neuron_csr is None:
+                # METIS's graph is built here, not in the child: a numba kernel compiled there (a cold cache)
+                # would count against the run's kill and make the result depend on the cache
+                neuron_csr = metis_graph(graph, vx, nv, ew)
+            raw, used = _partition_once(graph, vx, nv, nw, hyper, ew, kk, cap, seed, kill,
+                                        csr if csr is not None else neuron_csr)
             children_cpu += used
             if raw is None:
                 stopped = "a run exceeded the CPU-time budget and was stopped"
