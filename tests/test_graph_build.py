@@ -29,9 +29,13 @@ def spec(net):
             np.concatenate([[0], np.cumsum(np.bincount(src, minlength=g.n_sources))]), post[by_src], flag[by_src])
 
 
+@pytest.mark.parametrize("blocked", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_two_pass_graph_equals_sorted_spec(seed, monkeypatch):
+def test_two_pass_graph_equals_sorted_spec(seed, blocked, monkeypatch):
     monkeypatch.setattr(S, "CHUNK", 37)          # many chunks per projection
+    if blocked:     # the by-source side through the block sort (some chunks over the buffer: direct writes)
+        monkeypatch.setattr(G, "SCATTER_SPAN", 1)
+        monkeypatch.setattr(G, "SCATTER_BUFFER", 30)
     net = random_network(seed, n_pops=1 + seed % 4, n_inputs=seed % 3, conv=seed % 2 == 1, max_size=60)
     g = G.synapse_graph(net)
     want = spec(net)
@@ -39,3 +43,48 @@ def test_two_pass_graph_equals_sorted_spec(seed, monkeypatch):
     for name, a, b in zip(("in_ptr", "in_src", "in_flag", "out_ptr", "out_post", "out_flag"), got, want):
         assert np.array_equal(np.asarray(a, np.int64), np.asarray(b, np.int64)), name
     assert g.n_synapses == want[1].size > 0
+
+
+def _chunks(net, chunk=None, buffers=None):
+    out = []
+    for proj in net.projections.values():
+        sp, dp = net.populations[proj.source], net.populations[proj.target]
+        for part in S.iter_projection_synapses(proj, sp.size, dp.size, chunk, buffers):
+            out.append(tuple(np.array(x) for x in part))     # a copy: with buffers, the next chunk overwrites
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_numba_effective_weights_equal_the_numpy_path(seed, monkeypatch):
+    """``iter_projection_synapses``' numba passes (effective weights, zeros dropped) give the arrays of the
+    numpy path (``fixedpoint.effective_weights`` and boolean masks): values and dtypes, every sign mode, weight
+    bits, delay form, learning; weights far outside int32 included."""
+    import neurocomp as nc
+    net = random_network(seed, n_pops=1 + seed % 4, n_inputs=seed % 3, conv=seed % 2 == 1, max_size=60)
+    rng = np.random.default_rng(seed)
+    a = net.population("big", (50,), nc.LoihiLIF(du=1, dv=1, vth=10))
+    b = net.population("big2", (40,), nc.LoihiLIF(du=1, dv=1, vth=10))
+    for k, mode in enumerate([None, "mixed", "excitatory", "inhibitory"]):
+        w = rng.integers(-2 ** 40, 2 ** 40, (40, 50)) if k % 2 else rng.integers(-300, 300, (40, 50))
+        w[rng.random(w.shape) < 0.3] = 0
+        net.connect(a, b, nc.Dense(w, num_weight_bits=int(rng.integers(1, 9)), sign_mode=mode),
+                    delay=rng.integers(0, 3, w.shape) if k % 2 else 1, name=f"extreme{k}")
+    for k, rule in enumerate([nc.rules.stdp(w_min=0), nc.rules.stdp()]):     # learning: truncated, zeros kept
+        w = rng.integers(-300, 300, (40, 50))
+        w[rng.random(w.shape) < 0.3] = 0
+        net.connect(a, b, nc.Dense(w, num_weight_bits=int(rng.integers(1, 9))), learning=rule, name=f"learn{k}")
+    want = None
+    for fast, buffers in ((False, None), (True, None), (True, {})):
+        if not fast:
+            monkeypatch.setattr(S, "_fast_effective", lambda *args: None)
+        else:
+            monkeypatch.undo()
+        got = _chunks(net, 97, buffers)
+        if want is None:
+            want = got
+            continue
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            for x, y in zip(g, w):
+                x, y = np.asarray(x), np.asarray(y)
+                assert x.dtype == y.dtype and np.array_equal(x, y)

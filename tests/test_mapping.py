@@ -176,6 +176,84 @@ def test_metis_order_and_large_k(monkeypatch):
     assert kept.chosen == "sequential" and "MAX_K_METIS" in kept.info["kept_baseline_because"]
 
 
+def test_metis_graph_equals_its_numpy_spec():
+    """The METIS input built by the numba pass equals the numpy sorts', on neurons and on vertex blocks, with
+    and without rate weights."""
+    for net in (modular(), layered(), layered(delay=2)):
+        graph = G.synapse_graph(net)
+        _, ew = P.source_weights(graph, None)
+        rw = np.random.default_rng(0).integers(0, 1000, ew.size)
+        for vmax in (10**9, 100, 7):
+            vertex, w, _ = P.vertex_blocks(graph, vmax)
+            for weight in (ew, rw):
+                want = P.metis_graph_np(graph, vertex, w.size, weight)
+                got = P.metis_graph(graph, vertex, w.size, weight)
+                assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(want, got))
+
+
+def test_metis_on_vertex_blocks_above_the_synapse_threshold(monkeypatch):
+    """Above METIS_NEURON_SYNAPSES METIS partitions the vertex blocks (its graph built before the run, its
+    estimate from that graph's size): the result is valid, repeatable and reported; below, on the neurons."""
+    net = modular()
+    graph = G.synapse_graph(net)
+    limits = LM.core_limits(small_target(), graph, 40)
+    monkeypatch.setattr(P, "MAX_K", 2)                       # METIS only
+    below = P.partition_graph(graph, limits)
+    assert "metis_on" not in below.info
+    monkeypatch.setattr(P, "METIS_NEURON_SYNAPSES", 0)
+    monkeypatch.setattr(P, "MAX_VERTICES", 60)
+    monkeypatch.setattr(P, "vertex_blocks", lambda g, max_vertices=60: VB(g, max_vertices))
+    a, b = P.partition_graph(graph, limits), P.partition_graph(graph, limits)
+    assert "vertex blocks of 4 neurons" in a.info["metis_on"] and a.info["attempts"][0]["run"] == "metis"
+    assert np.array_equal(a.core, b.core) and a.usage.n_cores <= a.baseline_usage.n_cores
+    assert not any(v.any() for v in LM.evaluate(graph, a.core, limits).violations(limits).values())
+    monkeypatch.setattr(P, "METIS_EDGE_S", 1e9)              # its estimate exceeds the budget: nothing runs
+    kept = P.partition_graph(graph, limits)
+    assert kept.chosen == "sequential" and "no hypergraph run fitted" in kept.info["kept_baseline_because"]
+
+
+VB = P.vertex_blocks
+
+
+def test_recount_equals_a_full_count():
+    """``limits.recount`` (only the changed cores and their sources counted again) equals ``evaluate``; so does
+    every repair round, recounted or not."""
+    rng = np.random.default_rng(3)
+    for net, target in ((modular(), small_target()), (layered(delay=1), small_target()),
+                        (modular(), small_target("loihi2"))):
+        graph = G.synapse_graph(net)
+        limits = LM.core_limits(target, graph)
+        for trial in range(6):
+            core = P.compact(rng.integers(0, 9, graph.n_neurons))
+            use = LM.evaluate(graph, core, limits)
+            changed = rng.random(use.n_cores) < 0.3
+            new = core.copy()
+            moved = np.nonzero(changed[core])[0]
+            new[moved] = use.n_cores + rng.integers(0, 4, moved.size)     # split / merge the changed cores
+            if trial % 2:
+                new[moved] = core[moved] * 0 + core[moved[0]] if moved.size else new[moved]
+            new = P.compact(new)
+            want, got = LM.evaluate(graph, new, limits), LM.recount(graph, core, use, new, changed, limits)
+            for name in ("neurons", "input_axons", "output_axons", "synapse_bits", "synapses", "fanout"):
+                assert np.array_equal(getattr(want, name), getattr(got, name)), name
+
+
+def test_repair_recounted_or_not_gives_the_same_mapping(monkeypatch):
+    net = modular(modules=8, size=30)
+    graph = G.synapse_graph(net)
+    limits = LM.core_limits(small_target(max_output_axons=30), graph, 12)
+    out = []
+    for frac in (-1.0, 1.0):
+        monkeypatch.setattr(P, "RECOUNT_FRACTION", frac)
+        core, rounds, use = P.repair_usage(graph, np.arange(graph.n_neurons) // 25, limits)
+        out.append((core, rounds, use))
+    (a, ra, ua), (b, rb, ub) = out
+    assert ra == rb >= 2 and np.array_equal(a, b)
+    want = LM.evaluate(graph, b, limits)
+    for name in ("neurons", "input_axons", "output_axons", "synapse_bits", "synapses", "fanout"):
+        assert np.array_equal(getattr(ua, name), getattr(ub, name)) and np.array_equal(getattr(want, name), getattr(ub, name))
+
+
 def test_kahypar_stage_that_needs_more_cores_ends_the_kahypar_stages(monkeypatch):
     """A KaHyPar stage whose every retry needs more cores than the baseline ends the KaHyPar stages (a larger
     sample would break the same limits); METIS, scheduled last, still runs and its mapping is kept."""

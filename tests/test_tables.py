@@ -28,7 +28,22 @@ def _net(seed):
 @given(st.integers(0, 10_000), st.integers(1, 6))
 def test_every_synapse_once_on_its_post_core(seed, n_cores):
     net, rng = _net(seed)
-    assign = {p.name: rng.integers(0, n_cores, p.size) for p in net.neuron_populations}
+    _check_tables(net, {p.name: rng.integers(0, n_cores, p.size) for p in net.neuron_populations}, n_cores)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 6))
+def test_every_synapse_once_with_cores_in_neuron_order(seed, n_cores):
+    """Cores in neuron order (the sequential baseline): no gather of source ids, and long runs of one core's
+    synapses, which ``_place_synapses`` finds through its per-core axon index instead of a binary search."""
+    net, rng = _net(seed)
+    sizes = [p.size for p in net.neuron_populations]
+    flat = np.sort(rng.integers(0, n_cores, sum(sizes)))
+    parts = np.split(flat, np.cumsum(sizes)[:-1])
+    _check_tables(net, {p.name: a for p, a in zip(net.neuron_populations, parts)}, n_cores)
+
+
+def _check_tables(net, assign, n_cores):
     t = build_core_tables(net, assign, n_cores)
     core_of_gid = np.repeat(np.arange(n_cores), np.diff(t.core_neuron_ptr))
     # Rebuild the dense effective weight matrix of each projection from the tables.

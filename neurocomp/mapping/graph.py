@@ -98,10 +98,26 @@ def _count_ends(in_cnt, out_cnt, pre, post, base, dbase):
         out_cnt[pre[i] + base + 1] += 1
 
 
+#: ``_scatter`` writes a chunk's by-source side through a stable counting sort by blocks of 2**SCATTER_SHIFT
+#: sources when its sources span at least SCATTER_SPAN ids (and it fits the buffers): then each block's write
+#: cursors and target lines stay in cache; a random 1M-neuron net's sources span them all, and each synapse's
+#: ``out_pos`` update and ``out_post`` / ``out_flag`` writes missed the cache (measured ~1/3 less time on its
+#: synapses). Chunks of local sources (a layered net's window) keep the direct writes. Same arrays either way.
+SCATTER_SHIFT = 12
+SCATTER_SPAN = 1 << 18
+SCATTER_BUFFER = 1 << 22
+
+
 @numba.njit(cache=True)
-def _scatter(in_pos, in_src, in_flag, out_pos, out_post, out_flag, pre, post, delay, base, dbase, extra):
+def _scatter(in_pos, in_src, in_flag, out_pos, out_post, out_flag, pre, post, delay, base, dbase, extra,
+             tmp_s, tmp_g, tmp_f, cnt, span):
     """Second pass: write one chunk's synapses at their post neuron's and their source's next slots (in
-    enumeration order: the stable counting sort by post, and by source, of all synapses)."""
+    enumeration order: the stable counting sort by post, and by source, of all synapses). The by-source
+    side goes through the buffers ``tmp_*`` (a stable sort of the chunk by source block, ``cnt``: one
+    counter per block + 1) where the chunk's sources span at least ``span`` ids (SCATTER_SHIFT); the arrays
+    written are the same either way."""
+    smin = out_pos.size
+    smax = -1
     for i in range(pre.size):
         s = pre[i] + base
         g = post[i] + dbase
@@ -110,10 +126,37 @@ def _scatter(in_pos, in_src, in_flag, out_pos, out_post, out_flag, pre, post, de
         in_pos[g] = p + 1
         in_src[p] = s
         in_flag[p] = f
+        smin = min(smin, s)
+        smax = max(smax, s)
+    if pre.size > tmp_s.size or smax - smin < span:
+        for i in range(pre.size):
+            s = pre[i] + base
+            q = out_pos[s]
+            out_pos[s] = q + 1
+            out_post[q] = post[i] + dbase
+            out_flag[q] = (1 if delay[i] > 0 else 0) | extra
+        return
+    b0 = smin >> SCATTER_SHIFT
+    nb = (smax >> SCATTER_SHIFT) - b0 + 1
+    cnt[:nb + 1] = 0
+    for i in range(pre.size):
+        cnt[((pre[i] + base) >> SCATTER_SHIFT) - b0 + 1] += 1
+    for b in range(nb):
+        cnt[b + 1] += cnt[b]
+    for i in range(pre.size):
+        s = pre[i] + base
+        b = (s >> SCATTER_SHIFT) - b0
+        k = cnt[b]
+        cnt[b] = k + 1
+        tmp_s[k] = s
+        tmp_g[k] = post[i] + dbase
+        tmp_f[k] = (1 if delay[i] > 0 else 0) | extra
+    for k in range(pre.size):
+        s = tmp_s[k]
         q = out_pos[s]
         out_pos[s] = q + 1
-        out_post[q] = g
-        out_flag[q] = f
+        out_post[q] = tmp_g[k]
+        out_flag[q] = tmp_f[k]
 
 
 def synapse_graph(network: Network) -> SynapseGraph:
@@ -157,8 +200,9 @@ def synapse_graph(network: Network) -> SynapseGraph:
         proj_max_delay[proj.name] = proj.max_delay
     in_ptr = np.zeros(max(n, 0) + 1, np.int64)
     out_ptr = np.zeros(s + 1, np.int64)
+    scratch = {}                       # the chunks' arrays, reused (each chunk is consumed at once)
     for proj, n_pre, n_post, base, dbase, _ in plan:
-        for part in iter_projection_synapses(proj, n_pre, n_post):
+        for part in iter_projection_synapses(proj, n_pre, n_post, buffers=scratch):
             _count_ends(in_ptr, out_ptr, np.asarray(part[0]), np.asarray(part[1]), base, dbase)
     np.cumsum(in_ptr, out=in_ptr)
     np.cumsum(out_ptr, out=out_ptr)
@@ -166,11 +210,16 @@ def synapse_graph(network: Network) -> SynapseGraph:
     in_src, in_flag = np.empty(n_syn, idt), np.empty(n_syn, np.uint8)
     out_post, out_flag = np.empty(n_syn, idt), np.empty(n_syn, np.uint8)
     in_pos, out_pos = in_ptr[:-1].copy(), out_ptr[:-1].copy()
+    span = SCATTER_SPAN                                    # read at call time (tests shrink it)
+    big = s >= span and n_syn >= span                      # buffers only where a chunk can use them
+    buf = min(SCATTER_BUFFER, n_syn) if big else 0
+    tmp_s, tmp_g, tmp_f = np.empty(buf, idt), np.empty(buf, idt), np.empty(buf, np.uint8)
+    cnt = np.zeros(((s >> SCATTER_SHIFT) + 2) if big else 1, np.int64)
     for proj, n_pre, n_post, base, dbase, extra in plan:
-        for part in iter_projection_synapses(proj, n_pre, n_post):
+        for part in iter_projection_synapses(proj, n_pre, n_post, buffers=scratch):
             _scatter(in_pos, in_src, in_flag, out_pos, out_post, out_flag, np.asarray(part[0]), np.asarray(part[1]),
-                     np.asarray(part[-1]), base, dbase, extra)
-    del in_pos, out_pos
+                     np.asarray(part[-1]), base, dbase, extra, tmp_s, tmp_g, tmp_f, cnt, span)
+    del in_pos, out_pos, tmp_s, tmp_g, tmp_f, scratch
     keys = {}
     if key_l:
         key_ptr, key_id, _ = _bucket(np.concatenate(key_post), n, np.concatenate(key_l),

@@ -69,6 +69,66 @@ def core_stats(out_ptr, out_post, out_flag, core, n_cores, n_neurons, lut, psum_
     return in_axons, out_axons, bits, syn, fanout
 
 
+@numba.njit(cache=True)
+def _recount(in_ptr, in_src, in_flag, out_ptr, out_post, core, members, group_ptr, n_cores, n_neurons, lut,
+             psum_axons, shared_mask, in_axons, bits, syn, fanout):
+    """``core_stats`` of the cores listed in ``members`` (their neurons, grouped by core at ``group_ptr``)
+    from the in-CSR, written into ``in_axons``/``bits``/``syn``; then the fan-out of every source with a
+    synapse on one of them (from the out-CSR, updated in ``fanout``) and all cores' output axons (returned).
+    The other cores' counts and the other sources' fan-outs must be the caller's, unchanged."""
+    n_src = out_ptr.size - 1
+    st = np.zeros((n_src, 4), np.int32)      # per source: core being counted + 1, stored synapses, synapses, flags
+    lst = np.empty(n_src, np.int32)
+    hit = np.zeros(n_src, np.bool_)
+    for gi in range(group_ptr.size - 1):
+        x = core[members[group_ptr[gi]]]
+        nd = 0
+        for i in range(group_ptr[gi], group_ptr[gi + 1]):
+            j = members[i]
+            for e in range(in_ptr[j], in_ptr[j + 1]):
+                s = in_src[e]
+                f = in_flag[e]
+                if st[s, 0] != x + 1:
+                    st[s, 0] = x + 1
+                    st[s, 1] = 0
+                    st[s, 2] = 0
+                    st[s, 3] = 0
+                    lst[nd] = s
+                    nd += 1
+                st[s, 2] += 1
+                if (f & shared_mask) == 0:
+                    st[s, 1] += 1
+                st[s, 3] |= f
+        ia = 0
+        b = 0
+        sy = 0
+        for q in range(nd):
+            s = lst[q]
+            fl = st[s, 3]
+            if psum_axons or (fl & FLAG_PSUM) == 0:
+                ia += 1
+            sy += st[s, 2]
+            b += lut[fl, st[s, 1]]
+            hit[s] = True
+        in_axons[x] = ia
+        bits[x] = b
+        syn[x] = sy
+    mark = np.full(n_cores, -1, np.int64)
+    for s in range(n_src):
+        if hit[s]:
+            nd = 0
+            for e in range(out_ptr[s], out_ptr[s + 1]):
+                c = core[out_post[e]]
+                if mark[c] != s:
+                    mark[c] = s
+                    nd += 1
+            fanout[s] = nd
+    out_axons = np.zeros(n_cores, np.int64)
+    for s in range(n_neurons):
+        out_axons[core[s]] += fanout[s]
+    return out_axons
+
+
 def core_ids(core: np.ndarray) -> np.ndarray:
     """``core`` as the int32 array the per-synapse kernels gather from (``core[out_post[e]]`` at random: at 1M
     neurons int32 halves the array the gather misses the cache on). Core ids are < 2**31 (one per neuron)."""
@@ -188,6 +248,35 @@ class CoreUsage:
     def violations(self, limits: Limits) -> dict:
         """Boolean mask of over-full cores per limit name."""
         return {name: getattr(self, name) > getattr(limits, name) for name in LIMIT_NAMES}
+
+
+def recount(graph: SynapseGraph, old_core: np.ndarray, old: CoreUsage, core: np.ndarray, changed: np.ndarray,
+            limits: Limits) -> CoreUsage:
+    """``evaluate(graph, core, limits)`` (equal arrays) from the usage ``old`` of ``old_core``, where ``core``
+    differs from it only on the neurons of the old cores flagged in ``changed`` (no neuron of another core
+    moved; those cores may be renumbered): only the cores made of the changed neurons are counted again, and
+    the fan-out of the sources with a synapse on them."""
+    n_cores = int(core.max()) + 1 if core.size else 0
+    core = np.ascontiguousarray(core, dtype=np.int64)
+    moved = changed[np.asarray(old_core, np.int64)]
+    idmap = np.full(old.n_cores, -1, np.int64)
+    idmap[np.asarray(old_core, np.int64)] = core          # consistent on the unchanged cores
+    keep = np.nonzero(~changed)[0]
+    keep = keep[idmap[keep] >= 0]
+    in_ax, bits, syn = (np.zeros(n_cores, np.int64) for _ in range(3))
+    kb = kernel_usage(graph, np.asarray(old_core, np.int64)[:graph.n_neurons], limits.key_bits, old.n_cores)
+    in_ax[idmap[keep]] = old.input_axons[keep]
+    bits[idmap[keep]] = (old.synapse_bits - kb)[keep]
+    syn[idmap[keep]] = old.synapses[keep]
+    members = np.nonzero(moved)[0]
+    members = members[np.argsort(core[members], kind="stable")]
+    group_ptr = np.flatnonzero(np.diff(core[members], prepend=-1, append=-2) != 0).astype(np.int64)
+    fanout = old.fanout.copy()
+    out_ax = _recount(graph.in_ptr, graph.in_src, graph.in_flag, graph.out_ptr, graph.out_post, core_ids(core),
+                      members.astype(np.int64), group_ptr, n_cores, graph.n_neurons, limits.lut, limits.psum_axons,
+                      limits.shared_mask, in_ax, bits, syn, fanout)
+    bits = bits + kernel_usage(graph, core[:graph.n_neurons], limits.key_bits, n_cores)
+    return CoreUsage(np.bincount(core, minlength=n_cores).astype(np.int64), in_ax, out_ax, bits, syn, fanout)
 
 
 def evaluate(graph: SynapseGraph, core: np.ndarray, limits: Limits) -> CoreUsage:

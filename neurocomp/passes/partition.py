@@ -33,7 +33,10 @@ into contiguous blocks of ``B`` neurons, one vertex each (neighbouring neurons o
 share inputs and targets, so little is lost) — and identical hyperedges are merged; above
 ``MAX_PINS`` pins a seeded uniform sample of hyperedges (weights scaled by 1/p, an unbiased estimate of
 the objective) is partitioned. The limits are always checked on the full neuron-level graph.
-Above ``MAX_K`` baseline cores only METIS runs (on neurons, no coarsening, no sampling); above
+METIS runs on the neurons (no coarsening, no sampling) up to ``METIS_NEURON_SYNAPSES`` synapses, on the
+same vertex blocks above (its graph built in one numba pass, ``metis_graph``: 1M neurons / 100M synapses
+in ~0.4 s and ~360k adjacency entries for a layered net, where METIS on the neurons took ~72 s; the report
+says ``metis_on``). Above ``MAX_K`` baseline cores only METIS runs; above
 ``MAX_K_METIS`` (e.g. 1M neurons on loihi2: 5,000-28,000 cores) nothing runs and the sequential mapping
 is kept; the pass report says so (``kept_baseline_because``) and warns.
 
@@ -41,7 +44,9 @@ Compile-time budget (issue 19: KaHyPar once took 490 s where the baseline took 1
 the stage schedule is decided from work estimates computed from the graph, never from the clock, so
 the same network, options and seed give the same mapping on any machine at any load. A KaHyPar run on
 a sample of ``pins`` pins into ``k`` blocks is estimated at ``PIN_S x pins x log2(k)`` CPU seconds,
-a METIS run at ``METIS_S x synapses x log2(k)``, the pass up to the baseline at ``SYNAPSE_S x (synapses + neurons)``;
+a METIS run at ``METIS_S x synapses x log2(k)`` on the neurons or ``METIS_EDGE_S x adjacency entries x log2(k)``
+on the vertex blocks (whose graph, built before the run, is charged as the pass to the baseline), the pass up
+to the baseline at ``SYNAPSE_S x (synapses + neurons)``;
 the constants were calibrated once on the development machine (benchmarks/RESULTS.md, "Partition
 budget"). The search may spend ``BUDGET_RATIO`` x the baseline's estimate (at least ``MIN_BUDGET_S``;
 option ``budget_s``) of estimated time: METIS once and KaHyPar on hyperedge samples of ``MAX_PINS / 2**(STAGES-1)``
@@ -53,7 +58,9 @@ and it is reported (``budget_stopped``) and warned about.
 
 The synapse graph is built from the projections in chunks (``tables.iter_projection_synapses``) and
 every count (``core_stats``, greedy fill) is a numba pass over the flat CSR with int32 ids and its per-core /
-per-source counters in one cache line (benchmarks/RESULTS.md, "Compile time and peak at 1M").
+per-source counters in one cache line (benchmarks/RESULTS.md, "Compile time and peak at 1M"); a repair round
+that changed cores receiving at most ``RECOUNT_FRACTION`` of the synapses recounts only those cores and their
+sources' fan-outs (``limits.recount``, equal to a full count).
 """
 from __future__ import annotations
 
@@ -72,7 +79,7 @@ from ..mapping.graph import FLAG_LEARN, FLAG_PSUM, SynapseGraph, synapse_graph  
 from ..mapping.split import oversized
 from ..mapping.stages import Partitioned
 from ..mapping.limits import (LIMIT_NAMES, CoreUsage, Limits, core_limits, core_stats,  # noqa: F401
-                              encoding_lut, evaluate)
+                              encoding_lut, evaluate, recount)
 from .base import Pass, PassReport, register_pass
 
 #: Hypergraph vertices above which neurons are grouped into blocks (see module docstring).
@@ -99,6 +106,17 @@ METIS_S = 2.0e-7
 #: Above this many cores not even METIS runs (the baseline is kept, reported): measured up to 2,237 cores (400k
 #: neurons, 9.4M synapses on loihi2: 0.247x the messages, 2.6x the sequential compile's CPU, under 4.5 GB).
 MAX_K_METIS = 2500
+#: Above this many synapses METIS runs on the vertex blocks (``vertex_blocks``, as KaHyPar does), not on every
+#: neuron: its graph is then built in one numba pass (``metis_graph``) and is ~B x smaller. Below, METIS on the
+#: neurons, measured better on the modular nets (blocks of contiguous neurons can mix modules) up to 9.4M
+#: synapses; above, METIS on 1M neurons / 100M synapses took ~72 s (issue 19's goal: the whole compile <= 30 s).
+METIS_NEURON_SYNAPSES = 16_000_000
+#: Estimated CPU seconds of one METIS run on the vertex blocks per entry of its adjacency (both directions of
+#: each vertex pair) x log2(k); the build of that graph is estimated as the pass to the baseline (SYNAPSE_S per
+#: synapse + neuron). Measured 2.0-3.0e-7 (layered 1M, 25-neuron blocks, k = 1024-2070; 2e-8 at k = 154) and
+#: 0.7-2.3e-7 (random 300k, 8-neuron blocks, 58M entries, k = 500-2000) at load 5; see benchmarks/RESULTS.md
+#: "1M / 100M compile under 30 s".
+METIS_EDGE_S = 5.0e-7
 #: METIS runs before KaHyPar where the merged hyperedges average at most this many pins (modular nets: 23-43,
 #: METIS 0.25-0.29x the baseline's messages within budget against KaHyPar's 0.46-0.66x on a sample), after it
 #: otherwise (the NIR CNN: 98, few large hyperedges, KaHyPar 0.23x against METIS 0.47-0.59x). Measured, see
@@ -112,6 +130,12 @@ SAFETY_MIN_S = 1.0
 STAGES = 4
 #: Partitioner runs with decreasing k when the repaired mapping needs more cores than the baseline.
 ATTEMPTS = 3
+#: A repair round's usage is recounted only where it changed (``limits.recount``: the changed cores from the
+#: in-CSR, the fan-out of their sources) when those cores receive at most this fraction of the synapses,
+#: else counted whole (``evaluate``); equal either way. The 1M-neuron random net's baseline needs 3 rounds
+#: after the first count, changing 3,154 (~13 % of the synapses), 51 and 2 of 24,391-27,598 cores: 0.74 s
+#: for the three recounts against 1.2 s for each full count (benchmarks/compile_kernels.py).
+RECOUNT_FRACTION = 0.25
 PARTITIONERS = ("hypergraph", "metis", "sequential")
 
 
@@ -288,8 +312,9 @@ def repair_usage(graph: SynapseGraph, core: np.ndarray, limits: Limits, max_roun
     if order is not None:
         rank_of = np.empty(graph.n_neurons, np.int64)
         rank_of[np.asarray(order, np.int64)] = np.arange(graph.n_neurons, dtype=np.int64)
+    use = None
     for rounds in range(max_rounds):
-        use = evaluate(graph, core, limits)
+        use = evaluate(graph, core, limits) if use is None else use
         bad = use.violations(limits)
         bad_in = bad["neurons"] | bad["input_axons"] | bad["synapse_bits"]
         bad_out = bad["output_axons"] & ~bad_in
@@ -324,7 +349,13 @@ def repair_usage(graph: SynapseGraph, core: np.ndarray, limits: Limits, max_roun
             new_id = np.full(use.n_cores, -1, np.int64)
             new_id[cores_out] = next_id + np.arange(cores_out.size)
             new[members[upper]] = new_id[c[upper]]
-        core = compact(new)
+        new = compact(new)
+        changed = bad_in | bad_out
+        if use.synapses[changed].sum() <= RECOUNT_FRACTION * graph.n_synapses:
+            use = recount(graph, core, use, new, changed, limits)
+        else:
+            use = None
+        core = new
     raise CapacityError(f"could not repair the mapping within {max_rounds} rounds on {limits.target_name}; "
                         "the network is close to the per-core limits: lower max_neurons_per_core")
 
@@ -589,10 +620,10 @@ def kahypar_partition(n_vertices: int, index: np.ndarray, pins: np.ndarray, edge
     return np.fromiter((hg.blockID(v) for v in range(n_vertices)), np.int64, n_vertices)
 
 
-def metis_partition(graph: SynapseGraph, vertex: np.ndarray, n_vertices: int, node_w: np.ndarray, k: int,
-                    seed: int, weight: np.ndarray) -> np.ndarray:
-    """METIS k-way on the (vertex-level, symmetrised) synapse graph; edge weight = source rate weight."""
-    import pymetis
+def metis_graph_np(graph: SynapseGraph, vertex: np.ndarray, n_vertices: int, weight: np.ndarray):
+    """The METIS input (xadj, adjncy, edge weights; int64) by numpy sorts over all synapses: the spec of
+    ``metis_graph``. The vertex-level synapse graph, symmetrised (an edge per pair of vertices joined by a
+    synapse of a neuron source either way, no self loops), weight = the summed source weights (at least 1)."""
     n = graph.n_neurons
     src = np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.out_ptr[:n + 1]))
     post = graph.out_post[:graph.out_ptr[n]].astype(np.int64)
@@ -603,7 +634,107 @@ def metis_partition(graph: SynapseGraph, vertex: np.ndarray, n_vertices: int, no
     ew = np.maximum(1, np.bincount(inv, weights=w)).astype(np.int64)
     ra, rb = key // n_vertices, key % n_vertices
     xadj = np.searchsorted(ra, np.arange(n_vertices + 1)).astype(np.int64)
-    _, parts = pymetis.part_graph(int(k), pymetis.CSRAdjacency(xadj, rb), vweights=node_w, eweights=ew,
+    return xadj, rb.astype(np.int64), ew
+
+
+@numba.njit(cache=True)
+def _metis_graph(out_ptr, out_post, vertex, order, vstart, weight, n_vertices):
+    """``metis_graph_np`` in two passes over the synapses and none over a sort of them: the directed
+    vertex edges (per vertex, its neuron sources' distinct target vertices and summed weights), their
+    transpose, then per vertex the merge of both, sorted. ``order``: the neuron sources by vertex,
+    ``vstart``: each vertex's first position in it."""
+    mark = np.full(n_vertices, -1, np.int64)
+    acc = np.zeros(n_vertices, np.int64)
+    dptr = np.zeros(n_vertices + 1, np.int64)
+    for v in range(n_vertices):
+        k = 0
+        for i in range(vstart[v], vstart[v + 1]):
+            s = order[i]
+            for e in range(out_ptr[s], out_ptr[s + 1]):
+                u = vertex[out_post[e]]
+                if u != v and mark[u] != v:
+                    mark[u] = v
+                    k += 1
+        dptr[v + 1] = dptr[v] + k
+    du = np.empty(dptr[-1], np.int64)
+    dw = np.empty(dptr[-1], np.int64)
+    mark[:] = -1
+    tcount = np.zeros(n_vertices + 1, np.int64)
+    for v in range(n_vertices):
+        k = dptr[v]
+        for i in range(vstart[v], vstart[v + 1]):
+            s = order[i]
+            for e in range(out_ptr[s], out_ptr[s + 1]):
+                u = vertex[out_post[e]]
+                if u == v:
+                    continue
+                if mark[u] != v:
+                    mark[u] = v
+                    acc[u] = 0
+                    du[k] = u
+                    k += 1
+                acc[u] += weight[s]
+        for j in range(dptr[v], dptr[v + 1]):
+            dw[j] = acc[du[j]]
+            tcount[du[j] + 1] += 1
+    for v in range(n_vertices):
+        tcount[v + 1] += tcount[v]
+    tu = np.empty(dptr[-1], np.int64)
+    tw = np.empty(dptr[-1], np.int64)
+    cur = tcount[:-1].copy()
+    for v in range(n_vertices):
+        for j in range(dptr[v], dptr[v + 1]):
+            u = du[j]
+            tu[cur[u]] = v
+            tw[cur[u]] = dw[j]
+            cur[u] += 1
+    xadj = np.zeros(n_vertices + 1, np.int64)
+    adj = np.empty(2 * dptr[-1], np.int64)
+    ew = np.empty(2 * dptr[-1], np.int64)
+    mark[:] = -1
+    k = 0
+    for v in range(n_vertices):
+        k0 = k
+        for j in range(dptr[v], dptr[v + 1]):
+            u = du[j]
+            if mark[u] != v:
+                mark[u] = v
+                acc[u] = 0
+                adj[k] = u
+                k += 1
+            acc[u] += dw[j]
+        for j in range(tcount[v], tcount[v + 1]):
+            u = tu[j]
+            if mark[u] != v:
+                mark[u] = v
+                acc[u] = 0
+                adj[k] = u
+                k += 1
+            acc[u] += tw[j]
+        adj[k0:k] = np.sort(adj[k0:k])
+        for j in range(k0, k):
+            ew[j] = max(1, acc[adj[j]])
+        xadj[v + 1] = k
+    return xadj, adj[:k].copy(), ew[:k].copy()
+
+
+def metis_graph(graph: SynapseGraph, vertex: np.ndarray, n_vertices: int, weight: np.ndarray):
+    """The METIS input of ``metis_partition`` (equal to ``metis_graph_np``, its spec), by a numba pass."""
+    n = graph.n_neurons
+    vx = np.ascontiguousarray(vertex[:n], np.int64)
+    order = np.argsort(vx, kind="stable").astype(np.int64)
+    vstart = np.searchsorted(vx[order], np.arange(n_vertices + 1)).astype(np.int64)
+    return _metis_graph(graph.out_ptr, graph.out_post, np.ascontiguousarray(vertex, np.int64), order, vstart,
+                        np.ascontiguousarray(weight, np.int64), int(n_vertices))
+
+
+def metis_partition(graph: SynapseGraph, vertex: np.ndarray, n_vertices: int, node_w: np.ndarray, k: int,
+                    seed: int, weight: np.ndarray, csr=None) -> np.ndarray:
+    """METIS k-way on the (vertex-level, symmetrised) synapse graph; edge weight = source rate weight.
+    ``csr``: its ``metis_graph`` if the caller built it already."""
+    import pymetis
+    xadj, adjncy, ew = metis_graph(graph, vertex, n_vertices, weight) if csr is None else csr
+    _, parts = pymetis.part_graph(int(k), pymetis.CSRAdjacency(xadj, adjncy), vweights=node_w, eweights=ew,
                                   options=pymetis.Options(seed=int(seed), ufactor=30))
     return np.asarray(parts, np.int64)
 
@@ -660,9 +791,13 @@ def _budget(graph: SynapseGraph, budget_s: float | None) -> float:
     return max(MIN_BUDGET_S, BUDGET_RATIO * SYNAPSE_S * (graph.n_synapses + graph.n_neurons))
 
 
-def run_estimate(graph: SynapseGraph, hyper, k: int) -> float:
+def run_estimate(graph: SynapseGraph, hyper, k: int, csr=None) -> float:
     """Estimated CPU seconds of one partitioner run into ``k`` blocks: KaHyPar PIN_S x pins x log2(k), METIS
-    (``hyper`` None) METIS_S x synapses x log2(k). Decides the schedule, so it must depend on the graph only."""
+    (``hyper`` None) METIS_S x synapses x log2(k) on the neurons, METIS_EDGE_S x adjacency entries x log2(k)
+    on the vertex blocks (``csr``: their ``metis_graph``). Decides the schedule, so it must depend on the
+    graph only."""
+    if hyper is None and csr is not None:
+        return METIS_EDGE_S * int(csr[1].size) * np.log2(max(k, 2))
     if hyper is None:
         return METIS_S * graph.n_synapses * np.log2(max(k, 2))
     return PIN_S * int(hyper[1].size) * np.log2(max(k, 2))
@@ -680,11 +815,11 @@ def schedule_of(partitioner: str, k: int, max_pins: int, mean_hyperedge: float =
     return [None] + stages if mean_hyperedge <= METIS_FIRST_HYPEREDGE else stages + [None]
 
 
-def _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, k, cap, seed, cpu_s):
+def _partition_once(graph, vertex, n_vertices, node_w, hyper, ew, k, cap, seed, cpu_s, csr=None):
     """One KaHyPar (``hyper`` given) or METIS run into ``k`` blocks within ``cpu_s`` CPU seconds:
-    (blocks or None if stopped, CPU seconds used)."""
+    (blocks or None if stopped, CPU seconds used). ``csr``: METIS's graph if already built."""
     if hyper is None:
-        return run_within(lambda: metis_partition(graph, vertex, n_vertices, node_w, k, seed, ew), cpu_s)
+        return run_within(lambda: metis_partition(graph, vertex, n_vertices, node_w, k, seed, ew, csr), cpu_s)
     index, pins, w, _ = hyper
     if pins.size == 0:
         return np.arange(n_vertices) * k // max(n_vertices, 1), 0.0
@@ -730,6 +865,13 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
         first = build_hypergraph(graph, vertex, n_vertices, ew, seed, max(1, max_pins >> (STAGES - 1)))
     mean = first[3].get("pins_merged", 0) / max(first[3].get("hyperedges_merged", 1), 1) if first else 0.0
     schedule = schedule_of(partitioner, k, max_pins, mean)
+    csr, neuron_csr, spent = None, None, 0.0
+    if None in schedule and graph.n_synapses > METIS_NEURON_SYNAPSES:
+        # METIS on the vertex blocks: its graph is built here (deterministic, ~ the pass to the baseline) so
+        # that the run's estimate can count its edges
+        csr = metis_graph(graph, vertex, n_vertices, ew)
+        spent = SYNAPSE_S * (graph.n_synapses + graph.n_neurons)
+        info["metis_on"] = f"vertex blocks of {block} neurons ({n_vertices} vertices, {int(csr[1].size)} adjacency entries)"
     # Anytime search over estimates: one METIS run (first or last, schedule_of) and KaHyPar stages on ever larger
     # hyperedge samples (each about twice the work of the one before); a run starts only if its estimate fits in
     # the budget left (a KaHyPar stage that does not fit ends the KaHyPar stages, not METIS), so which runs
@@ -738,7 +880,7 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
     # The partitioner balances neurons only; a block that breaks an axon or memory limit is split by
     # the repair, which can add cores. Then retry with fewer blocks (at most ATTEMPTS runs per stage)
     # and keep the best result over all stages that fits in the baseline's core count.
-    best, attempts, last_pins, stopped, spent, kahypar_done = None, [], -1, None, 0.0, False
+    best, attempts, last_pins, stopped, kahypar_done = None, [], -1, None, False
     first_cap = max(1, max_pins >> (STAGES - 1))
     for pins_cap in schedule:
         hyper = None
@@ -750,15 +892,15 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
                 kahypar_done = True
                 continue
             last_pins = hyper[3]["pins"]
-        # METIS runs on the neurons themselves (no coarsening: contiguous blocks can mix modules), KaHyPar
-        # on the vertex blocks
-        vx, nv, nw = (vertex, n_vertices, node_w) if hyper is not None else (
+        # METIS runs on the neurons themselves (no coarsening: contiguous blocks can mix modules) up to
+        # METIS_NEURON_SYNAPSES, on the vertex blocks above (``csr``); KaHyPar on the vertex blocks
+        vx, nv, nw = (vertex, n_vertices, node_w) if hyper is not None or csr is not None else (
             np.arange(graph.n_neurons, dtype=np.int64), graph.n_neurons, np.ones(graph.n_neurons, np.int64))
         kk, done, fitted = k, False, False
         for _ in range(ATTEMPTS):
             cap = int(min(limits.neurons, max(int(nw.max()), np.ceil(graph.n_neurons / kk * 1.03))))
             cap = max(cap, -(-graph.n_neurons // kk))
-            est = run_estimate(graph, hyper, kk)
+            est = run_estimate(graph, hyper, kk, csr)
             if spent + est > budget:
                 done = True                        # deterministic: the estimated budget is spent
                 break
@@ -766,7 +908,12 @@ def partition_graph(graph: SynapseGraph, limits: Limits, partitioner: str = "hyp
             kill = SAFETY * est + SAFETY_MIN_S if budget < float("inf") else float("inf")   # inf: never killed
             if bounded_by_user:
                 kill = min(kill, budget_s - (time.process_time() - search_start) - children_cpu)
-            raw, used = _partition_once(graph, vx, nv, nw, hyper, ew, kk, cap, seed, kill)
+            if hyper is None and csr is None and neuron_csr is None:
+                # METIS's graph is built here, not in the child: a numba kernel compiled there (a cold cache)
+                # would count against the run's kill and make the result depend on the cache
+                neuron_csr = metis_graph(graph, vx, nv, ew)
+            raw, used = _partition_once(graph, vx, nv, nw, hyper, ew, kk, cap, seed, kill,
+                                        csr if csr is not None else neuron_csr)
             children_cpu += used
             if raw is None:
                 stopped = "a run exceeded the CPU-time budget and was stopped"

@@ -36,11 +36,12 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
+import numba
 import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import Conv2d, Dense, OneToOne, Sparse
-from ..ir.connectivity import GRADED_MESSAGE_BITS
+from ..ir.connectivity import GRADED_MESSAGE_BITS, SignMode
 from .fixedpoint import conv_uses_lava_conv, effective_sign_mode, effective_weights
 
 #: Synapses per chunk when a Sparse projection is streamed (bounds the temporaries of big projections).
@@ -204,14 +205,80 @@ def _sign_mode(proj, learning: bool):
     return effective_sign_mode(conn.sign_mode, conn.weights, learning)
 
 
-def iter_projection_synapses(proj, n_pre: int, n_post: int, chunk: int | None = None) -> Iterator[tuple]:
+@numba.njit(cache=True)
+def _effective_chunk(w, inh, mixed, k, clip, out):
+    """``fixedpoint.effective_weights`` (its spec; ``clip``: not learning) of one chunk in one pass, into
+    ``out`` (int64); returns how many are 0. Per weight: wrap to int32; Dense/Sparse: clip to 8 bits for the
+    sign mode; then floor the low ``k`` bits (of |w| for INHIBITORY)."""
+    zeros = 0
+    lo = -256 if mixed else 0
+    for i in range(w.size):
+        x = np.int64(w[i])
+        x = ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
+        if inh:
+            x = -x
+        if clip:
+            x = min(max(x, lo), 255)
+        x = (x >> k) << k
+        if inh:
+            x = -x
+        out[i] = x
+        if x == 0:
+            zeros += 1
+        out[i] = x
+    return zeros
+
+
+@numba.njit(cache=True)
+def _drop_zeros(pre, post, w, d, p2, q2, d2):
+    """``pre[w != 0], post[w != 0], d[w != 0]`` into ``p2``, ``q2``, ``d2`` and ``w[w != 0]`` into ``w``'s
+    head, in one pass."""
+    j = 0
+    for i in range(w.size):
+        if w[i] != 0:
+            p2[j] = pre[i]
+            q2[j] = post[i]
+            w[j] = w[i]
+            d2[j] = d[i]
+            j += 1
+
+
+def _scratch(buffers: dict | None, name: str, n: int, dtype) -> np.ndarray:
+    """An array of ``n`` ``dtype``: new, or the head of the caller's buffer ``name`` (grown when too small).
+    A fresh 32 MB array per 4M-synapse chunk cost more in page faults than the pass that fills it."""
+    if buffers is None:
+        return np.empty(n, dtype)
+    b = buffers.get(name)
+    if b is None or b.size < n or b.dtype != np.dtype(dtype):
+        b = buffers[name] = np.empty(n, dtype)
+    return b[:n]
+
+
+def _fast_effective(w, mode, num_weight_bits, learning, buffers=None):
+    """``(effective weights, zeros)`` by ``_effective_chunk`` where it applies (integer weights of a known
+    sign mode, a shift of 0..62 bits), else None (the caller takes the numpy path)."""
+    w = np.asarray(w)
+    mixed = mode == SignMode.MIXED
+    k = 8 - int(num_weight_bits) + int(mixed)
+    if w.dtype.kind not in "iu" or w.dtype == np.uint64 or w.ndim != 1 or not 0 <= k < 63:
+        return None
+    out = _scratch(buffers, "w", w.size, np.int64)
+    return out, _effective_chunk(w, mode == SignMode.INHIBITORY, mixed, k, not learning, out)
+
+
+def iter_projection_synapses(proj, n_pre: int, n_post: int, chunk: int | None = None,
+                             buffers: dict | None = None) -> Iterator[tuple]:
     """(pre, post, weight, delay) chunks of every synapse that can carry current, in (post, pre) order.
 
     Integer projections: weights are Lava's effective integers (sign mode fixed on ALL weights first,
     so chunking cannot change them); zeros are dropped unless the projection learns (a learning
     synapse can grow from zero; LearningDense truncates only, with ``learning_sign_mode``). A Conv2d
     run as Lava's Conv keeps its raw int32 weights. Float projections (before quantize): the raw
-    nonzero weights.
+    nonzero weights. The integer arithmetic and the dropping run as numba passes over each chunk
+    (``_effective_chunk``, ``_drop_zeros``: equal to ``effective_weights`` and the masks; a 1M-neuron
+    net's synapses are enumerated three times per compile, ~2 s each the numpy way). ``buffers``: a dict the
+    caller keeps across calls; the integer path then writes into its arrays, so each chunk is valid only
+    until the next one is asked for (the synapse graph's and the tables' builds consume them at once).
     """
     chunk = CHUNK if chunk is None else int(chunk)      # read at call time (tests shrink CHUNK)
     conn = proj.connectivity
@@ -220,6 +287,24 @@ def iter_projection_synapses(proj, n_pre: int, n_post: int, chunk: int | None = 
     raw_conv = integer and uses_lava_conv(proj)
     mode = _sign_mode(proj, learning) if integer and not raw_conv else None
     for pre, post, w, d in enumerator(proj)(proj, conn, n_pre, n_post, chunk):
+        fast = None
+        if integer and not raw_conv:
+            fast = _fast_effective(w, mode, conn.num_weight_bits, learning, buffers)
+        if fast is not None:
+            w, zeros = fast
+            if zeros and not learning:
+                pre, post, d = np.asarray(pre), np.asarray(post), np.asarray(d)
+                if pre.ndim == post.ndim == d.ndim == 1 and pre.size == post.size == d.size == w.size:
+                    m = w.size - zeros
+                    p2, q2 = _scratch(buffers, "pre", m, pre.dtype), _scratch(buffers, "post", m, post.dtype)
+                    d2 = _scratch(buffers, "d", m, d.dtype)
+                    _drop_zeros(pre, post, w, d, p2, q2, d2)
+                    pre, post, w, d = p2, q2, w[:m], d2
+                else:
+                    keep = w != 0
+                    pre, post, w, d = pre[keep], post[keep], w[keep], d[keep]
+            yield pre, post, w, d
+            continue
         if raw_conv:
             w = np.asarray(w).astype(np.int32)
         elif integer:
