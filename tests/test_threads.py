@@ -367,6 +367,7 @@ def test_count_rows_equal_the_route_walk_and_the_spec(seed, monkeypatch):
     n_in = np.diff(tables.route_ptr)
     assert row.size and 0 < (row >= 0).sum() < (n_in > 0).sum()      # both ways are taken
     assert table.max() <= 255
+    assert make_plan(tables, count_rows=False).routes.count_row.size == 0     # what a run without counters makes
     inputs = {"in": (rng.random((40, 30)) < 0.3).astype(np.uint8)}
     spec = InputSpec.of_network(net)
     runs = {"rows": emulate_tables(tables, 40, inputs, ("spikes",), threads=1, input_spec=spec),

@@ -312,7 +312,7 @@ def _first_unserved_synapse(tables, axon_core, neuron_core) -> tuple[int, int]:
     return (int(bad[0]), int(syn_core[bad[0]])) if bad.size else (-1, -1)
 
 
-def make_plan(tables, copies: bool = True) -> Plan:
+def make_plan(tables, copies: bool = True, count_rows: bool = True) -> Plan:
     """Lay out one dendrite per (neuron, projection into its population), each with a delay ring, and copy
     the synapses per route. Where they form long runs of consecutive ring cells (``cell_runs``: a conv's output
     channels at one position, laid out channel-minor by ``cell_layout``; a dense layer's posts), the kernel
@@ -322,7 +322,9 @@ def make_plan(tables, copies: bool = True) -> Plan:
     weights learning rewrites (``EngineState.bound``). A plan with runs keeps no per-copy columns where nothing
     can rewrite them: graded projections (no learning rule runs on graded messages), or ``copies=False``, which
     a caller passes when the run has no learning projection (5 bytes per synapse copy less: an int32 ring cell
-    and the weight)."""
+    and the weight). ``count_rows``: the counters' per-core rows of the sources reaching many cores
+    (``kernels.count_rows``); a caller that counts nothing passes False (a counted run without them walks
+    the routes instead, with the same counts)."""
     check_tables(tables)
     n = tables.n_neurons
     n_pop = len(tables.pop_names)
@@ -397,7 +399,8 @@ def make_plan(tables, copies: bool = True) -> Plan:
             if graded or not copies:     # no learning rule rewrites the copies: nothing reads them
                 syn_ring, syn_weight, syn_delay, syn_proj = (a[:0].copy() for a in (syn_ring, syn_weight, syn_delay,
                                                                                      syn_proj))
-    count = K.count_rows(tables.route_ptr, tables.route_core, route_syn_ptr, int(tables.n_cores))
+    count = K.count_rows(tables.route_ptr, tables.route_core, route_syn_ptr, int(tables.n_cores)) if count_rows \
+        else (np.zeros(0, np.int32), np.zeros((0, 0), np.uint8))
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
                            syn_delay, syn_proj, graded, proj_graded, split, *runs, *count)
     return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums)
@@ -1189,7 +1192,7 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
             raise ValidationError("closed loops (on_step) run on the numba engine; pass engine='numba'")
         loop = ClosedLoop(tables, spec, on_step, observe)
     if plan is None:
-        plan = make_plan(tables, copies=bool(learning))
+        plan = make_plan(tables, copies=bool(learning), count_rows=counters)
     elif not isinstance(plan, Plan) or plan.neuron_core.size != tables.n_neurons:
         raise ValidationError("plan: expected make_plan(tables) of these tables; pass plan=None to make one")
     if state is None:
@@ -1362,7 +1365,7 @@ def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progr
     tables, spec, target, physical_core, learning = _resolve(art, "emulate_batch")
     n = _batch_size(inputs_batch)
     timing = timing and counters and target is not None and physical_core is not None
-    plan = make_plan(tables, copies=bool(learning))
+    plan = make_plan(tables, copies=bool(learning), count_rows=counters)
     arrays = {k: np.asarray(x) for k, x in inputs_batch.items()}
     bar = _progress(n, progress, unit="sample", desc="emulate_batch")
     out = []

@@ -45,7 +45,7 @@ class EmulatorSession:
         art = load_artifact(compiled)
         self.tables, self.spec, self.target, self.physical_core, self.learning = _resolve(art, who)
         self.network = art.network
-        self.plan = make_plan(self.tables, copies=bool(self.learning))
+        self.plan = make_plan(self.tables, copies=bool(self.learning), count_rows=counters)
         self.n_cores = int(self.tables.n_cores)
         self.engine = engine
         self.progress, self.counters, self.memory_budget = progress, counters, memory_budget

@@ -73,7 +73,7 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
         raise ValidationError(f"the shards are for {shard.n_ranks} ranks but mpiexec started {comm.Get_size()}; "
                               f"run mpiexec -n {shard.n_ranks}, or shard again with --ranks {comm.Get_size()}")
     steps, record, rows = check_run(input_spec(meta), steps, inputs, record, tables.n_neurons)
-    plan = E.make_plan(tables)
+    plan = E.make_plan(tables, count_rows=counters)
     state = E.initial_state(tables, plan)
     # the foreign sources' pseudo input is skipped like a reward input: the exchange delivers them
     run = E._setup_run(tables, plan, steps, record, {}, {FOREIGN}, None, counters, False, memory_budget, [], True, {})
