@@ -20,6 +20,9 @@ import numpy as np
 
 from .spec import TRACE_INPUT, TRACE_LINK, TRACE_SOMA, TRACE_STALL
 
+#: The key of a core with no message left (it loses every match of the tournament tree).
+NEVER = np.iinfo(np.int64).max
+
 # per-core soma state columns of ``ss`` (``_soma_next``)
 LO, HI, CI, RR, REND, QQ, FF, END = range(8)
 
@@ -59,22 +62,6 @@ def _soma_next(c, now, ev_src, core_ptr, route_ptr, ss, active, learn, lat):
         ss[c, FF] += 1
         ss[c, RR] = route_ptr[s]
         ss[c, REND] = route_ptr[s + 1]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _push(h, n, t, c):
-    """Heap ``h[0]`` times, ``h[1]`` cores, ordered by (time, core); returns the new size."""
-    i = n
-    while i > 0:
-        par = (i - 1) >> 1
-        if h[0, par] < t or (h[0, par] == t and h[1, par] < c):
-            break
-        h[0, i] = h[0, par]
-        h[1, i] = h[1, par]
-        i = par
-    h[0, i] = t
-    h[1, i] = c
-    return n + 1
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -142,12 +129,19 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
     o_lat[:n_links] = link_lat
     o_buf = np.arange(n_out, dtype=np.int64) + n_cores   # per output: the buffer it feeds (mesh link l: buffer l)
     o_buf[:n_links] = np.arange(n_links)
+    # each route entry as one row (first and end of its path's outputs, destination core, read cost): the
+    # per-message reads in one cache line instead of four arrays and the path's pointers
+    rows = np.empty((route_core.size, 4), np.int64)
+    rows[:, 0] = path_ptr[route_path]
+    rows[:, 1] = path_ptr[route_path + 1]
+    rows[:, 2] = route_core
+    rows[:, 3] = route_cost
     n_blk = 1 if trace else max(1, min(int(n_threads), steps))
     outs = [np.zeros(steps, np.int64) for _ in range(5)]      # latency, soma, input, messages, partial sums
 
     def block(b):
-        return _run_steps(b, n_blk, steps, bounds, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon,
-                          route_cost, route_path, axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr,
+        return _run_steps(b, n_blk, steps, bounds, ev_src, n_neurons, core_ptr, route_ptr, rows, route_axon,
+                          axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr,
                           path_ptr, path_out, active, learn, lat, o_lat, o_buf, n_links, trace, tr, *outs)
     if n_blk == 1:
         parts = [block(0)]
@@ -157,6 +151,12 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
             parts = [block(0)] + [f.result() for f in rest]
     nt, stall, sent, lstall, peak = (functools.reduce(np.maximum if k == 4 else np.add, [p[k] for p in parts])
                                      for k in range(5))
+    # spike messages per path (the kernel counts the partial sums only): every route entry of each fired neuron
+    own = ev_src[bounds[0]:bounds[steps]]
+    fired = np.bincount(own[own < n_neurons], minlength=n_neurons)
+    m = route_ptr[n_neurons]
+    sent = sent + np.bincount(route_path[:m], np.repeat(fired, np.diff(route_ptr[:n_neurons + 1])),
+                              path_ptr.size - 1).round().astype(np.int64)
     link_busy = np.zeros(n_out, np.int64)       # messages per path x flit time on each of its outputs
     np.add.at(link_busy, path_out, np.repeat(sent, np.diff(path_ptr)) * lat[7])
     out_lat, out_soma, out_in, out_msgs, out_psum = outs
@@ -165,8 +165,8 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_ptr, route_core, route_axon,
-               route_cost, route_path, axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr, path_ptr,
+def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_ptr, rows, route_axon,
+               axon_psum_ptr, axon_psum, psum_dst, psum_path, core_psum_ptr, path_ptr,
                path_out, active, learn, lat, o_lat, o_buf, n_links, trace, tr, out_lat, out_soma, out_in, out_msgs,
                out_psum):
     """Steps ``first, first + stride, ...`` of ``simulate_run`` on a time line of their own from 0 (writing their
@@ -186,7 +186,13 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
     busy = np.zeros(n_cores, np.int64)       # input unit free again (= its end so far)
     ss = np.zeros((n_cores, 8), np.int64)
     ready = np.zeros(n_cores, np.int64)
-    heap = np.zeros((2, max(n_cores, 1)), np.int64)
+    P = 1                                   # leaves of the tournament tree: a power of two >= n_cores
+    while P < n_cores:
+        P *= 2
+    wt = np.zeros(2 * P, np.int64)          # (time, core) keys: leaves P + c, then each match's winner
+    wc = np.zeros(2 * P, np.int64)
+    lt = np.zeros(P, np.int64)              # the loser of each match (nodes 1..P-1)
+    lc = np.zeros(P, np.int64)
     n_psum = psum_dst.size
     mark = np.full(n_psum, -1, np.int64)
     pq = np.zeros(n_cores, np.int64)        # next partial-sum route of each segment core
@@ -215,11 +221,11 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
             if s >= n_neurons:
                 for r in range(route_ptr[s], route_ptr[s + 1]):
                     a = route_axon[r]
-                    cost = route_cost[r]
+                    d = rows[r, 2]
+                    cost = rows[r, 3]
                     if trace:
-                        nt = _record(tr, nt, TRACE_INPUT, route_core[r], busy[route_core[r]] - t0,
-                                     busy[route_core[r]] + cost - t0)
-                    busy[route_core[r]] += cost
+                        nt = _record(tr, nt, TRACE_INPUT, d, busy[d] - t0, busy[d] + cost - t0)
+                    busy[d] += cost
                     for j in range(axon_psum_ptr[a], axon_psum_ptr[a + 1]):
                         mark[axon_psum[j]] = t
         n_msg = 0
@@ -229,7 +235,6 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
         for wave in range(2):
             if wave == 1 and n_psum == 0:
                 break
-            hn = 0
             for c in range(n_cores):
                 nxt = -1
                 if wave == 0:
@@ -246,23 +251,41 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                     p = n_links + c
                     if ring[p * DEPTH + wpos[p]] > nxt:
                         nxt = ring[p * DEPTH + wpos[p]]
-                    hn = _push(heap, hn, nxt, c)
-            # the earliest core is the heap's root; its next message replaces its key (one sift-down)
-            while hn > 0:
-                tin = heap[0, 0]
-                c = heap[1, 0]
+                else:
+                    nxt = NEVER
+                wt[P + c] = nxt
+                wc[P + c] = c
+            for c in range(n_cores, P):
+                wt[P + c] = NEVER
+                wc[P + c] = c
+            for i in range(P - 1, 0, -1):          # the tournament: winners up, each match's loser stays
+                w, l = 2 * i, 2 * i + 1
+                if wt[l] < wt[w] or (wt[l] == wt[w] and wc[l] < wc[w]):
+                    w, l = l, w
+                wt[i] = wt[w]
+                wc[i] = wc[w]
+                lt[i] = wt[l]
+                lc[i] = wc[l]
+            tin = wt[1]
+            c = wc[1]
+            # the earliest core (the tree's winner) sends; its next message replays its matches up the tree
+            while tin != NEVER:
                 sender_stall[c] += tin - ready[c]
                 if trace and tin > ready[c]:
                     nt = _record(tr, nt, TRACE_STALL, c, ready[c] - t0, tin - t0)
                 if wave == 0:
                     r = ss[c, RR] - 1
-                    d = route_core[r]
-                    cost = route_cost[r]
-                    pth = route_path[r]
+                    p0 = rows[r, 0]
+                    p1 = rows[r, 1]
+                    d = rows[r, 2]
+                    cost = rows[r, 3]
                 else:
                     d = psum_dst[pq[c]]
                     cost = L_PSUM
                     pth = psum_path[pq[c]]
+                    p0 = path_ptr[pth]
+                    p1 = path_ptr[pth + 1]
+                    n_sent[pth] += 1
                 # -- deliver: walk from core c's port (entered at tin) to core d; rules of spec.deliver.
                 # The message enters buffer nb at dep (its occupancy, spec.occupancy); for each output o of
                 # its path it leaves the buffer b it is in at max(arrival, previous departure from b, o free,
@@ -270,8 +293,8 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                 nb = n_links + c
                 dep = tin
                 a = tin
-                for k in range(path_ptr[pth] - 1, path_ptr[pth + 1]):
-                    if k >= path_ptr[pth]:          # (the first pass only enters the injection port)
+                for k in range(p0 - 1, p1):
+                    if k >= p0:          # (the first pass only enters the injection port)
                         o = path_out[k]
                         b = nb
                         nb = o_buf[o]
@@ -304,7 +327,6 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                                 break
                             n += 1
                         buf_peak[nb] = n
-                n_sent[pth] += 1
                 start = dep if dep > busy[d] else busy[d]
                 ring[nb * DEPTH + wpos[nb]] = start
                 wpos[nb] = wpos[nb] + 1 if wpos[nb] + 1 < DEPTH else 0
@@ -330,33 +352,27 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                         q += 1
                     pq[c] = q
                     nxt = tin + L_OUT if q < core_psum_ptr[c + 1] else -1
-                if nxt < 0:                     # the core is done: the last key replaces its key
-                    hn -= 1
-                    nxt = heap[0, hn]
-                    c = heap[1, hn]
+                if nxt < 0:                     # the core is done: it loses every match from now on
+                    nxt = NEVER
                 else:
                     ready[c] = nxt
                     p = n_links + c
                     if ring[p * DEPTH + wpos[p]] > nxt:
                         nxt = ring[p * DEPTH + wpos[p]]
-                # sift the new root (nxt, c) down (replacing the earliest key is half a pop and a push;
-                # written out: a helper taking the heap costs its reference count per call)
-                i = 0
-                while True:
-                    k = 2 * i + 1
-                    if k >= hn:
-                        break
-                    if k + 1 < hn and (heap[0, k + 1] < heap[0, k] or (heap[0, k + 1] == heap[0, k]
-                                                                     and heap[1, k + 1] < heap[1, k])):
-                        k += 1
-                    if nxt < heap[0, k] or (nxt == heap[0, k] and c < heap[1, k]):
-                        break
-                    heap[0, i] = heap[0, k]
-                    heap[1, i] = heap[1, k]
-                    i = k
-                if hn > 0:
-                    heap[0, i] = nxt
-                    heap[1, i] = c
+                # replay core c's matches from its leaf to the root with its new key: at each node the
+                # earlier (time, core) goes on, the later stays as the loser; log2(P) matches, no
+                # data-dependent branch (selects)
+                i = (P + c) >> 1
+                while i > 0:
+                    ot = lt[i]
+                    oc = lc[i]
+                    sw = (ot < nxt) | ((ot == nxt) & (oc < c))
+                    lt[i] = nxt if sw else ot
+                    lc[i] = c if sw else oc
+                    nxt = ot if sw else nxt
+                    c = oc if sw else c
+                    i >>= 1
+                tin = nxt
         sm = 0
         im = 0
         for c in range(n_cores):
