@@ -18,7 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
+from ....errors import ValidationError
 from .spec import TRACE_INPUT, TRACE_LINK, TRACE_SOMA, TRACE_STALL
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _u(i):
+    return np.uint64(i)
+
 
 #: The key of a core with no message left (it loses every match of the tournament tree).
 NEVER = np.iinfo(np.int64).max
@@ -149,6 +155,10 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
         with ThreadPoolExecutor(n_blk - 1) as pool:
             rest = [pool.submit(block, b) for b in range(1, n_blk)]
             parts = [block(0)] + [f.result() for f in rest]
+    if any(p[5] for p in parts):
+        sh = max(int(n_cores - 1).bit_length(), 0)
+        raise ValidationError(f"cycle timing: a step ran past {NEVER >> sh} ticks from its start, the limit of the "
+                              f"kernel's (time, core) keys with {n_cores} cores")
     nt, stall, sent, lstall, peak = (functools.reduce(np.maximum if k == 4 else np.add, [p[k] for p in parts])
                                      for k in range(5))
     # spike messages per path (the kernel counts the partial sums only): every route entry of each fired neuron
@@ -186,13 +196,14 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
     busy = np.zeros(n_cores, np.int64)       # input unit free again (= its end so far)
     ss = np.zeros((n_cores, 8), np.int64)
     ready = np.zeros(n_cores, np.int64)
-    P = 1                                   # leaves of the tournament tree: a power of two >= n_cores
-    while P < n_cores:
-        P *= 2
-    wt = np.zeros(2 * P, np.int64)          # (time, core) keys: leaves P + c, then each match's winner
-    wc = np.zeros(2 * P, np.int64)
-    lt = np.zeros(P, np.int64)              # the loser of each match (nodes 1..P-1)
-    lc = np.zeros(P, np.int64)
+    SH = 0                                  # tournament tree of P = 2 ** SH >= n_cores leaves; key of core c
+    while (1 << SH) < n_cores:              # ready at time x: (x - t0) << SH | c, ordered as (time, core)
+        SH += 1
+    P = 1 << SH
+    KEY_MAX = NEVER >> SH                   # times from the step's start must stay below this (key_overflow)
+    win = np.zeros(2 * P, np.int64)         # leaves P + c, then each match's winner (the build only)
+    lose = np.zeros(P, np.int64)            # the loser of each match (nodes 1..P-1)
+    overflow = False
     n_psum = psum_dst.size
     mark = np.full(n_psum, -1, np.int64)
     pq = np.zeros(n_cores, np.int64)        # next partial-sum route of each segment core
@@ -251,34 +262,31 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                     p = n_links + c
                     if ring[p * DEPTH + wpos[p]] > nxt:
                         nxt = ring[p * DEPTH + wpos[p]]
+                    if nxt - t0 >= KEY_MAX:
+                        overflow = True
+                    win[P + c] = (nxt - t0) << SH | c
                 else:
-                    nxt = NEVER
-                wt[P + c] = nxt
-                wc[P + c] = c
+                    win[P + c] = NEVER
             for c in range(n_cores, P):
-                wt[P + c] = NEVER
-                wc[P + c] = c
+                win[P + c] = NEVER
             for i in range(P - 1, 0, -1):          # the tournament: winners up, each match's loser stays
-                w, l = 2 * i, 2 * i + 1
-                if wt[l] < wt[w] or (wt[l] == wt[w] and wc[l] < wc[w]):
-                    w, l = l, w
-                wt[i] = wt[w]
-                wc[i] = wc[w]
-                lt[i] = wt[l]
-                lc[i] = wc[l]
-            tin = wt[1]
-            c = wc[1]
+                win[i] = min(win[2 * i], win[2 * i + 1])
+                lose[i] = max(win[2 * i], win[2 * i + 1])
+            key = win[1]
             # the earliest core (the tree's winner) sends; its next message replays its matches up the tree
-            while tin != NEVER:
-                sender_stall[c] += tin - ready[c]
-                if trace and tin > ready[c]:
-                    nt = _record(tr, nt, TRACE_STALL, c, ready[c] - t0, tin - t0)
+            while key != NEVER:
+                c = key & (P - 1)
+                tin = (key >> SH) + t0
+                rc = ready[_u(c)]
+                sender_stall[_u(c)] += tin - rc
+                if trace and tin > rc:
+                    nt = _record(tr, nt, TRACE_STALL, c, rc - t0, tin - t0)
                 if wave == 0:
-                    r = ss[c, RR] - 1
-                    p0 = rows[r, 0]
-                    p1 = rows[r, 1]
-                    d = rows[r, 2]
-                    cost = rows[r, 3]
+                    r = ss[_u(c), RR] - 1
+                    p0 = rows[_u(r), 0]
+                    p1 = rows[_u(r), 1]
+                    d = rows[_u(r), 2]
+                    cost = rows[_u(r), 3]
                 else:
                     d = psum_dst[pq[c]]
                     cost = L_PSUM
@@ -295,42 +303,46 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                 a = tin
                 for k in range(p0 - 1, p1):
                     if k >= p0:          # (the first pass only enters the injection port)
-                        o = path_out[k]
+                        o = path_out[_u(k)]
                         b = nb
-                        nb = o_buf[o]
+                        nb = o_buf[_u(o)]
                         dep = a
-                        v = ring[b * DEPTH + (wpos[b] - 1 if wpos[b] > 0 else DEPTH - 1)]
+                        wb = wpos[_u(b)]
+                        v = ring[_u(b * DEPTH + (wb - 1 if wb > 0 else DEPTH - 1))]
                         if v > dep:
                             dep = v
-                        if link_free[o] > dep:
-                            dep = link_free[o]
-                        v = ring[nb * DEPTH + wpos[nb]]
+                        lf = link_free[_u(o)]
+                        if lf > dep:
+                            dep = lf
+                        v = ring[_u(nb * DEPTH + wpos[_u(nb)])]
                         if v > dep:
                             dep = v
-                        ring[b * DEPTH + wpos[b]] = dep
-                        wpos[b] = wpos[b] + 1 if wpos[b] + 1 < DEPTH else 0
-                        link_free[o] = dep + OCC
-                        link_stall[o] += dep - a
+                        ring[_u(b * DEPTH + wb)] = dep
+                        wpos[_u(b)] = wb + 1 if wb + 1 < DEPTH else 0
+                        link_free[_u(o)] = dep + OCC
+                        link_stall[_u(o)] += dep - a
                         if trace and OCC > 0 and o < n_links:
                             nt = _record(tr, nt, TRACE_LINK, o, dep - t0, dep + OCC - t0)
-                        a = dep + o_lat[o]
+                        a = dep + o_lat[_u(o)]
                     # enter nb at dep: its peak occupancy (spec.occupancy), counted only when it can exceed
                     # the peak P: the departures in a buffer's ring never decrease, so the occupancy exceeds P
                     # iff the P-th latest one is after dep (the DEPTH-th latest, the credit taken, is not).
                     # Written out here: a helper taking the arrays costs their reference counts per call.
-                    pk = buf_peak[nb]
-                    w = wpos[nb]
-                    if pk == 0 or ring[nb * DEPTH + (w - pk if w >= pk else w - pk + DEPTH)] > dep:
+                    pk = buf_peak[_u(nb)]
+                    w = wpos[_u(nb)]
+                    if pk == 0 or ring[_u(nb * DEPTH + (w - pk if w >= pk else w - pk + DEPTH))] > dep:
                         n = 1
                         for i in range(1, DEPTH):
                             if ring[nb * DEPTH + (w - i if w >= i else w - i + DEPTH)] <= dep:
                                 break
                             n += 1
                         buf_peak[nb] = n
-                start = dep if dep > busy[d] else busy[d]
-                ring[nb * DEPTH + wpos[nb]] = start
-                wpos[nb] = wpos[nb] + 1 if wpos[nb] + 1 < DEPTH else 0
-                busy[d] = start + cost
+                bd = busy[_u(d)]
+                start = dep if dep > bd else bd
+                w = wpos[_u(nb)]
+                ring[_u(nb * DEPTH + w)] = start
+                wpos[_u(nb)] = w + 1 if w + 1 < DEPTH else 0
+                busy[_u(d)] = start + cost
                 if trace:
                     nt = _record(tr, nt, TRACE_INPUT, d, start - t0, start + cost - t0)
                 # -- the core's next message
@@ -340,8 +352,8 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                         for j in range(axon_psum_ptr[ax], axon_psum_ptr[ax + 1]):
                             mark[axon_psum[j]] = t
                     n_msg += 1
-                    if ss[c, RR] < ss[c, REND]:     # the neuron's next route entry (_soma_next's first case)
-                        ss[c, RR] += 1
+                    if r + 1 < ss[_u(c), REND]:     # the neuron's next route entry (_soma_next's first case)
+                        ss[_u(c), RR] = r + 2
                         nxt = tin + L_OUT
                     else:                           # a call per fired neuron, not per message
                         nxt = _soma_next(c, tin, ev_src, core_ptr, route_ptr, ss, active[t, c], learn[t, c], lat)
@@ -353,26 +365,24 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                     pq[c] = q
                     nxt = tin + L_OUT if q < core_psum_ptr[c + 1] else -1
                 if nxt < 0:                     # the core is done: it loses every match from now on
-                    nxt = NEVER
+                    key = NEVER
                 else:
-                    ready[c] = nxt
+                    ready[_u(c)] = nxt
                     p = n_links + c
-                    if ring[p * DEPTH + wpos[p]] > nxt:
-                        nxt = ring[p * DEPTH + wpos[p]]
+                    v = ring[_u(p * DEPTH + wpos[_u(p)])]
+                    if v > nxt:
+                        nxt = v
+                    if nxt - t0 >= KEY_MAX:
+                        overflow = True
+                    key = (nxt - t0) << SH | c
                 # replay core c's matches from its leaf to the root with its new key: at each node the
-                # earlier (time, core) goes on, the later stays as the loser; log2(P) matches, no
-                # data-dependent branch (selects)
+                # earlier key goes on, the later stays as the loser (log2(P) matches, no branch)
                 i = (P + c) >> 1
                 while i > 0:
-                    ot = lt[i]
-                    oc = lc[i]
-                    sw = (ot < nxt) | ((ot == nxt) & (oc < c))
-                    lt[i] = nxt if sw else ot
-                    lc[i] = c if sw else oc
-                    nxt = ot if sw else nxt
-                    c = oc if sw else c
+                    o = lose[_u(i)]
+                    lose[_u(i)] = max(o, key)
+                    key = min(o, key)
                     i >>= 1
-                tin = nxt
         sm = 0
         im = 0
         for c in range(n_cores):
@@ -388,4 +398,4 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
         out_msgs[t] = n_msg
         out_psum[t] = n_ps
         t0 += out_lat[t]
-    return nt, sender_stall, n_sent, link_stall, buf_peak
+    return nt, sender_stall, n_sent, link_stall, buf_peak, overflow
