@@ -1,14 +1,17 @@
 """Numba engine of the message-level timing model: ``spec.simulate_step`` for every step of a run, over
 flat arrays, message for message the same (tests/test_timing_cycle.py holds them equal).
 
-Differences of form only: a binary heap of ``(injection time, core)`` (one entry per core), used as a k-way
-merge (the earliest core's next key replaces it at the root); steps run in blocks on threads, within a block
-times run on across its steps (a step starts where the block's previous one ended); each buffer keeps the
-departure times of its last ``depth`` messages in a ring (all
-the credit and FIFO rules need; never reset, see ``simulate_run``); a message follows its core pair's
-outputs listed once by ``route_paths``; the peak occupancy is counted only when it can rise. The
-per-message path is written out in one loop rather than in helpers taking arrays: each array argument of a
-call costs two atomic reference-count updates, even for a helper numba inlines (docs/timing.md).
+Differences of form only: a tournament (loser) tree over the cores, keyed by injection time then core and
+packed into one integer, used as a k-way merge (the earliest core sends; its next key replays its matches
+from its leaf up, log2 of the cores); steps run in blocks on threads, within a block times run on across its
+steps (a step starts where the block's previous one ended); each buffer keeps the departure times of its
+last ``depth`` messages in a ring (all the credit and FIFO rules need; never reset, see ``simulate_run``); a
+message follows its core pair's outputs listed once by ``route_paths``, its route entry read as one row;
+the peak occupancy is counted only when it can rise; spike messages per path are counted from the events,
+outside the loop. The per-message path is written out in one loop rather than in helpers taking arrays:
+each array argument of a call costs two atomic reference-count updates, even for a helper numba inlines;
+and it indexes arrays with unsigned integers (``_u``): numba adds the length to a negative signed index,
+a test and an add at every access (docs/timing.md).
 """
 from __future__ import annotations
 
@@ -21,8 +24,10 @@ import numpy as np
 from ....errors import ValidationError
 from .spec import TRACE_INPUT, TRACE_LINK, TRACE_SOMA, TRACE_STALL
 
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _u(i):
+    """Index ``i`` (never negative here) as unsigned: no negative-index fix-up where an array is read."""
     return np.uint64(i)
 
 
