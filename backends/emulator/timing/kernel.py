@@ -304,25 +304,28 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                 # its path it leaves the buffer b it is in at max(arrival, previous departure from b, o free,
                 # credit of the buffer o feeds), and enters that buffer (the last: d's input queue).
                 nb = n_links + c
+                nb0 = nb * DEPTH                    # nb's ring and next slot wn, carried to the next hop
+                wn = wpos[_u(nb)]
                 dep = tin
                 a = tin
                 for k in range(p0 - 1, p1):
                     if k >= p0:          # (the first pass only enters the injection port)
                         o = path_out[_u(k)]
-                        b = nb
+                        b, b0, wb = nb, nb0, wn
                         nb = o_buf[_u(o)]
+                        nb0 = nb * DEPTH
+                        wn = wpos[_u(nb)]
                         dep = a
-                        wb = wpos[_u(b)]
-                        v = ring[_u(b * DEPTH + (wb - 1 if wb > 0 else DEPTH - 1))]
+                        v = ring[_u(b0 + (wb - 1 if wb > 0 else DEPTH - 1))]
                         if v > dep:
                             dep = v
                         lf = link_free[_u(o)]
                         if lf > dep:
                             dep = lf
-                        v = ring[_u(nb * DEPTH + wpos[_u(nb)])]
+                        v = ring[_u(nb0 + wn)]
                         if v > dep:
                             dep = v
-                        ring[_u(b * DEPTH + wb)] = dep
+                        ring[_u(b0 + wb)] = dep
                         wpos[_u(b)] = wb + 1 if wb + 1 < DEPTH else 0
                         link_free[_u(o)] = dep + OCC
                         link_stall[_u(o)] += dep - a
@@ -334,19 +337,17 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                     # iff the P-th latest one is after dep (the DEPTH-th latest, the credit taken, is not).
                     # Written out here: a helper taking the arrays costs their reference counts per call.
                     pk = buf_peak[_u(nb)]
-                    w = wpos[_u(nb)]
-                    if pk == 0 or ring[_u(nb * DEPTH + (w - pk if w >= pk else w - pk + DEPTH))] > dep:
+                    if pk == 0 or ring[_u(nb0 + (wn - pk if wn >= pk else wn - pk + DEPTH))] > dep:
                         n = 1
                         for i in range(1, DEPTH):
-                            if ring[nb * DEPTH + (w - i if w >= i else w - i + DEPTH)] <= dep:
+                            if ring[nb0 + (wn - i if wn >= i else wn - i + DEPTH)] <= dep:
                                 break
                             n += 1
                         buf_peak[nb] = n
                 bd = busy[_u(d)]
                 start = dep if dep > bd else bd
-                w = wpos[_u(nb)]
-                ring[_u(nb * DEPTH + w)] = start
-                wpos[_u(nb)] = w + 1 if w + 1 < DEPTH else 0
+                ring[_u(nb0 + wn)] = start
+                wpos[_u(nb)] = wn + 1 if wn + 1 < DEPTH else 0
                 busy[_u(d)] = start + cost
                 if trace:
                     nt = _record(tr, nt, TRACE_INPUT, d, start - t0, start + cost - t0)
