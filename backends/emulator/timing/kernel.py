@@ -125,6 +125,8 @@ def simulate_run(ev_step, ev_src, n_neurons, core_ptr, route_ptr, route_core, ro
     stall per core, busy and stall per mesh link, buffer peaks; last, with ``trace``, the number of busy
     intervals that ``spec.simulate_step(..., trace=True)`` lists, written (in another order) into the first
     rows of ``tr`` that exist (kind ``spec.TRACE_*``, id, start, end; times from the start of their step).
+    A step running past the tournament keys' range (``2**63 >> ceil(log2(cores))`` ticks from its start) raises
+    ``ValidationError``.
 
     Steps are independent (each starts with the network drained and ends at the barrier), so ``n_threads``
     blocks of steps (block b: steps b, b + n, ...) run at once, each ``_run_steps`` (numba, GIL released) on
@@ -185,8 +187,9 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
                path_out, active, learn, lat, o_lat, o_buf, n_links, trace, tr, out_lat, out_soma, out_in, out_msgs,
                out_psum):
     """Steps ``first, first + stride, ...`` of ``simulate_run`` on a time line of their own from 0 (writing their
-    rows of the ``out_*`` arrays); returns the number of trace rows and this block's totals (sender stall, messages
-    per path, link stall, buffer peak: arrays of its own, allocated here like its scratch)."""
+    rows of the ``out_*`` arrays); returns the number of trace rows, this block's totals (sender stall, partial-sum
+    messages per path, link stall, buffer peak: arrays of its own, allocated here like its scratch) and whether a
+    tournament key overflowed (a time ``KEY_MAX`` or more after its step's start: ``simulate_run`` raises)."""
     L_OUT, OCC, DEPTH, L_PSUM = lat[3], lat[7], lat[8], lat[9]
     n_cores = core_ptr.size - 1
     n_out = n_links + n_cores
@@ -205,7 +208,7 @@ def _run_steps(first, stride, steps, bounds, ev_src, n_neurons, core_ptr, route_
     while (1 << SH) < n_cores:              # ready at time x: (x - t0) << SH | c, ordered as (time, core)
         SH += 1
     P = 1 << SH
-    KEY_MAX = NEVER >> SH                   # times from the step's start must stay below this (key_overflow)
+    KEY_MAX = NEVER >> SH                   # times from the step's start must stay below this
     win = np.zeros(2 * P, np.int64)         # leaves P + c, then each match's winner (the build only)
     lose = np.zeros(P, np.int64)            # the loser of each match (nodes 1..P-1)
     overflow = False
