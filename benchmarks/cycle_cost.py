@@ -22,7 +22,9 @@ sped up), alternated with the others; the per-step latencies of both are checked
 ``--old-model REV``: also the cycle run with the report section built by ``timing/model.py`` and
 ``timing/kernel.py`` of git revision REV (e.g. 75299f7, before steps ran in parallel and the timeline was
 deferred; that report traces its timeline at once), and the model alone with them, alternated with the
-others; its per-step latencies and timeline checked identical.
+others; its per-step latencies and timeline checked identical. The old code's kernel runs on the threads the new
+one does (``--threads``; its own rule otherwise), and both models alone are also timed on one thread in process
+CPU time ("model, 1 thread, CPU"), steadier than wall time on a shared machine.
 
 Nets (compiled by ``nc.compile`` for Loihi, so the placement is the compiler's, not SANA-FE's): the random
 recurrent and layered feed-forward nets of benchmarks/sanafe_crosscheck.py (same sizes and connection
@@ -177,9 +179,13 @@ def measure(name, steps, repeats, cli, seed, old=None, old_mod=None, threads=Non
     path = os.path.join(tmp, "art")
     art = nc.compile(net, "loihi", out=path, max_neurons_per_core=PER_CORE[name])
     cap, new_run = Capture(), model.run_numba
+    old_run = old_mod.run_numba if old_mod else None
 
-    def run_with(n):                        # the cycle kernel on n threads (None: the rule)
-        return lambda *a, threads=None, **k: new_run(*a, threads=n, **k)
+    def run_with(n, run=new_run):           # the cycle kernel on n threads (None: the rule)
+        return lambda *a, threads=None, **k: run(*a, threads=n, **k)
+
+    if old_mod:
+        old_mod.run_numba = run_with(threads, old_run)
 
     _session.cost_report = cap
     modes = ("analytic", "cycle", "cycle_1t", "cycle_timeline") + (("old_kernel",) if old else ()) + (
@@ -196,7 +202,8 @@ def measure(name, steps, repeats, cli, seed, old=None, old_mod=None, threads=Non
             nc.emulate(art, 5, {k: v[:5] for k, v in inputs.items()}, timing="cycle").report["latency_s"]
             timing_pkg.cycle_report = model.cycle_report
         e2e = {m: [] for m in modes}
-        mod = {"analytic": [], "cycle": [], "cycle_1t": [], "old_kernel": [], "old_model": []}
+        mod = {"analytic": [], "cycle": [], "cycle_1t": [], "old_kernel": [], "old_model": [], "cpu_1t": [],
+               "old_model_cpu_1t": []}
         parts = []
         for _ in range(repeats):
             for mode in modes:
@@ -234,9 +241,17 @@ def measure(name, steps, repeats, cli, seed, old=None, old_mod=None, threads=Non
                 t0 = time.perf_counter()
                 old_mod.simulate(target, tables, phys, st, src, act, steps)
                 mod["old_model"].append(time.perf_counter() - t0)
+                for which, m, run in (("cpu_1t", model, new_run), ("old_model_cpu_1t", old_mod, old_run)):
+                    m.run_numba = run_with(1, run)
+                    t0 = time.process_time()
+                    m.simulate(target, tables, phys, st, src, act, steps)
+                    mod[which].append(time.process_time() - t0)
+                model.run_numba, old_mod.run_numba = new_run, run_with(threads, old_run)
     finally:
         _session.cost_report, model.run_numba = cap.orig, new_run
         timing_pkg.cycle_report = model.cycle_report
+        if old_mod:
+            old_mod.run_numba = old_run
     if old and lat["cycle"] != lat["old_kernel"]:
         raise AssertionError(f"{name}: the old kernel's per-step latencies differ from the new one's")
     if old_mod and (lat["cycle"] != lat["old_model"] or timeline["cycle"] != timeline["old_model"]):
@@ -268,7 +283,8 @@ def old_model_cell(r) -> str:
         return "-"
     o = e["old_model"]
     return (f"{m['old_model']:.4f}, {o:.3f} ({o / e['analytic']:.2f}x); model {m['old_model'] / m['cycle']:.2f}x, "
-            f"emulate {o / e['cycle']:.2f}x")
+            f"emulate {o / e['cycle']:.2f}x; model, 1 thread, CPU: {m['cpu_1t']:.4f} / old {m['old_model_cpu_1t']:.4f} "
+            f"({m['old_model_cpu_1t'] / m['cpu_1t']:.2f}x)")
 
 
 def table(rows) -> str:
@@ -276,7 +292,8 @@ def table(rows) -> str:
              "| emulate, cycle kernel on 1 thread: s (ratio) | emulate + timeline read: s (ratio) | cycle section s "
              "| CLI: cycle s / analytic s (ratio) "
              "| old kernel: model s, emulate s (ratio to analytic); new faster by "
-             "| old timing code: model s, emulate s (ratio to analytic); new faster by |",
+             "| old timing code: model s, emulate s (ratio to analytic); new faster by; "
+             "model, 1 thread, CPU s: new / old |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         m, e = r["model"], r["e2e"]

@@ -140,6 +140,19 @@ def test_active_neurons_are_spread_over_the_non_fired():
     assert r["soma_max"].tolist() == [40_000]
 
 
+def test_step_past_the_kernels_key_range_is_a_clear_error():
+    # The kernel orders injections by one key, (time from the step's start) << log2(cores) | core: with 2
+    # cores times up to 2**62 ticks (~4.6e6 s). A message injected after 5e6 s is beyond it: an error, not a
+    # wrong order. Just under it the kernel still equals the spec.
+    for act_ns, ok in ((5e15, False), (4e15, True)):
+        args = (_target(act=act_ns), _a_to_b(), [_core(0, 0, 0), _core(0, 0, 1)], [(0, 0)], [[1, 0]])
+        if ok:
+            assert _both(*args)["n_messages"].tolist() == [1]
+        else:
+            with pytest.raises(ValidationError, match=r"limit of the kernel's \(time, core\) keys with 2 cores"):
+                _sim(*args)
+
+
 def test_barrier_span_and_report():
     tb = _a_to_b()
     phys = [_core(0, 0), _core(3, 2)]          # bounding box 4 x 3 = 12 tiles
