@@ -324,7 +324,7 @@ class WorkArrays(NamedTuple):
 class Recorder(NamedTuple):
     """``rec_col[gid]``: column of neuron gid in the recordings (-1: not recorded); what to record."""
     rec_col: np.ndarray
-    spikes: np.ndarray              # uint8 [T, k] (or [0, 0])
+    spikes: np.ndarray              # uint8 [T, k] (or [0, 0]), zeroed by the caller: the kernel writes the 1s
     v: np.ndarray                   # int64 [T, k] (or [0, 0])
     u: np.ndarray
     payloads: np.ndarray            # int64 [T, k] what each neuron sent (graded populations), or [0, 0]
@@ -540,8 +540,10 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                             events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
                         col = rec_col[j]
                         if col >= 0:
-                            if do_spk:
-                                rec_spk[row, col] = 1 if s else 0
+                            if do_spk and s:             # the 1s only (the array comes zeroed): a group
+                                rec_spk[row, col] = 1    # writing every byte of its neurons' columns shared
+                                                         # each cache line with the other group where a mapping
+                                                         # interleaves them (Brunel, 2 threads: 0.7x one thread)
                             if do_pay:
                                 rec_pay[row, col] = out
                             if do_v and vr >= 0:
