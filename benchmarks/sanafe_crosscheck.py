@@ -103,7 +103,7 @@ def sanafe_to_ours(core_sf, mesh):
 
 
 # ------------------------------------------------------------------------------- SANA-FE side
-def run_sanafe(pops, projs, where, steps, threshold=1.0, weight_scale=0.1):
+def run_sanafe(pops, projs, where, steps, threshold=1.0, weight_scale=0.1, timing_model="detailed"):
     import sanafe
     arch = sanafe.load_loihi()
     cores = arch.cores()
@@ -124,7 +124,7 @@ def run_sanafe(pops, projs, where, steps, threshold=1.0, weight_scale=0.1):
     chip = sanafe.SpikingChip(arch)
     chip.load(net)
     t0 = time.perf_counter()
-    res = chip.sim(steps, spike_trace=True, perf_trace=True)
+    res = chip.sim(steps, timing_model=timing_model, spike_trace=True, perf_trace=True)
     wall = time.perf_counter() - t0
     return res, wall
 

@@ -1,7 +1,7 @@
 """The message-level ("cycle") timing model against SANA-FE 2.2.9's detailed timing, step by step (issue 16).
 
 Usage:  .venv/bin/python benchmarks/sanafe_cycle.py [--steps 100] [--seed 0] [--repeats 3] [--nets random,layered,hot]
-        [--noc sanafe|loihi] [--isolate] [--old-engine cdf047b]
+        [--noc sanafe|loihi] [--sanafe-timing detailed|cycle] [--isolate] [--old-engine cdf047b]
 
 Three networks, each built, mapped and run in SANA-FE exactly as in benchmarks/sanafe_crosscheck.py (same
 neuron -> core assignment, SANA-FE's own spike trace fed to our models): the random recurrent net, the
@@ -108,8 +108,8 @@ def old_engine(rev):
     return run
 
 
-def compare(label, pops, projs, where, steps, target, repeats, isolate=False, old=None):
-    res, sf_wall = run_sanafe(pops, projs, where, steps)
+def compare(label, pops, projs, where, steps, target, repeats, isolate=False, old=None, sanafe_timing="detailed"):
+    res, sf_wall = run_sanafe(pops, projs, where, steps, timing_model=sanafe_timing)
     tables, phys = our_tables(pops, projs, where, target.mesh)
     st, src, active = sanafe_events(res, tables, pops, steps)
     sf = np.asarray(res["perf_trace"]["sim_time"], float)
@@ -155,7 +155,7 @@ def compare(label, pops, projs, where, steps, target, repeats, isolate=False, ol
 
 
 def table(rows) -> str:
-    lines = ["| network | SANA-FE detailed p50 / step | cycle p50 (median ratio per step) | analytic p50 (median ratio) "
+    lines = ["| network | SANA-FE p50 / step | cycle p50 (median ratio per step) | analytic p50 (median ratio) "
              "| cycle: soma / input / barrier p50 | hot link busy, stall | sender stall | SANA-FE s | cycle s (speed-up) "
              "| analytic s (cycle / analytic) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -182,6 +182,8 @@ def main(argv=None):
                     "revision (e.g. cdf047b) on the same inputs")
     ap.add_argument("--noc", default="sanafe", choices=("sanafe", "loihi"), help="sanafe: no link serialisation, as "
                     "SANA-FE's detailed scheduler; loihi: our Loihi file's assumed flit time (4.1 ns)")
+    ap.add_argument("--sanafe-timing", default="detailed", choices=("detailed", "cycle"),
+                    help="SANA-FE's timing model: detailed (its scheduler) or cycle (BookSim 2, cycle-accurate NoC)")
     ap.add_argument("--isolate", action="store_true", help="also run the cycle model without link serialisation "
                     "and/or back-pressure (what causes a gap)")
     args = ap.parse_args(argv)
@@ -194,21 +196,21 @@ def main(argv=None):
     pops, projs = random_net(rng)          # always drawn, so every net sees the same random stream
     if "random" in nets:
         rows.append(compare("random", pops, projs, placement(pops, 32), args.steps, target, args.repeats,
-                            args.isolate, old))
+                            args.isolate, old, args.sanafe_timing))
         print(table(rows[-1:]), flush=True)
     pops, projs = layered_net(rng)
     if "layered" in nets:
         rows.append(compare("layered", pops, projs, placement(pops, 64), args.steps, target, args.repeats,
-                            args.isolate, old))
+                            args.isolate, old, args.sanafe_timing))
         print(table(rows[-1:]), flush=True)
     pops, projs, where = hot_net(rng)
     if "hot" in nets:
         rows.append(compare("hot link", pops, projs, where, args.steps, target, args.repeats,
-                            args.isolate, old))
+                            args.isolate, old, args.sanafe_timing))
         print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))
-    print(f"\n(steps = {args.steps}, seed = {args.seed}, noc = {args.noc}; "
+    print(f"\n(steps = {args.steps}, seed = {args.seed}, noc = {args.noc}, SANA-FE timing = {args.sanafe_timing}; "
           f"whole script {time.perf_counter() - t0:.1f} s)")
     return rows
 
