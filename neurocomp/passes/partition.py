@@ -637,6 +637,21 @@ def metis_graph_np(graph: SynapseGraph, vertex: np.ndarray, n_vertices: int, wei
     return xadj, rb.astype(np.int64), ew
 
 
+@numba.njit(cache=True, inline="always")
+def _merge_edges(v, nbr, w, a, b, mark, acc, adj, k):
+    """Add the edges ``nbr[a:b]`` (weights ``w``) to vertex v's list ``adj[..k]``: a neighbour first seen is
+    appended, its weight summed in ``acc``; returns the new end of the list."""
+    for j in range(a, b):
+        u = nbr[j]
+        if mark[u] != v:
+            mark[u] = v
+            acc[u] = 0
+            adj[k] = u
+            k += 1
+        acc[u] += w[j]
+    return k
+
+
 @numba.njit(cache=True)
 def _metis_graph(out_ptr, out_post, vertex, order, vstart, weight, n_vertices):
     """``metis_graph_np`` in two passes over the synapses and none over a sort of them: the directed
@@ -695,22 +710,8 @@ def _metis_graph(out_ptr, out_post, vertex, order, vstart, weight, n_vertices):
     k = 0
     for v in range(n_vertices):
         k0 = k
-        for j in range(dptr[v], dptr[v + 1]):
-            u = du[j]
-            if mark[u] != v:
-                mark[u] = v
-                acc[u] = 0
-                adj[k] = u
-                k += 1
-            acc[u] += dw[j]
-        for j in range(tcount[v], tcount[v + 1]):
-            u = tu[j]
-            if mark[u] != v:
-                mark[u] = v
-                acc[u] = 0
-                adj[k] = u
-                k += 1
-            acc[u] += tw[j]
+        k = _merge_edges(v, du, dw, dptr[v], dptr[v + 1], mark, acc, adj, k)      # v's own edges
+        k = _merge_edges(v, tu, tw, tcount[v], tcount[v + 1], mark, acc, adj, k)  # and those into v
         adj[k0:k] = np.sort(adj[k0:k])
         for j in range(k0, k):
             ew[j] = max(1, acc[adj[j]])
