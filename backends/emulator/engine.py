@@ -371,8 +371,8 @@ def make_plan(tables, copies: bool = True, count_rows: bool = True) -> Plan:
     n_copy = int(route_syn_ptr[-1])
     if n_copy >= 1 << 32:     # the kernel sums a core's synaptic ops of a step in 32 bits (``K.PACKET_ONE``)
         raise BackendError(f"the emulator's plan would hold {n_copy} synapse copies, more than its per-step "
-                           "counters can sum (2**32 - 1): split the network over several emulated chips or "
-                           "MPI ranks (neurocomp.backends.emulator.distributed)")
+                           "counters can sum (2**32 - 1): run it over MPI ranks, each holding its share "
+                           "(neurocomp shard, docs/mpi.md)")
     route_syn_ptr = route_syn_ptr.astype(index_dtype(n_copy + 1))
     graded = bool(np.any(proj_graded != K.SYN_BINARY))        # some projection multiplies its weights by payloads
     direct = bool(np.all(proj_mode == K.MODE_DIRECT))

@@ -102,10 +102,9 @@ ACTIVITY_GAIN = 0.125
 COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in",
                  "psum_out", "psum_in")
 C_SYNOPS, C_ACTIVE, C_IDLE, C_SPIKES, C_PK_OUT, C_PK_IN, C_PSUM_OUT, C_PSUM_IN = range(8)
-#: A destination core's packets in (high 32 bits) and synaptic ops (low 32) of one step, summed in one int64 by
-#: one add per route (two scatters cost Brunel's counted kernel more, see benchmarks/RESULTS.md
-#: "Accounting: one add per route"). Exact while a core's synapse copies stay below 2**32
-#: (``engine.make_plan`` refuses more than 2**32 - 1 copies in all).
+#: A destination core's packets in (high 32 bits) and synaptic ops (low 32) of one step, summed in one int64:
+#: one add per route, or per core of a count row (``count_rows``), instead of two. Exact while a core's synapse
+#: copies stay below 2**32 (``engine.make_plan`` refuses more than 2**32 - 1 copies in all).
 PACKET_ONE = np.int64(1) << np.int64(32)
 SYN_MASK = PACKET_ONE - np.int64(1)
 
@@ -863,7 +862,9 @@ def phase3_split(route_ptr, route_core, route_syn_ptr, n_cores: int, split_dendr
 
 
 #: A source gets a row of per-core synapse counts (``count_rows``) when it routes to at least this fraction of
-#: the cores: adding its row (SIMD, ~0.1 ns per core) then costs less than one scattered add per route (~1.6 ns).
+#: the cores: adding its row then reads fewer bytes than its routes (487 vs ~1,900 for a Brunel spike) and
+#: vectorises, where each route is a scattered add (standalone loops: ~0.1-0.3 ns per core against ~1.6 ns per
+#: route; inside the counted kernel both are bound by their reads, benchmarks/RESULTS.md "Accounting").
 COUNT_ROW_DENSITY = 1 / 8
 #: ... and while the rows take at most this many bytes per synapse copy in all (densest sources first).
 COUNT_ROW_BYTES = 1.0
