@@ -98,8 +98,8 @@ def save_native(net: Network, path) -> Path:
 
 def _write_connectivity(g, conn) -> None:
     for key, value in conn.fields_dict().items():
-        if isinstance(value, np.ndarray):
-            g.create_dataset(key, data=value)
+        if isinstance(value, np.ndarray):       # integers as int64, whatever width the IR holds (Sparse: int32)
+            g.create_dataset(key, data=value.astype(np.int64) if value.dtype.kind == "i" else value)
         elif key == "sign_mode":
             g.attrs[key] = _AUTO_SIGN if value is None else SignMode(value).name.lower()
         elif key in _AUTO_OPTIONS and value is None:

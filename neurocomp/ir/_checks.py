@@ -7,6 +7,7 @@ from ..errors import ValidationError
 
 #: Refuse shapes with more neurons than this before allocating anything (1e9: a whole Hala Point).
 MAX_NEURONS = 1_000_000_000
+INT32_MIN, INT32_MAX = -2 ** 31, 2 ** 31 - 1
 
 
 def as_float_array(value, where: str, name: str) -> np.ndarray:
@@ -24,8 +25,14 @@ def as_float_array(value, where: str, name: str) -> np.ndarray:
     return arr
 
 
-def as_int_array(value, where: str, name: str, lo: int | None = None, hi: int | None = None) -> np.ndarray:
-    """An int64 array (scalars stay 0-d) of integral values within [lo, hi], or a ValidationError."""
+def as_int_array(value, where: str, name: str, lo: int | None = None, hi: int | None = None,
+                 narrow: bool = False) -> np.ndarray:
+    """An int64 array (scalars stay 0-d) of integral values within [lo, hi], or a ValidationError.
+
+    ``narrow``: int32 where every value fits (a 100M-synapse Sparse projection's indices and weights: 8
+    bytes per synapse less, held through the whole compile). The array is read-only; one that already
+    is, with the right dtype, and views nothing writeable (``_frozen``) is kept, not copied: ``with_weights``
+    then shares the indices of the projection it came from."""
     raw = np.asarray(value)
     if raw.dtype.kind == "f":
         if not np.all(np.isfinite(raw)):
@@ -36,14 +43,35 @@ def as_int_array(value, where: str, name: str, lo: int | None = None, hi: int | 
                 "use the physical-unit model (LIF/CubaLIF) or round explicitly")
     elif raw.dtype.kind not in "iub":
         raise ValidationError(f"{where}: parameter '{name}' must be integers, got dtype {raw.dtype}")
-    arr = raw.astype(np.int64)
-    if lo is not None and arr.size and arr.min() < lo:
-        raise ValidationError(f"{where}: parameter '{name}' = {int(arr.min())} is below its minimum {lo}")
-    if hi is not None and arr.size and arr.max() > hi:
-        raise ValidationError(f"{where}: parameter '{name}' = {int(arr.max())} is above its maximum {hi}")
-    arr = arr.copy()
+    dtype = np.dtype(np.int64)
+    if raw.size:
+        low, high = int(raw.min()), int(raw.max())
+        if lo is not None and low < lo:
+            raise ValidationError(f"{where}: parameter '{name}' = {low} is below its minimum {lo}")
+        if hi is not None and high > hi:
+            raise ValidationError(f"{where}: parameter '{name}' = {high} is above its maximum {hi}")
+        if narrow and INT32_MIN <= low and high <= INT32_MAX:
+            dtype = np.dtype(np.int32)
+    elif narrow:
+        dtype = np.dtype(np.int32)
+    if raw.dtype == dtype and _frozen(raw):
+        return raw
+    arr = raw.astype(dtype)
     arr.setflags(write=False)
     return arr
+
+
+def _frozen(arr: np.ndarray) -> bool:
+    """True when neither ``arr`` nor any array it is a view of can be written (the chain of bases ends in
+    an array that owns its data): keeping it, nobody can change the IR's values behind its back."""
+    while True:
+        if arr.flags.writeable:
+            return False
+        if arr.base is None:
+            return True
+        if not isinstance(arr.base, np.ndarray):
+            return False
+        arr = arr.base
 
 
 def check_shape(shape, where: str) -> tuple[int, ...]:

@@ -47,11 +47,12 @@ def determine_sign_mode(weights: np.ndarray) -> SignMode:
     return SignMode.MIXED
 
 
-def _weights(value, where: str) -> np.ndarray:
-    """Integer dtypes stay integers (target units); anything else becomes finite float64."""
+def _weights(value, where: str, narrow: bool = False) -> np.ndarray:
+    """Integer dtypes stay integers (target units: int64, or with ``narrow`` int32 where they fit); anything
+    else becomes finite float64."""
     raw = np.asarray(value)
     if raw.dtype.kind in "iub":
-        return as_int_array(raw, where, "weights")
+        return as_int_array(raw, where, "weights", narrow=narrow)
     return as_float_array(raw, where, "weights")
 
 
@@ -179,7 +180,10 @@ class Dense(Connectivity):
 class Sparse(Connectivity):
     """Sparse weights in CSR form with rows = post neurons (Lava Sparse's csr_matrix layout).
 
-    ``indptr`` (n_post + 1), ``indices`` (pre index of each synapse), ``weights`` (one per synapse).
+    ``indptr`` (n_post + 1, int64), ``indices`` (pre index of each synapse), ``weights`` (one per synapse).
+    ``indices`` and integer ``weights`` are int32 where their values fit, else int64: they are the bulk of a
+    big network (8 bytes per synapse less at 100M synapses, held through the whole compile), so a reader
+    that does arithmetic on them casts to int64 first (numpy's int32 products wrap silently).
     """
     indptr: object
     indices: object
@@ -196,8 +200,8 @@ class Sparse(Connectivity):
         if n_post <= 0 or n_pre <= 0:
             raise ValidationError(f"{where}: shape {self.shape} must be positive (n_post, n_pre)")
         indptr = as_int_array(self.indptr, where, "indptr", 0)
-        indices = as_int_array(self.indices, where, "indices", 0, n_pre - 1)
-        w = _weights(self.weights, where)
+        indices = as_int_array(self.indices, where, "indices", 0, n_pre - 1, narrow=True)
+        w = _weights(self.weights, where, narrow=True)
         if indptr.shape != (n_post + 1,) or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
             raise ValidationError(f"{where}: indptr must be non-decreasing, start at 0 and have n_post+1 = "
                                   f"{n_post + 1} entries (got {indptr.shape[0]})")
@@ -232,7 +236,8 @@ class Sparse(Connectivity):
         return cls(np.cumsum(indptr), pre, w, shape=tuple(shape), **options)
 
     def to_dense(self) -> np.ndarray:
-        out = np.zeros(self.shape, dtype=self.weights.dtype)
+        """The ``[n_post, n_pre]`` matrix, int64 or float64 (the dtypes of ``Dense``, whatever width is stored)."""
+        out = np.zeros(self.shape, dtype=np.int64 if self.integer else np.float64)
         rows = np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
         out[rows, self.indices] = self.weights
         return out

@@ -2,7 +2,8 @@
 
 Global ids number the neuron populations' neurons in population order (``pop_offset``), then the
 graph inputs' channels (``n_neurons + input_offset``). ``in_*`` is by post neuron (what a core must
-receive), ``out_*`` by source (what a spike must reach: its hyperedge). Each synapse carries flags
+receive; dropped after the partition pass, ``SynapseGraph.by_source_only``), ``out_*`` by source (what a
+spike must reach: its hyperedge). Each synapse carries flags
 (bit 0: has a delay, bit 1: learns; bit 2 marks the partial-sum edges of a split neuron's
 compartment graph, ``neurocomp.mapping.split``; bit 3 a synapse of a shared kernel) that price it in
 synapse memory. A projection whose weights are a kernel shared by its post neurons (Conv2d, not
@@ -15,7 +16,7 @@ itself (10 bytes per synapse with int32 ids) plus one chunk's temporaries, so 40
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numba
 import numpy as np
@@ -40,8 +41,8 @@ class SynapseGraph:
     n_neurons: int
     n_sources: int
     in_ptr: np.ndarray
-    in_src: np.ndarray
-    in_flag: np.ndarray
+    in_src: np.ndarray | None           # None after ``by_source_only``
+    in_flag: np.ndarray | None
     out_ptr: np.ndarray
     out_post: np.ndarray
     out_flag: np.ndarray
@@ -56,7 +57,20 @@ class SynapseGraph:
 
     @property
     def n_synapses(self) -> int:
-        return int(self.in_src.size)
+        return int(self.out_post.size)
+
+    @property
+    def by_post(self) -> bool:
+        """False when ``in_src`` / ``in_flag`` were dropped (``by_source_only``)."""
+        return self.in_src is not None
+
+    def by_source_only(self) -> "SynapseGraph":
+        """This graph without ``in_src`` and ``in_flag`` (None; ``in_ptr`` stays): only the partition pass
+        reads synapses by post neuron, placement, routing, the tables and the usage counts read them by
+        source. What the partition hands on, so the later passes do not hold 5 bytes per synapse they never
+        read (the tables pass, where a 1M-neuron random net's peak is, holds the network, this graph and the
+        tables at once)."""
+        return replace(self, in_src=None, in_flag=None)
 
     def split(self, flat: np.ndarray) -> dict:
         """A per-neuron array (global ids) as ``{population: array}``."""

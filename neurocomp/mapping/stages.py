@@ -24,7 +24,7 @@ class Partitioned:
     target: object
     dt: float | None
     core_of_neuron: dict
-    graph: object = field(repr=False)         # neurocomp.mapping.graph.SynapseGraph of ``network``
+    graph: object = field(repr=False)         # neurocomp.mapping.graph.SynapseGraph of ``network``, by source only
     limits: object = field(repr=False)        # neurocomp.mapping.limits.Limits the partition respected
     usage: object = field(repr=False)         # neurocomp.mapping.limits.CoreUsage of this assignment
     rates: dict | None = field(default=None, repr=False)

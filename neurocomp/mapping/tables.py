@@ -428,6 +428,14 @@ def _place_synapses(pre, post, w, d, k, src_base, src_is_input, dst_base, gid_of
     return -1
 
 
+#: Synapses per chunk placed by ``_place_synapses`` (``iter_projection_synapses``' chunk; its default, 4M, is
+#: the synapse graph's): a chunk's temporaries (about 50 bytes per synapse) are alive beside the network, the
+#: graph and the whole tables, at the compile's peak; 1M synapses a chunk keep them near 0.5 bytes per synapse of
+#: a 100M-synapse net. Each chunk's arrays go to the kernel as they are (any int dtype; it casts per element
+#: as it stores), not copied to one dtype first.
+PLACE_CHUNK = 1 << 20
+
+
 def narrowest_int(lo: int, hi: int):
     """The narrowest of int8/int16/int32/int64 that holds ``lo..hi``."""
     for dt in (np.int8, np.int16, np.int32):
@@ -563,14 +571,14 @@ def build_core_tables(network: Network, core_of_neuron: dict, n_cores: int, grap
         is_input = proj.source in input_index
         src_base = int(input_ptr[input_index[proj.source]]) if is_input else int(pop_offset[pop_index[proj.source]])
         dst_base = int(pop_offset[pop_index[proj.target]])
-        for pre, post, w, d in iter_projection_synapses(proj, src_pop.size, dst_pop.size, buffers=scratch):
+        for pre, post, w, d in iter_projection_synapses(proj, src_pop.size, dst_pop.size, PLACE_CHUNK, scratch):
             if placed + len(pre) > n_syn:
                 raise ValidationError(f"tables: projection '{proj.name}' has more synapses than the synapse graph; "
                                       "the graph is not this network's")
             chunk_core = no_core if split is None else all_syn_core[placed:placed + len(pre)]
             syn_weight = _fitting(syn_weight, w)       # a weight the bound missed widens the array, never wraps
-            bad = _place_synapses(np.asarray(pre, np.int64), np.asarray(post, np.int64), np.asarray(w, np.int32),
-                                  np.asarray(d, np.int16), k, src_base, is_input, dst_base, gid_of_flat, ident, n,
+            bad = _place_synapses(np.asarray(pre), np.asarray(post), np.asarray(w),
+                                  np.asarray(d), k, src_base, is_input, dst_base, gid_of_flat, ident, n,
                                   neuron_core, core_axon_ptr, axon_source, axon_syn_ptr, syn_post,
                                   syn_weight, syn_delay, syn_proj, chunk_core, slot)
             if bad >= 0:

@@ -1028,7 +1028,7 @@ class Partition(Pass):
     def run(self, obj, target):
         from .split import split_hint, split_neurons
         net = _network_of(obj)
-        graph = obj.graph if isinstance(obj, Partitioned) else synapse_graph(net)
+        graph = obj.graph if isinstance(obj, Partitioned) and obj.graph.by_post else synapse_graph(net)
         limits = core_limits(target, graph, self.max_neurons_per_core)
         split, pgraph = None, graph
         big = oversized(graph, limits)
@@ -1050,8 +1050,8 @@ class Partition(Pass):
         dt = getattr(obj, "dt", None) if not isinstance(obj, Network) else net.metadata.get("dt")
         cn = Partitioned(network=net, target=target, dt=dt,
                          core_of_neuron={k: v.copy() for k, v in graph.split(res.core).items()},
-                         graph=graph, usage=res.usage, limits=limits, rates=self.rates, source_rate=rate,
-                         split=split)
+                         graph=graph.by_source_only(), usage=res.usage, limits=limits, rates=self.rates,
+                         source_rate=rate, split=split)
         u, b = res.usage, res.baseline_usage
         summary = {
             "partitioner": self.partitioner, "chosen": res.chosen, "seed": self.seed,

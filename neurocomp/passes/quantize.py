@@ -690,8 +690,9 @@ class Quantize(Pass):
             mode = c.effective_sign_mode()
             lo, hi = (-256, 255) if mode == SignMode.MIXED else ((-255, 0) if mode == SignMode.INHIBITORY else (0, 255))
             out = (w < lo) | (w > hi)
-            if out.any():
+            if out.any():                       # int64: a Sparse's int32 |-2^31| would wrap
+                worst = int(w.flat[np.argmax(np.abs(w.astype(np.int64)) * out)])
                 _warn_clip(report, {"object": proj.name, "param": "weights", "count": int(out.sum()),
-                                    "range": [lo, hi], "worst": int(w.flat[np.argmax(np.abs(w) * out)])},
+                                    "range": [lo, hi], "worst": worst},
                            f"projection '{proj.name}': {int(out.sum())} integer weight(s) outside Lava's 8-bit range "
                            f"[{lo}, {hi}] for sign mode {mode.name}; Lava's Dense clips them")
