@@ -88,3 +88,19 @@ def test_numba_effective_weights_equal_the_numpy_path(seed, monkeypatch):
             for x, y in zip(g, w):
                 x, y = np.asarray(x), np.asarray(y)
                 assert x.dtype == y.dtype and np.array_equal(x, y)
+
+
+def test_partition_hands_on_the_graph_by_source_only():
+    """After the partition pass only the by-source side is held (the later passes read nothing else); the
+    synapse count stays, and partitioning that record again rebuilds the by-post side it needs."""
+    from neurocomp.passes.partition import Partition
+    from neurocomp.target import load_target
+    net = random_network(2, n_pops=3, n_inputs=1, conv=False, max_size=80)
+    target = load_target("loihi2")
+    part, _ = Partition("sequential").run(net, target)
+    full = G.synapse_graph(net)
+    assert not part.graph.by_post and full.by_post and part.graph.in_src is None
+    assert part.graph.n_synapses == full.n_synapses > 0 and np.array_equal(part.graph.out_post, full.out_post)
+    again, _ = Partition("sequential").run(part, target)
+    for name, cores in part.core_of_neuron.items():
+        assert np.array_equal(again.core_of_neuron[name], cores)

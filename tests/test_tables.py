@@ -138,3 +138,22 @@ def test_narrow_tables_run_like_wide_ones():
     for p in a.spikes:
         np.testing.assert_array_equal(a.spikes[p], b.spikes[p])
         np.testing.assert_array_equal(a.v[p], b.v[p])
+
+
+
+def test_tables_do_not_depend_on_the_place_chunk(monkeypatch):
+    """``_place_synapses`` takes each chunk's arrays as the enumerator gives them (int32 Sparse indices, int64
+    effective weights, broadcast delays), uncopied: any chunk size gives the same tables."""
+    import dataclasses
+    import neurocomp.mapping.tables as T
+    from netgen import random_network
+    net = random_network(5, n_pops=3, n_inputs=2, conv=True, max_size=60)
+    assert any(isinstance(p.connectivity, nc.Sparse) for p in net.projections.values())
+    assign = {p.name: np.arange(p.size) % 3 for p in net.neuron_populations}
+    want = build_core_tables(net, assign, 3)
+    monkeypatch.setattr(T, "PLACE_CHUNK", 5)
+    got = build_core_tables(net, assign, 3)
+    for f in dataclasses.fields(want):
+        x, y = getattr(got, f.name), getattr(want, f.name)
+        if isinstance(y, np.ndarray):
+            assert x.dtype == y.dtype and np.array_equal(x, y), f.name
