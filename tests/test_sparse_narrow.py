@@ -76,9 +76,9 @@ def test_int32_weights_give_the_effective_weights_of_int64(bits):
 
 
 def test_int32_sparse_runs_like_its_int64_dense_twin():
-    """Graded sums that leave int32 (test_graded_wrap's chain) and weights out of 8 bits: the reference
-    results of the int32 Sparse equal those of its int64 Dense twin (both are Lava processes that wrap the
-    int32 sum)."""
+    """Graded sums that leave int32 (test_graded_wrap's chain, weights at the 8-bit edges): the reference
+    results of the int32 Sparse equal those of its int64 Dense twin (both run as Lava processes that wrap
+    the int32 sum)."""
     results = []
     for kind in ("sparse", "dense"):
         net, inputs = _graded_chain(kind, 0, 0)
