@@ -751,16 +751,16 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
     _check_budget(run_bytes(tables, plan, steps, record, k, extra, counters, learning), steps, k, record, n_cores,
                   counters, memory_budget)
     none = np.zeros((0, 0), np.int64)
-    recorder = K.Recorder(rec_col, np.zeros((steps, k) if "spikes" in record else (0, 0), np.uint8),
-                          np.zeros((steps, k), np.int64) if "v" in record else none,
-                          np.zeros((steps, k), np.int64) if "u" in record else none,
-                          np.zeros((steps, k), np.int64) if pay else none,
+    recorder = K.Recorder(rec_col, K.zeroed((steps, k) if "spikes" in record else (0, 0), np.uint8),
+                          K.zeroed((steps, k), np.int64) if "v" in record else none,
+                          K.zeroed((steps, k), np.int64) if "u" in record else none,
+                          K.zeroed((steps, k), np.int64) if pay else none,
                           "spikes" in record, "v" in record, "u" in record, pay,
-                          np.zeros((len(extra), steps, k) if extra else (0, 0, 0), np.int64), st_row)
+                          K.zeroed((len(extra), steps, k) if extra else (0, 0, 0), np.int64), st_row)
     nc_ = len(K.COUNTER_NAMES)
-    cnt = K.Counters(counters, np.zeros((nc_, steps, n_cores) if counters else (nc_, 0, 0), np.int64),
+    cnt = K.Counters(counters, K.zeroed((nc_, steps, n_cores) if counters else (nc_, 0, 0), np.int64),
                      np.zeros(tables.n_sources if counters else 0, np.int64))
-    learn_cnt = np.zeros((steps, n_cores) if counters and learning else (0, 0), np.int64)
+    learn_cnt = K.zeroed((steps, n_cores) if counters and learning else (0, 0), np.int64)
     learners = _learning_setup(tables, learning, rows, steps, cols,
                                _synapse_positions(tables, plan_order) if learning else None, "weights" in record,
                                states)
@@ -823,7 +823,7 @@ class EngineState:
         the arguments by that signature."""
         if n_threads is None:
             n_threads = numba.get_num_threads()
-        args = (*args, n_threads)                          # the step's groups of cores: one per thread
+        args = (*args, n_threads, K.ROW_BUFFER)            # the step's groups of cores: one per thread
         entry = self._entry
         if entry is not None:
             return entry(*args)

@@ -308,12 +308,12 @@ class QuickRuns:
         if events is None:
             return None
         do_s, do_v, do_u, k, rec_col, st_row, col_gid, views = lay
-        arrays = (np.zeros((steps, k), np.uint8) if do_s else self.none_u8,
-                  np.zeros((steps, k), np.int64) if do_v else self.none,
-                  np.zeros((steps, k), np.int64) if do_u else self.none)
+        arrays = (K.zeroed((steps, k), np.uint8) if do_s else self.none_u8,
+                  K.zeroed((steps, k), np.int64) if do_v else self.none,
+                  K.zeroed((steps, k), np.int64) if do_u else self.none)
         recorder = K.Recorder(rec_col, arrays[0], arrays[1], arrays[2], self.none, do_s, do_v, do_u, False,
                               self.no_state, st_row)
-        cnt = K.Counters(True, np.zeros((len(K.COUNTER_NAMES), steps, s.n_cores), np.int64),
+        cnt = K.Counters(True, K.zeroed((len(K.COUNTER_NAMES), steps, s.n_cores), np.int64),
                          np.zeros(self.n_sources, np.int64)) if s.counters else self.no_counters
         st = s.state
         routes, psums, spiked = st.bound(tables, s.plan)
