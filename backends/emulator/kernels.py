@@ -942,7 +942,7 @@ def phase3_split(route_ptr, route_core, route_syn_ptr, n_cores: int, split_dendr
 #: A source gets a row of per-core synapse counts (``count_rows``) when it routes to at least this fraction of
 #: the cores: adding its row then reads fewer bytes than its routes (487 vs ~1,900 for a Brunel spike) and
 #: vectorises, where each route is a scattered add (standalone loops: ~0.1-0.3 ns per core against ~1.6 ns per
-#: route; inside the counted kernel both are bound by their reads, benchmarks/RESULTS.md "Accounting").
+#: route). ``run_steps`` adds the rows after the steps (``_flush_rows``), benchmarks/RESULTS.md "Accounting".
 COUNT_ROW_DENSITY = 1 / 8
 #: ... and while the rows take at most this many bytes per synapse copy in all (densest sources first).
 COUNT_ROW_BYTES = 1.0
