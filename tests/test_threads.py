@@ -304,7 +304,7 @@ def test_spike_list_returned_after_odd_and_even_calls(steps):
     no_inputs = K.InputEvents(np.zeros(steps + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     spiked = np.zeros(max(tables.n_sources, 1), np.int64)
     n = K.run_steps(1, steps, 0, E._segment_neurons(tables, plan, state, None, None), plan.dendrites, state.work,
-                    plan.routes, no_inputs, run.recorder, run.counters, spiked, plan.psums, 1)
+                    plan.routes, no_inputs, run.recorder, run.counters, spiked, plan.psums, 1, K.ROW_BUFFER)
     src, pay = spiked[:n], state.work.payload[:n]
     col = run.recorder.rec_col[src]
     assert n and (col >= 0).all()
@@ -352,7 +352,8 @@ def test_binary_runs_without_copies_when_nothing_learns():
 def test_count_rows_equal_the_route_walk_and_the_spec(seed, monkeypatch):
     """Sources reaching many cores count their packets and synaptic ops from one row of per-core copies
     (``kernels.count_rows``); others, and a source with a route of over 255 copies, walk their routes. The
-    counters equal the numpy spec's and a run without rows, on one thread and on two groups."""
+    counters equal the numpy spec's and a run without rows, on one thread and on two groups, with the rows
+    added at the end of the call or (a buffer of two steps) in the regions along the way."""
     rng = np.random.default_rng(seed)
     net = nc.Network("count_rows")
     net.input("in", (30,))
@@ -374,6 +375,11 @@ def test_count_rows_equal_the_route_walk_and_the_spec(seed, monkeypatch):
             "numpy": emulate_tables(tables, 40, inputs, ("spikes",), engine="numpy", input_spec=spec)}
     if THREADS >= 2:
         runs["rows, 2 groups"] = emulate_tables(tables, 40, inputs, ("spikes",), threads=2, input_spec=spec)
+    monkeypatch.setattr(K, "ROW_BUFFER", 1)               # the rows added every step or two, in the regions
+    runs["rows, small buffer"] = emulate_tables(tables, 40, inputs, ("spikes",), threads=1, input_spec=spec)
+    if THREADS >= 2:
+        runs["rows, small buffer, 2 groups"] = emulate_tables(tables, 40, inputs, ("spikes",), threads=2,
+                                                              input_spec=spec)
     monkeypatch.setattr(K, "COUNT_ROW_DENSITY", np.inf)
     runs["no rows"] = emulate_tables(tables, 40, inputs, ("spikes",), threads=1, input_spec=spec)
     ref = runs.pop("numpy").report["counters"]

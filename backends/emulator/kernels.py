@@ -107,6 +107,9 @@ C_SYNOPS, C_ACTIVE, C_IDLE, C_SPIKES, C_PK_OUT, C_PK_IN, C_PSUM_OUT, C_PSUM_IN =
 #: copies stay below 2**32 (``engine.make_plan`` refuses more than 2**32 - 1 copies in all).
 PACKET_ONE = np.int64(1) << np.int64(32)
 SYN_MASK = PACKET_ONE - np.int64(1)
+#: Spikes of count-row sources ``run_steps`` buffers before their rows are added (two int32 per entry: 8 MB);
+#: a call of fewer steps buffers them all. At least two steps' worth in any case.
+ROW_BUFFER = 1 << 20
 
 
 
@@ -320,6 +323,17 @@ class WorkArrays(NamedTuple):
     payload: np.ndarray             # int64 [max(S, 1)]: what each of this step's spiking sources sends
 
 
+def zeroed(shape, dtype) -> np.ndarray:
+    """A zero-filled array for the kernel's outputs (recordings, counters): ``np.empty`` then ``fill``, not
+    ``np.zeros``. numpy's allocator advises huge pages for large blocks (``MADV_HUGEPAGE``), which calloc's
+    fresh 4 KiB zero pages do not get: the kernel then took one page fault per 4 KiB it first wrote (Brunel's
+    1000 x 487 counters: 31 MB, ~7-26 ms against ~2-3 ms filled; benchmarks/RESULTS.md "Accounting: count rows
+    read after the steps")."""
+    out = np.empty(shape, dtype)
+    out.fill(0)
+    return out
+
+
 class Recorder(NamedTuple):
     """``rec_col[gid]``: column of neuron gid in the recordings (-1: not recorded); what to record."""
     rec_col: np.ndarray
@@ -381,7 +395,7 @@ def _transform(raw, e, xf):
 
 @njit(cache=True, parallel=True)
 def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs, recorder, counts, spiked,
-              psums, n_threads=1):
+              psums, n_threads=1, row_buffer=ROW_BUFFER):
     """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place; return how many
     sources sent at ``t_last`` (``spiked[:n]`` / ``work.payload[:n]``: who and what, for a closed loop).
 
@@ -411,6 +425,13 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     dendrites (a segment core writes the soma core's cells) and routes not sorted by core deliver as one
     group, serially before the region; their neurons still run in groups.
 
+    **Count rows** (``count_rows``): a counted run does not add a spiking source's row of per-core synapse
+    copies while it delivers. Its (row, step) goes into a buffer (``row_buffer`` entries, at least two steps'
+    worth), which the groups add up over their own cores in the region after it fills and in the call's last
+    region (``_flush_rows``). Inside the delivery the rows were read cold, the synapse walk evicting them between
+    spikes (Brunel: ~43 us of a ~100 us step); read back to back they stay cached (benchmarks/RESULTS.md
+    "Accounting: count rows read after the steps"). The counters are the same integer sums.
+
     Speed (Brunel 5k neurons / 3M synapses: 0.27 -> 0.13 ms/step, results unchanged): the ring slots
     ``t % L`` and ``(t+1) % L`` are computed once per step and projection (no division per dendrite
     or synapse); a source's synapses on all its routes are walked as one flat range; a mode-0 ring
@@ -428,10 +449,20 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     in_ptr, in_src, in_val = inputs
     rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay, rec_st, st_row = recorder
     n_extra = rec_st.shape[0]
+    rec_state = do_pay or do_v or do_u or n_extra > 0    # recorded per neuron (spikes: per spike)
     do_count, counters, src_spikes = counts
     count_psum = do_count and psums.enabled
     syn_psum, psum_src, psum_dst, psum_mark = psums.syn_psum, psums.psum_src, psums.psum_dst, psums.mark
+    count_row, count_syn = routes[16:18]
     n_cores = core_neuron_ptr.shape[0] - 1
+    # count rows read after the steps (see the docstring): (row of count_syn, counter row) per spike of such a
+    # source, flushed by the groups once the next step's spikes might not fit, and at the end
+    n_rows = count_syn.shape[0] if do_count and count_row.shape[0] > 0 else 0
+    defer = n_rows > 0
+    buf_cap = max(2 * n_rows, min(row_buffer, (t_last - t_first + 1) * n_rows)) if defer else 0
+    buf_k = np.empty(buf_cap, np.int32)
+    buf_row = np.empty(buf_cap, np.int32)
+    n_buf = 0
     n_neurons = core_neuron_ptr[n_cores]
     n_in_rows = in_ptr.shape[0] - 1
     n_proj = proj_len.shape[0]
@@ -471,14 +502,15 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     for t in range(t_first, t_last + 2):        # t_last + 1: phase 3 of t_last alone (the rings then hold every
         row = t - 1 - t_base                     # spike sent when the call returns)
         last = t > t_last
-        if last and n_prev == 0:
+        if last and n_prev == 0 and n_buf == 0:
             break
+        flush = n_buf > 0 and (last or n_buf > buf_cap - n_rows)   # the next step's spikes might not fit
         if not all_direct:
             for p in range(n_proj):
                 slot[p] = t % proj_len[p]        # == the slot of arrival for step t-1's delay 0 (its ``nxt``)
         if n_prev and not split:                 # phase 3 of t-1 as one group (cells of other cores written)
             _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, 0, n_cores, 0, True, dendrites, work, routes, counts,
-                     psums, direct_graded, slot, pk_syn)
+                     psums, direct_graded, slot, pk_syn, defer)
         step_groups(n_groups, split_syn if split else split_syn[:0], activity, core_neuron_ptr, core_cell,
                     group_core, group_cell)
         # ---- one parallel region per step: group gi owns cores group_core[gi].. and their ring cells; it delivers
@@ -487,9 +519,11 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         for gi in prange(n_groups):
             c_lo = group_core[gi]
             c_hi = group_core[gi + 1]
+            if flush:
+                _flush_rows(buf_k, buf_row, n_buf, c_lo, c_hi, count_syn, counters, pk_syn)
             if n_prev and split:
                 _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], n_groups == 1,
-                         dendrites, work, routes, counts, psums, direct_graded, slot, pk_syn)
+                         dendrites, work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
             base = core_neuron_ptr[c_lo]           # the group's spikes from here on, in core order
             fired = 0
             events = 0
@@ -537,22 +571,19 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                             cur_pay[base + fired] = out
                             fired += 1
                             events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
-                        col = rec_col[j]
-                        if col >= 0:
-                            if do_spk and s:             # the 1s only (the array comes zeroed): a group
-                                rec_spk[row, col] = 1    # writing every byte of its neurons' columns shared
-                                                         # each cache line with the other group where a mapping
-                                                         # interleaves them (Brunel, 2 threads: 0.7x one thread)
-                            if do_pay:
-                                rec_pay[row, col] = out
-                            if do_v and vr >= 0:
-                                rec_v[row, col] = Sk[vr, j]
-                            if do_u and ur >= 0:
-                                rec_u[row, col] = Sk[ur, j]
-                            for e in range(n_extra):
-                                r = st_row[kd, e]
-                                if r >= 0:
-                                    rec_st[e, row, col] = Sk[r, j]
+                        if rec_state:                    # (spikes: below, from the core's spike list)
+                            col = rec_col[j]
+                            if col >= 0:
+                                if do_pay:
+                                    rec_pay[row, col] = out
+                                if do_v and vr >= 0:
+                                    rec_v[row, col] = Sk[vr, j]
+                                if do_u and ur >= 0:
+                                    rec_u[row, col] = Sk[ur, j]
+                                for e in range(n_extra):
+                                    r = st_row[kd, e]
+                                    if r >= 0:
+                                        rec_st[e, row, col] = Sk[r, j]
                         if do_count:                     # active: it sent, or any state is nonzero (branch-free)
                             act = s                      # (rows 0 and 1 written out: most models have two; a
                             if n_rows > 0:               # loop over them cost Brunel's counted step ~5 %)
@@ -562,12 +593,20 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                             for r in range(2, n_rows):
                                 act |= Sk[r, j] != 0
                             active += act
+                if do_spk:                               # the 1s only, O(spikes) (the array comes zeroed): a
+                    for i in range(base + fired0, base + fired):     # group writing every byte of its neurons'
+                        col = rec_col[cur_spk[i]]        # columns shared each cache line with the other group
+                        if col >= 0:                     # where a mapping interleaves them (Brunel, 2 threads:
+                            rec_spk[row, col] = 1        # 0.7x one thread); a test per neuron cost a spikes-only
+                                                         # recording ~10 us of Brunel's ~100 us step
                 if do_count:
                     counters[1, row, c] += active
                     counters[2, row, c] += core_neuron_ptr[c + 1] - core_neuron_ptr[c] - active
                     counters[3, row, c] += fired - fired0
             group_fired[gi] = fired
             group_events[gi] = events
+        if flush:
+            n_buf = 0
         if last:
             break
         # ---- the spike list of step t: the groups' slices compacted in core order (one thread's order)
@@ -590,6 +629,13 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                 step_events += route_syn_ptr[route_ptr[i_src + 1]] - route_syn_ptr[route_ptr[i_src]]
         if do_count and n_spk:                   # what the sources send: counted once, not per group
             _count_sources(row, cur_spk, n_spk, n_neurons, route_ptr, neuron_core, counters, src_spikes)
+        if defer:                                # what they receive, for the sources with a count row
+            for i in range(n_spk):
+                k = count_row[cur_spk[i]]
+                if k >= 0:
+                    buf_k[n_buf] = k
+                    buf_row[n_buf] = row
+                    n_buf += 1
         if total_syn > 0:
             activity += ACTIVITY_GAIN * (step_events / total_syn - activity)
         prev_spk, cur_spk = cur_spk, prev_spk
@@ -670,6 +716,39 @@ def step_groups(n_groups, split_syn, activity, core_neuron_ptr, core_cell, group
 
 
 @njit(cache=True, inline="always")
+def _add_row(count_syn, k, c_lo, c_hi, pk_syn):
+    """Count row k into each core's packed packets (high 32 bits: 1 where it has copies) and synaptic ops."""
+    for c in range(c_lo, c_hi):
+        x = np.int64(count_syn[k, c])
+        pk_syn[c] += x + (np.int64(x != 0) << 32)
+
+
+@njit(cache=True, inline="always")
+def _flush_rows(buf_k, buf_row, n_buf, c_lo, c_hi, count_syn, counters, pk_syn):
+    """The buffered spikes' count rows (``buf_k[i]``, sent at counter row ``buf_row[i]``, rows in order) into
+    the counters of cores ``c_lo..c_hi-1``: summed per step in ``pk_syn`` (zero on entry and on return).
+    Written over 1-D views: in a parallel region, the same loops indexing the 2-D arrays ran ~4x slower
+    (standalone, Brunel's 1000 steps of rows: ~35 against ~8-11 ms)."""
+    acc = pk_syn[c_lo:c_hi]
+    i = 0
+    while i < n_buf:
+        row = buf_row[i]
+        while i < n_buf and buf_row[i] == row:
+            r = count_syn[buf_k[i], c_lo:c_hi]
+            for c in range(acc.size):
+                x = np.int64(r[c])
+                acc[c] += x + (np.int64(x != 0) << 32)
+            i += 1
+        pk = counters[5, row, c_lo:c_hi]
+        ops = counters[0, row, c_lo:c_hi]
+        for c in range(acc.size):
+            v = acc[c]
+            pk[c] += v >> 32
+            ops[c] += v & SYN_MASK
+            acc[c] = 0
+
+
+@njit(cache=True, inline="always")
 def _lower_bound(a, lo, hi, x):
     """The first index in ``lo..hi`` of the sorted ``a`` whose value is >= x (``hi`` if none)."""
     while lo < hi:
@@ -692,14 +771,14 @@ def _route_range(route_core, r0, r1, c_lo, c_hi):
 
 @njit(cache=True, inline="always")
 def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites, work, routes, counts, psums,
-             direct_graded, nxt, pk_syn):
+             direct_graded, nxt, pk_syn, rows_deferred):
     """Phase 3 of step t, for the destination cores ``c_lo..c_hi-1`` (``whole``: every route, one group), of
     the sources ``spiked[:n_spk]`` (each sending ``payload[q]``): their packets in, the synapse walk into
     the rings (``nxt``: each projection's slot of arrival t + 1), the destination counters, then the mode-2
     scratch moved into the rings, its touched list from entry ``cell0`` (the group's first cell: a cell is
     touched once a step, so the group's entries stay in its own cells' range). Writes only the group's
     cells and cores' counters: groups run in parallel with the same result as one. The source-side counters
-    are ``_count_sources``'s. Inlined into ``run_steps`` and ``deliver_events``."""
+    are ``_count_sources``'s; ``rows_deferred``: a source with a count row is counted by ``_flush_rows``. Inlined into ``run_steps`` and ``deliver_events``."""
     # containers, not their fields, are the arguments: CPython passes a call of over 30 arguments as *args,
     # which numba's inliner refuses
     proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites[4:]
@@ -721,9 +800,8 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
         if do_count:                     # a packet (high 32 bits) and its synapses (low) per destination core
             k = count_row[src] if count_rows else -1
             if k >= 0:                   # a source reaching many cores: its row over the group's cores (SIMD)
-                for c in range(c_lo, c_hi):
-                    x = np.int64(count_syn[k, c])
-                    pk_syn[c] += x + (np.int64(x != 0) << 32)
+                if not rows_deferred:
+                    _add_row(count_syn, k, c_lo, c_hi, pk_syn)
             else:                        # one add per route
                 ya = route_syn_ptr[r0]
                 for r in range(r0, r1):
@@ -841,7 +919,7 @@ def deliver_events(t, row, src, val, n, dendrites, work, routes, counts, psums):
         _count_sources(row, src, n, n_neurons, routes.route_ptr, routes.neuron_core, counts.per_core,
                        counts.per_source)
     _deliver(t, row, src, val, n, 0, n_cores, 0, True, dendrites, work, routes, counts, psums, direct_graded, nxt,
-             pk_syn)
+             pk_syn, False)
 
 
 # ----------------------------------------------------------------------------------- plan helpers
@@ -864,7 +942,7 @@ def phase3_split(route_ptr, route_core, route_syn_ptr, n_cores: int, split_dendr
 #: A source gets a row of per-core synapse counts (``count_rows``) when it routes to at least this fraction of
 #: the cores: adding its row then reads fewer bytes than its routes (487 vs ~1,900 for a Brunel spike) and
 #: vectorises, where each route is a scattered add (standalone loops: ~0.1-0.3 ns per core against ~1.6 ns per
-#: route; inside the counted kernel both are bound by their reads, benchmarks/RESULTS.md "Accounting").
+#: route). ``run_steps`` adds the rows after the steps (``_flush_rows``), benchmarks/RESULTS.md "Accounting".
 COUNT_ROW_DENSITY = 1 / 8
 #: ... and while the rows take at most this many bytes per synapse copy in all (densest sources first).
 COUNT_ROW_BYTES = 1.0

@@ -201,14 +201,20 @@ def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _close_all(cur, touched, total, maxstep, link_lat):
-    """``costmodel._close_links`` of the links found loaded by a scan: those a step touched are those with
-    a load (> 0), so the folded totals and the contention are the same."""
-    n_touched = 0
+    """``costmodel._close_links`` over every link, without its list: an unloaded link adds 0 to its total,
+    cannot raise its maximum, and its ``(0 - 1) * link_lat <= 0`` cannot raise the contention (which starts
+    at 0.0), so the totals, maxima and contention equal the list's. No branch per link (a scan that built
+    the list first cost Brunel's 1000 steps of 512 links ~3 ms more)."""
+    cmax = 0.0
     for lid in range(cur.size):
-        if cur[lid] != 0:
-            touched[n_touched] = lid
-            n_touched += 1
-    return _close_links(touched, n_touched, cur, total, maxstep, link_lat)
+        load = cur[lid]
+        total[lid] += load
+        maxstep[lid] = max(maxstep[lid], load)
+        c = (load - 1) * link_lat[lid]
+        if c > cmax:
+            cmax = c
+        cur[lid] = 0
+    return cmax
 
 
 def footprint_dense(fp_ptr, cls, ev_src, n_links: int, steps: int) -> bool:

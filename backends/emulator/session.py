@@ -285,7 +285,7 @@ class QuickRuns:
             return False
         groups = [(g, i) for i, g in enumerate(("spikes", "v", "u")) if g in user]
         views = [(g, i, name, cols[name][0], cols[name][1]) for name in user_cols for g, i in groups]
-        return ("spikes" in rec, "v" in rec, "u" in rec, k, rec_col, st_row, col_gid, views)
+        return ("spikes" in rec, "v" in rec, "u" in rec, k, rec_col, st_row, col_gid, views, "spikes" in user)
 
     def run(self, steps, inputs, record, populations):
         """One run as :meth:`EmulatorSession.run` without ``on_step``, or None (not eligible: the general path)."""
@@ -307,13 +307,13 @@ class QuickRuns:
         events = self.inputs.events(steps, inputs)
         if events is None:
             return None
-        do_s, do_v, do_u, k, rec_col, st_row, col_gid, views = lay
-        arrays = (np.zeros((steps, k), np.uint8) if do_s else self.none_u8,
-                  np.zeros((steps, k), np.int64) if do_v else self.none,
-                  np.zeros((steps, k), np.int64) if do_u else self.none)
+        do_s, do_v, do_u, k, rec_col, st_row, col_gid, views, shown = lay
+        arrays = (K.zeroed((steps, k), np.uint8) if do_s else self.none_u8,
+                  K.zeroed((steps, k), np.int64) if do_v else self.none,
+                  K.zeroed((steps, k), np.int64) if do_u else self.none)
         recorder = K.Recorder(rec_col, arrays[0], arrays[1], arrays[2], self.none, do_s, do_v, do_u, False,
                               self.no_state, st_row)
-        cnt = K.Counters(True, np.zeros((len(K.COUNTER_NAMES), steps, s.n_cores), np.int64),
+        cnt = K.Counters(True, K.zeroed((len(K.COUNTER_NAMES), steps, s.n_cores), np.int64),
                          np.zeros(self.n_sources, np.int64)) if s.counters else self.no_counters
         st = s.state
         routes, psums, spiked = st.bound(tables, s.plan)
@@ -335,8 +335,8 @@ class QuickRuns:
         for group, i, name, a, b in views:
             getattr(res, group)[name] = arrays[i][:, a:b]
         trace = None
-        if s.timing:                           # the spikes as recorded (the Result's arrays are the user's)
-            trace = (arrays[0].copy(), col_gid, events.in_ptr, events.in_src)
+        if s.timing:                           # the spikes as recorded (a copy where the Result shows them: the
+            trace = (arrays[0].copy() if shown else arrays[0], col_gid, events.in_ptr, events.in_src)   # user's)
             s._costs.add_quick(steps, carried, trace, cnt.per_core)
         res.report = LazyReport({}, partial(self.fill, steps, wall, cnt, trace, carried))
         return res

@@ -1,9 +1,9 @@
 """The last value derived from a run's tables, kept for the next run of the same tables.
 
 A batch (``emulate_batch``) or a Simulator runs the same tables again and again, and each run's report
-derives the same per-table arrays (the cost model's message classes, the workload metrics' fan-outs). One
-slot per name holds the last one: its tables weakly (a slot never keeps tables alive) and a key of whatever
-else it was derived from, compared by value.
+derives the same per-table arrays (the cost model's message classes, the workload metrics' fan-outs, the
+counters' count rows of ``kernels.count_rows``). One slot per name holds the last one: its tables weakly (a
+slot never keeps tables alive) and a key of whatever else it was derived from, compared by value.
 """
 from __future__ import annotations
 
