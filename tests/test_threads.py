@@ -10,6 +10,7 @@ import pytest
 
 import neurocomp as nc
 from neurocomp.backends.emulator import emulate_tables, make_plan, kernels as K
+from neurocomp.backends.emulator import engine as E
 from neurocomp.backends.emulator.engine import kernel_threads
 from neurocomp.errors import ValidationError
 from neurocomp.mapping.tables import build_core_tables
@@ -210,12 +211,38 @@ def _conv_sdnn(seed):
     return net, steps, {"x": x}
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_cell_runs_equal_their_numpy_spec(seed):
+    """``engine.cell_runs`` (two numba passes) gives the arrays of its numpy spec ``cell_runs_np``, dtypes
+    included: routes of 0 or more copies, cells rising by 1, by holes up to ``gap`` and past it, repeating
+    and falling, int8/int16/int32 weights; and None where both find the runs too short."""
+    rng = np.random.default_rng(seed)
+    n_routes = int(rng.integers(1, 40))
+    per = rng.integers(0, 30, n_routes) * (rng.random(n_routes) < 0.8)
+    ptr = np.concatenate([[0], np.cumsum(per)]).astype(np.int64)
+    n = int(ptr[-1])
+    steps = rng.choice([1, 1, 1, 2, 3, 5, 0, -4], n)
+    cells = (rng.integers(0, 50) + np.cumsum(steps)).astype(np.int32)
+    cells -= min(0, int(cells.min(initial=0)))
+    dtype = [np.int8, np.int16, np.int32][seed % 3]
+    weights = rng.integers(-100, 100, n).astype(dtype)
+    for gap in (0, 1, 3):
+        for min_mean in (0, 2, 50):
+            got = E.cell_runs(cells, weights, ptr, gap=gap, min_mean=min_mean)
+            want = E.cell_runs_np(cells, weights, ptr, gap=gap, min_mean=min_mean)
+            assert (got is None) == (want is None), (gap, min_mean)
+            if got is None:
+                continue
+            for g, w in zip(got, want):
+                assert g.dtype == w.dtype
+                np.testing.assert_array_equal(g, w)
+
+
 @needs_threads
 @pytest.mark.parametrize("seed", range(6))
 def test_conv_runs_equal_copies_spec_and_threads(seed, monkeypatch):
     """The run walk (conv cells channel-minor, zero-weight holes bridged) == the per-copy walk == the numpy
     spec, on 1 and 2 threads: payloads, states and every counter; whole-population and scattered mappings."""
-    from neurocomp.backends.emulator import engine as E
     net, steps, inputs = _conv_sdnn(seed)
     n_cores = [1, 2, 3, 5, 8, 4][seed]
     if seed % 2:
@@ -244,7 +271,6 @@ def test_conv_runs_equal_copies_spec_and_threads(seed, monkeypatch):
 def test_dedup_runs_equals_its_spec(seed):
     """Runs with repeated weight vectors (a conv kernel at every position) share one slice of the pool:
     the numba dedup == the numpy spec, and every run still reads its own weights."""
-    from neurocomp.backends.emulator import kernels as K
     rng = np.random.default_rng(seed)
     vocab = [rng.integers(-3, 4, int(rng.integers(0, 6))).astype(np.int16) for _ in range(5)]
     runs = [vocab[int(rng.integers(0, 5))] if rng.random() < 0.7 else rng.integers(-3, 4, 3).astype(np.int16)
@@ -264,8 +290,6 @@ def test_dedup_runs_equals_its_spec(seed):
 def test_runs_take_payloads_past_32_bits_exactly(monkeypatch):
     """The run walk multiplies a 32-bit payload in 32-bit lanes; a wider one (not a chip message, but the kernel
     must not truncate it) takes the 64-bit product: rings equal to the per-copy walk's for both."""
-    from neurocomp.backends.emulator import engine as E
-    from neurocomp.backends.emulator import kernels as K
     net, _, _ = _conv_sdnn(3)
     n_cores = 3
     mapping = {p.name: (np.arange(p.size) * n_cores) // p.size for p in net.neuron_populations}
@@ -292,7 +316,6 @@ def test_spike_list_returned_after_odd_and_even_calls(steps):
     loop and a distributed rank read them) for an odd number of steps too, when the list ends in the kernel's
     second buffer and is copied back: the graded payloads equal the recorded ones (regression: numba dropped
     the copy of the payloads as dead code, and the ranks of tests/test_mpi.py sent 1 for every payload)."""
-    from neurocomp.backends.emulator import engine as E
     net, _, _ = modelnet.random_model_network(0)
     mapping, n_cores = modelnet.random_mapping(net, 0)
     tables = build_core_tables(net, mapping, n_cores)

@@ -449,7 +449,24 @@ def cell_runs(syn_ring, syn_weight, route_syn_ptr, gap: int = None, min_mean: in
     run i adds ``run_weight[run_start[i]..+run_len[i]]`` into the consecutive cells from ``run_cell[i]``
     (``RouteArrays``); runs with equal weights share their slice (``kernels.dedup_runs``). None when the runs
     average fewer than ``min_mean`` copies: found before the weights are laid out and deduplicated, which
-    cost a random sparse network ~0.3 s per 3M copies for runs the kernel would not walk."""
+    cost a random sparse network ~0.3 s per 3M copies for runs the kernel would not walk.
+
+    Two numba passes (``kernels.run_cuts``, ``kernels.run_layout``) hold only their outputs; the numpy spec,
+    :func:`cell_runs_np`, held ~50 bytes per copy of temporaries (a 4M-neuron / 400M-synapse plan peaked at
+    20.8 GB on this 24 GB machine, benchmarks/RESULTS.md "The plan's runs in two numba passes")."""
+    gap = RUN_GAP if gap is None else gap
+    route_syn_ptr = np.asarray(route_syn_ptr, np.int64)
+    route_run_ptr, n_runs, total = K.run_cuts(syn_ring, route_syn_ptr, gap)
+    if n_runs * min_mean > syn_ring.size:
+        return None
+    run_weight = np.zeros(total, syn_weight.dtype)
+    run_pos, run_cell = K.run_layout(syn_ring, syn_weight, route_syn_ptr, gap, n_runs, run_weight)
+    start, length, pool = K.dedup_runs(run_pos, run_weight)
+    return route_run_ptr, start, length.astype(np.int32), run_cell, pool
+
+
+def cell_runs_np(syn_ring, syn_weight, route_syn_ptr, gap: int = None, min_mean: int = 0):
+    """The numpy spec of :func:`cell_runs` (equal outputs: tests/test_threads.py)."""
     gap = RUN_GAP if gap is None else gap
     n = syn_ring.size
     ring = np.asarray(syn_ring, np.int64)

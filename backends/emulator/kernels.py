@@ -1073,6 +1073,60 @@ def _same_run(w, a, b, c, d):
     return True
 
 
+@njit(cache=True, inline="always")
+def _run_step(syn_ring, y, y0, gap):
+    """How many cells copy y (of a route whose first copy is y0) moves its run on, or 0 where it starts one:
+    a route's first copy, or a cell not 1..gap+1 past the previous copy's. Both passes of ``cell_runs`` cut
+    with it, so the second fills exactly what the first sized."""
+    if y == y0:
+        return np.int64(0)
+    step = np.int64(syn_ring[y]) - np.int64(syn_ring[y - 1])
+    return step if 1 <= step <= gap + 1 else np.int64(0)
+
+
+@njit(cache=True)
+def run_cuts(syn_ring, route_syn_ptr, gap):
+    """First pass of ``engine.cell_runs``: ``(route_run_ptr, runs, cells)``; a run's cells include its holes."""
+    n_routes = route_syn_ptr.shape[0] - 1
+    route_run_ptr = np.empty(n_routes + 1, np.int64)
+    n_runs = 0
+    total = 0
+    for r in range(n_routes):
+        route_run_ptr[r] = n_runs
+        y0 = route_syn_ptr[r]
+        for y in range(y0, route_syn_ptr[r + 1]):
+            step = _run_step(syn_ring, y, y0, gap)
+            n_runs += step == 0
+            total += max(step, 1)
+    route_run_ptr[n_routes] = n_runs
+    return route_run_ptr, n_runs, total
+
+
+@njit(cache=True)
+def run_layout(syn_ring, syn_weight, route_syn_ptr, gap, n_runs, run_weight):
+    """Second pass of ``engine.cell_runs``: each copy's weight into ``run_weight`` (zeroed, of ``run_cuts``'
+    size: holes stay 0); returns ``(run_pos, run_cell)``: each run's first position in ``run_weight`` (then
+    its size) and first cell."""
+    run_pos = np.empty(n_runs + 1, np.int64)
+    run_cell = np.empty(n_runs, np.int64)
+    k = 0
+    p = -1
+    for r in range(route_syn_ptr.shape[0] - 1):
+        y0 = route_syn_ptr[r]
+        for y in range(y0, route_syn_ptr[r + 1]):
+            step = _run_step(syn_ring, y, y0, gap)
+            if step == 0:
+                p += 1
+                run_pos[k] = p
+                run_cell[k] = syn_ring[y]
+                k += 1
+            else:
+                p += step
+            run_weight[p] = syn_weight[y]
+    run_pos[n_runs] = run_weight.size
+    return run_pos, run_cell
+
+
 @njit(cache=True)
 def dedup_runs(run_w, run_weight):
     """``(run_start, run_len, pool)``: runs laid out one after another (run i: ``run_weight[run_w[i]..
