@@ -220,8 +220,18 @@ def _close_all(cur, touched, total, maxstep, link_lat):
 def footprint_dense(fp_ptr, cls, ev_src, n_links: int, steps: int) -> bool:
     """True if this run's footprint entries (one per link a firing class loads) outnumber the links
     scanned by closing every step over all links: ``_class_pass`` then scans (``close_all``)."""
-    size = np.diff(fp_ptr)
-    return int(size[cls[ev_src]].sum()) > int(n_links) * int(steps)
+    return _footprint_entries(fp_ptr, cls, ev_src) > int(n_links) * int(steps)
+
+
+@numba.njit(cache=True, nogil=True)
+def _footprint_entries(fp_ptr, cls, ev_src):
+    """The footprint entries of the events ``ev_src``, summed (one pass: the numpy gathers of two event-long
+    temporaries took ~4 ms of a busy chain's 1000 steps, 607k events)."""
+    n = 0
+    for e in range(ev_src.size):
+        c = cls[ev_src[e]]
+        n += fp_ptr[c + 1] - fp_ptr[c]
+    return n
 
 
 @numba.njit(cache=True, nogil=True)
