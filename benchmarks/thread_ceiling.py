@@ -7,7 +7,10 @@ shared cells, nothing else (no neurons, no recording), wall time per step at 1 a
 * ``scatter``: Brunel's pattern, ``ring[idx[y]] += w[y]`` for 44k random synapse copies per step (a different
   run of them each step: streamed) into a cache-resident ring, each thread its own half of the ring;
 * ``rows``: dense's pattern (its synapse runs), 100 spikes per step, each adding its thread's half of a
-  1000-wide int8 weight row into an int64 ring (contiguous, SIMD).
+  1000-wide int8 weight row into an int64 ring (contiguous, SIMD);
+* ``spikes``: Brunel's pattern as the kernel walks it, 73 spiking sources per step (44k copies), each source's
+  600 copies a block at its own place in the 3M, each thread walking its half of every spiking source's block
+  (``scatter`` streams one long run per thread instead).
 
 Usage: ``.venv/bin/python benchmarks/thread_ceiling.py [--steps 2000] [--repeats 3]``
 """
@@ -36,6 +39,19 @@ def scatter_steps(n_groups, idx, w, ring, per, n_steps):
 
 
 @njit(parallel=True, cache=False)
+def spike_steps(n_groups, idx, w, ring, per_src, n_spk, n_steps):
+    n_src = idx.size // per_src
+    for t in range(n_steps):
+        for g in prange(n_groups):
+            base = g * (ring.size // n_groups)
+            half = per_src // n_groups
+            for q in range(n_spk):
+                y0 = ((t * 7919 + q * 104729) % n_src) * per_src + g * half
+                for y in range(y0, y0 + half):
+                    ring[base + idx[y]] += w[y]
+
+
+@njit(parallel=True, cache=False)
 def row_steps(n_groups, weights, ring, spikes, n_steps):
     n_post = weights.shape[1]
     for t in range(n_steps):
@@ -60,7 +76,8 @@ def main(argv=None) -> int:
     weights = rng.integers(-50, 50, (1000, 1000)).astype(np.int8)
     spikes = rng.integers(0, 1000, (997, 100)).astype(np.int64)
     cases = {"scatter": lambda th, n: scatter_steps(th, idx, w, ring, 44000 // th, n),
-             "rows": lambda th, n: row_steps(th, weights, ring, spikes, n)}
+             "rows": lambda th, n: row_steps(th, weights, ring, spikes, n),
+             "spikes": lambda th, n: spike_steps(th, idx, w, ring, 600, 73, n)}
     best = {(c, th): np.inf for c in cases for th in (1, 2)}
     load = [os.getloadavg()[0]]
     for _ in range(args.repeats):
