@@ -457,9 +457,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     n_cores = core_neuron_ptr.shape[0] - 1
     # count rows read after the steps (see the docstring): (row of count_syn, counter row) per spike of such a
     # source, flushed by the groups once the next step's spikes might not fit, and at the end
-    n_rows = count_syn.shape[0] if do_count and count_row.shape[0] > 0 else 0
-    defer = n_rows > 0
-    buf_cap = max(2 * n_rows, min(row_buffer, (t_last - t_first + 1) * n_rows)) if defer else 0
+    n_crows = count_syn.shape[0] if do_count and count_row.shape[0] > 0 else 0   # at most one entry each a step
+    defer = n_crows > 0
+    buf_cap = max(2 * n_crows, min(row_buffer, (t_last - t_first + 1) * n_crows)) if defer else 0
     buf_k = np.empty(buf_cap, np.int32)
     buf_row = np.empty(buf_cap, np.int32)
     n_buf = 0
@@ -504,7 +504,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         last = t > t_last
         if last and n_prev == 0 and n_buf == 0:
             break
-        flush = n_buf > 0 and (last or n_buf > buf_cap - n_rows)   # the next step's spikes might not fit
+        flush = n_buf > 0 and (last or n_buf > buf_cap - n_crows)  # the next step's spikes might not fit
         if not all_direct:
             for p in range(n_proj):
                 slot[p] = t % proj_len[p]        # == the slot of arrival for step t-1's delay 0 (its ``nxt``)
@@ -633,6 +633,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             for i in range(n_spk):
                 k = count_row[cur_spk[i]]
                 if k >= 0:
+                    if n_buf == buf_cap:         # never, by the flush rule above (a source sends once a step);
+                        _flush_rows(buf_k, buf_row, n_buf, 0, n_cores, count_syn, counters, pk_syn)
+                        n_buf = 0                # kept so that no write can overrun the buffer
                     buf_k[n_buf] = k
                     buf_row[n_buf] = row
                     n_buf += 1
