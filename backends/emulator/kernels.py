@@ -719,36 +719,39 @@ def step_groups(n_groups, split_syn, activity, core_neuron_ptr, core_cell, group
 
 
 @njit(cache=True, inline="always")
-def _add_row(count_syn, k, c_lo, c_hi, pk_syn):
-    """Count row k into each core's packed packets (high 32 bits: 1 where it has copies) and synaptic ops."""
-    for c in range(c_lo, c_hi):
-        x = np.int64(count_syn[k, c])
-        pk_syn[c] += x + (np.int64(x != 0) << 32)
+def _add_row(row, acc):
+    """A count row (a source's synapse copies per core, 0: no route) into the cores' packed sums ``acc``:
+    packets in the high 32 bits (1 where it has copies), synaptic ops in the low. Both are 1-D views: in a
+    parallel region, the same loop indexing the 2-D arrays ran ~4x slower (standalone, Brunel's 1000 steps of
+    rows: ~35 against ~8-11 ms)."""
+    for c in range(acc.size):
+        x = np.int64(row[c])
+        acc[c] += x + (np.int64(x != 0) << 32)
+
+
+@njit(cache=True, inline="always")
+def _store_counts(packets, syn_ops, acc):
+    """One step's packed sums ``acc`` added into its ``packets`` in / ``syn_ops`` counters (views of the same
+    cores), and zeroed."""
+    for c in range(acc.size):
+        v = acc[c]
+        packets[c] += v >> 32
+        syn_ops[c] += v & SYN_MASK
+        acc[c] = 0
 
 
 @njit(cache=True, inline="always")
 def _flush_rows(buf_k, buf_row, n_buf, c_lo, c_hi, count_syn, counters, pk_syn):
     """The buffered spikes' count rows (``buf_k[i]``, sent at counter row ``buf_row[i]``, rows in order) into
-    the counters of cores ``c_lo..c_hi-1``: summed per step in ``pk_syn`` (zero on entry and on return).
-    Written over 1-D views: in a parallel region, the same loops indexing the 2-D arrays ran ~4x slower
-    (standalone, Brunel's 1000 steps of rows: ~35 against ~8-11 ms)."""
+    the counters of cores ``c_lo..c_hi-1``: summed per step in ``pk_syn`` (zero on entry and on return)."""
     acc = pk_syn[c_lo:c_hi]
     i = 0
     while i < n_buf:
         row = buf_row[i]
         while i < n_buf and buf_row[i] == row:
-            r = count_syn[buf_k[i], c_lo:c_hi]
-            for c in range(acc.size):
-                x = np.int64(r[c])
-                acc[c] += x + (np.int64(x != 0) << 32)
+            _add_row(count_syn[buf_k[i], c_lo:c_hi], acc)
             i += 1
-        pk = counters[5, row, c_lo:c_hi]
-        ops = counters[0, row, c_lo:c_hi]
-        for c in range(acc.size):
-            v = acc[c]
-            pk[c] += v >> 32
-            ops[c] += v & SYN_MASK
-            acc[c] = 0
+        _store_counts(counters[5, row, c_lo:c_hi], counters[0, row, c_lo:c_hi], acc)
 
 
 @njit(cache=True, inline="always")
@@ -781,7 +784,8 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
     scratch moved into the rings, its touched list from entry ``cell0`` (the group's first cell: a cell is
     touched once a step, so the group's entries stay in its own cells' range). Writes only the group's
     cells and cores' counters: groups run in parallel with the same result as one. The source-side counters
-    are ``_count_sources``'s; ``rows_deferred``: a source with a count row is counted by ``_flush_rows``. Inlined into ``run_steps`` and ``deliver_events``."""
+    are ``_count_sources``'s; ``rows_deferred``: a source with a count row is counted by ``_flush_rows``.
+    Inlined into ``run_steps`` and ``deliver_events``."""
     # containers, not their fields, are the arguments: CPython passes a call of over 30 arguments as *args,
     # which numba's inliner refuses
     proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites[4:]
@@ -804,7 +808,7 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
             k = count_row[src] if count_rows else -1
             if k >= 0:                   # a source reaching many cores: its row over the group's cores (SIMD)
                 if not rows_deferred:
-                    _add_row(count_syn, k, c_lo, c_hi, pk_syn)
+                    _add_row(count_syn[k, c_lo:c_hi], pk_syn[c_lo:c_hi])
             else:                        # one add per route
                 ya = route_syn_ptr[r0]
                 for r in range(r0, r1):
@@ -886,11 +890,7 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
                     n_touched += 1
                 scratch[idx] += w
     if do_count:
-        for c in range(c_lo, c_hi):
-            v = pk_syn[c]
-            counters[5, row, c] += v >> 32
-            counters[0, row, c] += v & SYN_MASK
-            pk_syn[c] = 0
+        _store_counts(counters[5, row, c_lo:c_hi], counters[0, row, c_lo:c_hi], pk_syn[c_lo:c_hi])
     # ---- mode-2 contributions: transform each (dendrite, delay) sum, move it into the ring
     for i in range(cell0, n_touched):
         idx = touched_idx[i]
