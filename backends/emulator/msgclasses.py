@@ -184,7 +184,7 @@ def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link
                             cur[lid] += k * fp_cnt[i]
                 n_act = 0
                 if close_all:
-                    contention[step] = _close_all(cur, touched, total, maxstep, link_lat)
+                    contention[step] = _close_all(cur, total, maxstep, link_lat)
                 else:
                     contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
                 path[step] = p_max
@@ -200,7 +200,7 @@ def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _close_all(cur, touched, total, maxstep, link_lat):
+def _close_all(cur, total, maxstep, link_lat):
     """``costmodel._close_links`` over every link, without its list: an unloaded link adds 0 to its total,
     cannot raise its maximum, and its ``(0 - 1) * link_lat <= 0`` cannot raise the contention (which starts
     at 0.0), so the totals, maxima and contention equal the list's. No branch per link (a scan that built
