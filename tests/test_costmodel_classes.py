@@ -116,3 +116,81 @@ def test_tablecache_keeps_the_last_value_of_the_same_tables_only():
     assert ref() is None                       # the slot does not keep its tables alive
     assert derived("t", a, 2, f) == 4
     _SLOTS.pop("t")
+
+
+def _dense_layers(rng) -> tuple:
+    """A random chain of Dense layers compiled with small cores (sequential partition: a layer's tail
+    shares a core with the next layer's head, so some cores hold neurons of two classes)."""
+    import neurocomp as nc
+    net = nc.Network("layers")
+    sizes = rng.integers(3, 40, int(rng.integers(2, 4))).tolist()
+    net.input("in", (int(rng.integers(4, 30)),))
+    prev, n_prev = "in", net.populations["in"].size
+    for i, n in enumerate(sizes):
+        net.population(f"l{i}", (n,), nc.LoihiLIF(du=2000, dv=400, vth=int(rng.integers(200, 2000))))
+        net.connect(prev, f"l{i}", nc.Dense(rng.integers(-30, 60, (n, n_prev))))
+        prev, n_prev = f"l{i}", n
+    return nc.compile(net, "loihi2", max_neurons_per_core=int(rng.integers(3, 12)), partitioner="sequential")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_traced_totals_equal_the_listed_events(seed):
+    """A quick run's message totals from the counters (cores of one class), the recorded spikes of the other
+    cores' neurons (in any column order) and the input rows == ``counted_totals`` of its event list."""
+    from neurocomp.backends.emulator.msgclasses import class_tables, traced_totals
+    from neurocomp.backends.emulator.quickrun import SpikeTrace
+    rng = np.random.default_rng(seed)
+    art = _dense_layers(rng)
+    tb, target, phys = art.tables, art.target, np.asarray(art.physical_core, np.int64)
+    steps = int(rng.integers(5, 30))
+    x = (rng.random((steps, int(tb.n_sources - tb.n_neurons))) < rng.uniform(0.1, 0.6)).astype(np.uint8)
+    res = emulate_tables(tb, steps, {"in": x}, record=(), events=True)
+    ev, counts = res.report["spike_events"], res.report["counters"]
+    n = int(tb.n_neurons)
+    col_gid = rng.permutation(n)
+    col_of = np.argsort(col_gid)
+    neuron = ev["source"] < n
+    spikes = np.zeros((steps, n), np.uint8)
+    spikes[ev["step"][neuron], col_of[ev["source"][neuron]]] = 1
+    in_ptr = np.searchsorted(ev["step"][~neuron], np.arange(steps + 1))
+    trace = SpikeTrace(spikes, col_gid, in_ptr, ev["source"][~neuron])
+    *_, link_lat = link_table(target.mesh, {k: q.value for k, q in target.costs.latency.items()})
+    core_cls = class_tables(target, tb, phys, link_lat.size)[9]
+    assert (core_cls >= 0).any()
+    for close_all in (False, True):
+        want = counted_totals(target, tb, phys, ev["step"], ev["source"], steps, link_lat, counts, close_all=close_all)
+        got = traced_totals(target, tb, phys, trace, steps, link_lat, counts, close_all=close_all)
+        for k in TOTALS:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{k} (close_all={close_all})")
+    mixed = SpikeTrace(spikes[:, 1:], col_gid[1:], in_ptr, trace.in_src)     # a neuron of a mixed core unrecorded
+    if (core_cls[np.repeat(np.arange(core_cls.size), np.diff(tb.core_neuron_ptr))][col_gid[0]]) < 0:
+        assert traced_totals(target, tb, phys, mixed, steps, link_lat, counts) is None
+
+
+def test_a_run_whose_cores_mostly_mix_classes_lists_its_events():
+    """Past half the neurons in cores of several classes, ``traced_totals`` declines (listing is cheaper) and
+    the quick run's report still equals the per-message estimate."""
+    import neurocomp as nc
+    from neurocomp.backends.emulator.msgclasses import class_tables, traced_totals
+    from neurocomp.backends.emulator.quickrun import SpikeTrace
+    rng = np.random.default_rng(3)
+    net = nc.Network("mixed")
+    net.input("in", (20,))
+    net.population("h", (30,), nc.LoihiLIF(du=2000, dv=400, vth=300))
+    sparse = lambda shape: rng.integers(1, 60, shape) * (rng.random(shape) < 0.15)      # noqa: E731
+    net.connect("in", "h", nc.Dense(sparse((30, 20))))
+    net.connect("h", "h", nc.Dense(sparse((30, 30))))
+    art = nc.compile(net, "loihi2", max_neurons_per_core=5, partitioner="sequential")
+    tb, target, phys = art.tables, art.target, np.asarray(art.physical_core, np.int64)
+    *_, link_lat = link_table(target.mesh, {k: q.value for k, q in target.costs.latency.items()})
+    core_cls = class_tables(target, tb, phys, link_lat.size)[9]
+    assert np.diff(tb.core_neuron_ptr)[core_cls < 0].sum() > tb.n_neurons / 2
+    x = (rng.random((15, 20)) < 0.4).astype(np.uint8)
+    ref = emulate_tables(tb, 15, {"in": x}, record=(), events=True).report
+    trace = SpikeTrace(np.zeros((15, 30), np.uint8), np.arange(30), np.zeros(16, np.int64), np.zeros(0, np.int64))
+    assert traced_totals(target, tb, phys, trace, 15, link_lat, ref["counters"]) is None
+    ev = ref["spike_events"]
+    want = estimate(target, tb, phys, ev["step"], ev["source"], ref["counters"]["neurons_active"], 15)
+    got = dict(nc.emulate(art, 15, {"in": x}, record=()).report)["cost"]
+    want.pop("wall_time_s"), got.pop("wall_time_s")
+    assert got == want and want["counters"]["total_messages"] > 0

@@ -85,17 +85,7 @@ def _check_inputs(target, tables, physical_core, spike_steps, spike_sources, neu
         vals, cnt = np.unique(phys, return_counts=True)
         raise ValidationError(f"estimate: physical core {int(vals[cnt > 1][0])} holds more than one logical core; "
                               "placement must give each logical core its own physical core")
-    st = _int_array(spike_steps, "spike_steps", 1)
-    src = _int_array(spike_sources, "spike_sources", 1)
-    if st.shape != src.shape:
-        raise ValidationError(f"estimate: spike_steps ({st.size}) and spike_sources ({src.size}) must have one "
-                              "entry per spike event each")
-    if st.size and (st.min() < 0 or st.max() >= steps):
-        raise ValidationError(f"estimate: spike step {int(st.min() if st.min() < 0 else st.max())} is outside "
-                              f"0..{steps - 1}; steps are 0-based and must be < steps = {steps}")
-    if src.size and (src.min() < 0 or src.max() >= tables.n_sources):
-        raise ValidationError(f"estimate: spike source {int(src.min() if src.min() < 0 else src.max())} is "
-                              f"outside 0..{tables.n_sources - 1} (neurons then graph-input channels)")
+    st, src = _check_events(tables, spike_steps, spike_sources, steps)
     act = _int_array(neuron_active, "neuron_active", 2)
     per_core = np.diff(np.asarray(tables.core_neuron_ptr, np.int64))
     if act.shape != (steps, n_cores):
@@ -113,6 +103,21 @@ def _check_inputs(target, tables, physical_core, spike_steps, spike_sources, neu
             raise ValidationError(f"estimate: learn_ops must be non-negative counts of shape ({steps}, {n_cores}), "
                                   f"got shape {learn.shape}")
     return steps, n_cores, phys, st, src, act, per_core, learn
+
+
+def _check_events(tables, spike_steps, spike_sources, steps: int) -> tuple:
+    st = _int_array(spike_steps, "spike_steps", 1)
+    src = _int_array(spike_sources, "spike_sources", 1)
+    if st.shape != src.shape:
+        raise ValidationError(f"estimate: spike_steps ({st.size}) and spike_sources ({src.size}) must have one "
+                              "entry per spike event each")
+    if st.size and (st.min() < 0 or st.max() >= steps):
+        raise ValidationError(f"estimate: spike step {int(st.min() if st.min() < 0 else st.max())} is outside "
+                              f"0..{steps - 1}; steps are 0-based and must be < steps = {steps}")
+    if src.size and (src.min() < 0 or src.max() >= tables.n_sources):
+        raise ValidationError(f"estimate: spike source {int(src.min() if src.min() < 0 else src.max())} is "
+                              f"outside 0..{tables.n_sources - 1} (neurons then graph-input channels)")
+    return st, src
 
 
 # ------------------------------------------------------------------------------- messages
@@ -643,7 +648,7 @@ def carried_reads(tables, sources) -> np.ndarray:
 
 
 def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps: int,
-             learn_ops=None, psum_out=None, psum_in=None, syn_ops_in=None, counts=None) -> dict:
+             learn_ops=None, psum_out=None, psum_in=None, syn_ops_in=None, counts=None, trace=None) -> dict:
     """Energy (J), latency (s), per-core counters and per-link loads of a run; see the module doc.
 
     ``physical_core[c]``: mesh core id of logical core c. ``spike_steps``/``spike_sources``: one entry per
@@ -654,24 +659,34 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
     of spikes sent before the run (``carried_reads``: a run continuing another one charges them, so the
     energies and latencies of split runs add up to those of one run). ``counts``: the emulator kernel's
     per-step counters of this run (``report["counters"]``); with them the message pass runs per class of
-    sources (``msgclasses``, the same values, several times faster). Returns a JSON-able dict (lists and
-    floats only).
+    sources (``msgclasses``, the same values, several times faster). ``trace``: instead of ``spike_steps``
+    and ``spike_sources`` (then None), a quick run's ``quickrun.SpikeTrace`` (its recorded spikes and input
+    events), listed only where the counters cannot stand in for the neurons' events
+    (``msgclasses.traced_totals``). Returns a JSON-able dict (lists and floats only).
     """
     t_wall = time.perf_counter()
+    if trace is not None:                      # its events are the kernel's own: checked when listed
+        spike_steps = spike_sources = np.zeros(0, np.int64)
     steps, n_cores, phys, ev_step, ev_src, active, per_core, learn = _check_inputs(
         target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops)
     L = {k: q.value for k, q in target.costs.latency.items()}
-
-    # ---- messages (events sorted by step, so messages are too): one numba pass, see message_totals_numpy
-    if ev_step.size and np.any(ev_step[1:] < ev_step[:-1]):
-        order = np.argsort(ev_step, kind="stable")
-        ev_step, ev_src = ev_step[order], ev_src[order]
     link_lat = link_table(target.mesh, L)[5]
-    from .msgclasses import counted_totals, usable_counts
-    if usable_counts(counts, steps, n_cores):
-        m = counted_totals(target, tables, phys, ev_step, ev_src, steps, link_lat, counts)
-    else:
-        m = message_totals(target, tables, phys, ev_step, ev_src, steps, link_lat)
+    from .msgclasses import counted_totals, traced_totals, usable_counts
+    counted = usable_counts(counts, steps, n_cores)
+    m = None
+    if trace is not None and counted:
+        m = traced_totals(target, tables, phys, trace, steps, link_lat, counts)
+    if m is None:
+        if trace is not None:
+            ev_step, ev_src = _check_events(tables, *trace.listed(), steps)
+        # ---- messages (events sorted by step, so messages are too): one numba pass, see message_totals_numpy
+        if ev_step.size and np.any(ev_step[1:] < ev_step[:-1]):
+            order = np.argsort(ev_step, kind="stable")
+            ev_step, ev_src = ev_step[order], ev_src[order]
+        if counted:
+            m = counted_totals(target, tables, phys, ev_step, ev_src, steps, link_lat, counts)
+        else:
+            m = message_totals(target, tables, phys, ev_step, ev_src, steps, link_lat)
     if syn_ops_in is not None and steps:
         m["syn_ops"][0] += np.asarray(syn_ops_in, m["syn_ops"].dtype)
     psum = None

@@ -59,7 +59,7 @@ from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
 from ...semantics.inputs import (SMALL_RUN_BYTES, InputSpec, check_input_rows, check_record, check_run,
                                  check_step_inputs, reward_rows)
-from .quickrun import QuickInputs, event_list, quick_events
+from .quickrun import QuickInputs, event_list, events_of, quick_events
 from .tablecache import derived
 from ...safeio import available_memory
 from ...mapping.tables import index_dtype, narrowest_int
@@ -1121,7 +1121,8 @@ def _assemble_result(tables, run: _Run, engine: str, wall: float, events: bool) 
 
 def run_report(tables, steps: int, engine: str, wall: float, cnt: K.Counters, events: dict | None, learners=(),
                learn_cnt=None) -> dict:
-    """A run's report before the cost model: the spike ``events`` (None: not listed), sizes, the counters."""
+    """A run's report before the cost model: the spike ``events`` (a dict, a quick run's ``SpikeTrace``, or None:
+    not listed), sizes, the counters."""
     report = counted_report(steps, engine, wall, (int(tables.n_cores), tables.n_neurons, tables.n_synapses),
                             cnt.per_core if cnt.enabled else None, cnt.per_source, events)
     if learners:
@@ -1471,11 +1472,14 @@ def cost_report(report: dict, target, tables, physical_core, steps: int, timing:
     (``costmodel.carried_reads``; a Simulator run continuing another one)."""
     from .costmodel import estimate
     events = report.pop("spike_events")
+    if timing == "cycle":                      # (a quick run's SpikeTrace listed: the cycle model reads events)
+        events = events_of(events)
+    trace = None if type(events) is dict else events
     per_step = report["counters"]
-    est = estimate(target, tables, np.asarray(physical_core), events["step"], events["source"],
-                   per_step["neurons_active"], steps, learn_ops=per_step.get("learning_updates"),
-                   psum_out=per_step.get("psum_out"), psum_in=per_step.get("psum_in"), syn_ops_in=syn_ops_in,
-                   counts=per_step)
+    est = estimate(target, tables, np.asarray(physical_core), None if trace is not None else events["step"],
+                   None if trace is not None else events["source"], per_step["neurons_active"], steps,
+                   learn_ops=per_step.get("learning_updates"), psum_out=per_step.get("psum_out"),
+                   psum_in=per_step.get("psum_in"), syn_ops_in=syn_ops_in, counts=per_step, trace=trace)
     if timing == "cycle":
         from .timing import cycle_report
         est["cycle"] = cycle_report(target, tables, np.asarray(physical_core), events["step"], events["source"],

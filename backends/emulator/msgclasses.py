@@ -17,6 +17,10 @@ from those counters, shifted by the one step between a spike and its synaptic re
 ``message_totals``' bit for bit (integer sums in any order; maxima of the same floats):
 tests/test_costmodel_classes.py. Classes are found by hashing each source's route list and then checking
 every member against its class's first source, so a hash collision only splits a class, never merges two.
+
+A quick run (``session.QuickRuns``) need not list its spike events at all (:func:`traced_totals`): where all
+neurons of a core are of one class, as in a Dense layer's core, the class fires as often as the kernel's
+``spikes_out`` counter says; only the neurons of cores of several classes are read from the recorded spikes.
 """
 from __future__ import annotations
 
@@ -144,15 +148,11 @@ def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link
     covers a good part of the mesh (``footprint_dense``); the scan costs ``n_links`` per step."""
     n_cls = mom.shape[0]
     n_links = link_lat.size
-    mom_step = np.zeros((steps, 9), np.int64)
-    path = np.zeros(steps)
-    contention = np.zeros(steps)
-    cls_total = np.zeros(n_cls, np.int64)
+    out = (np.zeros((steps, 9), np.int64), np.zeros(steps), np.zeros(steps), np.zeros(n_links, np.int64),
+           np.zeros(n_links, np.int64), np.zeros(n_cls, np.int64))
     cnt = np.zeros(n_cls, np.int64)
     act = np.empty(n_cls, np.int64)
     cur = np.zeros(n_links, np.int64)
-    total = np.zeros(n_links, np.int64)
-    maxstep = np.zeros(n_links, np.int64)
     touched = np.empty(n_links + 1, np.int64)
     n_act = 0
     step = -1
@@ -161,33 +161,9 @@ def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link
         t = ev_step[e] if e < n_ev else -2
         if t != step:
             if step >= 0:
-                p_max = 0.0
-                n_touched = 0
-                for j in range(n_act):
-                    c = act[j]
-                    k = cnt[c]
-                    cnt[c] = 0
-                    cls_total[c] += k
-                    for f in range(9):
-                        mom_step[step, f] += k * mom[c, f]
-                    if maxlat[c] > p_max:
-                        p_max = maxlat[c]
-                    if close_all:
-                        for i in range(fp_ptr[c], fp_ptr[c + 1]):
-                            cur[fp_link[i]] += k * fp_cnt[i]
-                    else:
-                        for i in range(fp_ptr[c], fp_ptr[c + 1]):
-                            lid = fp_link[i]
-                            if cur[lid] == 0:
-                                touched[n_touched] = lid
-                                n_touched += 1
-                            cur[lid] += k * fp_cnt[i]
+                _close_step(step, act, n_act, cnt, mom, maxlat, fp_ptr, fp_link, fp_cnt, link_lat, close_all, cur,
+                            touched, out)
                 n_act = 0
-                if close_all:
-                    contention[step] = _close_all(cur, total, maxstep, link_lat)
-                else:
-                    contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
-                path[step] = p_max
             if e == n_ev:
                 break
             step = t
@@ -196,7 +172,89 @@ def _class_pass(ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link
             act[n_act] = c
             n_act += 1
         cnt[c] += 1
-    return mom_step, path, contention, total, maxstep, cls_total
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _class_pass_counted(spikes_out, core_cls, spikes, mix_col, mix_cls, in_ptr, in_src, cls, mom, maxlat, fp_ptr,
+                        fp_link, fp_cnt, link_lat, close_all):
+    """:func:`_class_pass` without a list of the spike events. A core whose neurons are all of one class
+    (``core_cls[c] >= 0``) fires that class ``spikes_out[t, c]`` times at step t (the kernel's counter); a
+    neuron of a core of several classes fires its class ``mix_cls[j]`` when its column ``mix_col[j]`` of the
+    recorded ``spikes`` (uint8 [T, k]) is 1; the graph-input channels' events are step t's entries
+    ``in_ptr[t]..in_ptr[t + 1]`` of ``in_src``. Each step's classes and counts are those of the event list,
+    so every output is equal (integer sums; maxima of the same floats)."""
+    steps, n_cores = spikes_out.shape
+    n_cls = mom.shape[0]
+    n_links = link_lat.size
+    out = (np.zeros((steps, 9), np.int64), np.zeros(steps), np.zeros(steps), np.zeros(n_links, np.int64),
+           np.zeros(n_links, np.int64), np.zeros(n_cls, np.int64))
+    cnt = np.zeros(n_cls, np.int64)
+    act = np.empty(n_cls + 1, np.int64)        # + 1: the branch-free append writes one past the list
+    cur = np.zeros(n_links, np.int64)
+    touched = np.empty(n_links + 1, np.int64)
+    n_in = in_ptr.size - 1
+    for t in range(steps):
+        n_act = 0
+        for c in range(n_cores):
+            k = spikes_out[t, c]
+            q = core_cls[c]
+            if k > 0 and q >= 0:
+                if cnt[q] == 0:
+                    act[n_act] = q
+                    n_act += 1
+                cnt[q] += k
+        for j in range(mix_col.size):          # branch-free: most columns hold 0
+            k = np.int64(spikes[t, mix_col[j]])
+            q = mix_cls[j]
+            act[n_act] = q
+            n_act += (cnt[q] == 0) & (k != 0)
+            cnt[q] += k
+        if t < n_in:
+            for e in range(in_ptr[t], in_ptr[t + 1]):
+                q = cls[in_src[e]]
+                if cnt[q] == 0:
+                    act[n_act] = q
+                    n_act += 1
+                cnt[q] += 1
+        if n_act > 0:                          # (a step without events is not closed in the event pass either)
+            _close_step(t, act, n_act, cnt, mom, maxlat, fp_ptr, fp_link, fp_cnt, link_lat, close_all, cur, touched,
+                        out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _close_step(step, act, n_act, cnt, mom, maxlat, fp_ptr, fp_link, fp_cnt, link_lat, close_all, cur, touched,
+                out):
+    """Step ``step`` ends: its firing classes' moments, longest latency and link loads go into ``out``
+    (``_class_pass``'s outputs); their counts are cleared."""
+    mom_step, path, contention, total, maxstep, cls_total = out
+    p_max = 0.0
+    n_touched = 0
+    for j in range(n_act):
+        c = act[j]
+        k = cnt[c]
+        cnt[c] = 0
+        cls_total[c] += k
+        for f in range(9):
+            mom_step[step, f] += k * mom[c, f]
+        if maxlat[c] > p_max:
+            p_max = maxlat[c]
+        if close_all:
+            for i in range(fp_ptr[c], fp_ptr[c + 1]):
+                cur[fp_link[i]] += k * fp_cnt[i]
+        else:
+            for i in range(fp_ptr[c], fp_ptr[c + 1]):
+                lid = fp_link[i]
+                if cur[lid] == 0:
+                    touched[n_touched] = lid
+                    n_touched += 1
+                cur[lid] += k * fp_cnt[i]
+    if close_all:
+        contention[step] = _close_all(cur, total, maxstep, link_lat)
+    else:
+        contention[step] = _close_links(touched, n_touched, cur, total, maxstep, link_lat)
+    path[step] = p_max
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -232,6 +290,47 @@ def _footprint_entries(fp_ptr, cls, ev_src):
         c = cls[ev_src[e]]
         n += fp_ptr[c + 1] - fp_ptr[c]
     return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _counted_footprint_entries(spikes_out, core_cls, spikes, mix_col, mix_cls, in_ptr, in_src, cls, fp_ptr):
+    """:func:`_footprint_entries` of the events :func:`_class_pass_counted` reads (the same sum)."""
+    steps, n_cores = spikes_out.shape
+    n = 0
+    for c in range(n_cores):
+        q = core_cls[c]
+        if q >= 0:
+            k = 0
+            for t in range(steps):
+                k += spikes_out[t, c]
+            n += k * (fp_ptr[q + 1] - fp_ptr[q])
+    for j in range(mix_col.size):
+        q = mix_cls[j]
+        k = 0
+        for t in range(steps):
+            k += spikes[t, mix_col[j]]
+        n += k * (fp_ptr[q + 1] - fp_ptr[q])
+    for e in range(in_ptr[min(steps, in_ptr.size - 1)]):
+        q = cls[in_src[e]]
+        n += fp_ptr[q + 1] - fp_ptr[q]
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _core_classes(cls, core_neuron_ptr):
+    """Per core: the class of all its neurons, or -1 if they are of several classes (or it has none)."""
+    n_cores = core_neuron_ptr.size - 1
+    out = np.full(n_cores, -1, np.int64)
+    for c in range(n_cores):
+        a, b = core_neuron_ptr[c], core_neuron_ptr[c + 1]
+        if b > a:
+            q = cls[a]
+            for i in range(a + 1, b):
+                if cls[i] != q:
+                    q = -1
+                    break
+            out[c] = q
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -271,8 +370,9 @@ def source_classes(target, tables, phys):
 
 
 def class_tables(target, tables, phys, n_links: int) -> tuple:
-    """``(cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt)`` of these tables on ``phys``
-    (``source_classes``, ``_class_tables``); kept for the next run of the same tables (``tablecache``)."""
+    """``(cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt, core_cls)`` of these tables on
+    ``phys`` (``source_classes``, ``_class_tables``, ``_core_classes``); kept for the next run of the same
+    tables (``tablecache``)."""
     def compute():
         cls, rep, src_core, bits, packet = source_classes(target, tables, phys)
         scale = 1.0 + bits / packet if packet else np.ones(bits.size)
@@ -281,7 +381,8 @@ def class_tables(target, tables, phys, n_links: int) -> tuple:
         gx, gy, cx, cy = geometry.tile_arrays(target.mesh, phys)
         return (cls, rep, src_core, bits) + _class_tables(
             rep, src_core, np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64), gx, gy,
-            cx, cy, geometry.grid_size(target.mesh)[0], lat, scale, bits, int(n_links)) + (target,)
+            cx, cy, geometry.grid_size(target.mesh)[0], lat, scale, bits, int(n_links)) + (
+            _core_classes(cls, np.asarray(tables.core_neuron_ptr, np.int64)), target)
     # the target by identity, kept alive (so its id is not reused) by the value the slot holds
     key = (id(target), np.asarray(phys, np.int64).tobytes(), int(n_links))
     return derived("message_classes", tables, key, compute)[:-1]
@@ -292,17 +393,54 @@ def counted_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, 
     """``costmodel.message_totals`` (same fields, equal values) from the kernel's per-core ``counts``
     (``COUNTS``, ``[steps, n_cores]`` each) and one pass over the spike events by source class.
     ``close_all``: how ``_class_pass`` closes a step (None: by ``footprint_dense``; tests force each way)."""
-    n_cores = int(phys.size)
     link_lat = np.ascontiguousarray(link_lat, np.float64)
-    cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt = class_tables(target, tables, phys,
-                                                                                  link_lat.size)
-    route_ptr = np.asarray(tables.route_ptr, np.int64)
-    route_core = np.asarray(tables.route_core)           # its own int dtype: no copy of every route
+    ct = class_tables(target, tables, phys, link_lat.size)
+    cls, fp_ptr = ct[0], ct[6]
     ev_step, ev_src = np.ascontiguousarray(ev_step, np.int64), np.ascontiguousarray(ev_src, np.int64)
     dense = footprint_dense(fp_ptr, cls, ev_src, link_lat.size, steps) if close_all is None else close_all
-    mom_step, path, contention, total, maxstep, cls_total = _class_pass(
-        ev_step, ev_src, cls, mom, maxlat, fp_ptr, fp_link, fp_cnt, link_lat, int(steps), bool(dense))
-    mom_core = _core_moments(cls_total, mom, src_core[rep], rep, route_ptr, route_core, bits, n_cores)
+    passed = _class_pass(ev_step, ev_src, cls, *ct[4:9], link_lat, int(steps), bool(dense))
+    return _totals(target, tables, phys, ct, passed, counts)
+
+
+def traced_totals(target, tables, phys, trace, steps: int, link_lat, counts: dict, close_all=None):
+    """:func:`counted_totals` of a quick run without the list of its spike events (``trace``: its
+    ``quickrun.SpikeTrace``). A core whose neurons are all of one class (a Dense layer's core: they send to
+    the same cores) gives its class's spikes by the kernel's ``spikes_out`` counter; only the neurons of
+    cores of several classes are read from the recorded spikes, and the graph-input channels' events from
+    the run's input rows. None where listing is the cheaper way (more than half the neurons are in such cores:
+    each step then reads their columns one by one, where the list reads its rows twice, branch-free; Brunel's
+    random net, every core mixed: 24-27 ms against 19-21 per 1000 steps) or the recording lacks one of those
+    neurons' columns: the caller lists the events then. Equal to ``counted_totals``
+    (tests/test_costmodel_classes.py)."""
+    link_lat = np.ascontiguousarray(link_lat, np.float64)
+    ct = class_tables(target, tables, phys, link_lat.size)
+    cls, src_core, fp_ptr, core_cls = ct[0], ct[2], ct[6], ct[9]
+    spikes_out = np.ascontiguousarray(counts["spikes_out"], np.int64)
+    spikes = trace.spikes
+    n = int(tables.n_neurons)
+    mixed = np.flatnonzero(core_cls[src_core[:n]] < 0)
+    if 2 * mixed.size > n:
+        return None
+    col_of = np.full(n, -1, np.int64)
+    col_gid = np.asarray(trace.col_gid, np.int64)
+    col_of[col_gid] = np.arange(col_gid.size)
+    mix_col = col_of[mixed]
+    if spikes_out.shape[0] != steps or spikes.shape[0] != steps or np.any(mix_col < 0):
+        return None
+    args = (spikes_out, core_cls, spikes, mix_col, cls[mixed], np.ascontiguousarray(trace.in_ptr, np.int64),
+            np.ascontiguousarray(trace.in_src, np.int64), cls)
+    if close_all is None:
+        close_all = _counted_footprint_entries(*args, fp_ptr) > link_lat.size * int(steps)
+    return _totals(target, tables, phys, ct, _class_pass_counted(*args, *ct[4:9], link_lat, bool(close_all)), counts)
+
+
+def _totals(target, tables, phys, ct, passed, counts: dict) -> dict:
+    """The fields of ``costmodel.message_totals`` from a class pass's outputs and the kernel's counters."""
+    cls, rep, src_core, bits, mom = ct[:5]
+    mom_step, path, contention, total, maxstep, cls_total = passed
+    route_ptr = np.asarray(tables.route_ptr, np.int64)
+    route_core = np.asarray(tables.route_core)           # its own int dtype: no copy of every route
+    mom_core = _core_moments(cls_total, mom, src_core[rep], rep, route_ptr, route_core, bits, int(phys.size))
     syn, pk_in = (np.asarray(counts[k], np.int64) for k in ("syn_ops", "packets_in"))
     later = lambda a: np.concatenate([np.zeros_like(a[:1]), a[:-1]])
     syn_ops, msgs_in = later(syn), later(pk_in)              # read at t + 1 (costmodel module doc)

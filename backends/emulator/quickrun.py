@@ -19,6 +19,8 @@ run); once the threads are launched, the same C functions are called directly.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 from numba import njit
@@ -51,6 +53,26 @@ def spike_events(rows, base):
                 src[k] = base + c
                 k += 1
     return in_ptr, src, np.ones(k, np.int64), -1
+
+
+class SpikeTrace(NamedTuple):
+    """A quick run's spike events as the kernel left them: ``spikes`` (uint8 [T, k], column c is neuron
+    ``col_gid[c]``) and the input events (step t's are ``in_ptr[t]..in_ptr[t + 1]`` of ``in_src``). Listed
+    (:func:`event_list`) only when asked: the cost model reads the neurons' spikes from the kernel's
+    counters where it can (``msgclasses.traced_totals``)."""
+    spikes: np.ndarray
+    col_gid: np.ndarray
+    in_ptr: np.ndarray
+    in_src: np.ndarray
+
+    def listed(self) -> tuple:
+        """``(steps, sources)``: :func:`event_list`."""
+        return event_list(*self)
+
+
+def events_of(events) -> dict:
+    """``{"step", "source"}`` of a run's spike events: ``events`` itself, or a :class:`SpikeTrace` listed now."""
+    return events if type(events) is dict else dict(zip(("step", "source"), events.listed()))
 
 
 def event_list(spikes, col_gid, in_ptr, in_src):

@@ -29,7 +29,7 @@ from .costmodel import carried_reads, estimate
 from .engine import (_resolve, _segments, _synapse_positions, cost_report, emulate_tables, initial_state,
                      kernel_thread_count, learning_slots, make_plan, run_bytes, run_layout, run_report,
                      too_small_for_threads)
-from .quickrun import QuickInputs, event_list, swap_threads
+from .quickrun import QuickInputs, SpikeTrace, events_of, swap_threads
 from ...semantics.inputs import SMALL_RUN_BYTES, check_record
 from .workload import workload_metrics
 
@@ -208,7 +208,7 @@ class CostAccumulator:
         if not parts:
             return
         s = self.s
-        parts = [p if len(p) == 7 else (p[0], p[1], spike_events(p[2]), p[3][K.C_ACTIVE], None, p[3][K.C_PSUM_OUT],
+        parts = [p if len(p) == 7 else (p[0], p[1], events_of(p[2]), p[3][K.C_ACTIVE], None, p[3][K.C_PSUM_OUT],
                                         p[3][K.C_PSUM_IN]) for p in parts]
         if s.timing_mode != "analytic":        # the cycle model: run by run, as each run's report has it
             for steps, carried, ev, active, learn, po, pi in parts:
@@ -234,11 +234,6 @@ class CostAccumulator:
             raise RuntimeError("cost totals of a one-shot emulation are not kept: read the run's report")
         self.flush()
         return self.energy, self.latency
-
-
-def spike_events(events) -> dict:
-    """``{"step", "source"}`` of a run's spike events, listed now if ``events`` holds their sources."""
-    return events if type(events) is dict else dict(zip(("step", "source"), event_list(*events)))
 
 
 class QuickRuns:
@@ -336,7 +331,8 @@ class QuickRuns:
             getattr(res, group)[name] = arrays[i][:, a:b]
         trace = None
         if s.timing:                           # the spikes as recorded (a copy where the Result shows them: the
-            trace = (arrays[0].copy() if shown else arrays[0], col_gid, events.in_ptr, events.in_src)   # user's)
+            spikes = arrays[0].copy() if shown else arrays[0]                                           # user's)
+            trace = SpikeTrace(spikes, col_gid, events.in_ptr, events.in_src)
             s._costs.add_quick(steps, carried, trace, cnt.per_core)
         res.report = LazyReport({}, partial(self.fill, steps, wall, cnt, trace, carried))
         return res
@@ -344,9 +340,11 @@ class QuickRuns:
     def fill(self, steps, wall, cnt, trace, carried, report) -> None:
         """A quick run's report, as the general path makes it (``run_report``, then the session's fill)."""
         s = self.s
-        report.update(run_report(s.tables, steps, "numba", wall, cnt, None if trace is None else spike_events(trace)))
-        if s.counters:
+        report.update(run_report(s.tables, steps, "numba", wall, cnt, trace))     # the cost model lists the
+        if s.counters:                                                                # events only if it must
             s._filler(steps, carried)(report)
+        if "spike_events" in report:
+            report["spike_events"] = events_of(report["spike_events"])
 
 
 def _fill(dst: np.ndarray, src, what: str) -> None:
