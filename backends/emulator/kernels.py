@@ -513,13 +513,17 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                      psums, direct_graded, slot, pk_syn, defer)
         step_groups(n_groups, split_syn if split else split_syn[:0], activity, core_neuron_ptr, core_cell,
                     group_core, group_cell)
+        # the buffered count rows: by one group, outside the region, where the same loop runs faster (chain_busy's
+        # 1000 steps: ~7 -> ~3.5 ms, why is not known); by several, each over its own cores in the region
+        if flush and n_groups == 1:
+            _flush_rows(buf_k, buf_row, n_buf, 0, n_cores, count_syn, counters, pk_syn)
         # ---- one parallel region per step: group gi owns cores group_core[gi].. and their ring cells; it delivers
         # step t-1's spikes into its cells (phase 3, ``_deliver``), then steps its cores' neurons at t (phase 1+2,
         # which read only their own cells): no barrier between, only the spike list waits for every group
         for gi in prange(n_groups):
             c_lo = group_core[gi]
             c_hi = group_core[gi + 1]
-            if flush:
+            if flush and n_groups > 1:
                 _flush_rows(buf_k, buf_row, n_buf, c_lo, c_hi, count_syn, counters, pk_syn)
             if n_prev and split:
                 _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], n_groups == 1,
