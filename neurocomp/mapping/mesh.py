@@ -45,6 +45,8 @@ numba cache files (``__pycache__/*.nbi``, ``*.nbc`` of neurocomp/ and backends/)
 """
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -173,9 +175,18 @@ def link_coords(link, gx_n):
     return t % gx_n, t // gx_n, link % 4
 
 
+@functools.lru_cache(maxsize=16)
 def link_geometry(mesh):
     """Per link id: from-tile ``(x, y)``, to-tile ``(x2, y2)``, direction ``d``, ``on_grid`` (the to-tile
-    exists) and ``interchip`` (the two tiles lie on different chips)."""
+    exists) and ``interchip`` (the two tiles lie on different chips). Kept per mesh (read-only arrays): the
+    cost model asks for it on every run's report, ~10 us each time."""
+    out = _link_geometry(mesh)
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+def _link_geometry(mesh):
     gx_n, gy_n = grid_size(mesh)
     x, y, d = link_coords(np.arange(n_links(mesh), dtype=np.int64), gx_n)
     x2, y2 = x + DX[d], y + DY[d]
