@@ -37,11 +37,12 @@ speedup is what the machine gives a perfectly balanced step of this kernel's kin
 kernel's own.
 
 Usage: ``.venv/bin/python benchmarks/emulator_speed.py [--neurons 5000] [--steps 1000] [--lava-steps 100]
-[--skip-lava] [--skip-brian2] [--threads 1,2] [--probe] [--json out.json]``
+[--skip-lava] [--skip-brian2] [--threads 1,2] [--probe] [--mapping roundrobin|compiled] [--json out.json]``
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import json
 import os
@@ -53,8 +54,11 @@ import numpy as np
 import neurocomp as nc
 from neurocomp.backends.emulator import emulate_tables, make_plan
 from neurocomp.mapping.tables import build_core_tables
+from neurocomp.target import load_target
 
 N_EXT = 1000
+#: How the emulator's tables are made (``--mapping``): "roundrobin" or "compiled" (:func:`neurocomp_tables`).
+MAPPING = "roundrobin"
 
 
 def brunel(n: int, seed: int = 0, p: float = 0.1, ext_rate: float = 0.01):
@@ -107,11 +111,22 @@ def make_inputs(rate: float, steps: int, seed: int = 1, n_ext: int = N_EXT):
     return {"ext": (rng.random((steps, n_ext)) < rate).astype(np.uint8)}
 
 
-def run_neurocomp(net, inputs, steps, n_cores=64, threads=(None,)):
-    """Wall times per label (and per thread count in ``threads``, the last one also under the label alone)."""
+def neurocomp_tables(net, n_cores=64):
+    """The per-core tables the emulator runs: round-robin onto ``n_cores`` cores (the default), or, with
+    ``--mapping compiled``, what ``nc.compile`` makes for a 2 x 2-chip Loihi 2 (sequential partitioner: a
+    layer's neurons on consecutive cores, so Dense rows reach runs of consecutive ring cells)."""
+    if MAPPING == "compiled":
+        t = load_target("loihi2")
+        t = dataclasses.replace(t, mesh=dataclasses.replace(t.mesh, chips=4, chips_x=2, chips_y=2))
+        return nc.compile(net, t, partitioner="sequential").tables
     mapping = {p.name: (np.arange(p.size) + off) % n_cores
                for p, off in zip(net.neuron_populations, np.cumsum([0] + [p.size for p in net.neuron_populations]))}
-    tables = build_core_tables(net, mapping, n_cores)
+    return build_core_tables(net, mapping, n_cores)
+
+
+def run_neurocomp(net, inputs, steps, threads=(None,)):
+    """Wall times per label (and per thread count in ``threads``, the last one also under the label alone)."""
+    tables = neurocomp_tables(net)
     emulate_tables(tables, 5, {k: v[:5] for k, v in inputs.items()})          # compile / load numba cache
     t0 = time.perf_counter()
     # the per-network set-up, built once (as Brian2's timing excludes its build); no learning here, so without the
@@ -423,7 +438,12 @@ def main(argv=None):
                          "main figure; Brian2 cpp_standalone then also runs with that many OpenMP threads)")
     ap.add_argument("--probe", action="store_true", help="also run the STREAM-like memory probe")
     ap.add_argument("--json", default=None, help="write the results here")
+    ap.add_argument("--mapping", choices=("roundrobin", "compiled"), default="roundrobin",
+                    help="the emulator's tables: round-robin onto 64 cores (default, as in earlier rows of "
+                         "RESULTS.md) or nc.compile's for a 2 x 2-chip Loihi 2 (sequential partitioner)")
     args = ap.parse_args(argv)
+    global MAPPING
+    MAPPING = args.mapping
     threads = tuple(int(x) for x in args.threads.split(",")) if args.threads else (None,)
     rows = []
     probe = None
