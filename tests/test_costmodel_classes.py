@@ -36,11 +36,13 @@ def _check(target, tb, phys, steps, ev_step, ev_src):
     *_, link_lat = link_table(target.mesh, {k: q.value for k, q in target.costs.latency.items()})
     want = message_totals_numpy(target, tb, phys, ev_step, ev_src, steps, link_lat)
     counts = kernel_counts(tb, ev_step, ev_src, steps)
-    for close_all in (False, True):              # a step's links closed from the touched list / by a scan
-        got = counted_totals(target, tb, phys, ev_step, ev_src, steps, link_lat, counts, close_all=close_all)
+    # a step's links closed from the touched list / by a scan, footprints added by their entries / as dense rows
+    for close_all, rows in ((False, False), (True, False), (True, True)):
+        got = counted_totals(target, tb, phys, ev_step, ev_src, steps, link_lat, counts, close_all=close_all,
+                             rows=rows)
         assert set(got) == set(TOTALS)
         for k in TOTALS:
-            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{k} (close_all={close_all})")
+            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{k} (close_all={close_all}, rows={rows})")
             assert np.shape(got[k]) == np.shape(want[k]), k
 
 
@@ -60,6 +62,19 @@ def test_class_pass_equals_numpy_spec_graded(seed):
     rng = np.random.default_rng(seed)
     tb, phys, steps, ev_step, ev_src = _random_graded(rng)
     _check(_random_figures(LOIHI2, rng), tb, phys, steps, ev_step, ev_src)
+
+
+def test_footprint_rows_are_made_only_where_they_pay_and_cannot_overflow():
+    """Dense rows hold each class's footprint; none where the footprints are sparse, the rows too big, a count
+    over int16 or a step's load able to reach 2^31 (then the entries are added, into int64)."""
+    from neurocomp.backends.emulator import msgclasses as MC
+    fp_ptr, fp_link, fp_cnt = np.array([0, 2, 3]), np.array([1, 3, 0]), np.array([2, 1, 5], np.int32)
+    rows = MC.footprint_rows(fp_ptr, fp_link, fp_cnt, 4, 10)
+    np.testing.assert_array_equal(rows, [[0, 2, 0, 1], [5, 0, 0, 0]])
+    assert MC.footprint_rows(fp_ptr, fp_link, fp_cnt, 400, 10).size == 0                 # sparse: entries
+    assert MC.footprint_rows(fp_ptr, fp_link, fp_cnt, 400, 10, force=True).shape == (2, 400)
+    assert MC.footprint_rows(fp_ptr, fp_link, fp_cnt * 10_000, 4, 10).size == 0          # over int16
+    assert MC.footprint_rows(fp_ptr, fp_link, fp_cnt, 4, 2 ** 31 // 5 + 1).size == 0     # a step could overflow
 
 
 def test_a_hash_collision_splits_a_class_never_merges_two():
@@ -157,11 +172,12 @@ def test_traced_totals_equal_the_listed_events(seed):
     *_, link_lat = link_table(target.mesh, {k: q.value for k, q in target.costs.latency.items()})
     core_cls = class_tables(target, tb, phys, link_lat.size)[9]
     assert (core_cls >= 0).any()
-    for close_all in (False, True):
-        want = counted_totals(target, tb, phys, ev["step"], ev["source"], steps, link_lat, counts, close_all=close_all)
-        got = traced_totals(target, tb, phys, trace, steps, link_lat, counts, close_all=close_all)
+    want = counted_totals(target, tb, phys, ev["step"], ev["source"], steps, link_lat, counts, close_all=False,
+                          rows=False)
+    for close_all, rows in ((False, False), (True, False), (True, True)):
+        got = traced_totals(target, tb, phys, trace, steps, link_lat, counts, close_all=close_all, rows=rows)
         for k in TOTALS:
-            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{k} (close_all={close_all})")
+            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{k} (close_all={close_all}, rows={rows})")
     mixed = SpikeTrace(spikes[:, 1:], col_gid[1:], in_ptr, trace.in_src)     # a neuron of a mixed core unrecorded
     if (core_cls[np.repeat(np.arange(core_cls.size), np.diff(tb.core_neuron_ptr))][col_gid[0]]) < 0:
         assert traced_totals(target, tb, phys, mixed, steps, link_lat, counts) is None
