@@ -34,7 +34,10 @@ def test_a_float_model_is_refused_by_name():
         kind_of(nc.LIF(tau=1e-3, v_threshold=1.0), "population 'p'")
 
 
-@njit(cache=True)
+# Not cached: a signature with a function argument is keyed by its dispatcher's type, which differs in every
+# process, so each run compiled anyway and appended one more cache file per kind (90 had piled up), and a
+# worker re-saving the index could fail on an entry whose dispatcher had gone ("underlying object has vanished").
+@njit
 def _run_kernel(step, a, P, S):
     out = np.zeros(a.size, np.int64)           # spikes (0/1) or a graded model's payload
     for j in range(a.size):
@@ -42,7 +45,7 @@ def _run_kernel(step, a, P, S):
     return out
 
 
-@njit(cache=True)
+@njit
 def _run_kernel2(step, a, b, P, S):
     """``_run_kernel`` for a two-input kind (RF, RF_IZ): ``a``/``b`` are input channels 0 and 1."""
     out = np.zeros(a.size, np.int64)

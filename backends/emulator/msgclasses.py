@@ -348,7 +348,7 @@ def _counted_footprint_entries(spikes_out, core_cls, spikes, mix_col, mix_cls, i
         for t in range(steps):
             k += spikes[t, mix_col[j]]
         n += k * (fp_ptr[q + 1] - fp_ptr[q])
-    for e in range(in_ptr[min(steps, in_ptr.size - 1)]):
+    for e in range(in_ptr[min(steps, in_ptr.size - 1)] if in_ptr.size else 0):
         q = cls[in_src[e]]
         n += fp_ptr[q + 1] - fp_ptr[q]
     return n
