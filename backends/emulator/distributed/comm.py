@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
 
 from ..kernels import ranges
+
+#: Seconds a failing rank waits, its message written and flushed, before ``Abort`` (see :func:`guarded`).
+ABORT_GRACE_S = 0.5
 
 #: Environment variables an MPI launcher sets to the number of ranks (MPICH/Hydra, Open MPI, Slurm PMI).
 SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "PMIX_SIZE")
@@ -50,6 +54,9 @@ def guarded(comm, fn, *args, **kwargs):
         if not isinstance(exc, NeurocompError) and os.environ.get("NEUROCOMP_TRACEBACK", "") not in ("", "0"):
             traceback.print_exc()
         sys.stderr.flush()
+        # the launcher forwards a rank's stderr on its own time and Abort kills its forwarding too: on a loaded
+        # machine the message was lost (tests/test_mpi.py, empty stderr once in CI). A moment for it to go out.
+        time.sleep(ABORT_GRACE_S)
         comm.Abort(2 if isinstance(exc, NeurocompError) else 1)
         raise                                  # not reached: Abort ends the process
 
