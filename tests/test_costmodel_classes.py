@@ -170,7 +170,7 @@ def test_traced_totals_equal_the_listed_events(seed):
     in_ptr = np.searchsorted(ev["step"][~neuron], np.arange(steps + 1))
     trace = SpikeTrace(spikes, col_gid, in_ptr, ev["source"][~neuron])
     *_, link_lat = link_table(target.mesh, {k: q.value for k, q in target.costs.latency.items()})
-    core_cls = class_tables(target, tb, phys, link_lat.size)[9]
+    core_cls = class_tables(target, tb, phys, link_lat.size).core_cls
     assert (core_cls >= 0).any()
     want = counted_totals(target, tb, phys, ev["step"], ev["source"], steps, link_lat, counts, close_all=False,
                           rows=False)
@@ -199,7 +199,7 @@ def test_a_run_whose_cores_mostly_mix_classes_lists_its_events():
     art = nc.compile(net, "loihi2", max_neurons_per_core=5, partitioner="sequential")
     tb, target, phys = art.tables, art.target, np.asarray(art.physical_core, np.int64)
     *_, link_lat = link_table(target.mesh, {k: q.value for k, q in target.costs.latency.items()})
-    core_cls = class_tables(target, tb, phys, link_lat.size)[9]
+    core_cls = class_tables(target, tb, phys, link_lat.size).core_cls
     assert np.diff(tb.core_neuron_ptr)[core_cls < 0].sum() > tb.n_neurons / 2
     x = (rng.random((15, 20)) < 0.4).astype(np.uint8)
     ref = emulate_tables(tb, 15, {"in": x}, record=(), events=True).report

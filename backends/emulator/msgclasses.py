@@ -24,6 +24,8 @@ neurons of a core are of one class, as in a Dense layer's core, the class fires 
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
@@ -198,6 +200,8 @@ def _class_pass_counted(spikes_out, core_cls, spikes, mix_col, mix_cls, in_ptr, 
     cur32 = np.zeros(n_links if fp_rows.shape[0] else 0, np.int32)
     touched = np.empty(n_links + 1, np.int64)
     n_in = in_ptr.size - 1
+    # the appends to the step's list of classes are written out: an inlined helper returning the new length made
+    # the event pass ~7x slower (numba 0.68)
     for t in range(steps):
         n_act = 0
         for c in range(n_cores):
@@ -313,10 +317,11 @@ def footprint_rows(fp_ptr, fp_link, fp_cnt, n_links: int, n_sources: int, force:
     return rows
 
 
-def footprint_dense(fp_ptr, cls, ev_src, n_links: int, steps: int) -> bool:
-    """True if this run's footprint entries (one per link a firing class loads) outnumber the links
-    scanned by closing every step over all links: ``_class_pass`` then scans (``close_all``)."""
-    return _footprint_entries(fp_ptr, cls, ev_src) > int(n_links) * int(steps)
+def footprint_dense(entries: int, n_links: int, steps: int) -> bool:
+    """True if a run's footprint ``entries`` (one per link a firing class loads: ``_footprint_entries``,
+    ``_counted_footprint_entries``) outnumber the links scanned by closing every step over all links: the
+    class pass then scans (``close_all``)."""
+    return int(entries) > int(n_links) * int(steps)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -407,10 +412,28 @@ def source_classes(target, tables, phys):
     return cls, rep, src_core, bits, packet
 
 
-def class_tables(target, tables, phys, n_links: int) -> tuple:
-    """``(cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt, core_cls, fp_rows)`` of these tables on
-    ``phys`` (``source_classes``, ``_class_tables``, ``_core_classes``, ``footprint_rows``); kept for the next
-    run of the same tables (``tablecache``)."""
+class ClassTables(NamedTuple):
+    """The source classes of some tables on a placement (:func:`class_tables`)."""
+    cls: np.ndarray          # class of each source
+    rep: np.ndarray          # first source of each class
+    src_core: np.ndarray     # sending core of each source (-1: graph-input channel)
+    bits: np.ndarray         # payload bits of each route
+    mom: np.ndarray          # per class, ``_class_tables``' moments ...
+    maxlat: np.ndarray       # ... longest message latency ...
+    fp_ptr: np.ndarray       # ... and link footprint, CSR
+    fp_link: np.ndarray
+    fp_cnt: np.ndarray
+    core_cls: np.ndarray     # per core, the class of all its neurons or -1 (``_core_classes``)
+    fp_rows: np.ndarray      # the footprints as dense rows, or (0, 0) (``footprint_rows``)
+
+    def footprints(self) -> tuple:
+        """``(mom, maxlat, fp_ptr, fp_link, fp_cnt)``: what the class passes take per class."""
+        return self.mom, self.maxlat, self.fp_ptr, self.fp_link, self.fp_cnt
+
+
+def class_tables(target, tables, phys, n_links: int) -> ClassTables:
+    """:class:`ClassTables` of these tables on ``phys`` (``source_classes``, ``_class_tables``,
+    ``_core_classes``, ``footprint_rows``); kept for the next run of the same tables (``tablecache``)."""
     def compute():
         cls, rep, src_core, bits, packet = source_classes(target, tables, phys)
         scale = 1.0 + bits / packet if packet else np.ones(bits.size)
@@ -420,12 +443,12 @@ def class_tables(target, tables, phys, n_links: int) -> tuple:
         mom, maxlat, fp_ptr, fp_link, fp_cnt = _class_tables(
             rep, src_core, np.asarray(tables.route_ptr, np.int64), np.asarray(tables.route_core, np.int64), gx, gy,
             cx, cy, geometry.grid_size(target.mesh)[0], lat, scale, bits, int(n_links))
-        return (cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt,
-                _core_classes(cls, np.asarray(tables.core_neuron_ptr, np.int64)),
-                footprint_rows(fp_ptr, fp_link, fp_cnt, int(n_links), int(tables.n_sources)), target)
+        return ClassTables(cls, rep, src_core, bits, mom, maxlat, fp_ptr, fp_link, fp_cnt,
+                           _core_classes(cls, np.asarray(tables.core_neuron_ptr, np.int64)),
+                           footprint_rows(fp_ptr, fp_link, fp_cnt, int(n_links), int(tables.n_sources))), target
     # the target by identity, kept alive (so its id is not reused) by the value the slot holds
     key = (id(target), np.asarray(phys, np.int64).tobytes(), int(n_links))
-    return derived("message_classes", tables, key, compute)[:-1]
+    return derived("message_classes", tables, key, compute)[0]
 
 
 def counted_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, counts: dict,
@@ -436,22 +459,22 @@ def counted_totals(target, tables, phys, ev_step, ev_src, steps: int, link_lat, 
     the footprints as dense rows there (None: where ``footprint_rows`` made them). Tests force each way."""
     link_lat = np.ascontiguousarray(link_lat, np.float64)
     ct = class_tables(target, tables, phys, link_lat.size)
-    cls, fp_ptr = ct[0], ct[6]
     ev_step, ev_src = np.ascontiguousarray(ev_step, np.int64), np.ascontiguousarray(ev_src, np.int64)
-    dense = footprint_dense(fp_ptr, cls, ev_src, link_lat.size, steps) if close_all is None else close_all
-    passed = _class_pass(ev_step, ev_src, cls, *ct[4:9], _rows(ct, rows, link_lat.size, tables), link_lat,
-                         int(steps), bool(dense))
+    if close_all is None:
+        close_all = footprint_dense(_footprint_entries(ct.fp_ptr, ct.cls, ev_src), link_lat.size, steps)
+    passed = _class_pass(ev_step, ev_src, ct.cls, *ct.footprints(), _rows(ct, rows, link_lat.size, tables), link_lat,
+                         int(steps), bool(close_all))
     return _totals(target, tables, phys, ct, passed, counts)
 
 
-def _rows(ct, rows, n_links: int, tables) -> np.ndarray:
+def _rows(ct: ClassTables, rows, n_links: int, tables) -> np.ndarray:
     """The dense footprint rows a pass uses: the class tables' (``rows`` None), none (False), or built now
     (True, tests)."""
     if rows is None:
-        return ct[10]
+        return ct.fp_rows
     if not rows:
         return np.zeros((0, 0), np.int16)
-    return footprint_rows(ct[6], ct[7], ct[8], n_links, int(tables.n_sources), force=True)
+    return footprint_rows(ct.fp_ptr, ct.fp_link, ct.fp_cnt, n_links, int(tables.n_sources), force=True)
 
 
 def traced_totals(target, tables, phys, trace, steps: int, link_lat, counts: dict, close_all=None, rows=None):
@@ -466,11 +489,11 @@ def traced_totals(target, tables, phys, trace, steps: int, link_lat, counts: dic
     ``counted_totals`` (tests/test_costmodel_classes.py)."""
     link_lat = np.ascontiguousarray(link_lat, np.float64)
     ct = class_tables(target, tables, phys, link_lat.size)
-    cls, src_core, fp_ptr, core_cls = ct[0], ct[2], ct[6], ct[9]
+    cls, core_cls = ct.cls, ct.core_cls
     spikes_out = np.ascontiguousarray(counts["spikes_out"], np.int64)
     spikes = trace.spikes
     n = int(tables.n_neurons)
-    mixed = np.flatnonzero(core_cls[src_core[:n]] < 0)
+    mixed = np.flatnonzero(core_cls[ct.src_core[:n]] < 0)
     if 2 * mixed.size > n:
         return None
     col_of = np.full(n, -1, np.int64)
@@ -482,14 +505,15 @@ def traced_totals(target, tables, phys, trace, steps: int, link_lat, counts: dic
     args = (spikes_out, core_cls, spikes, mix_col, cls[mixed], np.ascontiguousarray(trace.in_ptr, np.int64),
             np.ascontiguousarray(trace.in_src, np.int64), cls)
     if close_all is None:
-        close_all = _counted_footprint_entries(*args, fp_ptr) > link_lat.size * int(steps)
-    passed = _class_pass_counted(*args, *ct[4:9], _rows(ct, rows, link_lat.size, tables), link_lat, bool(close_all))
+        close_all = footprint_dense(_counted_footprint_entries(*args, ct.fp_ptr), link_lat.size, steps)
+    passed = _class_pass_counted(*args, *ct.footprints(), _rows(ct, rows, link_lat.size, tables), link_lat,
+                                 bool(close_all))
     return _totals(target, tables, phys, ct, passed, counts)
 
 
-def _totals(target, tables, phys, ct, passed, counts: dict) -> dict:
+def _totals(target, tables, phys, ct: ClassTables, passed, counts: dict) -> dict:
     """The fields of ``costmodel.message_totals`` from a class pass's outputs and the kernel's counters."""
-    cls, rep, src_core, bits, mom = ct[:5]
+    rep, src_core, bits, mom = ct.rep, ct.src_core, ct.bits, ct.mom
     mom_step, path, contention, total, maxstep, cls_total = passed
     route_ptr = np.asarray(tables.route_ptr, np.int64)
     route_core = np.asarray(tables.route_core)           # its own int dtype: no copy of every route

@@ -341,10 +341,8 @@ class QuickRuns:
         """A quick run's report, as the general path makes it (``run_report``, then the session's fill)."""
         s = self.s
         report.update(run_report(s.tables, steps, "numba", wall, cnt, trace))     # the cost model lists the
-        if s.counters:                                                                # events only if it must
+        if s.counters:                     # events only if it must (a trace means timing, so counters, on)
             s._filler(steps, carried)(report)
-        if "spike_events" in report:
-            report["spike_events"] = events_of(report["spike_events"])
 
 
 def _fill(dst: np.ndarray, src, what: str) -> None:
