@@ -57,8 +57,6 @@ from neurocomp.mapping.tables import build_core_tables
 from neurocomp.target import load_target
 
 N_EXT = 1000
-#: How the emulator's tables are made (``--mapping``): "roundrobin" or "compiled" (:func:`neurocomp_tables`).
-MAPPING = "roundrobin"
 
 
 def brunel(n: int, seed: int = 0, p: float = 0.1, ext_rate: float = 0.01):
@@ -111,11 +109,11 @@ def make_inputs(rate: float, steps: int, seed: int = 1, n_ext: int = N_EXT):
     return {"ext": (rng.random((steps, n_ext)) < rate).astype(np.uint8)}
 
 
-def neurocomp_tables(net, n_cores=64):
+def neurocomp_tables(net, mapping="roundrobin", n_cores=64):
     """The per-core tables the emulator runs: round-robin onto ``n_cores`` cores (the default), or, with
-    ``--mapping compiled``, what ``nc.compile`` makes for a 2 x 2-chip Loihi 2 (sequential partitioner: a
+    ``mapping="compiled"`` (``--mapping compiled``), what ``nc.compile`` makes for a 2 x 2-chip Loihi 2 (sequential partitioner: a
     layer's neurons on consecutive cores, so Dense rows reach runs of consecutive ring cells)."""
-    if MAPPING == "compiled":
+    if mapping == "compiled":
         t = load_target("loihi2")
         t = dataclasses.replace(t, mesh=dataclasses.replace(t.mesh, chips=4, chips_x=2, chips_y=2))
         return nc.compile(net, t, partitioner="sequential").tables
@@ -124,9 +122,10 @@ def neurocomp_tables(net, n_cores=64):
     return build_core_tables(net, mapping, n_cores)
 
 
-def run_neurocomp(net, inputs, steps, threads=(None,)):
-    """Wall times per label (and per thread count in ``threads``, the last one also under the label alone)."""
-    tables = neurocomp_tables(net)
+def run_neurocomp(net, inputs, steps, threads=(None,), mapping="roundrobin"):
+    """Wall times per label (and per thread count in ``threads``, the last one also under the label alone);
+    ``mapping``: :func:`neurocomp_tables`'."""
+    tables = neurocomp_tables(net, mapping)
     emulate_tables(tables, 5, {k: v[:5] for k, v in inputs.items()})          # compile / load numba cache
     t0 = time.perf_counter()
     # the per-network set-up, built once (as Brian2's timing excludes its build); no learning here, so without the
@@ -260,10 +259,10 @@ def run_brian2(net, inputs, steps, mode="cython", threads=None):
     return time.perf_counter() - t0
 
 
-def bench(name, net, rate, steps, lava_steps, skip_lava, skip_brian2, threads=(None,)):
+def bench(name, net, rate, steps, lava_steps, skip_lava, skip_brian2, threads=(None,), mapping="roundrobin"):
     inputs = make_inputs(rate, steps, n_ext=net.populations["ext"].size)
     load_before = os.getloadavg()[0]
-    nc_res = run_neurocomp(net, inputs, steps, threads=threads)
+    nc_res = run_neurocomp(net, inputs, steps, threads=threads, mapping=mapping)
     ev_per_step = nc_res["events"] / steps
     wall = nc_res["wall_s"]["record_counters"]
     row = {"workload": name, "neurons": net.n_neurons, "synapses": nc_res["n_synapses"], "steps": steps,
@@ -281,7 +280,7 @@ def bench(name, net, rate, steps, lava_steps, skip_lava, skip_brian2, threads=(N
     if not skip_lava:
         # Lava is slow: run fewer steps; the emulator's event count for those steps is recomputed.
         sub = {k: v[:lava_steps] for k, v in inputs.items()}
-        short = run_neurocomp(net, sub, lava_steps)
+        short = run_neurocomp(net, sub, lava_steps, mapping=mapping)
         lwall, lava_v, warm = run_lava(net, sub, lava_steps)
         # Lava ran `warm` silent steps first: compare with an emulator run that also did
         padded = {k: np.concatenate([np.zeros((warm,) + v.shape[1:], v.dtype), v]) for k, v in sub.items()}
@@ -442,8 +441,6 @@ def main(argv=None):
                     help="the emulator's tables: round-robin onto 64 cores (default, as in earlier rows of "
                          "RESULTS.md) or nc.compile's for a 2 x 2-chip Loihi 2 (sequential partitioner)")
     args = ap.parse_args(argv)
-    global MAPPING
-    MAPPING = args.mapping
     threads = tuple(int(x) for x in args.threads.split(",")) if args.threads else (None,)
     rows = []
     probe = None
@@ -458,7 +455,8 @@ def main(argv=None):
         if args.only and name not in args.only.split(","):
             continue
         net, rate = make()
-        row = bench(name, net, rate, args.steps, args.lava_steps, args.skip_lava, args.skip_brian2, threads)
+        row = bench(name, net, rate, args.steps, args.lava_steps, args.skip_lava, args.skip_brian2, threads,
+                    args.mapping)
         print(json.dumps(row, indent=1), flush=True)
         rows.append(row)
     if args.json:

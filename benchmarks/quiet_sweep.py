@@ -30,12 +30,12 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
-    ES.MAPPING = "compiled"
     threads = tuple(int(x) for x in args.threads.split(","))
     rows = []
     for rate in (float(r) for r in args.rates.split(",")):
         net, _ = ES.dense_chain(True)
-        row = ES.bench(f"chain_quiet@{rate}", net, rate, args.steps, args.lava_steps, False, True, threads)
+        row = ES.bench(f"chain_quiet@{rate}", net, rate, args.steps, args.lava_steps, False, True, threads,
+                       mapping="compiled")
         row["input_rate"] = rate
         print(json.dumps(row, default=float), flush=True)
         rows.append(row)
