@@ -546,3 +546,19 @@ def test_generated_networks_round_trip(net):
                                                       else got.delay.shape),
                                       np.broadcast_to(proj.delay, w.shape if isinstance(proj.connectivity, Dense)
                                                       else got.delay.shape))
+
+
+def test_a_clone_of_a_local_checkout_finds_the_paper_data_beside_its_origin(tmp_path):
+    """``paperdata._local_origin``: a clone's origin that is a folder here (absolute, relative, file://) is where
+    the shared data may sit; a remote URL (https, ssh, host:path), a missing origin or config is not."""
+    from neurocomp.paperdata import _local_origin
+    origin = tmp_path / "checkout"
+    origin.mkdir()
+    clone = tmp_path / "elsewhere" / "clone"
+    (clone / ".git").mkdir(parents=True)
+    assert _local_origin(clone) is None                                 # no config
+    for url, want in ((str(origin), origin), ("../../checkout", origin), (f"file://{origin}", origin),
+                      ("https://github.com/x/y.git", None), ("ssh://host/x.git", None), ("git@host:x/y.git", None),
+                      (str(tmp_path / "gone"), None)):
+        (clone / ".git" / "config").write_text(f'[remote "origin"]\n\turl = {url}\n')
+        assert _local_origin(clone) == (None if want is None else want.resolve()), url
