@@ -299,3 +299,54 @@ def test_emulate_attaches_the_targets_cost_model(tmp_path):
     assert res.report["counters"]["syn_ops"].shape == (art.tables.n_cores,)
     res.save(tmp_path / "res")
     assert (tmp_path / "res" / "report.json").stat().st_size < 200_000
+
+
+def test_neurons_stepped_in_blocks_equal_the_spec():
+    """The kernel steps a segment's neurons in blocks of ``BLOCK`` (inputs, the model's loop, spikes): populations
+    larger than a block, on one core and split over cores at odd offsets, on the one-cell input path (a Dense
+    layer: one dendrite per neuron, no delays) and the general one (two projections into a population), at one and
+    two threads, equal the numpy spec and the reference in spikes, v, u and counters."""
+    from neurocomp.backends.emulator import kernels as K
+    rng = np.random.default_rng(11)
+    n_a, n_b = 2 * K.BLOCK + 37, K.BLOCK + 5
+    net = nc.Network("blocks")
+    net.input("in", (50,))
+    net.population("a", (n_a,), nc.LoihiLIF(du=rng.integers(0, 4096, n_a), dv=300, vth=rng.integers(10, 80, n_a),
+                                             bias_mant=rng.integers(-5, 20, n_a), bias_exp=2))
+    net.population("b", (n_b,), nc.LoihiLIF(du=900, dv=rng.integers(0, 4096, n_b), vth=40))
+    net.connect("in", "a", nc.Dense(rng.integers(-60, 120, (n_a, 50))))
+    net.connect("a", "b", nc.Dense(rng.integers(-30, 60, (n_b, n_a))))
+    net.connect("in", "b", nc.Dense(rng.integers(-30, 60, (n_b, 50))))
+    inputs = {"in": (rng.random((40, 50)) < 0.3).astype(np.uint8)}
+    rec = ("spikes", "v", "u")
+    ref = simulate_reference(net, 40, inputs, rec)
+    assert sum(int(s.sum()) for s in ref.spikes.values()) > 100          # busy enough to mean something
+    for mapping, n_cores in (({"a": np.zeros(n_a, int), "b": np.zeros(n_b, int)}, 1),
+                             ({"a": (np.arange(n_a) >= 131).astype(int), "b": 2 + (np.arange(n_b) >= 77)}, 4)):
+        tables = build_core_tables(net, mapping, n_cores)
+        spec = emulate_tables(tables, 40, inputs, rec, engine="numpy")
+        assert_same(spec, ref)
+        for threads in (1, 2):
+            fast = emulate_tables(tables, 40, inputs, rec, threads=threads)
+            assert_same(fast, spec)
+            for name in COUNTER_NAMES:
+                np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name],
+                                              err_msg=name)
+
+
+def test_spike_nonzero_equals_numpy():
+    """The input encoder's nonzero (a silent 8-byte word costs one compare) is ``np.nonzero``: every width (a
+    multiple of 8 or not), density, and arrays that are views at an odd byte offset or not contiguous."""
+    from neurocomp.backends.emulator.kernels import spike_nonzero
+    rng = np.random.default_rng(3)
+    cases = [np.zeros((0, 5), np.uint8), np.zeros((3, 0), np.uint8), np.ones((4, 9), np.uint8)]
+    for shape in ((1, 1), (7, 3), (20, 8), (33, 17), (100, 2000)):
+        for p in (0.0, 0.003, 0.2, 1.0):
+            cases.append((rng.random(shape) < p).astype(np.uint8))
+    big = (rng.random(3 * 41 + 1) < 0.1).astype(np.uint8)
+    cases += [big[1:].reshape(3, 41), (rng.random((9, 30)) < 0.3).astype(np.uint8)[:, ::3]]
+    for arr in cases:
+        got = spike_nonzero(arr)
+        want = np.nonzero(arr)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w, err_msg=str(arr.shape))

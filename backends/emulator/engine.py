@@ -538,7 +538,7 @@ def encode_inputs(tables, rows: dict, steps: int, rewards=()) -> K.InputEvents:
         if arr.shape != (steps, n_ch):
             raise BackendError(f"input '{name}': the network gives it {arr.shape[1]} channels but the per-core "
                                f"tables {n_ch}; the tables are not those of this network (recompile it)")
-        r, ch = np.nonzero(arr)
+        r, ch = K.spike_nonzero(arr) if arr.dtype == np.uint8 else np.nonzero(arr)
         rows_l.append(r.astype(np.int64))
         src_l.append(n + int(tables.input_ptr[i]) + ch.astype(np.int64))
         val_l.append(np.asarray(arr[r, ch], np.int64))     # 1 for a spike; a graded input's value

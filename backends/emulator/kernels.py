@@ -60,7 +60,7 @@ from numba import njit, prange
 from ...semantics.fixedpoint import conv_cast24, wrap32, wrap32_scalar as _wrap32
 from ...semantics.synapses import GRADED_WRAP
 from ...neurons import NEURONS
-from .neuron_dispatch import neuron_step
+from .neuron_dispatch import neuron_steps
 
 #: Projection ring modes (see module docstring).
 MODE_DIRECT, MODE_LINEAR, MODE_SCRATCH = 0, 1, 2
@@ -110,6 +110,9 @@ SYN_MASK = PACKET_ONE - np.int64(1)
 #: Spikes of count-row sources ``run_steps`` buffers before their rows are added (two int32 per entry: 8 MB);
 #: a call of fewer steps buffers them all. At least two steps' worth in any case.
 ROW_BUFFER = 1 << 20
+#: Neurons stepped together (``neuron_steps``): their inputs, then the model's step as one loop, then their
+#: spikes. Small enough that a group's scratch (3 x 8 bytes each) stays in L1, large enough for the loop to run.
+BLOCK = 128
 
 
 
@@ -487,6 +490,12 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     prev_spk, prev_pay = spiked, payload
     cur_spk, cur_pay = np.empty_like(spiked), np.empty_like(payload)
     n_groups = max(1, min(n_threads, n_cores))
+    blk_a = np.zeros((n_groups, BLOCK), np.int64)
+    blk_b = np.zeros((n_groups, BLOCK), np.int64)
+    blk_o = np.zeros((n_groups, BLOCK), np.int64)
+    # segments whose neurons each read one channel-0 ring cell, the cells in neuron order (a Dense layer's
+    # neurons on the plain path): their inputs are read as one vector per block
+    seg_one = one_cell_segments(seg_ptr, dend_ptr, dend_mid) if plain else np.zeros(0, np.bool_)
     split = split_syn.shape[0] == n_cores + 1            # phase 3 splits by destination core (``phase3_split``)
     group_core = np.zeros(n_groups + 1, np.int64)
     group_cell = np.zeros(n_groups, np.int64)
@@ -529,6 +538,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                 _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], n_groups == 1,
                          dendrites, work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
             base = core_neuron_ptr[c_lo]           # the group's spikes from here on, in core order
+            Ag = blk_a[gi]                         # the group's block scratch: inputs, payloads
+            Bg = blk_b[gi]
+            Og = blk_o[gi]
             fired = 0
             events = 0
             for c in range(c_lo, c_hi if not last else c_lo):
@@ -541,62 +553,82 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                     n_rows = Sk.shape[0]
                     vr = v_row[kd]
                     ur = u_row[kd]
-                    for j in range(seg_ptr[g], seg_ptr[g + 1]):
-                        # input channel 0 (every model), then channel 1 (two-input models), each an int32 sum;
-                        # written out here: an inline helper for the two sums made the Brunel benchmark 2x slower
-                        mid = dend_mid[j]
-                        a = np.int64(0)
-                        b = np.int64(0)
-                        if plain:                        # one ring cell per dendrite, raw sum = input
-                            for k in range(dend_ptr[j], mid):
-                                a += ring[_u(k)]
-                                ring[_u(k)] = 0
-                            for k in range(mid, dend_ptr[j + 1]):
-                                b += ring[_u(k)]
-                                ring[_u(k)] = 0
+                    one = plain and seg_one[g]
+                    # in blocks of BLOCK neurons: (1) their inputs into A/B, (2) the model's step over the block
+                    # (``neuron_steps``: one loop, vectorized where the model allows), (3) their spikes, recording
+                    # and activity; a neuron's own cells only, so the order of the steps is one neuron's as before
+                    for j0 in range(seg_ptr[g], seg_ptr[g + 1], BLOCK):
+                        m = min(BLOCK, seg_ptr[g + 1] - j0)
+                        if one:                          # one channel-0 cell per neuron, in neuron order
+                            k0 = dend_ptr[j0]
+                            for i in range(m):
+                                Ag[i] = _wrap32(ring[_u(k0 + i)])
+                                ring[_u(k0 + i)] = 0
+                                Bg[i] = 0
                         else:
-                            for k in range(dend_ptr[j], dend_ptr[j + 1]):
-                                pk = dend_proj[k]
-                                idx = _u(dend_off[k] + slot[pk])
-                                x = ring[idx]
-                                ring[idx] = 0
-                                if xform[pk]:            # the transform of 0 is 0: no test on x
-                                    x = _transform(x, proj_exp[pk], proj_xf[pk])
-                                if k < mid:
-                                    a += x
+                            for i in range(m):
+                                # input channel 0 (every model), then channel 1 (two-input models), each an int32
+                                # sum; written out here: an inline helper for the two sums made Brunel 2x slower
+                                j = j0 + i
+                                mid = dend_mid[j]
+                                a = np.int64(0)
+                                b = np.int64(0)
+                                if plain:                # one ring cell per dendrite, raw sum = input
+                                    for k in range(dend_ptr[j], mid):
+                                        a += ring[_u(k)]
+                                        ring[_u(k)] = 0
+                                    for k in range(mid, dend_ptr[j + 1]):
+                                        b += ring[_u(k)]
+                                        ring[_u(k)] = 0
                                 else:
-                                    b += x
-                        a = _wrap32(a)
-                        b = _wrap32(b)
-                        out = neuron_step(kd, j, a, b, Pk, Sk)  # the model's step (generated dispatch)
-                        s = out != 0
-                        if s:
-                            cur_spk[base + fired] = j
-                            cur_pay[base + fired] = out
-                            fired += 1
-                            events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
+                                    for k in range(dend_ptr[j], dend_ptr[j + 1]):
+                                        pk = dend_proj[k]
+                                        idx = _u(dend_off[k] + slot[pk])
+                                        x = ring[idx]
+                                        ring[idx] = 0
+                                        if xform[pk]:    # the transform of 0 is 0: no test on x
+                                            x = _transform(x, proj_exp[pk], proj_xf[pk])
+                                        if k < mid:
+                                            a += x
+                                        else:
+                                            b += x
+                                Ag[i] = _wrap32(a)
+                                Bg[i] = _wrap32(b)
+                        neuron_steps(kd, j0, m, Ag, Bg, Pk, Sk, Og)   # the model's step (generated dispatch)
+                        for i in range(m):
+                            out = Og[i]
+                            if out != 0:
+                                j = j0 + i
+                                cur_spk[base + fired] = j
+                                cur_pay[base + fired] = out
+                                fired += 1
+                                events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
                         if rec_state:                    # (spikes: below, from the core's spike list)
-                            col = rec_col[j]
-                            if col >= 0:
-                                if do_pay:
-                                    rec_pay[row, col] = out
-                                if do_v and vr >= 0:
-                                    rec_v[row, col] = Sk[vr, j]
-                                if do_u and ur >= 0:
-                                    rec_u[row, col] = Sk[ur, j]
-                                for e in range(n_extra):
-                                    r = st_row[kd, e]
-                                    if r >= 0:
-                                        rec_st[e, row, col] = Sk[r, j]
+                            for i in range(m):
+                                j = _u(j0 + i)
+                                col = rec_col[j]
+                                if col >= 0:
+                                    if do_pay:
+                                        rec_pay[row, col] = Og[i]
+                                    if do_v and vr >= 0:
+                                        rec_v[row, col] = Sk[vr, j]
+                                    if do_u and ur >= 0:
+                                        rec_u[row, col] = Sk[ur, j]
+                                    for e in range(n_extra):
+                                        r = st_row[kd, e]
+                                        if r >= 0:
+                                            rec_st[e, row, col] = Sk[r, j]
                         if do_count:                     # active: it sent, or any state is nonzero (branch-free)
-                            act = s                      # (rows 0 and 1 written out: most models have two; a
-                            if n_rows > 0:               # loop over them cost Brunel's counted step ~5 %)
-                                act |= Sk[0, j] != 0
-                            if n_rows > 1:
-                                act |= Sk[1, j] != 0
-                            for r in range(2, n_rows):
-                                act |= Sk[r, j] != 0
-                            active += act
+                            for i in range(m):
+                                j = _u(j0 + i)
+                                act = Og[i] != 0         # (rows 0 and 1 written out: most models have two; a
+                                if n_rows > 0:           # loop over them cost Brunel's counted step ~5 %)
+                                    act |= Sk[0, j] != 0
+                                if n_rows > 1:
+                                    act |= Sk[1, j] != 0
+                                for r in range(2, n_rows):
+                                    act |= Sk[r, j] != 0
+                                active += act
                 if do_spk:                               # the 1s only, O(spikes) (the array comes zeroed): a
                     for i in range(base + fired0, base + fired):     # group writing every byte of its neurons'
                         col = rec_col[cur_spk[i]]        # columns shared each cache line with the other group
@@ -657,6 +689,52 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             spiked[i] = prev_spk[i]
             payload[i] = prev_pay[i]
     return n_spk
+
+
+@njit(cache=True)
+def _spike_positions(flat, words, out):
+    """Fill ``out`` with the flat positions of the nonzero bytes of ``flat`` (uint8), ascending; ``words``: the
+    same bytes as uint64 (``flat.size // 8`` of them), so a silent stretch costs one compare per 8 bytes."""
+    n = 0
+    for w in range(words.shape[0]):
+        if words[w] != 0:
+            for b in range(8 * w, 8 * w + 8):
+                if flat[b] != 0:
+                    out[n] = b
+                    n += 1
+    for b in range(8 * words.shape[0], flat.shape[0]):
+        if flat[b] != 0:
+            out[n] = b
+            n += 1
+    return n
+
+
+def spike_nonzero(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a C-contiguous uint8 ``[T, n]`` spike matrix, in its (row, column) order, at a cost that
+    follows the spikes: ~0.1 ms per 4 MB of silent rows where ``np.nonzero`` takes ~8 (a 2000-channel input
+    at 0.25 %: ~4.5 of a quiet step's ~18 us; benchmarks/RESULTS.md "Neurons stepped in blocks")."""
+    flat = np.ascontiguousarray(arr).reshape(-1)
+    pos = np.empty(np.count_nonzero(flat), np.int64)
+    words = flat[:flat.size // 8 * 8].view(np.uint64)
+    _spike_positions(flat, words, pos)
+    n_ch = max(arr.shape[1], 1)
+    return pos // n_ch, pos % n_ch
+
+
+@njit(cache=True)
+def one_cell_segments(seg_ptr, dend_ptr, dend_mid):
+    """bool per segment: each of its neurons has exactly one dendrite, into channel 0 (``dend_ptr[j + 1] ==
+    dend_ptr[j] + 1 == dend_mid[j]``). On the plain path (a dendrite's only cell is its index) neuron j0 + i of
+    the segment then reads cell ``dend_ptr[j0] + i``: one vector read per block."""
+    out = np.zeros(seg_ptr.shape[0] - 1, np.bool_)
+    for g in range(out.shape[0]):
+        ok = True
+        for j in range(seg_ptr[g], seg_ptr[g + 1]):
+            if dend_ptr[j + 1] != dend_ptr[j] + 1 or dend_mid[j] != dend_ptr[j + 1]:
+                ok = False
+                break
+        out[g] = ok
+    return out
 
 
 @njit(cache=True)
