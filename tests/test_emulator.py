@@ -305,7 +305,7 @@ def test_neurons_stepped_in_blocks_equal_the_spec():
     """The kernel steps a segment's neurons in blocks of ``BLOCK`` (inputs, the model's loop, spikes): populations
     larger than a block, on one core and split over cores at odd offsets, on the one-cell input path (a Dense
     layer: one dendrite per neuron, no delays) and the general one (two projections into a population), at one and
-    two threads, equal the numpy spec and the reference in spikes, v, u and counters."""
+    two threads, counted or not, equal the numpy spec and the reference in spikes, v, u and counters."""
     from neurocomp.backends.emulator import kernels as K
     rng = np.random.default_rng(11)
     n_a, n_b = 2 * K.BLOCK + 37, K.BLOCK + 5
@@ -332,6 +332,8 @@ def test_neurons_stepped_in_blocks_equal_the_spec():
             for name in COUNTER_NAMES:
                 np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name],
                                               err_msg=name)
+            # uncounted, the group's segments of one model run as one span across cores
+            assert_same(emulate_tables(tables, 40, inputs, rec, threads=threads, counters=False), spec)
 
 
 def test_spike_nonzero_equals_numpy():

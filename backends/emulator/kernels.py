@@ -543,22 +543,34 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             Og = blk_o[gi]
             fired = 0
             events = 0
-            for c in range(c_lo, c_hi if not last else c_lo):
+            # counted: core by core (its counters); otherwise the group's segments as one span, consecutive segments
+            # of one model (and input path) stepped together, so blocks run across cores (54 cores of ~28 neurons:
+            # ~30 ns a core of vector loop remainders, chain_quiet's 1500 neurons ~1.6 us a step, were spent so)
+            for oc in range((c_hi - c_lo if do_count else 1) if not last else 0):
+                c = c_lo + oc
+                g = core_seg_ptr[c]
+                g_end = core_seg_ptr[c + 1] if do_count else core_seg_ptr[c_hi]
                 active = 0
                 fired0 = fired
-                for g in range(core_seg_ptr[c], core_seg_ptr[c + 1]):
-                    kd = seg_kind[g]                   # one model per segment: its rows are looked up once
+                while g < g_end:
+                    kd = seg_kind[g]                   # one model per span: its rows are looked up once
                     Pk = P[kd]
                     Sk = S[kd]
                     n_rows = Sk.shape[0]
                     vr = v_row[kd]
                     ur = u_row[kd]
                     one = plain and seg_one[g]
+                    h = g + 1                          # the span: segments g..h-1 (a model's rows are indexed by
+                    while h < g_end and seg_kind[h] == kd and (plain and seg_one[h]) == one:   # neuron id)
+                        h += 1
+                    j_lo = seg_ptr[g]
+                    j_hi = seg_ptr[h]
+                    g = h
                     # in blocks of BLOCK neurons: (1) their inputs into A/B, (2) the model's step over the block
                     # (``neuron_steps``: one loop, vectorized where the model allows), (3) their spikes, recording
                     # and activity; a neuron's own cells only, so the order of the steps is one neuron's as before
-                    for j0 in range(seg_ptr[g], seg_ptr[g + 1], BLOCK):
-                        m = min(BLOCK, seg_ptr[g + 1] - j0)
+                    for j0 in range(j_lo, j_hi, BLOCK):
+                        m = min(BLOCK, j_hi - j0)
                         if one:                          # one channel-0 cell per neuron, in neuron order
                             k0 = dend_ptr[j0]
                             for i in range(m):
