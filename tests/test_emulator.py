@@ -352,3 +352,23 @@ def test_spike_nonzero_equals_numpy():
         want = np.nonzero(arr)
         for g, w in zip(got, want):
             np.testing.assert_array_equal(g, w, err_msg=str(arr.shape))
+
+
+def test_kernel_entry_key_tells_apart_what_numba_types_apart():
+    """The kernel's entry point is kept per argument key (``engine.call_kernel``): two arguments whose numba
+    types differ must never share a key (the kept entry would unbox the second by the first's signature)."""
+    import numba
+    from neurocomp.backends.emulator.engine import _arg_key
+    base = np.zeros((4, 3), np.int64)
+    ro = base.copy()
+    ro.flags.writeable = False
+    unaligned = np.zeros(8 * 12 + 1, np.uint8)[1:].view(np.int64).reshape(4, 3)
+    variants = [base, base.astype(np.int32), base[0], base.T, base[:, ::2], ro, unaligned, (base, base),
+                (base, base[0]), (base, True), (base, 1), (base, 1.0), np.int64(3), 3, True, 2 ** 63]
+    for i, x in enumerate(variants):
+        for y in variants[i + 1:]:
+            tx, ty = numba.typeof(x), numba.typeof(y)
+            if tx != ty:
+                assert _arg_key(x) != _arg_key(y) or _arg_key(x) is None, (tx, ty)
+    assert _arg_key(2 ** 63) is None and _arg_key((base, 2 ** 64)) is None      # typed otherwise: never kept
+    assert _arg_key(np.ones((4, 3), np.int64)) == _arg_key(base)

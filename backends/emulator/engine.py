@@ -811,7 +811,6 @@ class EngineState:
     last_val: np.ndarray
     _neurons: K.NeuronArrays | None = field(default=None, repr=False)
     _bound: tuple | None = field(default=None, repr=False)
-    _entry: object = field(default=None, repr=False)
 
     def neurons(self, tables, plan: Plan) -> K.NeuronArrays:
         """The kernel's neuron container over ``S`` (built once: the state rows are advanced in place)."""
@@ -835,23 +834,48 @@ class EngineState:
         return self._bound
 
     def run_kernel(self, *args, n_threads: int | None = None) -> int:
-        """``kernels.run_steps(*args)`` through the compiled entry point of its one signature here.
-
-        numba's dispatcher types every argument on every call (~55 arrays: ~25 us, half a small run's
-        overhead). A run's containers always have the same types (int64/uint8 C arrays made by the engine,
-        the state's own containers), so the first call goes through the dispatcher and later calls go
-        straight to the machine code it chose (``overloads[signature].entry_point``), which still unboxes
-        the arguments by that signature."""
+        """``kernels.run_steps(*args)`` (:func:`call_kernel`)."""
         if n_threads is None:
             n_threads = numba.get_num_threads()
         args = (*args, n_threads, K.ROW_BUFFER)            # the step's groups of cores: one per thread
-        entry = self._entry
-        if entry is not None:
-            return entry(*args)
-        n = K.run_steps(*args)
-        compiled = K.run_steps.overloads.get(tuple(numba.typeof(a) for a in args))
-        self._entry = compiled.entry_point if compiled is not None else K.run_steps
-        return n
+        return call_kernel(args)
+
+
+def _arg_key(x):
+    """What numba's ``typeof`` of a kernel argument depends on, read in Python at ~1 us an array: an array's
+    dtype, dimensions, layout, write and alignment flags; a tuple's class and items; a scalar's class (None:
+    an int outside int64, typed otherwise)."""
+    if isinstance(x, np.ndarray):
+        f = x.flags
+        return x.dtype.str, x.ndim, "C" if f.c_contiguous else "F" if f.f_contiguous else "A", f.writeable, f.aligned
+    if isinstance(x, tuple):
+        items = tuple(_arg_key(e) for e in x)
+        return None if None in items else (type(x), items)
+    if isinstance(x, int) and not isinstance(x, bool) and not -2 ** 63 <= x < 2 ** 63:
+        return None
+    return type(x)
+
+
+#: ``run_steps``'s compiled entry point per argument key (:func:`call_kernel`).
+_ENTRIES: dict = {}
+
+
+def call_kernel(args: tuple) -> int:
+    """``kernels.run_steps(*args)``. numba's dispatcher types every argument on every call; the kernel's ~75
+    arrays sit in named tuples, which its C fast path does not read, so typing them took ~0.4 ms a call
+    (chain_quiet: ~0.4 us of a ~8 us step over 1000 steps; a Simulator's step or a small batch sample: most of
+    it). The compiled entry point of the first call's signature is kept per argument key (:func:`_arg_key`:
+    what the types depend on), and a call with the same key goes straight to its machine code, which still
+    unboxes the arguments by that signature."""
+    key = _arg_key(args)
+    entry = _ENTRIES.get(key) if key is not None else None
+    if entry is not None:
+        return entry(*args)
+    n = K.run_steps(*args)
+    compiled = K.run_steps.overloads.get(tuple(numba.typeof(a) for a in args))
+    if compiled is not None and key is not None:
+        _ENTRIES[key] = compiled.entry_point
+    return n
 
 
 def _check_copies(plan: Plan) -> None:
@@ -1391,17 +1415,12 @@ def emulate_batch(art, steps: int, inputs_batch: dict, record=("spikes",), progr
     arrays = {k: np.asarray(x) for k, x in inputs_batch.items()}
     bar = _progress(n, progress, unit="sample", desc="emulate_batch")
     out = []
-    entry = None
     for b in range(n):
-        # each sample from a fresh state; the kernel's entry point (typed by the first sample's containers,
-        # which every sample's equal: same plan, options and dtypes) skips numba's per-call argument typing
-        state = initial_state(tables, plan, learning)
-        state._entry = entry
+        state = initial_state(tables, plan, learning)             # each sample from a fresh state
         res = emulate_tables(tables, steps, {k: x[b] for k, x in arrays.items()}, record,
                              populations=populations, counters=counters, input_spec=spec,
                              memory_budget=memory_budget, events=timing, plan=plan, learning=learning,
                              threads=threads, state=state)
-        entry = state._entry
         if timing:
             attach_cost(res, target, tables, physical_core, steps)
         if b == 0 and n > 1:
