@@ -862,11 +862,11 @@ _ENTRIES: dict = {}
 
 def call_kernel(args: tuple) -> int:
     """``kernels.run_steps(*args)``. numba's dispatcher types every argument on every call; the kernel's ~75
-    arrays sit in named tuples, which its C fast path does not read, so typing them took ~0.4 ms a call
-    (chain_quiet: ~0.4 us of a ~8 us step over 1000 steps; a Simulator's step or a small batch sample: most of
-    it). The compiled entry point of the first call's signature is kept per argument key (:func:`_arg_key`:
-    what the types depend on), and a call with the same key goes straight to its machine code, which still
-    unboxes the arguments by that signature."""
+    arrays sit in named tuples, which its C fast path does not read, so typing them took ~0.4 ms a call (twice, with
+    the entry point looked up: chain_quiet ~0.7 us of a ~8 us step over 1000 steps; a Simulator's step or a small
+    batch sample: most of it). The compiled entry point of the first call's signature is kept per argument key
+    (:func:`_arg_key`: what the types depend on), and a call with the same key goes straight to its machine code,
+    which still unboxes the arguments by that signature."""
     key = _arg_key(args)
     entry = _ENTRIES.get(key) if key is not None else None
     if entry is not None:

@@ -396,137 +396,6 @@ def _transform(raw, e, xf):
     return raw >> (-e)
 
 
-@njit(cache=True)
-def _step_neurons(c_lo, c_hi, row, last, neurons, dendrites, ring, routes, recorder, counts, plain, seg_one, slot,
-                  xform, Ag, Bg, Og, cur_spk, cur_pay):
-    """Phase 1+2 of one group at step t (recording and counter row ``row``): its cores ``c_lo..c_hi-1``'s
-    neurons read their inputs from their own ring cells, step, and their spikes go into ``cur_spk``/``cur_pay``
-    from the group's first neuron on, in core order. ``Ag``/``Bg``/``Og``: the group's block scratch
-    (``BLOCK`` int64 each). Returns (spikes, the synapse copies they reach). ``last``: the call's extra step
-    (delivery alone): no neuron runs. A function of its own, called in the parallel region by each group and
-    without one where there is one group (a region costs ~1 us a step even for one thread: chain_quiet's whole
-    step is ~8 us)."""
-    core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
-    dend_ptr, dend_mid, dend_proj, dend_off, proj_len, proj_exp, proj_xf = dendrites[:7]
-    route_ptr, route_syn_ptr = routes[1], routes[3]
-    rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay, rec_st, st_row = recorder
-    n_extra = rec_st.shape[0]
-    rec_state = do_pay or do_v or do_u or n_extra > 0    # recorded per neuron (spikes: per spike)
-    do_count, counters = counts[:2]
-    base = core_neuron_ptr[c_lo]           # the group's spikes from here on, in core order
-    fired = 0
-    events = 0
-    # counted: core by core (its counters); otherwise the group's segments as one span, consecutive segments
-    # of one model (and input path) stepped together, so blocks run across cores (54 cores of ~28 neurons:
-    # ~30 ns a core of vector loop remainders, chain_quiet's 1500 neurons ~1.6 us a step, were spent so)
-    for oc in range((c_hi - c_lo if do_count else 1) if not last else 0):
-        c = c_lo + oc
-        g = core_seg_ptr[c]
-        g_end = core_seg_ptr[c + 1] if do_count else core_seg_ptr[c_hi]
-        active = 0
-        fired0 = fired
-        while g < g_end:
-            kd = seg_kind[g]                   # one model per span: its rows are looked up once
-            Pk = P[kd]
-            Sk = S[kd]
-            n_rows = Sk.shape[0]
-            vr = v_row[kd]
-            ur = u_row[kd]
-            one = plain and seg_one[g]
-            h = g + 1                          # the span: segments g..h-1 (a model's rows are indexed by
-            while h < g_end and seg_kind[h] == kd and (plain and seg_one[h]) == one:   # neuron id)
-                h += 1
-            j_lo = seg_ptr[g]
-            j_hi = seg_ptr[h]
-            g = h
-            # in blocks of BLOCK neurons: (1) their inputs into A/B, (2) the model's step over the block
-            # (``neuron_steps``: one loop, vectorized where the model allows), (3) their spikes, recording
-            # and activity; a neuron's own cells only, so the order of the steps is one neuron's as before
-            for j0 in range(j_lo, j_hi, BLOCK):
-                m = min(BLOCK, j_hi - j0)
-                if one:                          # one channel-0 cell per neuron, in neuron order
-                    k0 = dend_ptr[j0]
-                    for i in range(m):
-                        Ag[i] = _wrap32(ring[_u(k0 + i)])
-                        ring[_u(k0 + i)] = 0
-                        Bg[i] = 0
-                else:
-                    for i in range(m):
-                        # input channel 0 (every model), then channel 1 (two-input models), each an int32
-                        # sum; written out here: an inline helper for the two sums made Brunel 2x slower
-                        j = j0 + i
-                        mid = dend_mid[j]
-                        a = np.int64(0)
-                        b = np.int64(0)
-                        if plain:                # one ring cell per dendrite, raw sum = input
-                            for k in range(dend_ptr[j], mid):
-                                a += ring[_u(k)]
-                                ring[_u(k)] = 0
-                            for k in range(mid, dend_ptr[j + 1]):
-                                b += ring[_u(k)]
-                                ring[_u(k)] = 0
-                        else:
-                            for k in range(dend_ptr[j], dend_ptr[j + 1]):
-                                pk = dend_proj[k]
-                                idx = _u(dend_off[k] + slot[pk])
-                                x = ring[idx]
-                                ring[idx] = 0
-                                if xform[pk]:    # the transform of 0 is 0: no test on x
-                                    x = _transform(x, proj_exp[pk], proj_xf[pk])
-                                if k < mid:
-                                    a += x
-                                else:
-                                    b += x
-                        Ag[i] = _wrap32(a)
-                        Bg[i] = _wrap32(b)
-                neuron_steps(kd, j0, m, Ag, Bg, Pk, Sk, Og)   # the model's step (generated dispatch)
-                for i in range(m):
-                    out = Og[i]
-                    if out != 0:
-                        j = j0 + i
-                        cur_spk[base + fired] = j
-                        cur_pay[base + fired] = out
-                        fired += 1
-                        events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
-                if rec_state:                    # (spikes: below, from the core's spike list)
-                    for i in range(m):
-                        j = _u(j0 + i)
-                        col = rec_col[j]
-                        if col >= 0:
-                            if do_pay:
-                                rec_pay[row, col] = Og[i]
-                            if do_v and vr >= 0:
-                                rec_v[row, col] = Sk[vr, j]
-                            if do_u and ur >= 0:
-                                rec_u[row, col] = Sk[ur, j]
-                            for e in range(n_extra):
-                                r = st_row[kd, e]
-                                if r >= 0:
-                                    rec_st[e, row, col] = Sk[r, j]
-                if do_count:                     # active: it sent, or any state is nonzero (branch-free)
-                    for i in range(m):
-                        j = _u(j0 + i)
-                        act = Og[i] != 0         # (rows 0 and 1 written out: most models have two; a
-                        if n_rows > 0:           # loop over them cost Brunel's counted step ~5 %)
-                            act |= Sk[0, j] != 0
-                        if n_rows > 1:
-                            act |= Sk[1, j] != 0
-                        for r in range(2, n_rows):
-                            act |= Sk[r, j] != 0
-                        active += act
-        if do_spk:                               # the 1s only, O(spikes) (the array comes zeroed): a
-            for i in range(base + fired0, base + fired):     # group writing every byte of its neurons'
-                col = rec_col[cur_spk[i]]        # columns shared each cache line with the other group
-                if col >= 0:                     # where a mapping interleaves them (Brunel, 2 threads:
-                    rec_spk[row, col] = 1        # 0.7x one thread); a test per neuron cost a spikes-only
-                                                 # recording ~10 us of Brunel's ~100 us step
-        if do_count:
-            counters[1, row, c] += active
-            counters[2, row, c] += core_neuron_ptr[c + 1] - core_neuron_ptr[c] - active
-            counters[3, row, c] += fired - fired0
-    return fired, events
-
-
 @njit(cache=True, parallel=True)
 def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs, recorder, counts, spiked,
               psums, n_threads=1, row_buffer=ROW_BUFFER):
@@ -547,7 +416,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
 
     **Threads** (``numba.get_num_threads()``, set by ``engine.kernel_threads``; ``n_threads``: the same
     number, passed by the caller: read in here it would keep numba from caching the kernel; results
-    identical for any number): one parallel region per step (none with one group: its ~1 us a step would be most of a quiet step), ``n_threads`` groups of consecutive cores
+    identical for any number): one parallel region per step, ``n_threads`` groups of consecutive cores
     about equal in estimated work (``step_groups``). A core's neurons own a contiguous range of ring (and
     mode-2 scratch) cells and a source's routes are sorted by core, so group g first delivers step t-1's
     spikes (phase 3) by walking the sub-range of each source's routes into its own cores, writing only its
@@ -621,7 +490,6 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     prev_spk, prev_pay = spiked, payload
     cur_spk, cur_pay = np.empty_like(spiked), np.empty_like(payload)
     n_groups = max(1, min(n_threads, n_cores))
-    serial = n_groups == 1
     blk_a = np.zeros((n_groups, BLOCK), np.int64)
     blk_b = np.zeros((n_groups, BLOCK), np.int64)
     blk_o = np.zeros((n_groups, BLOCK), np.int64)
@@ -630,7 +498,6 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     seg_one = one_cell_segments(seg_ptr, dend_ptr, dend_mid) if plain else np.zeros(0, np.bool_)
     split = split_syn.shape[0] == n_cores + 1            # phase 3 splits by destination core (``phase3_split``)
     group_core = np.zeros(n_groups + 1, np.int64)
-    group_core[n_groups] = n_cores                       # (one group: every core, for good)
     group_cell = np.zeros(n_groups, np.int64)
     # each group's first ring cell: O(dendrites), so only where there are groups (a 1-step call runs this too)
     core_cell = core_first_cells(core_neuron_ptr, dend_ptr, dend_off, ring.shape[0]) if n_groups > 1 \
@@ -650,34 +517,142 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         if not all_direct:
             for p in range(n_proj):
                 slot[p] = t % proj_len[p]        # == the slot of arrival for step t-1's delay 0 (its ``nxt``)
-        if n_prev and (not split or serial):     # phase 3 of t-1 as one group (cells of other cores written)
+        if n_prev and not split:                 # phase 3 of t-1 as one group (cells of other cores written)
             _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, 0, n_cores, 0, True, dendrites, work, routes, counts,
                      psums, direct_graded, slot, pk_syn, defer)
+        step_groups(n_groups, split_syn if split else split_syn[:0], activity, core_neuron_ptr, core_cell,
+                    group_core, group_cell)
         # the buffered count rows: by one group, outside the region, where the same loop runs faster (chain_busy's
         # 1000 steps: ~7 -> ~3.5 ms, why is not known); by several, each over its own cores in the region
-        if flush and serial:
+        if flush and n_groups == 1:
             _flush_rows(buf_k, buf_row, n_buf, 0, n_cores, count_syn, counters, pk_syn)
-        if serial:                               # one group: no parallel region (~1 us a step)
-            group_fired[0], group_events[0] = _step_neurons(0, n_cores, row, last, neurons, dendrites, ring, routes,
-                                                            recorder, counts, plain, seg_one, slot, xform, blk_a[0],
-                                                            blk_b[0], blk_o[0], cur_spk, cur_pay)
-        else:
-            step_groups(n_groups, split_syn if split else split_syn[:0], activity, core_neuron_ptr, core_cell,
-                        group_core, group_cell)
-        # ---- several groups: one parallel region per step. Group gi owns cores group_core[gi].. and their ring
-        # cells; it delivers step t-1's spikes into its cells (phase 3, ``_deliver``), then steps its cores' neurons
-        # at t (phase 1+2, which read only their own cells): no barrier between, only the spike list waits for all
-        for gi in prange(n_groups if not serial else 0):
+        # ---- one parallel region per step: group gi owns cores group_core[gi].. and their ring cells; it delivers
+        # step t-1's spikes into its cells (phase 3, ``_deliver``), then steps its cores' neurons at t (phase 1+2,
+        # which read only their own cells): no barrier between, only the spike list waits for every group
+        for gi in prange(n_groups):
             c_lo = group_core[gi]
             c_hi = group_core[gi + 1]
-            if flush:
+            if flush and n_groups > 1:
                 _flush_rows(buf_k, buf_row, n_buf, c_lo, c_hi, count_syn, counters, pk_syn)
             if n_prev and split:
-                _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], False,
+                _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], n_groups == 1,
                          dendrites, work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
-            group_fired[gi], group_events[gi] = _step_neurons(c_lo, c_hi, row, last, neurons, dendrites, ring, routes,
-                                                              recorder, counts, plain, seg_one, slot, xform, blk_a[gi],
-                                                              blk_b[gi], blk_o[gi], cur_spk, cur_pay)
+            base = core_neuron_ptr[c_lo]           # the group's spikes from here on, in core order
+            Ag = blk_a[gi]                         # the group's block scratch: inputs, payloads
+            Bg = blk_b[gi]
+            Og = blk_o[gi]
+            fired = 0
+            events = 0
+            # counted: core by core (its counters); otherwise the group's segments as one span, consecutive segments
+            # of one model (and input path) stepped together, so blocks run across cores (54 cores of ~28 neurons:
+            # ~30 ns a core of vector loop remainders, chain_quiet's 1500 neurons ~1.6 us a step, were spent so)
+            for oc in range((c_hi - c_lo if do_count else 1) if not last else 0):
+                c = c_lo + oc
+                g = core_seg_ptr[c]
+                g_end = core_seg_ptr[c + 1] if do_count else core_seg_ptr[c_hi]
+                active = 0
+                fired0 = fired
+                while g < g_end:
+                    kd = seg_kind[g]                   # one model per span: its rows are looked up once
+                    Pk = P[kd]
+                    Sk = S[kd]
+                    n_rows = Sk.shape[0]
+                    vr = v_row[kd]
+                    ur = u_row[kd]
+                    one = plain and seg_one[g]
+                    h = g + 1                          # the span: segments g..h-1 (a model's rows are indexed by
+                    while h < g_end and seg_kind[h] == kd and (plain and seg_one[h]) == one:   # neuron id)
+                        h += 1
+                    j_lo = seg_ptr[g]
+                    j_hi = seg_ptr[h]
+                    g = h
+                    # in blocks of BLOCK neurons: (1) their inputs into A/B, (2) the model's step over the block
+                    # (``neuron_steps``: one loop, vectorized where the model allows), (3) their spikes, recording
+                    # and activity; a neuron's own cells only, so the order of the steps is one neuron's as before
+                    for j0 in range(j_lo, j_hi, BLOCK):
+                        m = min(BLOCK, j_hi - j0)
+                        if one:                          # one channel-0 cell per neuron, in neuron order
+                            k0 = dend_ptr[j0]
+                            for i in range(m):
+                                Ag[i] = _wrap32(ring[_u(k0 + i)])
+                                ring[_u(k0 + i)] = 0
+                                Bg[i] = 0
+                        else:
+                            for i in range(m):
+                                # input channel 0 (every model), then channel 1 (two-input models), each an int32
+                                # sum; written out here: an inline helper for the two sums made Brunel 2x slower
+                                j = j0 + i
+                                mid = dend_mid[j]
+                                a = np.int64(0)
+                                b = np.int64(0)
+                                if plain:                # one ring cell per dendrite, raw sum = input
+                                    for k in range(dend_ptr[j], mid):
+                                        a += ring[_u(k)]
+                                        ring[_u(k)] = 0
+                                    for k in range(mid, dend_ptr[j + 1]):
+                                        b += ring[_u(k)]
+                                        ring[_u(k)] = 0
+                                else:
+                                    for k in range(dend_ptr[j], dend_ptr[j + 1]):
+                                        pk = dend_proj[k]
+                                        idx = _u(dend_off[k] + slot[pk])
+                                        x = ring[idx]
+                                        ring[idx] = 0
+                                        if xform[pk]:    # the transform of 0 is 0: no test on x
+                                            x = _transform(x, proj_exp[pk], proj_xf[pk])
+                                        if k < mid:
+                                            a += x
+                                        else:
+                                            b += x
+                                Ag[i] = _wrap32(a)
+                                Bg[i] = _wrap32(b)
+                        neuron_steps(kd, j0, m, Ag, Bg, Pk, Sk, Og)   # the model's step (generated dispatch)
+                        for i in range(m):
+                            out = Og[i]
+                            if out != 0:
+                                j = j0 + i
+                                cur_spk[base + fired] = j
+                                cur_pay[base + fired] = out
+                                fired += 1
+                                events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
+                        if rec_state:                    # (spikes: below, from the core's spike list)
+                            for i in range(m):
+                                j = _u(j0 + i)
+                                col = rec_col[j]
+                                if col >= 0:
+                                    if do_pay:
+                                        rec_pay[row, col] = Og[i]
+                                    if do_v and vr >= 0:
+                                        rec_v[row, col] = Sk[vr, j]
+                                    if do_u and ur >= 0:
+                                        rec_u[row, col] = Sk[ur, j]
+                                    for e in range(n_extra):
+                                        r = st_row[kd, e]
+                                        if r >= 0:
+                                            rec_st[e, row, col] = Sk[r, j]
+                        if do_count:                     # active: it sent, or any state is nonzero (branch-free)
+                            for i in range(m):
+                                j = _u(j0 + i)
+                                act = Og[i] != 0         # (rows 0 and 1 written out: most models have two; a
+                                if n_rows > 0:           # loop over them cost Brunel's counted step ~5 %)
+                                    act |= Sk[0, j] != 0
+                                if n_rows > 1:
+                                    act |= Sk[1, j] != 0
+                                for r in range(2, n_rows):
+                                    act |= Sk[r, j] != 0
+                                active += act
+                if do_spk:                               # the 1s only, O(spikes) (the array comes zeroed): a
+                    for i in range(base + fired0, base + fired):     # group writing every byte of its neurons'
+                        col = rec_col[cur_spk[i]]        # columns shared each cache line with the other group
+                        if col >= 0:                     # where a mapping interleaves them (Brunel, 2 threads:
+                            rec_spk[row, col] = 1        # 0.7x one thread); a test per neuron cost a spikes-only
+                                                         # recording ~10 us of Brunel's ~100 us step
+                if do_count:
+                    counters[1, row, c] += active
+                    counters[2, row, c] += core_neuron_ptr[c + 1] - core_neuron_ptr[c] - active
+                    counters[3, row, c] += fired - fired0
+            group_fired[gi] = fired
+            group_events[gi] = events
         if flush:
             n_buf = 0
         if last:
