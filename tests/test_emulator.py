@@ -372,3 +372,32 @@ def test_kernel_entry_key_tells_apart_what_numba_types_apart():
                 assert _arg_key(x) != _arg_key(y) or _arg_key(x) is None, (tx, ty)
     assert _arg_key(2 ** 63) is None and _arg_key((base, 2 ** 64)) is None      # typed otherwise: never kept
     assert _arg_key(np.ones((4, 3), np.int64)) == _arg_key(base)
+
+
+def test_runs_joined_across_cores_equal_the_spec():
+    """A Dense row into a layer spread over consecutive cores is one run once joined (``kernels.fuse_runs``),
+    walked when one group delivers every route; several groups walk the per-route runs. Both equal the spec."""
+    from neurocomp.backends.emulator import make_plan
+    rng = np.random.default_rng(5)
+    net = nc.Network("joined")
+    net.input("in", (40,))
+    net.population("x", (300,), nc.LoihiLIF(du=1000, dv=rng.integers(0, 4096, 300), vth=rng.integers(20, 90, 300)))
+    net.population("y", (200,), nc.LoihiLIF(du=3000, dv=200, vth=50))
+    net.connect("in", "x", nc.Dense(rng.integers(-50, 120, (300, 40))))
+    net.connect("x", "y", nc.Dense(rng.integers(-40, 60, (200, 300))))
+    tables = build_core_tables(net, {"x": np.arange(300) // 100, "y": 3 + np.arange(200) // 100}, 5)
+    routes = make_plan(tables).routes
+    assert 0 < 2 * routes.frun_start.size <= routes.run_start.size      # 3 and 2 runs a row, joined into 1
+    inputs = {"in": (rng.random((50, 40)) < 0.3).astype(np.uint8)}
+    rec = ("spikes", "v")
+    spec = emulate_tables(tables, 50, inputs, rec, engine="numpy")
+    assert sum(int(s.sum()) for s in spec.spikes.values()) > 100
+    assert_same(spec, simulate_reference(net, 50, inputs, rec))
+    for threads in (1, 2):
+        for counters in (True, False):
+            fast = emulate_tables(tables, 50, inputs, rec, threads=threads, counters=counters)
+            assert_same(fast, spec)
+            if counters:
+                for name in COUNTER_NAMES:
+                    np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name],
+                                                  err_msg=name)

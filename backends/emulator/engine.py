@@ -392,7 +392,7 @@ def make_plan(tables, copies: bool = True, count_rows: bool = True) -> Plan:
     dendrites = K.DendriteArrays(dend_ptr, dend_mid, dend_proj, dend_off, proj_len, exp, proj_xf, proj_mode, direct)
     split = K.phase3_split(tables.route_ptr, tables.route_core, route_syn_ptr, int(tables.n_cores), psums.enabled)
     no_runs = np.zeros(0, np.int64)
-    runs = (no_runs, no_runs, no_runs, no_runs, syn_weight[:0].copy())
+    runs = (no_runs, no_runs, np.zeros(0, np.int32), no_runs, syn_weight[:0].copy())
     if direct and not psums.enabled and (not graded or np.all(proj_graded == K.SYN_GRADED)):
         found = cell_runs(syn_ring, syn_weight, route_syn_ptr, min_mean=RUN_MIN)
         if found is not None:                      # long runs: the kernel walks them, not the copies' cells
@@ -405,8 +405,14 @@ def make_plan(tables, copies: bool = True, count_rows: bool = True) -> Plan:
     count = derived("count_rows", tables, (K.COUNT_ROW_DENSITY, K.COUNT_ROW_BYTES), lambda: K.count_rows(
         tables.route_ptr, tables.route_core, route_syn_ptr, int(tables.n_cores))) if count_rows \
         else (np.zeros(0, np.int32), np.zeros((0, 0), np.uint8))
+    # a source's runs joined across its routes, where that at least halves them (``kernels.fuse_runs``)
+    fused = (no_runs, no_runs, np.zeros(0, np.int32), no_runs)
+    if runs[0].size:
+        joined = K.fuse_runs(np.asarray(tables.route_ptr, np.int64), *runs[:4])
+        if 2 * joined[1].size <= runs[1].size:
+            fused = joined
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
-                           syn_delay, syn_proj, graded, proj_graded, split, *runs, *count)
+                           syn_delay, syn_proj, graded, proj_graded, split, *runs, *count, *fused)
     return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums)
 
 

@@ -304,6 +304,10 @@ class RouteArrays(NamedTuple):
     count_row: np.ndarray           # int32 [S]: source s's row of count_syn, -1 none (empty: no rows at all)
     count_syn: np.ndarray           # uint8 [rows, C]: synapse copies of the source's route into each core (0: no
                                     # route), for the counters (``count_rows``)
+    src_run_ptr: np.ndarray         # int64 [S+1] source s's fused runs (``fuse_runs``), or empty: none
+    frun_start: np.ndarray          # int64 [fused runs] as run_start, run_len, run_cell: a source's runs into
+    frun_len: np.ndarray            # int32             consecutive cells of consecutive cores, with their weights
+    frun_cell: np.ndarray           # int64             consecutive in run_weight, joined into one
 
 
 class InputEvents(NamedTuple):
@@ -886,7 +890,9 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay = work[:6]
     route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, proj_graded = routes[1:10]
     route_run_ptr, run_start, run_len, run_cell, run_weight, count_row, count_syn = routes[11:18]
+    src_run_ptr, frun_start, frun_len, frun_cell = routes[18:22]
     runs = route_run_ptr.shape[0] > 0
+    fused = runs and whole and src_run_ptr.shape[0] > 0      # every route of a source: its runs joined
     count_rows = count_row.shape[0] > 0
     do_count, counters = counts[:2]
     count_psum = do_count and psums.enabled
@@ -925,27 +931,33 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
             # multiplies sign-extended 32-bit lanes (vpmuldq), ~2x faster than a full 64-bit product
             # (a range test, not ``p32 == pq``: from that equality LLVM would put pq back in the loop)
             p32 = np.int64(np.int32(pq))
-            i0 = route_run_ptr[r0]
-            i1 = route_run_ptr[r1]
+            if fused:
+                rs, rl, rc = frun_start, frun_len, frun_cell
+                i0 = src_run_ptr[src]
+                i1 = src_run_ptr[src + 1]
+            else:
+                rs, rl, rc = run_start, run_len, run_cell
+                i0 = route_run_ptr[r0]
+                i1 = route_run_ptr[r1]
             # the payload's case chosen once per source, not per run (kernel_ab, two A/Bs: pilotnet 2-9 % faster than
             # the branch inside the run loop, dense and Brunel the same)
             if not graded:
                 for i in range(i0, i1):
-                    cell = run_cell[i]
-                    a = run_start[i]
-                    for k in range(run_len[i]):
+                    cell = rc[i]
+                    a = rs[i]
+                    for k in range(rl[i]):
                         ring[_u(cell + k)] += run_weight[_u(a + k)]
             elif -2147483648 <= pq <= 2147483647:
                 for i in range(i0, i1):
-                    cell = run_cell[i]
-                    a = run_start[i]
-                    for k in range(run_len[i]):
+                    cell = rc[i]
+                    a = rs[i]
+                    for k in range(rl[i]):
                         ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) * p32
             else:
                 for i in range(i0, i1):
-                    cell = run_cell[i]
-                    a = run_start[i]
-                    for k in range(run_len[i]):
+                    cell = rc[i]
+                    a = rs[i]
+                    for k in range(rl[i]):
                         ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) * pq
             continue
         if all_direct and not graded:
@@ -1134,6 +1146,46 @@ def _copy_axon(a, y, axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, de
         if proj_sort[k] and e - b > 1:
             _sort_copies(b, e, out_ring, out_weight, out_delay, copy_dp)
         b = e
+
+
+@njit(cache=True)
+def fuse_runs(route_ptr, route_run_ptr, run_start, run_len, run_cell):
+    """``(src_run_ptr, start, len, cell)``: each source's runs (``engine.cell_runs``, cut at every route) joined
+    where one ends at the cell and weight position the next begins: a Dense row into a layer spread over
+    consecutive cores is then one run, not one per core (chain_quiet's input rows: 36 runs of ~28 copies, whose
+    per-run cost was most of a quiet step's synapse walk). Walked by a delivery of every route at once (one group);
+    a group of several delivers its own cores' share of the per-route runs. Lengths stay below 2**31."""
+    n_src = route_ptr.shape[0] - 1
+    ptr = np.empty(n_src + 1, np.int64)
+    n = 0
+    for s in range(n_src):                       # pass 1: count
+        ptr[s] = n
+        i0 = route_run_ptr[route_ptr[s]]
+        length = 0
+        for i in range(i0, route_run_ptr[route_ptr[s + 1]]):
+            if i > i0 and run_cell[i - 1] + run_len[i - 1] == run_cell[i] and \
+                    run_start[i - 1] + run_len[i - 1] == run_start[i] and length + run_len[i] < 2 ** 31:
+                length += run_len[i]
+            else:
+                n += 1
+                length = run_len[i]
+    ptr[n_src] = n
+    start = np.empty(n, np.int64)
+    lens = np.empty(n, np.int32)
+    cell = np.empty(n, np.int64)
+    k = -1
+    for s in range(n_src):                       # pass 2: fill
+        i0 = route_run_ptr[route_ptr[s]]
+        for i in range(i0, route_run_ptr[route_ptr[s + 1]]):
+            if i > i0 and run_cell[i - 1] + run_len[i - 1] == run_cell[i] and \
+                    run_start[i - 1] + run_len[i - 1] == run_start[i] and np.int64(lens[k]) + run_len[i] < 2 ** 31:
+                lens[k] += run_len[i]
+            else:
+                k += 1
+                start[k] = run_start[i]
+                lens[k] = run_len[i]
+                cell[k] = run_cell[i]
+    return ptr, start, lens, cell
 
 
 def dedup_runs_np(run_w, run_weight):

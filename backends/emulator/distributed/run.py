@@ -81,8 +81,9 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
     spike_rows, spike_src = [], []                 # this rank's neuron spike events (the cost model's input)
     cost = cost and counters
     recv_rows, recv_sids = [], []                  # remote spikes delivered here (the per-rank cost model's)
-    no_routes = plan.routes._replace(route_ptr=np.zeros_like(plan.routes.route_ptr),
-                                     count_row=plan.routes.count_row[:0])     # nothing counted either
+    no_routes = plan.routes._replace(route_ptr=np.zeros_like(plan.routes.route_ptr),   # no source's runs joined
+                                     src_run_ptr=plan.routes.src_run_ptr[:0],     # across routes either, and
+                                     count_row=plan.routes.count_row[:0])         # nothing counted
     no_inputs = K.InputEvents(np.zeros(steps + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     psums = plan.psums._replace(mark=np.zeros(0, np.int64))
     cnt = run.counters
