@@ -1148,27 +1148,34 @@ def _copy_axon(a, y, axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, de
         b = e
 
 
+@njit(cache=True, inline="always")
+def _joins(run_start, run_len, run_cell, i, i0, length):
+    """Run i continues run i - 1 of the same source (both from ``i0`` on): its cells and weight positions begin
+    where the other's end, and the joined run, ``length`` copies so far, stays below 2**31."""
+    return i > i0 and run_cell[i - 1] + run_len[i - 1] == run_cell[i] and \
+        run_start[i - 1] + run_len[i - 1] == run_start[i] and length + run_len[i] < 2 ** 31
+
+
 @njit(cache=True)
 def fuse_runs(route_ptr, route_run_ptr, run_start, run_len, run_cell):
     """``(src_run_ptr, start, len, cell)``: each source's runs (``engine.cell_runs``, cut at every route) joined
-    where one ends at the cell and weight position the next begins: a Dense row into a layer spread over
-    consecutive cores is then one run, not one per core (chain_quiet's input rows: 36 runs of ~28 copies, whose
+    where one ends at the cell and weight position the next begins (``_joins``): a Dense row into a layer spread
+    over consecutive cores is then one run, not one per core (chain_quiet's input rows: 44 runs of 23 copies, whose
     per-run cost was most of a quiet step's synapse walk). Walked by a delivery of every route at once (one group);
-    a group of several delivers its own cores' share of the per-route runs. Lengths stay below 2**31."""
+    a group of several delivers its own cores' share of the per-route runs."""
     n_src = route_ptr.shape[0] - 1
     ptr = np.empty(n_src + 1, np.int64)
     n = 0
     for s in range(n_src):                       # pass 1: count
         ptr[s] = n
         i0 = route_run_ptr[route_ptr[s]]
-        length = 0
+        length = np.int64(0)
         for i in range(i0, route_run_ptr[route_ptr[s + 1]]):
-            if i > i0 and run_cell[i - 1] + run_len[i - 1] == run_cell[i] and \
-                    run_start[i - 1] + run_len[i - 1] == run_start[i] and length + run_len[i] < 2 ** 31:
+            if _joins(run_start, run_len, run_cell, i, i0, length):
                 length += run_len[i]
             else:
                 n += 1
-                length = run_len[i]
+                length = np.int64(run_len[i])
     ptr[n_src] = n
     start = np.empty(n, np.int64)
     lens = np.empty(n, np.int32)
@@ -1176,15 +1183,16 @@ def fuse_runs(route_ptr, route_run_ptr, run_start, run_len, run_cell):
     k = -1
     for s in range(n_src):                       # pass 2: fill
         i0 = route_run_ptr[route_ptr[s]]
+        length = np.int64(0)
         for i in range(i0, route_run_ptr[route_ptr[s + 1]]):
-            if i > i0 and run_cell[i - 1] + run_len[i - 1] == run_cell[i] and \
-                    run_start[i - 1] + run_len[i - 1] == run_start[i] and np.int64(lens[k]) + run_len[i] < 2 ** 31:
-                lens[k] += run_len[i]
+            if _joins(run_start, run_len, run_cell, i, i0, length):
+                length += run_len[i]
             else:
                 k += 1
                 start[k] = run_start[i]
-                lens[k] = run_len[i]
                 cell[k] = run_cell[i]
+                length = np.int64(run_len[i])
+            lens[k] = length
     return ptr, start, lens, cell
 
 

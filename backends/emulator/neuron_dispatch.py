@@ -23,7 +23,7 @@ def neuron_steps(kind, j0, m, A, B, P, S, O):
     (channel 1, two-input kinds only) for neuron ``j0 + i``; ``P``/``S``: that kind's parameter and state
     rows. ``O[i]``: the payload neuron ``j0 + i`` sends (0: nothing). One loop per kind, the branch taken
     once per block: the loop is the model's step alone, which LLVM vectorizes where the model allows
-    (LoihiLIF: ~1-1.5 ns per neuron against ~5 ns stepped one by one; benchmarks/RESULTS.md
+    (LoihiLIF: ~1.6-1.9 ns per neuron against ~5.5 stepped one by one; benchmarks/RESULTS.md
     "Neurons stepped in blocks"). The index is unsigned, so no access pays a negative-index test."""
     if kind == 0:                 # LoihiLIF
         for i in range(m):

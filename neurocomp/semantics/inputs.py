@@ -198,12 +198,13 @@ def check_spike_input(values, name: str, shape: tuple | None, steps: int | None 
     if arr.dtype.kind not in "biuf":
         raise ValidationError(f"input '{name}': values must be spikes 0/1 (got dtype {arr.dtype}); {_GRADED_HINT}")
     # bool and unsigned: only values above 1 are wrong, one max over the array (three passes otherwise)
-    ok = arr.dtype.kind == "b" or (arr.dtype.kind == "u" and (arr.size == 0 or arr.max() <= 1))
-    wrong = None if ok else (arr != 0) & (arr != 1)
-    if wrong is not None and wrong.any():
-        bad = arr[wrong]
-        raise ValidationError(f"input '{name}': values must be spikes 0/1; found value {bad.flat[0]!r} "
-                              f"({bad.size} entries not 0/1); {_GRADED_HINT}")
+    maybe_wrong = arr.dtype.kind in "if" or (arr.dtype.kind == "u" and arr.size and arr.max() > 1)
+    if maybe_wrong:
+        wrong = (arr != 0) & (arr != 1)
+        if wrong.any():
+            bad = arr[wrong]
+            raise ValidationError(f"input '{name}': values must be spikes 0/1; found value {bad.flat[0]!r} "
+                                  f"({bad.size} entries not 0/1); {_GRADED_HINT}")
     t = arr.shape[0] if steps is None else steps
     return arr[:t].reshape(t, -1).astype(np.uint8)
 
