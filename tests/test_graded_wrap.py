@@ -1,12 +1,14 @@
 """The emulator wraps graded (multi-bit) sums to int32 where Lava's connection process does (issue 14): every
 Dense/Sparse/Conv, delay and weight_exp case of the Delta -> projection -> Sigma chain of test_sdnn (whose sums
-overflow int32; the reference equals Lava on them there), numba kernel and numpy spec == reference."""
+overflow int32; the reference equals Lava on them there), numba kernel and numpy spec == reference. The same
+cases pin the plan's ring dtype: int32 rings (wrapping as they add) wherever the inputs need the sums only
+modulo 2^32, int64 where an undelayed projection shifts right or casts like Conv (``kernels.ring_dtype``)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from neurocomp.backends.emulator import emulate_tables
+from neurocomp.backends.emulator import emulate_tables, make_plan
 from neurocomp.mapping.tables import build_core_tables
 from neurocomp.semantics.inputs import InputSpec
 from neurocomp.semantics.reference import simulate_reference
@@ -26,6 +28,8 @@ def test_emulator_wraps_graded_sums_like_lava(kind, delay, wexp):
     mapping = {p.name: np.arange(p.size) % n_cores for p in net.neuron_populations}
     tables = build_core_tables(net, mapping, n_cores)
     assert tables.proj_lava_kinds[tables.proj_names.index("p")] == lava_connection(net.projections["p"])
+    whole = delay == 0 and (wexp < 0 or kind == "conv")         # the raw sum's high bits reach the input
+    assert make_plan(tables).ring_dtype == (np.int64 if whole else np.int32)
     for engine in ("numba", "numpy"):
         res = emulate_tables(tables, 6, inputs, record=("spikes",), engine=engine, input_spec=InputSpec.of_network(net))
         for pop in ref.payloads:

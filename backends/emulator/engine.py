@@ -89,6 +89,7 @@ class Plan:
     ring_size: int
     scratch_size: int
     psums: K.PartialSumArrays = None     # split dendrites' partial-sum routes (``partial_sum_plan``)
+    ring_dtype: np.dtype = np.dtype(np.int64)    # int32 where the inputs only need the sums modulo 2^32
     #: what runs of these tables derive again and again (recording layouts), computed once
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -114,7 +115,7 @@ class Plan:
                   p.psum_dst)
         state = 8 * self.neuron_core.size * sum(len(k.state) for k in NEURONS.values())
         n_sources = r.route_ptr.size - 1                 # the kernel's spiked and payload lists
-        return sum(a.nbytes for a in arrays) + state + 8 * self.ring_size + 33 * self.scratch_size + 16 * n_sources
+        return sum(a.nbytes for a in arrays) + state + self.ring_dtype.itemsize * self.ring_size + 33 * self.scratch_size + 16 * n_sources
 
     def neurons(self, tables, S: tuple) -> K.NeuronArrays:
         """The kernel's neurons with the state ``S`` (per kind int64 [m, N], advanced in place)."""
@@ -141,7 +142,7 @@ class Plan:
     def work_arrays(self) -> K.WorkArrays:
         """Fresh work space of one run: empty rings and scratch."""
         m = max(self.scratch_size, 1)
-        return K.WorkArrays(np.zeros(self.ring_size, np.int64), np.zeros(m, np.int64), np.zeros(m, np.uint8),
+        return K.WorkArrays(np.zeros(self.ring_size, self.ring_dtype), np.zeros(m, np.int64), np.zeros(m, np.uint8),
                             np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
                             np.ones(max(self.routes.route_ptr.size - 1, 1), np.int64))
 
@@ -413,7 +414,8 @@ def make_plan(tables, copies: bool = True, count_rows: bool = True) -> Plan:
             fused = joined
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
                            syn_delay, syn_proj, graded, proj_graded, split, *runs, *count, *fused)
-    return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums)
+    return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums,
+                K.ring_dtype(proj_mode, exp, proj_xf))
 
 
 #: Fewest synapse copies per run, on average, for which the plan hands the kernel runs of consecutive ring

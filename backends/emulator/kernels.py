@@ -49,6 +49,11 @@ mode 0 (no delays): the ring has one slot holding the raw sum, transformed when 
 straight into slot ``(t+1+d) % L``; mode 2 (delays with a floor shift or a wrap24): raw sums go
 to a per-step scratch (one cell per dendrite and delay), transformed and moved into the ring once
 all spikes of the step are delivered.
+
+Every neuron input is ``wrap32`` of the sum of its dendrites' cells (read through the mode-0 transform where there
+is one). Where that transform is the identity modulo 2^32 (no mode-0 projection shifts right or casts like Lava's
+Conv), only the cells' values modulo 2^32 matter, so the rings are int32 and wrap as they add
+(``ring_dtype``): half the bytes the synapse walk and the neuron reads move, the same inputs bit for bit.
 """
 from __future__ import annotations
 
@@ -318,10 +323,22 @@ class InputEvents(NamedTuple):
     in_val: np.ndarray
 
 
+def ring_dtype(proj_mode, proj_exp, proj_xf):
+    """int32 where every ring cell is read only into a ``wrap32`` sum through a transform that is the identity
+    modulo 2^32 (module docstring): no mode-0 projection casts like Lava's Conv (``XF_CAST24``: out of the
+    int32 range is 0) or shifts its raw sum right (``weight_exp < 0``: the high bits come down). Mode 1 adds
+    ``w << e`` (e >= 0) and mode 2 adds sums transformed in the int64 scratch: both linear modulo 2^32.
+    Otherwise int64, the raw sums kept whole. (int32 halves the bytes moved; the chain_quiet step at 1 %
+    input 9.2 -> 8.0 us, benchmarks/RESULTS.md "int32 rings".)"""
+    mode0 = np.asarray(proj_mode) == MODE_DIRECT
+    exact = ~mode0 | ((np.asarray(proj_xf) != XF_CAST24) & (np.asarray(proj_exp) >= 0))
+    return np.dtype(np.int32) if bool(np.all(exact)) else np.dtype(np.int64)
+
+
 class WorkArrays(NamedTuple):
     """Per-run work space: the delay rings, mode-2 scratch with its touched list (the list of this
     step's spiking sources, ``spiked``, is the kernel's last argument)."""
-    ring: np.ndarray                # int64 [ring_size]
+    ring: np.ndarray                # int32 or int64 [ring_size] (``ring_dtype``)
     scratch: np.ndarray             # int64 [max(scratch_size, 1)]
     sflag: np.ndarray               # uint8, same size
     touched_idx: np.ndarray
