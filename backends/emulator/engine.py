@@ -546,10 +546,15 @@ def encode_inputs(tables, rows: dict, steps: int, rewards=()) -> K.InputEvents:
         if arr.shape != (steps, n_ch):
             raise BackendError(f"input '{name}': the network gives it {arr.shape[1]} channels but the per-core "
                                f"tables {n_ch}; the tables are not those of this network (recompile it)")
-        r, ch = K.spike_nonzero(arr) if arr.dtype == np.uint8 else np.nonzero(arr)
+        if arr.dtype == np.uint8:
+            r, ch, val = K.spike_events(arr)
+        else:
+            r, ch = np.nonzero(arr)
+            val = np.asarray(arr[r, ch], np.int64)         # a graded input's value (a spike's: 1)
         rows_l.append(r.astype(np.int64))
-        src_l.append(n + int(tables.input_ptr[i]) + ch.astype(np.int64))
-        val_l.append(np.asarray(arr[r, ch], np.int64))     # 1 for a spike; a graded input's value
+        ch += n + int(tables.input_ptr[i])
+        src_l.append(ch.astype(np.int64))
+        val_l.append(val)
     if len(rows_l) == 1:            # np.nonzero is in (row, channel) order already: nothing to sort
         rows_ev, src, val = rows_l[0], src_l[0], val_l[0]
     else:
