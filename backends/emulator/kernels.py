@@ -540,8 +540,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             for p in range(n_proj):
                 slot[p] = t % proj_len[p]        # == the slot of arrival for step t-1's delay 0 (its ``nxt``)
         if n_prev and not split:                 # phase 3 of t-1 as one group (cells of other cores written)
-            _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, 0, n_cores, 0, True, dendrites, work, routes, counts,
-                     psums, direct_graded, slot, pk_syn, defer)
+            _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, 0, n_cores, 0, ring.shape[0], True, dendrites, work,
+                     routes, counts, psums, direct_graded, slot, pk_syn, defer)
         step_groups(n_groups, split_syn if split else split_syn[:0], activity, core_neuron_ptr, core_cell,
                     group_core, group_cell)
         # the buffered count rows: by one group, outside the region, where the same loop runs faster (chain_busy's
@@ -557,8 +557,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             if flush and n_groups > 1:
                 _flush_rows(buf_k, buf_row, n_buf, c_lo, c_hi, count_syn, counters, pk_syn)
             if n_prev and split:
-                _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], n_groups == 1,
-                         dendrites, work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
+                _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], core_cell[c_hi],
+                         n_groups == 1, dendrites, work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
             base = core_neuron_ptr[c_lo]           # the group's spikes from here on, in core order
             Ag = blk_a[gi]                         # the group's block scratch: inputs, payloads
             Bg = blk_b[gi]
@@ -915,16 +915,27 @@ def _route_range(route_core, r0, r1, c_lo, c_hi):
 
 
 @njit(cache=True, inline="always")
-def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites, work, routes, counts, psums,
-             direct_graded, nxt, pk_syn, rows_deferred):
+def _run_cut(cell, a, n, cut, cell0, cell1):
+    """A run of ``n`` cells from ``cell`` (weights from ``a``), ``cut`` to the cells ``cell0..cell1-1``: its
+    (first cell, first weight, length), the length <= 0 where none of its cells is there."""
+    if cut:
+        lo = max(cell, cell0)
+        return lo, a + (lo - cell), min(cell + n, cell1) - lo
+    return cell, a, np.int64(n)
+
+
+@njit(cache=True, inline="always")
+def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, dendrites, work, routes, counts,
+             psums, direct_graded, nxt, pk_syn, rows_deferred):
     """Phase 3 of step t, for the destination cores ``c_lo..c_hi-1`` (``whole``: every route, one group), of
     the sources ``spiked[:n_spk]`` (each sending ``payload[q]``): their packets in, the synapse walk into
     the rings (``nxt``: each projection's slot of arrival t + 1), the destination counters, then the mode-2
     scratch moved into the rings, its touched list from entry ``cell0`` (the group's first cell: a cell is
     touched once a step, so the group's entries stay in its own cells' range). Writes only the group's
-    cells and cores' counters: groups run in parallel with the same result as one. The source-side counters
-    are ``_count_sources``'s; ``rows_deferred``: a source with a count row is counted by ``_flush_rows``.
-    Inlined into ``run_steps`` and ``deliver_events``."""
+    cells ``cell0..cell1-1`` and cores' counters: groups run in parallel with the same result as one. A
+    source's joined runs (``fuse_runs``) are walked cut to those cells where they are fewer than the group's
+    per-route runs. The source-side counters are ``_count_sources``'s; ``rows_deferred``: a source with a count
+    row is counted by ``_flush_rows``. Inlined into ``run_steps`` and ``deliver_events``."""
     # containers, not their fields, are the arguments: CPython passes a call of over 30 arguments as *args,
     # which numba's inliner refuses
     proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites[4:]
@@ -933,7 +944,7 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
     route_run_ptr, run_start, run_len, run_cell, run_weight, count_row, count_syn = routes[11:18]
     src_run_ptr, frun_start, frun_len, frun_cell = routes[18:22]
     runs = route_run_ptr.shape[0] > 0
-    fused = runs and whole and src_run_ptr.shape[0] > 0      # every route of a source: its runs joined
+    joined = runs and src_run_ptr.shape[0] > 0              # a source's runs joined across its routes
     count_rows = count_row.shape[0] > 0
     do_count, counters = counts[:2]
     count_psum = do_count and psums.enabled
@@ -972,33 +983,34 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, whole, dendrites
             # multiplies sign-extended 32-bit lanes (vpmuldq), ~2x faster than a full 64-bit product
             # (a range test, not ``p32 == pq``: from that equality LLVM would put pq back in the loop)
             p32 = np.int64(np.int32(pq))
-            if fused:
+            i0 = route_run_ptr[r0]
+            i1 = route_run_ptr[r1]
+            # the joined runs, where they are as few as the group's own (a Dense row over two groups' cores:
+            # one run cut in two instead of 32 per-route runs each); several groups cut them to their cells
+            cut = False
+            if joined and (whole or src_run_ptr[src + 1] - src_run_ptr[src] <= i1 - i0):
                 rs, rl, rc = frun_start, frun_len, frun_cell
                 i0 = src_run_ptr[src]
                 i1 = src_run_ptr[src + 1]
+                cut = not whole
             else:
                 rs, rl, rc = run_start, run_len, run_cell
-                i0 = route_run_ptr[r0]
-                i1 = route_run_ptr[r1]
             # the payload's case chosen once per source, not per run (kernel_ab, two A/Bs: pilotnet 2-9 % faster than
             # the branch inside the run loop, dense and Brunel the same)
             if not graded:
                 for i in range(i0, i1):
-                    cell = rc[i]
-                    a = rs[i]
-                    for k in range(rl[i]):
+                    cell, a, n = _run_cut(rc[i], rs[i], rl[i], cut, cell0, cell1)
+                    for k in range(n):
                         ring[_u(cell + k)] += run_weight[_u(a + k)]
             elif -2147483648 <= pq <= 2147483647:
                 for i in range(i0, i1):
-                    cell = rc[i]
-                    a = rs[i]
-                    for k in range(rl[i]):
+                    cell, a, n = _run_cut(rc[i], rs[i], rl[i], cut, cell0, cell1)
+                    for k in range(n):
                         ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) * p32
             else:
                 for i in range(i0, i1):
-                    cell = rc[i]
-                    a = rs[i]
-                    for k in range(rl[i]):
+                    cell, a, n = _run_cut(rc[i], rs[i], rl[i], cut, cell0, cell1)
+                    for k in range(n):
                         ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) * pq
             continue
         if all_direct and not graded:
@@ -1068,8 +1080,8 @@ def deliver_events(t, row, src, val, n, dendrites, work, routes, counts, psums):
     if counts.enabled:
         _count_sources(row, src, n, n_neurons, routes.route_ptr, routes.neuron_core, counts.per_core,
                        counts.per_source)
-    _deliver(t, row, src, val, n, 0, n_cores, 0, True, dendrites, work, routes, counts, psums, direct_graded, nxt,
-             pk_syn, False)
+    _deliver(t, row, src, val, n, 0, n_cores, 0, work.ring.shape[0], True, dendrites, work, routes, counts, psums,
+             direct_graded, nxt, pk_syn, False)
 
 
 # ----------------------------------------------------------------------------------- plan helpers
