@@ -414,8 +414,31 @@ def make_plan(tables, copies: bool = True, count_rows: bool = True) -> Plan:
             fused = joined
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
                            syn_delay, syn_proj, graded, proj_graded, split, *runs, *count, *fused)
+    bound = sum_bounds(tables, (proj_mode == K.MODE_DIRECT) & (exp < 0) & (proj_xf == K.XF_SHIFT)
+                       & (proj_graded == K.SYN_BINARY), copies)
     return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums,
-                K.ring_dtype(proj_mode, exp, proj_xf))
+                K.ring_dtype(proj_mode, exp, proj_xf, bound))
+
+
+#: The largest |weight| a learning rule can write (Lava's ``clip_weights(..., 8)``: [-257, 255],
+#: ``neurocomp.semantics.learning``), with margin.
+LEARNED_WEIGHT_BOUND = 512
+
+
+def sum_bounds(tables, wanted, learning: bool) -> np.ndarray:
+    """float64 [P]: for each ``wanted`` projection (binary: a synapse adds its weight), the largest sum of
+    |weight| over one post neuron's synapses of it, the most its dendrite's cell can hold in a step (every
+    weight at least ``LEARNED_WEIGHT_BOUND`` where ``learning`` may rewrite them); inf for the others. A
+    right-shifting projection whose bound stays below 2^31 keeps ``kernels.ring_dtype``'s int32 rings
+    exact (dense 1k x 1k: 1000 x 100)."""
+    out = np.full(len(wanted), np.inf)
+    for p in np.flatnonzero(wanted):
+        mine = np.asarray(tables.syn_proj) == p
+        w = np.abs(np.asarray(tables.syn_weight)[mine]).astype(np.float64)
+        if learning:
+            w = np.maximum(w, LEARNED_WEIGHT_BOUND)
+        out[p] = np.bincount(np.asarray(tables.syn_post)[mine], weights=w).max(initial=0.0)
+    return out
 
 
 #: Fewest synapse copies per run, on average, for which the plan hands the kernel runs of consecutive ring

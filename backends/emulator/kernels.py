@@ -324,15 +324,18 @@ class InputEvents(NamedTuple):
     in_val: np.ndarray
 
 
-def ring_dtype(proj_mode, proj_exp, proj_xf):
+def ring_dtype(proj_mode, proj_exp, proj_xf, proj_bound):
     """int32 where every ring cell is read only into a ``wrap32`` sum through a transform that is the identity
-    modulo 2^32 (module docstring): no mode-0 projection casts like Lava's Conv (``XF_CAST24``: out of the
-    int32 range is 0) or shifts its raw sum right (``weight_exp < 0``: the high bits come down). Mode 1 adds
-    ``w << e`` (e >= 0) and mode 2 adds sums transformed in the int64 scratch: both linear modulo 2^32.
-    Otherwise int64, the raw sums kept whole. (int32 halves the bytes moved; the chain_quiet step at 1 %
-    input 9.2 -> 8.0 us, benchmarks/RESULTS.md "int32 rings".)"""
+    modulo 2^32 (module docstring), or holds sums that never leave int32. The first fails for a mode-0
+    projection that casts like Lava's Conv (``XF_CAST24``: out of the int32 range is 0) or shifts its raw sum
+    right (``weight_exp < 0``: the high bits come down); such a projection still fits where ``proj_bound`` (the
+    largest sum of |weight x payload| one dendrite can receive in a step, ``engine.sum_bounds``; inf where
+    unknown) is below 2^31. Mode 1 adds ``w << e`` (e >= 0) and mode 2 adds sums transformed in the int64
+    scratch: both linear modulo 2^32. Otherwise int64, the raw sums kept whole. (int32 halves the bytes moved;
+    the chain_quiet step at 1 % input 9.2 -> 8.0 us, benchmarks/RESULTS.md "int32 rings".)"""
     mode0 = np.asarray(proj_mode) == MODE_DIRECT
-    exact = ~mode0 | ((np.asarray(proj_xf) != XF_CAST24) & (np.asarray(proj_exp) >= 0))
+    modular = (np.asarray(proj_xf) != XF_CAST24) & (np.asarray(proj_exp) >= 0)
+    exact = ~mode0 | modular | (np.asarray(proj_bound, np.float64) < 2.0 ** 31)
     return np.dtype(np.int32) if bool(np.all(exact)) else np.dtype(np.int64)
 
 
