@@ -632,14 +632,18 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                                 Ag[i] = _wrap32(a)
                                 Bg[i] = _wrap32(b)
                         neuron_steps(kd, j0, m, Ag, Bg, Pk, Sk, Og)   # the model's step (generated dispatch)
-                        for i in range(m):
-                            out = Og[i]
-                            if out != 0:
-                                j = j0 + i
-                                cur_spk[base + fired] = j
-                                cur_pay[base + fired] = out
-                                fired += 1
-                                events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
+                        sent = np.int64(0)               # a block sends nothing on most steps of a quiet net: one
+                        for i in range(m):               # vector OR, not a test per neuron, tells
+                            sent |= Og[i]
+                        if sent != 0:
+                            for i in range(m):
+                                out = Og[i]
+                                if out != 0:
+                                    j = j0 + i
+                                    cur_spk[base + fired] = j
+                                    cur_pay[base + fired] = out
+                                    fired += 1
+                                    events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
                         if rec_state:                    # (spikes: below, from the core's spike list)
                             for i in range(m):
                                 j = _u(j0 + i)
