@@ -961,7 +961,11 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
         src = spiked[q]
         r0 = route_ptr[src]
         r1 = route_ptr[src + 1]
-        if not whole:
+        # uncounted, a group walks the source's joined runs cut to its cells without looking for its routes where
+        # they are as few as its share of the per-route runs (its share of the cores): no binary search
+        cut_only = joined and not whole and not do_count and (src_run_ptr[src + 1] - src_run_ptr[src]) \
+            * pk_syn.shape[0] <= (route_run_ptr[r1] - route_run_ptr[r0]) * (c_hi - c_lo)
+        if not whole and not cut_only:
             r0, r1 = _route_range(route_core, r0, r1, c_lo, c_hi)
         if do_count:                     # a packet (high 32 bits) and its synapses (low) per destination core
             k = count_row[src] if count_rows else -1
@@ -995,7 +999,7 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
             # the joined runs, where they are as few as the group's own (a Dense row over two groups' cores:
             # one run cut in two instead of 32 per-route runs each); several groups cut them to their cells
             cut = False
-            if joined and (whole or src_run_ptr[src + 1] - src_run_ptr[src] <= i1 - i0):
+            if cut_only or (joined and (whole or src_run_ptr[src + 1] - src_run_ptr[src] <= i1 - i0)):
                 rs, rl, rc = frun_start, frun_len, frun_cell
                 i0 = src_run_ptr[src]
                 i1 = src_run_ptr[src + 1]
