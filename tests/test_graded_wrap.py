@@ -52,34 +52,43 @@ def test_loaded_tables_refuse_an_unknown_lava_process(tmp_path):
         CoreTables.load(tmp_path / "bad.npz")
 
 
-def test_right_shifting_binary_projection_keeps_int32_rings_within_its_bound():
+def test_right_shifting_binary_projection_keeps_int32_rings_within_its_bound(monkeypatch):
     """A binary Dense shifting its sums right (weight_exp < 0) needs their high bits, so its rings are int32 only
-    while no dendrite can receive 2^31 in a step (``engine.sum_bounds``: the largest per-post sum of |weight|,
-    learned weights taken at their bound); the run then equals the spec and the reference."""
+    while no dendrite can receive 2^31 in a step (``engine.sum_bounds``: the largest per-post sum of |weight| of
+    that projection, learned weights taken at their bound; a second projection into the same neurons is not
+    counted); the run then equals the spec and the reference."""
     import neurocomp as nc
-    from neurocomp.backends.emulator import kernels as K
-    from neurocomp.backends.emulator.engine import LEARNED_WEIGHT_BOUND, sum_bounds
+    from neurocomp.backends.emulator import engine as E, kernels as K
     rng = np.random.default_rng(2)
     w = rng.integers(-100, 101, (70, 30))
     net = nc.Network("shift")
     net.input("in", (30,))
+    net.input("in2", (20,))
     net.population("a", (70,), nc.LoihiLIF(du=900, dv=300, vth=rng.integers(50, 400, 70)))
-    net.connect("in", "a", nc.Dense(w, weight_exp=-2))
+    net.connect("in2", "a", nc.Dense(rng.integers(-100, 101, (70, 20))))
+    net.connect("in", "a", nc.Dense(w, weight_exp=-2), name="shifted")
     tables = build_core_tables(net, {"a": np.arange(70) % 3}, 3)
-    wanted = np.ones(1, bool)
-    per_post, count = {}, {}                     # the tables' (quantized) weights, summed per post one by one
-    for post, weight in zip(tables.syn_post.tolist(), tables.syn_weight.tolist()):
-        per_post[post] = per_post.get(post, 0) + abs(weight)
-        count[post] = count.get(post, 0) + 1
-    assert 1000 < sum_bounds(tables, wanted, False)[0] == max(per_post.values())
-    assert sum_bounds(tables, wanted, True)[0] == LEARNED_WEIGHT_BOUND * max(count.values())    # |w| <= 100 here
-    assert np.isinf(sum_bounds(tables, ~wanted, False)[0])
+    shifted = tables.proj_names.index("shifted")
+    bounds = []                                  # what make_plan computes, with its own dendrites and ranks
+    real = E.sum_bounds
+    monkeypatch.setattr(E, "sum_bounds", lambda *args: bounds.append(real(*args)) or bounds[-1])
     plan = make_plan(tables, copies=False)
+    make_plan(tables, copies=True)
+    per_post, count = {}, {}                     # the tables' (quantized) weights, summed per post one by one
+    for post, proj, weight in zip(tables.syn_post.tolist(), tables.syn_proj.tolist(), tables.syn_weight.tolist()):
+        if proj == shifted:
+            per_post[post] = per_post.get(post, 0) + abs(weight)
+            count[post] = count.get(post, 0) + 1
+    plain, learned = bounds
+    assert 1000 < plain[shifted] == max(per_post.values()) and np.isinf(plain[1 - shifted])
+    assert learned[shifted] == E.LEARNED_WEIGHT_BOUND * max(count.values())       # every |w| <= 100 here
     assert plan.ring_dtype == np.int32
     d = plan.dendrites
     for bound, want in ((2.0 ** 31 - 1, np.int32), (2.0 ** 31, np.int64), (np.inf, np.int64)):
-        assert K.ring_dtype(d.proj_mode, d.proj_exp, d.proj_xf, [bound]) == want
-    inputs = {"in": (rng.random((40, 30)) < 0.3).astype(np.uint8)}
+        b = np.zeros(2)
+        b[shifted] = bound
+        assert K.ring_dtype(d.proj_mode, d.proj_exp, d.proj_xf, b) == want
+    inputs = {name: (rng.random((40, n)) < 0.3).astype(np.uint8) for name, n in (("in", 30), ("in2", 20))}
     ref = simulate_reference(net, 40, inputs, record=("spikes", "v"))
     assert 0.02 < ref.spikes["a"].mean() < 0.6
     for engine in ("numba", "numpy"):

@@ -115,7 +115,8 @@ class Plan:
                   p.psum_dst)
         state = 8 * self.neuron_core.size * sum(len(k.state) for k in NEURONS.values())
         n_sources = r.route_ptr.size - 1                 # the kernel's spiked and payload lists
-        return sum(a.nbytes for a in arrays) + state + self.ring_dtype.itemsize * self.ring_size + 33 * self.scratch_size + 16 * n_sources
+        rings = self.ring_dtype.itemsize * self.ring_size
+        return sum(a.nbytes for a in arrays) + state + rings + 33 * self.scratch_size + 16 * n_sources
 
     def neurons(self, tables, S: tuple) -> K.NeuronArrays:
         """The kernel's neurons with the state ``S`` (per kind int64 [m, N], advanced in place)."""
@@ -415,7 +416,7 @@ def make_plan(tables, copies: bool = True, count_rows: bool = True) -> Plan:
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
                            syn_delay, syn_proj, graded, proj_graded, split, *runs, *count, *fused)
     bound = sum_bounds(tables, (proj_mode == K.MODE_DIRECT) & (exp < 0) & (proj_xf == K.XF_SHIFT)
-                       & (proj_graded == K.SYN_BINARY), copies)
+                       & (proj_graded == K.SYN_BINARY), copies, dend_ptr, dend_proj, proj_rank)
     return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums,
                 K.ring_dtype(proj_mode, exp, proj_xf, bound))
 
@@ -425,19 +426,18 @@ def make_plan(tables, copies: bool = True, count_rows: bool = True) -> Plan:
 LEARNED_WEIGHT_BOUND = 512
 
 
-def sum_bounds(tables, wanted, learning: bool) -> np.ndarray:
+def sum_bounds(tables, wanted, learning: bool, dend_ptr, dend_proj, proj_rank) -> np.ndarray:
     """float64 [P]: for each ``wanted`` projection (binary: a synapse adds its weight), the largest sum of
-    |weight| over one post neuron's synapses of it, the most its dendrite's cell can hold in a step (every
-    weight at least ``LEARNED_WEIGHT_BOUND`` where ``learning`` may rewrite them); inf for the others. A
-    right-shifting projection whose bound stays below 2^31 keeps ``kernels.ring_dtype``'s int32 rings
-    exact (dense 1k x 1k: 1000 x 100)."""
+    |weight| over one dendrite's synapses (a post neuron's of that projection: ``dend_ptr``, ``dend_proj``,
+    ``proj_rank`` as in :func:`make_plan`), the most its cell can hold in a step (every weight at least
+    ``LEARNED_WEIGHT_BOUND`` where ``learning`` may rewrite them); inf for the others. A right-shifting
+    projection whose bound stays below 2^31 keeps ``kernels.ring_dtype``'s int32 rings exact (dense 1k x 1k:
+    1000 x 100). One pass over the synapses, 8 bytes per dendrite."""
     out = np.full(len(wanted), np.inf)
-    for p in np.flatnonzero(wanted):
-        mine = np.asarray(tables.syn_proj) == p
-        w = np.abs(np.asarray(tables.syn_weight)[mine]).astype(np.float64)
-        if learning:
-            w = np.maximum(w, LEARNED_WEIGHT_BOUND)
-        out[p] = np.bincount(np.asarray(tables.syn_post)[mine], weights=w).max(initial=0.0)
+    if np.any(wanted):
+        floor = LEARNED_WEIGHT_BOUND if learning else 0
+        K.dendrite_abs_sums(tables.syn_post, tables.syn_proj, tables.syn_weight, dend_ptr, dend_proj,
+                            np.asarray(proj_rank, np.int64), np.asarray(wanted, np.bool_), floor, out)
     return out
 
 

@@ -1410,6 +1410,24 @@ def _sort_copies(b, e, out_ring, out_weight, out_delay, copy_dp):
 
 
 @njit(cache=True)
+def dendrite_abs_sums(syn_post, syn_proj, syn_weight, dend_ptr, dend_proj, proj_rank, wanted, floor, out):
+    """``engine.sum_bounds``' pass: per dendrite of a ``wanted`` projection the sum of max(|weight|, ``floor``)
+    over its synapses, then per such projection the largest of its dendrites' sums into ``out``."""
+    acc = np.zeros(dend_proj.shape[0], np.int64)
+    for y in range(syn_post.shape[0]):
+        p = syn_proj[y]
+        if wanted[p]:
+            acc[dend_ptr[syn_post[y]] + proj_rank[p]] += max(abs(np.int64(syn_weight[y])), floor)
+    for p in range(wanted.shape[0]):
+        if wanted[p]:
+            out[p] = 0.0
+    for d in range(acc.shape[0]):
+        p = dend_proj[d]
+        if wanted[p] and acc[d] > out[p]:
+            out[p] = acc[d]
+
+
+@njit(cache=True)
 def plan_synapses(route_axon, axon_syn_ptr, syn_post, syn_proj, syn_weight, syn_delay, dend_ptr, dend_off,
                   proj_rank, route_syn_ptr, out_ring, out_weight, out_delay, out_proj, proj_sort):
     """Copy the synapses of axon ``route_axon[r]`` to ``route_syn_ptr[r]..`` for every route r, with
