@@ -436,8 +436,8 @@ def sum_bounds(tables, wanted, learning: bool, dend_ptr, dend_proj, proj_rank) -
     out = np.full(len(wanted), np.inf)
     if np.any(wanted):
         floor = LEARNED_WEIGHT_BOUND if learning else 0
-        K.dendrite_abs_sums(tables.syn_post, tables.syn_proj, tables.syn_weight, dend_ptr, dend_proj,
-                            np.asarray(proj_rank, np.int64), np.asarray(wanted, np.bool_), floor, out)
+        K.dendrite_abs_sums(tables.syn_post, tables.syn_proj, tables.syn_weight, dend_ptr, dend_proj, proj_rank,
+                            wanted, floor, out)
     return out
 
 
@@ -574,9 +574,8 @@ def encode_inputs(tables, rows: dict, steps: int, rewards=()) -> K.InputEvents:
         else:
             r, ch = np.nonzero(arr)
             val = np.asarray(arr[r, ch], np.int64)         # a graded input's value (a spike's: 1)
-        rows_l.append(r.astype(np.int64))
-        ch += n + int(tables.input_ptr[i])
-        src_l.append(ch.astype(np.int64))
+        rows_l.append(r.astype(np.int64, copy=False))
+        src_l.append(ch.astype(np.int64, copy=False) + (n + int(tables.input_ptr[i])))
         val_l.append(val)
     if len(rows_l) == 1:            # np.nonzero is in (row, channel) order already: nothing to sort
         rows_ev, src, val = rows_l[0], src_l[0], val_l[0]

@@ -940,8 +940,8 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
     scratch moved into the rings, its touched list from entry ``cell0`` (the group's first cell: a cell is
     touched once a step, so the group's entries stay in its own cells' range). Writes only the group's
     cells ``cell0..cell1-1`` and cores' counters: groups run in parallel with the same result as one. A
-    source's joined runs (``fuse_runs``) are walked cut to those cells where they are fewer than the group's
-    per-route runs. The source-side counters are ``_count_sources``'s; ``rows_deferred``: a source with a count
+    source's joined runs (``fuse_runs``) are walked cut to those cells where they are as few as the group's
+    share of the per-route runs. The source-side counters are ``_count_sources``'s; ``rows_deferred``: a source with a count
     row is counted by ``_flush_rows``. Inlined into ``run_steps`` and ``deliver_events``."""
     # containers, not their fields, are the arguments: CPython passes a call of over 30 arguments as *args,
     # which numba's inliner refuses
@@ -961,11 +961,12 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
         src = spiked[q]
         r0 = route_ptr[src]
         r1 = route_ptr[src + 1]
-        # uncounted, a group walks the source's joined runs cut to its cells without looking for its routes where
-        # they are as few as its share of the per-route runs (its share of the cores): no binary search
-        cut_only = joined and not whole and not do_count and (src_run_ptr[src + 1] - src_run_ptr[src]) \
-            * pk_syn.shape[0] <= (route_run_ptr[r1] - route_run_ptr[r0]) * (c_hi - c_lo)
-        if not whole and not cut_only:
+        # the source's joined runs, cut to the group's cells where it is one of several, where they are as few as
+        # the group's share of the per-route runs (its share of the cores; pk_syn has one entry a core): then
+        # only the counters need the group's own routes (no binary search)
+        use_joined = joined and (whole or (src_run_ptr[src + 1] - src_run_ptr[src]) * pk_syn.shape[0]
+                                 <= (route_run_ptr[r1] - route_run_ptr[r0]) * (c_hi - c_lo))
+        if not whole and (do_count or not use_joined):
             r0, r1 = _route_range(route_core, r0, r1, c_lo, c_hi)
         if do_count:                     # a packet (high 32 bits) and its synapses (low) per destination core
             k = count_row[src] if count_rows else -1
@@ -994,18 +995,16 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
             # multiplies sign-extended 32-bit lanes (vpmuldq), ~2x faster than a full 64-bit product
             # (a range test, not ``p32 == pq``: from that equality LLVM would put pq back in the loop)
             p32 = np.int64(np.int32(pq))
-            i0 = route_run_ptr[r0]
-            i1 = route_run_ptr[r1]
-            # the joined runs, where they are as few as the group's own (a Dense row over two groups' cores:
-            # one run cut in two instead of 32 per-route runs each); several groups cut them to their cells
-            cut = False
-            if cut_only or (joined and (whole or src_run_ptr[src + 1] - src_run_ptr[src] <= i1 - i0)):
+            # (a Dense row over two groups' cores: one joined run cut in two, not 32 per-route runs each)
+            if use_joined:
                 rs, rl, rc = frun_start, frun_len, frun_cell
                 i0 = src_run_ptr[src]
                 i1 = src_run_ptr[src + 1]
-                cut = not whole
             else:
                 rs, rl, rc = run_start, run_len, run_cell
+                i0 = route_run_ptr[r0]
+                i1 = route_run_ptr[r1]
+            cut = use_joined and not whole
             # the payload's case chosen once per source, not per run (kernel_ab, two A/Bs: pilotnet 2-9 % faster than
             # the branch inside the run loop, dense and Brunel the same)
             if not graded:
@@ -1225,27 +1224,17 @@ def fuse_runs(route_ptr, route_run_ptr, run_start, run_len, run_cell):
     """``(src_run_ptr, start, len, cell)``: each source's runs (``engine.cell_runs``, cut at every route) joined
     where one ends at the cell and weight position the next begins (``_joins``): a Dense row into a layer spread
     over consecutive cores is then one run, not one per core (chain_quiet's input rows: 44 runs of 23 copies, whose
-    per-run cost was most of a quiet step's synapse walk). Walked by a delivery of every route at once (one group);
-    a group of several delivers its own cores' share of the per-route runs."""
+    per-run cost was most of a quiet step's synapse walk). A delivery of every route at once (one group) walks
+    them whole; each of several groups walks them cut to its own cells (``_deliver``). One pass into arrays of
+    the per-route runs' length (joining never adds a run), then trimmed."""
     n_src = route_ptr.shape[0] - 1
     ptr = np.empty(n_src + 1, np.int64)
-    n = 0
-    for s in range(n_src):                       # pass 1: count
-        ptr[s] = n
-        i0 = route_run_ptr[route_ptr[s]]
-        length = np.int64(0)
-        for i in range(i0, route_run_ptr[route_ptr[s + 1]]):
-            if _joins(run_start, run_len, run_cell, i, i0, length):
-                length += run_len[i]
-            else:
-                n += 1
-                length = np.int64(run_len[i])
-    ptr[n_src] = n
-    start = np.empty(n, np.int64)
-    lens = np.empty(n, np.int32)
-    cell = np.empty(n, np.int64)
+    start = np.empty(run_start.shape[0], np.int64)
+    lens = np.empty(run_start.shape[0], np.int32)
+    cell = np.empty(run_start.shape[0], np.int64)
     k = -1
-    for s in range(n_src):                       # pass 2: fill
+    for s in range(n_src):
+        ptr[s] = k + 1
         i0 = route_run_ptr[route_ptr[s]]
         length = np.int64(0)
         for i in range(i0, route_run_ptr[route_ptr[s + 1]]):
@@ -1257,7 +1246,8 @@ def fuse_runs(route_ptr, route_run_ptr, run_start, run_len, run_cell):
                 cell[k] = run_cell[i]
                 length = np.int64(run_len[i])
             lens[k] = length
-    return ptr, start, lens, cell
+    ptr[n_src] = k + 1
+    return ptr, start[:k + 1].copy(), lens[:k + 1].copy(), cell[:k + 1].copy()
 
 
 def dedup_runs_np(run_w, run_weight):
