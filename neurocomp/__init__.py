@@ -5,6 +5,7 @@ are imported on first use so that ``import neurocomp`` stays fast and does not p
 """
 from importlib import import_module
 
+from . import kernel_cache  # noqa: F401  (first: numba picks a cached function's stamp when it is defined)
 from .errors import (NeurocompWarning, ArtifactError, BackendError, CapacityError, NetworkFileError, NeurocompError, TargetError,
                      UnsupportedError, ValidationError)
 from .ir import (IF, LI, LIF, Conv2d, CubaLIF, Dense, Integrator, LearningRule, LoihiLIF, Network, OneToOne,

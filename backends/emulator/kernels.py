@@ -449,9 +449,10 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     thread's), then steps its own cores' neurons at t (phase 1+2 reads only the core's own cells): no
     barrier between the two phases. Its spikes go into its own slice of a second spike list (``spiked`` is
     double-buffered: the groups still read step t-1's), compacted in core order after the region (the
-    one-thread order). A call of T steps runs T + 1 regions (the last delivers step t_last alone). Split
-    dendrites (a segment core writes the soma core's cells) and routes not sorted by core deliver as one
-    group, serially before the region; their neurons still run in groups.
+    one-thread order). A call of T steps runs T + 1 regions (the last delivers step t_last alone); one group
+    runs its step (``_step_group``) without a region. Split dendrites (a segment core writes the soma core's
+    cells) and routes not sorted by core deliver as one group, serially before the region; their neurons still
+    run in groups.
 
     **Count rows** (``count_rows``): a counted run does not add a spiking source's row of per-core synapse
     copies while it delivers. Its (row, step) goes into a buffer (``row_buffer`` entries, at least two steps'
@@ -470,18 +471,14 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     (benchmarks/pilotnet_sdnn.py).
     """
     core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
-    dend_ptr, dend_mid, dend_proj, dend_off, proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites
-    ring, scratch, sflag, touched_idx, touched_proj, touched_delay, payload = work
-    neuron_core, route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, \
-        proj_graded, split_syn = routes[:11]
+    dend_ptr, dend_mid, dend_off = dendrites.dend_ptr, dendrites.dend_mid, dendrites.dend_off
+    proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites[4:]
+    ring, payload = work.ring, work.payload
+    neuron_core, route_ptr, route_syn_ptr = routes.neuron_core, routes.route_ptr, routes.route_syn_ptr
+    graded, proj_graded, split_syn = routes.graded, routes.proj_graded, routes.split_syn
+    count_row, count_syn = routes.count_row, routes.count_syn
     in_ptr, in_src, in_val = inputs
-    rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay, rec_st, st_row = recorder
-    n_extra = rec_st.shape[0]
-    rec_state = do_pay or do_v or do_u or n_extra > 0    # recorded per neuron (spikes: per spike)
     do_count, counters, src_spikes = counts
-    count_psum = do_count and psums.enabled
-    syn_psum, psum_src, psum_dst, psum_mark = psums.syn_psum, psums.psum_src, psums.psum_dst, psums.mark
-    count_row, count_syn = routes[16:18]
     n_cores = core_neuron_ptr.shape[0] - 1
     # count rows read after the steps (see the docstring): (row of count_syn, counter row) per spike of such a
     # source, flushed by the groups once the next step's spikes might not fit, and at the end
@@ -530,6 +527,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     group_fired = np.zeros(n_groups, np.int64)           # each group's spikes this step
     group_events = np.zeros(n_groups, np.int64)          # and the synapse copies they reach
     total_syn = split_syn[n_cores] if split else 0
+    per_call = (seg_one, xform, slot, pk_syn, buf_k, buf_row)     # ``_step_group``'s arguments, bundled
+    blocks = (blk_a, blk_b, blk_o)
+    groups = (group_core, group_cell, core_cell, group_fired, group_events)
     activity = ACTIVITY_PRIOR                            # synaptic events per synapse copy and step (running)
     n_prev = 0                                           # the previous step's sources: delivered in this call
     n_spk = 0
@@ -551,137 +551,25 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         # 1000 steps: ~7 -> ~3.5 ms, why is not known); by several, each over its own cores in the region
         if flush and n_groups == 1:
             _flush_rows(buf_k, buf_row, n_buf, 0, n_cores, count_syn, counters, pk_syn)
-        # ---- one parallel region per step: group gi owns cores group_core[gi].. and their ring cells; it delivers
-        # step t-1's spikes into its cells (phase 3, ``_deliver``), then steps its cores' neurons at t (phase 1+2,
-        # which read only their own cells): no barrier between, only the spike list waits for every group
-        for gi in prange(n_groups):
-            c_lo = group_core[gi]
-            c_hi = group_core[gi + 1]
-            if flush and n_groups > 1:
-                _flush_rows(buf_k, buf_row, n_buf, c_lo, c_hi, count_syn, counters, pk_syn)
-            if n_prev and split:
-                _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], core_cell[c_hi],
-                         n_groups == 1, dendrites, work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
-            base = core_neuron_ptr[c_lo]           # the group's spikes from here on, in core order
-            Ag = blk_a[gi]                         # the group's block scratch: inputs, payloads
-            Bg = blk_b[gi]
-            Og = blk_o[gi]
-            fired = 0
-            events = 0
-            # counted: core by core (its counters); otherwise the group's segments as one span, consecutive segments
-            # of one model (and input path) stepped together, so blocks run across cores (54 cores of ~28 neurons:
-            # ~30 ns a core of vector loop remainders, chain_quiet's 1500 neurons ~1.6 us a step, were spent so)
-            for oc in range((c_hi - c_lo if do_count else 1) if not last else 0):
-                c = c_lo + oc
-                g = core_seg_ptr[c]
-                g_end = core_seg_ptr[c + 1] if do_count else core_seg_ptr[c_hi]
-                active = 0
-                fired0 = fired
-                while g < g_end:
-                    kd = seg_kind[g]                   # one model per span: its rows are looked up once
-                    Pk = P[kd]
-                    Sk = S[kd]
-                    n_rows = Sk.shape[0]
-                    vr = v_row[kd]
-                    ur = u_row[kd]
-                    one = plain and seg_one[g]
-                    h = g + 1                          # the span: segments g..h-1 (a model's rows are indexed by
-                    while h < g_end and seg_kind[h] == kd and (plain and seg_one[h]) == one:   # neuron id)
-                        h += 1
-                    j_lo = seg_ptr[g]
-                    j_hi = seg_ptr[h]
-                    g = h
-                    # in blocks of BLOCK neurons: (1) their inputs into A/B, (2) the model's step over the block
-                    # (``neuron_steps``: one loop, vectorized where the model allows), (3) their spikes, recording
-                    # and activity; a neuron's own cells only, so the order of the steps is one neuron's as before
-                    for j0 in range(j_lo, j_hi, BLOCK):
-                        m = min(BLOCK, j_hi - j0)
-                        if one:                          # one channel-0 cell per neuron, in neuron order
-                            k0 = dend_ptr[j0]
-                            for i in range(m):
-                                Ag[i] = _wrap32(ring[_u(k0 + i)])
-                                ring[_u(k0 + i)] = 0
-                                Bg[i] = 0
-                        else:
-                            for i in range(m):
-                                # input channel 0 (every model), then channel 1 (two-input models), each an int32
-                                # sum; written out here: an inline helper for the two sums made Brunel 2x slower
-                                j = j0 + i
-                                mid = dend_mid[j]
-                                a = np.int64(0)
-                                b = np.int64(0)
-                                if plain:                # one ring cell per dendrite, raw sum = input
-                                    for k in range(dend_ptr[j], mid):
-                                        a += ring[_u(k)]
-                                        ring[_u(k)] = 0
-                                    for k in range(mid, dend_ptr[j + 1]):
-                                        b += ring[_u(k)]
-                                        ring[_u(k)] = 0
-                                else:
-                                    for k in range(dend_ptr[j], dend_ptr[j + 1]):
-                                        pk = dend_proj[k]
-                                        idx = _u(dend_off[k] + slot[pk])
-                                        x = ring[idx]
-                                        ring[idx] = 0
-                                        if xform[pk]:    # the transform of 0 is 0: no test on x
-                                            x = _transform(x, proj_exp[pk], proj_xf[pk])
-                                        if k < mid:
-                                            a += x
-                                        else:
-                                            b += x
-                                Ag[i] = _wrap32(a)
-                                Bg[i] = _wrap32(b)
-                        neuron_steps(kd, j0, m, Ag, Bg, Pk, Sk, Og)   # the model's step (generated dispatch)
-                        sent = np.int64(0)               # a block sends nothing on most steps of a quiet net: one
-                        for i in range(m):               # vector OR, not a test per neuron, tells
-                            sent |= Og[i]
-                        if sent != 0:
-                            for i in range(m):
-                                out = Og[i]
-                                if out != 0:
-                                    j = j0 + i
-                                    cur_spk[base + fired] = j
-                                    cur_pay[base + fired] = out
-                                    fired += 1
-                                    events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
-                        if rec_state:                    # (spikes: below, from the core's spike list)
-                            for i in range(m):
-                                j = _u(j0 + i)
-                                col = rec_col[j]
-                                if col >= 0:
-                                    if do_pay:
-                                        rec_pay[row, col] = Og[i]
-                                    if do_v and vr >= 0:
-                                        rec_v[row, col] = Sk[vr, j]
-                                    if do_u and ur >= 0:
-                                        rec_u[row, col] = Sk[ur, j]
-                                    for e in range(n_extra):
-                                        r = st_row[kd, e]
-                                        if r >= 0:
-                                            rec_st[e, row, col] = Sk[r, j]
-                        if do_count:                     # active: it sent, or any state is nonzero (branch-free)
-                            for i in range(m):
-                                j = _u(j0 + i)
-                                act = Og[i] != 0         # (rows 0 and 1 written out: most models have two; a
-                                if n_rows > 0:           # loop over them cost Brunel's counted step ~5 %)
-                                    act |= Sk[0, j] != 0
-                                if n_rows > 1:
-                                    act |= Sk[1, j] != 0
-                                for r in range(2, n_rows):
-                                    act |= Sk[r, j] != 0
-                                active += act
-                if do_spk:                               # the 1s only, O(spikes) (the array comes zeroed): a
-                    for i in range(base + fired0, base + fired):     # group writing every byte of its neurons'
-                        col = rec_col[cur_spk[i]]        # columns shared each cache line with the other group
-                        if col >= 0:                     # where a mapping interleaves them (Brunel, 2 threads:
-                            rec_spk[row, col] = 1        # 0.7x one thread); a test per neuron cost a spikes-only
-                                                         # recording ~10 us of Brunel's ~100 us step
-                if do_count:
-                    counters[1, row, c] += active
-                    counters[2, row, c] += core_neuron_ptr[c + 1] - core_neuron_ptr[c] - active
-                    counters[3, row, c] += fired - fired0
-            group_fired[gi] = fired
-            group_events[gi] = events
+        # ---- one parallel region per step (several groups): group gi owns cores group_core[gi].. and their ring
+        # cells; it delivers step t-1's spikes into its cells (phase 3, ``_deliver``), then steps its cores'
+        # neurons at t (phase 1+2, which read only their own cells): no barrier between, only the spike list
+        # waits for every group
+        lists = (prev_spk, prev_pay, cur_spk, cur_pay)
+        if n_groups == 1:                        # no parallel region: its fork and join cost one thread ~1-1.7 us
+            _step_group(np.int64(0), t, row, last, flush, np.int64(n_buf), np.int64(n_prev), n_groups, split, defer,
+                        plain, direct_graded,
+                        (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work,
+                        routes, recorder, counts, psums, per_call, lists, blocks, groups)
+        else:
+            # (one signature for both calls: integers cast where numba would type a literal 0 or the unsigned
+            # prange index, the neuron arrays as a tuple built here: numba 0.68 cannot pass a parfor a tuple that
+            # holds tuples, as ``neurons`` holds P and S)
+            for gi in prange(n_groups):
+                _step_group(np.int64(gi), t, row, last, flush, np.int64(n_buf), np.int64(n_prev), n_groups, split,
+                            defer, plain, direct_graded,
+                            (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work,
+                            routes, recorder, counts, psums, per_call, lists, blocks, groups)
         if flush:
             n_buf = 0
         if last:
@@ -730,6 +618,160 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             spiked[i] = prev_spk[i]
             payload[i] = prev_pay[i]
     return n_spk
+
+
+@njit(cache=True, _nrt=False)
+def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, plain, direct_graded, neurons,
+                dendrites, work, routes, recorder, counts, psums, per_call, lists, blocks, groups):
+    """Group ``gi``'s share of one step of ``run_steps`` (read it there): the buffered count rows over its cores,
+    phase 3 of step t-1 into its cells (split delivery), then phase 1+2 of its cores' neurons at t, their spikes
+    into its slice of ``cur_spk``; ``group_fired[gi]``/``group_events[gi]``: how many, and the synapse copies they
+    reach. A function, not the body of the ``prange`` loop, so that one group runs it without a parallel region
+    (whose fork and join cost a one-thread step ~1-1.5 us: chain_quiet's idle step ~4 -> ~3 us). Compiled once
+    for both callers and without numba's reference counting (``_nrt=False``: nothing here allocates), which
+    otherwise costs an atomic increment and decrement per array argument and call (~100 arrays: as much as the
+    region saves). ``per_call``, ``lists``, ``blocks``, ``groups``: ``run_steps``' arrays, bundled (CPython
+    compiles a call of 30 or more arguments as one of ``*args``)."""
+    core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
+    dend_ptr, dend_mid, dend_proj, dend_off = dendrites[:4]
+    proj_exp, proj_xf = dendrites.proj_exp, dendrites.proj_xf
+    ring = work.ring
+    route_ptr, route_syn_ptr, count_syn = routes.route_ptr, routes.route_syn_ptr, routes.count_syn
+    rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay, rec_st, st_row = recorder
+    n_extra = rec_st.shape[0]
+    rec_state = do_pay or do_v or do_u or n_extra > 0
+    do_count, counters = counts[:2]
+    seg_one, xform, slot, pk_syn, buf_k, buf_row = per_call
+    prev_spk, prev_pay, cur_spk, cur_pay = lists
+    blk_a, blk_b, blk_o = blocks
+    group_core, group_cell, core_cell, group_fired, group_events = groups
+    c_lo = group_core[gi]
+    c_hi = group_core[gi + 1]
+    if flush and n_groups > 1:
+        _flush_rows(buf_k, buf_row, n_buf, c_lo, c_hi, count_syn, counters, pk_syn)
+    if n_prev and split:
+        _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], core_cell[c_hi],
+                 n_groups == 1, dendrites, work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
+    base = core_neuron_ptr[c_lo]           # the group's spikes from here on, in core order
+    Ag = blk_a[gi]                         # the group's block scratch: inputs, payloads
+    Bg = blk_b[gi]
+    Og = blk_o[gi]
+    fired = 0
+    events = 0
+    # counted: core by core (its counters); otherwise the group's segments as one span, consecutive segments
+    # of one model (and input path) stepped together, so blocks run across cores (54 cores of ~28 neurons:
+    # ~30 ns a core of vector loop remainders, chain_quiet's 1500 neurons ~1.6 us a step, were spent so)
+    for oc in range((c_hi - c_lo if do_count else 1) if not last else 0):
+        c = c_lo + oc
+        g = core_seg_ptr[c]
+        g_end = core_seg_ptr[c + 1] if do_count else core_seg_ptr[c_hi]
+        active = 0
+        fired0 = fired
+        while g < g_end:
+            kd = seg_kind[g]                   # one model per span: its rows are looked up once
+            Pk = P[kd]
+            Sk = S[kd]
+            n_rows = Sk.shape[0]
+            vr = v_row[kd]
+            ur = u_row[kd]
+            one = plain and seg_one[g]
+            h = g + 1                          # the span: segments g..h-1 (a model's rows are indexed by
+            while h < g_end and seg_kind[h] == kd and (plain and seg_one[h]) == one:   # neuron id)
+                h += 1
+            j_lo = seg_ptr[g]
+            j_hi = seg_ptr[h]
+            g = h
+            # in blocks of BLOCK neurons: (1) their inputs into A/B, (2) the model's step over the block
+            # (``neuron_steps``: one loop, vectorized where the model allows), (3) their spikes, recording
+            # and activity; a neuron's own cells only, so the order of the steps is one neuron's as before
+            for j0 in range(j_lo, j_hi, BLOCK):
+                m = min(BLOCK, j_hi - j0)
+                if one:                          # one channel-0 cell per neuron, in neuron order
+                    k0 = dend_ptr[j0]
+                    for i in range(m):
+                        Ag[i] = _wrap32(ring[_u(k0 + i)])
+                        ring[_u(k0 + i)] = 0
+                        Bg[i] = 0
+                else:
+                    for i in range(m):
+                        # input channel 0 (every model), then channel 1 (two-input models), each an int32
+                        # sum; written out here: an inline helper for the two sums made Brunel 2x slower
+                        j = j0 + i
+                        mid = dend_mid[j]
+                        a = np.int64(0)
+                        b = np.int64(0)
+                        if plain:                # one ring cell per dendrite, raw sum = input
+                            for k in range(dend_ptr[j], mid):
+                                a += ring[_u(k)]
+                                ring[_u(k)] = 0
+                            for k in range(mid, dend_ptr[j + 1]):
+                                b += ring[_u(k)]
+                                ring[_u(k)] = 0
+                        else:
+                            for k in range(dend_ptr[j], dend_ptr[j + 1]):
+                                pk = dend_proj[k]
+                                idx = _u(dend_off[k] + slot[pk])
+                                x = ring[idx]
+                                ring[idx] = 0
+                                if xform[pk]:    # the transform of 0 is 0: no test on x
+                                    x = _transform(x, proj_exp[pk], proj_xf[pk])
+                                if k < mid:
+                                    a += x
+                                else:
+                                    b += x
+                        Ag[i] = _wrap32(a)
+                        Bg[i] = _wrap32(b)
+                neuron_steps(kd, j0, m, Ag, Bg, Pk, Sk, Og)   # the model's step (generated dispatch)
+                sent = np.int64(0)               # a block sends nothing on most steps of a quiet net: one
+                for i in range(m):               # vector OR, not a test per neuron, tells
+                    sent |= Og[i]
+                if sent != 0:
+                    for i in range(m):
+                        out = Og[i]
+                        if out != 0:
+                            j = j0 + i
+                            cur_spk[base + fired] = j
+                            cur_pay[base + fired] = out
+                            fired += 1
+                            events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
+                if rec_state:                    # (spikes: below, from the core's spike list)
+                    for i in range(m):
+                        j = _u(j0 + i)
+                        col = rec_col[j]
+                        if col >= 0:
+                            if do_pay:
+                                rec_pay[row, col] = Og[i]
+                            if do_v and vr >= 0:
+                                rec_v[row, col] = Sk[vr, j]
+                            if do_u and ur >= 0:
+                                rec_u[row, col] = Sk[ur, j]
+                            for e in range(n_extra):
+                                r = st_row[kd, e]
+                                if r >= 0:
+                                    rec_st[e, row, col] = Sk[r, j]
+                if do_count:                     # active: it sent, or any state is nonzero (branch-free)
+                    for i in range(m):
+                        j = _u(j0 + i)
+                        act = Og[i] != 0         # (rows 0 and 1 written out: most models have two; a
+                        if n_rows > 0:           # loop over them cost Brunel's counted step ~5 %)
+                            act |= Sk[0, j] != 0
+                        if n_rows > 1:
+                            act |= Sk[1, j] != 0
+                        for r in range(2, n_rows):
+                            act |= Sk[r, j] != 0
+                        active += act
+        if do_spk:                               # the 1s only, O(spikes) (the array comes zeroed): a
+            for i in range(base + fired0, base + fired):     # group writing every byte of its neurons'
+                col = rec_col[cur_spk[i]]        # columns shared each cache line with the other group
+                if col >= 0:                     # where a mapping interleaves them (Brunel, 2 threads:
+                    rec_spk[row, col] = 1        # 0.7x one thread); a test per neuron cost a spikes-only
+                                                 # recording ~10 us of Brunel's ~100 us step
+        if do_count:
+            counters[1, row, c] += active
+            counters[2, row, c] += core_neuron_ptr[c + 1] - core_neuron_ptr[c] - active
+            counters[3, row, c] += fired - fired0
+    group_fired[gi] = fired
+    group_events[gi] = events
 
 
 @njit(cache=True, inline="always")

@@ -1,0 +1,97 @@
+"""numba's on-disk kernel cache, made stale by any change to neurocomp's own sources, not only the kernel's file.
+
+numba checks a cached function against the one source file that defines it. A kernel that calls or inlines
+numba functions from other files keeps their old machine code after they change: the emulator's
+``run_steps`` (``backends/emulator/kernels.py``) inlines every neuron model's step
+(``neurocomp/neurons/*/kernel.py``, through the generated ``neuron_dispatch.py``) and links helpers such as
+``semantics/fixedpoint.py``'s, so an edited or newly registered model ran its old arithmetic, or none,
+inside the cached kernel (wrong spikes, no error) until ``kernels.py`` itself changed.
+``tests/test_kernel_cache.py`` shows the case on two small modules.
+
+So every numba function defined under :data:`ROOTS` (the ``neurocomp`` and ``neurocomp.backends`` package
+folders) is cached with a stamp that adds to numba's own (its file) a digest of every ``.py`` file under
+them: any source edit recompiles the kernels on their next use (about a minute for ``run_steps``), never a
+stale one. Functions elsewhere (a user's own) keep numba's rules. Installed here on ``import neurocomp``,
+before any kernel module defines a cached function (numba picks a function's cache locator then).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from numba.core import caching
+
+
+def _package_roots() -> list[str]:
+    """The folders of ``neurocomp`` and ``neurocomp.backends`` (in an editable install the latter is
+    ``backends/`` beside the package, found through the import system without importing it)."""
+    roots = [str(Path(__file__).resolve().parent)]
+    spec = importlib.util.find_spec("neurocomp.backends")
+    if spec is not None and spec.submodule_search_locations:
+        roots += [str(Path(p).resolve()) for p in spec.submodule_search_locations]
+    return sorted(set(roots))
+
+
+#: Folders whose Python sources make up every cached kernel's stamp (a list: a test adds a temporary one).
+ROOTS: list[str] = []
+
+
+def _roots() -> list[str]:
+    if not ROOTS:
+        ROOTS.extend(_package_roots())
+    return ROOTS
+
+
+def _under_roots(path: str) -> bool:
+    p = os.path.realpath(path)
+    return any(p.startswith(root + os.sep) for root in _roots())
+
+
+@lru_cache(maxsize=None)
+def _digest(roots: tuple[str, ...]) -> bytes:
+    h = hashlib.sha256()
+    for root in roots:
+        for path in sorted(Path(root).rglob("*.py")):
+            if "__pycache__" in path.parts:
+                continue
+            h.update(str(path.relative_to(root)).encode() + b"\0")
+            h.update(path.read_bytes() + b"\0")
+    return h.digest()
+
+
+def sources_digest() -> bytes:
+    """sha256 over the relative path and content of every ``.py`` file under :data:`ROOTS` (once a process:
+    a kernel compiled after a mid-run edit is stamped with the start's sources and recompiled by the next
+    process)."""
+    return _digest(tuple(_roots()))
+
+
+class _PackageStamp:
+    """Mixin for numba's source-file locators: only functions defined under :data:`ROOTS`, stamped with
+    :func:`sources_digest` beside numba's own stamp of their file."""
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if not _under_roots(py_file):
+            return None
+        return super().from_function(py_func, py_file)
+
+    def get_source_stamp(self):
+        return super().get_source_stamp(), sources_digest()
+
+
+def _install() -> None:
+    """Put a stamped copy of each of numba's source-file locators in front of its list (once)."""
+    impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl      # (numba < 0.61: private name)
+    classes = impl._locator_classes
+    if any(issubclass(c, _PackageStamp) for c in classes):
+        return
+    ours = [type("Package" + c.__name__, (_PackageStamp, c), {}) for c in classes
+            if issubclass(c, caching._SourceFileBackedLocatorMixin)]
+    classes[:0] = ours
+
+
+_install()
