@@ -308,6 +308,7 @@ def test_neurons_stepped_in_blocks_equal_the_spec(monkeypatch):
     two threads, counted or not, equal the numpy spec and the reference in spikes, v, u and counters."""
     from neurocomp.backends.emulator import kernels as K
     monkeypatch.setattr(K, "PAR_NEURONS", 0)          # small as it is, on two threads when asked (two groups)
+    monkeypatch.setattr(K, "PAR_STEP_NS", 0.0)        # in every step
     rng = np.random.default_rng(11)
     n_a, n_b = 2 * K.BLOCK + 37, K.BLOCK + 5
     net = nc.Network("blocks")
@@ -387,6 +388,7 @@ def test_runs_joined_across_cores_equal_the_spec(layers, monkeypatch):
     spec."""
     from neurocomp.backends.emulator import kernels as K, make_plan
     monkeypatch.setattr(K, "PAR_NEURONS", 0)          # small as it is, on two threads when asked (two groups)
+    monkeypatch.setattr(K, "PAR_STEP_NS", 0.0)        # in every step
     rng = np.random.default_rng(5)
     net = nc.Network("joined")
     net.input("in", (40,))

@@ -25,8 +25,9 @@ needs_threads = pytest.mark.skipif(THREADS < 2, reason="NUMBA_NUM_THREADS < 2: o
 
 @pytest.fixture(autouse=True)
 def _always_parallel(monkeypatch):
-    """These networks are small: run them on threads all the same (no minimum size)."""
+    """These networks are small: run them on threads all the same (no minimum size, every step in groups)."""
     monkeypatch.setattr(K, "PAR_NEURONS", 0)
+    monkeypatch.setattr(K, "PAR_STEP_NS", 0.0)
 
 
 def _same_run(net, tables, steps, inputs, record):
@@ -62,6 +63,29 @@ def test_threads_equal_one_thread_all_models(seed):
     _same_run(net, tables, steps, inputs, modelnet.RECORD)
 
 
+def test_parallel_step_rule():
+    """A step takes a parallel region only with several groups and an estimated cost of at least the threshold."""
+    assert not K.parallel_step(1, 10 ** 6, 10 ** 9, 6.0, 1.5, 0.0)           # one group: never
+    assert K.parallel_step(2, 1000, 0, 2.0, 0.1, 2000.0)                    # 1000 neurons x 2 ns: at the line
+    assert not K.parallel_step(2, 999, 0, 2.0, 0.1, 2000.0)
+    assert K.parallel_step(2, 0, 20_000, 2.0, 0.1, 2000.0)                   # 20k events x 0.1 ns
+    assert not K.parallel_step(2, 0, 20_000, 2.0, 0.0, 2000.0)               # events not split: not counted
+    assert K.parallel_step(2, 0, 0, 2.0, 0.1, 0.0)                           # threshold 0: every step
+
+
+@needs_threads
+@pytest.mark.parametrize("seed", range(3))
+def test_steps_switching_between_one_group_and_several_equal_one_thread(seed, monkeypatch):
+    """Thresholds around these networks' step estimates (a few us), so that some steps run as one group without a
+    region and others in groups, and the run switches between them: every threshold gives one thread's run."""
+    net = random_network(seed + 20, 2 + seed % 2, seed % 3, True, max_size=300)
+    tables = build_core_tables(net, random_mapping(net, seed, 4 + seed), 4 + seed)
+    inputs = random_inputs(net, seed)
+    for par_step_ns in (500.0, 2_000.0, 5_000.0, 20_000.0, 1e12):
+        monkeypatch.setattr(K, "PAR_STEP_NS", par_step_ns)
+        _same_run(net, tables, STEPS, inputs, ("spikes", "v"))
+
+
 def test_threads_option_is_checked():
     with pytest.raises(ValidationError, match="threads=0"):
         with kernel_threads(0):
@@ -80,7 +104,7 @@ def test_lava_imports_after_a_threaded_run():
     code = ("import numpy as np, neurocomp as nc\n"
             "from neurocomp.backends.emulator import emulate_tables, kernels as K\n"
             "from neurocomp.mapping.tables import build_core_tables\n"
-            "K.PAR_NEURONS = 0\n"
+            "K.PAR_NEURONS = 0; K.PAR_STEP_NS = 0.0\n"
             "net = nc.Network('n'); net.input('x', (3,)); net.population('p', (4,), nc.LoihiLIF(du=0, dv=0, vth=1))\n"
             "net.connect('x', 'p', nc.Dense(np.full((4, 3), 100)))\n"
             "t = build_core_tables(net, {'p': np.array([0, 0, 1, 1])}, 2)\n"
@@ -327,7 +351,8 @@ def test_spike_list_returned_after_odd_and_even_calls(steps):
     no_inputs = K.InputEvents(np.zeros(steps + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     spiked = np.zeros(max(tables.n_sources, 1), np.int64)
     n = K.run_steps(1, steps, 0, E._segment_neurons(tables, plan, state, None, None), plan.dendrites, state.work,
-                    plan.routes, no_inputs, run.recorder, run.counters, spiked, plan.psums, 1, K.ROW_BUFFER)
+                    plan.routes, no_inputs, run.recorder, run.counters, spiked, plan.psums, 1, K.ROW_BUFFER,
+                    float(K.PAR_STEP_NS))
     src, pay = spiked[:n], state.work.payload[:n]
     col = run.recorder.rec_col[src]
     assert n and (col >= 0).all()

@@ -872,7 +872,7 @@ class EngineState:
         """``kernels.run_steps(*args)`` (:func:`call_kernel`)."""
         if n_threads is None:
             n_threads = numba.get_num_threads()
-        args = (*args, n_threads, K.ROW_BUFFER)            # the step's groups of cores: one per thread
+        args = (*args, n_threads, K.ROW_BUFFER, float(K.PAR_STEP_NS))   # the step's groups of cores: one per thread
         return call_kernel(args)
 
 

@@ -103,6 +103,20 @@ PAR_SYNAPSES = 1 << 18
 NEURON_WORK = 6.0
 ACTIVITY_PRIOR = 0.01
 ACTIVITY_GAIN = 0.125
+#: A step runs its groups in a parallel region only where its estimated one-thread cost reaches PAR_STEP_NS
+#: (``parallel_step``), else as one group without a region: the region's fork and join (~1.5-3 us at two threads)
+#: and each group's repeat of every spiking source's lookups made two threads slower than one on small steps
+#: (chain_quiet 4.0 -> 7.2 us at 0.25 % input; dense 1k x 1k level or slower: benchmarks/RESULTS.md "quiet9").
+#: The estimate, one thread on this project's 2-core machine (approximate, only the speed depends on it): a
+#: neuron STEP_NS_NEURON (STEP_NS_NEURON_ONE on the one-cell input path: chain_quiet's idle step, 3.2 us for
+#: 1500), a synaptic event of the previous step's sources STEP_NS_EVENT (STEP_NS_RUN_EVENT as a contiguous
+#: add in a run; Brunel's scattered ones ~1.5). Brunel (5k neurons, 43k scattered events: ~95 us) and PilotNet
+#: (33k neurons, 1.4M events in runs) stay parallel, chain_quiet and dense (~7 and ~12 us) run without a region.
+PAR_STEP_NS = 20_000.0
+STEP_NS_NEURON = 6.0
+STEP_NS_NEURON_ONE = 2.0
+STEP_NS_EVENT = 1.5
+STEP_NS_RUN_EVENT = 0.1
 
 #: Indices of the per-core, per-step counters (``counters[k, t, core]``).
 COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in",
@@ -423,7 +437,7 @@ def _transform(raw, e, xf):
 
 @njit(cache=True, parallel=True)
 def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs, recorder, counts, spiked,
-              psums, n_threads=1, row_buffer=ROW_BUFFER):
+              psums, n_threads=1, row_buffer=ROW_BUFFER, par_step_ns=PAR_STEP_NS):
     """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place; return how many
     sources sent at ``t_last`` (``spiked[:n]`` / ``work.payload[:n]``: who and what, for a closed loop).
 
@@ -450,7 +464,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     barrier between the two phases. Its spikes go into its own slice of a second spike list (``spiked`` is
     double-buffered: the groups still read step t-1's), compacted in core order after the region (the
     one-thread order). A call of T steps runs T + 1 regions (the last delivers step t_last alone); one group
-    runs its step (``_step_group``) without a region. Split dendrites (a segment core writes the soma core's
+    runs its step (``_step_group``) without a region, and so does a step whose estimated work is below
+    ``par_step_ns`` (``parallel_step``; 0: every step on ``n_threads`` groups). Split dendrites (a segment core writes the soma core's
     cells) and routes not sorted by core deliver as one group, serially before the region; their neurons still
     run in groups.
 
@@ -527,6 +542,11 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     group_fired = np.zeros(n_groups, np.int64)           # each group's spikes this step
     group_events = np.zeros(n_groups, np.int64)          # and the synapse copies they reach
     total_syn = split_syn[n_cores] if split else 0
+    # a step's estimated one-thread cost (``parallel_step``): per neuron, and per event of its spiking sources where
+    # the groups split the delivery
+    ns_neuron = STEP_NS_NEURON_ONE if plain and np.all(seg_one) else STEP_NS_NEURON
+    ns_event = (STEP_NS_RUN_EVENT if routes.route_run_ptr.shape[0] > 0 else STEP_NS_EVENT) if split else 0.0
+    prev_events = 0                                      # the synapse copies the previous step's sources reach
     per_call = (seg_one, xform, slot, pk_syn, buf_k, buf_row)     # ``_step_group``'s arguments, bundled
     blocks = (blk_a, blk_b, blk_o)
     groups = (group_core, group_cell, core_cell, group_fired, group_events)
@@ -545,19 +565,20 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         if n_prev and not split:                 # phase 3 of t-1 as one group (cells of other cores written)
             _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, 0, n_cores, 0, ring.shape[0], True, dendrites, work,
                      routes, counts, psums, direct_graded, slot, pk_syn, defer)
-        step_groups(n_groups, split_syn if split else split_syn[:0], activity, core_neuron_ptr, core_cell,
-                    group_core, group_cell)
+        n_use = n_groups if parallel_step(n_groups, n_neurons, prev_events, ns_neuron, ns_event, par_step_ns) else 1
+        step_groups(n_use, split_syn if split else split_syn[:0], activity, core_neuron_ptr, core_cell, group_core,
+                    group_cell)
         # the buffered count rows: by one group, outside the region, where the same loop runs faster (chain_busy's
         # 1000 steps: ~7 -> ~3.5 ms, why is not known); by several, each over its own cores in the region
-        if flush and n_groups == 1:
+        if flush and n_use == 1:
             _flush_rows(buf_k, buf_row, n_buf, 0, n_cores, count_syn, counters, pk_syn)
         # ---- one parallel region per step (several groups): group gi owns cores group_core[gi].. and their ring
         # cells; it delivers step t-1's spikes into its cells (phase 3, ``_deliver``), then steps its cores'
         # neurons at t (phase 1+2, which read only their own cells): no barrier between, only the spike list
         # waits for every group
         lists = (prev_spk, prev_pay, cur_spk, cur_pay)
-        if n_groups == 1:                        # no parallel region: its fork and join cost one thread ~1-1.7 us
-            _step_group(np.int64(0), t, row, last, flush, np.int64(n_buf), np.int64(n_prev), n_groups, split, defer,
+        if n_use == 1:                           # no parallel region: its fork and join cost one thread ~1-1.7 us
+            _step_group(np.int64(0), t, row, last, flush, np.int64(n_buf), np.int64(n_prev), n_use, split, defer,
                         plain, direct_graded,
                         (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work,
                         routes, recorder, counts, psums, per_call, lists, blocks, groups)
@@ -565,8 +586,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             # (one signature for both calls: integers cast where numba would type a literal 0 or the unsigned
             # prange index, the neuron arrays as a tuple built here: numba 0.68 cannot pass a parfor a tuple that
             # holds tuples, as ``neurons`` holds P and S)
-            for gi in prange(n_groups):
-                _step_group(np.int64(gi), t, row, last, flush, np.int64(n_buf), np.int64(n_prev), n_groups, split,
+            for gi in prange(n_use):
+                _step_group(np.int64(gi), t, row, last, flush, np.int64(n_buf), np.int64(n_prev), n_use, split,
                             defer, plain, direct_graded,
                             (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work,
                             routes, recorder, counts, psums, per_call, lists, blocks, groups)
@@ -577,7 +598,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         # ---- the spike list of step t: the groups' slices compacted in core order (one thread's order)
         n_spk = 0
         step_events = 0
-        for gi in range(n_groups):
+        for gi in range(n_use):
             g0 = core_neuron_ptr[group_core[gi]]
             for i in range(group_fired[gi]):     # n_spk <= g0 + i: moving left never overwrites an unread entry
                 cur_spk[n_spk] = cur_spk[g0 + i]
@@ -609,6 +630,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         prev_spk, cur_spk = cur_spk, prev_spk
         prev_pay, cur_pay = cur_pay, prev_pay
         n_prev = n_spk
+        prev_events = step_events
     if (t_last - t_first) % 2 == 0:             # an odd number of steps: the last list is in the second buffer,
         # and the caller reads it from its own arrays. A plain loop, not a slice assignment: under
         # parallel=True numba (0.68) turns ``payload[:n] = ...`` into a parfor and then drops it as dead code,
@@ -875,6 +897,14 @@ def core_first_cells(core_neuron_ptr, dend_ptr, dend_off, ring_size):
             lo = min(lo, dend_off[k])
         out[c] = lo
     return out
+
+
+@njit(cache=True)
+def parallel_step(n_groups, n_neurons, events, ns_neuron, ns_event, par_step_ns):
+    """Whether a step runs its ``n_groups`` groups in a parallel region: its estimated one-thread cost,
+    ``ns_neuron`` per neuron and ``ns_event`` per synaptic event its sources reach, is at least ``par_step_ns``
+    nanoseconds (``PAR_STEP_NS``); else one group runs it without a region."""
+    return n_groups > 1 and n_neurons * ns_neuron + events * ns_event >= par_step_ns
 
 
 @njit(cache=True)
