@@ -465,9 +465,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     double-buffered: the groups still read step t-1's), compacted in core order after the region (the
     one-thread order). A call of T steps runs T + 1 regions (the last delivers step t_last alone); one group
     runs its step (``_step_group``) without a region, and so does a step whose estimated work is below
-    ``par_step_ns`` (``parallel_step``; 0: every step on ``n_threads`` groups). Split dendrites (a segment core writes the soma core's
-    cells) and routes not sorted by core deliver as one group, serially before the region; their neurons still
-    run in groups.
+    ``par_step_ns`` (``parallel_step``; 0: every step on ``n_threads`` groups). Split dendrites (a segment core
+    writes the soma core's cells) and routes not sorted by core deliver as one group, serially before the
+    region; their neurons still run in groups.
 
     **Count rows** (``count_rows``): a counted run does not add a spiking source's row of per-core synapse
     copies while it delivers. Its (row, step) goes into a buffer (``row_buffer`` entries, at least two steps'
