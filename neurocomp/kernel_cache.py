@@ -22,6 +22,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from numba import __version__ as numba_version
 from numba.core import caching
 
 
@@ -84,14 +85,23 @@ class _PackageStamp:
 
 
 def _install() -> None:
-    """Put a stamped copy of each of numba's source-file locators in front of its list (once)."""
-    impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl      # (numba < 0.61: private name)
-    classes = impl._locator_classes
+    """Put a stamped copy of each of numba's source-file locators in front of its list (once). Where this numba
+    has none of the names used here, warn: ``import neurocomp`` still works, with numba's own (file-only) stamps
+    (``tests/test_kernel_cache.py`` fails then)."""
+    impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)   # (older numba: private)
+    mixin = getattr(caching, "_SourceFileBackedLocatorMixin", None)
+    classes = getattr(impl, "_locator_classes", None)
+    if mixin is None or not isinstance(classes, list):
+        import warnings
+        from .errors import NeurocompWarning
+        warnings.warn(f"numba {numba_version}: its cache locators are not where neurocomp looks for them, so a "
+                      "cached kernel is not recompiled after an edit to another file of neurocomp it calls; "
+                      "delete the __pycache__/*.nbi and *.nbc files after editing a neuron model",
+                      NeurocompWarning, stacklevel=2)
+        return
     if any(issubclass(c, _PackageStamp) for c in classes):
         return
-    ours = [type("Package" + c.__name__, (_PackageStamp, c), {}) for c in classes
-            if issubclass(c, caching._SourceFileBackedLocatorMixin)]
-    classes[:0] = ours
+    classes[:0] = [type("Package" + c.__name__, (_PackageStamp, c), {}) for c in classes if issubclass(c, mixin)]
 
 
 _install()

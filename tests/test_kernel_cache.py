@@ -5,9 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import types
+
+import pytest
 
 import neurocomp  # noqa: F401  (installs the locators)
 from neurocomp import kernel_cache
+from neurocomp.errors import NeurocompWarning
 from neurocomp.backends.emulator import kernels
 from neurocomp.neurons.loihi_lif import kernel as lif_kernel
 
@@ -84,3 +88,10 @@ def test_edit_to_a_callee_file_recompiles_the_cached_caller(tmp_path):
     assert list((tmp_path / "__pycache__").glob("a.f-*.nbi")), "f was not cached"
     (tmp_path / "b.py").write_text(textwrap.dedent(_B.format(inc=2)))
     assert _run_f(tmp_path) == 30
+
+
+def test_an_unknown_numba_layout_warns_and_imports(monkeypatch):
+    """Where numba's cache internals moved, ``import neurocomp`` still works and says what is lost."""
+    monkeypatch.setattr(kernel_cache, "caching", types.SimpleNamespace())
+    with pytest.warns(NeurocompWarning, match="not recompiled after an edit"):
+        kernel_cache._install()
