@@ -659,6 +659,7 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
     proj_exp, proj_xf = dendrites.proj_exp, dendrites.proj_xf
     ring = work.ring
     route_ptr, route_syn_ptr, count_syn = routes.route_ptr, routes.route_syn_ptr, routes.count_syn
+    neuron_core = routes.neuron_core
     rec_col, rec_spk, rec_v, rec_u, rec_pay, do_spk, do_v, do_u, do_pay, rec_st, st_row = recorder
     n_extra = rec_st.shape[0]
     rec_state = do_pay or do_v or do_u or n_extra > 0
@@ -680,118 +681,126 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
     Og = blk_o[gi]
     fired = 0
     events = 0
-    # counted: core by core (its counters); otherwise the group's segments as one span, consecutive segments
-    # of one model (and input path) stepped together, so blocks run across cores (54 cores of ~28 neurons:
-    # ~30 ns a core of vector loop remainders, chain_quiet's 1500 neurons ~1.6 us a step, were spent so)
-    for oc in range((c_hi - c_lo if do_count else 1) if not last else 0):
-        c = c_lo + oc
-        g = core_seg_ptr[c]
-        g_end = core_seg_ptr[c + 1] if do_count else core_seg_ptr[c_hi]
-        active = 0
-        fired0 = fired
-        while g < g_end:
-            kd = seg_kind[g]                   # one model per span: its rows are looked up once
-            Pk = P[kd]
-            Sk = S[kd]
-            n_rows = Sk.shape[0]
-            vr = v_row[kd]
-            ur = u_row[kd]
-            one = plain and seg_one[g]
-            h = g + 1                          # the span: segments g..h-1 (a model's rows are indexed by
-            while h < g_end and seg_kind[h] == kd and (plain and seg_one[h]) == one:   # neuron id)
-                h += 1
-            j_lo = seg_ptr[g]
-            j_hi = seg_ptr[h]
-            g = h
-            # in blocks of BLOCK neurons: (1) their inputs into A/B, (2) the model's step over the block
-            # (``neuron_steps``: one loop, vectorized where the model allows), (3) their spikes, recording
-            # and activity; a neuron's own cells only, so the order of the steps is one neuron's as before
-            for j0 in range(j_lo, j_hi, BLOCK):
-                m = min(BLOCK, j_hi - j0)
-                if one:                          # one channel-0 cell per neuron, in neuron order
-                    k0 = dend_ptr[j0]
-                    for i in range(m):
-                        Ag[i] = _wrap32(ring[_u(k0 + i)])
-                        ring[_u(k0 + i)] = 0
-                        Bg[i] = 0
-                else:
-                    for i in range(m):
-                        # input channel 0 (every model), then channel 1 (two-input models), each an int32
-                        # sum; written out here: an inline helper for the two sums made Brunel 2x slower
+    # the group's segments as one span, consecutive segments of one model (and input path) stepped together, so
+    # blocks run across cores (54 cores of ~28 neurons: ~30 ns a core of vector loop remainders, chain_quiet's 1500
+    # neurons ~1.6 us a step, were spent so); counted, each block's counts go to the cores it overlaps
+    c_cnt = c_lo                               # the core of the block's first neuron (counted runs)
+    g = core_seg_ptr[c_lo]
+    g_end = core_seg_ptr[c_hi] if not last else g
+    while g < g_end:
+        kd = seg_kind[g]                   # one model per span: its rows are looked up once
+        Pk = P[kd]
+        Sk = S[kd]
+        n_rows = Sk.shape[0]
+        vr = v_row[kd]
+        ur = u_row[kd]
+        one = plain and seg_one[g]
+        h = g + 1                          # the span: segments g..h-1 (a model's rows are indexed by
+        while h < g_end and seg_kind[h] == kd and (plain and seg_one[h]) == one:   # neuron id)
+            h += 1
+        j_lo = seg_ptr[g]
+        j_hi = seg_ptr[h]
+        g = h
+        # in blocks of BLOCK neurons: (1) their inputs into A/B, (2) the model's step over the block
+        # (``neuron_steps``: one loop, vectorized where the model allows), (3) their spikes, recording
+        # and activity; a neuron's own cells only, so the order of the steps is one neuron's as before
+        for j0 in range(j_lo, j_hi, BLOCK):
+            m = min(BLOCK, j_hi - j0)
+            if one:                          # one channel-0 cell per neuron, in neuron order
+                k0 = dend_ptr[j0]
+                for i in range(m):
+                    Ag[i] = _wrap32(ring[_u(k0 + i)])
+                    ring[_u(k0 + i)] = 0
+                    Bg[i] = 0
+            else:
+                for i in range(m):
+                    # input channel 0 (every model), then channel 1 (two-input models), each an int32
+                    # sum; written out here: an inline helper for the two sums made Brunel 2x slower
+                    j = j0 + i
+                    mid = dend_mid[j]
+                    a = np.int64(0)
+                    b = np.int64(0)
+                    if plain:                # one ring cell per dendrite, raw sum = input
+                        for k in range(dend_ptr[j], mid):
+                            a += ring[_u(k)]
+                            ring[_u(k)] = 0
+                        for k in range(mid, dend_ptr[j + 1]):
+                            b += ring[_u(k)]
+                            ring[_u(k)] = 0
+                    else:
+                        for k in range(dend_ptr[j], dend_ptr[j + 1]):
+                            pk = dend_proj[k]
+                            idx = _u(dend_off[k] + slot[pk])
+                            x = ring[idx]
+                            ring[idx] = 0
+                            if xform[pk]:    # the transform of 0 is 0: no test on x
+                                x = _transform(x, proj_exp[pk], proj_xf[pk])
+                            if k < mid:
+                                a += x
+                            else:
+                                b += x
+                    Ag[i] = _wrap32(a)
+                    Bg[i] = _wrap32(b)
+            neuron_steps(kd, j0, m, Ag, Bg, Pk, Sk, Og)   # the model's step (generated dispatch)
+            sent = np.int64(0)               # a block sends nothing on most steps of a quiet net: one
+            for i in range(m):               # vector OR, not a test per neuron, tells
+                sent |= Og[i]
+            if sent != 0:
+                for i in range(m):
+                    out = Og[i]
+                    if out != 0:
                         j = j0 + i
-                        mid = dend_mid[j]
-                        a = np.int64(0)
-                        b = np.int64(0)
-                        if plain:                # one ring cell per dendrite, raw sum = input
-                            for k in range(dend_ptr[j], mid):
-                                a += ring[_u(k)]
-                                ring[_u(k)] = 0
-                            for k in range(mid, dend_ptr[j + 1]):
-                                b += ring[_u(k)]
-                                ring[_u(k)] = 0
-                        else:
-                            for k in range(dend_ptr[j], dend_ptr[j + 1]):
-                                pk = dend_proj[k]
-                                idx = _u(dend_off[k] + slot[pk])
-                                x = ring[idx]
-                                ring[idx] = 0
-                                if xform[pk]:    # the transform of 0 is 0: no test on x
-                                    x = _transform(x, proj_exp[pk], proj_xf[pk])
-                                if k < mid:
-                                    a += x
-                                else:
-                                    b += x
-                        Ag[i] = _wrap32(a)
-                        Bg[i] = _wrap32(b)
-                neuron_steps(kd, j0, m, Ag, Bg, Pk, Sk, Og)   # the model's step (generated dispatch)
-                sent = np.int64(0)               # a block sends nothing on most steps of a quiet net: one
-                for i in range(m):               # vector OR, not a test per neuron, tells
-                    sent |= Og[i]
-                if sent != 0:
-                    for i in range(m):
-                        out = Og[i]
-                        if out != 0:
-                            j = j0 + i
-                            cur_spk[base + fired] = j
-                            cur_pay[base + fired] = out
-                            fired += 1
-                            events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
-                if rec_state:                    # (spikes: below, from the core's spike list)
-                    for i in range(m):
-                        j = _u(j0 + i)
-                        col = rec_col[j]
-                        if col >= 0:
-                            if do_pay:
-                                rec_pay[row, col] = Og[i]
-                            if do_v and vr >= 0:
-                                rec_v[row, col] = Sk[vr, j]
-                            if do_u and ur >= 0:
-                                rec_u[row, col] = Sk[ur, j]
-                            for e in range(n_extra):
-                                r = st_row[kd, e]
-                                if r >= 0:
-                                    rec_st[e, row, col] = Sk[r, j]
-                if do_count:                     # active: it sent, or any state is nonzero (branch-free)
-                    for i in range(m):
-                        j = _u(j0 + i)
-                        act = Og[i] != 0         # (rows 0 and 1 written out: most models have two; a
-                        if n_rows > 0:           # loop over them cost Brunel's counted step ~5 %)
-                            act |= Sk[0, j] != 0
-                        if n_rows > 1:
-                            act |= Sk[1, j] != 0
-                        for r in range(2, n_rows):
-                            act |= Sk[r, j] != 0
-                        active += act
-        if do_spk:                               # the 1s only, O(spikes) (the array comes zeroed): a
-            for i in range(base + fired0, base + fired):     # group writing every byte of its neurons'
-                col = rec_col[cur_spk[i]]        # columns shared each cache line with the other group
-                if col >= 0:                     # where a mapping interleaves them (Brunel, 2 threads:
-                    rec_spk[row, col] = 1        # 0.7x one thread); a test per neuron cost a spikes-only
-                                                 # recording ~10 us of Brunel's ~100 us step
-        if do_count:
-            counters[1, row, c] += active
-            counters[2, row, c] += core_neuron_ptr[c + 1] - core_neuron_ptr[c] - active
-            counters[3, row, c] += fired - fired0
+                        cur_spk[base + fired] = j
+                        cur_pay[base + fired] = out
+                        fired += 1
+                        events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
+                        # spikes recorded as the 1s only, O(spikes) (the array comes zeroed): a group writing
+                        # every byte of its neurons' columns shared each cache line with the other group where a
+                        # mapping interleaves them (Brunel, 2 threads: 0.7x one thread); a test per neuron cost a
+                        # spikes-only recording ~10 us of Brunel's ~100 us step
+                        if do_spk:
+                            col = rec_col[j]
+                            if col >= 0:
+                                rec_spk[row, col] = 1
+                        if do_count:
+                            counters[3, row, neuron_core[j]] += 1
+            if rec_state:                    # (spikes: above, per spike)
+                for i in range(m):
+                    j = _u(j0 + i)
+                    col = rec_col[j]
+                    if col >= 0:
+                        if do_pay:
+                            rec_pay[row, col] = Og[i]
+                        if do_v and vr >= 0:
+                            rec_v[row, col] = Sk[vr, j]
+                        if do_u and ur >= 0:
+                            rec_u[row, col] = Sk[ur, j]
+                        for e in range(n_extra):
+                            r = st_row[kd, e]
+                            if r >= 0:
+                                rec_st[e, row, col] = Sk[r, j]
+            if do_count:                     # active: it sent, or any state is nonzero (branch-free), into B
+                for i in range(m):
+                    j = _u(j0 + i)
+                    act = Og[i] != 0         # (rows 0 and 1 written out: most models have two; a
+                    if n_rows > 0:           # loop over them cost Brunel's counted step ~5 %)
+                        act |= Sk[0, j] != 0
+                    if n_rows > 1:
+                        act |= Sk[1, j] != 0
+                    for r in range(2, n_rows):
+                        act |= Sk[r, j] != 0
+                    Bg[i] = act
+                i = 0                        # then summed over each core the block overlaps
+                while i < m:
+                    while core_neuron_ptr[c_cnt + 1] <= j0 + i:
+                        c_cnt += 1
+                    e = min(m, core_neuron_ptr[c_cnt + 1] - j0)
+                    active = np.int64(0)
+                    for k in range(i, e):
+                        active += Bg[k]
+                    counters[1, row, c_cnt] += active
+                    counters[2, row, c_cnt] += e - i - active
+                    i = e
     group_fired[gi] = fired
     group_events[gi] = events
 
