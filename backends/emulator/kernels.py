@@ -780,16 +780,17 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
                             if r >= 0:
                                 rec_st[e, row, col] = Sk[r, j]
             if do_count:                     # active: it sent, or any state is nonzero (branch-free), into B
-                for i in range(m):
-                    j = _u(j0 + i)
-                    act = Og[i] != 0         # (rows 0 and 1 written out: most models have two; a
-                    if n_rows > 0:           # loop over them cost Brunel's counted step ~5 %)
-                        act |= Sk[0, j] != 0
-                    if n_rows > 1:
-                        act |= Sk[1, j] != 0
-                    for r in range(2, n_rows):
-                        act |= Sk[r, j] != 0
-                    Bg[i] = act
+                if n_rows == 2:              # most models: a loop without an inner one, which LLVM vectorizes
+                    for i in range(m):       # (with the rows' loop inside: ~1.4 ns a neuron, chain_quiet's
+                        j = _u(j0 + i)       # counted step ~2 us of ~6)
+                        Bg[i] = (Og[i] != 0) | (Sk[0, j] != 0) | (Sk[1, j] != 0)
+                else:
+                    for i in range(m):
+                        j = _u(j0 + i)
+                        act = Og[i] != 0
+                        for r in range(n_rows):
+                            act |= Sk[r, j] != 0
+                        Bg[i] = act
                 i = 0                        # then summed over each core the block overlaps
                 while i < m:
                     while core_neuron_ptr[c_cnt + 1] <= j0 + i:
