@@ -568,10 +568,6 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         n_use = n_groups if parallel_step(n_groups, n_neurons, prev_events, ns_neuron, ns_event, par_step_ns) else 1
         step_groups(n_use, split_syn if split else split_syn[:0], activity, core_neuron_ptr, core_cell, group_core,
                     group_cell)
-        # the buffered count rows: by one group, outside the region, where the same loop runs faster (chain_busy's
-        # 1000 steps: ~7 -> ~3.5 ms, why is not known); by several, each over its own cores in the region
-        if flush and n_use == 1:
-            _flush_rows(buf_k, buf_row, n_buf, 0, n_cores, count_syn, counters, pk_syn)
         # ---- one parallel region per step (several groups): group gi owns cores group_core[gi].. and their ring
         # cells; it delivers step t-1's spikes into its cells (phase 3, ``_deliver``), then steps its cores'
         # neurons at t (phase 1+2, which read only their own cells): no barrier between, only the spike list
@@ -670,7 +666,7 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
     group_core, group_cell, core_cell, group_fired, group_events = groups
     c_lo = group_core[gi]
     c_hi = group_core[gi + 1]
-    if flush and n_groups > 1:
+    if flush:                              # the buffered count rows over the group's cores
         _flush_rows(buf_k, buf_row, n_buf, c_lo, c_hi, count_syn, counters, pk_syn)
     if n_prev and split:
         _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], core_cell[c_hi],
@@ -1023,8 +1019,8 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
     touched once a step, so the group's entries stay in its own cells' range). Writes only the group's
     cells ``cell0..cell1-1`` and cores' counters: groups run in parallel with the same result as one. A
     source's joined runs (``fuse_runs``) are walked cut to those cells where they are as few as the group's
-    share of the per-route runs. The source-side counters are ``_count_sources``'s; ``rows_deferred``: a source with a count
-    row is counted by ``_flush_rows``. Inlined into ``run_steps`` and ``deliver_events``."""
+    share of the per-route runs. The source-side counters are ``_count_sources``'s; ``rows_deferred``: a source
+    with a count row is counted by ``_flush_rows``. Inlined into ``run_steps`` and ``deliver_events``."""
     # containers, not their fields, are the arguments: CPython passes a call of over 30 arguments as *args,
     # which numba's inliner refuses
     proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites[4:]
