@@ -424,3 +424,46 @@ def test_runs_joined_across_cores_equal_the_spec(layers, monkeypatch):
                 for name in COUNTER_NAMES:
                     np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name],
                                                   err_msg=name)
+
+
+def test_rows_joined_across_holes_at_core_boundaries(monkeypatch):
+    """A zero weight on a core's first or last neuron (no synapse there) leaves a hole between two routes of a
+    Dense row; ``engine.route_pads`` gives each route the hole's cells of its own core (zero weights), so the row
+    is still one joined run. A hole wider than ``RUN_GAP`` is not bridged. Spikes, v and counters equal the
+    spec on one and two groups (each group's cut writes only its own cells)."""
+    from neurocomp.backends.emulator import engine as E, kernels as K, make_plan
+    monkeypatch.setattr(K, "PAR_NEURONS", 0)
+    monkeypatch.setattr(K, "PAR_STEP_NS", 0.0)
+    rng = np.random.default_rng(11)
+    w = rng.integers(-50, 120, (300, 40))
+    w[w == 0] = 1                       # no zero weight but the holes below
+    w[74, 3:] = 0                       # last neuron of core 0: a hole of 1 in core 0
+    w[150:152, 3:20] = 0                # first two of core 2: a hole of 2 in core 2
+    w[148:150, 20:] = 0                 # last two of core 1 and
+    w[150, 20:] = 0                     # the first of core 2: a hole of 3 over both
+    w[224:228, :3] = 0                  # 4 > RUN_GAP cells: rows 0..2 stay cut there
+    net = nc.Network("holes")
+    net.input("in", (40,))
+    net.population("x", (300,), nc.LoihiLIF(du=1000, dv=rng.integers(0, 4096, 300), vth=rng.integers(2000, 6000, 300)))
+    net.connect("in", "x", nc.Dense(w))
+    tables = build_core_tables(net, {"x": np.arange(300) // 75}, 4)
+    plan = make_plan(tables)
+    r = plan.routes
+    n_runs = np.diff(r.src_run_ptr)[300:]               # the input channels' rows (sources after the neurons)
+    assert E.RUN_GAP == 3 and list(n_runs) == [2] * 3 + [1] * 37
+    d = plan.dendrites
+    core_cell = K.core_first_cells(tables.core_neuron_ptr, d.dend_ptr, d.dend_off, plan.ring_size)
+    ends = r.route_run_ptr[1:][np.diff(r.route_run_ptr) > 0] - 1
+    for run, c in zip(ends, np.asarray(r.route_core)[np.diff(r.route_run_ptr) > 0]):     # pads stay in the core
+        assert core_cell[c] <= r.run_cell[run] and r.run_cell[run] + r.run_len[run] <= core_cell[c + 1]
+    inputs = {"in": (rng.random((50, 40)) < 0.3).astype(np.uint8)}
+    rec = ("spikes", "v")
+    spec = emulate_tables(tables, 50, inputs, rec, engine="numpy")
+    for s in spec.spikes.values():
+        assert 0.02 < s.mean() < 0.5
+    assert_same(spec, simulate_reference(net, 50, inputs, rec))
+    for threads in (1, 2):
+        fast = emulate_tables(tables, 50, inputs, rec, threads=threads, counters=True)
+        assert_same(fast, spec)
+        for name in COUNTER_NAMES:
+            np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name], err_msg=name)

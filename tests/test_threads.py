@@ -1,6 +1,7 @@
 """The numba kernel on several threads (cores of a step in parallel, ``kernels.run_steps``) gives the same
 spikes, states, payloads and counters as on one, on random networks of every neuron kind, connection kind,
 delay mode and mapping."""
+import itertools
 import subprocess
 import sys
 
@@ -250,16 +251,36 @@ def test_cell_runs_equal_their_numpy_spec(seed):
     cells -= min(0, int(cells.min(initial=0)))
     dtype = [np.int8, np.int16, np.int32][seed % 3]
     weights = rng.integers(-100, 100, n).astype(dtype)
-    for gap in (0, 1, 3):
-        for min_mean in (0, 2, 50):
-            got = E.cell_runs(cells, weights, ptr, gap=gap, min_mean=min_mean)
-            want = E.cell_runs_np(cells, weights, ptr, gap=gap, min_mean=min_mean)
-            assert (got is None) == (want is None), (gap, min_mean)
-            if got is None:
-                continue
-            for g, w in zip(got, want):
-                assert g.dtype == w.dtype
-                np.testing.assert_array_equal(g, w)
+    # zero-weight cells before a route's first run and after its last (``route_pads``: routes with copies only)
+    pads = rng.integers(0, 4, (2, n_routes)) * (np.diff(ptr) > 0) * (rng.random((2, n_routes)) < 0.5)
+    for gap, min_mean, pad in itertools.product((0, 1, 3), (0, 2, 50), (None, pads)):
+        got = E.cell_runs(cells, weights, ptr, gap=gap, min_mean=min_mean, pads=pad)
+        want = E.cell_runs_np(cells, weights, ptr, gap=gap, min_mean=min_mean, pads=pad)
+        assert (got is None) == (want is None), (gap, min_mean)
+        if got is None:
+            continue
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
+        if pad is not None:          # the pads widen each route's first run to the left and its last to the right
+            bare = E.cell_runs_np(cells, weights, ptr, gap=gap, min_mean=min_mean)
+            rr = want[0]
+            has = np.diff(rr) > 0
+            first, last = rr[:-1][has], rr[1:][has] - 1
+            lead = np.zeros(rr[-1], np.int64)
+            lead[first] = pad[0][has]
+            grow = lead.copy()
+            np.add.at(grow, last, pad[1][has])
+            np.testing.assert_array_equal(want[3], bare[3] - lead)
+            np.testing.assert_array_equal(want[2], bare[2] + grow)
+            tail = np.zeros(rr[-1], np.int64)
+            tail[last] = pad[1][has]
+            pool, start, length = want[4], want[1], want[2]
+            for i in np.nonzero(grow)[0]:          # a pad adds 0, and the copies' weights keep their cells
+                w = pool[start[i]:start[i] + length[i]]
+                assert not np.any(w[:lead[i]]) and not np.any(w[length[i] - tail[i]:])
+                np.testing.assert_array_equal(w[lead[i]:length[i] - tail[i]],
+                                              bare[4][bare[1][i]:bare[1][i] + bare[2][i]])
 
 
 @needs_threads

@@ -396,7 +396,9 @@ def make_plan(tables, copies: bool = True, count_rows: bool = True) -> Plan:
     no_runs = np.zeros(0, np.int64)
     runs = (no_runs, no_runs, np.zeros(0, np.int32), no_runs, syn_weight[:0].copy())
     if direct and not psums.enabled and (not graded or np.all(proj_graded == K.SYN_GRADED)):
-        found = cell_runs(syn_ring, syn_weight, route_syn_ptr, min_mean=RUN_MIN)
+        core_cell = K.core_first_cells(tables.core_neuron_ptr, dend_ptr, dend_off, ring_size)
+        pads = route_pads(tables.route_ptr, tables.route_core, syn_ring, route_syn_ptr, core_cell)
+        found = cell_runs(syn_ring, syn_weight, route_syn_ptr, min_mean=RUN_MIN, pads=pads)
         if found is not None:                      # long runs: the kernel walks them, not the copies' cells
             runs = found
             if graded or not copies:     # no learning rule rewrites the copies: nothing reads them
@@ -472,11 +474,52 @@ def cell_layout(dend_len, dend_proj, dend_ptr, proj_rank, conv_plane, neuron_cor
     return off
 
 
-def cell_runs(syn_ring, syn_weight, route_syn_ptr, gap: int = None, min_mean: int = 0):
+def route_pads(route_ptr, route_core, syn_ring, route_syn_ptr, core_cell, gap: int = None) -> np.ndarray:
+    """int64 [2, R]: zero-weight cells each route's first run starts before its first copy (row 0) and its last
+    run ends after its last copy (row 1), so that a source's rows join across a hole at a core boundary.
+
+    A Dense row into a layer spread over consecutive cores is cut at every route; ``kernels.fuse_runs`` joins
+    the pieces where one ends at the cell the next begins. A zero weight on the first or last neuron of a core
+    (no synapse there) left a hole the per-route runs cannot bridge (``RUN_GAP`` holes are bridged only inside
+    a route), so the row stayed two or more runs: chain_quiet's input rows averaged ~2 (1 in 90 weights is 0),
+    ~35 ns a spiking source in vector-loop remainders and set-up. Here the hole between route r-1's last copy
+    and route r's first (same source, at most ``gap`` cells) is given to the two routes, each padding with the
+    cells of its own core (``core_cell``: ``kernels.core_first_cells``): a group still writes only its own
+    cores' cells, and adding 0 leaves a cell as it is. The counters count copies (``route_syn_ptr``), never
+    pads. Only holes both cores cover are padded."""
+    gap = RUN_GAP if gap is None else gap
+    route_syn_ptr = np.asarray(route_syn_ptr, np.int64)
+    n_routes = route_syn_ptr.size - 1
+    pads = np.zeros((2, n_routes), np.int64)
+    if n_routes < 2:
+        return pads
+    first, end = route_syn_ptr[:-1], route_syn_ptr[1:]
+    r = np.arange(1, n_routes)
+    ok = (end[r - 1] > first[r - 1]) & (end[r] > first[r])          # consecutive routes, both with copies,
+    same = np.ones(n_routes, bool)
+    firsts = np.asarray(route_ptr, np.int64)[:-1]
+    same[firsts[firsts < n_routes]] = False                          # of one source (r not its first route)
+    ok &= same[r]
+    r = r[ok]
+    ring = np.asarray(syn_ring, np.int64)
+    core = np.asarray(route_core, np.int64)
+    e = ring[end[r - 1] - 1] + 1                                     # past route r-1's last cell
+    s = ring[first[r]]                                               # route r's first cell
+    hole = s - e
+    trail = np.maximum(np.minimum(core_cell[core[r - 1] + 1], s) - e, 0)     # route r-1's core's cells
+    lead = np.maximum(s - np.maximum(core_cell[core[r]], e), 0)              # route r's
+    ok = (hole >= 1) & (hole <= gap) & (trail + lead == hole)
+    pads[1, r[ok] - 1] = trail[ok]
+    pads[0, r[ok]] = lead[ok]
+    return pads
+
+
+def cell_runs(syn_ring, syn_weight, route_syn_ptr, gap: int = None, min_mean: int = 0, pads=None):
     """``(route_run_ptr, run_start, run_len, run_cell, run_weight)``: the synapse copies (cells ``syn_ring``,
     weights ``syn_weight``, route r's from ``route_syn_ptr[r]``) cut into runs of increasing cells, never
     across routes (a route's cells are one core's: a run stays in its core's range); holes of up to ``gap``
-    cells (``RUN_GAP``) inside a run get weight 0. Route r's runs are ``route_run_ptr[r]..route_run_ptr[r+1]``;
+    cells (``RUN_GAP``) inside a run get weight 0, and so do a route's ``pads`` (``route_pads``; none: zeros)
+    before its first run and after its last. Route r's runs are ``route_run_ptr[r]..route_run_ptr[r+1]``;
     run i adds ``run_weight[run_start[i]..+run_len[i]]`` into the consecutive cells from ``run_cell[i]``
     (``RouteArrays``); runs with equal weights share their slice (``kernels.dedup_runs``). None when the runs
     average fewer than ``min_mean`` copies: found before the weights are laid out and deduplicated, which
@@ -487,37 +530,50 @@ def cell_runs(syn_ring, syn_weight, route_syn_ptr, gap: int = None, min_mean: in
     20.8 GB on this 24 GB machine, benchmarks/RESULTS.md "The plan's runs in two numba passes")."""
     gap = RUN_GAP if gap is None else gap
     route_syn_ptr = np.asarray(route_syn_ptr, np.int64)
-    route_run_ptr, n_runs, total = K.run_cuts(syn_ring, route_syn_ptr, gap)
+    pads = np.zeros((2, route_syn_ptr.size - 1), np.int64) if pads is None else np.asarray(pads, np.int64)
+    route_run_ptr, n_runs, total = K.run_cuts(syn_ring, route_syn_ptr, gap, pads)
     if n_runs * min_mean > syn_ring.size:
         return None
     run_weight = np.zeros(total, syn_weight.dtype)
-    run_pos, run_cell = K.run_layout(syn_ring, syn_weight, route_syn_ptr, gap, n_runs, run_weight)
+    run_pos, run_cell = K.run_layout(syn_ring, syn_weight, route_syn_ptr, gap, pads, n_runs, run_weight)
     start, length, pool = K.dedup_runs(run_pos, run_weight)
     return route_run_ptr, start, length.astype(np.int32), run_cell, pool
 
 
-def cell_runs_np(syn_ring, syn_weight, route_syn_ptr, gap: int = None, min_mean: int = 0):
+def cell_runs_np(syn_ring, syn_weight, route_syn_ptr, gap: int = None, min_mean: int = 0, pads=None):
     """The numpy spec of :func:`cell_runs` (equal outputs: tests/test_threads.py)."""
     gap = RUN_GAP if gap is None else gap
     n = syn_ring.size
+    route_syn_ptr = np.asarray(route_syn_ptr, np.int64)
+    n_routes = route_syn_ptr.size - 1
+    pads = np.zeros((2, n_routes), np.int64) if pads is None else np.asarray(pads, np.int64)
     ring = np.asarray(syn_ring, np.int64)
     step = np.diff(ring)
     cut = np.ones(n, bool)
     cut[1:] = (step < 1) | (step > gap + 1)
-    starts = np.asarray(route_syn_ptr[:-1], np.int64)
+    starts = route_syn_ptr[:-1]
     cut[starts[starts < n]] = True
     run_start = np.nonzero(cut)[0]
     if run_start.size * min_mean > n:
         return None
-    pad = np.zeros(n, np.int64)                     # zero-weight cells before copy y inside its run
-    pad[1:] = np.where(cut[1:], 0, step - 1)
+    route = np.searchsorted(route_syn_ptr, np.arange(n), side="right") - 1     # each copy's route
+    lead = np.zeros(n, np.int64)                    # a route's leading pad, at its first copy
+    is_first = np.zeros(n, bool)
+    is_first[starts[starts < n]] = True
+    lead[is_first] = pads[0, route[is_first]]
+    pad = np.zeros(n, np.int64)                     # zero-weight cells before copy y inside its run, or before
+    pad[1:] = np.where(cut[1:], 0, step - 1)        # it as its route's leading pad and the trailing pads of the
+    pad += lead                                     # routes ending just before it
+    ends = route_syn_ptr[1:]
+    np.add.at(pad, ends[ends < n], pads[1, ends < n])
     pos = np.arange(n, dtype=np.int64) + np.cumsum(pad)
-    total = int(pos[-1]) + 1 if n else 0
+    total = int(pos[-1]) + 1 + int(pads[1, ends >= n].sum()) if n else int(pads.sum())
     run_weight = np.zeros(total, syn_weight.dtype)
     run_weight[pos] = syn_weight
-    route_run_ptr = np.searchsorted(run_start, np.asarray(route_syn_ptr, np.int64)).astype(np.int64)
-    start, length, pool = K.dedup_runs(np.append(pos[run_start], total).astype(np.int64), run_weight)
-    return route_run_ptr, start, length.astype(np.int32), ring[run_start], pool
+    route_run_ptr = np.searchsorted(run_start, route_syn_ptr).astype(np.int64)
+    run_pos = pos[run_start] - lead[run_start]
+    start, length, pool = K.dedup_runs(np.append(run_pos, total).astype(np.int64), run_weight)
+    return route_run_ptr, start, length.astype(np.int32), ring[run_start] - lead[run_start], pool
 
 
 def partial_sum_plan(tables, route_axon: np.ndarray, neuron_core: np.ndarray) -> K.PartialSumArrays:

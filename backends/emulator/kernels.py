@@ -1374,8 +1374,10 @@ def _run_step(syn_ring, y, y0, gap):
 
 
 @njit(cache=True)
-def run_cuts(syn_ring, route_syn_ptr, gap):
-    """First pass of ``engine.cell_runs``: ``(route_run_ptr, runs, cells)``; a run's cells include its holes."""
+def run_cuts(syn_ring, route_syn_ptr, gap, pads):
+    """First pass of ``engine.cell_runs``: ``(route_run_ptr, runs, cells)``; a run's cells include its holes,
+    and a route's first run the ``pads[0, r]`` cells before its first copy, its last run the ``pads[1, r]``
+    after its last (``engine.route_pads``)."""
     n_routes = route_syn_ptr.shape[0] - 1
     route_run_ptr = np.empty(n_routes + 1, np.int64)
     n_runs = 0
@@ -1387,15 +1389,16 @@ def run_cuts(syn_ring, route_syn_ptr, gap):
             step = _run_step(syn_ring, y, y0, gap)
             n_runs += step == 0
             total += max(step, 1)
+        total += pads[0, r] + pads[1, r]
     route_run_ptr[n_routes] = n_runs
     return route_run_ptr, n_runs, total
 
 
 @njit(cache=True)
-def run_layout(syn_ring, syn_weight, route_syn_ptr, gap, n_runs, run_weight):
+def run_layout(syn_ring, syn_weight, route_syn_ptr, gap, pads, n_runs, run_weight):
     """Second pass of ``engine.cell_runs``: each copy's weight into ``run_weight`` (zeroed, of ``run_cuts``'
-    size: holes stay 0); returns ``(run_pos, run_cell)``: each run's first position in ``run_weight`` (then
-    its size) and first cell."""
+    size: holes and pads stay 0); returns ``(run_pos, run_cell)``: each run's first position in ``run_weight``
+    (then its size) and first cell."""
     run_pos = np.empty(n_runs + 1, np.int64)
     run_cell = np.empty(n_runs, np.int64)
     k = 0
@@ -1408,10 +1411,14 @@ def run_layout(syn_ring, syn_weight, route_syn_ptr, gap, n_runs, run_weight):
                 p += 1
                 run_pos[k] = p
                 run_cell[k] = syn_ring[y]
+                if y == y0:                    # the route's first run: its leading pad
+                    run_cell[k] -= pads[0, r]
+                    p += pads[0, r]
                 k += 1
             else:
                 p += step
             run_weight[p] = syn_weight[y]
+        p += pads[1, r]                        # its last run's trailing pad
     run_pos[n_runs] = run_weight.size
     return run_pos, run_cell
 
