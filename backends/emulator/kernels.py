@@ -608,7 +608,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                 cur_spk[n_spk] = i_src
                 cur_pay[n_spk] = in_val[e]
                 n_spk += 1
-                step_events += route_syn_ptr[route_ptr[i_src + 1]] - route_syn_ptr[route_ptr[i_src]]
+                if n_groups > 1:                 # (the estimate only groups read, as in ``_step_group``)
+                    step_events += route_syn_ptr[route_ptr[i_src + 1]] - route_syn_ptr[route_ptr[i_src]]
         if do_count and n_spk:                   # what the sources send: counted once, not per group
             _count_sources(row, cur_spk, n_spk, n_neurons, route_ptr, neuron_core, counters, src_spikes)
         if defer:                                # what they receive, for the sources with a count row
@@ -677,6 +678,9 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
     Og = blk_o[gi]
     fired = 0
     events = 0
+    # the synapse copies the group's spikes reach: the next step's estimate (``parallel_step``, ``step_groups``),
+    # which only a run of several groups reads (one thread: two dependent loads a spike saved)
+    estimate = group_events.shape[0] > 1
     # the group's segments as one span, consecutive segments of one model (and input path) stepped together, so
     # blocks run across cores (54 cores of ~28 neurons: ~30 ns a core of vector loop remainders, chain_quiet's 1500
     # neurons ~1.6 us a step, were spent so); counted, each block's counts go to the cores it overlaps
@@ -741,15 +745,20 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
             sent = np.int64(0)               # a block sends nothing on most steps of a quiet net: one
             for i in range(m):               # vector OR, not a test per neuron, tells
                 sent |= Og[i]
-            if sent != 0:
-                for i in range(m):
-                    out = Og[i]
-                    if out != 0:
+            if sent != 0:                    # the senders, 64 neurons at a time: a bit mask of them (a vector
+                for c0 in range(0, m, 64):   # compare), walked by its lowest bit: no test and branch per neuron,
+                    mask = np.uint64(0)      # mispredicted at each spike (a quiet net's 1.6 % firing puts one
+                    for i in range(c0, min(c0 + 64, m)):          # in most blocks of 128)
+                        mask |= np.uint64(Og[_u(i)] != 0) << np.uint64(i - c0)
+                    while mask != 0:
+                        i = c0 + np.int64(trailing_zeros(mask))
+                        mask &= mask - np.uint64(1)
                         j = j0 + i
                         cur_spk[base + fired] = j
-                        cur_pay[base + fired] = out
+                        cur_pay[base + fired] = Og[i]
                         fired += 1
-                        events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
+                        if estimate:
+                            events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
                         # spikes recorded as the 1s only, O(spikes) (the array comes zeroed): a group writing
                         # every byte of its neurons' columns shared each cache line with the other group where a
                         # mapping interleaves them (Brunel, 2 threads: 0.7x one thread); a test per neuron cost a
