@@ -608,8 +608,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                 cur_spk[n_spk] = i_src
                 cur_pay[n_spk] = in_val[e]
                 n_spk += 1
-                if n_groups > 1:                 # (the estimate only groups read, as in ``_step_group``)
-                    step_events += route_syn_ptr[route_ptr[i_src + 1]] - route_syn_ptr[route_ptr[i_src]]
+                step_events += route_syn_ptr[route_ptr[i_src + 1]] - route_syn_ptr[route_ptr[i_src]]
         if do_count and n_spk:                   # what the sources send: counted once, not per group
             _count_sources(row, cur_spk, n_spk, n_neurons, route_ptr, neuron_core, counters, src_spikes)
         if defer:                                # what they receive, for the sources with a count row
@@ -678,9 +677,6 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
     Og = blk_o[gi]
     fired = 0
     events = 0
-    # the synapse copies the group's spikes reach: the next step's estimate (``parallel_step``, ``step_groups``),
-    # which only a run of several groups reads (one thread: two dependent loads a spike saved)
-    estimate = group_events.shape[0] > 1
     # the group's segments as one span, consecutive segments of one model (and input path) stepped together, so
     # blocks run across cores (54 cores of ~28 neurons: ~30 ns a core of vector loop remainders, chain_quiet's 1500
     # neurons ~1.6 us a step, were spent so); counted, each block's counts go to the cores it overlaps
@@ -757,8 +753,10 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
                         cur_spk[base + fired] = j
                         cur_pay[base + fired] = Og[i]
                         fired += 1
-                        if estimate:
-                            events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
+                        # the copies it reaches: the next step's estimate (``parallel_step``, ``step_groups``);
+                        # loaded on one thread too, where only the next step's delivery reads them: skipped, the
+                        # loads moved there and Brunel's step took 3-5 % longer (A/B, unscripted)
+                        events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
                         # spikes recorded as the 1s only, O(spikes) (the array comes zeroed): a group writing
                         # every byte of its neurons' columns shared each cache line with the other group where a
                         # mapping interleaves them (Brunel, 2 threads: 0.7x one thread); a test per neuron cost a
