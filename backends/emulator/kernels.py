@@ -60,8 +60,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir as llvm_ir
+from numba import njit, prange, types as nb_types
+from numba.core import cgutils
 from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 from ...semantics.fixedpoint import conv_cast24, wrap32, wrap32_scalar as _wrap32
 from ...semantics.synapses import GRADED_WRAP
@@ -415,6 +418,23 @@ class PartialSumArrays(NamedTuple):
 # The scalar helpers below are plain numba calls, not ``inline="always"``: LLVM inlines them just the same
 # (Brunel and dense ran as fast), and numba's own inliner, run at every call site, made ``run_steps`` take
 # twice as long to compile from a cold cache (benchmarks/RESULTS.md "Cold compile").
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """Ask the CPU to bring ``arr[idx]``'s cache line in (LLVM's ``prefetch``: a hint, never a fault)."""
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8p = llvm_ir.IntType(8).as_pointer()
+        i32 = llvm_ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, llvm_ir.FunctionType(llvm_ir.VoidType(),
+                                                                                 [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+    return nb_types.void(arr, nb_types.intp), codegen
+
+
 @njit(cache=True)
 def _u(i):
     """An index known to be >= 0, as unsigned: numba then skips the negative-index wraparound (a compare
@@ -1044,6 +1064,13 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
     n_touched = cell0
     for q in range(n_spk):
         src = spiked[q]
+        if whole and joined and q + 1 < n_spk:       # the next source's first run of weights on its way
+            nx = spiked[q + 1]
+            if src_run_ptr[nx + 1] > src_run_ptr[nx]:
+                i_nx = src_run_ptr[nx]
+                a_nx = frun_start[i_nx]
+                for o in range(0, min(np.int64(frun_len[i_nx]), 2048), 64):
+                    _prefetch(run_weight, a_nx + o)
         r0 = route_ptr[src]
         r1 = route_ptr[src + 1]
         # the source's joined runs, cut to the group's cells where it is one of several, where they are as few as
