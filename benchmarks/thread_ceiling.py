@@ -10,7 +10,11 @@ shared cells, nothing else (no neurons, no recording), wall time per step at 1 a
   1000-wide int8 weight row into an int64 ring (contiguous, SIMD);
 * ``spikes``: Brunel's pattern as the kernel walks it, 73 spiking sources per step (44k copies), each source's
   600 copies a block at its own place in the 3M, each thread walking its half of every spiking source's block
-  (``scatter`` streams one long run per thread instead).
+  (``scatter`` streams one long run per thread instead);
+* ``rows_own_ring``: ``rows`` with each thread adding into a ring array of its own, not its half of one shared
+  ring (the kernel's groups share one);
+* ``spikes_halves``: ``spikes`` cut in two halves at 1 and at 2 threads (the same work both times): how the
+  machine scales that work, apart from what cutting each source's block in two costs.
 
 Usage: ``.venv/bin/python benchmarks/thread_ceiling.py [--steps 2000] [--repeats 3]``
 """
@@ -64,6 +68,20 @@ def row_steps(n_groups, weights, ring, spikes, n_steps):
                     ring[k] += weights[s, k]
 
 
+@njit(parallel=True, cache=False)
+def row_steps_own(n_groups, weights, rings, spikes, n_steps):
+    n_post = weights.shape[1]
+    for t in range(n_steps):
+        for g in prange(n_groups):
+            lo = g * n_post // n_groups
+            hi = (g + 1) * n_post // n_groups
+            ring = rings[g]
+            for q in range(spikes.shape[1]):
+                s = spikes[t % spikes.shape[0], q]
+                for k in range(lo, hi):
+                    ring[k] += weights[s, k]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=2000)
@@ -75,9 +93,12 @@ def main(argv=None) -> int:
     ring = np.zeros(16000, np.int64)
     weights = rng.integers(-50, 50, (1000, 1000)).astype(np.int8)
     spikes = rng.integers(0, 1000, (997, 100)).astype(np.int64)
+    rings = np.zeros((2, 16000), np.int64)
     cases = {"scatter": lambda th, n: scatter_steps(th, idx, w, ring, 44000 // th, n),
              "rows": lambda th, n: row_steps(th, weights, ring, spikes, n),
-             "spikes": lambda th, n: spike_steps(th, idx, w, ring, 600, 73, n)}
+             "spikes": lambda th, n: spike_steps(th, idx, w, ring, 600, 73, n),
+             "rows_own_ring": lambda th, n: row_steps_own(th, weights, rings, spikes, n),
+             "spikes_halves": lambda th, n: spike_steps(2, idx, w, ring, 600, 73, n)}
     best = {(c, th): np.inf for c in cases for th in (1, 2)}
     load = [os.getloadavg()[0]]
     for _ in range(args.repeats):
