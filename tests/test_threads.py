@@ -40,6 +40,10 @@ def _same_run(net, tables, steps, inputs, record):
         np.testing.assert_array_equal(a[1], b[1], err_msg=a[0])
     for name, arr in one.report["counters"].items():
         np.testing.assert_array_equal(arr, many.report["counters"][name], err_msg=name)
+    # uncounted: an undelayed network's groups deliver shares of the sources into ring copies of their own
+    bare = emulate_tables(tables, steps, inputs, record, threads=THREADS, input_spec=spec, counters=False)
+    for a, b in zip(one.arrays().items(), bare.arrays().items()):
+        np.testing.assert_array_equal(a[1], b[1], err_msg=a[0] + ", uncounted")
     return one
 
 
@@ -281,6 +285,34 @@ def test_cell_runs_equal_their_numpy_spec(seed):
                 assert not np.any(w[:lead[i]]) and not np.any(w[length[i] - tail[i]:])
                 np.testing.assert_array_equal(w[lead[i]:length[i] - tail[i]],
                                               bare[4][bare[1][i]:bare[1][i] + bare[2][i]])
+
+
+@needs_threads
+@pytest.mark.parametrize("seed", range(4))
+def test_sources_split_among_groups_equal_one_thread(seed):
+    """Undelayed binary networks (Dense rows walked as runs, Sparse copies, a recurrent projection), uncounted: each
+    group delivers a share of the spiking sources into a ring copy of its own, folded into the groups' cells
+    before their neurons read them (``run_steps``' ``by_source``). Spikes, v and u equal one thread's."""
+    rng = np.random.default_rng(seed)
+    net = nc.Network(f"bysource{seed}")
+    net.input("in", (40,))
+    net.population("x", (200,), nc.LoihiLIF(du=1000, dv=300, vth=rng.integers(500, 3000, 200)))
+    net.connect("in", "x", nc.Dense(rng.integers(-50, 120, (200, 40))))
+    net.population("y", (100,), nc.LoihiLIF(du=1000, dv=300, vth=1000))
+    net.connect("x", "y", nc.Sparse.from_dense(rng.integers(-50, 120, (100, 200)) * (rng.random((100, 200)) < 0.3)))
+    net.connect("y", "x", nc.Sparse.from_dense(-rng.integers(0, 80, (200, 100)) * (rng.random((200, 100)) < 0.1)))
+    n_cores = [2, 3, 4, 7][seed]
+    mapping = random_mapping(net, seed, n_cores) if seed % 2 else \
+        {p.name: (np.arange(p.size) * n_cores) // p.size for p in net.neuron_populations}
+    tables = build_core_tables(net, mapping, n_cores)
+    plan = make_plan(tables)
+    assert plan.dendrites.all_direct and plan.routes.split_syn.size == n_cores + 1 and not plan.psums.enabled
+    inputs = {"in": (rng.random((40, 40)) < 0.3).astype(np.uint8)}
+    one = emulate_tables(tables, 40, inputs, ("spikes", "v", "u"), threads=1, counters=False)
+    many = emulate_tables(tables, 40, inputs, ("spikes", "v", "u"), threads=THREADS, counters=False)
+    assert sum(int(s.sum()) for s in one.spikes.values()) > 100
+    for (name, a), (_, b) in zip(one.arrays().items(), many.arrays().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
 
 
 @needs_threads

@@ -487,7 +487,12 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     runs its step (``_step_group``) without a region, and so does a step whose estimated work is below
     ``par_step_ns`` (``parallel_step``; 0: every step on ``n_threads`` groups). Split dendrites (a segment core
     writes the soma core's cells) and routes not sorted by core deliver as one group, serially before the
-    region; their neurons still run in groups.
+    region; their neurons still run in groups. An undelayed, uncounted run (``by_source``) splits phase 3 by
+    sources instead: a first region in which each group delivers its share of the spiking sources, every
+    route, into a ring copy of its own (``_deliver_share``), then the groups' region as above, each first adding
+    the copies' cells of its own cores into the ring (``_fold_copies``). Two regions a step, but no source's
+    lookups repeated per group and no cache line written by two threads (Brunel's two threads 1.4 -> 1.55x,
+    chain_busy's 1.1 -> 1.65x; benchmarks/RESULTS.md "quiet10").
 
     **Count rows** (``count_rows``): a counted run does not add a spiking source's row of per-core synapse
     copies while it delivers. Its (row, step) goes into a buffer (``row_buffer`` entries, at least two steps'
@@ -562,6 +567,15 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     group_fired = np.zeros(n_groups, np.int64)           # each group's spikes this step
     group_events = np.zeros(n_groups, np.int64)          # and the synapse copies they reach
     total_syn = split_syn[n_cores] if split else 0
+    # sources split among the groups (``_deliver_share``): where every projection is undelayed (a cell is read in
+    # the step it is written) and nothing is counted, each group delivers a share of the spiking sources whole
+    # into a ring copy of its own, and each group folds the copies' sums into its own cells before its neurons
+    # read them. No group repeats a source's lookups (split by destination, each did: Brunel's two threads ~1.4x)
+    # and no two threads write near one cache line (dense's rows on one ring: 1.45x in thread_ceiling.py, 1.89x
+    # with a ring per thread). Integer sums commute: the cells end equal to one thread's.
+    by_source = n_groups > 1 and split and all_direct and not do_count and not psums.enabled
+    ring_copies = np.zeros((n_groups - 1 if by_source else 0, ring.shape[0]), ring.dtype)
+    src_cut = np.zeros(n_groups + 1, np.int64)
     # a step's estimated one-thread cost (``parallel_step``): per neuron, and per event of its spiking sources where
     # the groups split the delivery
     ns_neuron = STEP_NS_NEURON_ONE if plain and np.all(seg_one) else STEP_NS_NEURON
@@ -593,8 +607,16 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         # neurons at t (phase 1+2, which read only their own cells): no barrier between, only the spike list
         # waits for every group
         lists = (prev_spk, prev_pay, cur_spk, cur_pay)
+        n_deliver = n_prev
+        if by_source and n_use > 1 and n_prev:   # phase 3 of t-1 by sources, each group into its own ring copy,
+            for gi in range(n_use + 1):          # then (below) by cores as before, without a delivery
+                src_cut[gi] = gi * n_prev // n_use
+            for gi in prange(n_use):
+                _deliver_share(np.int64(gi), t, row, src_cut, prev_spk, prev_pay, ring_copies, dendrites, work, routes,
+                               counts, psums, direct_graded, slot, pk_syn)
+            n_deliver = 0
         if n_use == 1:                           # no parallel region: its fork and join cost one thread ~1-1.7 us
-            _step_group(np.int64(0), t, row, last, flush, np.int64(n_buf), np.int64(n_prev), n_use, split, defer,
+            _step_group(np.int64(0), t, row, last, flush, np.int64(n_buf), np.int64(n_deliver), n_use, split, defer,
                         plain, direct_graded,
                         (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work,
                         routes, recorder, counts, psums, per_call, lists, blocks, groups)
@@ -603,7 +625,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             # prange index, the neuron arrays as a tuple built here: numba 0.68 cannot pass a parfor a tuple that
             # holds tuples, as ``neurons`` holds P and S)
             for gi in prange(n_use):
-                _step_group(np.int64(gi), t, row, last, flush, np.int64(n_buf), np.int64(n_prev), n_use, split,
+                if n_deliver < n_prev:           # the ring copies' sums into the group's own cells
+                    _fold_copies(ring, ring_copies, n_use - 1, group_cell[gi], core_cell[group_core[gi + 1]])
+                _step_group(np.int64(gi), t, row, last, flush, np.int64(n_buf), np.int64(n_deliver), n_use, split,
                             defer, plain, direct_graded,
                             (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work,
                             routes, recorder, counts, psums, per_call, lists, blocks, groups)
@@ -656,6 +680,31 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             spiked[i] = prev_spk[i]
             payload[i] = prev_pay[i]
     return n_spk
+
+
+@njit(cache=True, _nrt=False)
+def _deliver_share(gi, t, row, src_cut, prev_spk, prev_pay, ring_copies, dendrites, work, routes, counts, psums,
+                   direct_graded, slot, pk_syn):
+    """Group ``gi``'s share of phase 3 of step t-1 by sources (``run_steps``' ``by_source``): the spiking sources
+    ``src_cut[gi]..src_cut[gi+1]`` delivered whole, every route, into the group's ring (group 0: the state's own
+    ring, group g > 0: ``ring_copies[g - 1]``). Only for undelayed, uncounted runs: no slot, scratch or counter is
+    written. Not inlined into the ``prange`` loop (numba would compile ``_deliver`` into the parfor's body)."""
+    qa = src_cut[gi]
+    qb = src_cut[gi + 1]
+    ring = work.ring if gi == 0 else ring_copies[gi - 1]
+    own = (ring,) + work[1:]
+    _deliver(t - 1, row - 1, prev_spk[qa:qb], prev_pay[qa:qb], qb - qa, 0, pk_syn.shape[0], 0, ring.shape[0], True,
+             dendrites, own, routes, counts, psums, direct_graded, slot, pk_syn, False)
+
+
+@njit(cache=True, inline="always")
+def _fold_copies(ring, ring_copies, n, c0, c1):
+    """Cells ``c0..c1-1`` of the first ``n`` ring copies added into ``ring`` and zeroed (``_deliver_share``)."""
+    for e in range(n):
+        cp = ring_copies[e]
+        for k in range(c0, c1):
+            ring[_u(k)] += cp[_u(k)]
+            cp[_u(k)] = 0
 
 
 @njit(cache=True, _nrt=False)
