@@ -56,26 +56,14 @@ def spike_steps(n_groups, idx, w, ring, per_src, n_spk, n_steps):
 
 
 @njit(parallel=True, cache=False)
-def row_steps(n_groups, weights, ring, spikes, n_steps):
+def row_steps(n_groups, weights, rings, spikes, n_steps, own):
+    """``own``: thread g adds into ``rings[g]``; else every thread into its half of ``rings[0]``."""
     n_post = weights.shape[1]
     for t in range(n_steps):
         for g in prange(n_groups):
             lo = g * n_post // n_groups
             hi = (g + 1) * n_post // n_groups
-            for q in range(spikes.shape[1]):
-                s = spikes[t % spikes.shape[0], q]
-                for k in range(lo, hi):
-                    ring[k] += weights[s, k]
-
-
-@njit(parallel=True, cache=False)
-def row_steps_own(n_groups, weights, rings, spikes, n_steps):
-    n_post = weights.shape[1]
-    for t in range(n_steps):
-        for g in prange(n_groups):
-            lo = g * n_post // n_groups
-            hi = (g + 1) * n_post // n_groups
-            ring = rings[g]
+            ring = rings[np.int64(g) if own else np.int64(0)]
             for q in range(spikes.shape[1]):
                 s = spikes[t % spikes.shape[0], q]
                 for k in range(lo, hi):
@@ -95,9 +83,9 @@ def main(argv=None) -> int:
     spikes = rng.integers(0, 1000, (997, 100)).astype(np.int64)
     rings = np.zeros((2, 16000), np.int64)
     cases = {"scatter": lambda th, n: scatter_steps(th, idx, w, ring, 44000 // th, n),
-             "rows": lambda th, n: row_steps(th, weights, ring, spikes, n),
+             "rows": lambda th, n: row_steps(th, weights, ring[None, :], spikes, n, False),
              "spikes": lambda th, n: spike_steps(th, idx, w, ring, 600, 73, n),
-             "rows_own_ring": lambda th, n: row_steps_own(th, weights, rings, spikes, n),
+             "rows_own_ring": lambda th, n: row_steps(th, weights, rings, spikes, n, True),
              "spikes_halves": lambda th, n: spike_steps(2, idx, w, ring, 600, 73, n)}
     best = {(c, th): np.inf for c in cases for th in (1, 2)}
     load = [os.getloadavg()[0]]
