@@ -573,9 +573,14 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # read them. No group repeats a source's lookups (split by destination, each did: Brunel's two threads ~1.4x)
     # and no two threads write near one cache line (dense's rows on one ring: 1.45x in thread_ceiling.py, 1.89x
     # with a ring per thread). Integer sums commute: the cells end equal to one thread's.
-    by_source = n_groups > 1 and split and all_direct and not do_count and not psums.enabled
+    by_source = n_groups > 1 and split and all_direct and not psums.enabled
     ring_copies = np.zeros((n_groups - 1 if by_source else 0, ring.shape[0]), ring.dtype)
     src_cut = np.zeros(n_groups + 1, np.int64)
+    # counted, each group's packets in and synaptic ops per destination core too (``_deliver_share``: its own
+    # packed sums and its own counter rows 0 and 5 of one step), added up by the groups over their own cores
+    n_cnt = n_groups if by_source and do_count else 0
+    pk_copies = np.zeros((n_cnt, n_cores), np.int64)
+    cnt_copies = np.zeros((n_cnt, counters.shape[0], 1, n_cores), np.int64)
     # a step's estimated one-thread cost (``parallel_step``): per neuron, and per event of its spiking sources where
     # the groups split the delivery
     ns_neuron = STEP_NS_NEURON_ONE if plain and np.all(seg_one) else STEP_NS_NEURON
@@ -612,8 +617,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             for gi in range(n_use + 1):          # then (below) by cores as before, without a delivery
                 src_cut[gi] = gi * n_prev // n_use
             for gi in prange(n_use):
-                _deliver_share(np.int64(gi), t, row, src_cut, prev_spk, prev_pay, ring_copies, dendrites, work, routes,
-                               counts, psums, direct_graded, slot, pk_syn)
+                _deliver_share(np.int64(gi), t, src_cut, prev_spk, prev_pay, ring_copies, pk_copies, cnt_copies,
+                               dendrites, work, routes, counts, psums, direct_graded, slot, defer)
             n_deliver = 0
         if n_use == 1:                           # no parallel region: its fork and join cost one thread ~1-1.7 us
             _step_group(np.int64(0), t, row, last, flush, np.int64(n_buf), np.int64(n_deliver), n_use, split, defer,
@@ -625,8 +630,10 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             # prange index, the neuron arrays as a tuple built here: numba 0.68 cannot pass a parfor a tuple that
             # holds tuples, as ``neurons`` holds P and S)
             for gi in prange(n_use):
-                if n_deliver < n_prev:           # the ring copies' sums into the group's own cells
+                if n_deliver < n_prev:           # the ring copies' sums into the group's own cells, and counted,
                     _fold_copies(ring, ring_copies, n_use - 1, group_cell[gi], core_cell[group_core[gi + 1]])
+                    if n_cnt:                    # the groups' counts into its own cores' (step t-1)
+                        _fold_counts(counters, row - 1, cnt_copies, n_use, group_core[gi], group_core[gi + 1])
                 _step_group(np.int64(gi), t, row, last, flush, np.int64(n_buf), np.int64(n_deliver), n_use, split,
                             defer, plain, direct_graded,
                             (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work,
@@ -683,18 +690,34 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
 
 
 @njit(cache=True, _nrt=False)
-def _deliver_share(gi, t, row, src_cut, prev_spk, prev_pay, ring_copies, dendrites, work, routes, counts, psums,
-                   direct_graded, slot, pk_syn):
+def _deliver_share(gi, t, src_cut, prev_spk, prev_pay, ring_copies, pk_copies, cnt_copies, dendrites, work, routes,
+                   counts, psums, direct_graded, slot, defer):
     """Group ``gi``'s share of phase 3 of step t-1 by sources (``run_steps``' ``by_source``): the spiking sources
     ``src_cut[gi]..src_cut[gi+1]`` delivered whole, every route, into the group's ring (group 0: the state's own
-    ring, group g > 0: ``ring_copies[g - 1]``). Only for undelayed, uncounted runs: no slot, scratch or counter is
+    ring, group g > 0: ``ring_copies[g - 1]``), and counted, into its own packed sums ``pk_copies[gi]`` and
+    counter rows ``cnt_copies[gi]`` (``_fold_counts``; a source with a count row is counted by ``_flush_rows``
+    as on one thread). Only for undelayed runs without split dendrites: no slot, scratch or partial-sum mark is
     written. Not inlined into the ``prange`` loop (numba would compile ``_deliver`` into the parfor's body)."""
     qa = src_cut[gi]
     qb = src_cut[gi + 1]
     ring = work.ring if gi == 0 else ring_copies[gi - 1]
     own = (ring,) + work[1:]
-    _deliver(t - 1, row - 1, prev_spk[qa:qb], prev_pay[qa:qb], qb - qa, 0, pk_syn.shape[0], 0, ring.shape[0], True,
-             dendrites, own, routes, counts, psums, direct_graded, slot, pk_syn, False)
+    do_count = pk_copies.shape[0] > 0
+    pk = pk_copies[gi] if do_count else pk_copies.reshape(-1)          # (uncounted: empty, never read)
+    cnt = cnt_copies[gi] if do_count else counts[1]
+    _deliver(t - 1, 0, prev_spk[qa:qb], prev_pay[qa:qb], qb - qa, 0, routes.split_syn.shape[0] - 1, 0, ring.shape[0],
+             True, dendrites, own, routes, (do_count, cnt), psums, direct_graded, slot, pk, defer)
+
+
+@njit(cache=True, inline="always")
+def _fold_counts(counters, row, cnt_copies, n, c_lo, c_hi):
+    """The packets in and synaptic ops (counter rows 0 and 5) the ``n`` groups counted for cores ``c_lo..c_hi-1``
+    (``_deliver_share``) added into step row ``row`` and zeroed."""
+    for e in range(n):
+        for k in (0, 5):
+            for c in range(c_lo, c_hi):
+                counters[k, row, c] += cnt_copies[e, k, 0, c]
+                cnt_copies[e, k, 0, c] = 0
 
 
 @njit(cache=True, inline="always")
