@@ -487,12 +487,12 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     runs its step (``_step_group``) without a region, and so does a step whose estimated work is below
     ``par_step_ns`` (``parallel_step``; 0: every step on ``n_threads`` groups). Split dendrites (a segment core
     writes the soma core's cells) and routes not sorted by core deliver as one group, serially before the
-    region; their neurons still run in groups. An undelayed, uncounted run (``by_source``) splits phase 3 by
-    sources instead: a first region in which each group delivers its share of the spiking sources, every
-    route, into a ring copy of its own (``_deliver_share``), then the groups' region as above, each first adding
-    the copies' cells of its own cores into the ring (``_fold_copies``). Two regions a step, but no source's
-    lookups repeated per group and no cache line written by two threads (Brunel's two threads 1.4 -> 1.55x,
-    chain_busy's 1.1 -> 1.65x; benchmarks/RESULTS.md "quiet10").
+    region; their neurons still run in groups. An undelayed run (``by_source``) splits phase 3 by sources
+    instead: a first region in which each group delivers its share of the spiking sources, every route, into a
+    ring copy (and, counted, counter rows) of its own (``_deliver_share``), then the groups' region as above,
+    each first adding the copies' cells and counts of its own cores in (``_fold_copies``, ``_fold_counts``). Two
+    regions a step, but no source's lookups repeated per group and no cache line written by two threads
+    (Brunel's two threads 1.3 -> 1.5x, chain_busy's 1.1 -> 1.6x; benchmarks/RESULTS.md "quiet10").
 
     **Count rows** (``count_rows``): a counted run does not add a spiking source's row of per-core synapse
     copies while it delivers. Its (row, step) goes into a buffer (``row_buffer`` entries, at least two steps'
@@ -568,7 +568,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     group_events = np.zeros(n_groups, np.int64)          # and the synapse copies they reach
     total_syn = split_syn[n_cores] if split else 0
     # sources split among the groups (``_deliver_share``): where every projection is undelayed (a cell is read in
-    # the step it is written) and nothing is counted, each group delivers a share of the spiking sources whole
+    # the step it is written) and no dendrite is split, each group delivers a share of the spiking sources whole
     # into a ring copy of its own, and each group folds the copies' sums into its own cells before its neurons
     # read them. No group repeats a source's lookups (split by destination, each did: Brunel's two threads ~1.4x)
     # and no two threads write near one cache line (dense's rows on one ring: 1.45x in thread_ceiling.py, 1.89x
