@@ -415,9 +415,6 @@ class PartialSumArrays(NamedTuple):
 
 
 # ----------------------------------------------------------------------------------- numba kernel
-# The scalar helpers below are plain numba calls, not ``inline="always"``: LLVM inlines them just the same
-# (Brunel and dense ran as fast), and numba's own inliner, run at every call site, made ``run_steps`` take
-# twice as long to compile from a cold cache (benchmarks/RESULTS.md "Cold compile").
 @intrinsic
 def _prefetch(typingctx, arr, idx):
     """Ask the CPU to bring ``arr[idx]``'s cache line in (LLVM's ``prefetch``: a hint, never a fault)."""
@@ -435,6 +432,9 @@ def _prefetch(typingctx, arr, idx):
     return nb_types.void(arr, nb_types.intp), codegen
 
 
+# The scalar helpers below are plain numba calls, not ``inline="always"``: LLVM inlines them just the same
+# (Brunel and dense ran as fast), and numba's own inliner, run at every call site, made ``run_steps`` take
+# twice as long to compile from a cold cache (benchmarks/RESULTS.md "Cold compile").
 @njit(cache=True)
 def _u(i):
     """An index known to be >= 0, as unsigned: numba then skips the negative-index wraparound (a compare
@@ -612,14 +612,14 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         # neurons at t (phase 1+2, which read only their own cells): no barrier between, only the spike list
         # waits for every group
         lists = (prev_spk, prev_pay, cur_spk, cur_pay)
-        n_deliver = n_prev
-        if by_source and n_use > 1 and n_prev:   # phase 3 of t-1 by sources, each group into its own ring copy,
-            for gi in range(n_use + 1):          # then (below) by cores as before, without a delivery
+        share = by_source and n_use > 1 and n_prev > 0   # phase 3 of t-1 by sources, each group into its own
+        n_deliver = 0 if share else n_prev               # ring copy; then (below) by cores, without a delivery
+        if share:
+            for gi in range(n_use + 1):
                 src_cut[gi] = gi * n_prev // n_use
             for gi in prange(n_use):
                 _deliver_share(np.int64(gi), t, src_cut, prev_spk, prev_pay, ring_copies, pk_copies, cnt_copies,
                                dendrites, work, routes, counts, psums, direct_graded, slot, defer)
-            n_deliver = 0
         if n_use == 1:                           # no parallel region: its fork and join cost one thread ~1-1.7 us
             _step_group(np.int64(0), t, row, last, flush, np.int64(n_buf), np.int64(n_deliver), n_use, split, defer,
                         plain, direct_graded,
@@ -630,7 +630,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             # prange index, the neuron arrays as a tuple built here: numba 0.68 cannot pass a parfor a tuple that
             # holds tuples, as ``neurons`` holds P and S)
             for gi in prange(n_use):
-                if n_deliver < n_prev:           # the ring copies' sums into the group's own cells, and counted,
+                if share:                        # the ring copies' sums into the group's own cells, and counted,
                     _fold_copies(ring, ring_copies, n_use - 1, group_cell[gi], core_cell[group_core[gi + 1]])
                     if n_cnt:                    # the groups' counts into its own cores' (step t-1)
                         _fold_counts(counters, row - 1, cnt_copies, n_use, group_core[gi], group_core[gi + 1])
