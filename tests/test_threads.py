@@ -285,13 +285,9 @@ def test_cell_runs_equal_their_numpy_spec(seed):
                                               bare[4][bare[1][i]:bare[1][i] + bare[2][i]])
 
 
-@needs_threads
-@pytest.mark.parametrize("seed", range(4))
-def test_sources_split_among_groups_equal_one_thread(seed):
-    """Undelayed binary networks (Dense rows walked as runs, Sparse copies, a recurrent projection): each group
-    delivers a share of the spiking sources into a ring copy of its own, and counts them into counter rows of its
-    own, folded into the groups' cells and cores before their neurons read them (``run_steps``' ``by_source``).
-    Spikes, v, u and every counter equal one thread's, counted and uncounted."""
+def _undelayed_net(seed, n_cores):
+    """Undelayed binary layers on ``n_cores`` cores: Dense rows walked as runs, Sparse copies, a recurrent
+    projection; (network, tables, 40 steps of inputs)."""
     rng = np.random.default_rng(seed)
     net = nc.Network(f"bysource{seed}")
     net.input("in", (40,))
@@ -300,13 +296,21 @@ def test_sources_split_among_groups_equal_one_thread(seed):
     net.population("y", (100,), nc.LoihiLIF(du=1000, dv=300, vth=1000))
     net.connect("x", "y", nc.Sparse.from_dense(rng.integers(-50, 120, (100, 200)) * (rng.random((100, 200)) < 0.3)))
     net.connect("y", "x", nc.Sparse.from_dense(-rng.integers(0, 80, (200, 100)) * (rng.random((200, 100)) < 0.1)))
-    n_cores = [2, 3, 4, 7][seed]
     mapping = random_mapping(net, seed, n_cores) if seed % 2 else \
         {p.name: (np.arange(p.size) * n_cores) // p.size for p in net.neuron_populations}
-    tables = build_core_tables(net, mapping, n_cores)
+    return net, build_core_tables(net, mapping, n_cores), {"in": (rng.random((40, 40)) < 0.3).astype(np.uint8)}
+
+
+@needs_threads
+@pytest.mark.parametrize("seed", range(4))
+def test_sources_split_among_groups_equal_one_thread(seed):
+    """Undelayed binary networks (Dense rows walked as runs, Sparse copies, a recurrent projection): each group
+    delivers a share of the spiking sources into a ring copy of its own, and counts them into counter rows of its
+    own, folded into the groups' cells and cores before their neurons read them (``run_steps``' ``by_source``).
+    Spikes, v, u and every counter equal one thread's, counted and uncounted."""
+    net, tables, inputs = _undelayed_net(seed, [2, 3, 4, 7][seed])
     plan = make_plan(tables)
-    assert plan.dendrites.all_direct and plan.routes.split_syn.size == n_cores + 1 and not plan.psums.enabled
-    inputs = {"in": (rng.random((40, 40)) < 0.3).astype(np.uint8)}
+    assert plan.dendrites.all_direct and plan.routes.split_syn.size == tables.n_cores + 1 and not plan.psums.enabled
     one = _same_run(net, tables, 40, inputs, ("spikes", "v", "u"))    # counted (each group's counts folded too)
     assert sum(int(s.sum()) for s in one.spikes.values()) > 100        # and uncounted
     # these sources reach most cores, so their counts come from count rows after the steps; without the rows,
@@ -314,6 +318,33 @@ def test_sources_split_among_groups_equal_one_thread(seed):
     walk = make_plan(tables, count_rows=False)
     assert walk.routes.count_row.size == 0
     many = emulate_tables(tables, 40, inputs, ("spikes",), threads=THREADS, plan=walk)
+    for name, arr in one.report["counters"].items():
+        np.testing.assert_array_equal(arr, many.report["counters"][name], err_msg=name)
+
+
+@pytest.mark.parametrize("delayed", [False, True])
+def test_team_finishes_with_fewer_threads_than_groups(delayed, monkeypatch):
+    """``run_steps``' team claims its tasks, so one thread running every member in turn (more groups than numba
+    threads) still finishes, with one thread's results: the first member takes every task of every step and
+    runs every ``_advance``, the others find the call over. Undelayed (by sources, two phases a step) and
+    delayed (by destination cores, one phase)."""
+    if delayed:
+        net = random_network(0, 3, 1, False, max_size=200)
+        tables = build_core_tables(net, random_mapping(net, 0, 6), 6)
+        steps, inputs = STEPS, random_inputs(net, 0)
+    else:
+        net, tables, inputs = _undelayed_net(1, 6)
+        steps = 40
+    assert make_plan(tables).dendrites.all_direct != delayed
+    spec = InputSpec.of_network(net)
+    one = emulate_tables(tables, steps, inputs, ("spikes", "v"), threads=1, input_spec=spec)
+    run_kernel = E.EngineState.run_kernel                    # numba runs one thread, the kernel 4 groups
+    monkeypatch.setattr(E.EngineState, "run_kernel", lambda self, *args, n_threads=None: run_kernel(self, *args,
+                                                                                                      n_threads=4))
+    many = emulate_tables(tables, steps, inputs, ("spikes", "v"), threads=1, input_spec=spec)
+    assert sum(int(s.sum()) for s in one.spikes.values()) > 0
+    for a, b in zip(one.arrays().items(), many.arrays().items()):
+        np.testing.assert_array_equal(a[1], b[1], err_msg=a[0])
     for name, arr in one.report["counters"].items():
         np.testing.assert_array_equal(arr, many.report["counters"][name], err_msg=name)
 

@@ -70,6 +70,7 @@ from ...semantics.fixedpoint import conv_cast24, wrap32, wrap32_scalar as _wrap3
 from ...semantics.synapses import GRADED_WRAP
 from ...neurons import NEURONS
 from .neuron_dispatch import neuron_steps
+from .threadsync import YIELD_AFTER, atomic_add, atomic_load, atomic_store, compare_swap, spin, wait_for
 
 #: Projection ring modes (see module docstring).
 MODE_DIRECT, MODE_LINEAR, MODE_SCRATCH = 0, 1, 2
@@ -106,20 +107,24 @@ PAR_SYNAPSES = 1 << 18
 NEURON_WORK = 6.0
 ACTIVITY_PRIOR = 0.01
 ACTIVITY_GAIN = 0.125
-#: A step runs its groups in a parallel region only where its estimated one-thread cost reaches PAR_STEP_NS
-#: (``parallel_step``), else as one group without a region: the region's fork and join (~1.5-3 us at two threads)
-#: and each group's repeat of every spiking source's lookups made two threads slower than one on small steps
-#: (chain_quiet 4.0 -> 7.2 us at 0.25 % input; dense 1k x 1k level or slower: benchmarks/RESULTS.md "quiet9").
+#: A step runs on several groups only where its estimated one-thread cost reaches PAR_STEP_NS
+#: (``parallel_step``), else as one group while the team's other threads wait: with a parallel region a step
+#: (its fork and join ~1.5-3 us at two threads) this was 20 us (chain_quiet 4.0 -> 7.2 us at 0.25 % input on
+#: two groups: benchmarks/RESULTS.md "quiet9"); the team's threads meet in ~0.1 us ("quiet11").
 #: The estimate, one thread on this project's 2-core machine (approximate, only the speed depends on it): a
 #: neuron STEP_NS_NEURON (STEP_NS_NEURON_ONE on the one-cell input path: chain_quiet's idle step, 3.2 us for
 #: 1500), a synaptic event of the previous step's sources STEP_NS_EVENT (STEP_NS_RUN_EVENT as a contiguous
 #: add in a run; Brunel's scattered ones ~1.5). Brunel (5k neurons, 43k scattered events: ~95 us) and PilotNet
-#: (33k neurons, 1.4M events in runs) stay parallel, chain_quiet and dense (~7 and ~12 us) run without a region.
-PAR_STEP_NS = 20_000.0
+#: (33k neurons, 1.4M events in runs), dense (~12 us) and chain_quiet at 1.5 % input (~7 us) run on groups,
+#: chain_quiet's near-idle steps (~3 us at 0.25 %) as one.
+PAR_STEP_NS = 5_000.0
 STEP_NS_NEURON = 6.0
 STEP_NS_NEURON_ONE = 2.0
 STEP_NS_EVENT = 1.5
 STEP_NS_RUN_EVENT = 0.1
+
+#: A spiking source's lookups, in synapse copies' worth, where ``_cut_sources`` shares a step's sources out.
+SOURCE_WORK = 16
 
 #: Indices of the per-core, per-step counters (``counters[k, t, core]``).
 COUNTER_NAMES = ("syn_ops", "neurons_active", "neurons_idle", "spikes_out", "packets_out", "packets_in",
@@ -475,24 +480,27 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
 
     **Threads** (``numba.get_num_threads()``, set by ``engine.kernel_threads``; ``n_threads``: the same
     number, passed by the caller: read in here it would keep numba from caching the kernel; results
-    identical for any number): one parallel region per step, ``n_threads`` groups of consecutive cores
-    about equal in estimated work (``step_groups``). A core's neurons own a contiguous range of ring (and
-    mode-2 scratch) cells and a source's routes are sorted by core, so group g first delivers step t-1's
-    spikes (phase 3) by walking the sub-range of each source's routes into its own cores, writing only its
+    identical for any number): ``n_threads`` groups of consecutive cores about equal in estimated work
+    (``step_groups``), run by a team of as many threads that stays in one parallel region for the whole call
+    (``_team``) and meets at atomic counters between the phases of a step (``threadsync``, ~0.1 us against ~1.5
+    us for a region's fork and join; benchmarks/RESULTS.md "quiet11"). A core's neurons own a contiguous range of
+    ring (and mode-2 scratch) cells and a source's routes are sorted by core, so group g first delivers step
+    t-1's spikes (phase 3) by walking the sub-range of each source's routes into its own cores, writing only its
     own cells and destination counters (no atomics; integer sums commute, so the cells end equal to one
-    thread's), then steps its own cores' neurons at t (phase 1+2 reads only the core's own cells): no
-    barrier between the two phases. Its spikes go into its own slice of a second spike list (``spiked`` is
-    double-buffered: the groups still read step t-1's), compacted in core order after the region (the
-    one-thread order). A call of T steps runs T + 1 regions (the last delivers step t_last alone); one group
-    runs its step (``_step_group``) without a region, and so does a step whose estimated work is below
-    ``par_step_ns`` (``parallel_step``; 0: every step on ``n_threads`` groups). Split dendrites (a segment core
-    writes the soma core's cells) and routes not sorted by core deliver as one group, serially before the
-    region; their neurons still run in groups. An undelayed run (``by_source``) splits phase 3 by sources
-    instead: a first region in which each group delivers its share of the spiking sources, every route, into a
-    ring copy (and, counted, counter rows) of its own (``_deliver_share``), then the groups' region as above,
-    each first adding the copies' cells and counts of its own cores in (``_fold_copies``, ``_fold_counts``). Two
-    regions a step, but no source's lookups repeated per group and no cache line written by two threads
-    (Brunel's two threads 1.3 -> 1.5x, chain_busy's 1.1 -> 1.6x; benchmarks/RESULTS.md "quiet10").
+    thread's), then steps its own cores' neurons at t (phase 1+2 reads only the core's own cells): no barrier
+    between the two phases. Its spikes go into its own slice of a second spike list (``spiked`` is
+    double-buffered: the groups still read step t-1's), compacted in core order by the thread that finishes
+    the step last (``_advance``: the one-thread order), which then sets up and publishes the next step. A call
+    of T steps runs T + 1 steps of the team (the last delivers step t_last alone); one group runs the same loop
+    on the calling thread without a region, and a step whose estimated work is below ``par_step_ns`` runs as
+    one group while the other threads wait (``parallel_step``; 0: every step on ``n_threads`` groups). Split
+    dendrites (a segment core writes the soma core's cells) and routes not sorted by core deliver as one
+    group, serially in ``_advance``; their neurons still run in groups. An undelayed run (``by_source``) splits
+    phase 3 by sources instead: first each group delivers its share of the spiking sources (about equal in
+    synapse copies, ``_cut_sources``), every route, into a ring copy (and, counted, counter rows) of its own
+    (``_deliver_share``); once all are in, each group adds the copies' cells and counts of its own cores in
+    (``_fold_copies``, ``_fold_counts``) and steps its neurons. No source's lookups repeated per group and no
+    cache line written by two threads (Brunel's two threads 1.3 -> 1.5x with regions, ~1.7x as a team).
 
     **Count rows** (``count_rows``): a counted run does not add a spiking source's row of per-core synapse
     copies while it delivers. Its (row, step) goes into a buffer (``row_buffer`` entries, at least two steps'
@@ -514,10 +522,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     dend_ptr, dend_mid, dend_off = dendrites.dend_ptr, dendrites.dend_mid, dendrites.dend_off
     proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites[4:]
     ring, payload = work.ring, work.payload
-    neuron_core, route_ptr, route_syn_ptr = routes.neuron_core, routes.route_ptr, routes.route_syn_ptr
     graded, proj_graded, split_syn = routes.graded, routes.proj_graded, routes.split_syn
     count_row, count_syn = routes.count_row, routes.count_syn
-    in_ptr, in_src, in_val = inputs
     do_count, counters, src_spikes = counts
     n_cores = core_neuron_ptr.shape[0] - 1
     # count rows read after the steps (see the docstring): (row of count_syn, counter row) per spike of such a
@@ -527,9 +533,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     buf_cap = max(2 * n_crows, min(row_buffer, (t_last - t_first + 1) * n_crows)) if defer else 0
     buf_k = np.empty(buf_cap, np.int32)
     buf_row = np.empty(buf_cap, np.int32)
-    n_buf = 0
     n_neurons = core_neuron_ptr[n_cores]
-    n_in_rows = in_ptr.shape[0] - 1
     n_proj = proj_len.shape[0]
     # per step and projection: ring slot read at t, which is also the slot of arrival of step t-1's spikes
     # with delay 0 (``_deliver``'s ``nxt``); a delay d < L lands in slot nxt + d, less L if past the end (no
@@ -549,8 +553,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # general path (a DelayDense's per-product wrap takes the general path)
     direct_graded = all_direct and graded and np.all(proj_graded == SYN_GRADED)
     # double-buffered spike list: step t's neurons write theirs while the groups still deliver step t-1's
-    prev_spk, prev_pay = spiked, payload
-    cur_spk, cur_pay = np.empty_like(spiked), np.empty_like(payload)
+    spk_lists = (spiked, payload, np.empty_like(spiked), np.empty_like(payload))
     n_groups = max(1, min(n_threads, n_cores))
     blk_a = np.zeros((n_groups, BLOCK), np.int64)
     blk_b = np.zeros((n_groups, BLOCK), np.int64)
@@ -585,64 +588,104 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # the groups split the delivery
     ns_neuron = STEP_NS_NEURON_ONE if plain and np.all(seg_one) else STEP_NS_NEURON
     ns_event = (STEP_NS_RUN_EVENT if routes.route_run_ptr.shape[0] > 0 else STEP_NS_EVENT) if split else 0.0
-    prev_events = 0                                      # the synapse copies the previous step's sources reach
     per_call = (seg_one, xform, slot, pk_syn, buf_k, buf_row)     # ``_step_group``'s arguments, bundled
     blocks = (blk_a, blk_b, blk_o)
     groups = (group_core, group_cell, core_cell, group_fired, group_events)
-    activity = ACTIVITY_PRIOR                            # synaptic events per synapse copy and step (running)
-    n_prev = 0                                           # the previous step's sources: delivered in this call
-    n_spk = 0
-    for t in range(t_first, t_last + 2):        # t_last + 1: phase 3 of t_last alone (the rings then hold every
-        row = t - 1 - t_base                     # spike sent when the call returns)
-        last = t > t_last
-        if last and n_prev == 0 and n_buf == 0:
-            break
-        flush = n_buf > 0 and (last or n_buf > buf_cap - n_crows)  # the next step's spikes might not fit
-        if not all_direct:
-            for p in range(n_proj):
-                slot[p] = t % proj_len[p]        # == the slot of arrival for step t-1's delay 0 (its ``nxt``)
-        if n_prev and not split:                 # phase 3 of t-1 as one group (cells of other cores written)
-            _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, 0, n_cores, 0, ring.shape[0], True, dendrites, work,
-                     routes, counts, psums, direct_graded, slot, pk_syn, defer)
-        n_use = n_groups if parallel_step(n_groups, n_neurons, prev_events, ns_neuron, ns_event, par_step_ns) else 1
-        step_groups(n_use, split_syn if split else split_syn[:0], activity, core_neuron_ptr, core_cell, group_core,
-                    group_cell)
-        # ---- one parallel region per step (several groups): group gi owns cores group_core[gi].. and their ring
-        # cells; it delivers step t-1's spikes into its cells (phase 3, ``_deliver``), then steps its cores'
-        # neurons at t (phase 1+2, which read only their own cells): no barrier between, only the spike list
-        # waits for every group
-        lists = (prev_spk, prev_pay, cur_spk, cur_pay)
-        share = by_source and n_use > 1 and n_prev > 0   # phase 3 of t-1 by sources, each group into its own
-        n_deliver = 0 if share else n_prev               # ring copy; then (below) by cores, without a delivery
-        if share:
-            for gi in range(n_use + 1):
-                src_cut[gi] = gi * n_prev // n_use
-            for gi in prange(n_use):
-                _deliver_share(np.int64(gi), t, src_cut, prev_spk, prev_pay, ring_copies, pk_copies, cnt_copies,
-                               dendrites, work, routes, counts, psums, direct_graded, slot, defer)
-        if n_use == 1:                           # no parallel region: its fork and join cost one thread ~1-1.7 us
-            _step_group(np.int64(0), t, row, last, flush, np.int64(n_buf), np.int64(n_deliver), n_use, split, defer,
-                        plain, direct_graded,
-                        (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work,
-                        routes, recorder, counts, psums, per_call, lists, blocks, groups)
-        else:
-            # (one signature for both calls: integers cast where numba would type a literal 0 or the unsigned
-            # prange index, the neuron arrays as a tuple built here: numba 0.68 cannot pass a parfor a tuple that
-            # holds tuples, as ``neurons`` holds P and S)
-            for gi in prange(n_use):
-                if share:                        # the ring copies' sums into the group's own cells, and counted,
-                    _fold_copies(ring, ring_copies, n_use - 1, group_cell[gi], core_cell[group_core[gi + 1]])
-                    if n_cnt:                    # the groups' counts into its own cores' (step t-1)
-                        _fold_counts(counters, row - 1, cnt_copies, n_use, group_core[gi], group_core[gi + 1])
-                _step_group(np.int64(gi), t, row, last, flush, np.int64(n_buf), np.int64(n_deliver), n_use, split,
-                            defer, plain, direct_graded,
-                            (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work,
-                            routes, recorder, counts, psums, per_call, lists, blocks, groups)
-        if flush:
+    shares = (src_cut, ring_copies, pk_copies, cnt_copies)
+    params = (t_first, t_last, t_base, n_crows, buf_cap, by_source, split, direct_graded, defer, plain, ns_neuron,
+              ns_event, par_step_ns, total_syn)
+    # the loop's state between steps (``_advance`` writes it, the team reads it), and the team's counters
+    st = np.zeros(ST_SIZE, np.int64)
+    act = np.full(1, ACTIVITY_PRIOR)                     # synaptic events per synapse copy and step (running)
+    sync = np.zeros(SY_CLAIMS + SY_LINE * 2 * n_groups, np.int64)
+    # ---- the team: one thread per group, in one parallel region for the whole call (``_team``); one group
+    # runs the loop on the calling thread, without a region
+    n_members = n_groups
+    _advance(True, n_members, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes, inputs,
+             counts, psums, per_call, groups, shares)
+    atomic_add(sync, SY_GEN, 1)
+    if n_members > 1:
+        # (the neuron arrays as a tuple built here: numba 0.68 cannot pass a parfor a tuple that holds tuples, as
+        # ``neurons`` holds P and S)
+        for m in prange(n_members):
+            _team(np.int64(m), n_members, st, act, sync, params, spk_lists,
+                  (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work, routes,
+                  inputs, recorder, counts, psums, per_call, blocks, groups, shares)
+    else:
+        _team(np.int64(0), np.int64(1), st, act, sync, params, spk_lists,
+              (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work, routes,
+              inputs, recorder, counts, psums, per_call, blocks, groups, shares)
+    if st[ST_PARITY] == 1:                      # the last list is in the second buffer, and the caller reads it
+        # from its own arrays. A plain loop, not a slice assignment: under parallel=True numba (0.68) turns
+        # ``payload[:n] = ...`` into a parfor and then drops it as dead code, ``payload`` being unpacked from the
+        # ``work`` tuple and not seen as an alias of an argument (the caller's payload list stayed stale: a
+        # distributed rank sent wrong graded payloads)
+        spk_b, pay_b = spk_lists[2], spk_lists[3]
+        for i in range(st[ST_NPREV]):
+            spiked[i] = spk_b[i]
+            payload[i] = pay_b[i]
+    return st[ST_NSPK]
+
+
+#: ``run_steps``' state between two steps (int64 ``st``), written by ``_advance`` before it publishes a step.
+ST_T, ST_ROW, ST_LAST, ST_FLUSH, ST_NBUF, ST_NPREV, ST_NSPK, ST_PREV_EVENTS, ST_PARITY, ST_NUSE, ST_SHARE, \
+    ST_STOP, ST_TARGET_A, ST_TARGET_B = range(14)
+ST_SIZE = 14
+#: The team's counters (int64 ``sync``), each on a cache line of its own (SY_LINE int64): steps published (the
+#: team's clock, 1 at the first), the tasks of phase A (by-source delivery) and B (groups) done since the call
+#: began; then one claim word per phase and task, ``SY_CLAIMS + SY_LINE * (phase * n_groups + task)``: 2g while
+#: the task is open in published step g, 2g + 1 once a thread has claimed it.
+SY_LINE = 8
+SY_GEN, SY_DONE_A, SY_DONE_B = 0, SY_LINE, 2 * SY_LINE
+SY_CLAIMS = 3 * SY_LINE
+
+
+@njit(cache=True, inline="always")
+def _ordered_lists(spk_lists, parity):
+    """(previous spikes, their payloads, this step's spikes, payloads): the double buffer at ``parity``."""
+    a, pa, b, pb = spk_lists
+    if parity == 0:
+        return (a, pa, b, pb)
+    return (b, pb, a, pa)
+
+
+@njit(cache=True, _nrt=False)
+def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes, inputs,
+             counts, psums, per_call, groups, shares):
+    """The serial part of ``run_steps``' loop, run by one thread between two steps (the team's last to finish
+    one: ``_team``): step t's spike list (the groups' slices compacted in core order, the graph inputs after),
+    its source counts and count-row buffer, the activity estimate; then step t+1's setup (``first``: step
+    ``t_first``'s alone): its ring slots, a delivery that is not split (as one group), its groups and whether
+    they run, the by-source cut, and the tasks of the step opened for claiming. Sets ``ST_STOP`` past the end."""
+    t_first, t_last, t_base, n_crows, buf_cap, by_source, split, direct_graded, defer = params[:9]
+    ns_neuron, ns_event, par_step_ns, total_syn = params[10:]
+    proj_len = dendrites.proj_len
+    all_direct = dendrites.all_direct
+    route_ptr, route_syn_ptr, count_row, split_syn = routes.route_ptr, routes.route_syn_ptr, routes.count_row, \
+        routes.split_syn
+    neuron_core = routes.neuron_core
+    in_ptr, in_src, in_val = inputs
+    do_count, counters, src_spikes = counts
+    seg_one, xform, slot, pk_syn, buf_k, buf_row = per_call
+    group_core, group_cell, core_cell, group_fired, group_events = groups
+    src_cut = shares[0]
+    n_cores = core_neuron_ptr.shape[0] - 1
+    n_neurons = core_neuron_ptr[n_cores]
+    n_buf = st[ST_NBUF]
+    if first:
+        t = t_first
+    else:                                        # ---- the end of step t
+        t = st[ST_T]
+        if st[ST_FLUSH]:
             n_buf = 0
-        if last:
-            break
-        # ---- the spike list of step t: the groups' slices compacted in core order (one thread's order)
+            st[ST_NBUF] = 0
+        if st[ST_LAST]:
+            st[ST_STOP] = 1
+            return
+        row = st[ST_ROW]
+        n_use = st[ST_NUSE]
+        prev_spk, prev_pay, cur_spk, cur_pay = _ordered_lists(spk_lists, st[ST_PARITY])
+        # the spike list of step t: the groups' slices compacted in core order (one thread's order)
         n_spk = 0
         step_events = 0
         for gi in range(n_use):
@@ -652,8 +695,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                 cur_pay[n_spk] = cur_pay[g0 + i]
                 n_spk += 1
             step_events += group_events[gi]
-        # ---- graph-input channels firing this step
-        if row < n_in_rows:
+        # graph-input channels firing this step
+        if row < in_ptr.shape[0] - 1:
             for e in range(in_ptr[row], in_ptr[row + 1]):
                 i_src = in_src[e]
                 cur_spk[n_spk] = i_src
@@ -666,27 +709,167 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
             for i in range(n_spk):
                 k = count_row[cur_spk[i]]
                 if k >= 0:
-                    if n_buf == buf_cap:         # never, by the flush rule above (a source sends once a step);
-                        _flush_rows(buf_k, buf_row, n_buf, 0, n_cores, count_syn, counters, pk_syn)
+                    if n_buf == buf_cap:         # never, by the flush rule below (a source sends once a step);
+                        _flush_rows(buf_k, buf_row, n_buf, 0, n_cores, routes.count_syn, counters, pk_syn)
                         n_buf = 0                # kept so that no write can overrun the buffer
                     buf_k[n_buf] = k
                     buf_row[n_buf] = row
                     n_buf += 1
         if total_syn > 0:
-            activity += ACTIVITY_GAIN * (step_events / total_syn - activity)
-        prev_spk, cur_spk = cur_spk, prev_spk
-        prev_pay, cur_pay = cur_pay, prev_pay
-        n_prev = n_spk
-        prev_events = step_events
-    if (t_last - t_first) % 2 == 0:             # an odd number of steps: the last list is in the second buffer,
-        # and the caller reads it from its own arrays. A plain loop, not a slice assignment: under
-        # parallel=True numba (0.68) turns ``payload[:n] = ...`` into a parfor and then drops it as dead code,
-        # ``payload`` being unpacked from the ``work`` tuple and not seen as an alias of an argument (the
-        # caller's payload list stayed stale: a distributed rank sent wrong graded payloads)
-        for i in range(n_prev):
-            spiked[i] = prev_spk[i]
-            payload[i] = prev_pay[i]
-    return n_spk
+            act[0] += ACTIVITY_GAIN * (step_events / total_syn - act[0])
+        st[ST_PARITY] ^= 1
+        st[ST_NPREV] = n_spk
+        st[ST_NSPK] = n_spk
+        st[ST_PREV_EVENTS] = step_events
+        st[ST_NBUF] = n_buf
+        t += 1
+    # ---- the setup of step t (t_last + 1: phase 3 of t_last alone: the rings then hold every spike sent when the
+    # call returns)
+    row = t - 1 - t_base
+    last = t > t_last
+    n_prev = st[ST_NPREV]
+    if last and n_prev == 0 and n_buf == 0:
+        st[ST_STOP] = 1
+        return
+    flush = n_buf > 0 and (last or n_buf > buf_cap - n_crows)  # the next step's spikes might not fit
+    if not all_direct:
+        for p in range(proj_len.shape[0]):
+            slot[p] = t % proj_len[p]            # == the slot of arrival for step t-1's delay 0 (its ``nxt``)
+    prev_spk, prev_pay = _ordered_lists(spk_lists, st[ST_PARITY])[:2]
+    if n_prev and not split:                     # phase 3 of t-1 as one group (cells of other cores written)
+        _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, 0, n_cores, 0, work.ring.shape[0], True, dendrites,
+                 work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
+    n_use = n_members if parallel_step(n_members, n_neurons, st[ST_PREV_EVENTS], ns_neuron, ns_event,
+                                       par_step_ns) else 1
+    step_groups(n_use, split_syn if split else split_syn[:0], act[0], core_neuron_ptr, core_cell, group_core,
+                group_cell)
+    share = by_source and n_use > 1 and n_prev > 0   # phase 3 of t-1 by sources, each group into its own ring
+    if share:                                        # copy; then by cores, without a delivery
+        _cut_sources(prev_spk, n_prev, st[ST_PREV_EVENTS], n_use, route_ptr, route_syn_ptr, src_cut)
+    st[ST_T] = t
+    st[ST_ROW] = row
+    st[ST_LAST] = last
+    st[ST_FLUSH] = flush
+    st[ST_NUSE] = n_use
+    st[ST_SHARE] = share
+    # the step's tasks, open for claiming at the team's next clock value (published by the caller's atomic add)
+    g = atomic_load(sync, SY_GEN) + 1
+    n_groups = group_fired.shape[0]
+    for k in range(n_use):
+        if share:
+            atomic_store(sync, SY_CLAIMS + SY_LINE * k, 2 * g)
+            st[ST_TARGET_A] += 1
+        atomic_store(sync, SY_CLAIMS + SY_LINE * (n_groups + k), 2 * g)
+        st[ST_TARGET_B] += 1
+
+
+@njit(cache=True)
+def _cut_sources(spk, n, copies, n_use, route_ptr, route_syn_ptr, cut):
+    """``cut`` [n_use + 1]: the spiking sources ``spk[:n]`` (reaching ``copies`` synapse copies in all) cut into
+    ``n_use`` consecutive shares about equal in work, a source's synapse copies plus ``SOURCE_WORK`` (its lookups):
+    a count cut left dense's shares one thread's work (its neurons' spikes, which reach nothing, come first in the
+    list and its 100 input rows of 1000 copies after)."""
+    total = copies + SOURCE_WORK * n
+    cut[0] = 0
+    gi = 1
+    acc = 0
+    for q in range(n):
+        while gi < n_use and acc * n_use >= gi * total:
+            cut[gi] = q
+            gi += 1
+        src = spk[q]
+        acc += SOURCE_WORK + route_syn_ptr[route_ptr[src + 1]] - route_syn_ptr[route_ptr[src]]
+    while gi <= n_use:
+        cut[gi] = n
+        gi += 1
+
+
+@njit(cache=True, _nrt=False)
+def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrites, work, routes, inputs, recorder,
+          counts, psums, per_call, blocks, groups, shares):
+    """One thread of ``run_steps``' team (``member`` of ``n_members``), for the whole call: at each step the team
+    publishes (``SY_GEN``), the by-source deliveries (phase A, ``_deliver_share``) if the step has them, then, once
+    all are done, the groups' steps (phase B, ``_group_task``); the thread that finishes the step's last group
+    runs ``_advance`` and publishes the next step. No fork or join per step: the threads meet at atomic counters
+    (``threadsync``), ~0.1 us, against ~1.5 us for a parallel region (benchmarks/RESULTS.md "quiet11").
+
+    Tasks are claimed, never assigned: a thread claims its own group's task first (its cells stay in its cache),
+    then any task still open, at once if it had one of its own, else after ``threadsync.YIELD_AFTER`` spins (a
+    thread whose partner was descheduled takes its work). No thread ever waits on a task nobody holds, so the team
+    finishes whatever numba's scheduler does with its threads, even one thread running every member in turn."""
+    t_first, t_last, t_base, n_crows, buf_cap, by_source, split, direct_graded, defer, plain = params[:10]
+    seen = np.int64(0)
+    while True:
+        g = wait_for(sync, SY_GEN, seen + 1)     # the next step published (or a later one: this thread was away)
+        seen = g
+        if st[ST_STOP]:
+            return
+        n_use = st[ST_NUSE]
+        if st[ST_SHARE]:                         # phase A, then wait until every share is in
+            _claim_tasks(0, member, n_use, g, st[ST_TARGET_A], sync, st, params, spk_lists, neurons, dendrites,
+                         work, routes, recorder, counts, psums, per_call, blocks, groups, shares)
+        if _claim_tasks(1, member, n_use, g, st[ST_TARGET_B], sync, st, params, spk_lists, neurons, dendrites,
+                        work, routes, recorder, counts, psums, per_call, blocks, groups, shares):
+            _advance(False, n_members, st, act, sync, params, spk_lists, neurons[0], dendrites, work, routes, inputs,
+                     counts, psums, per_call, groups, shares)
+            atomic_add(sync, SY_GEN, 1)          # publish it (the state above first: release)
+            if st[ST_STOP]:
+                return
+
+
+@njit(cache=True, _nrt=False)
+def _claim_tasks(phase, member, n_use, g, target, sync, st, params, spk_lists, neurons, dendrites, work, routes,
+                 recorder, counts, psums, per_call, blocks, groups, shares):
+    """Claim and run tasks ``0..n_use-1`` of ``phase`` in published step ``g`` (``_team``) until the phase's done
+    counter reaches ``target``; returns whether this thread finished the phase's last task."""
+    n_groups = groups[3].shape[0]
+    done_at = SY_DONE_A if phase == 0 else SY_DONE_B
+    base = SY_CLAIMS + SY_LINE * phase * n_groups
+    last = False
+    eager = member < n_use                       # its own task first
+    if eager and compare_swap(sync, base + SY_LINE * member, 2 * g, 2 * g + 1):
+        _task(phase, member, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts, psums,
+              per_call, blocks, groups, shares)
+        last = atomic_add(sync, done_at, 1) + 1 == target
+    n = 0
+    while atomic_load(sync, done_at) < target:
+        if eager or n >= YIELD_AFTER:            # then any task still open
+            for k in range(n_use):
+                w = base + SY_LINE * k
+                if atomic_load(sync, w) == 2 * g and compare_swap(sync, w, 2 * g, 2 * g + 1):
+                    _task(phase, k, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts,
+                          psums, per_call, blocks, groups, shares)
+                    last = atomic_add(sync, done_at, 1) + 1 == target
+        n = spin(n)
+    return last
+
+
+@njit(cache=True, _nrt=False)
+def _task(phase, gi, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts, psums, per_call,
+          blocks, groups, shares):
+    """Task ``gi`` of a step: phase 0, group gi's share of the by-source delivery (``_deliver_share``); phase 1,
+    group gi's step (the ring copies' and counts' sums into its cells first where the step shared its delivery,
+    then ``_step_group``)."""
+    t_first, t_last, t_base, n_crows, buf_cap, by_source, split, direct_graded, defer, plain = params[:10]
+    src_cut, ring_copies, pk_copies, cnt_copies = shares
+    group_core, group_cell, core_cell = groups[:3]
+    t = st[ST_T]
+    row = st[ST_ROW]
+    n_use = st[ST_NUSE]
+    share = st[ST_SHARE] != 0
+    n_prev = st[ST_NPREV]
+    lists = _ordered_lists(spk_lists, st[ST_PARITY])
+    if phase == 0:
+        _deliver_share(gi, t, src_cut, lists[0], lists[1], ring_copies, pk_copies, cnt_copies, dendrites, work,
+                       routes, counts, psums, direct_graded, per_call[2], defer)
+        return
+    if share:                                    # the ring copies' sums into the group's own cells, and counted,
+        _fold_copies(work.ring, ring_copies, n_use - 1, group_cell[gi], core_cell[group_core[gi + 1]])
+        if pk_copies.shape[0]:                   # the groups' counts into its own cores' (step t-1)
+            _fold_counts(counts[1], row - 1, cnt_copies, n_use, group_core[gi], group_core[gi + 1])
+    _step_group(gi, t, row, st[ST_LAST] != 0, st[ST_FLUSH] != 0, st[ST_NBUF], 0 if share else n_prev, n_use, split,
+                defer, plain, direct_graded, neurons, dendrites, work, routes, recorder, counts, psums, per_call,
+                lists, blocks, groups)
 
 
 @njit(cache=True, _nrt=False)
