@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import neurocomp as nc
-from neurocomp.backends.emulator import COUNTER_NAMES, emulate, emulate_tables
+from neurocomp.backends.emulator import COUNTER_NAMES, emulate, emulate_tables, make_plan
 from neurocomp.neurons.loihi_lif.spec import LifParams, lif_step
 from neurocomp.semantics.reference import simulate_reference
 from neurocomp.mapping.tables import build_core_tables
@@ -301,11 +301,13 @@ def test_emulate_attaches_the_targets_cost_model(tmp_path):
     assert (tmp_path / "res" / "report.json").stat().st_size < 200_000
 
 
-def test_neurons_stepped_in_blocks_equal_the_spec(monkeypatch):
+@pytest.mark.parametrize("scale, weight_exp", [(1, 0), (4, -2), (-8, 3)])
+def test_neurons_stepped_in_blocks_equal_the_spec(scale, weight_exp, monkeypatch):
     """The kernel steps a segment's neurons in blocks of ``BLOCK`` (inputs, the model's loop, spikes): populations
     larger than a block, on one core and split over cores at odd offsets, on the one-cell input path (a Dense
-    layer: one dendrite per neuron, no delays) and the general one (two projections into a population), at one and
-    two threads, counted or not, equal the numpy spec and the reference in spikes, v, u and counters."""
+    layer: one dendrite per neuron, no delays; read through its ``weight_exp`` shift, right or left) and the
+    general one (two projections into a population), at one and two threads, counted or not, equal the numpy
+    spec and the reference in spikes, v, u and counters."""
     from neurocomp.backends.emulator import kernels as K
     monkeypatch.setattr(K, "PAR_NEURONS", 0)          # small as it is, on two threads when asked (two groups)
     monkeypatch.setattr(K, "PAR_STEP_NS", 0.0)        # in every step
@@ -316,7 +318,8 @@ def test_neurons_stepped_in_blocks_equal_the_spec(monkeypatch):
     net.population("a", (n_a,), nc.LoihiLIF(du=rng.integers(0, 4096, n_a), dv=300, vth=150 * rng.integers(10, 80, n_a),
                                              bias_mant=rng.integers(-5, 20, n_a), bias_exp=2))
     net.population("b", (n_b,), nc.LoihiLIF(du=900, dv=rng.integers(0, 4096, n_b), vth=6000))
-    net.connect("in", "a", nc.Dense(rng.integers(-60, 120, (n_a, 50))))
+    w = rng.integers(-60, 120, (n_a, 50))          # the same drive at each weight_exp (scale -8: w // 8, << 3)
+    net.connect("in", "a", nc.Dense(w * scale if scale > 0 else w // -scale, weight_exp=weight_exp))
     net.connect("a", "b", nc.Dense(rng.integers(-30, 60, (n_b, n_a))))
     net.connect("in", "b", nc.Dense(rng.integers(-30, 60, (n_b, 50))))
     inputs = {"in": (rng.random((40, 50)) < 0.3).astype(np.uint8)}
@@ -327,6 +330,11 @@ def test_neurons_stepped_in_blocks_equal_the_spec(monkeypatch):
     for mapping, n_cores in (({"a": np.zeros(n_a, int), "b": np.zeros(n_b, int)}, 1),
                              ({"a": (np.arange(n_a) >= 131).astype(int), "b": 2 + (np.arange(n_b) >= 77)}, 4)):
         tables = build_core_tables(net, mapping, n_cores)
+        plan = make_plan(tables)
+        d = plan.dendrites
+        one = K.one_cell_segments(plan.segments(tables)[1], d.dend_ptr, d.dend_mid, d.dend_off, d.dend_proj)
+        assert d.all_direct and (one >= 0).sum() == (2 if n_cores > 1 else 0)   # a's cores (b has two inputs; on
+        #                                                                         one core a and b are one segment)
         spec = emulate_tables(tables, 40, inputs, rec, engine="numpy")
         assert_same(spec, ref)
         for threads in (1, 2):

@@ -558,9 +558,10 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     blk_a = np.zeros((n_groups, BLOCK), np.int64)
     blk_b = np.zeros((n_groups, BLOCK), np.int64)
     blk_o = np.zeros((n_groups, BLOCK), np.int64)
-    # segments whose neurons each read one channel-0 ring cell, the cells in neuron order (a Dense layer's
-    # neurons on the plain path): their inputs are read as one vector per block
-    seg_one = one_cell_segments(seg_ptr, dend_ptr, dend_mid) if plain else np.zeros(0, np.bool_)
+    # undelayed segments whose neurons each read one channel-0 ring cell of one projection, the cells in neuron
+    # order (a Dense layer's neurons): their inputs are read as one vector per block, through its transform
+    seg_one = one_cell_segments(seg_ptr, dend_ptr, dend_mid, dend_off, dendrites.dend_proj) if all_direct \
+        else np.zeros(0, np.int64)
     split = split_syn.shape[0] == n_cores + 1            # phase 3 splits by destination core (``phase3_split``)
     group_core = np.zeros(n_groups + 1, np.int64)
     group_cell = np.zeros(n_groups, np.int64)
@@ -586,7 +587,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     cnt_copies = np.zeros((n_cnt, counters.shape[0], 1, n_cores), np.int64)
     # a step's estimated one-thread cost (``parallel_step``): per neuron, and per event of its spiking sources where
     # the groups split the delivery
-    ns_neuron = STEP_NS_NEURON_ONE if plain and np.all(seg_one) else STEP_NS_NEURON
+    ns_neuron = STEP_NS_NEURON_ONE if all_direct and np.all(seg_one >= 0) else STEP_NS_NEURON
     ns_event = (STEP_NS_RUN_EVENT if routes.route_run_ptr.shape[0] > 0 else STEP_NS_EVENT) if split else 0.0
     per_call = (seg_one, xform, slot, pk_syn, buf_k, buf_row)     # ``_step_group``'s arguments, bundled
     blocks = (blk_a, blk_b, blk_o)
@@ -927,7 +928,7 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
     compiles a call of 30 or more arguments as one of ``*args``)."""
     core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
     dend_ptr, dend_mid, dend_proj, dend_off = dendrites[:4]
-    proj_exp, proj_xf = dendrites.proj_exp, dendrites.proj_xf
+    proj_exp, proj_xf, all_direct = dendrites.proj_exp, dendrites.proj_xf, dendrites.all_direct
     ring = work.ring
     route_ptr, route_syn_ptr, count_syn = routes.route_ptr, routes.route_syn_ptr, routes.count_syn
     neuron_core = routes.neuron_core
@@ -965,10 +966,11 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
         n_rows = Sk.shape[0]
         vr = v_row[kd]
         ur = u_row[kd]
-        one = plain and seg_one[g]
-        h = g + 1                          # the span: segments g..h-1 (a model's rows are indexed by
-        while h < g_end and seg_kind[h] == kd and (plain and seg_one[h]) == one:   # neuron id)
-            h += 1
+        one = seg_one[g] if all_direct else -1       # the projection of one-cell reads (-1: none)
+        h = g + 1                          # the span: segments g..h-1 (a model's rows are indexed by neuron id),
+        while h < g_end and seg_kind[h] == kd and (seg_one[h] if all_direct else -1) == one and \
+                (one < 0 or dend_off[dend_ptr[seg_ptr[h]]] == dend_off[dend_ptr[seg_ptr[h] - 1]] + 1):
+            h += 1                         # one-cell reads with their cells following on
         j_lo = seg_ptr[g]
         j_hi = seg_ptr[h]
         g = h
@@ -977,12 +979,24 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
         # and activity; a neuron's own cells only, so the order of the steps is one neuron's as before
         for j0 in range(j_lo, j_hi, BLOCK):
             m = min(BLOCK, j_hi - j0)
-            if one:                          # one channel-0 cell per neuron, in neuron order
-                k0 = dend_ptr[j0]
-                for i in range(m):
-                    Ag[i] = _wrap32(ring[_u(k0 + i)])
-                    ring[_u(k0 + i)] = 0
-                    Bg[i] = 0
+            if one >= 0:                     # one channel-0 cell per neuron, in neuron order
+                k0 = dend_off[dend_ptr[j0]]
+                e = proj_exp[one]
+                if not xform[one]:
+                    for i in range(m):
+                        Ag[i] = _wrap32(ring[_u(k0 + i)])
+                        ring[_u(k0 + i)] = 0
+                        Bg[i] = 0
+                elif proj_xf[one] == XF_SHIFT and e < 0:   # weight_exp < 0: a floor shift, as one vector
+                    for i in range(m):
+                        Ag[i] = _wrap32(np.int64(ring[_u(k0 + i)]) >> -e)
+                        ring[_u(k0 + i)] = 0
+                        Bg[i] = 0
+                else:
+                    for i in range(m):
+                        Ag[i] = _wrap32(_transform(ring[_u(k0 + i)], e, proj_xf[one]))
+                        ring[_u(k0 + i)] = 0
+                        Bg[i] = 0
             else:
                 for i in range(m):
                     # input channel 0 (every model), then channel 1 (two-input models), each an int32
@@ -1138,18 +1152,26 @@ def spike_events(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def one_cell_segments(seg_ptr, dend_ptr, dend_mid):
-    """bool per segment: each of its neurons has exactly one dendrite, into channel 0 (``dend_ptr[j + 1] ==
-    dend_ptr[j] + 1 == dend_mid[j]``). On the plain path (a dendrite's only cell is its index) neuron j0 + i of
-    the segment then reads cell ``dend_ptr[j0] + i``: one vector read per block."""
-    out = np.zeros(seg_ptr.shape[0] - 1, np.bool_)
+def one_cell_segments(seg_ptr, dend_ptr, dend_mid, dend_off, dend_proj):
+    """int64 per segment of an undelayed network (a dendrite's only ring cell is ``dend_off``): projection p where
+    each of its neurons has exactly one dendrite, into channel 0 (``dend_ptr[j + 1] == dend_ptr[j] + 1 ==
+    dend_mid[j]``), of projection p, and neuron j0 + i of the segment reads cell ``dend_off[dend_ptr[j0]] + i``;
+    else -1. Its inputs are then read as one vector per block, through p's transform (``_step_group``)."""
+    out = np.full(seg_ptr.shape[0] - 1, -1, np.int64)
     for g in range(out.shape[0]):
+        j_lo = seg_ptr[g]
+        if seg_ptr[g + 1] == j_lo:
+            continue
+        k_lo = dend_ptr[j_lo]
         ok = True
-        for j in range(seg_ptr[g], seg_ptr[g + 1]):
-            if dend_ptr[j + 1] != dend_ptr[j] + 1 or dend_mid[j] != dend_ptr[j + 1]:
+        for j in range(j_lo, seg_ptr[g + 1]):
+            k = dend_ptr[j]
+            if dend_ptr[j + 1] != k + 1 or dend_mid[j] != k + 1 or dend_proj[k] != dend_proj[k_lo] or \
+                    dend_off[k] != dend_off[k_lo] + (j - j_lo):
                 ok = False
                 break
-        out[g] = ok
+        if ok:
+            out[g] = dend_proj[k_lo]
     return out
 
 
