@@ -881,7 +881,8 @@ def _deliver_share(gi, t, src_cut, prev_spk, prev_pay, ring_copies, pk_copies, c
     ring, group g > 0: ``ring_copies[g - 1]``), and counted, into its own packed sums ``pk_copies[gi]`` and
     counter rows ``cnt_copies[gi]`` (``_fold_counts``; a source with a count row is counted by ``_flush_rows``
     as on one thread). Only for undelayed runs without split dendrites: no slot, scratch or partial-sum mark is
-    written. Not inlined into the ``prange`` loop (numba would compile ``_deliver`` into the parfor's body)."""
+    written. A function of its own (``_task`` calls it): the second compiled copy of ``_deliver``, after
+    ``_step_group``'s."""
     qa = src_cut[gi]
     qb = src_cut[gi + 1]
     ring = work.ring if gi == 0 else ring_copies[gi - 1]
@@ -920,11 +921,9 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
     """Group ``gi``'s share of one step of ``run_steps`` (read it there): the buffered count rows over its cores,
     phase 3 of step t-1 into its cells (split delivery), then phase 1+2 of its cores' neurons at t, their spikes
     into its slice of ``cur_spk``; ``group_fired[gi]``/``group_events[gi]``: how many, and the synapse copies they
-    reach. A function, not the body of the ``prange`` loop, so that one group runs it without a parallel region
-    (whose fork and join cost a one-thread step ~1-1.5 us: chain_quiet's idle step ~4 -> ~3 us). Compiled once
-    for both callers and without numba's reference counting (``_nrt=False``: nothing here allocates), which
-    otherwise costs an atomic increment and decrement per array argument and call (~100 arrays: as much as the
-    region saves). ``per_call``, ``lists``, ``blocks``, ``groups``: ``run_steps``' arrays, bundled (CPython
+    reach. A task of ``run_steps``' team (``_task``), compiled once, without numba's reference counting
+    (``_nrt=False``: nothing here allocates), which otherwise costs an atomic increment and decrement per array
+    argument and call (~100 arrays: as much as a parallel region's fork and join, ~1-1.5 us). ``per_call``, ``lists``, ``blocks``, ``groups``: ``run_steps``' arrays, bundled (CPython
     compiles a call of 30 or more arguments as one of ``*args``)."""
     core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
     dend_ptr, dend_mid, dend_proj, dend_off = dendrites[:4]
