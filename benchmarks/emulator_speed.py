@@ -32,7 +32,8 @@ synaptic event reads: its ring cell index and weight, 8 bytes), ``scatter`` does
 With ``--threads``, the probe also measures the thread ceiling (``thread_probe``): a numba parallel loop
 doing the kernel's work on disjoint data, each thread's group scattering its share of a step's synaptic
 events into its own ring cells and then updating its own LIF-like neurons from them, one parallel region
-per step as the kernel; Brunel's and dense's shapes, timed at each thread count in the same run. Its
+per step (as the kernel before its team of threads, RESULTS.md "quiet11": a bound the team can pass by the
+regions' cost); Brunel's and dense's shapes, timed at each thread count in the same run. Its
 speedup is what the machine gives a perfectly balanced step of this kernel's kind: the bound for the
 kernel's own.
 
@@ -360,7 +361,7 @@ def thread_probe(threads=(1, 2), steps: int = 300, reps: int = 5, seed: int = 0)
     def steps_of(n_groups, steps, idx, w, cp_ptr, per_step, ring, v, u, cell_ptr, nrn_ptr):
         fired = 0
         for t in range(steps):
-            for g in prange(n_groups):              # one region per step, as run_steps
+            for g in prange(n_groups):              # one region per step (run_steps before quiet11)
                 # this step's events: a run of the group's synapse copies, a different one each step (as the
                 # kernel's spiking sources' copies: streamed from memory, scattered into cache-resident cells)
                 y0 = cp_ptr[g] + (t * 7919 * per_step) % (cp_ptr[g + 1] - cp_ptr[g] - per_step)

@@ -1,6 +1,7 @@
 """What two threads can gain on this machine for the emulator's two delivery patterns (issue 19's >= 1.7x goal).
 
-Two ideal numba loops, one parallel region per step as ``kernels.run_steps``, each thread half the work, no
+Two ideal numba loops, one parallel region per step (as ``kernels.run_steps`` before its team of threads,
+RESULTS.md "quiet11"), each thread half the work, no
 shared cells, nothing else (no neurons, no recording), wall time per step at 1 and 2 threads, min of
 ``--repeats`` alternating runs:
 
