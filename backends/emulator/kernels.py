@@ -460,7 +460,7 @@ def _transform(raw, e, xf):
     return raw >> (-e)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs, recorder, counts, spiked,
               psums, n_threads=1, row_buffer=ROW_BUFFER, par_step_ns=PAR_STEP_NS):
     """Advance the state through steps ``t_first..t_last`` (1-based, inclusive), in place; return how many
@@ -602,30 +602,40 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # ---- the team: one thread per group, in one parallel region for the whole call (``_team``); one group
     # runs the loop on the calling thread, without a region
     n_members = n_groups
-    _advance(True, n_members, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes, inputs,
+    _advance(np.int64(1), n_members, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes, inputs,
              counts, psums, per_call, groups, shares)
     atomic_add(sync, SY_GEN, 1)
     if n_members > 1:
-        # (the neuron arrays as a tuple built here: numba 0.68 cannot pass a parfor a tuple that holds tuples, as
-        # ``neurons`` holds P and S)
-        for m in prange(n_members):
-            _team(np.int64(m), n_members, st, act, sync, params, spk_lists,
-                  (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work, routes,
-                  inputs, recorder, counts, psums, per_call, blocks, groups, shares)
+        _launch(n_members, st, act, sync, params, spk_lists, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S,
+                v_row, u_row, dendrites, work, routes, inputs, recorder, counts, psums, per_call, blocks, groups, shares)
     else:
         _team(np.int64(0), np.int64(1), st, act, sync, params, spk_lists,
               (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work, routes,
               inputs, recorder, counts, psums, per_call, blocks, groups, shares)
     if st[ST_PARITY] == 1:                      # the last list is in the second buffer, and the caller reads it
-        # from its own arrays. A plain loop, not a slice assignment: under parallel=True numba (0.68) turns
-        # ``payload[:n] = ...`` into a parfor and then drops it as dead code, ``payload`` being unpacked from the
-        # ``work`` tuple and not seen as an alias of an argument (the caller's payload list stayed stale: a
-        # distributed rank sent wrong graded payloads)
+        # from its own arrays. (A plain loop, not a slice assignment: when this function was parallel=True, numba
+        # (0.68) turned ``payload[:n] = ...`` into a parfor and then dropped it as dead code, ``payload`` being
+        # unpacked from the ``work`` tuple and not seen as an alias of an argument: a distributed rank sent wrong
+        # graded payloads)
         spk_b, pay_b = spk_lists[2], spk_lists[3]
         for i in range(st[ST_NPREV]):
             spiked[i] = spk_b[i]
             payload[i] = pay_b[i]
     return st[ST_NSPK]
+
+
+@njit(cache=True, parallel=True)
+def _launch(n_members, st, act, sync, params, spk_lists, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S,
+            v_row, u_row, dendrites, work, routes, inputs, recorder, counts, psums, per_call, blocks, groups, shares):
+    """The team's one parallel region (``run_steps``): ``n_members`` threads, each running ``_team``. A function of
+    its own so that ``run_steps``' set-up compiles without ``parallel=True``, which turns every array expression
+    and allocation there into a parfor of its own (no faster to compile, 53-56 s cold in all, but no parfor
+    semantics in the set-up: benchmarks/RESULTS.md "quiet11"). The neuron arrays come one by one and are bundled in the loop: numba 0.68 cannot pass a parfor a
+    tuple that holds tuples, as ``NeuronArrays`` holds P and S."""
+    for m in prange(n_members):
+        _team(np.int64(m), n_members, st, act, sync, params, spk_lists,
+              (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work, routes, inputs,
+              recorder, counts, psums, per_call, blocks, groups, shares)
 
 
 #: ``run_steps``' state between two steps (int64 ``st``), written by ``_advance`` before it publishes a step.
@@ -673,7 +683,8 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
     n_cores = core_neuron_ptr.shape[0] - 1
     n_neurons = core_neuron_ptr[n_cores]
     n_buf = st[ST_NBUF]
-    if first:
+    if first:                                    # (an int64, not a bool: a literal True and False would be
+        # two compiled copies of this function and its inlined delivery)
         t = t_first
     else:                                        # ---- the end of step t
         t = st[ST_T]
@@ -807,11 +818,11 @@ def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrite
             return
         n_use = st[ST_NUSE]
         if st[ST_SHARE]:                         # phase A, then wait until every share is in
-            _claim_tasks(0, member, n_use, g, st[ST_TARGET_A], sync, st, params, spk_lists, neurons, dendrites,
+            _claim_tasks(np.int64(0), member, n_use, g, st[ST_TARGET_A], sync, st, params, spk_lists, neurons, dendrites,
                          work, routes, recorder, counts, psums, per_call, blocks, groups, shares)
-        if _claim_tasks(1, member, n_use, g, st[ST_TARGET_B], sync, st, params, spk_lists, neurons, dendrites,
+        if _claim_tasks(np.int64(1), member, n_use, g, st[ST_TARGET_B], sync, st, params, spk_lists, neurons, dendrites,
                         work, routes, recorder, counts, psums, per_call, blocks, groups, shares):
-            _advance(False, n_members, st, act, sync, params, spk_lists, neurons[0], dendrites, work, routes, inputs,
+            _advance(np.int64(0), n_members, st, act, sync, params, spk_lists, neurons[0], dendrites, work, routes, inputs,
                      counts, psums, per_call, groups, shares)
             atomic_add(sync, SY_GEN, 1)          # publish it (the state above first: release)
             if st[ST_STOP]:

@@ -19,8 +19,10 @@ from numba import njit, types as nb_types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-#: Spins (``pause``, ~40-140 cycles each) before a waiting thread starts to yield its core on every spin.
-YIELD_AFTER = 2000
+#: Spins (``pause``, ~40-140 cycles each: ~5-15 us in all) before a waiting thread yields its core on every spin: a
+#: step's waits (the serial part, a group's imbalance) are shorter; a longer one means the thread waited for is
+#: not running (more threads than cores, as a test run with a worker per core), and spinning on holds it off.
+YIELD_AFTER = 256
 #: ``pause`` is an x86 instruction; elsewhere a spin is an empty loop turn.
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 

@@ -105,7 +105,7 @@ def run_rank(shard: Shard, comm, steps: int, inputs: dict | None = None, record=
             row = t - 1
             # every argument given, as EngineState.run_kernel does: one signature, one compile, its entry kept
             n = E.call_kernel((t, t, 0, neurons, plan.dendrites, state.work, no_routes, no_inputs, run.recorder, cnt,
-                               spiked, psums, 1, K.ROW_BUFFER))
+                               spiked, psums, 1, K.ROW_BUFFER, float(K.PAR_STEP_NS)))
             loc, pay = spiked[:n].copy(), state.work.payload[:n].copy()
             if counters and n:
                 np.add.at(cnt.per_core[K.C_PK_OUT, row], neuron_core[loc], shard.remote_routes[loc])
