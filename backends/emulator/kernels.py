@@ -585,9 +585,13 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     n_cnt = n_groups if by_source and do_count else 0
     pk_copies = np.zeros((n_cnt, n_cores), np.int64)
     cnt_copies = np.zeros((n_cnt, counters.shape[0], 1, n_cores), np.int64)
-    # a step's estimated one-thread cost (``parallel_step``): per neuron, and per event of its spiking sources where
-    # the groups split the delivery
-    ns_neuron = STEP_NS_NEURON_ONE if all_direct and np.all(seg_one >= 0) else STEP_NS_NEURON
+    # a step's estimated one-thread cost (``parallel_step``): per neuron (the one-cell segments' at their own
+    # rate), and per event of its spiking sources where the groups split the delivery
+    n_one = 0
+    for g in range(seg_one.shape[0]):
+        if seg_one[g] >= 0:
+            n_one += seg_ptr[g + 1] - seg_ptr[g]
+    ns_neuron = (n_one * STEP_NS_NEURON_ONE + (n_neurons - n_one) * STEP_NS_NEURON) / max(n_neurons, 1)
     ns_event = (STEP_NS_RUN_EVENT if routes.route_run_ptr.shape[0] > 0 else STEP_NS_EVENT) if split else 0.0
     per_call = (seg_one, xform, slot, pk_syn, buf_k, buf_row)     # ``_step_group``'s arguments, bundled
     blocks = (blk_a, blk_b, blk_o)
@@ -600,8 +604,13 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     act = np.full(1, ACTIVITY_PRIOR)                     # synaptic events per synapse copy and step (running)
     sync = np.zeros(SY_CLAIMS + SY_LINE * 2 * n_groups, np.int64)
     # ---- the team: one thread per group, in one parallel region for the whole call (``_team``); one group
-    # runs the loop on the calling thread, without a region
-    n_members = n_groups
+    # runs the loop on the calling thread, without a region. A team only where a step at the prior activity is
+    # estimated at twice ``par_step_ns``: the waiting threads' polling costs the working one ~2 us a step (the
+    # counters' cache lines cross between the cores), which a network whose steps mostly run as one group pays
+    # for nothing (chain_quiet at 0.25 % input: 5.7 -> 7.8 us on two threads; benchmarks/RESULTS.md "quiet11")
+    team = n_groups > 1 and parallel_step(n_groups, n_neurons, ACTIVITY_PRIOR * total_syn, ns_neuron, ns_event,
+                                          2.0 * par_step_ns)
+    n_members = n_groups if team else 1
     _advance(np.int64(1), n_members, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes, inputs,
              counts, psums, per_call, groups, shares)
     atomic_add(sync, SY_GEN, 1)
