@@ -500,7 +500,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     synapse copies, ``_cut_sources``), every route, into a ring copy (and, counted, counter rows) of its own
     (``_deliver_share``); once all are in, each group adds the copies' cells and counts of its own cores in
     (``_fold_copies``, ``_fold_counts``) and steps its neurons. No source's lookups repeated per group and no
-    cache line written by two threads (Brunel's two threads 1.3 -> 1.5x with regions, ~1.7x as a team).
+    cache line written by two threads (Brunel's two threads 1.3 -> 1.5x with regions, 1.5-1.6x as a team).
 
     **Count rows** (``count_rows``): a counted run does not add a spiking source's row of per-core synapse
     copies while it delivers. Its (row, step) goes into a buffer (``row_buffer`` entries, at least two steps'
@@ -611,12 +611,13 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     team = n_groups > 1 and parallel_step(n_groups, n_neurons, ACTIVITY_PRIOR * total_syn, ns_neuron, ns_event,
                                           2.0 * par_step_ns)
     n_members = n_groups if team else 1
-    _advance(np.int64(1), n_members, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes, inputs,
-             counts, psums, per_call, groups, shares)
+    _advance(np.int64(1), n_members, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes,
+             inputs, counts, psums, per_call, groups, shares)
     atomic_add(sync, SY_GEN, 1)
     if n_members > 1:
         _launch(n_members, st, act, sync, params, spk_lists, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S,
-                v_row, u_row, dendrites, work, routes, inputs, recorder, counts, psums, per_call, blocks, groups, shares)
+                v_row, u_row, dendrites, work, routes, inputs, recorder, counts, psums, per_call, blocks, groups,
+                shares)
     else:
         _team(np.int64(0), np.int64(1), st, act, sync, params, spk_lists,
               (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work, routes,
@@ -639,8 +640,8 @@ def _launch(n_members, st, act, sync, params, spk_lists, core_neuron_ptr, core_s
     """The team's one parallel region (``run_steps``): ``n_members`` threads, each running ``_team``. A function of
     its own so that ``run_steps``' set-up compiles without ``parallel=True``, which turns every array expression
     and allocation there into a parfor of its own (no faster to compile, 53-56 s cold in all, but no parfor
-    semantics in the set-up: benchmarks/RESULTS.md "quiet11"). The neuron arrays come one by one and are bundled in the loop: numba 0.68 cannot pass a parfor a
-    tuple that holds tuples, as ``NeuronArrays`` holds P and S."""
+    semantics in the set-up: benchmarks/RESULTS.md "quiet11"). The neuron arrays come one by one and are bundled
+    in the loop: numba 0.68 cannot pass a parfor a tuple that holds tuples, as ``NeuronArrays`` holds P and S."""
     for m in prange(n_members):
         _team(np.int64(m), n_members, st, act, sync, params, spk_lists,
               (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work, routes, inputs,
@@ -810,7 +811,7 @@ def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrite
           counts, psums, per_call, blocks, groups, shares):
     """One thread of ``run_steps``' team (``member`` of ``n_members``), for the whole call: at each step the team
     publishes (``SY_GEN``), the by-source deliveries (phase A, ``_deliver_share``) if the step has them, then, once
-    all are done, the groups' steps (phase B, ``_group_task``); the thread that finishes the step's last group
+    all are done, the groups' steps (phase B, ``_task``); the thread that finishes the step's last group
     runs ``_advance`` and publishes the next step. No fork or join per step: the threads meet at atomic counters
     (``threadsync``), ~0.1 us, against ~1.5 us for a parallel region (benchmarks/RESULTS.md "quiet11").
 
@@ -818,7 +819,6 @@ def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrite
     then any task still open, at once if it had one of its own, else after ``threadsync.YIELD_AFTER`` spins (a
     thread whose partner was descheduled takes its work). No thread ever waits on a task nobody holds, so the team
     finishes whatever numba's scheduler does with its threads, even one thread running every member in turn."""
-    t_first, t_last, t_base, n_crows, buf_cap, by_source, split, direct_graded, defer, plain = params[:10]
     seen = np.int64(0)
     while True:
         g = wait_for(sync, SY_GEN, seen + 1)     # the next step published (or a later one: this thread was away)
@@ -827,12 +827,12 @@ def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrite
             return
         n_use = st[ST_NUSE]
         if st[ST_SHARE]:                         # phase A, then wait until every share is in
-            _claim_tasks(np.int64(0), member, n_use, g, st[ST_TARGET_A], sync, st, params, spk_lists, neurons, dendrites,
-                         work, routes, recorder, counts, psums, per_call, blocks, groups, shares)
-        if _claim_tasks(np.int64(1), member, n_use, g, st[ST_TARGET_B], sync, st, params, spk_lists, neurons, dendrites,
-                        work, routes, recorder, counts, psums, per_call, blocks, groups, shares):
-            _advance(np.int64(0), n_members, st, act, sync, params, spk_lists, neurons[0], dendrites, work, routes, inputs,
-                     counts, psums, per_call, groups, shares)
+            _claim_tasks(np.int64(0), member, n_use, g, st[ST_TARGET_A], sync, st, params, spk_lists, neurons,
+                         dendrites, work, routes, recorder, counts, psums, per_call, blocks, groups, shares)
+        if _claim_tasks(np.int64(1), member, n_use, g, st[ST_TARGET_B], sync, st, params, spk_lists, neurons,
+                        dendrites, work, routes, recorder, counts, psums, per_call, blocks, groups, shares):
+            _advance(np.int64(0), n_members, st, act, sync, params, spk_lists, neurons[0], dendrites, work, routes,
+                     inputs, counts, psums, per_call, groups, shares)
             atomic_add(sync, SY_GEN, 1)          # publish it (the state above first: release)
             if st[ST_STOP]:
                 return
@@ -943,8 +943,9 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
     into its slice of ``cur_spk``; ``group_fired[gi]``/``group_events[gi]``: how many, and the synapse copies they
     reach. A task of ``run_steps``' team (``_task``), compiled once, without numba's reference counting
     (``_nrt=False``: nothing here allocates), which otherwise costs an atomic increment and decrement per array
-    argument and call (~100 arrays: as much as a parallel region's fork and join, ~1-1.5 us). ``per_call``, ``lists``, ``blocks``, ``groups``: ``run_steps``' arrays, bundled (CPython
-    compiles a call of 30 or more arguments as one of ``*args``)."""
+    argument and call (~100 arrays: as much as a parallel region's fork and join, ~1-1.5 us). ``per_call``,
+    ``lists``, ``blocks``, ``groups``: ``run_steps``' arrays, bundled (CPython compiles a call of 30 or more
+    arguments as one of ``*args``)."""
     core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
     dend_ptr, dend_mid, dend_proj, dend_off = dendrites[:4]
     proj_exp, proj_xf, all_direct = dendrites.proj_exp, dendrites.proj_xf, dendrites.all_direct
