@@ -70,7 +70,8 @@ from ...semantics.fixedpoint import conv_cast24, wrap32, wrap32_scalar as _wrap3
 from ...semantics.synapses import GRADED_WRAP
 from ...neurons import NEURONS
 from .neuron_dispatch import neuron_steps
-from .threadsync import YIELD_AFTER, atomic_add, atomic_load, atomic_store, compare_swap, spin, wait_for
+from .threadsync import (YIELD_AFTER, atomic_add, atomic_load, atomic_store, compare_swap, item_pointer, spin,
+                         wait_for)
 
 #: Projection ring modes (see module docstring).
 MODE_DIRECT, MODE_LINEAR, MODE_SCRATCH = 0, 1, 2
@@ -424,9 +425,7 @@ class PartialSumArrays(NamedTuple):
 def _prefetch(typingctx, arr, idx):
     """Ask the CPU to bring ``arr[idx]``'s cache line in (LLVM's ``prefetch``: a hint, never a fault)."""
     def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        ptr = item_pointer(context, builder, signature, args)
         i8p = llvm_ir.IntType(8).as_pointer()
         i32 = llvm_ir.IntType(32)
         fn = cgutils.get_or_insert_function(builder.module, llvm_ir.FunctionType(llvm_ir.VoidType(),
@@ -445,6 +444,12 @@ def _u(i):
     """An index known to be >= 0, as unsigned: numba then skips the negative-index wraparound (a compare
     and select per access; ~15 % of the synapse walk's time, benchmarks/RESULTS.md "Parallel phase 3")."""
     return np.uint64(i)
+
+
+@njit(cache=True)
+def _source_copies(src, route_ptr, route_syn_ptr):
+    """The synapse copies source ``src``'s spike reaches: its routes' copies, adjacent in the plan."""
+    return route_syn_ptr[route_ptr[src + 1]] - route_syn_ptr[route_ptr[src]]
 
 
 @njit(cache=True)
@@ -492,7 +497,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     double-buffered: the groups still read step t-1's), compacted in core order by the thread that finishes
     the step last (``_advance``: the one-thread order), which then sets up and publishes the next step. A call
     of T steps runs T + 1 steps of the team (the last delivers step t_last alone); one group runs the same loop
-    on the calling thread without a region, and a step whose estimated work is below ``par_step_ns`` runs as
+    on the calling thread without a region (and so does a call whose steps at the prior activity are estimated
+    under twice ``par_step_ns``), and a step whose estimated work is below ``par_step_ns`` runs as
     one group while the other threads wait (``parallel_step``; 0: every step on ``n_threads`` groups). Split
     dendrites (a segment core writes the soma core's cells) and routes not sorted by core deliver as one
     group, serially in ``_advance``; their neurons still run in groups. An undelayed run (``by_source``) splits
@@ -554,15 +560,32 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     direct_graded = all_direct and graded and np.all(proj_graded == SYN_GRADED)
     # double-buffered spike list: step t's neurons write theirs while the groups still deliver step t-1's
     spk_lists = (spiked, payload, np.empty_like(spiked), np.empty_like(payload))
-    n_groups = max(1, min(n_threads, n_cores))
-    blk_a = np.zeros((n_groups, BLOCK), np.int64)
-    blk_b = np.zeros((n_groups, BLOCK), np.int64)
-    blk_o = np.zeros((n_groups, BLOCK), np.int64)
     # undelayed segments whose neurons each read one channel-0 ring cell of one projection, the cells in neuron
     # order (a Dense layer's neurons): their inputs are read as one vector per block, through its transform
     seg_one = one_cell_segments(seg_ptr, dend_ptr, dend_mid, dend_off, dendrites.dend_proj) if all_direct \
         else np.zeros(0, np.int64)
     split = split_syn.shape[0] == n_cores + 1            # phase 3 splits by destination core (``phase3_split``)
+    total_syn = split_syn[n_cores] if split else 0
+    # a step's estimated one-thread cost (``parallel_step``): per neuron (the one-cell segments' at their own
+    # rate), and per event of its spiking sources where the groups split the delivery
+    n_one = 0
+    for g in range(seg_one.shape[0]):
+        if seg_one[g] >= 0:
+            n_one += seg_ptr[g + 1] - seg_ptr[g]
+    ns_neuron = (n_one * STEP_NS_NEURON_ONE + (n_neurons - n_one) * STEP_NS_NEURON) / max(n_neurons, 1)
+    ns_event = (STEP_NS_RUN_EVENT if routes.route_run_ptr.shape[0] > 0 else STEP_NS_EVENT) if split else 0.0
+    # ---- the team: one thread per group, in one parallel region for the whole call (``_team``); one group
+    # runs the loop on the calling thread, without a region. A team only where a step at the prior activity is
+    # estimated at twice ``par_step_ns``: the waiting threads' polling costs the working one ~2 us a step (the
+    # counters' cache lines cross between the cores), which a network whose steps mostly run as one group pays
+    # for nothing (chain_quiet at 0.25 % input: 5.7 -> 7.8 us on two threads; benchmarks/RESULTS.md "quiet11").
+    # Without one, one group: no group arrays, cell ranges or ring copies to set up
+    n_groups = max(1, min(n_threads, n_cores))
+    if not parallel_step(n_groups, n_neurons, ACTIVITY_PRIOR * total_syn, ns_neuron, ns_event, 2.0 * par_step_ns):
+        n_groups = 1
+    blk_a = np.zeros((n_groups, BLOCK), np.int64)
+    blk_b = np.zeros((n_groups, BLOCK), np.int64)
+    blk_o = np.zeros((n_groups, BLOCK), np.int64)
     group_core = np.zeros(n_groups + 1, np.int64)
     group_cell = np.zeros(n_groups, np.int64)
     # each group's first ring cell: O(dendrites), so only where there are groups (a 1-step call runs this too)
@@ -570,7 +593,6 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         else np.zeros(n_cores + 1, np.int64)
     group_fired = np.zeros(n_groups, np.int64)           # each group's spikes this step
     group_events = np.zeros(n_groups, np.int64)          # and the synapse copies they reach
-    total_syn = split_syn[n_cores] if split else 0
     # sources split among the groups (``_deliver_share``): where every projection is undelayed (a cell is read in
     # the step it is written) and no dendrite is split, each group delivers a share of the spiking sources whole
     # into a ring copy of its own, and each group folds the copies' sums into its own cells before its neurons
@@ -585,14 +607,6 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     n_cnt = n_groups if by_source and do_count else 0
     pk_copies = np.zeros((n_cnt, n_cores), np.int64)
     cnt_copies = np.zeros((n_cnt, counters.shape[0], 1, n_cores), np.int64)
-    # a step's estimated one-thread cost (``parallel_step``): per neuron (the one-cell segments' at their own
-    # rate), and per event of its spiking sources where the groups split the delivery
-    n_one = 0
-    for g in range(seg_one.shape[0]):
-        if seg_one[g] >= 0:
-            n_one += seg_ptr[g + 1] - seg_ptr[g]
-    ns_neuron = (n_one * STEP_NS_NEURON_ONE + (n_neurons - n_one) * STEP_NS_NEURON) / max(n_neurons, 1)
-    ns_event = (STEP_NS_RUN_EVENT if routes.route_run_ptr.shape[0] > 0 else STEP_NS_EVENT) if split else 0.0
     per_call = (seg_one, xform, slot, pk_syn, buf_k, buf_row)     # ``_step_group``'s arguments, bundled
     blocks = (blk_a, blk_b, blk_o)
     groups = (group_core, group_cell, core_cell, group_fired, group_events)
@@ -603,19 +617,11 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     st = np.zeros(ST_SIZE, np.int64)
     act = np.full(1, ACTIVITY_PRIOR)                     # synaptic events per synapse copy and step (running)
     sync = np.zeros(SY_CLAIMS + SY_LINE * 2 * n_groups, np.int64)
-    # ---- the team: one thread per group, in one parallel region for the whole call (``_team``); one group
-    # runs the loop on the calling thread, without a region. A team only where a step at the prior activity is
-    # estimated at twice ``par_step_ns``: the waiting threads' polling costs the working one ~2 us a step (the
-    # counters' cache lines cross between the cores), which a network whose steps mostly run as one group pays
-    # for nothing (chain_quiet at 0.25 % input: 5.7 -> 7.8 us on two threads; benchmarks/RESULTS.md "quiet11")
-    team = n_groups > 1 and parallel_step(n_groups, n_neurons, ACTIVITY_PRIOR * total_syn, ns_neuron, ns_event,
-                                          2.0 * par_step_ns)
-    n_members = n_groups if team else 1
-    _advance(np.int64(1), n_members, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes,
+    _advance(np.int64(1), n_groups, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes,
              inputs, counts, psums, per_call, groups, shares)
     atomic_add(sync, SY_GEN, 1)
-    if n_members > 1:
-        _launch(n_members, st, act, sync, params, spk_lists, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S,
+    if n_groups > 1:
+        _launch(n_groups, st, act, sync, params, spk_lists, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S,
                 v_row, u_row, dendrites, work, routes, inputs, recorder, counts, psums, per_call, blocks, groups,
                 shares)
     else:
@@ -631,7 +637,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
         for i in range(st[ST_NPREV]):
             spiked[i] = spk_b[i]
             payload[i] = pay_b[i]
-    return st[ST_NSPK]
+    return st[ST_NPREV]
 
 
 @njit(cache=True, parallel=True)
@@ -649,9 +655,9 @@ def _launch(n_members, st, act, sync, params, spk_lists, core_neuron_ptr, core_s
 
 
 #: ``run_steps``' state between two steps (int64 ``st``), written by ``_advance`` before it publishes a step.
-ST_T, ST_ROW, ST_LAST, ST_FLUSH, ST_NBUF, ST_NPREV, ST_NSPK, ST_PREV_EVENTS, ST_PARITY, ST_NUSE, ST_SHARE, \
-    ST_STOP, ST_TARGET_A, ST_TARGET_B = range(14)
-ST_SIZE = 14
+ST_T, ST_ROW, ST_LAST, ST_FLUSH, ST_NBUF, ST_NPREV, ST_PREV_EVENTS, ST_PARITY, ST_NUSE, ST_SHARE, ST_STOP, \
+    ST_TARGET_A, ST_TARGET_B = range(13)
+ST_SIZE = 13
 #: The team's counters (int64 ``sync``), each on a cache line of its own (SY_LINE int64): steps published (the
 #: team's clock, 1 at the first), the tasks of phase A (by-source delivery) and B (groups) done since the call
 #: began; then one claim word per phase and task, ``SY_CLAIMS + SY_LINE * (phase * n_groups + task)``: 2g while
@@ -724,7 +730,7 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
                 cur_spk[n_spk] = i_src
                 cur_pay[n_spk] = in_val[e]
                 n_spk += 1
-                step_events += route_syn_ptr[route_ptr[i_src + 1]] - route_syn_ptr[route_ptr[i_src]]
+                step_events += _source_copies(i_src, route_ptr, route_syn_ptr)
         if do_count and n_spk:                   # what the sources send: counted once, not per group
             _count_sources(row, cur_spk, n_spk, n_neurons, route_ptr, neuron_core, counters, src_spikes)
         if defer:                                # what they receive, for the sources with a count row
@@ -741,7 +747,6 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
             act[0] += ACTIVITY_GAIN * (step_events / total_syn - act[0])
         st[ST_PARITY] ^= 1
         st[ST_NPREV] = n_spk
-        st[ST_NSPK] = n_spk
         st[ST_PREV_EVENTS] = step_events
         st[ST_NBUF] = n_buf
         t += 1
@@ -800,7 +805,7 @@ def _cut_sources(spk, n, copies, n_use, route_ptr, route_syn_ptr, cut):
             cut[gi] = q
             gi += 1
         src = spk[q]
-        acc += SOURCE_WORK + route_syn_ptr[route_ptr[src + 1]] - route_syn_ptr[route_ptr[src]]
+        acc += SOURCE_WORK + _source_copies(src, route_ptr, route_syn_ptr)
     while gi <= n_use:
         cut[gi] = n
         gi += 1
@@ -1065,7 +1070,7 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
                         # the copies it reaches: the next step's estimate (``parallel_step``, ``step_groups``);
                         # loaded on one thread too, where only the next step's delivery reads them: skipped, the
                         # loads moved there and Brunel's step took 3-5 % longer (A/B, unscripted)
-                        events += route_syn_ptr[route_ptr[j + 1]] - route_syn_ptr[route_ptr[j]]
+                        events += _source_copies(j, route_ptr, route_syn_ptr)
                         # spikes recorded as the 1s only, O(spikes) (the array comes zeroed): a group writing
                         # every byte of its neurons' columns shared each cache line with the other group where a
                         # mapping interleaves them (Brunel, 2 threads: 0.7x one thread); a test per neuron cost a

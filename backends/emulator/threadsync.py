@@ -27,7 +27,8 @@ YIELD_AFTER = 256
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 
 
-def _item_pointer(context, builder, signature, args):
+def item_pointer(context, builder, signature, args):
+    """In an intrinsic's codegen: the address of ``args[0][args[1]]`` (an array and an index, no wraparound)."""
     aryty = signature.args[0]
     ary = context.make_array(aryty)(context, builder, args[0])
     return cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
@@ -44,7 +45,7 @@ def atomic_add(typingctx, arr, idx, val):
         return None
 
     def codegen(context, builder, signature, args):
-        return builder.atomic_rmw("add", _item_pointer(context, builder, signature, args), args[2], "seq_cst")
+        return builder.atomic_rmw("add", item_pointer(context, builder, signature, args), args[2], "seq_cst")
     return nb_types.int64(arr, nb_types.intp, nb_types.int64), codegen
 
 
@@ -55,7 +56,7 @@ def atomic_load(typingctx, arr, idx):
         return None
 
     def codegen(context, builder, signature, args):
-        return builder.load_atomic(_item_pointer(context, builder, signature, args), "acquire", 8)
+        return builder.load_atomic(item_pointer(context, builder, signature, args), "acquire", 8)
     return nb_types.int64(arr, nb_types.intp), codegen
 
 
@@ -66,7 +67,7 @@ def compare_swap(typingctx, arr, idx, expected, new):
         return None
 
     def codegen(context, builder, signature, args):
-        pair = builder.cmpxchg(_item_pointer(context, builder, signature, args), args[2], args[3], "seq_cst",
+        pair = builder.cmpxchg(item_pointer(context, builder, signature, args), args[2], args[3], "seq_cst",
                                "seq_cst")
         return builder.extract_value(pair, 1)
     return nb_types.boolean(arr, nb_types.intp, nb_types.int64, nb_types.int64), codegen
@@ -123,7 +124,7 @@ def atomic_store(typingctx, arr, idx, val):
         return None
 
     def codegen(context, builder, signature, args):
-        builder.store_atomic(args[2], _item_pointer(context, builder, signature, args), "release", 8)
+        builder.store_atomic(args[2], item_pointer(context, builder, signature, args), "release", 8)
         return context.get_dummy_value()
     return nb_types.void(arr, nb_types.intp, nb_types.int64), codegen
 
