@@ -325,8 +325,9 @@ def test_sources_split_among_groups_equal_one_thread(seed):
 @pytest.mark.parametrize("delayed", [False, True])
 def test_team_finishes_with_fewer_threads_than_groups(delayed, monkeypatch):
     """``run_steps``' team claims its tasks, so one thread running every member in turn (more groups than numba
-    threads) still finishes, with one thread's results: the first member takes every task of every step and
-    runs every ``_advance``, the others find the call over. Undelayed (by sources, two phases a step) and
+    threads) still finishes, with one thread's results: the first member takes every piece of the by-source
+    delivery and every task of every step (the other members' too) and runs every ``_advance``, the others find the
+    call over. Undelayed (by sources, two phases a step) and
     delayed (by destination cores, one phase)."""
     if delayed:
         net = random_network(0, 3, 1, False, max_size=200)

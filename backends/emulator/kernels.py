@@ -124,6 +124,10 @@ STEP_NS_NEURON_ONE = 2.0
 STEP_NS_EVENT = 1.5
 STEP_NS_RUN_EVENT = 0.1
 
+#: Pieces of a step's by-source delivery per thread group (``_cut_sources``): a thread delivers its own, then the
+#: others' still open (``_claim_pieces``). One share a thread, equal in synapse copies, left chain_busy's two
+#: threads 23-28 us a step apart (its sources' copies are not equal in cost; benchmarks/RESULTS.md "quiet12").
+PIECES_PER_GROUP = 4
 #: A spiking source's lookups, in synapse copies' worth, where ``_cut_sources`` shares a step's sources out.
 SOURCE_WORK = 16
 
@@ -502,8 +506,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     one group while the other threads wait (``parallel_step``; 0: every step on ``n_threads`` groups). Split
     dendrites (a segment core writes the soma core's cells) and routes not sorted by core deliver as one
     group, serially in ``_advance``; their neurons still run in groups. An undelayed run (``by_source``) splits
-    phase 3 by sources instead: first each group delivers its share of the spiking sources (about equal in
-    synapse copies, ``_cut_sources``), every route, into a ring copy (and, counted, counter rows) of its own
+    phase 3 by sources instead: first the threads deliver pieces of the spiking sources (``PIECES_PER_GROUP`` a
+    group, about equal in synapse copies, ``_cut_sources``; a thread takes its own, then the others' still open:
+    ``_claim_pieces``), every route, into a ring copy (and, counted, counter rows) of the thread's own
     (``_deliver_share``); once all are in, each group adds the copies' cells and counts of its own cores in
     (``_fold_copies``, ``_fold_counts``) and steps its neurons. No source's lookups repeated per group and no
     cache line written by two threads (Brunel's two threads 1.3 -> 1.5x with regions, 1.5-1.6x as a team).
@@ -601,7 +606,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # with a ring per thread). Integer sums commute: the cells end equal to one thread's.
     by_source = n_groups > 1 and split and all_direct and not psums.enabled
     ring_copies = np.zeros((n_groups - 1 if by_source else 0, ring.shape[0]), ring.dtype)
-    src_cut = np.zeros(n_groups + 1, np.int64)
+    src_cut = np.zeros(PIECES_PER_GROUP * n_groups + 1, np.int64)
     # counted, each group's packets in and synaptic ops per destination core too (``_deliver_share``: its own
     # packed sums and its own counter rows 0 and 5 of one step), added up by the groups over their own cores
     n_cnt = n_groups if by_source and do_count else 0
@@ -616,7 +621,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # the loop's state between steps (``_advance`` writes it, the team reads it), and the team's counters
     st = np.zeros(ST_SIZE, np.int64)
     act = np.full(1, ACTIVITY_PRIOR)                     # synaptic events per synapse copy and step (running)
-    sync = np.zeros(SY_CLAIMS + SY_LINE * 2 * n_groups, np.int64)
+    sync = np.zeros(SY_CLAIMS + SY_LINE * (1 + PIECES_PER_GROUP) * n_groups, np.int64)
     _advance(np.int64(1), n_groups, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes,
              inputs, counts, psums, per_call, groups, shares)
     atomic_add(sync, SY_GEN, 1)
@@ -656,12 +661,13 @@ def _launch(n_members, st, act, sync, params, spk_lists, core_neuron_ptr, core_s
 
 #: ``run_steps``' state between two steps (int64 ``st``), written by ``_advance`` before it publishes a step.
 ST_T, ST_ROW, ST_LAST, ST_FLUSH, ST_NBUF, ST_NPREV, ST_PREV_EVENTS, ST_PARITY, ST_NUSE, ST_SHARE, ST_STOP, \
-    ST_TARGET_A, ST_TARGET_B = range(13)
-ST_SIZE = 13
+    ST_TARGET_A, ST_TARGET_B, ST_PIECES = range(14)
+ST_SIZE = 14
 #: The team's counters (int64 ``sync``), each on a cache line of its own (SY_LINE int64): steps published (the
-#: team's clock, 1 at the first), the tasks of phase A (by-source delivery) and B (groups) done since the call
-#: began; then one claim word per phase and task, ``SY_CLAIMS + SY_LINE * (phase * n_groups + task)``: 2g while
-#: the task is open in published step g, 2g + 1 once a thread has claimed it.
+#: team's clock, 1 at the first), the pieces of phase A (by-source delivery) and tasks of phase B (groups) done
+#: since the call began; then one claim word per group task and per piece, ``SY_CLAIMS + SY_LINE * task`` and
+#: ``SY_CLAIMS + SY_LINE * (n_groups + piece)``: 2g while it is open in published step g, 2g + 1 once a thread has
+#: claimed it.
 SY_LINE = 8
 SY_GEN, SY_DONE_A, SY_DONE_B = 0, SY_LINE, 2 * SY_LINE
 SY_CLAIMS = 3 * SY_LINE
@@ -768,45 +774,49 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
                  work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
     n_use = n_members if parallel_step(n_members, n_neurons, st[ST_PREV_EVENTS], ns_neuron, ns_event,
                                        par_step_ns) else 1
-    step_groups(n_use, split_syn if split else split_syn[:0], act[0], core_neuron_ptr, core_cell, group_core,
-                group_cell)
     share = by_source and n_use > 1 and n_prev > 0   # phase 3 of t-1 by sources, each group into its own ring
-    if share:                                        # copy; then by cores, without a delivery
-        _cut_sources(prev_spk, n_prev, st[ST_PREV_EVENTS], n_use, route_ptr, route_syn_ptr, src_cut)
+    # copy; then by cores, without a delivery: the groups' cores then cut by their neurons alone
+    step_groups(n_use, split_syn if split and not share else split_syn[:0], act[0], core_neuron_ptr, core_cell,
+                group_core, group_cell)
+    n_pieces = min(PIECES_PER_GROUP * n_use, n_prev) if share else 0
+    if share:
+        _cut_sources(prev_spk, n_prev, st[ST_PREV_EVENTS], n_pieces, route_ptr, route_syn_ptr, src_cut)
     st[ST_T] = t
     st[ST_ROW] = row
     st[ST_LAST] = last
     st[ST_FLUSH] = flush
     st[ST_NUSE] = n_use
     st[ST_SHARE] = share
-    # the step's tasks, open for claiming at the team's next clock value (published by the caller's atomic add)
+    st[ST_PIECES] = n_pieces
+    # the step's pieces and tasks, open for claiming at the team's next clock value (published by the caller's
+    # atomic add)
     g = atomic_load(sync, SY_GEN) + 1
     n_groups = group_fired.shape[0]
+    for p in range(n_pieces):
+        atomic_store(sync, SY_CLAIMS + SY_LINE * (n_groups + p), 2 * g)
+    st[ST_TARGET_A] += n_pieces
     for k in range(n_use):
-        if share:
-            atomic_store(sync, SY_CLAIMS + SY_LINE * k, 2 * g)
-            st[ST_TARGET_A] += 1
-        atomic_store(sync, SY_CLAIMS + SY_LINE * (n_groups + k), 2 * g)
+        atomic_store(sync, SY_CLAIMS + SY_LINE * k, 2 * g)
         st[ST_TARGET_B] += 1
 
 
 @njit(cache=True)
-def _cut_sources(spk, n, copies, n_use, route_ptr, route_syn_ptr, cut):
-    """``cut`` [n_use + 1]: the spiking sources ``spk[:n]`` (reaching ``copies`` synapse copies in all) cut into
-    ``n_use`` consecutive shares about equal in work, a source's synapse copies plus ``SOURCE_WORK`` (its lookups):
-    a count cut left dense's shares one thread's work (its neurons' spikes, which reach nothing, come first in the
-    list and its 100 input rows of 1000 copies after)."""
+def _cut_sources(spk, n, copies, n_pieces, route_ptr, route_syn_ptr, cut):
+    """``cut[:n_pieces + 1]``: the spiking sources ``spk[:n]`` (reaching ``copies`` synapse copies in all) cut into
+    ``n_pieces`` consecutive pieces about equal in work, a source's synapse copies plus ``SOURCE_WORK`` (its
+    lookups): a count cut left dense's shares one thread's work (its neurons' spikes, which reach nothing, come
+    first in the list and its 100 input rows of 1000 copies after)."""
     total = copies + SOURCE_WORK * n
     cut[0] = 0
     gi = 1
     acc = 0
     for q in range(n):
-        while gi < n_use and acc * n_use >= gi * total:
+        while gi < n_pieces and acc * n_pieces >= gi * total:
             cut[gi] = q
             gi += 1
         src = spk[q]
         acc += SOURCE_WORK + _source_copies(src, route_ptr, route_syn_ptr)
-    while gi <= n_use:
+    while gi <= n_pieces:
         cut[gi] = n
         gi += 1
 
@@ -815,15 +825,16 @@ def _cut_sources(spk, n, copies, n_use, route_ptr, route_syn_ptr, cut):
 def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrites, work, routes, inputs, recorder,
           counts, psums, per_call, blocks, groups, shares):
     """One thread of ``run_steps``' team (``member`` of ``n_members``), for the whole call: at each step the team
-    publishes (``SY_GEN``), the by-source deliveries (phase A, ``_deliver_share``) if the step has them, then, once
-    all are done, the groups' steps (phase B, ``_task``); the thread that finishes the step's last group
+    publishes (``SY_GEN``), the pieces of the by-source delivery (phase A, ``_claim_pieces``) if the step has them,
+    then, once all are done, the groups' steps (phase B, ``_task``); the thread that finishes the step's last group
     runs ``_advance`` and publishes the next step. No fork or join per step: the threads meet at atomic counters
     (``threadsync``), ~0.1 us, against ~1.5 us for a parallel region (benchmarks/RESULTS.md "quiet11").
 
-    Tasks are claimed, never assigned: a thread claims its own group's task first (its cells stay in its cache),
+    Work is claimed, never assigned: a thread claims its own group's task first (its cells stay in its cache),
     then any task still open, at once if it had one of its own, else after ``threadsync.YIELD_AFTER`` spins (a
-    thread whose partner was descheduled takes its work). No thread ever waits on a task nobody holds, so the team
-    finishes whatever numba's scheduler does with its threads, even one thread running every member in turn."""
+    thread whose partner was descheduled takes its work); phase A's pieces likewise, all claimable at once. No
+    thread ever waits on work nobody holds, so the team finishes whatever numba's scheduler does with its threads,
+    even one thread running every member in turn."""
     seen = np.int64(0)
     while True:
         g = wait_for(sync, SY_GEN, seen + 1)     # the next step published (or a later one: this thread was away)
@@ -831,11 +842,11 @@ def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrite
         if st[ST_STOP]:
             return
         n_use = st[ST_NUSE]
-        if st[ST_SHARE]:                         # phase A, then wait until every share is in
-            _claim_tasks(np.int64(0), member, n_use, g, st[ST_TARGET_A], sync, st, params, spk_lists, neurons,
-                         dendrites, work, routes, recorder, counts, psums, per_call, blocks, groups, shares)
-        if _claim_tasks(np.int64(1), member, n_use, g, st[ST_TARGET_B], sync, st, params, spk_lists, neurons,
-                        dendrites, work, routes, recorder, counts, psums, per_call, blocks, groups, shares):
+        if st[ST_SHARE]:                         # phase A, then wait until every piece is in
+            _claim_pieces(member, g, st, sync, params, spk_lists, dendrites, work, routes, counts, psums, per_call,
+                          shares)
+        if _claim_tasks(member, n_use, g, st[ST_TARGET_B], sync, st, params, spk_lists, neurons, dendrites, work,
+                        routes, recorder, counts, psums, per_call, blocks, groups, shares):
             _advance(np.int64(0), n_members, st, act, sync, params, spk_lists, neurons[0], dendrites, work, routes,
                      inputs, counts, psums, per_call, groups, shares)
             atomic_add(sync, SY_GEN, 1)          # publish it (the state above first: release)
@@ -844,18 +855,48 @@ def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrite
 
 
 @njit(cache=True, _nrt=False)
-def _claim_tasks(phase, member, n_use, g, target, sync, st, params, spk_lists, neurons, dendrites, work, routes,
-                 recorder, counts, psums, per_call, blocks, groups, shares):
-    """Claim and run tasks ``0..n_use-1`` of ``phase`` in published step ``g`` (``_team``) until the phase's done
-    counter reaches ``target``; returns whether this thread finished the phase's last task."""
-    n_groups = groups[3].shape[0]
-    done_at = SY_DONE_A if phase == 0 else SY_DONE_B
-    base = SY_CLAIMS + SY_LINE * phase * n_groups
+def _claim_pieces(member, g, st, sync, params, spk_lists, dendrites, work, routes, counts, psums, per_call, shares):
+    """Phase A of published step ``g`` (``_team``): deliver pieces of the by-source delivery (``_deliver_share``,
+    into this thread's ring copy), then wait until all are done. Member m's own pieces are
+    ``m * PIECES_PER_GROUP`` on (consecutive sources: what it reads follows on, and each step's split is about the
+    same), taken front to back; then it takes the other members' still open, back to front (the owner meets it
+    in the middle). Each piece is claimed at its own word, as the groups' tasks are (``_claim_tasks``)."""
+    direct_graded, defer = params[7], params[8]
+    n_groups = shares[1].shape[0] + 1             # (a step that shares: a ring copy for each member but 0)
+    n_pieces = st[ST_PIECES]
+    lists = _ordered_lists(spk_lists, st[ST_PARITY])
+    base = SY_CLAIMS + SY_LINE * n_groups
+    n_shares = (n_pieces + PIECES_PER_GROUP - 1) // PIECES_PER_GROUP
+    own = member < n_shares
+    for j in range(n_shares):
+        o = (member + j) % n_shares if own else j    # its own share first, then the others'
+        p0 = o * PIECES_PER_GROUP
+        p1 = min(p0 + PIECES_PER_GROUP, n_pieces)
+        for i in range(p1 - p0):
+            p = p0 + i if own and j == 0 else p1 - 1 - i
+            w = base + SY_LINE * p
+            if atomic_load(sync, w) == 2 * g and compare_swap(sync, w, 2 * g, 2 * g + 1):
+                _deliver_share(member, p, st[ST_T], shares, lists[0], lists[1], dendrites, work, routes, counts,
+                               psums, direct_graded, per_call[2], defer)
+                atomic_add(sync, SY_DONE_A, 1)
+    n = 0
+    target = st[ST_TARGET_A]
+    while atomic_load(sync, SY_DONE_A) < target:
+        n = spin(n)
+
+
+@njit(cache=True, _nrt=False)
+def _claim_tasks(member, n_use, g, target, sync, st, params, spk_lists, neurons, dendrites, work, routes, recorder,
+                 counts, psums, per_call, blocks, groups, shares):
+    """Claim and run the group tasks ``0..n_use-1`` of published step ``g`` (``_team``) until their done counter
+    reaches ``target``; returns whether this thread finished the step's last task."""
+    done_at = SY_DONE_B
+    base = SY_CLAIMS
     last = False
     eager = member < n_use                       # its own task first
     if eager and compare_swap(sync, base + SY_LINE * member, 2 * g, 2 * g + 1):
-        _task(phase, member, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts, psums,
-              per_call, blocks, groups, shares)
+        _task(member, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts, psums, per_call,
+              blocks, groups, shares)
         last = atomic_add(sync, done_at, 1) + 1 == target
     n = 0
     while atomic_load(sync, done_at) < target:
@@ -863,19 +904,18 @@ def _claim_tasks(phase, member, n_use, g, target, sync, st, params, spk_lists, n
             for k in range(n_use):
                 w = base + SY_LINE * k
                 if atomic_load(sync, w) == 2 * g and compare_swap(sync, w, 2 * g, 2 * g + 1):
-                    _task(phase, k, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts,
-                          psums, per_call, blocks, groups, shares)
+                    _task(k, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts, psums,
+                          per_call, blocks, groups, shares)
                     last = atomic_add(sync, done_at, 1) + 1 == target
         n = spin(n)
     return last
 
 
 @njit(cache=True, _nrt=False)
-def _task(phase, gi, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts, psums, per_call,
-          blocks, groups, shares):
-    """Task ``gi`` of a step: phase 0, group gi's share of the by-source delivery (``_deliver_share``); phase 1,
-    group gi's step (the ring copies' and counts' sums into its cells first where the step shared its delivery,
-    then ``_step_group``)."""
+def _task(gi, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts, psums, per_call, blocks,
+          groups, shares):
+    """Task ``gi`` of a step: group gi's step (the ring copies' and counts' sums into its cells first where the step
+    shared its delivery by sources, then ``_step_group``)."""
     t_first, t_last, t_base, n_crows, buf_cap, by_source, split, direct_graded, defer, plain = params[:10]
     src_cut, ring_copies, pk_copies, cnt_copies = shares
     group_core, group_cell, core_cell = groups[:3]
@@ -885,36 +925,34 @@ def _task(phase, gi, st, params, spk_lists, neurons, dendrites, work, routes, re
     share = st[ST_SHARE] != 0
     n_prev = st[ST_NPREV]
     lists = _ordered_lists(spk_lists, st[ST_PARITY])
-    if phase == 0:
-        _deliver_share(gi, t, src_cut, lists[0], lists[1], ring_copies, pk_copies, cnt_copies, dendrites, work,
-                       routes, counts, psums, direct_graded, per_call[2], defer)
-        return
-    if share:                                    # the ring copies' sums into the group's own cells, and counted,
-        _fold_copies(work.ring, ring_copies, n_use - 1, group_cell[gi], core_cell[group_core[gi + 1]])
-        if pk_copies.shape[0]:                   # the groups' counts into its own cores' (step t-1)
-            _fold_counts(counts[1], row - 1, cnt_copies, n_use, group_core[gi], group_core[gi + 1])
+    if share:                                    # the ring copies' sums into the group's own cells (every
+        # member's: any may have delivered a piece), and counted, the members' counts into its own cores' (t-1)
+        _fold_copies(work.ring, ring_copies, ring_copies.shape[0], group_cell[gi], core_cell[group_core[gi + 1]])
+        if pk_copies.shape[0]:
+            _fold_counts(counts[1], row - 1, cnt_copies, cnt_copies.shape[0], group_core[gi], group_core[gi + 1])
     _step_group(gi, t, row, st[ST_LAST] != 0, st[ST_FLUSH] != 0, st[ST_NBUF], 0 if share else n_prev, n_use, split,
                 defer, plain, direct_graded, neurons, dendrites, work, routes, recorder, counts, psums, per_call,
                 lists, blocks, groups)
 
 
 @njit(cache=True, _nrt=False)
-def _deliver_share(gi, t, src_cut, prev_spk, prev_pay, ring_copies, pk_copies, cnt_copies, dendrites, work, routes,
-                   counts, psums, direct_graded, slot, defer):
-    """Group ``gi``'s share of phase 3 of step t-1 by sources (``run_steps``' ``by_source``): the spiking sources
-    ``src_cut[gi]..src_cut[gi+1]`` delivered whole, every route, into the group's ring (group 0: the state's own
-    ring, group g > 0: ``ring_copies[g - 1]``), and counted, into its own packed sums ``pk_copies[gi]`` and
-    counter rows ``cnt_copies[gi]`` (``_fold_counts``; a source with a count row is counted by ``_flush_rows``
-    as on one thread). Only for undelayed runs without split dendrites: no slot, scratch or partial-sum mark is
-    written. A function of its own (``_task`` calls it): the second compiled copy of ``_deliver``, after
-    ``_step_group``'s."""
-    qa = src_cut[gi]
-    qb = src_cut[gi + 1]
-    ring = work.ring if gi == 0 else ring_copies[gi - 1]
+def _deliver_share(member, piece, t, shares, prev_spk, prev_pay, dendrites, work, routes, counts, psums,
+                   direct_graded, slot, defer):
+    """Piece ``piece`` of phase 3 of step t-1 by sources (``run_steps``' ``by_source``), delivered by team member
+    ``member`` (``_claim_pieces``): the spiking sources ``src_cut[piece]..src_cut[piece+1]`` delivered whole, every
+    route, into the member's ring (member 0: the state's own ring, member m > 0: ``ring_copies[m - 1]``), and
+    counted, into its own packed sums ``pk_copies[member]`` and counter rows ``cnt_copies[member]``
+    (``_fold_counts``; a source with a count row is counted by ``_flush_rows`` as on one thread). Only for
+    undelayed runs without split dendrites: no slot, scratch or partial-sum mark is written. A function of its own
+    (``_claim_pieces`` calls it): the second compiled copy of ``_deliver``, after ``_step_group``'s."""
+    src_cut, ring_copies, pk_copies, cnt_copies = shares
+    qa = src_cut[piece]
+    qb = src_cut[piece + 1]
+    ring = work.ring if member == 0 else ring_copies[member - 1]
     own = (ring,) + work[1:]
     do_count = pk_copies.shape[0] > 0
-    pk = pk_copies[gi] if do_count else pk_copies.reshape(-1)          # (uncounted: empty, never read)
-    cnt = cnt_copies[gi] if do_count else counts[1]
+    pk = pk_copies[member] if do_count else pk_copies.reshape(-1)          # (uncounted: empty, never read)
+    cnt = cnt_copies[member] if do_count else counts[1]
     _deliver(t - 1, 0, prev_spk[qa:qb], prev_pay[qa:qb], qb - qa, 0, routes.split_syn.shape[0] - 1, 0, ring.shape[0],
              True, dendrites, own, routes, (do_count, cnt), psums, direct_graded, slot, pk, defer)
 
