@@ -564,7 +564,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # general path (a DelayDense's per-product wrap takes the general path)
     direct_graded = all_direct and graded and np.all(proj_graded == SYN_GRADED)
     # double-buffered spike list: step t's neurons write theirs while the groups still deliver step t-1's
-    spk_lists = (spiked, payload, np.empty_like(spiked), np.empty_like(payload))
+    # (and each spike's synapse copies, written where they are counted: ``_cut_sources`` reads them in a row)
+    spk_lists = (spiked, payload, np.empty_like(spiked), np.empty_like(payload), np.empty_like(spiked),
+                 np.empty_like(spiked))
     # undelayed segments whose neurons each read one channel-0 ring cell of one projection, the cells in neuron
     # order (a Dense layer's neurons): their inputs are read as one vector per block, through its transform
     seg_one = one_cell_segments(seg_ptr, dend_ptr, dend_mid, dend_off, dendrites.dend_proj) if all_direct \
@@ -675,11 +677,12 @@ SY_CLAIMS = 3 * SY_LINE
 
 @njit(cache=True, inline="always")
 def _ordered_lists(spk_lists, parity):
-    """(previous spikes, their payloads, this step's spikes, payloads): the double buffer at ``parity``."""
-    a, pa, b, pb = spk_lists
+    """(previous spikes, their payloads, this step's spikes, payloads, the previous spikes' synapse copies, this
+    step's): the double buffer at ``parity``."""
+    a, pa, b, pb, ca, cb = spk_lists
     if parity == 0:
-        return (a, pa, b, pb)
-    return (b, pb, a, pa)
+        return (a, pa, b, pb, ca, cb)
+    return (b, pb, a, pa, cb, ca)
 
 
 @njit(cache=True, _nrt=False)
@@ -718,7 +721,8 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
             return
         row = st[ST_ROW]
         n_use = st[ST_NUSE]
-        prev_spk, prev_pay, cur_spk, cur_pay = _ordered_lists(spk_lists, st[ST_PARITY])
+        lists = _ordered_lists(spk_lists, st[ST_PARITY])
+        cur_spk, cur_pay, cur_cps = lists[2], lists[3], lists[5]
         # the spike list of step t: the groups' slices compacted in core order (one thread's order)
         n_spk = 0
         step_events = 0
@@ -727,6 +731,7 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
             for i in range(group_fired[gi]):     # n_spk <= g0 + i: moving left never overwrites an unread entry
                 cur_spk[n_spk] = cur_spk[g0 + i]
                 cur_pay[n_spk] = cur_pay[g0 + i]
+                cur_cps[n_spk] = cur_cps[g0 + i]
                 n_spk += 1
             step_events += group_events[gi]
         # graph-input channels firing this step
@@ -735,8 +740,10 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
                 i_src = in_src[e]
                 cur_spk[n_spk] = i_src
                 cur_pay[n_spk] = in_val[e]
+                c = _source_copies(i_src, route_ptr, route_syn_ptr)
+                cur_cps[n_spk] = c
                 n_spk += 1
-                step_events += _source_copies(i_src, route_ptr, route_syn_ptr)
+                step_events += c
         if do_count and n_spk:                   # what the sources send: counted once, not per group
             _count_sources(row, cur_spk, n_spk, n_neurons, route_ptr, neuron_core, counters, src_spikes)
         if defer:                                # what they receive, for the sources with a count row
@@ -768,7 +775,8 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
     if not all_direct:
         for p in range(proj_len.shape[0]):
             slot[p] = t % proj_len[p]            # == the slot of arrival for step t-1's delay 0 (its ``nxt``)
-    prev_spk, prev_pay = _ordered_lists(spk_lists, st[ST_PARITY])[:2]
+    lists = _ordered_lists(spk_lists, st[ST_PARITY])
+    prev_spk, prev_pay = lists[0], lists[1]
     if n_prev and not split:                     # phase 3 of t-1 as one group (cells of other cores written)
         _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, 0, n_cores, 0, work.ring.shape[0], True, dendrites,
                  work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
@@ -780,7 +788,7 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
                 group_core, group_cell)
     n_pieces = min(PIECES_PER_GROUP * n_use, n_prev) if share else 0
     if share:
-        _cut_sources(prev_spk, n_prev, st[ST_PREV_EVENTS], n_pieces, route_ptr, route_syn_ptr, src_cut)
+        _cut_sources(lists[4], n_prev, st[ST_PREV_EVENTS], n_pieces, src_cut)
     st[ST_T] = t
     st[ST_ROW] = row
     st[ST_LAST] = last
@@ -801,11 +809,13 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
 
 
 @njit(cache=True)
-def _cut_sources(spk, n, copies, n_pieces, route_ptr, route_syn_ptr, cut):
-    """``cut[:n_pieces + 1]``: the spiking sources ``spk[:n]`` (reaching ``copies`` synapse copies in all) cut into
-    ``n_pieces`` consecutive pieces about equal in work, a source's synapse copies plus ``SOURCE_WORK`` (its
-    lookups): a count cut left dense's shares one thread's work (its neurons' spikes, which reach nothing, come
-    first in the list and its 100 input rows of 1000 copies after)."""
+def _cut_sources(cps, n, copies, n_pieces, cut):
+    """``cut[:n_pieces + 1]``: the ``n`` spiking sources (reaching ``cps[:n]`` synapse copies each, ``copies`` in
+    all) cut into ``n_pieces`` consecutive pieces about equal in work, a source's synapse copies plus
+    ``SOURCE_WORK`` (its lookups). The copies come with the spike list, counted where the spikes were made: looked
+    up here, each spike's two route pointers were ~0.6-1 us of Brunel's serial ~1.2 us a step. A count cut left
+    dense's shares one thread's work (its neurons' spikes, which reach nothing, come first in the list and its 100
+    input rows of 1000 copies after)."""
     total = copies + SOURCE_WORK * n
     cut[0] = 0
     gi = 1
@@ -814,8 +824,7 @@ def _cut_sources(spk, n, copies, n_pieces, route_ptr, route_syn_ptr, cut):
         while gi < n_pieces and acc * n_pieces >= gi * total:
             cut[gi] = q
             gi += 1
-        src = spk[q]
-        acc += SOURCE_WORK + _source_copies(src, route_ptr, route_syn_ptr)
+        acc += SOURCE_WORK + cps[q]
     while gi <= n_pieces:
         cut[gi] = n
         gi += 1
@@ -1000,7 +1009,8 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
     rec_state = do_pay or do_v or do_u or n_extra > 0
     do_count, counters = counts[:2]
     seg_one, xform, slot, pk_syn, buf_k, buf_row = per_call
-    prev_spk, prev_pay, cur_spk, cur_pay = lists
+    prev_spk, prev_pay, cur_spk, cur_pay = lists[:4]
+    cur_cps = lists[5]
     blk_a, blk_b, blk_o = blocks
     group_core, group_cell, core_cell, group_fired, group_events = groups
     c_lo = group_core[gi]
@@ -1102,13 +1112,16 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
                         i = c0 + np.int64(trailing_zeros(mask))
                         mask &= mask - np.uint64(1)
                         j = j0 + i
+                        # the copies it reaches: the next step's estimate (``parallel_step``, ``step_groups``) and
+                        # cut (``_cut_sources``); loaded on one thread too, where only the next step's delivery
+                        # reads them: skipped, the loads moved there and Brunel's step took 3-5 % longer (A/B,
+                        # unscripted)
+                        c = _source_copies(j, route_ptr, route_syn_ptr)
                         cur_spk[base + fired] = j
                         cur_pay[base + fired] = Og[i]
+                        cur_cps[base + fired] = c
                         fired += 1
-                        # the copies it reaches: the next step's estimate (``parallel_step``, ``step_groups``);
-                        # loaded on one thread too, where only the next step's delivery reads them: skipped, the
-                        # loads moved there and Brunel's step took 3-5 % longer (A/B, unscripted)
-                        events += _source_copies(j, route_ptr, route_syn_ptr)
+                        events += c
                         # spikes recorded as the 1s only, O(spikes) (the array comes zeroed): a group writing
                         # every byte of its neurons' columns shared each cache line with the other group where a
                         # mapping interleaves them (Brunel, 2 threads: 0.7x one thread); a test per neuron cost a
