@@ -877,6 +877,7 @@ def _claim_pieces(member, g, st, sync, params, spk_lists, dendrites, work, route
     base = SY_CLAIMS + SY_LINE * n_groups
     n_shares = (n_pieces + PIECES_PER_GROUP - 1) // PIECES_PER_GROUP
     own = member < n_shares
+    done = 0
     for j in range(n_shares):
         o = (member + j) % n_shares if own else j    # its own share first, then the others'
         p0 = o * PIECES_PER_GROUP
@@ -887,7 +888,9 @@ def _claim_pieces(member, g, st, sync, params, spk_lists, dendrites, work, route
             if atomic_load(sync, w) == 2 * g and compare_swap(sync, w, 2 * g, 2 * g + 1):
                 _deliver_share(member, p, st[ST_T], shares, lists[0], lists[1], dendrites, work, routes, counts,
                                psums, direct_graded, per_call[2], defer)
-                atomic_add(sync, SY_DONE_A, 1)
+                done += 1
+    if done:                                     # one add for all: every piece it claimed is in
+        atomic_add(sync, SY_DONE_A, done)
     n = 0
     target = st[ST_TARGET_A]
     while atomic_load(sync, SY_DONE_A) < target:
