@@ -124,10 +124,10 @@ STEP_NS_NEURON_ONE = 2.0
 STEP_NS_EVENT = 1.5
 STEP_NS_RUN_EVENT = 0.1
 
-#: Pieces of a step's by-source delivery per thread group (``_cut_sources``): a thread delivers its own, then the
-#: others' still open (``_claim_pieces``). One share a thread, equal in synapse copies, left chain_busy's two
+#: Pieces of a step's by-source delivery per thread (``_cut_sources``): a thread delivers its own, then the
+#: others' still open (``_claim_next``). One share a thread, equal in synapse copies, left chain_busy's two
 #: threads 23-28 us a step apart (its sources' copies are not equal in cost; benchmarks/RESULTS.md "quiet12").
-PIECES_PER_GROUP = 4
+PIECES_PER_THREAD = 4
 #: A spiking source's lookups, in synapse copies' worth, where ``_cut_sources`` shares a step's sources out.
 SOURCE_WORK = 16
 
@@ -506,9 +506,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     one group while the other threads wait (``parallel_step``; 0: every step on ``n_threads`` groups). Split
     dendrites (a segment core writes the soma core's cells) and routes not sorted by core deliver as one
     group, serially in ``_advance``; their neurons still run in groups. An undelayed run (``by_source``) splits
-    phase 3 by sources instead: first the threads deliver pieces of the spiking sources (``PIECES_PER_GROUP`` a
-    group, about equal in synapse copies, ``_cut_sources``; a thread takes its own, then the others' still open:
-    ``_claim_pieces``), every route, into a ring copy (and, counted, counter rows) of the thread's own
+    phase 3 by sources instead: first the threads deliver pieces of the spiking sources (``PIECES_PER_THREAD`` a
+    thread, about equal in synapse copies, ``_cut_sources``; a thread takes its own, then the others' still open:
+    ``_claim_next``), every route, into a ring copy (and, counted, counter rows) of the thread's own
     (``_deliver_share``); once all are in, each group adds the copies' cells and counts of its own cores in
     (``_fold_copies``, ``_fold_counts``) and steps its neurons. No source's lookups repeated per group and no
     cache line written by two threads (Brunel's two threads 1.3 -> 1.5x with regions, 1.5-1.6x as a team).
@@ -608,7 +608,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # with a ring per thread). Integer sums commute: the cells end equal to one thread's.
     by_source = n_groups > 1 and split and all_direct and not psums.enabled
     ring_copies = np.zeros((n_groups - 1 if by_source else 0, ring.shape[0]), ring.dtype)
-    src_cut = np.zeros(PIECES_PER_GROUP * n_groups + 1, np.int64)
+    src_cut = np.zeros(PIECES_PER_THREAD * n_groups + 1, np.int64)
     # counted, each group's packets in and synaptic ops per destination core too (``_deliver_share``: its own
     # packed sums and its own counter rows 0 and 5 of one step), added up by the groups over their own cores
     n_cnt = n_groups if by_source and do_count else 0
@@ -623,7 +623,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # the loop's state between steps (``_advance`` writes it, the team reads it), and the team's counters
     st = np.zeros(ST_SIZE, np.int64)
     act = np.full(1, ACTIVITY_PRIOR)                     # synaptic events per synapse copy and step (running)
-    sync = np.zeros(SY_CLAIMS + SY_LINE * (1 + PIECES_PER_GROUP) * n_groups, np.int64)
+    sync = np.zeros(SY_CLAIMS + SY_LINE * (1 + PIECES_PER_THREAD) * n_groups, np.int64)
     _advance(np.int64(1), n_groups, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes,
              inputs, counts, psums, per_call, groups, shares)
     atomic_add(sync, SY_GEN, 1)
@@ -786,7 +786,7 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
     # copy; then by cores, without a delivery: the groups' cores then cut by their neurons alone
     step_groups(n_use, split_syn if split and not share else split_syn[:0], act[0], core_neuron_ptr, core_cell,
                 group_core, group_cell)
-    n_pieces = min(PIECES_PER_GROUP * n_use, n_prev) if share else 0
+    n_pieces = min(PIECES_PER_THREAD * n_use, n_prev) if share else 0
     if share:
         _cut_sources(lists[4], n_prev, st[ST_PREV_EVENTS], n_pieces, src_cut)
     st[ST_T] = t
@@ -852,8 +852,8 @@ def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrite
             return
         n_use = st[ST_NUSE]
         if st[ST_SHARE]:                         # phase A, then wait until every piece is in
-            _claim_pieces(member, g, st, sync, params, spk_lists, dendrites, work, routes, counts, psums, per_call,
-                          shares)
+            _claim_pieces(member, n_members, g, st, sync, params, spk_lists, dendrites, work, routes, counts, psums,
+                          per_call, shares)
         if _claim_tasks(member, n_use, g, st[ST_TARGET_B], sync, st, params, spk_lists, neurons, dendrites, work,
                         routes, recorder, counts, psums, per_call, blocks, groups, shares):
             _advance(np.int64(0), n_members, st, act, sync, params, spk_lists, neurons[0], dendrites, work, routes,
@@ -863,32 +863,43 @@ def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrite
                 return
 
 
-@njit(cache=True, _nrt=False)
-def _claim_pieces(member, g, st, sync, params, spk_lists, dendrites, work, routes, counts, psums, per_call, shares):
-    """Phase A of published step ``g`` (``_team``): deliver pieces of the by-source delivery (``_deliver_share``,
-    into this thread's ring copy), then wait until all are done. Member m's own pieces are
-    ``m * PIECES_PER_GROUP`` on (consecutive sources: what it reads follows on, and each step's split is about the
-    same), taken front to back; then it takes the other members' still open, back to front (the owner meets it
-    in the middle). Each piece is claimed at its own word, as the groups' tasks are (``_claim_tasks``)."""
-    direct_graded, defer = params[7], params[8]
-    n_groups = shares[1].shape[0] + 1             # (a step that shares: a ring copy for each member but 0)
-    n_pieces = st[ST_PIECES]
-    lists = _ordered_lists(spk_lists, st[ST_PARITY])
-    base = SY_CLAIMS + SY_LINE * n_groups
-    n_shares = (n_pieces + PIECES_PER_GROUP - 1) // PIECES_PER_GROUP
-    own = member < n_shares
-    done = 0
-    for j in range(n_shares):
-        o = (member + j) % n_shares if own else j    # its own share first, then the others'
-        p0 = o * PIECES_PER_GROUP
-        p1 = min(p0 + PIECES_PER_GROUP, n_pieces)
-        for i in range(p1 - p0):
-            p = p0 + i if own and j == 0 else p1 - 1 - i
+@njit(cache=True, inline="always")
+def _claim_next(sync, base, g, member, n_members, n_items):
+    """Claim an item still open in published step ``g`` (its word ``base + SY_LINE * item``: 2g while open, 2g + 1
+    once claimed) and return it, or -1 where none is. Member m's own items are the m-th of ``n_members`` equal
+    runs (consecutive sources: what it reads follows on, and each step's split is about the same), taken front to
+    back; then the others' still open, back to front (their owner meets it in the middle). (The groups' tasks are
+    claimed by a loop of their own, ``_claim_tasks``: through this function, chain_busy's two threads took 4-6 us
+    a step longer, 95-99 -> 99-108 us, A/B unscripted; not found why.)"""
+    for j in range(n_members):
+        o = (member + j) % n_members
+        lo = (o * n_items + n_members - 1) // n_members
+        hi = ((o + 1) * n_items + n_members - 1) // n_members
+        for i in range(hi - lo):
+            p = lo + i if j == 0 else hi - 1 - i
             w = base + SY_LINE * p
             if atomic_load(sync, w) == 2 * g and compare_swap(sync, w, 2 * g, 2 * g + 1):
-                _deliver_share(member, p, st[ST_T], shares, lists[0], lists[1], dendrites, work, routes, counts,
-                               psums, direct_graded, per_call[2], defer)
-                done += 1
+                return p
+    return -1
+
+
+@njit(cache=True, _nrt=False)
+def _claim_pieces(member, n_members, g, st, sync, params, spk_lists, dendrites, work, routes, counts, psums,
+                  per_call, shares):
+    """Phase A of published step ``g`` (``_team``): deliver pieces of the by-source delivery (``_deliver_share``,
+    into this thread's ring copy), its own first, then the others' still open (``_claim_next``), then wait until
+    all are done."""
+    direct_graded, defer = params[7], params[8]
+    lists = _ordered_lists(spk_lists, st[ST_PARITY])
+    base = SY_CLAIMS + SY_LINE * n_members        # (after the groups' words: a group a member)
+    done = 0
+    while True:
+        p = _claim_next(sync, base, g, member, n_members, st[ST_PIECES])
+        if p < 0:
+            break
+        _deliver_share(member, p, st[ST_T], shares, lists[0], lists[1], dendrites, work, routes, counts, psums,
+                       direct_graded, per_call[2], defer)
+        done += 1
     if done:                                     # one add for all: every piece it claimed is in
         atomic_add(sync, SY_DONE_A, done)
     n = 0
