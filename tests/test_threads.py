@@ -523,3 +523,48 @@ def test_count_rows_equal_the_route_walk_and_the_spec(seed, monkeypatch):
     for label, res in runs.items():
         for name, arr in res.report["counters"].items():
             np.testing.assert_array_equal(arr, ref[name], err_msg=f"{label}: {name}")
+
+
+def test_pieces_claimed_own_first_then_the_others_from_the_back():
+    """``_claim_next``: a member takes its own even run of the pieces front to back, then the other members'
+    still open back to front, each piece once; nothing of another published step (a stale claim word), and -1
+    once none is open."""
+    g = 5
+
+    def claims(member, n_members, n_items, taken=()):
+        sync = np.zeros(K.SY_LINE * n_items, np.int64)
+        for p in range(n_items):
+            sync[K.SY_LINE * p] = 2 * g if p not in taken else 2 * g + 1
+        out = []
+        while True:
+            p = K._claim_next(sync, 0, g, member, n_members, n_items)
+            if p < 0:
+                break
+            out.append(int(p))
+        assert all(sync[K.SY_LINE * p] == 2 * g + 1 for p in range(n_items))
+        assert K._claim_next(sync, 0, g + 1, member, n_members, n_items) == -1
+        return out
+
+    assert claims(0, 2, 8) == [0, 1, 2, 3, 7, 6, 5, 4]
+    assert claims(1, 2, 8) == [4, 5, 6, 7, 3, 2, 1, 0]
+    assert claims(1, 2, 8, taken=(4, 5, 7)) == [6, 3, 2, 1, 0]
+    assert claims(0, 2, 3) == [0, 1, 2] and claims(1, 2, 3) == [2, 1, 0]
+    assert claims(0, 2, 1) == [0] and claims(1, 2, 1) == [0]            # one piece: member 0's
+    assert claims(2, 3, 7) == [5, 6, 2, 1, 0, 4, 3]
+    stale = np.full(K.SY_LINE * 4, 2 * (g - 1), np.int64)                 # open in the step before
+    assert K._claim_next(stale, 0, g, 0, 2, 4) == -1
+
+
+def test_sources_cut_into_pieces_of_about_equal_work():
+    """``_cut_sources``: consecutive pieces covering every spiking source once, each about an equal share of the
+    work (a source's synapse copies plus ``SOURCE_WORK``), read from the copies that travel with the spike list."""
+    rng = np.random.default_rng(0)
+    for n, n_pieces in ((1, 8), (3, 8), (75, 8), (200, 4), (1000, 16)):
+        cps = np.zeros(n, np.int64)
+        cps[:] = rng.integers(0, 1000, n) * (rng.random(n) < 0.7)     # some reach nothing (an output layer)
+        cut = np.zeros(n_pieces + 1, np.int64)
+        K._cut_sources(cps, n, int(cps.sum()), n_pieces, cut)
+        assert cut[0] == 0 and cut[-1] == n and np.all(np.diff(cut) >= 0)
+        work = np.array([(cps[a:b] + K.SOURCE_WORK).sum() for a, b in zip(cut[:-1], cut[1:])])
+        ideal = (cps.sum() + K.SOURCE_WORK * n) / n_pieces
+        assert work.max() <= ideal + cps.max() + K.SOURCE_WORK        # off by at most one source
