@@ -555,16 +555,28 @@ def test_pieces_claimed_own_first_then_the_others_from_the_back():
     assert K._claim_next(stale, 0, g, 0, 2, 4) == -1
 
 
-def test_sources_cut_into_pieces_of_about_equal_work():
-    """``_cut_sources``: consecutive pieces covering every spiking source once, each about an equal share of the
-    work (a source's synapse copies plus ``SOURCE_WORK``), read from the copies that travel with the spike list."""
+def test_sources_cut_into_pieces_halving_within_each_thread():
+    """``_cut_sources``: consecutive pieces covering every spiking source once, each boundary at the first source
+    whose work before it (synapse copies plus ``SOURCE_WORK`` a source, read from the copies that travel with the
+    spike list) reaches its target: with ``PIECES_PER_THREAD`` pieces a thread, each thread's equal share cut in
+    pieces halving in work (8/15, 4/15, 2/15, 1/15 for 4); otherwise equal pieces."""
     rng = np.random.default_rng(0)
-    for n, n_pieces in ((1, 8), (3, 8), (75, 8), (200, 4), (1000, 16)):
-        cps = np.zeros(n, np.int64)
-        cps[:] = rng.integers(0, 1000, n) * (rng.random(n) < 0.7)     # some reach nothing (an output layer)
+    P = K.PIECES_PER_THREAD
+    for n, n_pieces, runs in ((1, 8, 2), (3, 8, 2), (75, 8, 2), (200, 4, 1), (1000, 16, 4), (75, 3, 2),
+                              (40, 6, 3), (4, 4, 2)):                  # the last two: fewer pieces than 4 a run
+        cps = rng.integers(0, 1000, n) * (rng.random(n) < 0.7)     # some reach nothing (an output layer)
         cut = np.zeros(n_pieces + 1, np.int64)
-        K._cut_sources(cps, n, int(cps.sum()), n_pieces, cut)
+        K._cut_sources(cps.astype(np.int64), n, int(cps.sum()), n_pieces, runs, cut)
+        work = cps + K.SOURCE_WORK
+        total = work.sum()
+        before = np.concatenate([[0], np.cumsum(work)])            # work before source q
+        for k in range(1, n_pieces):
+            if n_pieces == P * runs:
+                m, i = divmod(k, P)
+                frac = (m + sum(2.0 ** (P - 1 - j) for j in range(i)) / (2 ** P - 1)) / runs
+            else:
+                frac = k / n_pieces
+            q = cut[k]
+            assert q == n or before[q] >= frac * total, (n, n_pieces, k)
+            assert q == 0 or before[q - 1] < frac * total, (n, n_pieces, k)
         assert cut[0] == 0 and cut[-1] == n and np.all(np.diff(cut) >= 0)
-        work = np.array([(cps[a:b] + K.SOURCE_WORK).sum() for a, b in zip(cut[:-1], cut[1:])])
-        ideal = (cps.sum() + K.SOURCE_WORK * n) / n_pieces
-        assert work.max() <= ideal + cps.max() + K.SOURCE_WORK        # off by at most one source

@@ -124,9 +124,10 @@ STEP_NS_NEURON_ONE = 2.0
 STEP_NS_EVENT = 1.5
 STEP_NS_RUN_EVENT = 0.1
 
-#: Pieces of a step's by-source delivery per thread (``_cut_sources``): a thread delivers its own, then the
-#: others' still open (``_claim_next``). One share a thread, equal in synapse copies, left chain_busy's two
-#: threads 23-28 us a step apart (its sources' copies are not equal in cost; benchmarks/RESULTS.md "quiet12").
+#: Pieces of a step's by-source delivery per thread (``_cut_sources``, halving in work): a thread delivers its
+#: own, then the others' still open (``_claim_next``). One share a thread, equal in synapse copies, left
+#: chain_busy's two threads 23-28 us a step apart (its sources' copies are not equal in cost; benchmarks/RESULTS.md
+#: "quiet12").
 PIECES_PER_THREAD = 4
 #: A spiking source's lookups, in synapse copies' worth, where ``_cut_sources`` shares a step's sources out.
 SOURCE_WORK = 16
@@ -788,7 +789,7 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
                 group_core, group_cell)
     n_pieces = min(PIECES_PER_THREAD * n_use, n_prev) if share else 0
     if share:
-        _cut_sources(lists[4], n_prev, st[ST_PREV_EVENTS], n_pieces, src_cut)
+        _cut_sources(lists[4], n_prev, st[ST_PREV_EVENTS], n_pieces, n_use, src_cut)
     st[ST_T] = t
     st[ST_ROW] = row
     st[ST_LAST] = last
@@ -809,22 +810,38 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
 
 
 @njit(cache=True)
-def _cut_sources(cps, n, copies, n_pieces, cut):
+def _cut_sources(cps, n, copies, n_pieces, n_runs, cut):
     """``cut[:n_pieces + 1]``: the ``n`` spiking sources (reaching ``cps[:n]`` synapse copies each, ``copies`` in
-    all) cut into ``n_pieces`` consecutive pieces about equal in work, a source's synapse copies plus
-    ``SOURCE_WORK`` (its lookups). The copies come with the spike list, counted where the spikes were made: looked
-    up here, each spike's two route pointers were ~0.6-1 us of Brunel's serial ~1.2 us a step. A count cut left
-    dense's shares one thread's work (its neurons' spikes, which reach nothing, come first in the list and its 100
-    input rows of 1000 copies after)."""
+    all) cut into ``n_pieces`` consecutive pieces by work, a source's synapse copies plus ``SOURCE_WORK`` (its
+    lookups). ``PIECES_PER_THREAD`` pieces for each of ``n_runs`` threads (``_claim_next``'s runs): each run an
+    equal share, its pieces halving in work (8/15, 4/15, 2/15, 1/15 of it), so that a thread's first piece is its
+    largest and the pieces another thread takes from the back are the smallest (guided self-scheduling: chain_busy's
+    thread that waited for a piece taken from it idled ~10 us a step in phase A, now ~3.4; Brunel's two 4.1-5.6 us
+    in all, now 3.1; cycle counters, unscripted). Fewer pieces (few spikes): equal pieces. The copies come with the
+    spike list, counted where the spikes were made: looked up here, each spike's two route pointers were ~0.6-1 us
+    of Brunel's serial ~1.2 us a step. A count cut left dense's shares one thread's work (its neurons' spikes, which
+    reach nothing, come first in the list and its 100 input rows of 1000 copies after)."""
     total = copies + SOURCE_WORK * n
     cut[0] = 0
     gi = 1
     acc = 0
-    for q in range(n):
-        while gi < n_pieces and acc * n_pieces >= gi * total:
+    halving = n_runs > 0 and n_runs * PIECES_PER_THREAD == n_pieces
+    full = (1 << PIECES_PER_THREAD) - 1
+    target = 0.0
+    for q in range(n + 1):
+        while gi < n_pieces:
+            if halving:
+                m = gi // PIECES_PER_THREAD
+                i = gi % PIECES_PER_THREAD
+                target = total * (m + (full - ((1 << (PIECES_PER_THREAD - i)) - 1)) / full) / n_runs
+            else:
+                target = total * gi / n_pieces
+            if acc < target or q == n:
+                break
             cut[gi] = q
             gi += 1
-        acc += SOURCE_WORK + cps[q]
+        if q < n:
+            acc += SOURCE_WORK + cps[q]
     while gi <= n_pieces:
         cut[gi] = n
         gi += 1
