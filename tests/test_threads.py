@@ -304,8 +304,8 @@ def _undelayed_net(seed, n_cores):
 @needs_threads
 @pytest.mark.parametrize("seed", range(4))
 def test_sources_split_among_groups_equal_one_thread(seed):
-    """Undelayed binary networks (Dense rows walked as runs, Sparse copies, a recurrent projection): each group
-    delivers a share of the spiking sources into a ring copy of its own, and counts them into counter rows of its
+    """Undelayed binary networks (Dense rows walked as runs, Sparse copies, a recurrent projection): each thread
+    delivers pieces of the spiking sources into a ring copy of its own, and counts them into counter rows of its
     own, folded into the groups' cells and cores before their neurons read them (``run_steps``' ``by_source``).
     Spikes, v, u and every counter equal one thread's, counted and uncounted."""
     net, tables, inputs = _undelayed_net(seed, [2, 3, 4, 7][seed])
@@ -327,8 +327,7 @@ def test_team_finishes_with_fewer_threads_than_groups(delayed, monkeypatch):
     """``run_steps``' team claims its tasks, so one thread running every member in turn (more groups than numba
     threads) still finishes, with one thread's results: the first member takes every piece of the by-source
     delivery and every task of every step (the other members' too) and runs every ``_advance``, the others find the
-    call over. Undelayed (by sources, two phases a step) and
-    delayed (by destination cores, one phase)."""
+    call over. Undelayed (by sources, two phases a step) and delayed (by destination cores, one phase)."""
     if delayed:
         net = random_network(0, 3, 1, False, max_size=200)
         tables = build_core_tables(net, random_mapping(net, 0, 6), 6)

@@ -508,11 +508,11 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     dendrites (a segment core writes the soma core's cells) and routes not sorted by core deliver as one
     group, serially in ``_advance``; their neurons still run in groups. An undelayed run (``by_source``) splits
     phase 3 by sources instead: first the threads deliver pieces of the spiking sources (``PIECES_PER_THREAD`` a
-    thread, about equal in synapse copies, ``_cut_sources``; a thread takes its own, then the others' still open:
-    ``_claim_next``), every route, into a ring copy (and, counted, counter rows) of the thread's own
-    (``_deliver_share``); once all are in, each group adds the copies' cells and counts of its own cores in
-    (``_fold_copies``, ``_fold_counts``) and steps its neurons. No source's lookups repeated per group and no
-    cache line written by two threads (Brunel's two threads 1.3 -> 1.5x with regions, 1.5-1.6x as a team).
+    thread, an equal share of synapse copies each, halving within it: ``_cut_sources``; a thread takes its own,
+    then the others' still open: ``_claim_next``), every route, into a ring copy (and, counted, counter rows) of
+    the thread's own (``_deliver_share``); once all are in, each group adds the copies' cells and counts of its
+    own cores in (``_fold_copies``, ``_fold_counts``) and steps its neurons. No source's lookups repeated per
+    group and no cache line written by two threads (Brunel's two threads 1.3 -> 1.5x with regions, 1.5-1.6x as a team).
 
     **Count rows** (``count_rows``): a counted run does not add a spiking source's row of per-core synapse
     copies while it delivers. Its (row, step) goes into a buffer (``row_buffer`` entries, at least two steps'
@@ -822,29 +822,33 @@ def _cut_sources(cps, n, copies, n_pieces, n_runs, cut):
     of Brunel's serial ~1.2 us a step. A count cut left dense's shares one thread's work (its neurons' spikes, which
     reach nothing, come first in the list and its 100 input rows of 1000 copies after)."""
     total = copies + SOURCE_WORK * n
+    halving = n_runs > 0 and n_runs * PIECES_PER_THREAD == n_pieces
     cut[0] = 0
     gi = 1
+    target = _piece_start(gi, n_pieces, n_runs, halving, total)
     acc = 0
-    halving = n_runs > 0 and n_runs * PIECES_PER_THREAD == n_pieces
-    full = (1 << PIECES_PER_THREAD) - 1
-    target = 0.0
-    for q in range(n + 1):
-        while gi < n_pieces:
-            if halving:
-                m = gi // PIECES_PER_THREAD
-                i = gi % PIECES_PER_THREAD
-                target = total * (m + (full - ((1 << (PIECES_PER_THREAD - i)) - 1)) / full) / n_runs
-            else:
-                target = total * gi / n_pieces
-            if acc < target or q == n:
-                break
+    for q in range(n):
+        while gi < n_pieces and acc >= target:
             cut[gi] = q
             gi += 1
-        if q < n:
-            acc += SOURCE_WORK + cps[q]
+            target = _piece_start(gi, n_pieces, n_runs, halving, total)
+        acc += SOURCE_WORK + cps[q]
     while gi <= n_pieces:
         cut[gi] = n
         gi += 1
+
+
+@njit(cache=True, inline="always")
+def _piece_start(gi, n_pieces, n_runs, halving, total):
+    """The work before piece ``gi`` (``_cut_sources``): in run m of ``n_runs`` equal runs, piece i starts after
+    1 - 2^-i of the run's share (in ``PIECES_PER_THREAD`` halving pieces, out of 2^P - 1 parts); else after gi
+    equal pieces."""
+    if not halving:
+        return total * gi / n_pieces
+    m = gi // PIECES_PER_THREAD
+    i = gi % PIECES_PER_THREAD
+    full = (1 << PIECES_PER_THREAD) - 1
+    return total * (m + (full - ((1 << (PIECES_PER_THREAD - i)) - 1)) / full) / n_runs
 
 
 @njit(cache=True, _nrt=False)
@@ -919,10 +923,7 @@ def _claim_pieces(member, n_members, g, st, sync, params, spk_lists, dendrites, 
         done += 1
     if done:                                     # one add for all: every piece it claimed is in
         atomic_add(sync, SY_DONE_A, done)
-    n = 0
-    target = st[ST_TARGET_A]
-    while atomic_load(sync, SY_DONE_A) < target:
-        n = spin(n)
+    wait_for(sync, SY_DONE_A, st[ST_TARGET_A])
 
 
 @njit(cache=True, _nrt=False)
@@ -956,8 +957,8 @@ def _task(gi, st, params, spk_lists, neurons, dendrites, work, routes, recorder,
           groups, shares):
     """Task ``gi`` of a step: group gi's step (the ring copies' and counts' sums into its cells first where the step
     shared its delivery by sources, then ``_step_group``)."""
-    t_first, t_last, t_base, n_crows, buf_cap, by_source, split, direct_graded, defer, plain = params[:10]
-    src_cut, ring_copies, pk_copies, cnt_copies = shares
+    split, direct_graded, defer, plain = params[6:10]
+    ring_copies, pk_copies, cnt_copies = shares[1:]
     group_core, group_cell, core_cell = groups[:3]
     t = st[ST_T]
     row = st[ST_ROW]

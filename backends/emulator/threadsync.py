@@ -127,4 +127,3 @@ def atomic_store(typingctx, arr, idx, val):
         builder.store_atomic(args[2], item_pointer(context, builder, signature, args), "release", 8)
         return context.get_dummy_value()
     return nb_types.void(arr, nb_types.intp, nb_types.int64), codegen
-
