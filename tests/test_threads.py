@@ -579,3 +579,111 @@ def test_sources_cut_into_pieces_halving_within_each_thread():
             assert q == n or before[q] >= frac * total, (n, n_pieces, k)
             assert q == 0 or before[q - 1] < frac * total, (n, n_pieces, k)
         assert cut[0] == 0 and cut[-1] == n and np.all(np.diff(cut) >= 0)
+
+
+def _apart_net(seed, n_cores=6, recurrent=True):
+    """Two sides of two LoihiLIF populations each, fed by one graph input, projections (every kind, delay mode and
+    weight_exp) only within a side, each side on its own cores (side 0 below side 1): the cores are apart
+    (``kernels.free_cuts``) at ``split``, the first core of side 1. (network, tables, inputs, split)."""
+    from netgen import _conn_options, _weights
+    rng = np.random.default_rng(seed)
+    net = nc.Network(f"apart{seed}")
+    net.input("in", (int(rng.integers(5, 60)),))
+    sizes = [int(rng.integers(20, 120)), int(rng.integers(20, 120))]
+    split = int(rng.integers(1, n_cores))
+    mapping = {}
+    for side, cores in enumerate(((0, split), (split, n_cores))):
+        pops = [f"s{side}p{i}" for i in range(2)]
+        for name, n in zip(pops, sizes[::1 - 2 * side]):     # the same sizes on both sides: balanced
+            net.population(name, (n,), nc.LoihiLIF(du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4096)),
+                                                   vth=rng.integers(50, 600, n), bias_mant=rng.integers(-50, 100, n)))
+            mapping[name] = rng.integers(*cores, n)
+        edges = [("in", pops[0]), (pops[0], pops[1])] + ([(pops[1], pops[0]), (pops[0], pops[0])] if recurrent else [])
+        for src, dst in edges:
+            n_pre, n_post = net.populations[src].size, net.populations[dst].size
+            fed = src == "in"                            # (the input's weights excitatory: the sides spike)
+            w = _weights(rng, (n_post, n_pre), "exc" if fed else str(rng.choice(["exc", "inh", "mixed"])))
+            w = w * (rng.random(w.shape) < 0.4)
+            opts = dict(weight_exp=int(rng.integers(0, 3))) if fed else _conn_options(rng)
+            conn = nc.Dense(w, **opts) if rng.random() < 0.5 else nc.Sparse.from_dense(w, **opts)
+            r = rng.random()
+            delay = 0 if r < 0.4 else (int(rng.integers(0, 6)) if r < 0.6 else
+                                       rng.integers(0, 6, w.size if isinstance(conn, nc.Dense) else conn.n_synapses))
+            net.connect(src, dst, conn, delay=delay)
+    inputs = {"in": (rng.random((STEPS, net.populations["in"].size)) < 0.3).astype(np.uint8)}
+    return net, build_core_tables(net, mapping, n_cores), inputs, split
+
+
+def test_free_cuts_find_the_cores_apart():
+    """``free_cuts``: a cut is free where no neuron's route crosses it (graph inputs reach any core); ``free_groups``
+    takes the free cut nearest to the balanced one, and refuses too few free cuts or an uneven split."""
+    net, tables, _, split = _apart_net(0, n_cores=6)
+    plan = make_plan(tables)
+    routes = plan.routes
+    ok = K.free_cuts(tables.core_neuron_ptr, routes.route_ptr, routes.route_core)
+    assert ok[0] and ok[split] and ok[tables.n_cores]
+    # every other cut: some neuron's route crosses it (the spec: each route's source core and destination core)
+    src_core = np.repeat(routes.neuron_core[:tables.n_neurons], np.diff(routes.route_ptr[:tables.n_neurons + 1]))
+    dst_core = np.asarray(routes.route_core[:routes.route_ptr[tables.n_neurons]])
+    for c in range(tables.n_cores + 1):
+        crosses = np.any((src_core < c) != (dst_core < c))
+        assert ok[c] == (not crosses), c
+    cores = np.zeros(3, np.int64)
+    assert K.free_groups(2, ok, routes.split_syn, K.ACTIVITY_PRIOR, tables.core_neuron_ptr, cores)
+    assert list(cores) == [0, split, tables.n_cores]
+    assert not K.free_groups(3, ok, routes.split_syn, K.ACTIVITY_PRIOR, tables.core_neuron_ptr, np.zeros(4, np.int64))
+    nrn = tables.core_neuron_ptr                         # the only free cut one that leaves a side few neurons
+    c = max(range(1, tables.n_cores), key=lambda c: abs(nrn[c] - nrn[-1] / 2))
+    assert max(nrn[c], nrn[-1] - nrn[c]) > 0.7 * nrn[-1]
+    lopsided = np.zeros_like(ok)
+    lopsided[[0, c, tables.n_cores]] = True
+    assert not K.free_groups(2, lopsided, routes.split_syn, K.ACTIVITY_PRIOR, tables.core_neuron_ptr, cores)
+    one = K.free_cuts(tables.core_neuron_ptr, routes.route_ptr, np.zeros_like(routes.route_core))  # all to core 0
+    assert one[0] and one[tables.n_cores] and not one[1:tables.n_cores].any()
+
+
+@needs_threads
+@pytest.mark.parametrize("seed", range(6))
+def test_free_team_equals_one_thread(seed, monkeypatch):
+    """Cores apart run as a free team (``_free_team``: each thread its own cores through the whole call, its own
+    ring copy, spike lists and count-row buffer): spikes, v, u and every counter equal one thread's, counted and
+    uncounted, in one call and in one-step calls (the ring cells copied back and carried, delays across calls),
+    and with one numba thread running both members in turn; the spike list a call returns is one thread's."""
+    net, tables, inputs, split = _apart_net(seed, n_cores=[2, 3, 6, 8, 5, 4][seed], recurrent=seed % 3 != 2)
+    plan = make_plan(tables)
+    assert plan.routes.split_syn.size == tables.n_cores + 1 and not plan.psums.enabled
+    cores = np.zeros(3, np.int64)                        # a free team on two threads
+    assert K.free_groups(2, K.free_cuts(tables.core_neuron_ptr, plan.routes.route_ptr, plan.routes.route_core),
+                         plan.routes.split_syn, K.ACTIVITY_PRIOR, tables.core_neuron_ptr, cores)
+    spec = InputSpec.of_network(net)
+    rec = ("spikes", "v", "u")
+    one = emulate_tables(tables, STEPS, inputs, rec, threads=1, input_spec=spec)
+    assert sum(int(s.sum()) for s in one.spikes.values()) > 20
+    runs = [emulate_tables(tables, STEPS, inputs, rec, threads=2, input_spec=spec),
+            emulate_tables(tables, STEPS, inputs, rec, threads=2, input_spec=spec, counters=False),
+            emulate_tables(tables, STEPS, inputs, rec, threads=2, input_spec=spec, progress=True)]  # 1-step calls
+    run_kernel = E.EngineState.run_kernel                # numba runs one thread, the kernel two members
+    monkeypatch.setattr(E.EngineState, "run_kernel", lambda self, *args, n_threads=None: run_kernel(self, *args,
+                                                                                                      n_threads=2))
+    runs.append(emulate_tables(tables, STEPS, inputs, rec, threads=1, input_spec=spec))
+    for k, many in enumerate(runs):
+        for a, b in zip(one.arrays().items(), many.arrays().items()):
+            np.testing.assert_array_equal(a[1], b[1], err_msg=f"{a[0]}, run {k}")
+        if k != 1:
+            for name, arr in one.report["counters"].items():
+                np.testing.assert_array_equal(arr, many.report["counters"][name], err_msg=f"{name}, run {k}")
+    monkeypatch.undo()
+    lists = []                                           # the last step's sources, as a closed loop reads them
+    for n_threads in (1, 2):
+        state = E.initial_state(tables, plan)
+        run = E._setup_run(tables, plan, STEPS, (), E.check_run(spec, STEPS, inputs, (), tables.n_neurons)[2],
+                           set(), None, False, False, None, [], True, {})
+        spiked = np.zeros(max(tables.n_sources, 1), np.int64)
+        with kernel_threads(n_threads):
+            n = K.run_steps(1, STEPS, 0, E._segment_neurons(tables, plan, state, None, None), plan.dendrites,
+                            state.work, plan.routes, run.inputs, run.recorder, run.counters, spiked, plan.psums,
+                            n_threads, K.ROW_BUFFER, 0.0)
+        lists.append((spiked[:n].copy(), state.work.payload[:n].copy(), state.work.ring.copy()))
+    for a, b in zip(*lists):
+        np.testing.assert_array_equal(a, b)
+    assert lists[0][0].size > 0 and (lists[0][0] >= tables.n_neurons).any()    # neurons' and inputs' spikes

@@ -514,6 +514,13 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     own cores in (``_fold_copies``, ``_fold_counts``) and steps its neurons. No source's lookups repeated per
     group and no cache line written by two threads (Brunel's two threads 1.3 -> 1.5x with regions, 1.5-1.6x as a team).
 
+    **Free team** (``_free_team``): where the cores fall into groups apart, no neuron's route reaching from one to
+    another (``free_cuts``: a Dense layer fed by graph inputs alone, or unconnected sub-networks on their own
+    cores; a group's work within ``FREE_IMBALANCE`` of an even share: ``free_groups``), each thread runs the whole
+    call over its own cores as one group runs it, with a ring copy, spike lists and count-row buffer of its own,
+    and meets no other thread: no meeting a step, so a call whose steps are too short for the team (dense 1k x 1k,
+    ~10 us) still runs on threads (benchmarks/RESULTS.md "Free team").
+
     **Count rows** (``count_rows``): a counted run does not add a spiking source's row of per-core synapse
     copies while it delivers. Its (row, step) goes into a buffer (``row_buffer`` entries, at least two steps'
     worth), which the groups add up over their own cores in the region after it fills and in the call's last
@@ -589,7 +596,16 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # for nothing (chain_quiet at 0.25 % input: 5.7 -> 7.8 us on two threads; benchmarks/RESULTS.md "quiet11").
     # Without one, one group: no group arrays, cell ranges or ring copies to set up
     n_groups = max(1, min(n_threads, n_cores))
-    if not parallel_step(n_groups, n_neurons, ACTIVITY_PRIOR * total_syn, ns_neuron, ns_event, 2.0 * par_step_ns):
+    # cores apart (no neuron's route reaches across a cut: ``free_cuts``; a Dense layer fed by graph inputs alone) run
+    # as a free team: each thread steps its own cores through the whole call and meets no other thread, so only
+    # the call's work need pay for the region and the ring copies (``FREE_CALL_STEPS``)
+    free_core = np.zeros(n_groups + 1, np.int64)
+    call_ns = (t_last - t_first + 1) * (n_neurons * ns_neuron + ACTIVITY_PRIOR * total_syn * ns_event)
+    free = n_groups > 1 and split and not psums.enabled and call_ns >= FREE_CALL_STEPS * par_step_ns and \
+        free_groups(n_groups, free_cuts(core_neuron_ptr, routes.route_ptr, routes.route_core), split_syn,
+                    ACTIVITY_PRIOR, core_neuron_ptr, free_core)
+    if not free and not parallel_step(n_groups, n_neurons, ACTIVITY_PRIOR * total_syn, ns_neuron, ns_event,
+                                      2.0 * par_step_ns):
         n_groups = 1
     blk_a = np.zeros((n_groups, BLOCK), np.int64)
     blk_b = np.zeros((n_groups, BLOCK), np.int64)
@@ -607,7 +623,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # read them. No group repeats a source's lookups (split by destination, each did: Brunel's two threads ~1.4x)
     # and no two threads write near one cache line (dense's rows on one ring: 1.45x in thread_ceiling.py, 1.89x
     # with a ring per thread). Integer sums commute: the cells end equal to one thread's.
-    by_source = n_groups > 1 and split and all_direct and not psums.enabled
+    by_source = not free and n_groups > 1 and split and all_direct and not psums.enabled
     ring_copies = np.zeros((n_groups - 1 if by_source else 0, ring.shape[0]), ring.dtype)
     src_cut = np.zeros(PIECES_PER_THREAD * n_groups + 1, np.int64)
     # counted, each group's packets in and synaptic ops per destination core too (``_deliver_share``: its own
@@ -621,8 +637,13 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     shares = (src_cut, ring_copies, pk_copies, cnt_copies)
     params = (t_first, t_last, t_base, n_crows, buf_cap, by_source, split, direct_graded, defer, plain, ns_neuron,
               ns_event, par_step_ns, total_syn)
+    if free:
+        return _free_team(params, spiked, payload, (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row,
+                          u_row), dendrites, work, routes, inputs, recorder, counts, psums, (seg_one, xform),
+                          free_core, core_cell, shares)
     # the loop's state between steps (``_advance`` writes it, the team reads it), and the team's counters
     st = np.zeros(ST_SIZE, np.int64)
+    st[ST_CHI] = n_cores                         # every core
     act = np.full(1, ACTIVITY_PRIOR)                     # synaptic events per synapse copy and step (running)
     sync = np.zeros(SY_CLAIMS + SY_LINE * (1 + PIECES_PER_THREAD) * n_groups, np.int64)
     _advance(np.int64(1), n_groups, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes,
@@ -648,6 +669,165 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     return st[ST_NPREV]
 
 
+#: A free team (``run_steps``) where a call's estimated work at the prior activity is at least this many times
+#: ``par_step_ns`` (the region's start and the ring copies are paid once a call; a team's meetings every step).
+FREE_CALL_STEPS = 10
+#: A free team (``free_groups``) only where no group's estimated work exceeds an even share by more than this: the
+#: team's per-step cut keeps an uneven network's threads busy, at one meeting a step.
+FREE_IMBALANCE = 1.25
+
+
+@njit(cache=True)
+def free_cuts(core_neuron_ptr, route_ptr, route_core):
+    """bool [n_cores + 1]: whether cut c leaves the cores below it and those from it on apart, no neuron's route
+    reaching from one side to the other (graph inputs reach any core: their spikes are known to every thread). A
+    source's routes are sorted by core (``run_steps``' ``split``), so its first and last route bound where it
+    reaches. O(neurons + cores)."""
+    n_cores = core_neuron_ptr.shape[0] - 1
+    lo = np.empty(n_cores, np.int64)             # the lowest and highest core reached from core c (itself at least)
+    hi = np.empty(n_cores, np.int64)
+    for c in range(n_cores):
+        a = c
+        b = c
+        for j in range(core_neuron_ptr[c], core_neuron_ptr[c + 1]):
+            if route_ptr[j + 1] > route_ptr[j]:
+                a = min(a, np.int64(route_core[route_ptr[j]]))
+                b = max(b, np.int64(route_core[route_ptr[j + 1] - 1]))
+        lo[c] = a
+        hi[c] = b
+    ok = np.ones(n_cores + 1, np.bool_)
+    reach = -1                                   # nothing below c reaches c or above
+    for c in range(n_cores):
+        reach = max(reach, hi[c])
+        ok[c + 1] = reach < c + 1
+    reach = n_cores                              # nothing from c on reaches below c
+    for c in range(n_cores - 1, -1, -1):
+        reach = min(reach, lo[c])
+        ok[c] = ok[c] and reach >= c
+    return ok
+
+
+@njit(cache=True)
+def free_groups(n_groups, ok, split_syn, activity, core_neuron_ptr, group_core):
+    """Cut the cores into ``n_groups`` groups apart (``ok``: ``free_cuts``), each cut the free one nearest to
+    ``step_groups``' (balanced at ``activity``), into ``group_core``; False where the cuts are too few or a group's
+    estimated work exceeds ``FREE_IMBALANCE`` even shares."""
+    n_cores = core_neuron_ptr.shape[0] - 1
+    step_groups(n_groups, split_syn, activity, core_neuron_ptr, np.zeros(n_cores + 1, np.int64), group_core,
+                np.zeros(n_groups, np.int64))
+    for g in range(1, n_groups):
+        target = group_core[g]
+        lo = group_core[g - 1] + 1               # cuts increase, and leave a core to each group after g
+        hi = n_cores - (n_groups - g)
+        k = -1
+        for d in range(n_cores + 1):
+            if lo <= target - d <= hi and ok[target - d]:
+                k = target - d
+            elif lo <= target + d <= hi and ok[target + d]:
+                k = target + d
+            if k >= 0:
+                break
+        if k < 0:
+            return False
+        group_core[g] = k
+    w_syn = activity if split_syn.shape[0] == n_cores + 1 else 0.0
+    total = NEURON_WORK * core_neuron_ptr[n_cores] + w_syn * (split_syn[n_cores] if w_syn > 0 else 0)
+    for g in range(n_groups):
+        a = group_core[g]
+        b = group_core[g + 1]
+        work = NEURON_WORK * (core_neuron_ptr[b] - core_neuron_ptr[a]) + \
+            (w_syn * (split_syn[b] - split_syn[a]) if w_syn > 0 else 0.0)
+        if work > FREE_IMBALANCE * total / n_groups:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _free_team(params, spiked, payload, neurons, dendrites, work, routes, inputs, recorder, counts, psums, per_run,
+               group_core, core_cell, shares):
+    """``run_steps`` on a free team: thread m steps the cores ``group_core[m]..group_core[m+1]`` (apart from the
+    others': ``free_cuts``) through the whole call, as one group of its own (``_advance``, ``_team`` with its own
+    loop state, spike lists, count-row buffer and clock), its cells in a ring array of its own (copied in and out:
+    no cache line of the ring written by two threads; dense's rows on one shared ring scaled 1.45x, on a ring each
+    1.89x: benchmarks/RESULTS.md "quiet10"). Every thread's spike list holds its own neurons' spikes and the graph
+    inputs', delivered into its own cores; the thread with core 0 counts the inputs' sends. Returns what
+    ``run_steps`` does, the last step's list merged in core order, the inputs after (one thread's order)."""
+    t_last, t_base, buf_cap = params[1], params[2], params[4]
+    seg_one, xform = per_run
+    core_neuron_ptr = neurons[0]
+    n_groups = group_core.shape[0] - 1
+    n_cores = core_neuron_ptr.shape[0] - 1
+    ring = work.ring
+    rings = np.zeros((n_groups, ring.shape[0]), ring.dtype)
+    # each thread's arrays: row m of each, its first ``used`` entries, a cache line or more from the next row's (its
+    # loop writes them every step: on a line with another thread's they would cross between the cores)
+    sts = np.zeros((n_groups, ST_SIZE + SY_LINE), np.int64)
+    for m in range(n_groups):
+        sts[m, ST_CLO] = group_core[m]
+        sts[m, ST_CHI] = group_core[m + 1]
+        for k in range(core_cell[group_core[m]], core_cell[group_core[m + 1]]):
+            rings[m, k] = ring[k]
+    acts = np.full((n_groups, 1 + SY_LINE), ACTIVITY_PRIOR)
+    syncs = np.zeros((n_groups, SY_CLAIMS + SY_LINE * (1 + PIECES_PER_THREAD)), np.int64)
+    lists = np.empty((6, n_groups, spiked.shape[0] + SY_LINE), np.int64)
+    blks = np.zeros((3, n_groups, 1, BLOCK), np.int64)
+    small = np.zeros((4, n_groups, 2 + SY_LINE), np.int64)      # group_core, group_cell, group_fired, group_events
+    n_proj = dendrites.proj_len.shape[0]
+    slots = np.zeros((n_groups, n_proj + SY_LINE), np.int64)
+    pks = np.zeros((n_groups, n_cores + SY_LINE), np.int64)
+    bks = np.empty((n_groups, buf_cap + 2 * SY_LINE), np.int32)
+    brs = np.empty((n_groups, buf_cap + 2 * SY_LINE), np.int32)
+    _launch_free(sts, acts, syncs, params, lists, neurons[0], neurons[1], neurons[2], neurons[3], neurons[4],
+                 neurons[5], neurons[6], neurons[7], dendrites, work, rings, routes, inputs, recorder, counts, psums,
+                 seg_one, xform, slots, pks, bks, brs, blks, small, core_cell, shares)
+    for m in range(n_groups):                    # the cells back
+        for k in range(core_cell[group_core[m]], core_cell[group_core[m + 1]]):
+            ring[k] = rings[m, k]
+    in_ptr = inputs.in_ptr
+    row = t_last - 1 - t_base                    # the last step's graph inputs, at the end of every list
+    n_in = in_ptr[row + 1] - in_ptr[row] if 0 <= row < in_ptr.shape[0] - 1 else 0
+    n = 0
+    for m in range(n_groups + 1):                # each thread's neurons' spikes, then thread 0's inputs
+        mm = m if m < n_groups else 0
+        b = 2 * sts[mm, ST_PARITY]               # the last list: the double buffer's previous
+        n_m = sts[mm, ST_NPREV]
+        lo = n_m - n_in if m == n_groups else 0
+        hi = n_m if m == n_groups else n_m - n_in
+        for i in range(lo, hi):
+            spiked[n] = lists[b, mm, i]
+            payload[n] = lists[b + 1, mm, i]
+            n += 1
+    return n
+
+
+@njit(cache=True, parallel=True)
+def _launch_free(sts, acts, syncs, params, lists, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row,
+                 u_row, dendrites, work, rings, routes, inputs, recorder, counts, psums, seg_one, xform, slots, pks,
+                 bks, brs, blks, small, core_cell, shares):
+    """The free team's one parallel region (``_free_team``): thread m runs the loop of its own group, as one
+    group runs it on the calling thread (``run_steps``), with its own arrays (the first entries of row m of each:
+    ``_free_team``). The arguments one by one, as ``_launch``'s."""
+    n_src = lists.shape[2] - SY_LINE
+    n_proj = slots.shape[1] - SY_LINE
+    n_cores = pks.shape[1] - SY_LINE
+    buf_cap = bks.shape[1] - 2 * SY_LINE
+    for m in prange(sts.shape[0]):
+        own = WorkArrays(rings[m], work.scratch, work.sflag, work.touched_idx, work.touched_proj,
+                         work.touched_delay, work.payload)
+        spk_lists = (lists[0, m, :n_src], lists[1, m, :n_src], lists[2, m, :n_src], lists[3, m, :n_src],
+                     lists[4, m, :n_src], lists[5, m, :n_src])
+        per_call = (seg_one, xform, slots[m, :n_proj], pks[m, :n_cores], bks[m, :buf_cap], brs[m, :buf_cap])
+        groups = (small[0, m, :2], small[1, m, :1], core_cell, small[2, m, :1], small[3, m, :1])
+        st = sts[m, :ST_SIZE]
+        act = acts[m, :1]
+        _advance(np.int64(1), np.int64(1), st, act, syncs[m], params, spk_lists, core_neuron_ptr, dendrites, own,
+                 routes, inputs, counts, psums, per_call, groups, shares)
+        atomic_add(syncs[m], SY_GEN, 1)
+        _team(np.int64(0), np.int64(1), st, act, syncs[m], params, spk_lists,
+              (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, own, routes, inputs,
+              recorder, counts, psums, per_call, (blks[0, m], blks[1, m], blks[2, m]), groups, shares)
+
+
 @njit(cache=True, parallel=True)
 def _launch(n_members, st, act, sync, params, spk_lists, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S,
             v_row, u_row, dendrites, work, routes, inputs, recorder, counts, psums, per_call, blocks, groups, shares):
@@ -663,9 +843,10 @@ def _launch(n_members, st, act, sync, params, spk_lists, core_neuron_ptr, core_s
 
 
 #: ``run_steps``' state between two steps (int64 ``st``), written by ``_advance`` before it publishes a step.
+#: ``ST_CLO``/``ST_CHI``: the cores the loop steps (all of them, but for a thread of a free team: its own).
 ST_T, ST_ROW, ST_LAST, ST_FLUSH, ST_NBUF, ST_NPREV, ST_PREV_EVENTS, ST_PARITY, ST_NUSE, ST_SHARE, ST_STOP, \
-    ST_TARGET_A, ST_TARGET_B, ST_PIECES = range(14)
-ST_SIZE = 14
+    ST_TARGET_A, ST_TARGET_B, ST_PIECES, ST_CLO, ST_CHI = range(16)
+ST_SIZE = 16
 #: The team's counters (int64 ``sync``), each on a cache line of its own (SY_LINE int64): steps published (the
 #: team's clock, 1 at the first), the pieces of phase A (by-source delivery) and tasks of phase B (groups) done
 #: since the call began; then one claim word per group task and per piece, ``SY_CLAIMS + SY_LINE * task`` and
@@ -735,6 +916,7 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
                 cur_cps[n_spk] = cur_cps[g0 + i]
                 n_spk += 1
             step_events += group_events[gi]
+        n_own = n_spk
         # graph-input channels firing this step
         if row < in_ptr.shape[0] - 1:
             for e in range(in_ptr[row], in_ptr[row + 1]):
@@ -745,14 +927,18 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
                 cur_cps[n_spk] = c
                 n_spk += 1
                 step_events += c
-        if do_count and n_spk:                   # what the sources send: counted once, not per group
-            _count_sources(row, cur_spk, n_spk, n_neurons, route_ptr, neuron_core, counters, src_spikes)
+        # what the sources send: counted once, not per group (a free team's thread counts its own neurons, and
+        # the one with core 0 the graph inputs too: every thread's list holds them)
+        n_counted = n_spk if st[ST_CLO] == 0 else n_own
+        if do_count and n_counted:
+            _count_sources(row, cur_spk, n_counted, n_neurons, route_ptr, neuron_core, counters, src_spikes)
         if defer:                                # what they receive, for the sources with a count row
             for i in range(n_spk):
                 k = count_row[cur_spk[i]]
                 if k >= 0:
                     if n_buf == buf_cap:         # never, by the flush rule below (a source sends once a step);
-                        _flush_rows(buf_k, buf_row, n_buf, 0, n_cores, routes.count_syn, counters, pk_syn)
+                        _flush_rows(buf_k, buf_row, n_buf, st[ST_CLO], st[ST_CHI], routes.count_syn, counters,
+                                    pk_syn)
                         n_buf = 0                # kept so that no write can overrun the buffer
                     buf_k[n_buf] = k
                     buf_row[n_buf] = row
@@ -785,8 +971,13 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
                                        par_step_ns) else 1
     share = by_source and n_use > 1 and n_prev > 0   # phase 3 of t-1 by sources, each group into its own ring
     # copy; then by cores, without a delivery: the groups' cores then cut by their neurons alone
-    step_groups(n_use, split_syn if split and not share else split_syn[:0], act[0], core_neuron_ptr, core_cell,
-                group_core, group_cell)
+    if n_use == 1:                               # one group: every core the loop steps
+        group_core[0] = st[ST_CLO]
+        group_core[1] = st[ST_CHI]
+        group_cell[0] = core_cell[st[ST_CLO]]
+    else:
+        step_groups(n_use, split_syn if split and not share else split_syn[:0], act[0], core_neuron_ptr, core_cell,
+                    group_core, group_cell)
     n_pieces = min(PIECES_PER_THREAD * n_use, n_prev) if share else 0
     if share:
         _cut_sources(lists[4], n_prev, st[ST_PREV_EVENTS], n_pieces, n_use, src_cut)
@@ -962,7 +1153,6 @@ def _task(gi, st, params, spk_lists, neurons, dendrites, work, routes, recorder,
     group_core, group_cell, core_cell = groups[:3]
     t = st[ST_T]
     row = st[ST_ROW]
-    n_use = st[ST_NUSE]
     share = st[ST_SHARE] != 0
     n_prev = st[ST_NPREV]
     lists = _ordered_lists(spk_lists, st[ST_PARITY])
@@ -971,7 +1161,7 @@ def _task(gi, st, params, spk_lists, neurons, dendrites, work, routes, recorder,
         _fold_copies(work.ring, ring_copies, ring_copies.shape[0], group_cell[gi], core_cell[group_core[gi + 1]])
         if pk_copies.shape[0]:
             _fold_counts(counts[1], row - 1, cnt_copies, cnt_copies.shape[0], group_core[gi], group_core[gi + 1])
-    _step_group(gi, t, row, st[ST_LAST] != 0, st[ST_FLUSH] != 0, st[ST_NBUF], 0 if share else n_prev, n_use, split,
+    _step_group(gi, t, row, st[ST_LAST] != 0, st[ST_FLUSH] != 0, st[ST_NBUF], 0 if share else n_prev, split,
                 defer, plain, direct_graded, neurons, dendrites, work, routes, recorder, counts, psums, per_call,
                 lists, blocks, groups)
 
@@ -1020,7 +1210,7 @@ def _fold_copies(ring, ring_copies, n, c0, c1):
 
 
 @njit(cache=True, _nrt=False)
-def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, plain, direct_graded, neurons,
+def _step_group(gi, t, row, last, flush, n_buf, n_prev, split, defer, plain, direct_graded, neurons,
                 dendrites, work, routes, recorder, counts, psums, per_call, lists, blocks, groups):
     """Group ``gi``'s share of one step of ``run_steps`` (read it there): the buffered count rows over its cores,
     phase 3 of step t-1 into its cells (split delivery), then phase 1+2 of its cores' neurons at t, their spikes
@@ -1049,9 +1239,10 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, n_groups, split, defer, 
     c_hi = group_core[gi + 1]
     if flush:                              # the buffered count rows over the group's cores
         _flush_rows(buf_k, buf_row, n_buf, c_lo, c_hi, count_syn, counters, pk_syn)
-    if n_prev and split:
+    if n_prev and split:                   # (every route where the group is every core)
         _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], core_cell[c_hi],
-                 n_groups == 1, dendrites, work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
+                 c_lo == 0 and c_hi == core_neuron_ptr.shape[0] - 1, dendrites, work, routes, counts, psums,
+                 direct_graded, slot, pk_syn, defer)
     base = core_neuron_ptr[c_lo]           # the group's spikes from here on, in core order
     Ag = blk_a[gi]                         # the group's block scratch: inputs, payloads
     Bg = blk_b[gi]
@@ -1449,12 +1640,13 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
     n_touched = cell0
     for q in range(n_spk):
         src = spiked[q]
-        if whole and joined and q + 1 < n_spk:       # the next source's first run of weights on its way
-            nx = spiked[q + 1]
+        if joined and q + 1 < n_spk:             # the next source's first run of weights on its way (its group's
+            nx = spiked[q + 1]                   # part)
             if src_run_ptr[nx + 1] > src_run_ptr[nx]:
                 i_nx = src_run_ptr[nx]
-                a_nx = frun_start[i_nx]
-                for o in range(0, min(np.int64(frun_len[i_nx]), 2048), 64):
+                c_nx, a_nx, n_nx = _run_cut(frun_cell[i_nx], frun_start[i_nx], frun_len[i_nx], not whole, cell0,
+                                            cell1)
+                for o in range(0, min(n_nx, 2048), 64):
                     _prefetch(run_weight, a_nx + o)
         r0 = route_ptr[src]
         r1 = route_ptr[src + 1]
