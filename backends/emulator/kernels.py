@@ -598,10 +598,11 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     n_groups = max(1, min(n_threads, n_cores))
     # cores apart (no neuron's route reaches across a cut: ``free_cuts``; a Dense layer fed by graph inputs alone) run
     # as a free team: each thread steps its own cores through the whole call and meets no other thread, so only
-    # the call's work need pay for the region and the ring copies (``FREE_CALL_STEPS``)
+    # the call's work need pay for the region and the ring copies (``FREE_CALL_STEPS``, ``FREE_CELL_NS``)
     free_core = np.zeros(n_groups + 1, np.int64)
     call_ns = (t_last - t_first + 1) * (n_neurons * ns_neuron + ACTIVITY_PRIOR * total_syn * ns_event)
-    free = n_groups > 1 and split and not psums.enabled and call_ns >= FREE_CALL_STEPS * par_step_ns and \
+    start_ns = par_step_ns + FREE_CELL_NS * ring.shape[0] if par_step_ns > 0 else 0.0    # (0: threads always)
+    free = n_groups > 1 and split and not psums.enabled and call_ns >= FREE_CALL_STEPS * start_ns and \
         free_groups(n_groups, free_cuts(core_neuron_ptr, routes.route_ptr, routes.route_core), split_syn,
                     ACTIVITY_PRIOR, core_neuron_ptr, free_core)
     if not free and not parallel_step(n_groups, n_neurons, ACTIVITY_PRIOR * total_syn, ns_neuron, ns_event,
@@ -669,9 +670,12 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     return st[ST_NPREV]
 
 
-#: A free team (``run_steps``) where a call's estimated work at the prior activity is at least this many times
-#: ``par_step_ns`` (the region's start and the ring copies are paid once a call; a team's meetings every step).
+#: A free team (``run_steps``) where a call's estimated work at the prior activity is at least this many times what
+#: starting it costs, once a call (a team's meetings cost every step): a region, ``par_step_ns``, and the ring cells
+#: copied in and out, ``FREE_CELL_NS`` a cell (an estimate: a closed loop's one-step calls of a large network keep
+#: the team).
 FREE_CALL_STEPS = 10
+FREE_CELL_NS = 1.0
 #: A free team (``free_groups``) only where no group's estimated work exceeds an even share by more than this: the
 #: team's per-step cut keeps an uneven network's threads busy, at one meeting a step.
 FREE_IMBALANCE = 1.25
@@ -758,7 +762,7 @@ def _free_team(params, spiked, payload, neurons, dendrites, work, routes, inputs
     n_groups = group_core.shape[0] - 1
     n_cores = core_neuron_ptr.shape[0] - 1
     ring = work.ring
-    rings = np.zeros((n_groups, ring.shape[0]), ring.dtype)
+    rings = np.empty((n_groups, ring.shape[0]), ring.dtype)   # (a thread touches its own cells only)
     # each thread's arrays: row m of each, its first ``used`` entries, a cache line or more from the next row's (its
     # loop writes them every step: on a line with another thread's they would cross between the cores)
     sts = np.zeros((n_groups, ST_SIZE + SY_LINE), np.int64)
