@@ -347,25 +347,32 @@ def test_neurons_stepped_in_blocks_equal_the_spec(scale, weight_exp, monkeypatch
             assert_same(emulate_tables(tables, 40, inputs, rec, threads=threads, counters=False), spec)
 
 
-def test_spike_events_equal_numpy():
+def test_spike_events_equal_numpy(monkeypatch):
     """The input encoder's nonzero (a silent 8-byte word costs one compare) is ``np.nonzero`` and the values
     there: every width (a multiple of 8 or not), density, byte value, and arrays that are views at an odd byte
-    offset or not contiguous."""
-    from neurocomp.backends.emulator.kernels import spike_events
+    offset or not contiguous; on one thread and in parts on several (every array, and the large ones by default:
+    a row cut between two parts, parts with no whole word)."""
+    import numba
+    from neurocomp.backends.emulator import kernels as K
+    from neurocomp.backends.emulator.engine import kernel_threads
     rng = np.random.default_rng(3)
     cases = [np.zeros((0, 5), np.uint8), np.zeros((3, 0), np.uint8), np.ones((4, 9), np.uint8)]
-    for shape in ((1, 1), (7, 3), (20, 8), (33, 17), (100, 2000)):
+    for shape in ((1, 1), (7, 3), (20, 8), (33, 17), (100, 2000), (301, 333)):
         for p in (0.0, 0.003, 0.2, 1.0):
             cases.append((rng.random(shape) < p).astype(np.uint8))
     big = (rng.random(3 * 41 + 1) < 0.1).astype(np.uint8)
     cases += [big[1:].reshape(3, 41), (rng.random((9, 30)) < 0.3).astype(np.uint8)[:, ::3],
               rng.integers(0, 256, (13, 11)).astype(np.uint8) * (rng.random((13, 11)) < 0.2)]
-    for arr in cases:
-        got = spike_events(arr)
-        nz = np.nonzero(arr)
-        for g, w in zip(got, nz + (arr[nz].astype(np.int64),)):
-            assert g.dtype == np.int64
-            np.testing.assert_array_equal(g, w, err_msg=str(arr.shape))
+    for threads, par_bytes in ((1, K.PAR_INPUT_BYTES), (numba.config.NUMBA_NUM_THREADS, K.PAR_INPUT_BYTES),
+                               (numba.config.NUMBA_NUM_THREADS, 0)):
+        monkeypatch.setattr(K, "PAR_INPUT_BYTES", par_bytes)
+        with kernel_threads(threads):
+            for arr in cases:
+                got = K.spike_events(arr)
+                nz = np.nonzero(arr)
+                for g, w in zip(got, nz + (arr[nz].astype(np.int64),)):
+                    assert g.dtype == np.int64
+                    np.testing.assert_array_equal(g, w, err_msg=f"{arr.shape}, {threads} threads, {par_bytes}")
 
 
 def test_kernel_entry_key_tells_apart_what_numba_types_apart():

@@ -1337,11 +1337,12 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     elif state.engine != engine or (state.learning or learning) and set(state.learning) != {p.name for p in learning}:
         raise ValidationError(f"state: made for the {state.engine} engine and learning projections "
                               f"{sorted(state.learning)}; this run is {engine} with {[p.name for p in learning]}")
-    run = _setup_run(tables, plan, steps, record, rows, set(spec.rewards), populations, counters, events,
-                     memory_budget, learning, engine == "numba", state.learning, events_in)
-    t0 = time.perf_counter()
-    bar = _progress(steps, progress)
+    # (the inputs are encoded on the run's threads: ``kernels.spike_events``)
     with kernel_threads(threads), kernel_threads(kernel_thread_count(tables, threads is not None)):
+        run = _setup_run(tables, plan, steps, record, rows, set(spec.rewards), populations, counters, events,
+                         memory_budget, learning, engine == "numba", state.learning, events_in)
+        t0 = time.perf_counter()
+        bar = _progress(steps, progress)
         if loop is not None:
             _run_closed_loop(tables, plan, run, state, loop, bar)
         elif engine == "numba":

@@ -61,7 +61,7 @@ from typing import NamedTuple
 
 import numpy as np
 from llvmlite import ir as llvm_ir
-from numba import njit, prange, types as nb_types
+from numba import get_num_threads, njit, prange, types as nb_types
 from numba.core import cgutils
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
@@ -514,7 +514,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     own cores in (``_fold_copies``, ``_fold_counts``) and steps its neurons. No source's lookups repeated per
     group and no cache line written by two threads (Brunel's two threads 1.3 -> 1.5x with regions, 1.5-1.6x as a team).
 
-    **Free team** (``_free_team``): where the cores fall into groups apart, no neuron's route reaching from one to
+    **Free team** (``_launch``'s ``free``): where the cores fall into groups apart, no neuron's route reaching from one to
     another (``free_cuts``: a Dense layer fed by graph inputs alone, or unconnected sub-networks on their own
     cores; a group's work within ``FREE_IMBALANCE`` of an even share: ``free_groups``), each thread runs the whole
     call over its own cores as one group runs it, with a ring copy, spike lists and count-row buffer of its own,
@@ -550,18 +550,11 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     n_crows = count_syn.shape[0] if do_count and count_row.shape[0] > 0 else 0   # at most one entry each a step
     defer = n_crows > 0
     buf_cap = max(2 * n_crows, min(row_buffer, (t_last - t_first + 1) * n_crows)) if defer else 0
-    buf_k = np.empty(buf_cap, np.int32)
-    buf_row = np.empty(buf_cap, np.int32)
     n_neurons = core_neuron_ptr[n_cores]
     n_proj = proj_len.shape[0]
-    # per step and projection: ring slot read at t, which is also the slot of arrival of step t-1's spikes
-    # with delay 0 (``_deliver``'s ``nxt``); a delay d < L lands in slot nxt + d, less L if past the end (no
-    # division per synapse or dendrite)
-    slot = np.zeros(n_proj, np.int64)
     # mode-0 projections whose transform is not the identity modulo 2^32 (a shift, or the Conv cast) apply
     # it when the ring is read; other modes were transformed when they were written
     xform = np.zeros(n_proj, np.bool_)
-    pk_syn = np.zeros(n_cores, np.int64)         # this step's packets in and synaptic ops per core, packed
     for p in range(n_proj):
         xform[p] = proj_mode[p] == 0 and (proj_xf[p] == XF_CAST24 or proj_exp[p] != 0)
     # no delays and no transform: dendrite k's only ring cell is k (dend_off[k] == k unless the plan laid a
@@ -571,10 +564,6 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     # weight x payload straight into the ring; the wrap32 / Conv cast of the sum is applied on read as on the
     # general path (a DelayDense's per-product wrap takes the general path)
     direct_graded = all_direct and graded and np.all(proj_graded == SYN_GRADED)
-    # double-buffered spike list: step t's neurons write theirs while the groups still deliver step t-1's
-    # (and each spike's synapse copies, written where they are counted: ``_cut_sources`` reads them in a row)
-    spk_lists = (spiked, payload, np.empty_like(spiked), np.empty_like(payload), np.empty_like(spiked),
-                 np.empty_like(spiked))
     # undelayed segments whose neurons each read one channel-0 ring cell of one projection, the cells in neuron
     # order (a Dense layer's neurons): their inputs are read as one vector per block, through its transform
     seg_one = one_cell_segments(seg_ptr, dend_ptr, dend_mid, dend_off, dendrites.dend_proj) if all_direct \
@@ -608,16 +597,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     if not free and not parallel_step(n_groups, n_neurons, ACTIVITY_PRIOR * total_syn, ns_neuron, ns_event,
                                       2.0 * par_step_ns):
         n_groups = 1
-    blk_a = np.zeros((n_groups, BLOCK), np.int64)
-    blk_b = np.zeros((n_groups, BLOCK), np.int64)
-    blk_o = np.zeros((n_groups, BLOCK), np.int64)
-    group_core = np.zeros(n_groups + 1, np.int64)
-    group_cell = np.zeros(n_groups, np.int64)
     # each group's first ring cell: O(dendrites), so only where there are groups (a 1-step call runs this too)
     core_cell = core_first_cells(core_neuron_ptr, dend_ptr, dend_off, ring.shape[0]) if n_groups > 1 \
         else np.zeros(n_cores + 1, np.int64)
-    group_fired = np.zeros(n_groups, np.int64)           # each group's spikes this step
-    group_events = np.zeros(n_groups, np.int64)          # and the synapse copies they reach
     # sources split among the groups (``_deliver_share``): where every projection is undelayed (a cell is read in
     # the step it is written) and no dendrite is split, each group delivers a share of the spiking sources whole
     # into a ring copy of its own, and each group folds the copies' sums into its own cells before its neurons
@@ -632,42 +614,74 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     n_cnt = n_groups if by_source and do_count else 0
     pk_copies = np.zeros((n_cnt, n_cores), np.int64)
     cnt_copies = np.zeros((n_cnt, counters.shape[0], 1, n_cores), np.int64)
-    per_call = (seg_one, xform, slot, pk_syn, buf_k, buf_row)     # ``_step_group``'s arguments, bundled
-    blocks = (blk_a, blk_b, blk_o)
-    groups = (group_core, group_cell, core_cell, group_fired, group_events)
     shares = (src_cut, ring_copies, pk_copies, cnt_copies)
     params = (t_first, t_last, t_base, n_crows, buf_cap, by_source, split, direct_graded, defer, plain, ns_neuron,
               ns_event, par_step_ns, total_syn)
+    # the loop's arrays (``_loop_row``): one row, the team's, or a free team's row per thread (its cores' loop
+    # state, clock, spike lists, count-row buffer, group arrays, and a ring copy: a cache line or more from the
+    # next row, as its loop writes them every step)
+    n_rows = n_groups if free else 1
+    n_g = 1 if free else n_groups                # the groups a row's steps are cut into
+    sts = np.zeros((n_rows, ST_SIZE + SY_LINE), np.int64)
+    acts = np.full((n_rows, 1 + SY_LINE), ACTIVITY_PRIOR)    # synaptic events per synapse copy and step (running)
+    syncs = np.zeros((n_rows, SY_CLAIMS + SY_LINE * (1 + PIECES_PER_THREAD) * n_g), np.int64)
+    # double-buffered spike list: step t's neurons write theirs while the groups still deliver step t-1's
+    # (and each spike's synapse copies, written where they are counted: ``_cut_sources`` reads them in a row)
+    lists = np.empty((6, n_rows, spiked.shape[0] + SY_LINE), np.int64)
+    # per step and projection: ring slot read at t, which is also the slot of arrival of step t-1's spikes
+    # with delay 0 (``_deliver``'s ``nxt``); a delay d < L lands in slot nxt + d, less L if past the end (no
+    # division per synapse or dendrite)
+    slots = np.zeros((n_rows, n_proj + SY_LINE), np.int64)
+    pks = np.zeros((n_rows, n_cores + SY_LINE), np.int64)    # a step's packets in and synaptic ops per core, packed
+    bks = np.empty((n_rows, buf_cap + 2 * SY_LINE), np.int32)
+    brs = np.empty((n_rows, buf_cap + 2 * SY_LINE), np.int32)
+    blks = np.zeros((3, n_rows, n_g, BLOCK), np.int64)
+    smalls = np.zeros((4, n_rows, n_g + 1 + SY_LINE), np.int64)  # group_core, group_cell, group_fired, group_events
+    rings = np.empty((n_rows if free else 0, ring.shape[0]), ring.dtype)   # (a thread touches its own cells only)
+    rows = (sts, acts, syncs, lists, slots, pks, bks, brs, blks, smalls, seg_one, xform, core_cell)
+    st, act, sync, spk_lists, per_call, blocks, groups = _loop_row(0, rows)
     if free:
-        return _free_team(params, spiked, payload, (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row,
-                          u_row), dendrites, work, routes, inputs, recorder, counts, psums, (seg_one, xform),
-                          free_core, core_cell, shares)
-    # the loop's state between steps (``_advance`` writes it, the team reads it), and the team's counters
-    st = np.zeros(ST_SIZE, np.int64)
-    st[ST_CHI] = n_cores                         # every core
-    act = np.full(1, ACTIVITY_PRIOR)                     # synaptic events per synapse copy and step (running)
-    sync = np.zeros(SY_CLAIMS + SY_LINE * (1 + PIECES_PER_THREAD) * n_groups, np.int64)
-    _advance(np.int64(1), n_groups, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes,
-             inputs, counts, psums, per_call, groups, shares)
-    atomic_add(sync, SY_GEN, 1)
+        for m in range(n_groups):
+            sts[m, ST_CLO] = free_core[m]
+            sts[m, ST_CHI] = free_core[m + 1]
+            for k in range(core_cell[free_core[m]], core_cell[free_core[m + 1]]):
+                rings[m, k] = ring[k]
+    else:
+        st[ST_CHI] = n_cores                     # every core
+        _advance(np.int64(1), n_groups, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes,
+                 inputs, counts, psums, per_call, groups, shares)
+        atomic_add(sync, SY_GEN, 1)
     if n_groups > 1:
-        _launch(n_groups, st, act, sync, params, spk_lists, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S,
-                v_row, u_row, dendrites, work, routes, inputs, recorder, counts, psums, per_call, blocks, groups,
-                shares)
+        _launch(n_groups, free, rows, params, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row,
+                dendrites, work, rings, routes, inputs, recorder, counts, psums, shares)
     else:
         _team(np.int64(0), np.int64(1), st, act, sync, params, spk_lists,
               (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work, routes,
               inputs, recorder, counts, psums, per_call, blocks, groups, shares)
-    if st[ST_PARITY] == 1:                      # the last list is in the second buffer, and the caller reads it
-        # from its own arrays. (A plain loop, not a slice assignment: when this function was parallel=True, numba
-        # (0.68) turned ``payload[:n] = ...`` into a parfor and then dropped it as dead code, ``payload`` being
-        # unpacked from the ``work`` tuple and not seen as an alias of an argument: a distributed rank sent wrong
-        # graded payloads)
-        spk_b, pay_b = spk_lists[2], spk_lists[3]
-        for i in range(st[ST_NPREV]):
-            spiked[i] = spk_b[i]
-            payload[i] = pay_b[i]
-    return st[ST_NPREV]
+    if free:
+        for m in range(n_groups):                # the cells back
+            for k in range(core_cell[free_core[m]], core_cell[free_core[m + 1]]):
+                ring[k] = rings[m, k]
+    # the last step's list into the caller's arrays: each row's neurons' spikes in core order, then the graph
+    # inputs', which every row of a free team holds (one thread's order). (Plain loops, not slice assignments: when
+    # this function was parallel=True, numba (0.68) turned ``payload[:n] = ...`` into a parfor and then dropped it
+    # as dead code, ``payload`` being unpacked from the ``work`` tuple and not seen as an alias of an argument: a
+    # distributed rank sent wrong graded payloads)
+    in_ptr = inputs.in_ptr
+    row = t_last - 1 - t_base
+    n_in = in_ptr[row + 1] - in_ptr[row] if n_rows > 1 and 0 <= row < in_ptr.shape[0] - 1 else 0
+    n = 0
+    for m in range(n_rows + 1):
+        k = m if m < n_rows else 0
+        b = 2 * sts[k, ST_PARITY]                # the last list: the double buffer's previous
+        n_k = sts[k, ST_NPREV]
+        lo = n_k - n_in if m == n_rows else 0
+        hi = n_k if m == n_rows else n_k - n_in
+        for i in range(lo, hi):
+            spiked[n] = lists[b, k, i]
+            payload[n] = lists[b + 1, k, i]
+            n += 1
+    return n
 
 
 #: A free team (``run_steps``) where a call's estimated work at the prior activity is at least this many times what
@@ -746,107 +760,50 @@ def free_groups(n_groups, ok, split_syn, activity, core_neuron_ptr, group_core):
     return True
 
 
-@njit(cache=True)
-def _free_team(params, spiked, payload, neurons, dendrites, work, routes, inputs, recorder, counts, psums, per_run,
-               group_core, core_cell, shares):
-    """``run_steps`` on a free team: thread m steps the cores ``group_core[m]..group_core[m+1]`` (apart from the
-    others': ``free_cuts``) through the whole call, as one group of its own (``_advance``, ``_team`` with its own
-    loop state, spike lists, count-row buffer and clock), its cells in a ring array of its own (copied in and out:
-    no cache line of the ring written by two threads; dense's rows on one shared ring scaled 1.45x, on a ring each
-    1.89x: benchmarks/RESULTS.md "quiet10"). Every thread's spike list holds its own neurons' spikes and the graph
-    inputs', delivered into its own cores; the thread with core 0 counts the inputs' sends. Returns what
-    ``run_steps`` does, the last step's list merged in core order, the inputs after (one thread's order)."""
-    t_last, t_base, buf_cap = params[1], params[2], params[4]
-    seg_one, xform = per_run
-    core_neuron_ptr = neurons[0]
-    n_groups = group_core.shape[0] - 1
-    n_cores = core_neuron_ptr.shape[0] - 1
-    ring = work.ring
-    rings = np.empty((n_groups, ring.shape[0]), ring.dtype)   # (a thread touches its own cells only)
-    # each thread's arrays: row m of each, its first ``used`` entries, a cache line or more from the next row's (its
-    # loop writes them every step: on a line with another thread's they would cross between the cores)
-    sts = np.zeros((n_groups, ST_SIZE + SY_LINE), np.int64)
-    for m in range(n_groups):
-        sts[m, ST_CLO] = group_core[m]
-        sts[m, ST_CHI] = group_core[m + 1]
-        for k in range(core_cell[group_core[m]], core_cell[group_core[m + 1]]):
-            rings[m, k] = ring[k]
-    acts = np.full((n_groups, 1 + SY_LINE), ACTIVITY_PRIOR)
-    syncs = np.zeros((n_groups, SY_CLAIMS + SY_LINE * (1 + PIECES_PER_THREAD)), np.int64)
-    lists = np.empty((6, n_groups, spiked.shape[0] + SY_LINE), np.int64)
-    blks = np.zeros((3, n_groups, 1, BLOCK), np.int64)
-    small = np.zeros((4, n_groups, 2 + SY_LINE), np.int64)      # group_core, group_cell, group_fired, group_events
-    n_proj = dendrites.proj_len.shape[0]
-    slots = np.zeros((n_groups, n_proj + SY_LINE), np.int64)
-    pks = np.zeros((n_groups, n_cores + SY_LINE), np.int64)
-    bks = np.empty((n_groups, buf_cap + 2 * SY_LINE), np.int32)
-    brs = np.empty((n_groups, buf_cap + 2 * SY_LINE), np.int32)
-    _launch_free(sts, acts, syncs, params, lists, neurons[0], neurons[1], neurons[2], neurons[3], neurons[4],
-                 neurons[5], neurons[6], neurons[7], dendrites, work, rings, routes, inputs, recorder, counts, psums,
-                 seg_one, xform, slots, pks, bks, brs, blks, small, core_cell, shares)
-    for m in range(n_groups):                    # the cells back
-        for k in range(core_cell[group_core[m]], core_cell[group_core[m + 1]]):
-            ring[k] = rings[m, k]
-    in_ptr = inputs.in_ptr
-    row = t_last - 1 - t_base                    # the last step's graph inputs, at the end of every list
-    n_in = in_ptr[row + 1] - in_ptr[row] if 0 <= row < in_ptr.shape[0] - 1 else 0
-    n = 0
-    for m in range(n_groups + 1):                # each thread's neurons' spikes, then thread 0's inputs
-        mm = m if m < n_groups else 0
-        b = 2 * sts[mm, ST_PARITY]               # the last list: the double buffer's previous
-        n_m = sts[mm, ST_NPREV]
-        lo = n_m - n_in if m == n_groups else 0
-        hi = n_m if m == n_groups else n_m - n_in
-        for i in range(lo, hi):
-            spiked[n] = lists[b, mm, i]
-            payload[n] = lists[b + 1, mm, i]
-            n += 1
-    return n
-
-
-@njit(cache=True, parallel=True)
-def _launch_free(sts, acts, syncs, params, lists, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row,
-                 u_row, dendrites, work, rings, routes, inputs, recorder, counts, psums, seg_one, xform, slots, pks,
-                 bks, brs, blks, small, core_cell, shares):
-    """The free team's one parallel region (``_free_team``): thread m runs the loop of its own group, as one
-    group runs it on the calling thread (``run_steps``), with its own arrays (the first entries of row m of each:
-    ``_free_team``). The arguments one by one, as ``_launch``'s."""
+@njit(cache=True, inline="always")
+def _loop_row(k, rows):
+    """Row ``k`` of ``run_steps``' loop arrays: ``(st, act, sync, spk_lists, per_call, blocks, groups)``, each an
+    array's first entries (the rest pads it from the next row)."""
+    sts, acts, syncs, lists, slots, pks, bks, brs, blks, smalls, seg_one, xform, core_cell = rows
     n_src = lists.shape[2] - SY_LINE
-    n_proj = slots.shape[1] - SY_LINE
-    n_cores = pks.shape[1] - SY_LINE
-    buf_cap = bks.shape[1] - 2 * SY_LINE
-    for m in prange(sts.shape[0]):
-        own = WorkArrays(rings[m], work.scratch, work.sflag, work.touched_idx, work.touched_proj,
-                         work.touched_delay, work.payload)
-        spk_lists = (lists[0, m, :n_src], lists[1, m, :n_src], lists[2, m, :n_src], lists[3, m, :n_src],
-                     lists[4, m, :n_src], lists[5, m, :n_src])
-        per_call = (seg_one, xform, slots[m, :n_proj], pks[m, :n_cores], bks[m, :buf_cap], brs[m, :buf_cap])
-        groups = (small[0, m, :2], small[1, m, :1], core_cell, small[2, m, :1], small[3, m, :1])
-        st = sts[m, :ST_SIZE]
-        act = acts[m, :1]
-        _advance(np.int64(1), np.int64(1), st, act, syncs[m], params, spk_lists, core_neuron_ptr, dendrites, own,
-                 routes, inputs, counts, psums, per_call, groups, shares)
-        atomic_add(syncs[m], SY_GEN, 1)
-        _team(np.int64(0), np.int64(1), st, act, syncs[m], params, spk_lists,
-              (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, own, routes, inputs,
-              recorder, counts, psums, per_call, (blks[0, m], blks[1, m], blks[2, m]), groups, shares)
+    n_g = blks.shape[2]
+    cap = bks.shape[1] - 2 * SY_LINE
+    spk_lists = (lists[0, k, :n_src], lists[1, k, :n_src], lists[2, k, :n_src], lists[3, k, :n_src],
+                 lists[4, k, :n_src], lists[5, k, :n_src])
+    per_call = (seg_one, xform, slots[k, :slots.shape[1] - SY_LINE], pks[k, :pks.shape[1] - SY_LINE], bks[k, :cap],
+                brs[k, :cap])
+    blocks = (blks[0, k], blks[1, k], blks[2, k])
+    groups = (smalls[0, k, :n_g + 1], smalls[1, k, :n_g], core_cell, smalls[2, k, :n_g], smalls[3, k, :n_g])
+    return sts[k, :ST_SIZE], acts[k, :1], syncs[k], spk_lists, per_call, blocks, groups
 
 
 @njit(cache=True, parallel=True)
-def _launch(n_members, st, act, sync, params, spk_lists, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S,
-            v_row, u_row, dendrites, work, routes, inputs, recorder, counts, psums, per_call, blocks, groups, shares):
-    """The team's one parallel region (``run_steps``): ``n_members`` threads, each running ``_team``. A function of
-    its own so that ``run_steps``' set-up compiles without ``parallel=True``, which turns every array expression
-    and allocation there into a parfor of its own (no faster to compile, 53-56 s cold in all, but no parfor
-    semantics in the set-up: benchmarks/RESULTS.md "quiet11"). The neuron arrays come one by one and are bundled
-    in the loop: numba 0.68 cannot pass a parfor a tuple that holds tuples, as ``NeuronArrays`` holds P and S."""
+def _launch(n_members, free, rows, params, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row,
+            dendrites, work, rings, routes, inputs, recorder, counts, psums, shares):
+    """The team's one parallel region (``run_steps``): ``n_members`` threads, each running ``_team`` on the team's
+    loop arrays (``rows``' row 0, ``_loop_row``), or, a free team (``free``), each the whole loop of its own cores
+    on its own row and ring copy (``rings[m]``), as one group runs it on the calling thread. A function of its own
+    so that ``run_steps``' set-up compiles without ``parallel=True``, which turns every array expression and
+    allocation there into a parfor of its own (no faster to compile, 53-56 s cold in all, but no parfor semantics
+    in the set-up: benchmarks/RESULTS.md "quiet11"); one for both teams (a second region cost ~18 s of compiling).
+    The neuron arrays come one by one and are bundled in the loop: numba 0.68 cannot pass a parfor a tuple that
+    holds tuples, as ``NeuronArrays`` holds P and S."""
     for m in prange(n_members):
-        _team(np.int64(m), n_members, st, act, sync, params, spk_lists,
-              (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row), dendrites, work, routes, inputs,
-              recorder, counts, psums, per_call, blocks, groups, shares)
+        st, act, sync, spk_lists, per_call, blocks, groups = _loop_row(np.int64(m) if free else np.int64(0), rows)
+        neurons = (core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row)
+        if free:
+            own = WorkArrays(rings[m], work.scratch, work.sflag, work.touched_idx, work.touched_proj,
+                             work.touched_delay, work.payload)
+            _advance(np.int64(1), np.int64(1), st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, own,
+                     routes, inputs, counts, psums, per_call, groups, shares)
+            atomic_add(sync, SY_GEN, 1)
+            _team(np.int64(0), np.int64(1), st, act, sync, params, spk_lists, neurons, dendrites, own, routes, inputs,
+                  recorder, counts, psums, per_call, blocks, groups, shares)
+        else:
+            _team(np.int64(m), n_members, st, act, sync, params, spk_lists, neurons, dendrites, work, routes, inputs,
+                  recorder, counts, psums, per_call, blocks, groups, shares)
 
 
-#: ``run_steps``' state between two steps (int64 ``st``), written by ``_advance`` before it publishes a step.
 #: ``ST_CLO``/``ST_CHI``: the cores the loop steps (all of them, but for a thread of a free team: its own).
 ST_T, ST_ROW, ST_LAST, ST_FLUSH, ST_NBUF, ST_NPREV, ST_PREV_EVENTS, ST_PARITY, ST_NUSE, ST_SHARE, ST_STOP, \
     ST_TARGET_A, ST_TARGET_B, ST_PIECES, ST_CLO, ST_CHI = range(16)
@@ -1415,16 +1372,16 @@ def _put_event(b, x, n, r, row0, n_ch, rows, cols, vals):
 
 
 @njit(cache=True)
-def _spike_events(flat, words, n_ch, rows, cols, vals):
-    """The nonzero bytes of ``flat`` (uint8, rows of ``n_ch``) in ascending order, each as its row, column and
-    value; ``words``: the same bytes as uint64 (``flat.size // 8`` of them), so a silent stretch costs one
-    compare per 8 bytes, and a word's nonzero bytes are found by their high bits (one per nonzero byte: the
+def _spike_events(flat, words, w0, w1, tail, n_ch, n, rows, cols, vals):
+    """The nonzero bytes of words ``w0..w1`` of ``flat`` (uint8, rows of ``n_ch``; ``tail``: and the bytes past its
+    last whole word) in ascending order, each as its row, column and value, into entries ``n``... of ``rows``,
+    ``cols``, ``vals``; ``words``: the same bytes as uint64 (``flat.size // 8`` of them), so a silent stretch costs
+    one compare per 8 bytes, and a word's nonzero bytes are found by their high bits (one per nonzero byte: the
     low 7 bits plus 0x7F carry into it, or it was set), lowest first, with no test per byte."""
     hi = np.uint64(0x8080808080808080)
-    n = 0
-    r = 0
-    row0 = 0                                     # first position of row r
-    for w in range(words.shape[0]):
+    r = 8 * w0 // n_ch                           # the row of the first byte (one division)
+    row0 = r * n_ch                              # first position of row r
+    for w in range(w0, w1):
         x = words[w]
         if x == 0:
             continue
@@ -1434,23 +1391,48 @@ def _spike_events(flat, words, n_ch, rows, cols, vals):
             m &= m - np.uint64(1)
             r, row0 = _put_event(b, flat[b], n, r, row0, n_ch, rows, cols, vals)
             n += 1
-    for b in range(8 * words.shape[0], flat.shape[0]):     # the bytes past the last whole word
-        if flat[b] != 0:
-            r, row0 = _put_event(b, flat[b], n, r, row0, n_ch, rows, cols, vals)
-            n += 1
+    if tail:
+        for b in range(8 * words.shape[0], flat.shape[0]):     # the bytes past the last whole word
+            if flat[b] != 0:
+                r, row0 = _put_event(b, flat[b], n, r, row0, n_ch, rows, cols, vals)
+                n += 1
     return n
+
+
+@njit(cache=True, parallel=True)
+def _spike_events_parts(flat, words, bounds, starts, n_ch, rows, cols, vals):
+    """``_spike_events`` of the words ``bounds[c]..bounds[c+1]`` on thread c (the last with the tail bytes), each
+    from its entry ``starts[c]``: the events of the parts follow on, in one ascending order."""
+    n_parts = bounds.shape[0] - 1
+    for c in prange(n_parts):
+        _spike_events(flat, words, bounds[c], bounds[c + 1], c == n_parts - 1, n_ch, starts[c], rows, cols, vals)
+
+
+#: A spike input of this many bytes or more is read on numba's threads (``spike_events``), a part each.
+PAR_INPUT_BYTES = 1 << 16
 
 
 def spike_events(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``np.nonzero`` of a uint8 ``[T, n]`` spike matrix, in its (row, column) order, with the values there (int64
     each), at a cost that follows the spikes: ~0.15 ms per 2 MB of silent rows where ``np.nonzero`` takes ~4,
     and no division, fancy index or byte test per event (a 2000-channel input at 1 %: ~0.7 -> ~0.45 us a step,
-    unscripted)."""
+    unscripted). From ``PAR_INPUT_BYTES`` on, in parts on numba's threads (as many as the run's: the engine
+    encodes inside ``kernel_threads``), each part's events counted first so that each knows where its own go."""
     flat = np.ascontiguousarray(arr).reshape(-1)
-    k = np.count_nonzero(flat)
-    rows, cols, vals = np.empty(k, np.int64), np.empty(k, np.int64), np.empty(k, np.int64)
     words = flat[:flat.size // 8 * 8].view(np.uint64)
-    _spike_events(flat, words, max(arr.shape[1], 1), rows, cols, vals)
+    n_ch = max(arr.shape[1], 1)
+    n_parts = get_num_threads() if flat.size >= PAR_INPUT_BYTES else 1
+    bounds = np.linspace(0, words.size, n_parts + 1).astype(np.int64)
+    ends = 8 * bounds
+    ends[-1] = flat.size
+    starts = np.zeros(n_parts + 1, np.int64)
+    np.cumsum([np.count_nonzero(flat[ends[c]:ends[c + 1]]) for c in range(n_parts)], out=starts[1:])
+    k = int(starts[-1])
+    rows, cols, vals = np.empty(k, np.int64), np.empty(k, np.int64), np.empty(k, np.int64)
+    if n_parts == 1:
+        _spike_events(flat, words, 0, words.size, True, n_ch, 0, rows, cols, vals)
+    else:
+        _spike_events_parts(flat, words, bounds, starts, n_ch, rows, cols, vals)
     return rows, cols, vals
 
 
