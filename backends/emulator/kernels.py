@@ -1641,10 +1641,11 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
         # only the counters need the group's own routes (no binary search)
         use_joined = joined and (whole or (src_run_ptr[src + 1] - src_run_ptr[src]) * pk_syn.shape[0]
                                  <= (route_run_ptr[r1] - route_run_ptr[r0]) * (c_hi - c_lo))
-        if not whole and (do_count or not use_joined):
+        k = count_row[src] if do_count and count_rows else -1
+        # the group's own routes, where its runs or its counts need them (not a count row added after the steps)
+        if not whole and (not use_joined or do_count and (k < 0 or not rows_deferred)):
             r0, r1 = _route_range(route_core, r0, r1, c_lo, c_hi)
         if do_count:                     # a packet (high 32 bits) and its synapses (low) per destination core
-            k = count_row[src] if count_rows else -1
             if k >= 0:                   # a source reaching many cores: its row over the group's cores (SIMD)
                 if not rows_deferred:
                     _add_row(count_syn[k, c_lo:c_hi], pk_syn[c_lo:c_hi])
