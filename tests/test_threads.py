@@ -645,10 +645,11 @@ def test_free_cuts_find_the_cores_apart():
 @needs_threads
 @pytest.mark.parametrize("seed", range(6))
 def test_free_team_equals_one_thread(seed, monkeypatch):
-    """Cores apart run as a free team (``kernels._launch``'s ``free``: each thread its own cores through the whole call, its own
-    ring copy, spike lists and count-row buffer): spikes, v, u and every counter equal one thread's, counted and
-    uncounted, in one call and in one-step calls (the ring cells copied back and carried, delays across calls),
-    and with one numba thread running both members in turn; the spike list a call returns is one thread's."""
+    """Cores apart run as a free team (``kernels._launch``'s ``free``: each thread its own cores through the whole
+    call, its own ring copy, spike lists and count-row buffer): spikes, v, u and every counter equal one thread's,
+    counted and uncounted, in one call and in one-step calls (the ring cells copied back and carried, delays across
+    calls), and with one numba thread running both members in turn; the spike list a call returns is one
+    thread's."""
     net, tables, inputs, split = _apart_net(seed, n_cores=[2, 3, 6, 8, 5, 4][seed], recurrent=seed % 3 != 2)
     plan = make_plan(tables)
     assert plan.routes.split_syn.size == tables.n_cores + 1 and not plan.psums.enabled

@@ -165,11 +165,11 @@ def step_numpy(t, tables, state, input_sources, neuron_core):
 
     ``state``: dict with ``kind`` (int64 [N]: each neuron's model, the registry's order), ``S`` (per kind
     its state rows, int64 [m, N]) and ``arrive`` (int64 [channels, Lmax, N]: the sum of the contributions arriving
-    at step t' into input channel c (the projection's port) in ``[c, t' % Lmax]``). Each model steps with its numpy spec. ``input_sources``: ``(source ids (>= N), payloads)`` of the
-    graph-input channels that fire at step t (row t-1); ``neuron_core``: core of each neuron. Updates ``state`` in
-    place; returns what the neurons send (int64 [N]: 0 nothing, 1 a spike, a graded model its payload) and
-    this step's counters (each int64 [n_cores], plus
-    ``spikes_per_source`` [S]).
+    at step t' into input channel c (the projection's port) in ``[c, t' % Lmax]``). Each model steps with its
+    numpy spec. ``input_sources``: ``(source ids (>= N), payloads)`` of the graph-input channels that fire at
+    step t (row t-1); ``neuron_core``: core of each neuron. Updates ``state`` in place; returns what the neurons
+    send (int64 [N]: 0 nothing, 1 a spike, a graded model its payload) and this step's counters (each int64
+    [n_cores], plus ``spikes_per_source`` [S]).
     """
     n, n_cores = tables.n_neurons, int(tables.n_cores)
     arrive = state["arrive"]
@@ -483,7 +483,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     The state comes in the kernel containers (:class:`NeuronArrays`, :class:`DendriteArrays`,
     :class:`WorkArrays`, :class:`RouteArrays`, :class:`InputEvents`, :class:`Recorder`,
     :class:`Counters`) and ``spiked`` (int64 [max(S, 1)]: work space for this step's spiking sources),
-    ``psums`` (:class:`PartialSumArrays`, split dendrites). A packet for route r goes to core ``route_core[r]``, axon ``route_axon[r]``.
+    ``psums`` (:class:`PartialSumArrays`, split dendrites). A packet for route r goes to core ``route_core[r]``,
+    axon ``route_axon[r]``.
     The plan copies that axon's synapses to ``route_syn_ptr[r]..route_syn_ptr[r+1]`` (so one source's
     synapses are adjacent in memory; the tables group them by destination core) with ``syn_ring``,
     the ring cell of each synapse's dendrite. ``all_direct``: every projection is mode 0 (weights only).
@@ -514,12 +515,12 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     own cores in (``_fold_copies``, ``_fold_counts``) and steps its neurons. No source's lookups repeated per
     group and no cache line written by two threads (Brunel's two threads 1.3 -> 1.5x with regions, 1.5-1.6x as a team).
 
-    **Free team** (``_launch``'s ``free``): where the cores fall into groups apart, no neuron's route reaching from one to
-    another (``free_cuts``: a Dense layer fed by graph inputs alone, or unconnected sub-networks on their own
+    **Free team** (``_launch``'s ``free``): where the cores fall into groups apart, no neuron's route reaching from
+    one to another (``free_cuts``: a Dense layer fed by graph inputs alone, or unconnected sub-networks on their own
     cores; a group's work within ``FREE_IMBALANCE`` of an even share: ``free_groups``), each thread runs the whole
     call over its own cores as one group runs it, with a ring copy, spike lists and count-row buffer of its own,
     and meets no other thread: no meeting a step, so a call whose steps are too short for the team (dense 1k x 1k,
-    ~10 us) still runs on threads (benchmarks/RESULTS.md "Free team").
+    ~10 us) still runs on threads (benchmarks/RESULTS.md "quiet13").
 
     **Count rows** (``count_rows``): a counted run does not add a spiking source's row of per-core synapse
     copies while it delivers. Its (row, step) goes into a buffer (``row_buffer`` entries, at least two steps'
