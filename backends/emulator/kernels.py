@@ -672,16 +672,17 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     row = t_last - 1 - t_base
     n_in = in_ptr[row + 1] - in_ptr[row] if n_rows > 1 and 0 <= row < in_ptr.shape[0] - 1 else 0
     n = 0
-    for m in range(n_rows + 1):
-        k = m if m < n_rows else 0
+    for k in range(n_rows):
         b = 2 * sts[k, ST_PARITY]                # the last list: the double buffer's previous
-        n_k = sts[k, ST_NPREV]
-        lo = n_k - n_in if m == n_rows else 0
-        hi = n_k if m == n_rows else n_k - n_in
-        for i in range(lo, hi):
+        for i in range(sts[k, ST_NPREV] - n_in):
             spiked[n] = lists[b, k, i]
             payload[n] = lists[b + 1, k, i]
             n += 1
+    b = 2 * sts[0, ST_PARITY]
+    for i in range(sts[0, ST_NPREV] - n_in, sts[0, ST_NPREV]):    # (a free team: the inputs', once)
+        spiked[n] = lists[b, 0, i]
+        payload[n] = lists[b + 1, 0, i]
+        n += 1
     return n
 
 
@@ -750,12 +751,10 @@ def free_groups(n_groups, ok, split_syn, activity, core_neuron_ptr, group_core):
             return False
         group_core[g] = k
     w_syn = activity if split_syn.shape[0] == n_cores + 1 else 0.0
-    total = NEURON_WORK * core_neuron_ptr[n_cores] + w_syn * (split_syn[n_cores] if w_syn > 0 else 0)
+    total = _work_below(n_cores, core_neuron_ptr, split_syn, w_syn)
     for g in range(n_groups):
-        a = group_core[g]
-        b = group_core[g + 1]
-        work = NEURON_WORK * (core_neuron_ptr[b] - core_neuron_ptr[a]) + \
-            (w_syn * (split_syn[b] - split_syn[a]) if w_syn > 0 else 0.0)
+        work = _work_below(group_core[g + 1], core_neuron_ptr, split_syn, w_syn) - \
+            _work_below(group_core[g], core_neuron_ptr, split_syn, w_syn)
         if work > FREE_IMBALANCE * total / n_groups:
             return False
     return True
@@ -805,6 +804,7 @@ def _launch(n_members, free, rows, params, core_neuron_ptr, core_seg_ptr, seg_pt
                   recorder, counts, psums, per_call, blocks, groups, shares)
 
 
+#: ``run_steps``' state between two steps (int64 ``st``), written by ``_advance`` before it publishes a step;
 #: ``ST_CLO``/``ST_CHI``: the cores the loop steps (all of them, but for a thread of a free team: its own).
 ST_T, ST_ROW, ST_LAST, ST_FLUSH, ST_NBUF, ST_NPREV, ST_PREV_EVENTS, ST_PARITY, ST_NUSE, ST_SHARE, ST_STOP, \
     ST_TARGET_A, ST_TARGET_B, ST_PIECES, ST_CLO, ST_CHI = range(16)
@@ -1513,7 +1513,7 @@ def step_groups(n_groups, split_syn, activity, core_neuron_ptr, core_cell, group
     O(groups x log cores): recomputed every step as the activity estimate moves."""
     n_cores = core_neuron_ptr.shape[0] - 1
     w_syn = activity if split_syn.shape[0] == n_cores + 1 else 0.0
-    total = NEURON_WORK * core_neuron_ptr[n_cores] + (w_syn * split_syn[n_cores] if w_syn > 0 else 0.0)
+    total = _work_below(n_cores, core_neuron_ptr, split_syn, w_syn)
     group_core[0] = 0
     group_core[n_groups] = n_cores
     group_cell[0] = 0
@@ -1523,13 +1523,19 @@ def step_groups(n_groups, split_syn, activity, core_neuron_ptr, core_cell, group
         hi = n_cores                              # first core c >= lo whose work before it reaches the target
         while lo < hi:
             mid = (lo + hi) // 2
-            work = NEURON_WORK * core_neuron_ptr[mid] + (w_syn * split_syn[mid] if w_syn > 0 else 0.0)
-            if work < target:
+            if _work_below(mid, core_neuron_ptr, split_syn, w_syn) < target:
                 lo = mid + 1
             else:
                 hi = mid
         group_core[g] = lo
         group_cell[g] = core_cell[lo]
+
+
+@njit(cache=True, inline="always")
+def _work_below(c, core_neuron_ptr, split_syn, w_syn):
+    """The estimated work of the cores below core c (``step_groups``): ``NEURON_WORK`` a neuron, ``w_syn`` a
+    synapse copy delivered to them (``split_syn``: cumulative; read only where ``w_syn`` > 0)."""
+    return NEURON_WORK * core_neuron_ptr[c] + (w_syn * split_syn[c] if w_syn > 0 else 0.0)
 
 
 @njit(cache=True, inline="always")
@@ -1631,7 +1637,7 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
             nx = spiked[q + 1]                   # part)
             if src_run_ptr[nx + 1] > src_run_ptr[nx]:
                 i_nx = src_run_ptr[nx]
-                c_nx, a_nx, n_nx = _run_cut(frun_cell[i_nx], frun_start[i_nx], frun_len[i_nx], not whole, cell0,
+                _, a_nx, n_nx = _run_cut(frun_cell[i_nx], frun_start[i_nx], frun_len[i_nx], not whole, cell0,
                                             cell1)
                 for o in range(0, min(n_nx, 2048), 64):
                     _prefetch(run_weight, a_nx + o)
