@@ -879,16 +879,22 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
                 n_spk += 1
             step_events += group_events[gi]
         n_own = n_spk
-        # graph-input channels firing this step
+        # graph-input channels firing this step, with the synapse copies each reaches where a team's estimates and
+        # cut read them (``parallel_step``, ``_cut_sources``): one thread, or a free team's, never splits a step,
+        # and the two route lookups an input were ~0.6 us of dense 1k x 1k's ~10 us step (its 100 inputs a step;
+        # cycle counters, unscripted)
         if row < in_ptr.shape[0] - 1:
-            for e in range(in_ptr[row], in_ptr[row + 1]):
-                i_src = in_src[e]
-                cur_spk[n_spk] = i_src
-                cur_pay[n_spk] = in_val[e]
-                c = _source_copies(i_src, route_ptr, route_syn_ptr)
-                cur_cps[n_spk] = c
-                n_spk += 1
-                step_events += c
+            e0 = in_ptr[row]
+            e1 = in_ptr[row + 1]
+            for e in range(e0, e1):
+                cur_spk[n_spk + e - e0] = in_src[e]
+                cur_pay[n_spk + e - e0] = in_val[e]
+            if n_members > 1:
+                for e in range(e0, e1):
+                    c = _source_copies(in_src[e], route_ptr, route_syn_ptr)
+                    cur_cps[n_spk + e - e0] = c
+                    step_events += c
+            n_spk += e1 - e0
         # what the sources send: counted once, not per group (a free team's thread counts its own neurons, and
         # the one with core 0 the graph inputs too: every thread's list holds them)
         n_counted = n_spk if st[ST_CLO] == 0 else n_own
@@ -921,6 +927,11 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
         st[ST_STOP] = 1
         return
     flush = n_buf > 0 and (last or n_buf > buf_cap - n_crows)  # the next step's spikes might not fit
+    if 0 <= row < in_ptr.shape[0] - 1 and in_ptr[row + 1] > in_ptr[row]:   # the inputs this step's end reads,
+        e1 = in_ptr[row + 1] - 1                 # on their way meanwhile (every line: the last entry's too): read
+        for e in range(in_ptr[row], e1 + 8, 8):  # cold, dense 1k x 1k's 100 a step took ~0.6 us (cycle counters,
+            _prefetch(in_src, min(e, e1))        # unscripted)
+            _prefetch(in_val, min(e, e1))
     if not all_direct:
         for p in range(proj_len.shape[0]):
             slot[p] = t % proj_len[p]            # == the slot of arrival for step t-1's delay 0 (its ``nxt``)
@@ -1079,7 +1090,7 @@ def _claim_pieces(member, n_members, g, st, sync, params, spk_lists, dendrites, 
     wait_for(sync, SY_DONE_A, st[ST_TARGET_A])
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always")
 def _claim_tasks(member, n_use, g, target, sync, st, params, spk_lists, neurons, dendrites, work, routes, recorder,
                  counts, psums, per_call, blocks, groups, shares):
     """Claim and run the group tasks ``0..n_use-1`` of published step ``g`` (``_team``) until their done counter
@@ -1105,7 +1116,7 @@ def _claim_tasks(member, n_use, g, target, sync, st, params, spk_lists, neurons,
     return last
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always")
 def _task(gi, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts, psums, per_call, blocks,
           groups, shares):
     """Task ``gi`` of a step: group gi's step (the ring copies' and counts' sums into its cells first where the step
