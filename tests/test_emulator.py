@@ -351,7 +351,7 @@ def test_spike_events_equal_numpy(monkeypatch):
     """The input encoder's nonzero (a silent 8-byte word costs one compare) is ``np.nonzero`` and the values
     there: every width (a multiple of 8 or not), density, byte value, and arrays that are views at an odd byte
     offset or not contiguous; on one thread and in parts on several (every array, and the large ones by default:
-    a row cut between two parts, parts with no whole word)."""
+    a row cut between two parts, parts with no whole word); word by word and by 64-byte masks."""
     import numba
     from neurocomp.backends.emulator import kernels as K
     from neurocomp.backends.emulator.engine import kernel_threads
@@ -365,14 +365,17 @@ def test_spike_events_equal_numpy(monkeypatch):
               rng.integers(0, 256, (13, 11)).astype(np.uint8) * (rng.random((13, 11)) < 0.2)]
     for threads, par_bytes in ((1, K.PAR_INPUT_BYTES), (numba.config.NUMBA_NUM_THREADS, K.PAR_INPUT_BYTES),
                                (numba.config.NUMBA_NUM_THREADS, 0)):
-        monkeypatch.setattr(K, "PAR_INPUT_BYTES", par_bytes)
-        with kernel_threads(threads):
-            for arr in cases:
-                got = K.spike_events(arr)
-                nz = np.nonzero(arr)
-                for g, w in zip(got, nz + (arr[nz].astype(np.int64),)):
-                    assert g.dtype == np.int64
-                    np.testing.assert_array_equal(g, w, err_msg=f"{arr.shape}, {threads} threads, {par_bytes}")
+        for density in (K.MASK_INPUT_DENSITY, 0.0, 2.0):     # the default choice, every input by 64-byte masks, none
+            monkeypatch.setattr(K, "PAR_INPUT_BYTES", par_bytes)
+            monkeypatch.setattr(K, "MASK_INPUT_DENSITY", density)
+            with kernel_threads(threads):
+                for arr in cases:
+                    got = K.spike_events(arr)
+                    nz = np.nonzero(arr)
+                    for g, w in zip(got, nz + (arr[nz].astype(np.int64),)):
+                        assert g.dtype == np.int64
+                        np.testing.assert_array_equal(g, w, err_msg=f"{arr.shape}, {threads} threads, {par_bytes}, "
+                                                                    f"mask density {density}")
 
 
 def test_kernel_entry_key_tells_apart_what_numba_types_apart():
