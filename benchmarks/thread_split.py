@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -112,6 +113,10 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--json")
     a = ap.parse_args(argv)
+    small = [f"--{k} {v}" for k, v in (("steps", a.steps), ("repeats", a.repeats), ("rounds", a.rounds)) if v < 1]
+    if small:
+        print(f"{', '.join(small)}: give whole numbers of 1 or more", file=sys.stderr)
+        return 2
     import numba
     if numba.config.NUMBA_NUM_THREADS < 2:
         print("thread_split.py needs NUMBA_NUM_THREADS >= 2", file=sys.stderr)
@@ -121,14 +126,16 @@ def main(argv=None) -> int:
     if unknown:
         print(f"--modes: unknown {unknown}; choose from {sorted(MODES)}", file=sys.stderr)
         return 2
+    names = a.only.split(",")
+    bad = [n for n in names if n not in ("brunel", "dense")]
+    if bad:
+        print(f"--only: unknown workloads {bad} (brunel, dense)", file=sys.stderr)
+        return 2
     results = {}
     print("| workload | mode | round | 1t kernel / wall | 2m1t kernel | 2t kernel / wall | work | conc | kernel 2t/1t "
           "| end to end | bound (conc 1) | outside 1t / 2t |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for name in a.only.split(","):
-        if name not in ("brunel", "dense"):
-            print(f"--only: unknown workload {name!r} (brunel, dense)", file=sys.stderr)
-            return 2
+    for name in names:
         rounds = measure(name, modes, a.steps, a.repeats, a.rounds)
         results[name] = rounds
         for i, row in enumerate(rounds, 1):
@@ -140,7 +147,7 @@ def main(argv=None) -> int:
                       f"{d['outside_1t']:.2f} / {d['outside_2t']:.2f} |", flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps({"steps": a.steps, "repeats": a.repeats, "results": results,
-                                            "load_avg": list(np.round(__import__("os").getloadavg(), 2))},
+                                            "load_avg": list(np.round(os.getloadavg(), 2))},
                                            indent=1))
     return 0
 
