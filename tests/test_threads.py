@@ -105,16 +105,13 @@ def test_threads_option_is_checked():
 
 
 def test_lava_imports_after_a_threaded_run():
-    """numba's first parallel launch must not fix multiprocessing's start method: Lava sets it on import. (Weights
-    of 1000, int16, into an int32 ring: the kernel's signature that ``test_threads_equal_one_thread_lif[1]`` compiled
-    before in this module, so the subprocess loads it from the cache; with int8 weights it compiled a copy of its own,
-    ~75 s of a fresh clone's ``make test``.)"""
+    """numba's first parallel launch must not fix multiprocessing's start method: Lava sets it on import."""
     code = ("import numpy as np, neurocomp as nc\n"
             "from neurocomp.backends.emulator import emulate_tables, kernels as K\n"
             "from neurocomp.mapping.tables import build_core_tables\n"
             "K.PAR_NEURONS = 0; K.PAR_STEP_NS = 0.0\n"
             "net = nc.Network('n'); net.input('x', (3,)); net.population('p', (4,), nc.LoihiLIF(du=0, dv=0, vth=1))\n"
-            "net.connect('x', 'p', nc.Dense(np.full((4, 3), 1000)))\n"
+            "net.connect('x', 'p', nc.Dense(np.full((4, 3), 100)))\n"
             "t = build_core_tables(net, {'p': np.array([0, 0, 1, 1])}, 2)\n"
             "r = emulate_tables(t, 3, {'x': np.ones((3, 3), np.uint8)}, threads=THREADS)\n"
             "import lava.magma.runtime.message_infrastructure.multiprocessing\n"
