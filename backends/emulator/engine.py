@@ -51,7 +51,7 @@ import numpy as np
 
 from ...errors import BackendError, ValidationError
 from ...result import Result
-from . import kernels as K
+from . import compile_once, kernels as K
 from . import learning as L
 from ...neurons import DRIVE_PARAMS, NEURONS
 from ...neurons.registry import MAX_INPUTS
@@ -61,6 +61,7 @@ from ...semantics.inputs import (SMALL_RUN_BYTES, InputSpec, check_input_rows, c
                                  check_step_inputs, reward_rows)
 from .quickrun import QuickInputs, event_list, events_of, quick_events
 from .tablecache import derived
+from .zerofill import zeroed
 from ...safeio import available_memory
 from ...mapping.tables import index_dtype, narrowest_int
 
@@ -863,16 +864,16 @@ def _setup_run(tables, plan: Plan, steps: int, record: tuple, rows: dict, reward
     _check_budget(run_bytes(tables, plan, steps, record, k, extra, counters, learning), steps, k, record, n_cores,
                   counters, memory_budget)
     none = np.zeros((0, 0), np.int64)
-    recorder = K.Recorder(rec_col, K.zeroed((steps, k) if "spikes" in record else (0, 0), np.uint8),
-                          K.zeroed((steps, k), np.int64) if "v" in record else none,
-                          K.zeroed((steps, k), np.int64) if "u" in record else none,
-                          K.zeroed((steps, k), np.int64) if pay else none,
+    recorder = K.Recorder(rec_col, zeroed((steps, k) if "spikes" in record else (0, 0), np.uint8),
+                          zeroed((steps, k), np.int64) if "v" in record else none,
+                          zeroed((steps, k), np.int64) if "u" in record else none,
+                          zeroed((steps, k), np.int64) if pay else none,
                           "spikes" in record, "v" in record, "u" in record, pay,
-                          K.zeroed((len(extra), steps, k) if extra else (0, 0, 0), np.int64), st_row)
+                          zeroed((len(extra), steps, k) if extra else (0, 0, 0), np.int64), st_row)
     nc_ = len(K.COUNTER_NAMES)
-    cnt = K.Counters(counters, K.zeroed((nc_, steps, n_cores) if counters else (nc_, 0, 0), np.int64),
+    cnt = K.Counters(counters, zeroed((nc_, steps, n_cores) if counters else (nc_, 0, 0), np.int64),
                      np.zeros(tables.n_sources if counters else 0, np.int64))
-    learn_cnt = K.zeroed((steps, n_cores) if counters and learning else (0, 0), np.int64)
+    learn_cnt = zeroed((steps, n_cores) if counters and learning else (0, 0), np.int64)
     learners = _learning_setup(tables, learning, rows, steps, cols,
                                _synapse_positions(tables, plan_order) if learning else None, "weights" in record,
                                states)
@@ -957,16 +958,16 @@ def call_kernel(args: tuple) -> int:
     the entry point looked up: chain_quiet ~0.7 us of a ~8 us step over 1000 steps; a Simulator's step or a small
     batch sample: most of it). The compiled entry point of the first call's signature is kept per argument key
     (:func:`_arg_key`: what the types depend on), and a call with the same key goes straight to its machine code,
-    which still unboxes the arguments by that signature."""
+    which still unboxes the arguments by that signature. A signature this process has not got is compiled, or
+    loaded from numba's cache, by :func:`compile_once.entry_point`: one process at a time, so processes that start
+    together (test workers, MPI ranks) compile it once, not once each."""
     key = _arg_key(args)
     entry = _ENTRIES.get(key) if key is not None else None
-    if entry is not None:
-        return entry(*args)
-    n = K.run_steps(*args)
-    compiled = K.run_steps.overloads.get(tuple(numba.typeof(a) for a in args))
-    if compiled is not None and key is not None:
-        _ENTRIES[key] = compiled.entry_point
-    return n
+    if entry is None:
+        entry = compile_once.entry_point(K.run_steps, args)
+        if key is not None:
+            _ENTRIES[key] = entry
+    return entry(*args)
 
 
 def _check_copies(plan: Plan) -> None:

@@ -379,17 +379,6 @@ class WorkArrays(NamedTuple):
     payload: np.ndarray             # int64 [max(S, 1)]: what each of this step's spiking sources sends
 
 
-def zeroed(shape, dtype) -> np.ndarray:
-    """A zero-filled array for the kernel's outputs (recordings, counters): ``np.empty`` then ``fill``, not
-    ``np.zeros``. numpy's allocator advises huge pages for large blocks (``MADV_HUGEPAGE``), which calloc's
-    fresh 4 KiB zero pages do not get: the kernel then took one page fault per 4 KiB it first wrote (Brunel's
-    1000 x 487 counters: 31 MB, ~7-26 ms against ~2-3 ms filled; benchmarks/RESULTS.md "Accounting: count rows
-    read after the steps")."""
-    out = np.empty(shape, dtype)
-    out.fill(0)
-    return out
-
-
 class Recorder(NamedTuple):
     """``rec_col[gid]``: column of neuron gid in the recordings (-1: not recorded); what to record."""
     rec_col: np.ndarray

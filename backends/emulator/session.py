@@ -32,6 +32,7 @@ from .engine import (_resolve, _segments, _synapse_positions, cost_report, emula
 from .quickrun import QuickInputs, SpikeTrace, events_of, swap_threads
 from ...semantics.inputs import SMALL_RUN_BYTES, check_record
 from .workload import workload_metrics
+from .zerofill import zeroed
 
 #: Layout of the emulator's checkpoint arrays (bump when it changes).
 STATE_VERSION = 1
@@ -303,12 +304,12 @@ class QuickRuns:
         if events is None:
             return None
         do_s, do_v, do_u, k, rec_col, st_row, col_gid, views, shown = lay
-        arrays = (K.zeroed((steps, k), np.uint8) if do_s else self.none_u8,
-                  K.zeroed((steps, k), np.int64) if do_v else self.none,
-                  K.zeroed((steps, k), np.int64) if do_u else self.none)
+        arrays = (zeroed((steps, k), np.uint8) if do_s else self.none_u8,
+                  zeroed((steps, k), np.int64) if do_v else self.none,
+                  zeroed((steps, k), np.int64) if do_u else self.none)
         recorder = K.Recorder(rec_col, arrays[0], arrays[1], arrays[2], self.none, do_s, do_v, do_u, False,
                               self.no_state, st_row)
-        cnt = K.Counters(True, K.zeroed((len(K.COUNTER_NAMES), steps, s.n_cores), np.int64),
+        cnt = K.Counters(True, zeroed((len(K.COUNTER_NAMES), steps, s.n_cores), np.int64),
                          np.zeros(self.n_sources, np.int64)) if s.counters else self.no_counters
         st = s.state
         routes, psums, spiked = st.bound(tables, s.plan)
