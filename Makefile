@@ -19,7 +19,10 @@ demo: setup
 	$(VENV)/bin/python examples/demo.py
 
 # One pytest worker per CPU (pytest-xdist); a test module stays on one worker so its fixtures are built once.
+# First the emulator kernel's four signatures, compiled in parallel processes into numba's cache (warm.py): the
+# workers then load them instead of waiting for each other's compiles.
 test: setup
+	$(VENV)/bin/python -m neurocomp.backends.emulator.warm
 	$(VENV)/bin/python -m pytest -x -p no:cacheprovider -n auto --dist loadscope --durations=15
 
 bench: setup

@@ -64,7 +64,7 @@ def test_processes_released_together_compile_a_signature_once(tmp_path):
 def test_entry_point_without_a_cache_directory_compiles_as_numba_does(monkeypatch):
     """Where no lock file can be made the signature is still compiled, and the entry point runs it."""
     from neurocomp.backends.emulator import kernels as K
-    monkeypatch.setattr(compile_once, "_lock_path", lambda dispatcher: None)
+    monkeypatch.setattr(compile_once, "_lock_path", lambda dispatcher, sig: None)
     entry = compile_once.entry_point(K._identity, (np.arange(4),))
     assert entry(np.arange(4)) and not entry(np.array([1, 0]))
 

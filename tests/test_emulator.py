@@ -348,12 +348,13 @@ def test_neurons_stepped_in_blocks_equal_the_spec(scale, weight_exp, monkeypatch
 
 
 def test_spike_events_equal_numpy(monkeypatch):
-    """The input encoder's nonzero (a silent 8-byte word costs one compare) is ``np.nonzero`` and the values
-    there: every width (a multiple of 8 or not), density, byte value, and arrays that are views at an odd byte
+    """The input encoder (``input_events.spike_events``: a silent 8-byte word costs one compare) is its numpy spec,
+    ``np.nonzero`` by row: every width (a multiple of 8 or not), density, and arrays that are views at an odd byte
     offset or not contiguous; on one thread and in parts on several (every array, and the large ones by default:
-    a row cut between two parts, parts with no whole word); word by word and by 64-byte masks."""
+    a row cut between two parts, parts with no whole word, rows with no event at a part's end); word by word and by
+    64-byte masks. A byte that is neither 0 nor 1 is found at its first flat index, wherever it lies."""
     import numba
-    from neurocomp.backends.emulator import kernels as K
+    from neurocomp.backends.emulator import input_events as IE
     from neurocomp.backends.emulator.engine import kernel_threads
     rng = np.random.default_rng(3)
     cases = [np.zeros((0, 5), np.uint8), np.zeros((3, 0), np.uint8), np.ones((4, 9), np.uint8)]
@@ -361,21 +362,32 @@ def test_spike_events_equal_numpy(monkeypatch):
         for p in (0.0, 0.003, 0.2, 1.0):
             cases.append((rng.random(shape) < p).astype(np.uint8))
     big = (rng.random(3 * 41 + 1) < 0.1).astype(np.uint8)
-    cases += [big[1:].reshape(3, 41), (rng.random((9, 30)) < 0.3).astype(np.uint8)[:, ::3],
-              rng.integers(0, 256, (13, 11)).astype(np.uint8) * (rng.random((13, 11)) < 0.2)]
-    for threads, par_bytes in ((1, K.PAR_INPUT_BYTES), (numba.config.NUMBA_NUM_THREADS, K.PAR_INPUT_BYTES),
+    cases += [big[1:].reshape(3, 41), (rng.random((9, 30)) < 0.3).astype(np.uint8)[:, ::3]]
+    sparse_rows = np.zeros((50, 7), np.uint8)            # events in a few rows only: empty rows between and after
+    sparse_rows[[3, 4, 30], [0, 6, 2]] = 1
+    cases.append(sparse_rows)
+    bads = []
+    for shape, at in (((13, 11), (5, 3)), ((13, 11), (12, 10)), ((300, 240), (150, 0)), ((2, 4), (0, 0))):
+        x = (rng.random(shape) < 0.2).astype(np.uint8)
+        x[at] = rng.integers(2, 256)
+        bads.append((x, np.ravel_multi_index(at, shape)))
+    for threads, par_bytes in ((1, IE.PAR_INPUT_BYTES), (numba.config.NUMBA_NUM_THREADS, IE.PAR_INPUT_BYTES),
                                (numba.config.NUMBA_NUM_THREADS, 0)):
-        for density in (K.MASK_INPUT_DENSITY, 0.0, 2.0):     # the default choice, every input by 64-byte masks, none
-            monkeypatch.setattr(K, "PAR_INPUT_BYTES", par_bytes)
-            monkeypatch.setattr(K, "MASK_INPUT_DENSITY", density)
+        for density in (IE.MASK_INPUT_DENSITY, 0.0, 2.0):     # the default choice, every input by 64-byte masks, none
+            monkeypatch.setattr(IE, "PAR_INPUT_BYTES", par_bytes)
+            monkeypatch.setattr(IE, "MASK_INPUT_DENSITY", density)
             with kernel_threads(threads):
                 for arr in cases:
-                    got = K.spike_events(arr)
-                    nz = np.nonzero(arr)
-                    for g, w in zip(got, nz + (arr[nz].astype(np.int64),)):
+                    in_ptr, src, val, bad = IE.spike_events(arr, 17)
+                    r, c = np.nonzero(arr)
+                    want_ptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=arr.shape[0]))])
+                    for g, w in ((in_ptr, want_ptr), (src, c + 17), (val, np.ones(c.size))):
                         assert g.dtype == np.int64
                         np.testing.assert_array_equal(g, w, err_msg=f"{arr.shape}, {threads} threads, {par_bytes}, "
                                                                     f"mask density {density}")
+                    assert bad == -1
+                for x, at in bads:
+                    assert IE.spike_events(x, 0)[3] == at, (x.shape, threads, par_bytes, density)
 
 
 def test_kernel_entry_key_tells_apart_what_numba_types_apart():

@@ -285,9 +285,10 @@ def test_cli_checkpoint_and_resume_continue_the_run(tmp_path):
 
 def test_quick_inputs_equal_the_general_path():
     """One spike input given as uint8/bool is validated and encoded by one numba pass (quickrun): the same
-    events as the numpy path (encode_inputs), the same runs, and a bad value still gets the general message."""
+    events as the general path (encode_inputs on graded rows: np.nonzero), the same runs, and a bad value still
+    gets the general message."""
     from neurocomp.backends.emulator.engine import encode_inputs
-    from neurocomp.backends.emulator.quickrun import spike_events
+    from neurocomp.backends.emulator.input_events import spike_events
     from neurocomp.semantics.inputs import check_input_rows
     net = _net(3, learning=False)
     art = nc.compile(net, "loihi2", max_neurons_per_core=2)
@@ -295,7 +296,7 @@ def test_quick_inputs_equal_the_general_path():
     rng = np.random.default_rng(0)
     for steps in (1, 2, 17):
         x = (rng.random((steps + 2, 2, 3)) < rng.random()).astype(np.uint8)
-        want = encode_inputs(tables, check_input_rows(spec, steps, {"in": x}), steps)
+        want = encode_inputs(tables, {"in": check_input_rows(spec, steps, {"in": x})["in"].astype(np.int64)}, steps)
         got = spike_events(np.ascontiguousarray(x[:steps].reshape(steps, 6)), tables.n_neurons)
         for a, b in zip(want, got[:3]):
             np.testing.assert_array_equal(a, b)

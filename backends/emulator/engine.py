@@ -59,6 +59,7 @@ from ...semantics import learning as S
 from ...semantics.reference import PER_STEP, learning_summary
 from ...semantics.inputs import (SMALL_RUN_BYTES, InputSpec, check_input_rows, check_record, check_run,
                                  check_step_inputs, reward_rows)
+from .input_events import spike_events
 from .quickrun import QuickInputs, event_list, events_of, quick_events
 from .tablecache import derived
 from .zerofill import zeroed
@@ -613,11 +614,13 @@ def input_spec_of(tables, shapes: dict | None = None, learning=()) -> InputSpec:
 
 
 def encode_inputs(tables, rows: dict, steps: int, rewards=()) -> K.InputEvents:
-    """Validated input rows (``check_input_rows``: uint8 ``[steps, n]`` per graph input) -> the kernel's
-    per-step event lists: row t-1 fires at step t, as ``in_src[in_ptr[t-1]:in_ptr[t]]`` (source ids,
-    channel c of input i is ``N + input_ptr[i] + c``). ``rewards``: third-factor inputs, never routed."""
+    """Validated input rows (``check_input_rows``: uint8 ``[steps, n]`` per spike input, int64 per graded one) ->
+    the kernel's per-step event lists: row t-1 fires at step t, as ``in_src[in_ptr[t-1]:in_ptr[t]]`` (source ids,
+    channel c of input i is ``N + input_ptr[i] + c``), sorted by source within a step. ``rewards``: third-factor
+    inputs, never routed. A spike input is encoded by ``input_events.spike_events`` (its numpy spec is the graded
+    branch here, ``np.nonzero``, with values 1)."""
     n = tables.n_neurons
-    rows_l, src_l, val_l = [], [], []
+    parts = []                                    # per input: (in_ptr, src, val)
     for i, name in enumerate(tables.input_names):
         if name in rewards:
             continue
@@ -626,24 +629,26 @@ def encode_inputs(tables, rows: dict, steps: int, rewards=()) -> K.InputEvents:
         if arr.shape != (steps, n_ch):
             raise BackendError(f"input '{name}': the network gives it {arr.shape[1]} channels but the per-core "
                                f"tables {n_ch}; the tables are not those of this network (recompile it)")
+        base = n + int(tables.input_ptr[i])
         if arr.dtype == np.uint8:
-            r, ch, val = K.spike_events(arr)
+            parts.append(spike_events(arr, base)[:3])
         else:
             r, ch = np.nonzero(arr)
-            val = np.asarray(arr[r, ch], np.int64)         # a graded input's value (a spike's: 1)
-        rows_l.append(r.astype(np.int64, copy=False))
-        src_l.append(ch.astype(np.int64, copy=False) + (n + int(tables.input_ptr[i])))
-        val_l.append(val)
-    if len(rows_l) == 1:            # np.nonzero is in (row, channel) order already: nothing to sort
-        rows_ev, src, val = rows_l[0], src_l[0], val_l[0]
-    else:
-        cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)
-        rows_ev, src, val = cat(rows_l), cat(src_l), cat(val_l)
-        order = np.lexsort((src, rows_ev))
-        rows_ev, src, val = rows_ev[order], src[order], val[order]
+            in_ptr = np.zeros(steps + 1, np.int64)
+            np.cumsum(np.bincount(r, minlength=steps), out=in_ptr[1:])
+            parts.append((in_ptr, ch.astype(np.int64) + base,
+                          np.asarray(arr[r, ch], np.int64)))       # a graded input's value (a spike's: 1)
+    if len(parts) == 1:             # one input: its events are in (step, source) order already
+        return K.InputEvents(*parts[0])
+    if not parts:
+        return K.InputEvents(np.zeros(steps + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    step_of = [np.repeat(np.arange(steps), np.diff(p[0])) for p in parts]
+    rows_ev, src, val = np.concatenate(step_of), np.concatenate([p[1] for p in parts]), \
+        np.concatenate([p[2] for p in parts])
+    order = np.lexsort((src, rows_ev))
     in_ptr = np.zeros(steps + 1, np.int64)
-    np.cumsum(np.bincount(rows_ev, minlength=steps), out=in_ptr[1:])
-    return K.InputEvents(in_ptr, src, val)
+    in_ptr[1:] = np.cumsum(np.sum([np.diff(p[0]) for p in parts], axis=0))
+    return K.InputEvents(in_ptr, src[order], val[order])
 
 
 # ----------------------------------------------------------------------------------- recording
@@ -1338,7 +1343,7 @@ def emulate_tables(tables, steps: int, inputs: dict | None = None, record=("spik
     elif state.engine != engine or (state.learning or learning) and set(state.learning) != {p.name for p in learning}:
         raise ValidationError(f"state: made for the {state.engine} engine and learning projections "
                               f"{sorted(state.learning)}; this run is {engine} with {[p.name for p in learning]}")
-    # (the inputs are encoded on the run's threads: ``kernels.spike_events``)
+    # (the inputs are encoded on the run's threads: ``input_events.spike_events``)
     with kernel_threads(threads), kernel_threads(kernel_thread_count(tables, threads is not None)):
         run = _setup_run(tables, plan, steps, record, rows, set(spec.rewards), populations, counters, events,
                          memory_budget, learning, engine == "numba", state.learning, events_in)

@@ -61,7 +61,7 @@ from typing import NamedTuple
 
 import numpy as np
 from llvmlite import ir as llvm_ir
-from numba import get_num_threads, njit, prange, types as nb_types
+from numba import njit, prange, types as nb_types
 from numba.core import cgutils
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
@@ -1357,104 +1357,6 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, split, defer, plain, dir
                     i = e
     group_fired[gi] = fired
     group_events[gi] = events
-
-
-@njit(cache=True, inline="always")
-def _put_event(b, x, n, r, row0, n_ch, rows, cols, vals):
-    """Event ``n``: byte ``b`` (value ``x``) as row, column, value; rows are followed from (``r``, its first
-    position ``row0``) as the positions ascend: no division per event. Returns the new (r, row0)."""
-    while b >= row0 + n_ch:
-        r += 1
-        row0 += n_ch
-    rows[n] = r
-    cols[n] = b - row0
-    vals[n] = x
-    return r, row0
-
-
-@njit(cache=True)
-def _spike_events(flat, words, w0, w1, tail, n_ch, n, rows, cols, vals, by_64):
-    """The nonzero bytes of words ``w0..w1`` of ``flat`` (uint8, rows of ``n_ch``; ``tail``: and the bytes past its
-    last whole word) in ascending order, each as its row, column and value, into entries ``n``... of ``rows``,
-    ``cols``, ``vals``; ``words``: the same bytes as uint64 (``flat.size // 8`` of them). A word's nonzero bytes are
-    found by their high bits (one per nonzero byte: the low 7 bits plus 0x7F carry into it, or it was set), lowest
-    first, with no test per byte. Sparse input: a word at a time, so a silent stretch costs one compare per 8 bytes.
-    ``by_64`` (denser input, ``MASK_INPUT_DENSITY``): eight words' high bits gathered into one 64-bit mask (a
-    multiply moves a word's 8 bits into its top byte) and walked by its lowest bit, so the loop that finds the
-    events ends once per 64 bytes, not once per word, the branch mispredicted at ~10 % input either way (a
-    1000 x 1000 input at 10 %: this loop 0.84 -> 0.44 ms, ``spike_events`` 0.92 -> 0.54; at 1 % the word loop stays
-    faster, 0.09 against 0.17 ms; unscripted)."""
-    hi = np.uint64(0x8080808080808080)
-    gather = np.uint64(0x0102040810204080)       # bits 8k (k < 8) times this: bit k of the top byte
-    r = 8 * w0 // n_ch                           # the row of the first byte (one division)
-    row0 = r * n_ch                              # first position of row r
-    step = 8 if by_64 else 1
-    for c in range(w0, w1, step):
-        if by_64:
-            m = np.uint64(0)
-            for w in range(c, min(c + 8, w1)):
-                x = words[w]
-                b8 = ((((x & ~hi) + ~hi) | x) & hi) >> np.uint64(7)
-                m |= ((b8 * gather) >> np.uint64(56)) << np.uint64(8 * (w - c))
-            shift = 0
-        else:
-            x = words[c]
-            if x == 0:
-                continue
-            m = (((x & ~hi) + ~hi) | x) & hi
-            shift = 3
-        while m != 0:
-            b = 8 * c + (trailing_zeros(m) >> shift)
-            m &= m - np.uint64(1)
-            r, row0 = _put_event(b, flat[b], n, r, row0, n_ch, rows, cols, vals)
-            n += 1
-    if tail:
-        for b in range(8 * words.shape[0], flat.shape[0]):     # the bytes past the last whole word
-            if flat[b] != 0:
-                r, row0 = _put_event(b, flat[b], n, r, row0, n_ch, rows, cols, vals)
-                n += 1
-    return n
-
-
-@njit(cache=True, parallel=True)
-def _spike_events_parts(flat, words, bounds, starts, n_ch, rows, cols, vals, by_64):
-    """``_spike_events`` of the words ``bounds[c]..bounds[c+1]`` on thread c (the last with the tail bytes), each
-    from its entry ``starts[c]``: the events of the parts follow on, in one ascending order."""
-    n_parts = bounds.shape[0] - 1
-    for c in prange(n_parts):
-        _spike_events(flat, words, bounds[c], bounds[c + 1], c == n_parts - 1, n_ch, starts[c], rows, cols, vals,
-                      by_64)
-
-
-#: A spike input of this many bytes or more is read on numba's threads (``spike_events``), a part each.
-PAR_INPUT_BYTES = 1 << 16
-#: An input with at least this fraction of its bytes nonzero is read 64 bytes a mask (``_spike_events``' ``by_64``).
-MASK_INPUT_DENSITY = 1 / 40
-
-
-def spike_events(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``np.nonzero`` of a uint8 ``[T, n]`` spike matrix, in its (row, column) order, with the values there (int64
-    each), at a cost that follows the spikes: ~0.15 ms per 2 MB of silent rows where ``np.nonzero`` takes ~4,
-    and no division, fancy index or byte test per event (a 2000-channel input at 1 %: ~0.7 -> ~0.45 us a step,
-    unscripted). From ``PAR_INPUT_BYTES`` on, in parts on numba's threads (as many as the run's: the engine
-    encodes inside ``kernel_threads``), each part's events counted first so that each knows where its own go."""
-    flat = np.ascontiguousarray(arr).reshape(-1)
-    words = flat[:flat.size // 8 * 8].view(np.uint64)
-    n_ch = max(arr.shape[1], 1)
-    n_parts = get_num_threads() if flat.size >= PAR_INPUT_BYTES else 1
-    bounds = np.linspace(0, words.size, n_parts + 1).astype(np.int64)
-    ends = 8 * bounds
-    ends[-1] = flat.size
-    starts = np.zeros(n_parts + 1, np.int64)
-    np.cumsum([np.count_nonzero(flat[ends[c]:ends[c + 1]]) for c in range(n_parts)], out=starts[1:])
-    k = int(starts[-1])
-    rows, cols, vals = np.empty(k, np.int64), np.empty(k, np.int64), np.empty(k, np.int64)
-    by_64 = k >= MASK_INPUT_DENSITY * flat.size
-    if n_parts == 1:
-        _spike_events(flat, words, 0, words.size, True, n_ch, 0, rows, cols, vals, by_64)
-    else:
-        _spike_events_parts(flat, words, bounds, starts, n_ch, rows, cols, vals, by_64)
-    return rows, cols, vals
 
 
 @njit(cache=True)

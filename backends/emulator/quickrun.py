@@ -3,10 +3,9 @@
 The general path validates a run's inputs (``semantics.inputs.check_run``: shapes, 0/1 values, one
 uint8 copy per input) and then encodes them as the kernel's event lists (``engine.encode_inputs``),
 a dozen numpy calls whose fixed cost dominates a one-step run. :func:`quick_events` does both in one
-numba pass (:func:`spike_events`) for the common case: no inputs, or the network's one graph input
+numba pass (``input_events.spike_events``) for the common case: no inputs, or the network's one graph input
 given as a uint8/bool array of its exact shape. Anything else, or a value that is not 0/1, returns None
-and the caller takes the general path, which gives the messages. ``encode_inputs`` is the numpy spec
-:func:`spike_events` is held equal to (tests/test_simulator.py).
+and the caller takes the general path, which gives the messages (tests/test_simulator.py holds the two equal).
 
 On the way out, the cost model's spike events (every neuron's and input channel's spikes, sorted by
 step then source) are listed by one numba pass too (:func:`event_list`; its numpy spec is the general
@@ -27,32 +26,7 @@ from numba import njit
 from numba.np.ufunc import parallel as _parallel
 
 from . import kernels as K
-
-
-@njit(cache=True)
-def spike_events(rows, base):
-    """``(in_ptr [steps + 1], sources [k], values [k] (ones), bad)`` of uint8 spike rows ``[steps, n]``: row t's
-    ones are sources ``base + channel``, in channel order; ``bad``: flat index of the first value that is not
-    0/1 (then the events are empty), or -1."""
-    steps, n = rows.shape
-    in_ptr = np.zeros(steps + 1, np.int64)
-    k = 0
-    for t in range(steps):
-        for c in range(n):
-            v = rows[t, c]
-            if v != 0:
-                if v != 1:
-                    return in_ptr, np.zeros(0, np.int64), np.zeros(0, np.int64), t * n + c
-                k += 1
-        in_ptr[t + 1] = k
-    src = np.empty(k, np.int64)
-    k = 0
-    for t in range(steps):
-        for c in range(n):
-            if rows[t, c] != 0:
-                src[k] = base + c
-                k += 1
-    return in_ptr, src, np.ones(k, np.int64), -1
+from .input_events import spike_events
 
 
 class SpikeTrace(NamedTuple):
@@ -140,7 +114,6 @@ class QuickInputs:
             self.ok = False                                # not these tables' input: the general path says so
         self.n, self.base = n, int(tables.n_neurons)
         self.empty = np.zeros(0, np.int64)
-        self.encode = None              # spike_events' machine code for its one signature here (as run_kernel)
 
     def events(self, steps: int, inputs) -> K.InputEvents | None:
         if not self.ok:
@@ -158,13 +131,7 @@ class QuickInputs:
             rows = rows.view(np.uint8)
         if not rows.flags.c_contiguous:
             rows = np.ascontiguousarray(rows)
-        if self.encode is None:
-            out = spike_events(rows, self.base)
-            compiled = spike_events.overloads.get((numba.typeof(rows), numba.typeof(self.base)))
-            self.encode = compiled.entry_point if compiled is not None else spike_events
-        else:
-            out = self.encode(rows, self.base)
-        in_ptr, src, val, bad = out
+        in_ptr, src, val, bad = spike_events(rows, self.base)
         return None if bad >= 0 else K.InputEvents(in_ptr, src, val)
 
 
