@@ -83,3 +83,31 @@ def test_zeroed_in_parts_on_huge_page_cuts():
             del junk
             z = zerofill.zeroed(shape, dtype)
             assert z.shape == shape and z.dtype == dtype and not z.any()
+
+
+def test_warm_signatures_are_those_of_real_runs():
+    """``warm.kernel_args`` differ from a real run's kernel arguments in the ring's and the weights' dtypes only,
+    and give each of the four signatures: what ``make test`` compiles first is what the runs then ask for."""
+    import numba
+    import neurocomp as nc
+    from neurocomp.backends.emulator import engine as E, warm
+    from neurocomp.mapping.tables import build_core_tables
+    rng = np.random.default_rng(0)
+    net = nc.Network("real")
+    net.input("x", (6,))
+    net.population("p", (5,), nc.LoihiLIF(du=100, dv=200, vth=10))
+    net.connect("x", "p", nc.Dense(rng.integers(-100, 100, (5, 6)), weight_exp=-1))
+    tables = build_core_tables(net, {"p": np.array([0, 1, 1, 2, 2])}, 3)
+    caught = []
+    call = E.call_kernel
+    E.call_kernel = lambda args: caught.append(args) or 0
+    try:
+        E.emulate_tables(tables, 7, {"x": (rng.random((7, 6)) < 0.5).astype(np.uint8)}, ("spikes", "v"))
+    finally:
+        E.call_kernel = call
+    real = tuple(numba.typeof(a) for a in caught[0])
+    ring = next(a.ring.dtype for a in caught[0] if hasattr(a, "scratch"))
+    weights = next(a.syn_weight.dtype for a in caught[0] if hasattr(a, "run_weight"))
+    sigs = {r_w: tuple(numba.typeof(a) for a in warm.kernel_args(*r_w)) for r_w in warm.SIGNATURES}
+    assert len(set(sigs.values())) == 4
+    assert sigs[(ring.type, weights.type)] == real
