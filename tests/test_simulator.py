@@ -333,6 +333,23 @@ def test_quick_inputs_equal_the_general_path():
             sim.run(3, {"in": bad})
         with pytest.raises(ValidationError, match=r"on_step at step 30: input 'in': values must be spikes 0/1"):
             sim.run(3, on_step=lambda t, o: {"in": bad[1]})
+    # tables alone (no shapes: any [T, ...] with 6 channels): [T, 6] uint8 takes the quick path, other shapes the
+    # general one, and every way runs the same
+    from neurocomp.backends.emulator.engine import emulate_tables, input_spec_of
+    from neurocomp.backends.emulator.quickrun import quick_events
+    loose = input_spec_of(tables)
+    flat = x.reshape(30, 6)
+    got = quick_events(tables, loose, 30, {"in": flat})
+    want = encode_inputs(tables, {"in": flat.astype(np.int64)}, 30)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    assert quick_events(tables, loose, 30, {"in": x}) is None
+    assert quick_events(tables, loose, 3, {"in": bad}) is None
+    runs = [emulate_tables(tables, 30, {"in": arr}, REC) for arr in (flat, x, flat.astype(np.int64))]
+    _assert_same(runs[:1], runs[1], "tables, [T, 2, 3]")
+    _assert_same(runs[:1], runs[2], "tables, int64")
+    with pytest.raises(ValidationError, match=r"input 'in': values must be spikes 0/1"):
+        emulate_tables(tables, 3, {"in": bad}, REC)
 
 
 def test_quick_closed_loop_equals_open_loop():

@@ -106,7 +106,7 @@ class QuickInputs:
     """:func:`quick_events` for one network: what its checks need, looked up once."""
 
     def __init__(self, tables, spec):
-        self.ok = not (spec.rewards or spec.graded or spec.loose)
+        self.ok = not (spec.rewards or spec.graded)      # (a loose input: its [T, n] form, as the general path)
         self.name = spec.names[0] if len(spec.names) == 1 else None
         n = int(tables.input_ptr[1]) if self.name is not None else 0
         self.shapes = {spec.shapes[self.name], (n,)} if self.name is not None else set()
