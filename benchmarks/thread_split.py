@@ -21,7 +21,7 @@ difference is the time outside the kernel (input validation and encoding, set-up
 - ``bound``: end to end at conc = 1 (the kernel's split and the outside time alone).
 
 Usage: ``.venv/bin/python benchmarks/thread_split.py [--only brunel,dense] [--modes none,cnt] [--steps 1000]
-[--repeats 5] [--rounds 2] [--input-rate P] [--json out.json]`` (``--input-rate 0``: no input spikes, so each
+[--repeats 5] [--rounds 2] [--input-rate P] [--dense-size N] [--json out.json]`` (``--input-rate 0``: no input spikes, so each
 config's time is its steps' fixed costs and the neurons alone, and ``work`` shows what a split repeats per step).
 """
 from __future__ import annotations
@@ -63,13 +63,13 @@ class KernelClock:
         self.cls.run_kernel = self.orig
 
 
-def measure(name, modes, steps, repeats, rounds, input_rate=None):
+def measure(name, modes, steps, repeats, rounds, input_rate=None, dense_size=1000):
     """Per round and mode: ``{config: (kernel us/step, wall us/step)}`` (min of ``repeats``); ``input_rate``: the
-    input channels' firing probability a step (None: the workload's own)."""
+    input channels' firing probability a step (None: the workload's own); ``dense_size``: dense's neurons."""
     sys.path.insert(0, str(HERE))
     import emulator_speed as ES
     from neurocomp.backends.emulator import emulate_tables, engine, make_plan
-    net, rate = ES.brunel(5000) if name == "brunel" else ES.dense_layer()
+    net, rate = ES.brunel(5000) if name == "brunel" else ES.dense_layer(dense_size)
     inputs = ES.make_inputs(rate if input_rate is None else input_rate, steps)
     tables = ES.neurocomp_tables(net)
     plan = make_plan(tables, copies=False)
@@ -116,12 +116,15 @@ def main(argv=None) -> int:
     ap.add_argument("--input-rate", type=float, default=None,
                     help="the input channels' firing probability a step (default: the workload's own; 0: the steps' "
                          "fixed costs and the neurons alone)")
+    ap.add_argument("--dense-size", type=int, default=1000, help="dense's neurons (1024: the free cut at neuron 512, "
+                    "a cache-line boundary of every state row)")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     if a.input_rate is not None and not 0.0 <= a.input_rate <= 1.0:
         print(f"--input-rate {a.input_rate}: give a probability from 0 to 1", file=sys.stderr)
         return 2
-    small = [f"--{k} {v}" for k, v in (("steps", a.steps), ("repeats", a.repeats), ("rounds", a.rounds)) if v < 1]
+    small = [f"--{k} {v}" for k, v in (("steps", a.steps), ("repeats", a.repeats), ("rounds", a.rounds),
+                                        ("dense-size", a.dense_size)) if v < 1]
     if small:
         print(f"{', '.join(small)}: give whole numbers of 1 or more", file=sys.stderr)
         return 2
@@ -144,7 +147,7 @@ def main(argv=None) -> int:
           "| end to end | bound (conc 1) | outside 1t / 2t |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
-        rounds = measure(name, modes, a.steps, a.repeats, a.rounds, a.input_rate)
+        rounds = measure(name, modes, a.steps, a.repeats, a.rounds, a.input_rate, a.dense_size)
         results[name] = rounds
         for i, row in enumerate(rounds, 1):
             for mode, r in row.items():
