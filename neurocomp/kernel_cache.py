@@ -16,14 +16,21 @@ before any kernel module defines a cached function (numba picks a function's cac
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import itertools
 import os
 from functools import lru_cache
 from pathlib import Path
 
 from numba import __version__ as numba_version
 from numba.core import caching
+
+try:
+    import fcntl
+except ImportError:                    # (not POSIX: no file locks)
+    fcntl = None
 
 
 def _package_roots() -> list[str]:
@@ -84,6 +91,42 @@ class _PackageStamp:
         return super().get_source_stamp(), sources_digest()
 
 
+@contextlib.contextmanager
+def file_lock(path: str):
+    """An exclusive ``flock`` on ``path`` (made if missing) while the block runs; released by the OS if the
+    process dies. Nothing is held where the file cannot be opened or there is no ``fcntl``."""
+    fd = None
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)                         # (closing releases the lock)
+
+
+def _locked_save(self, key, data) -> None:
+    """numba's ``IndexDataCacheFile.save`` for processes that save at once (test workers, MPI ranks): under a lock
+    on ``<index>.lock``, a new entry named after those the index holds now, its data written before the index
+    names it. numba's own reads the index, names the entry, writes the index, then the data, unlocked: two
+    processes saving two signatures together could give both one data file (one's entry then loads the other's
+    machine code), and a reader could find an entry before its data."""
+    with file_lock(self._index_path + ".lock"):
+        overloads = self._load_index()
+        data_name = overloads.get(key)
+        if data_name is None:
+            existing = set(overloads.values())
+            data_name = next(name for name in map(self._data_name, itertools.count(1)) if name not in existing)
+            self._save_data(data_name, data)
+            overloads[key] = data_name
+            self._save_index(overloads)
+        else:
+            self._save_data(data_name, data)
+
+
 def _install() -> None:
     """Put a stamped copy of each of numba's source-file locators in front of its list (once). Where this numba
     has none of the names used here, warn: ``import neurocomp`` still works, with numba's own (file-only) stamps
@@ -102,6 +145,10 @@ def _install() -> None:
     if any(issubclass(c, _PackageStamp) for c in classes):
         return
     classes[:0] = [type("Package" + c.__name__, (_PackageStamp, c), {}) for c in classes if issubclass(c, mixin)]
+    files = getattr(caching, "IndexDataCacheFile", None)
+    if files is not None and all(hasattr(files, a) for a in ("_load_index", "_save_index", "_save_data",
+                                                             "_data_name", "save")):
+        files.save = _locked_save
 
 
 _install()

@@ -111,3 +111,36 @@ def test_warm_signatures_are_those_of_real_runs():
     sigs = {r_w: tuple(numba.typeof(a) for a in warm.kernel_args(*r_w)) for r_w in warm.SIGNATURES}
     assert len(set(sigs.values())) == 4
     assert sigs[(ring.type, weights.type)] == real
+
+
+def test_numba_cache_entries_are_saved_data_first_under_a_lock(tmp_path, monkeypatch):
+    """``kernel_cache`` replaces numba's ``IndexDataCacheFile.save``: the index names an entry only once its data
+    file is written, a new entry takes a name the index on disk does not hold, and the index file is locked."""
+    import fcntl
+    from numba.core import caching
+    from neurocomp import kernel_cache
+    assert caching.IndexDataCacheFile.save is kernel_cache._locked_save
+    files = caching.IndexDataCacheFile(str(tmp_path), "f", ("stamp",))
+    seen = []
+    save_index = files._save_index
+
+    def checked(overloads):
+        lock = os.open(files._index_path + ".lock", os.O_RDWR)
+        try:                                  # held: another open file description cannot take it now
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = False
+            except BlockingIOError:
+                held = True
+        finally:
+            os.close(lock)
+        seen.append((held, all((tmp_path / name).exists() for name in overloads.values())))
+        save_index(overloads)
+    monkeypatch.setattr(files, "_save_index", checked)
+    files.save("a", ("data a",))
+    other = caching.IndexDataCacheFile(str(tmp_path), "f", ("stamp",))      # another process's view, made earlier
+    other.save("b", ("data b",))
+    files.save("a", ("data a2",))                                          # an entry saved again keeps its name
+    assert seen == [(True, True)]                                          # (other's index save is numba's own)
+    assert files.load("a") == ("data a2",) and files.load("b") == ("data b",)
+    assert sorted(files._load_index().values()) == ["f.1.nbc", "f.2.nbc"]

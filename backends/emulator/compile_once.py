@@ -17,17 +17,14 @@ import os
 
 import numba
 
-try:
-    import fcntl
-except ImportError:                    # (not POSIX: compile without the lock)
-    fcntl = None
+from ...kernel_cache import fcntl, file_lock
 
 
 def entry_point(dispatcher, args: tuple):
     """The machine-code entry point of ``dispatcher`` (an ``njit(cache=True)`` function) for ``args``' types:
     compiled or loaded from the cache under the signature's lock (``compile_lock``) where this process has not got
-    it yet. (Two processes saving different signatures of one function at the same instant could still lose one
-    from numba's index, which is read and rewritten unlocked: it is then compiled again when next asked for.)"""
+    it yet. (What numba then saves, each cached function's entries, is written under a lock of its own:
+    ``kernel_cache``.)"""
     sig = tuple(numba.typeof(a) for a in args)
     compiled = dispatcher.overloads.get(sig)
     if compiled is None:
@@ -37,22 +34,11 @@ def entry_point(dispatcher, args: tuple):
     return compiled.entry_point
 
 
-@contextlib.contextmanager
 def compile_lock(dispatcher, sig: tuple):
     """Held while ``dispatcher`` compiles signature ``sig``: an exclusive ``flock`` on a file in numba's cache
-    directory (``_lock_path``; nothing held where that cannot be opened)."""
+    directory (``_lock_path``; nothing held where there is none)."""
     path = _lock_path(dispatcher, sig)
-    fd = None
-    if path is not None:
-        with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        if fd is not None:
-            os.close(fd)                         # (closing releases the lock)
+    return file_lock(path) if path is not None else contextlib.nullcontext()
 
 
 def _lock_path(dispatcher, sig: tuple) -> str | None:

@@ -5,7 +5,8 @@ the ring's dtype (int32 or int64: ``kernels.ring_dtype``) and the weights' (int8
 checkout's ``make test`` needs all four; compiled as its workers first ask for them, a worker waited for another's
 compile (``compile_once``) while its core stood idle. This compiles them before, ``--processes`` at a time (one
 process per signature share), by the same arguments a small network's run passes with the ring and weights cast
-to each dtype: nothing is run. A signature already cached is loaded, in seconds.
+to each dtype: nothing is run. The run's smaller numba functions are compiled first, by this process alone (the
+processes would otherwise all compile the same ones at once). A signature already cached is loaded, in seconds.
 
 Usage: ``python -m neurocomp.backends.emulator.warm [--processes N]`` (default: the machine's cores).
 """
@@ -73,6 +74,7 @@ def main(argv=None) -> int:
         compile_share(args.share, n)
         return 0
     t0 = time.perf_counter()
+    kernel_args(*SIGNATURES[0])                  # the run's other numba functions, into the cache from one process
     module = __spec__.name if __spec__ is not None else "neurocomp.backends.emulator.warm"
     procs = [subprocess.Popen([sys.executable, "-m", module, "--processes", str(n), "--share", str(k)])
              for k in range(n)]
