@@ -90,7 +90,7 @@ def test_warm_signatures_are_those_of_real_runs():
     and give each of the four signatures: what ``make test`` compiles first is what the runs then ask for."""
     import numba
     import neurocomp as nc
-    from neurocomp.backends.emulator import engine as E, warm
+    from neurocomp.backends.emulator import warm
     from neurocomp.mapping.tables import build_core_tables
     rng = np.random.default_rng(0)
     net = nc.Network("real")
@@ -98,16 +98,10 @@ def test_warm_signatures_are_those_of_real_runs():
     net.population("p", (5,), nc.LoihiLIF(du=100, dv=200, vth=10))
     net.connect("x", "p", nc.Dense(rng.integers(-100, 100, (5, 6)), weight_exp=-1))
     tables = build_core_tables(net, {"p": np.array([0, 1, 1, 2, 2])}, 3)
-    caught = []
-    call = E.call_kernel
-    E.call_kernel = lambda args: caught.append(args) or 0
-    try:
-        E.emulate_tables(tables, 7, {"x": (rng.random((7, 6)) < 0.5).astype(np.uint8)}, ("spikes", "v"))
-    finally:
-        E.call_kernel = call
-    real = tuple(numba.typeof(a) for a in caught[0])
-    ring = next(a.ring.dtype for a in caught[0] if hasattr(a, "scratch"))
-    weights = next(a.syn_weight.dtype for a in caught[0] if hasattr(a, "run_weight"))
+    args = warm.caught_args(tables, 7, {"x": (rng.random((7, 6)) < 0.5).astype(np.uint8)}, ("spikes", "v"))
+    real = tuple(numba.typeof(a) for a in args)
+    ring = next(a.ring.dtype for a in args if hasattr(a, "scratch"))
+    weights = next(a.syn_weight.dtype for a in args if hasattr(a, "run_weight"))
     sigs = {r_w: tuple(numba.typeof(a) for a in warm.kernel_args(*r_w)) for r_w in warm.SIGNATURES}
     assert len(set(sigs.values())) == 4
     assert sigs[(ring.type, weights.type)] == real

@@ -17,7 +17,7 @@ import os
 
 import numba
 
-from ...kernel_cache import fcntl, file_lock
+from ...kernel_cache import file_lock
 
 
 def entry_point(dispatcher, args: tuple):
@@ -36,7 +36,7 @@ def entry_point(dispatcher, args: tuple):
 
 def compile_lock(dispatcher, sig: tuple):
     """Held while ``dispatcher`` compiles signature ``sig``: an exclusive ``flock`` on a file in numba's cache
-    directory (``_lock_path``; nothing held where there is none)."""
+    directory (``_lock_path``; nothing held where there is none, or no ``fcntl``: ``kernel_cache.file_lock``)."""
     path = _lock_path(dispatcher, sig)
     return file_lock(path) if path is not None else contextlib.nullcontext()
 
@@ -45,7 +45,7 @@ def _lock_path(dispatcher, sig: tuple) -> str | None:
     """``<numba's cache dir for the function>/<its name>-<digest of the signature>.compile.lock`` (the directory
     made if missing), or None."""
     path = getattr(getattr(dispatcher, "_cache", None), "_cache_path", None)
-    if fcntl is None or not isinstance(path, str):
+    if not isinstance(path, str):
         return None
     try:
         os.makedirs(path, exist_ok=True)

@@ -118,10 +118,7 @@ def _scan(flat, words, w0, w1, tail, n_ch, base, n, in_ptr, src, by_64):
         while m != 0:
             b = 8 * c + (trailing_zeros(m) >> shift)
             m &= m - np.uint64(1)
-            while b >= row0 + n_ch:              # rows followed as the positions ascend: no division per event
-                r += 1
-                row0 += n_ch
-                in_ptr[r] = n
+            r, row0 = _rows_to(b, r, row0, n_ch, n, in_ptr)
             src[n] = base + b - row0
             n += 1
     end = 8 * w1
@@ -131,17 +128,22 @@ def _scan(flat, words, w0, w1, tail, n_ch, base, n, in_ptr, src, by_64):
             x = flat[b]
             if x != 0:
                 high |= np.uint64(x & 0xFE)
-                while b >= row0 + n_ch:
-                    r += 1
-                    row0 += n_ch
-                    in_ptr[r] = n
+                r, row0 = _rows_to(b, r, row0, n_ch, n, in_ptr)
                 src[n] = base + b - row0
                 n += 1
-    while row0 + n_ch < end:                     # rows starting after the last event, before the next part
+    _rows_to(end - 1, r, row0, n_ch, n, in_ptr)      # rows starting after the last event, before the next part
+    return high
+
+
+@njit(cache=True, inline="always")
+def _rows_to(b, r, row0, n_ch, n, in_ptr):
+    """Row r (first position ``row0``) followed up to the row of position ``b``, as the positions ascend (no
+    division per event): ``in_ptr[r'] = n`` for each row r' passed into. Returns the new (r, row0)."""
+    while b >= row0 + n_ch:
         r += 1
         row0 += n_ch
         in_ptr[r] = n
-    return high
+    return r, row0
 
 
 @njit(cache=True, parallel=True)

@@ -26,32 +26,37 @@ WEIGHTS = (np.int8, np.int16)
 SIGNATURES = tuple((r, w) for r in RINGS for w in WEIGHTS)
 
 
+def caught_args(tables, steps: int, inputs, record=()) -> tuple:
+    """The arguments ``emulate_tables(tables, steps, inputs, record, threads=1)`` passes to ``run_steps`` (its first
+    kernel call, caught: nothing is run)."""
+    from . import engine as E
+    caught = []
+    call = E.call_kernel
+    E.call_kernel = lambda args: caught.append(args) or 0
+    try:
+        E.emulate_tables(tables, steps, inputs, record, threads=1)
+    finally:
+        E.call_kernel = call
+    return caught[0]
+
+
 def kernel_args(ring, weight) -> tuple:
-    """``run_steps``' arguments for a two-core Dense layer fed by one graph input (the engine's own set-up,
-    ``emulate_tables`` with its kernel call caught), with the ring cast to ``ring`` and the weights to
-    ``weight``."""
+    """``run_steps``' arguments for a two-core Dense layer fed by one graph input (``caught_args``), with the ring
+    cast to ``ring`` and the weights to ``weight``."""
     import neurocomp as nc
     from neurocomp.mapping.tables import build_core_tables
-    from . import engine as E
     net = nc.Network("warm")
     net.input("x", (4,))
     net.population("p", (4,), nc.LoihiLIF(du=0, dv=0, vth=1))
     net.connect("x", "p", nc.Dense(np.full((4, 4), 3)))
     tables = build_core_tables(net, {"p": np.array([0, 0, 1, 1])}, 2)
-    caught = []
-    call = E.call_kernel
-    E.call_kernel = lambda args: caught.append(args) or 0
-    try:
-        E.emulate_tables(tables, 2, {"x": np.ones((2, 4), np.uint8)}, threads=1)
-    finally:
-        E.call_kernel = call
-    args = list(caught[0][:-3])                  # (run_kernel's own three after them)
+    args = list(caught_args(tables, 2, {"x": np.ones((2, 4), np.uint8)}))
     for i, a in enumerate(args):                 # the work arrays' ring, the routes' weights
         if hasattr(a, "ring") and hasattr(a, "scratch"):
             args[i] = a._replace(ring=a.ring.astype(ring))
         elif hasattr(a, "syn_weight") and hasattr(a, "run_weight"):
             args[i] = a._replace(syn_weight=a.syn_weight.astype(weight), run_weight=a.run_weight.astype(weight))
-    return (*args, *caught[0][-3:])
+    return tuple(args)
 
 
 def compile_share(share: int, n_shares: int) -> None:
