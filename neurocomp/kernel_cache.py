@@ -13,6 +13,13 @@ folders) is cached with a stamp that adds to numba's own (its file) a digest of 
 them: any source edit recompiles the kernels on their next use (about a minute for ``run_steps``), never a
 stale one. Functions elsewhere (a user's own) keep numba's rules. Installed here on ``import neurocomp``,
 before any kernel module defines a cached function (numba picks a function's cache locator then).
+
+Each process also numbers the functions it compiles from a random start (``fresh_uids``). numba names a
+function's machine code after its qualified name, argument types and that number, which every process counts
+from 1, so two processes compiling different functions of one name (numba's own sort and argsort are both
+``make_quicksort_impl.<locals>.run_quicksort``) could give both one symbol; a third that loaded both from the
+cache ran one's code for the other (numba issue #10486): ``plan_synapses``' argsort ran ``_fill_routes``' sort and
+the test workers crashed (benchmarks/RESULTS.md "quiet16").
 """
 from __future__ import annotations
 
@@ -21,11 +28,12 @@ import hashlib
 import importlib.util
 import itertools
 import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
 from numba import __version__ as numba_version
-from numba.core import caching
+from numba.core import bytecode, caching
 
 try:
     import fcntl
@@ -127,6 +135,15 @@ def _locked_save(self, key, data) -> None:
             self._save_data(data_name, data)
 
 
+def fresh_uids() -> None:
+    """Number this process's numba compiles from a random 60-bit start (``FunctionIdentity._unique_ids``, the
+    ``v<n>`` in every compiled symbol's name), so that no two processes, forks included, give one name to two
+    functions' code: cached libraries of several processes then never merge one function's code into another's.
+    numba counts from 1 in every process; the number only tells apart functions of one name and types in a
+    process, which a count from any start does."""
+    bytecode.FunctionIdentity._unique_ids = itertools.count(1 + secrets.randbits(60))
+
+
 def _install() -> None:
     """Put a stamped copy of each of numba's source-file locators in front of its list (once). Where this numba
     has none of the names used here, warn: ``import neurocomp`` still works, with numba's own (file-only) stamps
@@ -152,3 +169,6 @@ def _install() -> None:
 
 
 _install()
+if isinstance(getattr(getattr(bytecode, "FunctionIdentity", None), "_unique_ids", None), itertools.count):
+    fresh_uids()                                 # (a numba that names its symbols otherwise needs none of this)
+    os.register_at_fork(after_in_child=fresh_uids)

@@ -95,3 +95,39 @@ def test_an_unknown_numba_layout_warns_and_imports(monkeypatch):
     monkeypatch.setattr(kernel_cache, "caching", types.SimpleNamespace())
     with pytest.warns(NeurocompWarning, match="not recompiled after an edit"):
         kernel_cache._install()
+
+
+_UID = """
+import os, sys
+import neurocomp
+from numba import njit
+
+@njit
+def f(x):
+    return x + 1
+
+def uid():
+    f.recompile() if f.signatures else f(1)
+    return f.overloads[f.signatures[0]].fndesc.uid
+
+first = uid()
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.write(w, str(uid()).encode()); os._exit(0)
+os.waitpid(pid, 0)
+print(first, uid(), os.read(r, 64).decode())
+"""
+
+
+def test_processes_and_forks_number_their_compiles_apart():
+    """numba's symbol for a compile carries a per-process count (``kernel_cache.fresh_uids``): from 1 in every
+    process, two processes compiling two functions of one name gave both one symbol, and a process loading both
+    from the cache ran one's code for the other (numba #10486: the test workers' segfault). Two processes, and a
+    fork and its parent, compiling the same function after the same steps must number it apart."""
+    runs = [subprocess.run([sys.executable, "-c", _UID], capture_output=True, text=True, timeout=120)
+            for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    (a, a_next, a_child), (b, _, _) = (tuple(map(int, r.stdout.split())) for r in runs)
+    assert a != b                                # two processes
+    assert a_next != a_child                     # a fork and its parent, each compiling next
