@@ -625,7 +625,9 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     pks = np.zeros((n_rows, n_cores + SY_LINE), np.int64)    # a step's packets in and synaptic ops per core, packed
     bks = np.empty((n_rows, buf_cap + 2 * SY_LINE), np.int32)
     brs = np.empty((n_rows, buf_cap + 2 * SY_LINE), np.int32)
-    blks = np.zeros((3, n_rows, n_g, BLOCK), np.int64)
+    # (a line past each group's block: two groups' blocks, on two threads, were adjacent, and a boundary line
+    # written by both at every block of a step)
+    blks = np.zeros((3, n_rows, n_g, BLOCK + SY_LINE), np.int64)
     smalls = np.zeros((4, n_rows, n_g + 1 + SY_LINE), np.int64)  # group_core, group_cell, group_fired, group_events
     rings = np.empty((n_rows if free else 0, ring.shape[0]), ring.dtype)   # (a thread touches its own cells only)
     rows = (sts, acts, syncs, lists, slots, pks, bks, brs, blks, smalls, seg_one, xform, core_cell)
