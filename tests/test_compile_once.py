@@ -83,6 +83,28 @@ def test_zeroed_in_parts_on_huge_page_cuts():
             del junk
             z = zerofill.zeroed(shape, dtype)
             assert z.shape == shape and z.dtype == dtype and not z.any()
+            assert z.ctypes.data % zerofill.ALIGN == 0 and z.flags.c_contiguous and z.flags.writeable
+
+
+def test_rings_and_state_rows_start_on_a_cache_line():
+    """The arrays the kernel walks with vectors start on a line (``zerofill.ALIGN``): a ring 16 bytes past one made
+    dense's step ~15 % slower in some processes. Checked on many allocations of odd sizes, and on a run's state."""
+    for n in range(1, 200, 7):
+        for dtype in (np.int32, np.int64, np.uint8):
+            a = zerofill.aligned_copy(np.arange(n, dtype=dtype).reshape(1, n))
+            assert a.ctypes.data % zerofill.ALIGN == 0 and np.array_equal(a[0], np.arange(n, dtype=dtype))
+    import neurocomp as nc
+    from neurocomp.backends.emulator import engine
+    from neurocomp.mapping.tables import build_core_tables
+    net = nc.Network("aligned")
+    net.input("x", (5,))
+    net.population("p", (5,), nc.LoihiLIF(du=0, dv=0, vth=1))
+    net.connect("x", "p", nc.Dense(np.full((5, 5), 3)))
+    tables = build_core_tables(net, {"p": np.array([0, 0, 1, 1, 1])}, 2)
+    for _ in range(5):
+        st = engine.initial_state(tables, engine.make_plan(tables))
+        assert st.work.ring.ctypes.data % zerofill.ALIGN == 0
+        assert all(rows.ctypes.data % zerofill.ALIGN == 0 for rows in st.S)
 
 
 def test_warm_signatures_are_those_of_real_runs():

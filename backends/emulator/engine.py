@@ -62,7 +62,7 @@ from ...semantics.inputs import (SMALL_RUN_BYTES, InputSpec, check_input_rows, c
 from .input_events import spike_events
 from .quickrun import QuickInputs, event_list, events_of, quick_events
 from .tablecache import derived
-from .zerofill import zeroed
+from .zerofill import aligned_copy, zeroed
 from ...safeio import available_memory
 from ...mapping.tables import index_dtype, narrowest_int
 
@@ -145,14 +145,14 @@ class Plan:
     def work_arrays(self) -> K.WorkArrays:
         """Fresh work space of one run: empty rings and scratch."""
         m = max(self.scratch_size, 1)
-        return K.WorkArrays(np.zeros(self.ring_size, self.ring_dtype), np.zeros(m, np.int64), np.zeros(m, np.uint8),
+        return K.WorkArrays(zeroed(self.ring_size, self.ring_dtype), np.zeros(m, np.int64), np.zeros(m, np.uint8),
                             np.zeros(m, np.int64), np.zeros(m, np.int64), np.zeros(m, np.int64),
                             np.ones(max(self.routes.route_ptr.size - 1, 1), np.int64))
 
     def initial_state(self, tables) -> tuple:
         """Per kind its state rows at the start (each model's initial-value parameters, e.g. u0/v0): fresh
-        copies of :meth:`initial_rows`."""
-        return tuple(rows.copy() for rows in self.initial_rows(tables))
+        copies of :meth:`initial_rows`, each starting on a cache line (the neuron loops are vectors over them)."""
+        return tuple(aligned_copy(rows) for rows in self.initial_rows(tables))
 
     def initial_rows(self, tables) -> tuple:
         """The rows of :meth:`initial_state`, stacked once per plan (a batch or a run with onsets asks for

@@ -1,4 +1,5 @@
-"""Zero-filled output arrays for the kernel (recordings, counters), made on the run's threads.
+"""Zero-filled output arrays for the kernel (recordings, counters, rings), made on the run's threads and
+starting on a cache line.
 
 A fresh block of memory is paid for twice before the kernel writes it: the OS zeroes each page at its first
 touch (a page fault), then ``fill(0)`` writes it again. Brunel's 1000 steps of spikes, v and counters are
@@ -16,6 +17,27 @@ from numba import get_num_threads, njit, prange
 PAR_FILL_BYTES = 1 << 22
 #: The huge page the parts are aligned to (x86-64's 2 MiB; numpy advises huge pages for blocks of 4 MiB on).
 HUGE_PAGE = 1 << 21
+#: Where the arrays made here start: a cache line. The kernel walks rings and state rows with 32-byte vectors;
+#: numpy's (malloc's) 16-byte alignment put a ring at 16 or 48 bytes past a line in some processes, and dense
+#: 1k x 1k's one-thread step then took ~15 % longer (9.4-10.0 against 8.3-8.9 us: every other vector crossed a
+#: line; benchmarks/RESULTS.md "quiet16").
+ALIGN = 64
+
+
+def aligned_empty(shape, dtype) -> np.ndarray:
+    """``np.empty(shape, dtype)`` starting on an ``ALIGN``-byte boundary (a view into a slightly larger block)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    block = np.empty(nbytes + ALIGN, np.uint8)
+    start = -block.ctypes.data % ALIGN
+    return block[start:start + nbytes].view(dtype).reshape(shape)
+
+
+def aligned_copy(a: np.ndarray) -> np.ndarray:
+    """A C-ordered copy of ``a`` starting on an ``ALIGN``-byte boundary."""
+    out = aligned_empty(a.shape, a.dtype)
+    out[...] = a
+    return out
 
 
 def zeroed(shape, dtype) -> np.ndarray:
@@ -23,8 +45,8 @@ def zeroed(shape, dtype) -> np.ndarray:
     large blocks (``MADV_HUGEPAGE``), which calloc's fresh 4 KiB zero pages do not get: the kernel then took one
     page fault per 4 KiB it first wrote (Brunel's 1000 x 487 counters: 31 MB, ~7-26 ms against ~2-3 ms filled;
     benchmarks/RESULTS.md "Accounting: count rows read after the steps"). From ``PAR_FILL_BYTES`` on, filled in
-    parts on numba's threads (``fill_parts``)."""
-    out = np.empty(shape, dtype)
+    parts on numba's threads (``fill_parts``). Starts on a cache line (``aligned_empty``)."""
+    out = aligned_empty(shape, dtype)
     n_parts = get_num_threads() if out.nbytes >= PAR_FILL_BYTES else 1
     if n_parts == 1:
         out.fill(0)
