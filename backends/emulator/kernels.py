@@ -1586,11 +1586,9 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
                     yb = route_syn_ptr[r + 1]
                     pk_syn[_u(route_core[r])] += PACKET_ONE + (yb - ya)
                     ya = yb
-        # a source's routes are consecutive, and so are their synapse copies: one flat walk
-        y0 = route_syn_ptr[r0]
-        y1 = route_syn_ptr[r1]
         if count_psum:                   # each partial-sum route reached counts once per step (split dendrites)
-            for y in range(y0, y1):          # (written out: a nested inline helper breaks numba's inliner)
+            for y in range(route_syn_ptr[r0], route_syn_ptr[r1]):   # (written out: a nested inline helper breaks
+                # numba's inliner)
                 k = syn_psum[y]
                 if k >= 0 and psum_mark[k] != t:
                     psum_mark[k] = t
@@ -1630,6 +1628,11 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
                     for k in range(n):
                         ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) * pq
             continue
+        # a source's routes are consecutive, and so are their synapse copies: one flat walk (its bounds read here,
+        # not before the runs, which need none: two loads less in a chain a spike waits on; dense's two-thread step at
+        # 20 % input 10.06-10.29 against 10.45-10.69 us, benchmarks/RESULTS.md "quiet16")
+        y0 = route_syn_ptr[r0]
+        y1 = route_syn_ptr[r1]
         if all_direct and not graded:
             for y in range(y0, y1):
                 ring[_u(syn_ring[y])] += syn_weight[y]
