@@ -21,8 +21,9 @@ difference is the time outside the kernel (input validation and encoding, set-up
 - ``bound``: end to end at conc = 1 (the kernel's split and the outside time alone).
 
 Usage: ``.venv/bin/python benchmarks/thread_split.py [--only brunel,dense] [--modes none,cnt] [--steps 1000]
-[--repeats 5] [--rounds 2] [--input-rate P] [--dense-size N] [--json out.json]`` (``--input-rate 0``: no input spikes, so each
-config's time is its steps' fixed costs and the neurons alone, and ``work`` shows what a split repeats per step).
+[--repeats 5] [--rounds 2] [--input-rate P] [--dense-size N] [--json out.json]`` (``--input-rate 0``: no input
+spikes, so each config's time is its steps' fixed costs and the neurons alone, and ``work`` shows what a split
+repeats per step).
 """
 from __future__ import annotations
 
@@ -63,16 +64,23 @@ class KernelClock:
         self.cls.run_kernel = self.orig
 
 
-def measure(name, modes, steps, repeats, rounds, input_rate=None, dense_size=1000):
-    """Per round and mode: ``{config: (kernel us/step, wall us/step)}`` (min of ``repeats``); ``input_rate``: the
-    input channels' firing probability a step (None: the workload's own); ``dense_size``: dense's neurons."""
+def workload(name, steps, input_rate=None, dense_size=1000):
+    """``(tables, inputs, plan)`` of ``brunel`` or ``dense`` for ``steps`` steps; ``input_rate``: the input channels'
+    firing probability a step (None: the workload's own); ``dense_size``: dense's neurons."""
     sys.path.insert(0, str(HERE))
     import emulator_speed as ES
-    from neurocomp.backends.emulator import emulate_tables, engine, make_plan
+    from neurocomp.backends.emulator import make_plan
     net, rate = ES.brunel(5000) if name == "brunel" else ES.dense_layer(dense_size)
     inputs = ES.make_inputs(rate if input_rate is None else input_rate, steps)
     tables = ES.neurocomp_tables(net)
-    plan = make_plan(tables, copies=False)
+    return tables, inputs, make_plan(tables, copies=False)
+
+
+def measure(name, modes, steps, repeats, rounds, input_rate=None, dense_size=1000):
+    """Per round and mode: ``{config: (kernel us/step, wall us/step)}`` (min of ``repeats``); ``input_rate`` and
+    ``dense_size``: as :func:`workload`'s."""
+    from neurocomp.backends.emulator import emulate_tables, engine
+    tables, inputs, plan = workload(name, steps, input_rate, dense_size)
     clock = KernelClock(engine)
     try:
         out = []

@@ -55,12 +55,9 @@ def wake_latency(repeats: int) -> list:
 
 def end_to_end(name: str, steps: int, repeats: int) -> dict:
     sys.path.insert(0, str(HERE))
-    import emulator_speed as ES
-    from neurocomp.backends.emulator import emulate_tables, make_plan
-    net, rate = ES.brunel(5000) if name == "brunel" else ES.dense_layer()
-    inputs = ES.make_inputs(rate, steps)
-    tables = ES.neurocomp_tables(net)
-    plan = make_plan(tables, copies=False)
+    from thread_split import workload
+    from neurocomp.backends.emulator import emulate_tables
+    tables, inputs, plan = workload(name, steps)
     a = np.zeros(2)
     for th in (1, 2):
         emulate_tables(tables, 5, {k: v[:5] for k, v in inputs.items()}, plan=plan, threads=th, record=(),
@@ -92,7 +89,8 @@ def main(argv=None) -> int:
     print("| idle gap | empty region on 2 threads, median | max |\n|---|---|---|")
     for gap, med, mx in wake_latency(max(a.repeats, 20)):
         print(f"| {gap * 1e3:.0f} ms | {med * 1e6:.1f} us | {mx * 1e6:.1f} us |")
-    print("\n| workload | 1t us/step | 2t from idle | 2t woken | end to end from idle | woken |\n|---|---|---|---|---|---|")
+    print("\n| workload | 1t us/step | 2t from idle | 2t woken | end to end from idle | woken |")
+    print("|---|---|---|---|---|---|")
     for name in names:
         r = end_to_end(name, a.steps, a.repeats)
         print(f"| {name} | {r['1t']:.2f} | {r['2t from idle']:.2f} | {r['2t woken']:.2f} | "

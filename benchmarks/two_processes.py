@@ -31,13 +31,9 @@ def work(name: str, mode_name: str, steps: int, repeats: int, input_rate, dense_
     """Worker: build and warm, print ``ready``, wait for a line on stdin, then run and print the median us/step
     (a median, not a min: a pair's worker whose partner has finished runs its last calls alone)."""
     sys.path.insert(0, str(HERE))
-    import emulator_speed as ES
     import thread_split as TS
-    from neurocomp.backends.emulator import emulate_tables, engine, make_plan
-    net, rate = ES.brunel(5000) if name == "brunel" else ES.dense_layer(dense_size)
-    inputs = ES.make_inputs(rate if input_rate is None else input_rate, steps)
-    tables = ES.neurocomp_tables(net)
-    plan = make_plan(tables, copies=False)
+    from neurocomp.backends.emulator import emulate_tables, engine
+    tables, inputs, plan = TS.workload(name, steps, input_rate, dense_size)
     clock = TS.KernelClock(engine)
     mode = TS.MODES[mode_name]
     emulate_tables(tables, 5, {k: v[:5] for k, v in inputs.items()}, plan=plan, threads=1, **mode)

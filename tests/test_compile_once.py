@@ -93,14 +93,8 @@ def test_rings_and_state_rows_start_on_a_cache_line():
         for dtype in (np.int32, np.int64, np.uint8):
             a = zerofill.aligned_copy(np.arange(n, dtype=dtype).reshape(1, n))
             assert a.ctypes.data % zerofill.ALIGN == 0 and np.array_equal(a[0], np.arange(n, dtype=dtype))
-    import neurocomp as nc
-    from neurocomp.backends.emulator import engine
-    from neurocomp.mapping.tables import build_core_tables
-    net = nc.Network("aligned")
-    net.input("x", (5,))
-    net.population("p", (5,), nc.LoihiLIF(du=0, dv=0, vth=1))
-    net.connect("x", "p", nc.Dense(np.full((5, 5), 3)))
-    tables = build_core_tables(net, {"p": np.array([0, 0, 1, 1, 1])}, 2)
+    from neurocomp.backends.emulator import engine, warm
+    tables = warm.small_tables()
     for _ in range(5):
         st = engine.initial_state(tables, engine.make_plan(tables))
         assert st.work.ring.ctypes.data % zerofill.ALIGN == 0

@@ -40,17 +40,21 @@ def caught_args(tables, steps: int, inputs, record=()) -> tuple:
     return caught[0]
 
 
-def kernel_args(ring, weight) -> tuple:
-    """``run_steps``' arguments for a two-core Dense layer fed by one graph input (``caught_args``), with the ring
-    cast to ``ring`` and the weights to ``weight``."""
+def small_tables():
+    """The core tables of a two-core Dense layer of 4 LoihiLIF neurons fed by one 4-channel graph input ``x``."""
     import neurocomp as nc
     from neurocomp.mapping.tables import build_core_tables
     net = nc.Network("warm")
     net.input("x", (4,))
     net.population("p", (4,), nc.LoihiLIF(du=0, dv=0, vth=1))
     net.connect("x", "p", nc.Dense(np.full((4, 4), 3)))
-    tables = build_core_tables(net, {"p": np.array([0, 0, 1, 1])}, 2)
-    args = list(caught_args(tables, 2, {"x": np.ones((2, 4), np.uint8)}))
+    return build_core_tables(net, {"p": np.array([0, 0, 1, 1])}, 2)
+
+
+def kernel_args(ring, weight) -> tuple:
+    """``run_steps``' arguments for :func:`small_tables` (``caught_args``), with the ring cast to ``ring`` and the
+    weights to ``weight``."""
+    args = list(caught_args(small_tables(), 2, {"x": np.ones((2, 4), np.uint8)}))
     for i, a in enumerate(args):                 # the work arrays' ring, the routes' weights
         if hasattr(a, "ring") and hasattr(a, "scratch"):
             args[i] = a._replace(ring=a.ring.astype(ring))
