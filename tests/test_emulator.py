@@ -497,3 +497,52 @@ def test_rows_joined_across_holes_at_core_boundaries(monkeypatch):
         assert_same(fast, spec)
         for name in COUNTER_NAMES:
             np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name], err_msg=name)
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_rows_over_the_same_cells_added_together_equal_the_spec(recurrent, monkeypatch):
+    """Consecutive spiking sources whose rows are one joined run each over the same cells (a Dense layer's inputs)
+    are added in one pass, four or two at a time (``kernels._same_cells``); the batch ends at a source over other
+    cells (the next input's layer) or with several runs (a Sparse input's rows). Spikes, v and counters equal the
+    spec on one thread and on two (a free team cutting the rows, or, recurrent, the team's sources split whole)."""
+    from neurocomp.backends.emulator import kernels as K, make_plan
+    monkeypatch.setattr(K, "PAR_NEURONS", 0)
+    monkeypatch.setattr(K, "PAR_STEP_NS", 0.0)
+    rng = np.random.default_rng(3)
+    net = nc.Network("batched")
+    for name, n in (("a", 20), ("b", 12), ("c", 10)):
+        net.input(name, (n,))
+    net.population("x", (160,), nc.LoihiLIF(du=1000, dv=rng.integers(0, 4096, 160), vth=rng.integers(3000, 8000, 160)))
+    net.population("y", (96,), nc.LoihiLIF(du=2000, dv=300, vth=rng.integers(2000, 5000, 96)))
+    wa, wb = rng.integers(-60, 120, (160, 20)), rng.integers(-60, 120, (96, 12))
+    wa[wa == 0] = wb[wb == 0] = 1            # (a zero weight is no synapse: a hole, which may cut a row)
+    net.connect("a", "x", nc.Dense(wa))
+    net.connect("b", "y", nc.Dense(wb))
+    net.population("z", (64,), nc.LoihiLIF(du=1000, dv=500, vth=3000))
+    w = rng.integers(1, 120, (64, 10))
+    w[20:30] = 0                             # no synapse: a hole in c's rows, each then two runs
+    net.connect("c", "z", nc.Dense(w))
+    if recurrent:
+        net.connect("x", "y", nc.Dense(rng.integers(-30, 50, (96, 160))))
+    tables = build_core_tables(net, {"x": np.arange(160) // 40, "y": 4 + np.arange(96) // 48, "z": np.full(64, 6)},
+                               7)
+    r = make_plan(tables).routes
+    n_runs = np.diff(r.src_run_ptr)[320:]             # the input channels' rows (after the neurons'), a, b, c
+    first = r.frun_cell[r.src_run_ptr[320:-1]]
+    assert np.all(n_runs[:32] == 1) and np.all(n_runs[32:] > 1)
+    assert len(set(first[:20])) == 1 and len(set(first[20:32])) == 1 and first[0] != first[20]
+    inputs = {name: (rng.random((60, n)) < 0.45).astype(np.uint8) for name, n in (("a", 20), ("b", 12), ("c", 10))}
+    assert (inputs["a"].sum(1) >= 4).mean() > 0.8 and (inputs["b"].sum(1) % 4 >= 2).any()
+    rec = ("spikes", "v")
+    spec = emulate_tables(tables, 60, inputs, rec, engine="numpy")
+    for s in spec.spikes.values():           # firing, not saturated: a wrong input shows in spikes and v
+        assert 0.02 < s.mean() < 0.5
+    assert_same(spec, simulate_reference(net, 60, inputs, rec))
+    for threads in (1, 2):
+        for counters in (True, False):
+            fast = emulate_tables(tables, 60, inputs, rec, threads=threads, counters=counters)
+            assert_same(fast, spec)
+            if counters:
+                for name in COUNTER_NAMES:
+                    np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name],
+                                                  err_msg=name)

@@ -1530,6 +1530,41 @@ def _run_cut(cell, a, n, cut, cell0, cell1):
 
 
 @njit(cache=True, inline="always")
+def _prefetch_run(src, src_run_ptr, start, length, cell, cut, cell0, cell1, run_weight):
+    """Ask for the first joined run of source ``src``'s weights (its part in cells ``cell0..cell1-1`` where
+    ``cut``; up to 2 KiB), ahead of its delivery."""
+    if src_run_ptr[src + 1] > src_run_ptr[src]:
+        i = src_run_ptr[src]
+        _, a, n = _run_cut(cell[i], start[i], length[i], cut, cell0, cell1)
+        for o in range(0, min(n, 2048), 64):
+            _prefetch(run_weight, a + o)
+
+
+@njit(cache=True, inline="always")
+def _same_cells(spiked, q, n_spk, src_run_ptr, start, length, cell, cut, cell0, cell1, c, n):
+    """How many of the sources ``spiked[q:q+4]`` (the first's one joined run, cut, over cells ``c..c+n-1``) have one
+    joined run over the same cells, counted from q while they do, and where the 2nd-4th's weights begin (0: none)."""
+    b2 = b3 = b4 = np.int64(0)
+    m = 1
+    while m < 4 and q + m < n_spk:
+        nx = spiked[q + m]
+        j = src_run_ptr[nx]
+        if src_run_ptr[nx + 1] - j != 1:
+            break
+        c2, a2, n2 = _run_cut(cell[j], start[j], length[j], cut, cell0, cell1)
+        if c2 != c or n2 != n:
+            break
+        if m == 1:
+            b2 = a2
+        elif m == 2:
+            b3 = a2
+        else:
+            b4 = a2
+        m += 1
+    return m, b2, b3, b4
+
+
+@njit(cache=True, inline="always")
 def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, dendrites, work, routes, counts,
              psums, direct_graded, nxt, pk_syn, rows_deferred):
     """Phase 3 of step t, for the destination cores ``c_lo..c_hi-1`` (``whole``: every route, one group), of
@@ -1555,22 +1590,24 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
     count_psum = do_count and psums.enabled
     syn_psum, psum_src, psum_dst, psum_mark = psums.syn_psum, psums.psum_src, psums.psum_dst, psums.mark
     n_touched = cell0
+    skip = 0                                 # the next sources whose runs were added with this one's
     for q in range(n_spk):
         src = spiked[q]
-        if joined and q + 1 < n_spk:             # the next source's first run of weights on its way (its group's
-            nx = spiked[q + 1]                   # part)
-            if src_run_ptr[nx + 1] > src_run_ptr[nx]:
-                i_nx = src_run_ptr[nx]
-                _, a_nx, n_nx = _run_cut(frun_cell[i_nx], frun_start[i_nx], frun_len[i_nx], not whole, cell0,
-                                            cell1)
-                for o in range(0, min(n_nx, 2048), 64):
-                    _prefetch(run_weight, a_nx + o)
+        if skip > 0 and not do_count:            # added with an earlier source's, nothing to count
+            skip -= 1
+            continue
+        if joined and skip == 0 and q + 1 < n_spk:    # the next source's first run of weights on its way
+            _prefetch_run(spiked[q + 1], src_run_ptr, frun_start, frun_len, frun_cell, not whole, cell0, cell1,
+                          run_weight)
         r0 = route_ptr[src]
         r1 = route_ptr[src + 1]
         # the source's joined runs, cut to the group's cells where it is one of several, where they are as few as
         # the group's share of the per-route runs (its share of the cores; pk_syn has one entry a core): then
-        # only the counters need the group's own routes (no binary search)
-        use_joined = joined and (whole or (src_run_ptr[src + 1] - src_run_ptr[src]) * pk_syn.shape[0]
+        # only the counters need the group's own routes (no binary search). One joined run is never more walking
+        # than its per-route runs, whatever the group: no need to read their count (two loads a spike, on lines
+        # no other spike shares: dense's split work 1.44-1.46 -> 1.32, benchmarks/RESULTS.md "quiet17")
+        n_joined = src_run_ptr[src + 1] - src_run_ptr[src] if joined else 0
+        use_joined = joined and (whole or n_joined <= 1 or n_joined * pk_syn.shape[0]
                                  <= (route_run_ptr[r1] - route_run_ptr[r0]) * (c_hi - c_lo))
         k = count_row[src] if do_count and count_rows else -1
         # the group's own routes, where its runs or its counts need them (not a count row added after the steps)
@@ -1596,6 +1633,9 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
                     counters[7, row, psum_dst[k]] += 1
         pq = payload[q]                      # what the source sends (1: a spike)
         if runs:                             # runs of consecutive cells: contiguous adds (SIMD)
+            if skip > 0:                     # (its counts are in: only the adds were done)
+                skip -= 1
+                continue
             # a payload that fits 32 bits (every chip message: <= 24 bits) times a <= 32-bit weight: LLVM
             # multiplies sign-extended 32-bit lanes (vpmuldq), ~2x faster than a full 64-bit product
             # (a range test, not ``p32 == pq``: from that equality LLVM would put pq back in the loop)
@@ -1613,6 +1653,27 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
             # the payload's case chosen once per source, not per run (kernel_ab, two A/Bs: pilotnet 2-9 % faster than
             # the branch inside the run loop, dense and Brunel the same)
             if not graded:
+                # up to four sources of one run each over the same cells (a Dense row and the next spiking sources')
+                # in one pass: the ring's cells loaded and stored once for all their weights (the store port bounds
+                # a single row's pass); the others then only count. Integer sums in another order: the same cells
+                cell, a, n = _run_cut(rc[i0], rs[i0], rl[i0], cut, cell0, cell1) if i1 - i0 == 1 else (0, 0, 0)
+                if n > 0 and use_joined and q + 1 < n_spk:
+                    m, a2, a3, a4 = _same_cells(spiked, q, n_spk, src_run_ptr, frun_start, frun_len, frun_cell, cut,
+                                                cell0, cell1, cell, n)
+                    if m > 1 and q + m < n_spk:     # the source after them: its weights on their way
+                        _prefetch_run(spiked[q + m], src_run_ptr, frun_start, frun_len, frun_cell, cut, cell0, cell1,
+                                      run_weight)
+                    if m == 4:
+                        for k in range(n):
+                            ring[_u(cell + k)] += (np.int64(run_weight[_u(a + k)]) + run_weight[_u(a2 + k)]) + \
+                                (np.int64(run_weight[_u(a3 + k)]) + run_weight[_u(a4 + k)])
+                        skip = 3
+                        continue
+                    if m >= 2:
+                        for k in range(n):
+                            ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) + run_weight[_u(a2 + k)]
+                        skip = 1
+                        continue
                 for i in range(i0, i1):
                     cell, a, n = _run_cut(rc[i], rs[i], rl[i], cut, cell0, cell1)
                     for k in range(n):
