@@ -1596,7 +1596,8 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
         if skip > 0 and not do_count:            # added with an earlier source's, nothing to count
             skip -= 1
             continue
-        if joined and skip == 0 and q + 1 < n_spk:    # the next source's first run of weights on its way
+        if joined and graded and skip == 0 and q + 1 < n_spk:     # the next source's first run of weights on its
+            # way (binary runs: after this source's batch, below)
             _prefetch_run(spiked[q + 1], src_run_ptr, frun_start, frun_len, frun_cell, not whole, cell0, cell1,
                           run_weight)
         r0 = route_ptr[src]
@@ -1606,7 +1607,9 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
         # only the counters need the group's own routes (no binary search). One joined run is never more walking
         # than its per-route runs, whatever the group: no need to read their count (two loads a spike, on lines
         # no other spike shares: dense's split work 1.44-1.46 -> 1.32, benchmarks/RESULTS.md "quiet17")
-        n_joined = src_run_ptr[src + 1] - src_run_ptr[src] if joined else 0
+        j0 = src_run_ptr[src] if joined else 0
+        j1 = src_run_ptr[src + 1] if joined else 0
+        n_joined = j1 - j0
         use_joined = joined and (whole or n_joined <= 1 or n_joined * pk_syn.shape[0]
                                  <= (route_run_ptr[r1] - route_run_ptr[r0]) * (c_hi - c_lo))
         k = count_row[src] if do_count and count_rows else -1
@@ -1643,8 +1646,8 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
             # (a Dense row over two groups' cores: one joined run cut in two, not 32 per-route runs each)
             if use_joined:
                 rs, rl, rc = frun_start, frun_len, frun_cell
-                i0 = src_run_ptr[src]
-                i1 = src_run_ptr[src + 1]
+                i0 = j0
+                i1 = j1
             else:
                 rs, rl, rc = run_start, run_len, run_cell
                 i0 = route_run_ptr[r0]
@@ -1657,23 +1660,25 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
                 # in one pass: the ring's cells loaded and stored once for all their weights (the store port bounds
                 # a single row's pass); the others then only count. Integer sums in another order: the same cells
                 cell, a, n = _run_cut(rc[i0], rs[i0], rl[i0], cut, cell0, cell1) if i1 - i0 == 1 else (0, 0, 0)
+                m = 1
+                a2 = a3 = a4 = np.int64(0)
                 if n > 0 and use_joined and q + 1 < n_spk:
                     m, a2, a3, a4 = _same_cells(spiked, q, n_spk, src_run_ptr, frun_start, frun_len, frun_cell, cut,
                                                 cell0, cell1, cell, n)
-                    if m > 1 and q + m < n_spk:     # the source after them: its weights on their way
-                        _prefetch_run(spiked[q + m], src_run_ptr, frun_start, frun_len, frun_cell, cut, cell0, cell1,
-                                      run_weight)
+                    m = 4 if m == 4 else 2 if m >= 2 else 1      # the sources this pass adds
+                if joined and q + m < n_spk:            # the source after them: its weights on their way
+                    _prefetch_run(spiked[q + m], src_run_ptr, frun_start, frun_len, frun_cell, not whole, cell0,
+                                  cell1, run_weight)
+                if m > 1:
                     if m == 4:
                         for k in range(n):
                             ring[_u(cell + k)] += (np.int64(run_weight[_u(a + k)]) + run_weight[_u(a2 + k)]) + \
                                 (np.int64(run_weight[_u(a3 + k)]) + run_weight[_u(a4 + k)])
-                        skip = 3
-                        continue
-                    if m >= 2:
+                    else:
                         for k in range(n):
                             ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) + run_weight[_u(a2 + k)]
-                        skip = 1
-                        continue
+                    skip = m - 1
+                    continue
                 for i in range(i0, i1):
                     cell, a, n = _run_cut(rc[i], rs[i], rl[i], cut, cell0, cell1)
                     for k in range(n):
