@@ -410,6 +410,24 @@ def test_kernel_entry_key_tells_apart_what_numba_types_apart():
     assert _arg_key(np.ones((4, 3), np.int64)) == _arg_key(base)
 
 
+def _spec_firing_and_threads_equal(net, tables, steps, inputs, counted=(True, False)):
+    """The numpy spec fires (not saturated: a wrong input shows in spikes and v) and equals the reference; the
+    kernel on one thread and on two, counted and not (``counted``), equals the spec, counters included."""
+    rec = ("spikes", "v")
+    spec = emulate_tables(tables, steps, inputs, rec, engine="numpy")
+    for s in spec.spikes.values():
+        assert 0.02 < s.mean() < 0.5
+    assert_same(spec, simulate_reference(net, steps, inputs, rec))
+    for threads in (1, 2):
+        for counters in counted:
+            fast = emulate_tables(tables, steps, inputs, rec, threads=threads, counters=counters)
+            assert_same(fast, spec)
+            if counters:
+                for name in COUNTER_NAMES:
+                    np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name],
+                                                  err_msg=name)
+
+
 @pytest.mark.parametrize("layers", [1, 2])
 def test_runs_joined_across_cores_equal_the_spec(layers, monkeypatch):
     """A Dense row into a layer spread over consecutive cores is one run once joined (``kernels.fuse_runs``),
@@ -435,25 +453,13 @@ def test_runs_joined_across_cores_equal_the_spec(layers, monkeypatch):
     routes = plan.routes
     assert 0 < 2 * routes.frun_start.size <= routes.run_start.size      # 3 to 4 runs a row, joined into 1
     inputs = {"in": (rng.random((50, 40)) < 0.3).astype(np.uint8)}
-    rec = ("spikes", "v")
-    spec = emulate_tables(tables, 50, inputs, rec, engine="numpy")
-    for s in spec.spikes.values():           # firing, not saturated: a wrong input shows in spikes and v
-        assert 0.02 < s.mean() < 0.5
-    assert_same(spec, simulate_reference(net, 50, inputs, rec))
     if layers == 1:              # every boundary two groups can have cuts the joined input rows
         d = plan.dendrites
         core_cell = K.core_first_cells(tables.core_neuron_ptr, d.dend_ptr, d.dend_off, plan.ring_size)
         inner = core_cell[1:-1]
         assert routes.split_syn.size == 5 and np.all(inner > 0) and np.all(inner < plan.ring_size)
         assert np.all([np.any((routes.frun_cell < b) & (b < routes.frun_cell + routes.frun_len)) for b in inner])
-    for threads in (1, 2):
-        for counters in (True, False):
-            fast = emulate_tables(tables, 50, inputs, rec, threads=threads, counters=counters)
-            assert_same(fast, spec)
-            if counters:
-                for name in COUNTER_NAMES:
-                    np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name],
-                                                  err_msg=name)
+    _spec_firing_and_threads_equal(net, tables, 50, inputs)
 
 
 def test_rows_joined_across_holes_at_core_boundaries(monkeypatch):
@@ -487,16 +493,7 @@ def test_rows_joined_across_holes_at_core_boundaries(monkeypatch):
     for run, c in zip(ends, np.asarray(r.route_core)[np.diff(r.route_run_ptr) > 0]):     # pads stay in the core
         assert core_cell[c] <= r.run_cell[run] and r.run_cell[run] + r.run_len[run] <= core_cell[c + 1]
     inputs = {"in": (rng.random((50, 40)) < 0.3).astype(np.uint8)}
-    rec = ("spikes", "v")
-    spec = emulate_tables(tables, 50, inputs, rec, engine="numpy")
-    for s in spec.spikes.values():
-        assert 0.02 < s.mean() < 0.5
-    assert_same(spec, simulate_reference(net, 50, inputs, rec))
-    for threads in (1, 2):
-        fast = emulate_tables(tables, 50, inputs, rec, threads=threads, counters=True)
-        assert_same(fast, spec)
-        for name in COUNTER_NAMES:
-            np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name], err_msg=name)
+    _spec_firing_and_threads_equal(net, tables, 50, inputs, counted=(True,))
 
 
 @pytest.mark.parametrize("recurrent", [False, True])
@@ -533,16 +530,4 @@ def test_rows_over_the_same_cells_added_together_equal_the_spec(recurrent, monke
     assert len(set(first[:20])) == 1 and len(set(first[20:32])) == 1 and first[0] != first[20]
     inputs = {name: (rng.random((60, n)) < 0.45).astype(np.uint8) for name, n in (("a", 20), ("b", 12), ("c", 10))}
     assert (inputs["a"].sum(1) >= 4).mean() > 0.8 and (inputs["b"].sum(1) % 4 >= 2).any()
-    rec = ("spikes", "v")
-    spec = emulate_tables(tables, 60, inputs, rec, engine="numpy")
-    for s in spec.spikes.values():           # firing, not saturated: a wrong input shows in spikes and v
-        assert 0.02 < s.mean() < 0.5
-    assert_same(spec, simulate_reference(net, 60, inputs, rec))
-    for threads in (1, 2):
-        for counters in (True, False):
-            fast = emulate_tables(tables, 60, inputs, rec, threads=threads, counters=counters)
-            assert_same(fast, spec)
-            if counters:
-                for name in COUNTER_NAMES:
-                    np.testing.assert_array_equal(fast.report["counters"][name], spec.report["counters"][name],
-                                                  err_msg=name)
+    _spec_firing_and_threads_equal(net, tables, 60, inputs)
