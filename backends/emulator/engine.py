@@ -122,8 +122,8 @@ class Plan:
 
     def neurons(self, tables, S: tuple) -> K.NeuronArrays:
         """The kernel's neurons with the state ``S`` (per kind int64 [m, N], advanced in place)."""
-        return K.NeuronArrays(tables.core_neuron_ptr, *self.segments(tables), self.P, S, _state_rows("v"),
-                              _state_rows("u"))
+        v_row, u_row = self.memoised("state_rows", lambda: (_state_rows("v"), _state_rows("u")))
+        return K.NeuronArrays(tables.core_neuron_ptr, *self.segments(tables), self.P, S, v_row, u_row)
 
     def segments(self, tables):
         """``(core_seg_ptr, seg_ptr, seg_kind)``: the runs of consecutive neurons of one core and one kind
@@ -1037,9 +1037,9 @@ def _segment_neurons(tables, plan: Plan, state: EngineState, held, fresh) -> K.N
     restart(plan, tables, state.S, fresh)
     if held is None or not held.any():
         return state.neurons(tables, plan)
-    key = ("held_params", held.tobytes())         # the same cuts in every run of a batch: prepared once
-    P = plan.memoised(key, lambda: kernel_params(held_tables(tables, held), plan.kind))
-    return replace(plan, P=P).neurons(tables, state.S)
+    key = ("held_plan", held.tobytes())           # the same cuts in every run of a batch: prepared once
+    held_plan = plan.memoised(key, lambda: replace(plan, P=kernel_params(held_tables(tables, held), plan.kind)))
+    return held_plan.neurons(tables, state.S)
 
 
 def _run_closed_loop(tables, plan: Plan, run: _Run, state: EngineState, loop, bar) -> None:

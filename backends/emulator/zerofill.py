@@ -9,6 +9,8 @@ added. A large array is therefore zeroed in parts on numba's threads (as many as
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import get_num_threads, njit, prange
 
@@ -25,11 +27,14 @@ ALIGN = 64
 
 
 def aligned_empty(shape, dtype) -> np.ndarray:
-    """``np.empty(shape, dtype)`` starting on an ``ALIGN``-byte boundary (a view into a slightly larger block)."""
+    """``np.empty(shape, dtype)`` starting on an ``ALIGN``-byte boundary (a view into a slightly larger block).
+    ~3 us (``math.prod`` and the array interface; ``np.prod`` and ``.ctypes`` took ~7.5: a batch sample of the
+    digits net makes 15 of these)."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(map(int, shape))
+    nbytes = math.prod(shape) * dtype.itemsize
     block = np.empty(nbytes + ALIGN, np.uint8)
-    start = -block.ctypes.data % ALIGN
+    start = -block.__array_interface__["data"][0] % ALIGN
     return block[start:start + nbytes].view(dtype).reshape(shape)
 
 
