@@ -58,6 +58,7 @@ import numpy as np
 from ...errors import ValidationError
 from ...mapping import mesh as geometry
 from ...mapping.mesh import link_table, tile_hops, walk_route
+from .tablecache import derived
 
 OP_CLASSES = ("syn_op", "neuron_active", "neuron_idle", "spike_out", "messages", "learning", "static")
 
@@ -80,11 +81,8 @@ def _check_inputs(target, tables, physical_core, spike_steps, spike_sources, neu
     if phys.shape != (n_cores,):
         raise ValidationError(f"estimate: physical_core has {phys.size} entries but the tables have {n_cores} "
                               "logical cores; give one physical mesh core per logical core")
-    target.mesh.core_coord(phys)   # raises TargetError naming the out-of-mesh core
-    if np.unique(phys).size != phys.size:
-        vals, cnt = np.unique(phys, return_counts=True)
-        raise ValidationError(f"estimate: physical core {int(vals[cnt > 1][0])} holds more than one logical core; "
-                              "placement must give each logical core its own physical core")
+    # (checked once per target and placement: a batch's samples share them)
+    derived("cost_placement", target, phys.tobytes(), lambda: _check_placement(target, phys))
     st, src = _check_events(tables, spike_steps, spike_sources, steps)
     act = _int_array(neuron_active, "neuron_active", 2)
     per_core = np.diff(np.asarray(tables.core_neuron_ptr, np.int64))
@@ -103,6 +101,16 @@ def _check_inputs(target, tables, physical_core, spike_steps, spike_sources, neu
             raise ValidationError(f"estimate: learn_ops must be non-negative counts of shape ({steps}, {n_cores}), "
                                   f"got shape {learn.shape}")
     return steps, n_cores, phys, st, src, act, per_core, learn
+
+
+def _check_placement(target, phys) -> bool:
+    """Every logical core on a core of the mesh, no two on one."""
+    target.mesh.core_coord(phys)   # raises TargetError naming the out-of-mesh core
+    if np.unique(phys).size != phys.size:
+        vals, cnt = np.unique(phys, return_counts=True)
+        raise ValidationError(f"estimate: physical core {int(vals[cnt > 1][0])} holds more than one logical core; "
+                              "placement must give each logical core its own physical core")
+    return True
 
 
 def _check_events(tables, spike_steps, spike_sources, steps: int) -> tuple:
@@ -669,8 +677,7 @@ def estimate(target, tables, physical_core, spike_steps, spike_sources, neuron_a
         spike_steps = spike_sources = np.zeros(0, np.int64)
     steps, n_cores, phys, ev_step, ev_src, active, per_core, learn = _check_inputs(
         target, tables, physical_core, spike_steps, spike_sources, neuron_active, steps, learn_ops)
-    L = {k: q.value for k, q in target.costs.latency.items()}
-    link_lat = link_table(target.mesh, L)[5]
+    link_lat = _links(target)[5]
     from .msgclasses import counted_totals, traced_totals, usable_counts
     counted = usable_counts(counts, steps, n_cores)
     m = None
@@ -703,27 +710,18 @@ def estimate_from_totals(target, phys, per_core, axons_per_core, m: dict, active
     ranks' message totals and apply the same model (``distributed/cost.py``). ``per_core``/``axons_per_core``:
     neurons and input axons of each logical core; ``psum``: ``partial_sum_costs`` or None."""
     t_wall = time.perf_counter() if t_wall is None else t_wall
-    n_cores = int(phys.size)
     mesh, costs = target.mesh, target.costs
     E = {k: q.value for k, q in costs.energy.items()}
     L = {k: q.value for k, q in costs.latency.items()}
-    lx, ly, lx2, ly2, ldir, link_lat = link_table(mesh, L)
+    lx, ly, lx2, ly2, ldir, link_lat = _links(target)
     syn_ops, msgs_in, msgs_out, spikes_out = m["syn_ops"], m["msgs_in"], m["msgs_out"], m["spikes_out"]
     path, contention, link_total, link_maxstep = m["path"], m["contention"], m["link_total"], m["link_maxstep"]
     drain = path + contention
-
     # ---- barrier over the span of the used cores
-    chip, tx, ty, k = (np.asarray(v) for v in mesh.core_coord(phys))
-    cgx, cgy = (np.asarray(v) for v in mesh.global_tile(phys))
-    used = (per_core > 0) | (axons_per_core > 0)
-    if used.any():
-        gx, gy = cgx[used].astype(np.int64), cgy[used].astype(np.int64)
-        tiles = (int(np.unique(gy * (gx.max() + 1) + gx).size) if costs.barrier_span == "tiles_used"
-                 else int((gx.max() - gx.min() + 1) * (gy.max() - gy.min() + 1)))
-        chips = int(np.unique(chip[used]).size)
-    else:
-        tiles, chips = 1, 1
-    barrier = costs.barrier_latency(tiles, chips)
+    per_core, axons_per_core = np.asarray(per_core, np.int64), np.asarray(axons_per_core, np.int64)
+    tiles, chips, barrier, cores, assumptions = derived(
+        "cost_layout", target, (phys.tobytes(), per_core.tobytes(), axons_per_core.tobytes()),
+        lambda: _layout(target, phys, per_core, axons_per_core))
 
     # ---- time
     lat = np.array([L["syn_op"], L["neuron_update_active"], L["neuron_update_idle"], L["spike_out"],
@@ -787,14 +785,13 @@ def estimate_from_totals(target, phys, per_core, axons_per_core, m: dict, active
                      "total": m["hops_ew"] + m["hops_ns"]},
             "span": {"tiles": tiles, "chips": chips},
         },
-        "cores": [{"id": c, "physical": int(phys[c]), "chip": int(chip[c]), "tile": [int(cgx[c]), int(cgy[c])],
-                   "k": int(k[c])} for c in range(n_cores)],
+        "cores": [dict(c, tile=list(c["tile"])) for c in cores],     # (copies: the report is the caller's)
         "links": {str(int(i)): {"from": [int(lx[i]), int(ly[i])], "to": [int(lx2[i]), int(ly2[i])],
                                 "dir": geometry.DIRECTIONS[int(ldir[i])], "total": int(link_total[i]),
                                 "max_per_step": int(link_maxstep[i])}
                   for i in np.nonzero(link_total)[0]},
         "per_step": {"energy_j": e_step.tolist(), "latency_s": step_lat.tolist()},
-        "assumptions": list(target.assumptions) + model_assumptions(target, tiles, chips, barrier),
+        "assumptions": list(assumptions),
     }
     if psum is not None:
         out["partial_sums"] = {k: psum[k] for k in ("messages", "per_core_out", "per_core_in", "hops", "payload_bits")}
@@ -860,6 +857,34 @@ def busy_sums(syn_ops, active, per_core, msgs_out, learn, lat, psum_busy):
 #: How each ``[barrier] span`` rule counts tiles (``target.BARRIER_SPANS``).
 SPAN_TEXT = {"bounding_box": "bounding box of the tiles holding used cores",
              "tiles_used": "number of tiles holding used cores"}
+
+
+def _links(target) -> tuple:
+    """``mesh.link_table`` of the target's mesh and link latencies, kept for the last target."""
+    return derived("cost_links", target, None, lambda: link_table(
+        target.mesh, {k: q.value for k, q in target.costs.latency.items()}))
+
+
+def _layout(target, phys, per_core, axons_per_core) -> tuple:
+    """What a report takes from the target and the placement alone, the same for every sample of a batch (kept
+    for the last target and placement by :func:`estimate_from_totals`): the span of the used cores (tiles, chips)
+    and its barrier latency, each core's place on the mesh, and the model's assumptions with those numbers."""
+    mesh, costs = target.mesh, target.costs
+    chip, tx, ty, k = (np.asarray(v) for v in mesh.core_coord(phys))
+    cgx, cgy = (np.asarray(v) for v in mesh.global_tile(phys))
+    used = (per_core > 0) | (axons_per_core > 0)
+    if used.any():
+        gx, gy = cgx[used].astype(np.int64), cgy[used].astype(np.int64)
+        tiles = (int(np.unique(gy * (gx.max() + 1) + gx).size) if costs.barrier_span == "tiles_used"
+                 else int((gx.max() - gx.min() + 1) * (gy.max() - gy.min() + 1)))
+        chips = int(np.unique(chip[used]).size)
+    else:
+        tiles, chips = 1, 1
+    barrier = costs.barrier_latency(tiles, chips)
+    cores = tuple({"id": c, "physical": int(phys[c]), "chip": int(chip[c]), "tile": (int(cgx[c]), int(cgy[c])),
+                   "k": int(k[c])} for c in range(int(phys.size)))
+    return tiles, chips, barrier, cores, tuple(target.assumptions) + tuple(model_assumptions(target, tiles, chips,
+                                                                                               barrier))
 
 
 def model_assumptions(target, tiles: int, chips: int, barrier: float) -> list[str]:

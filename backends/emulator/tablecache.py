@@ -13,11 +13,14 @@ _SLOTS: dict = {}
 
 
 def derived(name: str, tables, key, compute):
-    """``compute()``, or the value the last call of this ``name`` with these very ``tables`` (``is``) and an
-    equal ``key`` returned."""
+    """``compute()``, or the value the last call of this ``name`` with these very ``tables`` (``is``; any object
+    that takes weak references: a target too) and an equal ``key`` returned."""
     slot = _SLOTS.get(name)
     if slot is not None and slot[0]() is tables and slot[1] == key:
         return slot[2]
     value = compute()
-    _SLOTS[name] = (weakref.ref(tables), key, value)
+    try:
+        _SLOTS[name] = (weakref.ref(tables), key, value)
+    except TypeError:                            # (an object without weak references: not kept)
+        pass
     return value
