@@ -500,8 +500,9 @@ def test_rows_joined_across_holes_at_core_boundaries(monkeypatch):
 def test_rows_over_the_same_cells_added_together_equal_the_spec(recurrent, monkeypatch):
     """Consecutive spiking sources whose rows are one joined run each over the same cells (a Dense layer's inputs)
     are added in one pass, four or two at a time (``kernels._same_cells``); the batch ends at a source over other
-    cells (the next input's layer) or with several runs (a Sparse input's rows). Spikes, v and counters equal the
-    spec on one thread and on two (a free team cutting the rows, or, recurrent, the team's sources split whole)."""
+    cells (the next input's layer) or at one with several runs (the third input's rows, cut by a hole). Spikes, v
+    and counters equal the spec on one thread and on two (a free team cutting the rows, or, recurrent, the team's
+    sources split whole)."""
     from neurocomp.backends.emulator import kernels as K, make_plan
     monkeypatch.setattr(K, "PAR_NEURONS", 0)
     monkeypatch.setattr(K, "PAR_STEP_NS", 0.0)

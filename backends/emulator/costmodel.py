@@ -870,7 +870,7 @@ def _layout(target, phys, per_core, axons_per_core) -> tuple:
     for the last target and placement by :func:`estimate_from_totals`): the span of the used cores (tiles, chips)
     and its barrier latency, each core's place on the mesh, and the model's assumptions with those numbers."""
     mesh, costs = target.mesh, target.costs
-    chip, tx, ty, k = (np.asarray(v) for v in mesh.core_coord(phys))
+    chip, _, _, k = (np.asarray(v) for v in mesh.core_coord(phys))
     cgx, cgy = (np.asarray(v) for v in mesh.global_tile(phys))
     used = (per_core > 0) | (axons_per_core > 0)
     if used.any():

@@ -1596,8 +1596,8 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
         if skip > 0 and not do_count:            # added with an earlier source's, nothing to count
             skip -= 1
             continue
-        if joined and graded and skip == 0 and q + 1 < n_spk:     # the next source's first run of weights on its
-            # way (binary runs: after this source's batch, below)
+        if joined and graded and q + 1 < n_spk:  # the next source's first run of weights on its way (binary runs:
+            # after this source's batch, below; graded runs are never batched, so no source is skipped here)
             _prefetch_run(spiked[q + 1], src_run_ptr, frun_start, frun_len, frun_cell, not whole, cell0, cell1,
                           run_weight)
         r0 = route_ptr[src]
