@@ -499,10 +499,11 @@ def test_rows_joined_across_holes_at_core_boundaries(monkeypatch):
 @pytest.mark.parametrize("recurrent", [False, True])
 def test_rows_over_the_same_cells_added_together_equal_the_spec(recurrent, monkeypatch):
     """Consecutive spiking sources whose rows are one joined run each over the same cells (a Dense layer's inputs)
-    are added in one pass, four or two at a time (``kernels._same_cells``); the batch ends at a source over other
-    cells (the next input's layer) or at one with several runs (the third input's rows, cut by a hole). Spikes, v
-    and counters equal the spec on one thread and on two (a free team cutting the rows, or, recurrent, the team's
-    sources split whole)."""
+    are added in one pass, four or two at a time (``kernels._deliver``'s pass A, from each source's one word
+    ``src_one``: its span of cells and its weights' start); the batch ends at a source over other cells (the next
+    input's layer) or at one with several runs (the third input's rows, cut by a hole). Spikes, v and counters equal
+    the spec on one thread and on two (a free team cutting the rows, or, recurrent, the team's sources split
+    whole)."""
     from neurocomp.backends.emulator import kernels as K, make_plan
     monkeypatch.setattr(K, "PAR_NEURONS", 0)
     monkeypatch.setattr(K, "PAR_STEP_NS", 0.0)
@@ -529,6 +530,12 @@ def test_rows_over_the_same_cells_added_together_equal_the_spec(recurrent, monke
     first = r.frun_cell[r.src_run_ptr[320:-1]]
     assert np.all(n_runs[:32] == 1) and np.all(n_runs[32:] > 1)
     assert len(set(first[:20])) == 1 and len(set(first[20:32])) == 1 and first[0] != first[20]
+    one, j = r.src_one[320:], r.src_run_ptr[320:352]  # a one-run source's word: its run's span and start
+    span = one[:32] >> K.ONE_SHIFT
+    assert np.all(one[32:] == -1) and len(set(span[:20])) == 1 and len(set(span[20:])) == 1 and span[0] != span[20]
+    np.testing.assert_array_equal(one[:32] & K.ONE_MASK, r.frun_start[j])
+    np.testing.assert_array_equal(r.span_cell[span], r.frun_cell[j])
+    np.testing.assert_array_equal(r.span_len[span], r.frun_len[j])
     inputs = {name: (rng.random((60, n)) < 0.45).astype(np.uint8) for name, n in (("a", 20), ("b", 12), ("c", 10))}
     assert (inputs["a"].sum(1) >= 4).mean() > 0.8 and (inputs["b"].sum(1) % 4 >= 2).any()
     _spec_firing_and_threads_equal(net, tables, 60, inputs)

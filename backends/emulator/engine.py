@@ -420,7 +420,8 @@ def make_plan(tables, copies: bool = True, count_rows: bool = True) -> Plan:
         if 2 * joined[1].size <= runs[1].size:
             fused = joined
     routes = K.RouteArrays(neuron_core, tables.route_ptr, tables.route_core, route_syn_ptr, syn_ring, syn_weight,
-                           syn_delay, syn_proj, graded, proj_graded, split, *runs, *count, *fused)
+                           syn_delay, syn_proj, graded, proj_graded, split, *runs, *count, *fused,
+                           *K.one_runs(*fused))
     bound = sum_bounds(tables, (proj_mode == K.MODE_DIRECT) & (exp < 0) & (proj_xf == K.XF_SHIFT)
                        & (proj_graded == K.SYN_BINARY), copies, dend_ptr, dend_proj, proj_rank)
     return Plan(neuron_core, kind, kernel_params(tables, kind), dendrites, routes, ring_size, scratch_size, psums,

@@ -141,6 +141,9 @@ C_SYNOPS, C_ACTIVE, C_IDLE, C_SPIKES, C_PK_OUT, C_PK_IN, C_PSUM_OUT, C_PSUM_IN =
 #: copies stay below 2**32 (``engine.make_plan`` refuses more than 2**32 - 1 copies in all).
 PACKET_ONE = np.int64(1) << np.int64(32)
 SYN_MASK = PACKET_ONE - np.int64(1)
+#: ``RouteArrays.src_one``: a source's span in the bits from ONE_SHIFT, its weights' start below.
+ONE_SHIFT = 40
+ONE_MASK = (np.int64(1) << np.int64(ONE_SHIFT)) - np.int64(1)
 #: Spikes of count-row sources ``run_steps`` buffers before their rows are added (two int32 per entry: 8 MB);
 #: a call of fewer steps buffers them all. At least two steps' worth in any case.
 ROW_BUFFER = 1 << 20
@@ -342,6 +345,10 @@ class RouteArrays(NamedTuple):
     frun_start: np.ndarray          # int64 [fused runs] as run_start, run_len, run_cell: a source's runs into
     frun_len: np.ndarray            # int32             consecutive cells of consecutive cores, with their weights
     frun_cell: np.ndarray           # int64             consecutive in run_weight, joined into one
+    src_one: np.ndarray             # int64 [S] a source of one joined run: its weights' start | its span <<
+                                    # ONE_SHIFT, -1 else (``one_runs``); or empty: none
+    span_cell: np.ndarray           # int64 [spans] the cells of span k: span_cell[k]..+span_len[k] (the distinct
+    span_len: np.ndarray            # int64 [spans]  cells of the one-run sources' runs)
 
 
 class InputEvents(NamedTuple):
@@ -630,7 +637,8 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     blks = np.zeros((3, n_rows, n_g, BLOCK + SY_LINE), np.int64)
     smalls = np.zeros((4, n_rows, n_g + 1 + SY_LINE), np.int64)  # group_core, group_cell, group_fired, group_events
     rings = np.empty((n_rows if free else 0, ring.shape[0]), ring.dtype)   # (a thread touches its own cells only)
-    rows = (sts, acts, syncs, lists, slots, pks, bks, brs, blks, smalls, seg_one, xform, core_cell)
+    rows = (sts, acts, syncs, lists, slots, pks, bks, brs, blks, smalls, seg_one, xform, core_cell,
+            span_ends(seg_kind, seg_one, seg_ptr, dend_ptr, dend_off))
     st, act, sync, spk_lists, per_call, blocks, groups = _loop_row(0, rows)
     if free:
         for m in range(n_groups):
@@ -640,9 +648,6 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
                 rings[m, k] = ring[k]
     else:
         st[ST_CHI] = n_cores                     # every core
-        _advance(np.int64(1), n_groups, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes,
-                 inputs, counts, psums, per_call, groups, shares)
-        atomic_add(sync, SY_GEN, 1)
     if n_groups > 1:
         _launch(n_groups, free, rows, params, core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row,
                 dendrites, work, rings, routes, inputs, recorder, counts, psums, shares)
@@ -755,14 +760,14 @@ def free_groups(n_groups, ok, split_syn, activity, core_neuron_ptr, group_core):
 def _loop_row(k, rows):
     """Row ``k`` of ``run_steps``' loop arrays: ``(st, act, sync, spk_lists, per_call, blocks, groups)``, each an
     array's first entries (the rest pads it from the next row)."""
-    sts, acts, syncs, lists, slots, pks, bks, brs, blks, smalls, seg_one, xform, core_cell = rows
+    sts, acts, syncs, lists, slots, pks, bks, brs, blks, smalls, seg_one, xform, core_cell, seg_span = rows
     n_src = lists.shape[2] - SY_LINE
     n_g = blks.shape[2]
     cap = bks.shape[1] - 2 * SY_LINE
     spk_lists = (lists[0, k, :n_src], lists[1, k, :n_src], lists[2, k, :n_src], lists[3, k, :n_src],
                  lists[4, k, :n_src], lists[5, k, :n_src])
     per_call = (seg_one, xform, slots[k, :slots.shape[1] - SY_LINE], pks[k, :pks.shape[1] - SY_LINE], bks[k, :cap],
-                brs[k, :cap])
+                brs[k, :cap], seg_span)
     blocks = (blks[0, k], blks[1, k], blks[2, k])
     groups = (smalls[0, k, :n_g + 1], smalls[1, k, :n_g], core_cell, smalls[2, k, :n_g], smalls[3, k, :n_g])
     return sts[k, :ST_SIZE], acts[k, :1], syncs[k], spk_lists, per_call, blocks, groups
@@ -785,9 +790,6 @@ def _launch(n_members, free, rows, params, core_neuron_ptr, core_seg_ptr, seg_pt
         if free:
             own = WorkArrays(rings[m], work.scratch, work.sflag, work.touched_idx, work.touched_proj,
                              work.touched_delay, work.payload)
-            _advance(np.int64(1), np.int64(1), st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, own,
-                     routes, inputs, counts, psums, per_call, groups, shares)
-            atomic_add(sync, SY_GEN, 1)
             _team(np.int64(0), np.int64(1), st, act, sync, params, spk_lists, neurons, dendrites, own, routes, inputs,
                   recorder, counts, psums, per_call, blocks, groups, shares)
         else:
@@ -820,7 +822,7 @@ def _ordered_lists(spk_lists, parity):
     return (b, pb, a, pa, cb, ca)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always")
 def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr, dendrites, work, routes, inputs,
              counts, psums, per_call, groups, shares):
     """The serial part of ``run_steps``' loop, run by one thread between two steps (the team's last to finish
@@ -837,7 +839,7 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
     neuron_core = routes.neuron_core
     in_ptr, in_src, in_val = inputs
     do_count, counters, src_spikes = counts
-    seg_one, xform, slot, pk_syn, buf_k, buf_row = per_call
+    seg_one, xform, slot, pk_syn, buf_k, buf_row = per_call[:6]
     group_core, group_cell, core_cell, group_fired, group_events = groups
     src_cut = shares[0]
     n_cores = core_neuron_ptr.shape[0] - 1
@@ -929,8 +931,9 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
     lists = _ordered_lists(spk_lists, st[ST_PARITY])
     prev_spk, prev_pay = lists[0], lists[1]
     if n_prev and not split:                     # phase 3 of t-1 as one group (cells of other cores written)
-        _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, 0, n_cores, 0, work.ring.shape[0], True, dendrites,
-                 work, routes, counts, psums, direct_graded, slot, pk_syn, defer)
+        _deliver_call(t - 1, row - 1, prev_spk, prev_pay, n_prev, np.int64(0), n_cores, np.int64(0),
+                      work.ring.shape[0], np.bool_(True), dendrites, work, routes, counts, psums, direct_graded, slot,
+                      pk_syn, defer)          # (no literal argument: a call typed as a group's, one compiled copy)
     n_use = n_members if parallel_step(n_members, n_neurons, st[ST_PREV_EVENTS], ns_neuron, ns_event,
                                        par_step_ns) else 1
     share = by_source and n_use > 1 and n_prev > 0   # phase 3 of t-1 by sources, each group into its own ring
@@ -1019,9 +1022,20 @@ def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrite
     then any task still open, at once if it had one of its own, else after ``threadsync.YIELD_AFTER`` spins (a
     thread whose partner was descheduled takes its work); phase A's pieces likewise, all claimable at once. No
     thread ever waits on work nobody holds, so the team finishes whatever numba's scheduler does with its threads,
-    even one thread running every member in turn."""
+    even one thread running every member in turn. Member 0 sets up and publishes the call's first step (the others
+    wait for it as for any step)."""
+    first = np.int64(1) if member == 0 else np.int64(0)     # member 0 sets up and publishes the call's first step
+    advance = member == 0
     seen = np.int64(0)
     while True:
+        if advance:                              # (one call site: ``_advance`` and ``_step_group`` are inlined
+            # into this loop, once each, not called: a call passing their ~100 arrays was ~0.3 us a step)
+            _advance(first, n_members, st, act, sync, params, spk_lists, neurons[0], dendrites, work, routes,
+                     inputs, counts, psums, per_call, groups, shares)
+            atomic_add(sync, SY_GEN, 1)          # publish it (the state above first: release)
+            if st[ST_STOP]:
+                return
+            first = np.int64(0)
         g = wait_for(sync, SY_GEN, seen + 1)     # the next step published (or a later one: this thread was away)
         seen = g
         if st[ST_STOP]:
@@ -1030,13 +1044,8 @@ def _team(member, n_members, st, act, sync, params, spk_lists, neurons, dendrite
         if st[ST_SHARE]:                         # phase A, then wait until every piece is in
             _claim_pieces(member, n_members, g, st, sync, params, spk_lists, dendrites, work, routes, counts, psums,
                           per_call, shares)
-        if _claim_tasks(member, n_use, g, st[ST_TARGET_B], sync, st, params, spk_lists, neurons, dendrites, work,
-                        routes, recorder, counts, psums, per_call, blocks, groups, shares):
-            _advance(np.int64(0), n_members, st, act, sync, params, spk_lists, neurons[0], dendrites, work, routes,
-                     inputs, counts, psums, per_call, groups, shares)
-            atomic_add(sync, SY_GEN, 1)          # publish it (the state above first: release)
-            if st[ST_STOP]:
-                return
+        advance = _claim_tasks(member, n_use, g, st[ST_TARGET_B], sync, st, params, spk_lists, neurons, dendrites,
+                               work, routes, recorder, counts, psums, per_call, blocks, groups, shares)
 
 
 @njit(cache=True, inline="always")
@@ -1090,21 +1099,24 @@ def _claim_tasks(member, n_use, g, target, sync, st, params, spk_lists, neurons,
     base = SY_CLAIMS
     last = False
     eager = member < n_use                       # its own task first
-    if eager and compare_swap(sync, base + SY_LINE * member, 2 * g, 2 * g + 1):
-        _task(member, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts, psums, per_call,
-              blocks, groups, shares)
-        last = atomic_add(sync, done_at, 1) + 1 == target
+    k = member if eager and compare_swap(sync, base + SY_LINE * member, 2 * g, 2 * g + 1) else -1
     n = 0
-    while atomic_load(sync, done_at) < target:
+    while True:
+        if k >= 0:                               # (one call site: the task is inlined once)
+            _task(k, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts, psums, per_call,
+                  blocks, groups, shares)
+            last = atomic_add(sync, done_at, 1) + 1 == target
+            k = -1
+        if atomic_load(sync, done_at) >= target:
+            return last
         if eager or n >= YIELD_AFTER:            # then any task still open
-            for k in range(n_use):
-                w = base + SY_LINE * k
+            for j in range(n_use):
+                w = base + SY_LINE * j
                 if atomic_load(sync, w) == 2 * g and compare_swap(sync, w, 2 * g, 2 * g + 1):
-                    _task(k, st, params, spk_lists, neurons, dendrites, work, routes, recorder, counts, psums,
-                          per_call, blocks, groups, shares)
-                    last = atomic_add(sync, done_at, 1) + 1 == target
-        n = spin(n)
-    return last
+                    k = j
+                    break
+        if k < 0:
+            n = spin(n)
 
 
 @njit(cache=True, inline="always")
@@ -1130,7 +1142,7 @@ def _task(gi, st, params, spk_lists, neurons, dendrites, work, routes, recorder,
                 lists, blocks, groups)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always")
 def _deliver_share(member, piece, t, shares, prev_spk, prev_pay, dendrites, work, routes, counts, psums,
                    direct_graded, slot, defer):
     """Piece ``piece`` of phase 3 of step t-1 by sources (``run_steps``' ``by_source``), delivered by team member
@@ -1138,18 +1150,20 @@ def _deliver_share(member, piece, t, shares, prev_spk, prev_pay, dendrites, work
     route, into the member's ring (member 0: the state's own ring, member m > 0: ``ring_copies[m - 1]``), and
     counted, into its own packed sums ``pk_copies[member]`` and counter rows ``cnt_copies[member]``
     (``_fold_counts``; a source with a count row is counted by ``_flush_rows`` as on one thread). Only for
-    undelayed runs without split dendrites: no slot, scratch or partial-sum mark is written. A function of its own
-    (``_claim_pieces`` calls it): the second compiled copy of ``_deliver``, after ``_step_group``'s."""
+    undelayed runs without split dendrites: no slot, scratch or partial-sum mark is written. Through
+    ``_deliver_call``, with the same argument types as a group's delivery: one compiled copy of ``_deliver``."""
     src_cut, ring_copies, pk_copies, cnt_copies = shares
     qa = src_cut[piece]
     qb = src_cut[piece + 1]
     ring = work.ring if member == 0 else ring_copies[member - 1]
-    own = (ring,) + work[1:]
+    own = WorkArrays(ring, work.scratch, work.sflag, work.touched_idx, work.touched_proj, work.touched_delay,
+                     work.payload)
     do_count = pk_copies.shape[0] > 0
     pk = pk_copies[member] if do_count else pk_copies.reshape(-1)          # (uncounted: empty, never read)
     cnt = cnt_copies[member] if do_count else counts[1]
-    _deliver(t - 1, 0, prev_spk[qa:qb], prev_pay[qa:qb], qb - qa, 0, routes.split_syn.shape[0] - 1, 0, ring.shape[0],
-             True, dendrites, own, routes, (do_count, cnt), psums, direct_graded, slot, pk, defer)
+    _deliver_call(t - 1, np.int64(0), prev_spk[qa:qb], prev_pay[qa:qb], qb - qa, np.int64(0),
+                  routes.split_syn.shape[0] - 1, np.int64(0), ring.shape[0], np.bool_(True), dendrites, own, routes,
+                  Counters(do_count, cnt, counts.per_source), psums, direct_graded, slot, pk, defer)
 
 
 @njit(cache=True, inline="always")
@@ -1173,15 +1187,15 @@ def _fold_copies(ring, ring_copies, n, c0, c1):
             cp[_u(k)] = 0
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always")
 def _step_group(gi, t, row, last, flush, n_buf, n_prev, split, defer, plain, direct_graded, neurons,
                 dendrites, work, routes, recorder, counts, psums, per_call, lists, blocks, groups):
     """Group ``gi``'s share of one step of ``run_steps`` (read it there): the buffered count rows over its cores,
     phase 3 of step t-1 into its cells (split delivery), then phase 1+2 of its cores' neurons at t, their spikes
     into its slice of ``cur_spk``; ``group_fired[gi]``/``group_events[gi]``: how many, and the synapse copies they
-    reach. A task of ``run_steps``' team (``_task``), compiled once, without numba's reference counting
-    (``_nrt=False``: nothing here allocates), which otherwise costs an atomic increment and decrement per array
-    argument and call (~100 arrays: as much as a parallel region's fork and join, ~1-1.5 us). ``per_call``,
+    reach. A task of ``run_steps``' team (``_task``), inlined into ``_team``'s loop at its one call site: a call
+    passes each of its ~100 arrays as some 7-9 words (~1.4 ns an array, ~0.15 us a step and group; with numba's
+    reference counting, an atomic increment and decrement per array besides, ~1-1.5 us). ``per_call``,
     ``lists``, ``blocks``, ``groups``: ``run_steps``' arrays, bundled (CPython compiles a call of 30 or more
     arguments as one of ``*args``)."""
     core_neuron_ptr, core_seg_ptr, seg_ptr, seg_kind, P, S, v_row, u_row = neurons
@@ -1194,7 +1208,7 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, split, defer, plain, dir
     n_extra = rec_st.shape[0]
     rec_state = do_pay or do_v or do_u or n_extra > 0
     do_count, counters = counts[:2]
-    seg_one, xform, slot, pk_syn, buf_k, buf_row = per_call
+    seg_one, xform, slot, pk_syn, buf_k, buf_row, seg_span = per_call
     prev_spk, prev_pay, cur_spk, cur_pay = lists[:4]
     cur_cps = lists[5]
     blk_a, blk_b, blk_o = blocks
@@ -1204,9 +1218,9 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, split, defer, plain, dir
     if flush:                              # the buffered count rows over the group's cores
         _flush_rows(buf_k, buf_row, n_buf, c_lo, c_hi, count_syn, counters, pk_syn)
     if n_prev and split:                   # (every route where the group is every core)
-        _deliver(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], core_cell[c_hi],
-                 c_lo == 0 and c_hi == core_neuron_ptr.shape[0] - 1, dendrites, work, routes, counts, psums,
-                 direct_graded, slot, pk_syn, defer)
+        _deliver_call(t - 1, row - 1, prev_spk, prev_pay, n_prev, c_lo, c_hi, group_cell[gi], core_cell[c_hi],
+                      c_lo == 0 and c_hi == core_neuron_ptr.shape[0] - 1, dendrites, work, routes, counts, psums,
+                      direct_graded, slot, pk_syn, defer)
     base = core_neuron_ptr[c_lo]           # the group's spikes from here on, in core order
     Ag = blk_a[gi]                         # the group's block scratch: inputs, payloads
     Bg = blk_b[gi]
@@ -1227,10 +1241,7 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, split, defer, plain, dir
         vr = v_row[kd]
         ur = u_row[kd]
         one = seg_one[g] if all_direct else -1       # the projection of one-cell reads (-1: none)
-        h = g + 1                          # the span: segments g..h-1 (a model's rows are indexed by neuron id),
-        while h < g_end and seg_kind[h] == kd and (seg_one[h] if all_direct else -1) == one and \
-                (one < 0 or dend_off[dend_ptr[seg_ptr[h]]] == dend_off[dend_ptr[seg_ptr[h] - 1]] + 1):
-            h += 1                         # one-cell reads with their cells following on
+        h = min(seg_span[g], g_end)        # the span: segments g..h-1 (``span_ends``)
         j_lo = seg_ptr[g]
         j_hi = seg_ptr[h]
         g = h
@@ -1359,6 +1370,25 @@ def _step_group(gi, t, row, last, flush, n_buf, n_prev, split, defer, plain, dir
                     i = e
     group_fired[gi] = fired
     group_events[gi] = events
+
+
+@njit(cache=True)
+def span_ends(seg_kind, seg_one, seg_ptr, dend_ptr, dend_off):
+    """int64 [segments]: for segment g, the end h of the longest run of segments g..h-1 that ``_step_group`` steps
+    as one span: one model, and one-cell reads of one projection (``seg_one``, empty: none) with their cells
+    following on from segment to segment. Once a call: looked up per segment and step, the chain of loads was
+    ~0.3 us of every step of dense 1k x 1k's 64 cores, whatever the activity."""
+    n = seg_kind.shape[0]
+    end = np.empty(n, np.int64)
+    for h in range(n - 1, -1, -1):
+        end[h] = h + 1
+        if h + 1 < n:
+            k = h + 1
+            one = seg_one[k] if seg_one.shape[0] > 0 else -1
+            if seg_kind[k] == seg_kind[h] and one == (seg_one[h] if seg_one.shape[0] > 0 else -1) and \
+                    (one < 0 or dend_off[dend_ptr[seg_ptr[k]]] == dend_off[dend_ptr[seg_ptr[k] - 1]] + 1):
+                end[h] = end[k]
+    return end
 
 
 @njit(cache=True)
@@ -1536,32 +1566,25 @@ def _prefetch_run(src, src_run_ptr, start, length, cell, cut, cell0, cell1, run_
     if src_run_ptr[src + 1] > src_run_ptr[src]:
         i = src_run_ptr[src]
         _, a, n = _run_cut(cell[i], start[i], length[i], cut, cell0, cell1)
-        for o in range(0, min(n, 2048), 64):
-            _prefetch(run_weight, a + o)
+        _prefetch_weights(run_weight, a, n)
 
 
 @njit(cache=True, inline="always")
-def _same_cells(spiked, q, n_spk, src_run_ptr, start, length, cell, cut, cell0, cell1, c, n):
-    """How many of the sources ``spiked[q:q+4]`` (the first's one joined run, cut, over cells ``c..c+n-1``) have one
-    joined run over the same cells, counted from q while they do, and where the 2nd-4th's weights begin (0: none)."""
-    b2 = b3 = b4 = np.int64(0)
-    m = 1
-    while m < 4 and q + m < n_spk:
-        nx = spiked[q + m]
-        j = src_run_ptr[nx]
-        if src_run_ptr[nx + 1] - j != 1:
-            break
-        c2, a2, n2 = _run_cut(cell[j], start[j], length[j], cut, cell0, cell1)
-        if c2 != c or n2 != n:
-            break
-        if m == 1:
-            b2 = a2
-        elif m == 2:
-            b3 = a2
-        else:
-            b4 = a2
-        m += 1
-    return m, b2, b3, b4
+def _prefetch_weights(run_weight, a, n):
+    """Ask for a run's weights ``run_weight[a:a+n]`` (up to 2048 of them) ahead of its adds."""
+    for o in range(0, min(n, 2048), 64):
+        _prefetch(run_weight, a + o)
+
+
+@njit(cache=True, _nrt=False)
+def _deliver_call(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, dendrites, work, routes, counts,
+                  psums, direct_graded, nxt, pk_syn, rows_deferred):
+    """``_deliver``, compiled once as a function of its own for all of ``run_steps``' callers: its groups
+    (``_step_group``), its serial set-up (``_advance``) and the by-source pieces (``_deliver_share``). The first two
+    are inlined into ``_team``'s loop, and a delivery inlined there twice nearly doubled the kernel's compile time.
+    A call passes ~50 arrays, ~70 ns: once a group (or piece) and step, where spikes were sent."""
+    _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, dendrites, work, routes, counts, psums,
+             direct_graded, nxt, pk_syn, rows_deferred)
 
 
 @njit(cache=True, inline="always")
@@ -1575,29 +1598,76 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
     cells ``cell0..cell1-1`` and cores' counters: groups run in parallel with the same result as one. A
     source's joined runs (``fuse_runs``) are walked cut to those cells where they are as few as the group's
     share of the per-route runs. The source-side counters are ``_count_sources``'s; ``rows_deferred``: a source
-    with a count row is counted by ``_flush_rows``. Inlined into ``run_steps`` and ``deliver_events``."""
+    with a count row is counted by ``_flush_rows``. Inlined into ``_deliver_call`` (``run_steps``' one copy) and
+    ``deliver_events``."""
     # containers, not their fields, are the arguments: CPython passes a call of over 30 arguments as *args,
     # which numba's inliner refuses
     proj_len, proj_exp, proj_xf, proj_mode, all_direct = dendrites[4:]
     ring, scratch, sflag, touched_idx, touched_proj, touched_delay = work[:6]
     route_ptr, route_core, route_syn_ptr, syn_ring, syn_weight, syn_delay, syn_proj, graded, proj_graded = routes[1:10]
     route_run_ptr, run_start, run_len, run_cell, run_weight, count_row, count_syn = routes[11:18]
-    src_run_ptr, frun_start, frun_len, frun_cell = routes[18:22]
+    src_run_ptr, frun_start, frun_len, frun_cell, src_one, span_cell, span_len = routes[18:25]
     runs = route_run_ptr.shape[0] > 0
     joined = runs and src_run_ptr.shape[0] > 0              # a source's runs joined across its routes
+    one = joined and not graded and src_one.shape[0] > 0    # and a source of one such run its word
     count_rows = count_row.shape[0] > 0
     do_count, counters = counts[:2]
     count_psum = do_count and psums.enabled
     syn_psum, psum_src, psum_dst, psum_mark = psums.syn_psum, psums.psum_src, psums.psum_dst, psums.mark
     n_touched = cell0
-    skip = 0                                 # the next sources whose runs were added with this one's
-    for q in range(n_spk):
+    # ---- pass A: the sources of one joined run each (``src_one``: binary runs), up to four over the same cells
+    # added in one pass (a Dense layer's inputs): the ring's cells loaded and stored once for all their weights (a
+    # single row's pass is bound by the store port; integer sums in another order, the same cells), from one word a
+    # source (no route, count or fused-run lookup), cut to the group's cells. Written out here, stepping by the
+    # batch: as a call inlined by numba, the same pass took ~25 ns more a batch, and as a loop over every source
+    # that skips the batch's others ~10-30 ns more (probes of this loop alone, unscripted)
+    rest = not one or do_count               # pass B: any source left to deliver, or every one to count
+    if one:
+        q = 0
+        while q < n_spk:
+            o = src_one[spiked[q]]
+            if o < 0:
+                rest = True
+                q += 1
+                continue
+            sp = o >> ONE_SHIFT
+            cell, a, n = _run_cut(span_cell[sp], o & ONE_MASK, span_len[sp], not whole, cell0, cell1)
+            off = a - (o & ONE_MASK)             # the cut's first weight, the same in every run of the span
+            m = 1
+            a2 = a3 = a4 = np.int64(0)
+            while m < 4 and q + m < n_spk:
+                o2 = src_one[spiked[q + m]]
+                if o2 < 0 or (o2 >> ONE_SHIFT) != sp:
+                    break
+                b = (o2 & ONE_MASK) + off
+                if m == 1:
+                    a2 = b
+                elif m == 2:
+                    a3 = b
+                else:
+                    a4 = b
+                m += 1
+            m = 4 if m == 4 else 2 if m >= 2 else 1
+            if q + m < n_spk:                    # a later batch's word on its way (its weights: not asked for,
+                _prefetch(src_one, spiked[min(q + m + 4, n_spk - 1)])  # dense 1k x 1k's step 5.3 -> 5.1 us
+            if m == 4:
+                for k in range(n):
+                    ring[_u(cell + k)] += (np.int64(run_weight[_u(a + k)]) + run_weight[_u(a2 + k)]) + \
+                        (np.int64(run_weight[_u(a3 + k)]) + run_weight[_u(a4 + k)])
+            elif m == 2:
+                for k in range(n):
+                    ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) + run_weight[_u(a2 + k)]
+            else:
+                for k in range(n):
+                    ring[_u(cell + k)] += run_weight[_u(a + k)]
+            q += m
+    # ---- pass B: every other source's synapses, and, counted, every source's counts
+    for q in range(n_spk if rest else 0):
         src = spiked[q]
-        if skip > 0 and not do_count:            # added with an earlier source's, nothing to count
-            skip -= 1
+        if one and not do_count and src_one[src] >= 0:     # (added in pass A, nothing to count)
             continue
         if joined and graded and q + 1 < n_spk:  # the next source's first run of weights on its way (binary runs:
-            # after this source's batch, below; graded runs are never batched, so no source is skipped here)
+            # below, after the counts)
             _prefetch_run(spiked[q + 1], src_run_ptr, frun_start, frun_len, frun_cell, not whole, cell0, cell1,
                           run_weight)
         r0 = route_ptr[src]
@@ -1636,9 +1706,6 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
                     counters[7, row, psum_dst[k]] += 1
         pq = payload[q]                      # what the source sends (1: a spike)
         if runs:                             # runs of consecutive cells: contiguous adds (SIMD)
-            if skip > 0:                     # (its counts are in: only the adds were done)
-                skip -= 1
-                continue
             # a payload that fits 32 bits (every chip message: <= 24 bits) times a <= 32-bit weight: LLVM
             # multiplies sign-extended 32-bit lanes (vpmuldq), ~2x faster than a full 64-bit product
             # (a range test, not ``p32 == pq``: from that equality LLVM would put pq back in the loop)
@@ -1656,29 +1723,11 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
             # the payload's case chosen once per source, not per run (kernel_ab, two A/Bs: pilotnet 2-9 % faster than
             # the branch inside the run loop, dense and Brunel the same)
             if not graded:
-                # up to four sources of one run each over the same cells (a Dense row and the next spiking sources')
-                # in one pass: the ring's cells loaded and stored once for all their weights (the store port bounds
-                # a single row's pass); the others then only count. Integer sums in another order: the same cells
-                cell, a, n = _run_cut(rc[i0], rs[i0], rl[i0], cut, cell0, cell1) if i1 - i0 == 1 else (0, 0, 0)
-                m = 1
-                a2 = a3 = a4 = np.int64(0)
-                if n > 0 and use_joined and q + 1 < n_spk:
-                    m, a2, a3, a4 = _same_cells(spiked, q, n_spk, src_run_ptr, frun_start, frun_len, frun_cell, cut,
-                                                cell0, cell1, cell, n)
-                    m = 4 if m == 4 else 2 if m >= 2 else 1      # the sources this pass adds
-                if joined and q + m < n_spk:            # the source after them: its weights on their way
-                    _prefetch_run(spiked[q + m], src_run_ptr, frun_start, frun_len, frun_cell, not whole, cell0,
-                                  cell1, run_weight)
-                if m > 1:
-                    if m == 4:
-                        for k in range(n):
-                            ring[_u(cell + k)] += (np.int64(run_weight[_u(a + k)]) + run_weight[_u(a2 + k)]) + \
-                                (np.int64(run_weight[_u(a3 + k)]) + run_weight[_u(a4 + k)])
-                    else:
-                        for k in range(n):
-                            ring[_u(cell + k)] += np.int64(run_weight[_u(a + k)]) + run_weight[_u(a2 + k)]
-                    skip = m - 1
+                if one and src_one[src] >= 0:    # (added in pass A; counted above)
                     continue
+                if joined and q + 1 < n_spk:            # the next source: its weights on their way
+                    _prefetch_run(spiked[q + 1], src_run_ptr, frun_start, frun_len, frun_cell, not whole, cell0,
+                                  cell1, run_weight)
                 for i in range(i0, i1):
                     cell, a, n = _run_cut(rc[i], rs[i], rl[i], cut, cell0, cell1)
                     for k in range(n):
@@ -1924,6 +1973,30 @@ def fuse_runs(route_ptr, route_run_ptr, run_start, run_len, run_cell):
             lens[k] = length
     ptr[n_src] = k + 1
     return ptr, start[:k + 1].copy(), lens[:k + 1].copy(), cell[:k + 1].copy()
+
+
+def one_runs(src_run_ptr, frun_start, frun_len, frun_cell):
+    """``(src_one, span_cell, span_len)`` (``RouteArrays``): for each source of exactly one joined run
+    (``fuse_runs``), one int64 word: its weights' start, and in the bits from ``ONE_SHIFT`` the index of its
+    cells' span, the distinct ``(cell, length)`` pairs of those runs; -1 for the other sources. A Dense layer's
+    inputs share one span, so ``_deliver`` (its pass A) batches a spike list's rows from one word a spike. A
+    source whose start or span does not fit the word's bits (past 2^40 weights, 2^32 ring cells or 2^23 spans)
+    gets -1 too, and is walked as any source; empty arrays where no source has a word."""
+    none = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    if src_run_ptr.size < 2:
+        return none
+    single = np.flatnonzero(np.diff(src_run_ptr) == 1)
+    j = src_run_ptr[single]
+    fits = (frun_start[j] <= ONE_MASK) & (frun_cell[j] < 1 << 32)    # (else walked as any source: always so
+    single, j = single[fits], j[fits]                                # below 2^40 weights and 2^32 ring cells)
+    if j.size == 0:
+        return none
+    key = (frun_cell[j].astype(np.int64) << 31) | frun_len[j].astype(np.int64)   # a fused length is < 2^31
+    spans, which = np.unique(key, return_inverse=True)
+    keep = which < 1 << (63 - ONE_SHIFT)         # spans past the word's bits: walked as any source
+    one = np.full(src_run_ptr.size - 1, -1, np.int64)
+    one[single[keep]] = frun_start[j[keep]].astype(np.int64) | (which[keep].astype(np.int64) << ONE_SHIFT)
+    return one, spans >> 31, spans & ((1 << 31) - 1)
 
 
 def dedup_runs_np(run_w, run_weight):
