@@ -642,6 +642,27 @@ def test_free_cuts_find_the_cores_apart():
     assert one[0] and one[tables.n_cores] and not one[1:tables.n_cores].any()
 
 
+@pytest.mark.parametrize("n_groups", [2, 3])
+def test_free_groups_take_the_cut_nearer_an_even_share(n_groups):
+    """Where every cut is free, ``free_groups`` cuts where the groups' work is nearest an even share: of 64 cores
+    holding 1000 neurons (the first 40 cores 16, the others 15: dense 1k x 1k round-robin), two groups of 496 and
+    504 neurons, not ``step_groups``' 512 and 488 (its first core whose work before it reaches the share)."""
+    nrn = np.concatenate([[0], np.cumsum([16] * 40 + [15] * 24)]).astype(np.int64)
+    split_syn = nrn * 1000                               # a Dense row's copies, 1000 inputs
+    ok = np.ones(65, np.bool_)
+    cores = np.zeros(n_groups + 1, np.int64)
+    assert K.free_groups(n_groups, ok, split_syn, K.ACTIVITY_PRIOR, nrn, cores)
+    first = np.zeros(n_groups + 1, np.int64)
+    K.step_groups(n_groups, split_syn, K.ACTIVITY_PRIOR, nrn, np.zeros(65, np.int64), first,
+                  np.zeros(n_groups, np.int64))
+    sizes = np.diff(nrn[cores])
+    # the spec: each cut the core whose neurons below it are nearest g / n_groups of them (work is per neuron here)
+    want = [0] + [int(np.argmin(np.abs(nrn - 1000 * g / n_groups))) for g in range(1, n_groups)] + [64]
+    assert list(cores) == want and sizes.max() - sizes.min() <= 16
+    if n_groups == 2:
+        assert list(sizes) == [496, 504] and list(np.diff(nrn[first])) == [512, 488]
+
+
 @needs_threads
 @pytest.mark.parametrize("seed", range(6))
 def test_free_team_equals_one_thread(seed, monkeypatch):
