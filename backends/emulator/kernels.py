@@ -852,8 +852,7 @@ def _advance(first, n_members, st, act, sync, params, spk_lists, core_neuron_ptr
     n_cores = core_neuron_ptr.shape[0] - 1
     n_neurons = core_neuron_ptr[n_cores]
     n_buf = st[ST_NBUF]
-    if first:                                    # (an int64, not a bool: a literal True and False would be
-        # two compiled copies of this function and its inlined delivery)
+    if first:                                    # (``_team``'s variable: this code is inlined there once)
         t = t_first
     else:                                        # ---- the end of step t
         t = st[ST_T]
