@@ -539,3 +539,26 @@ def test_rows_over_the_same_cells_added_together_equal_the_spec(recurrent, monke
     inputs = {name: (rng.random((60, n)) < 0.45).astype(np.uint8) for name, n in (("a", 20), ("b", 12), ("c", 10))}
     assert (inputs["a"].sum(1) >= 4).mean() > 0.8 and (inputs["b"].sum(1) % 4 >= 2).any()
     _spec_firing_and_threads_equal(net, tables, 60, inputs)
+
+
+def test_span_ends_equal_a_walk_over_the_segments():
+    """``kernels.span_ends`` (once a call) gives each segment the end of the span ``_step_group`` steps from it: what
+    a walk from the segment finds, one model and, with one-cell reads, one projection whose cells follow on."""
+    from neurocomp.backends.emulator.kernels import span_ends
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 12))
+        seg_kind = rng.integers(0, 2, n)
+        reads = rng.random() < 0.6
+        seg_one = rng.integers(-1, 2, n) if reads else np.zeros(0, np.int64)
+        seg_ptr = np.concatenate([[0], np.cumsum(rng.integers(1, 4, n))])
+        dend_ptr = np.arange(seg_ptr[-1] + 1)
+        dend_off = np.cumsum(rng.integers(1, 3, seg_ptr[-1]))      # cells following on, or one apart
+        ends = span_ends(seg_kind, seg_one, seg_ptr, dend_ptr, dend_off)
+        for g in range(n):
+            one = seg_one[g] if reads else -1
+            h = g + 1
+            while h < n and seg_kind[h] == seg_kind[g] and (seg_one[h] if reads else -1) == one and \
+                    (one < 0 or dend_off[dend_ptr[seg_ptr[h]]] == dend_off[dend_ptr[seg_ptr[h] - 1]] + 1):
+                h += 1
+            assert ends[g] == h

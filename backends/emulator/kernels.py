@@ -1385,15 +1385,15 @@ def span_ends(seg_kind, seg_one, seg_ptr, dend_ptr, dend_off):
     following on from segment to segment. Once a call: looked up per segment and step, the chain of loads was
     ~0.3 us of every step of dense 1k x 1k's 64 cores, whatever the activity."""
     n = seg_kind.shape[0]
+    reads = seg_one.shape[0] > 0
     end = np.empty(n, np.int64)
-    for h in range(n - 1, -1, -1):
-        end[h] = h + 1
-        if h + 1 < n:
-            k = h + 1
-            one = seg_one[k] if seg_one.shape[0] > 0 else -1
-            if seg_kind[k] == seg_kind[h] and one == (seg_one[h] if seg_one.shape[0] > 0 else -1) and \
-                    (one < 0 or dend_off[dend_ptr[seg_ptr[k]]] == dend_off[dend_ptr[seg_ptr[k] - 1]] + 1):
-                end[h] = end[k]
+    end[n - 1:] = n
+    for h in range(n - 2, -1, -1):               # segment h's span goes on into h + 1's where they join
+        k = h + 1
+        one = seg_one[k] if reads else -1
+        joins = seg_kind[k] == seg_kind[h] and one == (seg_one[h] if reads else -1) and \
+            (one < 0 or dend_off[dend_ptr[seg_ptr[k]]] == dend_off[dend_ptr[seg_ptr[k] - 1]] + 1)
+        end[h] = end[k] if joins else k
     return end
 
 
@@ -1572,14 +1572,8 @@ def _prefetch_run(src, src_run_ptr, start, length, cell, cut, cell0, cell1, run_
     if src_run_ptr[src + 1] > src_run_ptr[src]:
         i = src_run_ptr[src]
         _, a, n = _run_cut(cell[i], start[i], length[i], cut, cell0, cell1)
-        _prefetch_weights(run_weight, a, n)
-
-
-@njit(cache=True, inline="always")
-def _prefetch_weights(run_weight, a, n):
-    """Ask for a run's weights ``run_weight[a:a+n]`` (up to 2048 of them) ahead of its adds."""
-    for o in range(0, min(n, 2048), 64):
-        _prefetch(run_weight, a + o)
+        for o in range(0, min(n, 2048), 64):
+            _prefetch(run_weight, a + o)
 
 
 @njit(cache=True, _nrt=False)
@@ -1624,9 +1618,9 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
     # ---- pass A: the sources of one joined run each (``src_one``: binary runs), up to four over the same cells
     # added in one pass (a Dense layer's inputs): the ring's cells loaded and stored once for all their weights (a
     # single row's pass is bound by the store port; integer sums in another order, the same cells), from one word a
-    # source (no route, count or fused-run lookup), cut to the group's cells. Written out here, stepping by the
-    # batch: as a call inlined by numba, the same pass took ~25 ns more a batch, and as a loop over every source
-    # that skips the batch's others ~10-30 ns more (probes of this loop alone, unscripted)
+    # source (no route, count or fused-run lookup), cut to the group's cells. A loop stepping by the batch, not
+    # one over every source that skips the batch's others (~10-30 ns more a batch in probes of this loop alone,
+    # unscripted; in the kernel, the pass as a function of its own measured the same as written out here)
     rest = not one or do_count               # pass B: any source left to deliver, or every one to count
     if one:
         q = 0
