@@ -615,27 +615,28 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     params = (t_first, t_last, t_base, n_crows, buf_cap, by_source, split, direct_graded, defer, plain, ns_neuron,
               ns_event, par_step_ns, total_syn)
     # the loop's arrays (``_loop_row``): one row, the team's, or a free team's row per thread (its cores' loop
-    # state, clock, spike lists, count-row buffer, group arrays, and a ring copy: a cache line or more from the
-    # next row, as its loop writes them every step)
+    # state, clock, spike lists, count-row buffer, group arrays, and a ring copy), each row ``ROW_PAD`` words from
+    # the next, as its loop writes them every step
     n_rows = n_groups if free else 1
     n_g = 1 if free else n_groups                # the groups a row's steps are cut into
-    sts = np.zeros((n_rows, ST_SIZE + SY_LINE), np.int64)
-    acts = np.full((n_rows, 1 + SY_LINE), ACTIVITY_PRIOR)    # synaptic events per synapse copy and step (running)
-    syncs = np.zeros((n_rows, SY_CLAIMS + SY_LINE * (1 + PIECES_PER_THREAD) * n_g), np.int64)
+    sts = np.zeros((n_rows, ST_SIZE + ROW_PAD), np.int64)
+    acts = np.full((n_rows, 1 + ROW_PAD), ACTIVITY_PRIOR)    # synaptic events per synapse copy and step (running)
+    syncs = np.zeros((n_rows, SY_CLAIMS + SY_LINE * (1 + PIECES_PER_THREAD) * n_g + ROW_PAD),
+                     np.int64)
     # double-buffered spike list: step t's neurons write theirs while the groups still deliver step t-1's
     # (and each spike's synapse copies, written where they are counted: ``_cut_sources`` reads them in a row)
-    lists = np.empty((6, n_rows, spiked.shape[0] + SY_LINE), np.int64)
+    lists = np.empty((6, n_rows, spiked.shape[0] + ROW_PAD), np.int64)
     # per step and projection: ring slot read at t, which is also the slot of arrival of step t-1's spikes
     # with delay 0 (``_deliver``'s ``nxt``); a delay d < L lands in slot nxt + d, less L if past the end (no
     # division per synapse or dendrite)
-    slots = np.zeros((n_rows, n_proj + SY_LINE), np.int64)
-    pks = np.zeros((n_rows, n_cores + SY_LINE), np.int64)    # a step's packets in and synaptic ops per core, packed
-    bks = np.empty((n_rows, buf_cap + 2 * SY_LINE), np.int32)
-    brs = np.empty((n_rows, buf_cap + 2 * SY_LINE), np.int32)
-    # (a line past each group's block: two groups' blocks, on two threads, were adjacent, and a boundary line
-    # written by both at every block of a step)
-    blks = np.zeros((3, n_rows, n_g, BLOCK + SY_LINE), np.int64)
-    smalls = np.zeros((4, n_rows, n_g + 1 + SY_LINE), np.int64)  # group_core, group_cell, group_fired, group_events
+    slots = np.zeros((n_rows, n_proj + ROW_PAD), np.int64)
+    pks = np.zeros((n_rows, n_cores + ROW_PAD), np.int64)    # a step's packets in and synaptic ops per core, packed
+    bks = np.empty((n_rows, buf_cap + 2 * ROW_PAD), np.int32)
+    brs = np.empty((n_rows, buf_cap + 2 * ROW_PAD), np.int32)
+    # (padded per group too: two groups' blocks, on two threads, were adjacent, and a boundary line written by both
+    # at every block of a step)
+    blks = np.zeros((3, n_rows, n_g, BLOCK + ROW_PAD), np.int64)
+    smalls = np.zeros((4, n_rows, n_g + 1 + ROW_PAD), np.int64)  # group_core, group_cell, group_fired, group_events
     rings = np.empty((n_rows if free else 0, ring.shape[0]), ring.dtype)   # (a thread touches its own cells only)
     rows = (sts, acts, syncs, lists, slots, pks, bks, brs, blks, smalls, seg_one, xform, core_cell,
             span_ends(seg_kind, seg_one, seg_ptr, dend_ptr, dend_off))
@@ -768,12 +769,12 @@ def _loop_row(k, rows):
     """Row ``k`` of ``run_steps``' loop arrays: ``(st, act, sync, spk_lists, per_call, blocks, groups)``, each an
     array's first entries (the rest pads it from the next row)."""
     sts, acts, syncs, lists, slots, pks, bks, brs, blks, smalls, seg_one, xform, core_cell, seg_span = rows
-    n_src = lists.shape[2] - SY_LINE
+    n_src = lists.shape[2] - ROW_PAD
     n_g = blks.shape[2]
-    cap = bks.shape[1] - 2 * SY_LINE
+    cap = bks.shape[1] - 2 * ROW_PAD
     spk_lists = (lists[0, k, :n_src], lists[1, k, :n_src], lists[2, k, :n_src], lists[3, k, :n_src],
                  lists[4, k, :n_src], lists[5, k, :n_src])
-    per_call = (seg_one, xform, slots[k, :slots.shape[1] - SY_LINE], pks[k, :pks.shape[1] - SY_LINE], bks[k, :cap],
+    per_call = (seg_one, xform, slots[k, :slots.shape[1] - ROW_PAD], pks[k, :pks.shape[1] - ROW_PAD], bks[k, :cap],
                 brs[k, :cap], seg_span)
     blocks = (blks[0, k], blks[1, k], blks[2, k])
     groups = (smalls[0, k, :n_g + 1], smalls[1, k, :n_g], core_cell, smalls[2, k, :n_g], smalls[3, k, :n_g])
@@ -817,6 +818,12 @@ ST_SIZE = 16
 SY_LINE = 8
 SY_GEN, SY_DONE_A, SY_DONE_B = 0, SY_LINE, 2 * SY_LINE
 SY_CLAIMS = 3 * SY_LINE
+#: The padding after each thread's row of ``run_steps``' loop arrays, in elements (512 bytes of int64; the int32
+#: count-row buffers get twice as many): a cache line (8) kept two threads' rows off each other's lines, yet dense
+#: 1k x 1k's free team ran its two threads closer to their speed alone with 64 (benchmarks/RESULTS.md "quiet19");
+#: presumably the hardware prefetchers of a thread writing up to its row's end fetched the next lines, which the
+#: other thread writes every step.
+ROW_PAD = 64
 
 
 @njit(cache=True, inline="always")
