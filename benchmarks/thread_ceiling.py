@@ -117,15 +117,15 @@ def main(argv=None) -> int:
     weights = rng.integers(-50, 50, (1000, 1000)).astype(np.int8)
     spikes = rng.integers(0, 1000, (997, 100)).astype(np.int64)
     rings = np.zeros((2, 16000), np.int64)
+    rings32 = np.zeros((2, 16000), np.int32)
+    # (a step's input channels as the kernel lists them: distinct, ascending)
+    sorted_spikes = np.stack([np.sort(rng.choice(1000, 100, replace=False)) for _ in range(997)]).astype(np.int64)
     cases = {"scatter": lambda th, n: scatter_steps(th, idx, w, ring, 44000 // th, n),
              "rows": lambda th, n: row_steps(th, weights, ring[None, :], spikes, n, False),
              "spikes": lambda th, n: spike_steps(th, idx, w, ring, 600, 73, n),
              "rows_own_ring": lambda th, n: row_steps(th, weights, rings, spikes, n, True),
              "spikes_halves": lambda th, n: spike_steps(2, idx, w, ring, 600, 73, n),
              "rows_free": lambda th, n: free_row_steps(th, weights, rings32, sorted_spikes, n)}
-    rings32 = np.zeros((2, 16000), np.int32)
-    # (a step's input channels as the kernel lists them: distinct, ascending)
-    sorted_spikes = np.stack([np.sort(rng.choice(1000, 100, replace=False)) for _ in range(997)]).astype(np.int64)
     # (case, threads): the case run with ``groups`` members on that many numba threads (2 members on 1: "2m1t")
     configs = {(c, th): (th, th) for c in cases for th in (1, 2)}
     configs["rows_free", "2m1t"] = (2, 1)

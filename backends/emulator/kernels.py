@@ -621,8 +621,7 @@ def run_steps(t_first, t_last, t_base, neurons, dendrites, work, routes, inputs,
     n_g = 1 if free else n_groups                # the groups a row's steps are cut into
     sts = np.zeros((n_rows, ST_SIZE + ROW_PAD), np.int64)
     acts = np.full((n_rows, 1 + ROW_PAD), ACTIVITY_PRIOR)    # synaptic events per synapse copy and step (running)
-    syncs = np.zeros((n_rows, SY_CLAIMS + SY_LINE * (1 + PIECES_PER_THREAD) * n_g + ROW_PAD),
-                     np.int64)
+    syncs = np.zeros((n_rows, SY_CLAIMS + SY_LINE * (1 + PIECES_PER_THREAD) * n_g + ROW_PAD), np.int64)
     # double-buffered spike list: step t's neurons write theirs while the groups still deliver step t-1's
     # (and each spike's synapse copies, written where they are counted: ``_cut_sources`` reads them in a row)
     lists = np.empty((6, n_rows, spiked.shape[0] + ROW_PAD), np.int64)
