@@ -465,8 +465,10 @@ def test_runs_joined_across_cores_equal_the_spec(layers, monkeypatch):
 def test_rows_joined_across_holes_at_core_boundaries(monkeypatch):
     """A zero weight on a core's first or last neuron (no synapse there) leaves a hole between two routes of a
     Dense row; ``engine.route_pads`` gives each route the hole's cells of its own core (zero weights), so the row
-    is still one joined run. A hole wider than ``RUN_GAP`` is not bridged. Spikes, v and counters equal the
-    spec on one and two groups (each group's cut writes only its own cells)."""
+    is still one joined run. A hole wider than ``RUN_GAP`` is not bridged. A zero on the layer's first or last
+    neuron (the row's ends) is padded too, so every one-run row has the same span of cells (``src_one``), which
+    pass A adds together. Spikes, v and counters equal the spec on one and two groups (each group's cut writes
+    only its own cells)."""
     from neurocomp.backends.emulator import engine as E, kernels as K, make_plan
     monkeypatch.setattr(K, "PAR_NEURONS", 0)
     monkeypatch.setattr(K, "PAR_STEP_NS", 0.0)
@@ -478,6 +480,9 @@ def test_rows_joined_across_holes_at_core_boundaries(monkeypatch):
     w[148:150, 20:] = 0                 # last two of core 1 and
     w[150, 20:] = 0                     # the first of core 2: a hole of 3 over both
     w[224:228, :3] = 0                  # 4 > RUN_GAP cells: rows 0..2 stay cut there
+    w[0, 5] = w[:3, 6] = 0              # the rows' first cells: padded from the core's first cell
+    w[299, 7] = w[297:, 8] = 0          # and their last: to the core's end
+    w[:4, 9] = 0                        # 4 > RUN_GAP cells: not padded, a span of its own
     net = nc.Network("holes")
     net.input("in", (40,))
     net.population("x", (300,), nc.LoihiLIF(du=1000, dv=rng.integers(0, 4096, 300), vth=rng.integers(2000, 6000, 300)))
@@ -487,6 +492,8 @@ def test_rows_joined_across_holes_at_core_boundaries(monkeypatch):
     r = plan.routes
     n_runs = np.diff(r.src_run_ptr)[300:]               # the input channels' rows (sources after the neurons)
     assert E.RUN_GAP == 3 and list(n_runs) == [2] * 3 + [1] * 37
+    spans = r.src_one[300:][3:] >> K.ONE_SHIFT          # the one-run rows' spans: all (0, 300) but row 9's
+    assert [(int(r.span_cell[k]), int(r.span_len[k])) for k in spans] == [(0, 300)] * 6 + [(4, 296)] + [(0, 300)] * 30
     d = plan.dendrites
     core_cell = K.core_first_cells(tables.core_neuron_ptr, d.dend_ptr, d.dend_off, plan.ring_size)
     ends = r.route_run_ptr[1:][np.diff(r.route_run_ptr) > 0] - 1
