@@ -1627,13 +1627,19 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
     # source (no route, count or fused-run lookup), cut to the group's cells. A loop stepping by the batch, not
     # one over every source that skips the batch's others (~10-30 ns more a batch in probes of this loop alone,
     # unscripted; in the kernel, the pass as a function of its own measured the same as written out here)
-    rest = not one or do_count               # pass B: any source left to deliver, or every one to count
+    # pass B walks q_b0..q_b1-1: every source where pass A does not run or every one is counted, else from the
+    # first to the last source pass A left (a free team's own neurons' spikes, before the graph inputs: its ~100
+    # inputs a step were otherwise each looked at again by every thread)
+    q_b0 = np.int64(0)
+    q_b1 = np.int64(0)
     if one:
         q = 0
         while q < n_spk:
             o = src_one[spiked[q]]
             if o < 0:
-                rest = True
+                if q_b1 == 0:
+                    q_b0 = q
+                q_b1 = q + 1
                 q += 1
                 continue
             sp = o >> ONE_SHIFT
@@ -1668,7 +1674,10 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
                     ring[_u(cell + k)] += run_weight[_u(a + k)]
             q += m
     # ---- pass B: every other source's synapses, and, counted, every source's counts
-    for q in range(n_spk if rest else 0):
+    if not one or do_count:
+        q_b0 = 0
+        q_b1 = n_spk
+    for q in range(q_b0, q_b1):
         src = spiked[q]
         if one and src_one[src] >= 0 and (not do_count or rows_deferred and count_rows and count_row[src] >= 0):
             continue                             # added in pass A, nothing to count here (a count row's spikes are
