@@ -20,6 +20,9 @@ difference is the time outside the kernel (input validation and encoding, set-up
   ``emulator_speed.py`` reports;
 - ``bound``: end to end at conc = 1 (the kernel's split and the outside time alone).
 
+After the table, per workload: its sources of one joined run (``RouteArrays.src_one``: a Dense layer's inputs) and
+the spans of cells they fall in; ``kernels._deliver``'s pass A adds together only rows over one span.
+
 Usage: ``.venv/bin/python benchmarks/thread_split.py [--only brunel,dense] [--modes none,cnt] [--steps 1000]
 [--repeats 5] [--rounds 2] [--input-rate P] [--dense-size N] [--json out.json]`` (``--input-rate 0``: no input
 spikes, so each config's time is its steps' fixed costs and the neurons alone, and ``work`` shows what a split
@@ -77,8 +80,8 @@ def workload(name, steps, input_rate=None, dense_size=1000):
 
 
 def measure(name, modes, steps, repeats, rounds, input_rate=None, dense_size=1000):
-    """Per round and mode: ``{config: (kernel us/step, wall us/step)}`` (min of ``repeats``); ``input_rate`` and
-    ``dense_size``: as :func:`workload`'s."""
+    """``(rounds, (one-run sources, their spans))``: per round and mode ``{config: (kernel us/step, wall
+    us/step)}`` (min of ``repeats``); ``input_rate`` and ``dense_size``: as :func:`workload`'s."""
     from neurocomp.backends.emulator import emulate_tables, engine
     tables, inputs, plan = workload(name, steps, input_rate, dense_size)
     clock = KernelClock(engine)
@@ -99,7 +102,7 @@ def measure(name, modes, steps, repeats, rounds, input_rate=None, dense_size=100
                         best = min(best, (time.perf_counter() - t0, clock.seconds))
                     row.setdefault(mode, {})[label] = (best[1] / steps * 1e6, best[0] / steps * 1e6)
             out.append(row)
-        return out
+        return out, (int(np.sum(plan.routes.src_one >= 0)), int(plan.routes.span_cell.size))
     finally:
         clock.close()
 
@@ -150,12 +153,12 @@ def main(argv=None) -> int:
     if bad:
         print(f"--only: unknown workloads {bad} (brunel, dense)", file=sys.stderr)
         return 2
-    results = {}
+    results, spans = {}, {}
     print("| workload | mode | round | 1t kernel / wall | 2m1t kernel | 2t kernel / wall | work | conc | kernel 2t/1t "
           "| end to end | bound (conc 1) | outside 1t / 2t |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
-        rounds = measure(name, modes, a.steps, a.repeats, a.rounds, a.input_rate, a.dense_size)
+        rounds, spans[name] = measure(name, modes, a.steps, a.repeats, a.rounds, a.input_rate, a.dense_size)
         results[name] = rounds
         for i, row in enumerate(rounds, 1):
             for mode, r in row.items():
@@ -164,9 +167,11 @@ def main(argv=None) -> int:
                       f"{r['2t'][0]:.2f} / {r['2t'][1]:.2f} | {d['work']:.2f} | {d['conc']:.2f} | "
                       f"{d['kernel_x']:.2f}x | {d['end_x']:.2f}x | {d['bound_x']:.2f}x | "
                       f"{d['outside_1t']:.2f} / {d['outside_2t']:.2f} |", flush=True)
+    for name, (n_one, n_spans) in spans.items():
+        print(f"{name}: {n_one} sources of one joined run, over {n_spans} span(s) of cells")
     if a.json:
         Path(a.json).write_text(json.dumps({"steps": a.steps, "repeats": a.repeats, "input_rate": a.input_rate,
-                                            "results": results,
+                                            "results": results, "one_run_spans": spans,
                                             "load_avg": list(np.round(os.getloadavg(), 2))},
                                            indent=1))
     return 0
