@@ -250,6 +250,40 @@ def test_checkpoint_resumes_bit_exactly_and_refuses_another_artifact(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
 
 
+def test_state_rows_only_for_the_models_run_and_older_checkpoints_resume(tmp_path):
+    """A plan keeps state rows over its N neurons only for the models its neurons run (another kind: rows of no
+    columns; every kind's over all N were ~200 bytes a neuron). A checkpoint
+    of an older neurocomp, whose unread rows of the other kinds span all N, still resumes bit-exactly."""
+    from neurocomp.backends.emulator import make_plan
+    from neurocomp.neurons import NEURONS
+    net = _net(6)
+    art = nc.compile(net, "loihi2", max_neurons_per_core=2)
+    n = art.tables.n_neurons
+    plan = make_plan(art.tables)
+    ran = set(plan.kinds)
+    assert ran and len(ran) < len(NEURONS)
+    assert [r.shape for r in plan.initial_rows(art.tables)] == \
+        [(len(k.state), n if i in ran else 0) for i, k in enumerate(NEURONS.values())]
+    rows_ran = sum(len(k.state) for i, k in enumerate(NEURONS.values()) if i in ran)
+    assert sum(r.nbytes for r in plan.initial_rows(art.tables)) == 8 * n * rows_ran < plan.nbytes
+    inputs = _inputs(net, 30, 6)
+    ref = nc.emulate(art, 30, inputs, record=REC)
+    with nc.Simulator(art) as sim:
+        first = _run_split(sim, inputs, [11])
+        sim.save(tmp_path / "ck.npz")
+    with np.load(tmp_path / "ck.npz") as ck:
+        arrays = {k: ck[k] for k in ck.files}
+    widened = [k for k, a in arrays.items() if k.startswith("a/S/") and a.shape[1] == 0]
+    assert len(widened) == len(NEURONS) - len(ran)
+    for k in widened:                            # as an older neurocomp saved them
+        arrays[k] = np.full((arrays[k].shape[0], n), 7, np.int64)
+    np.savez(tmp_path / "older.npz", **arrays)
+    with nc.Simulator.load(tmp_path / "older.npz", art) as sim:
+        assert sim.t == 11
+        rest = _run_split(sim, inputs, [30])
+    _assert_same(first + rest, ref, "older checkpoint")
+
+
 def test_backend_without_sessions_says_so():
     from neurocomp.backend import Backend
 

@@ -115,7 +115,8 @@ class Plan:
                   r.route_syn_ptr, r.syn_ring, r.syn_weight, r.syn_delay, r.syn_proj, r.split_syn, r.route_run_ptr,
                   r.run_start, r.run_len, r.run_cell, r.run_weight, r.count_row, r.count_syn, p.syn_psum, p.psum_src,
                   p.psum_dst)
-        state = 8 * self.neuron_core.size * sum(len(k.state) for k in NEURONS.values())
+        state = 8 * self.neuron_core.size * sum(len(k.state) for i, k in enumerate(NEURONS.values())
+                                                 if i in self.kinds)
         n_sources = r.route_ptr.size - 1                 # the kernel's spiked and payload lists
         rings = self.ring_dtype.itemsize * self.ring_size
         return sum(a.nbytes for a in arrays) + state + rings + 33 * self.scratch_size + 16 * n_sources
@@ -156,10 +157,18 @@ class Plan:
 
     def initial_rows(self, tables) -> tuple:
         """The rows of :meth:`initial_state`, stacked once per plan (a batch or a run with onsets asks for
-        them again and again): read them, never write."""
+        them again and again): read them, never write. A kind none of the plan's neurons runs gets rows of no
+        columns: every registered kind's rows over all N neurons were ~200 bytes a neuron, of which a one-model
+        network reads 16-32."""
         return self.memoised("initial_state", lambda: tuple(
             np.stack([np.asarray(tables.neuron_params[k.initial[var]], np.int64) for var in k.state])
-            .reshape(len(k.state), tables.n_neurons) for k in NEURONS.values()))
+            .reshape(len(k.state), tables.n_neurons) if i in self.kinds else np.zeros((len(k.state), 0), np.int64)
+            for i, k in enumerate(NEURONS.values())))
+
+    @property
+    def kinds(self) -> tuple:
+        """The registered kinds (ids) the plan's neurons run."""
+        return self.memoised("kinds", lambda: tuple(int(k) for k in np.unique(self.kind)))
 
 
 def state_vars(record) -> tuple:
@@ -176,7 +185,7 @@ def state_var(kind: np.ndarray, S: tuple, name: str) -> np.ndarray:
     """The state variable ``name`` of every neuron (0 where its model has none), from the per-kind rows."""
     out = np.zeros(kind.size, np.int64)
     for i, row in enumerate(_state_rows(name)):
-        if row >= 0:
+        if row >= 0 and S[i].shape[1]:          # (a kind no neuron runs has rows of no columns)
             mine = kind == i
             out[mine] = S[i][row, mine]
     return out
@@ -248,7 +257,7 @@ def restart(plan: "Plan", tables, S: tuple, mask) -> None:
     if mask is None or not mask.any():
         return
     init = plan.initial_rows(tables)
-    for k in plan.memoised("kinds", lambda: tuple(int(k) for k in np.unique(plan.kind))):
+    for k in plan.kinds:
         S[k][:, mask] = init[k][:, mask]
 
 

@@ -149,7 +149,8 @@ class EmulatorSession:
                                   f"{self.engine} engine")
         st = initial_state(self.tables, self.plan, self.learning, self.engine)
         for i, a in enumerate(st.S):
-            _fill(a, arrays[f"S/{i}"], f"S/{i}")
+            if a.shape[1]:                       # (a kind no neuron runs: nothing to restore; a checkpoint of an
+                _fill(a, arrays[f"S/{i}"], f"S/{i}")     # older neurocomp holds its unread rows over all N)
         if st.work is not None:
             _fill(st.work.ring, arrays["ring"], "ring")
         if st.arrive is not None:
