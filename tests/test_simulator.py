@@ -252,8 +252,8 @@ def test_checkpoint_resumes_bit_exactly_and_refuses_another_artifact(tmp_path):
 
 def test_state_rows_only_for_the_models_run_and_older_checkpoints_resume(tmp_path):
     """A plan keeps state rows over its N neurons only for the models its neurons run (another kind: rows of no
-    columns; every kind's over all N were ~200 bytes a neuron). A checkpoint
-    of an older neurocomp, whose unread rows of the other kinds span all N, still resumes bit-exactly."""
+    columns; every kind's over all N were ~200 bytes a neuron). A checkpoint of an older neurocomp, whose unread
+    rows of the other kinds span all N, still resumes bit-exactly."""
     from neurocomp.backends.emulator import make_plan
     from neurocomp.neurons import NEURONS
     net = _net(6)
