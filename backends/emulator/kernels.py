@@ -1689,6 +1689,8 @@ def _deliver(t, row, spiked, payload, n_spk, c_lo, c_hi, cell0, cell1, whole, de
                           run_weight)
         r0 = route_ptr[src]
         r1 = route_ptr[src + 1]
+        if r0 == r1:                             # a source that reaches nothing (an output layer's neuron): nothing
+            continue                             # to deliver or count here (its spike: ``_count_sources``)
         # the source's joined runs, cut to the group's cells where it is one of several, where they are as few as
         # the group's share of the per-route runs (its share of the cores; pk_syn has one entry a core): then
         # only the counters need the group's own routes (no binary search). One joined run is never more walking
