@@ -512,10 +512,10 @@ def route_pads(route_ptr, route_core, syn_ring, route_syn_ptr, core_cell, gap: i
     route_syn_ptr = np.asarray(route_syn_ptr, np.int64)
     n_routes = route_syn_ptr.size - 1
     pads = np.zeros((2, n_routes), np.int64)
-    if n_routes < 1:
-        return pads
-    _end_pads(np.asarray(route_ptr, np.int64), np.asarray(route_core, np.int64), np.asarray(syn_ring, np.int64),
-              route_syn_ptr, np.asarray(core_cell, np.int64), gap, pads)
+    ring = np.asarray(syn_ring)                  # (read at a few copies a route, each cast as read: no int64 copy
+    # of every synapse copy's cell)
+    core = np.asarray(route_core, np.int64)
+    _end_pads(np.asarray(route_ptr, np.int64), core, ring, route_syn_ptr, np.asarray(core_cell, np.int64), gap, pads)
     if n_routes < 2:
         return pads
     first, end = route_syn_ptr[:-1], route_syn_ptr[1:]
@@ -526,10 +526,8 @@ def route_pads(route_ptr, route_core, syn_ring, route_syn_ptr, core_cell, gap: i
     same[firsts[firsts < n_routes]] = False                          # of one source (r not its first route)
     ok &= same[r]
     r = r[ok]
-    ring = np.asarray(syn_ring, np.int64)
-    core = np.asarray(route_core, np.int64)
-    e = ring[end[r - 1] - 1] + 1                                     # past route r-1's last cell
-    s = ring[first[r]]                                               # route r's first cell
+    e = ring[end[r - 1] - 1].astype(np.int64) + 1                    # past route r-1's last cell
+    s = ring[first[r]].astype(np.int64)                              # route r's first cell
     hole = s - e
     trail = np.maximum(np.minimum(core_cell[core[r - 1] + 1], s) - e, 0)     # route r-1's core's cells
     lead = np.maximum(s - np.maximum(core_cell[core[r]], e), 0)              # route r's
@@ -552,7 +550,7 @@ def _end_pads(route_ptr, route_core, ring, route_syn_ptr, core_cell, gap, pads) 
         first, end = route_syn_ptr[r], route_syn_ptr[r + 1]
         r, first, end = r[end > first], first[end > first], end[end > first]
         lo, hi = core_cell[route_core[r]], core_cell[route_core[r] + 1]
-        pad = ring[first] - lo if row == 0 else hi - (ring[end - 1] + 1)
+        pad = ring[first].astype(np.int64) - lo if row == 0 else hi - (ring[end - 1].astype(np.int64) + 1)
         ok = (pad >= 1) & (pad <= gap) & (end - first >= END_PAD_COVER * (hi - lo))
         pads[row, r[ok]] = pad[ok]
 
